@@ -1,0 +1,61 @@
+//! Encodings: JSON for the outside world, versioned rkyv for the journal and the bus.
+//!
+//! Binary layout: `[FORMAT_VERSION: u8][rkyv archive of the value]`. Decoding checks the
+//! version, copies the archive into an aligned buffer and validates it (bytecheck) before
+//! deserializing, so corrupt or hostile bytes give an error, never undefined behaviour.
+
+use crate::command::Command;
+use crate::envelope::Envelope;
+use crate::reply::Reply;
+use rkyv::rancor;
+use rkyv::util::AlignedVec;
+
+/// Version of the binary layout. Bump when `event.rs`'s change rules are broken.
+pub const FORMAT_VERSION: u8 = 1;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CodecError {
+    #[error("empty input")]
+    Empty,
+    #[error("unsupported binary format version {found} (this build reads {FORMAT_VERSION})")]
+    UnsupportedVersion { found: u8 },
+    #[error("invalid binary record: {0}")]
+    Invalid(String),
+    #[error("invalid JSON: {0}")]
+    Json(#[from] serde_json::Error),
+}
+
+macro_rules! binary_codec {
+    ($encode:ident, $decode:ident, $ty:ty) => {
+        pub fn $encode(value: &$ty) -> Vec<u8> {
+            let archived = rkyv::to_bytes::<rancor::Error>(value)
+                .expect("serializing to a Vec cannot fail for these types");
+            let mut out = Vec::with_capacity(archived.len() + 1);
+            out.push(FORMAT_VERSION);
+            out.extend_from_slice(&archived);
+            out
+        }
+
+        pub fn $decode(bytes: &[u8]) -> Result<$ty, CodecError> {
+            let (&version, body) = bytes.split_first().ok_or(CodecError::Empty)?;
+            if version != FORMAT_VERSION {
+                return Err(CodecError::UnsupportedVersion { found: version });
+            }
+            let mut aligned = AlignedVec::<16>::with_capacity(body.len());
+            aligned.extend_from_slice(body);
+            rkyv::from_bytes::<$ty, rancor::Error>(&aligned).map_err(|e| CodecError::Invalid(e.to_string()))
+        }
+    };
+}
+
+binary_codec!(encode_envelope, decode_envelope, Envelope);
+binary_codec!(encode_command, decode_command, Command);
+binary_codec!(encode_reply, decode_reply, Reply);
+
+pub fn to_json<T: serde::Serialize>(value: &T) -> Vec<u8> {
+    serde_json::to_vec(value).expect("these types always serialize to JSON")
+}
+
+pub fn from_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, CodecError> {
+    Ok(serde_json::from_slice(bytes)?)
+}

@@ -1,0 +1,35 @@
+//! TradPal's vocabulary: the typed messages every other crate speaks.
+//!
+//! Nothing here does I/O or touches tokio; every crate depends on this one and it
+//! depends on none of them (messages <- journal <- actors <- runtime).
+//!
+//! # Layout
+//!
+//! - `ids.rs`: 128-bit ids (event, session, order, correlation, causation) and the seeded
+//!   [`IdGenerator`] that makes replays reproduce them.
+//! - `time.rs`: [`Timestamp`] (UTC ns, RFC 3339 text) and the [`Clock`] trait with the
+//!   simulated clock; the wall clock lives in `runtime`, because reading it is a side effect.
+//! - `event.rs`: facts ([`Event`], one struct per event, closed enum) and [`EventKind`].
+//! - `command.rs`: requests ([`Command`]).
+//! - `reply.rs`: answers ([`Reply`]) and the error classes ([`ErrorCode`]).
+//! - `envelope.rs`: the [`Envelope`] around every journaled event and its draft.
+//! - `codec.rs`: JSON for the outside, versioned and validated rkyv for the journal.
+//! - `testing.rs` (feature `proptest` or tests): proptest strategies for every type.
+
+pub mod codec;
+pub mod command;
+pub mod envelope;
+pub mod event;
+pub mod ids;
+pub mod reply;
+pub mod time;
+
+#[cfg(any(test, feature = "proptest"))]
+pub mod testing;
+
+pub use command::{Command, GetStatus, StartSession, StopSession};
+pub use envelope::{Envelope, EnvelopeDraft};
+pub use event::{ActorRestarted, Event, EventKind, ServiceStarted, SessionConfig, SessionStarted, SessionStopped, TradingMode};
+pub use ids::{CausationId, CorrelationId, EventId, IdGenerator, OrderId, SessionId};
+pub use reply::{ActorState, ActorStatus, ErrorCode, ErrorReply, Reply, SessionInfo, SessionStatus, StatusReply};
+pub use time::{Clock, SimClock, Timestamp};

@@ -1,0 +1,230 @@
+//! Proptest strategies for every message type, shared with other crates' tests.
+
+use crate::command::*;
+use crate::envelope::*;
+use crate::event::*;
+use crate::ids::*;
+use crate::reply::*;
+use crate::time::Timestamp;
+use proptest::collection::vec;
+use proptest::option;
+use proptest::prelude::*;
+
+pub fn text() -> impl Strategy<Value = String> {
+    // Unicode included: names and reasons come from users.
+    "\\PC{0,24}"
+}
+
+pub fn finite_positive() -> impl Strategy<Value = f64> {
+    (1e-9f64..1e12).prop_map(|v| v)
+}
+
+pub fn timestamp() -> impl Strategy<Value = Timestamp> {
+    (0i64..4_102_444_800_000_000_000).prop_map(Timestamp)
+}
+
+pub fn session_id() -> impl Strategy<Value = SessionId> {
+    any::<u128>().prop_map(SessionId)
+}
+
+pub fn mode() -> impl Strategy<Value = TradingMode> {
+    prop_oneof![Just(TradingMode::Paper), Just(TradingMode::Live)]
+}
+
+pub fn session_config() -> impl Strategy<Value = SessionConfig> {
+    (text(), finite_positive(), text(), 1e-6f64..1.0, mode()).prop_map(|(symbol, capital, strategy, risk_per_trade, mode)| {
+        SessionConfig { symbol, capital, strategy, risk_per_trade, mode }
+    })
+}
+
+pub fn event() -> impl Strategy<Value = Event> {
+    prop_oneof![
+        (text(), any::<u64>(), timestamp())
+            .prop_map(|(version, id_seed, started_at)| Event::ServiceStarted(ServiceStarted { version, id_seed, started_at })),
+        (session_id(), session_config()).prop_map(|(session_id, config)| Event::SessionStarted(SessionStarted { session_id, config })),
+        (session_id(), text()).prop_map(|(session_id, reason)| Event::SessionStopped(SessionStopped { session_id, reason })),
+        (text(), any::<u32>(), text(), any::<bool>()).prop_map(|(actor, restart_count, reason, restarted)| {
+            Event::ActorRestarted(ActorRestarted { actor, restart_count, reason, restarted })
+        }),
+    ]
+}
+
+fn key() -> impl Strategy<Value = String> {
+    "[a-zA-Z0-9_-]{1,64}"
+}
+
+pub fn draft() -> impl Strategy<Value = EnvelopeDraft> {
+    (any::<u128>(), timestamp(), any::<u128>(), option::of(any::<u128>()), option::of(key()), option::of(key()), event()).prop_map(
+        |(event_id, timestamp, correlation, causation, request_id, idempotency_key, event)| EnvelopeDraft {
+            event_id: EventId(event_id),
+            timestamp,
+            session_id: event.session_id(),
+            correlation_id: CorrelationId(correlation),
+            causation_id: causation.map(CausationId),
+            request_id,
+            idempotency_key,
+            event,
+        },
+    )
+}
+
+pub fn envelope() -> impl Strategy<Value = Envelope> {
+    (1u64..u64::MAX, draft()).prop_map(|(seq, d)| d.seal(seq))
+}
+
+pub fn command() -> impl Strategy<Value = Command> {
+    prop_oneof![
+        (text(), finite_positive(), text(), 1e-6f64..1.0, mode()).prop_map(|(symbol, capital, strategy, risk_per_trade, mode)| {
+            Command::StartSession(StartSession { symbol, capital, strategy, risk_per_trade, mode })
+        }),
+        session_id().prop_map(|session_id| Command::StopSession(StopSession { session_id })),
+        Just(Command::GetStatus(GetStatus {})),
+    ]
+}
+
+fn error_code() -> impl Strategy<Value = ErrorCode> {
+    prop_oneof![
+        Just(ErrorCode::BadRequest),
+        Just(ErrorCode::Unauthorized),
+        Just(ErrorCode::Forbidden),
+        Just(ErrorCode::NotFound),
+        Just(ErrorCode::Conflict),
+        Just(ErrorCode::PayloadTooLarge),
+        Just(ErrorCode::MethodNotAllowed),
+        Just(ErrorCode::Unavailable),
+        Just(ErrorCode::Internal),
+    ]
+}
+
+pub fn session_info() -> impl Strategy<Value = SessionInfo> {
+    (session_id(), any::<bool>(), session_config(), timestamp(), option::of(timestamp()), any::<u64>()).prop_map(
+        |(session_id, active, config, started_at, stopped_at, started_sequence)| SessionInfo {
+            session_id,
+            status: if active { SessionStatus::Active } else { SessionStatus::Stopped },
+            config,
+            started_at,
+            stopped_at,
+            started_sequence,
+        },
+    )
+}
+
+fn actor_status() -> impl Strategy<Value = ActorStatus> {
+    let state = prop_oneof![
+        Just(ActorState::Starting),
+        Just(ActorState::Running),
+        Just(ActorState::Restarting),
+        Just(ActorState::Failed),
+        Just(ActorState::Stopped),
+    ];
+    (text(), state, any::<u32>(), option::of(text()))
+        .prop_map(|(name, state, restart_count, last_error)| ActorStatus { name, state, restart_count, last_error })
+}
+
+pub fn reply() -> impl Strategy<Value = Reply> {
+    prop_oneof![
+        session_info().prop_map(|s| Reply::SessionStarted(SessionStartedReply { session_id: s.session_id, status: s.status, session: s })),
+        session_info().prop_map(|s| Reply::SessionStopped(SessionStoppedReply { session_id: s.session_id, status: s.status, session: s })),
+        (text(), vec(session_info(), 0..4), vec(actor_status(), 0..4), any::<u64>()).prop_map(|(v, sessions, actors, last)| {
+            Reply::Status(StatusReply {
+                service: "tradpal".into(),
+                version: v.clone(),
+                mode: v.clone(),
+                bus: v,
+                orchestrator: reply::OrchestratorStatus { active_sessions: sessions.len() as u64, sessions },
+                actors,
+                journal: reply::JournalStatus { last_sequence: last },
+            })
+        }),
+        (error_code(), text()).prop_map(|(code, message)| Reply::Error(ErrorReply { code, message })),
+    ]
+}
+
+use crate::reply;
+
+#[cfg(test)]
+mod round_trips {
+    use super::*;
+    use crate::codec::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn envelope_binary_and_json(env in envelope()) {
+            prop_assert_eq!(&decode_envelope(&encode_envelope(&env)).unwrap(), &env);
+            prop_assert_eq!(&from_json::<Envelope>(&to_json(&env)).unwrap(), &env);
+        }
+
+        #[test]
+        fn event_json(ev in event()) {
+            prop_assert_eq!(from_json::<Event>(&to_json(&ev)).unwrap(), ev);
+        }
+
+        #[test]
+        fn command_binary_and_json(cmd in command()) {
+            prop_assert_eq!(&decode_command(&encode_command(&cmd)).unwrap(), &cmd);
+            prop_assert_eq!(&from_json::<Command>(&to_json(&cmd)).unwrap(), &cmd);
+        }
+
+        #[test]
+        fn reply_binary_and_json(r in reply()) {
+            prop_assert_eq!(&decode_reply(&encode_reply(&r)).unwrap(), &r);
+            prop_assert_eq!(&from_json::<Reply>(&to_json(&r)).unwrap(), &r);
+        }
+
+        #[test]
+        fn drafts_from_the_strategy_satisfy_invariants(d in draft()) {
+            prop_assert!(d.check_invariants().is_ok());
+            prop_assert!(d.seal(1).check_invariants().is_ok());
+        }
+
+        /// Arbitrary bytes never panic the decoder: they decode or give an error.
+        #[test]
+        fn garbage_never_panics(bytes in vec(any::<u8>(), 0..512)) {
+            let _ = decode_envelope(&bytes);
+            let mut with_version = vec![FORMAT_VERSION];
+            with_version.extend_from_slice(&bytes);
+            let _ = decode_envelope(&with_version);
+        }
+
+        /// Flipping any single bit of an encoded envelope never panics the decoder.
+        #[test]
+        fn bit_flips_never_panic(env in envelope(), bit in any::<usize>()) {
+            let mut bytes = encode_envelope(&env);
+            let i = bit % (bytes.len() * 8);
+            bytes[i / 8] ^= 1 << (i % 8);
+            let _ = decode_envelope(&bytes);
+        }
+    }
+
+    #[test]
+    fn wrong_version_is_named() {
+        let env = Envelope {
+            sequence: 1,
+            event_id: EventId(1),
+            timestamp: Timestamp(0),
+            session_id: None,
+            correlation_id: CorrelationId(2),
+            causation_id: None,
+            request_id: None,
+            idempotency_key: None,
+            kind: EventKind::ActorRestarted,
+            event: Event::ActorRestarted(ActorRestarted { actor: "a".into(), restart_count: 1, reason: "r".into(), restarted: true }),
+        };
+        let mut bytes = encode_envelope(&env);
+        bytes[0] = 9;
+        let err = decode_envelope(&bytes).unwrap_err();
+        assert!(err.to_string().contains("version 9"), "{err}");
+    }
+
+    #[test]
+    fn spec_start_session_json_parses_and_unknown_fields_are_refused() {
+        let cmd: StartSession =
+            serde_json::from_str(r#"{"symbol":"BTC/USDT","capital":10000,"strategy":"ai_ensemble","risk_per_trade":0.02}"#).unwrap();
+        assert_eq!(cmd.capital, 10000.0);
+        assert_eq!(cmd.mode, TradingMode::Paper);
+        let err = serde_json::from_str::<StartSession>(r#"{"symbol":"BTC/USDT","capital":1,"captial":2}"#).unwrap_err();
+        assert!(err.to_string().contains("captial"), "{err}");
+    }
+}
