@@ -1,0 +1,155 @@
+//! A calendar date (`YYYY-MM-DD`), written by hand.
+//!
+//! Why not chrono: the configuration needs two dates compared and printed, and the backtest
+//! needs them as day numbers; twenty lines of proleptic-Gregorian arithmetic do that without
+//! pulling a date library into the crate every other crate depends on.
+
+use std::fmt;
+
+/// A valid proleptic-Gregorian date in years 1..=9999. Ordering is chronological.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Date {
+    // Field order matters: the derived `Ord` compares year, then month, then day.
+    year: u16,
+    month: u8,
+    day: u8,
+}
+
+impl Date {
+    /// The date, if it exists on the calendar (e.g. no 2023-02-29).
+    pub fn new(year: u16, month: u8, day: u8) -> Option<Date> {
+        let valid = (1..=9999).contains(&year)
+            && (1..=12).contains(&month)
+            && day >= 1
+            && day <= days_in_month(year, month);
+        valid.then_some(Date { year, month, day })
+    }
+
+    /// A literal date the caller knows to exist (for built-in defaults; `new` checks).
+    pub(crate) const fn known_valid(year: u16, month: u8, day: u8) -> Date {
+        Date { year, month, day }
+    }
+
+    /// Parses exactly `YYYY-MM-DD` (ten characters, zero-padded); anything else is `None`.
+    pub fn parse(text: &str) -> Option<Date> {
+        let b = text.as_bytes();
+        if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+            return None;
+        }
+        let num = |range: std::ops::Range<usize>| -> Option<u16> {
+            b[range].iter().try_fold(0u16, |acc, c| {
+                c.is_ascii_digit().then(|| acc * 10 + u16::from(c - b'0'))
+            })
+        };
+        let month = u8::try_from(num(5..7)?).ok()?;
+        let day = u8::try_from(num(8..10)?).ok()?;
+        Date::new(num(0..4)?, month, day)
+    }
+
+    pub fn year(self) -> u16 {
+        self.year
+    }
+
+    pub fn month(self) -> u8 {
+        self.month
+    }
+
+    pub fn day(self) -> u8 {
+        self.day
+    }
+
+    /// Days since 1970-01-01 (negative before), for turning a date into a timestamp:
+    /// midnight UTC of the date is `days_since_unix_epoch() * 86_400` seconds.
+    pub fn days_since_unix_epoch(self) -> i64 {
+        // Howard Hinnant's days_from_civil: shift the year to start in March so the leap day
+        // is the last day of the shifted year, then count whole 400-year eras.
+        let m = i64::from(self.month);
+        let y = i64::from(self.year) - i64::from(m <= 2);
+        let era = y.div_euclid(400);
+        let year_of_era = y - era * 400;
+        let day_of_year = (153 * ((m + 9) % 12) + 2) / 5 + i64::from(self.day) - 1;
+        let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+        era * 146_097 + day_of_era - 719_468
+    }
+}
+
+impl fmt::Display for Date {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:04}-{:02}-{:02}", self.year, self.month, self.day)
+    }
+}
+
+fn is_leap(year: u16) -> bool {
+    (year.is_multiple_of(4) && !year.is_multiple_of(100)) || year.is_multiple_of(400)
+}
+
+fn days_in_month(year: u16, month: u8) -> u8 {
+    match month {
+        2 if is_leap(year) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_and_prints_round_trip() {
+        for text in [
+            "2020-01-01",
+            "2024-02-29",
+            "0001-01-01",
+            "9999-12-31",
+            "2000-02-29",
+        ] {
+            assert_eq!(
+                Date::parse(text).map(|d| d.to_string()).as_deref(),
+                Some(text)
+            );
+        }
+    }
+
+    #[test]
+    fn rejects_non_dates() {
+        for text in [
+            "",
+            "2020-1-01",
+            "2020/01/01",
+            "2020-13-01",
+            "2020-00-10",
+            "2020-01-00",
+            "2023-02-29",
+            "1900-02-29",
+            "2020-04-31",
+            "0000-01-01",
+            "20200101",
+            "2020-01-01 ",
+            "+020-01-01",
+            "2020-01-0a",
+            "２０２０-01-01",
+        ] {
+            assert_eq!(Date::parse(text), None, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn orders_chronologically() {
+        let d = |s| Date::parse(s).unwrap();
+        assert!(d("2020-01-01") < d("2020-01-02"));
+        assert!(d("2019-12-31") < d("2020-01-01"));
+        assert!(d("2020-02-28") < d("2020-10-01"));
+    }
+
+    #[test]
+    fn counts_days_from_the_unix_epoch() {
+        let d = |s| Date::parse(s).unwrap().days_since_unix_epoch();
+        assert_eq!(d("1970-01-01"), 0);
+        assert_eq!(d("1969-12-31"), -1);
+        assert_eq!(d("2000-03-01"), 11_017);
+        assert_eq!(d("2020-01-01"), 18_262);
+        assert_eq!(d("2024-01-01") - d("2020-01-01"), 1_461);
+    }
+}

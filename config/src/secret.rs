@@ -1,0 +1,296 @@
+//! Secrets: API keys and NATS credentials, parsed, compared and masked in one place.
+//!
+//! Why together: every path that could print a secret (Debug, `show`, error messages)
+//! goes through the masking functions here, so there is one thing to audit.
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+use crate::settings::{NatsUrl, Role};
+
+/// Shortest accepted API key: 16 characters leave too little to guess even if, as here,
+/// the first four are shown in masked output.
+pub const API_KEY_MIN_LEN: usize = 16;
+
+/// One API key and its role. `Debug` shows only the first four characters.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ApiKey {
+    key: String,
+    pub role: Role,
+}
+
+impl ApiKey {
+    /// Whether `presented` is this key, compared in time independent of where they differ
+    /// (the length is not hidden; keys are long and random, so it reveals little).
+    pub fn verify(&self, presented: &str) -> bool {
+        let (a, b) = (self.key.as_bytes(), presented.as_bytes());
+        if a.len() != b.len() {
+            return false;
+        }
+        let diff = a
+            .iter()
+            .zip(b)
+            .fold(0u8, |acc, (x, y)| std::hint::black_box(acc | (x ^ y)));
+        diff == 0
+    }
+
+    /// The key itself, for handing to a client in a test or a setup tool. Never log this.
+    pub fn expose(&self) -> &str {
+        &self.key
+    }
+
+    /// `abcd…(masked) : trader`: enough to tell keys apart, not enough to use one.
+    pub fn masked(&self) -> String {
+        format!("{} : {}", mask_key(&self.key), self.role)
+    }
+}
+
+impl fmt::Debug for ApiKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ApiKey")
+            .field("key", &mask_key(&self.key))
+            .field("role", &self.role)
+            .finish()
+    }
+}
+
+/// The first four characters of a valid-length key plus a marker; nothing of a short one
+/// (a short key is rejected anyway, and four characters of it would be most of it).
+pub(crate) fn mask_key(key: &str) -> String {
+    if key.chars().count() >= API_KEY_MIN_LEN {
+        let head: String = key.chars().take(4).collect();
+        format!("{head}…(masked)")
+    } else {
+        format!("…(masked, {} chars)", key.chars().count())
+    }
+}
+
+/// One rejected piece of a value: what to show (masked) and what was expected.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Reject {
+    pub value: String,
+    pub expected: String,
+}
+
+/// Parses `key:role,key:role`. Empty text = no keys. Every bad entry is reported.
+pub(crate) fn parse_api_keys(raw: &str) -> Result<Vec<ApiKey>, Vec<Reject>> {
+    if raw.trim().is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut keys: Vec<ApiKey> = Vec::new();
+    let mut rejects = Vec::new();
+    let mut seen = BTreeSet::new();
+    for entry in raw.split(',').map(str::trim) {
+        match parse_entry(entry) {
+            Ok(key) if !seen.insert(key.key.clone()) => rejects.push(Reject {
+                value: format!("{}:{}", mask_key(&key.key), key.role),
+                expected: "each key listed once".to_string(),
+            }),
+            Ok(key) => keys.push(key),
+            Err(reject) => rejects.push(reject),
+        }
+    }
+    if rejects.is_empty() {
+        Ok(keys)
+    } else {
+        Err(rejects)
+    }
+}
+
+fn parse_entry(entry: &str) -> Result<ApiKey, Reject> {
+    let shape = "key:role entries separated by commas, role one of viewer, trader, admin";
+    if entry.is_empty() {
+        return Err(Reject {
+            value: "(empty entry)".to_string(),
+            expected: shape.to_string(),
+        });
+    }
+    let Some((key, role)) = entry.split_once(':') else {
+        return Err(Reject {
+            value: mask_key(entry),
+            expected: shape.to_string(),
+        });
+    };
+    let shown = || format!("{}:{role}", mask_key(key));
+    if key.len() < API_KEY_MIN_LEN || !key.bytes().all(is_key_byte) {
+        return Err(Reject {
+            value: shown(),
+            expected: format!(
+                "a key of at least {API_KEY_MIN_LEN} printable ASCII characters without spaces, ',' or ':'"
+            ),
+        });
+    }
+    let Some(role) = Role::parse(role.trim()) else {
+        return Err(Reject {
+            value: shown(),
+            expected: "role viewer, trader or admin".to_string(),
+        });
+    };
+    Ok(ApiKey {
+        key: key.to_string(),
+        role,
+    })
+}
+
+fn is_key_byte(b: u8) -> bool {
+    b.is_ascii_graphic() && b != b',' && b != b':'
+}
+
+/// Parses a comma-separated NATS server list. Empty = none. Errors name the expected form;
+/// the caller shows the value through [`mask_url_credentials`].
+pub(crate) fn parse_nats_url(raw: &str) -> Result<Option<NatsUrl>, String> {
+    let text = raw.trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    let expected = "nats://[user:pass@]host[:port] (or tls://, ws://, wss://), comma-separated for several servers";
+    if text.split(',').all(|server| valid_server(server.trim())) {
+        Ok(Some(NatsUrl(text.to_string())))
+    } else {
+        Err(expected.to_string())
+    }
+}
+
+fn valid_server(server: &str) -> bool {
+    let Some((scheme, rest)) = server.split_once("://") else {
+        return false;
+    };
+    let websocket = matches!(scheme, "ws" | "wss");
+    if !websocket && !matches!(scheme, "nats" | "tls") {
+        return false;
+    }
+    let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
+    if !path.is_empty() && !websocket {
+        return false;
+    }
+    let host_port = match authority.rsplit_once('@') {
+        Some((userinfo, host_port)) if !userinfo.is_empty() => host_port,
+        Some(_) => return false,
+        None => authority,
+    };
+    valid_host_port(host_port)
+}
+
+fn valid_host_port(text: &str) -> bool {
+    let (host, port) = if let Some(rest) = text.strip_prefix('[') {
+        let Some((v6, after)) = rest.split_once(']') else {
+            return false;
+        };
+        if v6.parse::<std::net::Ipv6Addr>().is_err() {
+            return false;
+        }
+        (v6, after.strip_prefix(':'))
+    } else {
+        match text.split_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (text, None),
+        }
+    };
+    let port_ok = port.is_none_or(|p| p.parse::<u16>().is_ok_and(|p| p > 0));
+    let host_ok = !host.is_empty()
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._:".contains(&b));
+    host_ok && port_ok
+}
+
+/// Replaces `user:pass@` (or `token@`) in every server of a URL list with `(masked)@`.
+/// Works on invalid text too, because error messages echo what was given.
+pub(crate) fn mask_url_credentials(text: &str) -> String {
+    text.split(',').map(mask_one).collect::<Vec<_>>().join(",")
+}
+
+fn mask_one(server: &str) -> String {
+    let start = server.find("://").map_or(0, |i| i + 3);
+    let end = server[start..]
+        .find('/')
+        .map_or(server.len(), |i| start + i);
+    match server[start..end].rfind('@') {
+        Some(at) => format!("{}(masked){}", &server[..start], &server[start + at..]),
+        None => server.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const K1: &str = "abcdefghijklmnop";
+    const K2: &str = "QRSTUVWXYZ012345-_";
+
+    #[test]
+    fn parses_key_role_pairs() {
+        let keys = parse_api_keys(&format!(" {K1}:viewer , {K2}:ADMIN")).unwrap();
+        assert_eq!(keys.len(), 2);
+        assert_eq!((keys[0].expose(), keys[0].role), (K1, Role::Viewer));
+        assert_eq!((keys[1].expose(), keys[1].role), (K2, Role::Admin));
+        assert!(parse_api_keys("").unwrap().is_empty());
+    }
+
+    #[test]
+    fn reports_every_bad_entry_masked() {
+        let raw = format!("{K1}:boss,short:admin,{K2},,{K1}:viewer,{K1}:trader");
+        let rejects = parse_api_keys(&raw).unwrap_err();
+        assert_eq!(rejects.len(), 5, "{rejects:?}");
+        for r in &rejects {
+            assert!(
+                !r.value.contains(K1) && !r.value.contains(K2) && !r.value.contains("short"),
+                "{r:?}"
+            );
+        }
+        assert_eq!(rejects[0].value, "abcd…(masked):boss");
+        assert_eq!(rejects[4].expected, "each key listed once");
+    }
+
+    #[test]
+    fn verify_matches_only_the_exact_key() {
+        let key = parse_api_keys(&format!("{K1}:trader")).unwrap().remove(0);
+        assert!(key.verify(K1));
+        assert!(!key.verify("abcdefghijklmnoq"));
+        assert!(!key.verify("abcdefghijklmno"));
+        assert!(!key.verify(""));
+        assert_eq!(
+            format!("{key:?}"),
+            r#"ApiKey { key: "abcd…(masked)", role: Trader }"#
+        );
+        assert_eq!(key.masked(), "abcd…(masked) : trader");
+    }
+
+    #[test]
+    fn nats_urls() {
+        for ok in [
+            "nats://localhost:4222",
+            "nats://127.0.0.1",
+            "tls://user:p%40ss@nats.example.com:4222",
+            "nats://a:4222, nats://b:4223",
+            "wss://host/path",
+            "nats://[::1]:4222",
+            "nats://token@host",
+        ] {
+            assert!(parse_nats_url(ok).unwrap().is_some(), "{ok}");
+        }
+        for bad in [
+            "localhost:4222",
+            "http://x",
+            "nats://",
+            "nats://h:0",
+            "nats://h:99999",
+            "nats://@h",
+            "nats://h/p",
+            "nats://a b",
+        ] {
+            assert!(parse_nats_url(bad).is_err(), "{bad}");
+        }
+        assert_eq!(parse_nats_url("  ").unwrap(), None);
+    }
+
+    #[test]
+    fn masks_credentials_in_every_server() {
+        assert_eq!(
+            mask_url_credentials("nats://u:p@a:4222,tls://tok@b,nats://c"),
+            "nats://(masked)@a:4222,tls://(masked)@b,nats://c"
+        );
+        assert_eq!(mask_url_credentials("garbage u:p@x"), "(masked)@x");
+        assert_eq!(mask_url_credentials("wss://h/p@q"), "wss://h/p@q");
+    }
+}

@@ -1,0 +1,334 @@
+//! The settings types and their built-in defaults.
+//!
+//! Every field here is already validated: code holding a `Settings` never re-checks a
+//! range. The defaults are the spec's values except where the spec's value is unsafe for an
+//! embedded default (the bind address, see [`ServiceSettings::host`]); `tests/env_vars.rs`
+//! checks that they agree with the defaults documented in [`crate::ENV_VARS`].
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::date::Date;
+use crate::secret::{mask_url_credentials, ApiKey};
+use crate::trading::TradingConfig;
+
+/// The effective configuration of one `tradpal` process.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
+    pub service: ServiceSettings,
+    pub features: FeatureFlags,
+    pub risk: RiskSettings,
+    pub execution: ExecutionSettings,
+    pub backtest: BacktestSettings,
+    pub monitoring: MonitoringSettings,
+    /// The spec's `trading_config` (capital, symbols, strategies ...). Its `max_drawdown`
+    /// field lives in [`RiskSettings::max_drawdown`], so the limit has one home.
+    pub trading: TradingConfig,
+    /// Keys accepted by the HTTP API, with their roles. Empty = none configured.
+    pub api_keys: Vec<ApiKey>,
+    /// NATS server(s); `None` = single process with the in-process bus.
+    pub nats_url: Option<NatsUrl>,
+    /// Directory holding the journal and its indexes.
+    pub data_dir: PathBuf,
+    pub log: LogSettings,
+    /// The JSON file that was layered in, if any.
+    pub config_file: Option<PathBuf>,
+    /// Where each environment-backed setting got its value, keyed by variable name;
+    /// absent = the default. See [`Settings::origin`].
+    pub origins: BTreeMap<&'static str, Origin>,
+}
+
+/// The HTTP listener.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceSettings {
+    /// IP address or host name to bind. Defaults to `127.0.0.1`, not the spec's `0.0.0.0`:
+    /// the API places orders, so a fresh install must not be reachable from the network
+    /// until someone decides it should be (containers set `TRADING_SERVICE_HOST=0.0.0.0`).
+    pub host: String,
+    pub port: u16,
+    /// Largest accepted request body, in bytes (1 ..= 64 MiB).
+    pub body_bytes_max: usize,
+}
+
+impl ServiceSettings {
+    /// `host:port` for binding, with IPv6 literals bracketed (`[::1]:8002`).
+    pub fn bind_addr(&self) -> String {
+        if self.host.contains(':') {
+            format!("[{}]:{}", self.host, self.port)
+        } else {
+            format!("{}:{}", self.host, self.port)
+        }
+    }
+
+    /// Whether the listener is reachable from this machine only.
+    pub fn is_loopback(&self) -> bool {
+        match self.host.parse::<IpAddr>() {
+            Ok(ip) => ip.is_loopback(),
+            Err(_) => self.host.eq_ignore_ascii_case("localhost"),
+        }
+    }
+}
+
+/// Which AI services run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FeatureFlags {
+    pub ml_training: bool,
+    pub reinforcement_learning: bool,
+    pub market_regime: bool,
+}
+
+/// Portfolio-level risk limits, as fractions (0.1 = 10%).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RiskSettings {
+    /// Drawdown from peak equity at which trading halts, in (0, 1].
+    pub max_drawdown: f64,
+    /// Largest single position as a fraction of equity, in (0, 1].
+    pub max_position_size: f64,
+    /// Annual risk-free rate for Sharpe-style ratios, in (-1, 1): negative rates did happen.
+    pub risk_free_rate: f64,
+}
+
+/// Order routing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExecutionSettings {
+    /// Exchange id, lower case (`binance`).
+    pub default_exchange: String,
+    /// Simulated fills instead of real orders. On by default: going live is a decision.
+    pub paper_trading: bool,
+    pub order_timeout: Duration,
+}
+
+/// Defaults for backtests; `start_date < end_date` always holds.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BacktestSettings {
+    pub start_date: Date,
+    pub end_date: Date,
+    /// Cost per trade as a fraction of notional, in [0, 1).
+    pub transaction_costs: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MonitoringSettings {
+    pub performance_monitoring: bool,
+    pub metrics_update_interval: Duration,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LogSettings {
+    pub level: LogLevel,
+    pub format: LogFormat,
+}
+
+/// Log verbosity. The spec's `WARNING` and `CRITICAL` map to `Warn` and `Error`, since
+/// `tracing` has no separate critical level.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum LogLevel {
+    Trace,
+    Debug,
+    Info,
+    Warn,
+    Error,
+}
+
+impl LogLevel {
+    /// The level as a `tracing` filter directive (`info`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LogLevel::Trace => "trace",
+            LogLevel::Debug => "debug",
+            LogLevel::Info => "info",
+            LogLevel::Warn => "warn",
+            LogLevel::Error => "error",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line, for log aggregation.
+    Json,
+}
+
+impl LogFormat {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LogFormat::Text => "text",
+            LogFormat::Json => "json",
+        }
+    }
+}
+
+/// What an API key may do. Ordered: `Viewer < Trader < Admin`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Role {
+    /// Read-only: portfolio, results, metrics.
+    Viewer,
+    /// Viewer plus placing and cancelling orders, running backtests.
+    Trader,
+    /// Everything, including configuration and model management.
+    Admin,
+}
+
+impl Role {
+    /// Whether a holder of `self` may do what needs `needed` (admin > trader > viewer).
+    pub fn allows(&self, needed: Role) -> bool {
+        *self >= needed
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Viewer => "viewer",
+            Role::Trader => "trader",
+            Role::Admin => "admin",
+        }
+    }
+
+    /// Parses `viewer`, `trader` or `admin`, case-insensitively.
+    pub fn parse(text: &str) -> Option<Role> {
+        match text.to_ascii_lowercase().as_str() {
+            "viewer" => Some(Role::Viewer),
+            "trader" => Some(Role::Trader),
+            "admin" => Some(Role::Admin),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A NATS server list (`nats://user:pass@host:4222,nats://other:4222`).
+///
+/// A newtype rather than a `String` so that `Debug` and `Display` mask credentials; only
+/// [`NatsUrl::expose`] gives the real text, for the one place that connects.
+#[derive(Clone, PartialEq, Eq)]
+pub struct NatsUrl(pub(crate) String);
+
+impl NatsUrl {
+    /// The URL with credentials, for connecting. Never log this.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for NatsUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "NatsUrl({:?})", mask_url_credentials(&self.0))
+    }
+}
+
+impl fmt::Display for NatsUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&mask_url_credentials(&self.0))
+    }
+}
+
+/// Where a setting's effective value came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    Default,
+    /// The JSON file, at this field path (`service.port`).
+    File(String),
+    /// The environment variable of the same name.
+    Env,
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Origin::Default => f.write_str("default"),
+            Origin::File(path) => write!(f, "file ({path})"),
+            Origin::Env => f.write_str("env"),
+        }
+    }
+}
+
+impl Settings {
+    /// The built-in defaults: what `load` starts from before the file and the environment.
+    pub fn defaults() -> Settings {
+        Settings {
+            service: ServiceSettings {
+                host: "127.0.0.1".to_string(),
+                port: 8002,
+                body_bytes_max: 1 << 20,
+            },
+            features: FeatureFlags {
+                ml_training: true,
+                reinforcement_learning: true,
+                market_regime: true,
+            },
+            risk: RiskSettings {
+                max_drawdown: 0.1,
+                max_position_size: 0.05,
+                risk_free_rate: 0.02,
+            },
+            execution: ExecutionSettings {
+                default_exchange: "binance".to_string(),
+                paper_trading: true,
+                order_timeout: Duration::from_secs(30),
+            },
+            backtest: BacktestSettings {
+                start_date: Date::known_valid(2020, 1, 1),
+                end_date: Date::known_valid(2024, 1, 1),
+                transaction_costs: 0.001,
+            },
+            monitoring: MonitoringSettings {
+                performance_monitoring: true,
+                metrics_update_interval: Duration::from_secs(60),
+            },
+            trading: TradingConfig::default(),
+            api_keys: Vec::new(),
+            nats_url: None,
+            data_dir: PathBuf::from("./tradpal-data"),
+            log: LogSettings {
+                level: LogLevel::Info,
+                format: LogFormat::Text,
+            },
+            config_file: None,
+            origins: BTreeMap::new(),
+        }
+    }
+
+    /// Where the setting of environment variable `name` came from.
+    pub fn origin(&self, name: &str) -> Origin {
+        self.origins.get(name).cloned().unwrap_or(Origin::Default)
+    }
+
+    /// The role of the API key `presented`, if it is one of ours. Compares against every
+    /// key in constant time per key, so response timing does not reveal near-misses.
+    pub fn role_for_key(&self, presented: &str) -> Option<Role> {
+        let mut found = None;
+        for key in &self.api_keys {
+            if key.verify(presented) {
+                found = Some(key.role);
+            }
+        }
+        found
+    }
+
+    /// Legal but risky combinations, for the binary to log at start-up.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if !self.service.is_loopback() && self.api_keys.is_empty() {
+            out.push(format!(
+                "the API listens on {} (not loopback) and TRADPAL_API_KEYS is empty",
+                self.service.bind_addr()
+            ));
+        }
+        if !self.execution.paper_trading {
+            out.push(format!(
+                "ENABLE_PAPER_TRADING is off: orders go to {} for real",
+                self.execution.default_exchange
+            ));
+        }
+        out
+    }
+}

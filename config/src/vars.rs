@@ -1,0 +1,259 @@
+//! The environment variables: one table of names, defaults and descriptions, and the one
+//! function that applies a variable's text to the settings.
+//!
+//! Why a table: the README's configuration section, `tradpal config show` and the loader
+//! must agree on names and defaults. `ENV_VARS` is the single list; tests check that every
+//! entry is read by `Settings::load` and that each documented default is what
+//! `Settings::defaults()` holds.
+
+use std::time::Duration;
+
+use crate::parse;
+use crate::secret::{mask_url_credentials, parse_api_keys, parse_nats_url, Reject};
+use crate::settings::{Origin, Settings};
+
+/// One environment variable the service reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EnvVar {
+    pub name: &'static str,
+    /// The default as the variable's text; `None` = unset by default (optional setting).
+    pub default: Option<&'static str>,
+    /// The JSON path at which the config file may set it too (`service.port`); `None` =
+    /// environment only (secrets, and the path of the file itself).
+    pub file_path: Option<&'static str>,
+    /// Holds a secret: masked wherever it is shown.
+    pub secret: bool,
+    /// One line for the README table and `config show`.
+    pub description: &'static str,
+}
+
+const fn var(
+    name: &'static str,
+    default: Option<&'static str>,
+    file_path: Option<&'static str>,
+    description: &'static str,
+) -> EnvVar {
+    EnvVar {
+        name,
+        default,
+        file_path,
+        secret: false,
+        description,
+    }
+}
+
+/// Every environment variable, in README order. The file's `service` object accepts the
+/// `file_path` keys listed here; `TRADPAL_API_KEYS` is environment-only so that keys stay
+/// out of config files that tend to be committed, and `MAX_DRAWDOWN` is set in the file as
+/// the spec's `trading_config.max_drawdown`.
+pub const ENV_VARS: &[EnvVar] = &[
+    var("TRADING_SERVICE_HOST", Some("127.0.0.1"), Some("service.host"),
+        "Address the HTTP API binds to; loopback by default so a fresh install is not reachable from the network (containers use 0.0.0.0)."),
+    var("TRADING_SERVICE_PORT", Some("8002"), Some("service.port"), "TCP port of the HTTP API (1-65535)."),
+    var("TRADPAL_BODY_BYTES_MAX", Some("1048576"), Some("service.body_bytes_max"),
+        "Largest accepted HTTP request body in bytes (1 to 67108864)."),
+    var("TRADPAL_DATA_DIR", Some("./tradpal-data"), Some("service.data_dir"), "Directory of the journal and its indexes."),
+    var("NATS_URL", None, Some("service.nats_url"),
+        "NATS server URL(s), comma-separated; unset = one process with an in-process bus. Credentials are masked in output."),
+    EnvVar {
+        name: "TRADPAL_API_KEYS",
+        default: None,
+        file_path: None,
+        secret: true,
+        description: "API keys as key:role pairs, comma-separated; role viewer, trader or admin; keys of 16+ characters.",
+    },
+    var("LOG_LEVEL", Some("info"), Some("service.log_level"),
+        "trace, debug, info, warn/warning, error or critical (= error); any case."),
+    var("LOG_FORMAT", Some("text"), Some("service.log_format"), "Log line format: text or json."),
+    var("TRADPAL_CONFIG", None, None, "Path of the JSON config file (a path given by the caller wins)."),
+    var("ENABLE_ML_TRAINING", Some("true"), Some("service.enable_ml_training"), "Run the ML training service."),
+    var("ENABLE_REINFORCEMENT_LEARNING", Some("true"), Some("service.enable_reinforcement_learning"),
+        "Run the reinforcement learning service."),
+    var("ENABLE_MARKET_REGIME", Some("true"), Some("service.enable_market_regime"), "Run the market regime service."),
+    var("MAX_DRAWDOWN", Some("0.1"), Some("trading_config.max_drawdown"),
+        "Drawdown from peak equity at which trading halts, as a fraction in (0, 1]."),
+    var("MAX_POSITION_SIZE", Some("0.05"), Some("service.max_position_size"),
+        "Largest single position as a fraction of equity, in (0, 1]."),
+    var("RISK_FREE_RATE", Some("0.02"), Some("service.risk_free_rate"),
+        "Annual risk-free rate for Sharpe-style ratios, in (-1, 1)."),
+    var("DEFAULT_EXCHANGE", Some("binance"), Some("service.default_exchange"), "Exchange id orders are routed to."),
+    var("ENABLE_PAPER_TRADING", Some("true"), Some("service.enable_paper_trading"),
+        "Simulate fills instead of sending real orders."),
+    var("ORDER_TIMEOUT", Some("30"), Some("service.order_timeout"), "Seconds before an unfilled order is cancelled (1-3600)."),
+    var("BACKTEST_START_DATE", Some("2020-01-01"), Some("service.backtest_start_date"),
+        "Default backtest start, YYYY-MM-DD (before the end date)."),
+    var("BACKTEST_END_DATE", Some("2024-01-01"), Some("service.backtest_end_date"), "Default backtest end, YYYY-MM-DD."),
+    var("TRANSACTION_COSTS", Some("0.001"), Some("service.transaction_costs"),
+        "Backtest cost per trade as a fraction of notional, in [0, 1)."),
+    var("ENABLE_PERFORMANCE_MONITORING", Some("true"), Some("service.enable_performance_monitoring"),
+        "Collect performance metrics."),
+    var("METRICS_UPDATE_INTERVAL", Some("60"), Some("service.metrics_update_interval"),
+        "Seconds between metrics updates (1-86400)."),
+];
+
+/// The table entry for `name`.
+pub fn env_var(name: &str) -> Option<&'static EnvVar> {
+    ENV_VARS.iter().find(|v| v.name == name)
+}
+
+/// The README's configuration table (Markdown), generated from [`ENV_VARS`] so the docs
+/// cannot drift from the code.
+pub fn markdown_table() -> String {
+    let mut out =
+        String::from("| Variable | Default | In the file | Description |\n|---|---|---|---|\n");
+    for v in ENV_VARS {
+        let code = |t: Option<&str>| t.map_or("(unset)".to_string(), |t| format!("`{t}`"));
+        let file = v
+            .file_path
+            .map_or("(env only)".to_string(), |p| format!("`{p}`"));
+        out.push_str(&format!(
+            "| `{}` | {} | {file} | {} |\n",
+            v.name,
+            code(v.default),
+            v.description
+        ));
+    }
+    out
+}
+
+/// Largest accepted `TRADPAL_BODY_BYTES_MAX`: 64 MiB.
+pub const BODY_BYTES_MAX_LIMIT: u64 = 64 << 20;
+
+/// Parses `raw` as variable `name` and stores it in `s`. On error nothing is stored and
+/// the rejects say what was wrong, with secrets already masked.
+pub(crate) fn apply(name: &str, raw: &str, s: &mut Settings) -> Result<(), Vec<Reject>> {
+    let one = |expected: String| {
+        vec![Reject {
+            value: raw.to_string(),
+            expected,
+        }]
+    };
+    let secs = |lo, hi| parse::integer_in(raw, lo, hi, "seconds").map(Duration::from_secs);
+    match name {
+        "TRADING_SERVICE_HOST" => s.service.host = parse::host(raw).map_err(one)?,
+        "TRADING_SERVICE_PORT" => s.service.port = parse::port(raw).map_err(one)?,
+        "TRADPAL_BODY_BYTES_MAX" => {
+            let n = parse::integer_in(raw, 1, BODY_BYTES_MAX_LIMIT, "bytes, at most 64 MiB")
+                .map_err(one)?;
+            s.service.body_bytes_max =
+                usize::try_from(n).map_err(|_| one("a size this platform can address".into()))?;
+        }
+        "TRADPAL_DATA_DIR" => s.data_dir = parse::dir(raw).map_err(one)?,
+        "NATS_URL" => {
+            s.nats_url = parse_nats_url(raw).map_err(|expected| {
+                vec![Reject {
+                    value: mask_url_credentials(raw),
+                    expected,
+                }]
+            })?;
+        }
+        "TRADPAL_API_KEYS" => s.api_keys = parse_api_keys(raw)?,
+        "LOG_LEVEL" => s.log.level = parse::log_level(raw).map_err(one)?,
+        "LOG_FORMAT" => s.log.format = parse::log_format(raw).map_err(one)?,
+        // Read by `load` before any layer is applied: it decides which file is a layer.
+        "TRADPAL_CONFIG" => {}
+        "ENABLE_ML_TRAINING" => s.features.ml_training = parse::boolean(raw).map_err(one)?,
+        "ENABLE_REINFORCEMENT_LEARNING" => {
+            s.features.reinforcement_learning = parse::boolean(raw).map_err(one)?
+        }
+        "ENABLE_MARKET_REGIME" => s.features.market_regime = parse::boolean(raw).map_err(one)?,
+        "MAX_DRAWDOWN" => {
+            s.risk.max_drawdown = parse::number_in(raw, parse::POSITIVE_FRACTION).map_err(one)?
+        }
+        "MAX_POSITION_SIZE" => {
+            s.risk.max_position_size =
+                parse::number_in(raw, parse::POSITIVE_FRACTION).map_err(one)?
+        }
+        "RISK_FREE_RATE" => {
+            s.risk.risk_free_rate = parse::number_in(raw, parse::RATE).map_err(one)?
+        }
+        "DEFAULT_EXCHANGE" => s.execution.default_exchange = parse::exchange(raw).map_err(one)?,
+        "ENABLE_PAPER_TRADING" => s.execution.paper_trading = parse::boolean(raw).map_err(one)?,
+        "ORDER_TIMEOUT" => s.execution.order_timeout = secs(1, 3_600).map_err(one)?,
+        "BACKTEST_START_DATE" => s.backtest.start_date = parse::date(raw).map_err(one)?,
+        "BACKTEST_END_DATE" => s.backtest.end_date = parse::date(raw).map_err(one)?,
+        "TRANSACTION_COSTS" => {
+            s.backtest.transaction_costs =
+                parse::number_in(raw, parse::COST_FRACTION).map_err(one)?
+        }
+        "ENABLE_PERFORMANCE_MONITORING" => {
+            s.monitoring.performance_monitoring = parse::boolean(raw).map_err(one)?
+        }
+        "METRICS_UPDATE_INTERVAL" => {
+            s.monitoring.metrics_update_interval = secs(1, 86_400).map_err(one)?
+        }
+        _ => return Err(one(format!("{name} to be a known setting"))),
+    }
+    Ok(())
+}
+
+impl Settings {
+    /// The effective value of variable `name` as text in the variable's own syntax
+    /// (`None` if unset or unknown), with secrets masked. Feeding a non-secret value back
+    /// through the environment reproduces the setting.
+    pub fn value_of(&self, name: &str) -> Option<String> {
+        let flag = |b: bool| Some(b.to_string());
+        match name {
+            "TRADING_SERVICE_HOST" => Some(self.service.host.clone()),
+            "TRADING_SERVICE_PORT" => Some(self.service.port.to_string()),
+            "TRADPAL_BODY_BYTES_MAX" => Some(self.service.body_bytes_max.to_string()),
+            "TRADPAL_DATA_DIR" => Some(self.data_dir.display().to_string()),
+            "NATS_URL" => self.nats_url.as_ref().map(|u| u.to_string()),
+            "TRADPAL_API_KEYS" => (!self.api_keys.is_empty()).then(|| {
+                self.api_keys
+                    .iter()
+                    .map(|k| k.masked())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            }),
+            "LOG_LEVEL" => Some(self.log.level.as_str().to_string()),
+            "LOG_FORMAT" => Some(self.log.format.as_str().to_string()),
+            "TRADPAL_CONFIG" => self.config_file.as_ref().map(|p| p.display().to_string()),
+            "ENABLE_ML_TRAINING" => flag(self.features.ml_training),
+            "ENABLE_REINFORCEMENT_LEARNING" => flag(self.features.reinforcement_learning),
+            "ENABLE_MARKET_REGIME" => flag(self.features.market_regime),
+            "MAX_DRAWDOWN" => Some(self.risk.max_drawdown.to_string()),
+            "MAX_POSITION_SIZE" => Some(self.risk.max_position_size.to_string()),
+            "RISK_FREE_RATE" => Some(self.risk.risk_free_rate.to_string()),
+            "DEFAULT_EXCHANGE" => Some(self.execution.default_exchange.clone()),
+            "ENABLE_PAPER_TRADING" => flag(self.execution.paper_trading),
+            "ORDER_TIMEOUT" => Some(self.execution.order_timeout.as_secs().to_string()),
+            "BACKTEST_START_DATE" => Some(self.backtest.start_date.to_string()),
+            "BACKTEST_END_DATE" => Some(self.backtest.end_date.to_string()),
+            "TRANSACTION_COSTS" => Some(self.backtest.transaction_costs.to_string()),
+            "ENABLE_PERFORMANCE_MONITORING" => flag(self.monitoring.performance_monitoring),
+            "METRICS_UPDATE_INTERVAL" => Some(
+                self.monitoring
+                    .metrics_update_interval
+                    .as_secs()
+                    .to_string(),
+            ),
+            _ => None,
+        }
+    }
+
+    /// Applies one variable from `origin`, recording the origin on success and turning
+    /// rejects into problems named `source` (the variable, or the file path that set it).
+    pub(crate) fn apply_var(
+        &mut self,
+        var: &'static EnvVar,
+        raw: &str,
+        origin: Origin,
+        problems: &mut Vec<crate::Problem>,
+    ) {
+        let source = match &origin {
+            Origin::File(path) => path.clone(),
+            _ => var.name.to_string(),
+        };
+        match apply(var.name, raw, self) {
+            Ok(()) => {
+                self.origins.insert(var.name, origin);
+            }
+            Err(rejects) => problems.extend(
+                rejects
+                    .into_iter()
+                    .map(|r| crate::Problem::invalid(source.clone(), r.value, r.expected)),
+            ),
+        }
+    }
+}
