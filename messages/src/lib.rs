@@ -11,6 +11,7 @@
 //!   simulated clock; the wall clock lives in `runtime`, because reading it is a side effect.
 //! - `event.rs`: facts ([`Event`], one struct per event, closed enum) and [`EventKind`].
 //! - `command.rs`: requests ([`Command`]).
+//! - `market.rs`: symbols, [`Timeframe`]s, [`Candle`]s.
 //! - `reply.rs`: answers ([`Reply`]) and the error classes ([`ErrorCode`]).
 //! - `envelope.rs`: the [`Envelope`] around every journaled event and its draft.
 //! - `codec.rs`: JSON for the outside, versioned and validated rkyv for the journal.
@@ -21,6 +22,7 @@ pub mod command;
 pub mod envelope;
 pub mod event;
 pub mod ids;
+pub mod market;
 pub mod reply;
 pub mod time;
 
@@ -30,6 +32,7 @@ pub mod testing;
 pub use command::{Command, GetStatus, StartSession, StopSession};
 pub use envelope::{Envelope, EnvelopeDraft};
 pub use event::{ActorRestarted, Event, EventKind, ServiceStarted, SessionConfig, SessionStarted, SessionStopped, TradingMode};
+pub use market::{is_valid_symbol, Candle, Timeframe};
 pub use ids::{CausationId, CorrelationId, EventId, IdGenerator, OrderId, SessionId};
 pub use reply::{ActorState, ActorStatus, ErrorCode, ErrorReply, Reply, SessionInfo, SessionStatus, StatusReply};
 pub use time::{Clock, SimClock, Timestamp};

@@ -23,6 +23,9 @@ pub enum ErrorCode {
     Unavailable,
     /// A bug or a fatal condition (journal corruption); logged with the request id.
     Internal,
+    /// The endpoint exists in the spec but its capability is not built yet; the message
+    /// says which part of the roadmap builds it.
+    NotImplemented,
 }
 
 impl ErrorCode {
@@ -37,6 +40,7 @@ impl ErrorCode {
             Self::MethodNotAllowed => "method_not_allowed",
             Self::Unavailable => "unavailable",
             Self::Internal => "internal",
+            Self::NotImplemented => "not_implemented",
         }
     }
 }

@@ -93,6 +93,7 @@ fn error_code() -> impl Strategy<Value = ErrorCode> {
         Just(ErrorCode::MethodNotAllowed),
         Just(ErrorCode::Unavailable),
         Just(ErrorCode::Internal),
+        Just(ErrorCode::NotImplemented),
     ]
 }
 
