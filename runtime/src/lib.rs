@@ -1,1 +1,24 @@
-//! stub
+//! Wiring: the pieces that turn cores and actors into a running service.
+//!
+//! # Layout
+//!
+//! - `clock.rs`: the wall clock (the only place that reads system time for cores).
+//! - `bus.rs`: the in-process event bus (journaled events fan out to subscribers).
+//! - `supervisor.rs`: the supervision tree: restarts with back-off and a budget.
+//! - `service.rs`: [`Runtime`]: opens the journal, records the start, spawns the tree;
+//!   shuts it down in order.
+//! - `keys.rs`: API keys: configured ones, or a generated admin key in the data dir.
+//! - `logging.rs`: tracing set-up (text or JSON lines).
+//! - `http/`: the axum adapter, one file per concern: `mod.rs` (router, limits),
+//!   `error.rs` (JSON errors), `auth.rs`, `request_id.rs`, `json.rs` (body extractor),
+//!   `trading.rs` (session endpoints), `not_built.rs` (spec routes still to come).
+
+pub mod bus;
+pub mod clock;
+pub mod http;
+pub mod keys;
+pub mod logging;
+pub mod service;
+pub mod supervisor;
+
+pub use service::{Runtime, RuntimeError, RuntimeOptions};

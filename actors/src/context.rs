@@ -1,0 +1,120 @@
+//! What every actor is handed at spawn: the shared services and request metadata.
+
+use std::sync::{Arc, Mutex};
+use tradpal_journal::Journal;
+use tradpal_messages::{Clock, CorrelationId, Envelope, EnvelopeDraft, ErrorCode, ErrorReply, Event, IdGenerator};
+
+/// Where journaled events go next (the bus). Called only after the append is durable.
+pub trait EventSink: Send + Sync + std::fmt::Debug {
+    fn publish(&self, envelope: Arc<Envelope>);
+}
+
+/// Who asked: flows from the HTTP request (or bus message) into every journal record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestMeta {
+    pub request_id: Option<String>,
+    pub correlation_id: CorrelationId,
+}
+
+/// Errors an actor hands back to its caller.
+#[derive(Debug, thiserror::Error)]
+pub enum ActorError {
+    /// The request was refused; nothing was journaled. Safe to show to the user.
+    #[error(transparent)]
+    Refused(#[from] ErrorReply),
+    /// The journal failed. Fatal ones (I/O, corruption) stop the service.
+    #[error("journal: {0}")]
+    Journal(#[from] tradpal_journal::JournalError),
+}
+
+impl ActorError {
+    /// The reply to give the caller.
+    pub fn to_reply(&self) -> ErrorReply {
+        use tradpal_journal::JournalError as J;
+        match self {
+            ActorError::Refused(r) => r.clone(),
+            ActorError::Journal(e @ (J::Invalid(_) | J::TooLarge { .. })) => ErrorReply::new(ErrorCode::BadRequest, e.to_string()),
+            ActorError::Journal(J::Closed) => ErrorReply::new(ErrorCode::Unavailable, "the service is shutting down"),
+            ActorError::Journal(e) => ErrorReply::new(ErrorCode::Internal, format!("journal append failed: {e}")),
+        }
+    }
+}
+
+/// Raised once when the journal fails fatally (I/O error, corruption): the binary
+/// watches it and stops the process, naming the problem. Nothing may act on state
+/// that could not be recorded.
+#[derive(Debug, Clone)]
+pub struct FatalSignal(Arc<tokio::sync::watch::Sender<Option<String>>>);
+
+impl Default for FatalSignal {
+    fn default() -> Self {
+        Self(Arc::new(tokio::sync::watch::channel(None).0))
+    }
+}
+
+impl FatalSignal {
+    pub fn raise(&self, why: String) {
+        tracing::error!(%why, "fatal: stopping the service");
+        self.0.send_if_modified(|slot| {
+            if slot.is_none() {
+                *slot = Some(why);
+                true
+            } else {
+                false
+            }
+        });
+    }
+
+    /// Resolves with the reason once raised.
+    pub async fn raised(&self) -> String {
+        let mut rx = self.0.subscribe();
+        loop {
+            if let Some(why) = rx.borrow_and_update().clone() {
+                return why;
+            }
+            if rx.changed().await.is_err() {
+                return std::future::pending().await;
+            }
+        }
+    }
+}
+
+/// Shared services. Cheap to clone (all handles).
+#[derive(Clone)]
+pub struct Services {
+    pub journal: Journal,
+    pub clock: Arc<dyn Clock>,
+    pub ids: Arc<Mutex<IdGenerator>>,
+    pub sink: Arc<dyn EventSink>,
+    pub fatal: FatalSignal,
+}
+
+impl std::fmt::Debug for Services {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Services").field("last_sequence", &self.journal.last_sequence()).field("clock", &self.clock).finish()
+    }
+}
+
+impl Services {
+    /// A draft for `event` stamped with the clock and the request's ids.
+    pub fn draft(&self, meta: &RequestMeta, event: Event) -> EnvelopeDraft {
+        let event_id = self.ids.lock().expect("id generator lock poisoned").event_id();
+        EnvelopeDraft::new(event_id, self.clock.now(), meta.correlation_id, event).with_request_id(meta.request_id.clone())
+    }
+
+    /// Journals the draft (durably) and then publishes it. Only after this returns may
+    /// the caller apply the event to its state or reply.
+    pub async fn record(&self, draft: EnvelopeDraft) -> Result<Envelope, ActorError> {
+        let envelope = self.journal.append_async(draft).await.inspect_err(|e| {
+            if e.is_fatal() {
+                self.fatal.raise(e.to_string());
+            }
+        })?;
+        self.sink.publish(Arc::new(envelope.clone()));
+        Ok(envelope)
+    }
+
+    pub fn next_session_id(&self) -> tradpal_messages::SessionId {
+        self.ids.lock().expect("id generator lock poisoned").session_id()
+    }
+}

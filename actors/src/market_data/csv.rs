@@ -1,0 +1,449 @@
+//! A streaming parser for OHLCV CSV: `timestamp,open,high,low,close,volume`.
+//!
+//! Hand-written (no CSV crate in the dependency set) for the one flat format the service
+//! reads: six comma-separated fields, no embedded commas. It streams from any
+//! [`BufRead`]: one line at a time into a buffer reused for the whole file, fields split
+//! in place, so millions of rows never sit in memory and a row costs no allocation unless
+//! it is rejected.
+//!
+//! Tolerated: a UTF-8 byte-order mark, header names in any case, spaces or tabs around
+//! fields, a field wrapped in double quotes, `\r\n` line ends, blank lines (skipped, but
+//! still counted in line numbers). Timestamps (UTC bar open): RFC 3339
+//! (`2021-12-31T23:01:00Z`, offsets and fractions allowed), `YYYY-MM-DD HH:MM:SS` or
+//! `YYYY-MM-DDTHH:MM:SS` without a zone (read as UTC, the format's convention),
+//! `YYYY-MM-DD` (midnight UTC), or integer epoch milliseconds.
+//!
+//! A malformed row does not stop the parse: it becomes a [`Rejection`] with its line
+//! number; only an I/O error or a missing header ends it. Numbers are checked for syntax
+//! only: "nan" and "inf" parse, and the validator refuses them with the field's name.
+
+use super::rejection::{excerpt, Field, Problem, Rejection};
+use std::io::{self, BufRead, Read};
+use tradpal_messages::time::NANOS_PER_MILLI;
+use tradpal_messages::{Candle, Timestamp};
+
+/// The header, in order (compared case-insensitively, fields trimmed).
+pub const CSV_HEADER: [&str; 6] = ["timestamp", "open", "high", "low", "close", "volume"];
+
+/// Bounds on what the parser holds in memory for one line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CsvLimits {
+    /// Longest line accepted, terminator excluded; a longer one is rejected and skipped
+    /// without being buffered, so a file with no newlines cannot exhaust memory.
+    pub line_bytes_max: usize,
+}
+
+impl Default for CsvLimits {
+    fn default() -> Self {
+        // A row of six full-precision floats and a timestamp is under 200 bytes.
+        Self { line_bytes_max: 4096 }
+    }
+}
+
+/// Why a parse stopped. Bad rows do not stop it: they come out as [`CsvRecord::Rejected`].
+#[derive(Debug, thiserror::Error)]
+pub enum CsvError {
+    #[error("reading line {line}: {source}")]
+    Io {
+        line: usize,
+        #[source]
+        source: io::Error,
+    },
+    #[error("the input is empty: expected the header line timestamp,open,high,low,close,volume")]
+    Empty,
+    #[error("line {line}: expected the header timestamp,open,high,low,close,volume, found {found:?}")]
+    Header { line: usize, found: String },
+}
+
+/// A parsed row (syntax only; see the validator for the rules).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CsvRow {
+    /// 0-based index among data rows (header and blank lines excluded).
+    pub row: usize,
+    /// 1-based line number in the input.
+    pub line: usize,
+    pub candle: Candle,
+}
+
+/// One data line's outcome.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CsvRecord {
+    Row(CsvRow),
+    Rejected(Rejection),
+}
+
+/// Iterates the data rows of a CSV input; the header is checked by [`CsvReader::new`].
+/// Yields `Err` at most once (an I/O error), then ends.
+#[derive(Debug)]
+pub struct CsvReader<R> {
+    reader: R,
+    buf: Vec<u8>,
+    line: usize,
+    row: usize,
+    limits: CsvLimits,
+    failed: bool,
+}
+
+enum LineRead {
+    Eof,
+    Line,
+    TooLong,
+}
+
+impl<R: BufRead> CsvReader<R> {
+    /// Reads and checks the header (the first non-blank line).
+    pub fn new(reader: R) -> Result<Self, CsvError> {
+        Self::with_limits(reader, CsvLimits::default())
+    }
+
+    pub fn with_limits(reader: R, limits: CsvLimits) -> Result<Self, CsvError> {
+        let mut this = Self { reader, buf: Vec::with_capacity(256), line: 0, row: 0, limits, failed: false };
+        loop {
+            let read = this.read_line()?;
+            let text = trim_line(&this.buf);
+            let text = text.strip_prefix(b"\xef\xbb\xbf".as_slice()).unwrap_or(text).trim_ascii();
+            match read {
+                LineRead::Eof => return Err(CsvError::Empty),
+                LineRead::TooLong => return Err(CsvError::Header { line: this.line, found: "(line too long)".into() }),
+                LineRead::Line if text.is_empty() => continue,
+                LineRead::Line if is_header(text) => return Ok(this),
+                LineRead::Line => return Err(CsvError::Header { line: this.line, found: excerpt(text) }),
+            }
+        }
+    }
+
+    /// The 1-based number of the last line read.
+    pub fn line(&self) -> usize {
+        self.line
+    }
+
+    /// Reads the next line into `buf` (at most `line_bytes_max` bytes of it).
+    fn read_line(&mut self) -> Result<LineRead, CsvError> {
+        let read = read_line_limited(&mut self.reader, &mut self.buf, self.limits.line_bytes_max);
+        match read {
+            Ok(LineRead::Eof) => Ok(LineRead::Eof),
+            Ok(other) => {
+                self.line += 1;
+                Ok(other)
+            }
+            Err(source) => Err(CsvError::Io { line: self.line + 1, source }),
+        }
+    }
+}
+
+impl<R: BufRead> Iterator for CsvReader<R> {
+    type Item = Result<CsvRecord, CsvError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.failed {
+            return None;
+        }
+        loop {
+            let read = match self.read_line() {
+                Ok(read) => read,
+                Err(e) => {
+                    self.failed = true;
+                    return Some(Err(e));
+                }
+            };
+            let text = trim_line(&self.buf);
+            if matches!(read, LineRead::Line) && text.trim_ascii().is_empty() {
+                continue;
+            }
+            let (row, line) = (self.row, self.line);
+            self.row += 1;
+            return match read {
+                LineRead::Eof => None,
+                LineRead::TooLong => {
+                    let problem = Problem::LineTooLong { bytes_max: self.limits.line_bytes_max };
+                    Some(Ok(CsvRecord::Rejected(Rejection { row, line: Some(line), field: None, problem })))
+                }
+                LineRead::Line => Some(Ok(parse_row(text, row, line))),
+            };
+        }
+    }
+}
+
+/// Parses one data line (terminator already removed).
+pub fn parse_row(text: &[u8], row: usize, line: usize) -> CsvRecord {
+    let reject = |field, problem| CsvRecord::Rejected(Rejection { row, line: Some(line), field, problem });
+    let mut fields: [&[u8]; 6] = [&[]; 6];
+    let mut found = 0;
+    for field in text.split(|&b| b == b',') {
+        if let Some(slot) = fields.get_mut(found) {
+            *slot = unquote(field);
+        }
+        found += 1;
+    }
+    if found != fields.len() {
+        return reject(None, Problem::ColumnCount { found, expected: fields.len() });
+    }
+    let Some(open_time) = parse_timestamp(fields[0]) else {
+        return reject(Some(Field::OpenTime), Problem::BadTimestamp { text: excerpt(fields[0]) });
+    };
+    let mut values = [0.0f64; 5];
+    for ((value, text), field) in values.iter_mut().zip(&fields[1..]).zip(&Field::CSV_ORDER[1..]) {
+        match parse_f64(text) {
+            Some(v) => *value = v,
+            None => return reject(Some(*field), Problem::NotANumber { text: excerpt(text) }),
+        }
+    }
+    let [open, high, low, close, volume] = values;
+    CsvRecord::Row(CsvRow { row, line, candle: Candle { open_time, open, high, low, close, volume } })
+}
+
+/// Parses a CSV timestamp (see the module doc for the forms accepted).
+pub fn parse_timestamp(text: &[u8]) -> Option<Timestamp> {
+    // The RFC 3339 parser slices by byte offsets: only hand it ASCII.
+    if !text.is_ascii() {
+        return None;
+    }
+    let digits = text.strip_prefix(b"-").unwrap_or(text);
+    if !digits.is_empty() && digits.iter().all(u8::is_ascii_digit) {
+        let millis: i64 = std::str::from_utf8(text).ok()?.parse().ok()?;
+        return millis.checked_mul(NANOS_PER_MILLI).map(Timestamp);
+    }
+    // `YYYY-MM-DD HH:MM:SS` with no zone: UTC by this format's convention. Append the `Z`
+    // on the stack rather than allocating a string per row.
+    if text.len() == 19 {
+        let mut zoned = [b'Z'; 20];
+        zoned[..19].copy_from_slice(text);
+        return Timestamp::parse_rfc3339(std::str::from_utf8(&zoned).ok()?).ok();
+    }
+    Timestamp::parse_rfc3339(std::str::from_utf8(text).ok()?).ok()
+}
+
+fn parse_f64(text: &[u8]) -> Option<f64> {
+    std::str::from_utf8(text).ok()?.parse().ok()
+}
+
+/// A field without surrounding whitespace and one pair of surrounding double quotes.
+fn unquote(field: &[u8]) -> &[u8] {
+    let field = field.trim_ascii();
+    match field {
+        [b'"', inner @ .., b'"'] => inner.trim_ascii(),
+        _ => field,
+    }
+}
+
+/// A line without its `\n` or `\r\n` terminator.
+fn trim_line(line: &[u8]) -> &[u8] {
+    let line = line.strip_suffix(b"\n").unwrap_or(line);
+    line.strip_suffix(b"\r").unwrap_or(line)
+}
+
+fn is_header(text: &[u8]) -> bool {
+    let mut names = text.split(|&b| b == b',').map(unquote);
+    CSV_HEADER.iter().all(|want| names.next().is_some_and(|got| got.eq_ignore_ascii_case(want.as_bytes()))) && names.next().is_none()
+}
+
+/// Reads one line (terminator included) into `buf`, keeping at most `bytes_max` bytes
+/// plus the terminator; a longer line is consumed to its end without being stored.
+fn read_line_limited<R: BufRead>(reader: &mut R, buf: &mut Vec<u8>, bytes_max: usize) -> io::Result<LineRead> {
+    buf.clear();
+    // Room for the line, "\r\n", and one byte more to detect an over-long line.
+    let take = u64::try_from(bytes_max).unwrap_or(u64::MAX).saturating_add(3);
+    if reader.by_ref().take(take).read_until(b'\n', buf)? == 0 {
+        return Ok(LineRead::Eof);
+    }
+    if trim_line(buf).len() <= bytes_max {
+        return Ok(LineRead::Line);
+    }
+    if buf.last() != Some(&b'\n') {
+        skip_past_newline(reader)?;
+    }
+    buf.clear();
+    Ok(LineRead::TooLong)
+}
+
+fn skip_past_newline<R: BufRead>(reader: &mut R) -> io::Result<()> {
+    loop {
+        let available = match reader.fill_buf() {
+            Ok(available) => available,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if available.is_empty() {
+            return Ok(());
+        }
+        match available.iter().position(|&b| b == b'\n') {
+            Some(i) => {
+                reader.consume(i + 1);
+                return Ok(());
+            }
+            None => {
+                let n = available.len();
+                reader.consume(n);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn records(text: &str) -> Vec<CsvRecord> {
+        CsvReader::new(text.as_bytes()).unwrap().map(Result::unwrap).collect()
+    }
+
+    fn ts(text: &str) -> Timestamp {
+        text.parse().unwrap()
+    }
+
+    fn problem_of(record: &CsvRecord) -> (usize, Option<usize>, Option<Field>, &Problem) {
+        match record {
+            CsvRecord::Rejected(r) => (r.row, r.line, r.field, &r.problem),
+            CsvRecord::Row(row) => panic!("expected a rejection, got {row:?}"),
+        }
+    }
+
+    #[test]
+    fn tolerates_bom_case_whitespace_quotes_crlf_and_blank_lines() {
+        let text = "\u{feff} Timestamp , OPEN,High,low,Close, Volume \r\n\r\n 2021-12-31T23:01:00Z , 1.5,\"2\",1,1.5 ,10\r\n\n2021-12-31T23:02:00Z,1,1,1,1,0";
+        let out = records(text);
+        let want = [
+            CsvRow { row: 0, line: 3, candle: Candle { open_time: ts("2021-12-31T23:01:00Z"), open: 1.5, high: 2.0, low: 1.0, close: 1.5, volume: 10.0 } },
+            CsvRow { row: 1, line: 5, candle: Candle { open_time: ts("2021-12-31T23:02:00Z"), open: 1.0, high: 1.0, low: 1.0, close: 1.0, volume: 0.0 } },
+        ];
+        assert_eq!(out, want.map(CsvRecord::Row).to_vec());
+    }
+
+    #[test]
+    fn timestamp_forms() {
+        let want = ts("2021-12-31T23:01:00Z");
+        for form in ["2021-12-31T23:01:00Z", "2021-12-31 23:01:00", "2021-12-31T23:01:00", "2022-01-01T00:01:00+01:00", "1640991660000"] {
+            assert_eq!(parse_timestamp(form.as_bytes()), Some(want), "{form}");
+        }
+        assert_eq!(parse_timestamp(b"2021-12-31"), Some(ts("2021-12-31T00:00:00Z")));
+        assert_eq!(parse_timestamp(b"2021-12-31T23:01:00.250Z"), Some(Timestamp(want.0 + 250_000_000)));
+        assert_eq!(parse_timestamp(b"-60000"), Some(Timestamp(-60_000_000_000)));
+        for bad in ["", "-", "202é-12-31T23:01:00Z", "2021-12-31T23:01:00+0é:00", "2021-12-31 23:01:0é", "2021-13-01", "2021-12-31 24:00:00", "12/31/2021", "9999999999999999999", "99999999999999", "1.5e12", "2021-12-31T23:01:00+0100"] {
+            assert_eq!(parse_timestamp(bad.as_bytes()), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn bad_rows_are_rejected_with_line_row_and_column() {
+        let text = "timestamp,open,high,low,close,volume\n\
+                    2021-01-01,1,1,1,1\n\
+                    2021-01-01,1,1,1,1,1,1\n\
+                    yesterday,1,1,1,1,1\n\
+                    2021-01-01,1,1,one,1,1\n\
+                    2021-01-01,1,1,1,1,\n\
+                    2021-01-01,nan,inf,1,1,1\n";
+        let out = records(text);
+        assert_eq!(problem_of(&out[0]), (0, Some(2), None, &Problem::ColumnCount { found: 5, expected: 6 }));
+        assert_eq!(problem_of(&out[1]), (1, Some(3), None, &Problem::ColumnCount { found: 7, expected: 6 }));
+        assert_eq!(problem_of(&out[2]), (2, Some(4), Some(Field::OpenTime), &Problem::BadTimestamp { text: "yesterday".into() }));
+        assert_eq!(problem_of(&out[3]), (3, Some(5), Some(Field::Low), &Problem::NotANumber { text: "one".into() }));
+        assert_eq!(problem_of(&out[4]), (4, Some(6), Some(Field::Volume), &Problem::NotANumber { text: "".into() }));
+        let CsvRecord::Row(row) = &out[5] else { panic!("nan and inf are numbers to the parser") };
+        assert!(row.candle.open.is_nan() && row.candle.high.is_infinite());
+        let message = match &out[3] {
+            CsvRecord::Rejected(r) => r.to_string(),
+            CsvRecord::Row(_) => unreachable!(),
+        };
+        assert_eq!(message, "line 5 (row 3), field low: \"one\" is not a number");
+    }
+
+    #[test]
+    fn header_problems_stop_the_parse() {
+        assert!(matches!(CsvReader::new(&b""[..]), Err(CsvError::Empty)));
+        assert!(matches!(CsvReader::new(&b"\n  \n"[..]), Err(CsvError::Empty)));
+        let err = CsvReader::new(&b"\ntime,open,high,low,close,volume\n"[..]).unwrap_err();
+        assert!(matches!(&err, CsvError::Header { line: 2, .. }), "{err}");
+        let err = CsvReader::new(&b"2021-01-01,1,1,1,1,1\n"[..]).unwrap_err();
+        assert!(err.to_string().contains("expected the header"), "{err}");
+        assert!(CsvReader::new(&b"timestamp,open,high,low,close,volume,extra"[..]).is_err());
+        assert_eq!(records("timestamp,open,high,low,close,volume").len(), 0);
+    }
+
+    #[test]
+    fn an_overlong_line_is_rejected_and_skipped() {
+        let long = "9".repeat(100);
+        let text = format!("timestamp,open,high,low,close,volume\n{long}\n2021-01-01,1,1,1,1,1\n{long}");
+        let reader = CsvReader::with_limits(text.as_bytes(), CsvLimits { line_bytes_max: 40 }).unwrap();
+        let out: Vec<_> = reader.map(Result::unwrap).collect();
+        assert_eq!(out.len(), 3);
+        assert_eq!(problem_of(&out[0]), (0, Some(2), None, &Problem::LineTooLong { bytes_max: 40 }));
+        assert!(matches!(out[1], CsvRecord::Row(CsvRow { row: 1, line: 3, .. })));
+        assert_eq!(problem_of(&out[2]).1, Some(4));
+        // Exactly at the limit, with or without \r\n, is fine.
+        let exact = format!("2021-01-01,1,1,1,1,{}", "1".repeat(30));
+        let text = format!("timestamp,open,high,low,close,volume\r\n{exact}\r\n");
+        let reader = CsvReader::with_limits(text.as_bytes(), CsvLimits { line_bytes_max: exact.len() }).unwrap();
+        assert!(matches!(reader.map(Result::unwrap).next(), Some(CsvRecord::Row(_))));
+    }
+
+    /// Serves `good` bytes, then fails.
+    struct Failing<'a> {
+        good: &'a [u8],
+    }
+
+    impl Read for Failing<'_> {
+        fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+            if self.good.is_empty() {
+                return Err(io::Error::other("disk on fire"));
+            }
+            let n = self.good.read(out)?;
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn an_io_error_ends_the_parse_once() {
+        let good = b"timestamp,open,high,low,close,volume\n2021-01-01,1,1,1,1,1\n";
+        let mut reader = CsvReader::new(io::BufReader::new(Failing { good })).unwrap();
+        assert!(matches!(reader.next(), Some(Ok(CsvRecord::Row(_)))));
+        let err = reader.next().unwrap().unwrap_err();
+        assert_eq!(err.to_string(), "reading line 3: disk on fire");
+        assert!(reader.next().is_none());
+    }
+
+    proptest! {
+        #[test]
+        fn any_bytes_never_panic(body in proptest::collection::vec(any::<u8>(), 0..400), limit in 1usize..64) {
+            let mut text = b"timestamp,open,high,low,close,volume\n".to_vec();
+            text.extend_from_slice(&body);
+            let reader = CsvReader::with_limits(text.as_slice(), CsvLimits { line_bytes_max: limit.max(36) }).unwrap();
+            let mut rows = 0;
+            for (i, record) in reader.enumerate() {
+                let record = record.unwrap();
+                let row = match &record { CsvRecord::Row(r) => r.row, CsvRecord::Rejected(r) => r.row };
+                prop_assert_eq!(row, i);
+                rows += 1;
+            }
+            prop_assert!(rows <= body.iter().filter(|&&b| b == b'\n').count() + 1);
+            let _ = CsvReader::with_limits(body.as_slice(), CsvLimits { line_bytes_max: limit }).map(|r| r.count());
+        }
+
+        #[test]
+        fn timestamp_like_text_never_panics(text in "[0-9T:Z .+-]{0,30}|[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}:[0-9]{2}.{0,8}") {
+            if let Some(t) = parse_timestamp(text.as_bytes()) {
+                // Whatever parses is a real instant: its RFC 3339 form parses back to it.
+                prop_assert_eq!(parse_timestamp(t.to_rfc3339().as_bytes()), Some(t));
+            }
+        }
+
+        #[test]
+        fn rows_round_trip_through_text(
+            minutes in proptest::collection::vec(0i64..10_000_000, 1..20),
+            values in proptest::collection::vec(prop::num::f64::NORMAL, 5),
+        ) {
+            let mut text = String::from("timestamp,open,high,low,close,volume\n");
+            for m in &minutes {
+                let t = Timestamp(m * 60_000_000_000);
+                text.push_str(&format!("{},{},{},{},{},{}\n", t, values[0], values[1], values[2], values[3], values[4]));
+            }
+            let out = records(&text);
+            prop_assert_eq!(out.len(), minutes.len());
+            for (record, m) in out.iter().zip(&minutes) {
+                let CsvRecord::Row(row) = record else { return Err(TestCaseError::fail(format!("{record:?}"))) };
+                prop_assert_eq!(row.candle.open_time, Timestamp(m * 60_000_000_000));
+                prop_assert_eq!([row.candle.open, row.candle.high, row.candle.low, row.candle.close, row.candle.volume].to_vec(), values.clone());
+            }
+        }
+    }
+}

@@ -1,0 +1,159 @@
+//! CSV import: parse and validate in one streaming pass.
+//!
+//! Parsing (syntax) and validation (meaning) stay separate modules; this is the seam
+//! where a file becomes a [`ValidationReport`]. Parse rejections and validation
+//! rejections land in one list in row order, each with its line number, so a user fixes
+//! a file from one report.
+
+use super::csv::{CsvError, CsvLimits, CsvReader, CsvRecord};
+use super::validate::{ValidationReport, Validator};
+use std::io::BufRead;
+use tradpal_messages::{Candle, Timeframe};
+
+/// Reads a whole CSV input of `timeframe` bars continuing the stored series ending with
+/// `last_stored` (`None` for a fresh series). Only the accepted candles are kept in
+/// memory. Fails only when the input cannot be read or has no valid header.
+pub fn import_csv<R: BufRead>(
+    reader: R,
+    timeframe: Timeframe,
+    last_stored: Option<&Candle>,
+    limits: CsvLimits,
+) -> Result<ValidationReport, CsvError> {
+    let mut validator = Validator::continuing(timeframe, last_stored.copied());
+    for record in CsvReader::with_limits(reader, limits)? {
+        match record? {
+            CsvRecord::Row(row) => {
+                validator.push(row.row, Some(row.line), row.candle);
+            }
+            CsvRecord::Rejected(rejection) => validator.reject(rejection),
+        }
+    }
+    Ok(validator.finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::market_data::rejection::{Field, Problem};
+    use crate::market_data::testdata;
+    use crate::market_data::validate::Gap;
+    use tradpal_messages::Timestamp;
+
+    fn import_file(name: &str, timeframe: Timeframe) -> ValidationReport {
+        import_csv(testdata::open(name), timeframe, None, CsvLimits::default()).unwrap()
+    }
+
+    #[test]
+    fn btcperp_1m_is_clean_and_contiguous() {
+        let report = import_file("btcperp-1m.csv", Timeframe::M1);
+        assert!(report.is_clean(), "{:?}", &report.rejected[..report.rejected.len().min(5)]);
+        assert_eq!(report.accepted.len(), 45_031);
+        assert_eq!((report.gaps.len(), report.duplicates_dropped), (0, 0));
+        assert_eq!(report.accepted[0].open_time.to_rfc3339(), "2021-12-31T23:01:00Z");
+        assert_eq!(report.accepted[0].close, 46377.0);
+        assert_eq!(report.accepted.last().unwrap().open_time.to_rfc3339(), "2022-02-01T05:31:00Z");
+    }
+
+    #[test]
+    fn altbtc_1m_has_538_gaps() {
+        let report = import_file("altbtc-1m-gaps.csv", Timeframe::M1);
+        assert!(report.is_clean());
+        assert_eq!(report.accepted.len(), 13_681);
+        assert_eq!(report.gaps.len(), 538, "the data README documents 538 gaps");
+        let span = (report.accepted.last().unwrap().open_time.0 - report.accepted[0].open_time.0) / Timeframe::M1.nanos() + 1;
+        assert_eq!(report.missing_bars_total(), span - 13_681, "gaps account for every missing minute");
+        assert_eq!(report.missing_bars_total(), 717);
+        assert!(report.accepted[0].close < 0.01, "tiny prices survive parsing");
+    }
+
+    #[test]
+    fn calendar_gaps_in_daily_and_hourly_files() {
+        let goog = import_file("goog-1d.csv", Timeframe::D1);
+        assert!(goog.is_clean());
+        assert_eq!(goog.accepted.len(), 2_148);
+        // Weekends: a Friday -> Monday gap misses Saturday and Sunday.
+        let fri = Timestamp::parse_rfc3339("2004-08-21T00:00:00Z").unwrap();
+        assert_eq!(goog.gaps[0], Gap { from: fri, to: Timestamp::parse_rfc3339("2004-08-23T00:00:00Z").unwrap(), missing_bars: 2 });
+        assert!(goog.gaps.len() > 400, "about one gap a week over 8.5 years: {}", goog.gaps.len());
+
+        let eurusd = import_file("eurusd-1h.csv", Timeframe::H1);
+        assert!(eurusd.is_clean());
+        assert_eq!(eurusd.accepted.len(), 5_000);
+        assert!(eurusd.gaps.iter().any(|g| g.missing_bars >= 47), "weekend closures: {:?}", &eurusd.gaps[..3]);
+
+        for name in ["ethbtc-5m.csv", "ltcbtc-5m.csv"] {
+            let report = import_file(name, Timeframe::M5);
+            assert!(report.is_clean(), "{name}");
+            assert_eq!(report.accepted.len(), 5_760, "{name}");
+        }
+    }
+
+    #[test]
+    fn a_file_read_at_the_wrong_timeframe_is_rejected_row_by_row() {
+        let report = import_file("goog-1d.csv", Timeframe::H4);
+        assert!(report.is_clean(), "daily bars are aligned to 4h too");
+        let report = import_csv(testdata::open("eurusd-1h.csv"), Timeframe::D1, None, CsvLimits::default()).unwrap();
+        assert!(report.rejected_total > 4_000);
+        assert_eq!(report.rejected[0].field, Some(Field::OpenTime));
+        assert_eq!(report.rejected[0].line, Some(2), "2017-04-19T09:00 is not a day boundary");
+    }
+
+    #[test]
+    fn parse_and_validation_rejections_come_in_row_order_with_lines() {
+        let text = "timestamp,open,high,low,close,volume\n\
+                    2021-01-01T00:00:00Z,1,2,0.5,1.5,10\n\
+                    2021-01-01T00:01:00Z,1,2,0.5,1.5\n\
+                    2021-01-01T00:02:00Z,1,0.4,0.5,1.5,10\n\
+                    \n\
+                    2021-01-01T00:00:00Z,1,2,0.5,1.5,10\n\
+                    1609459440000,1,2,0.5,1.5,10\n";
+        let report = import_csv(text.as_bytes(), Timeframe::M1, None, CsvLimits::default()).unwrap();
+        assert_eq!(report.accepted.len(), 2);
+        assert_eq!(report.duplicates_dropped, 1);
+        let located: Vec<_> = report.rejected.iter().map(|r| (r.row, r.line, r.field)).collect();
+        assert_eq!(located, vec![(1, Some(3), None), (2, Some(4), Some(Field::High))]);
+        assert!(matches!(report.rejected[1].problem, Problem::HighBelowLow { .. }));
+        assert_eq!(report.gaps.len(), 1, "00:01..00:03 missing: {:?}", report.gaps);
+        assert_eq!(report.gaps[0].missing_bars, 3);
+    }
+
+    #[test]
+    fn a_continuation_import_checks_the_seam() {
+        let all = import_file("btcperp-1m.csv", Timeframe::M1).accepted;
+        let stored = all[100];
+        let report = import_csv(testdata::open("btcperp-1m.csv"), Timeframe::M1, Some(&stored), CsvLimits::default()).unwrap();
+        assert_eq!(report.accepted, all[101..]);
+        assert_eq!(report.duplicates_dropped, 1);
+        assert_eq!(report.rejected_total, 100);
+        assert!(matches!(report.rejected[0].problem, Problem::BeforeLastStored { .. }));
+    }
+
+    /// A rough speed figure, not a benchmark (numbers belong in benches): run with
+    /// `cargo test --release -p tradpal-actors --lib csv_speed -- --ignored --nocapture`.
+    #[test]
+    #[ignore = "prints a timing; run in release by hand"]
+    fn csv_speed() {
+        let bytes = std::fs::read(testdata::data_dir().join("btcperp-1m.csv")).unwrap();
+        let rounds = 40;
+        let started = std::time::Instant::now();
+        let mut rows = 0usize;
+        for _ in 0..rounds {
+            for record in CsvReader::new(bytes.as_slice()).unwrap() {
+                rows += usize::from(matches!(record, Ok(CsvRecord::Row(_))));
+            }
+        }
+        let parse = started.elapsed().as_secs_f64();
+        let started = std::time::Instant::now();
+        for _ in 0..rounds {
+            let report = import_csv(bytes.as_slice(), Timeframe::M1, None, CsvLimits::default()).unwrap();
+            assert_eq!(report.accepted.len(), 45_031);
+        }
+        let import = started.elapsed().as_secs_f64();
+        println!(
+            "csv: {rows} rows; parse {:.2} M rows/s ({:.0} MB/s); parse + validate {:.2} M rows/s",
+            rows as f64 / parse / 1e6,
+            (bytes.len() * rounds) as f64 / parse / 1e6,
+            rows as f64 / import / 1e6
+        );
+    }
+}

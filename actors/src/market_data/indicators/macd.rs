@@ -1,0 +1,116 @@
+//! Moving Average Convergence/Divergence (Gerald Appel), default 12, 26, 9.
+//!
+//! Definition: line = EMA(fast) - EMA(slow) of the input; signal = EMA(signal period) of
+//! the line; histogram = line - signal. Each EMA is `ema.rs`'s (seeded with the SMA of
+//! its first n inputs). The line exists once the slow EMA does (index slow - 1 = 25); the
+//! signal EMA starts on the first line value, so its seed is the mean of the first 9 line
+//! values and it exists from index slow + signal - 2 = 33. Until then the output carries
+//! the line with `signal` and `histogram` as `None`.
+
+use super::ema::Ema;
+use super::{check_period, run, Indicator, IndicatorError};
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct MacdOutput {
+    pub line: f64,
+    pub signal: Option<f64>,
+    pub histogram: Option<f64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Macd {
+    fast: Ema,
+    slow: Ema,
+    signal: Ema,
+}
+
+impl Macd {
+    /// Appel's periods: fast 12, slow 26, signal 9.
+    pub const DEFAULT_PERIODS: (usize, usize, usize) = (12, 26, 9);
+
+    pub fn new(fast: usize, slow: usize, signal: usize) -> Result<Self, IndicatorError> {
+        check_period("macd fast", fast, 1)?;
+        check_period("macd slow", slow, 1)?;
+        check_period("macd signal", signal, 1)?;
+        if fast >= slow {
+            return Err(IndicatorError::FastNotShorter { fast, slow });
+        }
+        Ok(Self::unchecked(fast, slow, signal))
+    }
+
+    fn unchecked(fast: usize, slow: usize, signal: usize) -> Self {
+        Self { fast: Ema::unchecked(fast), slow: Ema::unchecked(slow), signal: Ema::unchecked(signal) }
+    }
+}
+
+impl Default for Macd {
+    fn default() -> Self {
+        let (fast, slow, signal) = Self::DEFAULT_PERIODS;
+        Self::unchecked(fast, slow, signal)
+    }
+}
+
+impl Indicator for Macd {
+    type Input = f64;
+    type Output = MacdOutput;
+
+    fn update(&mut self, x: f64) -> Option<MacdOutput> {
+        let fast = self.fast.update(x);
+        let slow = self.slow.update(x);
+        let line = fast? - slow?;
+        let signal = self.signal.update(line);
+        Some(MacdOutput { line, signal, histogram: signal.map(|s| line - s) })
+    }
+}
+
+/// MACD(`fast`, `slow`, `signal`) of every value (see the module doc).
+pub fn macd(values: &[f64], fast: usize, slow: usize, signal: usize) -> Result<Vec<Option<MacdOutput>>, IndicatorError> {
+    Ok(run(Macd::new(fast, slow, signal)?, values.iter().copied()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::market_data::indicators::ema::ema;
+    use crate::market_data::indicators::testing::{assert_bits_eq, closes, warm_up};
+
+    #[test]
+    fn reference_values() {
+        // fast 2 (alpha 2/3), slow 3 (alpha 1/2), signal 2 on 1, 2, 4, 8, 16:
+        // EMA2: seed (1+2)/2 = 1.5 at i=1; i=2: 2/3*4 + 1/3*1.5 = 3.1666..; i=3: 2/3*8 + 1/3*19/6 = 6.3888..
+        // EMA3: seed (1+2+4)/3 = 7/3 at i=2; i=3: 8/2 + 7/6 = 31/6.
+        // line: i=2: 19/6 - 14/6 = 5/6; i=3: 115/18 - 93/18 = 22/18 = 11/9.
+        // signal (n=2): seed (5/6 + 11/9)/2 = 37/36 at i=3; histogram 11/9 - 37/36 = 7/36.
+        let got = macd(&[1.0, 2.0, 4.0, 8.0], 2, 3, 2).unwrap();
+        assert_eq!(&got[..2], &[None, None]);
+        let two = got[2].unwrap();
+        assert!((two.line - 5.0 / 6.0).abs() < 1e-12 && two.signal.is_none() && two.histogram.is_none());
+        let three = got[3].unwrap();
+        assert!((three.line - 11.0 / 9.0).abs() < 1e-12, "{three:?}");
+        assert!((three.signal.unwrap() - 37.0 / 36.0).abs() < 1e-12, "{three:?}");
+        assert!((three.histogram.unwrap() - 7.0 / 36.0).abs() < 1e-12, "{three:?}");
+        assert!(Macd::new(26, 12, 9).is_err() && Macd::new(12, 12, 9).is_err() && Macd::new(12, 26, 0).is_err());
+    }
+
+    #[test]
+    fn is_built_from_emas_and_matches_incremental_on_btcperp() {
+        let closes = closes();
+        let batch = macd(&closes, 12, 26, 9).unwrap();
+        let mut m = Macd::default();
+        let incremental: Vec<_> = closes.iter().map(|&x| m.update(x)).collect();
+        assert_eq!(incremental, batch);
+        assert_eq!(warm_up(&batch), 25);
+        let signal_start = batch.iter().position(|o| o.is_some_and(|o| o.signal.is_some()));
+        assert_eq!(signal_start, Some(33));
+        // line == EMA12 - EMA26, signal == EMA9 of the line, bit for bit.
+        let (e12, e26) = (ema(&closes, 12).unwrap(), ema(&closes, 26).unwrap());
+        let line: Vec<_> = batch.iter().map(|o| o.map(|o| o.line)).collect();
+        let want_line: Vec<_> = e12.iter().zip(&e26).map(|(a, b)| Some((*a)? - (*b)?)).collect();
+        assert_bits_eq(&line, &want_line);
+        let line_values: Vec<f64> = line.iter().flatten().copied().collect();
+        let want_signal = ema(&line_values, 9).unwrap();
+        let signal: Vec<_> = batch[25..].iter().map(|o| o.and_then(|o| o.signal)).collect();
+        assert_bits_eq(&signal, &want_signal);
+    }
+}

@@ -1,0 +1,190 @@
+//! Every indicator at its default parameters, as named columns aligned with the candles.
+//!
+//! For callers that want "all the features" at once (the CLI prints it as JSON, the HTTP
+//! API returns it, ML builds features from it). Columns are `Vec<Option<f64>>`, `None`
+//! (JSON `null`) during each indicator's warm-up; a `BTreeMap` keeps the column order
+//! stable, so the JSON is byte-for-byte reproducible.
+
+use super::{run, Atr, Bollinger, Ema, Macd, Returns, Rsi, Sma, Volatility, VolumeFeatures};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use tradpal_messages::{Candle, Timestamp};
+
+/// The column names [`compute_all`] fills, in the order the map iterates them.
+pub const COLUMNS: [&str; 17] = [
+    "atr_14",
+    "bb_lower",
+    "bb_middle",
+    "bb_percent_b",
+    "bb_upper",
+    "bb_width",
+    "ema_20",
+    "log_return_1",
+    "macd_hist",
+    "macd_line",
+    "macd_signal",
+    "return_1",
+    "rsi_14",
+    "sma_20",
+    "volatility_20",
+    "volume_ratio_20",
+    "volume_sma_20",
+];
+
+/// Indicator columns for a candle series: row i of every column belongs to `open_time[i]`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct IndicatorTable {
+    pub open_time: Vec<Timestamp>,
+    pub columns: BTreeMap<String, Vec<Option<f64>>>,
+}
+
+impl IndicatorTable {
+    pub fn column(&self, name: &str) -> Option<&[Option<f64>]> {
+        self.columns.get(name).map(Vec::as_slice)
+    }
+
+    pub fn len(&self) -> usize {
+        self.open_time.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.open_time.is_empty()
+    }
+}
+
+/// Projects one field of a multi-output indicator into a column.
+fn project<T: Copy>(series: &[Option<T>], field: impl Fn(T) -> Option<f64>) -> Vec<Option<f64>> {
+    series.iter().map(|o| o.and_then(&field)).collect()
+}
+
+/// Computes every indicator over `candles` at the default parameters (closes for the
+/// price indicators, the candle for ATR, volumes for the volume features).
+pub fn compute_all(candles: &[Candle]) -> IndicatorTable {
+    let closes = || candles.iter().map(|c| c.close);
+    let mut columns = BTreeMap::new();
+    let mut put = |name: &str, values: Vec<Option<f64>>| {
+        columns.insert(name.to_string(), values);
+    };
+    put("sma_20", run(Sma::default(), closes()));
+    put("ema_20", run(Ema::default(), closes()));
+    put("rsi_14", run(Rsi::default(), closes()));
+    put("atr_14", run(Atr::default(), candles.iter().copied()));
+    put("volatility_20", run(Volatility::default(), closes()));
+    let macd = run(Macd::default(), closes());
+    put("macd_line", project(&macd, |o| Some(o.line)));
+    put("macd_signal", project(&macd, |o| o.signal));
+    put("macd_hist", project(&macd, |o| o.histogram));
+    let bands = run(Bollinger::default(), closes());
+    put("bb_upper", project(&bands, |o| Some(o.upper)));
+    put("bb_middle", project(&bands, |o| Some(o.middle)));
+    put("bb_lower", project(&bands, |o| Some(o.lower)));
+    put("bb_percent_b", project(&bands, |o| Some(o.percent_b)));
+    put("bb_width", project(&bands, |o| Some(o.width)));
+    let returns = run(Returns::default(), closes());
+    put("return_1", project(&returns, |o| Some(o.simple)));
+    put("log_return_1", project(&returns, |o| Some(o.log)));
+    let volume = run(VolumeFeatures::default(), candles.iter().map(|c| c.volume));
+    put("volume_sma_20", project(&volume, |o| Some(o.sma)));
+    put("volume_ratio_20", project(&volume, |o| Some(o.ratio)));
+    IndicatorTable { open_time: candles.iter().map(|c| c.open_time).collect(), columns }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::market_data::indicators::testing::{assert_bits_eq, btcperp, warm_up};
+    use crate::market_data::testdata;
+    use crate::market_data::indicators::Indicator;
+    use tradpal_messages::Timeframe;
+
+    /// Feeds one candle to every default indicator: the bar-by-bar twin of [`compute_all`],
+    /// used by the tests to check the table matches incremental updates.
+    #[derive(Default)]
+    struct AllIndicators {
+        sma: Sma,
+        ema: Ema,
+        rsi: Rsi,
+        atr: Atr,
+        volatility: Volatility,
+        macd: Macd,
+        bands: Bollinger,
+        returns: Returns,
+        volume: VolumeFeatures,
+    }
+
+    impl AllIndicators {
+        fn update(&mut self, c: Candle) -> BTreeMap<&'static str, Option<f64>> {
+            let macd = self.macd.update(c.close);
+            let bands = self.bands.update(c.close);
+            let returns = self.returns.update(c.close);
+            let volume = self.volume.update(c.volume);
+            BTreeMap::from([
+                ("sma_20", self.sma.update(c.close)),
+                ("ema_20", self.ema.update(c.close)),
+                ("rsi_14", self.rsi.update(c.close)),
+                ("atr_14", self.atr.update(c)),
+                ("volatility_20", self.volatility.update(c.close)),
+                ("macd_line", macd.map(|o| o.line)),
+                ("macd_signal", macd.and_then(|o| o.signal)),
+                ("macd_hist", macd.and_then(|o| o.histogram)),
+                ("bb_upper", bands.map(|o| o.upper)),
+                ("bb_middle", bands.map(|o| o.middle)),
+                ("bb_lower", bands.map(|o| o.lower)),
+                ("bb_percent_b", bands.map(|o| o.percent_b)),
+                ("bb_width", bands.map(|o| o.width)),
+                ("return_1", returns.map(|o| o.simple)),
+                ("log_return_1", returns.map(|o| o.log)),
+                ("volume_sma_20", volume.map(|o| o.sma)),
+                ("volume_ratio_20", volume.map(|o| o.ratio)),
+            ])
+        }
+    }
+
+    #[test]
+    fn columns_and_warm_ups() {
+        let table = compute_all(btcperp());
+        assert_eq!(table.columns.keys().map(String::as_str).collect::<Vec<_>>(), COLUMNS.to_vec());
+        assert!(table.columns.values().all(|c| c.len() == table.len()));
+        let warm = |name: &str| warm_up(table.column(name).unwrap());
+        let expected = [
+            ("sma_20", 19), ("ema_20", 19), ("rsi_14", 14), ("atr_14", 14), ("volatility_20", 20),
+            ("macd_line", 25), ("macd_signal", 33), ("macd_hist", 33), ("bb_upper", 19), ("bb_percent_b", 19),
+            ("return_1", 1), ("log_return_1", 1), ("volume_sma_20", 19), ("volume_ratio_20", 19),
+        ];
+        for (name, n) in expected {
+            assert_eq!(warm(name), n, "{name}");
+            assert!(table.column(name).unwrap()[n..].iter().all(|v| v.is_some_and(f64::is_finite)), "{name} has a gap or a non-finite value");
+        }
+    }
+
+    #[test]
+    fn table_equals_bar_by_bar_updates_bit_for_bit() {
+        for (name, timeframe) in [("btcperp-1m.csv", Timeframe::M1), ("altbtc-1m-gaps.csv", Timeframe::M1), ("goog-1d.csv", Timeframe::D1)] {
+            let candles = testdata::candles(name, timeframe);
+            let table = compute_all(&candles);
+            let mut all = AllIndicators::default();
+            let mut columns: BTreeMap<&str, Vec<Option<f64>>> = BTreeMap::new();
+            for c in &candles {
+                for (column, value) in all.update(*c) {
+                    columns.entry(column).or_default().push(value);
+                }
+            }
+            assert_eq!(columns.len(), COLUMNS.len());
+            for (column, values) in columns {
+                assert_bits_eq(&values, table.column(column).unwrap());
+            }
+        }
+    }
+
+    #[test]
+    fn serializes_warm_up_as_null_and_round_trips() {
+        let table = compute_all(&btcperp()[..40]);
+        let json = serde_json::to_value(&table).unwrap();
+        assert_eq!(json["open_time"][0], "2021-12-31T23:01:00Z");
+        assert_eq!(json["columns"]["sma_20"][18], serde_json::Value::Null);
+        assert!(json["columns"]["sma_20"][19].is_f64());
+        let back: IndicatorTable = serde_json::from_value(json).unwrap();
+        assert_eq!(back, table);
+        assert_eq!(compute_all(&[]).columns.len(), COLUMNS.len());
+    }
+}

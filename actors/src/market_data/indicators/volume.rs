@@ -1,0 +1,72 @@
+//! Volume features: the volume's simple moving average and the ratio of the bar's volume
+//! to it (above 1: busier than usual).
+//!
+//! Definition: sma = SMA(n) of volume (`sma.rs`), including the current bar;
+//! ratio = volume / sma. When the average is 0 (no volume in the whole window, so the
+//! current volume is 0 too) the ratio is 1: the bar is exactly as busy as usual.
+//! Warm-up: n - 1 bars.
+
+use super::sma::Sma;
+use super::{check_period, run, Indicator, IndicatorError};
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct VolumeOutput {
+    pub sma: f64,
+    pub ratio: f64,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct VolumeFeatures {
+    sma: Sma,
+}
+
+impl VolumeFeatures {
+    /// The table's default window (20 bars, [`Sma`]'s default).
+    pub const DEFAULT_PERIOD: usize = Sma::DEFAULT_PERIOD;
+
+    pub fn new(period: usize) -> Result<Self, IndicatorError> {
+        Ok(Self { sma: Sma::new(check_period("volume", period, 1)?)? })
+    }
+}
+
+impl Indicator for VolumeFeatures {
+    type Input = f64;
+    type Output = VolumeOutput;
+
+    fn update(&mut self, volume: f64) -> Option<VolumeOutput> {
+        let sma = self.sma.update(volume)?;
+        Some(VolumeOutput { sma, ratio: if sma == 0.0 { 1.0 } else { volume / sma } })
+    }
+}
+
+/// Volume features over `period` bars of every volume (see the module doc).
+pub fn volume_features(volumes: &[f64], period: usize) -> Result<Vec<Option<VolumeOutput>>, IndicatorError> {
+    Ok(run(VolumeFeatures::new(period)?, volumes.iter().copied()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::market_data::indicators::testing::btcperp;
+
+    #[test]
+    fn reference_values() {
+        // n = 2: averages (1+2)/2, (2+3)/2, (3+0)/2; ratios 2/1.5, 3/2.5, 0/1.5; then 0 volume
+        // over the whole window gives ratio 1.
+        let got = volume_features(&[1.0, 2.0, 3.0, 0.0, 0.0], 2).unwrap();
+        let want = [None, Some((1.5, 2.0 / 1.5)), Some((2.5, 3.0 / 2.5)), Some((1.5, 0.0)), Some((0.0, 1.0))];
+        assert_eq!(got.iter().map(|o| o.map(|o| (o.sma, o.ratio))).collect::<Vec<_>>(), want);
+        assert!(VolumeFeatures::new(0).is_err());
+    }
+
+    #[test]
+    fn incremental_equals_batch_on_btcperp() {
+        let volumes: Vec<f64> = btcperp().iter().map(|c| c.volume).collect();
+        let batch = volume_features(&volumes, 20).unwrap();
+        let mut v = VolumeFeatures::default();
+        let incremental: Vec<_> = volumes.iter().map(|&x| v.update(x)).collect();
+        assert_eq!(incremental, batch);
+        assert!(batch.iter().flatten().all(|o| o.ratio >= 0.0 && o.ratio <= 20.0));
+    }
+}

@@ -1,0 +1,43 @@
+//! Market data, the pure core: turn raw OHLCV rows into candles the rest of the service
+//! can trust, resample them to higher timeframes, and derive the standard indicators.
+//!
+//! Everything here is deterministic and synchronous: no tokio, no clock, no randomness,
+//! no I/O beyond the `BufRead` a caller hands in. The market-data actor (and the CLI's
+//! `data import`) wrap it; backtests and live runs call the same functions, so a replay
+//! validates, resamples and computes indicators exactly as the live run did.
+//!
+//! Bad input never panics: every problem becomes a [`Rejection`] naming the row (and, for
+//! CSV, the 1-based line) and the field, or an error value. Property tests check this.
+//!
+//! # Layout
+//!
+//! - `rejection.rs`: [`Rejection`], [`Field`], [`Problem`]: why a row was refused. Shared by
+//!   the CSV parser and the validator so a caller sees one list, in row order.
+//! - `validate.rs`: [`Validator`] / [`validate_batch`] / [`validate_continuation`]: the
+//!   rules a candle series must follow (finite, consistent OHLC, aligned, increasing),
+//!   idempotent exact duplicates, gap reporting ([`Gap`]); the [`ValidationReport`].
+//! - `csv.rs`: [`CsvReader`], a hand-written streaming parser of
+//!   `timestamp,open,high,low,close,volume` files (no row buffering, one reused line buffer).
+//! - `import.rs`: [`import_csv`], CSV parsing and validation in one streaming pass.
+//! - `resample.rs`: [`resample`] (batch) and [`Resampler`] (streaming) from a base timeframe
+//!   to a higher one, UTC-aligned, with completeness and base-bar counts.
+//! - `indicators/`: one file per indicator (incremental struct + batch function sharing it)
+//!   and [`compute_all`], every indicator at default parameters as named columns.
+//! - `testdata.rs` (tests only): locates the real data files in `shared/data`.
+
+pub mod csv;
+pub mod import;
+pub mod indicators;
+pub mod rejection;
+pub mod resample;
+pub mod validate;
+
+#[cfg(test)]
+mod testdata;
+
+pub use csv::{CsvError, CsvLimits, CsvReader, CsvRecord, CsvRow};
+pub use import::import_csv;
+pub use indicators::{compute_all, IndicatorTable};
+pub use rejection::{Field, Problem, Rejection};
+pub use resample::{resample, ResampleError, ResampledBar, Resampler};
+pub use validate::{validate_batch, validate_continuation, Gap, ValidationReport, Validator, REJECTIONS_KEPT_MAX};

@@ -1,0 +1,98 @@
+//! The session actor: owns the [`SessionBook`], journals every start and stop before
+//! applying it, and rebuilds the book from the journal whenever it (re)starts.
+
+use super::core::{SessionBook, SessionLimits};
+use crate::context::{ActorError, RequestMeta, Services};
+use crate::fault::Fault;
+use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
+use tradpal_messages::reply::{SessionStartedReply, SessionStoppedReply};
+use tradpal_messages::{ErrorCode, ErrorReply, Event, EventKind, SessionInfo, StartSession, StopSession};
+
+pub type Answer<T> = RpcReplyPort<Result<T, ErrorReply>>;
+
+#[derive(Debug)]
+pub enum SessionMsg {
+    Start { cmd: StartSession, meta: RequestMeta, reply: Answer<SessionStartedReply> },
+    Stop { cmd: StopSession, meta: RequestMeta, reply: Answer<SessionStoppedReply> },
+    /// Every session, ordered by id.
+    List { reply: RpcReplyPort<Vec<SessionInfo>> },
+    Fault(Fault),
+}
+
+#[derive(Debug, Clone)]
+pub struct SessionActor {
+    pub services: Services,
+    pub limits: SessionLimits,
+}
+
+/// Folds every session event of the journal into a fresh book.
+///
+/// Runs on a blocking thread: it reads the whole journal from disk.
+pub async fn rebuild(services: &Services) -> Result<SessionBook, ActorError> {
+    let journal = services.journal.clone();
+    let task = tokio::task::spawn_blocking(move || -> Result<SessionBook, ActorError> {
+        let mut book = SessionBook::default();
+        let last = journal.last_sequence();
+        if last == 0 {
+            return Ok(book);
+        }
+        for env in journal.read_range(1, last) {
+            let env = env?;
+            if matches!(env.kind, EventKind::SessionStarted | EventKind::SessionStopped) {
+                book.apply(&env);
+            }
+        }
+        Ok(book)
+    });
+    task.await.map_err(|e| ActorError::Refused(ErrorReply::new(ErrorCode::Internal, format!("rebuild task failed: {e}"))))?
+}
+
+impl Actor for SessionActor {
+    type Msg = SessionMsg;
+    type State = SessionBook;
+    type Arguments = ();
+
+    async fn pre_start(&self, _myself: ActorRef<Self::Msg>, _args: ()) -> Result<SessionBook, ActorProcessingErr> {
+        let book = rebuild(&self.services).await?;
+        tracing::info!(sessions = book.list().count(), active = book.active_count(), "session actor rebuilt from journal");
+        Ok(book)
+    }
+
+    async fn handle(&self, _myself: ActorRef<Self::Msg>, msg: SessionMsg, book: &mut SessionBook) -> Result<(), ActorProcessingErr> {
+        match msg {
+            SessionMsg::Start { cmd, meta, reply } => {
+                let result = self.start(book, &cmd, &meta).await;
+                let _ = reply.send(result.map_err(|e| e.to_reply()));
+            }
+            SessionMsg::Stop { cmd, meta, reply } => {
+                let result = self.stop(book, &cmd, &meta).await;
+                let _ = reply.send(result.map_err(|e| e.to_reply()));
+            }
+            SessionMsg::List { reply } => {
+                let _ = reply.send(book.list().cloned().collect());
+            }
+            SessionMsg::Fault(f) => return Err(f.trigger("session")),
+        }
+        Ok(())
+    }
+}
+
+impl SessionActor {
+    async fn start(&self, book: &mut SessionBook, cmd: &StartSession, meta: &RequestMeta) -> Result<SessionStartedReply, ActorError> {
+        let id = self.services.next_session_id();
+        let event = book.decide_start(cmd, id, &self.limits)?;
+        let env = self.services.record(self.services.draft(meta, event)).await?;
+        book.apply(&env);
+        let session = book.get(id).cloned().expect("a just-applied start is in the book");
+        Ok(SessionStartedReply { session_id: id, status: session.status, session })
+    }
+
+    async fn stop(&self, book: &mut SessionBook, cmd: &StopSession, meta: &RequestMeta) -> Result<SessionStoppedReply, ActorError> {
+        let event = book.decide_stop(cmd)?;
+        debug_assert!(matches!(event, Event::SessionStopped(_)));
+        let env = self.services.record(self.services.draft(meta, event)).await?;
+        book.apply(&env);
+        let session = book.get(cmd.session_id).cloned().expect("a stopped session is in the book");
+        Ok(SessionStoppedReply { session_id: cmd.session_id, status: session.status, session })
+    }
+}

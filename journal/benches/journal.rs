@@ -1,0 +1,100 @@
+//! Journal throughput: durable appends/s at 1, 8 and 64 concurrent writers (each writer
+//! waits for its append's ack before the next, as an actor does), and replay records/s.
+//!
+//! Files go under cargo's target tmp dir (a real disk), not /tmp (maybe tmpfs, where
+//! fsync is free and the numbers would lie).
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use std::time::{Duration, Instant};
+use tradpal_journal::{Journal, JournalOptions};
+use tradpal_messages::{ActorRestarted, CorrelationId, EnvelopeDraft, Event, EventId, Timestamp};
+
+/// Records replayed per iteration of the replay benchmark.
+const REPLAY_RECORDS: u64 = 100_000;
+
+fn draft(n: u64) -> EnvelopeDraft {
+    let event = Event::ActorRestarted(ActorRestarted {
+        actor: "execution".into(),
+        restart_count: n as u32,
+        reason: "benchmark record with a typical short reason".into(),
+        restarted: true,
+    });
+    EnvelopeDraft::new(EventId(u128::from(n) + 1), Timestamp::from_millis(n as i64), CorrelationId(u128::from(n)), event)
+}
+
+fn temp_dir() -> tempfile::TempDir {
+    tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("temp dir under target/")
+}
+
+fn appends(c: &mut Criterion) {
+    let mut group = c.benchmark_group("append_durable");
+    group.sample_size(10).warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(3));
+    group.throughput(Throughput::Elements(1));
+    for writers in [1u64, 8, 64] {
+        let dir = temp_dir();
+        let (journal, _) = Journal::open(dir.path(), JournalOptions::default()).expect("open");
+        group.bench_with_input(BenchmarkId::from_parameter(writers), &writers, |b, &writers| {
+            b.iter_custom(|iters| {
+                let start = Instant::now();
+                std::thread::scope(|s| {
+                    for w in 0..writers {
+                        let journal = &journal;
+                        let share = iters / writers + u64::from(w < iters % writers);
+                        s.spawn(move || {
+                            for n in 0..share {
+                                journal.append(draft(n)).expect("append");
+                            }
+                        });
+                    }
+                });
+                start.elapsed()
+            });
+        });
+        let s = journal.stats();
+        eprintln!(
+            "  {writers} writers: {} groups, {:.1} records/group, {:.0} us write+fsync per group",
+            s.groups,
+            s.records as f64 / s.groups.max(1) as f64,
+            s.write_fsync_nanos as f64 / s.groups.max(1) as f64 / 1e3
+        );
+        journal.close().expect("close");
+    }
+    group.finish();
+}
+
+fn replay(c: &mut Criterion) {
+    let dir = temp_dir();
+    let (journal, _) = Journal::open(dir.path(), JournalOptions::default()).expect("open");
+    for chunk in 0..REPLAY_RECORDS / 1000 {
+        journal.append_batch((0..1000).map(|i| draft(chunk * 1000 + i)).collect()).expect("batch");
+    }
+    let mut group = c.benchmark_group("replay");
+    group.sample_size(10).warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(3));
+    group.throughput(Throughput::Elements(REPLAY_RECORDS));
+    group.bench_function("read_range_100k", |b| {
+        b.iter(|| {
+            let mut n = 0usize;
+            for record in journal.read_range(1, REPLAY_RECORDS) {
+                record.expect("record");
+                n += 1;
+            }
+            assert_eq!(n as u64, REPLAY_RECORDS);
+        });
+    });
+    let path = dir.path().to_owned();
+    let mut current = Some(journal);
+    group.bench_function("open_scan_100k", |b| {
+        b.iter(|| {
+            if let Some(j) = current.take() {
+                j.close().expect("close");
+            }
+            let (j, report) = Journal::open(&path, JournalOptions::default()).expect("reopen");
+            assert_eq!(report.records, REPLAY_RECORDS);
+            current = Some(j);
+        });
+    });
+    group.finish();
+}
+
+criterion_group!(benches, appends, replay);
+criterion_main!(benches);

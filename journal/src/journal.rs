@@ -1,0 +1,324 @@
+//! The `Journal` handle: appends (blocking, async, batch), reads, close.
+
+use crate::error::JournalError;
+use crate::format::Hash;
+use crate::index::Index;
+use crate::read::{Cursor, FileCache, RangeIter, SessionIter};
+use crate::recovery::{self, RecoveryReport};
+use crate::writer::{Request, Responder, Writer};
+use crate::JournalOptions;
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{SyncSender, TrySendError};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
+use std::thread::JoinHandle;
+use tokio::sync::{oneshot, Notify};
+use tradpal_messages::{Envelope, EnvelopeDraft, SessionId};
+
+/// State shared by the handle, the writer thread and the readers.
+pub(crate) struct Shared {
+    pub journal_dir: PathBuf,
+    pub options: JournalOptions,
+    pub index: Index,
+    /// First sequence of every segment. The writer appends a segment before any record in
+    /// it is published, so a reader that loads `durable_seq` first and then this list
+    /// always finds the segment of every sequence it may read.
+    pub segments: RwLock<Vec<u64>>,
+    /// Last fsynced (and indexed) sequence: what readers may see.
+    pub durable_seq: AtomicU64,
+    /// The chain head: last durable sequence and its record hash.
+    pub head: Mutex<(u64, Hash)>,
+    /// Set once, by the first write/fsync/index failure; never cleared.
+    pub poisoned: OnceLock<String>,
+    /// Signalled whenever the writer takes requests off the queue (async backpressure).
+    pub space: Notify,
+    /// The writer thread has stopped.
+    pub closed: AtomicBool,
+    pub stats: Counters,
+}
+
+/// Writer counters (relaxed atomics: for metrics, not for synchronisation).
+#[derive(Default)]
+pub(crate) struct Counters {
+    pub groups: AtomicU64,
+    pub records: AtomicU64,
+    pub bytes: AtomicU64,
+    pub fsync_nanos: AtomicU64,
+}
+
+/// Cumulative writer statistics since open (for metrics and benchmarks).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct JournalStats {
+    /// Group commits (one write + one fsync each).
+    pub groups: u64,
+    /// Records written (idempotent repeats not counted).
+    pub records: u64,
+    pub bytes: u64,
+    /// Time spent in write + fsync, in nanoseconds.
+    pub write_fsync_nanos: u64,
+}
+
+impl Shared {
+    pub fn poison(&self, reason: String) {
+        let _ = self.poisoned.set(reason);
+    }
+
+    /// The error for a caller whose request the writer dropped unanswered.
+    fn stopped_error(&self) -> JournalError {
+        match self.poisoned.get() {
+            Some(reason) => JournalError::Poisoned(reason.clone()),
+            None => JournalError::Closed,
+        }
+    }
+
+    fn check_open(&self) -> Result<(), JournalError> {
+        if self.poisoned.get().is_some() || self.closed.load(Ordering::Acquire) {
+            return Err(self.stopped_error());
+        }
+        Ok(())
+    }
+
+    /// A consistent view for a reader: the durable limit, then the segments covering it.
+    fn read_view(&self) -> (u64, Vec<u64>) {
+        let last = self.durable_seq.load(Ordering::Acquire);
+        let segments = self.segments.read().expect("segment list lock").clone();
+        (last, segments)
+    }
+}
+
+struct Inner {
+    shared: Arc<Shared>,
+    tx: SyncSender<Request>,
+    writer: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Inner {
+    /// Asks the writer to finish the queue and stop, then waits for it.
+    fn shut_down(&self) {
+        let handle = self.writer.lock().expect("writer handle lock").take();
+        if let Some(handle) = handle {
+            let _ = self.tx.send(Request::Shutdown); // fails only if the writer already stopped
+            if handle.join().is_err() {
+                tracing::error!("journal writer thread panicked");
+            }
+        }
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.shut_down();
+    }
+}
+
+/// The append-only journal. Cheap to clone (an `Arc`); `Send + Sync`. The directory (and
+/// sled's lock on the index) is released when the last clone and the last reader drop.
+#[derive(Clone)]
+pub struct Journal {
+    inner: Arc<Inner>,
+}
+
+/// The chain head: the last durable record's sequence and hash (genesis when empty).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChainHead {
+    pub sequence: u64,
+    pub hash: Hash,
+}
+
+impl Journal {
+    /// Opens (creating if needed) the journal in `dir`: scans and verifies the whole log,
+    /// cuts a torn tail, refuses corruption, brings the index up to date, starts the writer.
+    pub fn open(dir: &Path, options: JournalOptions) -> Result<(Journal, RecoveryReport), JournalError> {
+        let recovered = recovery::recover(dir, &options)?;
+        let (tx, rx) = std::sync::mpsc::sync_channel(options.queue_depth_max);
+        let journal_dir = recovered.journal_dir.clone();
+        let shared = Arc::new(Shared {
+            journal_dir: journal_dir.clone(),
+            options,
+            index: recovered.index,
+            segments: RwLock::new(recovered.segments),
+            durable_seq: AtomicU64::new(recovered.last_seq),
+            head: Mutex::new((recovered.last_seq, recovered.last_hash)),
+            poisoned: OnceLock::new(),
+            space: Notify::new(),
+            closed: AtomicBool::new(false),
+            stats: Counters::default(),
+        });
+        let writer = Writer {
+            shared: shared.clone(),
+            rx,
+            file: recovered.file,
+            segment: recovered.segment,
+            segment_bytes: recovered.segment_bytes,
+            next_seq: recovered.last_seq + 1,
+            last_hash: recovered.last_hash,
+            files: FileCache::new(&journal_dir),
+        };
+        let handle = std::thread::Builder::new()
+            .name("journal-writer".into())
+            .spawn(move || writer.run())
+            .map_err(|e| JournalError::io("spawn the journal writer thread", e))?;
+        let inner = Inner { shared, tx, writer: Mutex::new(Some(handle)) };
+        Ok((Journal { inner: Arc::new(inner) }, recovered.report))
+    }
+
+    fn shared(&self) -> &Shared {
+        &self.inner.shared
+    }
+
+    /// Appends one draft and returns its envelope once it is durable (blocks the thread).
+    /// With an idempotency key that is already journaled, returns that record instead.
+    pub fn append(&self, draft: EnvelopeDraft) -> Result<Envelope, JournalError> {
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        self.send_blocking(Request::One { draft, reply: Responder::Blocking(tx) })?;
+        rx.recv().map_err(|_| self.shared().stopped_error())?
+    }
+
+    /// Appends drafts as one unit: all are written in one write and one fsync, or none
+    /// (a refused draft refuses the batch; a crash mid-write cuts the whole write on open).
+    pub fn append_batch(&self, drafts: Vec<EnvelopeDraft>) -> Result<Vec<Envelope>, JournalError> {
+        if drafts.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        self.send_blocking(Request::Batch { drafts, reply: Responder::Blocking(tx) })?;
+        rx.recv().map_err(|_| self.shared().stopped_error())?
+    }
+
+    /// [`Journal::append`] for async callers: never blocks the executor (waits for queue
+    /// space and for the fsync on futures). Dropping the future does not cancel the append.
+    pub fn append_async(&self, draft: EnvelopeDraft) -> impl Future<Output = Result<Envelope, JournalError>> + Send + 'static {
+        let inner = self.inner.clone();
+        async move {
+            let (tx, rx) = oneshot::channel();
+            send_async(&inner, Request::One { draft, reply: Responder::Async(tx) }).await?;
+            rx.await.map_err(|_| inner.shared.stopped_error())?
+        }
+    }
+
+    /// [`Journal::append_batch`] for async callers.
+    pub fn append_batch_async(
+        &self,
+        drafts: Vec<EnvelopeDraft>,
+    ) -> impl Future<Output = Result<Vec<Envelope>, JournalError>> + Send + 'static {
+        let inner = self.inner.clone();
+        async move {
+            if drafts.is_empty() {
+                return Ok(Vec::new());
+            }
+            let (tx, rx) = oneshot::channel();
+            send_async(&inner, Request::Batch { drafts, reply: Responder::Async(tx) }).await?;
+            rx.await.map_err(|_| inner.shared.stopped_error())?
+        }
+    }
+
+    fn send_blocking(&self, request: Request) -> Result<(), JournalError> {
+        self.shared().check_open()?;
+        self.inner.tx.send(request).map_err(|_| self.shared().stopped_error())
+    }
+
+    /// Durable records `from..=to_inclusive` (clamped to what exists), streamed from disk
+    /// with crc and chain checks. Records appended after this call are not included.
+    pub fn read_range(&self, from: u64, to_inclusive: u64) -> RangeIter {
+        let (last, segments) = self.shared().read_view();
+        let to = to_inclusive.min(last);
+        let from = from.max(1);
+        if from > to {
+            return RangeIter::new(Ok(None), from);
+        }
+        let shared = self.shared();
+        RangeIter::new(Cursor::new(&shared.journal_dir, segments, &shared.index, from, to).map(Some), from)
+    }
+
+    /// A session's durable records, in sequence order, via the session index.
+    pub fn read_session(&self, session: SessionId) -> SessionIter {
+        let (last, _) = self.shared().read_view();
+        SessionIter::new(&self.shared().journal_dir, &self.shared().index, session, last)
+    }
+
+    /// The durable record with this sequence, if any.
+    pub fn get(&self, sequence: u64) -> Result<Option<Envelope>, JournalError> {
+        if sequence == 0 {
+            return Ok(None);
+        }
+        self.read_range(sequence, sequence).next().transpose()
+    }
+
+    /// The durable record journaled under this idempotency key, if any.
+    pub fn find_by_key(&self, key: &str) -> Result<Option<Envelope>, JournalError> {
+        let shared = self.shared();
+        let last = shared.durable_seq.load(Ordering::Acquire);
+        match shared.index.lookup_key(key)? {
+            Some((seq, loc)) if seq <= last => {
+                let envelope = FileCache::new(&shared.journal_dir).read(loc, seq)?;
+                if envelope.idempotency_key.as_deref() != Some(key) {
+                    return Err(JournalError::Index(format!("key index points {key:?} at a record with another key")));
+                }
+                Ok(Some(envelope))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// The last durable, acknowledged sequence (0 when empty).
+    pub fn last_sequence(&self) -> u64 {
+        self.shared().durable_seq.load(Ordering::Acquire)
+    }
+
+    pub fn head(&self) -> ChainHead {
+        let (sequence, hash) = *self.shared().head.lock().expect("head lock");
+        ChainHead { sequence, hash }
+    }
+
+    /// `<dir>/journal`, where the segments live.
+    pub fn journal_dir(&self) -> &Path {
+        &self.shared().journal_dir
+    }
+
+    pub fn stats(&self) -> JournalStats {
+        let c = &self.shared().stats;
+        JournalStats {
+            groups: c.groups.load(Ordering::Relaxed),
+            records: c.records.load(Ordering::Relaxed),
+            bytes: c.bytes.load(Ordering::Relaxed),
+            write_fsync_nanos: c.fsync_nanos.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Why the journal refuses appends, if it is poisoned.
+    pub fn poisoned(&self) -> Option<String> {
+        self.shared().poisoned.get().cloned()
+    }
+
+    /// Stops the writer after it has written everything queued so far, then flushes the
+    /// index. Appends through other clones fail with `Closed` afterwards.
+    pub fn close(self) -> Result<(), JournalError> {
+        self.inner.shut_down();
+        self.shared().index.flush()?;
+        match self.shared().poisoned.get() {
+            Some(reason) => Err(JournalError::Poisoned(reason.clone())),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Queues a request without blocking the executor: on a full queue, waits for the writer
+/// to signal that it took requests off (registering before retrying, so no wake-up is lost).
+async fn send_async(inner: &Inner, mut request: Request) -> Result<(), JournalError> {
+    inner.shared.check_open()?;
+    loop {
+        let notified = inner.shared.space.notified();
+        let mut notified = std::pin::pin!(notified);
+        notified.as_mut().enable();
+        match inner.tx.try_send(request) {
+            Ok(()) => return Ok(()),
+            Err(TrySendError::Disconnected(_)) => return Err(inner.shared.stopped_error()),
+            Err(TrySendError::Full(back)) => {
+                request = back;
+                inner.shared.check_open()?;
+                notified.await;
+            }
+        }
+    }
+}

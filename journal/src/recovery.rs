@@ -1,0 +1,205 @@
+//! `Journal::open`'s recovery: scan and verify the log, cut a torn tail, refuse
+//! corruption, reconcile the index with the log (the log wins), reindex what is missing.
+
+use crate::error::JournalError;
+use crate::format::Hash;
+use crate::index::{Index, IndexBatch};
+use crate::read::Cursor;
+use crate::scan::{self, decode_checked, ProblemKind, Visited};
+use crate::segment::{self, segment_path, sync_dir};
+use crate::JournalOptions;
+use std::fmt;
+use std::fs::{File, OpenOptions};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// Records per sled batch while reindexing (bounds memory, keeps batches efficient).
+const REINDEX_BATCH_RECORDS_MAX: usize = 16_384;
+
+/// What open found and did.
+#[derive(Debug, Clone)]
+pub struct RecoveryReport {
+    pub segments: usize,
+    pub records: u64,
+    pub last_sequence: u64,
+    pub bytes_scanned: u64,
+    /// The torn tail that was cut, if any.
+    pub truncated: Option<Truncation>,
+    /// The index was dropped and rebuilt from scratch (missing, ahead of the log, or of
+    /// another history).
+    pub index_rebuilt: bool,
+    /// Records (re)indexed from the log during open.
+    pub reindexed_records: u64,
+    pub elapsed: Duration,
+}
+
+/// A torn tail cut by open.
+#[derive(Debug, Clone)]
+pub struct Truncation {
+    pub file: PathBuf,
+    /// The file's new length (where the cut write started).
+    pub offset: u64,
+    pub bytes_cut: u64,
+    /// The first sequence of the cut write (never acknowledged).
+    pub first_sequence_cut: u64,
+    pub reason: String,
+}
+
+impl fmt::Display for RecoveryReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "journal opened: {} records in {} segments ({} bytes) in {:.1?}",
+            self.records, self.segments, self.bytes_scanned, self.elapsed
+        )?;
+        if let Some(t) = &self.truncated {
+            write!(f, "; torn tail cut: {} bytes at {} offset {} ({})", t.bytes_cut, t.file.display(), t.offset, t.reason)?;
+        }
+        if self.reindexed_records > 0 || self.index_rebuilt {
+            write!(f, "; reindexed {} records{}", self.reindexed_records, if self.index_rebuilt { " (rebuilt)" } else { "" })?;
+        }
+        Ok(())
+    }
+}
+
+/// Everything the writer and the handle need after recovery.
+pub(crate) struct Recovered {
+    pub journal_dir: PathBuf,
+    pub index: Index,
+    pub segments: Vec<u64>,
+    pub file: File,
+    pub segment: u64,
+    pub segment_bytes: u64,
+    pub last_seq: u64,
+    pub last_hash: Hash,
+    pub report: RecoveryReport,
+}
+
+pub(crate) fn recover(dir: &Path, options: &JournalOptions) -> Result<Recovered, JournalError> {
+    let started = Instant::now();
+    options.validate()?;
+    let journal_dir = dir.join("journal");
+    create_dir_durably(dir, &journal_dir)?;
+    let index = Index::open(&dir.join("index"))?;
+    let through = index.indexed_through()?;
+
+    let mut firsts = segment::list_segments(&journal_dir)
+        .map_err(|e| JournalError::io(format!("list {}", journal_dir.display()), e))?;
+    let mut hash_at_through = None;
+    let mut visit = |v: Visited<'_>| {
+        if Some(v.envelope.sequence) == through.map(|(seq, _)| seq) {
+            hash_at_through = Some(*v.hash);
+        }
+    };
+    let scan = scan::scan_log(&journal_dir, &firsts, &mut visit)
+        .map_err(|e| JournalError::io(format!("read {}", e.path.display()), e.source))?;
+    let truncated = match scan.problem.clone() {
+        None => None,
+        Some(p) if p.kind == ProblemKind::Corrupt => {
+            return Err(JournalError::Corrupt { file: p.file, offset: p.offset, sequence: p.sequence, reason: p.reason })
+        }
+        Some(p) => Some(cut_torn_tail(p)?),
+    };
+    let (file, segment, segment_bytes) = open_tail_segment(&journal_dir, &mut firsts)?;
+    let index_current = match through {
+        None => false,
+        Some((seq, hash)) => seq <= scan.last_seq && hash_at_through == Some(hash),
+    };
+    let reindex_from = if index_current { through.map_or(1, |(seq, _)| seq + 1) } else { 1 };
+    let index_rebuilt = !index_current && through.is_some();
+    if !index_current {
+        index.clear()?;
+    }
+    let reindexed_records = reindex(&journal_dir, &firsts, &index, reindex_from, scan.last_seq)?;
+    if let Some(t) = &truncated {
+        tracing::warn!(file = %t.file.display(), offset = t.offset, bytes = t.bytes_cut, reason = %t.reason, "journal torn tail cut");
+    }
+    let report = RecoveryReport {
+        segments: firsts.len(),
+        records: scan.records,
+        last_sequence: scan.last_seq,
+        bytes_scanned: scan.bytes,
+        truncated,
+        index_rebuilt,
+        reindexed_records,
+        elapsed: started.elapsed(),
+    };
+    Ok(Recovered {
+        journal_dir,
+        index,
+        segments: firsts,
+        file,
+        segment,
+        segment_bytes,
+        last_seq: scan.last_seq,
+        last_hash: scan.last_hash,
+        report,
+    })
+}
+
+/// Opens the last segment for appending (creating segment 1 in an empty journal).
+/// Returns the file, its first sequence and its length.
+fn open_tail_segment(journal_dir: &Path, firsts: &mut Vec<u64>) -> Result<(File, u64, u64), JournalError> {
+    if firsts.is_empty() {
+        let path = segment_path(journal_dir, 1);
+        File::create_new(&path).map_err(|e| JournalError::io(format!("create {}", path.display()), e))?;
+        sync_dir(journal_dir).map_err(|e| JournalError::io(format!("fsync directory {}", journal_dir.display()), e))?;
+        firsts.push(1);
+    }
+    let segment = *firsts.last().expect("at least one segment");
+    let path = segment_path(journal_dir, segment);
+    let file = OpenOptions::new().append(true).open(&path).map_err(|e| JournalError::io(format!("open {}", path.display()), e))?;
+    let bytes = file.metadata().map_err(|e| JournalError::io(format!("stat {}", path.display()), e))?.len();
+    Ok((file, segment, bytes))
+}
+
+/// Creates `<dir>/journal` if missing, fsyncing the parents so the directory survives.
+fn create_dir_durably(dir: &Path, journal_dir: &Path) -> Result<(), JournalError> {
+    if journal_dir.is_dir() {
+        return Ok(());
+    }
+    std::fs::create_dir_all(journal_dir).map_err(|e| JournalError::io(format!("create {}", journal_dir.display()), e))?;
+    for d in [dir, journal_dir] {
+        sync_dir(d).map_err(|e| JournalError::io(format!("fsync directory {}", d.display()), e))?;
+    }
+    Ok(())
+}
+
+/// Cuts the file at the start of the torn write and makes the new length durable before
+/// anything is appended (so no stale bytes can reappear after a second crash).
+fn cut_torn_tail(p: scan::Problem) -> Result<Truncation, JournalError> {
+    let file = OpenOptions::new().write(true).open(&p.file).map_err(|e| JournalError::io(format!("open {}", p.file.display()), e))?;
+    file.set_len(p.offset).map_err(|e| JournalError::io(format!("truncate {}", p.file.display()), e))?;
+    file.sync_all().map_err(|e| JournalError::io(format!("fsync {}", p.file.display()), e))?;
+    Ok(Truncation { file: p.file, offset: p.offset, bytes_cut: p.bytes_cut, first_sequence_cut: p.sequence, reason: p.reason })
+}
+
+/// Indexes `from..=to` from the log. Returns how many records were indexed.
+fn reindex(journal_dir: &Path, segments: &[u64], index: &Index, from: u64, to: u64) -> Result<u64, JournalError> {
+    if from > to {
+        return Ok(0);
+    }
+    let mut cursor = Cursor::new(journal_dir, segments.to_vec(), index, from, to)?;
+    let mut batch = IndexBatch::default();
+    let mut count = 0;
+    while let Some(raw) = cursor.next_raw() {
+        let raw = raw?;
+        if raw.sequence < from {
+            continue;
+        }
+        let envelope = decode_checked(&cursor.payload, raw.sequence).map_err(|reason| JournalError::Corrupt {
+            file: segment_path(journal_dir, raw.location.segment),
+            offset: raw.location.offset,
+            sequence: raw.sequence,
+            reason,
+        })?;
+        batch.add(&envelope, raw.location, &raw.hash);
+        count += 1;
+        if batch.len() >= REINDEX_BATCH_RECORDS_MAX {
+            index.apply(std::mem::take(&mut batch))?;
+        }
+    }
+    index.apply(batch)?;
+    debug_assert_eq!(cursor.next_seq(), to + 1);
+    Ok(count)
+}

@@ -1,0 +1,338 @@
+//! The full-log scan shared by `Journal::open` (which then repairs a torn tail) and
+//! `verify` (which only reports): checks every record and decides torn tail vs corruption.
+//!
+//! The rule (also in `lib.rs`): a damaged record is a *torn tail* only when it lies in the
+//! last segment, inside the final write, and no intact record after it shows that write
+//! was complete: no intact record of a later write, and not the write's own final record.
+//! Then the whole final write is cut, from its first record, so that a group commit (and
+//! `append_batch`) is all-or-nothing across a crash too. Anything else is corruption.
+//! A crc-valid record that breaks the chain, the sequence, the write framing, decoding or
+//! the envelope invariants is always corruption: a crash cannot produce a valid crc.
+
+use crate::format::{self, Hash, Header, RecordFault, HEADER_BYTES};
+use crate::segment::{self, ChunkReader, SCAN_CHUNK_BYTES};
+use std::io;
+use std::path::{Path, PathBuf};
+use tradpal_messages::codec::decode_envelope;
+use tradpal_messages::Envelope;
+
+/// Torn tail (a crash's leftovers, repaired by open) or corruption (fatal).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProblemKind {
+    TornTail,
+    Corrupt,
+}
+
+/// The first bad spot in the log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub kind: ProblemKind,
+    pub file: PathBuf,
+    /// For a torn tail: where open cuts the file (the start of the final write).
+    /// For corruption: where the bad record starts.
+    pub offset: u64,
+    /// The first sequence cut (torn tail), or the sequence the bad record has or should have.
+    pub sequence: u64,
+    pub reason: String,
+    /// Bytes open would cut (torn tail only; 0 for corruption).
+    pub bytes_cut: u64,
+}
+
+/// One record that survives the scan, handed to the caller's visitor in log order.
+pub struct Visited<'a> {
+    pub envelope: &'a Envelope,
+    pub hash: &'a Hash,
+}
+
+/// What the scan found. `last_seq`/`last_hash` describe the log after a torn-tail cut.
+#[derive(Debug)]
+pub struct Scan {
+    pub records: u64,
+    pub last_seq: u64,
+    pub last_hash: Hash,
+    pub bytes: u64,
+    pub problem: Option<Problem>,
+}
+
+/// An I/O failure during the scan (not a problem in the log itself).
+pub struct ScanIoError {
+    pub path: PathBuf,
+    pub source: io::Error,
+}
+
+struct Pending {
+    envelope: Envelope,
+    hash: Hash,
+}
+
+/// The write (group commit) the scan is inside of.
+struct OpenWrite {
+    first: u64,
+    last: u64,
+    start_offset: u64,
+    pending: Vec<Pending>,
+}
+
+struct Scanner<'v> {
+    visit: &'v mut dyn FnMut(Visited<'_>),
+    /// Chain state after the last record read (including pending ones).
+    expected_seq: u64,
+    prev_hash: Hash,
+    /// Chain state after the last complete write.
+    committed_seq: u64,
+    committed_hash: Hash,
+    records: u64,
+    write: Option<OpenWrite>,
+}
+
+/// Scans every segment of `journal_dir` (given as sorted first sequences) and calls
+/// `visit` for every record that survives, in order.
+pub fn scan_log(
+    journal_dir: &Path,
+    segment_firsts: &[u64],
+    visit: &mut dyn FnMut(Visited<'_>),
+) -> Result<Scan, ScanIoError> {
+    let genesis = format::genesis_hash();
+    let mut scanner = Scanner {
+        visit,
+        expected_seq: 1,
+        prev_hash: genesis,
+        committed_seq: 0,
+        committed_hash: genesis,
+        records: 0,
+        write: None,
+    };
+    let mut scan = Scan { records: 0, last_seq: 0, last_hash: genesis, bytes: 0, problem: None };
+    for (i, &first) in segment_firsts.iter().enumerate() {
+        let path = segment::segment_path(journal_dir, first);
+        let is_last = i + 1 == segment_firsts.len();
+        let io_err = |source| ScanIoError { path: path.clone(), source };
+        let mut reader = ChunkReader::open(&path).map_err(io_err)?;
+        scan.bytes += reader.len();
+        let outcome = if first != scanner.expected_seq {
+            Err(scanner.corrupt(
+                &path,
+                0,
+                format!("segment is named for sequence {first}, but the log continues at {}", scanner.expected_seq),
+            ))
+        } else {
+            scanner.scan_segment(&mut reader, &path, is_last).map_err(io_err)?
+        };
+        if let Err(problem) = outcome {
+            scan.problem = Some(problem);
+            break;
+        }
+    }
+    scan.records = scanner.records;
+    scan.last_seq = scanner.committed_seq;
+    scan.last_hash = scanner.committed_hash;
+    Ok(scan)
+}
+
+impl Scanner<'_> {
+    fn corrupt(&self, file: &Path, offset: u64, reason: String) -> Problem {
+        Problem { kind: ProblemKind::Corrupt, file: file.to_owned(), offset, sequence: self.expected_seq, reason, bytes_cut: 0 }
+    }
+
+    /// Scans one segment: `Ok(Ok(()))` when it is clean.
+    fn scan_segment(
+        &mut self,
+        reader: &mut ChunkReader,
+        path: &Path,
+        is_last: bool,
+    ) -> io::Result<Result<(), Problem>> {
+        let len = reader.len();
+        let first_in_segment = self.expected_seq;
+        let mut offset = 0u64;
+        while offset < len {
+            match probe_at(reader, offset)? {
+                Err(fault) => return self.resolve_damage(reader, path, offset, fault, is_last).map(Err),
+                Ok(header) => {
+                    if let Err(problem) = self.accept(reader, path, offset, &header)? {
+                        return Ok(Err(problem));
+                    }
+                    offset += header.record_bytes();
+                }
+            }
+        }
+        if let Some(w) = &self.write {
+            let reason = format!(
+                "the file ends inside write {}..={}: only up to sequence {} was written",
+                w.first,
+                w.last,
+                self.expected_seq - 1
+            );
+            if is_last {
+                return Ok(Err(self.torn(path, len, len, reason)));
+            }
+            return Ok(Err(self.corrupt(path, len, format!("{reason} (and later segments exist)"))));
+        }
+        if !is_last && self.expected_seq == first_in_segment {
+            return Ok(Err(self.corrupt(path, 0, "empty segment followed by more segments".into())));
+        }
+        Ok(Ok(()))
+    }
+
+    /// Checks a crc-valid record against the chain and the write framing, decodes it and
+    /// checks its invariants. Any failure here is corruption.
+    fn accept(
+        &mut self,
+        reader: &mut ChunkReader,
+        path: &Path,
+        offset: u64,
+        header: &Header,
+    ) -> io::Result<Result<(), Problem>> {
+        let payload = reader.bytes(offset + HEADER_BYTES as u64, header.payload_len as usize)?;
+        let checked = check_chain(header, self.expected_seq, &self.prev_hash, self.write.as_ref().map(|w| (w.first, w.last)))
+            .and_then(|()| decode_checked(payload, header.sequence));
+        let envelope = match checked {
+            Ok(envelope) => envelope,
+            Err(reason) => return Ok(Err(self.corrupt(path, offset, reason))),
+        };
+        let hash = format::record_hash(&self.prev_hash, header.sequence, payload);
+        let write = self.write.get_or_insert_with(|| OpenWrite {
+            first: header.batch_first,
+            last: header.batch_last(),
+            start_offset: offset,
+            pending: Vec::new(),
+        });
+        write.pending.push(Pending { envelope, hash });
+        self.expected_seq += 1;
+        self.prev_hash = hash;
+        if header.sequence == header.batch_last() {
+            let write = self.write.take().expect("a write is open");
+            for p in &write.pending {
+                (self.visit)(Visited { envelope: &p.envelope, hash: &p.hash });
+            }
+            self.records += write.pending.len() as u64;
+            self.committed_seq = header.sequence;
+            self.committed_hash = hash;
+        }
+        Ok(Ok(()))
+    }
+
+    /// A damaged record at `offset`: torn tail or corruption (see the module docs).
+    fn resolve_damage(
+        &mut self,
+        reader: &mut ChunkReader,
+        path: &Path,
+        offset: u64,
+        fault: RecordFault,
+        is_last: bool,
+    ) -> io::Result<Problem> {
+        let here = format!("{fault} at offset {offset}");
+        if !is_last {
+            return Ok(self.corrupt(path, offset, format!("{here}, in a segment that is not the last")));
+        }
+        let write_first = self.write.as_ref().map_or(self.expected_seq, |w| w.first);
+        let mut from = offset + 1;
+        while let Some((at, h)) = find_next_record(reader, from)? {
+            if h.batch_first != write_first {
+                let reason = format!(
+                    "{here}; an intact record of a later write (sequence {}, offset {at}) follows, so this is not a torn tail",
+                    h.sequence
+                );
+                return Ok(self.corrupt(path, offset, reason));
+            }
+            if h.sequence == h.batch_last() {
+                let reason = format!(
+                    "{here}; the final record of the same write (sequence {}, offset {at}) is intact, so that write was complete",
+                    h.sequence
+                );
+                return Ok(self.corrupt(path, offset, reason));
+            }
+            from = at + h.record_bytes();
+        }
+        Ok(self.torn(path, reader.len(), offset, here))
+    }
+
+    /// A torn tail: the final write is cut from its first record (or from the damage,
+    /// when the damage is the start of a new write).
+    fn torn(&self, path: &Path, file_len: u64, damage_offset: u64, reason: String) -> Problem {
+        let (offset, sequence) = match &self.write {
+            Some(w) => (w.start_offset, w.first),
+            None => (damage_offset, self.expected_seq),
+        };
+        Problem { kind: ProblemKind::TornTail, file: path.to_owned(), offset, sequence, reason, bytes_cut: file_len - offset }
+    }
+}
+
+/// Chain, sequence and write-framing checks of a crc-valid header.
+fn check_chain(header: &Header, expected_seq: u64, prev_hash: &Hash, write: Option<(u64, u64)>) -> Result<(), String> {
+    header.check_framing()?;
+    if header.sequence != expected_seq {
+        return Err(format!("sequence {} found where {expected_seq} was expected", header.sequence));
+    }
+    if header.prev_hash != *prev_hash {
+        return Err(format!(
+            "chain break: prev_hash {} is not the hash {} of the previous record",
+            format::hex(&header.prev_hash),
+            format::hex(prev_hash)
+        ));
+    }
+    match write {
+        Some((first, last)) if (header.batch_first, header.batch_last()) != (first, last) => Err(format!(
+            "record claims write {}..={}, but lies inside write {first}..={last}",
+            header.batch_first,
+            header.batch_last()
+        )),
+        None if header.batch_first != header.sequence => Err(format!(
+            "record claims write {}..={}, but the previous write ended at sequence {}",
+            header.batch_first,
+            header.batch_last(),
+            expected_seq - 1
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Decodes a payload and checks it against its header and the envelope invariants.
+pub fn decode_checked(payload: &[u8], sequence: u64) -> Result<Envelope, String> {
+    let envelope = decode_envelope(payload).map_err(|e| format!("payload does not decode: {e}"))?;
+    if envelope.sequence != sequence {
+        return Err(format!("payload holds sequence {}, header says {sequence}", envelope.sequence));
+    }
+    envelope.check_invariants().map_err(|e| format!("envelope invariant broken: {e}"))?;
+    Ok(envelope)
+}
+
+/// Parses the record at `offset`: magic, length limit, completeness, crc.
+fn probe_at(reader: &mut ChunkReader, offset: u64) -> io::Result<Result<Header, RecordFault>> {
+    let available = reader.len().saturating_sub(offset);
+    let head = reader.bytes(offset, HEADER_BYTES)?;
+    let Some(head) = head.first_chunk::<HEADER_BYTES>() else {
+        return Ok(Err(RecordFault::Incomplete { needed: HEADER_BYTES as u64, available }));
+    };
+    let header = match Header::parse(head) {
+        Ok(h) => h,
+        Err(fault) => return Ok(Err(fault)),
+    };
+    let needed = header.record_bytes();
+    if needed > available {
+        return Ok(Err(RecordFault::Incomplete { needed, available }));
+    }
+    let record = reader.bytes(offset, needed as usize)?;
+    let (head, payload) = record.split_at(HEADER_BYTES);
+    Ok(header.check_crc(head, payload).map(|()| header))
+}
+
+/// The next intact (crc-valid) record starting at or after `from`, by searching for the
+/// magic at every byte offset. Only used after damage, so speed matters little.
+fn find_next_record(reader: &mut ChunkReader, mut from: u64) -> io::Result<Option<(u64, Header)>> {
+    let len = reader.len();
+    while from + HEADER_BYTES as u64 <= len {
+        let chunk = reader.bytes(from, SCAN_CHUNK_BYTES)?;
+        let chunk_len = chunk.len();
+        match chunk.windows(format::MAGIC.len()).position(|w| w == format::MAGIC) {
+            Some(i) => {
+                let at = from + i as u64;
+                if let Ok(header) = probe_at(reader, at)? {
+                    return Ok(Some((at, header)));
+                }
+                from = at + 1;
+            }
+            None => from += (chunk_len.saturating_sub(format::MAGIC.len() - 1)).max(1) as u64,
+        }
+    }
+    Ok(None)
+}

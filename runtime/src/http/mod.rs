@@ -1,0 +1,74 @@
+//! The HTTP adapter (axum). It authenticates, parses, sends one message to one actor
+//! and renders the answer; it holds no trading logic.
+//!
+//! Limits: bodies over `body_bytes_max` (TRADPAL_BODY_BYTES_MAX) get 413; unknown
+//! routes 404 and wrong methods 405, both JSON; a handler panic becomes a 500 JSON
+//! error and the server lives on.
+
+pub mod auth;
+pub mod error;
+pub mod json;
+pub mod not_built;
+pub mod request_id;
+pub mod trading;
+
+use crate::keys::KeyRing;
+use crate::supervisor::StatusRegistry;
+use crate::{Runtime, RuntimeError};
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use std::future::Future;
+use std::sync::Arc;
+use tower_http::catch_panic::CatchPanicLayer;
+use tradpal_config::Settings;
+use tradpal_journal::Journal;
+
+/// What handlers can reach. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub settings: Arc<Settings>,
+    pub keys: Arc<KeyRing>,
+    pub statuses: StatusRegistry,
+    pub journal: Journal,
+}
+
+impl AppState {
+    pub fn new(runtime: &Runtime, keys: KeyRing) -> Self {
+        Self {
+            settings: runtime.settings.clone(),
+            keys: Arc::new(keys),
+            statuses: runtime.statuses.clone(),
+            journal: runtime.services.journal.clone(),
+        }
+    }
+}
+
+async fn health() -> Json<serde_json::Value> {
+    Json(serde_json::json!({ "status": "ok", "service": "tradpal", "version": env!("CARGO_PKG_VERSION") }))
+}
+
+pub fn router(state: AppState) -> Router {
+    let body_bytes_max = state.settings.service.body_bytes_max;
+    Router::new()
+        .route("/health", get(health))
+        .route("/api/trading/status", get(trading::status))
+        .route("/api/trading/start-session", post(trading::start_session))
+        .route("/api/trading/stop-session", post(trading::stop_session))
+        .merge(not_built::routes())
+        .fallback(error::not_found)
+        .method_not_allowed_fallback(error::method_not_allowed)
+        .layer(DefaultBodyLimit::max(body_bytes_max))
+        .layer(CatchPanicLayer::custom(error::panic_response))
+        .layer(axum::middleware::from_fn(request_id::middleware))
+        .with_state(state)
+}
+
+/// Serves the API on `listener` until `shutdown` resolves.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), RuntimeError> {
+    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await.map_err(RuntimeError::Serve)
+}

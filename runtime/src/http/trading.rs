@@ -1,0 +1,92 @@
+//! The trading orchestrator's endpoints: status, start-session, stop-session.
+//! Each handler only translates: HTTP in, one actor message, HTTP out.
+
+use super::auth::{Trader, Viewer};
+use super::error::ApiError;
+use super::json::ApiJson;
+use super::request_id::RequestId;
+use super::AppState;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::{Extension, Json};
+use ractor::rpc::CallResult;
+use ractor::ActorRef;
+use std::time::Duration;
+use tradpal_actors::names;
+use tradpal_actors::session::SessionMsg;
+use tradpal_actors::RequestMeta;
+use tradpal_messages::reply::{JournalStatus, OrchestratorStatus, SessionStartedReply, SessionStoppedReply};
+use tradpal_messages::{CorrelationId, ErrorCode, SessionStatus, StartSession, StatusReply, StopSession};
+
+/// How long a request waits for a restarting actor to come back.
+pub const ACTOR_WAIT_MS: u64 = 2_000;
+/// How long a request waits for an actor's answer.
+pub const CALL_TIMEOUT_MS: u64 = 10_000;
+
+/// The current incarnation of the session actor, waiting briefly if it is restarting.
+async fn session_actor() -> Result<ActorRef<SessionMsg>, ApiError> {
+    let deadline = tokio::time::Instant::now() + Duration::from_millis(ACTOR_WAIT_MS);
+    loop {
+        if let Some(actor) = ActorRef::<SessionMsg>::where_is(names::SESSION) {
+            return Ok(actor);
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Err(ApiError::new(ErrorCode::Unavailable, "the session actor is restarting; retry shortly"));
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+fn unwrap_call<T>(r: Result<CallResult<T>, impl std::fmt::Display>) -> Result<T, ApiError> {
+    match r {
+        Ok(CallResult::Success(v)) => Ok(v),
+        Ok(CallResult::Timeout) => Err(ApiError::new(ErrorCode::Unavailable, "the session actor did not answer in time")),
+        Ok(CallResult::SenderError) => Err(ApiError::new(ErrorCode::Unavailable, "the session actor failed while handling the request; retry")),
+        Err(e) => Err(ApiError::new(ErrorCode::Unavailable, format!("the session actor is unavailable: {e}"))),
+    }
+}
+
+fn meta(request_id: &RequestId) -> RequestMeta {
+    RequestMeta { request_id: Some(request_id.0.clone()), correlation_id: CorrelationId(rand::random()) }
+}
+
+pub async fn start_session(
+    _role: Trader,
+    Extension(rid): Extension<RequestId>,
+    ApiJson(cmd): ApiJson<StartSession>,
+) -> Result<(StatusCode, Json<SessionStartedReply>), ApiError> {
+    let actor = session_actor().await?;
+    let meta = meta(&rid);
+    let timeout = Some(Duration::from_millis(CALL_TIMEOUT_MS));
+    let reply = unwrap_call(actor.call(|reply| SessionMsg::Start { cmd, meta, reply }, timeout).await)??;
+    Ok((StatusCode::CREATED, Json(reply)))
+}
+
+pub async fn stop_session(
+    _role: Trader,
+    Extension(rid): Extension<RequestId>,
+    ApiJson(cmd): ApiJson<StopSession>,
+) -> Result<Json<SessionStoppedReply>, ApiError> {
+    let actor = session_actor().await?;
+    let meta = meta(&rid);
+    let timeout = Some(Duration::from_millis(CALL_TIMEOUT_MS));
+    let reply = unwrap_call(actor.call(|reply| SessionMsg::Stop { cmd, meta, reply }, timeout).await)??;
+    Ok(Json(reply))
+}
+
+pub async fn status(_role: Viewer, State(state): State<AppState>) -> Result<Json<StatusReply>, ApiError> {
+    let actor = session_actor().await?;
+    let timeout = Some(Duration::from_millis(CALL_TIMEOUT_MS));
+    let sessions = unwrap_call(actor.call(|reply| SessionMsg::List { reply }, timeout).await)?;
+    let active = sessions.iter().filter(|s| s.status == SessionStatus::Active).count() as u64;
+    let actors = state.statuses.read().expect("status registry poisoned").values().cloned().collect();
+    Ok(Json(StatusReply {
+        service: "tradpal".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        mode: if state.settings.execution.paper_trading { "paper".into() } else { "live".into() },
+        bus: "in_process".into(),
+        orchestrator: OrchestratorStatus { active_sessions: active, sessions },
+        actors,
+        journal: JournalStatus { last_sequence: state.journal.last_sequence() },
+    }))
+}

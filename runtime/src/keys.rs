@@ -1,0 +1,133 @@
+//! API keys: who may call what.
+//!
+//! Keys come from `TRADPAL_API_KEYS`. When none are configured and the service listens
+//! on loopback only, it generates one admin key and keeps it in `<data dir>/admin.key`
+//! (mode 0600), so the embedded default is usable (`Authorization: Bearer $(cat ...)`)
+//! and still never open. On a non-loopback address the service refuses to start
+//! without configured keys.
+//!
+//! Comparison: the presented key and every known key are hashed (blake3) and the
+//! 32-byte digests compared with `subtle`, all keys every time, so neither timing nor
+//! length says how close a guess was.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use subtle::ConstantTimeEq;
+use tradpal_config::{Role, Settings};
+
+/// File name of the generated admin key inside the data directory.
+pub const GENERATED_KEY_FILE: &str = "admin.key";
+
+#[derive(Clone)]
+pub struct KeyRing {
+    entries: Vec<([u8; 32], Role)>,
+    /// Set when the admin key was generated (not configured): where it is stored.
+    pub generated_key_file: Option<PathBuf>,
+}
+
+impl std::fmt::Debug for KeyRing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "KeyRing({} keys)", self.entries.len())
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error("refusing to listen on {addr} without API keys: set TRADPAL_API_KEYS (key:role,...) or listen on 127.0.0.1")]
+    OpenNonLoopback { addr: String },
+    #[error("cannot read or create the generated admin key {path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("the generated admin key file {path} is malformed: delete it to have a new key generated")]
+    Malformed { path: PathBuf },
+}
+
+fn digest(key: &str) -> [u8; 32] {
+    *blake3::hash(key.as_bytes()).as_bytes()
+}
+
+impl KeyRing {
+    pub fn from_keys(keys: impl IntoIterator<Item = (String, Role)>) -> Self {
+        Self { entries: keys.into_iter().map(|(k, r)| (digest(&k), r)).collect(), generated_key_file: None }
+    }
+
+    /// The configured keys, or (loopback only) the generated admin key.
+    pub fn for_settings(settings: &Settings) -> Result<Self, KeyError> {
+        if !settings.api_keys.is_empty() {
+            return Ok(Self::from_keys(settings.api_keys.iter().map(|k| (k.expose().to_string(), k.role))));
+        }
+        if !settings.service.is_loopback() {
+            return Err(KeyError::OpenNonLoopback { addr: settings.service.bind_addr() });
+        }
+        let path = settings.data_dir.join(GENERATED_KEY_FILE);
+        let key = load_or_generate(&path)?;
+        let mut ring = Self::from_keys([(key, Role::Admin)]);
+        ring.generated_key_file = Some(path);
+        Ok(ring)
+    }
+
+    /// The role of `presented`, checking every key in constant time.
+    pub fn role_of(&self, presented: &str) -> Option<Role> {
+        let d = digest(presented);
+        let mut found = None;
+        for (known, role) in &self.entries {
+            if bool::from(known.ct_eq(&d)) {
+                found = Some(*role);
+            }
+        }
+        found
+    }
+}
+
+fn load_or_generate(path: &Path) -> Result<String, KeyError> {
+    let io = |source| KeyError::Io { path: path.to_path_buf(), source };
+    match std::fs::read_to_string(path) {
+        Ok(text) => {
+            let key = text.trim().to_string();
+            if key.len() < 32 || !key.bytes().all(|b| b.is_ascii_alphanumeric()) {
+                return Err(KeyError::Malformed { path: path.to_path_buf() });
+            }
+            Ok(key)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir).map_err(io)?;
+            }
+            let key = format!("{:032x}{:032x}", rand::random::<u128>(), rand::random::<u128>());
+            let mut opts = std::fs::OpenOptions::new();
+            opts.write(true).create_new(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+            let mut f = opts.open(path).map_err(io)?;
+            f.write_all(format!("{key}\n").as_bytes()).map_err(io)?;
+            f.sync_all().map_err(io)?;
+            Ok(key)
+        }
+        Err(e) => Err(io(e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_resolve_and_strangers_do_not() {
+        let ring = KeyRing::from_keys([("a".repeat(20), Role::Viewer), ("b".repeat(20), Role::Trader)]);
+        assert_eq!(ring.role_of(&"a".repeat(20)), Some(Role::Viewer));
+        assert_eq!(ring.role_of(&"b".repeat(20)), Some(Role::Trader));
+        assert_eq!(ring.role_of(&"a".repeat(19)), None);
+        assert_eq!(ring.role_of(""), None);
+    }
+
+    #[test]
+    fn generated_key_is_stable_across_restarts() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("admin.key");
+        let k1 = load_or_generate(&p).unwrap();
+        let k2 = load_or_generate(&p).unwrap();
+        assert_eq!(k1, k2);
+        assert_eq!(k1.len(), 64);
+        std::fs::write(&p, "short").unwrap();
+        assert!(matches!(load_or_generate(&p), Err(KeyError::Malformed { .. })));
+    }
+}

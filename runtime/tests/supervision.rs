@@ -1,0 +1,124 @@
+//! Supervision is real: a panicking actor is restarted with its state rebuilt from the
+//! journal and serves again; a crash loop exhausts its budget and stays down; shutdown
+//! stops every child.
+
+use ractor::ActorRef;
+use std::time::Duration;
+use tradpal_actors::concern::ConcernMsg;
+use tradpal_actors::session::SessionMsg;
+use tradpal_actors::{names, Fault, RequestMeta};
+use tradpal_config::Settings;
+use tradpal_messages::{ActorState, CorrelationId, EventKind, SessionId, StartSession, TradingMode};
+use tradpal_runtime::supervisor::RestartPolicy;
+use tradpal_runtime::{Runtime, RuntimeOptions};
+
+fn settings(dir: &std::path::Path) -> Settings {
+    let mut s = Settings::defaults();
+    s.data_dir = dir.to_path_buf();
+    s
+}
+
+fn fast_policy(restarts_max: u32) -> RuntimeOptions {
+    RuntimeOptions {
+        restart_policy: RestartPolicy { backoff_initial_ms: 10, backoff_max_ms: 50, restarts_max, restart_window_ms: 60_000 },
+    }
+}
+
+async fn session_actor() -> ActorRef<SessionMsg> {
+    for _ in 0..400 {
+        if let Some(a) = ActorRef::<SessionMsg>::where_is(names::SESSION) {
+            return a;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("session actor never came back");
+}
+
+async fn start(symbol: &str) -> SessionId {
+    let cmd = StartSession { symbol: symbol.into(), capital: 1000.0, strategy: "sma_cross".into(), risk_per_trade: 0.01, mode: TradingMode::Paper };
+    let meta = RequestMeta { request_id: Some("test".into()), correlation_id: CorrelationId(1) };
+    let actor = session_actor().await;
+    let reply = ractor::call!(actor, |reply| SessionMsg::Start { cmd, meta, reply }).unwrap().unwrap();
+    reply.session_id
+}
+
+async fn wait_for(rt: &Runtime, name: &str, pred: impl Fn(ActorState, u32) -> bool) -> (ActorState, u32) {
+    for _ in 0..500 {
+        let st = rt.statuses.read().unwrap().get(name).map(|s| (s.state, s.restart_count));
+        if let Some((state, n)) = st {
+            if pred(state, n) {
+                return (state, n);
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("{name} never reached the expected state: {:?}", rt.statuses.read().unwrap().get(name));
+}
+
+// ractor's registry is global to the process: these scenarios run in one test, in turn.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn supervision_scenarios() {
+    panicking_actor_restarts_with_state_rebuilt().await;
+    crash_loop_exhausts_budget().await;
+}
+
+async fn panicking_actor_restarts_with_state_rebuilt() {
+    let dir = tempfile::tempdir().unwrap();
+    let rt = Runtime::start(settings(dir.path()), fast_policy(5)).await.unwrap();
+    wait_for(&rt, names::SESSION, |s, _| s == ActorState::Running).await;
+    let a = start("BTC/USDT").await;
+    let b = start("ETH/USDT").await;
+
+    let before = session_actor().await;
+    before.cast(SessionMsg::Fault(Fault::Panic)).unwrap();
+    let (state, restarts) = wait_for(&rt, names::SESSION, |s, n| s == ActorState::Running && n == 1).await;
+    assert_eq!((state, restarts), (ActorState::Running, 1));
+    let after = session_actor().await;
+    assert_ne!(before.get_id(), after.get_id(), "a new incarnation serves");
+
+    // State rebuilt from the journal: both sessions are known to the new incarnation.
+    let list = ractor::call!(after, |reply| SessionMsg::List { reply }).unwrap();
+    let ids: Vec<SessionId> = list.iter().map(|s| s.session_id).collect();
+    assert_eq!(ids.len(), 2);
+    assert!(ids.contains(&a) && ids.contains(&b));
+    // And it serves again.
+    start("ADA/USDT").await;
+
+    // An error (not a panic) is handled the same way.
+    after.cast(SessionMsg::Fault(Fault::Error)).unwrap();
+    wait_for(&rt, names::SESSION, |s, n| s == ActorState::Running && n == 2).await;
+    let list = ractor::call!(session_actor().await, |reply| SessionMsg::List { reply }).unwrap();
+    assert_eq!(list.len(), 3);
+
+    // Each failure is journaled.
+    let journal = rt.services.journal.clone();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let restarts = journal.read_range(1, journal.last_sequence()).filter(|e| e.as_ref().unwrap().kind == EventKind::ActorRestarted).count();
+    assert_eq!(restarts, 2);
+
+    rt.shutdown().await;
+    assert!(ActorRef::<SessionMsg>::where_is(names::SESSION).is_none(), "children stopped with the tree");
+}
+
+async fn crash_loop_exhausts_budget() {
+    let dir = tempfile::tempdir().unwrap();
+    let rt = Runtime::start(settings(dir.path()), fast_policy(2)).await.unwrap();
+    wait_for(&rt, names::RISK, |s, _| s == ActorState::Running).await;
+    for n in 1..=3u32 {
+        let risk = loop {
+            if let Some(a) = ActorRef::<ConcernMsg>::where_is(names::RISK) {
+                break a;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        };
+        risk.cast(ConcernMsg::Fault(Fault::Panic)).unwrap();
+        wait_for(&rt, names::RISK, |_, c| c == n).await;
+    }
+    let (state, _) = wait_for(&rt, names::RISK, |s, _| s == ActorState::Failed).await;
+    assert_eq!(state, ActorState::Failed);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(ActorRef::<ConcernMsg>::where_is(names::RISK).is_none(), "a failed actor stays down");
+    // The others are unaffected.
+    assert_eq!(rt.statuses.read().unwrap()[names::SESSION].state, ActorState::Running);
+    rt.shutdown().await;
+}

@@ -1,0 +1,73 @@
+//! Command-line interface.
+//!
+//! # Layout
+//!
+//! - `mod.rs`: argument definitions and dispatch; settings loading shared by commands.
+//! - `serve.rs`: `tradpal serve`, the service.
+//! - `journal.rs`: `tradpal journal verify|dump`, audit the record.
+//! - `config.rs`: `tradpal config show`, the effective settings with secrets masked.
+
+mod config;
+mod journal;
+mod serve;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use tradpal_config::Settings;
+
+#[derive(Parser, Debug)]
+#[command(name = "tradpal", version, about = "TradPal: an event-sourced trading service")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the service (HTTP API on TRADING_SERVICE_HOST:TRADING_SERVICE_PORT).
+    Serve(serve::ServeArgs),
+    /// Inspect the journal.
+    #[command(subcommand)]
+    Journal(journal::JournalCommand),
+    /// Inspect the configuration.
+    #[command(subcommand)]
+    Config(config::ConfigCommand),
+}
+
+/// Options every command that reads settings accepts.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct SettingsArgs {
+    /// JSON settings file (the spec's `trading_config` shape); overrides TRADPAL_CONFIG.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Data directory (journal, indexes, generated key); overrides TRADPAL_DATA_DIR.
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+}
+
+/// Loads settings (defaults < file < environment < flags). On invalid values prints
+/// every problem and returns exit code 2.
+pub fn load_settings(args: &SettingsArgs) -> Result<Settings, ExitCode> {
+    let env = tradpal_config::env_snapshot();
+    match Settings::load(&env, args.config.as_deref()) {
+        Ok(mut s) => {
+            if let Some(dir) = &args.data_dir {
+                s.data_dir = dir.clone();
+            }
+            Ok(s)
+        }
+        Err(e) => {
+            eprintln!("error: invalid configuration\n{e}");
+            Err(ExitCode::from(2))
+        }
+    }
+}
+
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Serve(args) => serve::run(args),
+        Command::Journal(cmd) => journal::run(cmd),
+        Command::Config(cmd) => config::run(cmd),
+    }
+}

@@ -1,0 +1,139 @@
+//! Test harness: runs the real `tradpal` binary on a free loopback port with its own
+//! data directory, and talks to it over real HTTP.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+pub const ADMIN_KEY: &str = "admin-key-0123456789abcdef";
+pub const TRADER_KEY: &str = "trader-key-0123456789abcdef";
+pub const VIEWER_KEY: &str = "viewer-key-0123456789abcdef";
+
+pub fn api_keys() -> String {
+    format!("{ADMIN_KEY}:admin,{TRADER_KEY}:trader,{VIEWER_KEY}:viewer")
+}
+
+pub fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_tradpal")
+}
+
+/// A running `tradpal serve`.
+pub struct Server {
+    pub child: Child,
+    pub base: String,
+    pub data_dir: PathBuf,
+    /// Everything the server wrote to stderr so far (its logs).
+    pub logs: Arc<Mutex<String>>,
+}
+
+impl Server {
+    /// Starts a server on `data_dir` with the test keys and extra environment.
+    pub fn start(data_dir: &Path, extra_env: &[(&str, &str)]) -> Server {
+        let mut cmd = Command::new(bin());
+        cmd.args(["serve", "--port", "0", "--data-dir"]).arg(data_dir);
+        cmd.env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("TRADPAL_API_KEYS", api_keys())
+            .env("TRADING_SERVICE_HOST", "127.0.0.1")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for (k, v) in extra_env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("spawn tradpal");
+        let logs = Arc::new(Mutex::new(String::new()));
+        let stderr = child.stderr.take().unwrap();
+        let sink = logs.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let mut l = sink.lock().unwrap();
+                l.push_str(&line);
+                l.push('\n');
+            }
+        });
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(addr) = line.strip_prefix("tradpal listening on ") {
+                    let _ = tx.send(addr.to_string());
+                }
+            }
+        });
+        let base = match rx.recv_timeout(Duration::from_secs(60)) {
+            Ok(b) => b,
+            Err(_) => {
+                let _ = child.kill();
+                panic!("server did not start; logs:\n{}", logs.lock().unwrap());
+            }
+        };
+        Server { child, base, data_dir: data_dir.to_path_buf(), logs }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// SIGKILL: no shutdown code runs, as in a power cut or OOM kill.
+    pub fn kill_hard(mut self) {
+        self.child.kill().expect("kill");
+        self.child.wait().expect("wait");
+    }
+
+    /// SIGTERM and wait for a clean exit.
+    pub fn stop(mut self) -> std::process::ExitStatus {
+        unsafe {
+            libc::kill(self.child.id() as i32, libc::SIGTERM);
+        }
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "server did not stop on SIGTERM");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    pub fn logs(&self) -> String {
+        self.logs.lock().unwrap().clone()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap()
+}
+
+/// Sends a request and returns (status, JSON body or Null).
+pub async fn send(req: reqwest::RequestBuilder) -> (u16, serde_json::Value) {
+    let resp = req.send().await.expect("request");
+    let status = resp.status().as_u16();
+    let text = resp.text().await.unwrap();
+    let json = serde_json::from_str(&text).unwrap_or(serde_json::Value::Null);
+    (status, json)
+}
+
+/// Runs `tradpal` with arguments and a clean environment; returns (exit code, stdout, stderr).
+pub fn run_cli(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
+    let mut cmd = Command::new(bin());
+    cmd.args(args).env_clear().env("PATH", std::env::var("PATH").unwrap_or_default());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("run tradpal");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
