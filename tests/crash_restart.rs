@@ -64,3 +64,29 @@ fn verify_names_the_first_bad_record() {
     let text = format!("{out}{err}");
     assert!(text.contains("sequence") && text.contains("offset"), "report must locate the record:\n{text}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idempotency_key_holds_across_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = client();
+    let body = json!({"symbol": "ETH/USDT", "capital": 500});
+    let start = |server: &Server, body: &serde_json::Value, key: &str| {
+        c.post(server.url("/api/trading/start-session")).bearer_auth(TRADER_KEY).header("Idempotency-Key", key).json(body)
+    };
+    let server = Server::start(dir.path(), &[]);
+    let (s, first) = send(start(&server, &body, "order-of-business-1")).await;
+    assert_eq!(s, 201, "{first}");
+    let (s, again) = send(start(&server, &body, "order-of-business-1")).await;
+    assert_eq!((s, &again["session_id"], &again["replayed"]), (200, &first["session_id"], &json!(true)));
+    let (s, other) = send(start(&server, &json!({"symbol": "ETH/USDT", "capital": 501}), "order-of-business-1")).await;
+    assert_eq!((s, other["error"]["code"].as_str()), (409, Some("conflict")), "{other}");
+    let (s, bad) = send(start(&server, &body, "")).await;
+    assert_eq!(s, 400, "{bad}");
+    server.kill_hard();
+
+    let server = Server::start(dir.path(), &[]);
+    let (s, after) = send(start(&server, &body, "order-of-business-1")).await;
+    assert_eq!((s, &after["session_id"]), (200, &first["session_id"]), "the journal remembers the key");
+    let (_, status) = send(c.get(server.url("/api/trading/status")).bearer_auth(VIEWER_KEY)).await;
+    assert_eq!(status["orchestrator"]["active_sessions"], 1);
+}

@@ -113,6 +113,11 @@ async fn stop_session_and_request_ids() {
     // The request id is in the log lines of that request ...
     let logs = server.logs();
     assert!(logs.lines().any(|l| l.contains("req-start-42") && l.starts_with('{')), "no JSON log line names the request id:\n{logs}");
+    // including the lines the session actor logs while handling it (span propagation).
+    assert!(
+        logs.lines().any(|l| l.contains("session started") && l.contains("req-start-42")),
+        "the actor's log line does not carry the request id:\n{logs}"
+    );
     // ... and in the journal record it caused.
     server.stop();
     let (code, out, err) = run_cli(&["journal", "dump", "--data-dir", dir.path().to_str().unwrap()], &[]);

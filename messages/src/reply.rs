@@ -134,6 +134,9 @@ pub struct SessionStartedReply {
     pub session_id: SessionId,
     pub status: SessionStatus,
     pub session: SessionInfo,
+    /// True when an `Idempotency-Key` retry returned the session started earlier.
+    #[serde(default)]
+    pub replayed: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -124,7 +124,9 @@ fn actor_status() -> impl Strategy<Value = ActorStatus> {
 
 pub fn reply() -> impl Strategy<Value = Reply> {
     prop_oneof![
-        session_info().prop_map(|s| Reply::SessionStarted(SessionStartedReply { session_id: s.session_id, status: s.status, session: s })),
+        (session_info(), any::<bool>()).prop_map(|(s, replayed)| {
+            Reply::SessionStarted(SessionStartedReply { session_id: s.session_id, status: s.status, session: s, replayed })
+        }),
         session_info().prop_map(|s| Reply::SessionStopped(SessionStoppedReply { session_id: s.session_id, status: s.status, session: s })),
         (text(), vec(session_info(), 0..4), vec(actor_status(), 0..4), any::<u64>()).prop_map(|(v, sessions, actors, last)| {
             Reply::Status(StatusReply {

@@ -38,7 +38,7 @@ async fn start(symbol: &str) -> SessionId {
     let cmd = StartSession { symbol: symbol.into(), capital: 1000.0, strategy: "sma_cross".into(), risk_per_trade: 0.01, mode: TradingMode::Paper };
     let meta = RequestMeta { request_id: Some("test".into()), correlation_id: CorrelationId(1) };
     let actor = session_actor().await;
-    let reply = ractor::call!(actor, |reply| SessionMsg::Start { cmd, meta, reply }).unwrap().unwrap();
+    let reply = ractor::call!(actor, |reply| SessionMsg::Start { cmd, idempotency_key: None, meta, reply }).unwrap().unwrap();
     reply.session_id
 }
 

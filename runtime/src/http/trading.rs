@@ -7,7 +7,7 @@ use super::json::ApiJson;
 use super::request_id::RequestId;
 use super::AppState;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::{Extension, Json};
 use ractor::rpc::CallResult;
 use ractor::ActorRef;
@@ -50,16 +50,37 @@ fn meta(request_id: &RequestId) -> RequestMeta {
     RequestMeta { request_id: Some(request_id.0.clone()), correlation_id: CorrelationId(rand::random()) }
 }
 
+/// Longest accepted `Idempotency-Key`, in bytes.
+pub const IDEMPOTENCY_KEY_BYTES_MAX: usize = 100;
+
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    let Some(v) = headers.get("idempotency-key") else { return Ok(None) };
+    match v.to_str() {
+        Ok(k) if !k.is_empty() && k.len() <= IDEMPOTENCY_KEY_BYTES_MAX && k.bytes().all(|b| b.is_ascii_graphic()) => {
+            Ok(Some(k.to_string()))
+        }
+        _ => Err(ApiError::new(
+            ErrorCode::BadRequest,
+            format!("invalid Idempotency-Key: expected 1..={IDEMPOTENCY_KEY_BYTES_MAX} visible ASCII characters"),
+        )),
+    }
+}
+
+/// Starts a session. With an `Idempotency-Key` header, a retry (same key, same body)
+/// answers 200 with the original session instead of starting another.
 pub async fn start_session(
     _role: Trader,
     Extension(rid): Extension<RequestId>,
+    headers: HeaderMap,
     ApiJson(cmd): ApiJson<StartSession>,
 ) -> Result<(StatusCode, Json<SessionStartedReply>), ApiError> {
+    let idempotency_key = idempotency_key(&headers)?;
     let actor = session_actor().await?;
     let meta = meta(&rid);
     let timeout = Some(Duration::from_millis(CALL_TIMEOUT_MS));
-    let reply = unwrap_call(actor.call(|reply| SessionMsg::Start { cmd, meta, reply }, timeout).await)??;
-    Ok((StatusCode::CREATED, Json(reply)))
+    let msg = |reply| SessionMsg::Start { cmd, idempotency_key, meta, reply };
+    let reply = unwrap_call(actor.call(msg, timeout).await)??;
+    Ok((if reply.replayed { StatusCode::OK } else { StatusCode::CREATED }, Json(reply)))
 }
 
 pub async fn stop_session(
@@ -77,8 +98,10 @@ pub async fn stop_session(
 pub async fn status(_role: Viewer, State(state): State<AppState>) -> Result<Json<StatusReply>, ApiError> {
     let actor = session_actor().await?;
     let timeout = Some(Duration::from_millis(CALL_TIMEOUT_MS));
-    let sessions = unwrap_call(actor.call(|reply| SessionMsg::List { reply }, timeout).await)?;
-    let active = sessions.iter().filter(|s| s.status == SessionStatus::Active).count() as u64;
+    let mut sessions = unwrap_call(actor.call(|reply| SessionMsg::List { reply }, timeout).await)?;
+    // Status shows the active sessions (bounded by the active-session limit), not history.
+    sessions.retain(|s| s.status == SessionStatus::Active);
+    let active = sessions.len() as u64;
     let actors = state.statuses.read().expect("status registry poisoned").values().cloned().collect();
     Ok(Json(StatusReply {
         service: "tradpal".into(),
