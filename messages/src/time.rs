@@ -73,6 +73,10 @@ fn num(s: &str) -> Option<i64> {
 }
 
 fn parse_rfc3339(text: &str) -> Option<Timestamp> {
+    // Byte-position slicing below is only sound on ASCII; any other text is invalid anyway.
+    if !text.is_ascii() {
+        return None;
+    }
     let b = text.as_bytes();
     if b.len() < 10 || b[4] != b'-' || b[7] != b'-' {
         return None;
@@ -231,7 +235,7 @@ mod tests {
         let t2: Timestamp = "2021-12-31T23:01:00.5+01:00".parse().unwrap();
         assert_eq!(t2.as_millis(), 1_640_991_660_000 - 3_600_000 + 500);
         assert_eq!("2024-02-29".parse::<Timestamp>().unwrap().to_rfc3339(), "2024-02-29T00:00:00Z");
-        for bad in ["2023-02-29", "2024-13-01", "2024-01-01T25:00:00Z", "2024-01-01T00:00:00", "nope", "2024-01-01T00:00:00.Z"] {
+        for bad in ["2021-12-3é:00:00Z", "2021-12-31T23:01:0é", "2023-02-29", "2024-13-01", "2024-01-01T25:00:00Z", "2024-01-01T00:00:00", "nope", "2024-01-01T00:00:00.Z"] {
             assert!(bad.parse::<Timestamp>().is_err(), "{bad}");
         }
     }
@@ -250,6 +254,14 @@ mod tests {
         fn rfc3339_round_trip(n in -6_000_000_000_000_000_000i64..9_000_000_000_000_000_000i64) {
             let t = Timestamp(n);
             prop_assert_eq!(t.to_rfc3339().parse::<Timestamp>().unwrap(), t);
+        }
+
+        #[test]
+        fn parsing_any_text_never_panics(text in "\\PC{0,40}", prefix in 0usize..20) {
+            let _ = text.parse::<Timestamp>();
+            let base = "2021-12-31T23:01:00.123Z";
+            let mixed = format!("{}{}", &base[..prefix.min(base.len())], text);
+            let _ = mixed.parse::<Timestamp>();
         }
 
         #[test]

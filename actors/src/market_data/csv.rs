@@ -234,7 +234,8 @@ fn trim_line(line: &[u8]) -> &[u8] {
 
 fn is_header(text: &[u8]) -> bool {
     let mut names = text.split(|&b| b == b',').map(unquote);
-    CSV_HEADER.iter().all(|want| names.next().is_some_and(|got| got.eq_ignore_ascii_case(want.as_bytes()))) && names.next().is_none()
+    CSV_HEADER.iter().all(|want| names.next().is_some_and(|got| got.eq_ignore_ascii_case(want.as_bytes())))
+        && names.next().is_none()
 }
 
 /// Reads one line (terminator included) into `buf`, keeping at most `bytes_max` bytes
@@ -301,11 +302,39 @@ mod tests {
 
     #[test]
     fn tolerates_bom_case_whitespace_quotes_crlf_and_blank_lines() {
-        let text = "\u{feff} Timestamp , OPEN,High,low,Close, Volume \r\n\r\n 2021-12-31T23:01:00Z , 1.5,\"2\",1,1.5 ,10\r\n\n2021-12-31T23:02:00Z,1,1,1,1,0";
+        let text = concat!(
+            "\u{feff} Timestamp , OPEN,High,low,Close, Volume \r\n",
+            "\r\n",
+            " 2021-12-31T23:01:00Z , 1.5,\"2\",1,1.5 ,10\r\n",
+            "\n",
+            "2021-12-31T23:02:00Z,1,1,1,1,0",
+        );
         let out = records(text);
         let want = [
-            CsvRow { row: 0, line: 3, candle: Candle { open_time: ts("2021-12-31T23:01:00Z"), open: 1.5, high: 2.0, low: 1.0, close: 1.5, volume: 10.0 } },
-            CsvRow { row: 1, line: 5, candle: Candle { open_time: ts("2021-12-31T23:02:00Z"), open: 1.0, high: 1.0, low: 1.0, close: 1.0, volume: 0.0 } },
+            CsvRow {
+                row: 0,
+                line: 3,
+                candle: Candle {
+                    open_time: ts("2021-12-31T23:01:00Z"),
+                    open: 1.5,
+                    high: 2.0,
+                    low: 1.0,
+                    close: 1.5,
+                    volume: 10.0,
+                },
+            },
+            CsvRow {
+                row: 1,
+                line: 5,
+                candle: Candle {
+                    open_time: ts("2021-12-31T23:02:00Z"),
+                    open: 1.0,
+                    high: 1.0,
+                    low: 1.0,
+                    close: 1.0,
+                    volume: 0.0,
+                },
+            },
         ];
         assert_eq!(out, want.map(CsvRecord::Row).to_vec());
     }
@@ -313,13 +342,32 @@ mod tests {
     #[test]
     fn timestamp_forms() {
         let want = ts("2021-12-31T23:01:00Z");
-        for form in ["2021-12-31T23:01:00Z", "2021-12-31 23:01:00", "2021-12-31T23:01:00", "2022-01-01T00:01:00+01:00", "1640991660000"] {
+        for form in [
+            "2021-12-31T23:01:00Z",
+            "2021-12-31 23:01:00",
+            "2021-12-31T23:01:00",
+            "2022-01-01T00:01:00+01:00",
+            "1640991660000",
+        ] {
             assert_eq!(parse_timestamp(form.as_bytes()), Some(want), "{form}");
         }
         assert_eq!(parse_timestamp(b"2021-12-31"), Some(ts("2021-12-31T00:00:00Z")));
         assert_eq!(parse_timestamp(b"2021-12-31T23:01:00.250Z"), Some(Timestamp(want.0 + 250_000_000)));
         assert_eq!(parse_timestamp(b"-60000"), Some(Timestamp(-60_000_000_000)));
-        for bad in ["", "-", "202é-12-31T23:01:00Z", "2021-12-31T23:01:00+0é:00", "2021-12-31 23:01:0é", "2021-13-01", "2021-12-31 24:00:00", "12/31/2021", "9999999999999999999", "99999999999999", "1.5e12", "2021-12-31T23:01:00+0100"] {
+        for bad in [
+            "",
+            "-",
+            "202é-12-31T23:01:00Z",
+            "2021-12-31T23:01:00+0é:00",
+            "2021-12-31 23:01:0é",
+            "2021-13-01",
+            "2021-12-31 24:00:00",
+            "12/31/2021",
+            "9999999999999999999",
+            "99999999999999",
+            "1.5e12",
+            "2021-12-31T23:01:00+0100",
+        ] {
             assert_eq!(parse_timestamp(bad.as_bytes()), None, "{bad}");
         }
     }
@@ -336,7 +384,10 @@ mod tests {
         let out = records(text);
         assert_eq!(problem_of(&out[0]), (0, Some(2), None, &Problem::ColumnCount { found: 5, expected: 6 }));
         assert_eq!(problem_of(&out[1]), (1, Some(3), None, &Problem::ColumnCount { found: 7, expected: 6 }));
-        assert_eq!(problem_of(&out[2]), (2, Some(4), Some(Field::OpenTime), &Problem::BadTimestamp { text: "yesterday".into() }));
+        assert_eq!(
+            problem_of(&out[2]),
+            (2, Some(4), Some(Field::OpenTime), &Problem::BadTimestamp { text: "yesterday".into() })
+        );
         assert_eq!(problem_of(&out[3]), (3, Some(5), Some(Field::Low), &Problem::NotANumber { text: "one".into() }));
         assert_eq!(problem_of(&out[4]), (4, Some(6), Some(Field::Volume), &Problem::NotANumber { text: "".into() }));
         let CsvRecord::Row(row) = &out[5] else { panic!("nan and inf are numbers to the parser") };
@@ -420,7 +471,9 @@ mod tests {
         }
 
         #[test]
-        fn timestamp_like_text_never_panics(text in "[0-9T:Z .+-]{0,30}|[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}:[0-9]{2}.{0,8}") {
+        fn timestamp_like_text_never_panics(
+            text in "[0-9T:Z .+-]{0,30}|[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}:[0-9]{2}.{0,8}",
+        ) {
             if let Some(t) = parse_timestamp(text.as_bytes()) {
                 // Whatever parses is a real instant: its RFC 3339 form parses back to it.
                 prop_assert_eq!(parse_timestamp(t.to_rfc3339().as_bytes()), Some(t));
@@ -435,14 +488,16 @@ mod tests {
             let mut text = String::from("timestamp,open,high,low,close,volume\n");
             for m in &minutes {
                 let t = Timestamp(m * 60_000_000_000);
-                text.push_str(&format!("{},{},{},{},{},{}\n", t, values[0], values[1], values[2], values[3], values[4]));
+                let [o, h, l, c, v] = [values[0], values[1], values[2], values[3], values[4]];
+                text.push_str(&format!("{t},{o},{h},{l},{c},{v}\n"));
             }
             let out = records(&text);
             prop_assert_eq!(out.len(), minutes.len());
             for (record, m) in out.iter().zip(&minutes) {
                 let CsvRecord::Row(row) = record else { return Err(TestCaseError::fail(format!("{record:?}"))) };
                 prop_assert_eq!(row.candle.open_time, Timestamp(m * 60_000_000_000));
-                prop_assert_eq!([row.candle.open, row.candle.high, row.candle.low, row.candle.close, row.candle.volume].to_vec(), values.clone());
+                let c = row.candle;
+                prop_assert_eq!(vec![c.open, c.high, c.low, c.close, c.volume], values.clone());
             }
         }
     }

@@ -19,7 +19,7 @@
 //! - `csv.rs`: [`CsvReader`], a hand-written streaming parser of
 //!   `timestamp,open,high,low,close,volume` files (no row buffering, one reused line buffer).
 //! - `import.rs`: [`import_csv`], CSV parsing and validation in one streaming pass.
-//! - `resample.rs`: [`resample`] (batch) and [`Resampler`] (streaming) from a base timeframe
+//! - `resample.rs`: [`resample()`] (batch) and [`Resampler`] (streaming) from a base timeframe
 //!   to a higher one, UTC-aligned, with completeness and base-bar counts.
 //! - `indicators/`: one file per indicator (incremental struct + batch function sharing it)
 //!   and [`compute_all`], every indicator at default parameters as named columns.
@@ -37,7 +37,9 @@ mod testdata;
 
 pub use csv::{CsvError, CsvLimits, CsvReader, CsvRecord, CsvRow};
 pub use import::import_csv;
-pub use indicators::{compute_all, IndicatorTable};
+pub use indicators::{compute_all, run, Indicator, IndicatorError, IndicatorTable};
 pub use rejection::{Field, Problem, Rejection};
-pub use resample::{resample, ResampleError, ResampledBar, Resampler};
-pub use validate::{validate_batch, validate_continuation, Gap, ValidationReport, Validator, REJECTIONS_KEPT_MAX};
+pub use resample::{resample, Emitted, ResampleError, ResampledBar, Resampler};
+pub use validate::{
+    validate_batch, validate_continuation, Gap, ValidationReport, Validator, Verdict, REJECTIONS_KEPT_MAX,
+};

@@ -31,7 +31,9 @@ pub struct ResampledBar {
 /// streaming resampler).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum ResampleError {
-    #[error("cannot resample {base} bars to {target}: the target must be a longer timeframe, a whole multiple of the base")]
+    #[error(
+        "cannot resample {base} bars to {target}: the target must be a longer timeframe, a whole multiple of the base"
+    )]
     NotHigher { base: Timeframe, target: Timeframe },
     #[error("base bar {index} opens at {open_time}, not on a {base} boundary")]
     Misaligned { index: usize, open_time: Timestamp, base: Timeframe },
@@ -85,7 +87,11 @@ pub fn resample(candles: &[Candle], base: Timeframe, target: Timeframe) -> Resul
     for (index, c) in candles.iter().enumerate() {
         if let Some(previous) = index.checked_sub(1).and_then(|i| candles.get(i)) {
             if c.open_time <= previous.open_time {
-                return Err(ResampleError::NotIncreasing { index, open_time: c.open_time, previous: previous.open_time });
+                return Err(ResampleError::NotIncreasing {
+                    index,
+                    open_time: c.open_time,
+                    previous: previous.open_time,
+                });
             }
         }
         periods.push(period_of(index, c.open_time, base, target)?);
@@ -200,7 +206,14 @@ mod tests {
     const MIN: i64 = 60_000_000_000;
 
     fn bar(minute: i64, price: f64) -> Candle {
-        Candle { open_time: Timestamp(minute * MIN), open: price, high: price + 1.0, low: price - 1.0, close: price + 0.5, volume: 1.0 }
+        Candle {
+            open_time: Timestamp(minute * MIN),
+            open: price,
+            high: price + 1.0,
+            low: price - 1.0,
+            close: price + 0.5,
+            volume: 1.0,
+        }
     }
 
     /// Streams `candles` through a resampler: emitted bars, then the partial one.
@@ -265,7 +278,10 @@ mod tests {
             assert!(resample(&[], base, target).is_err());
         }
         let misaligned = Candle { open_time: Timestamp(MIN + 7), ..bar(0, 1.0) };
-        assert!(matches!(resample(&[bar(0, 1.0), misaligned], Timeframe::M1, Timeframe::M5), Err(ResampleError::Misaligned { index: 1, .. })));
+        assert!(matches!(
+            resample(&[bar(0, 1.0), misaligned], Timeframe::M1, Timeframe::M5),
+            Err(ResampleError::Misaligned { index: 1, .. })
+        ));
         let err = resample(&[bar(3, 1.0), bar(3, 1.0)], Timeframe::M1, Timeframe::M5).unwrap_err();
         assert!(matches!(err, ResampleError::NotIncreasing { index: 1, .. }), "{err}");
         let mut r = Resampler::new(Timeframe::M1, Timeframe::M5).unwrap();
@@ -274,7 +290,12 @@ mod tests {
         assert_eq!(r.partial().map(|b| b.base_bars), Some(1), "a refused bar changes nothing");
         let end = Candle { open_time: Timestamp(i64::MAX - i64::MAX.rem_euclid(MIN)), ..bar(0, 1.0) };
         assert!(matches!(r.push(end), Err(ResampleError::OutOfRange { .. })));
-        assert!(resample(&[Candle { open_time: Timestamp(i64::MIN + 8 * MIN - i64::MIN.rem_euclid(MIN)), ..end }], Timeframe::M1, Timeframe::D1).is_err());
+        assert!(resample(
+            &[Candle { open_time: Timestamp(i64::MIN + 8 * MIN - i64::MIN.rem_euclid(MIN)), ..end }],
+            Timeframe::M1,
+            Timeframe::D1
+        )
+        .is_err());
     }
 
     #[test]
@@ -292,16 +313,27 @@ mod tests {
         // Data runs 2021-12-31T23:01 .. 2022-02-01T05:31.
         let days = resample(&candles, Timeframe::M1, Timeframe::D1).unwrap();
         assert_eq!(days.len(), 33);
-        assert_eq!((days[0].candle.open_time.to_rfc3339().as_str(), days[0].base_bars, days[0].complete), ("2021-12-31T00:00:00Z", 59, true));
+        assert_eq!(
+            (days[0].candle.open_time.to_rfc3339().as_str(), days[0].base_bars, days[0].complete),
+            ("2021-12-31T00:00:00Z", 59, true)
+        );
         assert_eq!((days[1].base_bars, days[32].base_bars, days[32].complete), (1440, 332, false));
         let fives = resample(&candles, Timeframe::M1, Timeframe::M5).unwrap();
         assert_eq!((fives[0].base_bars, fives[0].complete), (4, true));
         let last = fives.last().unwrap();
-        assert_eq!((last.candle.open_time.to_rfc3339().as_str(), last.base_bars, last.complete), ("2022-02-01T05:30:00Z", 2, false));
+        assert_eq!(
+            (last.candle.open_time.to_rfc3339().as_str(), last.base_bars, last.complete),
+            ("2022-02-01T05:30:00Z", 2, false)
+        );
         // Resampling in steps gives the same prices as resampling at once.
-        let hours_via_5m = resample(&fives.iter().map(|b| b.candle).collect::<Vec<_>>(), Timeframe::M5, Timeframe::H1).unwrap();
+        let hours_via_5m =
+            resample(&fives.iter().map(|b| b.candle).collect::<Vec<_>>(), Timeframe::M5, Timeframe::H1).unwrap();
         let hours = resample(&candles, Timeframe::M1, Timeframe::H1).unwrap();
-        let prices = |bars: &[ResampledBar]| bars.iter().map(|b| (b.candle.open_time, b.candle.open, b.candle.high, b.candle.low, b.candle.close, b.complete)).collect::<Vec<_>>();
+        let prices = |bars: &[ResampledBar]| {
+            bars.iter()
+                .map(|b| (b.candle.open_time, b.candle.open, b.candle.high, b.candle.low, b.candle.close, b.complete))
+                .collect::<Vec<_>>()
+        };
         assert_eq!(prices(&hours_via_5m), prices(&hours));
     }
 
@@ -316,7 +348,8 @@ mod tests {
 
     /// Random increasing minute series with random gaps (steps of 1 to 90 minutes).
     fn series() -> impl Strategy<Value = Vec<Candle>> {
-        let steps = proptest::collection::vec((1i64..90, 1.0f64..100.0, 0.0f64..1.0, 0.0f64..1.0, 0.0f64..10.0), 1..150);
+        let steps =
+            proptest::collection::vec((1i64..90, 1.0f64..100.0, 0.0f64..1.0, 0.0f64..1.0, 0.0f64..10.0), 1..150);
         (0i64..3000, steps).prop_map(|(start, steps)| {
             let mut minute = start;
             steps
@@ -324,14 +357,26 @@ mod tests {
                 .map(|(step, price, up, down, volume)| {
                     minute += if step > 60 { step } else { 1 };
                     let (high, low) = (price + up, price - down);
-                    Candle { open_time: Timestamp(minute * MIN), open: price, high, low, close: low + (high - low) * up, volume }
+                    Candle {
+                        open_time: Timestamp(minute * MIN),
+                        open: price,
+                        high,
+                        low,
+                        close: low + (high - low) * up,
+                        volume,
+                    }
                 })
                 .collect()
         })
     }
 
     fn any_candle() -> impl Strategy<Value = Candle> {
-        let time = prop_oneof![3 => (0i64..500).prop_map(|m| m * MIN), 1 => any::<i64>(), 1 => Just(i64::MAX), 1 => Just(i64::MIN)];
+        let time = prop_oneof![
+            3 => (0i64..500).prop_map(|m| m * MIN),
+            1 => any::<i64>(),
+            1 => Just(i64::MAX),
+            1 => Just(i64::MIN),
+        ];
         (time, prop::num::f64::ANY, prop::num::f64::ANY).prop_map(|(t, price, volume)| Candle {
             open_time: Timestamp(t),
             open: price,
@@ -380,7 +425,8 @@ mod tests {
             let mut out = Vec::new();
             for (k, c) in candles.iter().enumerate() {
                 for bar in r.push(*c).unwrap() {
-                    prop_assert!(bar.candle.open_time.0 + target.nanos() <= c.open_time.0 + MIN, "emitted before its close");
+                    let bar_close = bar.candle.open_time.0 + target.nanos();
+                    prop_assert!(bar_close <= c.open_time.0 + MIN, "emitted before its close");
                     out.push(bar);
                 }
                 let mut seen = out.clone();

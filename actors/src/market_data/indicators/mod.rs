@@ -159,7 +159,11 @@ mod tests {
         }
 
         #[test]
-        fn any_parameters_are_accepted_or_refused(period in any::<usize>(), other in 0usize..300, k in prop::num::f64::ANY) {
+        fn any_parameters_are_accepted_or_refused(
+            period in any::<usize>(),
+            other in 0usize..300,
+            k in prop::num::f64::ANY,
+        ) {
             for p in [period, other] {
                 let ok = (1..=PERIOD_BARS_MAX).contains(&p);
                 prop_assert_eq!(Sma::new(p).is_ok(), ok);

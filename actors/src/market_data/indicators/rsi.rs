@@ -83,7 +83,10 @@ mod tests {
         assert!((got[15].unwrap() - 100.0 * 43.42 / 65.54).abs() < 1e-9, "{:?}", got[15]);
         // The worksheet itself rounds its averages to 2 decimals at each step, so its
         // printed RSIs (70.53, 66.32, ..., 37.77) differ from the exact ones by < 0.1.
-        let printed = [70.53, 66.32, 66.55, 69.41, 66.36, 57.97, 62.93, 63.26, 56.06, 62.38, 54.71, 50.42, 39.99, 41.46, 41.87, 45.46, 37.30, 33.08, 37.77];
+        let printed = [
+            70.53, 66.32, 66.55, 69.41, 66.36, 57.97, 62.93, 63.26, 56.06, 62.38, 54.71, 50.42, 39.99, 41.46, 41.87,
+            45.46, 37.30, 33.08, 37.77,
+        ];
         for (g, p) in got[14..].iter().zip(printed) {
             assert!((g.unwrap() - p).abs() < 0.1, "{g:?} vs {p}");
         }

@@ -93,8 +93,8 @@ pub fn compute_all(candles: &[Candle]) -> IndicatorTable {
 mod tests {
     use super::*;
     use crate::market_data::indicators::testing::{assert_bits_eq, btcperp, warm_up};
-    use crate::market_data::testdata;
     use crate::market_data::indicators::Indicator;
+    use crate::market_data::testdata;
     use tradpal_messages::Timeframe;
 
     /// Feeds one candle to every default indicator: the bar-by-bar twin of [`compute_all`],
@@ -147,19 +147,35 @@ mod tests {
         assert!(table.columns.values().all(|c| c.len() == table.len()));
         let warm = |name: &str| warm_up(table.column(name).unwrap());
         let expected = [
-            ("sma_20", 19), ("ema_20", 19), ("rsi_14", 14), ("atr_14", 14), ("volatility_20", 20),
-            ("macd_line", 25), ("macd_signal", 33), ("macd_hist", 33), ("bb_upper", 19), ("bb_percent_b", 19),
-            ("return_1", 1), ("log_return_1", 1), ("volume_sma_20", 19), ("volume_ratio_20", 19),
+            ("sma_20", 19),
+            ("ema_20", 19),
+            ("rsi_14", 14),
+            ("atr_14", 14),
+            ("volatility_20", 20),
+            ("macd_line", 25),
+            ("macd_signal", 33),
+            ("macd_hist", 33),
+            ("bb_upper", 19),
+            ("bb_percent_b", 19),
+            ("return_1", 1),
+            ("log_return_1", 1),
+            ("volume_sma_20", 19),
+            ("volume_ratio_20", 19),
         ];
         for (name, n) in expected {
             assert_eq!(warm(name), n, "{name}");
-            assert!(table.column(name).unwrap()[n..].iter().all(|v| v.is_some_and(f64::is_finite)), "{name} has a gap or a non-finite value");
+            assert!(
+                table.column(name).unwrap()[n..].iter().all(|v| v.is_some_and(f64::is_finite)),
+                "{name} has a gap or a non-finite value"
+            );
         }
     }
 
     #[test]
     fn table_equals_bar_by_bar_updates_bit_for_bit() {
-        for (name, timeframe) in [("btcperp-1m.csv", Timeframe::M1), ("altbtc-1m-gaps.csv", Timeframe::M1), ("goog-1d.csv", Timeframe::D1)] {
+        for (name, timeframe) in
+            [("btcperp-1m.csv", Timeframe::M1), ("altbtc-1m-gaps.csv", Timeframe::M1), ("goog-1d.csv", Timeframe::D1)]
+        {
             let candles = testdata::candles(name, timeframe);
             let table = compute_all(&candles);
             let mut all = AllIndicators::default();
