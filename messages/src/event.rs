@@ -7,6 +7,7 @@
 //!   `codec::decode` the old layout.
 
 use crate::ids::SessionId;
+use crate::market::{is_valid_symbol, Candle, Timeframe};
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
 
@@ -71,6 +72,63 @@ pub struct ServiceStarted {
     pub started_at: Timestamp,
 }
 
+/// Where market data came in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DataSource {
+    /// `tradpal data import FILE.csv`.
+    Csv,
+    /// `POST /api/data/candles`.
+    Http,
+    /// A NATS producer.
+    Nats,
+    /// The candles of a `smart-trade` request.
+    SmartTrade,
+}
+
+/// Most candles one journal record carries (48 bytes each: ~0.5 MB a record).
+pub const CANDLES_PER_RECORD_MAX: usize = 10_000;
+
+/// Validated candles accepted into the store: strictly increasing, aligned open times,
+/// all newer than anything stored before for this symbol and timeframe.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+pub struct CandlesIngested {
+    pub symbol: String,
+    pub timeframe: Timeframe,
+    pub source: DataSource,
+    pub candles: Vec<Candle>,
+}
+
+impl CandlesIngested {
+    /// The record invariants (also asserted after reading the record back).
+    pub fn check(&self) -> Result<(), String> {
+        if !is_valid_symbol(&self.symbol) {
+            return Err(format!("invalid symbol {:?}", self.symbol));
+        }
+        if self.candles.is_empty() || self.candles.len() > CANDLES_PER_RECORD_MAX {
+            return Err(format!("{} candles in one record (1..={CANDLES_PER_RECORD_MAX})", self.candles.len()));
+        }
+        let tf = self.timeframe;
+        let mut prev: Option<Timestamp> = None;
+        for (i, c) in self.candles.iter().enumerate() {
+            let prices_ok = [c.open, c.high, c.low, c.close].iter().all(|p| p.is_finite() && *p > 0.0);
+            if !prices_ok || !(c.volume.is_finite() && c.volume >= 0.0) {
+                return Err(format!("candle {i}: prices must be finite and > 0, volume finite and >= 0"));
+            }
+            if c.high < c.low || c.open < c.low || c.open > c.high || c.close < c.low || c.close > c.high {
+                return Err(format!("candle {i}: open/close outside [low, high]"));
+            }
+            if tf.bar_open(c.open_time) != c.open_time || prev.is_some_and(|p| p >= c.open_time) {
+                return Err(format!("candle {i}: open time not aligned or not increasing"));
+            }
+            prev = Some(c.open_time);
+        }
+        Ok(())
+    }
+}
+
 /// Every fact the system records. Closed: a new fact is a new variant (at the end).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[derive(rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
@@ -80,6 +138,7 @@ pub enum Event {
     SessionStarted(SessionStarted),
     SessionStopped(SessionStopped),
     ActorRestarted(ActorRestarted),
+    CandlesIngested(CandlesIngested),
 }
 
 /// The event's kind without its payload: stored in the envelope (and in indexes) so a
@@ -93,11 +152,12 @@ pub enum EventKind {
     SessionStarted = 2,
     SessionStopped = 3,
     ActorRestarted = 4,
+    CandlesIngested = 5,
 }
 
 impl EventKind {
     pub const ALL: &'static [EventKind] =
-        &[Self::ServiceStarted, Self::SessionStarted, Self::SessionStopped, Self::ActorRestarted];
+        &[Self::ServiceStarted, Self::SessionStarted, Self::SessionStopped, Self::ActorRestarted, Self::CandlesIngested];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -105,6 +165,7 @@ impl EventKind {
             Self::SessionStarted => "session_started",
             Self::SessionStopped => "session_stopped",
             Self::ActorRestarted => "actor_restarted",
+            Self::CandlesIngested => "candles_ingested",
         }
     }
 }
@@ -116,6 +177,7 @@ impl Event {
             Event::SessionStarted(_) => EventKind::SessionStarted,
             Event::SessionStopped(_) => EventKind::SessionStopped,
             Event::ActorRestarted(_) => EventKind::ActorRestarted,
+            Event::CandlesIngested(_) => EventKind::CandlesIngested,
         }
     }
 
@@ -124,7 +186,7 @@ impl Event {
         match self {
             Event::SessionStarted(e) => Some(e.session_id),
             Event::SessionStopped(e) => Some(e.session_id),
-            Event::ServiceStarted(_) | Event::ActorRestarted(_) => None,
+            Event::ServiceStarted(_) | Event::ActorRestarted(_) | Event::CandlesIngested(_) => None,
         }
     }
 
@@ -146,6 +208,7 @@ impl Event {
             Event::SessionStopped(e) => check_text("reason", &e.reason),
             Event::ActorRestarted(e) => check_text("actor", &e.actor),
             Event::ServiceStarted(e) => check_text("version", &e.version),
+            Event::CandlesIngested(e) => e.check(),
         }
     }
 }

@@ -37,6 +37,31 @@ pub fn session_config() -> impl Strategy<Value = SessionConfig> {
     })
 }
 
+pub fn timeframe() -> impl Strategy<Value = crate::market::Timeframe> {
+    proptest::sample::select(crate::market::Timeframe::ALL.to_vec())
+}
+
+/// A valid candle series: aligned, increasing, consistent OHLC.
+pub fn candles_ingested() -> impl Strategy<Value = CandlesIngested> {
+    let source = prop_oneof![Just(DataSource::Csv), Just(DataSource::Http), Just(DataSource::Nats), Just(DataSource::SmartTrade)];
+    (timeframe(), source, 0i64..50_000, vec((1u8..5, 1e-6f64..1e6, 0.0f64..1.0, 0.0f64..1.0, 0.0f64..1e9), 1..20)).prop_map(
+        |(tf, source, start_bar, rows)| {
+            let mut bar = start_bar;
+            let candles = rows
+                .into_iter()
+                .map(|(step, low, a, b, volume)| {
+                    bar += i64::from(step);
+                    let high = low * (1.0 + a);
+                    let open = low + (high - low) * b;
+                    let close = low + (high - low) * (1.0 - b);
+                    crate::market::Candle { open_time: Timestamp(bar * tf.nanos()), open, high, low, close, volume }
+                })
+                .collect();
+            CandlesIngested { symbol: "BTC/USDT".into(), timeframe: tf, source, candles }
+        },
+    )
+}
+
 pub fn event() -> impl Strategy<Value = Event> {
     prop_oneof![
         (text(), any::<u64>(), timestamp())
@@ -46,6 +71,7 @@ pub fn event() -> impl Strategy<Value = Event> {
         (text(), any::<u32>(), text(), any::<bool>()).prop_map(|(actor, restart_count, reason, restarted)| {
             Event::ActorRestarted(ActorRestarted { actor, restart_count, reason, restarted })
         }),
+        candles_ingested().prop_map(Event::CandlesIngested),
     ]
 }
 

@@ -21,6 +21,8 @@
 //! - `import.rs`: [`import_csv`], CSV parsing and validation in one streaming pass.
 //! - `resample.rs`: [`resample()`] (batch) and [`Resampler`] (streaming) from a base timeframe
 //!   to a higher one, UTC-aligned, with completeness and base-bar counts.
+//! - `store.rs`: [`CandleStore`]: accepted candles per symbol and timeframe, ingest planning
+//!   against history (idempotent re-import), range pages with on-the-fly resampling.
 //! - `indicators/`: one file per indicator (incremental struct + batch function sharing it)
 //!   and [`compute_all`], every indicator at default parameters as named columns.
 //! - `testdata.rs` (tests only): locates the real data files in `shared/data`.
@@ -30,6 +32,7 @@ pub mod import;
 pub mod indicators;
 pub mod rejection;
 pub mod resample;
+pub mod store;
 pub mod validate;
 
 #[cfg(test)]
@@ -39,6 +42,7 @@ pub use csv::{CsvError, CsvLimits, CsvReader, CsvRecord, CsvRow};
 pub use import::import_csv;
 pub use indicators::{compute_all, run, Indicator, IndicatorError, IndicatorTable};
 pub use rejection::{Field, Problem, Rejection};
+pub use store::{CandlePage, CandleStore, StoreError, CANDLES_PAGE_MAX};
 pub use resample::{resample, Emitted, ResampleError, ResampledBar, Resampler};
 pub use validate::{
     validate_batch, validate_continuation, Gap, ValidationReport, Validator, Verdict, REJECTIONS_KEPT_MAX,
