@@ -114,6 +114,20 @@ impl Services {
         Ok(envelope)
     }
 
+    /// Journals the drafts as one all-or-nothing batch (one write, one fsync), then
+    /// publishes each. Only after this returns may the caller apply them.
+    pub async fn record_batch(&self, drafts: Vec<EnvelopeDraft>) -> Result<Vec<Envelope>, ActorError> {
+        let envelopes = self.journal.append_batch_async(drafts).await.inspect_err(|e| {
+            if e.is_fatal() {
+                self.fatal.raise(e.to_string());
+            }
+        })?;
+        for e in &envelopes {
+            self.sink.publish(Arc::new(e.clone()));
+        }
+        Ok(envelopes)
+    }
+
     pub fn next_session_id(&self) -> tradpal_messages::SessionId {
         self.ids.lock().expect("id generator lock poisoned").session_id()
     }

@@ -12,6 +12,7 @@ use ractor::{Actor, ActorRef};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tradpal_actors::concern::ConcernActor;
+use tradpal_actors::market_data::actor::MarketDataActor;
 use tradpal_actors::session::{SessionActor, SessionLimits};
 use tradpal_actors::{names, FatalSignal, RequestMeta, Services};
 use tradpal_config::Settings;
@@ -61,6 +62,7 @@ fn children(services: &Services, settings: &Settings) -> Vec<ChildSpec> {
         .iter()
         .map(|&name| match name {
             names::SESSION => ChildSpec::of(name, SessionActor { services: services.clone(), limits }),
+            names::MARKET_DATA => ChildSpec::of(name, MarketDataActor { services: services.clone() }),
             other => ChildSpec::of(other, ConcernActor { name: other }),
         })
         .collect()

@@ -6,8 +6,12 @@
 //! - `serve.rs`: `tradpal serve`, the service.
 //! - `journal.rs`: `tradpal journal verify|dump`, audit the record.
 //! - `config.rs`: `tradpal config show`, the effective settings with secrets masked.
+//! - `data.rs`: `tradpal data import|synth`, candles into the journal.
+//! - `indicators.rs`: `tradpal indicators FILE.csv`, indicator series of a file.
 
 mod config;
+mod data;
+mod indicators;
 mod journal;
 mod serve;
 
@@ -33,6 +37,11 @@ pub enum Command {
     /// Inspect the configuration.
     #[command(subcommand)]
     Config(config::ConfigCommand),
+    /// Market data: import CSV files into the journal, generate synthetic data.
+    #[command(subcommand)]
+    Data(data::DataCommand),
+    /// Print every indicator series of a CSV file (CSV, or JSON with --json).
+    Indicators(indicators::IndicatorsArgs),
 }
 
 /// Options every command that reads settings accepts.
@@ -69,5 +78,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Serve(args) => serve::run(args),
         Command::Journal(cmd) => journal::run(cmd),
         Command::Config(cmd) => config::run(cmd),
+        Command::Data(cmd) => data::run(cmd),
+        Command::Indicators(args) => indicators::run(args),
     }
 }

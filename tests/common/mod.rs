@@ -137,3 +137,12 @@ pub fn run_cli(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
 }
+
+/// The real market data files (`shared/data`, beside the repository). Fails loudly if
+/// missing: these tests must not silently skip.
+pub fn shared_data(file: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data");
+    let path = dir.join(file);
+    assert!(path.exists(), "test data {} is missing: the repository expects shared/data beside it", path.display());
+    path
+}

@@ -11,6 +11,8 @@
 //!
 //! # Layout
 //!
+//! - `actor.rs`: the thin actor around this core: journals accepted candles, then
+//!   applies them to the store; rebuilds the store from the journal on (re)start.
 //! - `rejection.rs`: [`Rejection`], [`Field`], [`Problem`]: why a row was refused. Shared by
 //!   the CSV parser and the validator so a caller sees one list, in row order.
 //! - `validate.rs`: [`Validator`] / [`validate_batch`] / [`validate_continuation`]: the
@@ -25,14 +27,18 @@
 //!   against history (idempotent re-import), range pages with on-the-fly resampling.
 //! - `indicators/`: one file per indicator (incremental struct + batch function sharing it)
 //!   and [`compute_all`], every indicator at default parameters as named columns.
+//! - `synth.rs`: [`synth::generate`], seeded synthetic candles with their true regime
+//!   labels (demos, scale tests, scoring regime detectors; randomness only from the seed).
 //! - `testdata.rs` (tests only): locates the real data files in `shared/data`.
 
+pub mod actor;
 pub mod csv;
 pub mod import;
 pub mod indicators;
 pub mod rejection;
 pub mod resample;
 pub mod store;
+pub mod synth;
 pub mod validate;
 
 #[cfg(test)]

@@ -6,6 +6,7 @@
 //! error and the server lives on.
 
 pub mod auth;
+pub mod data;
 pub mod error;
 pub mod json;
 pub mod not_built;
@@ -55,6 +56,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/trading/status", get(trading::status))
         .route("/api/trading/start-session", post(trading::start_session))
         .route("/api/trading/stop-session", post(trading::stop_session))
+        .route("/api/data/candles", post(data::post_candles))
+        .route("/api/data/candles/{*symbol}", get(data::get_candles))
+        .route("/api/data/indicators/{*symbol}", get(data::get_indicators))
+        .route("/api/data/series", get(data::get_series))
         .merge(not_built::routes())
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)

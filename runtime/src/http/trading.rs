@@ -23,30 +23,39 @@ pub const ACTOR_WAIT_MS: u64 = 2_000;
 /// How long a request waits for an actor's answer.
 pub const CALL_TIMEOUT_MS: u64 = 10_000;
 
-/// The current incarnation of the session actor, waiting briefly if it is restarting.
-async fn session_actor() -> Result<ActorRef<SessionMsg>, ApiError> {
+/// The current incarnation of the actor registered as `name`, waiting briefly if it is
+/// restarting.
+pub async fn find_actor<M: ractor::Message>(name: &str) -> Result<ActorRef<M>, ApiError> {
     let deadline = tokio::time::Instant::now() + Duration::from_millis(ACTOR_WAIT_MS);
     loop {
-        if let Some(actor) = ActorRef::<SessionMsg>::where_is(names::SESSION) {
+        if let Some(actor) = ActorRef::<M>::where_is(name) {
             return Ok(actor);
         }
         if tokio::time::Instant::now() >= deadline {
-            return Err(ApiError::new(ErrorCode::Unavailable, "the session actor is restarting; retry shortly"));
+            return Err(ApiError::new(ErrorCode::Unavailable, format!("the {name} actor is restarting; retry shortly")));
         }
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
 }
 
-fn unwrap_call<T>(r: Result<CallResult<T>, impl std::fmt::Display>) -> Result<T, ApiError> {
-    match r {
+/// Sends one request to the actor registered as `name` and waits for its answer.
+pub async fn call_actor<M: ractor::Message, T: Send + 'static>(
+    name: &str,
+    msg: impl FnOnce(ractor::RpcReplyPort<T>) -> M,
+) -> Result<T, ApiError> {
+    let actor = find_actor::<M>(name).await?;
+    match actor.call(msg, Some(Duration::from_millis(CALL_TIMEOUT_MS))).await {
         Ok(CallResult::Success(v)) => Ok(v),
-        Ok(CallResult::Timeout) => Err(ApiError::new(ErrorCode::Unavailable, "the session actor did not answer in time")),
-        Ok(CallResult::SenderError) => Err(ApiError::new(ErrorCode::Unavailable, "the session actor failed while handling the request; retry")),
-        Err(e) => Err(ApiError::new(ErrorCode::Unavailable, format!("the session actor is unavailable: {e}"))),
+        Ok(CallResult::Timeout) => Err(ApiError::new(ErrorCode::Unavailable, format!("the {name} actor did not answer in time"))),
+        Ok(CallResult::SenderError) => {
+            Err(ApiError::new(ErrorCode::Unavailable, format!("the {name} actor failed while handling the request; retry")))
+        }
+        Err(e) => Err(ApiError::new(ErrorCode::Unavailable, format!("the {name} actor is unavailable: {e}"))),
     }
 }
 
-fn meta(request_id: &RequestId) -> RequestMeta {
+/// Request metadata for actors: the request id and a fresh correlation id.
+pub fn correlation(request_id: &RequestId) -> RequestMeta {
     RequestMeta { request_id: Some(request_id.0.clone()), correlation_id: CorrelationId(rand::random()) }
 }
 
@@ -75,11 +84,9 @@ pub async fn start_session(
     ApiJson(cmd): ApiJson<StartSession>,
 ) -> Result<(StatusCode, Json<SessionStartedReply>), ApiError> {
     let idempotency_key = idempotency_key(&headers)?;
-    let actor = session_actor().await?;
-    let meta = meta(&rid);
-    let timeout = Some(Duration::from_millis(CALL_TIMEOUT_MS));
+    let meta = correlation(&rid);
     let msg = |reply| SessionMsg::Start { cmd, idempotency_key, meta, reply };
-    let reply = unwrap_call(actor.call(msg, timeout).await)??;
+    let reply = call_actor(names::SESSION, msg).await??;
     Ok((if reply.replayed { StatusCode::OK } else { StatusCode::CREATED }, Json(reply)))
 }
 
@@ -88,17 +95,13 @@ pub async fn stop_session(
     Extension(rid): Extension<RequestId>,
     ApiJson(cmd): ApiJson<StopSession>,
 ) -> Result<Json<SessionStoppedReply>, ApiError> {
-    let actor = session_actor().await?;
-    let meta = meta(&rid);
-    let timeout = Some(Duration::from_millis(CALL_TIMEOUT_MS));
-    let reply = unwrap_call(actor.call(|reply| SessionMsg::Stop { cmd, meta, reply }, timeout).await)??;
+    let meta = correlation(&rid);
+    let reply = call_actor(names::SESSION, |reply| SessionMsg::Stop { cmd, meta, reply }).await??;
     Ok(Json(reply))
 }
 
 pub async fn status(_role: Viewer, State(state): State<AppState>) -> Result<Json<StatusReply>, ApiError> {
-    let actor = session_actor().await?;
-    let timeout = Some(Duration::from_millis(CALL_TIMEOUT_MS));
-    let mut sessions = unwrap_call(actor.call(|reply| SessionMsg::List { reply }, timeout).await)?;
+    let mut sessions = call_actor(names::SESSION, |reply| SessionMsg::List { reply }).await?;
     // Status shows the active sessions (bounded by the active-session limit), not history.
     sessions.retain(|s| s.status == SessionStatus::Active);
     let active = sessions.len() as u64;

@@ -1,0 +1,137 @@
+//! Market-data core throughput on 1,000,000 synthetic 1m bars (`synth`, seed 1):
+//! indicators (all of them via `compute_all`, then each alone), resampling to every higher
+//! timeframe (batch and streaming), and CSV parse + validate from an in-memory buffer.
+//!
+//! Throughput is in bars (elements) per second. `compute_all` fills 17 columns, so its
+//! bar-indicator updates per second (bars * 17 / time) are printed once as well; the
+//! target is over 20 million on one core. Kept short (10 samples, a few seconds a group):
+//! `cargo bench -p tradpal-actors --bench market_data`.
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use std::hint::black_box;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+use tradpal_actors::market_data::indicators::{self, table::COLUMNS};
+use tradpal_actors::market_data::synth::{self, Synth, SynthParams};
+use tradpal_actors::market_data::{compute_all, import_csv, resample, CsvLimits, CsvReader, Resampler};
+use tradpal_messages::{Candle, Timeframe};
+
+const BARS: usize = 1_000_000;
+
+fn data() -> &'static Synth {
+    static DATA: OnceLock<Synth> = OnceLock::new();
+    DATA.get_or_init(|| {
+        let started = Instant::now();
+        let s = synth::generate(&SynthParams { bars: BARS, timeframe: Timeframe::M1, seed: 1, ..SynthParams::default() })
+            .expect("synth parameters");
+        eprintln!("synth: {BARS} 1m bars generated in {:.0} ms", started.elapsed().as_secs_f64() * 1e3);
+        s
+    })
+}
+
+fn candles() -> &'static [Candle] {
+    &data().candles
+}
+
+fn closes() -> &'static [f64] {
+    static CLOSES: OnceLock<Vec<f64>> = OnceLock::new();
+    CLOSES.get_or_init(|| candles().iter().map(|c| c.close).collect())
+}
+
+fn volumes() -> &'static [f64] {
+    static VOLUMES: OnceLock<Vec<f64>> = OnceLock::new();
+    VOLUMES.get_or_init(|| candles().iter().map(|c| c.volume).collect())
+}
+
+fn group<'a>(c: &'a mut Criterion, name: &str) -> criterion::BenchmarkGroup<'a, criterion::measurement::WallTime> {
+    let mut g = c.benchmark_group(name);
+    g.sample_size(10).warm_up_time(Duration::from_millis(500)).measurement_time(Duration::from_secs(3));
+    g.throughput(Throughput::Elements(BARS as u64));
+    g
+}
+
+fn indicator_benches(c: &mut Criterion) {
+    let (candles, closes, volumes) = (candles(), closes(), volumes());
+
+    // One timed pass for the headline figure, outside criterion's statistics.
+    let runs = 3;
+    let started = Instant::now();
+    for _ in 0..runs {
+        black_box(compute_all(black_box(candles)));
+    }
+    let per_run = started.elapsed().as_secs_f64() / runs as f64;
+    eprintln!(
+        "compute_all: {BARS} bars x {} columns in {:.0} ms: {:.2} M bars/s, {:.1} M bar-indicator updates/s",
+        COLUMNS.len(),
+        per_run * 1e3,
+        BARS as f64 / per_run / 1e6,
+        (BARS * COLUMNS.len()) as f64 / per_run / 1e6
+    );
+
+    let mut g = group(c, "indicators");
+    g.bench_function("compute_all", |b| b.iter(|| compute_all(black_box(candles))));
+    g.bench_function("sma_20", |b| b.iter(|| indicators::sma(black_box(closes), 20).unwrap()));
+    g.bench_function("ema_20", |b| b.iter(|| indicators::ema(black_box(closes), 20).unwrap()));
+    g.bench_function("rsi_14", |b| b.iter(|| indicators::rsi(black_box(closes), 14).unwrap()));
+    g.bench_function("macd_12_26_9", |b| b.iter(|| indicators::macd(black_box(closes), 12, 26, 9).unwrap()));
+    g.bench_function("bollinger_20_2", |b| b.iter(|| indicators::bollinger(black_box(closes), 20, 2.0).unwrap()));
+    g.bench_function("atr_14", |b| b.iter(|| indicators::atr(black_box(candles), 14).unwrap()));
+    g.bench_function("volatility_20", |b| b.iter(|| indicators::volatility(black_box(closes), 20).unwrap()));
+    g.bench_function("returns_1", |b| b.iter(|| indicators::returns(black_box(closes), 1).unwrap()));
+    g.bench_function("volume_20", |b| b.iter(|| indicators::volume_features(black_box(volumes), 20).unwrap()));
+    g.finish();
+}
+
+fn resample_benches(c: &mut Criterion) {
+    let candles = candles();
+    let targets = [Timeframe::M5, Timeframe::M15, Timeframe::H1, Timeframe::H4, Timeframe::D1];
+    let mut g = group(c, "resample_batch");
+    for target in targets {
+        g.bench_with_input(BenchmarkId::from_parameter(target), &target, |b, &target| {
+            b.iter(|| resample(black_box(candles), Timeframe::M1, target).unwrap())
+        });
+    }
+    g.finish();
+    let mut g = group(c, "resample_streaming");
+    for target in targets {
+        g.bench_with_input(BenchmarkId::from_parameter(target), &target, |b, &target| {
+            b.iter(|| {
+                let mut r = Resampler::new(Timeframe::M1, target).unwrap();
+                let mut bars = 0usize;
+                for c in black_box(candles) {
+                    bars += r.push(*c).unwrap().into_iter().count();
+                }
+                bars
+            })
+        });
+    }
+    g.finish();
+}
+
+fn csv_benches(c: &mut Criterion) {
+    let text = synth::candles_csv(data());
+    eprintln!("csv: {BARS} rows, {:.1} MB", text.len() as f64 / 1e6);
+    let mut g = group(c, "csv");
+    g.measurement_time(Duration::from_secs(5));
+    g.bench_function("parse", |b| {
+        b.iter(|| CsvReader::new(black_box(text.as_bytes())).unwrap().filter(|r| r.is_ok()).count())
+    });
+    g.bench_function("parse_validate", |b| {
+        b.iter(|| {
+            let report = import_csv(black_box(text.as_bytes()), Timeframe::M1, None, CsvLimits::default()).unwrap();
+            assert_eq!(report.accepted.len(), BARS);
+            report
+        })
+    });
+    g.finish();
+    let mut g = group(c, "synth");
+    g.sample_size(10).measurement_time(Duration::from_secs(3));
+    g.bench_function("generate_1m", |b| {
+        b.iter(|| synth::generate(&SynthParams { bars: BARS, seed: 1, ..SynthParams::default() }).unwrap())
+    });
+    g.bench_function("candles_csv", |b| b.iter(|| synth::candles_csv(black_box(data()))));
+    g.finish();
+}
+
+criterion_group!(benches, indicator_benches, resample_benches, csv_benches);
+criterion_main!(benches);

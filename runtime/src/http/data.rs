@@ -1,0 +1,222 @@
+//! Market-data endpoints: ingest a batch of candles, page through stored (or resampled)
+//! candles, compute indicators. Symbols like `BTC/USDT` travel in the path as they are.
+
+use super::auth::{Trader, Viewer};
+use super::error::ApiError;
+use super::json::ApiJson;
+use super::request_id::RequestId;
+use super::trading::{call_actor, correlation};
+use axum::extract::{Path, RawQuery};
+use axum::{Extension, Json};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use tradpal_actors::market_data::actor::{IndicatorReply, IngestReport, MarketDataMsg, RejectPolicy};
+use tradpal_actors::market_data::{CandlePage, CsvRecord, CsvRow, CANDLES_PAGE_MAX};
+use tradpal_actors::names;
+use tradpal_messages::{Candle, DataSource, ErrorCode, Timeframe, Timestamp};
+
+/// Most candles one `POST /api/data/candles` may carry (the body limit applies too).
+pub const CANDLES_PER_REQUEST_MAX: usize = 50_000;
+/// Rejections quoted in an error message (the total is always given).
+const REJECTIONS_QUOTED_MAX: usize = 5;
+
+/// A timestamp as JSON: RFC 3339 text or epoch milliseconds.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum TimeIn {
+    Millis(i64),
+    Text(String),
+}
+
+impl TimeIn {
+    fn to_timestamp(&self, field: &str) -> Result<Timestamp, ApiError> {
+        match self {
+            TimeIn::Millis(ms) => Ok(Timestamp::from_millis(*ms)),
+            TimeIn::Text(t) => t.parse().map_err(|e| ApiError::new(ErrorCode::BadRequest, format!("{field}: {e}"))),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CandleIn {
+    pub timestamp: TimeIn,
+    pub open: f64,
+    pub high: f64,
+    pub low: f64,
+    pub close: f64,
+    pub volume: f64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PostCandles {
+    pub symbol: String,
+    pub timeframe: Timeframe,
+    pub candles: Vec<CandleIn>,
+    /// Store the good rows of a batch with bad ones (default: all or nothing).
+    #[serde(default)]
+    pub keep_good: bool,
+}
+
+fn bad(message: impl Into<String>) -> ApiError {
+    ApiError::new(ErrorCode::BadRequest, message)
+}
+
+pub async fn post_candles(
+    _role: Trader,
+    Extension(rid): Extension<RequestId>,
+    ApiJson(body): ApiJson<PostCandles>,
+) -> Result<Json<IngestReport>, ApiError> {
+    if body.candles.is_empty() || body.candles.len() > CANDLES_PER_REQUEST_MAX {
+        return Err(bad(format!("candles: expected 1..={CANDLES_PER_REQUEST_MAX} candles, got {}", body.candles.len())));
+    }
+    let mut rows = Vec::with_capacity(body.candles.len());
+    for (row, c) in body.candles.iter().enumerate() {
+        let open_time = c.timestamp.to_timestamp(&format!("candles[{row}].timestamp"))?;
+        let candle = Candle { open_time, open: c.open, high: c.high, low: c.low, close: c.close, volume: c.volume };
+        rows.push(CsvRecord::Row(CsvRow { row, line: 0, candle }));
+    }
+    let policy = if body.keep_good { RejectPolicy::KeepGood } else { RejectPolicy::AllOrNothing };
+    let meta = correlation(&rid);
+    let (symbol, timeframe) = (body.symbol, body.timeframe);
+    let report = call_actor::<MarketDataMsg, _>(names::MARKET_DATA, |reply| MarketDataMsg::Ingest {
+        symbol,
+        timeframe,
+        source: DataSource::Http,
+        rows,
+        policy,
+        meta,
+        reply,
+    })
+    .await??;
+    if report.rejected_total > 0 && !report.stored {
+        let quoted: Vec<String> = report.rejected.iter().take(REJECTIONS_QUOTED_MAX).map(|r| r.to_string()).collect();
+        return Err(bad(format!(
+            "{} of {} candles rejected, nothing stored (send \"keep_good\": true to store the good ones): {}",
+            report.rejected_total,
+            report.rejected_total + report.accepted + report.duplicates_dropped,
+            quoted.join("; ")
+        )));
+    }
+    Ok(Json(report))
+}
+
+/// Query parameters, parsed by hand so every mistake gets a clear JSON error.
+struct RangeQuery {
+    timeframe: Timeframe,
+    start: Option<Timestamp>,
+    end: Option<Timestamp>,
+    limit: usize,
+    names: Option<Vec<String>>,
+}
+
+fn parse_query(raw: Option<String>, allowed: &[&str]) -> Result<RangeQuery, ApiError> {
+    let mut map = BTreeMap::new();
+    for pair in raw.as_deref().unwrap_or("").split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        let v = percent_decode(v).ok_or_else(|| bad(format!("query parameter {k}: invalid percent-encoding")))?;
+        if !allowed.contains(&k) {
+            return Err(bad(format!("unknown query parameter {k:?}: expected {}", allowed.join(", "))));
+        }
+        map.insert(k.to_string(), v);
+    }
+    let timeframe = match map.get("timeframe") {
+        None => return Err(bad("query parameter timeframe is required: 1m, 5m, 15m, 1h, 4h or 1d")),
+        Some(t) => t.parse::<Timeframe>().map_err(|e| bad(e.to_string()))?,
+    };
+    let time = |k: &str| -> Result<Option<Timestamp>, ApiError> {
+        map.get(k)
+            .map(|v| match v.parse::<i64>() {
+                Ok(ms) => Ok(Timestamp::from_millis(ms)),
+                Err(_) => v.parse::<Timestamp>().map_err(|e| bad(format!("{k}: {e}"))),
+            })
+            .transpose()
+    };
+    let (start, end) = (time("start")?, time("end")?);
+    if let (Some(s), Some(e)) = (start, end) {
+        if s >= e {
+            return Err(bad(format!("start {s} must be before end {e}")));
+        }
+    }
+    let limit = match map.get("limit") {
+        None => CANDLES_PAGE_MAX,
+        Some(l) => match l.parse::<usize>() {
+            Ok(n) if (1..=CANDLES_PAGE_MAX).contains(&n) => n,
+            _ => return Err(bad(format!("limit {l:?}: expected 1..={CANDLES_PAGE_MAX}"))),
+        },
+    };
+    let names = map.get("names").map(|n| n.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect());
+    Ok(RangeQuery { timeframe, start, end, limit, names })
+}
+
+fn percent_decode(s: &str) -> Option<String> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'%' => {
+                let hex = std::str::from_utf8(b.get(i + 1..i + 3)?).ok()?;
+                out.push(u8::from_str_radix(hex, 16).ok()?);
+                i += 3;
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            c => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+fn check_symbol(symbol: &str) -> Result<(), ApiError> {
+    if tradpal_messages::is_valid_symbol(symbol) {
+        Ok(())
+    } else {
+        Err(bad(format!("invalid symbol {symbol:?} in the path: expected BASE/QUOTE, e.g. /BTC/USDT")))
+    }
+}
+
+pub async fn get_candles(_role: Viewer, Path(symbol): Path<String>, RawQuery(q): RawQuery) -> Result<Json<CandlePage>, ApiError> {
+    check_symbol(&symbol)?;
+    let q = parse_query(q, &["timeframe", "start", "end", "limit"])?;
+    let page = call_actor::<MarketDataMsg, _>(names::MARKET_DATA, |reply| MarketDataMsg::Range {
+        symbol,
+        timeframe: q.timeframe,
+        start: q.start,
+        end: q.end,
+        limit: q.limit,
+        reply,
+    })
+    .await??;
+    Ok(Json(page))
+}
+
+pub async fn get_indicators(_role: Viewer, Path(symbol): Path<String>, RawQuery(q): RawQuery) -> Result<Json<IndicatorReply>, ApiError> {
+    check_symbol(&symbol)?;
+    let q = parse_query(q, &["timeframe", "start", "end", "names"])?;
+    let reply = call_actor::<MarketDataMsg, _>(names::MARKET_DATA, |reply| MarketDataMsg::Indicators {
+        symbol,
+        timeframe: q.timeframe,
+        start: q.start,
+        end: q.end,
+        names: q.names,
+        reply,
+    })
+    .await??;
+    Ok(Json(reply))
+}
+
+pub async fn get_series(_role: Viewer) -> Result<Json<serde_json::Value>, ApiError> {
+    let summary = call_actor::<MarketDataMsg, _>(names::MARKET_DATA, |reply| MarketDataMsg::Summary { reply }).await?;
+    let series: Vec<serde_json::Value> = summary
+        .into_iter()
+        .map(|(symbol, tf, bars)| serde_json::json!({ "symbol": symbol, "timeframe": tf, "bars": bars }))
+        .collect();
+    Ok(Json(serde_json::json!({ "series": series })))
+}

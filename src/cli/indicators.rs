@@ -1,0 +1,67 @@
+//! `tradpal indicators FILE.csv`: every indicator series of a candle file, computed by
+//! the same code the service uses. Needs no service and no journal.
+
+use anyhow::Context;
+use std::io::{BufReader, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use tradpal_actors::market_data::{compute_all, import_csv, CsvLimits};
+use tradpal_messages::Timeframe;
+
+#[derive(clap::Args, Debug)]
+pub struct IndicatorsArgs {
+    /// OHLCV CSV file.
+    pub file: PathBuf,
+    /// Bar length of the file (checked: misaligned timestamps are rejected).
+    #[arg(long, default_value = "1m")]
+    pub timeframe: Timeframe,
+    /// Print JSON: {"open_time": [...], "columns": {"sma_20": [null, ..., 101.2], ...}}.
+    #[arg(long)]
+    pub json: bool,
+    /// Only these indicators (comma-separated names).
+    #[arg(long, value_delimiter = ',')]
+    pub names: Vec<String>,
+}
+
+pub fn run(args: IndicatorsArgs) -> anyhow::Result<ExitCode> {
+    let f = std::fs::File::open(&args.file).with_context(|| format!("cannot open {}", args.file.display()))?;
+    let report = import_csv(BufReader::with_capacity(1 << 20, f), args.timeframe, None, CsvLimits::default())
+        .with_context(|| format!("{}: not an OHLCV CSV", args.file.display()))?;
+    if report.rejected_total > 0 {
+        for r in report.rejected.iter().take(10) {
+            eprintln!("rejected {r}");
+        }
+        eprintln!("error: {} rows rejected; indicators need a clean series", report.rejected_total);
+        return Ok(ExitCode::from(1));
+    }
+    let mut table = compute_all(&report.accepted);
+    if !args.names.is_empty() {
+        if let Some(bad) = args.names.iter().find(|n| !table.columns.contains_key(*n)) {
+            let known: Vec<&str> = table.columns.keys().map(String::as_str).collect();
+            eprintln!("error: unknown indicator {bad:?}; known: {}", known.join(", "));
+            return Ok(ExitCode::from(2));
+        }
+        table.columns.retain(|k, _| args.names.contains(k));
+    }
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    if args.json {
+        serde_json::to_writer(&mut out, &table)?;
+        writeln!(out)?;
+    } else {
+        let names: Vec<&String> = table.columns.keys().collect();
+        writeln!(out, "timestamp,{}", names.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(","))?;
+        for (i, t) in table.open_time.iter().enumerate() {
+            write!(out, "{t}")?;
+            for n in &names {
+                match table.columns[*n][i] {
+                    Some(v) => write!(out, ",{v}")?,
+                    None => write!(out, ",")?,
+                }
+            }
+            writeln!(out)?;
+        }
+    }
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
