@@ -337,6 +337,35 @@ mod tests {
         assert_eq!(prices(&hours_via_5m), prices(&hours));
     }
 
+    /// 1h -> 4h and 1d on real data, against a group-by written independently here
+    /// (integer division of epoch seconds; no shared helper with the code under test).
+    #[test]
+    fn eurusd_hours_to_4h_and_1d_match_an_independent_group_by() {
+        let candles = testdata::candles("eurusd-1h.csv", Timeframe::H1);
+        for (target, secs) in [(Timeframe::H4, 14_400i64), (Timeframe::D1, 86_400)] {
+            let mut groups: Vec<(i64, Vec<&Candle>)> = Vec::new();
+            for c in &candles {
+                let key = c.open_time.0 / 1_000_000_000 / secs;
+                match groups.last_mut() {
+                    Some((k, g)) if *k == key => g.push(c),
+                    _ => groups.push((key, vec![c])),
+                }
+            }
+            let bars = resample(&candles, Timeframe::H1, target).unwrap();
+            assert_eq!(bars.len(), groups.len(), "{target}");
+            for (bar, (key, g)) in bars.iter().zip(&groups) {
+                let b = &bar.candle;
+                assert_eq!(b.open_time.0, key * secs * 1_000_000_000, "{target}");
+                assert_eq!(b.open, g[0].open);
+                assert_eq!(b.close, g[g.len() - 1].close);
+                assert_eq!(b.high, g.iter().map(|c| c.high).fold(f64::MIN, f64::max));
+                assert_eq!(b.low, g.iter().map(|c| c.low).fold(f64::MAX, f64::min));
+                assert_eq!(b.volume, g.iter().map(|c| c.volume).sum::<f64>());
+                assert_eq!(bar.base_bars as usize, g.len());
+            }
+        }
+    }
+
     #[test]
     fn altbtc_gaps_make_short_bars() {
         let candles = testdata::candles("altbtc-1m-gaps.csv", Timeframe::M1);
