@@ -52,10 +52,11 @@ fn appends(c: &mut Criterion) {
         });
         let s = journal.stats();
         eprintln!(
-            "  {writers} writers: {} groups, {:.1} records/group, {:.0} us write+fsync per group",
+            "  {writers} writers: {} groups, {:.1} records/group, per group: {:.0} us write+fsync, {:.0} us index",
             s.groups,
             s.records as f64 / s.groups.max(1) as f64,
-            s.write_fsync_nanos as f64 / s.groups.max(1) as f64 / 1e3
+            s.write_fsync_nanos as f64 / s.groups.max(1) as f64 / 1e3,
+            s.index_nanos as f64 / s.groups.max(1) as f64 / 1e3
         );
         journal.close().expect("close");
     }

@@ -54,6 +54,10 @@ pub struct IndexBatch {
     positions: sled::Batch,
     through: Option<(u64, Hash)>,
     len: usize,
+    /// Entries per tree (sled has no `Batch::is_empty`; an empty batch still costs a pass).
+    keys_len: usize,
+    sessions_len: usize,
+    positions_len: usize,
 }
 
 impl IndexBatch {
@@ -61,12 +65,15 @@ impl IndexBatch {
         let seq = envelope.sequence;
         if let Some(key) = &envelope.idempotency_key {
             self.keys.insert(key.as_bytes(), key_value(seq, location).to_vec());
+            self.keys_len += 1;
         }
         if let Some(session) = envelope.session_id {
             self.sessions.insert(session_key(session, seq).to_vec(), location_value(location).to_vec());
+            self.sessions_len += 1;
         }
         if (seq - 1).is_multiple_of(POSITION_STRIDE_RECORDS) {
             self.positions.insert(&seq.to_be_bytes(), location_value(location).to_vec());
+            self.positions_len += 1;
         }
         self.through = Some((seq, *hash));
         self.len += 1;
@@ -124,9 +131,15 @@ impl Index {
     /// the next open reindex a little more.
     pub fn apply(&self, batch: IndexBatch) -> Result<(), JournalError> {
         let Some((seq, hash)) = batch.through else { return Ok(()) };
-        self.keys.apply_batch(batch.keys)?;
-        self.sessions.apply_batch(batch.sessions)?;
-        self.positions.apply_batch(batch.positions)?;
+        for (tree, entries, len) in [
+            (&self.keys, batch.keys, batch.keys_len),
+            (&self.sessions, batch.sessions, batch.sessions_len),
+            (&self.positions, batch.positions, batch.positions_len),
+        ] {
+            if len > 0 {
+                tree.apply_batch(entries)?;
+            }
+        }
         let mut through = Vec::with_capacity(40);
         through.extend_from_slice(&seq.to_be_bytes());
         through.extend_from_slice(&hash);

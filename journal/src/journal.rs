@@ -45,6 +45,7 @@ pub(crate) struct Counters {
     pub records: AtomicU64,
     pub bytes: AtomicU64,
     pub fsync_nanos: AtomicU64,
+    pub index_nanos: AtomicU64,
 }
 
 /// Cumulative writer statistics since open (for metrics and benchmarks).
@@ -57,6 +58,8 @@ pub struct JournalStats {
     pub bytes: u64,
     /// Time spent in write + fsync, in nanoseconds.
     pub write_fsync_nanos: u64,
+    /// Time spent updating the sled index after the fsync, in nanoseconds.
+    pub index_nanos: u64,
 }
 
 impl Shared {
@@ -64,11 +67,14 @@ impl Shared {
         let _ = self.poisoned.set(reason);
     }
 
-    /// The error for a caller whose request the writer dropped unanswered.
+    /// The error for a caller whose request the writer dropped unanswered. The writer
+    /// marks itself closed before a normal stop drops anything, so a drop while it is
+    /// neither closed nor poisoned means it is unwinding from a panic.
     fn stopped_error(&self) -> JournalError {
         match self.poisoned.get() {
             Some(reason) => JournalError::Poisoned(reason.clone()),
-            None => JournalError::Closed,
+            None if self.closed.load(Ordering::Acquire) => JournalError::Closed,
+            None => JournalError::Poisoned("the writer thread stopped unexpectedly (panic)".into()),
         }
     }
 
@@ -167,8 +173,10 @@ impl Journal {
         &self.inner.shared
     }
 
-    /// Appends one draft and returns its envelope once it is durable (blocks the thread).
-    /// With an idempotency key that is already journaled, returns that record instead.
+    /// Appends one draft and returns its envelope once it is durable (blocks the thread:
+    /// from async code use [`Journal::append_async`]). With an idempotency key that is
+    /// already journaled (or earlier in the same group), returns that record instead and
+    /// writes nothing.
     pub fn append(&self, draft: EnvelopeDraft) -> Result<Envelope, JournalError> {
         let (tx, rx) = std::sync::mpsc::sync_channel(1);
         self.send_blocking(Request::One { draft, reply: Responder::Blocking(tx) })?;
@@ -283,6 +291,7 @@ impl Journal {
             records: c.records.load(Ordering::Relaxed),
             bytes: c.bytes.load(Ordering::Relaxed),
             write_fsync_nanos: c.fsync_nanos.load(Ordering::Relaxed),
+            index_nanos: c.index_nanos.load(Ordering::Relaxed),
         }
     }
 

@@ -5,7 +5,7 @@ use crate::error::JournalError;
 use crate::format::Hash;
 use crate::index::{Index, IndexBatch};
 use crate::read::Cursor;
-use crate::scan::{self, decode_checked, ProblemKind, Visited};
+use crate::scan::{self, decode_checked, ProblemKind};
 use crate::segment::{self, segment_path, sync_dir};
 use crate::JournalOptions;
 use std::fmt;
@@ -80,18 +80,10 @@ pub(crate) fn recover(dir: &Path, options: &JournalOptions) -> Result<Recovered,
     options.validate()?;
     let journal_dir = dir.join("journal");
     create_dir_durably(dir, &journal_dir)?;
-    let index = Index::open(&dir.join("index"))?;
-    let through = index.indexed_through()?;
-
     let mut firsts = segment::list_segments(&journal_dir)
         .map_err(|e| JournalError::io(format!("list {}", journal_dir.display()), e))?;
-    let mut hash_at_through = None;
-    let mut visit = |v: Visited<'_>| {
-        if Some(v.envelope.sequence) == through.map(|(seq, _)| seq) {
-            hash_at_through = Some(*v.hash);
-        }
-    };
-    let scan = scan::scan_log(&journal_dir, &firsts, &mut visit)
+    // The log first: a corrupt journal is refused before the index is even opened.
+    let scan = scan::scan_log(&journal_dir, &firsts, &mut |_| {})
         .map_err(|e| JournalError::io(format!("read {}", e.path.display()), e.source))?;
     let truncated = match scan.problem.clone() {
         None => None,
@@ -101,16 +93,8 @@ pub(crate) fn recover(dir: &Path, options: &JournalOptions) -> Result<Recovered,
         Some(p) => Some(cut_torn_tail(p)?),
     };
     let (file, segment, segment_bytes) = open_tail_segment(&journal_dir, &mut firsts)?;
-    let index_current = match through {
-        None => false,
-        Some((seq, hash)) => seq <= scan.last_seq && hash_at_through == Some(hash),
-    };
-    let reindex_from = if index_current { through.map_or(1, |(seq, _)| seq + 1) } else { 1 };
-    let index_rebuilt = !index_current && through.is_some();
-    if !index_current {
-        index.clear()?;
-    }
-    let reindexed_records = reindex(&journal_dir, &firsts, &index, reindex_from, scan.last_seq)?;
+    let index = Index::open(&dir.join("index"))?;
+    let (index_rebuilt, reindexed_records) = reconcile_index(&journal_dir, &firsts, &index, scan.last_seq)?;
     if let Some(t) = &truncated {
         tracing::warn!(file = %t.file.display(), offset = t.offset, bytes = t.bytes_cut, reason = %t.reason, "journal torn tail cut");
     }
@@ -135,6 +119,39 @@ pub(crate) fn recover(dir: &Path, options: &JournalOptions) -> Result<Recovered,
         last_hash: scan.last_hash,
         report,
     })
+}
+
+/// Brings the index in line with the log: keeps it when its `indexed_through` names a
+/// record of this log (same sequence, same chain hash) and indexes the rest; otherwise
+/// clears and rebuilds it. Returns (rebuilt, records indexed).
+fn reconcile_index(journal_dir: &Path, firsts: &[u64], index: &Index, last_seq: u64) -> Result<(bool, u64), JournalError> {
+    let through = index.indexed_through()?;
+    let current = match through {
+        None => false,
+        Some((seq, hash)) => seq <= last_seq && chain_hash_at(journal_dir, firsts, index, seq) == Some(hash),
+    };
+    if !current {
+        index.clear()?;
+    }
+    let from = if current { through.map_or(1, |(seq, _)| seq + 1) } else { 1 };
+    let indexed = reindex(journal_dir, firsts, index, from, last_seq)?;
+    Ok((!current && through.is_some(), indexed))
+}
+
+/// The chain hash of record `seq`, read through the index's own position entries: if
+/// they belong to another history, the read fails or the hash differs, and either way
+/// the index is rebuilt. (The scan already verified the chain, so a record's header
+/// `prev_hash` is trustworthy and one record suffices.)
+fn chain_hash_at(journal_dir: &Path, firsts: &[u64], index: &Index, seq: u64) -> Option<Hash> {
+    let mut cursor = Cursor::new(journal_dir, firsts.to_vec(), index, seq, seq).ok()?;
+    while let Some(raw) = cursor.next_raw() {
+        match raw {
+            Ok(raw) if raw.sequence == seq => return Some(raw.hash),
+            Ok(_) => continue,
+            Err(_) => return None,
+        }
+    }
+    None
 }
 
 /// Opens the last segment for appending (creating segment 1 in an empty journal).

@@ -38,12 +38,6 @@ pub struct Problem {
     pub bytes_cut: u64,
 }
 
-/// One record that survives the scan, handed to the caller's visitor in log order.
-pub struct Visited<'a> {
-    pub envelope: &'a Envelope,
-    pub hash: &'a Hash,
-}
-
 /// What the scan found. `last_seq`/`last_hash` describe the log after a torn-tail cut.
 #[derive(Debug)]
 pub struct Scan {
@@ -60,21 +54,17 @@ pub struct ScanIoError {
     pub source: io::Error,
 }
 
-struct Pending {
-    envelope: Envelope,
-    hash: Hash,
-}
-
 /// The write (group commit) the scan is inside of.
 struct OpenWrite {
     first: u64,
     last: u64,
     start_offset: u64,
-    pending: Vec<Pending>,
+    /// Records of this write, handed to the visitor only once the write is complete.
+    pending: Vec<Envelope>,
 }
 
 struct Scanner<'v> {
-    visit: &'v mut dyn FnMut(Visited<'_>),
+    visit: &'v mut dyn FnMut(&Envelope),
     /// Chain state after the last record read (including pending ones).
     expected_seq: u64,
     prev_hash: Hash,
@@ -86,11 +76,11 @@ struct Scanner<'v> {
 }
 
 /// Scans every segment of `journal_dir` (given as sorted first sequences) and calls
-/// `visit` for every record that survives, in order.
+/// `visit` for every record that survives (is not in a torn write), in order.
 pub fn scan_log(
     journal_dir: &Path,
     segment_firsts: &[u64],
-    visit: &mut dyn FnMut(Visited<'_>),
+    visit: &mut dyn FnMut(&Envelope),
 ) -> Result<Scan, ScanIoError> {
     let genesis = format::genesis_hash();
     let mut scanner = Scanner {
@@ -196,13 +186,13 @@ impl Scanner<'_> {
             start_offset: offset,
             pending: Vec::new(),
         });
-        write.pending.push(Pending { envelope, hash });
+        write.pending.push(envelope);
         self.expected_seq += 1;
         self.prev_hash = hash;
         if header.sequence == header.batch_last() {
             let write = self.write.take().expect("a write is open");
-            for p in &write.pending {
-                (self.visit)(Visited { envelope: &p.envelope, hash: &p.hash });
+            for envelope in &write.pending {
+                (self.visit)(envelope);
             }
             self.records += write.pending.len() as u64;
             self.committed_seq = header.sequence;

@@ -7,12 +7,12 @@
 
 use crate::error::VerifyError;
 use crate::format::hex;
-use crate::scan::{self, Problem, ProblemKind, Visited};
+use crate::scan::{self, Problem, ProblemKind};
 use crate::segment;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
-use tradpal_messages::{EventKind, Timestamp};
+use tradpal_messages::{Envelope, EventKind, Timestamp};
 
 /// What `verify` found. All fields public so callers can render them (JSON, tables).
 #[derive(Debug, Clone)]
@@ -60,10 +60,10 @@ pub fn verify(dir: &Path) -> Result<VerifyReport, VerifyError> {
     let mut kinds = BTreeMap::new();
     let mut first_timestamp = None;
     let mut last_timestamp = None;
-    let mut visit = |v: Visited<'_>| {
-        *kinds.entry(v.envelope.kind).or_insert(0) += 1;
-        first_timestamp.get_or_insert(v.envelope.timestamp);
-        last_timestamp = Some(v.envelope.timestamp);
+    let mut visit = |envelope: &Envelope| {
+        *kinds.entry(envelope.kind).or_insert(0) += 1;
+        first_timestamp.get_or_insert(envelope.timestamp);
+        last_timestamp = Some(envelope.timestamp);
     };
     let scan = scan::scan_log(&journal_dir, &firsts, &mut visit)
         .map_err(|e| VerifyError::Io { path: e.path, source: e.source })?;

@@ -90,9 +90,9 @@ pub(crate) struct Writer {
     pub files: FileCache,
 }
 
-/// Marks the journal poisoned if the writer unwinds (a bug). Declared after the group,
-/// so it runs before the group's responders are dropped: their callers then see
-/// `Poisoned`, not a bare `Closed`.
+/// Marks the journal poisoned if the writer unwinds (a bug), so every later call fails
+/// with the reason. (Callers whose answers were dropped by the unwinding itself already
+/// get `Poisoned`: see `Shared::stopped_error`.)
 struct PoisonOnPanic(Arc<Shared>);
 
 impl Drop for PoisonOnPanic {
@@ -258,7 +258,10 @@ impl Writer {
         for (staged, (loc, hash)) in group.staged.iter().zip(written) {
             batch.add(&staged.envelope, *loc, hash);
         }
-        if let Err(e) = self.shared.index.apply(batch) {
+        let started = std::time::Instant::now();
+        let applied = self.shared.index.apply(batch);
+        self.shared.stats.index_nanos.fetch_add(started.elapsed().as_nanos() as u64, Ordering::Relaxed);
+        if let Err(e) = applied {
             tracing::error!(error = %e, "journal index update failed; journal poisoned until reopen");
             self.shared.poison(format!("index update failed after a durable write: {e}"));
         }

@@ -47,7 +47,7 @@ impl Template {
         let spans = segment_files(dir.path())
             .into_iter()
             .flat_map(|file| {
-                record_spans(&file).into_iter().map(move |(seq, offset, bytes)| Span { seq, file: file.clone(), offset, bytes })
+                record_spans(&file).into_iter().map(move |(seq, offset, bytes, _)| Span { seq, file: file.clone(), offset, bytes })
             })
             .collect::<Vec<_>>();
         assert_eq!(spans.len() as u64, TEMPLATE_RECORDS);

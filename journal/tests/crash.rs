@@ -64,8 +64,11 @@ fn lose_unsynced_tail(dir: &std::path::Path, acks: &HashMap<u64, Ack>, rng: &mut
     let Some(last) = common::segment_files(dir).pop() else { return };
     let len = std::fs::metadata(&last).unwrap().len();
     let max_ack = acks.keys().copied().max().unwrap_or(0);
+    // An acknowledged write was fsynced, so it is kept whole: keep through the end of the
+    // write holding the highest acknowledged record (its other records may be unprinted).
     let spans = common::record_spans(&last);
-    let keep = spans.iter().filter(|(seq, _, _)| *seq <= max_ack).map(|(_, at, n)| at + n).max().unwrap_or(0);
+    let write_last = spans.iter().find(|s| s.0 == max_ack).map_or(0, |s| s.3);
+    let keep = spans.iter().filter(|s| s.0 <= write_last.max(max_ack)).map(|s| s.1 + s.2).max().unwrap_or(0);
     if keep < len {
         let cut = rng.random_range(keep..len);
         std::fs::OpenOptions::new().write(true).open(&last).unwrap().set_len(cut).unwrap();

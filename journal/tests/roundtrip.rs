@@ -4,6 +4,7 @@ mod common;
 
 use common::{copy_dir, draft, open, read_all, segment_files, small_segments};
 use proptest::prelude::*;
+use proptest::test_runner::{TestCaseError, TestRunner};
 use std::collections::HashMap;
 use tradpal_journal::{verify, Journal, JournalError, JournalOptions};
 use tradpal_messages::testing;
@@ -47,51 +48,63 @@ fn expected_log(answers: &[Envelope]) -> Vec<Envelope> {
     log
 }
 
-proptest! {
-    #![proptest_config(ProptestConfig::with_cases(12))]
+/// Cases of the round-trip property: `PROPTEST_CASES / 8` (at least 8), because every
+/// case is a real journal on disk (open, fsyncs, close, reopen: tens of milliseconds).
+fn round_trip_cases() -> u32 {
+    std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse::<u32>().ok()).map_or(12, |n| (n / 8).max(8))
+}
 
-    /// Random drafts in, the same records out after a reopen: ranges, sessions, keys.
-    #[test]
-    fn random_drafts_round_trip(drafts in proptest::collection::vec(testing::draft(), 1..120), batch_every in 0usize..6) {
-        let dir = tempfile::tempdir().unwrap();
-        let (journal, _) = open(dir.path());
-        let answers = append_all(&journal, drafts.clone(), batch_every);
-        prop_assert_eq!(answers.len(), drafts.len());
-        for (a, d) in answers.iter().zip(&drafts) {
-            if d.idempotency_key.is_none() {
-                prop_assert_eq!(&a.clone().into_draft(), d);
-            }
-        }
-        let log = expected_log(&answers);
-        journal.close().unwrap();
-
-        let (journal, report) = open(dir.path());
-        prop_assert_eq!(report.records, log.len() as u64);
-        prop_assert!(report.truncated.is_none());
-        let back = read_all(&journal);
-        prop_assert_eq!(&back, &log);
-        let seqs: Vec<u64> = back.iter().map(|e| e.sequence).collect();
-        prop_assert_eq!(seqs, (1..=log.len() as u64).collect::<Vec<_>>());
-
-        let mut sessions: Vec<SessionId> = log.iter().filter_map(|e| e.session_id).collect();
-        sessions.sort();
-        sessions.dedup();
-        for s in sessions {
-            let got: Vec<Envelope> = journal.read_session(s).collect::<Result<_, _>>().unwrap();
-            let want: Vec<Envelope> = log.iter().filter(|e| e.session_id == Some(s)).cloned().collect();
-            prop_assert_eq!(got, want);
-        }
-        for e in &log {
-            if let Some(key) = &e.idempotency_key {
-                prop_assert_eq!(journal.find_by_key(key).unwrap(), Some(e.clone()));
-            }
-        }
-        let mid = log.len() as u64 / 2 + 1;
-        prop_assert_eq!(journal.get(mid).unwrap(), log.get(mid as usize - 1).cloned());
-        prop_assert_eq!(journal.get(log.len() as u64 + 1).unwrap(), None);
-        drop(journal);
-        prop_assert!(verify(dir.path()).unwrap().is_ok());
+/// Random drafts in, the same records out after a reopen: ranges, sessions, keys.
+#[test]
+fn random_drafts_round_trip() {
+    let mut runner = TestRunner::new(ProptestConfig { cases: round_trip_cases(), ..ProptestConfig::default() });
+    let strategy = (proptest::collection::vec(testing::draft(), 1..120), 0usize..6);
+    let outcome = runner.run(&strategy, |(drafts, batch_every)| check_round_trip(drafts, batch_every));
+    if let Err(e) = outcome {
+        panic!("{e}");
     }
+}
+
+fn check_round_trip(drafts: Vec<EnvelopeDraft>, batch_every: usize) -> Result<(), TestCaseError> {
+    let dir = tempfile::tempdir().unwrap();
+    let (journal, _) = open(dir.path());
+    let answers = append_all(&journal, drafts.clone(), batch_every);
+    prop_assert_eq!(answers.len(), drafts.len());
+    for (a, d) in answers.iter().zip(&drafts) {
+        if d.idempotency_key.is_none() {
+            prop_assert_eq!(&a.clone().into_draft(), d);
+        }
+    }
+    let log = expected_log(&answers);
+    journal.close().unwrap();
+
+    let (journal, report) = open(dir.path());
+    prop_assert_eq!(report.records, log.len() as u64);
+    prop_assert!(report.truncated.is_none());
+    let back = read_all(&journal);
+    prop_assert_eq!(&back, &log);
+    let seqs: Vec<u64> = back.iter().map(|e| e.sequence).collect();
+    prop_assert_eq!(seqs, (1..=log.len() as u64).collect::<Vec<_>>());
+
+    let mut sessions: Vec<SessionId> = log.iter().filter_map(|e| e.session_id).collect();
+    sessions.sort();
+    sessions.dedup();
+    for s in sessions {
+        let got: Vec<Envelope> = journal.read_session(s).collect::<Result<_, _>>().unwrap();
+        let want: Vec<Envelope> = log.iter().filter(|e| e.session_id == Some(s)).cloned().collect();
+        prop_assert_eq!(got, want);
+    }
+    for e in &log {
+        if let Some(key) = &e.idempotency_key {
+            prop_assert_eq!(journal.find_by_key(key).unwrap(), Some(e.clone()));
+        }
+    }
+    let mid = log.len() as u64 / 2 + 1;
+    prop_assert_eq!(journal.get(mid).unwrap(), log.get(mid as usize - 1).cloned());
+    prop_assert_eq!(journal.get(log.len() as u64 + 1).unwrap(), None);
+    drop(journal);
+    prop_assert!(verify(dir.path()).unwrap().is_ok());
+    Ok(())
 }
 
 #[test]
@@ -307,4 +320,26 @@ fn appends_after_close_fail_with_closed() {
     let err = other.append(draft(2)).unwrap_err();
     assert!(matches!(err, JournalError::Closed), "{err}");
     assert_eq!(other.get(1).unwrap().unwrap().sequence, 1, "reads still work");
+}
+
+#[test]
+fn index_of_another_history_is_detected_by_its_chain_hash() {
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (journal_a, _) = open(a.path());
+    let written: Vec<Envelope> = (0..30).map(|n| journal_a.append(draft(n)).unwrap()).collect();
+    journal_a.close().unwrap();
+    let (journal_b, _) = open(b.path());
+    for n in 0..30 {
+        let mut d = draft(n + 1000);
+        d.idempotency_key = Some(format!("k{n}")); // same keys, other records
+        journal_b.append(d).unwrap();
+    }
+    journal_b.close().unwrap();
+    std::fs::remove_dir_all(a.path().join("index")).unwrap();
+    copy_dir(&b.path().join("index"), &a.path().join("index"));
+
+    let (journal, report) = open(a.path());
+    assert!(report.index_rebuilt, "same length, other chain: {report}");
+    assert_eq!(journal.find_by_key("k10").unwrap().as_ref(), Some(&written[10]));
+    assert_eq!(journal.find_by_key("k11").unwrap(), None);
 }

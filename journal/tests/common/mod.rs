@@ -81,9 +81,10 @@ pub fn copy_dir(src: &Path, dst: &Path) {
     }
 }
 
-/// (sequence, offset, record bytes) of every well-formed record at the start of a segment
-/// file, read straight from the bytes (header: payload_len at 8..12, sequence at 16..24).
-pub fn record_spans(path: &Path) -> Vec<(u64, u64, u64)> {
+/// (sequence, offset, record bytes, last sequence of its write) of every well-formed
+/// record at the start of a segment file, read straight from the bytes (header:
+/// payload_len at 8..12, batch_records at 12..16, sequence at 16..24, batch_first at 24..32).
+pub fn record_spans(path: &Path) -> Vec<(u64, u64, u64, u64)> {
     let bytes = std::fs::read(path).expect("read segment");
     let mut spans = Vec::new();
     let mut at = 0usize;
@@ -93,7 +94,9 @@ pub fn record_spans(path: &Path) -> Vec<(u64, u64, u64)> {
             break;
         }
         let seq = u64::from_le_bytes(bytes[at + 16..at + 24].try_into().unwrap());
-        spans.push((seq, at as u64, len as u64));
+        let batch_records = u64::from(u32::from_le_bytes(bytes[at + 12..at + 16].try_into().unwrap()));
+        let batch_first = u64::from_le_bytes(bytes[at + 24..at + 32].try_into().unwrap());
+        spans.push((seq, at as u64, len as u64, batch_first + batch_records - 1));
         at += len;
     }
     spans
