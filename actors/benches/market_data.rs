@@ -4,10 +4,10 @@
 //!
 //! Throughput is in bars (elements) per second. `compute_all` fills 17 columns, so its
 //! bar-indicator updates per second (bars * 17 / time) are printed once as well; the
-//! target is over 20 million on one core. Kept short (10 samples, a few seconds a group):
+//! target is over 20 million on one core. Kept short (10 samples, a couple of seconds a benchmark, about 2 minutes in all):
 //! `cargo bench -p tradpal-actors --bench market_data`.
 
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, SamplingMode, Throughput};
 use std::hint::black_box;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
@@ -22,8 +22,9 @@ fn data() -> &'static Synth {
     static DATA: OnceLock<Synth> = OnceLock::new();
     DATA.get_or_init(|| {
         let started = Instant::now();
-        let s = synth::generate(&SynthParams { bars: BARS, timeframe: Timeframe::M1, seed: 1, ..SynthParams::default() })
-            .expect("synth parameters");
+        let s =
+            synth::generate(&SynthParams { bars: BARS, timeframe: Timeframe::M1, seed: 1, ..SynthParams::default() })
+                .expect("synth parameters");
         eprintln!("synth: {BARS} 1m bars generated in {:.0} ms", started.elapsed().as_secs_f64() * 1e3);
         s
     })
@@ -45,7 +46,12 @@ fn volumes() -> &'static [f64] {
 
 fn group<'a>(c: &'a mut Criterion, name: &str) -> criterion::BenchmarkGroup<'a, criterion::measurement::WallTime> {
     let mut g = c.benchmark_group(name);
-    g.sample_size(10).warm_up_time(Duration::from_millis(500)).measurement_time(Duration::from_secs(3));
+    // Flat sampling: 10 equal samples. (Linear sampling runs 1 + 2 + ... + 10 = 55 batches,
+    // which for a 0.5 s benchmark is half a minute.)
+    g.sample_size(10)
+        .sampling_mode(SamplingMode::Flat)
+        .warm_up_time(Duration::from_millis(300))
+        .measurement_time(Duration::from_secs(2));
     g.throughput(Throughput::Elements(BARS as u64));
     g
 }
@@ -66,6 +72,28 @@ fn indicator_benches(c: &mut Criterion) {
         per_run * 1e3,
         BARS as f64 / per_run / 1e6,
         (BARS * COLUMNS.len()) as f64 / per_run / 1e6
+    );
+
+    // The same nine indicators run alone, without building the table: what is left of
+    // compute_all's time is the table's assembly (column projections and copies).
+    let started = Instant::now();
+    for _ in 0..runs {
+        black_box(indicators::sma(closes, 20).unwrap());
+        black_box(indicators::ema(closes, 20).unwrap());
+        black_box(indicators::rsi(closes, 14).unwrap());
+        black_box(indicators::macd(closes, 12, 26, 9).unwrap());
+        black_box(indicators::bollinger(closes, 20, 2.0).unwrap());
+        black_box(indicators::atr(candles, 14).unwrap());
+        black_box(indicators::volatility(closes, 20).unwrap());
+        black_box(indicators::returns(closes, 1).unwrap());
+        black_box(indicators::volume_features(volumes, 20).unwrap());
+    }
+    let parts = started.elapsed().as_secs_f64() / runs as f64;
+    eprintln!(
+        "the nine indicator batch functions alone: {:.0} ms; table assembly: about {:.0} ms of compute_all's {:.0} ms",
+        parts * 1e3,
+        (per_run - parts).max(0.0) * 1e3,
+        per_run * 1e3
     );
 
     let mut g = group(c, "indicators");
@@ -112,7 +140,7 @@ fn csv_benches(c: &mut Criterion) {
     let text = synth::candles_csv(data());
     eprintln!("csv: {BARS} rows, {:.1} MB", text.len() as f64 / 1e6);
     let mut g = group(c, "csv");
-    g.measurement_time(Duration::from_secs(5));
+    g.measurement_time(Duration::from_secs(4));
     g.bench_function("parse", |b| {
         b.iter(|| CsvReader::new(black_box(text.as_bytes())).unwrap().filter(|r| r.is_ok()).count())
     });
@@ -125,13 +153,18 @@ fn csv_benches(c: &mut Criterion) {
     });
     g.finish();
     let mut g = group(c, "synth");
-    g.sample_size(10).measurement_time(Duration::from_secs(3));
     g.bench_function("generate_1m", |b| {
         b.iter(|| synth::generate(&SynthParams { bars: BARS, seed: 1, ..SynthParams::default() }).unwrap())
     });
+    g.measurement_time(Duration::from_secs(4));
     g.bench_function("candles_csv", |b| b.iter(|| synth::candles_csv(black_box(data()))));
     g.finish();
 }
 
-criterion_group!(benches, indicator_benches, resample_benches, csv_benches);
+criterion_group! {
+    name = benches;
+    // No HTML charts: they cost seconds per benchmark and nobody reads them here.
+    config = Criterion::default().without_plots();
+    targets = indicator_benches, resample_benches, csv_benches
+}
 criterion_main!(benches);

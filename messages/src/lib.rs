@@ -12,6 +12,7 @@
 //! - `event.rs`: facts ([`Event`], one struct per event, closed enum) and [`EventKind`].
 //! - `command.rs`: requests ([`Command`]).
 //! - `market.rs`: symbols, [`Timeframe`]s, [`Candle`]s.
+//! - `subjects.rs`: NATS subject names and the symbol-token encoding (one place).
 //! - `reply.rs`: answers ([`Reply`]) and the error classes ([`ErrorCode`]).
 //! - `envelope.rs`: the [`Envelope`] around every journaled event and its draft.
 //! - `codec.rs`: JSON for the outside, versioned and validated rkyv for the journal.
@@ -24,6 +25,7 @@ pub mod event;
 pub mod ids;
 pub mod market;
 pub mod reply;
+pub mod subjects;
 pub mod time;
 
 #[cfg(any(test, feature = "proptest"))]
@@ -32,7 +34,7 @@ pub mod testing;
 pub use command::{Command, GetStatus, StartSession, StopSession};
 pub use envelope::{Envelope, EnvelopeDraft};
 pub use event::{ActorRestarted, CandlesIngested, DataSource, Event, EventKind, ServiceStarted, SessionConfig, SessionStarted, SessionStopped, TradingMode};
-pub use market::{is_valid_symbol, Candle, Timeframe};
+pub use market::{is_valid_symbol, Candle, CandleWire, TimeWire, Timeframe};
 pub use ids::{CausationId, CorrelationId, EventId, IdGenerator, OrderId, SessionId};
 pub use reply::{ActorState, ActorStatus, ErrorCode, ErrorReply, Reply, SessionInfo, SessionStatus, StatusReply};
 pub use time::{Clock, SimClock, Timestamp};

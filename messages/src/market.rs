@@ -88,6 +88,50 @@ pub struct Candle {
     pub volume: f64,
 }
 
+/// A timestamp as outside JSON carries it: RFC 3339 text or epoch milliseconds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum TimeWire {
+    Millis(i64),
+    Text(String),
+}
+
+impl TimeWire {
+    pub fn to_timestamp(&self) -> Result<Timestamp, String> {
+        match self {
+            TimeWire::Millis(ms) => {
+                const MS_MAX: i64 = i64::MAX / 1_000_000;
+                if ms.abs() > MS_MAX {
+                    return Err(format!("epoch milliseconds {ms} out of range"));
+                }
+                Ok(Timestamp::from_millis(*ms))
+            }
+            TimeWire::Text(t) => t.parse().map_err(|e: crate::time::TimestampParseError| e.to_string()),
+        }
+    }
+}
+
+/// A candle as outside producers send it (HTTP bodies, NATS messages): the CSV's fields
+/// as JSON. Validation (finite, positive, consistent) happens in the market-data core.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CandleWire {
+    /// The bar's open time.
+    pub timestamp: TimeWire,
+    pub open: f64,
+    pub high: f64,
+    pub low: f64,
+    pub close: f64,
+    pub volume: f64,
+}
+
+impl CandleWire {
+    pub fn to_candle(&self) -> Result<Candle, String> {
+        let open_time = self.timestamp.to_timestamp()?;
+        Ok(Candle { open_time, open: self.open, high: self.high, low: self.low, close: self.close, volume: self.volume })
+    }
+}
+
 /// `BASE/QUOTE`, each 1..=20 uppercase ASCII letters or digits (e.g. `BTC/USDT`).
 pub fn is_valid_symbol(symbol: &str) -> bool {
     let ok = |p: &str| !p.is_empty() && p.len() <= 20 && p.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());

@@ -8,6 +8,7 @@
 //! - `service.rs`: [`Runtime`]: opens the journal, records the start, spawns the tree;
 //!   shuts it down in order.
 //! - `keys.rs`: API keys: configured ones, or a generated admin key in the data dir.
+//! - `nats/`: the NATS JetStream transport (market data from outside producers).
 //! - `logging.rs`: tracing set-up (text or JSON lines).
 //! - `http/`: the axum adapter, one file per concern: `mod.rs` (router, limits),
 //!   `error.rs` (JSON errors), `auth.rs`, `request_id.rs`, `json.rs` (body extractor),
@@ -18,6 +19,7 @@ pub mod clock;
 pub mod http;
 pub mod keys;
 pub mod logging;
+pub mod nats;
 pub mod service;
 pub mod supervisor;
 

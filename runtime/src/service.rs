@@ -31,6 +31,8 @@ pub enum RuntimeError {
     Keys(#[from] crate::keys::KeyError),
     #[error("cannot listen on {addr}: {source}")]
     Bind { addr: String, source: std::io::Error },
+    #[error("invalid NATS_URL {url}: {reason}")]
+    Nats { url: String, reason: String },
     #[error("HTTP server failed: {0}")]
     Serve(std::io::Error),
 }
@@ -50,6 +52,8 @@ pub struct Runtime {
     pub bus: InProcessBus,
     pub statuses: StatusRegistry,
     pub recovery: RecoveryReport,
+    /// The NATS bridge, when `NATS_URL` is set.
+    pub nats: Option<crate::nats::Nats>,
     supervisor: ActorRef<SupervisorMsg>,
     supervisor_join: tokio::task::JoinHandle<()>,
 }
@@ -106,8 +110,14 @@ impl Runtime {
         };
         let (supervisor, supervisor_join) =
             Actor::spawn(None, Supervisor, args).await.map_err(|e| RuntimeError::Spawn(e.to_string()))?;
-        let runtime = Runtime { settings, services, bus, statuses, recovery, supervisor, supervisor_join };
+        let mut runtime = Runtime { settings, services, bus, statuses, recovery, nats: None, supervisor, supervisor_join };
         runtime.wait_ready(Duration::from_millis(READY_WAIT_MS)).await;
+        if let Some(url) = runtime.settings.nats_url.clone() {
+            let nats = crate::nats::Nats::start(url.expose(), url.to_string())
+                .await
+                .map_err(|e| RuntimeError::Nats { url: url.to_string(), reason: e.to_string() })?;
+            runtime.nats = Some(nats);
+        }
         Ok(runtime)
     }
 
@@ -133,6 +143,9 @@ impl Runtime {
 
     /// Stops the tree (children first, each `post_stop` runs), then closes the journal.
     pub async fn shutdown(self) {
+        if let Some(nats) = self.nats {
+            nats.shutdown().await;
+        }
         let _ = self.supervisor.stop_and_wait(Some("shutdown".into()), Some(Duration::from_secs(15))).await;
         let _ = self.supervisor_join.await;
         let journal = self.services.journal.clone();

@@ -40,10 +40,55 @@ pub enum DataCommand {
         json: bool,
         file: PathBuf,
     },
+    /// Write synthetic regime-switching candles (and, optionally, each bar's true regime)
+    /// from a seed: demos, scale tests, and ground truth for regime detection.
+    Synth {
+        /// Number of bars.
+        #[arg(long, default_value_t = 10_000)]
+        bars: usize,
+        #[arg(long, default_value = "1m")]
+        timeframe: Timeframe,
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Open time of the first bar (RFC 3339, on a bar boundary).
+        #[arg(long, default_value = "2024-01-01T00:00:00Z")]
+        start: tradpal_messages::Timestamp,
+        #[arg(long, default_value_t = 100.0)]
+        start_price: f64,
+        /// Mean regime length in bars.
+        #[arg(long, default_value_t = 500)]
+        mean_regime_bars: usize,
+        /// Bull/bear drift per bar in units of the bar's volatility (0..=1).
+        #[arg(long, default_value_t = tradpal_actors::market_data::synth::DEFAULT_TREND_STRENGTH)]
+        trend_strength: f64,
+        /// Candle CSV to write (the import format).
+        #[arg(long)]
+        out: PathBuf,
+        /// Also write `timestamp,trend,volatility` with each bar's true regime.
+        #[arg(long)]
+        labels: Option<PathBuf>,
+    },
 }
 
 pub fn run(cmd: DataCommand) -> anyhow::Result<ExitCode> {
     match cmd {
+        DataCommand::Synth { bars, timeframe, seed, start, start_price, mean_regime_bars, trend_strength, out, labels } => {
+            use tradpal_actors::market_data::synth;
+            let params = synth::SynthParams { bars, timeframe, start, start_price, seed, mean_regime_bars, trend_strength };
+            let s = match synth::generate(&params) {
+                Ok(s) => s,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return Ok(ExitCode::from(2));
+                }
+            };
+            std::fs::write(&out, synth::candles_csv(&s)).with_context(|| format!("cannot write {}", out.display()))?;
+            if let Some(path) = &labels {
+                std::fs::write(path, synth::labels_csv(&s)).with_context(|| format!("cannot write {}", path.display()))?;
+            }
+            eprintln!("wrote {} {timeframe} bars (seed {seed}) to {}", s.candles.len(), out.display());
+            Ok(ExitCode::SUCCESS)
+        }
         DataCommand::Import { settings, symbol, timeframe, keep_good, json, file } => {
             let settings = match load_settings(&settings) {
                 Ok(s) => s,

@@ -2,6 +2,8 @@
 //! data directory, and talks to it over real HTTP.
 #![allow(dead_code)]
 
+pub mod nats;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

@@ -77,11 +77,17 @@ impl CandleStore {
     }
 
     /// Validates incoming rows (in row order, parse rejections included) against what
-    /// is stored. The report's `accepted` bars are new and may be journaled as they are.
+    /// is stored. The report's `accepted` bars are new and may be journaled as they are:
+    /// late bars (older than the last stored one, for an empty slot) first, then bars
+    /// continuing the series, so `accepted` is strictly increasing.
+    ///
+    /// Why late bars are accepted: a feed redelivers what a crashed consumer had not
+    /// acknowledged after newer bars went through; refusing them would lose them.
     pub fn plan(&self, symbol: &str, timeframe: Timeframe, rows: impl IntoIterator<Item = CsvRecord>) -> ValidationReport {
         let series = self.series(symbol, timeframe);
         let last = series.and_then(|s| s.candles.last()).copied();
         let mut validator = Validator::continuing(timeframe, last);
+        let mut late: Vec<CsvRow> = Vec::new();
         let mut known_repeats = 0usize;
         for record in rows {
             let CsvRow { row, line, candle } = match record {
@@ -93,7 +99,8 @@ impl CandleStore {
             };
             let line = (line > 0).then_some(line);
             match (series, last) {
-                // Older than the last stored bar: only an exact repeat of history is fine.
+                // Older than the last stored bar: an exact repeat of history is dropped, a
+                // different bar at a stored time is a conflict, an empty slot is a late bar.
                 (Some(s), Some(l)) if candle.open_time < l.open_time => match s.find(candle.open_time) {
                     Some(stored) if *stored == candle => known_repeats += 1,
                     Some(_) => validator.reject(Rejection {
@@ -102,12 +109,7 @@ impl CandleStore {
                         field: Some(Field::OpenTime),
                         problem: Problem::ConflictingDuplicate { open_time: candle.open_time },
                     }),
-                    None => validator.reject(Rejection {
-                        row,
-                        line,
-                        field: Some(Field::OpenTime),
-                        problem: Problem::BeforeLastStored { open_time: candle.open_time, last_stored: l.open_time },
-                    }),
+                    None => late.push(CsvRow { row, line: line.unwrap_or(0), candle }),
                 },
                 _ => {
                     validator.push(row, line, candle);
@@ -116,22 +118,36 @@ impl CandleStore {
         }
         let mut report = validator.finish();
         report.duplicates_dropped += known_repeats;
+        if !late.is_empty() {
+            merge_late(&mut report, late, timeframe);
+        }
         report
     }
 
-    /// Folds a journaled record in. The record was planned against this store, so its
-    /// bars are newer than the series' last; anything else is a bug and is refused.
+    /// Folds a journaled record in: bars after the series' end are appended, late bars
+    /// merged into their empty slots. A bar at an occupied time means the record was not
+    /// planned against this store: a bug, refused with the reason.
     pub fn apply(&mut self, e: &CandlesIngested) -> Result<(), String> {
         let series = self.series.entry((e.symbol.clone(), e.timeframe)).or_default();
-        if let (Some(last), Some(first)) = (series.candles.last(), e.candles.first()) {
-            if first.open_time <= last.open_time {
-                return Err(format!(
-                    "{} {}: record starts at {} but the series ends at {}",
-                    e.symbol, e.timeframe, first.open_time, last.open_time
-                ));
-            }
+        let appends_only = match (series.candles.last(), e.candles.first()) {
+            (Some(last), Some(first)) => first.open_time > last.open_time,
+            _ => true,
+        };
+        if appends_only {
+            series.candles.extend_from_slice(&e.candles);
+            return Ok(());
         }
-        series.candles.extend_from_slice(&e.candles);
+        let mut merged = Vec::with_capacity(series.candles.len() + e.candles.len());
+        let (mut a, mut b) = (series.candles.iter().peekable(), e.candles.iter().peekable());
+        while let (Some(x), Some(y)) = (a.peek(), b.peek()) {
+            if x.open_time == y.open_time {
+                return Err(format!("{} {}: a bar at {} is already stored", e.symbol, e.timeframe, y.open_time));
+            }
+            merged.push(if x.open_time < y.open_time { *a.next().unwrap() } else { *b.next().unwrap() });
+        }
+        merged.extend(a.copied());
+        merged.extend(b.copied());
+        series.candles = merged;
         Ok(())
     }
 
@@ -194,6 +210,26 @@ impl CandleStore {
     }
 }
 
+/// Validates late bars among themselves (row rules, order, repeats) and puts the
+/// accepted ones before the report's continuation bars. Gaps are not reported for them:
+/// they fill gaps.
+fn merge_late(report: &mut ValidationReport, mut late: Vec<CsvRow>, timeframe: Timeframe) {
+    late.sort_by_key(|r| (r.candle.open_time, r.row));
+    let mut v = Validator::new(timeframe);
+    for r in late {
+        v.push(r.row, (r.line > 0).then_some(r.line), r.candle);
+    }
+    let late = v.finish();
+    report.duplicates_dropped += late.duplicates_dropped;
+    report.rejected_total += late.rejected_total;
+    let room = super::validate::REJECTIONS_KEPT_MAX.saturating_sub(report.rejected.len());
+    report.rejected.extend(late.rejected.into_iter().take(room));
+    report.rejected.sort_by_key(|r| r.row);
+    let mut accepted = late.accepted;
+    accepted.append(&mut report.accepted);
+    report.accepted = accepted;
+}
+
 /// `t` rounded up to the next bar boundary of `tf` (itself when aligned).
 fn ceil_to(t: Timestamp, tf: Timeframe) -> Timestamp {
     let open = tf.bar_open(t);
@@ -243,11 +279,30 @@ mod tests {
     }
 
     #[test]
-    fn apply_refuses_out_of_order_records() {
+    fn apply_refuses_a_second_bar_at_a_stored_time() {
         let mut store = CandleStore::default();
         ingest(&mut store, &[bar(5, 1.0 + 5.0)]);
         let e = CandlesIngested { symbol: "BTC/USDT".into(), timeframe: Timeframe::M1, source: DataSource::Http, candles: vec![bar(5, 6.0)] };
         assert!(store.apply(&e).is_err());
+    }
+
+    #[test]
+    fn late_bars_fill_empty_slots_in_order() {
+        let mut store = CandleStore::default();
+        let first: Vec<Candle> = [0, 1, 2, 6, 7].iter().map(|&m| bar(m, 100.0 + m as f64)).collect();
+        ingest(&mut store, &first);
+        // Redelivered late bars (out of order among themselves) mixed with a repeat and
+        // new bars. New bars must still arrive in order (a feed sorts its batch first).
+        let mixed = vec![bar(4, 104.0), bar(8, 108.0), bar(3, 103.0), bar(7, 107.0), bar(9, 109.0)];
+        let r = ingest(&mut store, &mixed);
+        assert_eq!((r.accepted.len(), r.duplicates_dropped, r.rejected_total), (4, 1, 0), "{r:?}");
+        let times: Vec<i64> = store.series("BTC/USDT", Timeframe::M1).unwrap().candles.iter().map(|c| c.open_time.0 / 60_000_000_000).collect();
+        assert_eq!(times, vec![0, 1, 2, 3, 4, 6, 7, 8, 9]);
+        // A late bar that conflicts with nothing but breaks the row rules is rejected by row.
+        let mut broken = bar(5, 105.0);
+        broken.high = 1.0;
+        let r = store.plan("BTC/USDT", Timeframe::M1, rows(&[broken]));
+        assert_eq!((r.accepted.len(), r.rejected_total, r.rejected[0].row), (0, 1, 0));
     }
 
     #[test]

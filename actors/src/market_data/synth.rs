@@ -31,12 +31,16 @@
 //! `sigma` depends on volatility: [`VOL_PER_1M`] = 0.1%, 0.3%, 0.8% for a 1m bar, scaled by
 //! `sqrt(bar minutes)` (a random walk's variance grows with time: 1h bars have sqrt(60)
 //! times the 1m sigma). `mu` depends on trend: `+s * sigma` for bull, `-s * sigma` for
-//! bear, 0 for sideways, with `s = trend_strength` ([`DEFAULT_TREND_STRENGTH`] = 0.15): a
+//! bear, 0 for sideways, with `s = trend_strength` ([`DEFAULT_TREND_STRENGTH`] = 0.2): a
 //! per-bar signal-to-noise ratio, so a trend is as detectable in a calm regime as in a
-//! wild one and at every timeframe (1m bull: +1.5, +4.5, +12 bps per bar by volatility).
-//! One bar alone says little (its sign matches the trend 56% of the time), but the mean of
-//! 100 bars is 1.5 standard errors from 0, and the test below checks a plain causal
-//! rolling-mean detector recovers the trend of most bars; `trend_strength` tunes that.
+//! wild one and at every timeframe (1m bull: +2, +6, +16 bps per bar by volatility).
+//! Calibrated on 200k 1m bars with regimes of 500 (the tests check it): one bar's sign
+//! matches its trend 58% of the time; the best plain rolling-window t-test on returns
+//! (window and threshold tuned on the labels) gets 76-80% of bars' trend right; the Bayes
+//! filter with the true model (a causal 9-state HMM) gets 85-88%. So >= 80% is reachable
+//! by a good detector, not by a naive one. Volatility is easy by design (the filter gets
+//! 99%: the sigmas are 3x apart). Longer regimes or a larger `trend_strength` make
+//! trends easier (0.15: filter 81%; 0.25: 90%).
 //!
 //! **OHLC.** open = previous close (the first opens at `start_price`), close =
 //! `open * exp(r)`, high = `max(open, close) * exp(w_up)`, low = `min(open, close) *
@@ -69,7 +73,7 @@ pub const START_PRICE_MAX: f64 = 1e9;
 /// Per-bar log-return sigma of a 1m bar by volatility (low, normal, high).
 pub const VOL_PER_1M: [f64; 3] = [0.001, 0.003, 0.008];
 /// Default per-bar drift of a bull (bear) bar, in units of the bar's sigma.
-pub const DEFAULT_TREND_STRENGTH: f64 = 0.15;
+pub const DEFAULT_TREND_STRENGTH: f64 = 0.2;
 /// Mean wick length beyond the body, in units of the bar's sigma.
 pub const WICK_MEAN_SIGMAS: f64 = 0.4;
 /// Mean volume per minute of bar in a normal-volatility regime.
@@ -270,7 +274,10 @@ fn check(p: &SynthParams) -> Result<(), SynthError> {
     }
     // The last bar's close (start + bars * timeframe) must be representable: resampling
     // and gap checks compute it.
-    let end = i64::try_from(p.bars).ok().and_then(|n| n.checked_mul(p.timeframe.nanos())).and_then(|d| p.start.0.checked_add(d));
+    let end = i64::try_from(p.bars)
+        .ok()
+        .and_then(|n| n.checked_mul(p.timeframe.nanos()))
+        .and_then(|d| p.start.0.checked_add(d));
     if end.is_none() {
         return Err(SynthError::PastTimeRange { bars: p.bars, timeframe: p.timeframe, start: p.start });
     }
@@ -432,16 +439,7 @@ pub fn candles_csv(synth: &Synth) -> String {
     out.push_str("timestamp,open,high,low,close,volume\n");
     for c in &synth.candles {
         // Writing to a String cannot fail.
-        let _ = writeln!(
-            out,
-            "{},{},{},{},{},{}",
-            c.open_time.to_rfc3339(),
-            c.open,
-            c.high,
-            c.low,
-            c.close,
-            c.volume
-        );
+        let _ = writeln!(out, "{},{},{},{},{},{}", c.open_time.to_rfc3339(), c.open, c.high, c.low, c.close, c.volume);
     }
     out
 }
@@ -478,7 +476,10 @@ mod tests {
             (SynthParams { bars: 200_000, timeframe: Timeframe::D1, ..ok }, "bars"),
             (SynthParams { start: Timestamp(i64::MAX - i64::MAX % Timeframe::M1.nanos()), bars: 2, ..ok }, "bars"),
             (SynthParams { start: Timestamp(ok.start.0 + 1), ..ok }, "start"),
-            (SynthParams { start: Timestamp(ok.start.0 + 60 * 1_000_000_000), timeframe: Timeframe::M5, ..ok }, "start"),
+            (
+                SynthParams { start: Timestamp(ok.start.0 + 60 * 1_000_000_000), timeframe: Timeframe::M5, ..ok },
+                "start",
+            ),
             (SynthParams { start_price: 0.0, ..ok }, "start_price"),
             (SynthParams { start_price: -5.0, ..ok }, "start_price"),
             (SynthParams { start_price: f64::NAN, ..ok }, "start_price"),
@@ -535,7 +536,14 @@ mod tests {
             s.candles
                 .iter()
                 .map(|c| {
-                    [c.open_time.0 as u64, c.open.to_bits(), c.high.to_bits(), c.low.to_bits(), c.close.to_bits(), c.volume.to_bits()]
+                    [
+                        c.open_time.0 as u64,
+                        c.open.to_bits(),
+                        c.high.to_bits(),
+                        c.low.to_bits(),
+                        c.close.to_bits(),
+                        c.volume.to_bits(),
+                    ]
                 })
                 .collect()
         };
@@ -557,7 +565,9 @@ mod tests {
 
     #[test]
     fn candles_csv_reimports_to_the_same_candles() {
-        for (timeframe, start_price) in [(Timeframe::M1, 100.0), (Timeframe::M15, START_PRICE_MIN), (Timeframe::D1, 43_000.5)] {
+        for (timeframe, start_price) in
+            [(Timeframe::M1, 100.0), (Timeframe::M15, START_PRICE_MIN), (Timeframe::D1, 43_000.5)]
+        {
             let s = gen(&SynthParams { start_price, ..params(20_000, timeframe, 3) });
             let text = candles_csv(&s);
             assert!(text.starts_with("timestamp,open,high,low,close,volume\n2024-01-01T00:00:00Z,"), "{}", &text[..80]);
@@ -566,7 +576,13 @@ mod tests {
             assert_eq!(report.accepted.len(), s.candles.len());
             for (got, want) in report.accepted.iter().zip(&s.candles) {
                 assert_eq!(got.open_time, want.open_time);
-                for (g, w) in [(got.open, want.open), (got.high, want.high), (got.low, want.low), (got.close, want.close), (got.volume, want.volume)] {
+                for (g, w) in [
+                    (got.open, want.open),
+                    (got.high, want.high),
+                    (got.low, want.low),
+                    (got.close, want.close),
+                    (got.volume, want.volume),
+                ] {
                     assert_eq!(g.to_bits(), w.to_bits(), "{got:?} vs {want:?}");
                 }
             }
@@ -619,7 +635,10 @@ mod tests {
     }
 
     /// Log returns and their mean / standard deviation, grouped by a key of the label.
-    fn stats_by<K: Ord>(s: &Synth, key: impl Fn(&RegimeLabel) -> K) -> std::collections::BTreeMap<K, (f64, f64, usize)> {
+    fn stats_by<K: Ord>(
+        s: &Synth,
+        key: impl Fn(&RegimeLabel) -> K,
+    ) -> std::collections::BTreeMap<K, (f64, f64, usize)> {
         let mut groups: std::collections::BTreeMap<K, Vec<f64>> = Default::default();
         for (c, l) in s.candles.iter().zip(&s.labels) {
             groups.entry(key(l)).or_default().push((c.close / c.open).ln());
@@ -667,7 +686,9 @@ mod tests {
                     s.candles.iter().zip(&s.labels).filter(|(_, l)| l.volatility == v).map(|(c, _)| c.volume).collect();
                 vols.iter().sum::<f64>() / vols.len() as f64
             };
-            assert!(mean_volume(Vol::Low) < mean_volume(Vol::Normal) && mean_volume(Vol::Normal) < mean_volume(Vol::High));
+            assert!(
+                mean_volume(Vol::Low) < mean_volume(Vol::Normal) && mean_volume(Vol::Normal) < mean_volume(Vol::High)
+            );
         }
     }
 
@@ -701,27 +722,62 @@ mod tests {
     }
 
     #[test]
-    fn trends_are_recoverable_but_not_from_one_bar() {
-        let s = gen(&params(200_000, Timeframe::M1, 21));
-        // One bar: its sign is right barely more often than chance.
+    fn trends_are_recoverable_but_not_trivially() {
+        let p = params(200_000, Timeframe::M1, 21);
+        let s = gen(&p);
+        // One bar: its sign is right barely more often than chance (Phi(0.2) = 0.579).
+        let trending = |l: &&RegimeLabel| l.trend != Trend::Sideways;
         let sign = s
             .candles
             .iter()
             .zip(&s.labels)
-            .filter(|(c, l)| l.trend != Trend::Sideways && (c.close > c.open) == (l.trend == Trend::Bull))
+            .filter(|(c, l)| trending(l) && (c.close > c.open) == (l.trend == Trend::Bull))
             .count() as f64
-            / s.labels.iter().filter(|l| l.trend != Trend::Sideways).count() as f64;
-        assert!((0.53..0.6).contains(&sign), "sign accuracy {sign}");
-        let naive = rolling_t_accuracy(&s, 1, 0.5);
-        // A plain causal rolling window already gets most bars right; a smarter detector
-        // (regime-length priors, volatility scaling, an HMM) has room to do better.
-        let best = [50, 100, 150, 200]
+            / s.labels.iter().filter(trending).count() as f64;
+        assert!((0.56..0.60).contains(&sign), "one-bar sign accuracy {sign}");
+        assert!(rolling_t_accuracy(&s, 1, 0.5) < 0.45);
+        // A plain causal rolling window, even tuned on the labels, stays under 80%...
+        let best = [50, 100, 200, 300]
             .into_iter()
-            .flat_map(|w| [0.8, 1.0, 1.2].map(|th| (w, th, rolling_t_accuracy(&s, w, th))))
+            .flat_map(|w| [0.8, 1.2, 1.5].map(|th| (w, th, rolling_t_accuracy(&s, w, th))))
             .fold((0, 0.0, 0.0), |a, b| if b.2 > a.2 { b } else { a });
-        eprintln!("one-bar sign {sign:.3}, 1-bar detector {naive:.3}, best rolling window {best:?}");
-        assert!(naive < 0.45, "{naive}");
-        assert!(best.2 > 0.7, "{best:?}");
+        assert!((0.7..0.8).contains(&best.2), "{best:?}");
+        // ...while the Bayes filter with the true model clears it: 80% is reachable.
+        let (trend, vol) = hmm_filter_accuracy(&s, &p);
+        assert!(trend > 0.83, "filter trend accuracy {trend}");
+        assert!(vol > 0.97, "filter volatility accuracy {vol}");
+    }
+
+    /// Accuracy (trend, volatility) of the Bayes filter with the true model: a 9-state
+    /// HMM, stay with probability 1 - 1/mean, jump uniformly to the 8 others (the anchor
+    /// pull ignored), Gaussian emissions; forward pass only (causal); each bar labelled
+    /// with the axis value of highest posterior probability.
+    fn hmm_filter_accuracy(s: &Synth, p: &SynthParams) -> (f64, f64) {
+        let switch = 1.0 / p.mean_regime_bars as f64;
+        let states = RegimeLabel::ALL;
+        let mut prob = [1.0 / 9.0; 9];
+        let (mut trend_hits, mut vol_hits) = (0usize, 0usize);
+        for (c, l) in s.candles.iter().zip(&s.labels) {
+            let r = (c.close / c.open).ln();
+            let mut next = [0.0; 9];
+            for (j, st) in states.iter().enumerate() {
+                let prior = prob[j] * (1.0 - switch) + (1.0 - prob[j]) * switch / 8.0;
+                let sigma = bar_sigma(p.timeframe, st.volatility);
+                let z = (r - bar_drift(p.timeframe, *st, p.trend_strength)) / sigma;
+                next[j] = prior * (-0.5 * z * z).exp() / sigma;
+            }
+            let total: f64 = next.iter().sum();
+            prob = next.map(|v| v / total);
+            let (mut trend, mut vol) = ([0.0; 3], [0.0; 3]);
+            for (j, st) in states.iter().enumerate() {
+                trend[j / 3] += prob[j];
+                vol[st.volatility.index()] += prob[j];
+            }
+            let argmax = |a: [f64; 3]| (0..3).fold(0, |b, i| if a[i] > a[b] { i } else { b });
+            trend_hits += usize::from(Trend::ALL[argmax(trend)] == l.trend);
+            vol_hits += usize::from(Vol::ALL[argmax(vol)] == l.volatility);
+        }
+        (trend_hits as f64 / s.labels.len() as f64, vol_hits as f64 / s.labels.len() as f64)
     }
 
     #[test]
@@ -743,55 +799,9 @@ mod tests {
             assert!(worst_close <= EXCURSION_LOG_WALL + 1e-9, "strength {trend_strength}: {worst_close}");
             assert!(worst_wick <= EXCURSION_LOG_WALL + 15.0 * 0.31, "strength {trend_strength}: {worst_wick}");
             assert!(validate_batch(Timeframe::D1, &s.candles).is_clean());
-            eprintln!("strength {trend_strength}: largest excursion {worst_close:.2} (closes), {worst_wick:.2} (wicks)");
-        }
-    }
-
-    /// Accuracy of the Bayes filter with the true model (9-state HMM, forward pass only:
-    /// causal), labelling each bar with the trend of its most probable state.
-    fn hmm_filter_accuracy(s: &Synth, p: &SynthParams) -> (f64, f64) {
-        let switch = 1.0 / p.mean_regime_bars as f64;
-        let states = RegimeLabel::ALL;
-        let mut prob = [1.0 / 9.0; 9];
-        let (mut trend_hits, mut vol_hits) = (0usize, 0usize);
-        for (c, l) in s.candles.iter().zip(&s.labels) {
-            let r = (c.close / c.open).ln();
-            let mut next = [0.0; 9];
-            for (j, st) in states.iter().enumerate() {
-                let prior = prob[j] * (1.0 - switch) + (1.0 - prob[j]) * switch / 8.0;
-                let sigma = bar_sigma(p.timeframe, st.volatility);
-                let z = (r - bar_drift(p.timeframe, *st, p.trend_strength)) / sigma;
-                next[j] = prior * (-0.5 * z * z).exp() / sigma;
-            }
-            let total: f64 = next.iter().sum();
-            prob = next.map(|v| v / total);
-            let mut trend = [0.0; 3];
-            let mut vol = [0.0; 3];
-            for (j, st) in states.iter().enumerate() {
-                trend[j / 3] += prob[j];
-                vol[st.volatility.index()] += prob[j];
-            }
-            let argmax = |a: [f64; 3]| (0..3).fold(0, |b, i| if a[i] > a[b] { i } else { b });
-            trend_hits += usize::from(Trend::ALL[argmax(trend)] == l.trend);
-            vol_hits += usize::from(Vol::ALL[argmax(vol)] == l.volatility);
-        }
-        (trend_hits as f64 / s.labels.len() as f64, vol_hits as f64 / s.labels.len() as f64)
-    }
-
-    #[test]
-    #[ignore]
-    fn calibrate() {
-        for k in [0.2] {
-            for mean in [500, 1000] { for seed in [21, 22, 23, 24] {
-                let p = SynthParams { trend_strength: k, mean_regime_bars: mean, ..params(200_000, Timeframe::M1, seed) };
-                let s = gen(&p);
-                let hmm = hmm_filter_accuracy(&s, &p);
-                let best = [25, 50, 100, 150, 200, 300, 400]
-                    .into_iter()
-                    .flat_map(|w| [0.6, 0.8, 1.0, 1.2, 1.5].map(|th| (w, th, rolling_t_accuracy(&s, w, th))))
-                    .fold((0, 0.0, 0.0), |a, b| if b.2 > a.2 { b } else { a });
-                eprintln!("k {k} mean {mean} seed {seed}: hmm trend {:.3} vol {:.3}; rolling {best:?}", hmm.0, hmm.1);
-            }}
+            eprintln!(
+                "strength {trend_strength}: largest excursion {worst_close:.2} (closes), {worst_wick:.2} (wicks)"
+            );
         }
     }
 }

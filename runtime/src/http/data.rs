@@ -13,47 +13,19 @@ use std::collections::BTreeMap;
 use tradpal_actors::market_data::actor::{IndicatorReply, IngestReport, MarketDataMsg, RejectPolicy};
 use tradpal_actors::market_data::{CandlePage, CsvRecord, CsvRow, CANDLES_PAGE_MAX};
 use tradpal_actors::names;
-use tradpal_messages::{Candle, DataSource, ErrorCode, Timeframe, Timestamp};
+use tradpal_messages::{CandleWire, DataSource, ErrorCode, Timeframe, Timestamp};
 
 /// Most candles one `POST /api/data/candles` may carry (the body limit applies too).
 pub const CANDLES_PER_REQUEST_MAX: usize = 50_000;
 /// Rejections quoted in an error message (the total is always given).
 const REJECTIONS_QUOTED_MAX: usize = 5;
 
-/// A timestamp as JSON: RFC 3339 text or epoch milliseconds.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
-pub enum TimeIn {
-    Millis(i64),
-    Text(String),
-}
-
-impl TimeIn {
-    fn to_timestamp(&self, field: &str) -> Result<Timestamp, ApiError> {
-        match self {
-            TimeIn::Millis(ms) => Ok(Timestamp::from_millis(*ms)),
-            TimeIn::Text(t) => t.parse().map_err(|e| ApiError::new(ErrorCode::BadRequest, format!("{field}: {e}"))),
-        }
-    }
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CandleIn {
-    pub timestamp: TimeIn,
-    pub open: f64,
-    pub high: f64,
-    pub low: f64,
-    pub close: f64,
-    pub volume: f64,
-}
-
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PostCandles {
     pub symbol: String,
     pub timeframe: Timeframe,
-    pub candles: Vec<CandleIn>,
+    pub candles: Vec<CandleWire>,
     /// Store the good rows of a batch with bad ones (default: all or nothing).
     #[serde(default)]
     pub keep_good: bool,
@@ -73,8 +45,7 @@ pub async fn post_candles(
     }
     let mut rows = Vec::with_capacity(body.candles.len());
     for (row, c) in body.candles.iter().enumerate() {
-        let open_time = c.timestamp.to_timestamp(&format!("candles[{row}].timestamp"))?;
-        let candle = Candle { open_time, open: c.open, high: c.high, low: c.low, close: c.close, volume: c.volume };
+        let candle = c.to_candle().map_err(|e| bad(format!("candles[{row}].timestamp: {e}")))?;
         rows.push(CsvRecord::Row(CsvRow { row, line: 0, candle }));
     }
     let policy = if body.keep_good { RejectPolicy::KeepGood } else { RejectPolicy::AllOrNothing };

@@ -32,6 +32,7 @@ pub struct AppState {
     pub keys: Arc<KeyRing>,
     pub statuses: StatusRegistry,
     pub journal: Journal,
+    pub nats: Option<crate::nats::NatsView>,
 }
 
 impl AppState {
@@ -41,6 +42,7 @@ impl AppState {
             keys: Arc::new(keys),
             statuses: runtime.statuses.clone(),
             journal: runtime.services.journal.clone(),
+            nats: runtime.nats.as_ref().map(|n| n.view.clone()),
         }
     }
 }

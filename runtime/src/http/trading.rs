@@ -100,19 +100,25 @@ pub async fn stop_session(
     Ok(Json(reply))
 }
 
-pub async fn status(_role: Viewer, State(state): State<AppState>) -> Result<Json<StatusReply>, ApiError> {
+pub async fn status(_role: Viewer, State(state): State<AppState>) -> Result<Json<serde_json::Value>, ApiError> {
     let mut sessions = call_actor(names::SESSION, |reply| SessionMsg::List { reply }).await?;
     // Status shows the active sessions (bounded by the active-session limit), not history.
     sessions.retain(|s| s.status == SessionStatus::Active);
     let active = sessions.len() as u64;
     let actors = state.statuses.read().expect("status registry poisoned").values().cloned().collect();
-    Ok(Json(StatusReply {
+    let reply = StatusReply {
         service: "tradpal".into(),
         version: env!("CARGO_PKG_VERSION").into(),
         mode: if state.settings.execution.paper_trading { "paper".into() } else { "live".into() },
-        bus: "in_process".into(),
+        bus: if state.nats.is_some() { "in_process+nats".into() } else { "in_process".into() },
         orchestrator: OrchestratorStatus { active_sessions: active, sessions },
         actors,
         journal: JournalStatus { last_sequence: state.journal.last_sequence() },
-    }))
+    };
+    let mut body = serde_json::to_value(&reply).map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))?;
+    body["nats"] = match &state.nats {
+        Some(n) => serde_json::to_value(n.status()).unwrap_or_default(),
+        None => serde_json::Value::Null,
+    };
+    Ok(Json(body))
 }

@@ -1,0 +1,69 @@
+//! NATS subject names: the one place they are spelled.
+//!
+//! Symbols contain a slash (`BTC/USDT`), which subjects cannot carry as a token
+//! separator, and a `.` would split a token. Symbols are `BASE/QUOTE` of uppercase ASCII
+//! letters and digits only (see [`crate::is_valid_symbol`]), so `BTC/USDT` travels as
+//! the token `BTC-USDT` and decodes unambiguously.
+
+use crate::market::{is_valid_symbol, Timeframe};
+
+/// JetStream stream holding market data published by outside producers.
+pub const MD_STREAM: &str = "TRADPAL_MD";
+/// Every market-data subject (the stream's subject filter).
+pub const MD_ALL: &str = "tradpal.md.>";
+/// Candle subjects: `tradpal.md.candle.{BASE-QUOTE}.{timeframe}`.
+pub const MD_CANDLE_PREFIX: &str = "tradpal.md.candle";
+/// Filter of every candle subject (the ingest consumer's filter).
+pub const MD_CANDLE_ALL: &str = "tradpal.md.candle.>";
+/// Where the service publishes each rejected market-data message, with the reason.
+pub const MD_REJECTED: &str = "tradpal.md.rejected";
+/// Durable consumer name of the market-data ingest (shared by every service process).
+pub const MD_INGEST_CONSUMER: &str = "tradpal-md-ingest";
+
+/// `BTC/USDT` -> `BTC-USDT`.
+pub fn symbol_token(symbol: &str) -> String {
+    symbol.replacen('/', "-", 1)
+}
+
+/// `BTC-USDT` -> `BTC/USDT`, if it is a valid symbol token.
+pub fn symbol_from_token(token: &str) -> Option<String> {
+    let symbol = token.replacen('-', "/", 1);
+    is_valid_symbol(&symbol).then_some(symbol)
+}
+
+/// The subject to publish candles of `symbol` at `timeframe` on.
+pub fn candle_subject(symbol: &str, timeframe: Timeframe) -> String {
+    format!("{MD_CANDLE_PREFIX}.{}.{}", symbol_token(symbol), timeframe.as_str())
+}
+
+/// Parses a candle subject back into `(symbol, timeframe)`, saying what is wrong if not.
+pub fn parse_candle_subject(subject: &str) -> Result<(String, Timeframe), String> {
+    let rest = subject
+        .strip_prefix(MD_CANDLE_PREFIX)
+        .and_then(|r| r.strip_prefix('.'))
+        .ok_or_else(|| format!("subject {subject:?} is not under {MD_CANDLE_PREFIX}."))?;
+    let (token, tf) = rest
+        .split_once('.')
+        .ok_or_else(|| format!("subject {subject:?}: expected {MD_CANDLE_PREFIX}.BASE-QUOTE.TIMEFRAME"))?;
+    let symbol = symbol_from_token(token)
+        .ok_or_else(|| format!("subject {subject:?}: {token:?} is not a symbol token like BTC-USDT"))?;
+    let timeframe = tf.parse::<Timeframe>().map_err(|e| format!("subject {subject:?}: {e}"))?;
+    Ok((symbol, timeframe))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subjects_round_trip_and_refuse_garbage() {
+        for tf in Timeframe::ALL {
+            let s = candle_subject("BTC/USDT", tf);
+            assert_eq!(parse_candle_subject(&s).unwrap(), ("BTC/USDT".to_string(), tf));
+        }
+        assert_eq!(candle_subject("ETH/BTC", Timeframe::M1), "tradpal.md.candle.ETH-BTC.1m");
+        for bad in ["tradpal.md.candle.BTC.1m", "tradpal.md.candle.BTC-USDT.2m", "tradpal.md.candle.btc-usdt.1m", "x.y", "tradpal.md.candle.BTC-USDT.1m.extra"] {
+            assert!(parse_candle_subject(bad).is_err(), "{bad}");
+        }
+    }
+}

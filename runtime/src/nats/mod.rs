@@ -1,0 +1,185 @@
+//! NATS JetStream transport: outside producers publish market data to NATS, the
+//! service ingests it through the same market-data actor as every other path.
+//!
+//! Enabled by `NATS_URL`. Without it the service runs alone on its in-process bus.
+//! JetStream is transport, not the record of truth: a message is acknowledged only
+//! after the candles it carries are durable in the journal, and a redelivered message
+//! (crash before the ack, ack lost) has one effect because the market-data store drops
+//! exact repeats of stored bars. The JetStream dedupe window (`Nats-Msg-Id`) is only a
+//! first filter: it is finite.
+//!
+//! # Layout
+//!
+//! - `mod.rs`: connection, stream and consumer set-up, the reconnecting loop, status.
+//! - `ingest.rs`: one fetched batch: parse, group, ingest, publish rejects, ack.
+
+pub mod ingest;
+
+use async_nats::jetstream::{self, consumer, stream};
+use serde::Serialize;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+use tradpal_messages::subjects;
+
+/// Messages fetched per batch (one ingest, one fsync per symbol/timeframe in it).
+pub const FETCH_MESSAGES_MAX: usize = 1_000;
+/// How long a fetch waits for messages before returning a short batch.
+pub const FETCH_EXPIRES_MS: u64 = 500;
+/// Unacknowledged messages per consumer before JetStream stops delivering.
+pub const ACK_PENDING_MAX: i64 = 20_000;
+/// How long JetStream waits for an ack before redelivering (a crashed process's batch
+/// is redelivered after this).
+pub const ACK_WAIT_MS: u64 = 5_000;
+/// Largest accepted message, in bytes (the stream refuses larger ones at publish).
+pub const MESSAGE_BYTES_MAX: i32 = 1 << 20;
+/// Messages kept in the market-data stream (older ones are discarded).
+pub const STREAM_MESSAGES_MAX: i64 = 10_000_000;
+/// Age after which stream messages are discarded.
+pub const STREAM_AGE_MAX_SECS: u64 = 7 * 24 * 3600;
+/// JetStream de-duplication window for `Nats-Msg-Id`.
+pub const DUPLICATE_WINDOW_SECS: u64 = 120;
+/// Longest pause between reconnect / re-setup attempts.
+pub const RETRY_BACKOFF_MAX_MS: u64 = 5_000;
+
+/// Counters for `/api/trading/status` (relaxed atomics: reporting only).
+#[derive(Debug, Default)]
+pub struct NatsStats {
+    pub messages_received: AtomicU64,
+    pub candles_stored: AtomicU64,
+    pub duplicates_dropped: AtomicU64,
+    pub messages_rejected: AtomicU64,
+    pub batches_failed: AtomicU64,
+}
+
+/// The NATS part of the status reply.
+#[derive(Debug, Clone, Serialize)]
+pub struct NatsStatus {
+    pub url: String,
+    /// `connected`, `disconnected` or `pending` (never connected yet).
+    pub state: String,
+    pub messages_received: u64,
+    pub candles_stored: u64,
+    pub duplicates_dropped: u64,
+    pub messages_rejected: u64,
+    pub batches_failed: u64,
+}
+
+/// A running NATS bridge.
+pub struct Nats {
+    pub view: NatsView,
+    stop: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+/// What the HTTP adapter may see of the bridge (cheap to clone).
+#[derive(Clone)]
+pub struct NatsView {
+    pub client: async_nats::Client,
+    pub stats: Arc<NatsStats>,
+    url_masked: String,
+}
+
+impl Nats {
+    /// Connects (retrying in the background: the service starts even when NATS is down)
+    /// and starts the ingest loop.
+    pub async fn start(url: &str, url_masked: String) -> Result<Nats, async_nats::ConnectError> {
+        let client = async_nats::ConnectOptions::new()
+            .name("tradpal")
+            .retry_on_initial_connect()
+            .connection_timeout(Duration::from_secs(2))
+            .event_callback(|event| async move { tracing::info!(%event, "nats connection event") })
+            .connect(url)
+            .await?;
+        let stats = Arc::new(NatsStats::default());
+        let (stop, stopped) = watch::channel(false);
+        let task = tokio::spawn(run(client.clone(), stats.clone(), stopped));
+        Ok(Nats { view: NatsView { client, stats, url_masked }, stop, task })
+    }
+
+    /// Stops the loop after the batch in hand (its messages are acked or left for
+    /// redelivery), then drains the connection.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        let _ = self.task.await;
+        let _ = self.view.client.drain().await;
+    }
+}
+
+impl NatsView {
+    pub fn status(&self) -> NatsStatus {
+        let s = &self.stats;
+        let state = match self.client.connection_state() {
+            async_nats::connection::State::Connected => "connected",
+            async_nats::connection::State::Disconnected => "disconnected",
+            async_nats::connection::State::Pending => "pending",
+        };
+        NatsStatus {
+            url: self.url_masked.clone(),
+            state: state.to_string(),
+            messages_received: s.messages_received.load(Ordering::Relaxed),
+            candles_stored: s.candles_stored.load(Ordering::Relaxed),
+            duplicates_dropped: s.duplicates_dropped.load(Ordering::Relaxed),
+            messages_rejected: s.messages_rejected.load(Ordering::Relaxed),
+            batches_failed: s.batches_failed.load(Ordering::Relaxed),
+        }
+    }
+}
+
+fn stream_config() -> stream::Config {
+    stream::Config {
+        name: subjects::MD_STREAM.to_string(),
+        description: Some("TradPal market data from outside producers".into()),
+        subjects: vec![subjects::MD_ALL.to_string()],
+        retention: stream::RetentionPolicy::Limits,
+        max_messages: STREAM_MESSAGES_MAX,
+        max_age: Duration::from_secs(STREAM_AGE_MAX_SECS),
+        max_message_size: MESSAGE_BYTES_MAX,
+        duplicate_window: Duration::from_secs(DUPLICATE_WINDOW_SECS),
+        storage: stream::StorageType::File,
+        ..Default::default()
+    }
+}
+
+fn consumer_config() -> consumer::pull::Config {
+    consumer::pull::Config {
+        durable_name: Some(subjects::MD_INGEST_CONSUMER.to_string()),
+        description: Some("TradPal market-data ingest (shared by every service process)".into()),
+        ack_policy: consumer::AckPolicy::Explicit,
+        ack_wait: Duration::from_millis(ACK_WAIT_MS),
+        filter_subject: subjects::MD_CANDLE_ALL.to_string(),
+        max_ack_pending: ACK_PENDING_MAX,
+        ..Default::default()
+    }
+}
+
+/// Sets up the stream and the durable consumer (idempotent), then ingests until an
+/// error; on error waits (doubling back-off) and starts over. Ends when told to stop.
+async fn run(client: async_nats::Client, stats: Arc<NatsStats>, mut stop: watch::Receiver<bool>) {
+    let js = jetstream::new(client.clone());
+    let mut backoff_ms = 100;
+    while !*stop.borrow() {
+        let result = async {
+            let stream = js.get_or_create_stream(stream_config()).await.map_err(|e| e.to_string())?;
+            let consumer: consumer::PullConsumer = stream
+                .get_or_create_consumer(subjects::MD_INGEST_CONSUMER, consumer_config())
+                .await
+                .map_err(|e| e.to_string())?;
+            tracing::info!(stream = subjects::MD_STREAM, consumer = subjects::MD_INGEST_CONSUMER, "nats ingest ready");
+            ingest::consume(&client, &consumer, &stats, &mut stop).await
+        }
+        .await;
+        match result {
+            Ok(()) => break,
+            Err(e) => {
+                tracing::warn!(error = %e, retry_ms = backoff_ms, "nats ingest interrupted; retrying");
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_millis(backoff_ms)) => {}
+                    _ = stop.changed() => {}
+                }
+                backoff_ms = (backoff_ms * 2).min(RETRY_BACKOFF_MAX_MS);
+            }
+        }
+    }
+}

@@ -1,0 +1,74 @@
+//! A real nats-server for tests: JetStream on, a free loopback port, a temporary store
+//! directory. Fails loudly when nats-server is missing (./scripts/test.sh installs it).
+#![allow(dead_code)]
+
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub struct NatsServer {
+    child: Option<Child>,
+    pub port: u16,
+    pub store: PathBuf,
+    _dir: Option<tempfile::TempDir>,
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+impl NatsServer {
+    pub fn start() -> NatsServer {
+        let dir = tempfile::tempdir().unwrap();
+        let store = dir.path().to_path_buf();
+        let mut server = NatsServer { child: None, port: free_port(), store, _dir: Some(dir) };
+        server.launch();
+        server
+    }
+
+    pub fn url(&self) -> String {
+        format!("nats://127.0.0.1:{}", self.port)
+    }
+
+    /// Starts (or restarts, on the same port and store) the server process.
+    pub fn launch(&mut self) {
+        // sync_interval: always makes a publish ack mean "fsynced": without it a killed
+        // nats-server can lose acknowledged messages (see STACK.md), which no consumer
+        // could recover. Production deployments that need the guarantee set it too.
+        let conf = self.store.join("nats.conf");
+        let text = format!(
+            "listen: 127.0.0.1:{}\njetstream {{\n  store_dir: {:?}\n  sync_interval: always\n}}\n",
+            self.port,
+            self.store.join("js")
+        );
+        std::fs::write(&conf, text).unwrap();
+        let child = Command::new("nats-server")
+            .arg("-c")
+            .arg(&conf)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start nats-server ({e}): run ./scripts/test.sh, which installs it"));
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            assert!(Instant::now() < deadline, "nats-server did not listen on {}", self.port);
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// SIGKILL, as a crash.
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for NatsServer {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}

@@ -1,0 +1,170 @@
+//! Market data from outside producers over a real nats-server (JetStream): every good
+//! candle ends in the journal exactly once, through a service SIGKILL and a nats-server
+//! SIGKILL; malformed messages are rejected, published with a reason, and counted.
+
+mod common;
+
+use common::nats::NatsServer;
+use common::*;
+use futures_util::StreamExt;
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+
+fn candle(minute: i64) -> Value {
+    let p = 100.0 + (minute % 50) as f64;
+    json!({"timestamp": minute * 60_000 + 1_600_000_000_000i64 - (1_600_000_000_000i64 % 60_000), "open": p, "high": p + 1.0, "low": p - 1.0, "close": p + 0.5, "volume": 10.0})
+}
+
+async fn publish(js: &async_nats::jetstream::Context, subject: &str, payload: Vec<u8>, id: &str) {
+    let mut headers = async_nats::HeaderMap::new();
+    headers.insert("Nats-Msg-Id", id);
+    // Retry through a nats-server restart: the producer's job, as with any client.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        match js.publish_with_headers(subject.to_string(), headers.clone(), payload.clone().into()).await {
+            Ok(ack) => match ack.await {
+                Ok(_) => return,
+                Err(e) if Instant::now() < deadline => eprintln!("publish ack failed, retrying: {e}"),
+                Err(e) => panic!("publish failed: {e}"),
+            },
+            Err(e) if Instant::now() < deadline => eprintln!("publish failed, retrying: {e}"),
+            Err(e) => panic!("publish failed: {e}"),
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+fn client_http() -> reqwest::Client { client() }
+
+async fn status(server: &Server) -> Value {
+    send(client().get(server.url("/api/trading/status")).bearer_auth(VIEWER_KEY)).await.1
+}
+
+async fn wait_for_bars(server: &Server, symbol: &str, want: u64) -> u64 {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (_, s) = send(client().get(server.url("/api/data/series")).bearer_auth(VIEWER_KEY)).await;
+        let bars = s["series"].as_array().and_then(|a| a.iter().find(|x| x["symbol"] == symbol)).map(|x| x["bars"].as_u64().unwrap()).unwrap_or(0);
+        if bars >= want || Instant::now() > deadline {
+            return bars;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn candles_arrive_once_and_malformed_messages_are_rejected() {
+    let nats = NatsServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[("NATS_URL", &nats.url())]);
+    let client = async_nats::connect(nats.url()).await.unwrap();
+    let js = async_nats::jetstream::new(client.clone());
+    let mut rejected = client.subscribe("tradpal.md.rejected").await.unwrap();
+    // Wait for the service to create its stream.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while js.get_stream("TRADPAL_MD").await.is_err() {
+        assert!(Instant::now() < deadline, "stream never created");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let subject = "tradpal.md.candle.BTC-USDT.1m";
+    // 300 single-candle messages, then 7 arrays of 100, one of them sent twice.
+    for m in 0..300 {
+        publish(&js, subject, candle(m).to_string().into_bytes(), &format!("c{m}")).await;
+    }
+    for b in 0..7 {
+        let arr: Vec<Value> = (300 + b * 100..400 + b * 100).map(candle).collect();
+        publish(&js, subject, serde_json::to_vec(&arr).unwrap(), &format!("b{b}")).await;
+    }
+    let arr: Vec<Value> = (500..600).map(candle).collect();
+    publish(&js, subject, serde_json::to_vec(&arr).unwrap(), "b2-again-with-new-id").await;
+
+    let mut bad_price = candle(1000);
+    bad_price["low"] = json!(-1.0);
+    let mut wrong_type = candle(1001);
+    wrong_type["close"] = json!("NaN");
+    let malformed: Vec<(&str, Vec<u8>)> = vec![
+        (subject, b"{not json".to_vec()),
+        (subject, wrong_type.to_string().into_bytes()),
+        (subject, bad_price.to_string().into_bytes()),
+        (subject, b"[]".to_vec()),
+        ("tradpal.md.candle.btc-usdt.1m", candle(1002).to_string().into_bytes()),
+        ("tradpal.md.candle.BTC-USDT.7m", candle(1003).to_string().into_bytes()),
+    ];
+    for (i, (s, p)) in malformed.into_iter().enumerate() {
+        publish(&js, s, p, &format!("bad{i}")).await;
+    }
+    // Too large for the stream: refused at publish, never reaches the service.
+    let huge = vec![b' '; 2 << 20];
+    let refused = match js.publish(subject.to_string(), huge.into()).await {
+        Ok(ack) => ack.await.is_err(),
+        Err(_) => true,
+    };
+    assert!(refused, "a 2 MB message must be refused by the stream");
+
+    assert_eq!(wait_for_bars(&server, "BTC/USDT", 1000).await, 1000);
+    let mut reasons = Vec::new();
+    while reasons.len() < 6 {
+        let msg = tokio::time::timeout(Duration::from_secs(20), rejected.next()).await.expect("rejects published").unwrap();
+        reasons.push(serde_json::from_slice::<Value>(&msg.payload).unwrap());
+    }
+    let text = serde_json::to_string(&reasons).unwrap();
+    for needle in ["invalid JSON", "expected f64", "field low", "expected 1..=", "btc-usdt", "7m"] {
+        assert!(text.contains(needle), "{needle:?} missing from rejects: {text}");
+    }
+    let st = status(&server).await;
+    assert_eq!(st["nats"]["state"], "connected", "{st}");
+    assert_eq!(st["nats"]["messages_rejected"], 6, "{st}");
+    assert_eq!(st["nats"]["candles_stored"], 1000, "{st}");
+    assert_eq!(st["nats"]["duplicates_dropped"], 100, "{st}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nothing_lost_or_doubled_through_service_and_nats_crashes() {
+    let mut nats = NatsServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let url = nats.url();
+    let mut server = Server::start(dir.path(), &[("NATS_URL", &url)]);
+    let client = async_nats::ConnectOptions::new().retry_on_initial_connect().connect(&url).await.unwrap();
+    let js = async_nats::jetstream::new(client);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while js.get_stream("TRADPAL_MD").await.is_err() {
+        assert!(Instant::now() < deadline, "stream never created");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let subject = "tradpal.md.candle.ETH-USDT.1m";
+    let total = 3000i64;
+    for chunk in 0..30 {
+        let arr: Vec<Value> = (chunk * 100..chunk * 100 + 100).map(candle).collect();
+        publish(&js, subject, serde_json::to_vec(&arr).unwrap(), &format!("k{chunk}")).await;
+        if chunk == 10 {
+            // The service dies mid-stream (its fetched, unacked batch is redelivered).
+            server.kill_hard();
+            server = Server::start(dir.path(), &[("NATS_URL", &url)]);
+        }
+        if chunk == 20 {
+            // nats-server dies and comes back on the same store.
+            nats.kill();
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            let st = status(&server).await;
+            assert_eq!(st["actors"].as_array().unwrap().len(), 10, "the service keeps serving without NATS: {st}");
+            nats.launch();
+        }
+    }
+    let got = wait_for_bars(&server, "ETH/USDT", total as u64).await;
+    if got != total as u64 {
+        let (_, page) = send(client_http().get(server.url("/api/data/candles/ETH/USDT?timeframe=1m&limit=5000")).bearer_auth(VIEWER_KEY)).await;
+        let times: Vec<String> = page["bars"].as_array().unwrap().iter().map(|b| b["candle"]["open_time"].as_str().unwrap().to_string()).collect();
+        eprintln!("first {:?} last {:?}", times.first(), times.last());
+        let mut prev: Option<String> = None;
+        for t in &times { if let Some(p) = &prev { let _ = p; } prev = Some(t.clone()); }
+        eprintln!("STATUS {}", status(&server).await);
+        eprintln!("LOGS {}", server.logs());
+    }
+    assert_eq!(got, total as u64);
+    // Exactly once: no more than `total` either, even after redeliveries settle.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(wait_for_bars(&server, "ETH/USDT", total as u64).await, total as u64);
+    server.stop();
+    let (code, out, _) = run_cli(&["journal", "verify", "--json", "--data-dir", dir.path().to_str().unwrap()], &[]);
+    assert_eq!(code, 0, "{out}");
+}
