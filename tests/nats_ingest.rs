@@ -160,3 +160,58 @@ async fn nothing_lost_or_doubled_through_service_and_nats_crashes() {
     let (code, out, _) = run_cli(&["journal", "verify", "--json", "--data-dir", dir.path().to_str().unwrap()], &[]);
     assert_eq!(code, 0, "{out}");
 }
+
+/// Throughput, not a pass/fail check: `cargo test --release --test nats_ingest -- --ignored --nocapture`.
+/// Publishes 100,000 candles (as 100,000 single-candle messages and as arrays of 100)
+/// and reports candles/s from first publish to the last candle durable in the journal,
+/// then the same with the backlog published first: the service's own ingest rate.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore]
+async fn bench_ingest_throughput() {
+    for (per_message, backlog) in [(1i64, false), (100, false), (1, true), (100, true)] {
+        let nats = NatsServer::start();
+        let dir = tempfile::tempdir().unwrap();
+        let env = [("NATS_URL", nats.url()), ("LOG_LEVEL", "warn".to_string())];
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let mut server = Some(Server::start(dir.path(), &env));
+        let client = async_nats::connect(nats.url()).await.unwrap();
+        let js = async_nats::jetstream::new(client);
+        while js.get_stream("TRADPAL_MD").await.is_err() {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        if backlog {
+            server.take().unwrap().stop();
+        }
+        let total = 100_000i64;
+        let started = Instant::now();
+        let mut acks = Vec::new();
+        for first in (0..total).step_by(per_message as usize) {
+            let payload = if per_message == 1 {
+                candle(first).to_string().into_bytes()
+            } else {
+                serde_json::to_vec(&(first..first + per_message).map(candle).collect::<Vec<_>>()).unwrap()
+            };
+            acks.push(js.publish("tradpal.md.candle.BTC-USDT.1m", payload.into()).await.unwrap());
+            if acks.len() >= 2048 {
+                for a in acks.drain(..) {
+                    a.await.unwrap();
+                }
+            }
+        }
+        for a in acks {
+            a.await.unwrap();
+        }
+        let published = started.elapsed();
+        let started = if backlog { Instant::now() } else { started };
+        let server = server.unwrap_or_else(|| Server::start(dir.path(), &env));
+        assert_eq!(wait_for_bars(&server, "BTC/USDT", total as u64).await, total as u64);
+        let done = started.elapsed();
+        eprintln!(
+            "{per_message} candle(s)/message{}: published in {:.2}s, durable in {:.2}s: {:.0} candles/s",
+            if backlog { " from a backlog (service started after publishing)" } else { ", live" },
+            published.as_secs_f64(),
+            done.as_secs_f64(),
+            total as f64 / done.as_secs_f64()
+        );
+    }
+}
