@@ -128,6 +128,35 @@ impl Services {
         Ok(envelopes)
     }
 
+    /// Folds every journaled event of the given kinds, in sequence order, into `state`:
+    /// how an actor rebuilds itself on (re)start. Runs on a blocking thread (it reads the
+    /// journal from disk). `apply` may refuse an event; that stops the fold with the
+    /// event's sequence named.
+    pub async fn fold<S: Send + 'static>(
+        &self,
+        kinds: &'static [tradpal_messages::EventKind],
+        mut state: S,
+        apply: impl Fn(&mut S, &Envelope) -> Result<(), String> + Send + 'static,
+    ) -> Result<S, ActorError> {
+        let journal = self.journal.clone();
+        let task = tokio::task::spawn_blocking(move || -> Result<S, ActorError> {
+            let last = journal.last_sequence();
+            if last == 0 {
+                return Ok(state);
+            }
+            for env in journal.read_range(1, last) {
+                let env = env?;
+                if kinds.contains(&env.kind) {
+                    apply(&mut state, &env).map_err(|why| {
+                        ErrorReply::new(ErrorCode::Internal, format!("journal sequence {}: {why}", env.sequence))
+                    })?;
+                }
+            }
+            Ok(state)
+        });
+        task.await.map_err(|e| ActorError::Refused(ErrorReply::new(ErrorCode::Internal, format!("rebuild task failed: {e}"))))?
+    }
+
     pub fn next_session_id(&self) -> tradpal_messages::SessionId {
         self.ids.lock().expect("id generator lock poisoned").session_id()
     }

@@ -134,26 +134,12 @@ fn store_error(e: StoreError) -> ErrorReply {
 
 /// Folds every `CandlesIngested` record of the journal into a fresh store.
 pub async fn rebuild(services: &Services) -> Result<CandleStore, ActorError> {
-    let journal = services.journal.clone();
-    let task = tokio::task::spawn_blocking(move || -> Result<CandleStore, ActorError> {
-        let mut store = CandleStore::default();
-        let last = journal.last_sequence();
-        if last == 0 {
-            return Ok(store);
-        }
-        for env in journal.read_range(1, last) {
-            let env = env?;
-            if env.kind == EventKind::CandlesIngested {
-                if let Event::CandlesIngested(e) = &env.event {
-                    store.apply(e).map_err(|why| {
-                        ErrorReply::new(ErrorCode::Internal, format!("journal sequence {}: {why}", env.sequence))
-                    })?;
-                }
-            }
-        }
-        Ok(store)
-    });
-    task.await.map_err(|e| ActorError::Refused(ErrorReply::new(ErrorCode::Internal, format!("rebuild task failed: {e}"))))?
+    services
+        .fold(&[EventKind::CandlesIngested], CandleStore::default(), |store, env| match &env.event {
+            Event::CandlesIngested(e) => store.apply(e),
+            _ => Ok(()),
+        })
+        .await
 }
 
 impl Actor for MarketDataActor {

@@ -28,25 +28,14 @@ pub struct SessionActor {
 }
 
 /// Folds every session event of the journal into a fresh book.
-///
-/// Runs on a blocking thread: it reads the whole journal from disk.
 pub async fn rebuild(services: &Services) -> Result<SessionBook, ActorError> {
-    let journal = services.journal.clone();
-    let task = tokio::task::spawn_blocking(move || -> Result<SessionBook, ActorError> {
-        let mut book = SessionBook::default();
-        let last = journal.last_sequence();
-        if last == 0 {
-            return Ok(book);
-        }
-        for env in journal.read_range(1, last) {
-            let env = env?;
-            if matches!(env.kind, EventKind::SessionStarted | EventKind::SessionStopped) {
-                book.apply(&env);
-            }
-        }
-        Ok(book)
-    });
-    task.await.map_err(|e| ActorError::Refused(ErrorReply::new(ErrorCode::Internal, format!("rebuild task failed: {e}"))))?
+    const KINDS: &[EventKind] = &[EventKind::SessionStarted, EventKind::SessionStopped];
+    services
+        .fold(KINDS, SessionBook::default(), |book, env| {
+            book.apply(env);
+            Ok(())
+        })
+        .await
 }
 
 impl Actor for SessionActor {
