@@ -129,6 +129,36 @@ impl CandlesIngested {
     }
 }
 
+/// A risk limit was found breached. Execution and sessions act on it (block new
+/// entries); the journal keeps it for audit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+pub struct RiskLimitBreached {
+    pub session_id: Option<SessionId>,
+    /// The limit's name, e.g. `max_daily_loss`, `max_drawdown`.
+    pub limit: String,
+    pub value: f64,
+    pub threshold: f64,
+    /// How far past the threshold (`value - threshold`, in the limit's unit).
+    pub excess: f64,
+}
+
+/// The detected market regime of a symbol changed (after hysteresis).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+pub struct RegimeChanged {
+    pub symbol: String,
+    /// The timeframe whose view changed; `None` for the combined multi-timeframe view.
+    pub timeframe: Option<Timeframe>,
+    /// Open time of the bar at which the change was detected.
+    pub bar: Timestamp,
+    /// Regime names, e.g. `bull`, `bear_high_vol`; `from` is empty for the first one.
+    pub from: String,
+    pub to: String,
+    /// Probability of `to` at `bar`, in [0, 1].
+    pub confidence: f64,
+}
+
 /// Every fact the system records. Closed: a new fact is a new variant (at the end).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[derive(rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
@@ -139,6 +169,8 @@ pub enum Event {
     SessionStopped(SessionStopped),
     ActorRestarted(ActorRestarted),
     CandlesIngested(CandlesIngested),
+    RiskLimitBreached(RiskLimitBreached),
+    RegimeChanged(RegimeChanged),
 }
 
 /// The event's kind without its payload: stored in the envelope (and in indexes) so a
@@ -153,11 +185,13 @@ pub enum EventKind {
     SessionStopped = 3,
     ActorRestarted = 4,
     CandlesIngested = 5,
+    RiskLimitBreached = 6,
+    RegimeChanged = 7,
 }
 
 impl EventKind {
     pub const ALL: &'static [EventKind] =
-        &[Self::ServiceStarted, Self::SessionStarted, Self::SessionStopped, Self::ActorRestarted, Self::CandlesIngested];
+        &[Self::ServiceStarted, Self::SessionStarted, Self::SessionStopped, Self::ActorRestarted, Self::CandlesIngested, Self::RiskLimitBreached, Self::RegimeChanged];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -166,6 +200,8 @@ impl EventKind {
             Self::SessionStopped => "session_stopped",
             Self::ActorRestarted => "actor_restarted",
             Self::CandlesIngested => "candles_ingested",
+            Self::RiskLimitBreached => "risk_limit_breached",
+            Self::RegimeChanged => "regime_changed",
         }
     }
 }
@@ -178,6 +214,8 @@ impl Event {
             Event::SessionStopped(_) => EventKind::SessionStopped,
             Event::ActorRestarted(_) => EventKind::ActorRestarted,
             Event::CandlesIngested(_) => EventKind::CandlesIngested,
+            Event::RiskLimitBreached(_) => EventKind::RiskLimitBreached,
+            Event::RegimeChanged(_) => EventKind::RegimeChanged,
         }
     }
 
@@ -186,7 +224,8 @@ impl Event {
         match self {
             Event::SessionStarted(e) => Some(e.session_id),
             Event::SessionStopped(e) => Some(e.session_id),
-            Event::ServiceStarted(_) | Event::ActorRestarted(_) | Event::CandlesIngested(_) => None,
+            Event::RiskLimitBreached(e) => e.session_id,
+            Event::ServiceStarted(_) | Event::ActorRestarted(_) | Event::CandlesIngested(_) | Event::RegimeChanged(_) => None,
         }
     }
 
@@ -209,6 +248,22 @@ impl Event {
             Event::ActorRestarted(e) => check_text("actor", &e.actor),
             Event::ServiceStarted(e) => check_text("version", &e.version),
             Event::CandlesIngested(e) => e.check(),
+            Event::RiskLimitBreached(e) => {
+                if ![e.value, e.threshold, e.excess].iter().all(|v| v.is_finite()) {
+                    return Err(format!("risk breach of {} has a non-finite number", e.limit));
+                }
+                check_text("limit", &e.limit)
+            }
+            Event::RegimeChanged(e) => {
+                if !is_valid_symbol(&e.symbol) {
+                    return Err(format!("invalid symbol {:?}", e.symbol));
+                }
+                if !(0.0..=1.0).contains(&e.confidence) {
+                    return Err(format!("regime confidence {} outside [0, 1]", e.confidence));
+                }
+                check_text("from", &e.from)?;
+                check_text("to", &e.to)
+            }
         }
     }
 }

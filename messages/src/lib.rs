@@ -33,7 +33,7 @@ pub mod testing;
 
 pub use command::{Command, GetStatus, StartSession, StopSession};
 pub use envelope::{Envelope, EnvelopeDraft};
-pub use event::{ActorRestarted, CandlesIngested, DataSource, Event, EventKind, ServiceStarted, SessionConfig, SessionStarted, SessionStopped, TradingMode};
+pub use event::{ActorRestarted, CandlesIngested, DataSource, RegimeChanged, RiskLimitBreached, Event, EventKind, ServiceStarted, SessionConfig, SessionStarted, SessionStopped, TradingMode};
 pub use market::{is_valid_symbol, Candle, CandleWire, TimeWire, Timeframe};
 pub use ids::{CausationId, CorrelationId, EventId, IdGenerator, OrderId, SessionId};
 pub use reply::{ActorState, ActorStatus, ErrorCode, ErrorReply, Reply, SessionInfo, SessionStatus, StatusReply};

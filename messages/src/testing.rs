@@ -72,6 +72,12 @@ pub fn event() -> impl Strategy<Value = Event> {
             Event::ActorRestarted(ActorRestarted { actor, restart_count, reason, restarted })
         }),
         candles_ingested().prop_map(Event::CandlesIngested),
+        (option::of(session_id()), text(), -1e9f64..1e9, -1e9f64..1e9).prop_map(|(session_id, limit, value, threshold)| {
+            Event::RiskLimitBreached(RiskLimitBreached { session_id, limit, value, threshold, excess: value - threshold })
+        }),
+        (option::of(timeframe()), timestamp(), text(), text(), 0.0f64..=1.0).prop_map(|(timeframe, bar, from, to, confidence)| {
+            Event::RegimeChanged(RegimeChanged { symbol: "ETH/USDT".into(), timeframe, bar, from, to, confidence })
+        }),
     ]
 }
 
