@@ -71,7 +71,7 @@ async fn bad_input_gets_clear_json_errors_and_journals_nothing() {
         (post("/api/trading/stop-session").json(&json!({"session_id": "00000000-0000-4000-8000-000000000000"})), 404, "not_found", "no session"),
         (c.get(server.url("/api/nothing/here")), 404, "not_found", "/api/nothing/here"),
         (c.delete(server.url("/api/trading/status")).bearer_auth(ADMIN_KEY), 405, "method_not_allowed", "DELETE"),
-        (c.get(server.url("/api/regime/current/BTC/USDT")).bearer_auth(VIEWER_KEY), 501, "not_implemented", "regime"),
+        (c.get(server.url("/api/ml/models")).bearer_auth(VIEWER_KEY), 501, "not_implemented", "ML training"),
     ];
     for (req, status, code, needle) in cases {
         let (s, body) = send(req).await;

@@ -15,6 +15,7 @@
 //! - `session/`: the trading-session orchestrator (`core.rs` pure, `actor.rs` actor).
 //! - `market_data/`: the market-data core: CSV parsing, validation and gap reports,
 //!   resampling, indicators (pure; the actor is to come).
+//! - `regime/`: market regimes: features, HMM fit and causal filter, hysteresis, scoring (pure).
 //! - `concern.rs`: the actor for concerns whose capability is not built yet; it is
 //!   supervised and answers health pings, and nothing else (see README's roadmap).
 
@@ -23,6 +24,7 @@ pub mod context;
 pub mod fault;
 pub mod market_data;
 pub mod names;
+pub mod regime;
 pub mod session;
 
 pub use context::{ActorError, EventSink, FatalSignal, RequestMeta, Services};

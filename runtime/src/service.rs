@@ -13,6 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tradpal_actors::concern::ConcernActor;
 use tradpal_actors::market_data::actor::MarketDataActor;
+use tradpal_actors::regime::actor::RegimeActor;
 use tradpal_actors::session::{SessionActor, SessionLimits};
 use tradpal_actors::{names, FatalSignal, RequestMeta, Services};
 use tradpal_config::Settings;
@@ -67,6 +68,7 @@ fn children(services: &Services, settings: &Settings) -> Vec<ChildSpec> {
         .map(|&name| match name {
             names::SESSION => ChildSpec::of(name, SessionActor { services: services.clone(), limits }),
             names::MARKET_DATA => ChildSpec::of(name, MarketDataActor { services: services.clone() }),
+            names::REGIME => ChildSpec::of(name, RegimeActor { services: services.clone() }),
             other => ChildSpec::of(other, ConcernActor { name: other }),
         })
         .collect()

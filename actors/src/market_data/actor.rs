@@ -114,6 +114,8 @@ pub enum MarketDataMsg {
         names: Option<Vec<String>>,
         reply: Answer<IndicatorReply>,
     },
+    /// The most recent `bars_max` complete bars of `timeframe`, oldest first.
+    Recent { symbol: String, timeframe: Timeframe, bars_max: usize, reply: Answer<Vec<tradpal_messages::Candle>> },
     /// `(symbol, timeframe, bars)` of every stored series.
     Summary { reply: RpcReplyPort<Vec<(String, Timeframe, usize)>> },
     Fault(Fault),
@@ -165,6 +167,9 @@ impl Actor for MarketDataActor {
             }
             MarketDataMsg::Indicators { symbol, timeframe, start, end, names, reply } => {
                 let _ = reply.send(indicators(store, &symbol, timeframe, start, end, names.as_deref()));
+            }
+            MarketDataMsg::Recent { symbol, timeframe, bars_max, reply } => {
+                let _ = reply.send(store.recent(&symbol, timeframe, bars_max).map_err(store_error));
             }
             MarketDataMsg::Summary { reply } => {
                 let _ = reply.send(store.summary());

@@ -210,6 +210,32 @@ impl CandleStore {
     }
 }
 
+impl CandleStore {
+    /// The most recent `n` complete bars of `timeframe` (resampled from the stored
+    /// timeframe when needed), oldest first. Fewer when the history is shorter.
+    pub fn recent(&self, symbol: &str, timeframe: Timeframe, n: usize) -> Result<Vec<Candle>, StoreError> {
+        let source = self.source_timeframe(symbol, timeframe)?;
+        let series = self.series(symbol, source).expect("source timeframe is stored");
+        let ratio = (timeframe.seconds() / source.seconds()) as usize;
+        // Enough base bars for n target bars plus the partial ones at either end.
+        let take = n.saturating_add(2).saturating_mul(ratio).min(series.candles.len());
+        let tail = &series.candles[series.candles.len() - take..];
+        let bars: Vec<Candle> = if source == timeframe {
+            tail.to_vec()
+        } else {
+            // The first target bar may be cut by the tail's start: begin at a boundary.
+            let first = tail.iter().position(|c| timeframe.bar_open(c.open_time) == c.open_time).unwrap_or(tail.len());
+            let mut r = Resampler::new(source, timeframe)?;
+            let mut out = Vec::new();
+            for c in &tail[first..] {
+                out.extend(r.push(*c)?.into_iter().map(|b| b.candle));
+            }
+            out
+        };
+        Ok(bars[bars.len().saturating_sub(n)..].to_vec())
+    }
+}
+
 /// Validates late bars among themselves (row rules, order, repeats) and puts the
 /// accepted ones before the report's continuation bars. Gaps are not reported for them:
 /// they fill gaps.
@@ -327,5 +353,10 @@ mod tests {
         assert_eq!(cut.bars.len(), 2);
         assert!(cut.bars.iter().all(|b| b.complete));
         assert!(matches!(store.range("ETH/USDT", Timeframe::M1, None, None, 1), Err(StoreError::UnknownSymbol { .. })));
+        // The most recent complete bars: 125 minutes hold 25 complete 5m bars.
+        let recent = store.recent("BTC/USDT", Timeframe::M5, 3).unwrap();
+        assert_eq!(recent.iter().map(|c| c.open_time).collect::<Vec<_>>(), vec![bar(110, 0.0).open_time, bar(115, 0.0).open_time, bar(120, 0.0).open_time]);
+        assert_eq!(store.recent("BTC/USDT", Timeframe::H1, 10).unwrap().len(), 2, "the partial third hour is left out");
+        assert_eq!(store.recent("BTC/USDT", Timeframe::M1, 1000).unwrap().len(), 125);
     }
 }

@@ -10,6 +10,7 @@ pub mod data;
 pub mod error;
 pub mod json;
 pub mod not_built;
+pub mod regime;
 pub mod request_id;
 pub mod trading;
 
@@ -62,6 +63,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/data/candles/{*symbol}", get(data::get_candles))
         .route("/api/data/indicators/{*symbol}", get(data::get_indicators))
         .route("/api/data/series", get(data::get_series))
+        .route("/api/regime/current/{*symbol}", get(regime::current))
+        .route("/api/regime/history/{*symbol}", get(regime::history))
+        .route("/api/regime/confidence/{*symbol}", get(regime::confidence))
+        .route("/api/regime/classify", post(regime::classify))
         .merge(not_built::routes())
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)

@@ -22,10 +22,6 @@ pub const ROUTES: &[(&str, &str, &str)] = &[
     ("POST", "/api/rl/infer", "reinforcement learning"),
     ("GET", "/api/rl/agents", "reinforcement learning"),
     ("POST", "/api/rl/evaluate", "reinforcement learning"),
-    ("GET", "/api/regime/current/{*symbol}", "market regime detection"),
-    ("GET", "/api/regime/history/{*symbol}", "market regime detection"),
-    ("POST", "/api/regime/classify", "market regime detection"),
-    ("GET", "/api/regime/confidence/{*symbol}", "market regime detection"),
     ("POST", "/api/risk/calculate-position-size", "risk management"),
     ("GET", "/api/risk/portfolio-risk", "risk management"),
     ("POST", "/api/risk/check-limits", "risk management"),
@@ -78,7 +74,7 @@ pub fn routes() -> Router<AppState> {
 mod tests {
     #[test]
     fn patterns() {
-        assert!(super::matches_path("/api/regime/current/{*symbol}", "/api/regime/current/BTC/USDT"));
+        assert!(super::matches_path("/api/data/x/{*symbol}", "/api/data/x/BTC/USDT"));
         assert!(super::matches_path("/api/backtest/results/{id}", "/api/backtest/results/abc"));
         assert!(!super::matches_path("/api/backtest/results/{id}", "/api/backtest/results/abc/def"));
     }

@@ -1,0 +1,293 @@
+//! The regime actor: fits a model per symbol and timeframe on the most recent stored
+//! bars (seeded, cached until new bars arrive), filters them causally, combines the
+//! timeframes, and journals every regime change (`RegimeChanged`) it has not journaled
+//! before. History is read back from those journaled changes, so it survives restarts.
+//!
+//! Fits run on a blocking thread: a fit on 5,000 bars takes milliseconds in release.
+
+use super::api::{classify, ClassifyRequest, ClassifyResponse};
+use super::error::RegimeError;
+use super::fit::{fit, FitParams, FIT_BARS_MIN};
+use super::hysteresis::HysteresisParams;
+use super::timeframes::{combine, CombinedRegime, TimeframeProbs, TimeframeWeights};
+use super::tracker::{track, BarRegime, Tracked};
+use crate::context::{ActorError, RequestMeta, Services};
+use crate::fault::Fault;
+use crate::market_data::actor::MarketDataMsg;
+use crate::names;
+use crate::session::actor::Answer;
+use ractor::{Actor, ActorProcessingErr, ActorRef};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use tradpal_messages::{Candle, CorrelationId, ErrorCode, ErrorReply, Event, EventKind, RegimeChanged, Timeframe, Timestamp};
+
+/// Most recent bars a model is fitted on, per timeframe.
+pub const FIT_WINDOW_BARS_MAX: usize = 5_000;
+/// Longest a regime request waits for the market-data actor, in milliseconds.
+pub const MARKET_DATA_WAIT_MS: u64 = 10_000;
+/// Transitions a history answer lists at most (the most recent ones).
+pub const HISTORY_ENTRIES_MAX: usize = 1_000;
+
+/// One timeframe's view.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TimeframeView {
+    pub timeframe: Timeframe,
+    pub regime: String,
+    pub volatility: String,
+    pub confidence: f64,
+    pub bars: usize,
+    pub as_of: Timestamp,
+    pub current: BarRegime,
+}
+
+/// `GET /api/regime/current/{symbol}` and `/confidence/{symbol}`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RegimeView {
+    pub symbol: String,
+    /// The combined trend regime: `bull`, `bear` or `sideways`.
+    pub regime: String,
+    pub volatility: String,
+    /// Combined probability of `regime`.
+    pub confidence: f64,
+    pub combined: CombinedRegime,
+    pub timeframes: BTreeMap<String, TimeframeView>,
+    /// Timeframes with too little data, and how many bars they need.
+    pub skipped: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HistoryEntry {
+    pub date: Timestamp,
+    pub regime: String,
+    pub confidence: f64,
+    /// `combined` or a timeframe.
+    pub timeframe: String,
+    pub from: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RegimeHistory {
+    pub symbol: String,
+    pub days: u32,
+    pub regime_transitions: Vec<HistoryEntry>,
+}
+
+#[derive(Debug)]
+pub enum RegimeMsg {
+    Current { symbol: String, meta: RequestMeta, reply: Answer<RegimeView> },
+    History { symbol: String, days: u32, reply: Answer<RegimeHistory> },
+    Classify { request: Box<ClassifyRequest>, reply: Answer<ClassifyResponse> },
+    Fault(Fault),
+}
+
+struct CachedFit {
+    last_bar: Timestamp,
+    tracked: Tracked,
+}
+
+#[derive(Default)]
+pub struct RegimeState {
+    fits: BTreeMap<(String, Timeframe), CachedFit>,
+    /// Journaled changes per symbol, in journal order.
+    changes: BTreeMap<String, Vec<RegimeChanged>>,
+}
+
+impl RegimeState {
+    fn last_change(&self, symbol: &str, tf: Option<Timeframe>) -> Option<&RegimeChanged> {
+        self.changes.get(symbol)?.iter().rev().find(|c| c.timeframe == tf)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct RegimeActor {
+    pub services: Services,
+}
+
+pub fn regime_error(e: RegimeError) -> ErrorReply {
+    ErrorReply::new(ErrorCode::BadRequest, e.to_string())
+}
+
+impl Actor for RegimeActor {
+    type Msg = RegimeMsg;
+    type State = RegimeState;
+    type Arguments = ();
+
+    async fn pre_start(&self, _myself: ActorRef<Self::Msg>, _args: ()) -> Result<RegimeState, ActorProcessingErr> {
+        let state = self
+            .services
+            .fold(&[EventKind::RegimeChanged], RegimeState::default(), |st, env| {
+                if let Event::RegimeChanged(c) = &env.event {
+                    st.changes.entry(c.symbol.clone()).or_default().push(c.clone());
+                }
+                Ok(())
+            })
+            .await?;
+        Ok(state)
+    }
+
+    async fn handle(&self, _myself: ActorRef<Self::Msg>, msg: RegimeMsg, state: &mut RegimeState) -> Result<(), ActorProcessingErr> {
+        match msg {
+            RegimeMsg::Current { symbol, meta, reply } => {
+                let r = self.current(state, &symbol, &meta).await;
+                let _ = reply.send(r.map_err(|e| e.to_reply()));
+            }
+            RegimeMsg::History { symbol, days, reply } => {
+                let _ = reply.send(history(state, &symbol, days));
+            }
+            RegimeMsg::Classify { request, reply } => {
+                let r = tokio::task::spawn_blocking(move || classify(&request).map_err(regime_error)).await;
+                let _ = reply.send(r.unwrap_or_else(|e| Err(ErrorReply::new(ErrorCode::Internal, e.to_string()))));
+            }
+            RegimeMsg::Fault(f) => return Err(f.trigger(names::REGIME)),
+        }
+        Ok(())
+    }
+}
+
+async fn recent_bars(symbol: &str, tf: Timeframe) -> Result<Vec<Candle>, ErrorReply> {
+    let actor = ractor::ActorRef::<MarketDataMsg>::where_is(names::MARKET_DATA)
+        .ok_or_else(|| ErrorReply::new(ErrorCode::Unavailable, "the market-data actor is restarting; retry"))?;
+    let timeout = Some(std::time::Duration::from_millis(MARKET_DATA_WAIT_MS));
+    let msg = |reply| MarketDataMsg::Recent { symbol: symbol.to_string(), timeframe: tf, bars_max: FIT_WINDOW_BARS_MAX, reply };
+    match actor.call(msg, timeout).await {
+        Ok(ractor::rpc::CallResult::Success(r)) => r,
+        _ => Err(ErrorReply::new(ErrorCode::Unavailable, "the market-data actor did not answer")),
+    }
+}
+
+fn fit_and_track(candles: Vec<Candle>, tf: Timeframe) -> Result<Tracked, RegimeError> {
+    let model = fit(&candles, tf, &FitParams::default())?;
+    track(&model, &candles, &HysteresisParams::default())
+}
+
+impl RegimeActor {
+    async fn current(&self, state: &mut RegimeState, symbol: &str, meta: &RequestMeta) -> Result<RegimeView, ActorError> {
+        let mut views = BTreeMap::new();
+        let mut skipped = BTreeMap::new();
+        for tf in Timeframe::ALL {
+            let candles = match recent_bars(symbol, tf).await {
+                Ok(c) => c,
+                Err(e) if e.code == ErrorCode::NotFound => return Err(e.into()),
+                Err(e) if e.code == ErrorCode::BadRequest => continue, // below the stored timeframe
+                Err(e) => return Err(e.into()),
+            };
+            if candles.len() < FIT_BARS_MIN {
+                skipped.insert(tf.as_str().to_string(), format!("need at least {FIT_BARS_MIN} bars of {tf} data, got {}", candles.len()));
+                continue;
+            }
+            let last_bar = candles[candles.len() - 1].open_time;
+            let key = (symbol.to_string(), tf);
+            if state.fits.get(&key).is_none_or(|c| c.last_bar != last_bar) {
+                let tracked = tokio::task::spawn_blocking(move || fit_and_track(candles, tf))
+                    .await
+                    .map_err(|e| ErrorReply::new(ErrorCode::Internal, e.to_string()))?
+                    .map_err(regime_error)?;
+                state.fits.insert(key.clone(), CachedFit { last_bar, tracked });
+            }
+            let fit = &state.fits[&key];
+            let current = *fit.tracked.bars.last().expect("a fit has bars");
+            views.insert(tf, (fit.tracked.bars.len(), current));
+        }
+        if views.is_empty() {
+            let why = skipped.values().next().cloned().unwrap_or_else(|| "no timeframe has data".into());
+            return Err(ErrorReply::new(ErrorCode::BadRequest, format!("too little data for {symbol}: {why}")).into());
+        }
+        let probs: Vec<TimeframeProbs> = views
+            .iter()
+            .map(|(tf, (_, c))| TimeframeProbs { timeframe: *tf, trend: c.probs.trend, volatility: c.probs.volatility })
+            .collect();
+        let combined = combine(&probs, &TimeframeWeights::default()).map_err(regime_error)?;
+        self.journal_changes(state, symbol, &combined, meta).await?;
+        let timeframes = views
+            .into_iter()
+            .map(|(tf, (bars, c))| {
+                let view = TimeframeView {
+                    timeframe: tf,
+                    regime: c.trend.as_str().to_string(),
+                    volatility: c.volatility.as_str().to_string(),
+                    confidence: c.trend_confidence,
+                    bars,
+                    as_of: c.open_time,
+                    current: c,
+                };
+                (tf.as_str().to_string(), view)
+            })
+            .collect();
+        Ok(RegimeView {
+            symbol: symbol.to_string(),
+            regime: combined.trend.as_str().to_string(),
+            volatility: combined.volatility.as_str().to_string(),
+            confidence: combined.trend_confidence,
+            combined,
+            timeframes,
+            skipped,
+        })
+    }
+
+    /// Journals each timeframe's transitions newer than its last journaled change, and
+    /// the combined view when its label differs from the last journaled combined one.
+    async fn journal_changes(&self, state: &mut RegimeState, symbol: &str, combined: &CombinedRegime, meta: &RequestMeta) -> Result<(), ActorError> {
+        let mut drafts = Vec::new();
+        for ((sym, tf), fit) in state.fits.iter().filter(|((s, _), _)| s == symbol) {
+            let last = state.last_change(sym, Some(*tf)).map(|c| c.bar);
+            for t in fit.tracked.transitions.iter().filter(|t| last.is_none_or(|l| t.open_time > l)) {
+                drafts.push(RegimeChanged {
+                    symbol: sym.clone(),
+                    timeframe: Some(*tf),
+                    bar: t.open_time,
+                    from: t.from.map(|f| f.trend.as_str().to_string()).unwrap_or_default(),
+                    to: t.to.trend.as_str().to_string(),
+                    confidence: t.confidence.clamp(0.0, 1.0),
+                });
+            }
+        }
+        let to = combined.trend.as_str();
+        let last_combined = state.last_change(symbol, None);
+        if last_combined.is_none_or(|c| c.to != to) {
+            let bar = state.fits.iter().filter(|((s, _), _)| s == symbol).map(|(_, f)| f.last_bar).max().unwrap_or_default();
+            drafts.push(RegimeChanged {
+                symbol: symbol.to_string(),
+                timeframe: None,
+                bar,
+                from: last_combined.map(|c| c.to.clone()).unwrap_or_default(),
+                to: to.to_string(),
+                confidence: combined.trend_confidence.clamp(0.0, 1.0),
+            });
+        }
+        if drafts.is_empty() {
+            return Ok(());
+        }
+        let meta = RequestMeta { correlation_id: CorrelationId(meta.correlation_id.0), ..meta.clone() };
+        let envs = self.services.record_batch(drafts.iter().map(|c| self.services.draft(&meta, Event::RegimeChanged(c.clone()))).collect()).await?;
+        for env in envs {
+            if let Event::RegimeChanged(c) = env.event {
+                state.changes.entry(c.symbol.clone()).or_default().push(c);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Journaled changes of `symbol` within `days` of its latest one (data time, so a
+/// replay of old data answers the same), newest last.
+fn history(state: &RegimeState, symbol: &str, days: u32) -> Result<RegimeHistory, ErrorReply> {
+    let changes = state.changes.get(symbol).ok_or_else(|| {
+        ErrorReply::new(ErrorCode::NotFound, format!("no regime history for {symbol}: ask /api/regime/current/{symbol} first, or import data"))
+    })?;
+    let latest = changes.iter().map(|c| c.bar).max().unwrap_or_default();
+    let since = Timestamp(latest.0.saturating_sub(i64::from(days) * 86_400 * tradpal_messages::time::NANOS_PER_SEC));
+    let mut entries: Vec<HistoryEntry> = changes
+        .iter()
+        .filter(|c| c.bar >= since)
+        .map(|c| HistoryEntry {
+            date: c.bar,
+            regime: c.to.clone(),
+            confidence: c.confidence,
+            timeframe: c.timeframe.map(|t| t.as_str().to_string()).unwrap_or_else(|| "combined".into()),
+            from: c.from.clone(),
+        })
+        .collect();
+    entries.sort_by_key(|e| e.date);
+    let skip = entries.len().saturating_sub(HISTORY_ENTRIES_MAX);
+    Ok(RegimeHistory { symbol: symbol.to_string(), days, regime_transitions: entries.split_off(skip) })
+}

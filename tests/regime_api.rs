@@ -1,0 +1,104 @@
+//! Market regimes over real HTTP on imported (synthetic, labelled) data: the spec's
+//! examples including the `BTC/USDT` path, history that survives a restart, stateless
+//! classification, and clear errors for unknown symbols and too little data.
+
+mod common;
+
+use common::*;
+use serde_json::{json, Value};
+
+fn synth(dir: &std::path::Path, bars: &str, tf: &str, seed: &str) -> std::path::PathBuf {
+    let out = dir.join(format!("synth-{seed}.csv"));
+    let (code, _, err) = run_cli(&["data", "synth", "--bars", bars, "--timeframe", tf, "--seed", seed, "--mean-regime-bars", "200", "--out", out.to_str().unwrap()], &[]);
+    assert_eq!(code, 0, "{err}");
+    out
+}
+
+fn import(data: &std::path::Path, symbol: &str, tf: &str, file: &std::path::Path) {
+    let (code, out, err) = run_cli(&["data", "import", "--data-dir", data.to_str().unwrap(), "--symbol", symbol, "--timeframe", tf, file.to_str().unwrap()], &[]);
+    assert_eq!(code, 0, "{out}{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn regime_endpoints_on_imported_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    import(&data, "BTC/USDT", "1h", &synth(dir.path(), "3000", "1h", "11"));
+    import(&data, "ETH/USDT", "1h", &synth(dir.path(), "50", "1h", "12"));
+    let server = Server::start(&data, &[]);
+    let c = client();
+    let get = |path: &str| c.get(server.url(path)).bearer_auth(VIEWER_KEY);
+
+    let (s, r) = send(get("/api/regime/current/BTC/USDT")).await;
+    assert_eq!(s, 200, "{r}");
+    assert!(["bull", "bear", "sideways"].contains(&r["regime"].as_str().unwrap()), "{r}");
+    let conf = r["confidence"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&conf), "{r}");
+    for tf in ["1h", "4h", "1d"] {
+        assert!(r["timeframes"][tf]["regime"].is_string(), "{tf} missing: {r}");
+    }
+    assert!(r["timeframes"]["1m"].is_null(), "no 1m data below the stored 1h");
+
+    let (s, p) = send(get("/api/regime/confidence/BTC/USDT")).await;
+    assert_eq!(s, 200, "{p}");
+    let trend = &p["timeframes"]["1h"]["trend"];
+    let sum: f64 = ["bull", "bear", "sideways"].iter().map(|k| trend[k].as_f64().unwrap()).sum();
+    assert!((sum - 1.0).abs() < 1e-9, "probabilities sum to 1: {p}");
+
+    let (s, h) = send(get("/api/regime/history/BTC/USDT?days=30")).await;
+    assert_eq!(s, 200, "{h}");
+    let entries = h["regime_transitions"].as_array().unwrap();
+    assert!(!entries.is_empty(), "{h}");
+    for e in entries {
+        assert!(e["date"].is_string() && e["regime"].is_string() && e["confidence"].is_number(), "{e}");
+    }
+    let (s, all) = send(get("/api/regime/history/BTC/USDT?days=3650")).await;
+    assert_eq!(s, 200);
+    assert!(all["regime_transitions"].as_array().unwrap().len() >= entries.len());
+
+    for (path, status, needle) in [
+        ("/api/regime/current/DOGE/USDT", 404, "DOGE/USDT"),
+        ("/api/regime/current/ETH/USDT", 400, "need at least 120 bars"),
+        ("/api/regime/history/BTC/USDT?days=0", 400, "days"),
+        ("/api/regime/history/SOL/USDT", 404, "SOL/USDT"),
+        ("/api/regime/current/btc", 400, "symbol"),
+    ] {
+        let (s, b) = send(get(path)).await;
+        assert_eq!(s, status, "{path}: {b}");
+        assert!(b["error"]["message"].as_str().unwrap().contains(needle), "{path}: {b}");
+    }
+
+    // Stateless classification of candles sent in the request.
+    let text = std::fs::read_to_string(dir.path().join("synth-11.csv")).unwrap();
+    let candles: Vec<Value> = text
+        .lines()
+        .skip(1)
+        .take(400)
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            let n = |i: usize| f[i].parse::<f64>().unwrap();
+            json!({"timestamp": f[0], "open": n(1), "high": n(2), "low": n(3), "close": n(4), "volume": n(5)})
+        })
+        .collect();
+    let post = |body: Value| c.post(server.url("/api/regime/classify")).bearer_auth(VIEWER_KEY).json(&body);
+    let (s, cl) = send(post(json!({"timeframe": "1h", "candles": candles}))).await;
+    assert_eq!(s, 200, "{cl}");
+    assert_eq!(cl["bars"], 400);
+    assert!(cl["transitions"].as_array().unwrap().len() >= 1);
+    let (s, e) = send(post(json!({"timeframe": "1h", "candles": candles[..50].to_vec()}))).await;
+    assert_eq!(s, 400, "{e}");
+    assert!(e["error"]["message"].as_str().unwrap().contains("120"), "{e}");
+    let mut broken = candles.clone();
+    broken[7]["low"] = json!(1e9);
+    let (s, e) = send(post(json!({"timeframe": "1h", "candles": broken}))).await;
+    assert_eq!(s, 400, "{e}");
+    assert!(e["error"]["message"].as_str().unwrap().contains("row 7"), "{e}");
+
+    // Journaled transitions survive a restart.
+    let before = h["regime_transitions"].clone();
+    server.kill_hard();
+    let server = Server::start(&data, &[]);
+    let (s, again) = send(c.get(server.url("/api/regime/history/BTC/USDT?days=30")).bearer_auth(VIEWER_KEY)).await;
+    assert_eq!(s, 200, "{again}");
+    assert_eq!(again["regime_transitions"], before);
+}
