@@ -102,3 +102,24 @@ async fn regime_endpoints_on_imported_data() {
     assert_eq!(s, 200, "{again}");
     assert_eq!(again["regime_transitions"], before);
 }
+
+#[test]
+fn evaluate_command_scores_held_out_bars() {
+    let dir = tempfile::tempdir().unwrap();
+    let (out, labels) = (dir.path().join("s.csv"), dir.path().join("l.csv"));
+    let (code, _, err) = run_cli(
+        &["data", "synth", "--bars", "4000", "--seed", "5", "--out", out.to_str().unwrap(), "--labels", labels.to_str().unwrap()],
+        &[],
+    );
+    assert_eq!(code, 0, "{err}");
+    let (code, text, err) = run_cli(&["regime", "evaluate", "--data", out.to_str().unwrap(), "--labels", labels.to_str().unwrap()], &[]);
+    assert_eq!(code, 0, "{err}");
+    let r: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!((r["trained_on_bars"].as_u64(), r["scored_bars"].as_u64()), (Some(2000), Some(2000)), "{r}");
+    let acc = r["trend"]["accuracy"].as_f64().unwrap();
+    assert!(acc > 0.5, "a detector far better than chance (1/3) on held-out bars: {r}");
+    assert!(r["trend"]["confusion_matrix"].is_object() || r["trend"]["confusion_matrix"].is_array(), "{r}");
+    assert!(r["trend_calibration"]["bins"].as_array().unwrap().len() == 10, "{r}");
+    let (code, _, err) = run_cli(&["regime", "evaluate", "--data", out.to_str().unwrap(), "--labels", labels.to_str().unwrap(), "--train-fraction", "1.5"], &[]);
+    assert_eq!(code, 2, "{err}");
+}

@@ -8,11 +8,13 @@
 //! - `config.rs`: `tradpal config show`, the effective settings with secrets masked.
 //! - `data.rs`: `tradpal data import|synth`, candles into the journal.
 //! - `indicators.rs`: `tradpal indicators FILE.csv`, indicator series of a file.
+//! - `regime.rs`: `tradpal regime evaluate`, detection scored against labels.
 
 mod config;
 mod data;
 mod indicators;
 mod journal;
+mod regime;
 mod serve;
 
 use clap::{Parser, Subcommand};
@@ -42,6 +44,9 @@ pub enum Command {
     Data(data::DataCommand),
     /// Print every indicator series of a CSV file (CSV, or JSON with --json).
     Indicators(indicators::IndicatorsArgs),
+    /// Market regimes: score detection against ground truth.
+    #[command(subcommand)]
+    Regime(regime::RegimeCommand),
 }
 
 /// Options every command that reads settings accepts.
@@ -80,5 +85,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Config(cmd) => config::run(cmd),
         Command::Data(cmd) => data::run(cmd),
         Command::Indicators(args) => indicators::run(args),
+        Command::Regime(cmd) => regime::run(cmd),
     }
 }
