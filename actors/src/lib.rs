@@ -16,6 +16,7 @@
 //! - `market_data/`: the market-data core: CSV parsing, validation and gap reports,
 //!   resampling, indicators (pure; the actor is to come).
 //! - `regime/`: market regimes: features, HMM fit and causal filter, hysteresis, scoring (pure).
+//! - `risk/`: risk management: sizing, VaR / ES, limits, pre-trade checks, stress tests (pure).
 //! - `concern.rs`: the actor for concerns whose capability is not built yet; it is
 //!   supervised and answers health pings, and nothing else (see README's roadmap).
 
@@ -25,6 +26,7 @@ pub mod fault;
 pub mod market_data;
 pub mod names;
 pub mod regime;
+pub mod risk;
 pub mod session;
 
 pub use context::{ActorError, EventSink, FatalSignal, RequestMeta, Services};

@@ -12,7 +12,7 @@
 //! - `logging.rs`: tracing set-up (text or JSON lines).
 //! - `http/`: the axum adapter, one file per concern: `mod.rs` (router, limits),
 //!   `error.rs` (JSON errors), `auth.rs`, `request_id.rs`, `json.rs` (body extractor),
-//!   `trading.rs` (session endpoints), `data.rs` (market data), `regime.rs`, `not_built.rs` (spec routes still to come).
+//!   `trading.rs` (session endpoints), `data.rs` (market data), `regime.rs`, `risk.rs`, `not_built.rs` (spec routes still to come).
 
 pub mod bus;
 pub mod clock;

@@ -14,6 +14,7 @@ use std::time::Duration;
 use tradpal_actors::concern::ConcernActor;
 use tradpal_actors::market_data::actor::MarketDataActor;
 use tradpal_actors::regime::actor::RegimeActor;
+use tradpal_actors::risk::actor::RiskActor;
 use tradpal_actors::session::{SessionActor, SessionLimits};
 use tradpal_actors::{names, FatalSignal, RequestMeta, Services};
 use tradpal_config::Settings;
@@ -69,6 +70,7 @@ fn children(services: &Services, settings: &Settings) -> Vec<ChildSpec> {
             names::SESSION => ChildSpec::of(name, SessionActor { services: services.clone(), limits }),
             names::MARKET_DATA => ChildSpec::of(name, MarketDataActor { services: services.clone() }),
             names::REGIME => ChildSpec::of(name, RegimeActor { services: services.clone() }),
+            names::RISK => ChildSpec::of(name, RiskActor { services: services.clone() }),
             other => ChildSpec::of(other, ConcernActor { name: other }),
         })
         .collect()

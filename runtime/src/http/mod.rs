@@ -11,6 +11,7 @@ pub mod error;
 pub mod json;
 pub mod not_built;
 pub mod regime;
+pub mod risk;
 pub mod request_id;
 pub mod trading;
 
@@ -67,6 +68,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/regime/history/{*symbol}", get(regime::history))
         .route("/api/regime/confidence/{*symbol}", get(regime::confidence))
         .route("/api/regime/classify", post(regime::classify))
+        .route("/api/risk/calculate-position-size", post(risk::position_size))
+        .route("/api/risk/check-limits", post(risk::check_limits))
+        .route("/api/risk/portfolio-risk", get(risk::portfolio_get).post(risk::portfolio_post))
+        .route("/api/risk/stress-test", get(risk::stress_get).post(risk::stress_post))
         .merge(not_built::routes())
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)

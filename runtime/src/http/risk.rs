@@ -1,0 +1,101 @@
+//! Risk endpoints: sizing, limit checks, portfolio risk, stress tests.
+//!
+//! `GET /api/risk/portfolio-risk` and `GET /api/risk/stress-test` value the positions
+//! named in the query (`positions=BTC/USDT:0.5,ETH/USDT:-2`) at their last stored close
+//! and take returns from the stored candles; until the execution portfolio exists, the
+//! positions must be named. The `POST` forms take every input explicitly in the body.
+
+use super::auth::{Trader, Viewer};
+use super::error::ApiError;
+use super::json::ApiJson;
+use super::request_id::RequestId;
+use super::trading::{call_actor, correlation};
+use axum::extract::RawQuery;
+use axum::{Extension, Json};
+use std::collections::BTreeMap;
+use tradpal_actors::names;
+use tradpal_actors::risk::actor::{RiskMsg, StoredPortfolio};
+use tradpal_actors::risk::limits::{CheckLimitsRequest, CheckLimitsResponse};
+use tradpal_actors::risk::portfolio::{PortfolioRiskRequest, PortfolioRiskResponse};
+use tradpal_actors::risk::sizing::{PositionSizeRequest, PositionSizeResponse};
+use tradpal_actors::risk::stress::{StressTestRequest, StressTestResponse};
+use tradpal_messages::{is_valid_symbol, ErrorCode, Timeframe};
+
+/// Positions one query may name.
+pub const QUERY_POSITIONS_MAX: usize = 50;
+
+fn bad(message: impl Into<String>) -> ApiError {
+    ApiError::new(ErrorCode::BadRequest, message)
+}
+
+pub async fn position_size(_role: Viewer, ApiJson(req): ApiJson<PositionSizeRequest>) -> Result<Json<PositionSizeResponse>, ApiError> {
+    let req = Box::new(req);
+    Ok(Json(call_actor(names::RISK, |reply| RiskMsg::Size { req, reply }).await??))
+}
+
+pub async fn check_limits(
+    _role: Trader,
+    Extension(rid): Extension<RequestId>,
+    ApiJson(req): ApiJson<CheckLimitsRequest>,
+) -> Result<Json<CheckLimitsResponse>, ApiError> {
+    let (req, meta) = (Box::new(req), correlation(&rid));
+    Ok(Json(call_actor(names::RISK, |reply| RiskMsg::CheckLimits { req, meta, reply }).await??))
+}
+
+pub async fn portfolio_post(_role: Viewer, ApiJson(req): ApiJson<PortfolioRiskRequest>) -> Result<Json<PortfolioRiskResponse>, ApiError> {
+    let req = Box::new(req);
+    Ok(Json(call_actor(names::RISK, |reply| RiskMsg::Portfolio { req, reply }).await??))
+}
+
+pub async fn stress_post(_role: Viewer, ApiJson(req): ApiJson<StressTestRequest>) -> Result<Json<StressTestResponse>, ApiError> {
+    let req = Box::new(req);
+    Ok(Json(call_actor(names::RISK, |reply| RiskMsg::Stress { req, reply }).await??))
+}
+
+pub async fn portfolio_get(_role: Viewer, RawQuery(q): RawQuery) -> Result<Json<PortfolioRiskResponse>, ApiError> {
+    let spec = parse_stored(q, false)?;
+    Ok(Json(call_actor(names::RISK, |reply| RiskMsg::PortfolioFromStore { spec, reply }).await??))
+}
+
+pub async fn stress_get(_role: Viewer, RawQuery(q): RawQuery) -> Result<Json<StressTestResponse>, ApiError> {
+    let spec = parse_stored(q, true)?;
+    Ok(Json(call_actor(names::RISK, |reply| RiskMsg::StressFromStore { spec, reply }).await??))
+}
+
+/// `positions=SYM:QTY,...&timeframe=1h&confidence=0.95&paths=10000&seed=1[&horizon=10]`.
+fn parse_stored(q: Option<String>, stress: bool) -> Result<StoredPortfolio, ApiError> {
+    let allowed: &[&str] = if stress { &["positions", "timeframe", "confidence", "paths", "seed", "horizon"] } else { &["positions", "timeframe", "confidence", "paths", "seed"] };
+    let mut map = BTreeMap::new();
+    for pair in q.as_deref().unwrap_or("").split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        if !allowed.contains(&k) {
+            return Err(bad(format!("unknown query parameter {k:?}: expected {}", allowed.join(", "))));
+        }
+        map.insert(k, v.replace("%2F", "/").replace("%2f", "/").replace("%3A", ":").replace("%3a", ":").replace("%2C", ",").replace("%2c", ","));
+    }
+    let raw = map.get("positions").ok_or_else(|| bad("query parameter positions is required: SYMBOL:QUANTITY,... e.g. BTC/USDT:0.5"))?;
+    let mut positions = Vec::new();
+    for item in raw.split(',').filter(|s| !s.is_empty()) {
+        let (sym, qty) = item.split_once(':').ok_or_else(|| bad(format!("position {item:?}: expected SYMBOL:QUANTITY")))?;
+        if !is_valid_symbol(sym) {
+            return Err(bad(format!("position {item:?}: invalid symbol {sym:?}")));
+        }
+        let qty: f64 = qty.parse().ok().filter(|q: &f64| q.is_finite() && *q != 0.0).ok_or_else(|| bad(format!("position {item:?}: quantity must be a non-zero number")))?;
+        if positions.iter().any(|(s, _): &(String, f64)| s == sym) {
+            return Err(bad(format!("position {sym} named twice")));
+        }
+        positions.push((sym.to_string(), qty));
+    }
+    if positions.len() > QUERY_POSITIONS_MAX {
+        return Err(bad(format!("at most {QUERY_POSITIONS_MAX} positions, got {}", positions.len())));
+    }
+    let timeframe = map.get("timeframe").map(|t| t.parse::<Timeframe>()).transpose().map_err(|e| bad(e.to_string()))?.unwrap_or(Timeframe::H1);
+    let num = |k: &str| -> Result<Option<f64>, ApiError> { map.get(k).map(|v| v.parse::<f64>().map_err(|_| bad(format!("{k} {v:?}: expected a number")))).transpose() };
+    let int = |k: &str| -> Result<Option<u64>, ApiError> { map.get(k).map(|v| v.parse::<u64>().map_err(|_| bad(format!("{k} {v:?}: expected a whole number")))).transpose() };
+    let monte_carlo = match (int("paths")?, int("seed")?) {
+        (Some(p), seed) => Some((p as usize, seed.unwrap_or(0))),
+        (None, Some(_)) => return Err(bad("seed needs paths (Monte Carlo)")),
+        (None, None) => None,
+    };
+    Ok(StoredPortfolio { positions, timeframe, confidence: num("confidence")?, monte_carlo, horizon: int("horizon")?.unwrap_or(10) as usize })
+}
