@@ -110,7 +110,10 @@ pub struct CorrelationMatrix {
 
 /// Assesses what the request's inputs allow:
 /// - `var` and `volatility`: from `returns`, or from `returns_by_symbol` with `weights`
-///   (or with `positions` and `portfolio_value`, `w_i = quantity_i * price_i / value`);
+///   (or with `positions` and `portfolio_value`, `w_i = quantity_i * price_i / value` for
+///   each open position), the portfolio return being `r_p[t] = sum_i w_i r_i[t]`; when
+///   both `returns` and `returns_by_symbol` are given, `returns` is the portfolio's and
+///   `returns_by_symbol` only feeds the correlation;
 ///   Monte Carlo only with `monte_carlo` (univariate for `returns`, multivariate via
 ///   Cholesky for `returns_by_symbol`).
 /// - `correlation`: `returns_by_symbol` with at least 2 symbols.
@@ -176,7 +179,9 @@ fn portfolio_series(req: &PortfolioRiskRequest, pv: Option<f64>) -> Result<Optio
     };
     let weights = match (&req.weights, &req.positions, pv) {
         (Some(w), _, _) => w.clone(),
-        (None, Some(p), Some(v)) => p.iter().map(|p| (p.symbol.clone(), p.notional() / v)).collect(),
+        (None, Some(p), Some(v)) => {
+            p.iter().filter(|p| p.quantity != 0.0).map(|p| (p.symbol.clone(), p.notional() / v)).collect()
+        }
         _ => return Ok(None),
     };
     let symbols: Vec<String> = weights.keys().cloned().collect();
