@@ -71,3 +71,47 @@ async fn risk_endpoints() {
     assert_eq!(breaches.len(), 1, "{out}");
     assert_eq!(breaches[0]["event"]["limit"], "max_daily_loss");
 }
+
+/// Latency, not a pass/fail check: `cargo test --release --test risk_api -- --ignored --nocapture`.
+/// 4 concurrent clients send 20,000 position-size requests over real HTTP (keep-alive);
+/// prints p50/p99/max of the round trip.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore]
+async fn bench_position_size_latency() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[("LOG_LEVEL", "warn")]);
+    let url = server.url("/api/risk/calculate-position-size");
+    let body = json!({"portfolio_value": 10000, "risk_per_trade": 0.02, "stop_loss": 0.02, "current_price": 50000});
+    let mut tasks = Vec::new();
+    let started = std::time::Instant::now();
+    for _ in 0..4 {
+        let (url, body, c) = (url.clone(), body.clone(), client());
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::with_capacity(5_000);
+            for _ in 0..5_000 {
+                let t = std::time::Instant::now();
+                let r = c.post(&url).bearer_auth(VIEWER_KEY).json(&body).send().await.unwrap();
+                assert_eq!(r.status(), 200);
+                let _ = r.bytes().await.unwrap();
+                lat.push(t.elapsed().as_micros() as u64);
+            }
+            lat
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.unwrap());
+    }
+    let elapsed = started.elapsed();
+    all.sort_unstable();
+    let q = |p: f64| all[((all.len() as f64 - 1.0) * p) as usize];
+    eprintln!(
+        "position size over HTTP: {} requests in {:.2}s ({:.0}/s), p50 {} us, p99 {} us, max {} us",
+        all.len(),
+        elapsed.as_secs_f64(),
+        all.len() as f64 / elapsed.as_secs_f64(),
+        q(0.5),
+        q(0.99),
+        all[all.len() - 1]
+    );
+}
