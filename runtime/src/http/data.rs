@@ -121,7 +121,8 @@ fn parse_query(raw: Option<String>, allowed: &[&str]) -> Result<RangeQuery, ApiE
     Ok(RangeQuery { timeframe, start, end, limit, names })
 }
 
-fn percent_decode(s: &str) -> Option<String> {
+/// Decodes `%XX` escapes and `+` in a query value (`None` on a malformed escape).
+pub(crate) fn percent_decode(s: &str) -> Option<String> {
     let b = s.as_bytes();
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
@@ -145,7 +146,8 @@ fn percent_decode(s: &str) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
-fn check_symbol(symbol: &str) -> Result<(), ApiError> {
+/// A `BASE/QUOTE` symbol taken from a request path.
+pub(crate) fn check_symbol(symbol: &str) -> Result<(), ApiError> {
     if tradpal_messages::is_valid_symbol(symbol) {
         Ok(())
     } else {

@@ -1,6 +1,7 @@
 //! Market-regime endpoints. Symbols like `BTC/USDT` travel in the path as they are.
 
 use super::auth::Viewer;
+use super::data::check_symbol;
 use super::error::ApiError;
 use super::json::ApiJson;
 use super::request_id::RequestId;
@@ -21,14 +22,6 @@ pub const HISTORY_DAYS_MAX: u32 = 3_650;
 
 fn bad(message: impl Into<String>) -> ApiError {
     ApiError::new(ErrorCode::BadRequest, message)
-}
-
-fn check_symbol(symbol: &str) -> Result<(), ApiError> {
-    if tradpal_messages::is_valid_symbol(symbol) {
-        Ok(())
-    } else {
-        Err(bad(format!("invalid symbol {symbol:?} in the path: expected BASE/QUOTE, e.g. /BTC/USDT")))
-    }
 }
 
 pub async fn current(_role: Viewer, Extension(rid): Extension<RequestId>, Path(symbol): Path<String>) -> Result<Json<RegimeView>, ApiError> {

@@ -6,6 +6,7 @@
 //! positions must be named. The `POST` forms take every input explicitly in the body.
 
 use super::auth::{Trader, Viewer};
+use super::data::percent_decode;
 use super::error::ApiError;
 use super::json::ApiJson;
 use super::request_id::RequestId;
@@ -71,7 +72,8 @@ fn parse_stored(q: Option<String>, stress: bool) -> Result<StoredPortfolio, ApiE
         if !allowed.contains(&k) {
             return Err(bad(format!("unknown query parameter {k:?}: expected {}", allowed.join(", "))));
         }
-        map.insert(k, v.replace("%2F", "/").replace("%2f", "/").replace("%3A", ":").replace("%3a", ":").replace("%2C", ",").replace("%2c", ","));
+        let v = percent_decode(v).ok_or_else(|| bad(format!("query parameter {k}: invalid percent-encoding")))?;
+        map.insert(k, v);
     }
     let raw = map.get("positions").ok_or_else(|| bad("query parameter positions is required: SYMBOL:QUANTITY,... e.g. BTC/USDT:0.5"))?;
     let mut positions = Vec::new();
