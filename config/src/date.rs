@@ -1,10 +1,11 @@
 //! A calendar date (`YYYY-MM-DD`), written by hand.
 //!
 //! Why not chrono: the configuration needs two dates compared and printed, and the backtest
-//! needs them as day numbers; twenty lines of proleptic-Gregorian arithmetic do that without
-//! pulling a date library into the crate every other crate depends on.
+//! needs them as day numbers; the calendar arithmetic of `tradpal_messages::time` does that
+//! without pulling a date library in.
 
 use std::fmt;
+use tradpal_messages::time::{days_from_civil, days_in_month};
 
 /// A valid proleptic-Gregorian date in years 1..=9999. Ordering is chronological.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -21,7 +22,7 @@ impl Date {
         let valid = (1..=9999).contains(&year)
             && (1..=12).contains(&month)
             && day >= 1
-            && day <= days_in_month(year, month);
+            && i64::from(day) <= days_in_month(i64::from(year), i64::from(month));
         valid.then_some(Date { year, month, day })
     }
 
@@ -61,34 +62,13 @@ impl Date {
     /// Days since 1970-01-01 (negative before), for turning a date into a timestamp:
     /// midnight UTC of the date is `days_since_unix_epoch() * 86_400` seconds.
     pub fn days_since_unix_epoch(self) -> i64 {
-        // Howard Hinnant's days_from_civil: shift the year to start in March so the leap day
-        // is the last day of the shifted year, then count whole 400-year eras.
-        let m = i64::from(self.month);
-        let y = i64::from(self.year) - i64::from(m <= 2);
-        let era = y.div_euclid(400);
-        let year_of_era = y - era * 400;
-        let day_of_year = (153 * ((m + 9) % 12) + 2) / 5 + i64::from(self.day) - 1;
-        let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-        era * 146_097 + day_of_era - 719_468
+        days_from_civil(i64::from(self.year), i64::from(self.month), i64::from(self.day))
     }
 }
 
 impl fmt::Display for Date {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{:04}-{:02}-{:02}", self.year, self.month, self.day)
-    }
-}
-
-fn is_leap(year: u16) -> bool {
-    (year.is_multiple_of(4) && !year.is_multiple_of(100)) || year.is_multiple_of(400)
-}
-
-fn days_in_month(year: u16, month: u8) -> u8 {
-    match month {
-        2 if is_leap(year) => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
     }
 }
 

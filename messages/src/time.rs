@@ -122,11 +122,13 @@ fn parse_rfc3339(text: &str) -> Option<Timestamp> {
     Some(Timestamp(secs.checked_mul(NANOS_PER_SEC)?.checked_add(nanos)?))
 }
 
-fn is_leap(y: i64) -> bool {
+/// Whether `y` is a leap year (proleptic Gregorian).
+pub fn is_leap(y: i64) -> bool {
     (y % 4 == 0 && y % 100 != 0) || y % 400 == 0
 }
 
-fn days_in_month(y: i64, m: i64) -> i64 {
+/// Days in month `m` (1..=12) of year `y`.
+pub fn days_in_month(y: i64, m: i64) -> i64 {
     match m {
         2 if is_leap(y) => 29,
         2 => 28,
