@@ -6,7 +6,9 @@
 //! - a change that breaks either rule bumps `codec::FORMAT_VERSION` and teaches
 //!   `codec::decode` the old layout.
 
-use crate::ids::SessionId;
+use crate::ids::{OrderId, SessionId};
+use crate::money::Fixed;
+use crate::order::{Liquidity, OrderLink, OrderSpec, OrderStatus, RejectSource, TradingState};
 use crate::market::{is_valid_symbol, Candle, Timeframe};
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -159,6 +161,111 @@ pub struct RegimeChanged {
     pub confidence: f64,
 }
 
+/// A new order was accepted for processing (validated, idempotency key claimed). The
+/// first record of every order; `status` is `submitted`, or `held` for a contingent child.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+pub struct OrderSubmitted {
+    pub order_id: OrderId,
+    pub spec: OrderSpec,
+    pub status: OrderStatus,
+    pub link: Option<OrderLink>,
+    pub submitted_at: Timestamp,
+}
+
+/// The venue acknowledged the order; it is working.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+pub struct OrderAccepted {
+    pub order_id: OrderId,
+    /// The venue's id for the order (the paper exchange uses the order id).
+    pub venue_order_id: String,
+}
+
+/// The order was refused (by risk, the kill switch or the venue). Terminal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+pub struct OrderRejected {
+    pub order_id: OrderId,
+    pub source: RejectSource,
+    pub reason: String,
+}
+
+/// A (partial) fill. The portfolio is a fold over these.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+pub struct OrderFilled {
+    pub order_id: OrderId,
+    /// 1, 2, ... per order: with `order_id`, a fill's identity (a repeated fill is refused).
+    pub fill_seq: u32,
+    pub symbol: String,
+    pub side: crate::order::Side,
+    pub quantity: Fixed,
+    pub price: Fixed,
+    /// In the quote currency.
+    pub fee: Fixed,
+    pub liquidity: Liquidity,
+    /// Open time of the bar that filled it (paper) or the venue's trade time (live).
+    pub market_time: Timestamp,
+    /// Journal sequence of the market data that caused it (0 for a live venue's report).
+    pub cause_sequence: u64,
+}
+
+/// A stop, take-profit or trailing stop reached its trigger; a stop-limit now works as
+/// a limit order, the others as market orders.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+pub struct OrderTriggered {
+    pub order_id: OrderId,
+    pub trigger_price: Fixed,
+    pub market_time: Timestamp,
+    pub cause_sequence: u64,
+}
+
+/// A cancel was requested (and sent to the venue).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+pub struct OrderCancelRequested {
+    pub order_id: OrderId,
+    pub reason: String,
+}
+
+/// The order is canceled (by request, by its OCO sibling, IOC/FOK remainder). Terminal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+pub struct OrderCanceled {
+    pub order_id: OrderId,
+    pub reason: String,
+    pub cause_sequence: u64,
+}
+
+/// The order's time ran out (GTD, or not acknowledged within `ORDER_TIMEOUT`). Terminal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+pub struct OrderExpired {
+    pub order_id: OrderId,
+    pub reason: String,
+    pub cause_sequence: u64,
+}
+
+/// A held contingent order was released (its parent filled), for `quantity`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+pub struct OrderReleased {
+    pub order_id: OrderId,
+    pub quantity: Fixed,
+    pub released_at: Timestamp,
+}
+
+/// The kill switch moved.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+pub struct TradingStateChanged {
+    pub from: TradingState,
+    pub to: TradingState,
+    pub reason: String,
+}
+
 /// Every fact the system records. Closed: a new fact is a new variant (at the end).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[derive(rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
@@ -171,6 +278,16 @@ pub enum Event {
     CandlesIngested(CandlesIngested),
     RiskLimitBreached(RiskLimitBreached),
     RegimeChanged(RegimeChanged),
+    OrderSubmitted(OrderSubmitted),
+    OrderAccepted(OrderAccepted),
+    OrderRejected(OrderRejected),
+    OrderFilled(OrderFilled),
+    OrderTriggered(OrderTriggered),
+    OrderCancelRequested(OrderCancelRequested),
+    OrderCanceled(OrderCanceled),
+    OrderExpired(OrderExpired),
+    OrderReleased(OrderReleased),
+    TradingStateChanged(TradingStateChanged),
 }
 
 /// The event's kind without its payload: stored in the envelope (and in indexes) so a
@@ -187,11 +304,28 @@ pub enum EventKind {
     CandlesIngested = 5,
     RiskLimitBreached = 6,
     RegimeChanged = 7,
+    OrderSubmitted = 8,
+    OrderAccepted = 9,
+    OrderRejected = 10,
+    OrderFilled = 11,
+    OrderTriggered = 12,
+    OrderCancelRequested = 13,
+    OrderCanceled = 14,
+    OrderExpired = 15,
+    OrderReleased = 16,
+    TradingStateChanged = 17,
 }
 
 impl EventKind {
     pub const ALL: &'static [EventKind] =
-        &[Self::ServiceStarted, Self::SessionStarted, Self::SessionStopped, Self::ActorRestarted, Self::CandlesIngested, Self::RiskLimitBreached, Self::RegimeChanged];
+        &[Self::ServiceStarted, Self::SessionStarted, Self::SessionStopped, Self::ActorRestarted, Self::CandlesIngested, Self::RiskLimitBreached, Self::RegimeChanged,
+        Self::OrderSubmitted, Self::OrderAccepted, Self::OrderRejected, Self::OrderFilled, Self::OrderTriggered,
+        Self::OrderCancelRequested, Self::OrderCanceled, Self::OrderExpired, Self::OrderReleased, Self::TradingStateChanged];
+
+    /// The kinds the execution actor folds (orders, fills, kill switch).
+    pub const EXECUTION: &'static [EventKind] = &[Self::OrderSubmitted, Self::OrderAccepted, Self::OrderRejected,
+        Self::OrderFilled, Self::OrderTriggered, Self::OrderCancelRequested, Self::OrderCanceled, Self::OrderExpired,
+        Self::OrderReleased, Self::TradingStateChanged];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -202,6 +336,16 @@ impl EventKind {
             Self::CandlesIngested => "candles_ingested",
             Self::RiskLimitBreached => "risk_limit_breached",
             Self::RegimeChanged => "regime_changed",
+            Self::OrderSubmitted => "order_submitted",
+            Self::OrderAccepted => "order_accepted",
+            Self::OrderRejected => "order_rejected",
+            Self::OrderFilled => "order_filled",
+            Self::OrderTriggered => "order_triggered",
+            Self::OrderCancelRequested => "order_cancel_requested",
+            Self::OrderCanceled => "order_canceled",
+            Self::OrderExpired => "order_expired",
+            Self::OrderReleased => "order_released",
+            Self::TradingStateChanged => "trading_state_changed",
         }
     }
 }
@@ -216,6 +360,16 @@ impl Event {
             Event::CandlesIngested(_) => EventKind::CandlesIngested,
             Event::RiskLimitBreached(_) => EventKind::RiskLimitBreached,
             Event::RegimeChanged(_) => EventKind::RegimeChanged,
+            Event::OrderSubmitted(_) => EventKind::OrderSubmitted,
+            Event::OrderAccepted(_) => EventKind::OrderAccepted,
+            Event::OrderRejected(_) => EventKind::OrderRejected,
+            Event::OrderFilled(_) => EventKind::OrderFilled,
+            Event::OrderTriggered(_) => EventKind::OrderTriggered,
+            Event::OrderCancelRequested(_) => EventKind::OrderCancelRequested,
+            Event::OrderCanceled(_) => EventKind::OrderCanceled,
+            Event::OrderExpired(_) => EventKind::OrderExpired,
+            Event::OrderReleased(_) => EventKind::OrderReleased,
+            Event::TradingStateChanged(_) => EventKind::TradingStateChanged,
         }
     }
 
@@ -225,7 +379,11 @@ impl Event {
             Event::SessionStarted(e) => Some(e.session_id),
             Event::SessionStopped(e) => Some(e.session_id),
             Event::RiskLimitBreached(e) => e.session_id,
+            Event::OrderSubmitted(e) => e.spec.session_id,
             Event::ServiceStarted(_) | Event::ActorRestarted(_) | Event::CandlesIngested(_) | Event::RegimeChanged(_) => None,
+            Event::OrderAccepted(_) | Event::OrderRejected(_) | Event::OrderFilled(_) | Event::OrderTriggered(_) => None,
+            Event::OrderCancelRequested(_) | Event::OrderCanceled(_) | Event::OrderExpired(_) => None,
+            Event::OrderReleased(_) | Event::TradingStateChanged(_) => None,
         }
     }
 
@@ -264,12 +422,52 @@ impl Event {
                 check_text("from", &e.from)?;
                 check_text("to", &e.to)
             }
+            Event::OrderSubmitted(e) => check_order_spec(&e.spec),
+            Event::OrderFilled(e) => {
+                if !e.quantity.is_positive() || !e.price.is_positive() || e.fee.is_negative() || e.fill_seq == 0 {
+                    return Err(format!("fill {} of order {}: quantity and price must be > 0, fee >= 0", e.fill_seq, e.order_id));
+                }
+                if !is_valid_symbol(&e.symbol) {
+                    return Err(format!("invalid symbol {:?}", e.symbol));
+                }
+                Ok(())
+            }
+            Event::OrderTriggered(e) if !e.trigger_price.is_positive() => Err("trigger price must be > 0".into()),
+            Event::OrderReleased(e) if !e.quantity.is_positive() => Err("released quantity must be > 0".into()),
+            Event::OrderRejected(e) => check_text("reason", &e.reason),
+            Event::OrderCancelRequested(e) => check_text("reason", &e.reason),
+            Event::OrderCanceled(e) => check_text("reason", &e.reason),
+            Event::OrderExpired(e) => check_text("reason", &e.reason),
+            Event::TradingStateChanged(e) => check_text("reason", &e.reason),
+            Event::OrderAccepted(e) => check_text("venue_order_id", &e.venue_order_id),
+            Event::OrderTriggered(_) | Event::OrderReleased(_) => Ok(()),
         }
     }
 }
 
 /// Longest text field an event may carry, in bytes.
 pub const EVENT_TEXT_BYTES_MAX: usize = 4096;
+
+/// The order invariants every journaled order satisfies (the execution core checks the
+/// request in detail, with per-symbol precision, before it gets here).
+fn check_order_spec(s: &OrderSpec) -> Result<(), String> {
+    if !is_valid_symbol(&s.symbol) {
+        return Err(format!("invalid symbol {:?}", s.symbol));
+    }
+    if !s.quantity.is_positive() {
+        return Err(format!("order quantity must be > 0, got {}", s.quantity));
+    }
+    if s.price.is_some_and(|p| !p.is_positive()) || s.stop_price.is_some_and(|p| !p.is_positive()) {
+        return Err("order prices must be > 0".into());
+    }
+    if s.client_order_id.is_empty() || s.client_order_id.len() > CLIENT_ORDER_ID_BYTES_MAX {
+        return Err(format!("client_order_id must be 1..={CLIENT_ORDER_ID_BYTES_MAX} bytes"));
+    }
+    Ok(())
+}
+
+/// Longest client order id, in bytes (Binance allows 36).
+pub const CLIENT_ORDER_ID_BYTES_MAX: usize = 64;
 
 fn check_text(field: &str, text: &str) -> Result<(), String> {
     if text.len() > EVENT_TEXT_BYTES_MAX {

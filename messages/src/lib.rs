@@ -11,6 +11,8 @@
 //!   simulated clock; the wall clock lives in `runtime`, because reading it is a side effect.
 //! - `event.rs`: facts ([`Event`], one struct per event, closed enum) and [`EventKind`].
 //! - `command.rs`: requests ([`Command`]).
+//! - `money.rs`: [`Fixed`], exact decimal money (8 decimals, `i128`), rounding made explicit.
+//! - `order.rs`: order specs, sides, types, statuses, contingencies, the kill-switch states.
 //! - `market.rs`: symbols, [`Timeframe`]s, [`Candle`]s.
 //! - `subjects.rs`: NATS subject names and the symbol-token encoding (one place).
 //! - `reply.rs`: answers ([`Reply`]) and the error classes ([`ErrorCode`]).
@@ -24,6 +26,8 @@ pub mod envelope;
 pub mod event;
 pub mod ids;
 pub mod market;
+pub mod money;
+pub mod order;
 pub mod reply;
 pub mod subjects;
 pub mod time;
@@ -33,7 +37,10 @@ pub mod testing;
 
 pub use command::{Command, GetStatus, StartSession, StopSession};
 pub use envelope::{Envelope, EnvelopeDraft};
+pub use event::{OrderAccepted, OrderCancelRequested, OrderCanceled, OrderExpired, OrderFilled, OrderRejected, OrderReleased, OrderSubmitted, OrderTriggered, TradingStateChanged};
 pub use event::{ActorRestarted, CandlesIngested, DataSource, RegimeChanged, RiskLimitBreached, Event, EventKind, ServiceStarted, SessionConfig, SessionStarted, SessionStopped, TradingMode};
+pub use money::{Fixed, FixedError, Rounding};
+pub use order::{Contingency, Liquidity, OrderLink, OrderSpec, OrderStatus, OrderType, RejectSource, Side, TimeInForce, TradingState};
 pub use market::{is_valid_symbol, Candle, CandleWire, TimeWire, Timeframe};
 pub use ids::{CausationId, CorrelationId, EventId, IdGenerator, OrderId, SessionId};
 pub use reply::{ActorState, ActorStatus, ErrorCode, ErrorReply, Reply, SessionInfo, SessionStatus, StatusReply};

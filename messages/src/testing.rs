@@ -5,6 +5,8 @@ use crate::envelope::*;
 use crate::event::*;
 use crate::ids::*;
 use crate::reply::*;
+use crate::money::Fixed;
+use crate::order::*;
 use crate::time::Timestamp;
 use proptest::collection::vec;
 use proptest::option;
@@ -78,6 +80,87 @@ pub fn event() -> impl Strategy<Value = Event> {
         (option::of(timeframe()), timestamp(), text(), text(), 0.0f64..=1.0).prop_map(|(timeframe, bar, from, to, confidence)| {
             Event::RegimeChanged(RegimeChanged { symbol: "ETH/USDT".into(), timeframe, bar, from, to, confidence })
         }),
+        execution_event(),
+    ]
+}
+
+pub fn positive_fixed() -> impl Strategy<Value = Fixed> {
+    (1i128..1_000_000_000_000_000).prop_map(Fixed::from_raw)
+}
+
+fn pick<T: Copy + std::fmt::Debug + 'static>(all: &'static [T]) -> impl Strategy<Value = T> {
+    proptest::sample::select(all)
+}
+
+pub fn order_spec() -> impl Strategy<Value = OrderSpec> {
+    (
+        "[A-Za-z0-9_-]{1,36}",
+        pick(Side::ALL),
+        pick(OrderType::ALL),
+        positive_fixed(),
+        option::of(positive_fixed()),
+        option::of(positive_fixed()),
+        option::of(1u32..2000),
+        pick(TimeInForce::ALL),
+        option::of(timestamp()),
+        any::<bool>(),
+        option::of(session_id()),
+    )
+        .prop_map(|(client_order_id, side, order_type, quantity, price, stop_price, trailing_bps, time_in_force, expire_at, reduce_only, session_id)| {
+            OrderSpec {
+                client_order_id,
+                symbol: "BTC/USDT".into(),
+                side,
+                order_type,
+                quantity,
+                price,
+                stop_price,
+                trailing_bps,
+                time_in_force,
+                expire_at,
+                reduce_only,
+                session_id,
+            }
+        })
+}
+
+fn order_id() -> impl Strategy<Value = OrderId> {
+    any::<u128>().prop_map(OrderId)
+}
+
+fn order_link() -> impl Strategy<Value = OrderLink> {
+    (pick(Contingency::ALL), order_id(), option::of(order_id()), option::of(order_id()))
+        .prop_map(|(contingency, list_id, parent, sibling)| OrderLink { contingency, list_id, parent, sibling })
+}
+
+/// The execution events (orders, fills, kill switch).
+pub fn execution_event() -> impl Strategy<Value = Event> {
+    prop_oneof![
+        (order_id(), order_spec(), pick(&[OrderStatus::Submitted, OrderStatus::Held]), option::of(order_link()), timestamp())
+            .prop_map(|(order_id, spec, status, link, submitted_at)| {
+                Event::OrderSubmitted(OrderSubmitted { order_id, spec, status, link, submitted_at })
+            }),
+        (order_id(), text()).prop_map(|(order_id, venue_order_id)| Event::OrderAccepted(OrderAccepted { order_id, venue_order_id })),
+        (order_id(), pick(RejectSource::ALL), text())
+            .prop_map(|(order_id, source, reason)| Event::OrderRejected(OrderRejected { order_id, source, reason })),
+        (order_id(), 1u32.., pick(Side::ALL), positive_fixed(), positive_fixed(), positive_fixed(), pick(Liquidity::ALL), timestamp(), any::<u64>())
+            .prop_map(|(order_id, fill_seq, side, quantity, price, fee, liquidity, market_time, cause_sequence)| {
+                Event::OrderFilled(OrderFilled {
+                    order_id, fill_seq, symbol: "BTC/USDT".into(), side, quantity, price, fee, liquidity, market_time, cause_sequence,
+                })
+            }),
+        (order_id(), positive_fixed(), timestamp(), any::<u64>()).prop_map(|(order_id, trigger_price, market_time, cause_sequence)| {
+            Event::OrderTriggered(OrderTriggered { order_id, trigger_price, market_time, cause_sequence })
+        }),
+        (order_id(), text()).prop_map(|(order_id, reason)| Event::OrderCancelRequested(OrderCancelRequested { order_id, reason })),
+        (order_id(), text(), any::<u64>())
+            .prop_map(|(order_id, reason, cause_sequence)| Event::OrderCanceled(OrderCanceled { order_id, reason, cause_sequence })),
+        (order_id(), text(), any::<u64>())
+            .prop_map(|(order_id, reason, cause_sequence)| Event::OrderExpired(OrderExpired { order_id, reason, cause_sequence })),
+        (order_id(), positive_fixed(), timestamp())
+            .prop_map(|(order_id, quantity, released_at)| Event::OrderReleased(OrderReleased { order_id, quantity, released_at })),
+        (pick(TradingState::ALL), pick(TradingState::ALL), text())
+            .prop_map(|(from, to, reason)| Event::TradingStateChanged(TradingStateChanged { from, to, reason })),
     ]
 }
 

@@ -1,0 +1,368 @@
+//! Exact money: [`Fixed`], a signed decimal with 8 fractional digits stored as an `i128`
+//! count of 1e-8 units.
+//!
+//! Why not `f64`: `0.1 + 0.2 != 0.3`, and a portfolio summed over a million fills drifts.
+//! Why not a general decimal crate: every price, quantity, fee and cash amount in a crypto
+//! venue has at most 8 decimals (Binance's own limit), so one fixed scale is exact for all
+//! of them, costs one integer operation, and compares with `==`. `i128` leaves room for
+//! `price * quantity` products without overflow (raw product up to 1.7e38).
+//!
+//! Every operation that can lose digits takes a [`Rounding`] and says which way; every
+//! operation that can overflow returns `Option` (checked) — overflow is an error, never a
+//! wrap. Text is the exchange format: `"0.001"`, `"30000"`, `"-12.5"` (trailing zeros
+//! trimmed). JSON accepts a string or a number; a number is read through its shortest
+//! decimal form, so `0.1` is exactly `0.1`.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Fractional decimal digits.
+pub const FIXED_DECIMALS: u32 = 8;
+/// Raw units per 1.
+pub const FIXED_ONE: i128 = 100_000_000;
+/// Largest magnitude accepted from the outside (1e18): far above any real price, balance
+/// or quantity, and small enough that products of two such values never overflow after
+/// rescaling checks.
+pub const FIXED_ABS_MAX: i128 = 1_000_000_000_000_000_000 * FIXED_ONE;
+
+/// A signed decimal with exactly 8 fractional digits.
+#[derive(Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+pub struct Fixed(pub i128);
+
+/// Which way a result that does not fit in 8 decimals (or on a step) is rounded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rounding {
+    /// Toward negative infinity.
+    Down,
+    /// Toward positive infinity.
+    Up,
+    /// To nearest, ties away from zero.
+    Nearest,
+}
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum FixedError {
+    #[error("{0:?} is not a decimal number")]
+    Syntax(String),
+    #[error("{0:?} has more than 8 decimal places")]
+    TooPrecise(String),
+    #[error("{0} is out of range (|x| <= 1e18)")]
+    OutOfRange(String),
+    #[error("{0} is not a finite number")]
+    NotFinite(f64),
+}
+
+impl Fixed {
+    pub const ZERO: Fixed = Fixed(0);
+    pub const ONE: Fixed = Fixed(FIXED_ONE);
+
+    pub const fn from_raw(raw: i128) -> Self {
+        Fixed(raw)
+    }
+
+    /// A whole number.
+    pub fn from_int(n: i64) -> Self {
+        Fixed(n as i128 * FIXED_ONE)
+    }
+
+    /// Parses `[-]digits[.digits]` with at most 8 decimals; no exponent, no spaces.
+    pub fn parse(text: &str) -> Result<Self, FixedError> {
+        let syntax = || FixedError::Syntax(text.chars().take(40).collect());
+        let (neg, body) = match text.strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, text.strip_prefix('+').unwrap_or(text)),
+        };
+        let (int, frac) = body.split_once('.').unwrap_or((body, ""));
+        if int.is_empty() && frac.is_empty() {
+            return Err(syntax());
+        }
+        if !int.bytes().all(|b| b.is_ascii_digit()) || !frac.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(syntax());
+        }
+        let frac_trimmed = frac.trim_end_matches('0');
+        if frac_trimmed.len() > FIXED_DECIMALS as usize {
+            return Err(FixedError::TooPrecise(text.chars().take(40).collect()));
+        }
+        let int_trimmed = int.trim_start_matches('0');
+        if int_trimmed.len() > 19 {
+            return Err(FixedError::OutOfRange(text.chars().take(40).collect()));
+        }
+        let mut raw: i128 = if int_trimmed.is_empty() { 0 } else { int_trimmed.parse::<i128>().map_err(|_| syntax())? };
+        raw *= FIXED_ONE;
+        let mut scale = FIXED_ONE / 10;
+        for b in frac_trimmed.bytes() {
+            raw += (b - b'0') as i128 * scale;
+            scale /= 10;
+        }
+        if raw > FIXED_ABS_MAX {
+            return Err(FixedError::OutOfRange(text.chars().take(40).collect()));
+        }
+        Ok(Fixed(if neg { -raw } else { raw }))
+    }
+
+    /// The decimal the user most likely meant by `x`: its shortest round-trip text
+    /// (`0.1` -> `0.1`), then [`Fixed::parse`]. Refuses NaN, infinities, more than 8
+    /// decimals and |x| > 1e18.
+    pub fn from_f64(x: f64) -> Result<Self, FixedError> {
+        if !x.is_finite() {
+            return Err(FixedError::NotFinite(x));
+        }
+        if x.abs() > 1e18 {
+            return Err(FixedError::OutOfRange(x.to_string()));
+        }
+        // `{}` on f64 prints the shortest text that reads back as the same f64, never
+        // with an exponent.
+        Self::parse(&format!("{x}"))
+    }
+
+    /// `x` rounded to 8 decimals (for computed, not user-given, values such as a
+    /// slippage-adjusted price). Refuses NaN, infinities and |x| > 1e18.
+    pub fn from_f64_rounded(x: f64, rounding: Rounding) -> Result<Self, FixedError> {
+        if !x.is_finite() {
+            return Err(FixedError::NotFinite(x));
+        }
+        if x.abs() > 1e18 {
+            return Err(FixedError::OutOfRange(x.to_string()));
+        }
+        let scaled = x * FIXED_ONE as f64;
+        let r = match rounding {
+            Rounding::Down => scaled.floor(),
+            Rounding::Up => scaled.ceil(),
+            Rounding::Nearest => scaled.round(),
+        };
+        Ok(Fixed(r as i128))
+    }
+
+    pub fn to_f64(self) -> f64 {
+        let int = (self.0 / FIXED_ONE) as f64;
+        let frac = (self.0 % FIXED_ONE) as f64 / FIXED_ONE as f64;
+        int + frac
+    }
+
+    pub const fn raw(self) -> i128 {
+        self.0
+    }
+
+    pub fn is_zero(self) -> bool {
+        self.0 == 0
+    }
+
+    pub fn is_positive(self) -> bool {
+        self.0 > 0
+    }
+
+    pub fn is_negative(self) -> bool {
+        self.0 < 0
+    }
+
+    pub fn abs(self) -> Self {
+        Fixed(self.0.abs())
+    }
+
+    pub fn checked_add(self, o: Self) -> Option<Self> {
+        self.0.checked_add(o.0).map(Fixed)
+    }
+
+    pub fn checked_sub(self, o: Self) -> Option<Self> {
+        self.0.checked_sub(o.0).map(Fixed)
+    }
+
+    pub fn checked_neg(self) -> Option<Self> {
+        self.0.checked_neg().map(Fixed)
+    }
+
+    /// `self * o`, rounded to 8 decimals as asked.
+    pub fn checked_mul(self, o: Self, rounding: Rounding) -> Option<Self> {
+        let p = self.0.checked_mul(o.0)?;
+        Some(Fixed(div_round(p, FIXED_ONE, rounding)?))
+    }
+
+    /// `self / o`, rounded to 8 decimals as asked; `None` when `o` is zero.
+    pub fn checked_div(self, o: Self, rounding: Rounding) -> Option<Self> {
+        if o.0 == 0 {
+            return None;
+        }
+        let n = self.0.checked_mul(FIXED_ONE)?;
+        Some(Fixed(div_round(n, o.0, rounding)?))
+    }
+
+    /// Rounds onto a multiple of `step` (a tick or lot size). `step` must be positive.
+    pub fn round_to_step(self, step: Self, rounding: Rounding) -> Option<Self> {
+        if step.0 <= 0 {
+            return None;
+        }
+        Some(Fixed(div_round(self.0, step.0, rounding)?.checked_mul(step.0)?))
+    }
+
+    /// True when `self` is a whole multiple of `step`.
+    pub fn is_multiple_of(self, step: Self) -> bool {
+        step.0 > 0 && self.0 % step.0 == 0
+    }
+
+    pub fn min(self, o: Self) -> Self {
+        if o < self { o } else { self }
+    }
+
+    pub fn max(self, o: Self) -> Self {
+        if o > self { o } else { self }
+    }
+}
+
+/// `n / d` rounded as asked (d != 0).
+fn div_round(n: i128, d: i128, rounding: Rounding) -> Option<i128> {
+    let q = n.checked_div(d)?;
+    let r = n.checked_rem(d)?;
+    if r == 0 {
+        return Some(q);
+    }
+    let negative = (n < 0) != (d < 0);
+    Some(match rounding {
+        // Rust's `/` truncates toward zero.
+        Rounding::Down => if negative { q - 1 } else { q },
+        Rounding::Up => if negative { q } else { q + 1 },
+        Rounding::Nearest => {
+            let twice = r.unsigned_abs().checked_mul(2)?;
+            if twice >= d.unsigned_abs() {
+                if negative { q - 1 } else { q + 1 }
+            } else {
+                q
+            }
+        }
+    })
+}
+
+impl fmt::Display for Fixed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let sign = if self.0 < 0 { "-" } else { "" };
+        let a = self.0.unsigned_abs();
+        let int = a / FIXED_ONE as u128;
+        let frac = a % FIXED_ONE as u128;
+        if frac == 0 {
+            write!(f, "{sign}{int}")
+        } else {
+            let digits = format!("{frac:08}");
+            write!(f, "{sign}{int}.{}", digits.trim_end_matches('0'))
+        }
+    }
+}
+
+impl fmt::Debug for Fixed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{self}")
+    }
+}
+
+impl std::str::FromStr for Fixed {
+    type Err = FixedError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::parse(s)
+    }
+}
+
+impl Serialize for Fixed {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Fixed {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = Fixed;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a decimal number (string or number) with at most 8 decimals")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Fixed, E> {
+                Fixed::parse(v).map_err(E::custom)
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Fixed, E> {
+                Fixed::from_f64(v).map_err(E::custom)
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Fixed, E> {
+                Fixed::parse(&v.to_string()).map_err(E::custom)
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Fixed, E> {
+                Fixed::parse(&v.to_string()).map_err(E::custom)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn f(s: &str) -> Fixed {
+        Fixed::parse(s).unwrap()
+    }
+
+    #[test]
+    fn parse_and_print_are_exact() {
+        for (text, shown) in [("0.1", "0.1"), ("30000", "30000"), ("-12.50", "-12.5"), ("0.00000001", "0.00000001"), (".5", "0.5"), ("7.", "7"), ("+3", "3")] {
+            assert_eq!(f(text).to_string(), shown);
+        }
+        assert_eq!(f("0.1").checked_add(f("0.2")).unwrap(), f("0.3"));
+        for bad in ["", ".", "-", "1e5", "1.2.3", " 1", "0x10", "1,5", "NaN"] {
+            assert!(matches!(Fixed::parse(bad), Err(FixedError::Syntax(_))), "{bad}");
+        }
+        assert!(matches!(Fixed::parse("0.000000001"), Err(FixedError::TooPrecise(_))));
+        assert!(matches!(Fixed::parse("10000000000000000000"), Err(FixedError::OutOfRange(_))));
+        assert_eq!(Fixed::from_f64(0.1).unwrap(), f("0.1"));
+        assert_eq!(Fixed::from_f64(29_999.99).unwrap(), f("29999.99"));
+        assert!(Fixed::from_f64(f64::NAN).is_err() && Fixed::from_f64(1e-9).is_err());
+    }
+
+    #[test]
+    fn rounding_is_as_asked() {
+        let third = Fixed::ONE.checked_div(Fixed::from_int(3), Rounding::Down).unwrap();
+        assert_eq!(third, f("0.33333333"));
+        assert_eq!(Fixed::ONE.checked_div(Fixed::from_int(3), Rounding::Up).unwrap(), f("0.33333334"));
+        assert_eq!(f("-1").checked_div(Fixed::from_int(3), Rounding::Down).unwrap(), f("-0.33333334"));
+        assert_eq!(f("2").checked_div(f("3"), Rounding::Nearest).unwrap(), f("0.66666667"));
+        assert_eq!(f("30000.123").round_to_step(f("0.01"), Rounding::Down).unwrap(), f("30000.12"));
+        assert_eq!(f("30000.123").round_to_step(f("0.01"), Rounding::Up).unwrap(), f("30000.13"));
+        assert_eq!(f("-0.015").round_to_step(f("0.01"), Rounding::Nearest).unwrap(), f("-0.02"));
+        assert_eq!(f("0.5").checked_mul(f("30000.01"), Rounding::Down).unwrap(), f("15000.005"));
+        assert!(Fixed::ONE.checked_div(Fixed::ZERO, Rounding::Down).is_none());
+        assert!(f("1").round_to_step(Fixed::ZERO, Rounding::Down).is_none());
+    }
+
+    #[test]
+    fn json_takes_strings_and_numbers_and_writes_strings() {
+        let v: Vec<Fixed> = serde_json::from_str(r#"["0.1", 0.1, 3, -2.5]"#).unwrap();
+        assert_eq!(v, vec![f("0.1"), f("0.1"), f("3"), f("-2.5")]);
+        assert_eq!(serde_json::to_string(&v).unwrap(), r#"["0.1","0.1","3","-2.5"]"#);
+        for bad in ["\"abc\"", "true", "null", "1e-9"] {
+            assert!(serde_json::from_str::<Fixed>(bad).is_err(), "{bad}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn text_round_trips(raw in -FIXED_ABS_MAX..=FIXED_ABS_MAX) {
+            let x = Fixed(raw);
+            prop_assert_eq!(Fixed::parse(&x.to_string()).unwrap(), x);
+        }
+
+        #[test]
+        fn down_le_exact_le_up(a in -(1i128 << 80)..(1i128 << 80), b in 1i128..(1i128 << 40)) {
+            let (x, y) = (Fixed(a), Fixed(b));
+            let lo = x.checked_div(y, Rounding::Down).unwrap();
+            let hi = x.checked_div(y, Rounding::Up).unwrap();
+            prop_assert!(lo <= hi && hi.0 - lo.0 <= 1);
+            let n = x.checked_div(y, Rounding::Nearest).unwrap();
+            prop_assert!(n == lo || n == hi);
+            let s = x.round_to_step(y, Rounding::Down).unwrap();
+            prop_assert!(s <= x && s.is_multiple_of(y) && x.0 - s.0 < y.0);
+        }
+
+        #[test]
+        fn garbage_never_panics(s in "\\PC{0,40}") {
+            let _ = Fixed::parse(&s);
+        }
+    }
+}
