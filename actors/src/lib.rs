@@ -23,6 +23,7 @@
 pub mod concern;
 pub mod context;
 pub mod fault;
+pub mod execution;
 pub mod market_data;
 pub mod names;
 pub mod regime;
