@@ -167,7 +167,13 @@ pub struct RegimeChanged {
 #[derive(rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
 pub struct OrderSubmitted {
     pub order_id: OrderId,
+    /// The order as it goes to the venue (quantity possibly cut by the risk check).
     pub spec: OrderSpec,
+    /// The quantity the client asked for (equal to `spec.quantity` unless resized):
+    /// with `spec`, what an idempotent resubmission is compared against.
+    pub requested_quantity: Fixed,
+    /// Why the risk check resized the order; empty when it did not.
+    pub risk_note: String,
     pub status: OrderStatus,
     pub link: Option<OrderLink>,
     pub submitted_at: Timestamp,
@@ -266,6 +272,18 @@ pub struct TradingStateChanged {
     pub reason: String,
 }
 
+/// Cash was put into (or taken out of) the account: the paper account's starting cash,
+/// journaled once so that a later change of configuration cannot rewrite history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+pub struct CashAdjusted {
+    /// The quote currency, e.g. `USDT`.
+    pub asset: String,
+    /// Signed amount.
+    pub amount: Fixed,
+    pub reason: String,
+}
+
 /// Every fact the system records. Closed: a new fact is a new variant (at the end).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[derive(rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
@@ -288,6 +306,7 @@ pub enum Event {
     OrderExpired(OrderExpired),
     OrderReleased(OrderReleased),
     TradingStateChanged(TradingStateChanged),
+    CashAdjusted(CashAdjusted),
 }
 
 /// The event's kind without its payload: stored in the envelope (and in indexes) so a
@@ -314,18 +333,19 @@ pub enum EventKind {
     OrderExpired = 15,
     OrderReleased = 16,
     TradingStateChanged = 17,
+    CashAdjusted = 18,
 }
 
 impl EventKind {
     pub const ALL: &'static [EventKind] =
         &[Self::ServiceStarted, Self::SessionStarted, Self::SessionStopped, Self::ActorRestarted, Self::CandlesIngested, Self::RiskLimitBreached, Self::RegimeChanged,
         Self::OrderSubmitted, Self::OrderAccepted, Self::OrderRejected, Self::OrderFilled, Self::OrderTriggered,
-        Self::OrderCancelRequested, Self::OrderCanceled, Self::OrderExpired, Self::OrderReleased, Self::TradingStateChanged];
+        Self::OrderCancelRequested, Self::OrderCanceled, Self::OrderExpired, Self::OrderReleased, Self::TradingStateChanged, Self::CashAdjusted];
 
     /// The kinds the execution actor folds (orders, fills, kill switch).
     pub const EXECUTION: &'static [EventKind] = &[Self::OrderSubmitted, Self::OrderAccepted, Self::OrderRejected,
         Self::OrderFilled, Self::OrderTriggered, Self::OrderCancelRequested, Self::OrderCanceled, Self::OrderExpired,
-        Self::OrderReleased, Self::TradingStateChanged];
+        Self::OrderReleased, Self::TradingStateChanged, Self::CashAdjusted];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -346,6 +366,7 @@ impl EventKind {
             Self::OrderExpired => "order_expired",
             Self::OrderReleased => "order_released",
             Self::TradingStateChanged => "trading_state_changed",
+            Self::CashAdjusted => "cash_adjusted",
         }
     }
 }
@@ -370,6 +391,7 @@ impl Event {
             Event::OrderExpired(_) => EventKind::OrderExpired,
             Event::OrderReleased(_) => EventKind::OrderReleased,
             Event::TradingStateChanged(_) => EventKind::TradingStateChanged,
+            Event::CashAdjusted(_) => EventKind::CashAdjusted,
         }
     }
 
@@ -383,7 +405,7 @@ impl Event {
             Event::ServiceStarted(_) | Event::ActorRestarted(_) | Event::CandlesIngested(_) | Event::RegimeChanged(_) => None,
             Event::OrderAccepted(_) | Event::OrderRejected(_) | Event::OrderFilled(_) | Event::OrderTriggered(_) => None,
             Event::OrderCancelRequested(_) | Event::OrderCanceled(_) | Event::OrderExpired(_) => None,
-            Event::OrderReleased(_) | Event::TradingStateChanged(_) => None,
+            Event::OrderReleased(_) | Event::TradingStateChanged(_) | Event::CashAdjusted(_) => None,
         }
     }
 
@@ -422,7 +444,13 @@ impl Event {
                 check_text("from", &e.from)?;
                 check_text("to", &e.to)
             }
-            Event::OrderSubmitted(e) => check_order_spec(&e.spec),
+            Event::OrderSubmitted(e) => {
+                check_text("risk_note", &e.risk_note)?;
+                if !e.requested_quantity.is_positive() {
+                    return Err("requested quantity must be > 0".into());
+                }
+                check_order_spec(&e.spec)
+            }
             Event::OrderFilled(e) => {
                 if !e.quantity.is_positive() || !e.price.is_positive() || e.fee.is_negative() || e.fill_seq == 0 {
                     return Err(format!("fill {} of order {}: quantity and price must be > 0, fee >= 0", e.fill_seq, e.order_id));
@@ -441,6 +469,10 @@ impl Event {
             Event::TradingStateChanged(e) => check_text("reason", &e.reason),
             Event::OrderAccepted(e) => check_text("venue_order_id", &e.venue_order_id),
             Event::OrderTriggered(_) | Event::OrderReleased(_) => Ok(()),
+            Event::CashAdjusted(e) => {
+                check_text("asset", &e.asset)?;
+                check_text("reason", &e.reason)
+            }
         }
     }
 }

@@ -37,7 +37,7 @@ pub mod testing;
 
 pub use command::{Command, GetStatus, StartSession, StopSession};
 pub use envelope::{Envelope, EnvelopeDraft};
-pub use event::{OrderAccepted, OrderCancelRequested, OrderCanceled, OrderExpired, OrderFilled, OrderRejected, OrderReleased, OrderSubmitted, OrderTriggered, TradingStateChanged};
+pub use event::{CashAdjusted, OrderAccepted, OrderCancelRequested, OrderCanceled, OrderExpired, OrderFilled, OrderRejected, OrderReleased, OrderSubmitted, OrderTriggered, TradingStateChanged};
 pub use event::{ActorRestarted, CandlesIngested, DataSource, RegimeChanged, RiskLimitBreached, Event, EventKind, ServiceStarted, SessionConfig, SessionStarted, SessionStopped, TradingMode};
 pub use money::{Fixed, FixedError, Rounding};
 pub use order::{Contingency, Liquidity, OrderLink, OrderSpec, OrderStatus, OrderType, RejectSource, Side, TimeInForce, TradingState};

@@ -136,9 +136,10 @@ fn order_link() -> impl Strategy<Value = OrderLink> {
 /// The execution events (orders, fills, kill switch).
 pub fn execution_event() -> impl Strategy<Value = Event> {
     prop_oneof![
-        (order_id(), order_spec(), pick(&[OrderStatus::Submitted, OrderStatus::Held]), option::of(order_link()), timestamp())
-            .prop_map(|(order_id, spec, status, link, submitted_at)| {
-                Event::OrderSubmitted(OrderSubmitted { order_id, spec, status, link, submitted_at })
+        (order_id(), order_spec(), pick(&[OrderStatus::Submitted, OrderStatus::Held]), option::of(order_link()), timestamp(), text())
+            .prop_map(|(order_id, spec, status, link, submitted_at, risk_note)| {
+                let requested_quantity = spec.quantity;
+                Event::OrderSubmitted(OrderSubmitted { order_id, spec, requested_quantity, risk_note, status, link, submitted_at })
             }),
         (order_id(), text()).prop_map(|(order_id, venue_order_id)| Event::OrderAccepted(OrderAccepted { order_id, venue_order_id })),
         (order_id(), pick(RejectSource::ALL), text())
@@ -161,6 +162,8 @@ pub fn execution_event() -> impl Strategy<Value = Event> {
             .prop_map(|(order_id, quantity, released_at)| Event::OrderReleased(OrderReleased { order_id, quantity, released_at })),
         (pick(TradingState::ALL), pick(TradingState::ALL), text())
             .prop_map(|(from, to, reason)| Event::TradingStateChanged(TradingStateChanged { from, to, reason })),
+        (-crate::money::FIXED_ABS_MAX..=crate::money::FIXED_ABS_MAX, text())
+            .prop_map(|(raw, reason)| Event::CashAdjusted(CashAdjusted { asset: "USDT".into(), amount: Fixed::from_raw(raw), reason })),
     ]
 }
 

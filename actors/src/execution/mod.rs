@@ -1,8 +1,38 @@
 //! Execution: orders, the paper exchange, the portfolio, the kill switch.
 //!
+//! The core ([`core::ExecutionCore`]) is one deterministic state machine over exact money
+//! ([`tradpal_messages::Fixed`]); the actor (`actor.rs`) journals what it decides; the
+//! backtest drives the same core under a simulated clock.
+//!
 //! # Layout
 //!
+//! - `instrument.rs`: per-symbol tick, lot, minimum quantity and notional.
+//! - `request.rs`: the submit-order request and its validation into order specs
+//!   (bracket, OCO, OTO legs).
+//! - `order.rs`: one order and its transition table (`match (status, step)`).
+//! - `fill.rs`: the paper exchange's documented fill rules (one bar, one order).
+//! - `portfolio.rs`: positions, cash, P&L: a fold over fills.
+//! - `core.rs`: the state and `apply` (the fold every replay runs).
+//! - `decide.rs`: submit (idempotency, kill switch, pre-trade risk), cancel, flatten.
+//! - `matching.rs`: bars and the clock against working orders.
 //! - `venue.rs`: [`venue::LiveVenue`], the boundary to a real exchange (implemented in
 //!   `runtime::exchange`).
 
+pub mod core;
+pub mod decide;
+pub mod fill;
+pub mod instrument;
+pub mod matching;
+pub mod order;
+pub mod portfolio;
+pub mod request;
 pub mod venue;
+
+#[cfg(test)]
+mod fill_tests;
+#[cfg(test)]
+mod core_tests;
+
+pub use self::core::{ExecutionConfig, ExecutionCore};
+pub use decide::{ExecutionError, Submitted};
+pub use request::OrderRequest;

@@ -1,0 +1,248 @@
+//! The execution core: orders, portfolio and kill switch as one deterministic state
+//! machine. No tokio, no I/O, no clock: time comes in as arguments, ids from the
+//! caller's seeded generator.
+//!
+//! Every input (`submit`, `cancel`, `on_bars`, `on_timer`, `set_trading_state`,
+//! `flatten`: in `decide.rs` and `matching.rs`) returns the events it decided and has
+//! already applied them through [`ExecutionCore::apply`], the same function a replay
+//! folds the journal with. Live and replay therefore cannot disagree. The actor journals
+//! the returned events before it replies; if the journal refuses them, it drops this
+//! core and rebuilds it from the journal (see `actor.rs`).
+//!
+//! Derived state that is not journaled (marks, trailing anchors, which bars an order has
+//! seen) is rebuilt by [`ExecutionCore::observe_bars`] over the journaled candles.
+
+use super::fill::FillModel;
+use super::instrument::Instruments;
+use super::order::{Order, Step};
+use super::portfolio::Portfolio;
+use std::collections::{BTreeMap, BTreeSet};
+use tradpal_messages::{Event, Fixed, OrderId, OrderStatus, Rounding, Timestamp, TradingState};
+
+/// Settings of the execution core (from the service configuration).
+#[derive(Debug, Clone)]
+pub struct ExecutionConfig {
+    pub instruments: Instruments,
+    pub fill: FillModel,
+    /// Orders not acknowledged by the venue within this many ns expire (`ORDER_TIMEOUT`).
+    pub order_timeout_ns: i64,
+    /// Paper account's starting cash (journaled once as `CashAdjusted`).
+    pub starting_cash: Fixed,
+    pub limits: crate::risk::pretrade::Limits,
+}
+
+impl Default for ExecutionConfig {
+    fn default() -> Self {
+        ExecutionConfig {
+            instruments: Instruments::binance_usdt(),
+            fill: FillModel::default(),
+            order_timeout_ns: 30 * 1_000_000_000,
+            starting_cash: Fixed::from_int(10_000),
+            limits: crate::risk::pretrade::Limits::default(),
+        }
+    }
+}
+
+/// Most orders kept working at once (a queue limit, TigerBeetle style).
+pub const WORKING_ORDERS_MAX: usize = 10_000;
+
+#[derive(Debug, Clone)]
+pub struct ExecutionCore {
+    pub config: ExecutionConfig,
+    pub orders: BTreeMap<OrderId, Order>,
+    /// Client order id -> order id (rebuilt from the journal: the idempotency memory).
+    pub by_client: BTreeMap<String, OrderId>,
+    /// Submission order of every order, for listing and deterministic matching.
+    pub order_number: BTreeMap<OrderId, u64>,
+    /// Non-terminal orders per symbol, by submission number.
+    pub open_by_symbol: BTreeMap<String, BTreeSet<(u64, OrderId)>>,
+    /// Children held until a parent fills.
+    pub children: BTreeMap<OrderId, Vec<OrderId>>,
+    pub portfolio: Portfolio,
+    pub trading_state: TradingState,
+    /// Latest close per symbol (market orders are valued at it by the risk check).
+    pub last_price: BTreeMap<String, (Fixed, Timestamp)>,
+    pub equity_peak: Fixed,
+    /// (UTC day number, equity at its first bar) for the daily-loss limit.
+    pub day_start: Option<(i64, Fixed)>,
+    /// Highest journal sequence of market data any execution event names as its cause.
+    pub last_cause_sequence: u64,
+    pub funded: bool,
+    next_number: u64,
+}
+
+impl ExecutionCore {
+    pub fn new(config: ExecutionConfig) -> Self {
+        let currency = config.instruments.quote().to_string();
+        ExecutionCore {
+            config,
+            orders: BTreeMap::new(),
+            by_client: BTreeMap::new(),
+            order_number: BTreeMap::new(),
+            open_by_symbol: BTreeMap::new(),
+            children: BTreeMap::new(),
+            portfolio: Portfolio::new(&currency),
+            trading_state: TradingState::Active,
+            last_price: BTreeMap::new(),
+            equity_peak: Fixed::ZERO,
+            day_start: None,
+            last_cause_sequence: 0,
+            funded: false,
+            next_number: 0,
+        }
+    }
+
+    pub fn order(&self, id: OrderId) -> Option<&Order> {
+        self.orders.get(&id)
+    }
+
+    pub fn open_orders(&self) -> usize {
+        self.open_by_symbol.values().map(|s| s.len()).sum()
+    }
+
+    /// Applies one journaled event. Refuses (changing nothing) an event that does not
+    /// fit the state: an unknown order, an illegal transition, an over-fill.
+    pub fn apply(&mut self, event: &Event, at: Timestamp) -> Result<(), String> {
+        match event {
+            Event::OrderSubmitted(e) => {
+                if self.orders.contains_key(&e.order_id) || self.by_client.contains_key(&e.spec.client_order_id) {
+                    return Err(format!("order {} / client id {:?} submitted twice", e.order_id, e.spec.client_order_id));
+                }
+                let mut order = Order::new(e.order_id, e.spec.clone(), e.requested_quantity, e.risk_note.clone(), e.link.clone(), e.status, e.submitted_at);
+                if e.status == OrderStatus::Held {
+                    order.matched_until = Timestamp(i64::MAX);
+                }
+                if let Some(parent) = e.link.as_ref().and_then(|l| l.parent) {
+                    self.children.entry(parent).or_default().push(e.order_id);
+                }
+                let n = self.next_number;
+                self.next_number += 1;
+                self.order_number.insert(e.order_id, n);
+                self.by_client.insert(e.spec.client_order_id.clone(), e.order_id);
+                self.open_by_symbol.entry(e.spec.symbol.clone()).or_default().insert((n, e.order_id));
+                self.orders.insert(e.order_id, order);
+                Ok(())
+            }
+            Event::OrderAccepted(e) => self.with_order(e.order_id, at, |o| {
+                o.venue_order_id = Some(e.venue_order_id.clone());
+                Ok(Step::Accept)
+            }),
+            Event::OrderRejected(e) => self.with_order(e.order_id, at, |o| {
+                o.reason = Some(format!("{}: {}", e.source.as_str(), e.reason));
+                Ok(Step::Reject)
+            }),
+            Event::OrderTriggered(e) => {
+                self.note_cause(e.cause_sequence);
+                self.with_order(e.order_id, at, |o| {
+                    o.trigger_price = Some(e.trigger_price);
+                    Ok(Step::Trigger)
+                })
+            }
+            Event::OrderCancelRequested(e) => self.with_order(e.order_id, at, |_| Ok(Step::CancelRequest)),
+            Event::OrderCanceled(e) => {
+                self.note_cause(e.cause_sequence);
+                self.with_order(e.order_id, at, |o| {
+                    o.reason = Some(e.reason.clone());
+                    Ok(Step::Cancel)
+                })
+            }
+            Event::OrderExpired(e) => {
+                self.note_cause(e.cause_sequence);
+                self.with_order(e.order_id, at, |o| {
+                    o.reason = Some(e.reason.clone());
+                    Ok(Step::Expire)
+                })
+            }
+            Event::OrderReleased(e) => self.with_order(e.order_id, at, |o| {
+                if e.quantity > o.spec.quantity {
+                    return Err(format!("release of {} exceeds the order's {}", e.quantity, o.spec.quantity));
+                }
+                o.quantity = e.quantity;
+                o.matched_until = e.released_at;
+                Ok(Step::Release)
+            }),
+            Event::OrderFilled(e) => self.apply_fill(e, at),
+            Event::TradingStateChanged(e) => {
+                if e.from != self.trading_state {
+                    return Err(format!("trading state change from {} but it is {}", e.from.as_str(), self.trading_state.as_str()));
+                }
+                self.trading_state = e.to;
+                Ok(())
+            }
+            Event::CashAdjusted(e) => {
+                if e.asset != self.portfolio.currency {
+                    return Err(format!("cash in {} but the account is in {}", e.asset, self.portfolio.currency));
+                }
+                self.portfolio.adjust_cash(e.amount)?;
+                self.funded = true;
+                self.equity_peak = self.equity_peak.max(self.portfolio.equity());
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn note_cause(&mut self, cause: u64) {
+        self.last_cause_sequence = self.last_cause_sequence.max(cause);
+    }
+
+    fn apply_fill(&mut self, e: &tradpal_messages::OrderFilled, at: Timestamp) -> Result<(), String> {
+        let order = self.orders.get(&e.order_id).ok_or_else(|| format!("fill for unknown order {}", e.order_id))?;
+        if order.spec.symbol != e.symbol || order.spec.side != e.side {
+            return Err(format!("fill of order {} names {} {} but the order is {} {}", e.order_id, e.side.as_str(), e.symbol, order.spec.side.as_str(), order.spec.symbol));
+        }
+        // Check the portfolio side first on a copy: all or nothing.
+        let mut portfolio = self.portfolio.clone();
+        portfolio.apply_fill(&e.symbol, e.side, e.quantity, e.price, e.fee)?;
+        let order = self.orders.get_mut(&e.order_id).expect("looked up above");
+        order.fill(e.fill_seq, e.quantity, e.price, e.fee, at)?;
+        let terminal = order.status.is_terminal();
+        let key = (self.order_number[&e.order_id], e.order_id);
+        if terminal {
+            if let Some(set) = self.open_by_symbol.get_mut(&e.symbol) {
+                set.remove(&key);
+            }
+        }
+        if let Some((price, t)) = self.last_price.get(&e.symbol) {
+            portfolio.mark(&e.symbol, *price, *t);
+        }
+        self.portfolio = portfolio;
+        self.note_cause(e.cause_sequence);
+        Ok(())
+    }
+
+    /// Runs `f` on the order, then the status step it returns; unknown orders and
+    /// illegal steps are refused and nothing changes.
+    fn with_order(&mut self, id: OrderId, at: Timestamp, f: impl FnOnce(&mut Order) -> Result<Step, String>) -> Result<(), String> {
+        let order = self.orders.get(&id).ok_or_else(|| format!("event for unknown order {id}"))?;
+        let mut next = order.clone();
+        let step = f(&mut next)?;
+        next.step(step, at).map_err(|e| e.to_string())?;
+        if next.status.is_terminal() {
+            let key = (self.order_number[&id], id);
+            if let Some(set) = self.open_by_symbol.get_mut(&next.spec.symbol) {
+                set.remove(&key);
+            }
+        }
+        self.orders.insert(id, next);
+        Ok(())
+    }
+
+    /// Marks the portfolio at a bar's close and updates the equity peak and the day's
+    /// starting equity (inputs of the risk check).
+    pub fn mark(&mut self, symbol: &str, close: Fixed, at: Timestamp) {
+        self.last_price.insert(symbol.to_string(), (close, at));
+        self.portfolio.mark(symbol, close, at);
+        let equity = self.portfolio.equity();
+        self.equity_peak = self.equity_peak.max(equity);
+        let day = at.0.div_euclid(86_400 * 1_000_000_000);
+        if self.day_start.is_none_or(|(d, _)| d != day) {
+            self.day_start = Some((day, equity));
+        }
+    }
+
+    /// The close of a candle on the fixed grid.
+    pub fn close_of(c: &tradpal_messages::Candle) -> Option<Fixed> {
+        Fixed::from_f64_rounded(c.close, Rounding::Nearest).ok().filter(|p| p.is_positive())
+    }
+}

@@ -1,0 +1,298 @@
+//! Decisions on requests: submit (idempotent, kill switch, pre-trade risk check), cancel,
+//! the kill switch, flatten. Each returns the events it decided, already applied.
+
+use super::core::{ExecutionCore, WORKING_ORDERS_MAX};
+use super::request::{plan, OrderRequest, Plan};
+use crate::risk::exposure::Position as RiskPosition;
+use crate::risk::pretrade::{pre_trade_check, PortfolioSnapshot, PreTradeDecision, ProposedOrder, Side as RiskSide};
+use tradpal_messages::{
+    Contingency, Event, Fixed, IdGenerator, OrderAccepted, OrderCancelRequested, OrderCanceled, OrderId, OrderLink, OrderRejected, OrderReleased,
+    OrderSpec, OrderStatus, OrderSubmitted, OrderType, RejectSource, Rounding, Side, TimeInForce, Timestamp, TradingState, TradingStateChanged,
+};
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ExecutionError {
+    /// The request is wrong (names the field); nothing was recorded.
+    #[error("{0}")]
+    Invalid(String),
+    /// The client order id is taken by a different order; nothing was recorded.
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    NotFound(String),
+    /// A limit of the service (working orders) is reached; retry later.
+    #[error("{0}")]
+    Busy(String),
+    /// A bug: the core refused its own event. The actor rebuilds from the journal.
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+/// The answer to a submission.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Submitted {
+    pub order_id: OrderId,
+    /// False when the client order id was already known with the same request: the
+    /// original order is the answer and nothing new was recorded.
+    pub created: bool,
+    pub events: Vec<Event>,
+}
+
+impl ExecutionCore {
+    pub(crate) fn emit(&mut self, out: &mut Vec<Event>, event: Event, at: Timestamp) -> Result<(), ExecutionError> {
+        self.apply(&event, at).map_err(ExecutionError::Internal)?;
+        out.push(event);
+        Ok(())
+    }
+
+    /// Submits an order request at `now` (paper venue: accepted at once).
+    pub fn submit(&mut self, req: &OrderRequest, now: Timestamp, ids: &mut IdGenerator) -> Result<Submitted, ExecutionError> {
+        let inst = self.config.instruments.get(&req.symbol).map_err(|e| ExecutionError::Invalid(format!("symbol: {e}")))?;
+        let mark = self.last_price.get(&inst.symbol).map(|(p, _)| *p);
+        let generated = req.client_order_id.is_none();
+        let cid = req.client_order_id.clone().unwrap_or_else(|| format!("tp-{:032x}", ids.next_u128()));
+        let plan = plan(req, cid.clone(), &inst, now, mark).map_err(ExecutionError::Invalid)?;
+        if let Some(existing) = self.by_client.get(&cid).copied() {
+            return self.resubmitted(existing, &plan, generated);
+        }
+        for p in &plan.orders[1..] {
+            if self.by_client.contains_key(&p.spec.client_order_id) {
+                return Err(ExecutionError::Conflict(format!("client_order_id {:?} (a leg of this order) is already used", p.spec.client_order_id)));
+            }
+        }
+        if self.open_orders() + plan.orders.len() > WORKING_ORDERS_MAX {
+            return Err(ExecutionError::Busy(format!("{WORKING_ORDERS_MAX} orders are working; cancel some first")));
+        }
+        let mut out = Vec::new();
+        let main_id = ids.order_id();
+        let mut main = plan.orders[0].spec.clone();
+        let requested = main.quantity;
+        // Kill switch, then risk.
+        let refusal = self.kill_switch_refusal(&main).map(|r| (RejectSource::KillSwitch, r));
+        let (refusal, note) = match refusal {
+            Some(r) => (Some(r), String::new()),
+            None => match self.risk_decision(&main, mark) {
+                Ok(None) => (None, String::new()),
+                Ok(Some((q, why))) => {
+                    main.quantity = q;
+                    (None, why)
+                }
+                Err(why) => (Some((RejectSource::Risk, why)), String::new()),
+            },
+        };
+        let link = |c: Option<Contingency>, list: OrderId, parent: Option<OrderId>, sibling: Option<OrderId>| {
+            c.map(|contingency| OrderLink { contingency, list_id: list, parent, sibling })
+        };
+        if let Some((source, reason)) = refusal {
+            let submitted = OrderSubmitted { order_id: main_id, spec: main, requested_quantity: requested, risk_note: note, status: OrderStatus::Submitted, link: None, submitted_at: now };
+            self.emit(&mut out, Event::OrderSubmitted(submitted), now)?;
+            self.emit(&mut out, Event::OrderRejected(OrderRejected { order_id: main_id, source, reason }), now)?;
+            return Ok(Submitted { order_id: main_id, created: true, events: out });
+        }
+        let leg_ids: Vec<OrderId> = std::iter::once(main_id).chain(plan.orders[1..].iter().map(|_| ids.order_id())).collect();
+        for (i, p) in plan.orders.iter().enumerate() {
+            let mut spec = if i == 0 { main.clone() } else { p.spec.clone() };
+            if i > 0 && p.contingency == Some(Contingency::Oco) {
+                spec.quantity = main.quantity; // an OCO leg follows a resized main order
+            }
+            let held = p.parent.is_some();
+            let status = if held { OrderStatus::Held } else { OrderStatus::Submitted };
+            let event = OrderSubmitted {
+                order_id: leg_ids[i],
+                requested_quantity: if i == 0 { requested } else { spec.quantity },
+                risk_note: if i == 0 { note.clone() } else { String::new() },
+                spec,
+                status,
+                link: link(p.contingency, main_id, p.parent.map(|j| leg_ids[j]), p.sibling.map(|j| leg_ids[j])),
+                submitted_at: now,
+            };
+            self.emit(&mut out, Event::OrderSubmitted(event), now)?;
+            if !held {
+                let venue_order_id = leg_ids[i].to_string();
+                self.emit(&mut out, Event::OrderAccepted(OrderAccepted { order_id: leg_ids[i], venue_order_id }), now)?;
+            }
+        }
+        Ok(Submitted { order_id: main_id, created: true, events: out })
+    }
+
+    /// A client order id seen before: the same request gets the original order back; a
+    /// different one is a conflict.
+    fn resubmitted(&self, existing: OrderId, plan: &Plan, generated: bool) -> Result<Submitted, ExecutionError> {
+        let order = &self.orders[&existing];
+        let mut asked = plan.orders[0].spec.clone();
+        let mut stored = order.spec.clone();
+        stored.quantity = order.requested_quantity;
+        asked.expire_at = asked.expire_at.or(stored.expire_at); // relative to "now" only at first
+        let same_legs = plan.orders[1..].iter().all(|p| {
+            self.by_client.get(&p.spec.client_order_id).is_some_and(|id| {
+                let s = &self.orders[id].spec;
+                s.order_type == p.spec.order_type && s.price == p.spec.price && s.stop_price == p.spec.stop_price && s.side == p.spec.side
+            })
+        });
+        if asked == stored && same_legs && !generated {
+            return Ok(Submitted { order_id: existing, created: false, events: vec![] });
+        }
+        Err(ExecutionError::Conflict(format!(
+            "client_order_id {:?} is already used by order {existing} with a different request",
+            order.spec.client_order_id
+        )))
+    }
+
+    /// Why the kill switch refuses this order, if it does.
+    fn kill_switch_refusal(&self, spec: &OrderSpec) -> Option<String> {
+        match self.trading_state {
+            TradingState::Active => None,
+            TradingState::Halted => Some("trading is halted (kill switch); only cancels are accepted".into()),
+            TradingState::Reducing => {
+                let pos = self.portfolio.position(&spec.symbol);
+                let reduces = match spec.side {
+                    Side::Sell => pos.is_positive() && spec.quantity <= pos,
+                    Side::Buy => pos.is_negative() && spec.quantity <= pos.abs(),
+                };
+                (!reduces && !spec.reduce_only).then(|| {
+                    format!("trading is reducing (kill switch): only orders that shrink a position are accepted; {} is {pos}", spec.symbol)
+                })
+            }
+        }
+    }
+
+    /// The pre-trade risk check: `Ok(None)` approved, `Ok(Some((quantity, why)))` resized,
+    /// `Err(why)` refused. Reduce-only orders only ever shrink risk and are approved.
+    fn risk_decision(&self, spec: &OrderSpec, mark: Option<Fixed>) -> Result<Option<(Fixed, String)>, String> {
+        if spec.reduce_only {
+            return Ok(None);
+        }
+        let Some(price) = spec.price.or(spec.stop_price).or(mark) else {
+            return Err(format!("no market price for {} yet (no candles): the order cannot be valued", spec.symbol));
+        };
+        let positions = self
+            .portfolio
+            .open_positions()
+            .map(|p| RiskPosition {
+                symbol: p.symbol.clone(),
+                quantity: p.quantity.to_f64(),
+                price: p.mark_price.unwrap_or(p.average_price).to_f64(),
+            })
+            .collect();
+        let snapshot = PortfolioSnapshot {
+            equity: self.portfolio.equity().to_f64(),
+            positions,
+            equity_peak: Some(self.equity_peak.to_f64()).filter(|p| *p > 0.0),
+            day_start_equity: self.day_start.map(|(_, e)| e.to_f64()),
+        };
+        let side = if spec.side == Side::Buy { RiskSide::Buy } else { RiskSide::Sell };
+        let proposed = ProposedOrder { symbol: spec.symbol.clone(), side, quantity: spec.quantity.to_f64(), price: price.to_f64() };
+        match pre_trade_check(&proposed, &snapshot, &self.config.limits) {
+            PreTradeDecision::Approve => Ok(None),
+            PreTradeDecision::Refuse { reason } => Err(reason),
+            PreTradeDecision::Resize { quantity, reason } => {
+                let inst = self.config.instruments.get(&spec.symbol)?;
+                let q = Fixed::from_f64_rounded(quantity, Rounding::Down)
+                    .ok()
+                    .and_then(|q| q.round_to_step(inst.lot_size, Rounding::Down))
+                    .unwrap_or(Fixed::ZERO);
+                if q < inst.min_quantity || q.is_zero() {
+                    return Err(format!("{reason}; the largest allowed quantity {quantity} is below the minimum {}", inst.min_quantity));
+                }
+                Ok(Some((q, format!("resized from {} to {q}: {reason}", spec.quantity))))
+            }
+        }
+    }
+
+    /// Cancels an order (and the rest of its contingency list) at `now`.
+    pub fn cancel(&mut self, id: OrderId, reason: &str, now: Timestamp) -> Result<Vec<Event>, ExecutionError> {
+        let order = self.orders.get(&id).ok_or_else(|| ExecutionError::NotFound(format!("no order {id}")))?;
+        if order.status.is_terminal() {
+            return Err(ExecutionError::Conflict(format!("order {id} is already {}", order.status.as_str())));
+        }
+        let sibling = order.link.as_ref().and_then(|l| l.sibling);
+        let mut out = Vec::new();
+        self.cancel_one(&mut out, id, reason, now, 0)?;
+        if let Some(s) = sibling {
+            if self.orders.get(&s).is_some_and(|o| !o.status.is_terminal()) {
+                self.cancel_one(&mut out, s, &format!("OCO: order {id} was canceled"), now, 0)?;
+            }
+        }
+        Ok(out)
+    }
+
+    /// Paper cancel: request and confirmation at once; then the order's children.
+    pub(crate) fn cancel_one(&mut self, out: &mut Vec<Event>, id: OrderId, reason: &str, now: Timestamp, cause: u64) -> Result<(), ExecutionError> {
+        let status = self.orders[&id].status;
+        if status != OrderStatus::Held && status != OrderStatus::PendingCancel {
+            self.emit(out, Event::OrderCancelRequested(OrderCancelRequested { order_id: id, reason: reason.to_string() }), now)?;
+        }
+        self.emit(out, Event::OrderCanceled(OrderCanceled { order_id: id, reason: reason.to_string(), cause_sequence: cause }), now)?;
+        self.after_terminal(out, id, now, cause)
+    }
+
+    /// After an order ended: release its held children for what it filled (or cancel
+    /// them when it filled nothing).
+    pub(crate) fn after_terminal(&mut self, out: &mut Vec<Event>, id: OrderId, now: Timestamp, cause: u64) -> Result<(), ExecutionError> {
+        let filled = self.orders[&id].filled;
+        for child in self.children.get(&id).cloned().unwrap_or_default() {
+            if self.orders[&child].status != OrderStatus::Held {
+                continue;
+            }
+            if filled.is_zero() {
+                let why = format!("parent order {id} ended without a fill");
+                self.emit(out, Event::OrderCanceled(OrderCanceled { order_id: child, reason: why, cause_sequence: cause }), now)?;
+            } else {
+                let quantity = if self.orders[&child].link.as_ref().is_some_and(|l| l.contingency == Contingency::Bracket) {
+                    filled
+                } else {
+                    self.orders[&child].spec.quantity
+                };
+                self.emit(out, Event::OrderReleased(OrderReleased { order_id: child, quantity, released_at: now }), now)?;
+                self.emit(out, Event::OrderAccepted(OrderAccepted { order_id: child, venue_order_id: child.to_string() }), now)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Moves the kill switch; `None` when it is already there.
+    pub fn set_trading_state(&mut self, to: TradingState, reason: &str, now: Timestamp) -> Result<Option<Event>, ExecutionError> {
+        if to == self.trading_state {
+            return Ok(None);
+        }
+        let e = Event::TradingStateChanged(TradingStateChanged { from: self.trading_state, to, reason: reason.to_string() });
+        let mut out = vec![];
+        self.emit(&mut out, e, now)?;
+        Ok(out.pop())
+    }
+
+    /// Cancels every working order and sends a reduce-only market order closing each
+    /// open position (allowed in every trading state: it only removes risk).
+    pub fn flatten(&mut self, reason: &str, now: Timestamp, ids: &mut IdGenerator) -> Result<Vec<Event>, ExecutionError> {
+        let mut out = Vec::new();
+        let open: Vec<OrderId> = self.open_by_symbol.values().flat_map(|s| s.iter().map(|(_, id)| *id)).collect();
+        for id in open {
+            if self.orders.get(&id).is_some_and(|o| !o.status.is_terminal()) {
+                self.cancel_one(&mut out, id, &format!("flatten: {reason}"), now, 0)?;
+            }
+        }
+        let positions: Vec<(String, Fixed)> = self.portfolio.open_positions().map(|p| (p.symbol.clone(), p.quantity)).collect();
+        for (symbol, qty) in positions {
+            let order_id = ids.order_id();
+            let spec = OrderSpec {
+                client_order_id: format!("flatten-{order_id}"),
+                symbol,
+                side: if qty.is_positive() { Side::Sell } else { Side::Buy },
+                order_type: OrderType::Market,
+                quantity: qty.abs(),
+                price: None,
+                stop_price: None,
+                trailing_bps: None,
+                time_in_force: TimeInForce::Gtc,
+                expire_at: None,
+                reduce_only: true,
+                session_id: None,
+            };
+            let risk_note = String::new();
+            let submitted = OrderSubmitted { order_id, requested_quantity: spec.quantity, spec, risk_note, status: OrderStatus::Submitted, link: None, submitted_at: now };
+            self.emit(&mut out, Event::OrderSubmitted(submitted), now)?;
+            self.emit(&mut out, Event::OrderAccepted(OrderAccepted { order_id, venue_order_id: order_id.to_string() }), now)?;
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,160 @@
+//! The paper exchange at work: bars in, triggers / fills / cancels out (rules in
+//! `fill.rs`), and the clock's expiries.
+//!
+//! Per bar, for each working order of the symbol in submission order: skip it unless the bar opens at or after its `matched_until`;
+//! expire it if its GTD time has come; else match it (`fill::match_bar`) and emit the
+//! trigger, the fill, the IOC/FOK/reduce-only cancel, the OCO sibling's cancel and the
+//! release of held children. Then every order of the symbol that saw the bar moves its
+//! `matched_until` to the bar's close, and the portfolio is marked at the close.
+
+use super::core::ExecutionCore;
+use super::decide::ExecutionError;
+use super::fill::match_bar;
+use super::order::Order;
+use tradpal_messages::{Candle, Event, OrderExpired, OrderFilled, OrderId, OrderStatus, OrderTriggered, Timeframe, Timestamp};
+
+impl ExecutionCore {
+    /// Orders of `symbol` that a bar opening at `open` may touch, in submission order.
+    fn eligible(&self, symbol: &str, open: Timestamp) -> Vec<OrderId> {
+        let Some(set) = self.open_by_symbol.get(symbol) else { return vec![] };
+        set.iter()
+            .map(|(_, id)| *id)
+            .filter(|id| {
+                let o = &self.orders[id];
+                o.status.is_working() && open >= o.matched_until
+            })
+            .collect()
+    }
+
+    /// Matches journaled bars (`cause` = the journal sequence of their record) against
+    /// the working orders. Returns the decided events, already applied.
+    pub fn on_bars(&mut self, symbol: &str, timeframe: Timeframe, bars: &[Candle], cause: u64) -> Result<Vec<Event>, ExecutionError> {
+        let mut out = Vec::new();
+        for bar in bars {
+            let close_time = Timestamp(bar.open_time.0.saturating_add(timeframe.nanos()));
+            let eligible = self.eligible(symbol, bar.open_time);
+            for id in &eligible {
+                self.match_one(&mut out, *id, bar, close_time, cause)?;
+            }
+            self.after_bar(symbol, &eligible, bar, close_time);
+        }
+        Ok(out)
+    }
+
+    /// What a replay does with a journaled bar that was already matched live: only the
+    /// derived state (marks, trailing anchors, `matched_until`); its events follow it
+    /// in the journal.
+    pub fn observe_bars(&mut self, symbol: &str, timeframe: Timeframe, bars: &[Candle]) {
+        for bar in bars {
+            let close_time = Timestamp(bar.open_time.0.saturating_add(timeframe.nanos()));
+            let eligible = self.eligible(symbol, bar.open_time);
+            for id in &eligible {
+                let o = &self.orders[id];
+                if o.trigger_price.is_none() {
+                    let inst = match self.config.instruments.get(symbol) {
+                        Ok(i) => i,
+                        Err(_) => continue,
+                    };
+                    let anchor = match_bar(o, bar, &inst, &self.config.fill, self.portfolio.position(symbol)).trail_anchor;
+                    if let Some(o) = self.orders.get_mut(id) {
+                        o.trail_anchor = anchor.or(o.trail_anchor);
+                    }
+                }
+            }
+            self.after_bar(symbol, &eligible, bar, close_time);
+        }
+    }
+
+    fn after_bar(&mut self, symbol: &str, eligible: &[OrderId], bar: &Candle, close_time: Timestamp) {
+        for id in eligible {
+            if let Some(o) = self.orders.get_mut(id) {
+                o.matched_until = o.matched_until.max(close_time);
+            }
+        }
+        if let Some(close) = Self::close_of(bar) {
+            self.mark(symbol, close, close_time);
+        }
+    }
+
+    fn match_one(&mut self, out: &mut Vec<Event>, id: OrderId, bar: &Candle, close_time: Timestamp, cause: u64) -> Result<(), ExecutionError> {
+        let order: &Order = &self.orders[&id];
+        if let Some(at) = order.spec.expire_at {
+            if bar.open_time >= at {
+                let e = OrderExpired { order_id: id, reason: format!("good till {at}"), cause_sequence: cause };
+                self.emit(out, Event::OrderExpired(e), close_time)?;
+                return self.after_terminal(out, id, close_time, cause);
+            }
+        }
+        let symbol = order.spec.symbol.clone();
+        let inst = self.config.instruments.get(&symbol).map_err(ExecutionError::Internal)?;
+        let outcome = match_bar(order, bar, &inst, &self.config.fill, self.portfolio.position(&symbol));
+        if let Some(anchor) = outcome.trail_anchor {
+            self.orders.get_mut(&id).expect("exists").trail_anchor = Some(anchor);
+        }
+        if let Some(trigger_price) = outcome.triggered {
+            let e = OrderTriggered { order_id: id, trigger_price, market_time: bar.open_time, cause_sequence: cause };
+            self.emit(out, Event::OrderTriggered(e), close_time)?;
+        }
+        if let Some(f) = outcome.fill {
+            let o = &self.orders[&id];
+            let e = OrderFilled {
+                order_id: id,
+                fill_seq: o.fill_count + 1,
+                symbol: symbol.clone(),
+                side: o.spec.side,
+                quantity: f.quantity,
+                price: f.price,
+                fee: f.fee,
+                liquidity: f.liquidity,
+                market_time: bar.open_time,
+                cause_sequence: cause,
+            };
+            self.emit(out, Event::OrderFilled(e), close_time)?;
+            // One cancels the other: the sibling goes at the first fill.
+            let sibling = self.orders[&id].link.as_ref().and_then(|l| l.sibling);
+            if let Some(s) = sibling {
+                if self.orders.get(&s).is_some_and(|o| !o.status.is_terminal() && o.status != OrderStatus::Held) {
+                    self.cancel_one(out, s, &format!("OCO: order {id} filled"), close_time, cause)?;
+                }
+            }
+        }
+        if let Some(why) = outcome.cancel {
+            if !self.orders[&id].status.is_terminal() {
+                self.cancel_one(out, id, &why, close_time, cause)?;
+                return Ok(());
+            }
+        }
+        if self.orders[&id].status == OrderStatus::Filled {
+            self.after_terminal(out, id, close_time, cause)?;
+        }
+        Ok(())
+    }
+
+    /// The clock's part: GTD orders whose time has come and orders the venue did not
+    /// acknowledge within `ORDER_TIMEOUT` expire.
+    pub fn on_timer(&mut self, now: Timestamp) -> Result<Vec<Event>, ExecutionError> {
+        let mut out = Vec::new();
+        let due: Vec<(OrderId, String)> = self
+            .open_by_symbol
+            .values()
+            .flat_map(|s| s.iter().map(|(_, id)| *id))
+            .filter_map(|id| {
+                let o = &self.orders[&id];
+                if o.status.is_terminal() || o.status == OrderStatus::Held {
+                    return None;
+                }
+                if o.spec.expire_at.is_some_and(|at| now >= at) {
+                    return Some((id, format!("good till {}", o.spec.expire_at.unwrap_or_default())));
+                }
+                let timeout = self.config.order_timeout_ns;
+                (o.status == OrderStatus::Submitted && now.0.saturating_sub(o.submitted_at.0) >= timeout)
+                    .then(|| (id, format!("not acknowledged by the venue within {} s (ORDER_TIMEOUT)", timeout / 1_000_000_000)))
+            })
+            .collect();
+        for (id, reason) in due {
+            self.emit(&mut out, Event::OrderExpired(OrderExpired { order_id: id, reason, cause_sequence: 0 }), now)?;
+            self.after_terminal(&mut out, id, now, 0)?;
+        }
+        Ok(out)
+    }
+}

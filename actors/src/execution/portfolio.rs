@@ -1,0 +1,201 @@
+//! The portfolio: a fold over fills (and cash adjustments), in exact money.
+//!
+//! Conventions: one quote currency for the whole account; a position is signed (long
+//! > 0, short < 0); buying spends `price * quantity + fee` of cash, selling receives
+//! `price * quantity - fee` (a short's proceeds are cash too: margin is not modelled).
+//! The average entry price changes only when a position grows; reducing realises
+//! `closed * (price - average)` (times the sign of the position); crossing through zero
+//! realises the closed part and opens the rest at the fill price. Fees are kept apart
+//! from realised P&L (net = realised - fees).
+
+use std::collections::BTreeMap;
+use tradpal_messages::{Fixed, Rounding, Side, Timestamp};
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Position {
+    pub symbol: String,
+    /// Signed units of the base asset.
+    pub quantity: Fixed,
+    /// Average entry price of the open quantity (zero when flat).
+    pub average_price: Fixed,
+    pub realized_pnl: Fixed,
+    pub fees: Fixed,
+    /// Last known price (the latest bar's close), for unrealised P&L.
+    pub mark_price: Option<Fixed>,
+    pub mark_time: Option<Timestamp>,
+}
+
+impl Position {
+    /// `quantity * (mark - average)`; zero without a mark.
+    pub fn unrealized_pnl(&self) -> Fixed {
+        match self.mark_price {
+            Some(m) => m
+                .checked_sub(self.average_price)
+                .and_then(|d| d.checked_mul(self.quantity, Rounding::Nearest))
+                .unwrap_or(Fixed::ZERO),
+            None => Fixed::ZERO,
+        }
+    }
+
+    /// `quantity * mark` (signed); at the average price without a mark.
+    pub fn market_value(&self) -> Fixed {
+        let p = self.mark_price.unwrap_or(self.average_price);
+        self.quantity.checked_mul(p, Rounding::Nearest).unwrap_or(Fixed::ZERO)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Portfolio {
+    pub currency: String,
+    pub cash: Fixed,
+    /// Net cash put in (starting cash and adjustments).
+    pub deposits: Fixed,
+    /// Every symbol ever traded, flat ones included (their realised P&L stays).
+    pub positions: BTreeMap<String, Position>,
+}
+
+impl Portfolio {
+    pub fn new(currency: &str) -> Self {
+        Portfolio { currency: currency.to_string(), ..Default::default() }
+    }
+
+    pub fn adjust_cash(&mut self, amount: Fixed) -> Result<(), String> {
+        self.cash = self.cash.checked_add(amount).ok_or("cash overflows")?;
+        self.deposits = self.deposits.checked_add(amount).ok_or("deposits overflow")?;
+        Ok(())
+    }
+
+    pub fn position(&self, symbol: &str) -> Fixed {
+        self.positions.get(symbol).map_or(Fixed::ZERO, |p| p.quantity)
+    }
+
+    /// Applies one fill (all-or-nothing: on overflow nothing changes).
+    pub fn apply_fill(&mut self, symbol: &str, side: Side, quantity: Fixed, price: Fixed, fee: Fixed) -> Result<(), String> {
+        let overflow = || format!("fill of {quantity} {symbol} at {price} overflows the portfolio");
+        let notional = quantity.checked_mul(price, Rounding::Nearest).ok_or_else(overflow)?;
+        let cash = match side {
+            Side::Buy => self.cash.checked_sub(notional).and_then(|c| c.checked_sub(fee)),
+            Side::Sell => self.cash.checked_add(notional).and_then(|c| c.checked_sub(fee)),
+        }
+        .ok_or_else(overflow)?;
+        let mut pos = self.positions.get(symbol).cloned().unwrap_or_else(|| Position { symbol: symbol.to_string(), ..Default::default() });
+        let signed = if side == Side::Buy { quantity } else { quantity.checked_neg().ok_or_else(overflow)? };
+        let old = pos.quantity;
+        let new = old.checked_add(signed).ok_or_else(overflow)?;
+        let growing = old.is_zero() || (old.is_positive() == signed.is_positive());
+        if growing {
+            // average = (|old| * avg + qty * price) / |new|
+            let total = old.abs().checked_mul(pos.average_price, Rounding::Nearest).and_then(|a| a.checked_add(notional)).ok_or_else(overflow)?;
+            pos.average_price = total.checked_div(new.abs(), Rounding::Nearest).ok_or_else(overflow)?;
+        } else {
+            let closed = old.abs().min(quantity);
+            let per_unit = price.checked_sub(pos.average_price).ok_or_else(overflow)?;
+            let mut pnl = per_unit.checked_mul(closed, Rounding::Nearest).ok_or_else(overflow)?;
+            if old.is_negative() {
+                pnl = pnl.checked_neg().ok_or_else(overflow)?;
+            }
+            pos.realized_pnl = pos.realized_pnl.checked_add(pnl).ok_or_else(overflow)?;
+            if new.is_zero() {
+                pos.average_price = Fixed::ZERO;
+            } else if new.is_positive() != old.is_positive() {
+                pos.average_price = price; // crossed through zero: the rest opened here
+            }
+        }
+        pos.quantity = new;
+        pos.fees = pos.fees.checked_add(fee).ok_or_else(overflow)?;
+        self.cash = cash;
+        self.positions.insert(symbol.to_string(), pos);
+        Ok(())
+    }
+
+    /// Marks a symbol's position at `price` (a bar's close).
+    pub fn mark(&mut self, symbol: &str, price: Fixed, at: Timestamp) {
+        if let Some(p) = self.positions.get_mut(symbol) {
+            p.mark_price = Some(price);
+            p.mark_time = Some(at);
+        }
+    }
+
+    /// Cash plus the market value of every position.
+    pub fn equity(&self) -> Fixed {
+        self.positions.values().fold(self.cash, |e, p| e.checked_add(p.market_value()).unwrap_or(e))
+    }
+
+    pub fn realized_pnl(&self) -> Fixed {
+        self.positions.values().fold(Fixed::ZERO, |a, p| a.checked_add(p.realized_pnl).unwrap_or(a))
+    }
+
+    pub fn unrealized_pnl(&self) -> Fixed {
+        self.positions.values().fold(Fixed::ZERO, |a, p| a.checked_add(p.unrealized_pnl()).unwrap_or(a))
+    }
+
+    pub fn fees(&self) -> Fixed {
+        self.positions.values().fold(Fixed::ZERO, |a, p| a.checked_add(p.fees).unwrap_or(a))
+    }
+
+    /// Open (non-zero) positions.
+    pub fn open_positions(&self) -> impl Iterator<Item = &Position> {
+        self.positions.values().filter(|p| !p.quantity.is_zero())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn f(s: &str) -> Fixed {
+        Fixed::parse(s).unwrap()
+    }
+
+    #[test]
+    fn long_round_trip_realises_and_pays_fees() {
+        let mut p = Portfolio::new("USDT");
+        p.adjust_cash(f("10000")).unwrap();
+        p.apply_fill("BTC/USDT", Side::Buy, f("0.1"), f("30000"), f("3")).unwrap();
+        p.apply_fill("BTC/USDT", Side::Buy, f("0.1"), f("31000"), f("3.1")).unwrap();
+        let pos = &p.positions["BTC/USDT"];
+        assert_eq!((pos.quantity, pos.average_price), (f("0.2"), f("30500")));
+        assert_eq!(p.cash, f("3893.9"));
+        p.mark("BTC/USDT", f("32000"), Timestamp(0));
+        assert_eq!(p.unrealized_pnl(), f("300"));
+        assert_eq!(p.equity(), f("10293.9"));
+        p.apply_fill("BTC/USDT", Side::Sell, f("0.2"), f("32000"), f("6.4")).unwrap();
+        let pos = &p.positions["BTC/USDT"];
+        assert_eq!((pos.quantity, pos.realized_pnl, pos.fees), (Fixed::ZERO, f("300"), f("12.5")));
+        assert_eq!(p.cash, f("10287.5"));
+        assert_eq!(p.equity(), f("10287.5"));
+    }
+
+    #[test]
+    fn short_and_flip() {
+        let mut p = Portfolio::new("USDT");
+        p.adjust_cash(f("1000")).unwrap();
+        p.apply_fill("ETH/USDT", Side::Sell, f("1"), f("2000"), Fixed::ZERO).unwrap();
+        assert_eq!(p.position("ETH/USDT"), f("-1"));
+        // Buy 3 at 1900: closes the short (+100), opens 2 long at 1900.
+        p.apply_fill("ETH/USDT", Side::Buy, f("3"), f("1900"), Fixed::ZERO).unwrap();
+        let pos = &p.positions["ETH/USDT"];
+        assert_eq!((pos.quantity, pos.average_price, pos.realized_pnl), (f("2"), f("1900"), f("100")));
+        assert_eq!(p.cash, f("-2700"));
+    }
+
+    proptest! {
+        /// With fills at integer prices (exact averages), equity always equals deposits +
+        /// realised + unrealised - fees, to the unit.
+        #[test]
+        fn equity_identity(fills in prop::collection::vec((any::<bool>(), 1i64..50, 1i64..1000, 0i64..5), 1..60), mark in 1i64..1000) {
+            let mut p = Portfolio::new("USDT");
+            p.adjust_cash(Fixed::from_int(100_000)).unwrap();
+            for (buy, q, px, fee) in fills {
+                let side = if buy { Side::Buy } else { Side::Sell };
+                p.apply_fill("X/USDT", side, Fixed::from_int(q), Fixed::from_int(px), Fixed::from_int(fee)).unwrap();
+            }
+            p.mark("X/USDT", Fixed::from_int(mark), Timestamp(0));
+            let rhs = p.deposits.raw() + p.realized_pnl().raw() + p.unrealized_pnl().raw() - p.fees().raw();
+            // Averages are rounded to 1e-8: allow that rounding times the position size.
+            let slack = p.position("X/USDT").abs().raw() / 100_000_000 + 1;
+            prop_assert!((p.equity().raw() - rhs).abs() <= slack * 100, "equity {} vs {}", p.equity(), Fixed::from_raw(rhs));
+        }
+    }
+}
