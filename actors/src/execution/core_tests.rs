@@ -1,0 +1,285 @@
+//! The execution core end to end: submissions, bars, contingencies, the kill switch,
+//! idempotency, and the replay property (folding the emitted events into a fresh core
+//! gives the same state).
+
+use super::core::{ExecutionConfig, ExecutionCore};
+use super::decide::ExecutionError;
+use super::fill::{FillModel, Slippage};
+use super::request::OrderRequest;
+use proptest::prelude::*;
+use tradpal_messages::{
+    CashAdjusted, Candle, Event, Fixed, IdGenerator, OrderStatus, OrderType, RejectSource, Side, Timeframe, Timestamp, TradingState,
+};
+
+const H: i64 = 3_600_000_000_000;
+
+fn f(s: &str) -> Fixed {
+    Fixed::parse(s).unwrap()
+}
+
+fn config() -> ExecutionConfig {
+    let mut c = ExecutionConfig::default();
+    c.fill = FillModel { taker_fee: f("0.001"), maker_fee: f("0.001"), slippage: Slippage::FixedBps(0), participation: 1.0 };
+    c.limits.max_position_size = 1.0;
+    c
+}
+
+/// A funded core plus the log of everything it emitted.
+struct Rig {
+    core: ExecutionCore,
+    ids: IdGenerator,
+    log: Vec<(Event, Timestamp)>,
+}
+
+impl Rig {
+    fn new() -> Self {
+        let mut core = ExecutionCore::new(config());
+        let fund = Event::CashAdjusted(CashAdjusted { asset: "USDT".into(), amount: Fixed::from_int(10_000), reason: "start".into() });
+        core.apply(&fund, Timestamp(0)).unwrap();
+        Rig { core, ids: IdGenerator::from_seed(9), log: vec![(fund, Timestamp(0))] }
+    }
+
+    fn submit(&mut self, json: &str, at: i64) -> Result<tradpal_messages::OrderId, ExecutionError> {
+        let req: OrderRequest = serde_json::from_str(json).unwrap();
+        let s = self.core.submit(&req, Timestamp(at), &mut self.ids)?;
+        self.log.extend(s.events.into_iter().map(|e| (e, Timestamp(at))));
+        Ok(s.order_id)
+    }
+
+    /// Like the journal: the candle record first, then the events it caused.
+    fn bar(&mut self, i: i64, o: f64, h: f64, l: f64, c: f64) {
+        let candle = Candle { open_time: Timestamp(i * H), open: o, high: h, low: l, close: c, volume: 100.0 };
+        let at = Timestamp((i + 1) * H);
+        self.log.push((Event::CandlesIngested(tradpal_messages::CandlesIngested {
+            symbol: "BTC/USDT".into(),
+            timeframe: Timeframe::H1,
+            source: tradpal_messages::DataSource::Http,
+            candles: vec![candle],
+        }), at));
+        let events = self.core.on_bars("BTC/USDT", Timeframe::H1, &[candle], i as u64 + 1).unwrap();
+        self.log.extend(events.into_iter().map(|e| (e, at)));
+    }
+
+    fn status(&self, id: tradpal_messages::OrderId) -> OrderStatus {
+        self.core.order(id).unwrap().status
+    }
+
+    /// Folds the log into a fresh core, as the actor does on restart: candles are
+    /// observed (derived state only), the other events applied, in log order.
+    fn replayed(&self) -> ExecutionCore {
+        let mut core = ExecutionCore::new(config());
+        for (e, at) in &self.log {
+            match e {
+                Event::CandlesIngested(c) => core.observe_bars(&c.symbol, c.timeframe, &c.candles),
+                other => core.apply(other, *at).unwrap(),
+            }
+        }
+        core
+    }
+}
+
+#[test]
+fn market_order_fills_at_the_next_bar_and_the_portfolio_follows() {
+    let mut r = Rig::new();
+    r.bar(0, 100.0, 101.0, 99.0, 100.0);
+    let id = r.submit(r#"{"client_order_id":"a","symbol":"BTC/USDT","side":"buy","type":"market","quantity":"10"}"#, H + 1).unwrap();
+    assert_eq!(r.status(id), OrderStatus::Accepted);
+    r.bar(0, 100.0, 101.0, 99.0, 100.0); // a bar that opened before the order: not eligible
+    assert_eq!(r.status(id), OrderStatus::Accepted);
+    r.bar(2, 102.0, 103.0, 101.0, 103.0);
+    let o = r.core.order(id).unwrap();
+    assert_eq!((o.status, o.average_price().unwrap()), (OrderStatus::Filled, f("102")));
+    let p = &r.core.portfolio;
+    // 10000 - 1020 - fee 1.02
+    assert_eq!(p.cash, f("8978.98"));
+    assert_eq!(p.equity(), f("10008.98"));
+}
+
+#[test]
+fn same_client_id_same_body_is_one_order_different_body_conflicts() {
+    let mut r = Rig::new();
+    r.bar(0, 100.0, 101.0, 99.0, 100.0);
+    let body = r#"{"client_order_id":"dup","symbol":"BTC/USDT","side":"buy","type":"limit","quantity":"1","price":"95"}"#;
+    let a = r.submit(body, H).unwrap();
+    let n = r.log.len();
+    for _ in 0..10 {
+        assert_eq!(r.submit(body, H + 5).unwrap(), a);
+    }
+    assert_eq!(r.log.len(), n, "resubmission records nothing");
+    let other = r#"{"client_order_id":"dup","symbol":"BTC/USDT","side":"buy","type":"limit","quantity":"1","price":"96"}"#;
+    assert!(matches!(r.submit(other, H + 6), Err(ExecutionError::Conflict(_))));
+}
+
+#[test]
+fn bracket_exits_wait_for_the_entry_then_one_cancels_the_other() {
+    let mut r = Rig::new();
+    r.bar(0, 100.0, 101.0, 99.0, 100.0);
+    let entry = r
+        .submit(r#"{"client_order_id":"br","symbol":"BTC/USDT","side":"buy","type":"limit","quantity":"2","price":"99","stop_loss":"95","take_profit":"110"}"#, H)
+        .unwrap();
+    let sl = r.core.by_client["br-sl"];
+    let tp = r.core.by_client["br-tp"];
+    assert_eq!((r.status(sl), r.status(tp)), (OrderStatus::Held, OrderStatus::Held));
+    r.bar(1, 100.0, 100.5, 98.0, 99.5); // entry fills at 99 (maker); exits released
+    assert_eq!(r.status(entry), OrderStatus::Filled);
+    assert_eq!((r.status(sl), r.status(tp)), (OrderStatus::Accepted, OrderStatus::Accepted));
+    assert_eq!(r.core.order(sl).unwrap().quantity, f("2"));
+    r.bar(2, 100.0, 111.0, 99.0, 110.0); // take-profit hits at 110; stop-loss canceled
+    assert_eq!((r.status(tp), r.status(sl)), (OrderStatus::Filled, OrderStatus::Canceled));
+    assert_eq!(r.core.portfolio.position("BTC/USDT"), Fixed::ZERO);
+    // realised (110 - 99) * 2 = 22
+    assert_eq!(r.core.portfolio.realized_pnl(), f("22"));
+}
+
+#[test]
+fn oco_and_oto() {
+    let mut r = Rig::new();
+    r.bar(0, 100.0, 101.0, 99.0, 100.0);
+    r.submit(r#"{"client_order_id":"long","symbol":"BTC/USDT","side":"buy","type":"market","quantity":"1"}"#, H).unwrap();
+    r.bar(1, 100.0, 101.0, 99.0, 100.0);
+    // OCO exit: sell limit 105 or stop 95.
+    let tp = r.submit(r#"{"client_order_id":"x","symbol":"BTC/USDT","side":"sell","type":"limit","quantity":"1","price":"105","oco_stop_price":"95"}"#, 2 * H).unwrap();
+    let stop = r.core.by_client["x-oco"];
+    r.bar(2, 100.0, 101.0, 94.0, 96.0);
+    assert_eq!((r.status(stop), r.status(tp)), (OrderStatus::Filled, OrderStatus::Canceled));
+    // OTO: a buy that, once filled, releases a take-profit sell.
+    let parent = r
+        .submit(r#"{"client_order_id":"p","symbol":"BTC/USDT","side":"buy","type":"market","quantity":"1","then":{"symbol":"BTC/USDT","side":"sell","type":"limit","quantity":"1","price":"120"}}"#, 3 * H)
+        .unwrap();
+    let child = r.core.by_client["p-then"];
+    assert_eq!(r.status(child), OrderStatus::Held);
+    r.bar(3, 100.0, 101.0, 99.0, 100.0);
+    assert_eq!((r.status(parent), r.status(child)), (OrderStatus::Filled, OrderStatus::Accepted));
+}
+
+#[test]
+fn kill_switch_halts_and_reducing_allows_only_reductions() {
+    let mut r = Rig::new();
+    r.bar(0, 100.0, 101.0, 99.0, 100.0);
+    r.submit(r#"{"client_order_id":"l","symbol":"BTC/USDT","side":"buy","type":"market","quantity":"3"}"#, H).unwrap();
+    r.bar(1, 100.0, 101.0, 99.0, 100.0);
+    let e = r.core.set_trading_state(TradingState::Halted, "test", Timestamp(2 * H)).unwrap().unwrap();
+    r.log.push((e, Timestamp(2 * H)));
+    let refused = r.submit(r#"{"client_order_id":"h","symbol":"BTC/USDT","side":"sell","type":"market","quantity":"1"}"#, 2 * H).unwrap();
+    assert_eq!(r.status(refused), OrderStatus::Rejected);
+    assert!(r.core.order(refused).unwrap().reason.as_deref().unwrap().starts_with(RejectSource::KillSwitch.as_str()));
+    let e = r.core.set_trading_state(TradingState::Reducing, "test", Timestamp(2 * H)).unwrap().unwrap();
+    r.log.push((e, Timestamp(2 * H)));
+    let grow = r.submit(r#"{"client_order_id":"g","symbol":"BTC/USDT","side":"buy","type":"market","quantity":"1"}"#, 2 * H).unwrap();
+    let shrink = r.submit(r#"{"client_order_id":"s","symbol":"BTC/USDT","side":"sell","type":"market","quantity":"1"}"#, 2 * H).unwrap();
+    assert_eq!((r.status(grow), r.status(shrink)), (OrderStatus::Rejected, OrderStatus::Accepted));
+    // Flatten: cancels working orders, closes the position at the next bar.
+    let events = r.core.flatten("test", Timestamp(2 * H), &mut r.ids).unwrap();
+    r.log.extend(events.into_iter().map(|e| (e, Timestamp(2 * H))));
+    assert_eq!(r.status(shrink), OrderStatus::Canceled);
+    r.bar(2, 100.0, 101.0, 99.0, 100.0);
+    assert_eq!(r.core.portfolio.position("BTC/USDT"), Fixed::ZERO);
+    let again = r.replayed();
+    assert_eq!(again.trading_state, TradingState::Reducing);
+    assert_eq!(again.portfolio, r.core.portfolio);
+}
+
+#[test]
+fn risk_check_resizes_and_refuses_and_bad_requests_name_the_field() {
+    let mut r = Rig::new();
+    r.core.config.limits.max_position_size = 0.05; // 500 USDT at 10k equity
+    r.bar(0, 100.0, 101.0, 99.0, 100.0);
+    let id = r.submit(r#"{"client_order_id":"big","symbol":"BTC/USDT","side":"buy","type":"market","quantity":"20"}"#, H).unwrap();
+    let o = r.core.order(id).unwrap();
+    assert_eq!((o.quantity, o.requested_quantity), (f("5"), f("20")));
+    assert!(o.risk_note.contains("resized"), "{}", o.risk_note);
+    let cases = [
+        (r#"{"symbol":"BTC/USDT","side":"buy","type":"limit","quantity":"1"}"#, "price"),
+        (r#"{"symbol":"BTC/USDT","side":"buy","type":"market","quantity":"0.000001"}"#, "lot size"),
+        (r#"{"symbol":"BTC/USDT","side":"buy","type":"limit","quantity":"1","price":"100.001"}"#, "tick size"),
+        (r#"{"symbol":"ETH/BTC","side":"buy","type":"market","quantity":"1"}"#, "quoted in BTC"),
+        (r#"{"symbol":"BTC/USDT","side":"buy","type":"stop_market","quantity":"1"}"#, "stop_price"),
+        (r#"{"symbol":"BTC/USDT","side":"buy","type":"market","quantity":"1","time_in_force":"gtd"}"#, "expire_at"),
+        (r#"{"symbol":"BTC/USDT","side":"buy","type":"limit","quantity":"1","price":"99","stop_loss":"120"}"#, "wrong side"),
+        (r#"{"symbol":"BTC/USDT","side":"buy","type":"market","quantity":"0.01"}"#, "notional"),
+    ];
+    for (json, needle) in cases {
+        match r.submit(json, H) {
+            Err(ExecutionError::Invalid(m)) => assert!(m.contains(needle), "{json}: {m}"),
+            other => panic!("{json}: {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn gtd_expires_and_timer_is_deterministic() {
+    let mut r = Rig::new();
+    r.bar(0, 100.0, 101.0, 99.0, 100.0);
+    let id = r
+        .submit(r#"{"client_order_id":"gtd","symbol":"BTC/USDT","side":"buy","type":"limit","quantity":"1","price":"50","time_in_force":"gtd","expire_at":"1970-01-01T03:00:00Z"}"#, H)
+        .unwrap();
+    let events = r.core.on_timer(Timestamp(2 * H)).unwrap();
+    assert!(events.is_empty());
+    let events = r.core.on_timer(Timestamp(3 * H)).unwrap();
+    assert_eq!(events.len(), 1);
+    assert_eq!(r.status(id), OrderStatus::Expired);
+}
+
+fn op() -> impl Strategy<Value = (u8, u8, u8)> {
+    (0u8..8, 0u8..6, 0u8..4)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// Random submissions, cancels, bars and kill-switch moves: the emitted events,
+    /// folded into a fresh core, give the same orders and portfolio; no order is ever
+    /// over-filled; the portfolio's position equals the net of fills.
+    #[test]
+    fn replay_reproduces_the_state(ops in prop::collection::vec(op(), 1..60)) {
+        let mut r = Rig::new();
+        let mut price = 100.0f64;
+        let mut bar_index = 0i64;
+        r.bar(bar_index, price, price + 1.0, price - 1.0, price);
+        for (n, (kind, a, b)) in ops.into_iter().enumerate() {
+            let now = (bar_index + 1) * H + n as i64;
+            let side = if a % 2 == 0 { "buy" } else { "sell" };
+            let q = ["1", "2", "0.5"][b as usize % 3];
+            let body = match kind {
+                0 => format!(r#"{{"client_order_id":"o{n}","symbol":"BTC/USDT","side":"{side}","type":"market","quantity":"{q}"}}"#),
+                1 => format!(r#"{{"client_order_id":"o{n}","symbol":"BTC/USDT","side":"{side}","type":"limit","quantity":"{q}","price":"{}"}}"#, 97 + a as i64),
+                2 => format!(r#"{{"client_order_id":"o{n}","symbol":"BTC/USDT","side":"{side}","type":"stop_market","quantity":"{q}","stop_price":"{}"}}"#, if side == "buy" { 103 } else { 97 }),
+                3 => format!(r#"{{"client_order_id":"o{n}","symbol":"BTC/USDT","side":"buy","type":"limit","quantity":"{q}","price":"99","stop_loss":"95","take_profit":"{}"}}"#, 101 + a as i64),
+                4 => {
+                    let open: Vec<_> = r.core.open_by_symbol.get("BTC/USDT").map(|s| s.iter().map(|(_, id)| *id).collect()).unwrap_or_default();
+                    if let Some(id) = open.get(a as usize % open.len().max(1)) {
+                        if let Ok(ev) = r.core.cancel(*id, "user", Timestamp(now)) {
+                            r.log.extend(ev.into_iter().map(|e| (e, Timestamp(now))));
+                        }
+                    }
+                    continue;
+                }
+                5 => {
+                    let to = TradingState::ALL[a as usize % 3];
+                    if let Some(e) = r.core.set_trading_state(to, "prop", Timestamp(now)).unwrap() {
+                        r.log.push((e, Timestamp(now)));
+                    }
+                    continue;
+                }
+                _ => {
+                    bar_index += 1;
+                    price = (price + a as f64 - 2.5).max(60.0);
+                    r.bar(bar_index, price, price + b as f64 + 0.5, price - b as f64 - 0.5, price + 0.25);
+                    continue;
+                }
+            };
+            let _ = r.submit(&body, now);
+        }
+        for o in r.core.orders.values() {
+            prop_assert!(o.filled <= o.quantity);
+            prop_assert_eq!(o.status == OrderStatus::Filled, o.filled == o.quantity && !o.quantity.is_zero());
+        }
+        let net = r.core.orders.values().fold(0i128, |acc, o| acc + o.spec.side.sign() * o.filled.raw());
+        prop_assert_eq!(r.core.portfolio.position("BTC/USDT").raw(), net);
+        let again = r.replayed();
+        prop_assert_eq!(&again.orders, &r.core.orders);
+        prop_assert_eq!(&again.portfolio, &r.core.portfolio);
+        prop_assert_eq!(again.trading_state, r.core.trading_state);
+        let _ = (Side::Buy, OrderType::Market);
+    }
+}

@@ -78,6 +78,9 @@ impl ExecutionCore {
 
     fn match_one(&mut self, out: &mut Vec<Event>, id: OrderId, bar: &Candle, close_time: Timestamp, cause: u64) -> Result<(), ExecutionError> {
         let order: &Order = &self.orders[&id];
+        if !order.status.is_working() {
+            return Ok(()); // ended earlier on this bar (an OCO sibling filled)
+        }
         if let Some(at) = order.spec.expire_at {
             if bar.open_time >= at {
                 let e = OrderExpired { order_id: id, reason: format!("good till {at}"), cause_sequence: cause };
