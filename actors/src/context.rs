@@ -102,6 +102,13 @@ impl Services {
         EnvelopeDraft::new(event_id, self.clock.now(), meta.correlation_id, event).with_request_id(meta.request_id.clone())
     }
 
+    /// A draft stamped with `at` instead of the clock's now: for actors whose core
+    /// already used `at` (the journaled time and the applied time must agree).
+    pub fn draft_at(&self, meta: &RequestMeta, event: Event, at: tradpal_messages::Timestamp) -> EnvelopeDraft {
+        let event_id = self.ids.lock().expect("id generator lock poisoned").event_id();
+        EnvelopeDraft::new(event_id, at, meta.correlation_id, event).with_request_id(meta.request_id.clone())
+    }
+
     /// Journals the draft (durably) and then publishes it. Only after this returns may
     /// the caller apply the event to its state or reply.
     pub async fn record(&self, draft: EnvelopeDraft) -> Result<Envelope, ActorError> {

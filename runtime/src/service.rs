@@ -12,6 +12,8 @@ use ractor::{Actor, ActorRef};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tradpal_actors::concern::ConcernActor;
+use tradpal_actors::execution::actor::{ExecutionActor, ExecutionMsg};
+use tradpal_actors::execution::ExecutionConfig;
 use tradpal_actors::market_data::actor::MarketDataActor;
 use tradpal_actors::regime::actor::RegimeActor;
 use tradpal_actors::risk::actor::RiskActor;
@@ -58,6 +60,7 @@ pub struct Runtime {
     pub nats: Option<crate::nats::Nats>,
     supervisor: ActorRef<SupervisorMsg>,
     supervisor_join: tokio::task::JoinHandle<()>,
+    doorbell: tokio::task::JoinHandle<()>,
 }
 
 /// Every child of the tree, in start order.
@@ -71,9 +74,47 @@ fn children(services: &Services, settings: &Settings) -> Vec<ChildSpec> {
             names::MARKET_DATA => ChildSpec::of(name, MarketDataActor { services: services.clone() }),
             names::REGIME => ChildSpec::of(name, RegimeActor { services: services.clone() }),
             names::RISK => ChildSpec::of(name, RiskActor { services: services.clone() }),
+            names::EXECUTION => ChildSpec::of(name, ExecutionActor { services: services.clone(), config: execution_config(settings) }),
             other => ChildSpec::of(other, ConcernActor { name: other }),
         })
         .collect()
+}
+
+/// The execution core's settings from the service's.
+pub fn execution_config(settings: &Settings) -> ExecutionConfig {
+    let mut c = ExecutionConfig::default();
+    c.order_timeout_ns = settings.execution.order_timeout.as_nanos().min(i64::MAX as u128) as i64;
+    if let Ok(rate) = tradpal_messages::Fixed::from_f64_rounded(settings.backtest.transaction_costs, tradpal_messages::Rounding::Nearest) {
+        c.fill.taker_fee = rate;
+        c.fill.maker_fee = rate;
+    }
+    c.limits.max_position_size = settings.risk.max_position_size;
+    c.limits.max_drawdown = Some(settings.risk.max_drawdown);
+    if !settings.execution.paper_trading {
+        c.live_venue = Some(settings.execution.default_exchange.clone());
+    }
+    c
+}
+
+/// Rings the execution actor's doorbell whenever candles are journaled (and when the
+/// bus lagged: something may have been missed). The actor reads the journal itself.
+fn spawn_doorbell(bus: &InProcessBus) -> tokio::task::JoinHandle<()> {
+    let mut rx = bus.subscribe();
+    tokio::spawn(async move {
+        use tokio::sync::broadcast::error::RecvError;
+        loop {
+            let ring = match rx.recv().await {
+                Ok(env) => env.kind == tradpal_messages::EventKind::CandlesIngested,
+                Err(RecvError::Lagged(_)) => true,
+                Err(RecvError::Closed) => return,
+            };
+            if ring {
+                if let Some(actor) = ActorRef::<ExecutionMsg>::where_is(names::EXECUTION.to_string()) {
+                    let _ = actor.cast(ExecutionMsg::Wake);
+                }
+            }
+        }
+    })
 }
 
 impl Runtime {
@@ -105,6 +146,7 @@ impl Runtime {
         });
         services.record(services.draft(&meta, started)).await?;
 
+        let doorbell = spawn_doorbell(&bus);
         let statuses = StatusRegistry::default();
         let args = SupervisorArgs {
             children: children(&services, &settings),
@@ -114,7 +156,7 @@ impl Runtime {
         };
         let (supervisor, supervisor_join) =
             Actor::spawn(None, Supervisor, args).await.map_err(|e| RuntimeError::Spawn(e.to_string()))?;
-        let mut runtime = Runtime { settings, services, bus, statuses, recovery, nats: None, supervisor, supervisor_join };
+        let mut runtime = Runtime { settings, services, bus, statuses, recovery, nats: None, supervisor, supervisor_join, doorbell };
         runtime.wait_ready(Duration::from_millis(READY_WAIT_MS)).await;
         if let Some(url) = runtime.settings.nats_url.clone() {
             let nats = crate::nats::Nats::start(url.expose(), url.to_string())
@@ -152,6 +194,7 @@ impl Runtime {
         }
         let _ = self.supervisor.stop_and_wait(Some("shutdown".into()), Some(Duration::from_secs(15))).await;
         let _ = self.supervisor_join.await;
+        self.doorbell.abort();
         let journal = self.services.journal.clone();
         drop(self.services);
         match tokio::task::spawn_blocking(move || journal.close()).await {

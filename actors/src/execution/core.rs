@@ -29,6 +29,9 @@ pub struct ExecutionConfig {
     /// Paper account's starting cash (journaled once as `CashAdjusted`).
     pub starting_cash: Fixed,
     pub limits: crate::risk::pretrade::Limits,
+    /// Set when paper trading is off: orders would go to this exchange, and routing to
+    /// a real exchange is not wired yet, so submissions are refused (501).
+    pub live_venue: Option<String>,
 }
 
 impl Default for ExecutionConfig {
@@ -39,6 +42,7 @@ impl Default for ExecutionConfig {
             order_timeout_ns: 30 * 1_000_000_000,
             starting_cash: Fixed::from_int(10_000),
             limits: crate::risk::pretrade::Limits::default(),
+            live_venue: None,
         }
     }
 }

@@ -15,9 +15,12 @@
 //! - `core.rs`: the state and `apply` (the fold every replay runs).
 //! - `decide.rs`: submit (idempotency, kill switch, pre-trade risk), cancel, flatten.
 //! - `matching.rs`: bars and the clock against working orders.
+//! - `view.rs`: the JSON answers (orders, pages, portfolio) and order listing.
+//! - `actor.rs`: the actor: journals decisions, pulls candles from the journal, rebuilds.
 //! - `venue.rs`: [`venue::LiveVenue`], the boundary to a real exchange (implemented in
 //!   `runtime::exchange`).
 
+pub mod actor;
 pub mod core;
 pub mod decide;
 pub mod fill;
@@ -27,6 +30,7 @@ pub mod order;
 pub mod portfolio;
 pub mod request;
 pub mod venue;
+pub mod view;
 
 #[cfg(test)]
 mod fill_tests;

@@ -8,6 +8,7 @@
 pub mod auth;
 pub mod data;
 pub mod error;
+pub mod execution;
 pub mod json;
 pub mod not_built;
 pub mod regime;
@@ -72,6 +73,13 @@ pub fn router(state: AppState) -> Router {
         .route("/api/risk/check-limits", post(risk::check_limits))
         .route("/api/risk/portfolio-risk", get(risk::portfolio_get).post(risk::portfolio_post))
         .route("/api/risk/stress-test", get(risk::stress_get).post(risk::stress_post))
+        .route("/api/execution/submit-order", post(execution::submit_order))
+        .route("/api/execution/cancel-order", post(execution::cancel_order))
+        .route("/api/execution/orders", get(execution::orders))
+        .route("/api/execution/orders/{id}", get(execution::get_order))
+        .route("/api/execution/portfolio", get(execution::portfolio))
+        .route("/api/execution/trading-state", get(execution::get_trading_state).post(execution::set_trading_state))
+        .route("/api/execution/flatten", post(execution::flatten))
         .merge(not_built::routes())
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)

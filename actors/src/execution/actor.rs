@@ -1,0 +1,312 @@
+//! The execution actor: a thin shell around [`ExecutionCore`].
+//!
+//! - Requests (submit, cancel, kill switch, flatten) go to the core, which decides and
+//!   applies; the actor journals the decided events as one batch (one fsync) and only
+//!   then replies. If the journal refuses the batch, the actor stops with an error and
+//!   the supervisor rebuilds it from the journal: memory never runs ahead of the disk.
+//! - Market data is *pulled from the journal*, not pushed: a `Wake` (rung by the
+//!   runtime whenever candles are journaled, and by a timer) makes the actor read every
+//!   record after its cursor and match the candle records. A lost or late doorbell costs
+//!   latency, never a fill.
+//! - Start-up (and restart) folds the journal twice: first to find the last market
+//!   record any execution event names as its cause; then applying every execution
+//!   event and observing candles up to that record. Candles after it were (maybe) never
+//!   matched: the cursor is put there and they are matched again. Matching a bar twice
+//!   is harmless (an order never sees a bar before its `matched_until`).
+
+use super::core::{ExecutionConfig, ExecutionCore};
+use super::decide::ExecutionError;
+use super::request::OrderRequest;
+use super::view::{FlattenReply, OrderView, OrdersPage, OrdersQuery, PortfolioView, SubmitReply, TradingStateView};
+use crate::context::{ActorError, RequestMeta, Services};
+use crate::fault::Fault;
+use crate::session::actor::Answer;
+use ractor::{Actor, ActorProcessingErr, ActorRef};
+use std::time::Duration;
+use tradpal_messages::{CashAdjusted, ErrorCode, ErrorReply, Event, EventKind, OrderId, TradingState};
+
+/// How often the actor checks the clock (expiries) and the journal (missed doorbells).
+pub const TICK_MS: u64 = 1_000;
+/// Most journal records one wake reads before yielding to requests.
+pub const WAKE_RECORDS_MAX: u64 = 10_000;
+
+/// Which order a cancel means.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OrderRef {
+    Id(OrderId),
+    Client(String),
+}
+
+#[derive(Debug)]
+pub enum ExecutionMsg {
+    Submit { req: Box<OrderRequest>, meta: RequestMeta, reply: Answer<SubmitReply> },
+    Cancel { order: OrderRef, reason: String, meta: RequestMeta, reply: Answer<OrderView> },
+    Get { order: OrderRef, reply: Answer<OrderView> },
+    Orders { query: OrdersQuery, reply: Answer<OrdersPage> },
+    Portfolio { reply: Answer<PortfolioView> },
+    SetTradingState { to: TradingState, reason: String, meta: RequestMeta, reply: Answer<TradingStateView> },
+    Flatten { reason: String, meta: RequestMeta, reply: Answer<FlattenReply> },
+    /// Candles were journaled (or might have been): read the journal after the cursor.
+    Wake,
+    Tick,
+    Fault(Fault),
+}
+
+#[derive(Debug, Clone)]
+pub struct ExecutionActor {
+    pub services: Services,
+    pub config: ExecutionConfig,
+}
+
+pub struct ExecutionState {
+    core: ExecutionCore,
+    /// Journal records up to here have been seen by the matcher.
+    cursor: u64,
+}
+
+fn refused(e: ExecutionError) -> ErrorReply {
+    match e {
+        ExecutionError::Invalid(m) => ErrorReply::new(ErrorCode::BadRequest, m),
+        ExecutionError::Conflict(m) => ErrorReply::new(ErrorCode::Conflict, m),
+        ExecutionError::NotFound(m) => ErrorReply::new(ErrorCode::NotFound, m),
+        ExecutionError::Busy(m) => ErrorReply::new(ErrorCode::Unavailable, m),
+        ExecutionError::Internal(m) => ErrorReply::new(ErrorCode::Internal, m),
+    }
+}
+
+impl ExecutionActor {
+    /// Journals decided events as one batch. The error stops the actor (its state ran
+    /// ahead of the journal); the supervisor rebuilds it.
+    async fn record(&self, meta: &RequestMeta, events: Vec<Event>) -> Result<(), ActorError> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        let now = self.services.clock.now();
+        let drafts = events
+            .into_iter()
+            .map(|e| {
+                let key = match &e {
+                    Event::OrderSubmitted(s) => Some(format!("order:{}", s.spec.client_order_id)),
+                    _ => None,
+                };
+                let d = self.services.draft_at(meta, e, now);
+                match key {
+                    Some(k) => d.with_idempotency_key(k),
+                    None => d,
+                }
+            })
+            .collect();
+        self.services.record_batch(drafts).await.map(|_| ())
+    }
+
+    /// Rebuilds the core from the journal (module doc) and returns it with the cursor.
+    async fn rebuild(&self) -> Result<ExecutionState, ActorError> {
+        let kinds: &'static [EventKind] = EventKind::EXECUTION;
+        let last_cause = self
+            .services
+            .fold(kinds, 0u64, |max, env| {
+                let cause = match &env.event {
+                    Event::OrderFilled(e) => e.cause_sequence,
+                    Event::OrderTriggered(e) => e.cause_sequence,
+                    Event::OrderCanceled(e) => e.cause_sequence,
+                    Event::OrderExpired(e) => e.cause_sequence,
+                    _ => 0,
+                };
+                *max = (*max).max(cause);
+                Ok(())
+            })
+            .await?;
+        const ALL: &[EventKind] = &[
+            EventKind::CandlesIngested,
+            EventKind::OrderSubmitted,
+            EventKind::OrderAccepted,
+            EventKind::OrderRejected,
+            EventKind::OrderFilled,
+            EventKind::OrderTriggered,
+            EventKind::OrderCancelRequested,
+            EventKind::OrderCanceled,
+            EventKind::OrderExpired,
+            EventKind::OrderReleased,
+            EventKind::TradingStateChanged,
+            EventKind::CashAdjusted,
+        ];
+        let core = self
+            .services
+            .fold(ALL, ExecutionCore::new(self.config.clone()), move |core, env| match &env.event {
+                Event::CandlesIngested(c) if env.sequence <= last_cause => {
+                    core.observe_bars(&c.symbol, c.timeframe, &c.candles);
+                    Ok(())
+                }
+                Event::CandlesIngested(_) => Ok(()),
+                other => core.apply(other, env.timestamp),
+            })
+            .await?;
+        Ok(ExecutionState { core, cursor: last_cause })
+    }
+
+    /// Reads journal records after the cursor and matches the candle records.
+    async fn catch_up(&self, state: &mut ExecutionState) -> Result<(), ActorError> {
+        loop {
+            let last = self.services.journal.last_sequence();
+            if state.cursor >= last {
+                return Ok(());
+            }
+            let to = last.min(state.cursor + WAKE_RECORDS_MAX);
+            let journal = self.services.journal.clone();
+            let from = state.cursor + 1;
+            let records = tokio::task::spawn_blocking(move || journal.read_range(from, to).collect::<Result<Vec<_>, _>>())
+                .await
+                .map_err(|e| ErrorReply::new(ErrorCode::Internal, format!("journal read task failed: {e}")))??;
+            for env in records {
+                state.cursor = env.sequence;
+                if let Event::CandlesIngested(c) = &env.event {
+                    let events = state.core.on_bars(&c.symbol, c.timeframe, &c.candles, env.sequence).map_err(refused)?;
+                    let meta = RequestMeta { request_id: None, correlation_id: env.correlation_id };
+                    self.record(&meta, events).await?;
+                }
+            }
+        }
+    }
+
+    async fn submit(&self, state: &mut ExecutionState, req: &OrderRequest, meta: &RequestMeta) -> Result<SubmitReply, ActorError> {
+        if let Some(venue) = &state.core.config.live_venue {
+            return Err(ErrorReply::new(
+                ErrorCode::NotImplemented,
+                format!("ENABLE_PAPER_TRADING is false: orders would go to {venue}, and live order routing is not built yet (the Binance adapter exists, reconciliation does not); set ENABLE_PAPER_TRADING=true"),
+            )
+            .into());
+        }
+        let now = self.services.clock.now();
+        let decided = {
+            let mut ids = self.services.ids.lock().expect("id generator lock poisoned");
+            state.core.submit(req, now, &mut ids)
+        };
+        let s = decided.map_err(refused)?;
+        self.record(meta, s.events).await?;
+        let order = OrderView::of(state.core.order(s.order_id).expect("just submitted"));
+        Ok(SubmitReply { created: s.created, order, linked: state.core.linked(s.order_id) })
+    }
+
+    fn resolve(core: &ExecutionCore, order: &OrderRef) -> Result<OrderId, ErrorReply> {
+        match order {
+            OrderRef::Id(id) if core.orders.contains_key(id) => Ok(*id),
+            OrderRef::Client(c) if core.by_client.contains_key(c) => Ok(core.by_client[c]),
+            OrderRef::Id(id) => Err(ErrorReply::new(ErrorCode::NotFound, format!("no order {id}"))),
+            OrderRef::Client(c) => Err(ErrorReply::new(ErrorCode::NotFound, format!("no order with client_order_id {c:?}"))),
+        }
+    }
+
+    async fn handle_request(&self, state: &mut ExecutionState, msg: ExecutionMsg) -> Result<(), ActorError> {
+        let now = self.services.clock.now();
+        match msg {
+            ExecutionMsg::Submit { req, meta, reply } => {
+                let r = self.submit(state, &req, &meta).await;
+                respond(reply, r)
+            }
+            ExecutionMsg::Cancel { order, reason, meta, reply } => {
+                let r = async {
+                    let id = Self::resolve(&state.core, &order)?;
+                    let events = state.core.cancel(id, &reason, now).map_err(refused)?;
+                    self.record(&meta, events).await?;
+                    Ok(OrderView::of(&state.core.orders[&id]))
+                }
+                .await;
+                respond(reply, r)
+            }
+            ExecutionMsg::SetTradingState { to, reason, meta, reply } => {
+                let r = async {
+                    let event = state.core.set_trading_state(to, &reason, now).map_err(refused)?;
+                    let changed = event.is_some();
+                    self.record(&meta, event.into_iter().collect()).await?;
+                    Ok(TradingStateView { trading_state: state.core.trading_state, changed })
+                }
+                .await;
+                respond(reply, r)
+            }
+            ExecutionMsg::Flatten { reason, meta, reply } => {
+                let r = async {
+                    let events = {
+                        let mut ids = self.services.ids.lock().expect("id generator lock poisoned");
+                        state.core.flatten(&reason, now, &mut ids).map_err(refused)?
+                    };
+                    let canceled_orders = events.iter().filter_map(|e| if let Event::OrderCanceled(c) = e { Some(c.order_id) } else { None }).collect();
+                    let closing: Vec<OrderId> = events.iter().filter_map(|e| if let Event::OrderSubmitted(s) = e { Some(s.order_id) } else { None }).collect();
+                    self.record(&meta, events).await?;
+                    let closing_orders = closing.iter().map(|id| OrderView::of(&state.core.orders[id])).collect();
+                    Ok(FlattenReply { canceled_orders, closing_orders })
+                }
+                .await;
+                respond(reply, r)
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Sends the answer; a journal failure is also returned so the actor stops.
+fn respond<T>(reply: Answer<T>, r: Result<T, ActorError>) -> Result<(), ActorError> {
+    match r {
+        Ok(v) => {
+            let _ = reply.send(Ok(v));
+            Ok(())
+        }
+        Err(ActorError::Refused(e)) => {
+            let _ = reply.send(Err(e));
+            Ok(())
+        }
+        Err(e) => {
+            let _ = reply.send(Err(e.to_reply()));
+            Err(e)
+        }
+    }
+}
+
+impl Actor for ExecutionActor {
+    type Msg = ExecutionMsg;
+    type State = ExecutionState;
+    type Arguments = ();
+
+    async fn pre_start(&self, myself: ActorRef<Self::Msg>, _args: ()) -> Result<ExecutionState, ActorProcessingErr> {
+        let mut state = self.rebuild().await?;
+        if !state.core.funded && state.core.config.starting_cash.is_positive() {
+            let fund = Event::CashAdjusted(CashAdjusted {
+                asset: state.core.portfolio.currency.clone(),
+                amount: state.core.config.starting_cash,
+                reason: "paper account starting cash".into(),
+            });
+            let now = self.services.clock.now();
+            state.core.apply(&fund, now).map_err(|e| ErrorReply::new(ErrorCode::Internal, e))?;
+            let meta = RequestMeta { request_id: None, correlation_id: tradpal_messages::CorrelationId(0) };
+            self.record(&meta, vec![fund]).await?;
+        }
+        self.catch_up(&mut state).await?;
+        myself.send_interval(Duration::from_millis(TICK_MS), || ExecutionMsg::Tick);
+        tracing::info!(orders = state.core.orders.len(), open = state.core.open_orders(), cursor = state.cursor, "execution rebuilt");
+        Ok(state)
+    }
+
+    async fn handle(&self, _myself: ActorRef<Self::Msg>, msg: ExecutionMsg, state: &mut ExecutionState) -> Result<(), ActorProcessingErr> {
+        match msg {
+            ExecutionMsg::Get { order, reply } => {
+                let r = Self::resolve(&state.core, &order).map(|id| OrderView::of(&state.core.orders[&id]));
+                let _ = reply.send(r);
+            }
+            ExecutionMsg::Orders { query, reply } => {
+                let _ = reply.send(state.core.list(&query).map_err(|m| ErrorReply::new(ErrorCode::BadRequest, m)));
+            }
+            ExecutionMsg::Portfolio { reply } => {
+                let _ = reply.send(Ok(PortfolioView::of(&state.core, state.cursor.max(self.services.journal.last_sequence()))));
+            }
+            ExecutionMsg::Wake => self.catch_up(state).await?,
+            ExecutionMsg::Tick => {
+                self.catch_up(state).await?;
+                let events = state.core.on_timer(self.services.clock.now()).map_err(refused).map_err(ActorError::from)?;
+                let meta = RequestMeta { request_id: None, correlation_id: tradpal_messages::CorrelationId(0) };
+                self.record(&meta, events).await?;
+            }
+            ExecutionMsg::Fault(f) => return Err(f.trigger(crate::names::EXECUTION)),
+            other => self.handle_request(state, other).await?,
+        }
+        Ok(())
+    }
+}

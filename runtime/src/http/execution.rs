@@ -1,0 +1,159 @@
+//! Execution endpoints: submit, list, get and cancel orders; the portfolio; the kill
+//! switch (admin). Each handler parses, sends one message to the execution actor and
+//! renders its answer.
+//!
+//! Status codes: a new order is `201`, the same client order id with the same request
+//! again is `200` with the original order (`created: false`); an order refused by the
+//! kill switch or the risk check is recorded and answered `422` with the order (status
+//! `rejected`, `reason`); a malformed request is `400` and records nothing; the same
+//! client order id with a different request is `409`.
+
+use super::auth::{Admin, Trader, Viewer};
+use super::data::percent_decode;
+use super::error::ApiError;
+use super::json::ApiJson;
+use super::request_id::RequestId;
+use super::trading::{call_actor, correlation};
+use axum::extract::{Path, RawQuery};
+use axum::http::StatusCode;
+use axum::{Extension, Json};
+use serde::{Deserialize, Serialize};
+use tradpal_actors::execution::actor::{ExecutionMsg, OrderRef};
+use tradpal_actors::execution::view::{FlattenReply, OrderView, OrdersPage, OrdersQuery, PortfolioView, SubmitReply, TradingStateView};
+use tradpal_actors::execution::OrderRequest;
+use tradpal_actors::names;
+use tradpal_messages::{ErrorCode, OrderId, OrderStatus, SessionId, TradingState};
+
+fn bad(message: impl Into<String>) -> ApiError {
+    ApiError::new(ErrorCode::BadRequest, message)
+}
+
+pub async fn submit_order(
+    _role: Trader,
+    Extension(rid): Extension<RequestId>,
+    ApiJson(req): ApiJson<OrderRequest>,
+) -> Result<(StatusCode, Json<SubmitReply>), ApiError> {
+    let (req, meta) = (Box::new(req), correlation(&rid));
+    let reply = call_actor(names::EXECUTION, |reply| ExecutionMsg::Submit { req, meta, reply }).await??;
+    let status = match (reply.created, reply.order.status) {
+        (_, OrderStatus::Rejected) => StatusCode::UNPROCESSABLE_ENTITY,
+        (true, _) => StatusCode::CREATED,
+        (false, _) => StatusCode::OK,
+    };
+    Ok((status, Json(reply)))
+}
+
+/// `{"order_id": "..."}` or `{"client_order_id": "..."}`, and an optional reason.
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct CancelRequest {
+    #[serde(default)]
+    pub order_id: Option<OrderId>,
+    #[serde(default)]
+    pub client_order_id: Option<String>,
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// Longest cancel reason, in bytes.
+pub const REASON_BYTES_MAX: usize = 200;
+
+fn order_ref(order_id: Option<OrderId>, client_order_id: Option<String>) -> Result<OrderRef, ApiError> {
+    match (order_id, client_order_id) {
+        (Some(id), None) => Ok(OrderRef::Id(id)),
+        (None, Some(c)) => Ok(OrderRef::Client(c)),
+        _ => Err(bad("give exactly one of order_id and client_order_id")),
+    }
+}
+
+fn reason(r: Option<String>, default: &str) -> Result<String, ApiError> {
+    let r = r.unwrap_or_else(|| default.to_string());
+    if r.len() > REASON_BYTES_MAX {
+        return Err(bad(format!("reason: at most {REASON_BYTES_MAX} bytes")));
+    }
+    Ok(r)
+}
+
+pub async fn cancel_order(
+    _role: Trader,
+    Extension(rid): Extension<RequestId>,
+    ApiJson(req): ApiJson<CancelRequest>,
+) -> Result<Json<OrderView>, ApiError> {
+    let order = order_ref(req.order_id, req.client_order_id)?;
+    let (reason, meta) = (reason(req.reason, "canceled by request")?, correlation(&rid));
+    Ok(Json(call_actor(names::EXECUTION, |reply| ExecutionMsg::Cancel { order, reason, meta, reply }).await??))
+}
+
+pub async fn get_order(_role: Viewer, Path(id): Path<String>) -> Result<Json<OrderView>, ApiError> {
+    let order = match id.parse::<OrderId>() {
+        Ok(id) => OrderRef::Id(id),
+        Err(_) => OrderRef::Client(percent_decode(&id).ok_or_else(|| bad("order id: bad percent-encoding"))?),
+    };
+    Ok(Json(call_actor(names::EXECUTION, |reply| ExecutionMsg::Get { order, reply }).await??))
+}
+
+fn parse_orders_query(raw: Option<String>) -> Result<OrdersQuery, ApiError> {
+    let mut q = OrdersQuery::default();
+    for pair in raw.as_deref().unwrap_or("").split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        let v = percent_decode(v).ok_or_else(|| bad(format!("{k}: bad percent-encoding")))?;
+        let number = |name: &str| v.parse::<usize>().map_err(|_| bad(format!("{name}: {v:?} is not a non-negative integer")));
+        match k {
+            "symbol" => q.symbol = Some(v.clone()),
+            "status" => q.status = Some(v.clone()),
+            "session_id" => q.session_id = Some(v.parse::<SessionId>().map_err(|e| bad(format!("session_id: {e}")))?),
+            "client_order_id" => q.client_order_id = Some(v.clone()),
+            "limit" => q.limit = Some(number("limit")?),
+            "offset" => q.offset = Some(number("offset")?),
+            other => return Err(bad(format!("unknown query parameter {other:?}; use symbol, status, session_id, client_order_id, limit, offset"))),
+        }
+    }
+    Ok(q)
+}
+
+pub async fn orders(_role: Viewer, RawQuery(q): RawQuery) -> Result<Json<OrdersPage>, ApiError> {
+    let query = parse_orders_query(q)?;
+    Ok(Json(call_actor(names::EXECUTION, |reply| ExecutionMsg::Orders { query, reply }).await??))
+}
+
+pub async fn portfolio(_role: Viewer) -> Result<Json<PortfolioView>, ApiError> {
+    Ok(Json(call_actor(names::EXECUTION, |reply| ExecutionMsg::Portfolio { reply }).await??))
+}
+
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct TradingStateRequest {
+    pub state: TradingState,
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+pub async fn get_trading_state(_role: Viewer) -> Result<Json<TradingStateView>, ApiError> {
+    let p = call_actor(names::EXECUTION, |reply| ExecutionMsg::Portfolio { reply }).await??;
+    Ok(Json(TradingStateView { trading_state: p.trading_state, changed: false }))
+}
+
+pub async fn set_trading_state(
+    _role: Admin,
+    Extension(rid): Extension<RequestId>,
+    ApiJson(req): ApiJson<TradingStateRequest>,
+) -> Result<Json<TradingStateView>, ApiError> {
+    let (to, reason, meta) = (req.state, reason(req.reason, "set by an administrator")?, correlation(&rid));
+    Ok(Json(call_actor(names::EXECUTION, |reply| ExecutionMsg::SetTradingState { to, reason, meta, reply }).await??))
+}
+
+#[derive(Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct FlattenRequest {
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+pub async fn flatten(
+    _role: Admin,
+    Extension(rid): Extension<RequestId>,
+    ApiJson(req): ApiJson<FlattenRequest>,
+) -> Result<Json<FlattenReply>, ApiError> {
+    let (reason, meta) = (reason(req.reason, "flatten requested by an administrator")?, correlation(&rid));
+    Ok(Json(call_actor(names::EXECUTION, |reply| ExecutionMsg::Flatten { reason, meta, reply }).await??))
+}
