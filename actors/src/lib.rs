@@ -17,9 +17,12 @@
 //!   resampling, indicators (pure; the actor is to come).
 //! - `regime/`: market regimes: features, HMM fit and causal filter, hysteresis, scoring (pure).
 //! - `risk/`: risk management: sizing, VaR / ES, limits, pre-trade checks, stress tests (pure).
+//! - `backtest/`: the backtester's pure parts; so far `metrics/`, the performance report
+//!   (returns, Sharpe / Sortino / Calmar, drawdowns, trade statistics, alpha / beta, PSR).
 //! - `concern.rs`: the actor for concerns whose capability is not built yet; it is
 //!   supervised and answers health pings, and nothing else (see README's roadmap).
 
+pub mod backtest;
 pub mod concern;
 pub mod context;
 pub mod fault;

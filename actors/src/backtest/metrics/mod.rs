@@ -1,0 +1,231 @@
+//! Performance metrics of a backtest: one pure function from an equity curve, its trades
+//! and an optional benchmark to a [`Metrics`] report.
+//!
+//! Pure and deterministic: no tokio, no I/O, no clock. The same input gives the same
+//! bits, so a replayed backtest reports exactly the metrics of the original run.
+//!
+//! # Conventions (every function documents its own formula)
+//!
+//! - The curve has `n` points, one per bar close; it spans `m = n - 1` bar intervals and
+//!   gives `m` simple per-bar returns `r_t = equity_t / equity_{t-1} - 1`.
+//! - Annualisation counts bars, on a 365-day, 24-hour calendar because crypto trades
+//!   every day: `periods_per_year = 365 * 86400 s / bar_interval` (1m -> 525600,
+//!   1h -> 8760, 1d -> 365). The report states it in [`Metrics::annualisation`].
+//! - The per-bar risk-free rate is `rf_bar = risk_free_rate / periods_per_year`.
+//! - Standard deviations are sample ones (`n - 1`), except the downside deviation and
+//!   the moments in the probabilistic Sharpe ratio, which are population ones (`n`).
+//! - Fractions, not percent: `0.25` is 25%. `max_drawdown` is positive (0.25 = -25%).
+//! - A per-bar standard deviation at or below [`VOL_EPSILON`] counts as zero: returns
+//!   computed from f64 equity carry ~1e-16 of rounding noise, and a constant-growth curve
+//!   would otherwise report a Sharpe ratio of 1e14.
+//! - A metric the input leaves undefined (Sharpe with zero volatility, profit factor
+//!   without a losing trade, anything needing two returns on a one-point curve, a
+//!   result that overflows f64) is `None`, serialised as `null`. Output numbers are
+//!   always finite: never NaN or infinity.
+//! - Bad input is a [`MetricsError`], never a panic.
+
+mod annualise;
+mod benchmark;
+mod custom;
+mod drawdown;
+mod error;
+mod monthly;
+mod psr;
+mod returns;
+mod stats;
+mod trades;
+mod validate;
+
+#[cfg(test)]
+mod property_tests;
+#[cfg(test)]
+mod tests;
+
+pub use annualise::{annualisation, format_interval, Annualisation, ANNUALISATION_METHOD, NANOS_PER_YEAR};
+pub use benchmark::{alpha_beta, buy_and_hold_return};
+pub use custom::{compute_with, Metric};
+pub use drawdown::{drawdown_periods, DrawdownPeriod};
+pub use error::MetricsError;
+pub use monthly::monthly_returns;
+pub use psr::{normal_cdf, probabilistic_sharpe_ratio};
+pub use returns::{annual_volatility, bar_returns, cagr, sharpe_ratio, sortino_ratio, total_return};
+pub use stats::VOL_EPSILON;
+pub use trades::{trade_stats, TradeStats};
+
+use serde::{Deserialize, Serialize};
+use tradpal_messages::{Side, Timestamp};
+
+/// The portfolio's equity at one bar close (cash plus positions marked to the close).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct EquityPoint {
+    pub time: Timestamp,
+    pub equity: f64,
+}
+
+/// One closed round trip.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TradeRecord {
+    pub symbol: String,
+    /// `Buy` = long, `Sell` = short.
+    pub side: Side,
+    pub entry_time: Timestamp,
+    pub exit_time: Timestamp,
+    pub entry_price: f64,
+    pub exit_price: f64,
+    pub quantity: f64,
+    /// Profit or loss in quote currency, net of fees.
+    pub pnl: f64,
+    /// Fees paid on entry and exit, in quote currency.
+    pub fees: f64,
+    /// Return of the trade as a fraction (0.05 = +5%); reported as given.
+    pub return_pct: f64,
+    pub bars_held: u32,
+    /// What produced the signal: "sma_cross", "ml", "rl", "regime", ...
+    pub source: String,
+}
+
+/// Everything the metrics are computed from. Borrowed, so a backtest hands over its
+/// buffers without copying (deserialise owned `Vec`s, then borrow them).
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct MetricsInput<'a> {
+    /// The equity curve, oldest first, strictly increasing in time, one point per bar.
+    pub equity: &'a [EquityPoint],
+    pub trades: &'a [TradeRecord],
+    /// Buy-and-hold equity or price per bar, same length as `equity`.
+    pub benchmark: Option<&'a [f64]>,
+    /// The bar interval in nanoseconds (60e9 for 1m bars).
+    pub bar_interval_ns: i64,
+    /// Annual risk-free rate as a fraction (0.02 = 2%).
+    pub risk_free_rate: f64,
+    /// How many of the bars had a non-zero position.
+    pub exposure_bars: usize,
+}
+
+/// The performance report. Field names are the JSON names; `None` is `null` and means
+/// "undefined for this input" (the doc of each function says when).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Metrics {
+    /// How returns were annualised (periods per year, the interval, the method).
+    pub annualisation: Annualisation,
+    /// Number of equity points `n`.
+    pub bars: usize,
+    pub start: Timestamp,
+    pub end: Timestamp,
+    /// [`total_return`]: `final / initial - 1`.
+    pub total_return: f64,
+    /// [`cagr`]: `(final / initial)^(periods_per_year / m) - 1`.
+    pub cagr: Option<f64>,
+    /// [`annual_volatility`]: `std(r) * sqrt(periods_per_year)`.
+    pub annual_volatility: Option<f64>,
+    /// [`sharpe_ratio`]: `mean(r - rf_bar) / std(r - rf_bar) * sqrt(periods_per_year)`.
+    pub sharpe_ratio: Option<f64>,
+    /// [`sortino_ratio`]: `mean(r - rf_bar) / downside_deviation * sqrt(periods_per_year)`.
+    pub sortino_ratio: Option<f64>,
+    /// `cagr / max_drawdown`; `None` without a drawdown.
+    pub calmar_ratio: Option<f64>,
+    /// `max_t (1 - equity_t / running_peak_t)`, in [0, 1].
+    pub max_drawdown: f64,
+    /// Bars from the peak before the longest drawdown to its recovery (or to the last bar).
+    pub max_drawdown_duration_bars: usize,
+    /// Time of the peak that starts the longest drawdown; `None` if the curve never dips.
+    pub max_drawdown_duration_start: Option<Timestamp>,
+    /// Time of its recovery; `None` if never dipped or still under water at the end.
+    pub max_drawdown_duration_end: Option<Timestamp>,
+    /// Closed trades; the trade fields below are [`trade_stats`], `None` without trades.
+    pub number_of_trades: usize,
+    /// `wins / n`, a win being `pnl > 0`.
+    pub win_rate: Option<f64>,
+    /// `gross_profit / gross_loss`; `None` without a losing trade.
+    pub profit_factor: Option<f64>,
+    /// `win_rate * avg_win - loss_rate * avg_loss`, currency per trade.
+    pub expectancy: Option<f64>,
+    /// `mean(return_pct)`.
+    pub avg_trade_return: Option<f64>,
+    /// `mean(pnl)`.
+    pub avg_trade_pnl: Option<f64>,
+    /// `max(return_pct)`.
+    pub best_trade_return: Option<f64>,
+    /// `max(pnl)` (may be another trade than the best return).
+    pub best_trade_pnl: Option<f64>,
+    /// `min(return_pct)`.
+    pub worst_trade_return: Option<f64>,
+    /// `min(pnl)`.
+    pub worst_trade_pnl: Option<f64>,
+    /// `sqrt(n) * mean(pnl) / std(pnl)`; `None` for fewer than two trades.
+    pub sqn: Option<f64>,
+    /// `exposure_bars / n`: the fraction of bars with a position.
+    pub exposure_time: f64,
+    /// [`buy_and_hold_return`] of the benchmark; `None` without one.
+    pub buy_and_hold_return: Option<f64>,
+    /// [`alpha_beta`]: Jensen's alpha, annualised (`alpha_bar * periods_per_year`).
+    pub alpha: Option<f64>,
+    /// [`alpha_beta`]: `cov(r, r_b) / var(r_b)`.
+    pub beta: Option<f64>,
+    /// [`probabilistic_sharpe_ratio`] against a Sharpe ratio of 0.
+    pub probabilistic_sharpe_ratio: Option<f64>,
+}
+
+/// Computes every built-in metric of `input` in O(n) time and memory.
+///
+/// Fails with a [`MetricsError`] naming the first bad input: empty or non-positive or
+/// non-finite equity, times not strictly increasing, a benchmark of the wrong length or
+/// with a non-positive value, `bar_interval_ns <= 0`, a risk-free rate not in (-1, inf),
+/// `exposure_bars > n`, a trade with a non-finite number.
+pub fn compute(input: &MetricsInput) -> Result<Metrics, MetricsError> {
+    validate::input(input)?;
+    let ann = annualisation(input.bar_interval_ns)?;
+    let ppy = ann.periods_per_year;
+    let rf_bar = input.risk_free_rate / ppy;
+    let values: Vec<f64> = input.equity.iter().map(|p| p.equity).collect();
+    let r = bar_returns(&values);
+    let (first, last) = (values[0], values[values.len() - 1]);
+    let dd = drawdown::summary(input.equity);
+    let cagr = cagr(first, last, r.len(), ppy);
+    let (alpha, beta) = match input.benchmark {
+        Some(b) => alpha_beta(&r, &bar_returns(b), rf_bar, ppy),
+        None => (None, None),
+    };
+    let t = trade_stats(input.trades);
+    Ok(Metrics {
+        annualisation: ann,
+        bars: values.len(),
+        start: input.equity[0].time,
+        end: input.equity[values.len() - 1].time,
+        total_return: total_return(first, last),
+        cagr,
+        annual_volatility: annual_volatility(&r, ppy),
+        sharpe_ratio: sharpe_ratio(&r, rf_bar, ppy),
+        sortino_ratio: sortino_ratio(&r, rf_bar, ppy),
+        calmar_ratio: calmar_ratio(cagr, dd.max_drawdown),
+        max_drawdown: dd.max_drawdown,
+        max_drawdown_duration_bars: dd.longest.map_or(0, |p| p.bars),
+        max_drawdown_duration_start: dd.longest.map(|p| p.start),
+        max_drawdown_duration_end: dd.longest.and_then(|p| p.end),
+        number_of_trades: t.number_of_trades,
+        win_rate: t.win_rate,
+        profit_factor: t.profit_factor,
+        expectancy: t.expectancy,
+        avg_trade_return: t.avg_trade_return,
+        avg_trade_pnl: t.avg_trade_pnl,
+        best_trade_return: t.best_trade_return,
+        best_trade_pnl: t.best_trade_pnl,
+        worst_trade_return: t.worst_trade_return,
+        worst_trade_pnl: t.worst_trade_pnl,
+        sqn: t.sqn,
+        exposure_time: input.exposure_bars as f64 / values.len() as f64,
+        buy_and_hold_return: input.benchmark.map(buy_and_hold_return),
+        alpha,
+        beta,
+        probabilistic_sharpe_ratio: probabilistic_sharpe_ratio(&r, rf_bar, 0.0),
+    })
+}
+
+/// Calmar ratio, `cagr / max_drawdown`: growth per unit of the worst loss from a peak.
+/// Both are fractions, so it is unitless. `None` when CAGR is undefined or the curve never
+/// fell more than [`VOL_EPSILON`] below a peak (a ratio to zero says nothing).
+pub fn calmar_ratio(cagr: Option<f64>, max_drawdown: f64) -> Option<f64> {
+    if max_drawdown <= VOL_EPSILON {
+        return None;
+    }
+    stats::finite(cagr? / max_drawdown)
+}
