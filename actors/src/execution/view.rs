@@ -147,6 +147,8 @@ pub struct PortfolioView {
     pub trading_state: TradingState,
     pub open_orders: usize,
     pub positions: Vec<PositionView>,
+    /// The latest close execution has seen per symbol (what market orders are valued at).
+    pub last_prices: std::collections::BTreeMap<String, PriceView>,
     /// Journal sequence this view reflects (compare two views for staleness).
     pub as_of_sequence: u64,
 }
@@ -184,9 +186,17 @@ impl PortfolioView {
             trading_state: core.trading_state,
             open_orders: core.open_orders(),
             positions,
+            last_prices: core.last_price.iter().map(|(s, (price, time))| (s.clone(), PriceView { price: *price, time: *time })).collect(),
             as_of_sequence,
         }
     }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PriceView {
+    pub price: Fixed,
+    /// Close time of the bar it came from.
+    pub time: Timestamp,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
