@@ -8,6 +8,8 @@
 //! - `service.rs`: [`Runtime`]: opens the journal, records the start, spawns the tree;
 //!   shuts it down in order.
 //! - `keys.rs`: API keys: configured ones, or a generated admin key in the data dir.
+//! - `exchange/`: real exchanges behind `actors`' `LiveVenue` trait: `binance/`, the
+//!   Binance spot REST adapter (signing, retry/back-off, JSON mapping).
 //! - `nats/`: the NATS JetStream transport (market data from outside producers).
 //! - `logging.rs`: tracing set-up (text or JSON lines).
 //! - `http/`: the axum adapter, one file per concern: `mod.rs` (router, limits),
@@ -16,6 +18,7 @@
 
 pub mod bus;
 pub mod clock;
+pub mod exchange;
 pub mod http;
 pub mod keys;
 pub mod logging;
