@@ -239,3 +239,58 @@ async fn sigkill_between_submit_accept_and_fill_loses_and_doubles_nothing() {
     let (code, out, err) = run_cli(&["journal", "verify", "--data-dir", d], &[]);
     assert_eq!(code, 0, "verify failed:\n{out}\n{err}");
 }
+
+/// Latency and throughput, not a pass/fail check:
+/// `cargo test --release --test execution_api -- --ignored --nocapture`.
+/// 4 concurrent clients submit 5,000 limit orders each over real HTTP (keep-alive); each
+/// answer comes after the risk check and the durable (fdatasync'd) journal append.
+/// Then bars fill them all: prints p50/p99 of submit and the fill rate.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore]
+async fn bench_submit_order_latency() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[("LOG_LEVEL", "warn"), ("MAX_POSITION_SIZE", "1")]);
+    let t0 = future_hour();
+    post_bars(&server, vec![bar(t0, 100.0, 101.0, 99.0, 100.0)]).await;
+    wait_portfolio(&server, "the first mark", |p| !p["last_prices"]["BTC/USDT"].is_null()).await;
+    let (clients, per_client) = (4, 5_000);
+    let started = std::time::Instant::now();
+    let mut tasks = Vec::new();
+    for k in 0..clients {
+        let (url, c) = (server.url("/api/execution/submit-order"), client());
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::with_capacity(per_client);
+            for i in 0..per_client {
+                let body = json!({"client_order_id": format!("b{k}-{i}"), "symbol": "BTC/USDT", "side": "buy", "type": "limit", "quantity": "0.001", "price": "99"});
+                let t = std::time::Instant::now();
+                let r = c.post(&url).bearer_auth(TRADER_KEY).json(&body).send().await.unwrap();
+                assert_eq!(r.status(), 201);
+                let _ = r.bytes().await.unwrap();
+                lat.push(t.elapsed().as_micros() as u64);
+            }
+            lat
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.unwrap());
+    }
+    let elapsed = started.elapsed();
+    all.sort_unstable();
+    let q = |p: f64| all[((all.len() as f64 - 1.0) * p) as usize];
+    eprintln!(
+        "submit-order over HTTP: {} orders in {:.2}s ({:.0}/s), p50 {} us, p99 {} us, max {} us",
+        all.len(),
+        elapsed.as_secs_f64(),
+        all.len() as f64 / elapsed.as_secs_f64(),
+        q(0.5),
+        q(0.99),
+        all[all.len() - 1]
+    );
+    let n = clients * per_client;
+    let started = std::time::Instant::now();
+    post_bars(&server, vec![bar(t0 + HOUR_MS, 100.0, 101.0, 98.0, 100.0)]).await;
+    let want = format!("{}", n as f64 * 0.001);
+    wait_portfolio(&server, "all fills", |p| position(p, "BTC/USDT") == want).await;
+    eprintln!("one bar filled {n} resting orders (journaled) in {:.3}s", started.elapsed().as_secs_f64());
+}
