@@ -188,6 +188,20 @@ async fn hundred_identical_submissions_make_one_order_and_the_kill_switch_surviv
     assert_eq!(h1["status"], "rejected", "{h1}");
     let (s, r) = send(set(&server, ADMIN_KEY, "active")).await;
     assert_eq!((s, r["trading_state"].as_str()), (200, Some("active")));
+
+    // The same switch from the command line (over HTTP, with the admin key).
+    let base = server.base.clone();
+    let (code, out, err) = run_cli(&["trading-state", "reducing", "--reason", "cli test", "--url", &base, "--key", ADMIN_KEY], &[]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("\"reducing\""), "{out}");
+    let (code, out, _) = run_cli(&["trading-state", "--url", &base, "--key", ADMIN_KEY], &[]);
+    assert!(code == 0 && out.contains("reducing"), "{out}");
+    let (code, out, err) = run_cli(&["flatten", "--url", &base, "--key", ADMIN_KEY], &[]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("canceled_orders"), "{out}");
+    let (code, _, err) = run_cli(&["trading-state", "halted", "--url", &base, "--key", VIEWER_KEY], &[]);
+    assert_eq!(code, 1, "a viewer key is refused: {err}");
+    assert!(err.contains("403"), "{err}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

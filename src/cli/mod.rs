@@ -9,6 +9,7 @@
 //! - `data.rs`: `tradpal data import|synth`, candles into the journal.
 //! - `indicators.rs`: `tradpal indicators FILE.csv`, indicator series of a file.
 //! - `regime.rs`: `tradpal regime evaluate`, detection scored against labels.
+//! - `trading.rs`: `tradpal trading-state` and `tradpal flatten`, the kill switch (over HTTP).
 
 mod config;
 mod data;
@@ -16,6 +17,7 @@ mod indicators;
 mod journal;
 mod regime;
 mod serve;
+mod trading;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -47,6 +49,10 @@ pub enum Command {
     /// Market regimes: score detection against ground truth.
     #[command(subcommand)]
     Regime(regime::RegimeCommand),
+    /// The kill switch: print or set the trading state of the running service.
+    TradingState(trading::TradingStateArgs),
+    /// Cancel every working order and close every position (running service).
+    Flatten(trading::FlattenArgs),
 }
 
 /// Options every command that reads settings accepts.
@@ -86,5 +92,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Data(cmd) => data::run(cmd),
         Command::Indicators(args) => indicators::run(args),
         Command::Regime(cmd) => regime::run(cmd),
+        Command::TradingState(args) => trading::trading_state(args),
+        Command::Flatten(args) => trading::flatten(args),
     }
 }
