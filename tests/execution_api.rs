@@ -105,6 +105,11 @@ async fn orders_fill_where_the_rules_say_and_the_portfolio_follows() {
     assert!((equity - (cash + 0.1 * 31_100.0)).abs() < 1e-6, "{p}");
     assert_eq!(btc["mark_price"], "31100", "{btc}");
 
+    // Portfolio risk without named positions assesses the live portfolio (BTC/USDT 0.1).
+    let (s, r) = send(client().get(server.url("/api/risk/portfolio-risk?timeframe=1h")).bearer_auth(VIEWER_KEY)).await;
+    assert_eq!(s, 200, "{r}");
+    assert_eq!((r["exposure"]["by_symbol"][0]["symbol"].as_str(), r["exposure"]["by_symbol"][0]["quantity"].as_f64()), (Some("BTC/USDT"), Some(0.1)), "{r}");
+
     // Listing, filters and pagination.
     let (s, page) = send(client().get(server.url("/api/execution/orders?limit=2")).bearer_auth(VIEWER_KEY)).await;
     assert_eq!((s, page["orders"].as_array().unwrap().len(), page["total"].as_u64(), page["next_offset"].as_u64()), (200, 2, Some(4), Some(2)), "{page}");

@@ -2,8 +2,8 @@
 //!
 //! `GET /api/risk/portfolio-risk` and `GET /api/risk/stress-test` value the positions
 //! named in the query (`positions=BTC/USDT:0.5,ETH/USDT:-2`) at their last stored close
-//! and take returns from the stored candles; until the execution portfolio exists, the
-//! positions must be named. The `POST` forms take every input explicitly in the body.
+//! and take returns from the stored candles; without `positions=` they assess the live
+//! execution portfolio's open positions. The `POST` forms take every input explicitly in the body.
 
 use super::auth::{Trader, Viewer};
 use super::data::percent_decode;
@@ -14,6 +14,7 @@ use super::trading::{call_actor, correlation};
 use axum::extract::RawQuery;
 use axum::{Extension, Json};
 use std::collections::BTreeMap;
+use tradpal_actors::execution::actor::ExecutionMsg;
 use tradpal_actors::names;
 use tradpal_actors::risk::actor::{RiskMsg, StoredPortfolio};
 use tradpal_actors::risk::limits::{CheckLimitsRequest, CheckLimitsResponse};
@@ -53,13 +54,26 @@ pub async fn stress_post(_role: Viewer, ApiJson(req): ApiJson<StressTestRequest>
     Ok(Json(call_actor(names::RISK, |reply| RiskMsg::Stress { req, reply }).await??))
 }
 
+/// Without `positions=`, the execution portfolio's open positions (the live portfolio).
+async fn with_live_positions(mut spec: StoredPortfolio) -> Result<StoredPortfolio, ApiError> {
+    if !spec.positions.is_empty() {
+        return Ok(spec);
+    }
+    let p = call_actor(names::EXECUTION, |reply| ExecutionMsg::Portfolio { reply }).await??;
+    spec.positions = p.positions.iter().filter(|x| !x.quantity.is_zero()).map(|x| (x.symbol.clone(), x.quantity.to_f64())).collect();
+    if spec.positions.is_empty() {
+        return Err(bad("the execution portfolio has no open positions: name them with positions=SYMBOL:QUANTITY,... e.g. BTC/USDT:0.5"));
+    }
+    Ok(spec)
+}
+
 pub async fn portfolio_get(_role: Viewer, RawQuery(q): RawQuery) -> Result<Json<PortfolioRiskResponse>, ApiError> {
-    let spec = parse_stored(q, false)?;
+    let spec = with_live_positions(parse_stored(q, false)?).await?;
     Ok(Json(call_actor(names::RISK, |reply| RiskMsg::PortfolioFromStore { spec, reply }).await??))
 }
 
 pub async fn stress_get(_role: Viewer, RawQuery(q): RawQuery) -> Result<Json<StressTestResponse>, ApiError> {
-    let spec = parse_stored(q, true)?;
+    let spec = with_live_positions(parse_stored(q, true)?).await?;
     Ok(Json(call_actor(names::RISK, |reply| RiskMsg::StressFromStore { spec, reply }).await??))
 }
 
@@ -75,8 +89,13 @@ fn parse_stored(q: Option<String>, stress: bool) -> Result<StoredPortfolio, ApiE
         let v = percent_decode(v).ok_or_else(|| bad(format!("query parameter {k}: invalid percent-encoding")))?;
         map.insert(k, v);
     }
-    let raw = map.get("positions").ok_or_else(|| bad("query parameter positions is required: SYMBOL:QUANTITY,... e.g. BTC/USDT:0.5"))?;
     let mut positions = Vec::new();
+    if let Some(raw) = map.get("positions") {
+        if raw.is_empty() {
+            return Err(bad("positions is empty: SYMBOL:QUANTITY,... e.g. BTC/USDT:0.5 (or leave it out for the execution portfolio)"));
+        }
+    }
+    let raw = map.get("positions").cloned().unwrap_or_default();
     for item in raw.split(',').filter(|s| !s.is_empty()) {
         let (sym, qty) = item.split_once(':').ok_or_else(|| bad(format!("position {item:?}: expected SYMBOL:QUANTITY")))?;
         if !is_valid_symbol(sym) {
