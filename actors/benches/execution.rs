@@ -26,7 +26,7 @@ fn request(i: usize, t: OrderType) -> OrderRequest {
         symbol: "BTC/USDT".into(),
         side: Side::Buy,
         order_type: t,
-        quantity: Fixed::parse("0.01").unwrap(),
+        quantity: Fixed::parse("0.1").unwrap(),
         price: (t == OrderType::Limit).then(|| Fixed::from_int(99)),
         stop_price: None,
         trailing_bps: None,
