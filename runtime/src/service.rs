@@ -96,15 +96,15 @@ pub fn execution_config(settings: &Settings) -> ExecutionConfig {
     c
 }
 
-/// Rings the execution actor's doorbell whenever candles are journaled (and when the
-/// bus lagged: something may have been missed). The actor reads the journal itself.
+/// Rings the execution actor's doorbell whenever candles or a risk breach are journaled
+/// (and when the bus lagged: something may have been missed). The actor reads the journal itself.
 fn spawn_doorbell(bus: &InProcessBus) -> tokio::task::JoinHandle<()> {
     let mut rx = bus.subscribe();
     tokio::spawn(async move {
         use tokio::sync::broadcast::error::RecvError;
         loop {
             let ring = match rx.recv().await {
-                Ok(env) => env.kind == tradpal_messages::EventKind::CandlesIngested,
+                Ok(env) => matches!(env.kind, tradpal_messages::EventKind::CandlesIngested | tradpal_messages::EventKind::RiskLimitBreached),
                 Err(RecvError::Lagged(_)) => true,
                 Err(RecvError::Closed) => return,
             };

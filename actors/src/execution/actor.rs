@@ -13,6 +13,9 @@
 //!   event and observing candles up to that record. Candles after it were (maybe) never
 //!   matched: the cursor is put there and they are matched again. Matching a bar twice
 //!   is harmless (an order never sees a bar before its `matched_until`).
+//! - A journaled `RiskLimitBreached` of a blocking limit (daily loss, drawdown) moves an
+//!   active kill switch to `reducing` (journaled, with the limit named): new entries are
+//!   refused until an administrator sets it `active` again.
 
 use super::core::{ExecutionConfig, ExecutionCore};
 use super::decide::ExecutionError;
@@ -62,6 +65,8 @@ pub struct ExecutionState {
     core: ExecutionCore,
     /// Journal records up to here have been seen by the matcher.
     cursor: u64,
+    /// The journal's last sequence when the rebuild fold ran.
+    folded_through: u64,
 }
 
 fn refused(e: ExecutionError) -> ErrorReply {
@@ -129,7 +134,9 @@ impl ExecutionActor {
             EventKind::OrderReleased,
             EventKind::TradingStateChanged,
             EventKind::CashAdjusted,
+            EventKind::RiskLimitBreached,
         ];
+        let folded_through = self.services.journal.last_sequence();
         let core = self
             .services
             .fold(ALL, ExecutionCore::new(self.config.clone()), move |core, env| match &env.event {
@@ -141,7 +148,7 @@ impl ExecutionActor {
                 other => core.apply(other, env.timestamp),
             })
             .await?;
-        Ok(ExecutionState { core, cursor: last_cause })
+        Ok(ExecutionState { core, cursor: last_cause, folded_through })
     }
 
     /// Reads journal records after the cursor and matches the candle records.
@@ -159,10 +166,19 @@ impl ExecutionActor {
                 .map_err(|e| ErrorReply::new(ErrorCode::Internal, format!("journal read task failed: {e}")))??;
             for env in records {
                 state.cursor = env.sequence;
-                if let Event::CandlesIngested(c) = &env.event {
-                    let events = state.core.on_bars(&c.symbol, c.timeframe, &c.candles, env.sequence).map_err(refused)?;
-                    let meta = RequestMeta { request_id: None, correlation_id: env.correlation_id };
-                    self.record(&meta, events).await?;
+                let meta = RequestMeta { request_id: None, correlation_id: env.correlation_id };
+                match &env.event {
+                    Event::CandlesIngested(c) => {
+                        let events = state.core.on_bars(&c.symbol, c.timeframe, &c.candles, env.sequence).map_err(refused)?;
+                        self.record(&meta, events).await?;
+                    }
+                    // Breaches up to the fold were folded (and answered below, in pre_start).
+                    Event::RiskLimitBreached(_) if env.sequence > state.folded_through => {
+                        state.core.apply(&env.event, env.timestamp).map_err(|e| ErrorReply::new(ErrorCode::Internal, e))?;
+                        let answer = state.core.answer_breach(self.services.clock.now()).map_err(refused)?;
+                        self.record(&meta, answer.into_iter().collect()).await?;
+                    }
+                    _ => {}
                 }
             }
         }
@@ -279,6 +295,11 @@ impl Actor for ExecutionActor {
             let meta = RequestMeta { request_id: None, correlation_id: tradpal_messages::CorrelationId(0) };
             self.record(&meta, vec![fund]).await?;
         }
+        // A breach journaled before a crash, not answered yet.
+        let now = self.services.clock.now();
+        let answer = state.core.answer_breach(now).map_err(refused)?;
+        let meta = RequestMeta { request_id: None, correlation_id: tradpal_messages::CorrelationId(0) };
+        self.record(&meta, answer.into_iter().collect()).await?;
         self.catch_up(&mut state).await?;
         myself.send_interval(Duration::from_millis(TICK_MS), || ExecutionMsg::Tick);
         tracing::info!(orders = state.core.orders.len(), open = state.core.open_orders(), cursor = state.cursor, "execution rebuilt");

@@ -72,8 +72,14 @@ pub struct ExecutionCore {
     /// Highest journal sequence of market data any execution event names as its cause.
     pub last_cause_sequence: u64,
     pub funded: bool,
+    /// The limit of a blocking risk breach not yet answered by a move of the kill
+    /// switch: see [`ExecutionCore::answer_breach`].
+    pub pending_breach: Option<String>,
     next_number: u64,
 }
+
+/// Limits whose breach stops new entries (the kill switch goes to `reducing`).
+pub const BLOCKING_LIMITS: &[&str] = &["max_daily_loss", "max_drawdown"];
 
 impl ExecutionCore {
     pub fn new(config: ExecutionConfig) -> Self {
@@ -92,6 +98,7 @@ impl ExecutionCore {
             day_start: None,
             last_cause_sequence: 0,
             funded: false,
+            pending_breach: None,
             next_number: 0,
         }
     }
@@ -171,6 +178,7 @@ impl ExecutionCore {
                     return Err(format!("trading state change from {} but it is {}", e.from.as_str(), self.trading_state.as_str()));
                 }
                 self.trading_state = e.to;
+                self.pending_breach = None; // the switch moved after the breach: answered
                 Ok(())
             }
             Event::CashAdjusted(e) => {
@@ -182,8 +190,25 @@ impl ExecutionCore {
                 self.equity_peak = self.equity_peak.max(self.portfolio.equity());
                 Ok(())
             }
+            Event::RiskLimitBreached(e) => {
+                if BLOCKING_LIMITS.contains(&e.limit.as_str()) {
+                    self.pending_breach = Some(e.limit.clone());
+                }
+                Ok(())
+            }
             _ => Ok(()),
         }
+    }
+
+    /// A blocking breach (daily loss, drawdown) moves an active kill switch to
+    /// `reducing`: no new entries until an administrator sets it `active` again. Returns
+    /// the event to journal, if the switch moves.
+    pub fn answer_breach(&mut self, now: Timestamp) -> Result<Option<Event>, super::decide::ExecutionError> {
+        let Some(limit) = self.pending_breach.take() else { return Ok(None) };
+        if self.trading_state != TradingState::Active {
+            return Ok(None);
+        }
+        self.set_trading_state(TradingState::Reducing, &format!("risk limit {limit} breached: new entries blocked"), now)
     }
 
     fn note_cause(&mut self, cause: u64) {
