@@ -299,7 +299,7 @@ async fn bench_submit_order_latency() {
         tasks.push(tokio::spawn(async move {
             let mut lat = Vec::with_capacity(per_client);
             for i in 0..per_client {
-                let body = json!({"client_order_id": format!("b{k}-{i}"), "symbol": "BTC/USDT", "side": "buy", "type": "limit", "quantity": "0.001", "price": "99"});
+                let body = json!({"client_order_id": format!("b{k}-{i}"), "symbol": "BTC/USDT", "side": "buy", "type": "limit", "quantity": "0.06", "price": "99"});
                 let t = std::time::Instant::now();
                 let r = c.post(&url).bearer_auth(TRADER_KEY).json(&body).send().await.unwrap();
                 assert_eq!(r.status(), 201);
@@ -327,8 +327,10 @@ async fn bench_submit_order_latency() {
     );
     let n = clients * per_client;
     let started = std::time::Instant::now();
-    post_bars(&server, vec![bar(t0 + HOUR_MS, 100.0, 101.0, 98.0, 100.0)]).await;
-    let want = format!("{}", n as f64 * 0.001);
+    let mut fill_bar = bar(t0 + HOUR_MS, 100.0, 101.0, 98.0, 100.0);
+    fill_bar["volume"] = json!(1e7);
+    post_bars(&server, vec![fill_bar]).await;
+    let want = format!("{}", n * 6 / 100);
     wait_portfolio(&server, "all fills", |p| position(p, "BTC/USDT") == want).await;
     eprintln!("one bar filled {n} resting orders (journaled) in {:.3}s", started.elapsed().as_secs_f64());
 }
