@@ -33,7 +33,10 @@ async fn post_bars(server: &Server, bars: Vec<Value>) {
 
 async fn portfolio(server: &Server) -> Value {
     let (s, p) = send(client().get(server.url("/api/execution/portfolio")).bearer_auth(VIEWER_KEY)).await;
-    assert_eq!(s, 200, "{p}");
+    if s != 200 {
+        let logs = server.logs();
+        panic!("portfolio: {s} {p}\nserver log tail:\n{}", &logs[logs.len().saturating_sub(4000)..]);
+    }
     p
 }
 
@@ -280,7 +283,7 @@ async fn sigkill_between_submit_accept_and_fill_loses_and_doubles_nothing() {
 
 /// Latency and throughput, not a pass/fail check:
 /// `cargo test --release --test execution_api -- --ignored --nocapture`.
-/// 4 concurrent clients submit 5,000 limit orders each over real HTTP (keep-alive); each
+/// 4 concurrent clients submit 2,000 limit orders each (below WORKING_ORDERS_MAX) over real HTTP (keep-alive); each
 /// answer comes after the risk check and the durable (fdatasync'd) journal append.
 /// Then bars fill them all: prints p50/p99 of submit and the fill rate.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -291,7 +294,7 @@ async fn bench_submit_order_latency() {
     let t0 = future_hour();
     post_bars(&server, vec![bar(t0, 100.0, 101.0, 99.0, 100.0)]).await;
     wait_portfolio(&server, "the first mark", |p| !p["last_prices"]["BTC/USDT"].is_null()).await;
-    let (clients, per_client) = (4, 5_000);
+    let (clients, per_client) = (4, 2_000);
     let started = std::time::Instant::now();
     let mut tasks = Vec::new();
     for k in 0..clients {
@@ -302,8 +305,9 @@ async fn bench_submit_order_latency() {
                 let body = json!({"client_order_id": format!("b{k}-{i}"), "symbol": "BTC/USDT", "side": "buy", "type": "limit", "quantity": "0.06", "price": "99"});
                 let t = std::time::Instant::now();
                 let r = c.post(&url).bearer_auth(TRADER_KEY).json(&body).send().await.unwrap();
-                assert_eq!(r.status(), 201);
-                let _ = r.bytes().await.unwrap();
+                let status = r.status();
+                let text = r.text().await.unwrap();
+                assert_eq!(status, 201, "{text}");
                 lat.push(t.elapsed().as_micros() as u64);
             }
             lat

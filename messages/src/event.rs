@@ -213,6 +213,9 @@ pub struct OrderFilled {
     pub liquidity: Liquidity,
     /// Open time of the bar that filled it (paper) or the venue's trade time (live).
     pub market_time: Timestamp,
+    /// Paper: the close of that bar. The order is not matched against bars opening
+    /// before it again (so re-matching a bar after a crash cannot fill twice).
+    pub matched_through: Timestamp,
     /// Journal sequence of the market data that caused it (0 for a live venue's report).
     pub cause_sequence: u64,
 }
@@ -225,6 +228,8 @@ pub struct OrderTriggered {
     pub order_id: OrderId,
     pub trigger_price: Fixed,
     pub market_time: Timestamp,
+    /// The close of the bar that triggered it (see [`OrderFilled::matched_through`]).
+    pub matched_through: Timestamp,
     pub cause_sequence: u64,
 }
 

@@ -147,11 +147,11 @@ pub fn execution_event() -> impl Strategy<Value = Event> {
         (order_id(), 1u32.., pick(Side::ALL), positive_fixed(), positive_fixed(), positive_fixed(), pick(Liquidity::ALL), timestamp(), any::<u64>())
             .prop_map(|(order_id, fill_seq, side, quantity, price, fee, liquidity, market_time, cause_sequence)| {
                 Event::OrderFilled(OrderFilled {
-                    order_id, fill_seq, symbol: "BTC/USDT".into(), side, quantity, price, fee, liquidity, market_time, cause_sequence,
+                    order_id, fill_seq, symbol: "BTC/USDT".into(), side, quantity, price, fee, liquidity, market_time, matched_through: market_time, cause_sequence,
                 })
             }),
         (order_id(), positive_fixed(), timestamp(), any::<u64>()).prop_map(|(order_id, trigger_price, market_time, cause_sequence)| {
-            Event::OrderTriggered(OrderTriggered { order_id, trigger_price, market_time, cause_sequence })
+            Event::OrderTriggered(OrderTriggered { order_id, trigger_price, market_time, matched_through: market_time, cause_sequence })
         }),
         (order_id(), text()).prop_map(|(order_id, reason)| Event::OrderCancelRequested(OrderCancelRequested { order_id, reason })),
         (order_id(), text(), any::<u64>())

@@ -10,9 +10,11 @@
 //!   latency, never a fill.
 //! - Start-up (and restart) folds the journal twice: first to find the last market
 //!   record any execution event names as its cause; then applying every execution
-//!   event and observing candles up to that record. Candles after it were (maybe) never
-//!   matched: the cursor is put there and they are matched again. Matching a bar twice
-//!   is harmless (an order never sees a bar before its `matched_until`).
+//!   event and observing candles before that record. That record and the candles after
+//!   it were (maybe) not wholly matched (a large bar is journaled in several batches, see
+//!   [`RECORD_BATCH_MAX`]): the cursor is put before it and they are matched again.
+//!   Matching a bar twice is harmless: an order never sees a bar opening before its
+//!   `matched_until`, which every fill and trigger moves to the close of its bar.
 //! - A journaled `RiskLimitBreached` of a blocking limit (daily loss, drawdown) moves an
 //!   active kill switch to `reducing` (journaled, with the limit named): new entries are
 //!   refused until an administrator sets it `active` again.
@@ -32,6 +34,10 @@ use tradpal_messages::{CashAdjusted, ErrorCode, ErrorReply, Event, EventKind, Or
 pub const TICK_MS: u64 = 1_000;
 /// Most journal records one wake reads before yielding to requests.
 pub const WAKE_RECORDS_MAX: u64 = 10_000;
+/// Most events journaled in one batch (the journal refuses batches over its
+/// `group_commit_records_max`, 1,024 by default). Larger decisions are cut into batches:
+/// a bar's matches only between orders (`on_bars_grouped`).
+pub const RECORD_BATCH_MAX: usize = 1_000;
 
 /// Which order a cancel means.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -83,6 +89,28 @@ impl ExecutionActor {
     /// Journals decided events as one batch. The error stops the actor (its state ran
     /// ahead of the journal); the supervisor rebuilds it.
     async fn record(&self, meta: &RequestMeta, events: Vec<Event>) -> Result<(), ActorError> {
+        let mut events = events;
+        while events.len() > RECORD_BATCH_MAX {
+            let rest = events.split_off(RECORD_BATCH_MAX);
+            self.record_batch(meta, events).await?;
+            events = rest;
+        }
+        self.record_batch(meta, events).await
+    }
+
+    /// Journals groups of events, cutting batches only between groups.
+    async fn record_groups(&self, meta: &RequestMeta, groups: Vec<Vec<Event>>) -> Result<(), ActorError> {
+        let mut batch: Vec<Event> = Vec::new();
+        for group in groups {
+            if !batch.is_empty() && batch.len() + group.len() > RECORD_BATCH_MAX {
+                self.record_batch(meta, std::mem::take(&mut batch)).await?;
+            }
+            batch.extend(group);
+        }
+        self.record(meta, batch).await
+    }
+
+    async fn record_batch(&self, meta: &RequestMeta, events: Vec<Event>) -> Result<(), ActorError> {
         if events.is_empty() {
             return Ok(());
         }
@@ -140,7 +168,9 @@ impl ExecutionActor {
         let core = self
             .services
             .fold(ALL, ExecutionCore::new(self.config.clone()), move |core, env| match &env.event {
-                Event::CandlesIngested(c) if env.sequence <= last_cause => {
+                // The bar of the last cause itself is matched again: it may have been
+                // journaled in several batches and a crash may have cut between them.
+                Event::CandlesIngested(c) if env.sequence < last_cause => {
                     core.observe_bars(&c.symbol, c.timeframe, &c.candles);
                     Ok(())
                 }
@@ -148,7 +178,7 @@ impl ExecutionActor {
                 other => core.apply(other, env.timestamp),
             })
             .await?;
-        Ok(ExecutionState { core, cursor: last_cause, folded_through })
+        Ok(ExecutionState { core, cursor: last_cause.saturating_sub(1), folded_through })
     }
 
     /// Reads journal records after the cursor and matches the candle records.
@@ -169,8 +199,8 @@ impl ExecutionActor {
                 let meta = RequestMeta { request_id: None, correlation_id: env.correlation_id };
                 match &env.event {
                     Event::CandlesIngested(c) => {
-                        let events = state.core.on_bars(&c.symbol, c.timeframe, &c.candles, env.sequence).map_err(refused)?;
-                        self.record(&meta, events).await?;
+                        let groups = state.core.on_bars_grouped(&c.symbol, c.timeframe, &c.candles, env.sequence).map_err(refused)?;
+                        self.record_groups(&meta, groups).await?;
                     }
                     // Breaches up to the fold were folded (and answered below, in pre_start).
                     Event::RiskLimitBreached(_) if env.sequence > state.folded_through => {

@@ -146,6 +146,7 @@ impl ExecutionCore {
                 self.note_cause(e.cause_sequence);
                 self.with_order(e.order_id, at, |o| {
                     o.trigger_price = Some(e.trigger_price);
+                    o.matched_until = o.matched_until.max(e.matched_through);
                     Ok(Step::Trigger)
                 })
             }
@@ -225,6 +226,7 @@ impl ExecutionCore {
         portfolio.apply_fill(&e.symbol, e.side, e.quantity, e.price, e.fee)?;
         let order = self.orders.get_mut(&e.order_id).expect("looked up above");
         order.fill(e.fill_seq, e.quantity, e.price, e.fee, at)?;
+        order.matched_until = order.matched_until.max(e.matched_through);
         let terminal = order.status.is_terminal();
         let key = (self.order_number[&e.order_id], e.order_id);
         if terminal {

@@ -29,16 +29,29 @@ impl ExecutionCore {
     /// Matches journaled bars (`cause` = the journal sequence of their record) against
     /// the working orders. Returns the decided events, already applied.
     pub fn on_bars(&mut self, symbol: &str, timeframe: Timeframe, bars: &[Candle], cause: u64) -> Result<Vec<Event>, ExecutionError> {
-        let mut out = Vec::new();
+        Ok(self.on_bars_grouped(symbol, timeframe, bars, cause)?.into_iter().flatten().collect())
+    }
+
+    /// [`Self::on_bars`], with the events of each order's match kept together (a fill
+    /// with its OCO sibling's cancel and its children's release): the actor journals
+    /// large bars in several batches and cuts only between groups, so a crash between
+    /// batches leaves every order either wholly matched or not at all (and re-matching
+    /// skips the first kind: see `matched_through`).
+    pub fn on_bars_grouped(&mut self, symbol: &str, timeframe: Timeframe, bars: &[Candle], cause: u64) -> Result<Vec<Vec<Event>>, ExecutionError> {
+        let mut groups = Vec::new();
         for bar in bars {
             let close_time = Timestamp(bar.open_time.0.saturating_add(timeframe.nanos()));
             let eligible = self.eligible(symbol, bar.open_time);
             for id in &eligible {
-                self.match_one(&mut out, *id, bar, close_time, cause)?;
+                let mut group = Vec::new();
+                self.match_one(&mut group, *id, bar, close_time, cause)?;
+                if !group.is_empty() {
+                    groups.push(group);
+                }
             }
             self.after_bar(symbol, &eligible, bar, close_time);
         }
-        Ok(out)
+        Ok(groups)
     }
 
     /// What a replay does with a journaled bar that was already matched live: only the
@@ -95,7 +108,7 @@ impl ExecutionCore {
             self.orders.get_mut(&id).expect("exists").trail_anchor = Some(anchor);
         }
         if let Some(trigger_price) = outcome.triggered {
-            let e = OrderTriggered { order_id: id, trigger_price, market_time: bar.open_time, cause_sequence: cause };
+            let e = OrderTriggered { order_id: id, trigger_price, market_time: bar.open_time, matched_through: close_time, cause_sequence: cause };
             self.emit(out, Event::OrderTriggered(e), close_time)?;
         }
         if let Some(f) = outcome.fill {
@@ -110,6 +123,7 @@ impl ExecutionCore {
                 fee: f.fee,
                 liquidity: f.liquidity,
                 market_time: bar.open_time,
+                matched_through: close_time,
                 cause_sequence: cause,
             };
             self.emit(out, Event::OrderFilled(e), close_time)?;
