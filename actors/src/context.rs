@@ -135,6 +135,33 @@ impl Services {
         Ok(envelopes)
     }
 
+    /// Checks and *queues* the drafts as one batch, in call order, and returns a future
+    /// that resolves (and publishes them) once they are durable. For single writers that
+    /// pipeline (the execution actor): many decisions share one fsync. The caller must
+    /// not answer anyone about these events before the future resolves.
+    pub async fn enqueue_batch(
+        &self,
+        drafts: Vec<EnvelopeDraft>,
+    ) -> Result<impl std::future::Future<Output = Result<Vec<Envelope>, ActorError>> + Send + 'static, ActorError> {
+        for d in &drafts {
+            d.check_invariants().map_err(|e| ErrorReply::new(ErrorCode::Internal, format!("refusing to journal an invalid record: {e}")))?;
+        }
+        let raise = |e: &tradpal_journal::JournalError, fatal: &FatalSignal| {
+            if e.is_fatal() {
+                fatal.raise(e.to_string());
+            }
+        };
+        let pending = self.journal.enqueue_batch(drafts).await.inspect_err(|e| raise(e, &self.fatal))?;
+        let (sink, fatal) = (self.sink.clone(), self.fatal.clone());
+        Ok(async move {
+            let envelopes = pending.await.inspect_err(|e| raise(e, &fatal))?;
+            for e in &envelopes {
+                sink.publish(Arc::new(e.clone()));
+            }
+            Ok(envelopes)
+        })
+    }
+
     /// Folds every journaled event of the given kinds, in sequence order, into `state`:
     /// how an actor rebuilds itself on (re)start. Runs on a blocking thread (it reads the
     /// journal from disk). `apply` may refuse an event; that stops the fold with the

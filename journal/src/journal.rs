@@ -221,6 +221,25 @@ impl Journal {
         }
     }
 
+    /// Queues a batch and returns once it is *queued* (in call order with every other
+    /// append), with a future that resolves when it is durable. Lets a single writer
+    /// (an actor) pipeline: decide, queue, move on, and answer its caller when the
+    /// future resolves — many decisions then share one fsync, and their order in the
+    /// journal is the order they were queued in.
+    pub async fn enqueue_batch(
+        &self,
+        drafts: Vec<EnvelopeDraft>,
+    ) -> Result<impl Future<Output = Result<Vec<Envelope>, JournalError>> + Send + 'static, JournalError> {
+        let inner = self.inner.clone();
+        let (tx, rx) = oneshot::channel();
+        if !drafts.is_empty() {
+            send_async(&inner, Request::Batch { drafts, reply: Responder::Async(tx) }).await?;
+        } else {
+            let _ = tx.send(Ok(Vec::new()));
+        }
+        Ok(async move { rx.await.map_err(|_| inner.shared.stopped_error())? })
+    }
+
     fn send_blocking(&self, request: Request) -> Result<(), JournalError> {
         self.shared().check_open()?;
         self.inner.tx.send(request).map_err(|_| self.shared().stopped_error())

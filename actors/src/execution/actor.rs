@@ -1,9 +1,11 @@
 //! The execution actor: a thin shell around [`ExecutionCore`].
 //!
 //! - Requests (submit, cancel, kill switch, flatten) go to the core, which decides and
-//!   applies; the actor journals the decided events as one batch (one fsync) and only
-//!   then replies. If the journal refuses the batch, the actor stops with an error and
-//!   the supervisor rebuilds it from the journal: memory never runs ahead of the disk.
+//!   applies; the actor *queues* the decided events as one journal batch and moves on
+//!   to the next message; every answer (reads too) waits until all it had queued is
+//!   durable (`durable.rs`), so concurrent requests share fsyncs and nobody is told a
+//!   fact a crash could erase. If the journal refuses a batch, the actor stops and the
+//!   supervisor rebuilds it from the journal.
 //! - Market data is *pulled from the journal*, not pushed: a `Wake` (rung by the
 //!   runtime whenever candles are journaled, and by a timer) makes the actor read every
 //!   record after its cursor and match the candle records. A lost or late doorbell costs
@@ -21,6 +23,7 @@
 
 use super::core::{ExecutionConfig, ExecutionCore};
 use super::decide::ExecutionError;
+use super::durable::Pipeline;
 use super::request::OrderRequest;
 use super::view::{FlattenReply, OrderView, OrdersPage, OrdersQuery, PortfolioView, SubmitReply, TradingStateView};
 use crate::context::{ActorError, RequestMeta, Services};
@@ -58,6 +61,8 @@ pub enum ExecutionMsg {
     /// Candles were journaled (or might have been): read the journal after the cursor.
     Wake,
     Tick,
+    /// A queued journal batch failed: stop, so the supervisor rebuilds from the journal.
+    JournalFailed(String),
     Fault(Fault),
 }
 
@@ -73,6 +78,9 @@ pub struct ExecutionState {
     cursor: u64,
     /// The journal's last sequence when the rebuild fold ran.
     folded_through: u64,
+    /// Queued journal batches and the durability watermark every answer waits for.
+    pipeline: Pipeline,
+    myself: Option<ActorRef<ExecutionMsg>>,
 }
 
 fn refused(e: ExecutionError) -> ErrorReply {
@@ -86,31 +94,32 @@ fn refused(e: ExecutionError) -> ErrorReply {
 }
 
 impl ExecutionActor {
-    /// Journals decided events as one batch. The error stops the actor (its state ran
-    /// ahead of the journal); the supervisor rebuilds it.
-    async fn record(&self, meta: &RequestMeta, events: Vec<Event>) -> Result<(), ActorError> {
+    /// Queues decided events for the journal (batches of at most [`RECORD_BATCH_MAX`]);
+    /// answers wait for them through the pipeline. An error stops the actor (its state
+    /// ran ahead of the journal); the supervisor rebuilds it.
+    async fn record(&self, state: &mut ExecutionState, meta: &RequestMeta, events: Vec<Event>) -> Result<(), ActorError> {
         let mut events = events;
         while events.len() > RECORD_BATCH_MAX {
             let rest = events.split_off(RECORD_BATCH_MAX);
-            self.record_batch(meta, events).await?;
+            self.record_batch(state, meta, events).await?;
             events = rest;
         }
-        self.record_batch(meta, events).await
+        self.record_batch(state, meta, events).await
     }
 
-    /// Journals groups of events, cutting batches only between groups.
-    async fn record_groups(&self, meta: &RequestMeta, groups: Vec<Vec<Event>>) -> Result<(), ActorError> {
+    /// Queues groups of events, cutting batches only between groups.
+    async fn record_groups(&self, state: &mut ExecutionState, meta: &RequestMeta, groups: Vec<Vec<Event>>) -> Result<(), ActorError> {
         let mut batch: Vec<Event> = Vec::new();
         for group in groups {
             if !batch.is_empty() && batch.len() + group.len() > RECORD_BATCH_MAX {
-                self.record_batch(meta, std::mem::take(&mut batch)).await?;
+                self.record_batch(state, meta, std::mem::take(&mut batch)).await?;
             }
             batch.extend(group);
         }
-        self.record(meta, batch).await
+        self.record(state, meta, batch).await
     }
 
-    async fn record_batch(&self, meta: &RequestMeta, events: Vec<Event>) -> Result<(), ActorError> {
+    async fn record_batch(&self, state: &mut ExecutionState, meta: &RequestMeta, events: Vec<Event>) -> Result<(), ActorError> {
         if events.is_empty() {
             return Ok(());
         }
@@ -129,7 +138,14 @@ impl ExecutionActor {
                 }
             })
             .collect();
-        self.services.record_batch(drafts).await.map(|_| ())
+        let pending = self.services.enqueue_batch(drafts).await?;
+        let me = state.myself.clone();
+        state.pipeline.track(async move { pending.await.map(|_| ()) }, move |why| {
+            if let Some(me) = me {
+                let _ = me.cast(ExecutionMsg::JournalFailed(why));
+            }
+        });
+        Ok(())
     }
 
     /// Rebuilds the core from the journal (module doc) and returns it with the cursor.
@@ -178,7 +194,7 @@ impl ExecutionActor {
                 other => core.apply(other, env.timestamp),
             })
             .await?;
-        Ok(ExecutionState { core, cursor: last_cause.saturating_sub(1), folded_through })
+        Ok(ExecutionState { core, cursor: last_cause.saturating_sub(1), folded_through, pipeline: Pipeline::default(), myself: None })
     }
 
     /// Reads journal records after the cursor and matches the candle records.
@@ -200,13 +216,13 @@ impl ExecutionActor {
                 match &env.event {
                     Event::CandlesIngested(c) => {
                         let groups = state.core.on_bars_grouped(&c.symbol, c.timeframe, &c.candles, env.sequence).map_err(refused)?;
-                        self.record_groups(&meta, groups).await?;
+                        self.record_groups(state, &meta, groups).await?;
                     }
                     // Breaches up to the fold were folded (and answered below, in pre_start).
                     Event::RiskLimitBreached(_) if env.sequence > state.folded_through => {
                         state.core.apply(&env.event, env.timestamp).map_err(|e| ErrorReply::new(ErrorCode::Internal, e))?;
                         let answer = state.core.answer_breach(self.services.clock.now()).map_err(refused)?;
-                        self.record(&meta, answer.into_iter().collect()).await?;
+                        self.record(state, &meta, answer.into_iter().collect()).await?;
                     }
                     _ => {}
                 }
@@ -228,7 +244,7 @@ impl ExecutionActor {
             state.core.submit(req, now, &mut ids)
         };
         let s = decided.map_err(refused)?;
-        self.record(meta, s.events).await?;
+        self.record(state, meta, s.events).await?;
         let order = OrderView::of(state.core.order(s.order_id).expect("just submitted"));
         Ok(SubmitReply { created: s.created, order, linked: state.core.linked(s.order_id) })
     }
@@ -247,27 +263,27 @@ impl ExecutionActor {
         match msg {
             ExecutionMsg::Submit { req, meta, reply } => {
                 let r = self.submit(state, &req, &meta).await;
-                respond(reply, r)
+                respond(&state.pipeline, reply, r)
             }
             ExecutionMsg::Cancel { order, reason, meta, reply } => {
                 let r = async {
                     let id = Self::resolve(&state.core, &order)?;
                     let events = state.core.cancel(id, &reason, now).map_err(refused)?;
-                    self.record(&meta, events).await?;
+                    self.record(state, &meta, events).await?;
                     Ok(OrderView::of(&state.core.orders[&id]))
                 }
                 .await;
-                respond(reply, r)
+                respond(&state.pipeline, reply, r)
             }
             ExecutionMsg::SetTradingState { to, reason, meta, reply } => {
                 let r = async {
                     let event = state.core.set_trading_state(to, &reason, now).map_err(refused)?;
                     let changed = event.is_some();
-                    self.record(&meta, event.into_iter().collect()).await?;
+                    self.record(state, &meta, event.into_iter().collect()).await?;
                     Ok(TradingStateView { trading_state: state.core.trading_state, changed })
                 }
                 .await;
-                respond(reply, r)
+                respond(&state.pipeline, reply, r)
             }
             ExecutionMsg::Flatten { reason, meta, reply } => {
                 let r = async {
@@ -277,27 +293,28 @@ impl ExecutionActor {
                     };
                     let canceled_orders = events.iter().filter_map(|e| if let Event::OrderCanceled(c) = e { Some(c.order_id) } else { None }).collect();
                     let closing: Vec<OrderId> = events.iter().filter_map(|e| if let Event::OrderSubmitted(s) = e { Some(s.order_id) } else { None }).collect();
-                    self.record(&meta, events).await?;
+                    self.record(state, &meta, events).await?;
                     let closing_orders = closing.iter().map(|id| OrderView::of(&state.core.orders[id])).collect();
                     Ok(FlattenReply { canceled_orders, closing_orders })
                 }
                 .await;
-                respond(reply, r)
+                respond(&state.pipeline, reply, r)
             }
             _ => Ok(()),
         }
     }
 }
 
-/// Sends the answer; a journal failure is also returned so the actor stops.
-fn respond<T>(reply: Answer<T>, r: Result<T, ActorError>) -> Result<(), ActorError> {
+/// Answers once everything queued so far is durable; a journal failure is also
+/// returned so the actor stops.
+fn respond<T: Send + 'static>(pipeline: &Pipeline, reply: Answer<T>, r: Result<T, ActorError>) -> Result<(), ActorError> {
     match r {
         Ok(v) => {
-            let _ = reply.send(Ok(v));
+            pipeline.reply(reply, Ok(v));
             Ok(())
         }
         Err(ActorError::Refused(e)) => {
-            let _ = reply.send(Err(e));
+            pipeline.reply(reply, Err(e));
             Ok(())
         }
         Err(e) => {
@@ -314,6 +331,7 @@ impl Actor for ExecutionActor {
 
     async fn pre_start(&self, myself: ActorRef<Self::Msg>, _args: ()) -> Result<ExecutionState, ActorProcessingErr> {
         let mut state = self.rebuild().await?;
+        state.myself = Some(myself.clone());
         if !state.core.funded && state.core.config.starting_cash.is_positive() {
             let fund = Event::CashAdjusted(CashAdjusted {
                 asset: state.core.portfolio.currency.clone(),
@@ -323,13 +341,13 @@ impl Actor for ExecutionActor {
             let now = self.services.clock.now();
             state.core.apply(&fund, now).map_err(|e| ErrorReply::new(ErrorCode::Internal, e))?;
             let meta = RequestMeta { request_id: None, correlation_id: tradpal_messages::CorrelationId(0) };
-            self.record(&meta, vec![fund]).await?;
+            self.record(&mut state, &meta, vec![fund]).await?;
         }
         // A breach journaled before a crash, not answered yet.
         let now = self.services.clock.now();
         let answer = state.core.answer_breach(now).map_err(refused)?;
         let meta = RequestMeta { request_id: None, correlation_id: tradpal_messages::CorrelationId(0) };
-        self.record(&meta, answer.into_iter().collect()).await?;
+        self.record(&mut state, &meta, answer.into_iter().collect()).await?;
         self.catch_up(&mut state).await?;
         myself.send_interval(Duration::from_millis(TICK_MS), || ExecutionMsg::Tick);
         tracing::info!(orders = state.core.orders.len(), open = state.core.open_orders(), cursor = state.cursor, "execution rebuilt");
@@ -340,20 +358,22 @@ impl Actor for ExecutionActor {
         match msg {
             ExecutionMsg::Get { order, reply } => {
                 let r = Self::resolve(&state.core, &order).map(|id| OrderView::of(&state.core.orders[&id]));
-                let _ = reply.send(r);
+                state.pipeline.reply(reply, r);
             }
             ExecutionMsg::Orders { query, reply } => {
-                let _ = reply.send(state.core.list(&query).map_err(|m| ErrorReply::new(ErrorCode::BadRequest, m)));
+                state.pipeline.reply(reply, state.core.list(&query).map_err(|m| ErrorReply::new(ErrorCode::BadRequest, m)));
             }
             ExecutionMsg::Portfolio { reply } => {
-                let _ = reply.send(Ok(PortfolioView::of(&state.core, state.cursor.max(self.services.journal.last_sequence()))));
+                let view = PortfolioView::of(&state.core, state.cursor.max(self.services.journal.last_sequence()));
+                state.pipeline.reply(reply, Ok(view));
             }
+            ExecutionMsg::JournalFailed(why) => return Err(format!("journal write failed: {why}").into()),
             ExecutionMsg::Wake => self.catch_up(state).await?,
             ExecutionMsg::Tick => {
                 self.catch_up(state).await?;
                 let events = state.core.on_timer(self.services.clock.now()).map_err(refused).map_err(ActorError::from)?;
                 let meta = RequestMeta { request_id: None, correlation_id: tradpal_messages::CorrelationId(0) };
-                self.record(&meta, events).await?;
+                self.record(state, &meta, events).await?;
             }
             ExecutionMsg::Fault(f) => return Err(f.trigger(crate::names::EXECUTION)),
             other => self.handle_request(state, other).await?,

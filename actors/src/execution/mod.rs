@@ -16,6 +16,7 @@
 //! - `decide.rs`: submit (idempotency, kill switch, pre-trade risk), cancel, flatten.
 //! - `matching.rs`: bars and the clock against working orders.
 //! - `view.rs`: the JSON answers (orders, pages, portfolio) and order listing.
+//! - `durable.rs`: the durability watermark answers wait for (pipelined journal writes).
 //! - `actor.rs`: the actor: journals decisions, pulls candles from the journal, rebuilds.
 //! - `venue.rs`: [`venue::LiveVenue`], the boundary to a real exchange (implemented in
 //!   `runtime::exchange`).
@@ -23,6 +24,7 @@
 pub mod actor;
 pub mod core;
 pub mod decide;
+pub mod durable;
 pub mod fill;
 pub mod instrument;
 pub mod matching;
