@@ -20,6 +20,21 @@ pub const MD_REJECTED: &str = "tradpal.md.rejected";
 /// Durable consumer name of the market-data ingest (shared by every service process).
 pub const MD_INGEST_CONSUMER: &str = "tradpal-md-ingest";
 
+/// Commands as NATS request/reply: `tradpal.cmd.{capability}.{command}`, e.g.
+/// `tradpal.cmd.execution.submit-order`. The request body is the HTTP body's JSON; the
+/// reply is the HTTP answer's JSON (errors as `{"error": {"code", "message"}}`).
+pub const CMD_PREFIX: &str = "tradpal.cmd";
+/// Every command subject (what the service subscribes to).
+pub const CMD_ALL: &str = "tradpal.cmd.>";
+/// Queue group of the command subscribers: with several service processes, each request
+/// goes to exactly one of them.
+pub const CMD_QUEUE_GROUP: &str = "tradpal-commands";
+
+/// The subject of a command, e.g. `command_subject("execution", "submit-order")`.
+pub fn command_subject(capability: &str, command: &str) -> String {
+    format!("{CMD_PREFIX}.{capability}.{command}")
+}
+
 /// `BTC/USDT` -> `BTC-USDT`.
 pub fn symbol_token(symbol: &str) -> String {
     symbol.replacen('/', "-", 1)

@@ -1,5 +1,6 @@
 //! NATS JetStream transport: outside producers publish market data to NATS, the
-//! service ingests it through the same market-data actor as every other path.
+//! service ingests it through the same market-data actor as every other path; commands
+//! arrive as request/reply and go to the same actors as the HTTP routes.
 //!
 //! Enabled by `NATS_URL`. Without it the service runs alone on its in-process bus.
 //! JetStream is transport, not the record of truth: a message is acknowledged only
@@ -12,7 +13,9 @@
 //!
 //! - `mod.rs`: connection, stream and consumer set-up, the reconnecting loop, status.
 //! - `ingest.rs`: one fetched batch: parse, group, ingest, publish rejects, ack.
+//! - `commands.rs`: commands as request/reply (`tradpal.cmd.>`, a queue group).
 
+pub mod commands;
 pub mod ingest;
 
 use async_nats::jetstream::{self, consumer, stream};
@@ -64,6 +67,9 @@ pub struct NatsStatus {
     pub duplicates_dropped: u64,
     pub messages_rejected: u64,
     pub batches_failed: u64,
+    /// Command requests answered over NATS, and how many of them were errors.
+    pub command_requests: u64,
+    pub command_errors: u64,
 }
 
 /// A running NATS bridge.
@@ -71,6 +77,7 @@ pub struct Nats {
     pub view: NatsView,
     stop: watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
+    commands: tokio::task::JoinHandle<()>,
 }
 
 /// What the HTTP adapter may see of the bridge (cheap to clone).
@@ -78,6 +85,7 @@ pub struct Nats {
 pub struct NatsView {
     pub client: async_nats::Client,
     pub stats: Arc<NatsStats>,
+    pub commands: Arc<commands::CommandStats>,
     url_masked: String,
 }
 
@@ -94,8 +102,10 @@ impl Nats {
             .await?;
         let stats = Arc::new(NatsStats::default());
         let (stop, stopped) = watch::channel(false);
-        let task = tokio::spawn(run(client.clone(), stats.clone(), stopped));
-        Ok(Nats { view: NatsView { client, stats, url_masked }, stop, task })
+        let task = tokio::spawn(run(client.clone(), stats.clone(), stopped.clone()));
+        let command_stats = Arc::new(commands::CommandStats::default());
+        let commands = tokio::spawn(commands::serve(client.clone(), command_stats.clone(), stopped));
+        Ok(Nats { view: NatsView { client, stats, commands: command_stats, url_masked }, stop, task, commands })
     }
 
     /// Stops the loop after the batch in hand (its messages are acked or left for
@@ -103,6 +113,7 @@ impl Nats {
     pub async fn shutdown(self) {
         let _ = self.stop.send(true);
         let _ = self.task.await;
+        let _ = self.commands.await;
         let _ = self.view.client.drain().await;
     }
 }
@@ -123,6 +134,8 @@ impl NatsView {
             duplicates_dropped: s.duplicates_dropped.load(Ordering::Relaxed),
             messages_rejected: s.messages_rejected.load(Ordering::Relaxed),
             batches_failed: s.batches_failed.load(Ordering::Relaxed),
+            command_requests: self.commands.requests.load(Ordering::Relaxed),
+            command_errors: self.commands.errors.load(Ordering::Relaxed),
         }
     }
 }

@@ -1,0 +1,106 @@
+//! Commands over NATS request/reply against the real binary and a real nats-server:
+//! the same answers as HTTP, errors as JSON, and the command round trip measured next
+//! to HTTP (ignored bench).
+
+mod common;
+
+use common::nats::NatsServer;
+use common::*;
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+
+async fn request(client: &async_nats::Client, subject: &str, body: Value) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        // The service subscribes shortly after it starts: "no responders" until then.
+        match client.request(subject.to_string(), serde_json::to_vec(&body).unwrap().into()).await {
+            Ok(msg) => return serde_json::from_slice(&msg.payload).unwrap(),
+            Err(e) => {
+                assert!(Instant::now() < deadline, "{subject}: {e}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commands_answer_like_http() {
+    let nats = NatsServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[("NATS_URL", &nats.url())]);
+    let client = async_nats::connect(nats.url()).await.unwrap();
+
+    let p = request(&client, "tradpal.cmd.execution.portfolio", json!({})).await;
+    assert_eq!((p["cash"].as_str(), p["trading_state"].as_str()), (Some("10000"), Some("active")), "{p}");
+    let r = request(&client, "tradpal.cmd.risk.calculate-position-size", json!({"portfolio_value": 10000, "risk_per_trade": 0.02, "stop_loss": 0.02, "current_price": 50000})).await;
+    assert!((r["quantity"].as_f64().unwrap() - 0.2).abs() < 1e-12, "{r}");
+
+    // An order over NATS is the same order over HTTP (and idempotent across both).
+    let order = json!({"client_order_id": "n1", "symbol": "BTC/USDT", "side": "buy", "type": "limit", "quantity": "0.01", "price": "30000"});
+    let a = request(&client, "tradpal.cmd.execution.submit-order", order.clone()).await;
+    assert_eq!((a["created"].as_bool(), a["order"]["status"].as_str()), (Some(true), Some("accepted")), "{a}");
+    let (s, b) = send(client_http().post(server.url("/api/execution/submit-order")).bearer_auth(TRADER_KEY).json(&order)).await;
+    assert_eq!((s, &b["order"]["order_id"], b["created"].as_bool()), (200, &a["order"]["order_id"], Some(false)), "{b}");
+    let page = request(&client, "tradpal.cmd.execution.orders", json!({"status": "open"})).await;
+    assert_eq!(page["total"], 1, "{page}");
+    let c = request(&client, "tradpal.cmd.execution.cancel-order", json!({"client_order_id": "n1"})).await;
+    assert_eq!(c["status"], "canceled", "{c}");
+
+    // Errors: JSON with code and HTTP-equivalent status; nothing crashes.
+    for (subject, body, code, status) in [
+        ("tradpal.cmd.execution.submit-order", json!({"symbol": "BTC/USDT"}), "bad_request", 400),
+        ("tradpal.cmd.execution.submit-order", json!({"symbol": "BTC/USDT", "side": "buy", "type": "market", "quantity": "NaN"}), "bad_request", 400),
+        ("tradpal.cmd.execution.cancel-order", json!({"client_order_id": "nope"}), "not_found", 404),
+        ("tradpal.cmd.execution.nothing", json!({}), "not_found", 404),
+        ("tradpal.cmd.execution.cancel-order", json!({"client_order_id": "n1"}), "conflict", 409),
+    ] {
+        let e = request(&client, subject, body.clone()).await;
+        assert_eq!((e["error"]["code"].as_str(), e["error"]["status"].as_u64()), (Some(code), Some(status)), "{subject} {body}: {e}");
+    }
+    let garbage = client.request("tradpal.cmd.execution.submit-order".to_string(), "{not json".into()).await.unwrap();
+    let e: Value = serde_json::from_slice(&garbage.payload).unwrap();
+    assert_eq!(e["error"]["code"], "bad_request", "{e}");
+    let (s, st) = send(client_http().get(server.url("/api/trading/status")).bearer_auth(VIEWER_KEY)).await;
+    assert_eq!(s, 200);
+    assert!(st["nats"]["command_requests"].as_u64().unwrap() >= 10, "{st}");
+}
+
+fn client_http() -> reqwest::Client {
+    client()
+}
+
+/// Round trip of one command, NATS request/reply vs HTTP, on loopback:
+/// `cargo test --release --test nats_commands -- --ignored --nocapture`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore]
+async fn bench_command_round_trip() {
+    let nats = NatsServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[("NATS_URL", &nats.url()), ("LOG_LEVEL", "warn")]);
+    let client = async_nats::connect(nats.url()).await.unwrap();
+    let body = json!({"portfolio_value": 10000, "risk_per_trade": 0.02, "stop_loss": 0.02, "current_price": 50000});
+    request(&client, "tradpal.cmd.risk.calculate-position-size", body.clone()).await;
+    let n = 20_000;
+    let payload = serde_json::to_vec(&body).unwrap();
+    let mut nats_lat = Vec::with_capacity(n);
+    for _ in 0..n {
+        let t = Instant::now();
+        let r = client.request("tradpal.cmd.risk.calculate-position-size".to_string(), payload.clone().into()).await.unwrap();
+        assert!(!r.payload.is_empty());
+        nats_lat.push(t.elapsed().as_micros() as u64);
+    }
+    let http = client_http();
+    let url = server.url("/api/risk/calculate-position-size");
+    let mut http_lat = Vec::with_capacity(n);
+    for _ in 0..n {
+        let t = Instant::now();
+        let r = http.post(&url).bearer_auth(VIEWER_KEY).json(&body).send().await.unwrap();
+        let _ = r.bytes().await.unwrap();
+        http_lat.push(t.elapsed().as_micros() as u64);
+    }
+    for (name, mut v) in [("NATS request/reply", nats_lat), ("HTTP", http_lat)] {
+        v.sort_unstable();
+        let q = |p: f64| v[((v.len() as f64 - 1.0) * p) as usize];
+        eprintln!("position size over {name}: {n} sequential round trips, p50 {} us, p99 {} us, max {} us", q(0.5), q(0.99), v[v.len() - 1]);
+    }
+}
