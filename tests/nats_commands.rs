@@ -104,3 +104,65 @@ async fn bench_command_round_trip() {
         eprintln!("position size over {name}: {n} sequential round trips, p50 {} us, p99 {} us, max {} us", q(0.5), q(0.99), v[v.len() - 1]);
     }
 }
+
+/// Every `Tradpal-Sequence` in the events stream, in stream order.
+async fn published_sequences(js: &async_nats::jetstream::Context) -> Vec<(u64, String)> {
+    let mut stream = js.get_stream("TRADPAL_EVENTS").await.unwrap();
+    let last = stream.info().await.unwrap().state.last_sequence;
+    let mut out = Vec::new();
+    for s in 1..=last {
+        let m = stream.get_raw_message(s).await.unwrap();
+        let seq = m.headers.get("Tradpal-Sequence").unwrap().as_str().parse().unwrap();
+        out.push((seq, m.subject.to_string()));
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn journaled_events_reach_jetstream_once_in_order() {
+    let nats = NatsServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[("NATS_URL", &nats.url())]);
+    let nc = async_nats::connect(nats.url()).await.unwrap();
+    let js = async_nats::jetstream::new(nc.clone());
+    let order = json!({"client_order_id": "e1", "symbol": "BTC/USDT", "side": "buy", "type": "limit", "quantity": "0.01", "price": "30000"});
+    let (s, _) = send(client().post(server.url("/api/execution/submit-order")).bearer_auth(TRADER_KEY).json(&order)).await;
+    assert_eq!(s, 201);
+    let wait_for = |want: &'static str| {
+        let js = js.clone();
+        async move {
+            let deadline = Instant::now() + Duration::from_secs(20);
+            loop {
+                if js.get_stream("TRADPAL_EVENTS").await.is_ok() {
+                    let got = published_sequences(&js).await;
+                    if got.iter().any(|(_, subject)| subject == want) {
+                        return got;
+                    }
+                }
+                assert!(Instant::now() < deadline, "{want} never published");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    };
+    let got = wait_for("tradpal.evt.order_accepted").await;
+    assert_eq!(got[0], (1, "tradpal.evt.service_started".to_string()), "{got:?}");
+    assert!(got.iter().enumerate().all(|(i, (seq, _))| *seq == i as u64 + 1), "dense, in journal order: {got:?}");
+    let before = got.len();
+    drop(server);
+
+    // A restart resumes after the last published record: nothing is published twice.
+    let server = Server::start(dir.path(), &[("NATS_URL", &nats.url())]);
+    let (s, _) = send(client().post(server.url("/api/execution/submit-order")).bearer_auth(TRADER_KEY).json(&json!({"client_order_id": "e2", "symbol": "BTC/USDT", "side": "buy", "type": "limit", "quantity": "0.01", "price": "30000"}))).await;
+    assert_eq!(s, 201);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let got = published_sequences(&js).await;
+        if got.iter().filter(|(_, s)| s == "tradpal.evt.order_accepted").count() == 2 {
+            assert!(got.len() > before);
+            assert!(got.iter().enumerate().all(|(i, (seq, _))| *seq == i as u64 + 1), "no gap, no repeat across the restart: {got:?}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "second order never published: {got:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

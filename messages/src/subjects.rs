@@ -35,6 +35,18 @@ pub fn command_subject(capability: &str, command: &str) -> String {
     format!("{CMD_PREFIX}.{capability}.{command}")
 }
 
+/// JetStream stream of every journaled event, in journal order.
+pub const EVENTS_STREAM: &str = "TRADPAL_EVENTS";
+/// Every event subject: `tradpal.evt.{kind}`, e.g. `tradpal.evt.order_filled`.
+pub const EVENTS_ALL: &str = "tradpal.evt.>";
+/// Header carrying the journal sequence of a published event.
+pub const EVENTS_SEQUENCE_HEADER: &str = "Tradpal-Sequence";
+
+/// The subject an event of `kind` (its `EventKind::as_str`) is published on.
+pub fn event_subject(kind: &str) -> String {
+    format!("tradpal.evt.{kind}")
+}
+
 /// `BTC/USDT` -> `BTC-USDT`.
 pub fn symbol_token(symbol: &str) -> String {
     symbol.replacen('/', "-", 1)

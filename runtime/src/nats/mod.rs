@@ -13,9 +13,11 @@
 //!
 //! - `mod.rs`: connection, stream and consumer set-up, the reconnecting loop, status.
 //! - `ingest.rs`: one fetched batch: parse, group, ingest, publish rejects, ack.
+//! - `events.rs`: every journaled event on JetStream (`TRADPAL_EVENTS`), pulled from the journal.
 //! - `commands.rs`: commands as request/reply (`tradpal.cmd.>`, a queue group).
 
 pub mod commands;
+pub mod events;
 pub mod ingest;
 
 use async_nats::jetstream::{self, consumer, stream};
@@ -70,6 +72,9 @@ pub struct NatsStatus {
     /// Command requests answered over NATS, and how many of them were errors.
     pub command_requests: u64,
     pub command_errors: u64,
+    /// Journaled events published to `TRADPAL_EVENTS`, and the journal sequence reached.
+    pub events_published: u64,
+    pub events_published_through: u64,
 }
 
 /// A running NATS bridge.
@@ -78,6 +83,7 @@ pub struct Nats {
     stop: watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
     commands: tokio::task::JoinHandle<()>,
+    events: tokio::task::JoinHandle<()>,
 }
 
 /// What the HTTP adapter may see of the bridge (cheap to clone).
@@ -86,13 +92,14 @@ pub struct NatsView {
     pub client: async_nats::Client,
     pub stats: Arc<NatsStats>,
     pub commands: Arc<commands::CommandStats>,
+    pub events: Arc<events::EventStats>,
     url_masked: String,
 }
 
 impl Nats {
     /// Connects (retrying in the background: the service starts even when NATS is down)
     /// and starts the ingest loop.
-    pub async fn start(url: &str, url_masked: String) -> Result<Nats, async_nats::ConnectError> {
+    pub async fn start(url: &str, url_masked: String, journal: tradpal_journal::Journal, bus: crate::bus::InProcessBus) -> Result<Nats, async_nats::ConnectError> {
         let client = async_nats::ConnectOptions::new()
             .name("tradpal")
             .retry_on_initial_connect()
@@ -104,8 +111,11 @@ impl Nats {
         let (stop, stopped) = watch::channel(false);
         let task = tokio::spawn(run(client.clone(), stats.clone(), stopped.clone()));
         let command_stats = Arc::new(commands::CommandStats::default());
-        let commands = tokio::spawn(commands::serve(client.clone(), command_stats.clone(), stopped));
-        Ok(Nats { view: NatsView { client, stats, commands: command_stats, url_masked }, stop, task, commands })
+        let commands = tokio::spawn(commands::serve(client.clone(), command_stats.clone(), stopped.clone()));
+        let event_stats = Arc::new(events::EventStats::default());
+        let events = tokio::spawn(events::publish(client.clone(), journal, bus, event_stats.clone(), stopped));
+        let view = NatsView { client, stats, commands: command_stats, events: event_stats, url_masked };
+        Ok(Nats { view, stop, task, commands, events })
     }
 
     /// Stops the loop after the batch in hand (its messages are acked or left for
@@ -114,6 +124,7 @@ impl Nats {
         let _ = self.stop.send(true);
         let _ = self.task.await;
         let _ = self.commands.await;
+        let _ = self.events.await;
         let _ = self.view.client.drain().await;
     }
 }
@@ -136,6 +147,8 @@ impl NatsView {
             batches_failed: s.batches_failed.load(Ordering::Relaxed),
             command_requests: self.commands.requests.load(Ordering::Relaxed),
             command_errors: self.commands.errors.load(Ordering::Relaxed),
+            events_published: self.events.published.load(Ordering::Relaxed),
+            events_published_through: self.events.cursor.load(Ordering::Relaxed),
         }
     }
 }

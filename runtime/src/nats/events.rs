@@ -1,0 +1,132 @@
+//! Journaled events on JetStream: every record of the journal, in sequence order, as
+//! JSON on `tradpal.evt.{kind}` in the stream `TRADPAL_EVENTS`, for other processes and
+//! outside consumers (dashboards, audit pipelines).
+//!
+//! Pull, not push: the publisher reads the journal after its cursor (woken by the
+//! in-process bus, and every second), so a NATS outage delays events but loses none.
+//! Each message carries `Nats-Msg-Id` = the event id (JetStream drops a re-publish
+//! within its dedupe window) and `Tradpal-Sequence` = the journal sequence; on start the
+//! cursor resumes from the stream's last message, so a restart does not republish
+//! history. A consumer that needs exactly-once dedupes by `Tradpal-Sequence`.
+
+use crate::bus::InProcessBus;
+use async_nats::jetstream::{self, stream};
+use async_nats::HeaderMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+use tradpal_journal::Journal;
+use tradpal_messages::{codec, subjects};
+
+/// Journal records published per round (their acks are awaited together).
+pub const PUBLISH_BATCH_MAX: u64 = 1_000;
+/// Messages kept in the events stream.
+pub const EVENTS_STREAM_MESSAGES_MAX: i64 = 10_000_000;
+/// Age after which event messages are discarded.
+pub const EVENTS_STREAM_AGE_MAX_SECS: u64 = 7 * 24 * 3600;
+/// How often the publisher looks at the journal without a doorbell.
+pub const POLL_MS: u64 = 1_000;
+
+#[derive(Debug, Default)]
+pub struct EventStats {
+    pub published: AtomicU64,
+    /// Journal sequence published through.
+    pub cursor: AtomicU64,
+}
+
+pub fn stream_config() -> stream::Config {
+    stream::Config {
+        name: subjects::EVENTS_STREAM.to_string(),
+        description: Some("TradPal journaled events, in journal order".into()),
+        subjects: vec![subjects::EVENTS_ALL.to_string()],
+        retention: stream::RetentionPolicy::Limits,
+        max_messages: EVENTS_STREAM_MESSAGES_MAX,
+        max_age: Duration::from_secs(EVENTS_STREAM_AGE_MAX_SECS),
+        max_message_size: super::MESSAGE_BYTES_MAX,
+        duplicate_window: Duration::from_secs(super::DUPLICATE_WINDOW_SECS),
+        storage: stream::StorageType::File,
+        ..Default::default()
+    }
+}
+
+/// The journal sequence of the stream's last message (0 when empty).
+async fn resume_point(js: &jetstream::Context) -> Result<u64, String> {
+    let mut s = js.get_or_create_stream(stream_config()).await.map_err(|e| e.to_string())?;
+    let last = s.info().await.map_err(|e| e.to_string())?.state.last_sequence;
+    if last == 0 {
+        return Ok(0);
+    }
+    let msg = s.get_raw_message(last).await.map_err(|e| e.to_string())?;
+    Ok(msg.headers.get(subjects::EVENTS_SEQUENCE_HEADER).and_then(|v| v.as_str().parse().ok()).unwrap_or(0))
+}
+
+/// Publishes records `cursor+1..` (one round); returns the new cursor.
+async fn publish_round(js: &jetstream::Context, journal: &Journal, cursor: u64) -> Result<u64, String> {
+    let last = journal.last_sequence();
+    if cursor >= last {
+        return Ok(cursor);
+    }
+    let to = last.min(cursor + PUBLISH_BATCH_MAX);
+    let j = journal.clone();
+    let records = tokio::task::spawn_blocking(move || j.read_range(cursor + 1, to).collect::<Result<Vec<_>, _>>())
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())?;
+    let mut acks = Vec::with_capacity(records.len());
+    for env in &records {
+        let mut headers = HeaderMap::new();
+        headers.insert("Nats-Msg-Id", env.event_id.to_string().as_str());
+        headers.insert(subjects::EVENTS_SEQUENCE_HEADER, env.sequence.to_string().as_str());
+        let subject = subjects::event_subject(env.kind.as_str());
+        let ack = js.publish_with_headers(subject, headers, codec::to_json(env).into()).await.map_err(|e| e.to_string())?;
+        acks.push(ack);
+    }
+    for ack in acks {
+        ack.await.map_err(|e| e.to_string())?;
+    }
+    Ok(records.last().map_or(cursor, |e| e.sequence))
+}
+
+/// Runs until told to stop; on errors (NATS away) waits with back-off and resumes.
+pub async fn publish(client: async_nats::Client, journal: Journal, bus: InProcessBus, stats: Arc<EventStats>, mut stop: watch::Receiver<bool>) {
+    let js = jetstream::new(client);
+    let mut doorbell = bus.subscribe();
+    let mut backoff_ms = 100;
+    let mut cursor: Option<u64> = None;
+    while !*stop.borrow() {
+        let result = async {
+            let c = match cursor {
+                Some(c) => c,
+                None => resume_point(&js).await?,
+            };
+            let next = publish_round(&js, &journal, c).await?;
+            Ok::<(u64, u64), String>((c, next))
+        }
+        .await;
+        match result {
+            Ok((before, after)) => {
+                backoff_ms = 100;
+                cursor = Some(after);
+                stats.published.fetch_add(after - before, Ordering::Relaxed);
+                stats.cursor.store(after, Ordering::Relaxed);
+                if after < journal.last_sequence() {
+                    continue; // more to publish right away
+                }
+                tokio::select! {
+                    _ = doorbell.recv() => {}
+                    _ = tokio::time::sleep(Duration::from_millis(POLL_MS)) => {}
+                    _ = stop.changed() => {}
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, retry_ms = backoff_ms, "publishing events to NATS failed; retrying");
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_millis(backoff_ms)) => {}
+                    _ = stop.changed() => {}
+                }
+                backoff_ms = (backoff_ms * 2).min(super::RETRY_BACKOFF_MAX_MS);
+            }
+        }
+    }
+}
