@@ -313,22 +313,7 @@ async fn bench_submit_order_latency() {
             lat
         }));
     }
-    let mut all = Vec::new();
-    for t in tasks {
-        all.extend(t.await.unwrap());
-    }
-    let elapsed = started.elapsed();
-    all.sort_unstable();
-    let q = |p: f64| all[((all.len() as f64 - 1.0) * p) as usize];
-    eprintln!(
-        "submit-order over HTTP: {} orders in {:.2}s ({:.0}/s), p50 {} us, p99 {} us, max {} us",
-        all.len(),
-        elapsed.as_secs_f64(),
-        all.len() as f64 / elapsed.as_secs_f64(),
-        q(0.5),
-        q(0.99),
-        all[all.len() - 1]
-    );
+    report_latencies("submit-order over HTTP (orders)", tasks, started).await;
     let n = clients * per_client;
     let started = std::time::Instant::now();
     let mut fill_bar = bar(t0 + HOUR_MS, 100.0, 101.0, 98.0, 100.0);

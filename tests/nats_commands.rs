@@ -98,11 +98,8 @@ async fn bench_command_round_trip() {
         let _ = r.bytes().await.unwrap();
         http_lat.push(t.elapsed().as_micros() as u64);
     }
-    for (name, mut v) in [("NATS request/reply", nats_lat), ("HTTP", http_lat)] {
-        v.sort_unstable();
-        let q = |p: f64| v[((v.len() as f64 - 1.0) * p) as usize];
-        eprintln!("position size over {name}: {n} sequential round trips, p50 {} us, p99 {} us, max {} us", q(0.5), q(0.99), v[v.len() - 1]);
-    }
+    print_latencies("position size over NATS request/reply (sequential round trips)", nats_lat, None);
+    print_latencies("position size over HTTP (sequential round trips)", http_lat, None);
 }
 
 /// Every `Tradpal-Sequence` in the events stream, in stream order.

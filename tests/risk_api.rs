@@ -98,20 +98,5 @@ async fn bench_position_size_latency() {
             lat
         }));
     }
-    let mut all = Vec::new();
-    for t in tasks {
-        all.extend(t.await.unwrap());
-    }
-    let elapsed = started.elapsed();
-    all.sort_unstable();
-    let q = |p: f64| all[((all.len() as f64 - 1.0) * p) as usize];
-    eprintln!(
-        "position size over HTTP: {} requests in {:.2}s ({:.0}/s), p50 {} us, p99 {} us, max {} us",
-        all.len(),
-        elapsed.as_secs_f64(),
-        all.len() as f64 / elapsed.as_secs_f64(),
-        q(0.5),
-        q(0.99),
-        all[all.len() - 1]
-    );
+    report_latencies("position size over HTTP (requests)", tasks, started).await;
 }

@@ -148,3 +148,22 @@ pub fn shared_data(file: &str) -> PathBuf {
     assert!(path.exists(), "test data {} is missing: the repository expects shared/data beside it", path.display());
     path
 }
+
+/// Joins latency-collecting tasks and prints count, rate and p50/p99/max (microseconds):
+/// the report of every ignored latency bench.
+pub async fn report_latencies(label: &str, tasks: Vec<tokio::task::JoinHandle<Vec<u64>>>, started: Instant) {
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.unwrap());
+    }
+    let elapsed = started.elapsed();
+    print_latencies(label, all, Some(elapsed));
+}
+
+/// Prints p50/p99/max of `lat` (microseconds), and the rate when `elapsed` is known.
+pub fn print_latencies(label: &str, mut lat: Vec<u64>, elapsed: Option<Duration>) {
+    lat.sort_unstable();
+    let q = |p: f64| lat[((lat.len() as f64 - 1.0) * p) as usize];
+    let rate = elapsed.map_or(String::new(), |e| format!(" in {:.2}s ({:.0}/s)", e.as_secs_f64(), lat.len() as f64 / e.as_secs_f64()));
+    eprintln!("{label}: {}{rate}, p50 {} us, p99 {} us, max {} us", lat.len(), q(0.5), q(0.99), lat[lat.len() - 1]);
+}
