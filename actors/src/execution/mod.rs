@@ -14,7 +14,9 @@
 //! - `portfolio.rs`: positions, cash, P&L: a fold over fills.
 //! - `core.rs`: the state and `apply` (the fold every replay runs).
 //! - `decide.rs`: submit (idempotency, kill switch, pre-trade risk), cancel, flatten.
-//! - `matching.rs`: bars and the clock against working orders.
+//! - `matching.rs`: bars and the clock against working orders (paper; live: bars only mark).
+//! - `live.rs`: live mode of the core: venue reports (acceptance, new fills, cancel,
+//!   expiry, rejection) and unknown orders into events; idempotent.
 //! - `view.rs`: the JSON answers (orders, pages, portfolio) and order listing.
 //! - `durable.rs`: the durability watermark answers wait for (pipelined journal writes).
 //! - `actor.rs`: the actor: journals decisions, pulls candles from the journal, rebuilds.
@@ -27,6 +29,7 @@ pub mod decide;
 pub mod durable;
 pub mod fill;
 pub mod instrument;
+pub mod live;
 pub mod matching;
 pub mod order;
 pub mod portfolio;
@@ -38,6 +41,8 @@ pub mod view;
 mod fill_tests;
 #[cfg(test)]
 mod core_tests;
+#[cfg(test)]
+mod live_tests;
 
 pub use self::core::{ExecutionConfig, ExecutionCore};
 pub use decide::{ExecutionError, Submitted};
