@@ -20,10 +20,13 @@
 //! - `view.rs`: the JSON answers (orders, pages, portfolio) and order listing.
 //! - `durable.rs`: the durability watermark answers wait for (pipelined journal writes).
 //! - `actor.rs`: the actor: journals decisions, pulls candles from the journal, rebuilds.
+//! - `actor_live.rs`: the actor's live half: routes journaled submissions and cancels to
+//!   the venue, applies its answers, queries working orders per tick, reconciles at start.
 //! - `venue.rs`: [`venue::LiveVenue`], the boundary to a real exchange (implemented in
 //!   `runtime::exchange`).
 
 pub mod actor;
+pub mod actor_live;
 pub mod core;
 pub mod decide;
 pub mod durable;
