@@ -84,6 +84,14 @@ impl Secret {
     }
 }
 
+/// `"…".parse::<Secret>()`: the same check as the environment variable's.
+impl std::str::FromStr for Secret {
+    type Err = String;
+    fn from_str(raw: &str) -> Result<Secret, String> {
+        Secret::parse(raw).map_err(|r| r.expected)
+    }
+}
+
 impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "Secret({})", mask_key(&self.0))

@@ -90,10 +90,12 @@ pub(super) fn calls_of(core: &super::core::ExecutionCore, events: &[Event]) -> V
     if !core.is_live() {
         return vec![];
     }
+    let status = |id: OrderId| core.orders.get(&id).map(|o| o.status);
     events
         .iter()
         .filter_map(|e| match e {
-            Event::OrderSubmitted(s) if s.status == OrderStatus::Submitted => {
+            // Still `submitted` after the whole batch: not rejected by the kill switch or risk.
+            Event::OrderSubmitted(s) if status(s.order_id) == Some(OrderStatus::Submitted) => {
                 let spec = &s.spec;
                 let order = VenueOrder {
                     symbol: spec.symbol.clone(),
@@ -108,7 +110,7 @@ pub(super) fn calls_of(core: &super::core::ExecutionCore, events: &[Event]) -> V
                 };
                 Some((s.order_id, VenueCall::Place(order)))
             }
-            Event::OrderCancelRequested(c) => core.orders.get(&c.order_id).map(|o| {
+            Event::OrderCancelRequested(c) if status(c.order_id) == Some(OrderStatus::PendingCancel) => core.orders.get(&c.order_id).map(|o| {
                 (c.order_id, VenueCall::Cancel { symbol: o.spec.symbol.clone(), client_order_id: o.spec.client_order_id.clone(), filled: o.filled })
             }),
             _ => None,
