@@ -20,6 +20,10 @@
 //! - A journaled `RiskLimitBreached` of a blocking limit (daily loss, drawdown) moves an
 //!   active kill switch to `reducing` (journaled, with the limit named): new entries are
 //!   refused until an administrator sets it `active` again.
+//! - Live (paper trading off, a venue given): journaled submissions and cancels go to the
+//!   venue, its answers come back as [`ExecutionMsg::VenueReport`], each tick queries
+//!   working orders, and start-up reconciles with the venue before serving: see
+//!   `actor_live.rs`.
 
 use super::actor_live::{calls_of, VenueCallKind};
 use super::core::{ExecutionConfig, ExecutionCore};
