@@ -43,7 +43,7 @@ fn meta() -> RequestMeta {
 
 async fn execution() -> ActorRef<ExecutionMsg> {
     for _ in 0..500 {
-        if let Some(a) = ActorRef::<ExecutionMsg>::where_is(names::EXECUTION.to_string()) {
+        if let Some(a) = ActorRef::<ExecutionMsg>::where_is(names::EXECUTION) {
             return a;
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
@@ -138,6 +138,15 @@ async fn routes_orders_then_reconciles_after_a_restart(fake: &FakeBinance, dir: 
     assert_eq!(c.status, OrderStatus::PendingCancel, "the venue confirms the cancel");
     wait_status("lim-1", OrderStatus::Canceled).await;
     assert!(fake.with_state(|s| s.book.orders.iter().any(|o| o.client_order_id == "lim-1" && o.status == "CANCELED")));
+
+    // The venue takes an order but the answer is lost (HTTP 500 after processing): the
+    // order stays `submitted` until the tick's query finds it accepted.
+    fake.fail_next(1, Failure::ServerErrorAfterProcessing);
+    submit(r#"{"client_order_id":"ack-lost","symbol":"BTC/USDT","side":"sell","type":"limit","quantity":"0.001","price":"31000"}"#).await;
+    let o = wait_status("ack-lost", OrderStatus::Accepted).await;
+    assert_eq!(o.filled_quantity, fixed("0"));
+    let queried = fake.requests().iter().any(|r| r.method == "GET" && r.path == "/api/v3/order" && r.param("origClientOrderId").as_deref() == Some("ack-lost"));
+    assert!(queried, "resolved by a query");
 
     // A resting order, and one whose placement never reaches the venue.
     submit(r#"{"client_order_id":"rest-1","symbol":"BTC/USDT","side":"buy","type":"limit","quantity":"0.001","price":"29500"}"#).await;

@@ -209,3 +209,21 @@ fn live_cancel_and_flatten_ask_the_venue() {
     let req: OrderRequest = serde_json::from_str(bracket).unwrap();
     assert!(matches!(rig.core.submit(&req, Timestamp(4 * S), &mut rig.ids), Err(ExecutionError::Invalid(_))), "no contingencies live yet");
 }
+
+#[test]
+fn only_orders_still_submitted_or_pending_cancel_go_to_the_venue() {
+    use super::actor_live::{calls_of, VenueCall};
+    let mut rig = Rig::new();
+    let id = rig.limit();
+    let placed: Vec<Event> = rig.log.iter().map(|(e, _)| e.clone()).collect();
+    assert!(matches!(calls_of(&rig.core, &placed)[..], [(o, VenueCall::Place(_))] if o == id));
+    rig.core.set_trading_state(tradpal_messages::TradingState::Halted, "test", Timestamp(S)).unwrap();
+    let req: OrderRequest = serde_json::from_str(r#"{"client_order_id":"h1","symbol":"BTC/USDT","side":"buy","type":"limit","quantity":"0.001","price":"30000"}"#).unwrap();
+    let refused = rig.core.submit(&req, Timestamp(2 * S), &mut rig.ids).unwrap();
+    assert_eq!(kinds(&refused.events), ["order_submitted", "order_rejected"]);
+    assert!(calls_of(&rig.core, &refused.events).is_empty(), "a rejected order never reaches the venue");
+    let cancel = rig.core.cancel(id, "user", Timestamp(3 * S)).unwrap();
+    assert!(matches!(calls_of(&rig.core, &cancel)[..], [(o, VenueCall::Cancel { .. })] if o == id));
+    let paper = ExecutionCore::new(ExecutionConfig::default());
+    assert!(calls_of(&paper, &placed).is_empty(), "paper mode calls no venue");
+}
