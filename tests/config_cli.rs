@@ -27,6 +27,23 @@ fn non_loopback_without_keys_is_refused() {
 }
 
 #[test]
+fn live_trading_without_an_adapter_or_credentials_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let paper_off = ("ENABLE_PAPER_TRADING", "false");
+    let (code, _, err) = run_cli(&["serve", "--data-dir", d, "--port", "0"], &[paper_off]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("BINANCE_API_KEY") && err.contains("BINANCE_API_SECRET"), "{err}");
+    let (code, _, err) = run_cli(&["serve", "--data-dir", d, "--port", "0"], &[paper_off, ("DEFAULT_EXCHANGE", "kraken")]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("kraken") && err.contains("no adapter"), "{err}");
+    let secret = "sEcReTsEcReTsEcReT42";
+    let (code, out, err) = run_cli(&["config", "show"], &[paper_off, ("BINANCE_API_KEY", "kEyKeYkEyKeYkEyKeY42"), ("BINANCE_API_SECRET", secret)]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!out.contains(secret) && !out.contains("kEyKeYkEyKeYkEyKeY42"), "a credential leaked:\n{out}");
+}
+
+#[test]
 fn config_show_masks_keys_and_reports_file_values() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("settings.json");

@@ -28,7 +28,7 @@
 //!   one variable's text; file values in `service` go through the same function.
 //! - `parse.rs`: parsers for single values (numbers in ranges, booleans, hosts, dates ...),
 //!   each returning what it expected, so every message has the same shape.
-//! - `secret.rs`: API keys and NATS credentials: parsing, constant-time comparison and
+//! - `secret.rs`: API keys, exchange credentials and NATS credentials: parsing, constant-time comparison and
 //!   masking, in one place so there is one thing to audit for leaks.
 //! - `trading.rs`: the spec's `trading_config` object (symbols, timeframes, ensemble).
 //! - `file.rs`: reading the JSON file strictly (unknown fields and duplicate keys are
@@ -55,7 +55,7 @@ use std::collections::BTreeMap;
 
 pub use date::Date;
 pub use error::{ConfigError, Problem};
-pub use secret::{ApiKey, API_KEY_MIN_LEN};
+pub use secret::{ApiKey, Secret, API_KEY_MIN_LEN};
 pub use settings::{
     BacktestSettings, ExecutionSettings, FeatureFlags, LogFormat, LogLevel, LogSettings,
     MonitoringSettings, NatsUrl, Origin, RiskSettings, Role, ServiceSettings, Settings,

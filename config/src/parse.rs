@@ -170,6 +170,16 @@ fn is_host_name(text: &str) -> bool {
 }
 
 /// An exchange id: 1 to 32 of `a-z 0-9 _ -`, lower-cased on the way in.
+/// An HTTP(S) endpoint without path or trailing `/` (`https://api.binance.com`).
+pub(crate) fn base_url(raw: &str) -> Result<String, String> {
+    let t = raw.trim();
+    let rest = t.strip_prefix("https://").or_else(|| t.strip_prefix("http://"));
+    match rest {
+        Some(host) if !host.is_empty() && !host.contains('/') && !host.contains(char::is_whitespace) && !host.contains('@') => Ok(t.to_string()),
+        _ => Err("http:// or https:// and a host[:port], without path, credentials or trailing '/'".to_string()),
+    }
+}
+
 pub(crate) fn exchange(raw: &str) -> Result<String, String> {
     let id = raw.trim().to_ascii_lowercase();
     let ok = (1..=32).contains(&id.len())

@@ -54,6 +54,56 @@ impl fmt::Debug for ApiKey {
     }
 }
 
+/// A credential for an exchange (API key or secret): `Debug` and `Display` mask it;
+/// only [`Secret::expose`] gives the text, for the one place that signs requests.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Printable ASCII without spaces, 1 to 256 characters (it travels in a header or
+    /// keys an HMAC).
+    pub(crate) fn parse(raw: &str) -> Result<Secret, Reject> {
+        let t = raw.trim();
+        if (1..=256).contains(&t.len()) && t.bytes().all(|b| b.is_ascii_graphic()) {
+            Ok(Secret(t.to_string()))
+        } else {
+            Err(Reject {
+                value: mask_key(raw),
+                expected: "1 to 256 printable ASCII characters without spaces".into(),
+            })
+        }
+    }
+
+    /// The credential itself. Never log this.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    pub fn masked(&self) -> String {
+        mask_key(&self.0)
+    }
+}
+
+/// `"…".parse::<Secret>()`: the same check as the environment variable's.
+impl std::str::FromStr for Secret {
+    type Err = String;
+    fn from_str(raw: &str) -> Result<Secret, String> {
+        Secret::parse(raw).map_err(|r| r.expected)
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Secret({})", mask_key(&self.0))
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&mask_key(&self.0))
+    }
+}
+
 /// The first four characters of a valid-length key plus a marker; nothing of a short one
 /// (a short key is rejected anyway, and four characters of it would be most of it).
 pub(crate) fn mask_key(key: &str) -> String {

@@ -12,8 +12,11 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::date::Date;
-use crate::secret::{mask_url_credentials, ApiKey};
+use crate::secret::{mask_url_credentials, ApiKey, Secret};
 use crate::trading::TradingConfig;
+
+/// Binance's production spot REST endpoint (`BINANCE_BASE_URL`'s default).
+pub const BINANCE_BASE_URL_DEFAULT: &str = "https://api.binance.com";
 
 /// The effective configuration of one `tradpal` process.
 #[derive(Debug, Clone, PartialEq)]
@@ -99,6 +102,11 @@ pub struct ExecutionSettings {
     /// Simulated fills instead of real orders. On by default: going live is a decision.
     pub paper_trading: bool,
     pub order_timeout: Duration,
+    /// Binance credentials, used when paper trading is off and the exchange is binance.
+    pub binance_api_key: Option<Secret>,
+    pub binance_api_secret: Option<Secret>,
+    /// Binance REST endpoint: scheme and host, no trailing `/`.
+    pub binance_base_url: String,
 }
 
 /// Defaults for backtests; `start_date < end_date` always holds.
@@ -274,6 +282,9 @@ impl Settings {
                 default_exchange: "binance".to_string(),
                 paper_trading: true,
                 order_timeout: Duration::from_secs(30),
+                binance_api_key: None,
+                binance_api_secret: None,
+                binance_base_url: BINANCE_BASE_URL_DEFAULT.to_string(),
             },
             backtest: BacktestSettings {
                 start_date: Date::known_valid(2020, 1, 1),

@@ -48,6 +48,9 @@ impl Settings {
                 "default_exchange": self.execution.default_exchange,
                 "paper_trading": self.execution.paper_trading,
                 "order_timeout_secs": self.execution.order_timeout.as_secs(),
+                "binance_api_key": self.execution.binance_api_key.as_ref().map(|k| k.masked()),
+                "binance_api_secret": self.execution.binance_api_secret.as_ref().map(|k| k.masked()),
+                "binance_base_url": self.execution.binance_base_url,
             },
             "backtest": {
                 "start_date": self.backtest.start_date.to_string(),

@@ -9,7 +9,7 @@
 use std::time::Duration;
 
 use crate::parse;
-use crate::secret::{mask_url_credentials, parse_api_keys, parse_nats_url, Reject};
+use crate::secret::{mask_url_credentials, parse_api_keys, parse_nats_url, Reject, Secret};
 use crate::settings::{Origin, Settings};
 
 /// One environment variable the service reads.
@@ -80,6 +80,22 @@ pub const ENV_VARS: &[EnvVar] = &[
     var("ENABLE_PAPER_TRADING", Some("true"), Some("service.enable_paper_trading"),
         "Simulate fills instead of sending real orders."),
     var("ORDER_TIMEOUT", Some("30"), Some("service.order_timeout"), "Seconds before an unfilled order is cancelled (1-3600)."),
+    EnvVar {
+        name: "BINANCE_API_KEY",
+        default: None,
+        file_path: None,
+        secret: true,
+        description: "Binance API key; required when ENABLE_PAPER_TRADING=false and DEFAULT_EXCHANGE=binance. Masked in output.",
+    },
+    EnvVar {
+        name: "BINANCE_API_SECRET",
+        default: None,
+        file_path: None,
+        secret: true,
+        description: "Binance API secret (signs requests); required with BINANCE_API_KEY. Masked in output.",
+    },
+    var("BINANCE_BASE_URL", Some("https://api.binance.com"), Some("service.binance_base_url"),
+        "Binance REST endpoint (https://testnet.binance.vision for the test network)."),
     var("BACKTEST_START_DATE", Some("2020-01-01"), Some("service.backtest_start_date"),
         "Default backtest start, YYYY-MM-DD (before the end date)."),
     var("BACKTEST_END_DATE", Some("2024-01-01"), Some("service.backtest_end_date"), "Default backtest end, YYYY-MM-DD."),
@@ -170,6 +186,9 @@ pub(crate) fn apply(name: &str, raw: &str, s: &mut Settings) -> Result<(), Vec<R
         "DEFAULT_EXCHANGE" => s.execution.default_exchange = parse::exchange(raw).map_err(one)?,
         "ENABLE_PAPER_TRADING" => s.execution.paper_trading = parse::boolean(raw).map_err(one)?,
         "ORDER_TIMEOUT" => s.execution.order_timeout = secs(1, 3_600).map_err(one)?,
+        "BINANCE_API_KEY" => s.execution.binance_api_key = Some(Secret::parse(raw).map_err(|r| vec![r])?),
+        "BINANCE_API_SECRET" => s.execution.binance_api_secret = Some(Secret::parse(raw).map_err(|r| vec![r])?),
+        "BINANCE_BASE_URL" => s.execution.binance_base_url = parse::base_url(raw).map_err(one)?,
         "BACKTEST_START_DATE" => s.backtest.start_date = parse::date(raw).map_err(one)?,
         "BACKTEST_END_DATE" => s.backtest.end_date = parse::date(raw).map_err(one)?,
         "TRANSACTION_COSTS" => {
@@ -218,6 +237,9 @@ impl Settings {
             "DEFAULT_EXCHANGE" => Some(self.execution.default_exchange.clone()),
             "ENABLE_PAPER_TRADING" => flag(self.execution.paper_trading),
             "ORDER_TIMEOUT" => Some(self.execution.order_timeout.as_secs().to_string()),
+            "BINANCE_API_KEY" => self.execution.binance_api_key.as_ref().map(|k| k.masked()),
+            "BINANCE_API_SECRET" => self.execution.binance_api_secret.as_ref().map(|k| k.masked()),
+            "BINANCE_BASE_URL" => Some(self.execution.binance_base_url.clone()),
             "BACKTEST_START_DATE" => Some(self.backtest.start_date.to_string()),
             "BACKTEST_END_DATE" => Some(self.backtest.end_date.to_string()),
             "TRANSACTION_COSTS" => Some(self.backtest.transaction_costs.to_string()),

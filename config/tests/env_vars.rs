@@ -30,6 +30,8 @@ fn samples(name: &str) -> (&'static str, Option<&'static str>) {
         "RISK_FREE_RATE" => ("-0.005", Some("garbage")),
         "DEFAULT_EXCHANGE" => ("kraken", Some("!!")),
         "ORDER_TIMEOUT" => ("5", Some("garbage")),
+        "BINANCE_API_KEY" | "BINANCE_API_SECRET" => ("k3yK3yk3yK3yk3yK3yk3y", Some("has spaces")),
+        "BINANCE_BASE_URL" => ("https://testnet.binance.vision", Some("ftp://x")),
         "BACKTEST_START_DATE" => ("2021-03-04", Some("garbage")),
         "BACKTEST_END_DATE" => ("2023-05-06", Some("garbage")),
         "TRANSACTION_COSTS" => ("0", Some("garbage")),

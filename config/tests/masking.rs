@@ -105,3 +105,17 @@ fn show_has_every_section_and_the_spec_trading_shape() {
     let spec: serde_json::Value = serde_json::from_str(SPEC_JSON).unwrap();
     assert_eq!(shown["trading_config"], spec["trading_config"]);
 }
+
+#[test]
+fn binance_credentials_are_masked() {
+    let key = "BnKeyBnKeyBnKeyBnKey1234";
+    let secret = "BnSecretBnSecretBnSecret99";
+    let s = load_env(&[("BINANCE_API_KEY", key), ("BINANCE_API_SECRET", secret)]).unwrap();
+    for text in [s.show().to_string(), format!("{s:?}"), s.value_of("BINANCE_API_KEY").unwrap(), s.value_of("BINANCE_API_SECRET").unwrap()] {
+        assert!(!text.contains(key) && !text.contains(secret), "leaked in {text}");
+    }
+    assert_eq!(s.show()["execution"]["binance_api_key"], "BnKe…(masked)");
+    assert_eq!(s.execution.binance_api_secret.as_ref().unwrap().expose(), secret);
+    let err = load_env(&[("BINANCE_API_SECRET", "BnSecretBnSecret with space")]).unwrap_err();
+    assert!(!err.to_string().contains("BnSecretBnSecret"), "{err}");
+}

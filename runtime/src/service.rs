@@ -7,12 +7,14 @@
 
 use crate::bus::InProcessBus;
 use crate::clock::WallClock;
+use crate::exchange::{BinanceConfig, BinanceVenue};
 use crate::supervisor::{ChildSpec, RestartPolicy, StatusRegistry, Supervisor, SupervisorArgs, SupervisorMsg};
 use ractor::{Actor, ActorRef};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tradpal_actors::concern::ConcernActor;
 use tradpal_actors::execution::actor::{ExecutionActor, ExecutionMsg};
+use tradpal_actors::execution::venue::LiveVenue;
 use tradpal_actors::execution::ExecutionConfig;
 use tradpal_actors::market_data::actor::MarketDataActor;
 use tradpal_actors::regime::actor::RegimeActor;
@@ -39,6 +41,31 @@ pub enum RuntimeError {
     Nats { url: String, reason: String },
     #[error("HTTP server failed: {0}")]
     Serve(std::io::Error),
+    /// Paper trading is off but no real exchange can be reached with this configuration.
+    #[error("live trading: {0}")]
+    Venue(String),
+}
+
+/// The real exchange orders go to when `ENABLE_PAPER_TRADING=false` (`None` in paper
+/// mode). Refuses an exchange without an adapter and missing or invalid credentials:
+/// the service must not start believing it trades.
+pub fn live_venue(settings: &Settings, clock: Arc<dyn Clock>) -> Result<Option<Arc<dyn LiveVenue>>, RuntimeError> {
+    let e = &settings.execution;
+    if e.paper_trading {
+        return Ok(None);
+    }
+    if e.default_exchange != "binance" {
+        return Err(RuntimeError::Venue(format!(
+            "ENABLE_PAPER_TRADING=false routes orders to DEFAULT_EXCHANGE={}, which has no adapter (supported: binance)",
+            e.default_exchange
+        )));
+    }
+    let (Some(key), Some(secret)) = (&e.binance_api_key, &e.binance_api_secret) else {
+        return Err(RuntimeError::Venue("ENABLE_PAPER_TRADING=false with DEFAULT_EXCHANGE=binance needs BINANCE_API_KEY and BINANCE_API_SECRET".into()));
+    };
+    let config = BinanceConfig { base_url: e.binance_base_url.clone(), ..BinanceConfig::new(key.expose(), secret.expose()) };
+    let venue = BinanceVenue::new(config, clock).map_err(|err| RuntimeError::Venue(err.to_string()))?;
+    Ok(Some(Arc::new(venue)))
 }
 
 /// How long start-up waits for every actor to be running before serving anyway.
@@ -64,7 +91,7 @@ pub struct Runtime {
 }
 
 /// Every child of the tree, in start order.
-fn children(services: &Services, settings: &Settings) -> Vec<ChildSpec> {
+fn children(services: &Services, settings: &Settings, venue: Option<Arc<dyn LiveVenue>>) -> Vec<ChildSpec> {
     let limits = SessionLimits { live_trading_enabled: false, ..SessionLimits::default() };
     let _ = settings; // live trading needs an exchange adapter; see the execution issue.
     names::ALL
@@ -74,7 +101,7 @@ fn children(services: &Services, settings: &Settings) -> Vec<ChildSpec> {
             names::MARKET_DATA => ChildSpec::of(name, MarketDataActor { services: services.clone() }),
             names::REGIME => ChildSpec::of(name, RegimeActor { services: services.clone() }),
             names::RISK => ChildSpec::of(name, RiskActor { services: services.clone() }),
-            names::EXECUTION => ChildSpec::of(name, ExecutionActor { services: services.clone(), config: execution_config(settings) }),
+            names::EXECUTION => ChildSpec::of(name, ExecutionActor { services: services.clone(), config: execution_config(settings), venue: venue.clone() }),
             other => ChildSpec::of(other, ConcernActor { name: other }),
         })
         .collect()
@@ -120,6 +147,8 @@ fn spawn_doorbell(bus: &InProcessBus) -> tokio::task::JoinHandle<()> {
 impl Runtime {
     pub async fn start(settings: Settings, options: RuntimeOptions) -> Result<Runtime, RuntimeError> {
         let settings = Arc::new(settings);
+        let clock: Arc<dyn Clock> = Arc::new(WallClock);
+        let venue = live_venue(&settings, clock.clone())?;
         let dir = settings.data_dir.clone();
         let open_dir = dir.clone();
         let opened = tokio::task::spawn_blocking(move || Journal::open(&open_dir, JournalOptions::default()))
@@ -129,7 +158,6 @@ impl Runtime {
         tracing::info!(dir = %dir.display(), last_sequence = journal.last_sequence(), recovery = ?recovery, "journal open");
 
         let seed: u64 = rand::random();
-        let clock: Arc<dyn Clock> = Arc::new(WallClock);
         let bus = InProcessBus::default();
         let services = Services {
             journal,
@@ -149,7 +177,7 @@ impl Runtime {
         let doorbell = spawn_doorbell(&bus);
         let statuses = StatusRegistry::default();
         let args = SupervisorArgs {
-            children: children(&services, &settings),
+            children: children(&services, &settings, venue),
             policy: options.restart_policy,
             statuses: statuses.clone(),
             services: services.clone(),

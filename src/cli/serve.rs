@@ -42,6 +42,11 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(2));
         }
     };
+    // Paper trading off: refuse to start without a reachable configuration for the venue.
+    if let Err(e) = tradpal_runtime::service::live_venue(&settings, std::sync::Arc::new(tradpal_runtime::clock::WallClock)) {
+        eprintln!("error: {e}");
+        return Ok(ExitCode::from(2));
+    }
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start tokio")?;
     rt.block_on(serve(settings, keys))?;
     Ok(ExitCode::SUCCESS)

@@ -20,16 +20,24 @@
 //! - A journaled `RiskLimitBreached` of a blocking limit (daily loss, drawdown) moves an
 //!   active kill switch to `reducing` (journaled, with the limit named): new entries are
 //!   refused until an administrator sets it `active` again.
+//! - Live (paper trading off, a venue given): journaled submissions and cancels go to the
+//!   venue, its answers come back as [`ExecutionMsg::VenueReport`], each tick queries
+//!   working orders, and start-up reconciles with the venue before serving: see
+//!   `actor_live.rs`.
 
+use super::actor_live::{calls_of, VenueCallKind};
 use super::core::{ExecutionConfig, ExecutionCore};
 use super::decide::ExecutionError;
 use super::durable::Pipeline;
 use super::request::OrderRequest;
+use super::venue::{LiveVenue, VenueBalance, VenueError, VenueOrderState};
 use super::view::{FlattenReply, OrderView, OrdersPage, OrdersQuery, PortfolioView, SubmitReply, TradingStateView};
 use crate::context::{ActorError, RequestMeta, Services};
 use crate::fault::Fault;
 use crate::session::actor::Answer;
 use ractor::{Actor, ActorProcessingErr, ActorRef};
+use std::collections::BTreeSet;
+use std::sync::Arc;
 use std::time::Duration;
 use tradpal_messages::{CashAdjusted, ErrorCode, ErrorReply, Event, EventKind, OrderId, TradingState};
 
@@ -63,6 +71,8 @@ pub enum ExecutionMsg {
     Tick,
     /// A queued journal batch failed: stop, so the supervisor rebuilds from the journal.
     JournalFailed(String),
+    /// The live venue's answer to a place / cancel / query of one order (`actor_live.rs`).
+    VenueReport { order_id: OrderId, kind: VenueCallKind, result: Result<VenueOrderState, VenueError> },
     Fault(Fault),
 }
 
@@ -70,20 +80,29 @@ pub enum ExecutionMsg {
 pub struct ExecutionActor {
     pub services: Services,
     pub config: ExecutionConfig,
+    /// The real exchange when paper trading is off (`config.live_venue` set); `None`
+    /// with `live_venue` set refuses submissions (501).
+    pub venue: Option<Arc<dyn LiveVenue>>,
 }
 
 pub struct ExecutionState {
-    core: ExecutionCore,
+    pub(super) core: ExecutionCore,
     /// Journal records up to here have been seen by the matcher.
     cursor: u64,
     /// The journal's last sequence when the rebuild fold ran.
     folded_through: u64,
     /// Queued journal batches and the durability watermark every answer waits for.
-    pipeline: Pipeline,
-    myself: Option<ActorRef<ExecutionMsg>>,
+    pub(super) pipeline: Pipeline,
+    pub(super) myself: Option<ActorRef<ExecutionMsg>>,
+    /// Live: orders with a venue request in flight (one at a time per order).
+    pub(super) in_flight: BTreeSet<OrderId>,
+    /// Live: the last order the tick queried (round robin).
+    pub(super) poll_after: Option<OrderId>,
+    /// Live: the venue's balances as of the start-up reconciliation.
+    pub(super) balances: Option<Vec<VenueBalance>>,
 }
 
-fn refused(e: ExecutionError) -> ErrorReply {
+pub(super) fn refused(e: ExecutionError) -> ErrorReply {
     match e {
         ExecutionError::Invalid(m) => ErrorReply::new(ErrorCode::BadRequest, m),
         ExecutionError::Conflict(m) => ErrorReply::new(ErrorCode::Conflict, m),
@@ -97,7 +116,7 @@ impl ExecutionActor {
     /// Queues decided events for the journal (batches of at most [`RECORD_BATCH_MAX`]);
     /// answers wait for them through the pipeline. An error stops the actor (its state
     /// ran ahead of the journal); the supervisor rebuilds it.
-    async fn record(&self, state: &mut ExecutionState, meta: &RequestMeta, events: Vec<Event>) -> Result<(), ActorError> {
+    pub(super) async fn record(&self, state: &mut ExecutionState, meta: &RequestMeta, events: Vec<Event>) -> Result<(), ActorError> {
         let mut events = events;
         while events.len() > RECORD_BATCH_MAX {
             let rest = events.split_off(RECORD_BATCH_MAX);
@@ -124,6 +143,7 @@ impl ExecutionActor {
             return Ok(());
         }
         let now = self.services.clock.now();
+        let calls = calls_of(&state.core, &events);
         let drafts = events
             .into_iter()
             .map(|e| {
@@ -145,6 +165,9 @@ impl ExecutionActor {
                 let _ = me.cast(ExecutionMsg::JournalFailed(why));
             }
         });
+        for (order_id, call) in calls {
+            self.spawn_call(state, order_id, call);
+        }
         Ok(())
     }
 
@@ -194,7 +217,7 @@ impl ExecutionActor {
                 other => core.apply(other, env.timestamp),
             })
             .await?;
-        Ok(ExecutionState { core, cursor: last_cause.saturating_sub(1), folded_through, pipeline: Pipeline::default(), myself: None })
+        Ok(ExecutionState { core, cursor: last_cause.saturating_sub(1), folded_through, pipeline: Pipeline::default(), myself: None, in_flight: BTreeSet::new(), poll_after: None, balances: None })
     }
 
     /// Reads journal records after the cursor and matches the candle records.
@@ -231,10 +254,10 @@ impl ExecutionActor {
     }
 
     async fn submit(&self, state: &mut ExecutionState, req: &OrderRequest, meta: &RequestMeta) -> Result<SubmitReply, ActorError> {
-        if let Some(venue) = &state.core.config.live_venue {
+        if let (Some(venue), None) = (&state.core.config.live_venue, &self.venue) {
             return Err(ErrorReply::new(
                 ErrorCode::NotImplemented,
-                format!("ENABLE_PAPER_TRADING is false: orders would go to {venue}, and live order routing is not built yet (the Binance adapter exists, reconciliation does not); set ENABLE_PAPER_TRADING=true"),
+                format!("ENABLE_PAPER_TRADING is false: orders would go to {venue}, and no adapter for it is configured; set ENABLE_PAPER_TRADING=true"),
             )
             .into());
         }
@@ -332,7 +355,7 @@ impl Actor for ExecutionActor {
     async fn pre_start(&self, myself: ActorRef<Self::Msg>, _args: ()) -> Result<ExecutionState, ActorProcessingErr> {
         let mut state = self.rebuild().await?;
         state.myself = Some(myself.clone());
-        if !state.core.funded && state.core.config.starting_cash.is_positive() {
+        if !state.core.funded && !state.core.is_live() && state.core.config.starting_cash.is_positive() {
             let fund = Event::CashAdjusted(CashAdjusted {
                 asset: state.core.portfolio.currency.clone(),
                 amount: state.core.config.starting_cash,
@@ -348,6 +371,7 @@ impl Actor for ExecutionActor {
         let answer = state.core.answer_breach(now).map_err(refused)?;
         let meta = RequestMeta { request_id: None, correlation_id: tradpal_messages::CorrelationId(0) };
         self.record(&mut state, &meta, answer.into_iter().collect()).await?;
+        self.reconcile(&mut state).await?;
         self.catch_up(&mut state).await?;
         myself.send_interval(Duration::from_millis(TICK_MS), || ExecutionMsg::Tick);
         tracing::info!(orders = state.core.orders.len(), open = state.core.open_orders(), cursor = state.cursor, "execution rebuilt");
@@ -364,7 +388,8 @@ impl Actor for ExecutionActor {
                 state.pipeline.reply(reply, state.core.list(&query).map_err(|m| ErrorReply::new(ErrorCode::BadRequest, m)));
             }
             ExecutionMsg::Portfolio { reply } => {
-                let view = PortfolioView::of(&state.core, state.cursor.max(self.services.journal.last_sequence()));
+                let mut view = PortfolioView::of(&state.core, state.cursor.max(self.services.journal.last_sequence()));
+                view.venue_balances = state.balances.as_ref().map(|b| b.iter().map(Into::into).collect());
                 state.pipeline.reply(reply, Ok(view));
             }
             ExecutionMsg::JournalFailed(why) => return Err(format!("journal write failed: {why}").into()),
@@ -374,6 +399,10 @@ impl Actor for ExecutionActor {
                 let events = state.core.on_timer(self.services.clock.now()).map_err(refused).map_err(ActorError::from)?;
                 let meta = RequestMeta { request_id: None, correlation_id: tradpal_messages::CorrelationId(0) };
                 self.record(state, &meta, events).await?;
+                self.poll_venue(state);
+            }
+            ExecutionMsg::VenueReport { order_id, kind, result } => {
+                self.on_venue_answer(state, order_id, kind, result).await?;
             }
             ExecutionMsg::Fault(f) => return Err(f.trigger(crate::names::EXECUTION)),
             other => self.handle_request(state, other).await?,

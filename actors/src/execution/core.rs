@@ -29,8 +29,9 @@ pub struct ExecutionConfig {
     /// Paper account's starting cash (journaled once as `CashAdjusted`).
     pub starting_cash: Fixed,
     pub limits: crate::risk::pretrade::Limits,
-    /// Set when paper trading is off: orders would go to this exchange, and routing to
-    /// a real exchange is not wired yet, so submissions are refused (501).
+    /// Set when paper trading is off: orders go to this exchange (live mode, `live.rs`):
+    /// the venue accepts, fills and confirms cancels; bars only mark. The actor refuses
+    /// submissions (501) when it has no venue adapter for it.
     pub live_venue: Option<String>,
 }
 

@@ -45,7 +45,8 @@ impl ExecutionCore {
         Ok(())
     }
 
-    /// Submits an order request at `now` (paper venue: accepted at once).
+    /// Submits an order request at `now` (paper venue: accepted at once; live: left
+    /// `submitted` until the venue answers, see `live.rs`).
     pub fn submit(&mut self, req: &OrderRequest, now: Timestamp, ids: &mut IdGenerator) -> Result<Submitted, ExecutionError> {
         let inst = self.config.instruments.get(&req.symbol).map_err(|e| ExecutionError::Invalid(format!("symbol: {e}")))?;
         let mark = self.last_price.get(&inst.symbol).map(|(p, _)| *p);
@@ -62,6 +63,9 @@ impl ExecutionCore {
         }
         if self.open_orders() + plan.orders.len() > WORKING_ORDERS_MAX {
             return Err(ExecutionError::Busy(format!("{WORKING_ORDERS_MAX} orders are working; cancel some first")));
+        }
+        if self.is_live() && plan.orders.len() > 1 {
+            return Err(ExecutionError::Invalid("contingent orders (bracket, OCO, OTO) are not routed to a live venue yet; send the legs as separate orders".into()));
         }
         let mut out = Vec::new();
         let main_id = ids.order_id();
@@ -107,7 +111,7 @@ impl ExecutionCore {
                 submitted_at: now,
             };
             self.emit(&mut out, Event::OrderSubmitted(event), now)?;
-            if !held {
+            if !held && !self.is_live() {
                 let venue_order_id = leg_ids[i].to_string();
                 self.emit(&mut out, Event::OrderAccepted(OrderAccepted { order_id: leg_ids[i], venue_order_id }), now)?;
             }
@@ -217,8 +221,16 @@ impl ExecutionCore {
     }
 
     /// Paper cancel: request and confirmation at once; then the order's children.
+    /// Live: only the request (the venue's answer confirms it), except for a held order,
+    /// which never reached the venue.
     pub(crate) fn cancel_one(&mut self, out: &mut Vec<Event>, id: OrderId, reason: &str, now: Timestamp, cause: u64) -> Result<(), ExecutionError> {
         let status = self.orders[&id].status;
+        if self.is_live() && status != OrderStatus::Held {
+            if status != OrderStatus::PendingCancel {
+                self.emit(out, Event::OrderCancelRequested(OrderCancelRequested { order_id: id, reason: reason.to_string() }), now)?;
+            }
+            return Ok(());
+        }
         if status != OrderStatus::Held && status != OrderStatus::PendingCancel {
             self.emit(out, Event::OrderCancelRequested(OrderCancelRequested { order_id: id, reason: reason.to_string() }), now)?;
         }
@@ -291,7 +303,9 @@ impl ExecutionCore {
             let risk_note = String::new();
             let submitted = OrderSubmitted { order_id, requested_quantity: spec.quantity, spec, risk_note, status: OrderStatus::Submitted, link: None, submitted_at: now };
             self.emit(&mut out, Event::OrderSubmitted(submitted), now)?;
-            self.emit(&mut out, Event::OrderAccepted(OrderAccepted { order_id, venue_order_id: order_id.to_string() }), now)?;
+            if !self.is_live() {
+                self.emit(&mut out, Event::OrderAccepted(OrderAccepted { order_id, venue_order_id: order_id.to_string() }), now)?;
+            }
         }
         Ok(out)
     }

@@ -57,6 +57,28 @@ impl Pipeline {
         });
     }
 
+    /// Resolves once every batch queued so far is durable (`Err` if the pipeline
+    /// failed or the actor stopped): live orders reach the venue only after their
+    /// `OrderSubmitted` is on disk.
+    pub fn durable(&self) -> impl Future<Output = Result<(), String>> + Send + 'static {
+        let want = self.queued;
+        let mut rx = self.tx.subscribe();
+        async move {
+            let w = rx
+                .wait_for(|w| match w {
+                    Watermark::Durable(d) => *d >= want,
+                    Watermark::Failed(_) => true,
+                })
+                .await
+                .map_err(|_| "the execution actor stopped".to_string())?
+                .clone();
+            match w {
+                Watermark::Durable(_) => Ok(()),
+                Watermark::Failed(why) => Err(why),
+            }
+        }
+    }
+
     /// Sends `answer` once every batch queued so far is durable (at once if it is).
     pub fn reply<T: Send + 'static>(&self, reply: Answer<T>, answer: Result<T, ErrorReply>) {
         let want = self.queued;

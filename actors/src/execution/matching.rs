@@ -39,6 +39,10 @@ impl ExecutionCore {
     /// skips the first kind: see `matched_through`).
     pub fn on_bars_grouped(&mut self, symbol: &str, timeframe: Timeframe, bars: &[Candle], cause: u64) -> Result<Vec<Vec<Event>>, ExecutionError> {
         let mut groups = Vec::new();
+        if self.is_live() {
+            self.mark_bars(symbol, timeframe, bars); // the venue matches, not us
+            return Ok(groups);
+        }
         for bar in bars {
             let close_time = Timestamp(bar.open_time.0.saturating_add(timeframe.nanos()));
             let eligible = self.eligible(symbol, bar.open_time);
@@ -58,6 +62,9 @@ impl ExecutionCore {
     /// derived state (marks, trailing anchors, `matched_until`); its events follow it
     /// in the journal.
     pub fn observe_bars(&mut self, symbol: &str, timeframe: Timeframe, bars: &[Candle]) {
+        if self.is_live() {
+            return self.mark_bars(symbol, timeframe, bars);
+        }
         for bar in bars {
             let close_time = Timestamp(bar.open_time.0.saturating_add(timeframe.nanos()));
             let eligible = self.eligible(symbol, bar.open_time);
@@ -75,6 +82,16 @@ impl ExecutionCore {
                 }
             }
             self.after_bar(symbol, &eligible, bar, close_time);
+        }
+    }
+
+    /// Live mode: bars only mark the portfolio.
+    fn mark_bars(&mut self, symbol: &str, timeframe: Timeframe, bars: &[Candle]) {
+        for bar in bars {
+            let close_time = Timestamp(bar.open_time.0.saturating_add(timeframe.nanos()));
+            if let Some(close) = Self::close_of(bar) {
+                self.mark(symbol, close, close_time);
+            }
         }
     }
 
@@ -148,9 +165,15 @@ impl ExecutionCore {
     }
 
     /// The clock's part: GTD orders whose time has come and orders the venue did not
-    /// acknowledge within `ORDER_TIMEOUT` expire.
+    /// acknowledge within `ORDER_TIMEOUT` expire. Live: a GTD order's time asks the venue
+    /// for a cancel, and an unacknowledged order expires only when a query says the venue
+    /// does not know it ([`ExecutionCore::on_venue_unknown`]).
     pub fn on_timer(&mut self, now: Timestamp) -> Result<Vec<Event>, ExecutionError> {
         let mut out = Vec::new();
+        if self.is_live() {
+            self.live_timer(&mut out, now)?;
+            return Ok(out);
+        }
         let due: Vec<(OrderId, String)> = self
             .open_by_symbol
             .values()

@@ -14,19 +14,25 @@
 //! - `portfolio.rs`: positions, cash, P&L: a fold over fills.
 //! - `core.rs`: the state and `apply` (the fold every replay runs).
 //! - `decide.rs`: submit (idempotency, kill switch, pre-trade risk), cancel, flatten.
-//! - `matching.rs`: bars and the clock against working orders.
+//! - `matching.rs`: bars and the clock against working orders (paper; live: bars only mark).
+//! - `live.rs`: live mode of the core: venue reports (acceptance, new fills, cancel,
+//!   expiry, rejection) and unknown orders into events; idempotent.
 //! - `view.rs`: the JSON answers (orders, pages, portfolio) and order listing.
 //! - `durable.rs`: the durability watermark answers wait for (pipelined journal writes).
 //! - `actor.rs`: the actor: journals decisions, pulls candles from the journal, rebuilds.
+//! - `actor_live.rs`: the actor's live half: routes journaled submissions and cancels to
+//!   the venue, applies its answers, queries working orders per tick, reconciles at start.
 //! - `venue.rs`: [`venue::LiveVenue`], the boundary to a real exchange (implemented in
 //!   `runtime::exchange`).
 
 pub mod actor;
+pub mod actor_live;
 pub mod core;
 pub mod decide;
 pub mod durable;
 pub mod fill;
 pub mod instrument;
+pub mod live;
 pub mod matching;
 pub mod order;
 pub mod portfolio;
@@ -38,6 +44,8 @@ pub mod view;
 mod fill_tests;
 #[cfg(test)]
 mod core_tests;
+#[cfg(test)]
+mod live_tests;
 
 pub use self::core::{ExecutionConfig, ExecutionCore};
 pub use decide::{ExecutionError, Submitted};

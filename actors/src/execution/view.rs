@@ -151,6 +151,24 @@ pub struct PortfolioView {
     pub last_prices: std::collections::BTreeMap<String, PriceView>,
     /// Journal sequence this view reflects (compare two views for staleness).
     pub as_of_sequence: u64,
+    /// Live trading: the venue's balances as of the start-up reconciliation (not
+    /// journaled; absent in paper mode).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub venue_balances: Option<Vec<BalanceView>>,
+}
+
+/// A free/locked balance of one asset at the venue.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BalanceView {
+    pub asset: String,
+    pub free: Fixed,
+    pub locked: Fixed,
+}
+
+impl From<&super::venue::VenueBalance> for BalanceView {
+    fn from(b: &super::venue::VenueBalance) -> Self {
+        BalanceView { asset: b.asset.clone(), free: b.free, locked: b.locked }
+    }
 }
 
 impl PortfolioView {
@@ -188,6 +206,7 @@ impl PortfolioView {
             positions,
             last_prices: core.last_price.iter().map(|(s, (price, time))| (s.clone(), PriceView { price: *price, time: *time })).collect(),
             as_of_sequence,
+            venue_balances: None,
         }
     }
 }
