@@ -41,6 +41,12 @@ pub struct BacktestConfig {
     pub risk_free_rate: f64,
     /// Keep every event in the result (tests, audits); the hash is always computed.
     pub keep_events: bool,
+    /// Keep finished orders in the execution core, as a live session does (its
+    /// idempotency memory and order listing). Off by default: an order that ended
+    /// without contingency links is dropped from the core once terminal (its history is
+    /// in the event stream), which keeps the core's maps small on long runs. The events,
+    /// and so the hash and every number, are the same either way (tested).
+    pub keep_orders: bool,
 }
 
 impl Default for BacktestConfig {
@@ -54,6 +60,7 @@ impl Default for BacktestConfig {
             seed: 0,
             risk_free_rate: RISK_FREE_RATE_DEFAULT,
             keep_events: false,
+            keep_orders: false,
         }
     }
 }

@@ -19,6 +19,9 @@
 //!    (`sizing.rs`), and the difference to the position is submitted as a market order
 //!    stamped `close_i`, so it fills at bar `i + 1`'s open (never on bar `i`).
 //!
+//! Finished orders without contingency links are dropped from the core as they end
+//! (unless `keep_orders`): see [`forget_finished`].
+//!
 //! Funding: one `CashAdjusted` event of `starting_cash` at the first bar's open. After
 //! the last bar: the open trade (if any) is valued at the last close, and the metrics
 //! are computed with the closes as the buy-and-hold benchmark.
@@ -81,6 +84,7 @@ struct Sim {
     inst: Instrument,
     timeframe: Timeframe,
     whole_units: bool,
+    keep_orders: bool,
 }
 
 impl Sim {
@@ -103,6 +107,7 @@ impl Sim {
             inst,
             timeframe,
             whole_units: config.whole_units,
+            keep_orders: config.keep_orders,
         })
     }
 
@@ -123,7 +128,7 @@ impl Sim {
         if !position.is_zero() {
             self.exposure_bars += 1;
         }
-        let ctx = BarContext::at(bars, i, self.timeframe, position.to_f64(), equity_f, self.core.portfolio.cash.to_f64());
+        let ctx = BarContext::at(bars, i, self.timeframe, position, equity, self.core.portfolio.cash);
         let Signal::Target(fraction) = strategy.on_bar(&ctx) else { return Ok(()) };
         if !(fraction.is_finite() && fraction.abs() <= FRACTION_MAX) {
             return Err(BacktestError::BadSignal { strategy: strategy.name().to_string(), index: i, value: fraction, max: FRACTION_MAX });
@@ -137,14 +142,24 @@ impl Sim {
         self.retarget(fraction, equity, price, close_time, i)
     }
 
-    /// Hashes events and feeds fills to the ledger.
+    /// Hashes events, feeds fills to the ledger, drops orders that ended.
     fn absorb(&mut self, events: &[Event], i: usize) {
         for e in events {
             self.log.record(e);
-            if let Event::OrderFilled(f) = e {
-                self.counts.fills += 1;
-                let fill = LedgerFill { side: f.side, quantity: f.quantity, price: f.price, fee: f.fee, time: f.market_time, bar: i };
-                self.ledger.fill(fill);
+            let ended = match e {
+                Event::OrderFilled(f) => {
+                    self.counts.fills += 1;
+                    let fill = LedgerFill { side: f.side, quantity: f.quantity, price: f.price, fee: f.fee, time: f.market_time, bar: i };
+                    self.ledger.fill(fill);
+                    Some(f.order_id)
+                }
+                Event::OrderCanceled(c) => Some(c.order_id),
+                Event::OrderRejected(r) => Some(r.order_id),
+                Event::OrderExpired(x) => Some(x.order_id),
+                _ => None,
+            };
+            if let (Some(id), false) = (ended, self.keep_orders) {
+                forget_finished(&mut self.core, id);
             }
         }
     }
@@ -226,6 +241,23 @@ impl Sim {
             equity: self.equity,
             events,
         })
+    }
+}
+
+/// Drops order `id` from the core if it is terminal and has no contingency links (no
+/// parent, sibling or children that could still name it): its entries in `orders`,
+/// `order_number` and `by_client`. It is already out of `open_by_symbol` (every
+/// terminal step removes it), so matching, cancels and listings of working orders never
+/// look for it again. What is lost is what a backtest does not use: the idempotency
+/// memory of its (generated, unique) client id and its row in order listings.
+fn forget_finished(core: &mut ExecutionCore, id: OrderId) {
+    let Some(order) = core.orders.get(&id) else { return };
+    if !order.status.is_terminal() || order.link.is_some() || core.children.contains_key(&id) {
+        return;
+    }
+    if let Some(order) = core.orders.remove(&id) {
+        core.by_client.remove(&order.spec.client_order_id);
+        core.order_number.remove(&id);
     }
 }
 

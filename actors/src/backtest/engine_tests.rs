@@ -138,6 +138,9 @@ fn same_inputs_same_hash_and_any_change_changes_it() {
     assert_ne!(go(&base, 5.0).event_stream_hash, a.event_stream_hash, "another parameter");
     let costly = BacktestConfig::default().with_slippage_bps(5);
     assert_ne!(go(&costly, 10.0).event_stream_hash, a.event_stream_hash, "another slippage");
+    // Keeping finished orders in the core (as live does) changes nothing reported.
+    let kept = go(&BacktestConfig { keep_orders: true, ..BacktestConfig::default() }, 10.0);
+    assert_eq!((kept.event_stream_hash, kept.metrics), (a.event_stream_hash, a.metrics));
 }
 
 /// Records what it was shown; trades on the first bar.

@@ -40,7 +40,7 @@ pub use sma_cross::SmaCross;
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use tradpal_messages::{Candle, Timeframe};
+use tradpal_messages::{Candle, Fixed, Timeframe};
 
 /// What a strategy wants after a bar's close.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -57,20 +57,21 @@ pub enum Signal {
 pub struct BarContext<'a> {
     bars: &'a [Candle],
     timeframe: Timeframe,
-    position: f64,
-    equity: f64,
-    cash: f64,
+    /// Exact money, converted to f64 only when asked (most strategies never ask).
+    position: Fixed,
+    equity: Fixed,
+    cash: Fixed,
 }
 
 impl<'a> BarContext<'a> {
     /// `bars` ends with the bar just closed; `None` when it is empty.
-    pub fn new(bars: &'a [Candle], timeframe: Timeframe, position: f64, equity: f64, cash: f64) -> Option<Self> {
+    pub fn new(bars: &'a [Candle], timeframe: Timeframe, position: Fixed, equity: Fixed, cash: Fixed) -> Option<Self> {
         (!bars.is_empty()).then_some(BarContext { bars, timeframe, position, equity, cash })
     }
 
     /// The engine's context at `bars[index]`: the slice is cut there, so nothing later
     /// is reachable. `index < bars.len()` (the engine's loop index).
-    pub(crate) fn at(bars: &'a [Candle], index: usize, timeframe: Timeframe, position: f64, equity: f64, cash: f64) -> Self {
+    pub(crate) fn at(bars: &'a [Candle], index: usize, timeframe: Timeframe, position: Fixed, equity: Fixed, cash: Fixed) -> Self {
         BarContext { bars: &bars[..=index], timeframe, position, equity, cash }
     }
 
@@ -98,16 +99,17 @@ impl<'a> BarContext<'a> {
 
     /// Signed position in units of the base asset, after this bar's fills.
     pub fn position(&self) -> f64 {
-        self.position
+        self.position.to_f64()
     }
 
     /// Equity (cash plus the position at this bar's close), in quote currency.
     pub fn equity(&self) -> f64 {
-        self.equity
+        self.equity.to_f64()
     }
 
+    /// Cash, in quote currency (negative when a long is bought with more than the cash).
     pub fn cash(&self) -> f64 {
-        self.cash
+        self.cash.to_f64()
     }
 }
 

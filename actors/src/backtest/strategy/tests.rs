@@ -1,7 +1,7 @@
 //! The factory's refusals and the built-in strategies' rules on small series.
 
 use super::*;
-use tradpal_messages::Timestamp;
+use tradpal_messages::{Fixed, Timestamp};
 
 fn candles(closes: &[f64]) -> Vec<Candle> {
     closes
@@ -15,7 +15,7 @@ fn candles(closes: &[f64]) -> Vec<Candle> {
 fn signals(spec: &StrategySpec, closes: &[f64]) -> Vec<Signal> {
     let bars = candles(closes);
     let mut s = build(spec).unwrap();
-    (0..bars.len()).map(|i| s.on_bar(&BarContext::at(&bars, i, Timeframe::M1, 0.0, 1.0, 1.0))).collect()
+    (0..bars.len()).map(|i| s.on_bar(&BarContext::at(&bars, i, Timeframe::M1, Fixed::ZERO, Fixed::ONE, Fixed::ONE))).collect()
 }
 
 #[test]
