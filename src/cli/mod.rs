@@ -9,7 +9,9 @@
 //! - `data.rs`: `tradpal data import|synth`, candles into the journal.
 //! - `indicators.rs`: `tradpal indicators FILE.csv`, indicator series of a file.
 //! - `regime.rs`: `tradpal regime evaluate`, detection scored against labels.
+//! - `backtest.rs`: `tradpal backtest`, a built-in strategy over a candle file.
 
+mod backtest;
 mod config;
 mod data;
 mod indicators;
@@ -47,6 +49,8 @@ pub enum Command {
     /// Market regimes: score detection against ground truth.
     #[command(subcommand)]
     Regime(regime::RegimeCommand),
+    /// Backtest a built-in strategy over a candle CSV (summary, or JSON with --json).
+    Backtest(backtest::BacktestArgs),
 }
 
 /// Options every command that reads settings accepts.
@@ -86,5 +90,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Data(cmd) => data::run(cmd),
         Command::Indicators(args) => indicators::run(args),
         Command::Regime(cmd) => regime::run(cmd),
+        Command::Backtest(args) => backtest::run(args),
     }
 }
