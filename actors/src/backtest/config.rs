@@ -11,6 +11,9 @@ use tradpal_messages::Fixed;
 
 /// Largest starting cash accepted (keeps every product of money far from overflow).
 pub const STARTING_CASH_MAX: i64 = 1_000_000_000_000;
+/// Largest fixed slippage accepted, in basis points: 10%, the cap the volatility model
+/// has (`fill::SLIPPAGE_FRACTION_MAX`).
+pub const SLIPPAGE_BPS_MAX: u32 = 1_000;
 
 /// The position-size limit a backtest runs under unless told otherwise: a whole
 /// equity's worth. The service's default (`MAX_POSITION_SIZE` = 0.05) would resize every
@@ -91,10 +94,14 @@ impl BacktestConfig {
         if !(p > 0.0 && p <= 1.0) {
             return Err(format!("participation must be in (0, 1], got {p}"));
         }
-        if let Slippage::VolatilityScaled { k } = self.fill.slippage {
-            if !(k.is_finite() && k >= 0.0) {
+        match self.fill.slippage {
+            Slippage::FixedBps(bps) if bps > SLIPPAGE_BPS_MAX => {
+                return Err(format!("slippage must be at most {SLIPPAGE_BPS_MAX} bps (10%), got {bps}"));
+            }
+            Slippage::VolatilityScaled { k } if !(k.is_finite() && k >= 0.0) => {
                 return Err(format!("volatility slippage k must be finite and >= 0, got {k}"));
             }
+            _ => {}
         }
         if !(self.risk_free_rate.is_finite() && self.risk_free_rate > -1.0) {
             return Err(format!("risk_free_rate must be a finite number > -1, got {}", self.risk_free_rate));

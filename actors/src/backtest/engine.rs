@@ -11,7 +11,8 @@
 //!    paper exchange's rules, `execution/fill.rs`); then the core marks the portfolio at
 //!    this bar's close. The emitted events go to the hash and fills to the trade ledger.
 //! 2. Equity (cash plus the position at the close) is recorded for `close_i`; a bar
-//!    with a non-zero position counts as exposed. Equity <= 0 stops the run (bust).
+//!    ending with a non-zero position counts as exposed. Equity <= 0 stops the run
+//!    (bust: returns after it are undefined).
 //! 3. `strategy.on_bar(ctx)`, with `ctx` holding `bars[..=i]` only, the position and
 //!    the equity: the strategy cannot see a later bar.
 //! 4. A [`Signal::Target`] that differs from the previous target: an order still

@@ -192,6 +192,9 @@ fn bad_input_gives_clear_errors() {
     assert!(e.to_string().contains("opens less than one 1d bar after"), "{e}");
     let broke = BacktestConfig { starting_cash: Fixed::ZERO, ..BacktestConfig::default() };
     assert!(matches!(run(&broke, &bars, Timeframe::D1, "GOOG/USDT", s.as_mut()), Err(BacktestError::Config(_))));
+    let slippery = BacktestConfig::default().with_slippage_bps(5_000);
+    let e = run(&slippery, &bars, Timeframe::D1, "GOOG/USDT", s.as_mut()).unwrap_err();
+    assert_eq!(e.to_string(), "config: slippage must be at most 1000 bps (10%), got 5000");
     let e = build(&StrategySpec::new("sma_cross").with("fast", 30.0).with("slow", 30.0)).err().unwrap();
     assert!(e.to_string().contains("fast (30) must be shorter than slow (30)"), "{e}");
     assert!(build(&StrategySpec::new("nope")).err().unwrap().to_string().starts_with("unknown strategy \"nope\"; known: sma_cross"));
