@@ -17,8 +17,8 @@
 //!   resampling, indicators (pure; the actor is to come).
 //! - `regime/`: market regimes: features, HMM fit and causal filter, hysteresis, scoring (pure).
 //! - `risk/`: risk management: sizing, VaR / ES, limits, pre-trade checks, stress tests (pure).
-//! - `backtest/`: the backtester's pure parts; so far `metrics/`, the performance report
-//!   (returns, Sharpe / Sortino / Calmar, drawdowns, trade statistics, alpha / beta, PSR).
+//! - `backtest/`: the backtester (pure): the engine driving the execution core over stored
+//!   bars, strategies, round-trip trades, the performance metrics.
 //! - `concern.rs`: the actor for concerns whose capability is not built yet; it is
 //!   supervised and answers health pings, and nothing else (see README's roadmap).
 

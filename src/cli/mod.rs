@@ -10,7 +10,9 @@
 //! - `indicators.rs`: `tradpal indicators FILE.csv`, indicator series of a file.
 //! - `regime.rs`: `tradpal regime evaluate`, detection scored against labels.
 //! - `trading.rs`: `tradpal trading-state` and `tradpal flatten`, the kill switch (over HTTP).
+//! - `backtest.rs`: `tradpal backtest`, a built-in strategy over a candle file.
 
+mod backtest;
 mod config;
 mod data;
 mod indicators;
@@ -53,6 +55,8 @@ pub enum Command {
     TradingState(trading::TradingStateArgs),
     /// Cancel every working order and close every position (running service).
     Flatten(trading::FlattenArgs),
+    /// Backtest a built-in strategy over a candle CSV (summary, or JSON with --json).
+    Backtest(backtest::BacktestArgs),
 }
 
 /// Options every command that reads settings accepts.
@@ -94,5 +98,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Regime(cmd) => regime::run(cmd),
         Command::TradingState(args) => trading::trading_state(args),
         Command::Flatten(args) => trading::flatten(args),
+        Command::Backtest(args) => backtest::run(args),
     }
 }

@@ -1,12 +1,28 @@
-//! The backtester's pure parts: what a backtest measures about a finished run.
+//! The backtester: a strategy over stored candles through the same execution core a
+//! paper session runs, and the report of what it did.
 //!
-//! A backtest drives the same cores as a live session over stored candles with a
-//! simulated clock (see `session/`); what lives here needs no actor at all: plain
-//! functions from a run's equity curve and trades to its report. No tokio, no I/O, no
-//! clock reads, so a replayed run reports bit-identical numbers.
+//! The engine drives [`crate::execution::ExecutionCore`] (fills, fees, slippage, the
+//! pre-trade risk check, the portfolio) with bar times as the clock and a seeded id
+//! generator; it has no fill logic of its own, so a backtest fills exactly as paper
+//! trading does. No tokio, no I/O, no clock reads: the same inputs give the same
+//! result, bit for bit, and the same event-stream hash.
 //!
 //! # Layout
 //!
+//! - `engine.rs`: [`run`], the per-bar loop (its order of operations is documented
+//!   there), funding, the end-of-run report.
+//! - `config.rs`: [`BacktestConfig`] (cash, costs, limits, seed) and the execution
+//!   core's settings derived from it.
+//! - `sizing.rs`: target fraction of equity -> units on the lot -> the order, or a skip
+//!   below the instrument's minimums.
+//! - `ledger.rs`: round trips (entry to flat or reversal) from fills, as
+//!   [`metrics::TradeRecord`]s.
+//! - `events.rs`: the event stream's blake3 hash (and, optionally, the events).
+//! - `result.rs`: [`BacktestResult`], [`RunCounts`].
+//! - `error.rs`: [`BacktestError`].
+//! - `strategy/`: the [`strategy::Strategy`] trait, its [`strategy::BarContext`] (bars
+//!   up to the current one, never later), the built-in strategies and the
+//!   [`strategy::StrategySpec`] factory.
 //! - `metrics/`: performance metrics ([`metrics::compute`]): returns, risk-adjusted
 //!   ratios, drawdowns, trade statistics, benchmark alpha / beta, the probabilistic
 //!   Sharpe ratio, monthly returns, and the [`metrics::Metric`] trait for custom ones.
@@ -26,5 +42,28 @@
 //!   - `custom.rs`: the [`metrics::Metric`] trait and [`metrics::compute_with`].
 //!   - `tests.rs`, `property_tests.rs` (tests only): whole-report tests, property tests
 //!     and the linear-time check on two years of 1m bars.
+//! - `engine_tests.rs` (tests only): the engine on real data (`shared/data`): SMA-cross
+//!   fills against crossings computed independently, buy-and-hold against the price
+//!   return, determinism by hash, no look-ahead, bad input.
+//!
+//! Not built yet: walk-forward analysis, parameter optimisation, the HTTP endpoints,
+//! journal replay of a run, HTML reports.
 
+pub mod config;
+pub mod engine;
+pub mod error;
+pub mod events;
+pub mod ledger;
 pub mod metrics;
+pub mod result;
+pub mod sizing;
+pub mod strategy;
+
+#[cfg(test)]
+mod engine_tests;
+
+pub use config::{BacktestConfig, BACKTEST_MAX_POSITION_SIZE};
+pub use engine::run;
+pub use error::BacktestError;
+pub use result::{BacktestResult, RunCounts};
+pub use strategy::{build, BarContext, Signal, Strategy, StrategySpec};

@@ -263,7 +263,13 @@ impl ExecutionCore {
     /// Marks the portfolio at a bar's close and updates the equity peak and the day's
     /// starting equity (inputs of the risk check).
     pub fn mark(&mut self, symbol: &str, close: Fixed, at: Timestamp) {
-        self.last_price.insert(symbol.to_string(), (close, at));
+        // Update in place when the symbol is known: no key allocation per bar.
+        match self.last_price.get_mut(symbol) {
+            Some(last) => *last = (close, at),
+            None => {
+                self.last_price.insert(symbol.to_string(), (close, at));
+            }
+        }
         self.portfolio.mark(symbol, close, at);
         let equity = self.portfolio.equity();
         self.equity_peak = self.equity_peak.max(equity);

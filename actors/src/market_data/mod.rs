@@ -42,7 +42,7 @@ pub mod synth;
 pub mod validate;
 
 #[cfg(test)]
-mod testdata;
+pub(crate) mod testdata;
 
 pub use csv::{CsvError, CsvLimits, CsvReader, CsvRecord, CsvRow};
 pub use import::import_csv;

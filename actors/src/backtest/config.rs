@@ -1,0 +1,123 @@
+//! [`BacktestConfig`]: money, costs, limits and the seed of one run, and the execution
+//! core's settings derived from it.
+
+use crate::execution::fill::{FillModel, Slippage};
+use crate::execution::instrument::Instruments;
+use crate::execution::ExecutionConfig;
+use crate::risk::bounds::RISK_FREE_RATE_DEFAULT;
+use crate::risk::pretrade::Limits;
+use serde::Serialize;
+use tradpal_messages::Fixed;
+
+/// Largest starting cash accepted (keeps every product of money far from overflow).
+pub const STARTING_CASH_MAX: i64 = 1_000_000_000_000;
+/// Largest fixed slippage accepted, in basis points: 10%, the cap the volatility model
+/// has (`fill::SLIPPAGE_FRACTION_MAX`).
+pub const SLIPPAGE_BPS_MAX: u32 = 1_000;
+
+/// The position-size limit a backtest runs under unless told otherwise: a whole
+/// equity's worth. The service's default (`MAX_POSITION_SIZE` = 0.05) would resize every
+/// order of a strategy that targets 100%; a backtest measures the strategy as written,
+/// so it only keeps the risk check from allowing leverage nobody asked for. Raise it
+/// (e.g. 2.0) for leveraged targets.
+pub const BACKTEST_MAX_POSITION_SIZE: f64 = 1.0;
+
+/// One backtest's settings. [`Default`]: 10,000 USDT, Binance's 0.1% fee both ways,
+/// 1 bp slippage, 100% of a bar's volume available, no drawdown halt, seed 0.
+#[derive(Debug, Clone, Serialize)]
+pub struct BacktestConfig {
+    pub starting_cash: Fixed,
+    /// Fees, slippage and participation: the paper exchange's own model.
+    #[serde(skip)]
+    pub fill: FillModel,
+    /// The pre-trade risk limits every order passes (see [`BACKTEST_MAX_POSITION_SIZE`];
+    /// `max_drawdown` is off by default: a halted backtest measures the halt).
+    pub limits: Limits,
+    /// Tick, lot and minimums per symbol (Binance's `*/USDT` table by default).
+    #[serde(skip)]
+    pub instruments: Instruments,
+    /// Round target quantities down to whole units of the base asset (as for shares).
+    pub whole_units: bool,
+    /// Seeds the id generator: order ids, hence the event stream, depend on it.
+    pub seed: u64,
+    /// Annual risk-free rate for Sharpe, Sortino and alpha.
+    pub risk_free_rate: f64,
+    /// Keep every event in the result (tests, audits); the hash is always computed.
+    pub keep_events: bool,
+    /// Keep finished orders in the execution core, as a live session does (its
+    /// idempotency memory and order listing). Off by default: an order that ended
+    /// without contingency links is dropped from the core once terminal (its history is
+    /// in the event stream), which keeps the core's maps small on long runs. The events,
+    /// and so the hash and every number, are the same either way (tested).
+    pub keep_orders: bool,
+}
+
+impl Default for BacktestConfig {
+    fn default() -> Self {
+        BacktestConfig {
+            starting_cash: Fixed::from_int(10_000),
+            fill: FillModel { participation: 1.0, ..FillModel::default() },
+            limits: Limits { max_position_size: BACKTEST_MAX_POSITION_SIZE, max_drawdown: None, max_daily_loss: None, max_open_positions: None },
+            instruments: Instruments::binance_usdt(),
+            whole_units: false,
+            seed: 0,
+            risk_free_rate: RISK_FREE_RATE_DEFAULT,
+            keep_events: false,
+            keep_orders: false,
+        }
+    }
+}
+
+impl BacktestConfig {
+    /// Sets both fee rates (taker and maker) to `rate` (0.001 = 0.1%).
+    pub fn with_commission(mut self, rate: Fixed) -> Self {
+        self.fill.taker_fee = rate;
+        self.fill.maker_fee = rate;
+        self
+    }
+
+    pub fn with_slippage_bps(mut self, bps: u32) -> Self {
+        self.fill.slippage = Slippage::FixedBps(bps);
+        self
+    }
+
+    /// Checks the values the engine relies on; the message names the field.
+    pub fn validate(&self) -> Result<(), String> {
+        if !self.starting_cash.is_positive() || self.starting_cash > Fixed::from_int(STARTING_CASH_MAX) {
+            return Err(format!("starting_cash must be in (0, {STARTING_CASH_MAX}], got {}", self.starting_cash));
+        }
+        let rate_ok = |r: Fixed| !r.is_negative() && r < Fixed::ONE;
+        if !rate_ok(self.fill.taker_fee) || !rate_ok(self.fill.maker_fee) {
+            return Err(format!("commission must be in [0, 1), got taker {} maker {}", self.fill.taker_fee, self.fill.maker_fee));
+        }
+        let p = self.fill.participation;
+        if !(p > 0.0 && p <= 1.0) {
+            return Err(format!("participation must be in (0, 1], got {p}"));
+        }
+        match self.fill.slippage {
+            Slippage::FixedBps(bps) if bps > SLIPPAGE_BPS_MAX => {
+                return Err(format!("slippage must be at most {SLIPPAGE_BPS_MAX} bps (10%), got {bps}"));
+            }
+            Slippage::VolatilityScaled { k } if !(k.is_finite() && k >= 0.0) => {
+                return Err(format!("volatility slippage k must be finite and >= 0, got {k}"));
+            }
+            _ => {}
+        }
+        if !(self.risk_free_rate.is_finite() && self.risk_free_rate > -1.0) {
+            return Err(format!("risk_free_rate must be a finite number > -1, got {}", self.risk_free_rate));
+        }
+        Ok(())
+    }
+
+    /// The execution core's settings for this run.
+    pub fn execution_config(&self) -> ExecutionConfig {
+        ExecutionConfig {
+            instruments: self.instruments.clone(),
+            fill: self.fill.clone(),
+            starting_cash: self.starting_cash,
+            limits: self.limits.clone(),
+            live_venue: None,
+            ..ExecutionConfig::default()
+        }
+    }
+}

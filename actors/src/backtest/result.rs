@@ -1,0 +1,56 @@
+//! [`BacktestResult`]: what one run reports.
+
+use super::metrics::{EquityPoint, Metrics, TradeRecord};
+use serde::Serialize;
+use tradpal_messages::{Event, Fixed, Timeframe};
+
+/// What the engine did with the strategy's signals.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct RunCounts {
+    pub bars: usize,
+    /// Targets that differed from the previous one (each is acted on once).
+    pub target_changes: usize,
+    pub orders_submitted: usize,
+    /// Refused by the pre-trade risk check (or the kill switch).
+    pub orders_rejected: usize,
+    /// Accepted smaller than asked by the risk check.
+    pub orders_resized: usize,
+    /// Not sent: below the instrument's minimum quantity or notional.
+    pub orders_skipped: usize,
+    /// Still working (partly filled) when a new target came, and canceled for it.
+    pub orders_canceled: usize,
+    pub fills: usize,
+}
+
+/// The report of one backtest. `equity` and `events` are not serialised (one point per
+/// bar, one entry per event: large); `trades` are.
+#[derive(Debug, Clone, Serialize)]
+pub struct BacktestResult {
+    /// The strategy's name (see `describe` on its spec for the parameters).
+    pub strategy: String,
+    pub symbol: String,
+    pub timeframe: Timeframe,
+    pub metrics: Metrics,
+    pub counts: RunCounts,
+    pub starting_cash: Fixed,
+    pub final_equity: Fixed,
+    pub final_cash: Fixed,
+    /// Signed units held at the end.
+    pub final_position: Fixed,
+    pub fees_paid: Fixed,
+    pub realized_pnl: Fixed,
+    /// Closed round trips, oldest first (what the trade metrics count).
+    pub trades: Vec<TradeRecord>,
+    /// The trade still open at the end, valued at the last close without an exit fee;
+    /// not in `trades` nor in the trade metrics.
+    pub open_trade: Option<TradeRecord>,
+    /// Events emitted by the execution core (funding included).
+    pub event_count: u64,
+    /// blake3 of the event stream (see `events.rs`): equal for equal runs.
+    pub event_stream_hash: String,
+    #[serde(skip)]
+    pub equity: Vec<EquityPoint>,
+    /// Every event, in order, when the config's `keep_events` is set; else empty.
+    #[serde(skip)]
+    pub events: Vec<Event>,
+}

@@ -1,0 +1,120 @@
+//! Strategy parameters: the table of known strategies with their defaults, and the
+//! checks every value passes before a strategy is built.
+
+use super::StrategySpec;
+use crate::market_data::indicators::{IndicatorError, PERIOD_BARS_MAX};
+use std::collections::BTreeMap;
+
+/// Largest |target| a strategy may ask for, as a fraction of equity (10x leverage; the
+/// same bound the risk limits accept).
+pub const FRACTION_MAX: f64 = crate::risk::bounds::FRACTION_MAX;
+
+/// A built-in strategy: its name, what it does, its parameters `(name, default, doc)`.
+#[derive(Debug, Clone, Copy)]
+pub struct StrategyInfo {
+    pub name: &'static str,
+    pub about: &'static str,
+    pub params: &'static [(&'static str, f64, &'static str)],
+}
+
+const FRACTION: (&str, f64, &str) = ("fraction", 1.0, "size of the target position as a fraction of equity");
+
+/// Every built-in strategy.
+pub const STRATEGIES: &[StrategyInfo] = &[
+    StrategyInfo {
+        name: "sma_cross",
+        about: "always in the market: long while SMA(fast) > SMA(slow), short while below; reverses on each cross",
+        params: &[("fast", 10.0, "fast SMA period, bars"), ("slow", 20.0, "slow SMA period, bars (> fast)"), FRACTION],
+    },
+    StrategyInfo {
+        name: "sma_cross_long",
+        about: "long while SMA(fast) > SMA(slow), flat otherwise",
+        params: &[("fast", 10.0, "fast SMA period, bars"), ("slow", 20.0, "slow SMA period, bars (> fast)"), FRACTION],
+    },
+    StrategyInfo { name: "buy_and_hold", about: "long from the first bar to the end", params: &[FRACTION] },
+    StrategyInfo {
+        name: "rsi_reversion",
+        about: "long when RSI(period) < lower, flat when RSI > upper, otherwise keep",
+        params: &[("period", 14.0, "RSI period, bars"), ("lower", 30.0, "entry level, 0..100"), ("upper", 70.0, "exit level, lower..100"), FRACTION],
+    },
+    StrategyInfo {
+        name: "bollinger_breakout",
+        about: "long when the close is above the upper band, flat when below the middle band",
+        params: &[("period", 20.0, "band period, bars"), ("k", 2.0, "band width, standard deviations"), FRACTION],
+    },
+];
+
+/// Why a strategy could not be built.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum StrategyError {
+    #[error("unknown strategy {name:?}; known: {known}")]
+    UnknownStrategy { name: String, known: String },
+    #[error("strategy {strategy} has no parameter {param:?}; its parameters: {known}")]
+    UnknownParam { strategy: String, param: String, known: String },
+    #[error("strategy {strategy}: parameter {param} = {value}: {rule}")]
+    BadParam { strategy: String, param: &'static str, value: f64, rule: String },
+    #[error("strategy {strategy}: fast ({fast}) must be shorter than slow ({slow})")]
+    FastNotShorter { strategy: String, fast: usize, slow: usize },
+    #[error("parameter {0:?} is not name=number (e.g. fast=10)")]
+    ParamSyntax(String),
+    #[error("strategy indicator: {0}")]
+    Indicator(#[from] IndicatorError),
+}
+
+impl StrategyError {
+    pub(crate) fn unknown(name: &str) -> Self {
+        let known: Vec<&str> = STRATEGIES.iter().map(|s| s.name).collect();
+        StrategyError::UnknownStrategy { name: name.to_string(), known: known.join(", ") }
+    }
+}
+
+/// A spec whose name and parameter names are known; values with defaults filled in.
+pub(crate) struct Params {
+    strategy: &'static str,
+    values: BTreeMap<&'static str, f64>,
+}
+
+impl Params {
+    pub fn check(spec: &StrategySpec) -> Result<Params, StrategyError> {
+        let info = STRATEGIES.iter().find(|s| s.name == spec.name).ok_or_else(|| StrategyError::unknown(&spec.name))?;
+        let mut values: BTreeMap<&'static str, f64> = info.params.iter().map(|(n, d, _)| (*n, *d)).collect();
+        for (k, v) in &spec.params {
+            let Some((name, _, _)) = info.params.iter().find(|(n, _, _)| n == k) else {
+                let known: Vec<&str> = info.params.iter().map(|(n, _, _)| *n).collect();
+                return Err(StrategyError::UnknownParam { strategy: spec.name.clone(), param: k.clone(), known: known.join(", ") });
+            };
+            if !v.is_finite() {
+                return Err(StrategyError::BadParam { strategy: spec.name.clone(), param: name, value: *v, rule: "must be a finite number".into() });
+            }
+            values.insert(name, *v);
+        }
+        Ok(Params { strategy: info.name, values })
+    }
+
+    /// A value (known to exist: the table has a default for every parameter).
+    pub fn get(&self, name: &'static str) -> f64 {
+        self.values.get(name).copied().unwrap_or(f64::NAN)
+    }
+
+    fn bad(&self, param: &'static str, rule: String) -> StrategyError {
+        StrategyError::BadParam { strategy: self.strategy.to_string(), param, value: self.get(param), rule }
+    }
+
+    /// A period: a whole number of bars in 1..=PERIOD_BARS_MAX.
+    pub fn period(&self, name: &'static str) -> Result<usize, StrategyError> {
+        let v = self.get(name);
+        if v.fract() != 0.0 || !(1.0..=PERIOD_BARS_MAX as f64).contains(&v) {
+            return Err(self.bad(name, format!("must be a whole number of bars in 1..={PERIOD_BARS_MAX}")));
+        }
+        Ok(v as usize)
+    }
+
+    /// The target size, in (0, FRACTION_MAX].
+    pub fn fraction(&self) -> Result<f64, StrategyError> {
+        let v = self.get("fraction");
+        if !(v > 0.0 && v <= FRACTION_MAX) {
+            return Err(self.bad("fraction", format!("must be in (0, {FRACTION_MAX}]")));
+        }
+        Ok(v)
+    }
+}

@@ -1,0 +1,68 @@
+//! Moving-average crossover: `sma_cross` (long or short, always in the market) and
+//! `sma_cross_long` (long or flat).
+//!
+//! Rule, on each bar's close: with both SMAs defined (from bar `slow - 1` on), the state
+//! is the sign of `SMA(fast) - SMA(slow)`: above is long (`+fraction`), below is short
+//! (`-fraction`, or flat for `sma_cross_long`). The first defined bar already sets the
+//! state (so the strategy enters there, without waiting for a cross); after that the
+//! target changes only when the sign changes (a cross). Equal SMAs keep the previous
+//! state. Before both are defined the answer is [`Signal::Hold`] (flat at the start).
+
+use super::params::StrategyError;
+use super::{BarContext, Signal, Strategy};
+use crate::market_data::indicators::{Indicator, Sma};
+
+#[derive(Debug, Clone)]
+pub struct SmaCross {
+    name: &'static str,
+    fast: Sma,
+    slow: Sma,
+    fraction: f64,
+    /// `true`: short below (`sma_cross`); `false`: flat below (`sma_cross_long`).
+    short: bool,
+    /// +1 long, -1 below, 0 not decided yet.
+    state: i8,
+}
+
+impl SmaCross {
+    pub fn new(fast: usize, slow: usize, fraction: f64, short: bool) -> Result<Self, StrategyError> {
+        let name = if short { "sma_cross" } else { "sma_cross_long" };
+        if fast >= slow {
+            return Err(StrategyError::FastNotShorter { strategy: name.to_string(), fast, slow });
+        }
+        Ok(SmaCross { name, fast: Sma::new(fast)?, slow: Sma::new(slow)?, fraction, short, state: 0 })
+    }
+
+    fn target(&self) -> f64 {
+        match (self.state, self.short) {
+            (1, _) => self.fraction,
+            (_, true) => -self.fraction,
+            (_, false) => 0.0,
+        }
+    }
+}
+
+impl Strategy for SmaCross {
+    fn name(&self) -> &str {
+        self.name
+    }
+
+    #[inline]
+    fn on_bar(&mut self, ctx: &BarContext) -> Signal {
+        let close = ctx.bar().close;
+        let (fast, slow) = (self.fast.update(close), self.slow.update(close));
+        let (Some(fast), Some(slow)) = (fast, slow) else { return Signal::Hold };
+        let state = if fast > slow {
+            1
+        } else if fast < slow {
+            -1
+        } else {
+            self.state
+        };
+        if state == 0 {
+            return Signal::Hold;
+        }
+        self.state = state;
+        Signal::Target(self.target())
+    }
+}

@@ -1,0 +1,77 @@
+//! The factory's refusals and the built-in strategies' rules on small series.
+
+use super::*;
+use tradpal_messages::{Fixed, Timestamp};
+
+fn candles(closes: &[f64]) -> Vec<Candle> {
+    closes
+        .iter()
+        .enumerate()
+        .map(|(i, &c)| Candle { open_time: Timestamp(i as i64 * 60_000_000_000), open: c, high: c, low: c, close: c, volume: 1.0 })
+        .collect()
+}
+
+/// The signal of every bar, each call seeing bars `..=i`.
+fn signals(spec: &StrategySpec, closes: &[f64]) -> Vec<Signal> {
+    let bars = candles(closes);
+    let mut s = build(spec).unwrap();
+    (0..bars.len()).map(|i| s.on_bar(&BarContext::at(&bars, i, Timeframe::M1, Fixed::ZERO, Fixed::ONE, Fixed::ONE))).collect()
+}
+
+#[test]
+fn unknown_names_params_and_bad_values_are_refused() {
+    let e = build(&StrategySpec::new("moon")).err().unwrap();
+    assert!(e.to_string().contains("unknown strategy \"moon\"") && e.to_string().contains("sma_cross"), "{e}");
+    let e = build(&StrategySpec::new("sma_cross").with("fats", 5.0)).err().unwrap();
+    assert_eq!(e.to_string(), "strategy sma_cross has no parameter \"fats\"; its parameters: fast, slow, fraction");
+    let e = build(&StrategySpec::new("sma_cross").with("fast", 20.0)).err().unwrap();
+    assert_eq!(e, StrategyError::FastNotShorter { strategy: "sma_cross".into(), fast: 20, slow: 20 });
+    let e = build(&StrategySpec::new("sma_cross_long").with("fast", 30.0).with("slow", 10.0)).err().unwrap();
+    assert!(e.to_string().contains("fast (30) must be shorter than slow (10)"), "{e}");
+    for (p, v) in [("fast", 2.5), ("fast", 0.0), ("slow", 1e9), ("fraction", 0.0), ("fraction", 11.0), ("fast", f64::NAN)] {
+        assert!(matches!(build(&StrategySpec::new("sma_cross").with(p, v)), Err(StrategyError::BadParam { .. })), "{p}={v}");
+    }
+    assert!(build(&StrategySpec::new("rsi_reversion").with("lower", 80.0)).is_err(), "lower above upper");
+    assert!(build(&StrategySpec::new("rsi_reversion").with("upper", 101.0)).is_err());
+    assert!(build(&StrategySpec::new("bollinger_breakout").with("k", -1.0)).is_err());
+    for info in STRATEGIES {
+        assert_eq!(build(&StrategySpec::new(info.name)).unwrap().name(), info.name, "defaults build");
+    }
+}
+
+#[test]
+fn params_parse_and_describe() {
+    assert_eq!(StrategySpec::parse_param("fast=5").unwrap(), ("fast".into(), 5.0));
+    assert_eq!(StrategySpec::parse_param(" k = 2.5 ").unwrap(), ("k".into(), 2.5));
+    for bad in ["fast", "=5", "fast=x", ""] {
+        assert!(matches!(StrategySpec::parse_param(bad), Err(StrategyError::ParamSyntax(_))), "{bad}");
+    }
+    assert_eq!(StrategySpec::new("sma_cross").with("fast", 5.0).describe(), "sma_cross(fast=5, slow=20, fraction=1)");
+}
+
+#[test]
+fn sma_cross_enters_at_once_then_reverses_on_crosses() {
+    // fast 1 (the close) vs slow 2: above when the close rose.
+    let spec = StrategySpec::new("sma_cross").with("fast", 1.0).with("slow", 2.0).with("fraction", 0.5);
+    let s = signals(&spec, &[10.0, 11.0, 11.0, 9.0, 9.0, 12.0]);
+    use Signal::*;
+    // Bar 1: 11 > 10.5 long; bar 2: 11 = 11 keeps long; bar 3: 9 < 10 short; bar 4 equal: keep.
+    assert_eq!(s, vec![Hold, Target(0.5), Target(0.5), Target(-0.5), Target(-0.5), Target(0.5)]);
+    let long_only = spec.clone();
+    let s = signals(&StrategySpec { name: "sma_cross_long".into(), ..long_only }, &[10.0, 11.0, 9.0]);
+    assert_eq!(s, vec![Hold, Target(0.5), Target(0.0)]);
+}
+
+#[test]
+fn rsi_and_bollinger_rules() {
+    use Signal::*;
+    // RSI(2): falling closes -> 0 (< 30): long; rising -> 100 (> 70): flat.
+    let s = signals(&StrategySpec::new("rsi_reversion").with("period", 2.0), &[10.0, 9.0, 8.0, 7.0, 8.0, 9.0, 10.0]);
+    assert_eq!(s[..3], [Hold, Hold, Target(1.0)]);
+    assert_eq!(*s.last().unwrap(), Target(0.0));
+    // Bands(3, k=1): a jump above the band goes long, a drop below the middle goes flat.
+    let s = signals(&StrategySpec::new("bollinger_breakout").with("period", 3.0).with("k", 1.0), &[10.0, 10.0, 10.0, 13.0, 9.0]);
+    assert_eq!(s, vec![Hold, Hold, Hold, Target(1.0), Target(0.0)]);
+    let s = signals(&StrategySpec::new("buy_and_hold"), &[1.0, 2.0]);
+    assert_eq!(s, vec![Target(1.0), Target(1.0)]);
+}

@@ -1,0 +1,193 @@
+//! `tradpal backtest --data FILE.csv --timeframe T --strategy NAME [--param k=v ...]`:
+//! one backtest of a built-in strategy over a candle file, through the same execution
+//! core paper trading uses. Needs no service and no journal.
+//!
+//! Reading candles from the service's store (`--symbol` with a data directory) is not
+//! built yet: export them to CSV first.
+
+use anyhow::Context;
+use std::io::BufReader;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+use tradpal_actors::backtest::strategy::{StrategyError, STRATEGIES};
+use tradpal_actors::backtest::{build, run as backtest, BacktestConfig, BacktestResult, StrategySpec};
+use tradpal_actors::market_data::{import_csv, CsvLimits};
+use tradpal_actors::risk::bounds::RISK_FREE_RATE_DEFAULT;
+use tradpal_messages::{Fixed, Timeframe};
+
+#[derive(clap::Args, Debug)]
+pub struct BacktestArgs {
+    /// OHLCV CSV file (`timestamp,open,high,low,close,volume`), oldest first.
+    #[arg(long, value_name = "FILE.csv")]
+    pub data: PathBuf,
+    /// Bar length of the file: 1m, 5m, 15m, 1h, 4h or 1d.
+    #[arg(long)]
+    pub timeframe: Timeframe,
+    /// Symbol whose trading rules (tick, lot, minimums) apply, quoted in USDT. The
+    /// default gets the generic rule: tick and lot 0.00000001, minimum notional 1.
+    #[arg(long, default_value = "ASSET/USDT")]
+    pub symbol: String,
+    /// Strategy: sma_cross, sma_cross_long, buy_and_hold, rsi_reversion, bollinger_breakout.
+    #[arg(long)]
+    pub strategy: String,
+    /// A strategy parameter, NAME=VALUE (repeatable), e.g. --param fast=10 --param slow=30.
+    #[arg(long = "param", value_name = "NAME=VALUE")]
+    pub params: Vec<String>,
+    /// Starting cash, in USDT.
+    #[arg(long, default_value_t = 10_000.0)]
+    pub cash: f64,
+    /// Fee rate per fill, maker and taker (0.001 = 0.1%).
+    #[arg(long, default_value_t = 0.001)]
+    pub commission: f64,
+    /// Slippage against every market fill, in basis points of the price.
+    #[arg(long, default_value_t = 1)]
+    pub slippage_bps: u32,
+    /// Largest fraction of a bar's volume one order may fill, in (0, 1].
+    #[arg(long, default_value_t = 1.0)]
+    pub participation: f64,
+    /// Largest position as a fraction of equity the risk check allows (raise for leverage).
+    #[arg(long, default_value_t = tradpal_actors::backtest::BACKTEST_MAX_POSITION_SIZE)]
+    pub max_position_size: f64,
+    /// Round target quantities down to whole units (shares).
+    #[arg(long)]
+    pub whole_units: bool,
+    /// Seed of the order ids (the event-stream hash depends on it).
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Annual risk-free rate for Sharpe, Sortino and alpha.
+    #[arg(long, default_value_t = RISK_FREE_RATE_DEFAULT)]
+    pub risk_free_rate: f64,
+    /// Print the result as JSON (metrics, counts, hash; trades with --trades).
+    #[arg(long)]
+    pub json: bool,
+    /// Include every closed trade (JSON) or print them (text).
+    #[arg(long)]
+    pub trades: bool,
+}
+
+pub fn run(args: BacktestArgs) -> anyhow::Result<ExitCode> {
+    let (spec, config) = match settings(&args) {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let f = std::fs::File::open(&args.data).with_context(|| format!("cannot open {}", args.data.display()))?;
+    let report = import_csv(BufReader::with_capacity(1 << 20, f), args.timeframe, None, CsvLimits::default())
+        .with_context(|| format!("{}: not an OHLCV CSV", args.data.display()))?;
+    if report.rejected_total > 0 {
+        for r in report.rejected.iter().take(10) {
+            eprintln!("rejected {r}");
+        }
+        eprintln!("error: {} rows rejected; a backtest needs a clean series", report.rejected_total);
+        return Ok(ExitCode::from(1));
+    }
+    let bars = report.accepted;
+    let mut strategy = build(&spec).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let started = Instant::now();
+    let result = match backtest(&config, &bars, args.timeframe, &args.symbol, strategy.as_mut()) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(ExitCode::from(1));
+        }
+    };
+    let seconds = started.elapsed().as_secs_f64();
+    if args.json {
+        print_json(&result, &spec, seconds, args.trades)?;
+    } else {
+        print_summary(&result, &spec, seconds, args.trades);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The strategy spec and the run's config from the flags; the message names the flag.
+fn settings(args: &BacktestArgs) -> Result<(StrategySpec, BacktestConfig), String> {
+    let mut spec = StrategySpec::new(&args.strategy);
+    for p in &args.params {
+        let (k, v) = StrategySpec::parse_param(p).map_err(|e| format!("--param: {e}"))?;
+        spec.params.insert(k, v);
+    }
+    build(&spec).map_err(|e| match e {
+        StrategyError::UnknownStrategy { .. } | StrategyError::UnknownParam { .. } => format!("{e}\n{}", strategy_list()),
+        _ => e.to_string(),
+    })?;
+    let money = |flag: &str, x: f64| Fixed::from_f64_rounded(x, tradpal_messages::Rounding::Nearest).map_err(|e| format!("{flag}: {e}"));
+    let mut config = BacktestConfig {
+        starting_cash: money("--cash", args.cash)?,
+        whole_units: args.whole_units,
+        seed: args.seed,
+        risk_free_rate: args.risk_free_rate,
+        ..BacktestConfig::default()
+    }
+    .with_commission(money("--commission", args.commission)?)
+    .with_slippage_bps(args.slippage_bps);
+    config.fill.participation = args.participation;
+    config.limits.max_position_size = args.max_position_size;
+    if !(args.max_position_size > 0.0 && args.max_position_size <= 10.0) {
+        return Err(format!("--max-position-size must be in (0, 10], got {}", args.max_position_size));
+    }
+    config.validate()?;
+    Ok((spec, config))
+}
+
+/// Every built-in strategy with its parameters and defaults, one per line.
+fn strategy_list() -> String {
+    let rows: Vec<String> = STRATEGIES
+        .iter()
+        .map(|s| {
+            let params: Vec<String> = s.params.iter().map(|(n, d, _)| format!("{n}={d}")).collect();
+            format!("  {} ({}): {}", s.name, params.join(", "), s.about)
+        })
+        .collect();
+    format!("strategies:\n{}", rows.join("\n"))
+}
+
+fn print_json(r: &BacktestResult, spec: &StrategySpec, seconds: f64, trades: bool) -> anyhow::Result<()> {
+    let mut v = serde_json::to_value(r)?;
+    if let Some(o) = v.as_object_mut() {
+        if !trades {
+            o.remove("trades");
+        }
+        o.insert("strategy_spec".into(), serde_json::to_value(spec)?);
+        o.insert("elapsed_seconds".into(), seconds.into());
+        o.insert("bars_per_second".into(), (r.counts.bars as f64 / seconds.max(1e-9)).round().into());
+    }
+    println!("{}", serde_json::to_string_pretty(&v)?);
+    Ok(())
+}
+
+fn pct(x: f64) -> String {
+    format!("{:+.2}%", x * 100.0)
+}
+
+fn opt(x: Option<f64>, f: impl Fn(f64) -> String) -> String {
+    x.map_or_else(|| "n/a".to_string(), f)
+}
+
+fn print_summary(r: &BacktestResult, spec: &StrategySpec, seconds: f64, trades: bool) {
+    let m = &r.metrics;
+    println!("{} on {} {}: {} bars, {} .. {}", spec.describe(), r.symbol, r.timeframe, m.bars, m.start, m.end);
+    println!("  total return    {}   (buy & hold {})", pct(m.total_return), opt(m.buy_and_hold_return, pct));
+    println!("  CAGR            {}", opt(m.cagr, pct));
+    println!("  Sharpe          {}   Sortino {}", opt(m.sharpe_ratio, |x| format!("{x:.2}")), opt(m.sortino_ratio, |x| format!("{x:.2}")));
+    println!("  max drawdown    {}   ({} bars longest)", pct(-m.max_drawdown), m.max_drawdown_duration_bars);
+    println!("  trades          {}   win rate {}   profit factor {}", m.number_of_trades, opt(m.win_rate, |x| format!("{:.1}%", x * 100.0)), opt(m.profit_factor, |x| format!("{x:.2}")));
+    if let Some(t) = &r.open_trade {
+        println!("  open trade      {} {} since {} (P&L {:.2} at the last close)", t.side.as_str(), t.quantity, t.entry_time, t.pnl);
+    }
+    println!("  exposure        {:.1}% of bars", m.exposure_time * 100.0);
+    println!("  equity          {} -> {} (fees {})", r.starting_cash, r.final_equity, r.fees_paid);
+    let c = &r.counts;
+    println!("  orders          {} submitted, {} fills, {} skipped below minimums, {} rejected, {} resized", c.orders_submitted, c.fills, c.orders_skipped, c.orders_rejected, c.orders_resized);
+    println!("  event stream    {} events, blake3 {}", r.event_count, r.event_stream_hash);
+    println!("  speed           {:.0} bars/s ({:.3} s, engine only)", c.bars as f64 / seconds.max(1e-9), seconds);
+    if trades {
+        println!("  side  entry                  exit                   entry price   exit price    pnl");
+        for t in &r.trades {
+            println!("  {:<5} {} {} {:>12.4} {:>12.4} {:>10.2}", t.side.as_str(), t.entry_time, t.exit_time, t.entry_price, t.exit_price, t.pnl);
+        }
+    }
+}
