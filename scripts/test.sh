@@ -28,6 +28,14 @@ if ! nats_ok; then
 fi
 echo "using $(command -v nats-server) ($(nats-server --version))" >&2
 
+# nats-py for the outside-producer test (tests/nats_python.rs runs a Python producer).
+if ! python3 -c 'import nats.js' >/dev/null 2>&1; then
+    echo "installing nats-py (pip)" >&2
+    python3 -m pip install --quiet --disable-pip-version-check nats-py \
+        || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages nats-py
+    python3 -c 'import nats.js' || { echo "error: the Python package nats-py is needed and could not be installed" >&2; exit 1; }
+fi
+
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 # Property tests: a fixed case count keeps CI time bounded; raise it locally with
 # PROPTEST_CASES=10000 ./scripts/test.sh for a deeper search.

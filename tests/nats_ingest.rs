@@ -38,18 +38,6 @@ async fn status(server: &Server) -> Value {
     send(client().get(server.url("/api/trading/status")).bearer_auth(VIEWER_KEY)).await.1
 }
 
-async fn wait_for_bars(server: &Server, symbol: &str, want: u64) -> u64 {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let (_, s) = send(client().get(server.url("/api/data/series")).bearer_auth(VIEWER_KEY)).await;
-        let bars = s["series"].as_array().and_then(|a| a.iter().find(|x| x["symbol"] == symbol)).map(|x| x["bars"].as_u64().unwrap()).unwrap_or(0);
-        if bars >= want || Instant::now() > deadline {
-            return bars;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn candles_arrive_once_and_malformed_messages_are_rejected() {
     let nats = NatsServer::start();

@@ -167,3 +167,17 @@ pub fn print_latencies(label: &str, mut lat: Vec<u64>, elapsed: Option<Duration>
     let rate = elapsed.map_or(String::new(), |e| format!(" in {:.2}s ({:.0}/s)", e.as_secs_f64(), lat.len() as f64 / e.as_secs_f64()));
     eprintln!("{label}: {}{rate}, p50 {} us, p99 {} us, max {} us", lat.len(), q(0.5), q(0.99), lat[lat.len() - 1]);
 }
+
+/// Bars stored for `symbol` (any timeframe) once at least `want` are there, or what is
+/// there after 60 s.
+pub async fn wait_for_bars(server: &Server, symbol: &str, want: u64) -> u64 {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (_, s) = send(client().get(server.url("/api/data/series")).bearer_auth(VIEWER_KEY)).await;
+        let bars = s["series"].as_array().and_then(|a| a.iter().find(|x| x["symbol"] == symbol)).map(|x| x["bars"].as_u64().unwrap()).unwrap_or(0);
+        if bars >= want || Instant::now() > deadline {
+            return bars;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
