@@ -129,14 +129,11 @@ impl Default for TradingConfig {
     }
 }
 
-/// Whether `text` is `BASE/QUOTE` with 1 to 16 upper-case letters or digits on each side.
+/// Whether `text` is a symbol the rest of the service accepts: the one rule,
+/// [`tradpal_messages::is_valid_symbol`] (`BASE/QUOTE`, 1 to 20 upper-case letters or
+/// digits on each side), so configuration never accepts a symbol the journal refuses.
 pub fn is_symbol(text: &str) -> bool {
-    let part = |p: &str| {
-        (1..=16).contains(&p.len())
-            && p.bytes()
-                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
-    };
-    matches!(text.split_once('/'), Some((base, quote)) if part(base) && part(quote))
+    tradpal_messages::is_valid_symbol(text)
 }
 
 /// The fields of `trading_config` handled here (`max_drawdown` is handled by the caller).
