@@ -166,33 +166,7 @@ pub fn match_bar(order: &Order, candle: &Candle, inst: &Instrument, model: &Fill
         }
     }
     // 2. The price this bar offers, if it offers one.
-    let slipped = |p: Fixed| slip(p, side, &bar, model, inst);
-    let offer: Option<(Fixed, Liquidity)> = match order.spec.order_type {
-        OrderType::Market => Some((slipped(bar.open), Liquidity::Taker)),
-        OrderType::Limit => limit_offer(order.spec.price.expect("validated"), side, &bar),
-        OrderType::StopMarket | OrderType::TakeProfit | OrderType::TrailingStop => {
-            // Triggered on an earlier bar: a market order now, at this bar's open.
-            match (out.triggered, trigger_price) {
-                (Some(t), _) => Some((slipped(t), Liquidity::Taker)),
-                (None, Some(_)) => Some((slipped(bar.open), Liquidity::Taker)),
-                (None, None) => None,
-            }
-        }
-        OrderType::StopLimit => {
-            let limit = order.spec.price.expect("validated");
-            match (out.triggered, trigger_price) {
-                (Some(t), _) => {
-                    let ok = match side {
-                        Side::Buy => t <= limit,
-                        Side::Sell => t >= limit,
-                    };
-                    ok.then_some((t, Liquidity::Taker))
-                }
-                (None, Some(_)) => limit_offer(limit, side, &bar),
-                (None, None) => None,
-            }
-        }
-    };
+    let offer = offer(order, &bar, out.triggered, trigger_price, inst, model);
     // 3. How much.
     let first_bar = order.fill_count == 0;
     let mut quantity = order.remaining();
@@ -236,6 +210,39 @@ pub fn match_bar(order: &Order, candle: &Candle, inst: &Instrument, model: &Fill
         _ => {}
     }
     out
+}
+
+/// The price (and liquidity) this bar offers the order, if any. `triggered` is set when
+/// the trigger was reached on this very bar; `trigger_price` when reached at any time.
+fn offer(order: &Order, bar: &Bar, triggered: Option<Fixed>, trigger_price: Option<Fixed>, inst: &Instrument, model: &FillModel) -> Option<(Fixed, Liquidity)> {
+    let side = order.spec.side;
+    let slipped = |p: Fixed| slip(p, side, bar, model, inst);
+    match order.spec.order_type {
+        OrderType::Market => Some((slipped(bar.open), Liquidity::Taker)),
+        OrderType::Limit => limit_offer(order.spec.price.expect("validated"), side, bar),
+        OrderType::StopMarket | OrderType::TakeProfit | OrderType::TrailingStop => {
+            // Triggered on an earlier bar: a market order now, at this bar's open.
+            match (triggered, trigger_price) {
+                (Some(t), _) => Some((slipped(t), Liquidity::Taker)),
+                (None, Some(_)) => Some((slipped(bar.open), Liquidity::Taker)),
+                (None, None) => None,
+            }
+        }
+        OrderType::StopLimit => {
+            let limit = order.spec.price.expect("validated");
+            match (triggered, trigger_price) {
+                (Some(t), _) => {
+                    let ok = match side {
+                        Side::Buy => t <= limit,
+                        Side::Sell => t >= limit,
+                    };
+                    ok.then_some((t, Liquidity::Taker))
+                }
+                (None, Some(_)) => limit_offer(limit, side, bar),
+                (None, None) => None,
+            }
+        }
+    }
 }
 
 fn limit_offer(limit: Fixed, side: Side, bar: &Bar) -> Option<(Fixed, Liquidity)> {
