@@ -49,12 +49,16 @@
 //! Not built yet: walk-forward analysis, parameter optimisation, the HTTP endpoints,
 //! journal replay of a run, HTML reports.
 
+pub mod actor;
 pub mod config;
 pub mod engine;
 pub mod error;
 pub mod events;
+pub mod files;
 pub mod ledger;
 pub mod metrics;
+pub mod report;
+pub mod request;
 pub mod result;
 pub mod sizing;
 pub mod strategy;
@@ -63,7 +67,7 @@ pub mod strategy;
 mod engine_tests;
 
 pub use config::{BacktestConfig, BACKTEST_MAX_POSITION_SIZE};
-pub use engine::run;
+pub use engine::{run, run_observed};
 pub use error::BacktestError;
 pub use result::{BacktestResult, RunCounts};
 pub use strategy::{build, BarContext, Signal, Strategy, StrategySpec};
