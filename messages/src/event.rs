@@ -6,7 +6,7 @@
 //! - a change that breaks either rule bumps `codec::FORMAT_VERSION` and teaches
 //!   `codec::decode` the old layout.
 
-use crate::ids::{OrderId, SessionId};
+use crate::ids::{BacktestId, OrderId, SessionId};
 use crate::money::Fixed;
 use crate::order::{Liquidity, OrderLink, OrderSpec, OrderStatus, RejectSource, TradingState};
 use crate::market::{is_valid_symbol, Candle, Timeframe};
@@ -289,6 +289,41 @@ pub struct CashAdjusted {
     pub reason: String,
 }
 
+/// A backtest was accepted and began running (`POST /api/backtest/run`). Without a
+/// matching [`BacktestCompleted`] or [`BacktestFailed`] it was interrupted (a restart).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+pub struct BacktestStarted {
+    pub backtest_id: BacktestId,
+    pub symbol: String,
+    pub strategy: String,
+    pub bars: u64,
+}
+
+/// A backtest finished; its full report is the JSON file `result_file` (relative to the
+/// data directory). The journal keeps the pointer and the headline, not the report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+pub struct BacktestCompleted {
+    pub backtest_id: BacktestId,
+    pub symbol: String,
+    pub strategy: String,
+    pub bars: u64,
+    pub total_return: f64,
+    /// blake3 of the run's event stream, hex.
+    pub event_stream_hash: String,
+    /// Path of the result file relative to the data directory.
+    pub result_file: String,
+}
+
+/// A backtest stopped with an error (bad data, a bust account, a failed write).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+pub struct BacktestFailed {
+    pub backtest_id: BacktestId,
+    pub reason: String,
+}
+
 /// Every fact the system records. Closed: a new fact is a new variant (at the end).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[derive(rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
@@ -312,6 +347,9 @@ pub enum Event {
     OrderReleased(OrderReleased),
     TradingStateChanged(TradingStateChanged),
     CashAdjusted(CashAdjusted),
+    BacktestStarted(BacktestStarted),
+    BacktestCompleted(BacktestCompleted),
+    BacktestFailed(BacktestFailed),
 }
 
 /// The event's kind without its payload: stored in the envelope (and in indexes) so a
@@ -339,13 +377,20 @@ pub enum EventKind {
     OrderReleased = 16,
     TradingStateChanged = 17,
     CashAdjusted = 18,
+    BacktestStarted = 19,
+    BacktestCompleted = 20,
+    BacktestFailed = 21,
 }
 
 impl EventKind {
     pub const ALL: &'static [EventKind] =
         &[Self::ServiceStarted, Self::SessionStarted, Self::SessionStopped, Self::ActorRestarted, Self::CandlesIngested, Self::RiskLimitBreached, Self::RegimeChanged,
         Self::OrderSubmitted, Self::OrderAccepted, Self::OrderRejected, Self::OrderFilled, Self::OrderTriggered,
-        Self::OrderCancelRequested, Self::OrderCanceled, Self::OrderExpired, Self::OrderReleased, Self::TradingStateChanged, Self::CashAdjusted];
+        Self::OrderCancelRequested, Self::OrderCanceled, Self::OrderExpired, Self::OrderReleased, Self::TradingStateChanged, Self::CashAdjusted,
+        Self::BacktestStarted, Self::BacktestCompleted, Self::BacktestFailed];
+
+    /// The kinds the backtest actor folds.
+    pub const BACKTEST: &'static [EventKind] = &[Self::BacktestStarted, Self::BacktestCompleted, Self::BacktestFailed];
 
     /// The kinds the execution actor folds (orders, fills, kill switch).
     pub const EXECUTION: &'static [EventKind] = &[Self::OrderSubmitted, Self::OrderAccepted, Self::OrderRejected,
@@ -372,6 +417,9 @@ impl EventKind {
             Self::OrderReleased => "order_released",
             Self::TradingStateChanged => "trading_state_changed",
             Self::CashAdjusted => "cash_adjusted",
+            Self::BacktestStarted => "backtest_started",
+            Self::BacktestCompleted => "backtest_completed",
+            Self::BacktestFailed => "backtest_failed",
         }
     }
 }
@@ -397,6 +445,9 @@ impl Event {
             Event::OrderReleased(_) => EventKind::OrderReleased,
             Event::TradingStateChanged(_) => EventKind::TradingStateChanged,
             Event::CashAdjusted(_) => EventKind::CashAdjusted,
+            Event::BacktestStarted(_) => EventKind::BacktestStarted,
+            Event::BacktestCompleted(_) => EventKind::BacktestCompleted,
+            Event::BacktestFailed(_) => EventKind::BacktestFailed,
         }
     }
 
@@ -411,6 +462,7 @@ impl Event {
             Event::OrderAccepted(_) | Event::OrderRejected(_) | Event::OrderFilled(_) | Event::OrderTriggered(_) => None,
             Event::OrderCancelRequested(_) | Event::OrderCanceled(_) | Event::OrderExpired(_) => None,
             Event::OrderReleased(_) | Event::TradingStateChanged(_) | Event::CashAdjusted(_) => None,
+            Event::BacktestStarted(_) | Event::BacktestCompleted(_) | Event::BacktestFailed(_) => None,
         }
     }
 
@@ -478,6 +530,24 @@ impl Event {
                 check_text("asset", &e.asset)?;
                 check_text("reason", &e.reason)
             }
+            Event::BacktestStarted(e) => {
+                if !is_valid_symbol(&e.symbol) {
+                    return Err(format!("invalid symbol {:?}", e.symbol));
+                }
+                check_text("strategy", &e.strategy)
+            }
+            Event::BacktestCompleted(e) => {
+                if !is_valid_symbol(&e.symbol) {
+                    return Err(format!("invalid symbol {:?}", e.symbol));
+                }
+                if !e.total_return.is_finite() {
+                    return Err(format!("backtest total_return must be finite, got {}", e.total_return));
+                }
+                check_text("strategy", &e.strategy)?;
+                check_text("event_stream_hash", &e.event_stream_hash)?;
+                check_text("result_file", &e.result_file)
+            }
+            Event::BacktestFailed(e) => check_text("reason", &e.reason),
         }
     }
 }

@@ -117,6 +117,10 @@ define_id!(
     /// The event that directly caused this one.
     CausationId, "causation"
 );
+define_id!(
+    /// One backtest run (`POST /api/backtest/run`).
+    BacktestId, "backtest"
+);
 
 impl From<EventId> for CausationId {
     fn from(id: EventId) -> Self {
@@ -158,6 +162,9 @@ impl IdGenerator {
     }
     pub fn correlation_id(&mut self) -> CorrelationId {
         CorrelationId(self.next_u128())
+    }
+    pub fn backtest_id(&mut self) -> BacktestId {
+        BacktestId(self.next_u128())
     }
 }
 

@@ -81,6 +81,23 @@ pub fn event() -> impl Strategy<Value = Event> {
             Event::RegimeChanged(RegimeChanged { symbol: "ETH/USDT".into(), timeframe, bar, from, to, confidence })
         }),
         execution_event(),
+        backtest_event(),
+    ]
+}
+
+/// The backtest events (started, completed, failed).
+pub fn backtest_event() -> impl Strategy<Value = Event> {
+    let id = || any::<u128>().prop_map(crate::ids::BacktestId);
+    prop_oneof![
+        (id(), text(), any::<u64>()).prop_map(|(backtest_id, strategy, bars)| {
+            Event::BacktestStarted(crate::event::BacktestStarted { backtest_id, symbol: "BTC/USDT".into(), strategy, bars })
+        }),
+        (id(), text(), any::<u64>(), -1.0f64..1e6, "[0-9a-f]{64}", text()).prop_map(|(backtest_id, strategy, bars, total_return, event_stream_hash, result_file)| {
+            Event::BacktestCompleted(crate::event::BacktestCompleted {
+                backtest_id, symbol: "BTC/USDT".into(), strategy, bars, total_return, event_stream_hash, result_file,
+            })
+        }),
+        (id(), text()).prop_map(|(backtest_id, reason)| Event::BacktestFailed(crate::event::BacktestFailed { backtest_id, reason })),
     ]
 }
 

@@ -12,6 +12,7 @@ use crate::supervisor::{ChildSpec, RestartPolicy, StatusRegistry, Supervisor, Su
 use ractor::{Actor, ActorRef};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use tradpal_actors::backtest::actor::BacktestActor;
 use tradpal_actors::concern::ConcernActor;
 use tradpal_actors::execution::actor::{ExecutionActor, ExecutionMsg};
 use tradpal_actors::execution::venue::LiveVenue;
@@ -101,6 +102,7 @@ fn children(services: &Services, settings: &Settings, venue: Option<Arc<dyn Live
             names::MARKET_DATA => ChildSpec::of(name, MarketDataActor { services: services.clone() }),
             names::REGIME => ChildSpec::of(name, RegimeActor { services: services.clone() }),
             names::RISK => ChildSpec::of(name, RiskActor { services: services.clone() }),
+            names::BACKTEST => ChildSpec::of(name, BacktestActor { services: services.clone(), data_dir: settings.data_dir.clone() }),
             names::EXECUTION => ChildSpec::of(name, ExecutionActor { services: services.clone(), config: execution_config(settings), venue: venue.clone() }),
             other => ChildSpec::of(other, ConcernActor { name: other }),
         })

@@ -42,13 +42,33 @@ use tradpal_messages::{CashAdjusted, Candle, Event, Fixed, IdGenerator, OrderId,
 /// Runs `strategy` over `bars` (oldest first, one `timeframe` apart or more) of
 /// `symbol`. Deterministic: the same inputs give the same result and event hash.
 pub fn run(config: &BacktestConfig, bars: &[Candle], timeframe: Timeframe, symbol: &str, strategy: &mut dyn Strategy) -> Result<BacktestResult, BacktestError> {
+    run_observed(config, bars, timeframe, symbol, strategy, &mut |_| {})
+}
+
+/// Bars between two calls of a [`run_observed`] progress callback.
+pub const PROGRESS_EVERY_BARS: usize = 1_000;
+
+/// [`run`], calling `progress(bars_done)` every [`PROGRESS_EVERY_BARS`] bars and once at
+/// the end (a cheap hook for a caller that reports progress; it cannot change the run).
+pub fn run_observed(
+    config: &BacktestConfig,
+    bars: &[Candle],
+    timeframe: Timeframe,
+    symbol: &str,
+    strategy: &mut dyn Strategy,
+    progress: &mut dyn FnMut(usize),
+) -> Result<BacktestResult, BacktestError> {
     config.validate().map_err(BacktestError::Config)?;
     check_bars(bars, timeframe)?;
     let inst = config.instruments.get(symbol).map_err(BacktestError::Symbol)?;
     let mut sim = Sim::start(config, inst, timeframe, strategy.name(), bars)?;
     for i in 0..bars.len() {
         sim.step(bars, i, strategy)?;
+        if (i + 1) % PROGRESS_EVERY_BARS == 0 {
+            progress(i + 1);
+        }
     }
+    progress(bars.len());
     sim.finish(config, bars, strategy.name())
 }
 

@@ -9,7 +9,17 @@
 //!
 //! # Layout
 //!
-//! - `engine.rs`: [`run`], the per-bar loop (its order of operations is documented
+//! - `actor.rs`: [`actor::BacktestActor`], the thin actor behind `/api/backtest/*`: checks
+//!   a request, fetches bars from the market-data actor, journals `BacktestStarted`, runs
+//!   the engine on a blocking thread (progress via [`run_observed`]), writes the report
+//!   file and journals `BacktestCompleted` / `BacktestFailed`; rebuilt from those events.
+//! - `request.rs`: [`request::RunRequest`] (the HTTP body) and its checks, each naming
+//!   the field; the not-built strategies (`ai_ensemble`).
+//! - `report.rs`: the JSON reports (`performance`, `summary`), the equity curve
+//!   downsampled to [`report::EQUITY_POINTS_MAX`] points.
+//! - `files.rs`: result files `<data_dir>/backtests/<id>.json`, written atomically, read
+//!   with a size limit ([`files::RESULT_FILE_BYTES_MAX`]).
+//! - `engine.rs`: [`run`] and [`run_observed`] (a progress callback), the per-bar loop (its order of operations is documented
 //!   there), funding, the end-of-run report.
 //! - `config.rs`: [`BacktestConfig`] (cash, costs, limits, seed) and the execution
 //!   core's settings derived from it.
@@ -46,15 +56,19 @@
 //!   fills against crossings computed independently, buy-and-hold against the price
 //!   return, determinism by hash, no look-ahead, bad input.
 //!
-//! Not built yet: walk-forward analysis, parameter optimisation, the HTTP endpoints,
-//! journal replay of a run, HTML reports.
+//! Not built yet: walk-forward analysis, parameter optimisation, cancelling a running
+//! backtest, journal replay of a run, HTML reports.
 
+pub mod actor;
 pub mod config;
 pub mod engine;
 pub mod error;
 pub mod events;
+pub mod files;
 pub mod ledger;
 pub mod metrics;
+pub mod report;
+pub mod request;
 pub mod result;
 pub mod sizing;
 pub mod strategy;
@@ -63,7 +77,7 @@ pub mod strategy;
 mod engine_tests;
 
 pub use config::{BacktestConfig, BACKTEST_MAX_POSITION_SIZE};
-pub use engine::run;
+pub use engine::{run, run_observed};
 pub use error::BacktestError;
 pub use result::{BacktestResult, RunCounts};
 pub use strategy::{build, BarContext, Signal, Strategy, StrategySpec};

@@ -6,6 +6,7 @@
 //! error and the server lives on.
 
 pub mod auth;
+pub mod backtest;
 pub mod data;
 pub mod error;
 pub mod execution;
@@ -80,6 +81,9 @@ pub fn router(state: AppState) -> Router {
         .route("/api/execution/portfolio", get(execution::portfolio))
         .route("/api/execution/trading-state", get(execution::get_trading_state).post(execution::set_trading_state))
         .route("/api/execution/flatten", post(execution::flatten))
+        .route("/api/backtest/run", post(backtest::run))
+        .route("/api/backtest/results/{id}", get(backtest::results))
+        .route("/api/backtest/performance/{id}", get(backtest::performance))
         .merge(not_built::routes())
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)

@@ -1,0 +1,314 @@
+//! The backtest actor: runs backtests requested over HTTP on stored candles (thin: the
+//! engine is pure, the request checks live in `request.rs`, the documents in
+//! `report.rs`, the files in `files.rs`).
+//!
+//! `Run` validates, fetches the bars from the market-data actor, journals
+//! `BacktestStarted`, answers `running` at once and runs the engine on a blocking thread
+//! (progress through a shared counter). When it ends, the report is written as a file
+//! (atomically) and `BacktestCompleted` (a pointer to the file) or `BacktestFailed` is
+//! journaled. On (re)start the actor folds those events: a run that started but never
+//! ended was cut by a restart and reports `failed`.
+
+use super::engine::run_observed;
+use super::files;
+use super::report::{performance, summary, unfinished};
+use super::request::{RequestError, RunPlan, RunRequest};
+use super::strategy::build;
+use crate::context::{RequestMeta, Services};
+use crate::market_data::actor::MarketDataMsg;
+use crate::market_data::store::CANDLES_PAGE_MAX;
+use crate::names;
+use crate::session::actor::Answer;
+use ractor::{Actor, ActorProcessingErr, ActorRef};
+use serde::Serialize;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use tradpal_messages::{BacktestCompleted, BacktestFailed, BacktestId, BacktestStarted, Candle, ErrorCode, ErrorReply, Event, EventKind, Timeframe};
+
+/// Backtests that may run at once (each holds a blocking thread and its bars in memory).
+pub const BACKTESTS_RUNNING_MAX: usize = 2;
+/// Most bars one backtest may run over (about 4 years of 1m bars).
+pub const BACKTEST_BARS_MAX: usize = 2_000_000;
+/// How long a call to the market-data actor may take.
+const MARKET_DATA_CALL_MS: u64 = 10_000;
+/// The reason a run cut by a restart reports.
+pub const INTERRUPTED: &str = "interrupted by a restart before it finished";
+
+#[derive(Debug)]
+pub enum BacktestMsg {
+    Run { req: Box<RunRequest>, meta: RequestMeta, reply: Answer<RunAccepted> },
+    /// The headline of a run (`results/{id}`).
+    Results { id: BacktestId, reply: Answer<Value> },
+    /// The full report of a finished run (`performance/{id}`).
+    Performance { id: BacktestId, reply: Answer<Value> },
+    /// Internal: a run ended (its file written and its end journaled, or not).
+    Finished { id: BacktestId, outcome: Result<String, String> },
+}
+
+/// The answer to `Run`.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunAccepted {
+    pub backtest_id: BacktestId,
+    pub status: &'static str,
+    pub symbol: String,
+    pub timeframe: Timeframe,
+    pub strategy: String,
+    pub bars: usize,
+}
+
+#[derive(Debug, Clone)]
+pub enum Entry {
+    Running { done: Arc<AtomicUsize>, total: usize },
+    Completed { file: String },
+    Failed { reason: String },
+}
+
+#[derive(Debug, Clone)]
+pub struct BacktestActor {
+    pub services: Services,
+    /// Where result files go (`<data_dir>/backtests/`).
+    pub data_dir: PathBuf,
+}
+
+fn reply_err(code: ErrorCode, message: impl Into<String>) -> ErrorReply {
+    ErrorReply::new(code, message)
+}
+
+fn request_error(e: RequestError) -> ErrorReply {
+    let code = match e {
+        RequestError::Field { .. } => ErrorCode::BadRequest,
+        RequestError::NotBuilt { .. } => ErrorCode::NotImplemented,
+    };
+    reply_err(code, e.to_string())
+}
+
+/// Folds the journaled backtest events: every run that ended, and those cut by a restart.
+pub fn fold_event(state: &mut BTreeMap<BacktestId, Entry>, event: &Event) {
+    match event {
+        Event::BacktestStarted(e) => {
+            state.insert(e.backtest_id, Entry::Failed { reason: INTERRUPTED.into() });
+        }
+        Event::BacktestCompleted(e) => {
+            state.insert(e.backtest_id, Entry::Completed { file: e.result_file.clone() });
+        }
+        Event::BacktestFailed(e) => {
+            state.insert(e.backtest_id, Entry::Failed { reason: e.reason.clone() });
+        }
+        _ => {}
+    }
+}
+
+impl Actor for BacktestActor {
+    type Msg = BacktestMsg;
+    type State = BTreeMap<BacktestId, Entry>;
+    type Arguments = ();
+
+    async fn pre_start(&self, _myself: ActorRef<BacktestMsg>, _args: ()) -> Result<Self::State, ActorProcessingErr> {
+        let state = self
+            .services
+            .fold(EventKind::BACKTEST, BTreeMap::new(), |s, env| {
+                fold_event(s, &env.event);
+                Ok(())
+            })
+            .await?;
+        tracing::info!(backtests = state.len(), "backtest index rebuilt from journal");
+        Ok(state)
+    }
+
+    async fn handle(&self, _myself: ActorRef<BacktestMsg>, msg: BacktestMsg, state: &mut Self::State) -> Result<(), ActorProcessingErr> {
+        match msg {
+            BacktestMsg::Run { req, meta, reply } => {
+                let _ = reply.send(self.start(*req, meta, state).await);
+            }
+            BacktestMsg::Results { id, reply } => {
+                let _ = reply.send(self.results(id, state, false).await);
+            }
+            BacktestMsg::Performance { id, reply } => {
+                let _ = reply.send(self.results(id, state, true).await);
+            }
+            BacktestMsg::Finished { id, outcome } => {
+                let entry = match outcome {
+                    Ok(file) => Entry::Completed { file },
+                    Err(reason) => Entry::Failed { reason },
+                };
+                state.insert(id, entry);
+            }
+        }
+        Ok(())
+    }
+}
+
+impl BacktestActor {
+    async fn start(&self, req: RunRequest, meta: RequestMeta, state: &mut BTreeMap<BacktestId, Entry>) -> Result<RunAccepted, ErrorReply> {
+        let plan = req.plan().map_err(request_error)?;
+        let running = state.values().filter(|e| matches!(e, Entry::Running { .. })).count();
+        if running >= BACKTESTS_RUNNING_MAX {
+            return Err(reply_err(
+                ErrorCode::Unavailable,
+                format!("{running} backtests are running, the most at once (BACKTESTS_RUNNING_MAX = {BACKTESTS_RUNNING_MAX}); retry when one completes"),
+            ));
+        }
+        let timeframe = match plan.timeframe {
+            Some(tf) => tf,
+            None => finest_stored(&plan.symbol).await?,
+        };
+        let bars = fetch_bars(&plan, timeframe).await?;
+        let id = self.services.ids.lock().expect("id generator lock poisoned").backtest_id();
+        let started = BacktestStarted { backtest_id: id, symbol: plan.symbol.clone(), strategy: plan.spec.name.clone(), bars: bars.len() as u64 };
+        self.services.record(self.services.draft(&meta, Event::BacktestStarted(started))).await.map_err(|e| e.to_reply())?;
+        let done = Arc::new(AtomicUsize::new(0));
+        state.insert(id, Entry::Running { done: done.clone(), total: bars.len() });
+        let accepted = RunAccepted {
+            backtest_id: id,
+            status: "running",
+            symbol: plan.symbol.clone(),
+            timeframe,
+            strategy: plan.spec.name.clone(),
+            bars: bars.len(),
+        };
+        let request = serde_json::to_value(&req).unwrap_or(Value::Null);
+        tracing::info!(%id, symbol = %plan.symbol, %timeframe, bars = bars.len(), strategy = %plan.spec.describe(), "backtest started");
+        tokio::spawn(run_in_background(self.services.clone(), self.data_dir.clone(), meta, id, plan, timeframe, bars, request, done));
+        Ok(accepted)
+    }
+
+    async fn results(&self, id: BacktestId, state: &BTreeMap<BacktestId, Entry>, full: bool) -> Result<Value, ErrorReply> {
+        let entry = state.get(&id).ok_or_else(|| reply_err(ErrorCode::NotFound, format!("no backtest {id}")))?;
+        let file = match entry {
+            Entry::Running { done, total } => {
+                let progress = done.load(Ordering::Relaxed) as f64 / (*total).max(1) as f64;
+                if full {
+                    return Err(reply_err(ErrorCode::Conflict, format!("backtest {id} is still running ({:.0}% done): its performance report exists once it completes", progress * 100.0)));
+                }
+                return Ok(unfinished(id, "running", progress.min(1.0), None));
+            }
+            Entry::Failed { reason } if full => return Err(reply_err(ErrorCode::Conflict, format!("backtest {id} failed, so it has no performance report: {reason}"))),
+            Entry::Failed { reason } => return Ok(unfinished(id, "failed", 0.0, Some(reason))),
+            Entry::Completed { file } => file.clone(),
+        };
+        let dir = self.data_dir.clone();
+        let doc = tokio::task::spawn_blocking(move || files::read(&dir, &file))
+            .await
+            .map_err(|e| reply_err(ErrorCode::Internal, format!("reading the result of backtest {id}: {e}")))?
+            .map_err(|e| reply_err(ErrorCode::Internal, format!("backtest {id} completed but its report cannot be read: {e}")))?;
+        Ok(if full { doc } else { summary(&doc) })
+    }
+}
+
+/// Runs the engine on a blocking thread, writes the report, journals the end, tells the actor.
+#[allow(clippy::too_many_arguments)]
+async fn run_in_background(
+    services: Services,
+    data_dir: PathBuf,
+    meta: RequestMeta,
+    id: BacktestId,
+    plan: RunPlan,
+    timeframe: Timeframe,
+    bars: Vec<Candle>,
+    request: Value,
+    done: Arc<AtomicUsize>,
+) {
+    let (symbol, strategy) = (plan.symbol.clone(), plan.spec.name.clone());
+    let task = tokio::task::spawn_blocking(move || -> Result<(String, u64, f64, String), String> {
+        let mut strat = build(&plan.spec).map_err(|e| e.to_string())?;
+        let result = run_observed(&plan.config, &bars, timeframe, &plan.symbol, strat.as_mut(), &mut |n| done.store(n, Ordering::Relaxed))
+            .map_err(|e| e.to_string())?;
+        let doc = performance(id, &plan.spec, &request, &result);
+        let file = files::write(&data_dir, id, &doc).map_err(|e| e.to_string())?;
+        Ok((file, result.counts.bars as u64, result.metrics.total_return, result.event_stream_hash))
+    });
+    let outcome = match task.await {
+        Ok(r) => r,
+        Err(e) => Err(format!("the backtest thread failed: {e}")),
+    };
+    let event = match &outcome {
+        Ok((file, bars, total_return, hash)) => Event::BacktestCompleted(BacktestCompleted {
+            backtest_id: id,
+            symbol,
+            strategy,
+            bars: *bars,
+            total_return: *total_return,
+            event_stream_hash: hash.clone(),
+            result_file: file.clone(),
+        }),
+        Err(reason) => Event::BacktestFailed(BacktestFailed { backtest_id: id, reason: truncate(reason) }),
+    };
+    let recorded = services.record(services.draft(&meta, event)).await;
+    let outcome = match (outcome, recorded) {
+        (Ok((file, ..)), Ok(_)) => Ok(file),
+        (Err(reason), _) => Err(reason),
+        (Ok(_), Err(e)) => Err(format!("the result was written but its journal record failed: {}", e.to_reply().message)),
+    };
+    match &outcome {
+        Ok(file) => tracing::info!(%id, file, "backtest completed"),
+        Err(reason) => tracing::warn!(%id, reason, "backtest failed"),
+    }
+    if let Some(actor) = ActorRef::<BacktestMsg>::where_is(names::BACKTEST.to_string()) {
+        let _ = actor.cast(BacktestMsg::Finished { id, outcome });
+    }
+}
+
+/// A failure reason short enough for a journal record.
+fn truncate(s: &str) -> String {
+    const MAX: usize = 1_000;
+    if s.len() <= MAX {
+        return s.to_string();
+    }
+    let mut end = MAX;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}...", &s[..end])
+}
+
+async fn market_data<T: Send + 'static>(msg: impl FnOnce(ractor::RpcReplyPort<T>) -> MarketDataMsg) -> Result<T, ErrorReply> {
+    let actor = ActorRef::<MarketDataMsg>::where_is(names::MARKET_DATA.to_string())
+        .ok_or_else(|| reply_err(ErrorCode::Unavailable, "the market-data actor is restarting; retry"))?;
+    match actor.call(msg, Some(std::time::Duration::from_millis(MARKET_DATA_CALL_MS))).await {
+        Ok(ractor::rpc::CallResult::Success(r)) => Ok(r),
+        _ => Err(reply_err(ErrorCode::Unavailable, "the market-data actor did not answer")),
+    }
+}
+
+/// The finest timeframe stored for `symbol` (404 when none is).
+async fn finest_stored(symbol: &str) -> Result<Timeframe, ErrorReply> {
+    let series = market_data(|reply| MarketDataMsg::Summary { reply }).await?;
+    series
+        .iter()
+        .filter(|(s, _, n)| s == symbol && *n > 0)
+        .map(|(_, tf, _)| *tf)
+        .min_by_key(|tf| tf.seconds())
+        .ok_or_else(|| reply_err(ErrorCode::NotFound, format!("symbol: no candles stored for {symbol}; import some first (POST /api/data/candles or tradpal data import)")))
+}
+
+/// Every complete bar of the plan's range, page by page (at most [`BACKTEST_BARS_MAX`]).
+async fn fetch_bars(plan: &RunPlan, timeframe: Timeframe) -> Result<Vec<Candle>, ErrorReply> {
+    let mut bars = Vec::new();
+    let mut cursor = plan.start;
+    loop {
+        let (symbol, end) = (plan.symbol.clone(), plan.end);
+        let page = market_data(|reply| MarketDataMsg::Range { symbol, timeframe, start: cursor, end, limit: CANDLES_PAGE_MAX, reply }).await?.map_err(|e| {
+            if e.code == ErrorCode::NotFound {
+                reply_err(ErrorCode::NotFound, format!("symbol: {}", e.message))
+            } else {
+                reply_err(e.code, format!("timeframe: {}", e.message))
+            }
+        })?;
+        bars.extend(page.bars.iter().filter(|b| b.complete).map(|b| b.candle));
+        if bars.len() > BACKTEST_BARS_MAX {
+            return Err(reply_err(ErrorCode::BadRequest, format!("the range holds more than {BACKTEST_BARS_MAX} {timeframe} bars (BACKTEST_BARS_MAX): narrow start_date / end_date or use a longer timeframe")));
+        }
+        match page.next_start {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    if bars.is_empty() {
+        let range = format!("[{}, {})", plan.start.map_or("the first bar".into(), |t| t.to_string()), plan.end.map_or("the last bar".into(), |t| t.to_string()));
+        return Err(reply_err(ErrorCode::NotFound, format!("no complete {timeframe} bars of {} in {range}: check start_date / end_date against the stored data", plan.symbol)));
+    }
+    Ok(bars)
+}

@@ -1,0 +1,135 @@
+//! The JSON documents the HTTP API serves for a finished backtest (pure).
+//!
+//! [`performance`] is the full report, and also what is written to the result file:
+//! every metric, the counts, the trades (at most [`REPORT_TRADES_MAX`]), the equity curve
+//! downsampled to at most [`EQUITY_POINTS_MAX`] points, drawdown periods (at most
+//! [`DRAWDOWN_PERIODS_MAX`], deepest kept), monthly returns and the event-stream hash.
+//! [`summary`] picks the headline out of it (what `results/{id}` shows).
+
+use super::metrics::{drawdown_periods, monthly_returns, EquityPoint};
+use super::result::BacktestResult;
+use super::strategy::StrategySpec;
+use serde_json::{json, Value};
+use tradpal_messages::BacktestId;
+
+/// Most equity points in a report: the curve is downsampled (evenly by bar index, the
+/// first and last points always kept) to at most this many.
+pub const EQUITY_POINTS_MAX: usize = 2_000;
+/// Most closed trades in a report (the oldest; `trades_truncated` says when cut).
+pub const REPORT_TRADES_MAX: usize = 50_000;
+/// Most drawdown periods in a report (the deepest, in time order).
+pub const DRAWDOWN_PERIODS_MAX: usize = 500;
+
+/// At most `max` (>= 2) points: evenly spaced indexes, first and last included.
+pub fn downsample(points: &[EquityPoint], max: usize) -> Vec<EquityPoint> {
+    let max = max.max(2);
+    if points.len() <= max {
+        return points.to_vec();
+    }
+    let last = points.len() - 1;
+    (0..max).map(|k| points[k * last / (max - 1)]).collect()
+}
+
+/// The full report of a run (see the module doc); `request` is echoed as sent.
+pub fn performance(id: BacktestId, spec: &StrategySpec, request: &Value, r: &BacktestResult) -> Value {
+    let mut periods = drawdown_periods(&r.equity).unwrap_or_default();
+    if periods.len() > DRAWDOWN_PERIODS_MAX {
+        periods.sort_by(|a, b| b.depth.total_cmp(&a.depth));
+        periods.truncate(DRAWDOWN_PERIODS_MAX);
+        periods.sort_by_key(|p| p.start);
+    }
+    let monthly: Vec<Value> =
+        monthly_returns(&r.equity).unwrap_or_default().into_iter().map(|(y, m, ret)| json!({ "year": y, "month": m, "return": ret })).collect();
+    let trades = &r.trades[..r.trades.len().min(REPORT_TRADES_MAX)];
+    json!({
+        "backtest_id": id,
+        "status": "completed",
+        "symbol": r.symbol,
+        "timeframe": r.timeframe.as_str(),
+        "strategy": r.strategy,
+        "strategy_spec": spec,
+        "description": spec.describe(),
+        "request": request,
+        "metrics": r.metrics,
+        "counts": r.counts,
+        "starting_cash": r.starting_cash,
+        "final_equity": r.final_equity,
+        "final_cash": r.final_cash,
+        "final_position": r.final_position,
+        "fees_paid": r.fees_paid,
+        "realized_pnl": r.realized_pnl,
+        "trades": trades,
+        "trades_total": r.trades.len(),
+        "trades_truncated": r.trades.len() > trades.len(),
+        "open_trade": r.open_trade,
+        "equity_curve": downsample(&r.equity, EQUITY_POINTS_MAX),
+        "equity_points_total": r.equity.len(),
+        "drawdown_periods": periods,
+        "monthly_returns": monthly,
+        "event_count": r.event_count,
+        "event_stream_hash": r.event_stream_hash,
+    })
+}
+
+/// The headline of a report made by [`performance`]: the spec's four fields, CAGR, the
+/// trade count and a few more, plus `status` and `progress` = 1.
+pub fn summary(doc: &Value) -> Value {
+    let m = &doc["metrics"];
+    json!({
+        "backtest_id": doc["backtest_id"],
+        "status": "completed",
+        "progress": 1.0,
+        "symbol": doc["symbol"],
+        "timeframe": doc["timeframe"],
+        "strategy": doc["strategy"],
+        "description": doc["description"],
+        "bars": m["bars"],
+        "start": m["start"],
+        "end": m["end"],
+        "total_return": m["total_return"],
+        "sharpe_ratio": m["sharpe_ratio"],
+        "max_drawdown": m["max_drawdown"],
+        "win_rate": m["win_rate"],
+        "cagr": m["cagr"],
+        "sortino_ratio": m["sortino_ratio"],
+        "profit_factor": m["profit_factor"],
+        "buy_and_hold_return": m["buy_and_hold_return"],
+        "trades": m["number_of_trades"],
+        "final_equity": doc["final_equity"],
+        "fees_paid": doc["fees_paid"],
+        "event_stream_hash": doc["event_stream_hash"],
+    })
+}
+
+/// The answer for a run not finished: the headline fields null.
+pub fn unfinished(id: BacktestId, status: &str, progress: f64, error: Option<&str>) -> Value {
+    json!({
+        "backtest_id": id,
+        "status": status,
+        "progress": progress,
+        "error": error,
+        "total_return": null,
+        "sharpe_ratio": null,
+        "max_drawdown": null,
+        "win_rate": null,
+        "cagr": null,
+        "trades": null,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tradpal_messages::Timestamp;
+
+    #[test]
+    fn downsample_keeps_ends_and_bound() {
+        let pts: Vec<EquityPoint> = (0..10_001).map(|i| EquityPoint { time: Timestamp(i), equity: i as f64 + 1.0 }).collect();
+        let d = downsample(&pts, EQUITY_POINTS_MAX);
+        assert_eq!(d.len(), EQUITY_POINTS_MAX);
+        assert_eq!(d[0], pts[0]);
+        assert_eq!(*d.last().unwrap(), *pts.last().unwrap());
+        assert!(d.windows(2).all(|w| w[0].time < w[1].time));
+        assert_eq!(downsample(&pts[..5], EQUITY_POINTS_MAX).len(), 5);
+    }
+}

@@ -1,0 +1,195 @@
+//! [`RunRequest`]: the body of `POST /api/backtest/run`, and its validation into a
+//! [`RunPlan`] (pure: no store, no clock). Every message names the field.
+
+use super::config::BacktestConfig;
+use super::strategy::{build, StrategyError, StrategySpec, STRATEGIES};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use tradpal_messages::{is_valid_symbol, Fixed, Rounding, Timeframe, Timestamp};
+
+/// Strategy names of the spec that are not built yet, with the work that builds them.
+pub const NOT_BUILT_STRATEGIES: &[(&str, &str)] =
+    &[("ai_ensemble", "the ML / RL / AI-ensemble issue (ML models, RL agents and their weighted ensemble; see /api/ml/*, /api/rl/*)")];
+
+/// The spec's request, as sent. Unset fields take the defaults of [`BacktestConfig`];
+/// no dates means the whole stored range.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunRequest {
+    pub symbol: String,
+    /// 1m, 5m, 15m, 1h, 4h or 1d; default: the finest timeframe stored for the symbol.
+    #[serde(default)]
+    pub timeframe: Option<String>,
+    pub strategy: String,
+    #[serde(default)]
+    pub params: BTreeMap<String, f64>,
+    /// `YYYY-MM-DD` (00:00 UTC) or RFC 3339; bars opening at or after it.
+    #[serde(default)]
+    pub start_date: Option<String>,
+    /// `YYYY-MM-DD` or RFC 3339; bars opening before it (exclusive).
+    #[serde(default)]
+    pub end_date: Option<String>,
+    #[serde(default)]
+    pub initial_capital: Option<f64>,
+    /// Fee rate per fill, maker and taker (0.001 = 0.1%).
+    #[serde(default)]
+    pub commission: Option<f64>,
+    #[serde(default)]
+    pub slippage_bps: Option<u32>,
+    #[serde(default)]
+    pub seed: Option<u64>,
+}
+
+/// A checked request, ready to fetch bars for and run.
+#[derive(Debug, Clone)]
+pub struct RunPlan {
+    pub symbol: String,
+    /// `None`: the finest stored (resolved by the actor against the store).
+    pub timeframe: Option<Timeframe>,
+    pub spec: StrategySpec,
+    pub start: Option<Timestamp>,
+    pub end: Option<Timestamp>,
+    pub config: BacktestConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum RequestError {
+    #[error("{field}: {why}")]
+    Field { field: &'static str, why: String },
+    #[error("strategy {name:?} is not built yet: it arrives with {issue}. Built-in strategies: {built}")]
+    NotBuilt { name: String, issue: &'static str, built: String },
+}
+
+fn field(field: &'static str, why: impl Into<String>) -> RequestError {
+    RequestError::Field { field, why: why.into() }
+}
+
+/// Every built-in strategy with its parameters and defaults, on one line.
+pub fn strategy_list() -> String {
+    let rows: Vec<String> = STRATEGIES
+        .iter()
+        .map(|s| format!("{}({})", s.name, s.params.iter().map(|(n, d, _)| format!("{n}={d}")).collect::<Vec<_>>().join(", ")))
+        .collect();
+    rows.join("; ")
+}
+
+/// `YYYY-MM-DD` as 00:00 UTC, or an RFC 3339 time.
+pub fn parse_date(name: &'static str, text: &str) -> Result<Timestamp, RequestError> {
+    let full = if text.len() == 10 { format!("{text}T00:00:00Z") } else { text.to_string() };
+    full.parse::<Timestamp>().map_err(|e| field(name, format!("{text:?} is not a date (YYYY-MM-DD) or an RFC 3339 time: {e}")))
+}
+
+impl RunRequest {
+    /// Checks every field; builds the strategy once to check its parameters.
+    pub fn plan(&self) -> Result<RunPlan, RequestError> {
+        if !is_valid_symbol(&self.symbol) {
+            return Err(field("symbol", format!("invalid symbol {:?}: expected BASE/QUOTE, e.g. \"BTC/USDT\"", self.symbol)));
+        }
+        let timeframe = self.timeframe.as_deref().map(|t| t.parse::<Timeframe>().map_err(|e| field("timeframe", e.to_string()))).transpose()?;
+        let spec = self.spec()?;
+        let start = self.start_date.as_deref().map(|d| parse_date("start_date", d)).transpose()?;
+        let end = self.end_date.as_deref().map(|d| parse_date("end_date", d)).transpose()?;
+        if let (Some(s), Some(e)) = (start, end) {
+            if e <= s {
+                return Err(field("end_date", format!("must be after start_date ({s}), got {e}")));
+            }
+        }
+        Ok(RunPlan { symbol: self.symbol.clone(), timeframe, spec, start, end, config: self.config()? })
+    }
+
+    fn spec(&self) -> Result<StrategySpec, RequestError> {
+        if let Some((name, issue)) = NOT_BUILT_STRATEGIES.iter().find(|(n, _)| *n == self.strategy) {
+            return Err(RequestError::NotBuilt { name: name.to_string(), issue, built: strategy_list() });
+        }
+        let spec = StrategySpec { name: self.strategy.clone(), params: self.params.clone() };
+        build(&spec).map_err(|e| match e {
+            StrategyError::UnknownStrategy { .. } => field("strategy", format!("{e}; with parameters: {}", strategy_list())),
+            other => field("params", other.to_string()),
+        })?;
+        Ok(spec)
+    }
+
+    fn config(&self) -> Result<BacktestConfig, RequestError> {
+        let money = |name: &'static str, x: f64| {
+            if !x.is_finite() {
+                return Err(field(name, format!("must be a finite number, got {x}")));
+            }
+            Fixed::from_f64_rounded(x, Rounding::Nearest).map_err(|e| field(name, e.to_string()))
+        };
+        let mut config = BacktestConfig { seed: self.seed.unwrap_or(0), ..BacktestConfig::default() };
+        if let Some(c) = self.initial_capital {
+            config.starting_cash = money("initial_capital", c)?;
+            if !config.starting_cash.is_positive() {
+                return Err(field("initial_capital", format!("must be > 0, got {c}")));
+            }
+        }
+        if let Some(c) = self.commission {
+            let rate = money("commission", c)?;
+            if rate.is_negative() || rate >= Fixed::ONE {
+                return Err(field("commission", format!("must be in [0, 1) (0.001 = 0.1%), got {c}")));
+            }
+            config = config.with_commission(rate);
+        }
+        if let Some(bps) = self.slippage_bps {
+            config = config.with_slippage_bps(bps);
+        }
+        config.validate().map_err(|why| {
+            let name = ["starting_cash", "commission", "slippage"].into_iter().find(|n| why.starts_with(n)).unwrap_or("config");
+            field(if name == "starting_cash" { "initial_capital" } else if name == "slippage" { "slippage_bps" } else { name }, why)
+        })?;
+        Ok(config)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req() -> RunRequest {
+        RunRequest { symbol: "BTC/USDT".into(), strategy: "sma_cross".into(), ..RunRequest::default() }
+    }
+
+    #[test]
+    fn spec_example_plans() {
+        let r = RunRequest {
+            start_date: Some("2023-01-01".into()),
+            end_date: Some("2024-01-01".into()),
+            initial_capital: Some(10_000.0),
+            commission: Some(0.001),
+            ..req()
+        };
+        let p = r.plan().unwrap();
+        assert_eq!(p.start.unwrap().to_string(), "2023-01-01T00:00:00Z");
+        assert_eq!(p.config.fill.taker_fee, Fixed::from_f64_rounded(0.001, Rounding::Nearest).unwrap());
+        assert!(p.timeframe.is_none());
+    }
+
+    #[test]
+    fn bad_fields_are_named() {
+        let cases: Vec<(RunRequest, &str)> = vec![
+            (RunRequest { symbol: "BTCUSDT".into(), ..req() }, "symbol"),
+            (RunRequest { strategy: "nope".into(), ..req() }, "strategy"),
+            (RunRequest { params: [("fast".to_string(), 50.0)].into(), ..req() }, "params"),
+            (RunRequest { start_date: Some("2023-02-01".into()), end_date: Some("2023-01-01".into()), ..req() }, "end_date"),
+            (RunRequest { start_date: Some("yesterday".into()), ..req() }, "start_date"),
+            (RunRequest { commission: Some(f64::NAN), ..req() }, "commission"),
+            (RunRequest { commission: Some(1.5), ..req() }, "commission"),
+            (RunRequest { initial_capital: Some(-5.0), ..req() }, "initial_capital"),
+            (RunRequest { slippage_bps: Some(5_000), ..req() }, "slippage_bps"),
+            (RunRequest { timeframe: Some("2m".into()), ..req() }, "timeframe"),
+        ];
+        for (r, name) in cases {
+            let e = r.plan().unwrap_err();
+            assert!(matches!(&e, RequestError::Field { field, .. } if *field == name), "{name}: {e}");
+            assert!(e.to_string().starts_with(name), "{e}");
+        }
+    }
+
+    #[test]
+    fn ai_ensemble_is_not_built_and_never_substituted() {
+        let e = RunRequest { strategy: "ai_ensemble".into(), ..req() }.plan().unwrap_err();
+        let text = e.to_string();
+        assert!(matches!(e, RequestError::NotBuilt { .. }));
+        assert!(text.contains("AI-ensemble") && text.contains("sma_cross(") && text.contains("buy_and_hold("), "{text}");
+    }
+}

@@ -1,0 +1,46 @@
+//! Backtest endpoints: start a run on stored candles, poll its headline, read its full
+//! report. Each handler parses, sends one message to the backtest actor and renders.
+//!
+//! `POST /api/backtest/run` answers `202` with `{"backtest_id", "status": "running"}`;
+//! `GET /api/backtest/results/{id}` the headline (`status` running | completed | failed,
+//! `progress`, the spec's `total_return`, `sharpe_ratio`, `max_drawdown`, `win_rate`,
+//! null until completed); `GET /api/backtest/performance/{id}` the full report (409
+//! while running or after a failure).
+
+use super::auth::{Trader, Viewer};
+use super::error::ApiError;
+use super::json::ApiJson;
+use super::request_id::RequestId;
+use super::trading::{call_actor, correlation};
+use axum::extract::Path;
+use axum::http::StatusCode;
+use axum::{Extension, Json};
+use serde_json::Value;
+use tradpal_actors::backtest::actor::{BacktestMsg, RunAccepted};
+use tradpal_actors::backtest::request::RunRequest;
+use tradpal_actors::names;
+use tradpal_messages::{BacktestId, ErrorCode};
+
+pub async fn run(
+    _role: Trader,
+    Extension(rid): Extension<RequestId>,
+    ApiJson(req): ApiJson<RunRequest>,
+) -> Result<(StatusCode, Json<RunAccepted>), ApiError> {
+    let (req, meta) = (Box::new(req), correlation(&rid));
+    let accepted = call_actor(names::BACKTEST, |reply| BacktestMsg::Run { req, meta, reply }).await??;
+    Ok((StatusCode::ACCEPTED, Json(accepted)))
+}
+
+fn backtest_id(text: &str) -> Result<BacktestId, ApiError> {
+    text.parse().map_err(|e| ApiError::new(ErrorCode::BadRequest, format!("backtest id: {e}")))
+}
+
+pub async fn results(_role: Viewer, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+    let id = backtest_id(&id)?;
+    Ok(Json(call_actor(names::BACKTEST, |reply| BacktestMsg::Results { id, reply }).await??))
+}
+
+pub async fn performance(_role: Viewer, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+    let id = backtest_id(&id)?;
+    Ok(Json(call_actor(names::BACKTEST, |reply| BacktestMsg::Performance { id, reply }).await??))
+}
