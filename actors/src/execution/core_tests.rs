@@ -8,7 +8,7 @@ use super::fill::{FillModel, Slippage};
 use super::request::OrderRequest;
 use proptest::prelude::*;
 use tradpal_messages::{
-    CashAdjusted, Candle, Event, Fixed, IdGenerator, OrderStatus, OrderType, RejectSource, Side, Timeframe, Timestamp, TradingState,
+    CashAdjusted, Candle, Event, Fixed, IdGenerator, OrderStatus, RejectSource, Timeframe, Timestamp, TradingState,
 };
 
 const H: i64 = 3_600_000_000_000;
@@ -280,7 +280,6 @@ proptest! {
         prop_assert_eq!(&again.orders, &r.core.orders);
         prop_assert_eq!(&again.portfolio, &r.core.portfolio);
         prop_assert_eq!(again.trading_state, r.core.trading_state);
-        let _ = (Side::Buy, OrderType::Market);
     }
 }
 
@@ -314,7 +313,6 @@ fn rematching_a_partly_journaled_bar_fills_nothing_twice() {
         };
         r.submit(&json, H + i).unwrap();
     }
-    let before = r.log.clone();
     let core_before = r.core.clone();
     let candle = Candle { open_time: Timestamp(2 * H), open: 100.0, high: 103.0, low: 97.0, close: 100.0, volume: 1e6 };
     let groups = r.core.on_bars_grouped("BTC/USDT", Timeframe::H1, &[candle], 99).unwrap();
@@ -334,7 +332,6 @@ fn rematching_a_partly_journaled_bar_fills_nothing_twice() {
         assert!(differing.is_empty(), "cut {cut}: orders differ: {differing:?}");
         assert_eq!(core.portfolio, full.portfolio, "cut {cut}");
     }
-    let _ = before;
 }
 
 /// Client ids of orders that differ between two cores; the matching cursor of a final
