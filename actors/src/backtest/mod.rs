@@ -67,14 +67,18 @@ pub mod events;
 pub mod files;
 pub mod ledger;
 pub mod metrics;
+pub mod optimize;
 pub mod report;
 pub mod request;
 pub mod result;
 pub mod sizing;
 pub mod strategy;
+pub mod walk_forward;
 
 #[cfg(test)]
 mod engine_tests;
+#[cfg(test)]
+mod walk_forward_tests;
 
 pub use config::{BacktestConfig, BACKTEST_MAX_POSITION_SIZE};
 pub use engine::{run, run_observed};
