@@ -118,8 +118,16 @@ impl OptimizeSpec {
 
     /// The run-wide settings of every trial.
     pub fn problem<'a>(&'a self, config: &'a BacktestConfig, timeframe: Timeframe, symbol: &'a str, objective: Objective) -> Problem<'a> {
-        let threads = if self.threads == 0 { default_threads() } else { self.threads.min(THREADS_MAX) };
-        Problem { config, timeframe, symbol, base: &self.strategy, ranges: &self.ranges, objective, threads }
+        Problem { config, timeframe, symbol, base: &self.strategy, ranges: &self.ranges, objective, threads: self.threads_used() }
+    }
+
+    /// The worker threads trials run on: `threads`, or every core for 0.
+    pub fn threads_used(&self) -> usize {
+        if self.threads == 0 {
+            default_threads()
+        } else {
+            self.threads.min(THREADS_MAX)
+        }
     }
 }
 
