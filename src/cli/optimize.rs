@@ -73,7 +73,7 @@ pub struct WalkForwardArgs {
 }
 
 /// The optimisation spec from the flags; the message names the flag.
-fn spec(run: &RunArgs, s: &SearchArgs) -> Result<OptimizeSpec, String> {
+fn spec(run: &RunArgs, s: &SearchArgs, train_fraction: f64) -> Result<OptimizeSpec, String> {
     let ranges = s.ranges.iter().map(|r| ParamRange::parse(r)).collect::<Result<Vec<_>, _>>().map_err(|e| format!("--range: {e}"))?;
     let method = Method::parse(&s.method, s.trials).map_err(|e| format!("--method: {e}"))?;
     let mut spec = OptimizeSpec::new(base_spec(run)?, ranges, method);
@@ -81,6 +81,7 @@ fn spec(run: &RunArgs, s: &SearchArgs) -> Result<OptimizeSpec, String> {
     spec.seed = run.seed;
     spec.threads = s.threads;
     spec.top_k = s.top;
+    spec.train_fraction = train_fraction;
     spec.check().map_err(|e| match e {
         OptimizeError::UnknownStrategy { .. } | OptimizeError::UnknownParam { .. } => format!("{e}\n{}", strategy_list()),
         _ => e.to_string(),
@@ -101,8 +102,7 @@ macro_rules! or_exit {
 }
 
 pub fn run_optimize(args: OptimizeArgs) -> anyhow::Result<ExitCode> {
-    let mut spec = or_exit!(spec(&args.run, &args.search), 2);
-    spec.train_fraction = args.train_fraction;
+    let spec = or_exit!(spec(&args.run, &args.search, args.train_fraction), 2);
     let config = or_exit!(config(&args.run), 2);
     let bars = match load_bars(&args.run)? {
         Ok(b) => b,
@@ -120,7 +120,7 @@ pub fn run_optimize(args: OptimizeArgs) -> anyhow::Result<ExitCode> {
 }
 
 pub fn run_walk_forward(args: WalkForwardArgs) -> anyhow::Result<ExitCode> {
-    let spec = or_exit!(spec(&args.run, &args.search), 2);
+    let spec = or_exit!(spec(&args.run, &args.search, TRAIN_FRACTION_DEFAULT), 2);
     let config = or_exit!(config(&args.run), 2);
     let windows = Windows { train_bars: args.train_bars, test_bars: args.test_bars, step_bars: args.step_bars.unwrap_or(args.test_bars), anchored: args.anchored };
     let bars = match load_bars(&args.run)? {

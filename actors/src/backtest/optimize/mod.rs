@@ -92,7 +92,7 @@ pub struct OptimizeSpec {
     /// Worker threads; 0 means every core.
     pub threads: usize,
     pub top_k: usize,
-    /// In-sample share of the bars, in (0, 1).
+    /// In-sample share of the bars, in (0, 1) (not used by walk-forward).
     pub train_fraction: f64,
 }
 
@@ -112,6 +112,10 @@ impl OptimizeSpec {
         }
         if self.method == Method::Grid {
             space::grid(&self.ranges, GRID_POINTS_MAX)?;
+        }
+        let f = self.train_fraction;
+        if !(f > 0.0 && f < 1.0) {
+            return Err(OptimizeError::BadTrainFraction(f));
         }
         Ok(objective)
     }
@@ -205,9 +209,6 @@ pub struct OptimizeReport {
 pub fn optimize(config: &BacktestConfig, bars: &[Candle], timeframe: Timeframe, symbol: &str, spec: &OptimizeSpec) -> Result<OptimizeReport, OptimizeError> {
     let objective = spec.check()?;
     let f = spec.train_fraction;
-    if !(f > 0.0 && f < 1.0) {
-        return Err(OptimizeError::BadTrainFraction(f));
-    }
     let split = (bars.len() as f64 * f).floor() as usize;
     for (what, n) in [("in-sample segment", split), ("out-of-sample segment", bars.len() - split)] {
         if n < SEGMENT_BARS_MIN {
