@@ -49,7 +49,7 @@ pub struct Windows {
 }
 
 /// One window: `(train, test)` segments of the input.
-pub fn windows(n: usize, w: &Windows) -> Result<Vec<(Segment0, Segment0)>, OptimizeError> {
+pub fn windows(n: usize, w: &Windows) -> Result<Vec<(Span, Span)>, OptimizeError> {
     let bad = |why: String| OptimizeError::BadWindows(why);
     if w.train_bars < SEGMENT_BARS_MIN || w.test_bars < SEGMENT_BARS_MIN {
         return Err(bad(format!("train_bars ({}) and test_bars ({}) must be >= {SEGMENT_BARS_MIN}", w.train_bars, w.test_bars)));
@@ -74,7 +74,7 @@ pub fn windows(n: usize, w: &Windows) -> Result<Vec<(Segment0, Segment0)>, Optim
 }
 
 /// A segment as `(first bar, bars)`.
-pub type Segment0 = (usize, usize);
+pub type Span = (usize, usize);
 
 /// One window's outcome.
 #[derive(Debug, Clone, Serialize)]
