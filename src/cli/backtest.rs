@@ -14,10 +14,24 @@ use tradpal_actors::backtest::strategy::{StrategyError, STRATEGIES};
 use tradpal_actors::backtest::{build, run as backtest, BacktestConfig, BacktestResult, StrategySpec};
 use tradpal_actors::market_data::{import_csv, CsvLimits};
 use tradpal_actors::risk::bounds::RISK_FREE_RATE_DEFAULT;
-use tradpal_messages::{Fixed, Timeframe};
+use tradpal_messages::{Candle, Fixed, Timeframe};
 
 #[derive(clap::Args, Debug)]
 pub struct BacktestArgs {
+    #[command(flatten)]
+    pub run: RunArgs,
+    /// Print the result as JSON (metrics, counts, hash; trades with --trades).
+    #[arg(long)]
+    pub json: bool,
+    /// Include every closed trade (JSON) or print them (text).
+    #[arg(long)]
+    pub trades: bool,
+}
+
+/// The data, the strategy and the costs: what `backtest`, `optimize` and `walk-forward`
+/// share.
+#[derive(clap::Args, Debug)]
+pub struct RunArgs {
     /// OHLCV CSV file (`timestamp,open,high,low,close,volume`), oldest first.
     #[arg(long, value_name = "FILE.csv")]
     pub data: PathBuf,
@@ -58,33 +72,21 @@ pub struct BacktestArgs {
     /// Annual risk-free rate for Sharpe, Sortino and alpha.
     #[arg(long, default_value_t = RISK_FREE_RATE_DEFAULT)]
     pub risk_free_rate: f64,
-    /// Print the result as JSON (metrics, counts, hash; trades with --trades).
-    #[arg(long)]
-    pub json: bool,
-    /// Include every closed trade (JSON) or print them (text).
-    #[arg(long)]
-    pub trades: bool,
 }
 
-pub fn run(args: BacktestArgs) -> anyhow::Result<ExitCode> {
-    let (spec, config) = match settings(&args) {
+pub fn run(all: BacktestArgs) -> anyhow::Result<ExitCode> {
+    let args = &all.run;
+    let (spec, config) = match settings(args) {
         Ok(v) => v,
         Err(e) => {
             eprintln!("error: {e}");
             return Ok(ExitCode::from(2));
         }
     };
-    let f = std::fs::File::open(&args.data).with_context(|| format!("cannot open {}", args.data.display()))?;
-    let report = import_csv(BufReader::with_capacity(1 << 20, f), args.timeframe, None, CsvLimits::default())
-        .with_context(|| format!("{}: not an OHLCV CSV", args.data.display()))?;
-    if report.rejected_total > 0 {
-        for r in report.rejected.iter().take(10) {
-            eprintln!("rejected {r}");
-        }
-        eprintln!("error: {} rows rejected; a backtest needs a clean series", report.rejected_total);
-        return Ok(ExitCode::from(1));
-    }
-    let bars = report.accepted;
+    let bars = match load_bars(args)? {
+        Ok(b) => b,
+        Err(code) => return Ok(code),
+    };
     let mut strategy = build(&spec).map_err(|e| anyhow::anyhow!("{e}"))?;
     let started = Instant::now();
     let result = match backtest(&config, &bars, args.timeframe, &args.symbol, strategy.as_mut()) {
@@ -95,25 +97,51 @@ pub fn run(args: BacktestArgs) -> anyhow::Result<ExitCode> {
         }
     };
     let seconds = started.elapsed().as_secs_f64();
-    if args.json {
-        print_json(&result, &spec, seconds, args.trades)?;
+    if all.json {
+        print_json(&result, &spec, seconds, all.trades)?;
     } else {
-        print_summary(&result, &spec, seconds, args.trades);
+        print_summary(&result, &spec, seconds, all.trades);
     }
     Ok(ExitCode::SUCCESS)
 }
 
+/// The candles of `--data`; a file with rejected rows prints them and gives exit code 1.
+pub fn load_bars(args: &RunArgs) -> anyhow::Result<Result<Vec<Candle>, ExitCode>> {
+    let f = std::fs::File::open(&args.data).with_context(|| format!("cannot open {}", args.data.display()))?;
+    let report = import_csv(BufReader::with_capacity(1 << 20, f), args.timeframe, None, CsvLimits::default())
+        .with_context(|| format!("{}: not an OHLCV CSV", args.data.display()))?;
+    if report.rejected_total > 0 {
+        for r in report.rejected.iter().take(10) {
+            eprintln!("rejected {r}");
+        }
+        eprintln!("error: {} rows rejected; a backtest needs a clean series", report.rejected_total);
+        return Ok(Err(ExitCode::from(1)));
+    }
+    Ok(Ok(report.accepted))
+}
+
 /// The strategy spec and the run's config from the flags; the message names the flag.
-fn settings(args: &BacktestArgs) -> Result<(StrategySpec, BacktestConfig), String> {
+fn settings(args: &RunArgs) -> Result<(StrategySpec, BacktestConfig), String> {
+    let spec = base_spec(args)?;
+    build(&spec).map_err(|e| match e {
+        StrategyError::UnknownStrategy { .. } | StrategyError::UnknownParam { .. } => format!("{e}\n{}", strategy_list()),
+        _ => e.to_string(),
+    })?;
+    Ok((spec, config(args)?))
+}
+
+/// `--strategy` with its `--param`s (not checked against the strategy's table).
+pub fn base_spec(args: &RunArgs) -> Result<StrategySpec, String> {
     let mut spec = StrategySpec::new(&args.strategy);
     for p in &args.params {
         let (k, v) = StrategySpec::parse_param(p).map_err(|e| format!("--param: {e}"))?;
         spec.params.insert(k, v);
     }
-    build(&spec).map_err(|e| match e {
-        StrategyError::UnknownStrategy { .. } | StrategyError::UnknownParam { .. } => format!("{e}\n{}", strategy_list()),
-        _ => e.to_string(),
-    })?;
+    Ok(spec)
+}
+
+/// The run's config from the cost and limit flags; the message names the flag.
+pub fn config(args: &RunArgs) -> Result<BacktestConfig, String> {
     let money = |flag: &str, x: f64| Fixed::from_f64_rounded(x, tradpal_messages::Rounding::Nearest).map_err(|e| format!("{flag}: {e}"));
     let mut config = BacktestConfig {
         starting_cash: money("--cash", args.cash)?,
@@ -130,11 +158,11 @@ fn settings(args: &BacktestArgs) -> Result<(StrategySpec, BacktestConfig), Strin
         return Err(format!("--max-position-size must be in (0, 10], got {}", args.max_position_size));
     }
     config.validate()?;
-    Ok((spec, config))
+    Ok(config)
 }
 
 /// Every built-in strategy with its parameters and defaults, one per line.
-fn strategy_list() -> String {
+pub fn strategy_list() -> String {
     let rows: Vec<String> = STRATEGIES
         .iter()
         .map(|s| {

@@ -11,12 +11,15 @@
 //! - `regime.rs`: `tradpal regime evaluate`, detection scored against labels.
 //! - `trading.rs`: `tradpal trading-state` and `tradpal flatten`, the kill switch (over HTTP).
 //! - `backtest.rs`: `tradpal backtest`, a built-in strategy over a candle file.
+//! - `optimize.rs`: `tradpal optimize` and `tradpal walk-forward`, parameter search with
+//!   out-of-sample checks (top-level: `backtest` is a flat command with required flags).
 
 mod backtest;
 mod config;
 mod data;
 mod indicators;
 mod journal;
+mod optimize;
 mod regime;
 mod serve;
 mod trading;
@@ -57,6 +60,12 @@ pub enum Command {
     Flatten(trading::FlattenArgs),
     /// Backtest a built-in strategy over a candle CSV (summary, or JSON with --json).
     Backtest(backtest::BacktestArgs),
+    /// Optimise a strategy's parameters over --range's on the first part of a candle CSV
+    /// (grid or tpe), then run the best once on the held-out rest.
+    Optimize(optimize::OptimizeArgs),
+    /// Walk-forward: optimise on each training window, trade the best on the next test
+    /// window, report the stitched out-of-sample result.
+    WalkForward(optimize::WalkForwardArgs),
 }
 
 /// Options every command that reads settings accepts.
@@ -99,5 +108,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::TradingState(args) => trading::trading_state(args),
         Command::Flatten(args) => trading::flatten(args),
         Command::Backtest(args) => backtest::run(args),
+        Command::Optimize(args) => optimize::run_optimize(args),
+        Command::WalkForward(args) => optimize::run_walk_forward(args),
     }
 }

@@ -52,11 +52,25 @@
 //!   - `custom.rs`: the [`metrics::Metric`] trait and [`metrics::compute_with`].
 //!   - `tests.rs`, `property_tests.rs` (tests only): whole-report tests, property tests
 //!     and the linear-time check on two years of 1m bars.
+//! - `optimize/`: parameter optimisation ([`optimize::optimize`]): ranges, objectives,
+//!   `grid` and a seeded TPE, trials in parallel (`std::thread::scope`) with a total
+//!   ranking order, in-sample / out-of-sample split and the best point's held-out score.
+//!   - `mod.rs`: [`optimize::OptimizeSpec`], [`optimize::Method`], the report types.
+//!   - `space.rs`: [`optimize::ParamRange`], the checks, the grid ([`optimize::GRID_POINTS_MAX`]).
+//!   - `objective.rs`: [`optimize::Objective`], the metrics that can be maximised.
+//!   - `eval.rs`: one engine run per point, in parallel; the ranking order.
+//!   - `tpe.rs`: the Tree-structured Parzen Estimator and its simplifications.
+//!   - `error.rs`: [`optimize::OptimizeError`].
+//!   - `tests.rs` (tests only).
+//! - `walk_forward.rs`: [`walk_forward::walk_forward`]: rolling or anchored windows,
+//!   optimise on each training window, run the best on the next test window, metrics of
+//!   the stitched out-of-sample curve.
+//! - `walk_forward_tests.rs` (tests only): windows as documented, stitching.
 //! - `engine_tests.rs` (tests only): the engine on real data (`shared/data`): SMA-cross
 //!   fills against crossings computed independently, buy-and-hold against the price
 //!   return, determinism by hash, no look-ahead, bad input.
 //!
-//! Not built yet: walk-forward analysis, parameter optimisation, cancelling a running
+//! Not built yet: optimisation and walk-forward over HTTP, cancelling a running
 //! backtest, journal replay of a run, HTML reports.
 
 pub mod actor;
@@ -67,14 +81,18 @@ pub mod events;
 pub mod files;
 pub mod ledger;
 pub mod metrics;
+pub mod optimize;
 pub mod report;
 pub mod request;
 pub mod result;
 pub mod sizing;
 pub mod strategy;
+pub mod walk_forward;
 
 #[cfg(test)]
 mod engine_tests;
+#[cfg(test)]
+mod walk_forward_tests;
 
 pub use config::{BacktestConfig, BACKTEST_MAX_POSITION_SIZE};
 pub use engine::{run, run_observed};

@@ -1,0 +1,89 @@
+//! Scoring points: one engine run per point, spread over threads with
+//! `std::thread::scope`, and the total order results are ranked by.
+//!
+//! Each point's run is independent and the engine is deterministic, so a point scores
+//! the same on any thread; the points are cut into contiguous chunks, one per thread,
+//! and the scores put back in input order. Ranking then sorts by (score descending,
+//! parameter vector ascending) with `f64::total_cmp`: a total order, so the result does
+//! not depend on the thread count.
+
+use super::objective::Objective;
+use super::space::{spec_at, ParamRange};
+use crate::backtest::strategy::{build, StrategySpec};
+use crate::backtest::{run, BacktestConfig, BacktestError, BacktestResult};
+use std::cmp::Ordering;
+use tradpal_messages::{Candle, Timeframe};
+
+/// Most threads an optimisation uses, whatever is asked.
+pub const THREADS_MAX: usize = 256;
+
+/// What every run of one optimisation shares.
+#[derive(Debug, Clone, Copy)]
+pub struct Problem<'a> {
+    pub config: &'a BacktestConfig,
+    pub timeframe: Timeframe,
+    pub symbol: &'a str,
+    /// The strategy with its fixed parameters; the ranges' values are set per point.
+    pub base: &'a StrategySpec,
+    pub ranges: &'a [ParamRange],
+    pub objective: Objective,
+    /// Worker threads (1..=[`THREADS_MAX`]).
+    pub threads: usize,
+}
+
+/// One point's score: `-inf` when its metric is undefined or its run failed (`error`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scored {
+    pub point: Vec<f64>,
+    pub score: f64,
+    pub error: Option<String>,
+}
+
+impl<'a> Problem<'a> {
+    /// One backtest of the strategy at `point` over `bars`.
+    pub fn run_point(&self, bars: &[Candle], point: &[f64]) -> Result<BacktestResult, BacktestError> {
+        let spec = spec_at(self.base, self.ranges, point);
+        let mut strategy = build(&spec)?;
+        run(self.config, bars, self.timeframe, self.symbol, strategy.as_mut())
+    }
+
+    fn score_point(&self, bars: &[Candle], point: &[f64]) -> Scored {
+        match self.run_point(bars, point) {
+            Ok(r) => Scored { point: point.to_vec(), score: self.objective.score(&r.metrics), error: None },
+            Err(e) => Scored { point: point.to_vec(), score: f64::NEG_INFINITY, error: Some(e.to_string()) },
+        }
+    }
+
+    /// Scores every point over `bars`, in parallel; the result is in `points` order.
+    pub fn evaluate(&self, bars: &[Candle], points: &[Vec<f64>]) -> Vec<Scored> {
+        let threads = self.threads.clamp(1, THREADS_MAX).min(points.len().max(1));
+        if threads <= 1 {
+            return points.iter().map(|p| self.score_point(bars, p)).collect();
+        }
+        let chunk = points.len().div_ceil(threads);
+        std::thread::scope(|s| {
+            let handles: Vec<_> = points.chunks(chunk).map(|c| s.spawn(move || c.iter().map(|p| self.score_point(bars, p)).collect::<Vec<_>>())).collect();
+            handles.into_iter().flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))).collect()
+        })
+    }
+}
+
+/// The ranking order: score descending, then the parameter vector ascending.
+pub fn rank_order(a: &Scored, b: &Scored) -> Ordering {
+    b.score.total_cmp(&a.score).then_with(|| cmp_points(&a.point, &b.point))
+}
+
+/// Lexicographic `total_cmp` on two parameter vectors.
+pub fn cmp_points(a: &[f64], b: &[f64]) -> Ordering {
+    a.iter().zip(b).map(|(x, y)| x.total_cmp(y)).find(|o| o.is_ne()).unwrap_or_else(|| a.len().cmp(&b.len()))
+}
+
+/// Sorts `scored` into the ranking order.
+pub fn rank(scored: &mut [Scored]) {
+    scored.sort_by(rank_order);
+}
+
+/// The threads to use by default: every core the OS reports (1 if it cannot tell).
+pub fn default_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get()).min(THREADS_MAX)
+}
