@@ -23,22 +23,9 @@ fn core() -> ExecutionCore {
 fn request(i: usize, t: OrderType) -> OrderRequest {
     OrderRequest {
         client_order_id: Some(format!("o{i}")),
-        symbol: "BTC/USDT".into(),
-        side: Side::Buy,
         order_type: t,
-        quantity: Fixed::parse("0.1").unwrap(),
         price: (t == OrderType::Limit).then(|| Fixed::from_int(99)),
-        stop_price: None,
-        trailing_bps: None,
-        time_in_force: None,
-        expire_at: None,
-        reduce_only: false,
-        session_id: None,
-        stop_loss: None,
-        take_profit: None,
-        oco_stop_price: None,
-        oco_stop_limit_price: None,
-        then: None,
+        ..OrderRequest::market("BTC/USDT", Side::Buy, Fixed::parse("0.1").unwrap())
     }
 }
 

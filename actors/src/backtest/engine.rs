@@ -37,7 +37,7 @@ use super::sizing::{order_for, target_units, Sizing};
 use super::strategy::{BarContext, Signal, Strategy, FRACTION_MAX};
 use crate::execution::instrument::Instrument;
 use crate::execution::{ExecutionCore, ExecutionError, OrderRequest};
-use tradpal_messages::{CashAdjusted, Candle, Event, Fixed, IdGenerator, OrderId, OrderType, Side, Timeframe, Timestamp};
+use tradpal_messages::{CashAdjusted, Candle, Event, Fixed, IdGenerator, OrderId, Side, Timeframe, Timestamp};
 
 /// Runs `strategy` over `bars` (oldest first, one `timeframe` apart or more) of
 /// `symbol`. Deterministic: the same inputs give the same result and event hash.
@@ -284,23 +284,5 @@ fn forget_finished(core: &mut ExecutionCore, id: OrderId) {
 
 /// A plain GTC market order (client order id generated from the seeded ids).
 fn market_order(symbol: &str, side: Side, quantity: Fixed) -> OrderRequest {
-    OrderRequest {
-        client_order_id: None,
-        symbol: symbol.to_string(),
-        side,
-        order_type: OrderType::Market,
-        quantity,
-        price: None,
-        stop_price: None,
-        trailing_bps: None,
-        time_in_force: None,
-        expire_at: None,
-        reduce_only: false,
-        session_id: None,
-        stop_loss: None,
-        take_profit: None,
-        oco_stop_price: None,
-        oco_stop_limit_price: None,
-        then: None,
-    }
+    OrderRequest::market(symbol, side, quantity)
 }

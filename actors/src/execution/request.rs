@@ -59,6 +59,31 @@ pub struct OrderRequest {
     pub then: Option<Box<OrderRequest>>,
 }
 
+impl OrderRequest {
+    /// A plain GTC market order with a generated client order id (no contingencies).
+    pub fn market(symbol: &str, side: Side, quantity: Fixed) -> Self {
+        OrderRequest {
+            client_order_id: None,
+            symbol: symbol.to_string(),
+            side,
+            order_type: OrderType::Market,
+            quantity,
+            price: None,
+            stop_price: None,
+            trailing_bps: None,
+            time_in_force: None,
+            expire_at: None,
+            reduce_only: false,
+            session_id: None,
+            stop_loss: None,
+            take_profit: None,
+            oco_stop_price: None,
+            oco_stop_limit_price: None,
+            then: None,
+        }
+    }
+}
+
 /// One order of a validated request: its spec and how it hangs on the others (indexes
 /// into the plan's list).
 #[derive(Debug, Clone, PartialEq)]
