@@ -228,12 +228,8 @@ impl ExecutionCore {
         let order = self.orders.get_mut(&e.order_id).expect("looked up above");
         order.fill(e.fill_seq, e.quantity, e.price, e.fee, at)?;
         order.matched_until = order.matched_until.max(e.matched_through);
-        let terminal = order.status.is_terminal();
-        let key = (self.order_number[&e.order_id], e.order_id);
-        if terminal {
-            if let Some(set) = self.open_by_symbol.get_mut(&e.symbol) {
-                set.remove(&key);
-            }
+        if order.status.is_terminal() {
+            self.forget_open(e.order_id, &e.symbol);
         }
         if let Some((price, t)) = self.last_price.get(&e.symbol) {
             portfolio.mark(&e.symbol, *price, *t);
@@ -251,13 +247,24 @@ impl ExecutionCore {
         let step = f(&mut next)?;
         next.step(step, at).map_err(|e| e.to_string())?;
         if next.status.is_terminal() {
-            let key = (self.order_number[&id], id);
-            if let Some(set) = self.open_by_symbol.get_mut(&next.spec.symbol) {
-                set.remove(&key);
-            }
+            self.forget_open(id, &next.spec.symbol);
         }
         self.orders.insert(id, next);
         Ok(())
+    }
+
+    /// Drops an order that reached a final status from the open-order index.
+    fn forget_open(&mut self, id: OrderId, symbol: &str) {
+        let key = (self.order_number[&id], id);
+        if let Some(set) = self.open_by_symbol.get_mut(symbol) {
+            set.remove(&key);
+        }
+    }
+
+    /// Ids of the orders not yet final (held ones included), by symbol, then in
+    /// submission order.
+    pub fn open_ids(&self) -> impl Iterator<Item = OrderId> + '_ {
+        self.open_by_symbol.values().flat_map(|s| s.iter().map(|(_, id)| *id))
     }
 
     /// Marks the portfolio at a bar's close and updates the equity peak and the day's

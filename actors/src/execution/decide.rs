@@ -277,7 +277,7 @@ impl ExecutionCore {
     /// open position (allowed in every trading state: it only removes risk).
     pub fn flatten(&mut self, reason: &str, now: Timestamp, ids: &mut IdGenerator) -> Result<Vec<Event>, ExecutionError> {
         let mut out = Vec::new();
-        let open: Vec<OrderId> = self.open_by_symbol.values().flat_map(|s| s.iter().map(|(_, id)| *id)).collect();
+        let open: Vec<OrderId> = self.open_ids().collect();
         for id in open {
             if self.orders.get(&id).is_some_and(|o| !o.status.is_terminal()) {
                 self.cancel_one(&mut out, id, &format!("flatten: {reason}"), now, 0)?;

@@ -193,9 +193,7 @@ impl ExecutionCore {
     /// Live part of `on_timer`: GTD orders whose time has come are canceled at the venue.
     pub(crate) fn live_timer(&mut self, out: &mut Vec<Event>, now: Timestamp) -> Result<(), ExecutionError> {
         let due: Vec<(OrderId, Timestamp)> = self
-            .open_by_symbol
-            .values()
-            .flat_map(|s| s.iter().map(|(_, id)| *id))
+            .open_ids()
             .filter_map(|id| {
                 let o = &self.orders[&id];
                 let working = !o.status.is_terminal() && o.status != OrderStatus::PendingCancel;

@@ -175,9 +175,7 @@ impl ExecutionCore {
             return Ok(out);
         }
         let due: Vec<(OrderId, String)> = self
-            .open_by_symbol
-            .values()
-            .flat_map(|s| s.iter().map(|(_, id)| *id))
+            .open_ids()
             .filter_map(|id| {
                 let o = &self.orders[&id];
                 if o.status.is_terminal() || o.status == OrderStatus::Held {
