@@ -202,7 +202,7 @@ fn print_summary(r: &BacktestResult, spec: &StrategySpec, seconds: f64, trades: 
     println!("  CAGR            {}", opt(m.cagr, pct));
     println!("  Sharpe          {}   Sortino {}", opt(m.sharpe_ratio, |x| format!("{x:.2}")), opt(m.sortino_ratio, |x| format!("{x:.2}")));
     println!("  max drawdown    {}   ({} bars longest)", pct(-m.max_drawdown), m.max_drawdown_duration_bars);
-    println!("  trades          {}   win rate {}   profit factor {}", m.number_of_trades, opt(m.win_rate, |x| format!("{:.1}%", x * 100.0)), opt(m.profit_factor, |x| format!("{x:.2}")));
+    println!("  trades          {}   win rate {}   profit factor {}", m.trade_stats.number_of_trades, opt(m.trade_stats.win_rate, |x| format!("{:.1}%", x * 100.0)), opt(m.trade_stats.profit_factor, |x| format!("{x:.2}")));
     if let Some(t) = &r.open_trade {
         println!("  open trade      {} {} since {} (P&L {:.2} at the last close)", t.side.as_str(), t.quantity, t.entry_time, t.pnl);
     }

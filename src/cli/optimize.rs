@@ -187,5 +187,5 @@ fn print_walk_forward(r: &WalkForwardReport, seconds: f64) {
     }
     let m = &r.out_of_sample_metrics;
     println!("  mean in-sample {}   stitched out-of-sample {}   ({} untested bars at the end)", num(r.mean_in_sample_score), num(r.out_of_sample_score), r.untested_bars);
-    println!("  stitched out-of-sample: total return {:+.2}%, Sharpe {}, max drawdown {:.2}%, {} trades", m.total_return * 100.0, num(m.sharpe_ratio), m.max_drawdown * 100.0, m.number_of_trades);
+    println!("  stitched out-of-sample: total return {:+.2}%, Sharpe {}, max drawdown {:.2}%, {} trades", m.total_return * 100.0, num(m.sharpe_ratio), m.max_drawdown * 100.0, m.trade_stats.number_of_trades);
 }

@@ -77,7 +77,7 @@ fn sma_cross_fills_at_the_open_after_each_crossing() {
         assert_eq!(t.bars_held as usize, w[1].0 - w[0].0);
     }
     assert!(r.open_trade.is_some(), "always in the market");
-    assert_eq!(r.metrics.number_of_trades, r.trades.len());
+    assert_eq!(r.metrics.trade_stats.number_of_trades, r.trades.len());
     assert_eq!(r.counts.orders_submitted, acted.len() + usize::from(acted.len() < want.len()));
     assert_eq!((r.counts.orders_rejected, r.counts.orders_resized, r.counts.orders_skipped), (0, 0, 0));
     // Trade P&L (closed + open) adds up to the equity change.

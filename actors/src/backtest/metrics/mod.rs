@@ -131,28 +131,10 @@ pub struct Metrics {
     pub max_drawdown_duration_start: Option<Timestamp>,
     /// Time of its recovery; `None` if never dipped or still under water at the end.
     pub max_drawdown_duration_end: Option<Timestamp>,
-    /// Closed trades; the trade fields below are [`trade_stats`], `None` without trades.
-    pub number_of_trades: usize,
-    /// `wins / n`, a win being `pnl > 0`.
-    pub win_rate: Option<f64>,
-    /// `gross_profit / gross_loss`; `None` without a losing trade.
-    pub profit_factor: Option<f64>,
-    /// `win_rate * avg_win - loss_rate * avg_loss`, currency per trade.
-    pub expectancy: Option<f64>,
-    /// `mean(return_pct)`.
-    pub avg_trade_return: Option<f64>,
-    /// `mean(pnl)`.
-    pub avg_trade_pnl: Option<f64>,
-    /// `max(return_pct)`.
-    pub best_trade_return: Option<f64>,
-    /// `max(pnl)` (may be another trade than the best return).
-    pub best_trade_pnl: Option<f64>,
-    /// `min(return_pct)`.
-    pub worst_trade_return: Option<f64>,
-    /// `min(pnl)`.
-    pub worst_trade_pnl: Option<f64>,
-    /// `sqrt(n) * mean(pnl) / std(pnl)`; `None` for fewer than two trades.
-    pub sqn: Option<f64>,
+    /// Closed-trade statistics ([`trade_stats`]), flattened into the report: every
+    /// field but the count is `None` without trades.
+    #[serde(flatten)]
+    pub trade_stats: TradeStats,
     /// `exposure_bars / n`: the fraction of bars with a position.
     pub exposure_time: f64,
     /// [`buy_and_hold_return`] of the benchmark; `None` without one.
@@ -185,7 +167,6 @@ pub fn compute(input: &MetricsInput) -> Result<Metrics, MetricsError> {
         Some(b) => alpha_beta(&r, &bar_returns(b), rf_bar, ppy),
         None => (None, None),
     };
-    let t = trade_stats(input.trades);
     Ok(Metrics {
         annualisation: ann,
         bars: values.len(),
@@ -201,17 +182,7 @@ pub fn compute(input: &MetricsInput) -> Result<Metrics, MetricsError> {
         max_drawdown_duration_bars: dd.longest.map_or(0, |p| p.bars),
         max_drawdown_duration_start: dd.longest.map(|p| p.start),
         max_drawdown_duration_end: dd.longest.and_then(|p| p.end),
-        number_of_trades: t.number_of_trades,
-        win_rate: t.win_rate,
-        profit_factor: t.profit_factor,
-        expectancy: t.expectancy,
-        avg_trade_return: t.avg_trade_return,
-        avg_trade_pnl: t.avg_trade_pnl,
-        best_trade_return: t.best_trade_return,
-        best_trade_pnl: t.best_trade_pnl,
-        worst_trade_return: t.worst_trade_return,
-        worst_trade_pnl: t.worst_trade_pnl,
-        sqn: t.sqn,
+        trade_stats: trade_stats(input.trades),
         exposure_time: input.exposure_bars as f64 / values.len() as f64,
         buy_and_hold_return: input.benchmark.map(buy_and_hold_return),
         alpha,

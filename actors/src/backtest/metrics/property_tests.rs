@@ -18,16 +18,16 @@ fn numbers(m: &Metrics) -> Vec<(&'static str, Option<f64>)> {
         ("sortino_ratio", m.sortino_ratio),
         ("calmar_ratio", m.calmar_ratio),
         ("max_drawdown", Some(m.max_drawdown)),
-        ("win_rate", m.win_rate),
-        ("profit_factor", m.profit_factor),
-        ("expectancy", m.expectancy),
-        ("avg_trade_return", m.avg_trade_return),
-        ("avg_trade_pnl", m.avg_trade_pnl),
-        ("best_trade_return", m.best_trade_return),
-        ("best_trade_pnl", m.best_trade_pnl),
-        ("worst_trade_return", m.worst_trade_return),
-        ("worst_trade_pnl", m.worst_trade_pnl),
-        ("sqn", m.sqn),
+        ("win_rate", m.trade_stats.win_rate),
+        ("profit_factor", m.trade_stats.profit_factor),
+        ("expectancy", m.trade_stats.expectancy),
+        ("avg_trade_return", m.trade_stats.avg_trade_return),
+        ("avg_trade_pnl", m.trade_stats.avg_trade_pnl),
+        ("best_trade_return", m.trade_stats.best_trade_return),
+        ("best_trade_pnl", m.trade_stats.best_trade_pnl),
+        ("worst_trade_return", m.trade_stats.worst_trade_return),
+        ("worst_trade_pnl", m.trade_stats.worst_trade_pnl),
+        ("sqn", m.trade_stats.sqn),
         ("exposure_time", Some(m.exposure_time)),
         ("buy_and_hold_return", m.buy_and_hold_return),
         ("alpha", m.alpha),
@@ -55,7 +55,7 @@ fn assert_sane(m: &Metrics) -> Result<(), TestCaseError> {
     prop_assert!((0.0..=1.0).contains(&m.max_drawdown), "max_drawdown {}", m.max_drawdown);
     prop_assert!((0.0..=1.0).contains(&m.exposure_time));
     prop_assert!(m.probabilistic_sharpe_ratio.is_none_or(|p| (0.0..=1.0).contains(&p)));
-    prop_assert!(m.win_rate.is_none_or(|p| (0.0..=1.0).contains(&p)));
+    prop_assert!(m.trade_stats.win_rate.is_none_or(|p| (0.0..=1.0).contains(&p)));
     prop_assert!(m.max_drawdown_duration_bars < m.bars);
     let json = serde_json::to_value(m).unwrap();
     let keys: BTreeSet<&str> = json.as_object().unwrap().keys().map(String::as_str).collect();

@@ -57,7 +57,7 @@ fn report_of_100_120_90_130_by_hand() {
     assert!((m.sharpe_ratio.unwrap() - mean / sd * 365f64.sqrt()).abs() < 1e-12);
     // Sortino: only -0.25 is below 0; DD = sqrt(0.0625 / 3).
     assert!((m.sortino_ratio.unwrap() - mean / (0.0625f64 / 3.0).sqrt() * 365f64.sqrt()).abs() < 1e-12);
-    assert_eq!((m.number_of_trades, m.win_rate, m.profit_factor, m.expectancy), (4, Some(0.5), Some(3.0), Some(5.0)));
+    assert_eq!((m.trade_stats.number_of_trades, m.trade_stats.win_rate, m.trade_stats.profit_factor, m.trade_stats.expectancy), (4, Some(0.5), Some(3.0), Some(5.0)));
     assert_eq!(m.exposure_time, 0.75);
     assert_eq!((m.buy_and_hold_return, m.alpha, m.beta), (None, None, None));
 }
@@ -73,7 +73,7 @@ fn constant_growth_has_no_sharpe_sortino_calmar_or_psr() {
     assert!(m.annual_volatility.unwrap() < 1e-9);
     // CAGR = 1.0001^(365 * 1000 / 1000) - 1: a daily 0.01% compounds over 365 days.
     assert!((m.cagr.unwrap() - (1.0001f64.powf(365.0) - 1.0)).abs() < 1e-9);
-    assert_eq!((m.number_of_trades, m.win_rate, m.sqn), (0, None, None));
+    assert_eq!((m.trade_stats.number_of_trades, m.trade_stats.win_rate, m.trade_stats.sqn), (0, None, None));
 }
 
 #[test]

@@ -12,21 +12,25 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
 pub struct TradeStats {
     pub number_of_trades: usize,
-    /// `wins / n`.
+    /// `wins / n`, a win being `pnl > 0`.
     pub win_rate: Option<f64>,
     /// `gross_profit / gross_loss`; `None` without a losing trade.
     pub profit_factor: Option<f64>,
-    /// `win_rate * avg_win - loss_rate * avg_loss` (= mean P&L per trade).
+    /// `win_rate * avg_win - loss_rate * avg_loss` (= mean P&L per trade), currency per trade.
     pub expectancy: Option<f64>,
     /// `mean(return_pct)`.
     pub avg_trade_return: Option<f64>,
     /// `mean(pnl)`.
     pub avg_trade_pnl: Option<f64>,
+    /// `max(return_pct)`.
     pub best_trade_return: Option<f64>,
+    /// `max(pnl)` (may be another trade than the best return).
     pub best_trade_pnl: Option<f64>,
+    /// `min(return_pct)`.
     pub worst_trade_return: Option<f64>,
+    /// `min(pnl)`.
     pub worst_trade_pnl: Option<f64>,
-    /// `sqrt(n) * mean(pnl) / std(pnl)`.
+    /// `sqrt(n) * mean(pnl) / std(pnl)`; `None` for fewer than two trades.
     pub sqn: Option<f64>,
 }
 

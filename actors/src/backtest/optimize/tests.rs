@@ -125,7 +125,7 @@ fn tpe_stops_when_a_finite_space_is_exhausted() {
 fn an_undefined_metric_scores_minus_infinity() {
     let bars = up_then_down(50, 0);
     let r = run(&cfg(), &bars, Timeframe::D1, "X/USDT", build(&StrategySpec::new("buy_and_hold")).unwrap().as_mut()).unwrap();
-    assert_eq!(r.metrics.profit_factor, None);
+    assert_eq!(r.metrics.trade_stats.profit_factor, None);
     assert_eq!(Objective::parse("profit_factor").unwrap().score(&r.metrics), f64::NEG_INFINITY);
     assert_eq!(Objective::parse("max_drawdown").unwrap().score(&r.metrics), -r.metrics.max_drawdown);
 }
