@@ -205,6 +205,20 @@ pub(crate) fn dir(raw: &str) -> Result<PathBuf, String> {
     }
 }
 
+/// A node name: 1-32 of `a-z 0-9 _ -` (it appears in NATS KV values, logs and status).
+pub(crate) fn node_name(raw: &str) -> Result<Option<String>, String> {
+    let text = raw.trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    let ok = text.len() <= 32 && text.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
+    if ok {
+        Ok(Some(text.to_string()))
+    } else {
+        Err("a node name of 1-32 characters from a-z 0-9 _ -".to_string())
+    }
+}
+
 pub(crate) fn date(raw: &str) -> Result<Date, String> {
     Date::parse(raw.trim()).ok_or_else(|| "a calendar date as YYYY-MM-DD".to_string())
 }

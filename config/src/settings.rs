@@ -34,6 +34,8 @@ pub struct Settings {
     pub api_keys: Vec<ApiKey>,
     /// NATS server(s); `None` = single process with the in-process bus.
     pub nats_url: Option<NatsUrl>,
+    /// Node name for replicated operation (`TRADPAL_NODE`); `None` = not replicated.
+    pub node: Option<String>,
     /// Directory holding the journal and its indexes.
     pub data_dir: PathBuf,
     pub log: LogSettings,
@@ -298,6 +300,7 @@ impl Settings {
             trading: TradingConfig::default(),
             api_keys: Vec::new(),
             nats_url: None,
+            node: None,
             data_dir: PathBuf::from("./tradpal-data"),
             log: LogSettings {
                 level: LogLevel::Info,

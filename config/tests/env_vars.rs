@@ -17,6 +17,7 @@ fn samples(name: &str) -> (&'static str, Option<&'static str>) {
         "TRADPAL_BODY_BYTES_MAX" => ("2048", Some("garbage")),
         "TRADPAL_DATA_DIR" => ("/var/lib/tradpal", Some("")),
         "NATS_URL" => ("nats://localhost:4222", Some("garbage")),
+        "TRADPAL_NODE" => ("node-a", Some("Node A!")),
         "TRADPAL_API_KEYS" => ("abcdefghijklmnopqrst:admin", Some("garbage")),
         "LOG_LEVEL" => ("debug", Some("garbage")),
         "LOG_FORMAT" => ("json", Some("garbage")),

@@ -13,7 +13,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{SyncSender, TrySendError};
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::thread::JoinHandle;
-use tokio::sync::{oneshot, Notify};
+use crate::replication::ReplicationGate;
+use tokio::sync::{oneshot, watch, Notify};
 use tradpal_messages::{Envelope, EnvelopeDraft, SessionId};
 
 /// State shared by the handle, the writer thread and the readers.
@@ -36,6 +37,10 @@ pub(crate) struct Shared {
     /// The writer thread has stopped.
     pub closed: AtomicBool,
     pub stats: Counters,
+    /// `durable_seq`, for replicators that wait for new records instead of polling.
+    pub durable_tx: watch::Sender<u64>,
+    /// Set once when the deployment replicates (see `replication.rs`).
+    pub replication: OnceLock<Arc<ReplicationGate>>,
 }
 
 /// Writer counters (relaxed atomics: for metrics, not for synchronisation).
@@ -75,6 +80,21 @@ impl Shared {
             Some(reason) => JournalError::Poisoned(reason.clone()),
             None if self.closed.load(Ordering::Acquire) => JournalError::Closed,
             None => JournalError::Poisoned("the writer thread stopped unexpectedly (panic)".into()),
+        }
+    }
+
+    /// Holds an acknowledgement until `sequence` is replicated (when the gate is on).
+    fn replicated_blocking(&self, sequence: u64) -> Result<(), JournalError> {
+        match self.replication.get() {
+            Some(gate) => gate.wait_blocking(sequence),
+            None => Ok(()),
+        }
+    }
+
+    async fn replicated(&self, sequence: u64) -> Result<(), JournalError> {
+        match self.replication.get() {
+            Some(gate) => gate.wait(sequence).await,
+            None => Ok(()),
         }
     }
 
@@ -150,6 +170,8 @@ impl Journal {
             space: Notify::new(),
             closed: AtomicBool::new(false),
             stats: Counters::default(),
+            durable_tx: watch::Sender::new(recovered.last_seq),
+            replication: OnceLock::new(),
         });
         let writer = Writer {
             shared: shared.clone(),
@@ -180,7 +202,9 @@ impl Journal {
     pub fn append(&self, draft: EnvelopeDraft) -> Result<Envelope, JournalError> {
         let (tx, rx) = std::sync::mpsc::sync_channel(1);
         self.send_blocking(Request::One { draft, reply: Responder::Blocking(tx) })?;
-        rx.recv().map_err(|_| self.shared().stopped_error())?
+        let envelope = rx.recv().map_err(|_| self.shared().stopped_error())??;
+        self.shared().replicated_blocking(envelope.sequence)?;
+        Ok(envelope)
     }
 
     /// Appends drafts as one unit: all are written in one write and one fsync, or none
@@ -191,7 +215,9 @@ impl Journal {
         }
         let (tx, rx) = std::sync::mpsc::sync_channel(1);
         self.send_blocking(Request::Batch { drafts, reply: Responder::Blocking(tx) })?;
-        rx.recv().map_err(|_| self.shared().stopped_error())?
+        let envelopes = rx.recv().map_err(|_| self.shared().stopped_error())??;
+        self.shared().replicated_blocking(last_of(&envelopes))?;
+        Ok(envelopes)
     }
 
     /// [`Journal::append`] for async callers: never blocks the executor (waits for queue
@@ -201,7 +227,9 @@ impl Journal {
         async move {
             let (tx, rx) = oneshot::channel();
             send_async(&inner, Request::One { draft, reply: Responder::Async(tx) }).await?;
-            rx.await.map_err(|_| inner.shared.stopped_error())?
+            let envelope = rx.await.map_err(|_| inner.shared.stopped_error())??;
+            inner.shared.replicated(envelope.sequence).await?;
+            Ok(envelope)
         }
     }
 
@@ -217,7 +245,9 @@ impl Journal {
             }
             let (tx, rx) = oneshot::channel();
             send_async(&inner, Request::Batch { drafts, reply: Responder::Async(tx) }).await?;
-            rx.await.map_err(|_| inner.shared.stopped_error())?
+            let envelopes = rx.await.map_err(|_| inner.shared.stopped_error())??;
+            inner.shared.replicated(last_of(&envelopes)).await?;
+            Ok(envelopes)
         }
     }
 
@@ -237,7 +267,32 @@ impl Journal {
         } else {
             let _ = tx.send(Ok(Vec::new()));
         }
-        Ok(async move { rx.await.map_err(|_| inner.shared.stopped_error())? })
+        Ok(async move {
+            let envelopes = rx.await.map_err(|_| inner.shared.stopped_error())??;
+            inner.shared.replicated(last_of(&envelopes)).await?;
+            Ok(envelopes)
+        })
+    }
+
+    /// Turns the replication gate on (once; later calls return the same gate): from now
+    /// on every append is acknowledged only after the replicator has advanced the gate
+    /// past it. `replicated_through`: what the replication log already holds.
+    pub fn require_replication(&self, replicated_through: u64) -> Arc<ReplicationGate> {
+        self.shared().replication.get_or_init(|| Arc::new(ReplicationGate::new(replicated_through))).clone()
+    }
+
+    /// Replication can no longer be trusted (leadership lost, diverged log): poisons the
+    /// journal (no more appends) and fails every acknowledgement still waiting.
+    pub fn fail_replication(&self, reason: String) {
+        self.shared().poison(format!("replication failed: {reason}"));
+        if let Some(gate) = self.shared().replication.get() {
+            gate.fail(reason);
+        }
+    }
+
+    /// The last durable sequence, as a watch: replicators wait on it instead of polling.
+    pub fn durable_changes(&self) -> watch::Receiver<u64> {
+        self.shared().durable_tx.subscribe()
     }
 
     fn send_blocking(&self, request: Request) -> Result<(), JournalError> {
@@ -329,6 +384,11 @@ impl Journal {
             None => Ok(()),
         }
     }
+}
+
+/// The highest sequence among a batch's envelopes (0 for none: nothing to wait for).
+fn last_of(envelopes: &[Envelope]) -> u64 {
+    envelopes.iter().map(|e| e.sequence).max().unwrap_or(0)
 }
 
 /// Queues a request without blocking the executor: on a full queue, waits for the writer

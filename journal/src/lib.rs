@@ -19,6 +19,8 @@
 //! - `index.rs`: the sled trees (keys, sessions, sparse positions, `indexed_through`).
 //! - `writer.rs`: the single writer thread and group commit.
 //! - `journal.rs`: the [`Journal`] handle: appends, reads, close.
+//! - `replication.rs`: [`ReplicationGate`]: with several service processes, appends are
+//!   acknowledged only once the replication log holds them too (off by default).
 //! - `read.rs`: range cursor (crc + chain checked) and indexed single-record reads.
 //! - `verify.rs`: [`verify`], the read-only audit behind `tradpal journal verify`.
 //! - `bin/append_child.rs`: a process the crash test kills with SIGKILL mid-append.
@@ -95,6 +97,7 @@ mod index;
 mod journal;
 mod read;
 mod recovery;
+mod replication;
 mod scan;
 mod segment;
 mod verify;
@@ -106,6 +109,7 @@ pub use index::POSITION_STRIDE_RECORDS;
 pub use journal::{ChainHead, Journal, JournalStats};
 pub use read::{RangeIter, SessionIter};
 pub use recovery::{RecoveryReport, Truncation};
+pub use replication::ReplicationGate;
 pub use scan::{Problem, ProblemKind};
 pub use segment::segment_file_name;
 pub use verify::{verify, VerifyReport};

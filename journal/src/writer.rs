@@ -268,6 +268,7 @@ impl Writer {
         let last = self.next_seq - 1;
         *self.shared.head.lock().expect("head lock") = (last, self.last_hash);
         self.shared.durable_seq.store(last, Ordering::Release);
+        self.shared.durable_tx.send_replace(last);
     }
 }
 

@@ -42,6 +42,16 @@ pub const EVENTS_ALL: &str = "tradpal.evt.>";
 /// Header carrying the journal sequence of a published event.
 pub const EVENTS_SEQUENCE_HEADER: &str = "Tradpal-Sequence";
 
+/// Replicated operation (`TRADPAL_NODE`): the leader's journal, one message per record
+/// in sequence order (message sequence = journal sequence), as the exact binary record
+/// payload, so a standby's journal is byte-identical and hash-chain-identical.
+pub const LOG_STREAM: &str = "TRADPAL_LOG";
+/// The one subject of [`LOG_STREAM`].
+pub const LOG_SUBJECT: &str = "tradpal.log";
+/// KV bucket holding the leader lease (key [`LEADER_KEY`], value: the leader's node name).
+pub const LEADER_BUCKET: &str = "TRADPAL_LEADER";
+pub const LEADER_KEY: &str = "leader";
+
 /// The subject an event of `kind` (its `EventKind::as_str`) is published on.
 pub fn event_subject(kind: &str) -> String {
     format!("tradpal.evt.{kind}")

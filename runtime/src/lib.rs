@@ -11,13 +11,17 @@
 //! - `exchange/`: real exchanges behind `actors`' `LiveVenue` trait: `binance/`, the
 //!   Binance spot REST adapter (signing, retry/back-off, JSON mapping).
 //! - `nats/`: the NATS JetStream transport (market data from outside producers).
+//! - `cluster/`: replicated operation (`TRADPAL_NODE`): leader lease, the journal
+//!   replicated through a JetStream log, standbys that follow it and take over.
 //! - `logging.rs`: tracing set-up (text or JSON lines).
 //! - `http/`: the axum adapter, one file per concern: `mod.rs` (router, limits),
 //!   `error.rs` (JSON errors), `auth.rs`, `request_id.rs`, `json.rs` (body extractor),
-//!   `trading.rs` (session endpoints), `data.rs` (market data), `regime.rs`, `risk.rs`, `not_built.rs` (spec routes still to come).
+//!   `trading.rs` (session endpoints), `data.rs` (market data), `regime.rs`, `risk.rs`, `not_built.rs` (spec routes still to come),
+//!   `standby.rs` (what a standby node answers).
 
 pub mod bus;
 pub mod clock;
+pub mod cluster;
 pub mod exchange;
 pub mod http;
 pub mod keys;

@@ -146,18 +146,36 @@ fn spawn_doorbell(bus: &InProcessBus) -> tokio::task::JoinHandle<()> {
     })
 }
 
+/// Opens (and recovers) the journal in the settings' data directory.
+pub async fn open_journal(settings: &Settings) -> Result<(Journal, RecoveryReport), RuntimeError> {
+    let dir = settings.data_dir.clone();
+    let open_dir = dir.clone();
+    let opened = tokio::task::spawn_blocking(move || Journal::open(&open_dir, JournalOptions::default()))
+        .await
+        .expect("journal open task panicked");
+    let (journal, recovery) = opened.map_err(|source| RuntimeError::Journal { dir: dir.display().to_string(), source })?;
+    tracing::info!(dir = %dir.display(), last_sequence = journal.last_sequence(), recovery = ?recovery, "journal open");
+    Ok((journal, recovery))
+}
+
 impl Runtime {
     pub async fn start(settings: Settings, options: RuntimeOptions) -> Result<Runtime, RuntimeError> {
+        let (journal, recovery) = open_journal(&settings).await?;
+        Runtime::start_with(settings, options, journal, recovery, FatalSignal::default()).await
+    }
+
+    /// Starts on a journal opened by the caller (a replicated node opens it to follow the
+    /// leader before it starts anything), raising `fatal` on fatal errors.
+    pub async fn start_with(
+        settings: Settings,
+        options: RuntimeOptions,
+        journal: Journal,
+        recovery: RecoveryReport,
+        fatal: FatalSignal,
+    ) -> Result<Runtime, RuntimeError> {
         let settings = Arc::new(settings);
         let clock: Arc<dyn Clock> = Arc::new(WallClock);
         let venue = live_venue(&settings, clock.clone())?;
-        let dir = settings.data_dir.clone();
-        let open_dir = dir.clone();
-        let opened = tokio::task::spawn_blocking(move || Journal::open(&open_dir, JournalOptions::default()))
-            .await
-            .expect("journal open task panicked");
-        let (journal, recovery) = opened.map_err(|source| RuntimeError::Journal { dir: dir.display().to_string(), source })?;
-        tracing::info!(dir = %dir.display(), last_sequence = journal.last_sequence(), recovery = ?recovery, "journal open");
 
         let seed: u64 = rand::random();
         let bus = InProcessBus::default();
@@ -166,7 +184,7 @@ impl Runtime {
             clock: clock.clone(),
             ids: Arc::new(Mutex::new(IdGenerator::from_seed(seed))),
             sink: Arc::new(bus.clone()),
-            fatal: FatalSignal::default(),
+            fatal,
         };
         let meta = RequestMeta { request_id: None, correlation_id: CorrelationId(0) };
         let started = Event::ServiceStarted(ServiceStarted {

@@ -4,7 +4,10 @@
 use super::{load_settings, SettingsArgs};
 use anyhow::Context;
 use std::process::ExitCode;
-use tradpal_runtime::http::{self, AppState};
+use tradpal_actors::FatalSignal;
+use tradpal_runtime::cluster::node::Node;
+use tradpal_runtime::http::{self, standby, AppState};
+use tradpal_runtime::service::open_journal;
 use tradpal_runtime::keys::KeyRing;
 use tradpal_runtime::{logging, Runtime, RuntimeOptions};
 
@@ -54,17 +57,51 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
 
 async fn serve(settings: tradpal_config::Settings, keys: KeyRing) -> anyhow::Result<()> {
     let addr = settings.service.bind_addr();
-    let listener = tokio::net::TcpListener::bind(&addr).await.with_context(|| format!("cannot listen on {addr}"))?;
+    let listener = std::net::TcpListener::bind(&addr).with_context(|| format!("cannot listen on {addr}"))?;
+    listener.set_nonblocking(true)?;
     let local = listener.local_addr()?;
-    let runtime = Runtime::start(settings, RuntimeOptions::default()).await?;
+    let fatal = FatalSignal::default();
+    let (journal, recovery) = open_journal(&settings).await?;
+    // Replicated operation: stand by (following the leader's journal) until this node
+    // holds the lease, then lead. See runtime/src/cluster.
+    let leadership = match (&settings.node, &settings.nats_url) {
+        (None, _) => None,
+        (Some(_), None) => anyhow::bail!("TRADPAL_NODE needs NATS_URL: replicated nodes elect their leader and follow its journal over NATS"),
+        (Some(name), Some(url)) => {
+            let node = Node::connect(url.expose(), name).await?;
+            let standby_listener = tokio::net::TcpListener::from_std(listener.try_clone()?)?;
+            let (promoted_tx, promoted_rx) = tokio::sync::oneshot::channel::<()>();
+            let standby_http = tokio::spawn(standby::serve(standby_listener, node.state.clone(), async move {
+                let _ = promoted_rx.await;
+            }));
+            println!("tradpal standby on http://{local} (node {name}): following the leader's journal");
+            let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
+            let signal = tokio::spawn(async move {
+                shutdown_signal().await;
+                let _ = stop_tx.send(true);
+            });
+            let taken = node.stand_by(&journal, &mut stop_rx).await;
+            let _ = promoted_tx.send(());
+            let _ = standby_http.await;
+            let Some(lease) = taken? else {
+                tracing::info!("stopped while standing by");
+                signal.abort();
+                let _ = tokio::task::spawn_blocking(move || journal.close()).await;
+                return Ok(());
+            };
+            signal.abort();
+            Some((node.lead(&journal, lease, fatal.clone()).await?, node.state.clone()))
+        }
+    };
+    let runtime = Runtime::start_with(settings, RuntimeOptions::default(), journal, recovery, fatal.clone()).await?;
     if let Some(path) = &keys.generated_key_file {
         tracing::info!(key_file = %path.display(), "no TRADPAL_API_KEYS configured: using the generated admin key in this file");
     }
-    let state = AppState::new(&runtime, keys);
+    let mut state = AppState::new(&runtime, keys);
+    state.cluster = leadership.as_ref().map(|(_, s)| s.clone());
     tracing::info!(%local, data_dir = %runtime.settings.data_dir.display(), "tradpal listening");
     // One line on stdout that scripts and tests can wait for.
     println!("tradpal listening on http://{local}");
-    let fatal = runtime.services.fatal.clone();
     let (fatal_tx, fatal_rx) = tokio::sync::oneshot::channel::<String>();
     let stop = async move {
         tokio::select! {
@@ -72,9 +109,12 @@ async fn serve(settings: tradpal_config::Settings, keys: KeyRing) -> anyhow::Res
             why = fatal.raised() => { let _ = fatal_tx.send(why); }
         }
     };
-    let served = http::serve(listener, state, stop).await;
+    let served = http::serve(tokio::net::TcpListener::from_std(listener)?, state, stop).await;
     tracing::info!("shutting down");
     runtime.shutdown().await;
+    if let Some((leadership, _)) = leadership {
+        leadership.shutdown().await;
+    }
     served?;
     if let Ok(why) = fatal_rx.await {
         anyhow::bail!("stopped on a fatal journal error: {why}");

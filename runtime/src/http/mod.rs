@@ -15,6 +15,7 @@ pub mod not_built;
 pub mod regime;
 pub mod risk;
 pub mod request_id;
+pub mod standby;
 pub mod trading;
 
 use crate::keys::KeyRing;
@@ -37,6 +38,8 @@ pub struct AppState {
     pub statuses: StatusRegistry,
     pub journal: Journal,
     pub nats: Option<crate::nats::NatsView>,
+    /// This node's replication role, when `TRADPAL_NODE` is set.
+    pub cluster: Option<Arc<crate::cluster::ClusterState>>,
 }
 
 impl AppState {
@@ -47,6 +50,7 @@ impl AppState {
             statuses: runtime.statuses.clone(),
             journal: runtime.services.journal.clone(),
             nats: runtime.nats.as_ref().map(|n| n.view.clone()),
+            cluster: None,
         }
     }
 }

@@ -120,5 +120,9 @@ pub async fn status(_role: Viewer, State(state): State<AppState>) -> Result<Json
         Some(n) => serde_json::to_value(n.status()).unwrap_or_default(),
         None => serde_json::Value::Null,
     };
+    body["cluster"] = match &state.cluster {
+        Some(c) => serde_json::to_value(c.get()).unwrap_or_default(),
+        None => serde_json::Value::Null,
+    };
     Ok(Json(body))
 }

@@ -1,0 +1,130 @@
+//! Replicated operation: several `tradpal serve` processes (nodes) on one NATS, one of
+//! them the leader, the others hot standbys. Enabled by `TRADPAL_NODE` (with `NATS_URL`).
+//!
+//! Why leader + standbys and not every node trading at once: the account (orders,
+//! portfolio, kill switch) and the market-data store are one state that every decision
+//! reads; two writers would need a shared log with a total order anyway. So the shared
+//! log is made explicit, and one node writes it:
+//!
+//! - **Lease.** The leader holds key `leader` in the KV bucket `TRADPAL_LEADER`, whose
+//!   entries expire after [`LEASE_TTL_MS`]; it renews every [`LEASE_RENEW_MS`] with a
+//!   compare-and-set on the revision. A standby takes the lease only with `create`, which
+//!   succeeds only once the key has expired. The leader stops replicating
+//!   [`LEASE_MARGIN_MS`] before its own deadline, so its last publish precedes any
+//!   successor's first.
+//! - **Log.** Every record the leader journals is published, in order, to the stream
+//!   `TRADPAL_LOG` with `Nats-Expected-Last-Sequence` = sequence - 1, so the stream's
+//!   message sequence *is* the journal sequence, and a publish by a deposed leader is
+//!   refused by the server (fencing that does not trust clocks). The payload is the
+//!   record's exact binary encoding: a standby's journal is byte- and hash-chain-identical.
+//! - **Commit.** The leader turns on the journal's replication gate: an append is
+//!   acknowledged (HTTP answer, NATS ack, command reply) only after it is durable locally
+//!   *and* stored in `TRADPAL_LOG`. So anything a client heard of survives the leader's
+//!   machine: the standby that takes over has it. NATS down means the leader cannot
+//!   commit: writes wait (and time out with 503), reads keep working.
+//! - **Standby.** Follows `TRADPAL_LOG` into its own journal (ordinary appends, sequences
+//!   asserted equal), runs no actors, answers HTTP with 503 naming the leader. On taking
+//!   the lease it catches up to the end of the log, then starts the actors, which fold its
+//!   journal like after any restart, then the NATS ingest and command subscriptions. A
+//!   batch the dead leader journaled but did not ack is redelivered by JetStream and
+//!   absorbed by the journal's and the store's idempotence: one effect.
+//! - **Divergence** (a node's journal has records the log does not: a leader died after
+//!   its fsync and before its publish; those were never acknowledged to anyone) is
+//!   refused at start with the sequence range, never merged silently.
+//!
+//! # Layout
+//!
+//! - `mod.rs`: this overview, limits, [`ClusterError`], [`ClusterState`] (status).
+//! - `lease.rs`: the KV lease: acquire, renew, deadline.
+//! - `follow.rs`: standby: follow the log into the local journal; the divergence check.
+//! - `replicate.rs`: leader: publish journal records to the log, advance the gate.
+//! - `node.rs`: [`node::Node`]: connect, stand by until leader, then lead.
+
+pub mod follow;
+pub mod lease;
+pub mod node;
+pub mod replicate;
+
+use serde::Serialize;
+use std::sync::Mutex;
+
+/// A lease entry lives this long after its last renewal.
+pub const LEASE_TTL_MS: u64 = 3_000;
+/// The leader renews this often.
+pub const LEASE_RENEW_MS: u64 = 1_000;
+/// The leader stops publishing this long before its lease could expire.
+pub const LEASE_MARGIN_MS: u64 = 1_000;
+/// A standby tries to take the lease this often.
+pub const STANDBY_POLL_MS: u64 = 250;
+/// Records read and published per replication round (acks awaited together).
+pub const REPLICATE_BATCH_MAX: u64 = 1_000;
+/// Records appended per standby append (one fsync).
+pub const FOLLOW_BATCH_MAX: usize = 1_000;
+/// How long a standby waits for the next log message it knows exists.
+pub const FOLLOW_MESSAGE_WAIT_MS: u64 = 5_000;
+/// Messages kept in the log. A standby further behind than this cannot catch up from
+/// NATS and says so; copy a journal to it instead.
+pub const LOG_MESSAGES_MAX: i64 = 100_000_000;
+/// Longest pause between retries after a NATS error.
+pub const RETRY_BACKOFF_MAX_MS: u64 = 2_000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClusterError {
+    /// NATS unreachable or a request failed: retried with back-off.
+    #[error("NATS: {0}")]
+    Nats(String),
+    /// This node's journal and the cluster log disagree: refuse, an operator decides.
+    #[error("journal and cluster log {stream} diverge: {0}", stream = tradpal_messages::subjects::LOG_STREAM)]
+    Diverged(String),
+    /// The log no longer holds what this node needs (trimmed), or it cannot be followed.
+    #[error("cannot follow the cluster log: {0}")]
+    CannotFollow(String),
+    /// The local journal refused an append.
+    #[error("journal: {0}")]
+    Journal(#[from] tradpal_journal::JournalError),
+    /// Another node holds the lease now.
+    #[error("leadership lost: {0}")]
+    LeadershipLost(String),
+}
+
+impl ClusterError {
+    /// Worth retrying (NATS hiccups) vs stop the process.
+    pub fn is_fatal(&self) -> bool {
+        !matches!(self, ClusterError::Nats(_))
+    }
+}
+
+pub(crate) fn nats_err(context: &str, e: impl std::fmt::Display) -> ClusterError {
+    ClusterError::Nats(format!("{context}: {e}"))
+}
+
+/// What `/api/trading/status` and the standby's answers show.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct ClusterStatus {
+    pub node: String,
+    /// `standby` or `leader`.
+    pub role: String,
+    /// The leader's node name, when known.
+    pub leader: Option<String>,
+    /// Highest journal sequence stored in the cluster log (leader: replicated; standby:
+    /// followed into the local journal).
+    pub log_through: u64,
+}
+
+/// Shared, updated by the node's tasks.
+#[derive(Debug, Default)]
+pub struct ClusterState(Mutex<ClusterStatus>);
+
+impl ClusterState {
+    pub fn new(node: &str) -> ClusterState {
+        ClusterState(Mutex::new(ClusterStatus { node: node.to_string(), role: "standby".into(), ..Default::default() }))
+    }
+
+    pub fn get(&self) -> ClusterStatus {
+        self.0.lock().expect("cluster state lock").clone()
+    }
+
+    pub fn update(&self, f: impl FnOnce(&mut ClusterStatus)) {
+        f(&mut self.0.lock().expect("cluster state lock"));
+    }
+}

@@ -1,0 +1,145 @@
+//! [`Node`]: one process of a replicated deployment. `stand_by` follows the log until
+//! this node takes the lease; `lead` turns the journal's replication gate on and runs the
+//! replicator and the lease keeper until shutdown or loss.
+
+use super::lease::{self, Lease};
+use super::{follow, replicate, ClusterError, ClusterState, LEASE_RENEW_MS, RETRY_BACKOFF_MAX_MS, STANDBY_POLL_MS};
+use async_nats::jetstream;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+use tradpal_actors::FatalSignal;
+use tradpal_journal::Journal;
+
+pub struct Node {
+    pub name: String,
+    js: jetstream::Context,
+    pub state: Arc<ClusterState>,
+}
+
+impl Node {
+    /// Connects (retrying in the background while NATS is away).
+    pub async fn connect(url: &str, name: &str) -> Result<Node, ClusterError> {
+        let client = async_nats::ConnectOptions::new()
+            .name(format!("tradpal-node-{name}"))
+            .retry_on_initial_connect()
+            .connection_timeout(Duration::from_secs(2))
+            .connect(url)
+            .await
+            .map_err(|e| super::nats_err("connect", e))?;
+        Ok(Node { name: name.to_string(), js: jetstream::new(client), state: Arc::new(ClusterState::new(name)) })
+    }
+
+    /// Follows the log into `journal` until this node holds the lease; returns it with the
+    /// journal caught up to the end of the log. `None` when `stop` fired first. A fatal
+    /// error (divergence) is returned; NATS errors are retried with back-off.
+    pub async fn stand_by(&self, journal: &Journal, stop: &mut watch::Receiver<bool>) -> Result<Option<Arc<Lease>>, ClusterError> {
+        let mut backoff_ms = STANDBY_POLL_MS;
+        loop {
+            if *stop.borrow() {
+                return Ok(None);
+            }
+            match self.try_take_over(journal).await {
+                Ok(Some(lease)) => return Ok(Some(Arc::new(lease))),
+                Ok(None) => backoff_ms = STANDBY_POLL_MS,
+                Err(e) if e.is_fatal() => return Err(e),
+                Err(e) => {
+                    tracing::warn!(error = %e, retry_ms = backoff_ms, "standby: NATS error; retrying");
+                    backoff_ms = (backoff_ms * 2).min(RETRY_BACKOFF_MAX_MS);
+                }
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_millis(backoff_ms)) => {}
+                _ = stop.changed() => {}
+            }
+        }
+    }
+
+    /// One standby round: catch up, try the lease; on success catch up again (the old
+    /// leader may have published until its lease ran out).
+    async fn try_take_over(&self, journal: &Journal) -> Result<Option<Lease>, ClusterError> {
+        let mut stream = follow::log_stream(&self.js).await?;
+        let store = lease::bucket(&self.js).await?;
+        let last = follow::check_agreement(&mut stream, journal).await?;
+        follow::catch_up(&stream, journal, last, &self.state).await?;
+        let Some(lease) = Lease::acquire(&store, &self.name).await? else {
+            let leader = lease::holder(&store).await?;
+            self.state.update(|s| s.leader = leader);
+            return Ok(None);
+        };
+        let last = follow::check_agreement(&mut stream, journal).await?;
+        let through = follow::catch_up(&stream, journal, last, &self.state).await?;
+        tracing::info!(node = %self.name, log_through = through, "took the leader lease");
+        self.state.update(|s| {
+            s.role = "leader".into();
+            s.leader = Some(self.name.clone());
+            s.log_through = through;
+        });
+        Ok(Some(lease))
+    }
+
+    /// Leads: from now on the journal acknowledges an append only once the log holds it.
+    /// Leadership ends on `Leadership::shutdown` or on loss, which fails the journal's
+    /// waiting acknowledgements and raises `fatal` (the process must stop).
+    pub async fn lead(&self, journal: &Journal, lease: Arc<Lease>, fatal: FatalSignal) -> Result<Leadership, ClusterError> {
+        let mut stream = follow::log_stream(&self.js).await?;
+        let (_, log_last) = follow::bounds(&mut stream).await?;
+        let gate = journal.require_replication(log_last);
+        let store = lease::bucket(&self.js).await?;
+        let (stop_tx, stop) = watch::channel(false);
+        let fail = {
+            let (journal, fatal) = (journal.clone(), fatal.clone());
+            move |e: ClusterError| {
+                let why = format!("node {}: {e}", journal.journal_dir().display());
+                journal.fail_replication(e.to_string());
+                fatal.raise(why);
+            }
+        };
+        let replicator = {
+            let (js, journal, lease, state, fail) = (self.js.clone(), journal.clone(), lease.clone(), self.state.clone(), fail.clone());
+            let stop = stop.clone();
+            tokio::spawn(async move {
+                if let Some(e) = replicate::replicate(js, stream, journal, gate, lease, state, stop).await {
+                    fail(e);
+                }
+            })
+        };
+        let keeper = {
+            let (store, lease, mut stop) = (store.clone(), lease.clone(), stop.clone());
+            tokio::spawn(async move {
+                loop {
+                    tokio::select! {
+                        _ = tokio::time::sleep(Duration::from_millis(LEASE_RENEW_MS)) => {}
+                        _ = stop.changed() => return,
+                    }
+                    match lease.renew(&store).await {
+                        Ok(()) => {}
+                        Err(e) if e.is_fatal() => return fail(e),
+                        Err(e) => tracing::warn!(error = %e, "cannot renew the leader lease; retrying"),
+                    }
+                }
+            })
+        };
+        Ok(Leadership { stop: stop_tx, replicator, keeper, lease, store })
+    }
+}
+
+/// A running leadership (see [`Node::lead`]).
+pub struct Leadership {
+    stop: watch::Sender<bool>,
+    replicator: tokio::task::JoinHandle<()>,
+    keeper: tokio::task::JoinHandle<()>,
+    lease: Arc<Lease>,
+    store: async_nats::jetstream::kv::Store,
+}
+
+impl Leadership {
+    /// After the runtime has shut down: replicate what is left, then release the lease so
+    /// a standby takes over at once.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        let _ = self.replicator.await;
+        let _ = self.keeper.await;
+        self.lease.release(&self.store).await;
+    }
+}
