@@ -29,11 +29,27 @@ pub struct Server {
     pub data_dir: PathBuf,
     /// Everything the server wrote to stderr so far (its logs).
     pub logs: Arc<Mutex<String>>,
+    /// Every line the server wrote to stdout so far.
+    pub stdout: Arc<Mutex<Vec<String>>>,
 }
 
 impl Server {
     /// Starts a server on `data_dir` with the test keys and extra environment.
     pub fn start(data_dir: &Path, extra_env: &[(&str, &str)]) -> Server {
+        Server::spawn(data_dir, extra_env, false)
+    }
+
+    /// Starts a replicated node (`TRADPAL_NODE`): returns once it leads or stands by.
+    pub fn start_node(data_dir: &Path, extra_env: &[(&str, &str)]) -> Server {
+        Server::spawn(data_dir, extra_env, true)
+    }
+
+    /// True once the process printed its "listening" line (a standby: once it leads).
+    pub fn is_serving(&self) -> bool {
+        self.stdout.lock().unwrap().iter().any(|l| l.starts_with("tradpal listening on "))
+    }
+
+    fn spawn(data_dir: &Path, extra_env: &[(&str, &str)], accept_standby: bool) -> Server {
         let mut cmd = Command::new(bin());
         cmd.args(["serve", "--port", "0", "--data-dir"]).arg(data_dir);
         cmd.env_clear()
@@ -58,9 +74,14 @@ impl Server {
         });
         let stdout = child.stdout.take().unwrap();
         let (tx, rx) = std::sync::mpsc::channel();
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let seen = lines.clone();
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(addr) = line.strip_prefix("tradpal listening on ") {
+                seen.lock().unwrap().push(line.clone());
+                let standby = line.strip_prefix("tradpal standby on ").filter(|_| accept_standby);
+                if let Some(addr) = line.strip_prefix("tradpal listening on ").or(standby) {
+                    let addr = addr.split_whitespace().next().unwrap_or(addr);
                     let _ = tx.send(addr.to_string());
                 }
             }
@@ -72,7 +93,7 @@ impl Server {
                 panic!("server did not start; logs:\n{}", logs.lock().unwrap());
             }
         };
-        Server { child, base, data_dir: data_dir.to_path_buf(), logs }
+        Server { child, base, data_dir: data_dir.to_path_buf(), logs, stdout: lines }
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -1,0 +1,189 @@
+//! Replicated operation (`TRADPAL_NODE`), end to end with real processes and a real
+//! nats-server: node `a` leads, node `b` stands by. An outside producer (nats-py)
+//! publishes candles and a client sends orders over NATS request/reply; half-way the
+//! leader is SIGKILLed. `b` takes over and carries on: every candle once, every order
+//! that was answered is there, none twice. Then a third node `c` starts with an empty
+//! data directory, copies the whole history from the log, and takes over at once when
+//! `b` stops cleanly (it releases the lease).
+
+mod common;
+
+use common::nats::NatsServer;
+use common::*;
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const CANDLES: u64 = 30_000;
+const ORDERS: usize = 80;
+
+fn node_env<'a>(url: &'a str, name: &'a str) -> Vec<(&'a str, &'a str)> {
+    vec![("NATS_URL", url), ("TRADPAL_NODE", name)]
+}
+
+/// Submits one order over NATS, retrying (same client order id) until it is answered.
+async fn submit_until_answered(nc: &async_nats::Client, i: usize) -> Value {
+    let body = json!({"client_order_id": format!("cl-{i}"), "symbol": "SOL/USDT", "side": "buy", "type": "limit", "quantity": "0.2", "price": "50"});
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let mut last = String::new();
+    loop {
+        assert!(Instant::now() < deadline, "order cl-{i} never answered; last reply: {last}");
+        let sent = nc.request("tradpal.cmd.execution.submit-order".to_string(), body.to_string().into());
+        if let Ok(Ok(reply)) = tokio::time::timeout(Duration::from_secs(3), sent).await {
+            let v: Value = serde_json::from_slice(&reply.payload).unwrap();
+            if v.get("order").is_some() {
+                return v;
+            }
+            last = v.to_string();
+            let status = v["error"]["status"].as_u64().unwrap_or(0);
+            assert!(status == 503 || status >= 500, "order cl-{i} refused: {v}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn status(server: &Server) -> Value {
+    send(client().get(server.url("/api/trading/status")).bearer_auth(VIEWER_KEY)).await.1
+}
+
+async fn wait_serving(server: &Server, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !server.is_serving() {
+        assert!(Instant::now() < deadline, "{what} never took over; logs:\n{}", server.logs());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Orders by client id, from the node's HTTP API.
+async fn orders(server: &Server) -> BTreeMap<String, Value> {
+    let (s, page) = send(client().get(server.url("/api/execution/orders?limit=500")).bearer_auth(VIEWER_KEY)).await;
+    assert_eq!(s, 200, "{page}");
+    let mut out = BTreeMap::new();
+    for o in page["orders"].as_array().unwrap() {
+        let cid = o["client_order_id"].as_str().unwrap().to_string();
+        assert!(out.insert(cid.clone(), o.clone()).is_none(), "order {cid} twice");
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn leader_killed_standby_takes_over_nothing_lost_nothing_twice() {
+    let nats = NatsServer::start();
+    let url = nats.url();
+    let (dir_a, dir_b, dir_c) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let a = Server::start_node(dir_a.path(), &node_env(&url, "a"));
+    wait_serving(&a, "the first node").await;
+    let b = Server::start_node(dir_b.path(), &node_env(&url, "b"));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(!b.is_serving(), "the second node stands by");
+
+    // The standby says what it is and where the leader is; it serves nothing else.
+    let st = status(&b).await;
+    assert_eq!(st["cluster"]["role"], "standby", "{st}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while status(&b).await["cluster"]["leader"] != "a" {
+        assert!(Instant::now() < deadline, "the standby never learned the leader");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (s, e) = send(client().get(b.url("/api/execution/portfolio")).bearer_auth(VIEWER_KEY)).await;
+    assert_eq!(s, 503, "{e}");
+    assert!(e["error"]["message"].as_str().unwrap().contains("node a"), "{e}");
+    assert_eq!(status(&a).await["cluster"]["role"], "leader");
+
+    // Load through NATS: candles from a Python producer, orders from a Rust client.
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/produce_candles.py");
+    let mut producer = Command::new("python3")
+        .args([script, &url, "SOL-USDT", &CANDLES.to_string(), "100"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("python3 with nats-py is needed (./scripts/test.sh installs it)");
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+    let stdout = producer.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let nc = async_nats::connect(&url).await.unwrap();
+    let orders_task = tokio::spawn({
+        let nc = nc.clone();
+        async move {
+            let mut answered = Vec::new();
+            for i in 0..ORDERS {
+                answered.push(submit_until_answered(&nc, i).await);
+                tokio::time::sleep(Duration::from_millis(40)).await;
+            }
+            answered
+        }
+    });
+
+    let mut a = Some(a);
+    let mut done = false;
+    while let Some(line) = tokio::time::timeout(Duration::from_secs(120), rx.recv()).await.expect("the producer went silent") {
+        if line == "done" {
+            done = true;
+            break;
+        }
+        let n: u64 = line.strip_prefix("published ").and_then(|n| n.parse().ok()).unwrap_or_else(|| panic!("producer said {line:?}"));
+        if n >= CANDLES / 2 {
+            if let Some(leader) = a.take() {
+                leader.kill_hard();
+            }
+        }
+    }
+    assert!(done && producer.wait().unwrap().success(), "the producer failed");
+    assert!(a.is_none(), "the leader was killed half-way");
+    wait_serving(&b, "the standby").await;
+    let answered = orders_task.await.unwrap();
+
+    // Node b has everything: each candle once, each answered order once.
+    assert_eq!(wait_for_bars(&b, "SOL/USDT", CANDLES).await, CANDLES, "every candle once");
+    let st = status(&b).await;
+    assert_eq!((st["cluster"]["role"].as_str(), st["cluster"]["node"].as_str()), (Some("leader"), Some("b")), "{st}");
+    let got = orders(&b).await;
+    assert_eq!(got.len(), ORDERS, "every order once: {:?}", got.keys().collect::<Vec<_>>());
+    for reply in &answered {
+        let o = &reply["order"];
+        let cid = o["client_order_id"].as_str().unwrap();
+        assert_eq!(got[cid]["order_id"], o["order_id"], "the answered order {cid} is the one node b has");
+    }
+
+    // A new node with an empty data directory copies the whole history from the log...
+    let c = Server::start_node(dir_c.path(), &node_env(&url, "c"));
+    assert!(!c.is_serving());
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (leader_through, follower_through) = (status(&b).await["cluster"]["log_through"].as_u64(), status(&c).await["cluster"]["log_through"].as_u64());
+        if leader_through.is_some() && leader_through == follower_through {
+            break;
+        }
+        assert!(Instant::now() < deadline, "node c never caught up: {leader_through:?} vs {follower_through:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // ... and takes over at once when the leader stops cleanly (it releases the lease).
+    let stopped = Instant::now();
+    assert!(b.stop().success());
+    wait_serving(&c, "node c").await;
+    let handover = stopped.elapsed();
+    assert_eq!(wait_for_bars(&c, "SOL/USDT", CANDLES).await, CANDLES);
+    let got_c: BTreeSet<String> = orders(&c).await.into_keys().collect();
+    assert_eq!(got_c, got.keys().cloned().collect::<BTreeSet<_>>());
+    println!("clean handover b -> c took {handover:?}");
+    assert!(c.stop().success());
+
+    // Every journal is intact, and b's and c's are the same history record for record.
+    for dir in [&dir_b, &dir_c] {
+        let (code, out, _) = run_cli(&["journal", "verify", "--json", "--data-dir", dir.path().to_str().unwrap()], &[]);
+        assert_eq!(code, 0, "{out}");
+    }
+    let (jb, _) = tradpal_journal::Journal::open(dir_b.path(), Default::default()).unwrap();
+    let (jc, _) = tradpal_journal::Journal::open(dir_c.path(), Default::default()).unwrap();
+    let through = jb.last_sequence().min(jc.last_sequence());
+    assert!(through > 0);
+    let hb: Vec<_> = jb.read_range(1, through).map(|r| r.unwrap()).collect();
+    let hc: Vec<_> = jc.read_range(1, through).map(|r| r.unwrap()).collect();
+    assert!(hb == hc, "b's and c's journals agree on records 1..={through}");
+}
