@@ -151,39 +151,53 @@ async fn leader_killed_standby_takes_over_nothing_lost_nothing_twice() {
         assert_eq!(got[cid]["order_id"], o["order_id"], "the answered order {cid} is the one node b has");
     }
 
-    // A new node with an empty data directory copies the whole history from the log...
+    // The killed leader rejoins as a standby (cutting, and saving, any tail it journaled
+    // but never published), and a new node with an empty data directory copies the
+    // whole history from the log.
+    let a = Server::start_node(dir_a.path(), &node_env(&url, "a"));
     let c = Server::start_node(dir_c.path(), &node_env(&url, "c"));
-    assert!(!c.is_serving());
+    assert!(!a.is_serving() && !c.is_serving());
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let (leader_through, follower_through) = (status(&b).await["cluster"]["log_through"].as_u64(), status(&c).await["cluster"]["log_through"].as_u64());
-        if leader_through.is_some() && leader_through == follower_through {
+        let leader_through = status(&b).await["cluster"]["log_through"].as_u64();
+        let (ta, tc) = (status(&a).await["cluster"]["log_through"].as_u64(), status(&c).await["cluster"]["log_through"].as_u64());
+        if leader_through.is_some() && leader_through == ta && leader_through == tc {
             break;
         }
-        assert!(Instant::now() < deadline, "node c never caught up: {leader_through:?} vs {follower_through:?}");
+        assert!(Instant::now() < deadline, "standbys never caught up: {leader_through:?} vs a {ta:?}, c {tc:?}; a's logs:\n{}", a.logs());
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    // ... and takes over at once when the leader stops cleanly (it releases the lease).
+    // ... and one of them takes over at once when the leader stops cleanly (it releases
+    // the lease), with everything.
     let stopped = Instant::now();
     assert!(b.stop().success());
-    wait_serving(&c, "node c").await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !a.is_serving() && !c.is_serving() {
+        assert!(Instant::now() < deadline, "nobody took over from b");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     let handover = stopped.elapsed();
-    assert_eq!(wait_for_bars(&c, "SOL/USDT", CANDLES).await, CANDLES);
-    let got_c: BTreeSet<String> = orders(&c).await.into_keys().collect();
-    assert_eq!(got_c, got.keys().cloned().collect::<BTreeSet<_>>());
-    println!("clean handover b -> c took {handover:?}");
-    assert!(c.stop().success());
+    let (next, other) = if a.is_serving() { (&a, &c) } else { (&c, &a) };
+    assert_eq!(wait_for_bars(next, "SOL/USDT", CANDLES).await, CANDLES);
+    let got_next: BTreeSet<String> = orders(next).await.into_keys().collect();
+    assert_eq!(got_next, got.keys().cloned().collect::<BTreeSet<_>>());
+    assert_eq!(status(other).await["cluster"]["role"], "standby");
+    println!("clean handover b -> {} took {handover:?}", status(next).await["cluster"]["node"]);
+    for line in a.stdout.lock().unwrap().iter().filter(|l| l.contains("cut")) {
+        println!("node a on rejoining: {line}");
+    }
+    assert!(a.stop().success() && c.stop().success());
 
-    // Every journal is intact, and b's and c's are the same history record for record.
-    for dir in [&dir_b, &dir_c] {
+    // Every journal is intact, and all three are the same history, record for record.
+    let mut journals = Vec::new();
+    for dir in [&dir_a, &dir_b, &dir_c] {
         let (code, out, _) = run_cli(&["journal", "verify", "--json", "--data-dir", dir.path().to_str().unwrap()], &[]);
         assert_eq!(code, 0, "{out}");
+        journals.push(tradpal_journal::Journal::open(dir.path(), Default::default()).unwrap().0);
     }
-    let (jb, _) = tradpal_journal::Journal::open(dir_b.path(), Default::default()).unwrap();
-    let (jc, _) = tradpal_journal::Journal::open(dir_c.path(), Default::default()).unwrap();
-    let through = jb.last_sequence().min(jc.last_sequence());
-    assert!(through > 0);
-    let hb: Vec<_> = jb.read_range(1, through).map(|r| r.unwrap()).collect();
-    let hc: Vec<_> = jc.read_range(1, through).map(|r| r.unwrap()).collect();
-    assert!(hb == hc, "b's and c's journals agree on records 1..={through}");
+    let through = journals.iter().map(|j| j.last_sequence()).min().unwrap();
+    assert!(through > 10, "{through}");
+    let history = |j: &tradpal_journal::Journal| j.read_range(1, through).map(|r| r.unwrap()).collect::<Vec<_>>();
+    let (ha, hb, hc) = (history(&journals[0]), history(&journals[1]), history(&journals[2]));
+    assert!(ha == hb && hb == hc, "the three journals agree on records 1..={through}");
 }

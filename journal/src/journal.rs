@@ -319,6 +319,24 @@ impl Journal {
         SessionIter::new(&self.shared().journal_dir, &self.shared().index, session, last)
     }
 
+    /// Where durable record `sequence` starts on disk.
+    pub(crate) fn location_of(&self, sequence: u64) -> Result<crate::index::Location, JournalError> {
+        let (last, segments) = self.shared().read_view();
+        if sequence == 0 || sequence > last {
+            return Err(JournalError::Invalid(format!("no durable record {sequence} (last is {last})")));
+        }
+        let shared = self.shared();
+        let mut cursor = Cursor::new(&shared.journal_dir, segments, &shared.index, sequence, sequence)?;
+        loop {
+            match cursor.next_raw() {
+                Some(Ok(raw)) if raw.sequence == sequence => return Ok(raw.location),
+                Some(Ok(_)) => continue,
+                Some(Err(e)) => return Err(e),
+                None => return Err(JournalError::Invalid(format!("record {sequence} not found"))),
+            }
+        }
+    }
+
     /// The durable record with this sequence, if any.
     pub fn get(&self, sequence: u64) -> Result<Option<Envelope>, JournalError> {
         if sequence == 0 {

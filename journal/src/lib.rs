@@ -22,6 +22,8 @@
 //! - `replication.rs`: [`ReplicationGate`]: with several service processes, appends are
 //!   acknowledged only once the replication log holds them too (off by default).
 //! - `read.rs`: range cursor (crc + chain checked) and indexed single-record reads.
+//! - `truncate.rs`: [`truncate_after`]: cut a replicated node's never-acknowledged tail,
+//!   saving it as JSON lines first (the one deliberate cut; offline).
 //! - `verify.rs`: [`verify`], the read-only audit behind `tradpal journal verify`.
 //! - `bin/append_child.rs`: a process the crash test kills with SIGKILL mid-append.
 //! - `tests/roundtrip.rs`: append/reopen/read back (proptest drafts), sessions, keys,
@@ -100,6 +102,7 @@ mod recovery;
 mod replication;
 mod scan;
 mod segment;
+mod truncate;
 mod verify;
 mod writer;
 
@@ -112,6 +115,7 @@ pub use recovery::{RecoveryReport, Truncation};
 pub use replication::ReplicationGate;
 pub use scan::{Problem, ProblemKind};
 pub use segment::segment_file_name;
+pub use truncate::{truncate_after, TruncateReport};
 pub use verify::{verify, VerifyReport};
 
 /// Limits and sizes. Defaults suit the service; tests shrink segments to exercise rolls.

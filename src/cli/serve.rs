@@ -6,6 +6,7 @@ use anyhow::Context;
 use std::process::ExitCode;
 use tradpal_actors::FatalSignal;
 use tradpal_runtime::cluster::node::Node;
+use tradpal_runtime::cluster::ClusterError;
 use tradpal_runtime::http::{self, standby, AppState};
 use tradpal_runtime::service::open_journal;
 use tradpal_runtime::keys::KeyRing;
@@ -61,7 +62,7 @@ async fn serve(settings: tradpal_config::Settings, keys: KeyRing) -> anyhow::Res
     listener.set_nonblocking(true)?;
     let local = listener.local_addr()?;
     let fatal = FatalSignal::default();
-    let (journal, recovery) = open_journal(&settings).await?;
+    let (mut journal, recovery) = open_journal(&settings).await?;
     // Replicated operation: stand by (following the leader's journal) until this node
     // holds the lease, then lead. See runtime/src/cluster.
     let leadership = match (&settings.node, &settings.nats_url) {
@@ -80,16 +81,15 @@ async fn serve(settings: tradpal_config::Settings, keys: KeyRing) -> anyhow::Res
                 shutdown_signal().await;
                 let _ = stop_tx.send(true);
             });
-            let taken = node.stand_by(&journal, &mut stop_rx).await;
+            let taken = stand_by(&node, &settings, journal, &mut stop_rx).await;
             let _ = promoted_tx.send(());
             let _ = standby_http.await;
-            let Some(lease) = taken? else {
+            signal.abort();
+            let Some((lease, opened)) = taken? else {
                 tracing::info!("stopped while standing by");
-                signal.abort();
-                let _ = tokio::task::spawn_blocking(move || journal.close()).await;
                 return Ok(());
             };
-            signal.abort();
+            journal = opened;
             Some((node.lead(&journal, lease, fatal.clone()).await?, node.state.clone()))
         }
     };
@@ -120,6 +120,36 @@ async fn serve(settings: tradpal_config::Settings, keys: KeyRing) -> anyhow::Res
         anyhow::bail!("stopped on a fatal journal error: {why}");
     }
     Ok(())
+}
+
+/// Follows the leader until this node takes the lease. A journal that holds records the
+/// log does not (this node led, then died before publishing them) is closed, its tail cut
+/// and saved (`Node::cut_unreplicated_tail`), reopened, and the node stands by again.
+/// `None`: stopped by a signal (the journal is closed).
+async fn stand_by(
+    node: &Node,
+    settings: &tradpal_config::Settings,
+    mut journal: tradpal_journal::Journal,
+    stop: &mut tokio::sync::watch::Receiver<bool>,
+) -> anyhow::Result<Option<(std::sync::Arc<tradpal_runtime::cluster::lease::Lease>, tradpal_journal::Journal)>> {
+    loop {
+        match node.stand_by(&journal, stop).await {
+            Ok(Some(lease)) => return Ok(Some((lease, journal))),
+            Ok(None) => {
+                let _ = tokio::task::spawn_blocking(move || journal.close()).await;
+                return Ok(None);
+            }
+            Err(ClusterError::Ahead { keep_through, local }) => {
+                tokio::task::spawn_blocking(move || journal.close()).await??;
+                let report = Node::cut_unreplicated_tail(&settings.data_dir, keep_through, local).await?;
+                if let (Some((from, to)), Some(saved)) = (report.cut, &report.saved_to) {
+                    println!("tradpal: cut records {from}..={to} that the cluster log never stored (never acknowledged); saved to {}", saved.display());
+                }
+                journal = open_journal(settings).await?.0;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
 }
 
 async fn shutdown_signal() {

@@ -43,33 +43,50 @@ pub async fn local_payload(journal: &Journal, sequence: u64) -> Result<Vec<u8>, 
     Ok(codec::encode_envelope(&env))
 }
 
-/// Checks that the local journal and the log agree where they overlap (the record at the
-/// shorter one's end is byte-identical; with the hash chain behind each side, that pins
-/// the common prefix) and that the journal is not *ahead* of a non-empty log. Returns the
-/// log's last sequence.
+/// Whether this node's record `sequence` is byte-identical to the log's message.
+async fn agrees(stream: &stream::Stream, journal: &Journal, sequence: u64) -> Result<bool, ClusterError> {
+    if sequence == 0 {
+        return Ok(true);
+    }
+    let theirs = stream.get_raw_message(sequence).await.map_err(|e| nats_err("read a log message", e))?;
+    Ok(theirs.payload.as_ref() == local_payload(journal, sequence).await?.as_slice())
+}
+
+/// Checks the local journal against the log. They must agree on a common prefix (checked
+/// at its end: with the hash chain behind each side, agreement at the end of the shorter
+/// one pins the whole prefix). Returns the log's last sequence, or
+/// [`ClusterError::Ahead`] with the last sequence both agree on when this node holds
+/// records the log does not (its tail as a leader that died before publishing it, never
+/// acknowledged to anyone), found by binary search when the tail also disagrees.
 pub async fn check_agreement(stream: &mut stream::Stream, journal: &Journal) -> Result<u64, ClusterError> {
     let (first, last) = bounds(stream).await?;
     let local = journal.last_sequence();
-    if last == 0 {
-        return Ok(0); // empty log: the first leader seeds it from its own journal
+    if last == 0 || local == 0 {
+        return Ok(last); // an empty log is seeded by the first leader; an empty journal copies the log
     }
-    if local > last {
-        return Err(ClusterError::Diverged(format!(
-            "this node's journal holds records {}..={local} that the log (last {last}) does not. They were journaled by a \
-             leader that stopped before publishing them, so no client was ever told of them. Move this data directory \
-             aside and start the node with an empty one: it will copy the log.",
-            last + 1
+    let hi = local.min(last);
+    if hi < first {
+        return Err(ClusterError::CannotFollow(format!(
+            "the log starts at {first} (trimmed by its limits) but this node's journal ends at {local}; copy a journal to this node"
         )));
     }
-    let at = local;
-    if at == 0 || at < first {
-        return Ok(last); // nothing local to compare, or the log was trimmed past it
+    if agrees(stream, journal, hi).await? {
+        return if local > last { Err(ClusterError::Ahead { keep_through: last, local }) } else { Ok(last) };
     }
-    let theirs = stream.get_raw_message(at).await.map_err(|e| nats_err("read a log message", e))?;
-    if theirs.payload.as_ref() != local_payload(journal, at).await?.as_slice() {
-        return Err(ClusterError::Diverged(format!("record {at} differs between this node's journal and the log")));
+    // Largest k in [first-1, hi) that agrees: the divergence starts at k+1.
+    let (mut lo, mut bad) = (first - 1, hi);
+    while bad - lo > 1 {
+        let mid = lo + (bad - lo) / 2;
+        if agrees(stream, journal, mid).await? {
+            lo = mid;
+        } else {
+            bad = mid;
+        }
     }
-    Ok(last)
+    if lo < first && first > 1 {
+        return Err(ClusterError::Diverged(format!("this node's journal disagrees with every record the log still holds (from {first})")));
+    }
+    Err(ClusterError::Ahead { keep_through: lo, local })
 }
 
 /// Appends log messages `journal.last_sequence()+1 ..= through` to the local journal, in

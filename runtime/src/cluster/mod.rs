@@ -28,9 +28,13 @@
 //!   journal like after any restart, then the NATS ingest and command subscriptions. A
 //!   batch the dead leader journaled but did not ack is redelivered by JetStream and
 //!   absorbed by the journal's and the store's idempotence: one effect.
-//! - **Divergence** (a node's journal has records the log does not: a leader died after
-//!   its fsync and before its publish; those were never acknowledged to anyone) is
-//!   refused at start with the sequence range, never merged silently.
+//! - **Rejoining.** A former leader's journal may end with records the log does not have
+//!   (it died after its fsync and before its publish), possibly under sequences the new
+//!   leader has used since. Those were never acknowledged to anyone, so on start the node
+//!   finds the last record it shares with the log (binary search), saves its own tail to
+//!   `<data_dir>/cut/<first>-<last>.jsonl`, cuts it (`tradpal_journal::truncate_after`)
+//!   and follows the log from there; a tail longer than `UNREPLICATED_TAIL_CUT_MAX`, or
+//!   no shared prefix at all, is refused for an operator.
 //!
 //! # Layout
 //!
@@ -65,6 +69,10 @@ pub const FOLLOW_MESSAGE_WAIT_MS: u64 = 5_000;
 /// Messages kept in the log. A standby further behind than this cannot catch up from
 /// NATS and says so; copy a journal to it instead.
 pub const LOG_MESSAGES_MAX: i64 = 100_000_000;
+/// Most records a node cuts from its own journal on its own when it rejoins after leading
+/// (its never-acknowledged tail; see `Node::cut_unreplicated_tail`). A longer tail is
+/// refused for an operator to look at: it suggests the node ran outside the cluster.
+pub const UNREPLICATED_TAIL_CUT_MAX: u64 = 100_000;
 /// Longest pause between retries after a NATS error.
 pub const RETRY_BACKOFF_MAX_MS: u64 = 2_000;
 
@@ -76,6 +84,10 @@ pub enum ClusterError {
     /// This node's journal and the cluster log disagree: refuse, an operator decides.
     #[error("journal and cluster log {stream} diverge: {0}", stream = tradpal_messages::subjects::LOG_STREAM)]
     Diverged(String),
+    /// This node's journal has records after `keep_through` that the log does not (see
+    /// `follow::check_agreement`): the caller cuts them (`Node::cut_unreplicated_tail`).
+    #[error("this node's journal holds records {}..={local} that the cluster log does not", keep_through + 1)]
+    Ahead { keep_through: u64, local: u64 },
     /// The log no longer holds what this node needs (trimmed), or it cannot be followed.
     #[error("cannot follow the cluster log: {0}")]
     CannotFollow(String),

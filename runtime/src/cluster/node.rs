@@ -124,6 +124,28 @@ impl Node {
     }
 }
 
+impl Node {
+    /// Cuts this node's never-acknowledged tail (see `follow::check_agreement` and the
+    /// module docs) from the journal in `data_dir`, which must be closed. Refuses a tail
+    /// longer than `UNREPLICATED_TAIL_CUT_MAX`.
+    pub async fn cut_unreplicated_tail(data_dir: &std::path::Path, keep_through: u64, local: u64) -> Result<tradpal_journal::TruncateReport, ClusterError> {
+        let tail = local.saturating_sub(keep_through);
+        if tail > super::UNREPLICATED_TAIL_CUT_MAX {
+            return Err(ClusterError::Diverged(format!(
+                "this node's journal has {tail} records after {keep_through} that the log does not (more than {} a leader can leave \
+                 unpublished): did it run outside the cluster? Move the data directory aside and start the node with an empty one.",
+                super::UNREPLICATED_TAIL_CUT_MAX
+            )));
+        }
+        let dir = data_dir.to_path_buf();
+        let report = tokio::task::spawn_blocking(move || tradpal_journal::truncate_after(&dir, keep_through, Default::default()))
+            .await
+            .map_err(|e| ClusterError::Journal(tradpal_journal::JournalError::Poisoned(e.to_string())))??;
+        tracing::warn!(?report, "cut this node's unreplicated journal tail (never acknowledged; saved for audit) to rejoin the cluster");
+        Ok(report)
+    }
+}
+
 /// A running leadership (see [`Node::lead`]).
 pub struct Leadership {
     stop: watch::Sender<bool>,
