@@ -201,3 +201,59 @@ async fn leader_killed_standby_takes_over_nothing_lost_nothing_twice() {
     let (ha, hb, hc) = (history(&journals[0]), history(&journals[1]), history(&journals[2]));
     assert!(ha == hb && hb == hc, "the three journals agree on records 1..={through}");
 }
+
+/// A leader that is paused (SIGSTOP: a long GC pause, a frozen VM) past its lease must
+/// not write once it wakes: the standby has taken over, and the paused node, on waking,
+/// finds its lease gone and stops without publishing to the log. The log stays the new
+/// leader's alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn paused_leader_wakes_up_fenced_and_stops() {
+    let nats = NatsServer::start();
+    let url = nats.url();
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let mut a = Server::start_node(dir_a.path(), &node_env(&url, "a"));
+    wait_serving(&a, "node a").await;
+    let b = Server::start_node(dir_b.path(), &node_env(&url, "b"));
+    let nc = async_nats::connect(&url).await.unwrap();
+    let first = submit_until_answered(&nc, 0).await;
+    assert_eq!(first["order"]["status"], "accepted");
+
+    unsafe { libc::kill(a.child.id() as i32, libc::SIGSTOP) };
+    wait_serving(&b, "node b").await;
+    // Orders go to b now; one submitted to the paused a over HTTP waits in its socket.
+    let second = submit_until_answered(&nc, 1).await;
+    let paused_http = tokio::spawn({
+        let url = a.url("/api/execution/submit-order");
+        async move {
+            let body = json!({"client_order_id": "to-paused", "symbol": "SOL/USDT", "side": "buy", "type": "limit", "quantity": "0.2", "price": "50"});
+            send(client().post(url).bearer_auth(TRADER_KEY).json(&body)).await
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    unsafe { libc::kill(a.child.id() as i32, libc::SIGCONT) };
+
+    // a stops on its own, with an error, and never answers the request it held.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let exit = loop {
+        if let Some(status) = a.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "the woken leader kept running; logs:\n{}", a.logs());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(!exit.success(), "a stops with an error");
+    assert!(a.logs().contains("leadership lost") || a.logs().contains("lease"), "a says why:\n{}", a.logs());
+    let (s, reply) = paused_http.await.unwrap();
+    assert_ne!(s, 201, "the paused node must not accept an order after losing the lease: {reply}");
+    println!("the paused leader answered its held request with {s} {reply}");
+
+    // b carries on with both answered orders and nothing from the paused node.
+    let got = orders(&b).await;
+    assert_eq!(got.keys().cloned().collect::<Vec<_>>(), vec!["cl-0".to_string(), "cl-1".to_string()], "{got:?}");
+    assert_eq!(got["cl-1"]["order_id"], second["order"]["order_id"]);
+    let third = submit_until_answered(&nc, 2).await;
+    assert_eq!(third["order"]["status"], "accepted");
+    assert!(b.stop().success());
+    let (code, out, _) = run_cli(&["journal", "verify", "--json", "--data-dir", dir_b.path().to_str().unwrap()], &[]);
+    assert_eq!(code, 0, "{out}");
+}
