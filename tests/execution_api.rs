@@ -286,11 +286,21 @@ async fn sigkill_between_submit_accept_and_fill_loses_and_doubles_nothing() {
 /// 4 concurrent clients submit 2,000 limit orders each (below WORKING_ORDERS_MAX) over real HTTP (keep-alive); each
 /// answer comes after the risk check and the durable (fdatasync'd) journal append.
 /// Then bars fill them all: prints p50/p99 of submit and the fill rate.
+/// With `TRADPAL_BENCH_REPLICATED=1` the service runs as a replicated leader
+/// (`TRADPAL_NODE`, its own nats-server): every answer also waits for the record to be
+/// stored in the cluster log.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore]
 async fn bench_submit_order_latency() {
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(dir.path(), &[("LOG_LEVEL", "warn"), ("MAX_POSITION_SIZE", "1")]);
+    let nats = std::env::var("TRADPAL_BENCH_REPLICATED").is_ok().then(common::nats::NatsServer::start);
+    let url = nats.as_ref().map(|n| n.url()).unwrap_or_default();
+    let mut env = vec![("LOG_LEVEL", "warn"), ("MAX_POSITION_SIZE", "1")];
+    if nats.is_some() {
+        env.extend([("NATS_URL", url.as_str()), ("TRADPAL_NODE", "a")]);
+        eprintln!("replicated leader (TRADPAL_NODE=a)");
+    }
+    let server = Server::start(dir.path(), &env);
     let t0 = future_hour();
     post_bars(&server, vec![bar(t0, 100.0, 101.0, 99.0, 100.0)]).await;
     wait_portfolio(&server, "the first mark", |p| !p["last_prices"]["BTC/USDT"].is_null()).await;

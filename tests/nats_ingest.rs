@@ -153,13 +153,18 @@ async fn nothing_lost_or_doubled_through_service_and_nats_crashes() {
 /// Publishes 100,000 candles (as 100,000 single-candle messages and as arrays of 100)
 /// and reports candles/s from first publish to the last candle durable in the journal,
 /// then the same with the backlog published first: the service's own ingest rate.
+/// The last two rounds run the service as a replicated leader (`TRADPAL_NODE`): each
+/// ack then also waits for the journal record to be stored in the cluster log.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore]
 async fn bench_ingest_throughput() {
-    for (per_message, backlog) in [(1i64, false), (100, false), (1, true), (100, true)] {
+    for (per_message, backlog, replicated) in [(1i64, false, false), (100, false, false), (1, true, false), (100, true, false), (100, false, true), (100, true, true)] {
         let nats = NatsServer::start();
         let dir = tempfile::tempdir().unwrap();
-        let env = [("NATS_URL", nats.url()), ("LOG_LEVEL", "warn".to_string())];
+        let mut env = vec![("NATS_URL", nats.url()), ("LOG_LEVEL", "warn".to_string())];
+        if replicated {
+            env.push(("TRADPAL_NODE", "a".to_string()));
+        }
         let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
         let mut server = Some(Server::start(dir.path(), &env));
         let client = async_nats::connect(nats.url()).await.unwrap();
@@ -195,7 +200,8 @@ async fn bench_ingest_throughput() {
         assert_eq!(wait_for_bars(&server, "BTC/USDT", total as u64).await, total as u64);
         let done = started.elapsed();
         eprintln!(
-            "{per_message} candle(s)/message{}: published in {:.2}s, durable in {:.2}s: {:.0} candles/s",
+            "{}{per_message} candle(s)/message{}: published in {:.2}s, durable in {:.2}s: {:.0} candles/s",
+            if replicated { "replicated leader, " } else { "" },
             if backlog { " from a backlog (service started after publishing)" } else { ", live" },
             published.as_secs_f64(),
             done.as_secs_f64(),
