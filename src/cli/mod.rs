@@ -64,7 +64,9 @@ pub enum Command {
     TradingState(trading::TradingStateArgs),
     /// Cancel every working order and close every position (running service).
     Flatten(trading::FlattenArgs),
-    /// Backtest a built-in strategy over a candle CSV (summary, or JSON with --json).
+    /// Backtest a built-in strategy over a candle CSV or stored bars (summary, or JSON
+    /// with --json; --report for HTML). `tradpal backtest optimize|walk-forward ...` is
+    /// `tradpal optimize|walk-forward ...`.
     Backtest(backtest::BacktestArgs),
     /// Optimise a strategy's parameters over --range's on the first part of a candle CSV
     /// (grid or tpe), then run the best once on the held-out rest.

@@ -295,7 +295,7 @@ pub(super) async fn finish(services: &Services, meta: &RequestMeta, id: Backtest
         Ok(file) => tracing::info!(%id, file, "backtest completed"),
         Err(reason) => tracing::warn!(%id, reason, "backtest failed"),
     }
-    if let Some(actor) = ActorRef::<BacktestMsg>::where_is(names::BACKTEST.to_string()) {
+    if let Some(actor) = ActorRef::<BacktestMsg>::where_is(names::BACKTEST) {
         let _ = actor.cast(BacktestMsg::Finished { id, outcome });
     }
 }
@@ -323,7 +323,7 @@ fn truncate(s: &str) -> String {
 }
 
 async fn market_data<T: Send + 'static>(msg: impl FnOnce(ractor::RpcReplyPort<T>) -> MarketDataMsg) -> Result<T, ErrorReply> {
-    let actor = ActorRef::<MarketDataMsg>::where_is(names::MARKET_DATA.to_string())
+    let actor = ActorRef::<MarketDataMsg>::where_is(names::MARKET_DATA)
         .ok_or_else(|| reply_err(ErrorCode::Unavailable, "the market-data actor is restarting; retry"))?;
     match actor.call(msg, Some(std::time::Duration::from_millis(MARKET_DATA_CALL_MS))).await {
         Ok(ractor::rpc::CallResult::Success(r)) => Ok(r),
