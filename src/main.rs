@@ -9,7 +9,7 @@ use clap::Parser;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let args = cli::Cli::parse();
+    let args = cli::Cli::parse_from(cli::alias(std::env::args_os().collect()));
     match cli::run(args) {
         Ok(code) => code,
         Err(e) => {

@@ -145,8 +145,147 @@ async fn bad_input(server: &Server) {
     assert_eq!(s, 404, "{e}");
     let (s, _) = send(client().get(server.url("/api/backtest/results/nope")).bearer_auth(VIEWER_KEY)).await;
     assert_eq!(s, 400);
-    let (s, _) = send(client().post(server.url("/api/backtest/optimize")).bearer_auth(TRADER_KEY).json(&json!({}))).await;
-    assert_eq!(s, 501);
+}
+
+fn optimize_request(method: &str, trials: u64) -> Value {
+    json!({"symbol": "BTC/USDT", "timeframe": "1h", "strategy": "sma_cross", "start_date": "2022-01-01", "end_date": "2022-01-08",
+           "ranges": [{"name": "fast", "min": 3, "max": 12, "step": 3}, {"name": "slow", "min": 15, "max": 45, "step": 10}],
+           "method": method, "trials": trials, "objective": "total_return", "seed": 7, "out_of_sample_fraction": 0.3, "top_k": 5})
+}
+
+async fn optimize(server: &Server, body: &Value) -> (u16, Value) {
+    send(client().post(server.url("/api/backtest/optimize")).bearer_auth(TRADER_KEY).json(body)).await
+}
+
+/// Optimisation over HTTP: submit, poll, the best point inside the declared ranges, one
+/// at a time, bad fields named, the result kept over a restart; and the HTML report of a
+/// run.
+#[tokio::test]
+async fn optimize_poll_report_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let csv = week_csv(dir.path());
+    let args = ["data", "import", "--json", "--data-dir", data.to_str().unwrap(), "--symbol", "BTC/USDT", "--timeframe", "1m", csv.to_str().unwrap()];
+    let (code, out, err) = run_cli(&args, &[]);
+    assert_eq!(code, 0, "{out}{err}");
+    let server = Server::start(&data, &[]);
+
+    // The journal is held by the service: the CLI's --symbol says so and what to do.
+    let cli = ["backtest", "--symbol", "BTC/USDT", "--timeframe", "1h", "--strategy", "buy_and_hold", "--data-dir", data.to_str().unwrap()];
+    let (code, _, err) = run_cli(&cli, &[]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("Stop the service") && err.contains("POST /api/backtest/run"), "{err}");
+
+    // A long search on the minutes over continuous ranges; meanwhile no second one
+    // (an optimisation uses every core).
+    let long = json!({"symbol": "BTC/USDT", "timeframe": "1m", "strategy": "sma_cross", "method": "tpe", "trials": 60, "seed": 3,
+                      "ranges": [{"name": "fast", "min": 2, "max": 20}, {"name": "slow", "min": 25, "max": 200, "log": true}]});
+    let (s, a) = optimize(&server, &long).await;
+    assert_eq!(s, 202, "{a}");
+    assert_eq!((a["kind"].as_str(), a["status"].as_str(), &a["bars"]), (Some("optimize"), Some("running"), &json!(7 * 24 * 60)));
+    let (s, e) = optimize(&server, &optimize_request("grid", 1)).await;
+    assert_eq!(s, 503, "{e}");
+    assert!(e["error"]["message"].as_str().unwrap().contains("OPTIMIZATIONS_RUNNING_MAX"), "{e}");
+    let l = poll(&server, a["backtest_id"].as_str().unwrap()).await;
+    assert_eq!((l["status"].as_str(), &l["trials"]), (Some("completed"), &json!(60)), "{l}");
+    let (fast, slow) = (l["best_params"]["fast"].as_f64().unwrap(), l["best_params"]["slow"].as_f64().unwrap());
+    assert!((2.0..=20.0).contains(&fast) && (25.0..=200.0).contains(&slow), "within the declared ranges: {l}");
+
+    let (s, a) = optimize(&server, &optimize_request("tpe", 40)).await;
+    assert_eq!(s, 202, "{a}");
+    let id = a["backtest_id"].as_str().unwrap().to_string();
+    let r = poll(&server, &id).await;
+    assert_eq!((r["status"].as_str(), r["kind"].as_str()), (Some("completed"), Some("optimize")), "{r}");
+    let best = &r["best_params"];
+    let (fast, slow) = (best["fast"].as_f64().unwrap(), best["slow"].as_f64().unwrap());
+    assert!([3.0, 6.0, 9.0, 12.0].contains(&fast) && [15.0, 25.0, 35.0, 45.0].contains(&slow), "on the declared lattice: {best}");
+    assert_eq!(r["trials"], 16, "tpe stops when the 16-point space is exhausted: {r}");
+    let (is, oos) = (r["in_sample_score"].as_f64().unwrap(), r["out_of_sample_score"].as_f64().unwrap());
+    assert!((r["gap"].as_f64().unwrap() - (is - oos)).abs() < 1e-12, "{r}");
+    let top = r["top"].as_array().unwrap();
+    assert_eq!(top.len(), 5);
+    assert_eq!(&top[0]["params"], best);
+    assert!(top.windows(2).all(|w| w[0]["score"].as_f64() >= w[1]["score"].as_f64()), "ranked: {r}");
+    assert_eq!(r["out_of_sample"]["bars"], 7 * 24 - (7.0 * 24.0 * 0.7_f64).floor() as u64);
+
+    // The same search by grid finds the same best point (same space, same order).
+    let (s, g) = optimize(&server, &optimize_request("grid", 1)).await;
+    assert_eq!(s, 202, "{g}");
+    let g = poll(&server, g["backtest_id"].as_str().unwrap()).await;
+    assert_eq!((&g["best_params"], &g["in_sample_score"]), (best, &r["in_sample_score"]), "{g}");
+
+    let (s, p) = send(client().get(server.url(&format!("/api/backtest/performance/{id}"))).bearer_auth(VIEWER_KEY)).await;
+    assert_eq!(s, 200, "{p}");
+    assert!(p["in_sample_metrics"]["sharpe_ratio"].is_number() && p["out_of_sample_metrics"]["total_return"].is_number(), "{p}");
+    assert_eq!(p["request"]["seed"], 7);
+
+    optimize_bad_input(&server).await;
+    let run_id = html_report(&server, &id).await;
+    server.stop();
+
+    // After a restart: the same optimisation result, from its file.
+    let server = Server::start(&data, &[]);
+    assert_eq!(poll(&server, &id).await, r);
+    let (s, h) = get_text(&server, &format!("/api/backtest/report/{run_id}")).await;
+    assert_eq!(s, 200);
+    assert!(h.contains("<!DOCTYPE html>"));
+    server.stop();
+}
+
+async fn get_text(server: &Server, path: &str) -> (u16, String) {
+    let res = client().get(server.url(path)).bearer_auth(VIEWER_KEY).send().await.unwrap();
+    let status = res.status().as_u16();
+    let ctype = res.headers().get("content-type").map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
+    let body = res.text().await.unwrap();
+    if status == 200 {
+        assert!(ctype.starts_with("text/html"), "{ctype}");
+    }
+    (status, body)
+}
+
+/// `report/{id}`: a finished run's HTML; 409 for an optimisation. Returns the run's id.
+async fn html_report(server: &Server, optimize_id: &str) -> String {
+    let (s, a) = run(server, &json!({"symbol": "BTC/USDT", "timeframe": "1h", "strategy": "sma_cross", "params": {"fast": 3, "slow": 15}})).await;
+    assert_eq!(s, 202, "{a}");
+    let id = a["backtest_id"].as_str().unwrap().to_string();
+    let r = poll(server, &id).await;
+    assert_eq!(r["kind"], "run");
+    let (s, html) = get_text(server, &format!("/api/backtest/report/{id}")).await;
+    assert_eq!(s, 200, "{html}");
+    assert_eq!(html.matches("<svg").count(), 3);
+    assert!(!html.contains("http"));
+    assert!(html.contains(&format!("data-trades-total=\"{}\"", r["trades"])), "{}", r["trades"]);
+    let (s, e) = get_text(server, &format!("/api/backtest/report/{optimize_id}")).await;
+    assert_eq!(s, 409, "{e}");
+    assert!(e.contains("optimisation"), "{e}");
+    id
+}
+
+async fn optimize_bad_input(server: &Server) {
+    let with = |k: &str, v: Value| {
+        let mut b = optimize_request("grid", 1);
+        b[k] = v;
+        b
+    };
+    let cases = [
+        (with("ranges", json!([])), 400, "ranges"),
+        (with("ranges", json!([{"name": "speed", "min": 1, "max": 3, "step": 1}])), 400, "ranges"),
+        (with("ranges", json!([{"name": "fast", "min": 9, "max": 3, "step": 1}])), 400, "ranges"),
+        (with("method", json!("anneal")), 400, "method"),
+        (with("objective", json!("luck")), 400, "objective"),
+        (with("out_of_sample_fraction", json!(1.0)), 400, "out_of_sample_fraction"),
+        (with("top_k", json!(1000)), 400, "top_k"),
+        (with("strategy", json!("moon")), 400, "strategy"),
+        (with("symbol", json!("DOGE/USDT")), 404, "DOGE/USDT"),
+        (with("colour", json!("red")), 400, "colour"),
+    ];
+    for (body, status, needle) in cases {
+        let (s, e) = optimize(server, &body).await;
+        assert_eq!(s, status, "{body} -> {e}");
+        assert!(e["error"]["message"].as_str().unwrap_or("").contains(needle), "{needle} in {e}");
+    }
+    let (s, _) = send(client().post(server.url("/api/backtest/optimize")).bearer_auth(VIEWER_KEY).json(&optimize_request("grid", 1))).await;
+    assert_eq!(s, 403, "optimising needs the trader role");
 }
 
 trait TapRemove {

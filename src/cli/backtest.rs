@@ -1,20 +1,26 @@
-//! `tradpal backtest --data FILE.csv --timeframe T --strategy NAME [--param k=v ...]`:
-//! one backtest of a built-in strategy over a candle file, through the same execution
-//! core paper trading uses. Needs no service and no journal.
+//! `tradpal backtest --data FILE.csv | --symbol S --timeframe T --strategy NAME
+//! [--param k=v ...]`: one backtest of a built-in strategy over a candle file or the
+//! data directory's stored bars (`store_bars.rs`), through the same execution core paper
+//! trading uses. `--report out.html` writes the self-contained HTML report,
+//! `--equity-svg out.svg` the equity curve alone; a progress bar (`progress.rs`) shows
+//! on a terminal.
 //!
-//! Reading candles from the service's store (`--symbol` with a data directory) is not
-//! built yet: export them to CSV first.
+//! `tradpal backtest optimize ...` and `tradpal backtest walk-forward ...` are spellings
+//! of `tradpal optimize` / `tradpal walk-forward` (rewritten before parsing, see
+//! [`alias`]): `backtest` itself is a flat command with required flags.
 
 use anyhow::Context;
 use std::io::BufReader;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
 use std::process::ExitCode;
 use std::time::Instant;
 use tradpal_actors::backtest::strategy::{StrategyError, STRATEGIES};
-use tradpal_actors::backtest::{build, run as backtest, BacktestConfig, BacktestResult, StrategySpec};
+use super::SettingsArgs;
+use tradpal_actors::backtest::{build, html, report, run_observed, BacktestConfig, BacktestResult, StrategySpec};
 use tradpal_actors::market_data::{import_csv, CsvLimits};
 use tradpal_actors::risk::bounds::RISK_FREE_RATE_DEFAULT;
-use tradpal_messages::{Candle, Fixed, Timeframe};
+use tradpal_messages::{BacktestId, Candle, Fixed, Timeframe};
 
 #[derive(clap::Args, Debug)]
 pub struct BacktestArgs {
@@ -26,22 +32,54 @@ pub struct BacktestArgs {
     /// Include every closed trade (JSON) or print them (text).
     #[arg(long)]
     pub trades: bool,
+    /// Write the self-contained HTML report (metrics, equity, drawdown, monthly
+    /// returns, trades) to this file.
+    #[arg(long, value_name = "OUT.html")]
+    pub report: Option<PathBuf>,
+    /// Write the equity curve as an SVG file.
+    #[arg(long, value_name = "OUT.svg")]
+    pub equity_svg: Option<PathBuf>,
+}
+
+/// `backtest optimize` / `backtest walk-forward` as the top-level commands they are.
+pub fn alias(mut args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    if args.len() > 2 && args[1] == "backtest" && (args[2] == "optimize" || args[2] == "walk-forward") {
+        args.remove(1);
+    }
+    args
 }
 
 /// The data, the strategy and the costs: what `backtest`, `optimize` and `walk-forward`
 /// share.
 #[derive(clap::Args, Debug)]
 pub struct RunArgs {
-    /// OHLCV CSV file (`timestamp,open,high,low,close,volume`), oldest first.
+    /// OHLCV CSV file (`timestamp,open,high,low,close,volume`), oldest first. Without
+    /// it, the bars of --symbol come from the data directory's store (stop the service
+    /// first: the journal is open in one process at a time).
     #[arg(long, value_name = "FILE.csv")]
-    pub data: PathBuf,
+    pub data: Option<PathBuf>,
     /// Bar length of the file: 1m, 5m, 15m, 1h, 4h or 1d.
     #[arg(long)]
     pub timeframe: Timeframe,
-    /// Symbol whose trading rules (tick, lot, minimums) apply, quoted in USDT. The
-    /// default gets the generic rule: tick and lot 0.00000001, minimum notional 1.
-    #[arg(long, default_value = "ASSET/USDT")]
-    pub symbol: String,
+    /// Symbol whose trading rules (tick, lot, minimums) apply, quoted in USDT; without
+    /// --data, the stored series to read. With --data the default is ASSET/USDT, the
+    /// generic rule: tick and lot 0.00000001, minimum notional 1.
+    #[arg(long)]
+    pub symbol: Option<String>,
+    /// With the store: bars opening at or after this date (YYYY-MM-DD or RFC 3339).
+    #[arg(long)]
+    pub start: Option<String>,
+    /// With the store: bars opening before this date (exclusive).
+    #[arg(long)]
+    pub end: Option<String>,
+    #[command(flatten)]
+    pub settings: SettingsArgs,
+    /// Draw the progress bar on stderr even when it is not a terminal.
+    #[arg(long)]
+    pub progress: bool,
+    /// No progress bar.
+    #[arg(long, conflicts_with = "progress")]
+    pub quiet: bool,
     /// Strategy: sma_cross, sma_cross_long, buy_and_hold, rsi_reversion, bollinger_breakout.
     #[arg(long)]
     pub strategy: String,
@@ -74,6 +112,16 @@ pub struct RunArgs {
     pub risk_free_rate: f64,
 }
 
+/// The generic symbol a CSV runs under when --symbol is not given.
+pub const SYMBOL_DEFAULT: &str = "ASSET/USDT";
+
+impl RunArgs {
+    /// `--symbol`, or [`SYMBOL_DEFAULT`].
+    pub fn symbol(&self) -> &str {
+        self.symbol.as_deref().unwrap_or(SYMBOL_DEFAULT)
+    }
+}
+
 pub fn run(all: BacktestArgs) -> anyhow::Result<ExitCode> {
     let args = &all.run;
     let (spec, config) = match settings(args) {
@@ -89,7 +137,11 @@ pub fn run(all: BacktestArgs) -> anyhow::Result<ExitCode> {
     };
     let mut strategy = build(&spec).map_err(|e| anyhow::anyhow!("{e}"))?;
     let started = Instant::now();
-    let result = match backtest(&config, &bars, args.timeframe, &args.symbol, strategy.as_mut()) {
+    let show = super::progress::wanted(args.progress, args.quiet);
+    let run = super::progress::with_bar("backtest", "bars", bars.len(), show, |done| {
+        run_observed(&config, &bars, args.timeframe, args.symbol(), strategy.as_mut(), &mut |n| done.store(n, Ordering::Relaxed))
+    });
+    let result = match run {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: {e}");
@@ -97,6 +149,7 @@ pub fn run(all: BacktestArgs) -> anyhow::Result<ExitCode> {
         }
     };
     let seconds = started.elapsed().as_secs_f64();
+    write_files(&all, &spec, &result)?;
     if all.json {
         print_json(&result, &spec, seconds, all.trades)?;
     } else {
@@ -105,11 +158,41 @@ pub fn run(all: BacktestArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The candles of `--data`; a file with rejected rows prints them and gives exit code 1.
+/// `--report` and `--equity-svg`, from the same performance document the HTTP API serves.
+fn write_files(all: &BacktestArgs, spec: &StrategySpec, result: &BacktestResult) -> anyhow::Result<()> {
+    if all.report.is_none() && all.equity_svg.is_none() {
+        return Ok(());
+    }
+    let a = &all.run;
+    let request = serde_json::json!({ "data": a.data, "symbol": a.symbol(), "timeframe": a.timeframe.as_str(), "strategy": spec, "cash": a.cash, "commission": a.commission, "seed": a.seed });
+    let doc = report::performance(BacktestId(0), spec, &request, result);
+    let write = |path: &Path, text: String| std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()));
+    if let Some(path) = &all.report {
+        write(path, html::render(&doc))?;
+    }
+    if let Some(path) = &all.equity_svg {
+        write(path, html::equity_svg(&doc))?;
+    }
+    Ok(())
+}
+
+/// The candles of `--data`, or of `--symbol` in the store; a file with rejected rows
+/// prints them and gives exit code 1.
 pub fn load_bars(args: &RunArgs) -> anyhow::Result<Result<Vec<Candle>, ExitCode>> {
-    let f = std::fs::File::open(&args.data).with_context(|| format!("cannot open {}", args.data.display()))?;
+    let Some(data) = &args.data else {
+        let Some(symbol) = &args.symbol else {
+            eprintln!("error: give --data FILE.csv, or --symbol S to read the stored bars of the data directory");
+            return Ok(Err(ExitCode::from(2)));
+        };
+        return super::store_bars::load(args, symbol);
+    };
+    if args.start.is_some() || args.end.is_some() {
+        eprintln!("error: --start / --end select stored bars (with --symbol, without --data); cut the CSV instead");
+        return Ok(Err(ExitCode::from(2)));
+    }
+    let f = std::fs::File::open(data).with_context(|| format!("cannot open {}", data.display()))?;
     let report = import_csv(BufReader::with_capacity(1 << 20, f), args.timeframe, None, CsvLimits::default())
-        .with_context(|| format!("{}: not an OHLCV CSV", args.data.display()))?;
+        .with_context(|| format!("{}: not an OHLCV CSV", data.display()))?;
     if report.rejected_total > 0 {
         for r in report.rejected.iter().take(10) {
             eprintln!("rejected {r}");

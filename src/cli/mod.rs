@@ -10,7 +10,11 @@
 //! - `indicators.rs`: `tradpal indicators FILE.csv`, indicator series of a file.
 //! - `regime.rs`: `tradpal regime evaluate`, detection scored against labels.
 //! - `trading.rs`: `tradpal trading-state` and `tradpal flatten`, the kill switch (over HTTP).
-//! - `backtest.rs`: `tradpal backtest`, a built-in strategy over a candle file.
+//! - `backtest.rs`: `tradpal backtest`, a built-in strategy over a candle file or stored
+//!   bars; `--report` HTML, `--equity-svg`; the `backtest optimize` alias.
+//! - `store_bars.rs`: `--symbol` without `--data`: stored bars read in-process (like
+//!   `data import`, the journal must not be held by a running service).
+//! - `progress.rs`: the stderr progress bar of `backtest`, `optimize`, `walk-forward`.
 //! - `optimize.rs`: `tradpal optimize` and `tradpal walk-forward`, parameter search with
 //!   out-of-sample checks (top-level: `backtest` is a flat command with required flags).
 
@@ -20,8 +24,10 @@ mod data;
 mod indicators;
 mod journal;
 mod optimize;
+mod progress;
 mod regime;
 mod serve;
+mod store_bars;
 mod trading;
 
 use clap::{Parser, Subcommand};
@@ -58,7 +64,9 @@ pub enum Command {
     TradingState(trading::TradingStateArgs),
     /// Cancel every working order and close every position (running service).
     Flatten(trading::FlattenArgs),
-    /// Backtest a built-in strategy over a candle CSV (summary, or JSON with --json).
+    /// Backtest a built-in strategy over a candle CSV or stored bars (summary, or JSON
+    /// with --json; --report for HTML). `tradpal backtest optimize|walk-forward ...` is
+    /// `tradpal optimize|walk-forward ...`.
     Backtest(backtest::BacktestArgs),
     /// Optimise a strategy's parameters over --range's on the first part of a candle CSV
     /// (grid or tpe), then run the best once on the held-out rest.
@@ -96,6 +104,8 @@ pub fn load_settings(args: &SettingsArgs) -> Result<Settings, ExitCode> {
         }
     }
 }
+
+pub use backtest::alias;
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {

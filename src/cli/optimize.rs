@@ -4,13 +4,14 @@
 //! service. They are top-level commands, not `backtest` subcommands, so the flat
 //! `tradpal backtest --data ...` keeps its syntax.
 //!
-//! `--seed` seeds both the TPE sampler and the engine's order ids.
+//! `--seed` seeds both the TPE sampler and the engine's order ids. `optimize` draws a
+//! progress bar (engine runs) on a terminal; `walk-forward` has none yet.
 
 use super::backtest::{base_spec, config, load_bars, strategy_list, RunArgs};
 use std::process::ExitCode;
 use std::time::Instant;
 use tradpal_actors::backtest::optimize::{
-    optimize, Method, OptimizeError, OptimizeReport, OptimizeSpec, ParamRange, Segment, OBJECTIVE_DEFAULT, TOP_K_DEFAULT, TRAIN_FRACTION_DEFAULT, TRIALS_DEFAULT,
+    optimize_observed, Method, OptimizeError, OptimizeReport, OptimizeSpec, ParamRange, Segment, OBJECTIVE_DEFAULT, TOP_K_DEFAULT, TRAIN_FRACTION_DEFAULT, TRIALS_DEFAULT,
 };
 use tradpal_actors::backtest::walk_forward::{walk_forward, WalkForwardReport, Windows};
 
@@ -109,7 +110,11 @@ pub fn run_optimize(args: OptimizeArgs) -> anyhow::Result<ExitCode> {
         Err(code) => return Ok(code),
     };
     let started = Instant::now();
-    let report = or_exit!(optimize(&config, &bars, args.run.timeframe, &args.run.symbol, &spec), 1);
+    let show = super::progress::wanted(args.run.progress, args.run.quiet);
+    let searched = super::progress::with_bar("optimize", "runs", spec.runs_planned(), show, |done| {
+        optimize_observed(&config, &bars, args.run.timeframe, args.run.symbol(), &spec, Some(done))
+    });
+    let report = or_exit!(searched, 1);
     let seconds = started.elapsed().as_secs_f64();
     if args.search.json {
         print_json(serde_json::to_value(&report)?, seconds)?;
@@ -128,7 +133,7 @@ pub fn run_walk_forward(args: WalkForwardArgs) -> anyhow::Result<ExitCode> {
         Err(code) => return Ok(code),
     };
     let started = Instant::now();
-    let report = or_exit!(walk_forward(&config, &bars, args.run.timeframe, &args.run.symbol, &spec, &windows), 1);
+    let report = or_exit!(walk_forward(&config, &bars, args.run.timeframe, args.run.symbol(), &spec, &windows), 1);
     let seconds = started.elapsed().as_secs_f64();
     if args.search.json {
         print_json(serde_json::to_value(&report)?, seconds)?;

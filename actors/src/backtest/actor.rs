@@ -12,6 +12,8 @@
 use super::engine::run_observed;
 use super::files;
 use super::report::{performance, summary, unfinished};
+use super::optimize_job;
+use super::optimize_request::OptimizeRequest;
 use super::request::{RequestError, RunPlan, RunRequest};
 use super::strategy::build;
 use crate::context::{RequestMeta, Services};
@@ -26,7 +28,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use tradpal_messages::{BacktestCompleted, BacktestFailed, BacktestId, BacktestStarted, Candle, ErrorCode, ErrorReply, Event, EventKind, Timeframe};
+use tradpal_messages::{BacktestCompleted, BacktestFailed, BacktestId, BacktestStarted, Candle, ErrorCode, ErrorReply, Event, EventKind, Timeframe, Timestamp};
 
 /// Backtests that may run at once (each holds a blocking thread and its bars in memory).
 pub const BACKTESTS_RUNNING_MAX: usize = 2;
@@ -34,6 +36,8 @@ pub const BACKTESTS_RUNNING_MAX: usize = 2;
 pub const BACKTEST_BARS_MAX: usize = 2_000_000;
 /// How long a call to the market-data actor may take.
 const MARKET_DATA_CALL_MS: u64 = 10_000;
+/// `kind` of a plain backtest run.
+pub const KIND_RUN: &str = "run";
 /// The reason a run cut by a restart reports.
 pub const INTERRUPTED: &str = "interrupted by a restart before it finished";
 
@@ -44,6 +48,10 @@ pub enum BacktestMsg {
     Results { id: BacktestId, reply: Answer<Value> },
     /// The full report of a finished run (`performance/{id}`).
     Performance { id: BacktestId, reply: Answer<Value> },
+    /// An optimisation (`POST /api/backtest/optimize`; see `optimize_job.rs`).
+    Optimize { req: Box<OptimizeRequest>, meta: RequestMeta, reply: Answer<RunAccepted> },
+    /// The HTML report of a finished run (`report/{id}`).
+    Report { id: BacktestId, reply: Answer<String> },
     /// Internal: a run ended (its file written and its end journaled, or not).
     Finished { id: BacktestId, outcome: Result<String, String> },
 }
@@ -52,6 +60,8 @@ pub enum BacktestMsg {
 #[derive(Debug, Clone, Serialize)]
 pub struct RunAccepted {
     pub backtest_id: BacktestId,
+    /// `run` or `optimize`.
+    pub kind: &'static str,
     pub status: &'static str,
     pub symbol: String,
     pub timeframe: Timeframe,
@@ -61,7 +71,8 @@ pub struct RunAccepted {
 
 #[derive(Debug, Clone)]
 pub enum Entry {
-    Running { done: Arc<AtomicUsize>, total: usize },
+    /// `done` counts bars (a run) or engine runs (an optimisation) up to `total`.
+    Running { done: Arc<AtomicUsize>, total: usize, kind: &'static str },
     Completed { file: String },
     Failed { reason: String },
 }
@@ -73,11 +84,11 @@ pub struct BacktestActor {
     pub data_dir: PathBuf,
 }
 
-fn reply_err(code: ErrorCode, message: impl Into<String>) -> ErrorReply {
+pub(super) fn reply_err(code: ErrorCode, message: impl Into<String>) -> ErrorReply {
     ErrorReply::new(code, message)
 }
 
-fn request_error(e: RequestError) -> ErrorReply {
+pub(super) fn request_error(e: RequestError) -> ErrorReply {
     let code = match e {
         RequestError::Field { .. } => ErrorCode::BadRequest,
         RequestError::NotBuilt { .. } => ErrorCode::NotImplemented,
@@ -123,8 +134,14 @@ impl Actor for BacktestActor {
             BacktestMsg::Run { req, meta, reply } => {
                 let _ = reply.send(self.start(*req, meta, state).await);
             }
+            BacktestMsg::Optimize { req, meta, reply } => {
+                let _ = reply.send(self.start_optimize(*req, meta, state).await);
+            }
             BacktestMsg::Results { id, reply } => {
                 let _ = reply.send(self.results(id, state, false).await);
+            }
+            BacktestMsg::Report { id, reply } => {
+                let _ = reply.send(self.html(id, state).await);
             }
             BacktestMsg::Performance { id, reply } => {
                 let _ = reply.send(self.results(id, state, true).await);
@@ -144,7 +161,7 @@ impl Actor for BacktestActor {
 impl BacktestActor {
     async fn start(&self, req: RunRequest, meta: RequestMeta, state: &mut BTreeMap<BacktestId, Entry>) -> Result<RunAccepted, ErrorReply> {
         let plan = req.plan().map_err(request_error)?;
-        let running = state.values().filter(|e| matches!(e, Entry::Running { .. })).count();
+        let running = state.values().filter(|e| matches!(e, Entry::Running { kind: KIND_RUN, .. })).count();
         if running >= BACKTESTS_RUNNING_MAX {
             return Err(reply_err(
                 ErrorCode::Unavailable,
@@ -160,9 +177,10 @@ impl BacktestActor {
         let started = BacktestStarted { backtest_id: id, symbol: plan.symbol.clone(), strategy: plan.spec.name.clone(), bars: bars.len() as u64 };
         self.services.record(self.services.draft(&meta, Event::BacktestStarted(started))).await.map_err(|e| e.to_reply())?;
         let done = Arc::new(AtomicUsize::new(0));
-        state.insert(id, Entry::Running { done: done.clone(), total: bars.len() });
+        state.insert(id, Entry::Running { done: done.clone(), total: bars.len(), kind: KIND_RUN });
         let accepted = RunAccepted {
             backtest_id: id,
+            kind: KIND_RUN,
             status: "running",
             symbol: plan.symbol.clone(),
             timeframe,
@@ -178,23 +196,47 @@ impl BacktestActor {
     async fn results(&self, id: BacktestId, state: &BTreeMap<BacktestId, Entry>, full: bool) -> Result<Value, ErrorReply> {
         let entry = state.get(&id).ok_or_else(|| reply_err(ErrorCode::NotFound, format!("no backtest {id}")))?;
         let file = match entry {
-            Entry::Running { done, total } => {
+            Entry::Running { done, total, kind } => {
                 let progress = done.load(Ordering::Relaxed) as f64 / (*total).max(1) as f64;
                 if full {
                     return Err(reply_err(ErrorCode::Conflict, format!("backtest {id} is still running ({:.0}% done): its performance report exists once it completes", progress * 100.0)));
                 }
-                return Ok(unfinished(id, "running", progress.min(1.0), None));
+                return Ok(with_kind(unfinished(id, "running", progress.min(1.0), None), kind));
             }
             Entry::Failed { reason } if full => return Err(reply_err(ErrorCode::Conflict, format!("backtest {id} failed, so it has no performance report: {reason}"))),
             Entry::Failed { reason } => return Ok(unfinished(id, "failed", 0.0, Some(reason))),
             Entry::Completed { file } => file.clone(),
         };
+        let doc = self.read(id, file).await?;
+        Ok(match (full, optimize_job::is_optimize(&doc)) {
+            (true, _) => doc,
+            (false, true) => optimize_job::summary(&doc),
+            (false, false) => with_kind(summary(&doc), KIND_RUN),
+        })
+    }
+
+    /// The result file of a completed job, read on a blocking thread.
+    async fn read(&self, id: BacktestId, file: String) -> Result<Value, ErrorReply> {
         let dir = self.data_dir.clone();
-        let doc = tokio::task::spawn_blocking(move || files::read(&dir, &file))
+        tokio::task::spawn_blocking(move || files::read(&dir, &file))
             .await
             .map_err(|e| reply_err(ErrorCode::Internal, format!("reading the result of backtest {id}: {e}")))?
-            .map_err(|e| reply_err(ErrorCode::Internal, format!("backtest {id} completed but its report cannot be read: {e}")))?;
-        Ok(if full { doc } else { summary(&doc) })
+            .map_err(|e| reply_err(ErrorCode::Internal, format!("backtest {id} completed but its report cannot be read: {e}")))
+    }
+
+    /// The self-contained HTML report of a completed run (409 otherwise).
+    async fn html(&self, id: BacktestId, state: &BTreeMap<BacktestId, Entry>) -> Result<String, ErrorReply> {
+        let file = match state.get(&id) {
+            None => return Err(reply_err(ErrorCode::NotFound, format!("no backtest {id}"))),
+            Some(Entry::Completed { file }) => file.clone(),
+            Some(Entry::Running { .. }) => return Err(reply_err(ErrorCode::Conflict, format!("backtest {id} is still running: its report exists once it completes"))),
+            Some(Entry::Failed { reason }) => return Err(reply_err(ErrorCode::Conflict, format!("backtest {id} failed, so it has no report: {reason}"))),
+        };
+        let doc = self.read(id, file).await?;
+        if optimize_job::is_optimize(&doc) {
+            return Err(reply_err(ErrorCode::Conflict, format!("backtest {id} is an optimisation: its report is the JSON of /api/backtest/performance/{id}")));
+        }
+        Ok(super::html::render(&doc))
     }
 }
 
@@ -224,21 +266,28 @@ async fn run_in_background(
         Ok(r) => r,
         Err(e) => Err(format!("the backtest thread failed: {e}")),
     };
+    let completed = outcome.map(|(file, bars, total_return, hash)| BacktestCompleted {
+        backtest_id: id,
+        symbol,
+        strategy,
+        bars,
+        total_return,
+        event_stream_hash: hash,
+        result_file: file,
+    });
+    finish(&services, &meta, id, completed).await;
+}
+
+/// Journals the end of a job (`BacktestCompleted`, pointing at its written file, or
+/// `BacktestFailed`) and tells the actor; a failed journal write fails the job.
+pub(super) async fn finish(services: &Services, meta: &RequestMeta, id: BacktestId, outcome: Result<BacktestCompleted, String>) {
     let event = match &outcome {
-        Ok((file, bars, total_return, hash)) => Event::BacktestCompleted(BacktestCompleted {
-            backtest_id: id,
-            symbol,
-            strategy,
-            bars: *bars,
-            total_return: *total_return,
-            event_stream_hash: hash.clone(),
-            result_file: file.clone(),
-        }),
+        Ok(c) => Event::BacktestCompleted(c.clone()),
         Err(reason) => Event::BacktestFailed(BacktestFailed { backtest_id: id, reason: truncate(reason) }),
     };
-    let recorded = services.record(services.draft(&meta, event)).await;
+    let recorded = services.record(services.draft(meta, event)).await;
     let outcome = match (outcome, recorded) {
-        (Ok((file, ..)), Ok(_)) => Ok(file),
+        (Ok(c), Ok(_)) => Ok(c.result_file),
         (Err(reason), _) => Err(reason),
         (Ok(_), Err(e)) => Err(format!("the result was written but its journal record failed: {}", e.to_reply().message)),
     };
@@ -246,9 +295,18 @@ async fn run_in_background(
         Ok(file) => tracing::info!(%id, file, "backtest completed"),
         Err(reason) => tracing::warn!(%id, reason, "backtest failed"),
     }
-    if let Some(actor) = ActorRef::<BacktestMsg>::where_is(names::BACKTEST.to_string()) {
+    if let Some(actor) = ActorRef::<BacktestMsg>::where_is(names::BACKTEST) {
         let _ = actor.cast(BacktestMsg::Finished { id, outcome });
     }
+}
+
+/// `doc` with `"kind": kind` added (the results of runs and optimisations share one
+/// endpoint).
+fn with_kind(mut doc: Value, kind: &str) -> Value {
+    if let Some(o) = doc.as_object_mut() {
+        o.insert("kind".into(), kind.into());
+    }
+    doc
 }
 
 /// A failure reason short enough for a journal record.
@@ -265,7 +323,7 @@ fn truncate(s: &str) -> String {
 }
 
 async fn market_data<T: Send + 'static>(msg: impl FnOnce(ractor::RpcReplyPort<T>) -> MarketDataMsg) -> Result<T, ErrorReply> {
-    let actor = ActorRef::<MarketDataMsg>::where_is(names::MARKET_DATA.to_string())
+    let actor = ActorRef::<MarketDataMsg>::where_is(names::MARKET_DATA)
         .ok_or_else(|| reply_err(ErrorCode::Unavailable, "the market-data actor is restarting; retry"))?;
     match actor.call(msg, Some(std::time::Duration::from_millis(MARKET_DATA_CALL_MS))).await {
         Ok(ractor::rpc::CallResult::Success(r)) => Ok(r),
@@ -274,7 +332,7 @@ async fn market_data<T: Send + 'static>(msg: impl FnOnce(ractor::RpcReplyPort<T>
 }
 
 /// The finest timeframe stored for `symbol` (404 when none is).
-async fn finest_stored(symbol: &str) -> Result<Timeframe, ErrorReply> {
+pub(super) async fn finest_stored(symbol: &str) -> Result<Timeframe, ErrorReply> {
     let series = market_data(|reply| MarketDataMsg::Summary { reply }).await?;
     series
         .iter()
@@ -284,12 +342,19 @@ async fn finest_stored(symbol: &str) -> Result<Timeframe, ErrorReply> {
         .ok_or_else(|| reply_err(ErrorCode::NotFound, format!("symbol: no candles stored for {symbol}; import some first (POST /api/data/candles or tradpal data import)")))
 }
 
-/// Every complete bar of the plan's range, page by page (at most [`BACKTEST_BARS_MAX`]).
-async fn fetch_bars(plan: &RunPlan, timeframe: Timeframe) -> Result<Vec<Candle>, ErrorReply> {
+/// Every complete bar of the plan's range (see [`fetch_range`]).
+pub(super) async fn fetch_bars(plan: &RunPlan, timeframe: Timeframe) -> Result<Vec<Candle>, ErrorReply> {
+    fetch_range(&plan.symbol, timeframe, plan.start, plan.end).await
+}
+
+/// Every complete bar of `symbol` in `[start, end)` from the running market-data actor,
+/// page by page (at most [`BACKTEST_BARS_MAX`]); messages name the request field.
+/// Public for `tradpal backtest --symbol`, which runs the actor in-process.
+pub async fn fetch_range(symbol: &str, timeframe: Timeframe, start: Option<Timestamp>, end: Option<Timestamp>) -> Result<Vec<Candle>, ErrorReply> {
     let mut bars = Vec::new();
-    let mut cursor = plan.start;
+    let mut cursor = start;
     loop {
-        let (symbol, end) = (plan.symbol.clone(), plan.end);
+        let symbol = symbol.to_string();
         let page = market_data(|reply| MarketDataMsg::Range { symbol, timeframe, start: cursor, end, limit: CANDLES_PAGE_MAX, reply }).await?.map_err(|e| {
             if e.code == ErrorCode::NotFound {
                 reply_err(ErrorCode::NotFound, format!("symbol: {}", e.message))
@@ -307,8 +372,8 @@ async fn fetch_bars(plan: &RunPlan, timeframe: Timeframe) -> Result<Vec<Candle>,
         }
     }
     if bars.is_empty() {
-        let range = format!("[{}, {})", plan.start.map_or("the first bar".into(), |t| t.to_string()), plan.end.map_or("the last bar".into(), |t| t.to_string()));
-        return Err(reply_err(ErrorCode::NotFound, format!("no complete {timeframe} bars of {} in {range}: check start_date / end_date against the stored data", plan.symbol)));
+        let range = format!("[{}, {})", start.map_or("the first bar".into(), |t| t.to_string()), end.map_or("the last bar".into(), |t| t.to_string()));
+        return Err(reply_err(ErrorCode::NotFound, format!("no complete {timeframe} bars of {symbol} in {range}: check start_date / end_date against the stored data")));
     }
     Ok(bars)
 }

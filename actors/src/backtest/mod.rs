@@ -13,6 +13,17 @@
 //!   a request, fetches bars from the market-data actor, journals `BacktestStarted`, runs
 //!   the engine on a blocking thread (progress via [`run_observed`]), writes the report
 //!   file and journals `BacktestCompleted` / `BacktestFailed`; rebuilt from those events.
+//!   Also serves the HTML report of a finished run, and [`actor::fetch_range`] (the
+//!   stored bars of a range, used by `tradpal backtest --symbol` in-process).
+//! - `optimize_job.rs`: optimisations over HTTP in the same actor: one at a time
+//!   ([`optimize_job::OPTIMIZATIONS_RUNNING_MAX`]), same journal events and result files
+//!   (`"kind": "optimize"`), progress in engine runs.
+//! - `optimize_request.rs`: [`optimize_request::OptimizeRequest`] (the body of
+//!   `POST /api/backtest/optimize`) and its checks, each naming the field.
+//! - `html/`: the self-contained HTML report (inline CSS and SVG) built from the
+//!   performance JSON; the equity curve alone as SVG.
+//!   - `mod.rs`: [`html::render`], [`html::equity_svg`], escaping, the sections.
+//!   - `svg.rs`: the line / area chart and the monthly heat map.
 //! - `request.rs`: [`request::RunRequest`] (the HTTP body) and its checks, each naming
 //!   the field; the not-built strategies (`ai_ensemble`).
 //! - `report.rs`: the JSON reports (`performance`, `summary`), the equity curve
@@ -70,8 +81,8 @@
 //!   fills against crossings computed independently, buy-and-hold against the price
 //!   return, determinism by hash, no look-ahead, bad input.
 //!
-//! Not built yet: optimisation and walk-forward over HTTP, cancelling a running
-//! backtest, journal replay of a run, HTML reports.
+//! Not built yet: walk-forward over HTTP, cancelling a running backtest, journal replay
+//! of a run, PNG charts (SVG only).
 
 pub mod actor;
 pub mod config;
@@ -79,9 +90,12 @@ pub mod engine;
 pub mod error;
 pub mod events;
 pub mod files;
+pub mod html;
 pub mod ledger;
 pub mod metrics;
 pub mod optimize;
+pub mod optimize_job;
+pub mod optimize_request;
 pub mod report;
 pub mod request;
 pub mod result;

@@ -88,6 +88,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/backtest/run", post(backtest::run))
         .route("/api/backtest/results/{id}", get(backtest::results))
         .route("/api/backtest/performance/{id}", get(backtest::performance))
+        .route("/api/backtest/optimize", post(backtest::optimize))
+        .route("/api/backtest/report/{id}", get(backtest::report))
         .merge(not_built::routes())
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)

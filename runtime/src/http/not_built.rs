@@ -22,7 +22,6 @@ pub const ROUTES: &[(&str, &str, &str)] = &[
     ("POST", "/api/rl/infer", "reinforcement learning"),
     ("GET", "/api/rl/agents", "reinforcement learning"),
     ("POST", "/api/rl/evaluate", "reinforcement learning"),
-    ("POST", "/api/backtest/optimize", "backtest parameter optimisation"),
 ];
 
 async fn not_built(_role: Viewer, method: Method, uri: Uri) -> ApiError {

@@ -12,6 +12,7 @@ use super::space::{spec_at, ParamRange};
 use crate::backtest::strategy::{build, StrategySpec};
 use crate::backtest::{run, BacktestConfig, BacktestError, BacktestResult};
 use std::cmp::Ordering;
+use std::sync::atomic::{AtomicUsize, Ordering as AtomicOrdering};
 use tradpal_messages::{Candle, Timeframe};
 
 /// Most threads an optimisation uses, whatever is asked.
@@ -29,6 +30,9 @@ pub struct Problem<'a> {
     pub objective: Objective,
     /// Worker threads (1..=[`THREADS_MAX`]).
     pub threads: usize,
+    /// Counts every scored point (and the best point's final runs), for a progress bar
+    /// or a poll: the only shared state, and nothing reads it back here.
+    pub progress: Option<&'a AtomicUsize>,
 }
 
 /// One point's score: `-inf` when its metric is undefined or its run failed (`error`).
@@ -48,9 +52,18 @@ impl<'a> Problem<'a> {
     }
 
     fn score_point(&self, bars: &[Candle], point: &[f64]) -> Scored {
-        match self.run_point(bars, point) {
+        let scored = match self.run_point(bars, point) {
             Ok(r) => Scored { point: point.to_vec(), score: self.objective.score(&r.metrics), error: None },
             Err(e) => Scored { point: point.to_vec(), score: f64::NEG_INFINITY, error: Some(e.to_string()) },
+        };
+        self.tick();
+        scored
+    }
+
+    /// One more run done (see `progress`).
+    pub fn tick(&self) {
+        if let Some(p) = self.progress {
+            p.fetch_add(1, AtomicOrdering::Relaxed);
         }
     }
 

@@ -43,6 +43,7 @@ use super::strategy::StrategySpec;
 use super::BacktestConfig;
 use serde::Serialize;
 use std::collections::BTreeMap;
+use std::sync::atomic::AtomicUsize;
 use tradpal_messages::{Candle, Timeframe, Timestamp};
 
 /// Most trials a TPE search may ask for.
@@ -122,7 +123,18 @@ impl OptimizeSpec {
 
     /// The run-wide settings of every trial.
     pub fn problem<'a>(&'a self, config: &'a BacktestConfig, timeframe: Timeframe, symbol: &'a str, objective: Objective) -> Problem<'a> {
-        Problem { config, timeframe, symbol, base: &self.strategy, ranges: &self.ranges, objective, threads: self.threads_used() }
+        Problem { config, timeframe, symbol, base: &self.strategy, ranges: &self.ranges, objective, threads: self.threads_used(), progress: None }
+    }
+
+    /// Engine runs [`optimize`] makes: the points it scores (at most; TPE stops early
+    /// when a finite space runs out) plus the best point's two final runs. What a
+    /// progress counter counts up to.
+    pub fn runs_planned(&self) -> usize {
+        let points = match self.method {
+            Method::Grid => space::grid(&self.ranges, GRID_POINTS_MAX).map_or(0, |g| g.len()),
+            Method::Tpe { trials, .. } => trials,
+        };
+        points + 2
     }
 
     /// The worker threads trials run on: `threads`, or every core for 0.
@@ -207,6 +219,19 @@ pub struct OptimizeReport {
 /// Optimises `spec` on the first `train_fraction` of `bars`, then runs the best point
 /// on the rest (see the module doc).
 pub fn optimize(config: &BacktestConfig, bars: &[Candle], timeframe: Timeframe, symbol: &str, spec: &OptimizeSpec) -> Result<OptimizeReport, OptimizeError> {
+    optimize_observed(config, bars, timeframe, symbol, spec, None)
+}
+
+/// [`optimize`], counting every engine run into `progress` (see
+/// [`OptimizeSpec::runs_planned`] for the total).
+pub fn optimize_observed(
+    config: &BacktestConfig,
+    bars: &[Candle],
+    timeframe: Timeframe,
+    symbol: &str,
+    spec: &OptimizeSpec,
+    progress: Option<&AtomicUsize>,
+) -> Result<OptimizeReport, OptimizeError> {
     let objective = spec.check()?;
     let f = spec.train_fraction;
     let split = (bars.len() as f64 * f).floor() as usize;
@@ -216,10 +241,14 @@ pub fn optimize(config: &BacktestConfig, bars: &[Candle], timeframe: Timeframe, 
         }
     }
     let (is_bars, oos_bars) = bars.split_at(split);
-    let problem = spec.problem(config, timeframe, symbol, objective);
+    let problem = Problem { progress, ..spec.problem(config, timeframe, symbol, objective) };
     let ranked = search(spec, &problem, is_bars)?;
     let best = &ranked[0];
-    let run = |what: &str, b: &[Candle]| problem.run_point(b, &best.point).map_err(|source| OptimizeError::Backtest { what: what.to_string(), source });
+    let run = |what: &str, b: &[Candle]| {
+        let r = problem.run_point(b, &best.point).map_err(|source| OptimizeError::Backtest { what: what.to_string(), source });
+        problem.tick();
+        r
+    };
     let is_run = run("in-sample run of the best point", is_bars)?;
     let oos_run = run("out-of-sample run of the best point", oos_bars)?;
     let is_score = objective::finite(best.score);

@@ -1,0 +1,147 @@
+//! Optimisations requested over HTTP (`POST /api/backtest/optimize`): the backtest
+//! actor's side of [`super::optimize::optimize`].
+//!
+//! They share the run's id space, journal events and result files: `BacktestStarted`
+//! when accepted, the report written to `<data_dir>/backtests/<id>.json` (with
+//! `"kind": "optimize"`), then `BacktestCompleted` (its `total_return` is the best
+//! point's out-of-sample return, its `event_stream_hash` empty: an optimisation is many
+//! runs, not one event stream) or `BacktestFailed`. So a finished optimisation survives
+//! a restart exactly as a run does. At most [`OPTIMIZATIONS_RUNNING_MAX`] run at once,
+//! each on one blocking thread that fans its trials out over every core; more answer
+//! 503. Progress counts engine runs up to [`super::optimize::OptimizeSpec::runs_planned`].
+
+use super::actor::{fetch_bars, finest_stored, finish, reply_err, request_error, BacktestActor, Entry, RunAccepted};
+use super::files;
+use super::optimize::{optimize_observed, OptimizeReport, SEGMENT_BARS_MIN};
+use super::optimize_request::{OptimizePlan, OptimizeRequest};
+use crate::context::{RequestMeta, Services};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::atomic::AtomicUsize;
+use std::sync::Arc;
+use tradpal_messages::{BacktestCompleted, BacktestId, BacktestStarted, Candle, ErrorCode, ErrorReply, Event, Timeframe};
+
+/// `kind` of an optimisation.
+pub const KIND_OPTIMIZE: &str = "optimize";
+/// Optimisations that may run at once: each already uses every core.
+pub const OPTIMIZATIONS_RUNNING_MAX: usize = 1;
+
+/// Whether a result document is an optimisation's.
+pub fn is_optimize(doc: &Value) -> bool {
+    doc["kind"] == KIND_OPTIMIZE
+}
+
+/// The result file of an optimisation: the report, with the id, status, data and the
+/// request as sent.
+pub fn document(id: BacktestId, symbol: &str, timeframe: Timeframe, threads: usize, request: &Value, report: &OptimizeReport) -> Value {
+    let mut doc = serde_json::to_value(report).unwrap_or_else(|_| json!({}));
+    if let Some(o) = doc.as_object_mut() {
+        o.insert("kind".into(), KIND_OPTIMIZE.into());
+        o.insert("backtest_id".into(), json!(id));
+        o.insert("status".into(), "completed".into());
+        o.insert("symbol".into(), symbol.into());
+        o.insert("timeframe".into(), timeframe.as_str().into());
+        o.insert("threads".into(), threads.into());
+        o.insert("request".into(), request.clone());
+    }
+    doc
+}
+
+/// What `results/{id}` shows of a finished optimisation: everything but the two metric
+/// blocks (those are in `performance/{id}`).
+pub fn summary(doc: &Value) -> Value {
+    let mut out = json!({ "progress": 1.0 });
+    let keys = [
+        "kind", "backtest_id", "status", "symbol", "timeframe", "strategy", "method", "objective", "train_fraction", "in_sample", "out_of_sample", "trials",
+        "failed_trials", "best_params", "in_sample_score", "out_of_sample_score", "gap", "top",
+    ];
+    for k in keys {
+        out[k] = doc[k].clone();
+    }
+    out["in_sample_total_return"] = doc["in_sample_metrics"]["total_return"].clone();
+    out["out_of_sample_total_return"] = doc["out_of_sample_metrics"]["total_return"].clone();
+    out
+}
+
+impl BacktestActor {
+    /// Checks, fetches the bars, journals `BacktestStarted` and starts the search.
+    pub(super) async fn start_optimize(&self, req: OptimizeRequest, meta: RequestMeta, state: &mut BTreeMap<BacktestId, Entry>) -> Result<RunAccepted, ErrorReply> {
+        let plan = req.plan().map_err(request_error)?;
+        let running = state.values().filter(|e| matches!(e, Entry::Running { kind: KIND_OPTIMIZE, .. })).count();
+        if running >= OPTIMIZATIONS_RUNNING_MAX {
+            return Err(reply_err(
+                ErrorCode::Unavailable,
+                format!("{running} optimisation is running, the most at once (OPTIMIZATIONS_RUNNING_MAX = {OPTIMIZATIONS_RUNNING_MAX}): it uses every core; retry when it completes"),
+            ));
+        }
+        let timeframe = match plan.run.timeframe {
+            Some(tf) => tf,
+            None => finest_stored(&plan.run.symbol).await?,
+        };
+        let bars = fetch_bars(&plan.run, timeframe).await?;
+        let split = (bars.len() as f64 * plan.spec.train_fraction).floor() as usize;
+        if split < SEGMENT_BARS_MIN || bars.len() - split < SEGMENT_BARS_MIN {
+            return Err(reply_err(
+                ErrorCode::BadRequest,
+                format!("train_fraction: {} bars split at {} leave {split} in-sample and {} out-of-sample bars, need at least {SEGMENT_BARS_MIN} each: widen start_date / end_date", bars.len(), plan.spec.train_fraction, bars.len() - split),
+            ));
+        }
+        let id = self.services.ids.lock().expect("id generator lock poisoned").backtest_id();
+        let started = BacktestStarted { backtest_id: id, symbol: plan.run.symbol.clone(), strategy: plan.spec.strategy.name.clone(), bars: bars.len() as u64 };
+        self.services.record(self.services.draft(&meta, Event::BacktestStarted(started))).await.map_err(|e| e.to_reply())?;
+        let done = Arc::new(AtomicUsize::new(0));
+        state.insert(id, Entry::Running { done: done.clone(), total: plan.spec.runs_planned(), kind: KIND_OPTIMIZE });
+        let accepted = RunAccepted {
+            backtest_id: id,
+            kind: KIND_OPTIMIZE,
+            status: "running",
+            symbol: plan.run.symbol.clone(),
+            timeframe,
+            strategy: plan.spec.strategy.name.clone(),
+            bars: bars.len(),
+        };
+        let request = serde_json::to_value(&req).unwrap_or(Value::Null);
+        tracing::info!(%id, symbol = %plan.run.symbol, %timeframe, bars = bars.len(), runs = plan.spec.runs_planned(), "optimisation started");
+        let job = Job { services: self.services.clone(), data_dir: self.data_dir.clone(), meta, id, timeframe };
+        tokio::spawn(job.run(plan, bars, request, done));
+        Ok(accepted)
+    }
+}
+
+/// One accepted optimisation.
+struct Job {
+    services: Services,
+    data_dir: PathBuf,
+    meta: RequestMeta,
+    id: BacktestId,
+    timeframe: Timeframe,
+}
+
+impl Job {
+    /// Searches on a blocking thread, writes the report, journals the end.
+    async fn run(self, plan: OptimizePlan, bars: Vec<Candle>, request: Value, done: Arc<AtomicUsize>) {
+        let (id, timeframe, data_dir) = (self.id, self.timeframe, self.data_dir.clone());
+        let (symbol, strategy, n) = (plan.run.symbol.clone(), plan.spec.strategy.name.clone(), bars.len() as u64);
+        let task = tokio::task::spawn_blocking(move || -> Result<(String, f64), String> {
+            let report = optimize_observed(&plan.run.config, &bars, timeframe, &plan.run.symbol, &plan.spec, Some(&done)).map_err(|e| e.to_string())?;
+            let doc = document(id, &plan.run.symbol, timeframe, plan.spec.threads_used(), &request, &report);
+            let file = files::write(&data_dir, id, &doc).map_err(|e| e.to_string())?;
+            Ok((file, report.out_of_sample_metrics.total_return))
+        });
+        let outcome = match task.await {
+            Ok(r) => r,
+            Err(e) => Err(format!("the optimisation thread failed: {e}")),
+        };
+        let completed = outcome.map(|(file, total_return)| BacktestCompleted {
+            backtest_id: id,
+            symbol,
+            strategy,
+            bars: n,
+            total_return,
+            event_stream_hash: String::new(),
+            result_file: file,
+        });
+        finish(&self.services, &self.meta, id, completed).await;
+    }
+}

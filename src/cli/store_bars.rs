@@ -1,0 +1,52 @@
+//! `--symbol S --timeframe T [--start] [--end]` without `--data`: the bars come from the
+//! data directory's store. Like `tradpal data import`, this opens the journal in this
+//! process (the service's own market-data actor, no HTTP), so the service must not be
+//! running on the same data directory: the journal is open in one process at a time.
+
+use super::backtest::RunArgs;
+use super::load_settings;
+use std::process::ExitCode;
+use tradpal_actors::backtest::actor::fetch_range;
+use tradpal_actors::backtest::request::parse_date;
+use tradpal_messages::Candle;
+use tradpal_runtime::{Runtime, RuntimeOptions};
+
+/// The stored complete bars of `--symbol` / `--timeframe` in `[--start, --end)`; a usage
+/// problem prints and gives exit code 2, a missing series 1.
+pub fn load(args: &RunArgs, symbol: &str) -> anyhow::Result<Result<Vec<Candle>, ExitCode>> {
+    let date = |flag: &'static str, v: &Option<String>| v.as_deref().map(|d| parse_date(flag, d)).transpose();
+    let (start, end) = match (date("--start", &args.start), date("--end", &args.end)) {
+        (Ok(s), Ok(e)) => (s, e),
+        (Err(e), _) | (_, Err(e)) => {
+            eprintln!("error: {e}");
+            return Ok(Err(ExitCode::from(2)));
+        }
+    };
+    let settings = match load_settings(&args.settings) {
+        Ok(s) => s,
+        Err(code) => return Ok(Err(code)),
+    };
+    let dir = settings.data_dir.display().to_string();
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let (symbol, timeframe) = (symbol.to_string(), args.timeframe);
+    let result = rt.block_on(async move {
+        let runtime = match Runtime::start(settings, RuntimeOptions::default()).await {
+            Ok(r) => r,
+            Err(e) => return Err(format!("{e:#}")),
+        };
+        let bars = fetch_range(&symbol, timeframe, start, end).await.map_err(|e| e.message);
+        runtime.shutdown().await;
+        bars
+    });
+    match result {
+        Ok(bars) => Ok(Ok(bars)),
+        Err(why) if why.contains("lock") => {
+            eprintln!("error: cannot open the journal in {dir}: another process (the running service?) holds it ({why}).\nStop the service first, or run the backtest through it: POST /api/backtest/run");
+            Ok(Err(ExitCode::from(1)))
+        }
+        Err(why) => {
+            eprintln!("error: reading the stored bars from {dir}: {why}");
+            Ok(Err(ExitCode::from(1)))
+        }
+    }
+}
