@@ -10,6 +10,8 @@
 //! - `indicators.rs`: `tradpal indicators FILE.csv`, indicator series of a file.
 //! - `regime.rs`: `tradpal regime evaluate`, detection scored against labels.
 //! - `trading.rs`: `tradpal trading-state` and `tradpal flatten`, the kill switch (over HTTP).
+//! - `replay.rs`: `tradpal replay`, a recorded paper account re-decided from its journal
+//!   (identical or the first difference), or a session's candles as a backtest.
 //! - `backtest.rs`: `tradpal backtest`, a built-in strategy over a candle file.
 //! - `optimize.rs`: `tradpal optimize` and `tradpal walk-forward`, parameter search with
 //!   out-of-sample checks (top-level: `backtest` is a flat command with required flags).
@@ -21,6 +23,7 @@ mod indicators;
 mod journal;
 mod optimize;
 mod regime;
+mod replay;
 mod serve;
 mod trading;
 
@@ -58,6 +61,10 @@ pub enum Command {
     TradingState(trading::TradingStateArgs),
     /// Cancel every working order and close every position (running service).
     Flatten(trading::FlattenArgs),
+    /// Re-run a recorded paper account (or one session's orders) from the journal and
+    /// report whether every decision and fill is identical (offline: stop the service).
+    #[command(after_help = "Exit status: 0 identical (or --as-backtest ran), 1 the replay differs (the first difference is printed), 2 usage or other errors.")]
+    Replay(replay::ReplayArgs),
     /// Backtest a built-in strategy over a candle CSV (summary, or JSON with --json).
     Backtest(backtest::BacktestArgs),
     /// Optimise a strategy's parameters over --range's on the first part of a candle CSV
@@ -107,6 +114,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Regime(cmd) => regime::run(cmd),
         Command::TradingState(args) => trading::trading_state(args),
         Command::Flatten(args) => trading::flatten(args),
+        Command::Replay(args) => replay::run(args),
         Command::Backtest(args) => backtest::run(args),
         Command::Optimize(args) => optimize::run_optimize(args),
         Command::WalkForward(args) => optimize::run_walk_forward(args),
