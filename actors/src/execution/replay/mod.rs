@@ -121,6 +121,9 @@ pub struct ReplayReport {
     pub difference: Option<Difference>,
 }
 
+/// A replay step: the first difference ends the run (boxed: it is the rare path).
+type Step<T> = Result<T, Box<Difference>>;
+
 /// An event the replay decided, waiting for its recorded twin.
 struct Pending {
     event: Event,
@@ -156,13 +159,13 @@ pub fn replay(config: ExecutionConfig, records: &[Recorded], scope: Scope) -> Re
     };
     let outcome = r.run();
     r.report.identical = outcome.is_ok();
-    r.report.difference = outcome.err();
+    r.report.difference = outcome.err().map(|d| *d);
     r.report.orders = r.in_scope.len() as u64;
     r.report
 }
 
 impl Replayer<'_> {
-    fn run(&mut self) -> Result<(), Difference> {
+    fn run(&mut self) -> Step<()> {
         for i in 0..self.records.len() {
             match &self.records[i].event {
                 Event::CandlesIngested(_) | Event::RiskLimitBreached(_) => {
@@ -182,7 +185,7 @@ impl Replayer<'_> {
     }
 
     /// Takes in queued records up to the first candle record whose matches are recorded later.
-    fn take_unpinned(&mut self) -> Result<(), Difference> {
+    fn take_unpinned(&mut self) -> Step<()> {
         while let Some(&i) = self.queued.front() {
             if self.pinned.contains(&self.records[i].sequence) {
                 return Ok(());
@@ -194,7 +197,7 @@ impl Replayer<'_> {
     }
 
     /// Takes in every queued record up to (and including) sequence `cause`.
-    fn take_through(&mut self, cause: u64) -> Result<(), Difference> {
+    fn take_through(&mut self, cause: u64) -> Step<()> {
         while let Some(&i) = self.queued.front() {
             if self.records[i].sequence > cause {
                 break;
@@ -206,7 +209,7 @@ impl Replayer<'_> {
     }
 
     /// Matches a candle record, or applies and answers a risk breach.
-    fn take_in(&mut self, i: usize) -> Result<(), Difference> {
+    fn take_in(&mut self, i: usize) -> Step<()> {
         let records = self.records;
         let rec = &records[i];
         let decided = match &rec.event {
@@ -228,7 +231,7 @@ impl Replayer<'_> {
         Ok(())
     }
 
-    fn on_recorded(&mut self, i: usize) -> Result<(), Difference> {
+    fn on_recorded(&mut self, i: usize) -> Step<()> {
         let records = self.records;
         let rec = &records[i];
         let cause = cause_of(&rec.event);
@@ -263,7 +266,7 @@ impl Replayer<'_> {
 
     /// Makes the decision the recorded event `i` starts; true when it was applied as
     /// recorded and nothing is to be compared.
-    fn decide(&mut self, i: usize) -> Result<bool, Difference> {
+    fn decide(&mut self, i: usize) -> Step<bool> {
         let records = self.records;
         let rec = &records[i];
         let at = rec.timestamp;
@@ -303,7 +306,7 @@ impl Replayer<'_> {
         Ok(false)
     }
 
-    fn flatten(&mut self, i: usize, reason: &str) -> Result<Vec<tradpal_messages::Event>, Difference> {
+    fn flatten(&mut self, i: usize, reason: &str) -> Step<Vec<Event>> {
         self.count_input("flatten");
         let mut ids = RecordedIds::new(flatten_ids(self.records, i));
         self.core.flatten(reason, self.records[i].timestamp, &mut ids).map_err(|e| self.refused(i, e.to_string()))
@@ -334,21 +337,21 @@ impl Replayer<'_> {
     }
 
     /// The replay refused (or could not apply) the input the recording acted on.
-    fn refused(&self, i: usize, why: String) -> Difference {
+    fn refused(&self, i: usize, why: String) -> Box<Difference> {
         let records = self.records;
         let rec = &records[i];
         self.difference(Some(rec), Some(&rec.event), None, "decision".into(), to_json(&rec.event), Value::String(format!("refused: {why}")))
     }
 
-    fn difference(&self, rec: Option<&Recorded>, recorded: Option<&Event>, replayed: Option<&Event>, field: String, a: Value, b: Value) -> Difference {
+    fn difference(&self, rec: Option<&Recorded>, recorded: Option<&Event>, replayed: Option<&Event>, field: String, a: Value, b: Value) -> Box<Difference> {
         let event = recorded.or(replayed);
-        Difference {
+        Box::new(Difference {
             sequence: rec.map(|r| r.sequence),
             kind: event.map_or("none", |e| e.kind().as_str()).to_string(),
             order_id: event.and_then(order_of).map(|id| id.to_string()),
             field,
             recorded: a,
             replayed: b,
-        }
+        })
     }
 }

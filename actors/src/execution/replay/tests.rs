@@ -18,8 +18,8 @@ fn f(s: &str) -> Fixed {
 }
 
 fn config() -> ExecutionConfig {
-    let mut c = ExecutionConfig::default();
-    c.fill = FillModel { taker_fee: f("0.001"), maker_fee: f("0.001"), slippage: Slippage::FixedBps(2), participation: 1.0 };
+    let fill = FillModel { taker_fee: f("0.001"), maker_fee: f("0.001"), slippage: Slippage::FixedBps(2), participation: 1.0 };
+    let mut c = ExecutionConfig { fill, ..ExecutionConfig::default() };
     c.limits.max_position_size = 0.5;
     c
 }
@@ -225,3 +225,33 @@ fn a_missing_or_an_extra_recorded_event_is_a_difference() {
     assert_eq!(d.sequence, Some(99_999));
 }
 
+
+#[test]
+fn every_kind_of_request_is_rebuilt_from_its_recorded_events_into_the_same_decision() {
+    use super::inputs::{legs_of, request_of, RecordedIds};
+    let requests = [
+        r#"{"client_order_id":"a","symbol":"BTC/USDT","side":"buy","type":"limit","quantity":"0.01","price":"29000","stop_loss":"28000","take_profit":"31000"}"#,
+        r#"{"client_order_id":"b","symbol":"BTC/USDT","side":"buy","type":"market","quantity":"0.01","stop_loss":"28000"}"#,
+        r#"{"client_order_id":"c","symbol":"BTC/USDT","side":"sell","type":"limit","quantity":"0.01","price":"32000","oco_stop_price":"28000","oco_stop_limit_price":"27900"}"#,
+        r#"{"client_order_id":"d","symbol":"BTC/USDT","side":"buy","type":"limit","quantity":"0.01","price":"29000","then":{"symbol":"BTC/USDT","side":"sell","type":"limit","quantity":"0.01","price":"33000"}}"#,
+        r#"{"client_order_id":"e","symbol":"BTC/USDT","side":"buy","type":"limit","quantity":"0.01","price":"29000","time_in_force":"gtd","expire_at":"1970-01-01T05:00:00.000000123Z"}"#,
+        r#"{"client_order_id":"f","symbol":"BTC/USDT","side":"sell","type":"trailing_stop","quantity":"0.01","trailing_bps":150,"reduce_only":true}"#,
+        r#"{"symbol":"BTC/USDT","side":"buy","type":"stop_limit","quantity":"0.01","price":"31100","stop_price":"31000","time_in_force":"gtc"}"#,
+        r#"{"client_order_id":"h","symbol":"BTC/USDT","side":"buy","type":"market","quantity":"2"}"#,
+    ];
+    for json in requests {
+        let mut r = Recorder::new();
+        r.bar(0, 30_000.0, 30_100.0, 29_900.0, 30_000.0);
+        let first = r.records.len();
+        r.submit(json, H / 2);
+        let recorded: Vec<Event> = r.records[first..].iter().map(|x| x.event.clone()).collect();
+        let Event::OrderSubmitted(main) = &recorded[0] else { panic!("{json}: {recorded:?}") };
+        let legs = legs_of(&r.records, first);
+        let rebuilt = request_of(main, &legs);
+        let mut again = Recorder::new();
+        again.bar(0, 30_000.0, 30_100.0, 29_900.0, 30_000.0);
+        let mut ids = RecordedIds::new(std::iter::once(main.order_id).chain(legs.iter().map(|l| l.order_id)));
+        let replayed = again.core.submit(&rebuilt, Timestamp(H / 2), &mut ids).unwrap().events;
+        assert_eq!(replayed, recorded, "{json}");
+    }
+}
