@@ -10,6 +10,8 @@
 //! - `indicators.rs`: `tradpal indicators FILE.csv`, indicator series of a file.
 //! - `regime.rs`: `tradpal regime evaluate`, detection scored against labels.
 //! - `trading.rs`: `tradpal trading-state` and `tradpal flatten`, the kill switch (over HTTP).
+//! - `replay.rs`: `tradpal replay`, a recorded paper account re-decided from its journal
+//!   (identical or the first difference), or a session's candles as a backtest.
 //! - `backtest.rs`: `tradpal backtest`, a built-in strategy over a candle file or stored
 //!   bars; `--report` HTML, `--equity-svg`; the `backtest optimize` alias.
 //! - `store_bars.rs`: `--symbol` without `--data`: stored bars read in-process (like
@@ -26,6 +28,7 @@ mod journal;
 mod optimize;
 mod progress;
 mod regime;
+mod replay;
 mod serve;
 mod store_bars;
 mod trading;
@@ -64,6 +67,10 @@ pub enum Command {
     TradingState(trading::TradingStateArgs),
     /// Cancel every working order and close every position (running service).
     Flatten(trading::FlattenArgs),
+    /// Re-run a recorded paper account (or one session's orders) from the journal and
+    /// report whether every decision and fill is identical (offline: stop the service).
+    #[command(after_help = "Exit status: 0 identical (or --as-backtest ran), 1 the replay differs (the first difference is printed), 2 usage or other errors.")]
+    Replay(replay::ReplayArgs),
     /// Backtest a built-in strategy over a candle CSV or stored bars (summary, or JSON
     /// with --json; --report for HTML). `tradpal backtest optimize|walk-forward ...` is
     /// `tradpal optimize|walk-forward ...`.
@@ -117,6 +124,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Regime(cmd) => regime::run(cmd),
         Command::TradingState(args) => trading::trading_state(args),
         Command::Flatten(args) => trading::flatten(args),
+        Command::Replay(args) => replay::run(args),
         Command::Backtest(args) => backtest::run(args),
         Command::Optimize(args) => optimize::run_optimize(args),
         Command::WalkForward(args) => optimize::run_walk_forward(args),

@@ -264,7 +264,7 @@ impl ExecutionActor {
         let now = self.services.clock.now();
         let decided = {
             let mut ids = self.services.ids.lock().expect("id generator lock poisoned");
-            state.core.submit(req, now, &mut ids)
+            state.core.submit(req, now, &mut *ids)
         };
         let s = decided.map_err(refused)?;
         self.record(state, meta, s.events).await?;
@@ -312,7 +312,7 @@ impl ExecutionActor {
                 let r = async {
                     let events = {
                         let mut ids = self.services.ids.lock().expect("id generator lock poisoned");
-                        state.core.flatten(&reason, now, &mut ids).map_err(refused)?
+                        state.core.flatten(&reason, now, &mut *ids).map_err(refused)?
                     };
                     let canceled_orders = events.iter().filter_map(|e| if let Event::OrderCanceled(c) = e { Some(c.order_id) } else { None }).collect();
                     let closing: Vec<OrderId> = events.iter().filter_map(|e| if let Event::OrderSubmitted(s) = e { Some(s.order_id) } else { None }).collect();

@@ -28,6 +28,25 @@ pub enum ExecutionError {
     Internal(String),
 }
 
+/// Where a decision gets new order ids (and the nonce of a generated client order id).
+/// The service and the backtest draw them from their seeded [`IdGenerator`]; a replay
+/// (`replay/`) hands out the ids the journal recorded, so the replayed events carry the
+/// same ids as the recorded ones and compare field by field.
+pub trait OrderIds {
+    fn order_id(&mut self) -> OrderId;
+    /// 128 bits for a generated client order id (`tp-<hex>`).
+    fn client_nonce(&mut self) -> u128;
+}
+
+impl OrderIds for IdGenerator {
+    fn order_id(&mut self) -> OrderId {
+        IdGenerator::order_id(self)
+    }
+    fn client_nonce(&mut self) -> u128 {
+        self.next_u128()
+    }
+}
+
 /// The answer to a submission.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Submitted {
@@ -47,11 +66,11 @@ impl ExecutionCore {
 
     /// Submits an order request at `now` (paper venue: accepted at once; live: left
     /// `submitted` until the venue answers, see `live.rs`).
-    pub fn submit(&mut self, req: &OrderRequest, now: Timestamp, ids: &mut IdGenerator) -> Result<Submitted, ExecutionError> {
+    pub fn submit(&mut self, req: &OrderRequest, now: Timestamp, ids: &mut impl OrderIds) -> Result<Submitted, ExecutionError> {
         let inst = self.config.instruments.get(&req.symbol).map_err(|e| ExecutionError::Invalid(format!("symbol: {e}")))?;
         let mark = self.last_price.get(&inst.symbol).map(|(p, _)| *p);
         let generated = req.client_order_id.is_none();
-        let cid = req.client_order_id.clone().unwrap_or_else(|| format!("tp-{:032x}", ids.next_u128()));
+        let cid = req.client_order_id.clone().unwrap_or_else(|| format!("tp-{:032x}", ids.client_nonce()));
         let plan = plan(req, cid.clone(), &inst, now, mark).map_err(ExecutionError::Invalid)?;
         if let Some(existing) = self.by_client.get(&cid).copied() {
             return self.resubmitted(existing, &plan, generated);
@@ -275,7 +294,7 @@ impl ExecutionCore {
 
     /// Cancels every working order and sends a reduce-only market order closing each
     /// open position (allowed in every trading state: it only removes risk).
-    pub fn flatten(&mut self, reason: &str, now: Timestamp, ids: &mut IdGenerator) -> Result<Vec<Event>, ExecutionError> {
+    pub fn flatten(&mut self, reason: &str, now: Timestamp, ids: &mut impl OrderIds) -> Result<Vec<Event>, ExecutionError> {
         let mut out = Vec::new();
         let open: Vec<OrderId> = self.open_ids().collect();
         for id in open {

@@ -17,6 +17,8 @@
 //! - `matching.rs`: bars and the clock against working orders (paper; live: bars only mark).
 //! - `live.rs`: live mode of the core: venue reports (acceptance, new fills, cancel,
 //!   expiry, rejection) and unknown orders into events; idempotent.
+//! - `replay/`: a recorded paper account's inputs through a fresh core, every decided
+//!   event compared with the recorded one (`tradpal replay`).
 //! - `view.rs`: the JSON answers (orders, pages, portfolio) and order listing.
 //! - `durable.rs`: the durability watermark answers wait for (pipelined journal writes).
 //! - `actor.rs`: the actor: journals decisions, pulls candles from the journal, rebuilds.
@@ -36,6 +38,7 @@ pub mod live;
 pub mod matching;
 pub mod order;
 pub mod portfolio;
+pub mod replay;
 pub mod request;
 pub mod venue;
 pub mod view;
@@ -48,5 +51,5 @@ mod core_tests;
 mod live_tests;
 
 pub use self::core::{ExecutionConfig, ExecutionCore};
-pub use decide::{ExecutionError, Submitted};
+pub use decide::{ExecutionError, OrderIds, Submitted};
 pub use request::OrderRequest;
