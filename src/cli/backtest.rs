@@ -26,6 +26,8 @@ pub struct BacktestArgs {
     /// Include every closed trade (JSON) or print them (text).
     #[arg(long)]
     pub trades: bool,
+    #[command(flatten)]
+    pub analysis: super::backtest_analysis::AnalysisArgs,
 }
 
 /// The data, the strategy and the costs: what `backtest`, `optimize` and `walk-forward`
@@ -76,7 +78,8 @@ pub struct RunArgs {
 
 pub fn run(all: BacktestArgs) -> anyhow::Result<ExitCode> {
     let args = &all.run;
-    let (spec, config) = match settings(args) {
+    let settings = settings(args).and_then(|(spec, config)| Ok((spec, config, all.analysis.request(args.seed)?)));
+    let (spec, config, robustness) = match settings {
         Ok(v) => v,
         Err(e) => {
             eprintln!("error: {e}");
@@ -97,10 +100,12 @@ pub fn run(all: BacktestArgs) -> anyhow::Result<ExitCode> {
         }
     };
     let seconds = started.elapsed().as_secs_f64();
+    let analysis = super::backtest_analysis::analysis(&robustness, &config, &bars, &spec, &result);
     if all.json {
-        print_json(&result, &spec, seconds, all.trades)?;
+        print_json(&result, &spec, seconds, all.trades, &analysis)?;
     } else {
         print_summary(&result, &spec, seconds, all.trades);
+        analysis.print();
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -173,7 +178,7 @@ pub fn strategy_list() -> String {
     format!("strategies:\n{}", rows.join("\n"))
 }
 
-fn print_json(r: &BacktestResult, spec: &StrategySpec, seconds: f64, trades: bool) -> anyhow::Result<()> {
+fn print_json(r: &BacktestResult, spec: &StrategySpec, seconds: f64, trades: bool, analysis: &super::backtest_analysis::Analysis) -> anyhow::Result<()> {
     let mut v = serde_json::to_value(r)?;
     if let Some(o) = v.as_object_mut() {
         if !trades {
@@ -183,6 +188,7 @@ fn print_json(r: &BacktestResult, spec: &StrategySpec, seconds: f64, trades: boo
         o.insert("elapsed_seconds".into(), seconds.into());
         o.insert("bars_per_second".into(), (r.counts.bars as f64 / seconds.max(1e-9)).round().into());
     }
+    analysis.add_to(&mut v)?;
     println!("{}", serde_json::to_string_pretty(&v)?);
     Ok(())
 }

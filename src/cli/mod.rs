@@ -11,10 +11,12 @@
 //! - `regime.rs`: `tradpal regime evaluate`, detection scored against labels.
 //! - `trading.rs`: `tradpal trading-state` and `tradpal flatten`, the kill switch (over HTTP).
 //! - `backtest.rs`: `tradpal backtest`, a built-in strategy over a candle file.
+//! - `backtest_analysis.rs`: its attribution, `--monte-carlo` and `--check-lookahead`.
 //! - `optimize.rs`: `tradpal optimize` and `tradpal walk-forward`, parameter search with
 //!   out-of-sample checks (top-level: `backtest` is a flat command with required flags).
 
 mod backtest;
+mod backtest_analysis;
 mod config;
 mod data;
 mod indicators;
