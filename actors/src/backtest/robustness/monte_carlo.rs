@@ -233,7 +233,8 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 
 fn distribution(mut v: Vec<f64>) -> Distribution {
     v.sort_by(f64::total_cmp);
-    let mean = v.iter().sum::<f64>() / v.len() as f64;
+    // Clamped: the mean of equal values can round one bit outside them.
+    let mean = (v.iter().sum::<f64>() / v.len() as f64).clamp(v[0], v[v.len() - 1]);
     Distribution {
         min: v[0],
         p5: percentile(&v, 5.0),
