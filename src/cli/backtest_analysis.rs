@@ -105,15 +105,20 @@ fn pct(v: &serde_json::Value) -> String {
     v.as_f64().map_or_else(|| "n/a".into(), |x| format!("{:+.2}%", x * 100.0))
 }
 
+/// A drawdown (a positive fraction) as a percentage below the peak.
+fn depth(v: &serde_json::Value) -> String {
+    v.as_f64().map_or_else(|| "n/a".into(), |x| format!("{:.2}%", x * 100.0))
+}
+
 fn print_monte_carlo(mc: &serde_json::Value) {
     if mc["status"] != "completed" {
         println!("  monte carlo     not run: {}", mc["message"].as_str().unwrap_or("?"));
         return;
     }
     println!("  monte carlo     {} {} runs of {} trades (seed {})", mc["runs"], mc["method"].as_str().unwrap_or("?"), mc["trades"], mc["seed"]);
-    for (name, key) in [("final return", "final_return"), ("max drawdown", "max_drawdown")] {
+    for (name, key, show) in [("final return", "final_return", pct as fn(&serde_json::Value) -> String), ("max drawdown", "max_drawdown", depth)] {
         let d = &mc[key];
-        let ps: Vec<String> = ["p5", "p25", "p50", "p75", "p95"].iter().map(|p| format!("{p} {}", pct(&d[*p]))).collect();
+        let ps: Vec<String> = ["p5", "p25", "p50", "p75", "p95"].iter().map(|p| format!("{p} {}", show(&d[*p]))).collect();
         println!("    {name:<13} {}", ps.join("  "));
     }
     let o = &mc["original"];
@@ -121,7 +126,7 @@ fn print_monte_carlo(mc: &serde_json::Value) {
         "    this order    return {} (rank {:.2}), drawdown {} (rank {:.2}); P(loss) {:.1}%",
         pct(&o["final_return"]),
         o["final_return_rank"].as_f64().unwrap_or(f64::NAN),
-        pct(&o["max_drawdown"]),
+        depth(&o["max_drawdown"]),
         o["max_drawdown_rank"].as_f64().unwrap_or(f64::NAN),
         mc["probability_of_loss"].as_f64().unwrap_or(f64::NAN) * 100.0
     );

@@ -93,6 +93,8 @@ pub struct LookaheadReport {
 pub enum LookaheadError {
     #[error("lookahead checks must be in 1..={max} (LOOKAHEAD_CHECKS_MAX), got {checks}")]
     Checks { checks: usize, max: usize },
+    #[error("lookahead: {bars} bar(s): a check needs at least 2 (a bar to cut at and one after it)")]
+    TooFewBars { bars: usize },
     #[error("lookahead: the strategy cannot be built: {0}")]
     Build(String),
     #[error("lookahead: the full run failed: {0}")]
@@ -136,6 +138,9 @@ pub fn check_lookahead(
         return Err(LookaheadError::Checks { checks, max: LOOKAHEAD_CHECKS_MAX });
     }
     let n = bars.len();
+    if n < 2 {
+        return Err(LookaheadError::TooFewBars { bars: n });
+    }
     let affordable = (LOOKAHEAD_BAR_STEPS_MAX / n.max(1)).max(1);
     let capped = (checks > affordable).then(|| {
         format!("{checks} checks x {n} bars is more than LOOKAHEAD_BAR_STEPS_MAX = {LOOKAHEAD_BAR_STEPS_MAX}: ran {affordable}")

@@ -116,6 +116,8 @@ fn seeded_sampling_and_bounds() {
         let e = check_lookahead(&cfg, bars, Timeframe::D1, "GOOG/USDT", &make, k, 0).unwrap_err();
         assert!(matches!(e, LookaheadError::Checks { .. }) && e.to_string().contains("LOOKAHEAD_CHECKS_MAX"), "{e}");
     }
+    let e = check_lookahead(&cfg, &bars[..1], Timeframe::D1, "GOOG/USDT", &make, 3, 0).unwrap_err();
+    assert!(matches!(e, LookaheadError::TooFewBars { bars: 1 }), "{e}");
     let broken = |_: &[Candle]| -> Result<Box<dyn Strategy>, String> { Err("no model".into()) };
     let e = check_lookahead(&cfg, bars, Timeframe::D1, "GOOG/USDT", &broken, 3, 0).unwrap_err();
     assert!(e.to_string().contains("no model"), "{e}");
