@@ -6,6 +6,10 @@
 //! - `lookahead_200_checks_20000_bars`: the look-ahead check of `sma_cross` at
 //!   `LOOKAHEAD_CHECKS_MAX` (200) points of 20,000 synthetic 1m bars: one full run and
 //!   200 prefix runs, about 2M bar steps through the engine.
+//!
+//! Measured (release, 2 shared cores): Monte Carlo 0.50 s (about 100M steps/s); the
+//! look-ahead check 1.38 s (about 1.5M engine bar steps/s), so a check at
+//! `LOOKAHEAD_BAR_STEPS_MAX` (about 10M steps) takes some 7 s.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use rand::{Rng, SeedableRng};
@@ -52,7 +56,8 @@ fn bench(c: &mut Criterion) {
     let strategy = StrategySpec::new("sma_cross").with("fraction", 0.1);
     let make = |_: &[Candle]| -> Result<Box<dyn Strategy>, String> { build(&strategy).map_err(|e| e.to_string()) };
     let config = BacktestConfig::default();
-    g.throughput(Throughput::Elements(20_000));
+    // Elements are checks (each a prefix run of, on average, 10,000 bars).
+    g.throughput(Throughput::Elements(200));
     g.bench_function("lookahead_200_checks_20000_bars", |b| {
         b.iter(|| {
             let r = check_lookahead(&config, &bars, Timeframe::M1, "SYN/USDT", &make, 200, 3).unwrap();
