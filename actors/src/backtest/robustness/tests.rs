@@ -21,12 +21,16 @@ fn check(bars: &[Candle], make: &StrategyFactory, checks: usize, seed: u64) -> s
 
 #[test]
 fn every_built_in_strategy_passes_on_real_data() {
-    let bars = goog();
-    for info in STRATEGIES {
-        let r = check(&bars, &spec_factory(StrategySpec::new(info.name)), 25, 3);
-        assert!(r.passed && r.mismatches.is_empty(), "{}: {r:?}", info.name);
-        assert_eq!((r.checks_run, r.checked.len(), r.bars), (25, 25, bars.len()));
-        assert!(r.checked.windows(2).all(|w| w[0] < w[1]) && r.checked.iter().all(|k| *k + 1 < bars.len()));
+    let goog = goog();
+    let eurusd = testdata::candles("eurusd-1h.csv", Timeframe::H1);
+    for (bars, tf, symbol) in [(&goog, Timeframe::D1, "GOOG/USDT"), (&eurusd, Timeframe::H1, "EUR/USDT")] {
+        for info in STRATEGIES {
+            let make = spec_factory(StrategySpec::new(info.name));
+            let r = check_lookahead(&BacktestConfig::default(), bars, tf, symbol, &make, 25, 3).unwrap();
+            assert!(r.passed && r.mismatches.is_empty(), "{} on {symbol}: {r:?}", info.name);
+            assert_eq!((r.checks_run, r.checked.len(), r.bars), (25, 25, bars.len()));
+            assert!(r.checked.windows(2).all(|w| w[0] < w[1]) && r.checked.iter().all(|k| *k + 1 < bars.len()));
+        }
     }
 }
 
