@@ -86,6 +86,30 @@ async fn run_poll_compare_restart() {
     assert_eq!(p["equity_points_total"], 7 * 24 * 60);
     assert!(p["monthly_returns"].is_array() && p["drawdown_periods"].is_array());
     assert_eq!(p["metrics"], c["metrics"]);
+    // Attribution, always: every breakdown adds up to the trades' P&L.
+    let pnl: f64 = p["trades"].as_array().unwrap().iter().map(|t| t["pnl"].as_f64().unwrap()).sum();
+    let attr = &p["attribution"];
+    assert!((attr["total"]["net_pnl"].as_f64().unwrap() - pnl).abs() < 1e-6, "{attr}");
+    for key in ["by_symbol", "by_side", "by_source", "by_month"] {
+        let sum: f64 = attr[key].as_object().unwrap().values().map(|b| b["net_pnl"].as_f64().unwrap()).sum();
+        assert!((sum - pnl).abs() < 1e-6, "{key}: {sum} vs {pnl}");
+    }
+    assert!(attr["by_symbol"].get("BTC/USDT").is_some() && attr["by_month"].get("2022-01").is_some(), "{attr}");
+    assert!(p.get("monte_carlo").is_none() && p.get("lookahead").is_none(), "only when asked");
+
+    // Asked for: Monte Carlo and the look-ahead check in the report, same as the CLI's.
+    let mut asked = spec_request("sma_cross");
+    asked["monte_carlo_runs"] = json!(300);
+    asked["lookahead_checks"] = json!(3);
+    asked["start_date"] = json!("2022-01-06");
+    let (s, a) = run(&server, &asked).await;
+    assert_eq!(s, 202, "{a}");
+    let aid = a["backtest_id"].as_str().unwrap().to_string();
+    assert_eq!(poll(&server, &aid).await["status"], "completed");
+    let (s, pa) = send(client().get(server.url(&format!("/api/backtest/performance/{aid}"))).bearer_auth(VIEWER_KEY)).await;
+    assert_eq!(s, 200, "{pa}");
+    assert_eq!((&pa["monte_carlo"]["status"], &pa["monte_carlo"]["runs"]), (&json!("completed"), &json!(300)), "{}", pa["monte_carlo"]);
+    assert_eq!((&pa["lookahead"]["passed"], &pa["lookahead"]["checks_run"]), (&json!(true), &json!(3)), "{}", pa["lookahead"]);
 
     // A coarser timeframe (resampled from the minutes) runs too.
     let (s, a) = run(&server, &json!({"symbol": "BTC/USDT", "strategy": "buy_and_hold", "timeframe": "1h"})).await;
@@ -129,6 +153,10 @@ async fn bad_input(server: &Server) {
         (with("commission", json!("NaN")), 400, "commission"),
         (with("commission", json!(-0.1)), 400, "commission"),
         (with("params", json!({"fast": 50})), 400, "params"),
+        (with("monte_carlo_runs", json!(0)), 400, "monte_carlo_runs"),
+        (with("monte_carlo_runs", json!(1_000_000)), 400, "MONTE_CARLO_RUNS_MAX"),
+        (with("lookahead_checks", json!(5_000)), 400, "lookahead_checks"),
+        (with("monte_carlo_method", json!("jackknife")), 400, "monte_carlo_method"),
         (with("start_date", json!("2030-01-01")).tap_remove("end_date"), 404, "no complete 1m bars"),
     ];
     for (body, status, needle) in cases {

@@ -32,6 +32,8 @@ pub struct BacktestArgs {
     /// Include every closed trade (JSON) or print them (text).
     #[arg(long)]
     pub trades: bool,
+    #[command(flatten)]
+    pub analysis: super::backtest_analysis::AnalysisArgs,
     /// Write the self-contained HTML report (metrics, equity, drawdown, monthly
     /// returns, trades) to this file.
     #[arg(long, value_name = "OUT.html")]
@@ -124,7 +126,8 @@ impl RunArgs {
 
 pub fn run(all: BacktestArgs) -> anyhow::Result<ExitCode> {
     let args = &all.run;
-    let (spec, config) = match settings(args) {
+    let settings = settings(args).and_then(|(spec, config)| Ok((spec, config, all.analysis.request(args.seed)?)));
+    let (spec, config, robustness) = match settings {
         Ok(v) => v,
         Err(e) => {
             eprintln!("error: {e}");
@@ -149,23 +152,26 @@ pub fn run(all: BacktestArgs) -> anyhow::Result<ExitCode> {
         }
     };
     let seconds = started.elapsed().as_secs_f64();
-    write_files(&all, &spec, &result)?;
+    let analysis = super::backtest_analysis::analysis(&robustness, &config, &bars, &spec, &result);
+    write_files(&all, &spec, &result, &analysis)?;
     if all.json {
-        print_json(&result, &spec, seconds, all.trades)?;
+        print_json(&result, &spec, seconds, all.trades, &analysis)?;
     } else {
         print_summary(&result, &spec, seconds, all.trades);
+        analysis.print();
     }
     Ok(ExitCode::SUCCESS)
 }
 
 /// `--report` and `--equity-svg`, from the same performance document the HTTP API serves.
-fn write_files(all: &BacktestArgs, spec: &StrategySpec, result: &BacktestResult) -> anyhow::Result<()> {
+fn write_files(all: &BacktestArgs, spec: &StrategySpec, result: &BacktestResult, analysis: &super::backtest_analysis::Analysis) -> anyhow::Result<()> {
     if all.report.is_none() && all.equity_svg.is_none() {
         return Ok(());
     }
     let a = &all.run;
     let request = serde_json::json!({ "data": a.data, "symbol": a.symbol(), "timeframe": a.timeframe.as_str(), "strategy": spec, "cash": a.cash, "commission": a.commission, "seed": a.seed });
-    let doc = report::performance(BacktestId(0), spec, &request, result);
+    let mut doc = report::performance(BacktestId(0), spec, &request, result);
+    report::add_sections(&mut doc, analysis.sections.iter().map(|(k, v)| (*k, v.clone())));
     let write = |path: &Path, text: String| std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()));
     if let Some(path) = &all.report {
         write(path, html::render(&doc))?;
@@ -256,7 +262,7 @@ pub fn strategy_list() -> String {
     format!("strategies:\n{}", rows.join("\n"))
 }
 
-fn print_json(r: &BacktestResult, spec: &StrategySpec, seconds: f64, trades: bool) -> anyhow::Result<()> {
+fn print_json(r: &BacktestResult, spec: &StrategySpec, seconds: f64, trades: bool, analysis: &super::backtest_analysis::Analysis) -> anyhow::Result<()> {
     let mut v = serde_json::to_value(r)?;
     if let Some(o) = v.as_object_mut() {
         if !trades {
@@ -266,6 +272,7 @@ fn print_json(r: &BacktestResult, spec: &StrategySpec, seconds: f64, trades: boo
         o.insert("elapsed_seconds".into(), seconds.into());
         o.insert("bars_per_second".into(), (r.counts.bars as f64 / seconds.max(1e-9)).round().into());
     }
+    analysis.add_to(&mut v)?;
     println!("{}", serde_json::to_string_pretty(&v)?);
     Ok(())
 }

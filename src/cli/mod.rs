@@ -17,10 +17,12 @@
 //! - `store_bars.rs`: `--symbol` without `--data`: stored bars read in-process (like
 //!   `data import`, the journal must not be held by a running service).
 //! - `progress.rs`: the stderr progress bar of `backtest`, `optimize`, `walk-forward`.
+//! - `backtest_analysis.rs`: its attribution, `--monte-carlo` and `--check-lookahead`.
 //! - `optimize.rs`: `tradpal optimize` and `tradpal walk-forward`, parameter search with
 //!   out-of-sample checks (top-level: `backtest` is a flat command with required flags).
 
 mod backtest;
+mod backtest_analysis;
 mod config;
 mod data;
 mod indicators;

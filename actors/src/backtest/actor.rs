@@ -11,10 +11,11 @@
 
 use super::engine::run_observed;
 use super::files;
-use super::report::{performance, summary, unfinished};
+use super::report::{add_sections, performance, summary, unfinished};
 use super::optimize_job;
 use super::optimize_request::OptimizeRequest;
 use super::request::{RequestError, RunPlan, RunRequest};
+use super::robustness::{analyse, RunInputs};
 use super::strategy::build;
 use crate::context::{RequestMeta, Services};
 use crate::market_data::actor::MarketDataMsg;
@@ -258,7 +259,10 @@ async fn run_in_background(
         let mut strat = build(&plan.spec).map_err(|e| e.to_string())?;
         let result = run_observed(&plan.config, &bars, timeframe, &plan.symbol, strat.as_mut(), &mut |n| done.store(n, Ordering::Relaxed))
             .map_err(|e| e.to_string())?;
-        let doc = performance(id, &plan.spec, &request, &result);
+        let mut doc = performance(id, &plan.spec, &request, &result);
+        // Monte Carlo / look-ahead when asked; progress stays at 1 while they run.
+        let inputs = RunInputs { config: &plan.config, bars: &bars, timeframe, symbol: &plan.symbol, spec: &plan.spec };
+        add_sections(&mut doc, analyse(&plan.robustness, &inputs, &result));
         let file = files::write(&data_dir, id, &doc).map_err(|e| e.to_string())?;
         Ok((file, result.counts.bars as u64, result.metrics.total_return, result.event_stream_hash))
     });

@@ -24,10 +24,22 @@
 //!   performance JSON; the equity curve alone as SVG.
 //!   - `mod.rs`: [`html::render`], [`html::equity_svg`], escaping, the sections.
 //!   - `svg.rs`: the line / area chart and the monthly heat map.
-//! - `request.rs`: [`request::RunRequest`] (the HTTP body) and its checks, each naming
-//!   the field; the not-built strategies (`ai_ensemble`).
+//! - `request.rs`: [`request::RunRequest`] (the HTTP body: the run, and the optional
+//!   `monte_carlo_runs` / `monte_carlo_method` / `lookahead_checks`) and its checks, each
+//!   naming the field; the not-built strategies (`ai_ensemble`).
 //! - `report.rs`: the JSON reports (`performance`, `summary`), the equity curve
-//!   downsampled to [`report::EQUITY_POINTS_MAX`] points.
+//!   downsampled to [`report::EQUITY_POINTS_MAX`] points, the attribution, and the
+//!   robustness sections a run asked for ([`report::add_sections`]).
+//! - `attribution.rs`: P&L of the closed trades by symbol, side, signal source and UTC
+//!   month of exit (counts, gross / net P&L, fees, win rate per bucket), and inside the
+//!   deepest drawdown periods (taken from `metrics`, not recomputed).
+//! - `robustness/`: checks that run after a backtest when asked (seeded, bounded).
+//!   - `mod.rs`: [`robustness::RobustnessRequest`] and [`robustness::analyse`].
+//!   - `monte_carlo.rs`: bootstrap / permutation of the trade sequence: percentiles of
+//!     max drawdown and final return, probability of loss, the original's rank.
+//!   - `lookahead.rs`: the signal at sampled bars with the later bars cut off against
+//!     the full series; every mismatch.
+//!   - `tests.rs` (tests only): built-ins pass on real data, cheating strategies fail.
 //! - `files.rs`: result files `<data_dir>/backtests/<id>.json`, written atomically, read
 //!   with a size limit ([`files::RESULT_FILE_BYTES_MAX`]).
 //! - `engine.rs`: [`run`] and [`run_observed`] (a progress callback), the per-bar loop (its order of operations is documented
@@ -85,6 +97,7 @@
 //! of a run, PNG charts (SVG only).
 
 pub mod actor;
+pub mod attribution;
 pub mod config;
 pub mod engine;
 pub mod error;
@@ -99,6 +112,7 @@ pub mod optimize_request;
 pub mod report;
 pub mod request;
 pub mod result;
+pub mod robustness;
 pub mod sizing;
 pub mod strategy;
 pub mod walk_forward;

@@ -124,6 +124,10 @@ impl OptimizeRequest {
             commission: self.commission,
             slippage_bps: self.slippage_bps,
             seed: self.seed,
+            // Robustness analyses are per run; an optimisation does not run them.
+            monte_carlo_runs: None,
+            monte_carlo_method: None,
+            lookahead_checks: None,
         }
     }
 }

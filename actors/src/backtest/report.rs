@@ -5,7 +5,12 @@
 //! downsampled to at most [`EQUITY_POINTS_MAX`] points, drawdown periods (at most
 //! [`DRAWDOWN_PERIODS_MAX`], deepest kept), monthly returns and the event-stream hash.
 //! [`summary`] picks the headline out of it (what `results/{id}` shows).
+//!
+//! `attribution` (P&L by symbol, side, signal source and month of exit, and inside the
+//! deepest drawdown periods: `attribution.rs`) is always there; `monte_carlo` and
+//! `lookahead` only when the run asked for them ([`add_sections`]).
 
+use super::attribution::{attribute, with_drawdowns};
 use super::metrics::{drawdown_periods, monthly_returns, EquityPoint};
 use super::result::BacktestResult;
 use super::strategy::StrategySpec;
@@ -41,6 +46,7 @@ pub fn performance(id: BacktestId, spec: &StrategySpec, request: &Value, r: &Bac
     let monthly: Vec<Value> =
         monthly_returns(&r.equity).unwrap_or_default().into_iter().map(|(y, m, ret)| json!({ "year": y, "month": m, "return": ret })).collect();
     let trades = &r.trades[..r.trades.len().min(REPORT_TRADES_MAX)];
+    let attribution = with_drawdowns(attribute(&r.trades), &periods, &r.trades);
     json!({
         "backtest_id": id,
         "status": "completed",
@@ -66,9 +72,19 @@ pub fn performance(id: BacktestId, spec: &StrategySpec, request: &Value, r: &Bac
         "equity_points_total": r.equity.len(),
         "drawdown_periods": periods,
         "monthly_returns": monthly,
+        "attribution": attribution,
         "event_count": r.event_count,
         "event_stream_hash": r.event_stream_hash,
     })
+}
+
+/// Adds named sections (the robustness analyses) to a report made by [`performance`].
+pub fn add_sections(doc: &mut Value, sections: impl IntoIterator<Item = (&'static str, Value)>) {
+    if let Some(o) = doc.as_object_mut() {
+        for (k, v) in sections {
+            o.insert(k.to_string(), v);
+        }
+    }
 }
 
 /// The headline of a report made by [`performance`]: the spec's four fields, CAGR, the

@@ -2,6 +2,7 @@
 //! [`RunPlan`] (pure: no store, no clock). Every message names the field.
 
 use super::config::BacktestConfig;
+use super::robustness::{MonteCarloSpec, Resampling, RobustnessRequest, LOOKAHEAD_CHECKS_MAX, MONTE_CARLO_RUNS_MAX};
 use super::strategy::{build, StrategyError, StrategySpec, STRATEGIES};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -38,6 +39,15 @@ pub struct RunRequest {
     pub slippage_bps: Option<u32>,
     #[serde(default)]
     pub seed: Option<u64>,
+    /// Monte Carlo resamples of the trades, 1..=`MONTE_CARLO_RUNS_MAX` (none if unset).
+    #[serde(default)]
+    pub monte_carlo_runs: Option<usize>,
+    /// `bootstrap` (default) or `permutation`.
+    #[serde(default)]
+    pub monte_carlo_method: Option<String>,
+    /// Look-ahead check points, 1..=`LOOKAHEAD_CHECKS_MAX` (none if unset).
+    #[serde(default)]
+    pub lookahead_checks: Option<usize>,
 }
 
 /// A checked request, ready to fetch bars for and run.
@@ -50,6 +60,8 @@ pub struct RunPlan {
     pub start: Option<Timestamp>,
     pub end: Option<Timestamp>,
     pub config: BacktestConfig,
+    /// The robustness analyses to run after the backtest (seeded with `seed`).
+    pub robustness: RobustnessRequest,
 }
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -94,7 +106,27 @@ impl RunRequest {
                 return Err(field("end_date", format!("must be after start_date ({s}), got {e}")));
             }
         }
-        Ok(RunPlan { symbol: self.symbol.clone(), timeframe, spec, start, end, config: self.config()? })
+        let config = self.config()?;
+        Ok(RunPlan { symbol: self.symbol.clone(), timeframe, spec, start, end, robustness: self.robustness(config.seed)?, config })
+    }
+
+    fn robustness(&self, seed: u64) -> Result<RobustnessRequest, RequestError> {
+        if let Some(runs) = self.monte_carlo_runs.filter(|r| *r == 0 || *r > MONTE_CARLO_RUNS_MAX) {
+            return Err(field("monte_carlo_runs", format!("must be in 1..={MONTE_CARLO_RUNS_MAX} (MONTE_CARLO_RUNS_MAX), got {runs}")));
+        }
+        if let Some(k) = self.lookahead_checks.filter(|k| *k == 0 || *k > LOOKAHEAD_CHECKS_MAX) {
+            return Err(field("lookahead_checks", format!("must be in 1..={LOOKAHEAD_CHECKS_MAX} (LOOKAHEAD_CHECKS_MAX), got {k}")));
+        }
+        let method = match self.monte_carlo_method.as_deref() {
+            None => Resampling::default(),
+            Some(m) if self.monte_carlo_runs.is_none() => return Err(field("monte_carlo_method", format!("{m:?} given without monte_carlo_runs"))),
+            Some(m) => m.parse::<Resampling>().map_err(|e| field("monte_carlo_method", e))?,
+        };
+        Ok(RobustnessRequest {
+            monte_carlo: self.monte_carlo_runs.map(|runs| MonteCarloSpec { runs, seed, method }),
+            lookahead_checks: self.lookahead_checks,
+            lookahead_seed: seed,
+        })
     }
 
     fn spec(&self) -> Result<StrategySpec, RequestError> {
@@ -162,6 +194,11 @@ mod tests {
         assert_eq!(p.start.unwrap().to_string(), "2023-01-01T00:00:00Z");
         assert_eq!(p.config.fill.taker_fee, Fixed::from_f64_rounded(0.001, Rounding::Nearest).unwrap());
         assert!(p.timeframe.is_none());
+        assert_eq!(p.robustness, RobustnessRequest::default(), "no analysis unless asked");
+        let r = RunRequest { monte_carlo_runs: Some(500), monte_carlo_method: Some("permutation".into()), lookahead_checks: Some(20), seed: Some(4), ..req() };
+        let rb = r.plan().unwrap().robustness;
+        assert_eq!(rb.monte_carlo, Some(MonteCarloSpec { runs: 500, seed: 4, method: Resampling::Permutation }));
+        assert_eq!((rb.lookahead_checks, rb.lookahead_seed), (Some(20), 4));
     }
 
     #[test]
@@ -177,6 +214,12 @@ mod tests {
             (RunRequest { initial_capital: Some(-5.0), ..req() }, "initial_capital"),
             (RunRequest { slippage_bps: Some(5_000), ..req() }, "slippage_bps"),
             (RunRequest { timeframe: Some("2m".into()), ..req() }, "timeframe"),
+            (RunRequest { monte_carlo_runs: Some(0), ..req() }, "monte_carlo_runs"),
+            (RunRequest { monte_carlo_runs: Some(MONTE_CARLO_RUNS_MAX + 1), ..req() }, "monte_carlo_runs"),
+            (RunRequest { monte_carlo_runs: Some(10), monte_carlo_method: Some("jackknife".into()), ..req() }, "monte_carlo_method"),
+            (RunRequest { monte_carlo_method: Some("permutation".into()), ..req() }, "monte_carlo_method"),
+            (RunRequest { lookahead_checks: Some(0), ..req() }, "lookahead_checks"),
+            (RunRequest { lookahead_checks: Some(LOOKAHEAD_CHECKS_MAX + 1), ..req() }, "lookahead_checks"),
         ];
         for (r, name) in cases {
             let e = r.plan().unwrap_err();

@@ -47,6 +47,7 @@ pub use custom::{compute_with, Metric};
 pub use drawdown::{drawdown_periods, DrawdownPeriod};
 pub use error::MetricsError;
 pub use monthly::monthly_returns;
+pub(crate) use monthly::year_month;
 pub use psr::{normal_cdf, probabilistic_sharpe_ratio};
 pub use returns::{annual_volatility, bar_returns, cagr, sharpe_ratio, sortino_ratio, total_return};
 pub use stats::VOL_EPSILON;

@@ -13,7 +13,7 @@ const NANOS_PER_DAY: i64 = 86_400 * NANOS_PER_SEC;
 
 /// `(year, month)` of a timestamp in UTC, month 1..=12. Floor division, so instants before
 /// 1970 fall on the right day too.
-fn year_month(t: Timestamp) -> (i64, u32) {
+pub(crate) fn year_month(t: Timestamp) -> (i64, u32) {
     let (y, m, _) = civil_from_days(t.0.div_euclid(NANOS_PER_DAY));
     (y, m as u32)
 }
