@@ -35,6 +35,9 @@ impl ActorError {
             ActorError::Refused(r) => r.clone(),
             ActorError::Journal(e @ (J::Invalid(_) | J::TooLarge { .. })) => ErrorReply::new(ErrorCode::BadRequest, e.to_string()),
             ActorError::Journal(J::Closed) => ErrorReply::new(ErrorCode::Unavailable, "the service is shutting down"),
+            ActorError::Journal(J::Replication(why)) => {
+                ErrorReply::new(ErrorCode::Unavailable, format!("this node is no longer the leader ({why}); nothing was recorded here: retry, the new leader answers"))
+            }
             ActorError::Journal(e) => ErrorReply::new(ErrorCode::Internal, format!("journal append failed: {e}")),
         }
     }

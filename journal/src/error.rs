@@ -36,6 +36,10 @@ pub enum JournalError {
     /// retry an fsync: the kernel may have dropped the dirty pages).
     #[error("journal poisoned by an earlier failure: {0}")]
     Poisoned(String),
+    /// Replicated operation: the records can no longer be replicated (this node lost its
+    /// leadership); nothing more is acknowledged here. Retry against the new leader.
+    #[error("not replicated: {0}")]
+    Replication(String),
 }
 
 impl JournalError {
@@ -43,7 +47,7 @@ impl JournalError {
     pub fn is_fatal(&self) -> bool {
         match self {
             Self::Invalid(_) | Self::TooLarge { .. } | Self::Closed => false,
-            Self::Corrupt { .. } | Self::Io { .. } | Self::Index(_) | Self::Poisoned(_) => true,
+            Self::Corrupt { .. } | Self::Io { .. } | Self::Index(_) | Self::Poisoned(_) | Self::Replication(_) => true,
         }
     }
 
@@ -67,6 +71,7 @@ impl JournalError {
             }
             Self::Index(s) => Self::Index(s.clone()),
             Self::Poisoned(s) => Self::Poisoned(s.clone()),
+            Self::Replication(s) => Self::Replication(s.clone()),
         }
     }
 }

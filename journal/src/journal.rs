@@ -76,6 +76,9 @@ impl Shared {
     /// marks itself closed before a normal stop drops anything, so a drop while it is
     /// neither closed nor poisoned means it is unwinding from a panic.
     fn stopped_error(&self) -> JournalError {
+        if let Some(why) = self.replication.get().and_then(|g| g.failure()) {
+            return JournalError::Replication(why);
+        }
         match self.poisoned.get() {
             Some(reason) => JournalError::Poisoned(reason.clone()),
             None if self.closed.load(Ordering::Acquire) => JournalError::Closed,
@@ -284,10 +287,10 @@ impl Journal {
     /// Replication can no longer be trusted (leadership lost, diverged log): poisons the
     /// journal (no more appends) and fails every acknowledgement still waiting.
     pub fn fail_replication(&self, reason: String) {
-        self.shared().poison(format!("replication failed: {reason}"));
         if let Some(gate) = self.shared().replication.get() {
-            gate.fail(reason);
+            gate.fail(reason.clone());
         }
+        self.shared().poison(format!("replication failed: {reason}"));
     }
 
     /// The last durable sequence, as a watch: replicators wait on it instead of polling.

@@ -7,7 +7,7 @@
 //! The journal knows nothing of NATS: whoever replicates reads durable records (waking on
 //! [`crate::Journal::durable_changes`]), ships them, and calls [`ReplicationGate::advance`].
 //! When replication can no longer be trusted (leadership lost, the log diverged), the
-//! replicator calls [`crate::Journal::fail_replication`]: waiters get `Poisoned`, new
+//! replicator calls [`crate::Journal::fail_replication`]: waiters get `Replication`, new
 //! appends are refused, and the process must stop, because its next record might
 //! contradict the new leader's.
 //!
@@ -58,6 +58,11 @@ impl ReplicationGate {
         self.watch.send_replace(copy);
     }
 
+    /// Why replication failed, once it has.
+    pub fn failure(&self) -> Option<String> {
+        self.state.lock().expect("gate lock").failed.clone()
+    }
+
     pub(crate) fn fail(&self, reason: String) {
         let mut s = self.state.lock().expect("gate lock");
         if s.failed.is_none() {
@@ -73,7 +78,7 @@ impl ReplicationGate {
         if s.through >= sequence {
             return Some(Ok(()));
         }
-        s.failed.as_ref().map(|why| Err(JournalError::Poisoned(format!("not replicated: {why}"))))
+        s.failed.as_ref().map(|why| Err(JournalError::Replication(why.clone())))
     }
 
     /// Blocks the thread until `sequence` is replicated (or replication failed).

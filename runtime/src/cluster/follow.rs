@@ -1,6 +1,7 @@
-//! Standby side: the log stream, the agreement check between the local journal and the
-//! log, and following the log into the local journal.
+//! Standby side: the log stream, where a journal sequence lives in it, the agreement
+//! check between the local journal and the log, and following the log into the journal.
 
+use super::frame::{self, FRAME_BYTES_MAX};
 use super::{nats_err, ClusterError, ClusterState, FOLLOW_BATCH_MAX, FOLLOW_MESSAGE_WAIT_MS, LOG_MESSAGES_MAX};
 use async_nats::jetstream::{self, consumer, stream};
 use futures_util::StreamExt;
@@ -11,11 +12,11 @@ use tradpal_messages::{codec, subjects, EnvelopeDraft};
 pub fn log_config() -> stream::Config {
     stream::Config {
         name: subjects::LOG_STREAM.to_string(),
-        description: Some("TradPal replicated journal: the leader's records, message sequence = journal sequence".into()),
+        description: Some("TradPal replicated journal: the leader's records in frames, in order".into()),
         subjects: vec![subjects::LOG_SUBJECT.to_string()],
         retention: stream::RetentionPolicy::Limits,
         max_messages: LOG_MESSAGES_MAX,
-        max_message_size: crate::nats::MESSAGE_BYTES_MAX,
+        max_message_size: crate::nats::MESSAGE_BYTES_MAX.max(FRAME_BYTES_MAX as i32 * 2),
         storage: stream::StorageType::File,
         // Nothing is ever discarded by age: a standby must be able to replay from its
         // position, however old. (`LOG_MESSAGES_MAX` bounds the disk.)
@@ -27,10 +28,63 @@ pub async fn log_stream(js: &jetstream::Context) -> Result<stream::Stream, Clust
     js.get_or_create_stream(log_config()).await.map_err(|e| nats_err("open the log stream", e))
 }
 
-/// The log's (first, last) sequences.
-pub async fn bounds(stream: &mut stream::Stream) -> Result<(u64, u64), ClusterError> {
+/// Where the log stands: its first and last message, and the last journal sequence it
+/// holds (0 when empty).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LogEnd {
+    pub first_message: u64,
+    pub last_message: u64,
+    pub last_record: u64,
+}
+
+pub async fn log_end(stream: &mut stream::Stream) -> Result<LogEnd, ClusterError> {
     let info = stream.info().await.map_err(|e| nats_err("read the log's state", e))?;
-    Ok((info.state.first_sequence, info.state.last_sequence))
+    let (first_message, last_message) = (info.state.first_sequence, info.state.last_sequence);
+    if last_message == 0 {
+        return Ok(LogEnd { first_message, last_message, last_record: 0 });
+    }
+    let (_, last_record) = span_of(stream, last_message).await?;
+    Ok(LogEnd { first_message, last_message, last_record })
+}
+
+/// The journal sequences held by log message `message`.
+pub async fn span_of(stream: &stream::Stream, message: u64) -> Result<(u64, u64), ClusterError> {
+    let m = stream.get_raw_message(message).await.map_err(|e| nats_err("read a log message", e))?;
+    frame::span(Some(&m.headers), message)
+}
+
+/// The log message holding journal record `record` (binary search on the frames'
+/// headers: frames are consecutive and ordered). `None` when the log no longer (or not
+/// yet) holds it.
+pub async fn locate(stream: &stream::Stream, end: &LogEnd, record: u64) -> Result<Option<u64>, ClusterError> {
+    if end.last_message == 0 || record > end.last_record || record == 0 {
+        return Ok(None);
+    }
+    let (mut lo, mut hi) = (end.first_message, end.last_message);
+    while lo <= hi {
+        let mid = lo + (hi - lo) / 2;
+        let (first, last) = span_of(stream, mid).await?;
+        if record < first {
+            if mid == lo {
+                return Ok(None); // before the oldest message kept
+            }
+            hi = mid - 1;
+        } else if record > last {
+            lo = mid + 1;
+        } else {
+            return Ok(Some(mid));
+        }
+    }
+    Ok(None)
+}
+
+/// The log's encoding of journal record `record` (`None` when the log does not hold it).
+async fn log_record(stream: &stream::Stream, end: &LogEnd, record: u64) -> Result<Option<Vec<u8>>, ClusterError> {
+    let Some(message) = locate(stream, end, record).await? else { return Ok(None) };
+    let m = stream.get_raw_message(message).await.map_err(|e| nats_err("read a log message", e))?;
+    let (first, last) = frame::span(Some(&m.headers), message)?;
+    let records = frame::unpack(&m.payload, first, last, message)?;
+    Ok(Some(records[(record - first) as usize].to_vec()))
 }
 
 /// The journal's record `sequence`, encoded exactly as the log carries it.
@@ -43,63 +97,67 @@ pub async fn local_payload(journal: &Journal, sequence: u64) -> Result<Vec<u8>, 
     Ok(codec::encode_envelope(&env))
 }
 
-/// Whether this node's record `sequence` is byte-identical to the log's message.
-async fn agrees(stream: &stream::Stream, journal: &Journal, sequence: u64) -> Result<bool, ClusterError> {
+/// Whether this node's record `sequence` is byte-identical to the log's (`None`: the log
+/// no longer holds it).
+async fn agrees(stream: &stream::Stream, end: &LogEnd, journal: &Journal, sequence: u64) -> Result<Option<bool>, ClusterError> {
     if sequence == 0 {
-        return Ok(true);
+        return Ok(Some(true));
     }
-    let theirs = stream.get_raw_message(sequence).await.map_err(|e| nats_err("read a log message", e))?;
-    Ok(theirs.payload.as_ref() == local_payload(journal, sequence).await?.as_slice())
+    let Some(theirs) = log_record(stream, end, sequence).await? else { return Ok(None) };
+    Ok(Some(theirs == local_payload(journal, sequence).await?))
 }
 
 /// Checks the local journal against the log. They must agree on a common prefix (checked
 /// at its end: with the hash chain behind each side, agreement at the end of the shorter
-/// one pins the whole prefix). Returns the log's last sequence, or
-/// [`ClusterError::Ahead`] with the last sequence both agree on when this node holds
-/// records the log does not (its tail as a leader that died before publishing it, never
-/// acknowledged to anyone), found by binary search when the tail also disagrees.
-pub async fn check_agreement(stream: &mut stream::Stream, journal: &Journal) -> Result<u64, ClusterError> {
-    let (first, last) = bounds(stream).await?;
+/// one pins the whole prefix). Returns where the log ends, or [`ClusterError::Ahead`]
+/// with the last sequence both agree on when this node holds records the log does not
+/// (its tail as a leader that died before publishing it, never acknowledged to anyone),
+/// found by binary search when the tail also disagrees.
+pub async fn check_agreement(stream: &mut stream::Stream, journal: &Journal) -> Result<LogEnd, ClusterError> {
+    let end = log_end(stream).await?;
     let local = journal.last_sequence();
-    if last == 0 || local == 0 {
-        return Ok(last); // an empty log is seeded by the first leader; an empty journal copies the log
+    if end.last_record == 0 || local == 0 {
+        return Ok(end); // an empty log is seeded by the first leader; an empty journal copies the log
     }
-    let hi = local.min(last);
-    if hi < first {
-        return Err(ClusterError::CannotFollow(format!(
-            "the log starts at {first} (trimmed by its limits) but this node's journal ends at {local}; copy a journal to this node"
-        )));
+    let trimmed = || {
+        ClusterError::CannotFollow(format!(
+            "the log no longer holds the records around this node's journal end ({local}): it was trimmed by its limits; copy a journal to this node"
+        ))
+    };
+    let hi = local.min(end.last_record);
+    match agrees(stream, &end, journal, hi).await? {
+        Some(true) if local > end.last_record => return Err(ClusterError::Ahead { keep_through: end.last_record, local }),
+        Some(true) => return Ok(end),
+        Some(false) => {}
+        None => return Err(trimmed()),
     }
-    if agrees(stream, journal, hi).await? {
-        return if local > last { Err(ClusterError::Ahead { keep_through: last, local }) } else { Ok(last) };
-    }
-    // Largest k in [first-1, hi) that agrees: the divergence starts at k+1.
-    let (mut lo, mut bad) = (first - 1, hi);
+    // Largest k < hi that agrees: the divergence starts at k+1.
+    let (mut lo, mut bad) = (0, hi);
     while bad - lo > 1 {
         let mid = lo + (bad - lo) / 2;
-        if agrees(stream, journal, mid).await? {
-            lo = mid;
-        } else {
-            bad = mid;
+        match agrees(stream, &end, journal, mid).await? {
+            Some(true) => lo = mid,
+            Some(false) => bad = mid,
+            None => return Err(trimmed()),
         }
-    }
-    if lo < first && first > 1 {
-        return Err(ClusterError::Diverged(format!("this node's journal disagrees with every record the log still holds (from {first})")));
     }
     Err(ClusterError::Ahead { keep_through: lo, local })
 }
 
-/// Appends log messages `journal.last_sequence()+1 ..= through` to the local journal, in
-/// batches, asserting that each gets the sequence it has in the log.
-pub async fn catch_up(stream: &stream::Stream, journal: &Journal, through: u64, state: &ClusterState) -> Result<u64, ClusterError> {
+/// Appends the log's records `journal.last_sequence()+1 ..= through` to the local journal
+/// in batches, asserting that each gets the sequence it has in the log.
+pub async fn catch_up(stream: &stream::Stream, end: &LogEnd, journal: &Journal, through: u64, state: &ClusterState) -> Result<u64, ClusterError> {
     let mut next = journal.last_sequence() + 1;
     if next > through {
         return Ok(next - 1);
     }
+    let Some(start) = locate(stream, end, next).await? else {
+        return Err(ClusterError::CannotFollow(format!("the log no longer holds record {next} (trimmed by its limits); copy a journal to this node")));
+    };
     let consumer = stream
         .create_consumer(consumer::pull::OrderedConfig {
             filter_subject: subjects::LOG_SUBJECT.to_string(),
-            deliver_policy: consumer::DeliverPolicy::ByStartSequence { start_sequence: next },
+            deliver_policy: consumer::DeliverPolicy::ByStartSequence { start_sequence: start },
             ..Default::default()
         })
         .await
@@ -113,35 +171,42 @@ pub async fn catch_up(stream: &stream::Stream, journal: &Journal, through: u64, 
             Ok(Some(Ok(m))) => m,
             Ok(Some(Err(e))) => return Err(nats_err("follow the log", e)),
             Ok(None) => return Err(ClusterError::Nats("the log consumer ended".into())),
-            Err(_) => return Err(ClusterError::Nats(format!("no log message {next} within {FOLLOW_MESSAGE_WAIT_MS} ms"))),
+            Err(_) => return Err(ClusterError::Nats(format!("no log message with record {next} within {FOLLOW_MESSAGE_WAIT_MS} ms"))),
         };
-        let seq = msg.info().map_err(|e| nats_err("log message metadata", e))?.stream_sequence;
-        if seq != next {
-            return Err(ClusterError::CannotFollow(format!(
-                "the log skips from {} to {seq} (trimmed by its limits?); copy a journal to this node instead",
-                next - 1
-            )));
+        let message = msg.info().map_err(|e| nats_err("log message metadata", e))?.stream_sequence;
+        let (first, last) = frame::span(msg.headers.as_ref(), message)?;
+        if first > next || last < next {
+            return Err(ClusterError::CannotFollow(format!("log message {message} holds records {first}..={last}, expected one holding {next}")));
         }
-        let env = codec::decode_envelope(&msg.payload).map_err(|e| ClusterError::Diverged(format!("log message {seq} does not decode: {e}")))?;
-        if env.sequence != seq {
-            return Err(ClusterError::Diverged(format!("log message {seq} carries journal sequence {}", env.sequence)));
-        }
-        drafts.push(env.into_draft());
-        next += 1;
-        if drafts.len() >= FOLLOW_BATCH_MAX || next > through {
-            let written = journal.append_batch_async(std::mem::take(&mut drafts)).await?;
-            for (i, env) in written.iter().enumerate() {
-                if env.sequence != batch_first + i as u64 {
-                    return Err(ClusterError::Diverged(format!(
-                        "log record {} was journaled here as {} (an idempotency key already present?)",
-                        batch_first + i as u64,
-                        env.sequence
-                    )));
-                }
+        for (k, bytes) in frame::unpack(&msg.payload, first, last, message)?.into_iter().enumerate() {
+            let sequence = first + k as u64;
+            if sequence < next || sequence > through {
+                continue;
             }
+            drafts.push(frame::decode(bytes, sequence, message)?.into_draft());
+            next = sequence + 1;
+        }
+        if drafts.len() >= FOLLOW_BATCH_MAX || next > through {
+            append_checked(journal, std::mem::take(&mut drafts), batch_first).await?;
             batch_first = next;
             state.update(|s| s.log_through = next - 1);
         }
     }
     Ok(next - 1)
+}
+
+/// Appends a batch of the log's records, asserting the journal gives each the sequence it
+/// has in the log.
+async fn append_checked(journal: &Journal, drafts: Vec<EnvelopeDraft>, first: u64) -> Result<(), ClusterError> {
+    let written = journal.append_batch_async(drafts).await?;
+    for (i, env) in written.iter().enumerate() {
+        if env.sequence != first + i as u64 {
+            return Err(ClusterError::Diverged(format!(
+                "log record {} was journaled here as {} (an idempotency key already present?)",
+                first + i as u64,
+                env.sequence
+            )));
+        }
+    }
+    Ok(())
 }

@@ -13,10 +13,11 @@
 //!   [`LEASE_MARGIN_MS`] before its own deadline, so its last publish precedes any
 //!   successor's first.
 //! - **Log.** Every record the leader journals is published, in order, to the stream
-//!   `TRADPAL_LOG` with `Nats-Expected-Last-Sequence` = sequence - 1, so the stream's
-//!   message sequence *is* the journal sequence, and a publish by a deposed leader is
-//!   refused by the server (fencing that does not trust clocks). The payload is the
-//!   record's exact binary encoding: a standby's journal is byte- and hash-chain-identical.
+//!   `TRADPAL_LOG`, packed into frames of consecutive records (`frame.rs`: one message,
+//!   one nats-server fsync, per replication round), each published with
+//!   `Nats-Expected-Last-Sequence` = the message before it, so a publish by a deposed
+//!   leader is refused by the server (fencing that does not trust clocks). Records travel
+//!   as their exact binary encoding: a standby's journal is byte- and hash-chain-identical.
 //! - **Commit.** The leader turns on the journal's replication gate: an append is
 //!   acknowledged (HTTP answer, NATS ack, command reply) only after it is durable locally
 //!   *and* stored in `TRADPAL_LOG`. So anything a client heard of survives the leader's
@@ -40,11 +41,14 @@
 //!
 //! - `mod.rs`: this overview, limits, [`ClusterError`], [`ClusterState`] (status).
 //! - `lease.rs`: the KV lease: acquire, renew, deadline.
-//! - `follow.rs`: standby: follow the log into the local journal; the divergence check.
+//! - `frame.rs`: a log message: consecutive records, length-prefixed, first/last headers.
+//! - `follow.rs`: standby: find a record in the log (binary search on frames), follow the
+//!   log into the local journal; the agreement check.
 //! - `replicate.rs`: leader: publish journal records to the log, advance the gate.
 //! - `node.rs`: [`node::Node`]: connect, stand by until leader, then lead.
 
 pub mod follow;
+pub mod frame;
 pub mod lease;
 pub mod node;
 pub mod replicate;
@@ -60,7 +64,7 @@ pub const LEASE_RENEW_MS: u64 = 1_000;
 pub const LEASE_MARGIN_MS: u64 = 1_000;
 /// A standby tries to take the lease this often.
 pub const STANDBY_POLL_MS: u64 = 250;
-/// Records read and published per replication round (acks awaited together).
+/// Records read per replication round (packed into frames; acks awaited together).
 pub const REPLICATE_BATCH_MAX: u64 = 1_000;
 /// Records appended per standby append (one fsync).
 pub const FOLLOW_BATCH_MAX: usize = 1_000;

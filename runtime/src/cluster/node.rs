@@ -60,15 +60,15 @@ impl Node {
     async fn try_take_over(&self, journal: &Journal) -> Result<Option<Lease>, ClusterError> {
         let mut stream = follow::log_stream(&self.js).await?;
         let store = lease::bucket(&self.js).await?;
-        let last = follow::check_agreement(&mut stream, journal).await?;
-        follow::catch_up(&stream, journal, last, &self.state).await?;
+        let end = follow::check_agreement(&mut stream, journal).await?;
+        follow::catch_up(&stream, &end, journal, end.last_record, &self.state).await?;
         let Some(lease) = Lease::acquire(&store, &self.name).await? else {
             let leader = lease::holder(&store).await?;
             self.state.update(|s| s.leader = leader);
             return Ok(None);
         };
-        let last = follow::check_agreement(&mut stream, journal).await?;
-        let through = follow::catch_up(&stream, journal, last, &self.state).await?;
+        let end = follow::check_agreement(&mut stream, journal).await?;
+        let through = follow::catch_up(&stream, &end, journal, end.last_record, &self.state).await?;
         tracing::info!(node = %self.name, log_through = through, "took the leader lease");
         self.state.update(|s| {
             s.role = "leader".into();
@@ -83,8 +83,12 @@ impl Node {
     /// waiting acknowledgements and raises `fatal` (the process must stop).
     pub async fn lead(&self, journal: &Journal, lease: Arc<Lease>, fatal: FatalSignal) -> Result<Leadership, ClusterError> {
         let mut stream = follow::log_stream(&self.js).await?;
-        let (_, log_last) = follow::bounds(&mut stream).await?;
-        let gate = journal.require_replication(log_last);
+        let end = follow::log_end(&mut stream).await?;
+        let local = journal.last_sequence();
+        if end.last_record > local {
+            return Err(ClusterError::LeadershipLost(format!("the log reached record {} past this node's journal ({local}) before it could lead", end.last_record)));
+        }
+        let gate = journal.require_replication(end.last_record);
         let store = lease::bucket(&self.js).await?;
         let (stop_tx, stop) = watch::channel(false);
         let fail = {
@@ -99,7 +103,7 @@ impl Node {
             let (js, journal, lease, state, fail) = (self.js.clone(), journal.clone(), lease.clone(), self.state.clone(), fail.clone());
             let stop = stop.clone();
             tokio::spawn(async move {
-                if let Some(e) = replicate::replicate(js, stream, journal, gate, lease, state, stop).await {
+                if let Some(e) = replicate::replicate(js, stream, journal, gate, end.last_message, lease, state, stop).await {
                     fail(e);
                 }
             })

@@ -1,30 +1,34 @@
-//! Leader side: publish every durable journal record to the log, in order, each with
-//! `Nats-Expected-Last-Sequence` = its sequence - 1, then advance the replication gate,
-//! which releases the acknowledgements waiting on those records.
+//! Leader side: publish every durable journal record to the log, in order, packed into
+//! frames (`frame.rs`), each frame with `Nats-Expected-Last-Sequence` = the log message
+//! before it, then advance the replication gate, which releases the acknowledgements
+//! waiting on those records.
 //!
 //! After any error (NATS away, an ack lost) the replicator does not guess what the server
 //! stored: it reads the log's last sequence and compares that message with its own
 //! record. Equal: carry on from there. The log ahead of this node's journal, or a
 //! different record: another node wrote the log, so this node is no longer the leader.
 
-use super::follow::{bounds, local_payload};
+use super::follow::{local_payload, log_end};
+use super::frame;
 use super::lease::Lease;
 use super::{nats_err, ClusterError, ClusterState, REPLICATE_BATCH_MAX, RETRY_BACKOFF_MAX_MS};
 use async_nats::jetstream::{self, message::PublishMessage, stream};
-use async_nats::HeaderMap;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
 use tradpal_journal::{Journal, ReplicationGate};
-use tradpal_messages::{codec, subjects};
+use tradpal_messages::subjects;
 
 /// Publishes records after the gate until told to stop; returns the error that ended
 /// leadership (`None` on a requested stop, after replicating what was durable by then).
+/// `log_last_message`: the log's last message when this node took the lease.
+#[allow(clippy::too_many_arguments)] // one call site (`Node::lead`); a struct would only rename them
 pub async fn replicate(
     js: jetstream::Context,
     mut stream: stream::Stream,
     journal: Journal,
     gate: Arc<ReplicationGate>,
+    mut log_last_message: u64,
     lease: Arc<Lease>,
     state: Arc<ClusterState>,
     mut stop: watch::Receiver<bool>,
@@ -56,9 +60,9 @@ pub async fn replicate(
         }
         let round = async {
             if unsure {
-                reconcile(&mut stream, &journal, &gate).await?;
+                reconcile(&mut stream, &journal, &gate, &mut log_last_message).await?;
             }
-            publish_round(&js, &journal, &gate, gate.through() + 1, last).await
+            publish_round(&js, &journal, &gate, &mut log_last_message, gate.through() + 1, last).await
         };
         match round.await {
             Ok(through) => {
@@ -77,53 +81,64 @@ pub async fn replicate(
     }
 }
 
-/// One round: records `from..=to` (at most `REPLICATE_BATCH_MAX`), acks awaited in order.
-async fn publish_round(js: &jetstream::Context, journal: &Journal, gate: &ReplicationGate, from: u64, to: u64) -> Result<u64, ClusterError> {
+/// One round: records `from..=to` (at most `REPLICATE_BATCH_MAX`) packed into frames,
+/// each published with the log's expected last message; acks awaited in order.
+async fn publish_round(
+    js: &jetstream::Context,
+    journal: &Journal,
+    gate: &ReplicationGate,
+    log_last_message: &mut u64,
+    from: u64,
+    to: u64,
+) -> Result<u64, ClusterError> {
     let to = to.min(from + REPLICATE_BATCH_MAX - 1);
     let j = journal.clone();
     let records = tokio::task::spawn_blocking(move || j.read_range(from, to).collect::<Result<Vec<_>, _>>())
         .await
         .map_err(|e| ClusterError::Journal(tradpal_journal::JournalError::Poisoned(e.to_string())))??;
-    let mut acks = Vec::with_capacity(records.len());
-    for env in &records {
-        let mut headers = HeaderMap::new();
-        headers.insert(subjects::EVENTS_SEQUENCE_HEADER, env.sequence.to_string().as_str());
-        let publish = PublishMessage::build()
-            .payload(codec::encode_envelope(env).into())
-            .headers(headers)
-            .expected_last_sequence(env.sequence - 1);
+    let mut acks = Vec::new();
+    for (k, f) in frame::pack(&records).into_iter().enumerate() {
+        let expected = *log_last_message + k as u64;
+        let publish = PublishMessage::build().payload(f.payload.clone().into()).headers(f.headers()).expected_last_sequence(expected);
         let ack = js.send_publish(subjects::LOG_SUBJECT, publish).await.map_err(|e| nats_err("publish to the log", e))?;
-        acks.push((env.sequence, ack));
+        acks.push((expected + 1, f.last, ack));
     }
     let mut through = from - 1;
-    for (sequence, ack) in acks {
+    for (message, last_record, ack) in acks {
         let ack = ack.await.map_err(|e| nats_err("log publish ack", e))?;
-        if ack.sequence != sequence {
-            return Err(ClusterError::Diverged(format!("record {sequence} was stored as log message {}", ack.sequence)));
+        if ack.sequence != message {
+            return Err(ClusterError::Diverged(format!("a frame expected as log message {message} was stored as {}", ack.sequence)));
         }
-        through = sequence;
+        *log_last_message = message;
+        through = last_record;
         gate.advance(through);
     }
     Ok(through)
 }
 
 /// After an error: where is the log, and is it still ours?
-async fn reconcile(stream: &mut stream::Stream, journal: &Journal, gate: &ReplicationGate) -> Result<(), ClusterError> {
-    let (_, last) = bounds(stream).await?;
+async fn reconcile(stream: &mut stream::Stream, journal: &Journal, gate: &ReplicationGate, log_last_message: &mut u64) -> Result<(), ClusterError> {
+    let end = log_end(stream).await?;
     let ours = gate.through();
-    if last < ours {
-        return Err(ClusterError::Diverged(format!("the log ends at {last} but held {ours} before (was the stream deleted?)")));
+    if end.last_message < *log_last_message || end.last_record < ours {
+        return Err(ClusterError::Diverged(format!(
+            "the log ends at message {} (record {}) but held message {} (record {ours}) before: was the stream deleted?",
+            end.last_message, end.last_record, log_last_message
+        )));
     }
-    if last == ours {
+    if end.last_message == *log_last_message {
         return Ok(());
     }
-    if last > journal.last_sequence() {
-        return Err(ClusterError::LeadershipLost(format!("the log reached {last}, past this node's journal: another node wrote it")));
+    if end.last_record > journal.last_sequence() {
+        return Err(ClusterError::LeadershipLost(format!("the log reached record {}, past this node's journal: another node wrote it", end.last_record)));
     }
-    let theirs = stream.get_raw_message(last).await.map_err(|e| nats_err("read a log message", e))?;
-    if theirs.payload.as_ref() != local_payload(journal, last).await?.as_slice() {
-        return Err(ClusterError::LeadershipLost(format!("log message {last} is not this node's record: another node wrote it")));
+    let m = stream.get_raw_message(end.last_message).await.map_err(|e| nats_err("read a log message", e))?;
+    let (first, last) = frame::span(Some(&m.headers), end.last_message)?;
+    let theirs = frame::unpack(&m.payload, first, last, end.last_message)?;
+    if theirs[theirs.len() - 1] != local_payload(journal, last).await?.as_slice() {
+        return Err(ClusterError::LeadershipLost(format!("log message {} is not this node's: another node wrote it", end.last_message)));
     }
-    gate.advance(last); // our publish was stored; its ack was lost
+    *log_last_message = end.last_message; // our publishes were stored; their acks were lost
+    gate.advance(last);
     Ok(())
 }
