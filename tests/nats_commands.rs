@@ -163,3 +163,45 @@ async fn journaled_events_reach_jetstream_once_in_order() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// A record too large for one NATS message (10,000 imported candles are about 1.1 MB of
+/// JSON) must not stall the events stream: it is published as a stand-in naming what it
+/// holds (header `Tradpal-Truncated`), and every later record follows in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversized_records_do_not_stall_events() {
+    let nats = NatsServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let csv = shared_data("btcperp-1m.csv");
+    let (code, out, err) = run_cli(&["data", "import", "--data-dir", d, "--symbol", "BTC/USDT", "--timeframe", "1m", csv.to_str().unwrap()], &[]);
+    assert_eq!(code, 0, "{out}{err}");
+    let server = Server::start(dir.path(), &[("NATS_URL", &nats.url())]);
+    let (s, st) = send(client().get(server.url("/api/trading/status")).bearer_auth(VIEWER_KEY)).await;
+    assert_eq!(s, 200);
+    let last = st["journal"]["last_sequence"].as_u64().unwrap();
+    let js = async_nats::jetstream::new(async_nats::connect(nats.url()).await.unwrap());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let got = loop {
+        if js.get_stream("TRADPAL_EVENTS").await.is_ok() {
+            let got = published_sequences(&js).await;
+            if got.len() as u64 >= last {
+                break got;
+            }
+        }
+        assert!(Instant::now() < deadline, "events stalled before {last}: {}", server.logs());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(got.iter().enumerate().all(|(i, (seq, _))| *seq == i as u64 + 1), "dense, in order");
+    let mut stream = js.get_stream("TRADPAL_EVENTS").await.unwrap();
+    let mut truncated = 0;
+    for seq in 1..=last {
+        let m = stream.get_raw_message(seq).await.unwrap();
+        if m.headers.get("Tradpal-Truncated").is_some() {
+            truncated += 1;
+            let v: serde_json::Value = serde_json::from_slice(&m.payload).unwrap();
+            assert_eq!((v["kind"].as_str(), v["truncated"].as_bool()), (Some("candles_ingested"), Some(true)), "{v}");
+            assert!(v["candles"].as_u64().unwrap() > 5_000 && v["symbol"] == "BTC/USDT", "{v}");
+        }
+    }
+    assert!(truncated > 0, "the 10,000-candle records were too large to publish whole");
+}

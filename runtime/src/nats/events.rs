@@ -25,6 +25,12 @@ pub const PUBLISH_BATCH_MAX: u64 = 1_000;
 pub const EVENTS_STREAM_MESSAGES_MAX: i64 = 10_000_000;
 /// Age after which event messages are discarded.
 pub const EVENTS_STREAM_AGE_MAX_SECS: u64 = 7 * 24 * 3600;
+/// Largest event JSON published whole; a larger record (10,000 imported candles are about
+/// 1.1 MB) goes out as a stand-in (see [`stand_in`]): NATS refuses messages over its
+/// `max_payload` (1 MiB by default), and a refused record would stall every later one.
+pub const EVENT_JSON_BYTES_MAX: usize = 1_000_000;
+/// Header set on a stand-in.
+pub const TRUNCATED_HEADER: &str = "Tradpal-Truncated";
 /// How often the publisher looks at the journal without a doorbell.
 pub const POLL_MS: u64 = 1_000;
 
@@ -61,6 +67,28 @@ async fn resume_point(js: &jetstream::Context) -> Result<u64, String> {
     Ok(msg.headers.get(subjects::EVENTS_SEQUENCE_HEADER).and_then(|v| v.as_str().parse().ok()).unwrap_or(0))
 }
 
+/// What is published for a record whose JSON exceeds [`EVENT_JSON_BYTES_MAX`]: the
+/// envelope's identity and what the record holds, without its bulk. The full record is in
+/// the journal (and candles are served by `GET /api/data/candles`).
+fn stand_in(env: &tradpal_messages::Envelope, json_bytes: usize) -> Vec<u8> {
+    let mut v = serde_json::json!({
+        "sequence": env.sequence,
+        "event_id": env.event_id,
+        "timestamp": env.timestamp,
+        "kind": env.kind.as_str(),
+        "truncated": true,
+        "json_bytes": json_bytes,
+    });
+    if let tradpal_messages::Event::CandlesIngested(c) = &env.event {
+        v["symbol"] = c.symbol.clone().into();
+        v["timeframe"] = c.timeframe.as_str().into();
+        v["candles"] = c.candles.len().into();
+        v["first_open_time"] = serde_json::to_value(c.candles.first().map(|k| k.open_time)).unwrap_or_default();
+        v["last_open_time"] = serde_json::to_value(c.candles.last().map(|k| k.open_time)).unwrap_or_default();
+    }
+    serde_json::to_vec(&v).unwrap_or_default()
+}
+
 /// Publishes records `cursor+1..` (one round); returns the new cursor.
 async fn publish_round(js: &jetstream::Context, journal: &Journal, cursor: u64) -> Result<u64, String> {
     let last = journal.last_sequence();
@@ -79,7 +107,12 @@ async fn publish_round(js: &jetstream::Context, journal: &Journal, cursor: u64) 
         headers.insert("Nats-Msg-Id", env.event_id.to_string().as_str());
         headers.insert(subjects::EVENTS_SEQUENCE_HEADER, env.sequence.to_string().as_str());
         let subject = subjects::event_subject(env.kind.as_str());
-        let ack = js.publish_with_headers(subject, headers, codec::to_json(env).into()).await.map_err(|e| e.to_string())?;
+        let mut body = codec::to_json(env);
+        if body.len() > EVENT_JSON_BYTES_MAX {
+            body = stand_in(env, body.len());
+            headers.insert(TRUNCATED_HEADER, "true");
+        }
+        let ack = js.publish_with_headers(subject, headers, body.into()).await.map_err(|e| e.to_string())?;
         acks.push(ack);
     }
     for ack in acks {
