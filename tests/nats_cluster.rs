@@ -121,6 +121,7 @@ async fn leader_killed_standby_takes_over_nothing_lost_nothing_twice() {
     });
 
     let mut a = Some(a);
+    let mut takeover = None;
     let mut done = false;
     while let Some(line) = tokio::time::timeout(Duration::from_secs(120), rx.recv()).await.expect("the producer went silent") {
         if line == "done" {
@@ -131,12 +132,20 @@ async fn leader_killed_standby_takes_over_nothing_lost_nothing_twice() {
         if n >= CANDLES / 2 {
             if let Some(leader) = a.take() {
                 leader.kill_hard();
+                let (killed, out) = (Instant::now(), b.stdout.clone());
+                takeover = Some(tokio::spawn(async move {
+                    while !out.lock().unwrap().iter().any(|l| l.starts_with("tradpal listening on ")) {
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                    }
+                    killed.elapsed()
+                }));
             }
         }
     }
     assert!(done && producer.wait().unwrap().success(), "the producer failed");
     assert!(a.is_none(), "the leader was killed half-way");
     wait_serving(&b, "the standby").await;
+    println!("b took over and served {:?} after a was killed", takeover.unwrap().await.unwrap());
     let answered = orders_task.await.unwrap();
 
     // Node b has everything: each candle once, each answered order once.
