@@ -188,25 +188,10 @@ impl ExecutionActor {
                 Ok(())
             })
             .await?;
-        const ALL: &[EventKind] = &[
-            EventKind::CandlesIngested,
-            EventKind::OrderSubmitted,
-            EventKind::OrderAccepted,
-            EventKind::OrderRejected,
-            EventKind::OrderFilled,
-            EventKind::OrderTriggered,
-            EventKind::OrderCancelRequested,
-            EventKind::OrderCanceled,
-            EventKind::OrderExpired,
-            EventKind::OrderReleased,
-            EventKind::TradingStateChanged,
-            EventKind::CashAdjusted,
-            EventKind::RiskLimitBreached,
-        ];
         let folded_through = self.services.journal.last_sequence();
         let core = self
             .services
-            .fold(ALL, ExecutionCore::new(self.config.clone()), move |core, env| match &env.event {
+            .fold(super::replay::REPLAY_KINDS, ExecutionCore::new(self.config.clone()), move |core, env| match &env.event {
                 // The bar of the last cause itself is matched again: it may have been
                 // journaled in several batches and a crash may have cut between them.
                 Event::CandlesIngested(c) if env.sequence < last_cause => {

@@ -61,7 +61,9 @@ pub struct Recorded {
     pub event: Event,
 }
 
-/// The kinds of record a replay reads (execution, its market data, risk breaches).
+/// The kinds of record that make the execution state: what the actor folds on rebuild and
+/// what a replay reads (execution events, their market data, risk breaches). One list, so
+/// the two cannot disagree about what the state is made of.
 pub const REPLAY_KINDS: &[EventKind] = &[
     EventKind::CandlesIngested,
     EventKind::RiskLimitBreached,
