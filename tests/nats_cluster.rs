@@ -266,3 +266,48 @@ async fn paused_leader_wakes_up_fenced_and_stops() {
     let (code, out, _) = run_cli(&["journal", "verify", "--json", "--data-dir", dir_b.path().to_str().unwrap()], &[]);
     assert_eq!(code, 0, "{out}");
 }
+
+/// NATS goes away under a leader: writes are refused at once with a 503 that says why
+/// (they could not be committed), reads keep working, and writes work again once NATS is
+/// back, with nothing lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn leader_refuses_writes_fast_while_nats_is_away() {
+    let mut nats = NatsServer::start();
+    let url = nats.url();
+    let dir = tempfile::tempdir().unwrap();
+    let a = Server::start_node(dir.path(), &node_env(&url, "a"));
+    wait_serving(&a, "node a").await;
+    let order = |cid: &str| json!({"client_order_id": cid, "symbol": "SOL/USDT", "side": "buy", "type": "limit", "quantity": "0.2", "price": "50"});
+    let submit = |cid: &'static str| send(client().post(a.url("/api/execution/submit-order")).bearer_auth(TRADER_KEY).json(&order(cid)));
+    assert_eq!(submit("before").await.0, 201);
+
+    nats.kill();
+    // The leader notices within its idle check (500 ms) or on the first write that
+    // cannot be replicated; from then on writes are refused at once.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !status(&a).await["cluster"]["stalled"].is_string() {
+        assert!(Instant::now() < deadline, "the leader never noticed NATS was gone");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let started = Instant::now();
+    let (s, e) = submit("during").await;
+    assert_eq!(s, 503, "{e}");
+    assert!(started.elapsed() < Duration::from_millis(500), "refused at once, not after a timeout");
+    assert!(e["error"]["message"].as_str().unwrap().contains("cannot commit"), "{e}");
+    let (s, p) = send(client().get(a.url("/api/execution/portfolio")).bearer_auth(VIEWER_KEY)).await;
+    assert_eq!(s, 200, "reads still work: {p}");
+
+    nats.launch();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (s, e) = submit("after").await;
+        if s == 201 || s == 200 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "writes never resumed after NATS came back: {s} {e}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let got = orders(&a).await;
+    assert!(got.contains_key("before") && got.contains_key("after"), "{got:?}");
+    assert!(a.stop().success());
+}

@@ -125,6 +125,9 @@ pub struct ClusterStatus {
     /// Highest journal sequence stored in the cluster log (leader: replicated; standby:
     /// followed into the local journal).
     pub log_through: u64,
+    /// Leader: why it cannot commit right now (NATS unreachable, log publishes failing);
+    /// writes are refused at the HTTP edge meanwhile. `None` when healthy.
+    pub stalled: Option<String>,
 }
 
 /// Shared, updated by the node's tasks.

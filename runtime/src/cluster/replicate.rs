@@ -43,6 +43,13 @@ pub async fn replicate(
             if *stop.borrow() {
                 return None;
             }
+            // Idle: notice an outage before the next write has to wait for it.
+            let connected = js.client().connection_state() == async_nats::connection::State::Connected;
+            state.update(|s| match (connected, s.stalled.is_some()) {
+                (false, false) => s.stalled = Some("NATS is unreachable, so the cluster log cannot be written".into()),
+                (true, true) if !unsure => s.stalled = None,
+                _ => {}
+            });
             tokio::select! {
                 _ = durable.changed() => {}
                 _ = stop.changed() => {}
@@ -68,11 +75,16 @@ pub async fn replicate(
             Ok(through) => {
                 unsure = false;
                 backoff_ms = 50;
-                state.update(|s| s.log_through = through);
+                state.update(|s| {
+                    s.log_through = through;
+                    s.stalled = None;
+                });
             }
             Err(e) if e.is_fatal() => return Some(e),
             Err(e) => {
                 unsure = true;
+                let why = format!("the cluster log cannot be written ({e})");
+                state.update(|s| s.stalled = Some(why));
                 tracing::warn!(error = %e, retry_ms = backoff_ms, "replicating the journal to NATS failed; commits wait");
                 tokio::time::sleep(Duration::from_millis(backoff_ms)).await;
                 backoff_ms = (backoff_ms * 2).min(RETRY_BACKOFF_MAX_MS);

@@ -59,14 +59,36 @@ async fn health() -> Json<serde_json::Value> {
     Json(serde_json::json!({ "status": "ok", "service": "tradpal", "version": env!("CARGO_PKG_VERSION") }))
 }
 
+/// Replicated operation: while the leader cannot write the cluster log (NATS away), a
+/// write would only wait for its acknowledgement until the call times out; refuse it at
+/// once instead (reads still work). Routes that journal nothing are not behind this.
+async fn cluster_gate(axum::extract::State(state): axum::extract::State<AppState>, req: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+    if req.method() != axum::http::Method::GET {
+        if let Some(why) = state.cluster.as_ref().and_then(|c| c.get().stalled) {
+            let message = format!("this node cannot commit writes now: {why}; writes are refused until it can (reads still work)");
+            return axum::response::IntoResponse::into_response(error::ApiError::new(tradpal_messages::ErrorCode::Unavailable, message));
+        }
+    }
+    next.run(req).await
+}
+
 pub fn router(state: AppState) -> Router {
     let body_bytes_max = state.settings.service.body_bytes_max;
     Router::new()
-        .route("/health", get(health))
-        .route("/api/trading/status", get(trading::status))
+        // Routes that journal (POST): behind the cluster gate.
         .route("/api/trading/start-session", post(trading::start_session))
         .route("/api/trading/stop-session", post(trading::stop_session))
         .route("/api/data/candles", post(data::post_candles))
+        .route("/api/risk/check-limits", post(risk::check_limits))
+        .route("/api/execution/submit-order", post(execution::submit_order))
+        .route("/api/execution/cancel-order", post(execution::cancel_order))
+        .route("/api/execution/trading-state", get(execution::get_trading_state).post(execution::set_trading_state))
+        .route("/api/execution/flatten", post(execution::flatten))
+        .route("/api/backtest/run", post(backtest::run))
+        .route("/api/backtest/optimize", post(backtest::optimize))
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), cluster_gate))
+        .route("/health", get(health))
+        .route("/api/trading/status", get(trading::status))
         .route("/api/data/candles/{*symbol}", get(data::get_candles))
         .route("/api/data/indicators/{*symbol}", get(data::get_indicators))
         .route("/api/data/series", get(data::get_series))
@@ -75,20 +97,13 @@ pub fn router(state: AppState) -> Router {
         .route("/api/regime/confidence/{*symbol}", get(regime::confidence))
         .route("/api/regime/classify", post(regime::classify))
         .route("/api/risk/calculate-position-size", post(risk::position_size))
-        .route("/api/risk/check-limits", post(risk::check_limits))
         .route("/api/risk/portfolio-risk", get(risk::portfolio_get).post(risk::portfolio_post))
         .route("/api/risk/stress-test", get(risk::stress_get).post(risk::stress_post))
-        .route("/api/execution/submit-order", post(execution::submit_order))
-        .route("/api/execution/cancel-order", post(execution::cancel_order))
         .route("/api/execution/orders", get(execution::orders))
         .route("/api/execution/orders/{id}", get(execution::get_order))
         .route("/api/execution/portfolio", get(execution::portfolio))
-        .route("/api/execution/trading-state", get(execution::get_trading_state).post(execution::set_trading_state))
-        .route("/api/execution/flatten", post(execution::flatten))
-        .route("/api/backtest/run", post(backtest::run))
         .route("/api/backtest/results/{id}", get(backtest::results))
         .route("/api/backtest/performance/{id}", get(backtest::performance))
-        .route("/api/backtest/optimize", post(backtest::optimize))
         .route("/api/backtest/report/{id}", get(backtest::report))
         .merge(not_built::routes())
         .fallback(error::not_found)
