@@ -46,6 +46,10 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(2));
         }
     };
+    if settings.node.is_some() && settings.nats_url.is_none() {
+        eprintln!("error: TRADPAL_NODE needs NATS_URL: replicated nodes elect their leader and follow its journal over NATS");
+        return Ok(ExitCode::from(2));
+    }
     // Paper trading off: refuse to start without a reachable configuration for the venue.
     if let Err(e) = tradpal_runtime::service::live_venue(&settings, std::sync::Arc::new(tradpal_runtime::clock::WallClock)) {
         eprintln!("error: {e}");
@@ -65,10 +69,10 @@ async fn serve(settings: tradpal_config::Settings, keys: KeyRing) -> anyhow::Res
     let (mut journal, recovery) = open_journal(&settings).await?;
     // Replicated operation: stand by (following the leader's journal) until this node
     // holds the lease, then lead. See runtime/src/cluster.
-    let leadership = match (&settings.node, &settings.nats_url) {
-        (None, _) => None,
-        (Some(_), None) => anyhow::bail!("TRADPAL_NODE needs NATS_URL: replicated nodes elect their leader and follow its journal over NATS"),
-        (Some(name), Some(url)) => {
+    // (`run` refused TRADPAL_NODE without NATS_URL.)
+    let leadership = match settings.node.as_ref().zip(settings.nats_url.as_ref()) {
+        None => None,
+        Some((name, url)) => {
             let node = Node::connect(url.expose(), name).await?;
             let standby_listener = tokio::net::TcpListener::from_std(listener.try_clone()?)?;
             let (promoted_tx, promoted_rx) = tokio::sync::oneshot::channel::<()>();
