@@ -68,6 +68,131 @@ async fn orders(server: &Server) -> BTreeMap<String, Value> {
     out
 }
 
+/// The standby says what it is and where the leader is; it serves nothing else.
+async fn check_standby_answers(leader: &Server, standby: &Server) {
+    let st = status(standby).await;
+    assert_eq!(st["cluster"]["role"], "standby", "{st}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while status(standby).await["cluster"]["leader"] != "a" {
+        assert!(Instant::now() < deadline, "the standby never learned the leader");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (s, e) = send(client().get(standby.url("/api/execution/portfolio")).bearer_auth(VIEWER_KEY)).await;
+    assert_eq!(s, 503, "{e}");
+    assert!(e["error"]["message"].as_str().unwrap().contains("node a"), "{e}");
+    assert_eq!(status(leader).await["cluster"]["role"], "leader");
+}
+
+/// The nats-py producer of `CANDLES` candles; its progress lines arrive on the channel.
+fn start_producer(url: &str) -> (std::process::Child, tokio::sync::mpsc::UnboundedReceiver<String>) {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/produce_candles.py");
+    let mut producer = Command::new("python3")
+        .args([script, url, "SOL-USDT", &CANDLES.to_string(), "100"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("python3 with nats-py is needed (./scripts/test.sh installs it)");
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+    let stdout = producer.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    (producer, rx)
+}
+
+/// Submits `ORDERS` orders one after another over NATS; returns the answers.
+fn start_orders(nc: async_nats::Client) -> tokio::task::JoinHandle<Vec<Value>> {
+    tokio::spawn(async move {
+        let mut answered = Vec::new();
+        for i in 0..ORDERS {
+            answered.push(submit_until_answered(&nc, i).await);
+            tokio::time::sleep(Duration::from_millis(40)).await;
+        }
+        answered
+    })
+}
+
+/// Waits until `server` prints its listening line; resolves with the time since `since`.
+fn time_until_serving(server: &Server, since: Instant) -> tokio::task::JoinHandle<Duration> {
+    let out = server.stdout.clone();
+    tokio::spawn(async move {
+        while !out.lock().unwrap().iter().any(|l| l.starts_with("tradpal listening on ")) {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        since.elapsed()
+    })
+}
+
+/// Follows the producer to the end, SIGKILLing `leader` half-way; returns how long the
+/// standby took to serve after the kill.
+async fn kill_leader_half_way(producer: &mut std::process::Child, rx: &mut tokio::sync::mpsc::UnboundedReceiver<String>, leader: Server, standby: &Server) -> Duration {
+    let (mut leader, mut takeover) = (Some(leader), None);
+    let mut done = false;
+    while let Some(line) = tokio::time::timeout(Duration::from_secs(120), rx.recv()).await.expect("the producer went silent") {
+        if line == "done" {
+            done = true;
+            break;
+        }
+        let n: u64 = line.strip_prefix("published ").and_then(|n| n.parse().ok()).unwrap_or_else(|| panic!("producer said {line:?}"));
+        if n >= CANDLES / 2 {
+            if let Some(l) = leader.take() {
+                l.kill_hard();
+                takeover = Some(time_until_serving(standby, Instant::now()));
+            }
+        }
+    }
+    assert!(done && producer.wait().unwrap().success(), "the producer failed");
+    let takeover = takeover.expect("the leader was killed half-way");
+    wait_serving(standby, "the standby").await;
+    takeover.await.unwrap()
+}
+
+/// Every answered order is the one `server` has, and it has no other, none twice.
+async fn check_orders(server: &Server, answered: &[Value]) -> BTreeSet<String> {
+    let got = orders(server).await;
+    assert_eq!(got.len(), ORDERS, "every order once: {:?}", got.keys().collect::<Vec<_>>());
+    for reply in answered {
+        let o = &reply["order"];
+        let cid = o["client_order_id"].as_str().unwrap();
+        assert_eq!(got[cid]["order_id"], o["order_id"], "the answered order {cid} is the one the leader has");
+    }
+    got.into_keys().collect()
+}
+
+/// Waits until every standby's journal has caught up with the leader's log.
+async fn wait_caught_up(leader: &Server, standbys: &[&Server]) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let want = status(leader).await["cluster"]["log_through"].as_u64();
+        let mut have = Vec::new();
+        for s in standbys {
+            have.push(status(s).await["cluster"]["log_through"].as_u64());
+        }
+        if want.is_some() && have.iter().all(|h| *h == want) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "standbys never caught up: {want:?} vs {have:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Every journal verifies, and all hold the same records over their common length.
+fn check_journals_agree(dirs: &[&tempfile::TempDir]) {
+    let mut journals = Vec::new();
+    for dir in dirs {
+        let (code, out, _) = run_cli(&["journal", "verify", "--json", "--data-dir", dir.path().to_str().unwrap()], &[]);
+        assert_eq!(code, 0, "{out}");
+        journals.push(tradpal_journal::Journal::open(dir.path(), Default::default()).unwrap().0);
+    }
+    let through = journals.iter().map(|j| j.last_sequence()).min().unwrap();
+    assert!(through > 10, "{through}");
+    let history = |j: &tradpal_journal::Journal| j.read_range(1, through).map(|r| r.unwrap()).collect::<Vec<_>>();
+    let first = history(&journals[0]);
+    assert!(journals[1..].iter().all(|j| history(j) == first), "the journals agree on records 1..={through}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn leader_killed_standby_takes_over_nothing_lost_nothing_twice() {
     let nats = NatsServer::start();
@@ -78,137 +203,44 @@ async fn leader_killed_standby_takes_over_nothing_lost_nothing_twice() {
     let b = Server::start_node(dir_b.path(), &node_env(&url, "b"));
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert!(!b.is_serving(), "the second node stands by");
+    check_standby_answers(&a, &b).await;
 
-    // The standby says what it is and where the leader is; it serves nothing else.
-    let st = status(&b).await;
-    assert_eq!(st["cluster"]["role"], "standby", "{st}");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while status(&b).await["cluster"]["leader"] != "a" {
-        assert!(Instant::now() < deadline, "the standby never learned the leader");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let (s, e) = send(client().get(b.url("/api/execution/portfolio")).bearer_auth(VIEWER_KEY)).await;
-    assert_eq!(s, 503, "{e}");
-    assert!(e["error"]["message"].as_str().unwrap().contains("node a"), "{e}");
-    assert_eq!(status(&a).await["cluster"]["role"], "leader");
-
-    // Load through NATS: candles from a Python producer, orders from a Rust client.
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/produce_candles.py");
-    let mut producer = Command::new("python3")
-        .args([script, &url, "SOL-USDT", &CANDLES.to_string(), "100"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("python3 with nats-py is needed (./scripts/test.sh installs it)");
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
-    let stdout = producer.stdout.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    let nc = async_nats::connect(&url).await.unwrap();
-    let orders_task = tokio::spawn({
-        let nc = nc.clone();
-        async move {
-            let mut answered = Vec::new();
-            for i in 0..ORDERS {
-                answered.push(submit_until_answered(&nc, i).await);
-                tokio::time::sleep(Duration::from_millis(40)).await;
-            }
-            answered
-        }
-    });
-
-    let mut a = Some(a);
-    let mut takeover = None;
-    let mut done = false;
-    while let Some(line) = tokio::time::timeout(Duration::from_secs(120), rx.recv()).await.expect("the producer went silent") {
-        if line == "done" {
-            done = true;
-            break;
-        }
-        let n: u64 = line.strip_prefix("published ").and_then(|n| n.parse().ok()).unwrap_or_else(|| panic!("producer said {line:?}"));
-        if n >= CANDLES / 2 {
-            if let Some(leader) = a.take() {
-                leader.kill_hard();
-                let (killed, out) = (Instant::now(), b.stdout.clone());
-                takeover = Some(tokio::spawn(async move {
-                    while !out.lock().unwrap().iter().any(|l| l.starts_with("tradpal listening on ")) {
-                        tokio::time::sleep(Duration::from_millis(10)).await;
-                    }
-                    killed.elapsed()
-                }));
-            }
-        }
-    }
-    assert!(done && producer.wait().unwrap().success(), "the producer failed");
-    assert!(a.is_none(), "the leader was killed half-way");
-    wait_serving(&b, "the standby").await;
-    println!("b took over and served {:?} after a was killed", takeover.unwrap().await.unwrap());
+    // Load through NATS (candles from a Python producer, orders from a Rust client); the
+    // leader is SIGKILLed half-way.
+    let (mut producer, mut progress) = start_producer(&url);
+    let orders_task = start_orders(async_nats::connect(&url).await.unwrap());
+    let takeover = kill_leader_half_way(&mut producer, &mut progress, a, &b).await;
+    println!("b took over and served {takeover:?} after a was killed");
     let answered = orders_task.await.unwrap();
 
     // Node b has everything: each candle once, each answered order once.
     assert_eq!(wait_for_bars(&b, "SOL/USDT", CANDLES).await, CANDLES, "every candle once");
     let st = status(&b).await;
     assert_eq!((st["cluster"]["role"].as_str(), st["cluster"]["node"].as_str()), (Some("leader"), Some("b")), "{st}");
-    let got = orders(&b).await;
-    assert_eq!(got.len(), ORDERS, "every order once: {:?}", got.keys().collect::<Vec<_>>());
-    for reply in &answered {
-        let o = &reply["order"];
-        let cid = o["client_order_id"].as_str().unwrap();
-        assert_eq!(got[cid]["order_id"], o["order_id"], "the answered order {cid} is the one node b has");
-    }
+    let got = check_orders(&b, &answered).await;
 
     // The killed leader rejoins as a standby (cutting, and saving, any tail it journaled
     // but never published), and a new node with an empty data directory copies the
-    // whole history from the log.
+    // whole history from the log ...
     let a = Server::start_node(dir_a.path(), &node_env(&url, "a"));
     let c = Server::start_node(dir_c.path(), &node_env(&url, "c"));
     assert!(!a.is_serving() && !c.is_serving());
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let leader_through = status(&b).await["cluster"]["log_through"].as_u64();
-        let (ta, tc) = (status(&a).await["cluster"]["log_through"].as_u64(), status(&c).await["cluster"]["log_through"].as_u64());
-        if leader_through.is_some() && leader_through == ta && leader_through == tc {
-            break;
-        }
-        assert!(Instant::now() < deadline, "standbys never caught up: {leader_through:?} vs a {ta:?}, c {tc:?}; a's logs:\n{}", a.logs());
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_caught_up(&b, &[&a, &c]).await;
     // ... and one of them takes over at once when the leader stops cleanly (it releases
     // the lease), with everything.
-    let stopped = Instant::now();
+    let (ta, tc) = (time_until_serving(&a, Instant::now()), time_until_serving(&c, Instant::now()));
     assert!(b.stop().success());
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !a.is_serving() && !c.is_serving() {
-        assert!(Instant::now() < deadline, "nobody took over from b");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    let handover = stopped.elapsed();
+    let handover = tokio::select! { t = ta => t.unwrap(), t = tc => t.unwrap() };
     let (next, other) = if a.is_serving() { (&a, &c) } else { (&c, &a) };
     assert_eq!(wait_for_bars(next, "SOL/USDT", CANDLES).await, CANDLES);
-    let got_next: BTreeSet<String> = orders(next).await.into_keys().collect();
-    assert_eq!(got_next, got.keys().cloned().collect::<BTreeSet<_>>());
+    assert_eq!(orders(next).await.into_keys().collect::<BTreeSet<_>>(), got);
     assert_eq!(status(other).await["cluster"]["role"], "standby");
     println!("clean handover b -> {} took {handover:?}", status(next).await["cluster"]["node"]);
     for line in a.stdout.lock().unwrap().iter().filter(|l| l.contains("cut")) {
         println!("node a on rejoining: {line}");
     }
     assert!(a.stop().success() && c.stop().success());
-
-    // Every journal is intact, and all three are the same history, record for record.
-    let mut journals = Vec::new();
-    for dir in [&dir_a, &dir_b, &dir_c] {
-        let (code, out, _) = run_cli(&["journal", "verify", "--json", "--data-dir", dir.path().to_str().unwrap()], &[]);
-        assert_eq!(code, 0, "{out}");
-        journals.push(tradpal_journal::Journal::open(dir.path(), Default::default()).unwrap().0);
-    }
-    let through = journals.iter().map(|j| j.last_sequence()).min().unwrap();
-    assert!(through > 10, "{through}");
-    let history = |j: &tradpal_journal::Journal| j.read_range(1, through).map(|r| r.unwrap()).collect::<Vec<_>>();
-    let (ha, hb, hc) = (history(&journals[0]), history(&journals[1]), history(&journals[2]));
-    assert!(ha == hb && hb == hc, "the three journals agree on records 1..={through}");
+    check_journals_agree(&[&dir_a, &dir_b, &dir_c]);
 }
 
 /// A leader that is paused (SIGSTOP: a long GC pause, a frozen VM) past its lease must
