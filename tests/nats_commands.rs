@@ -192,7 +192,7 @@ async fn oversized_records_do_not_stall_events() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     assert!(got.iter().enumerate().all(|(i, (seq, _))| *seq == i as u64 + 1), "dense, in order");
-    let mut stream = js.get_stream("TRADPAL_EVENTS").await.unwrap();
+    let stream = js.get_stream("TRADPAL_EVENTS").await.unwrap();
     let mut truncated = 0;
     for seq in 1..=last {
         let m = stream.get_raw_message(seq).await.unwrap();
