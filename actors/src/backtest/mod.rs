@@ -112,6 +112,7 @@ pub mod optimize_request;
 pub mod report;
 pub mod request;
 pub mod result;
+pub mod risk_sizing;
 pub mod robustness;
 pub mod sizing;
 pub mod strategy;
@@ -120,10 +121,12 @@ pub mod walk_forward;
 #[cfg(test)]
 mod engine_tests;
 #[cfg(test)]
+mod engine_portfolio_tests;
+#[cfg(test)]
 mod walk_forward_tests;
 
 pub use config::{BacktestConfig, BACKTEST_MAX_POSITION_SIZE};
-pub use engine::{run, run_observed};
+pub use engine::{run, run_observed, run_portfolio, run_portfolio_observed, run_spec, SymbolBars, SYMBOLS_PER_RUN_MAX};
 pub use error::BacktestError;
-pub use result::{BacktestResult, RunCounts};
+pub use result::{BacktestResult, RunCounts, SymbolResult};
 pub use strategy::{build, BarContext, Signal, Strategy, StrategySpec};
