@@ -175,7 +175,8 @@ impl BacktestActor {
         let series = fetch_series(&plan, timeframe).await?;
         let total: usize = series.iter().map(Vec::len).sum();
         let id = self.services.ids.lock().expect("id generator lock poisoned").backtest_id();
-        let started = BacktestStarted { backtest_id: id, symbol: plan.symbol.clone(), strategy: plan.spec.name.clone(), bars: total as u64 };
+        // Journal events hold one valid symbol: a portfolio's first (its result file lists all).
+        let started = BacktestStarted { backtest_id: id, symbol: plan.symbols[0].clone(), strategy: plan.spec.name.clone(), bars: total as u64 };
         self.services.record(self.services.draft(&meta, Event::BacktestStarted(started))).await.map_err(|e| e.to_reply())?;
         let done = Arc::new(AtomicUsize::new(0));
         state.insert(id, Entry::Running { done: done.clone(), total: total, kind: KIND_RUN });
@@ -254,7 +255,7 @@ async fn run_in_background(
     request: Value,
     done: Arc<AtomicUsize>,
 ) {
-    let (symbol, strategy) = (plan.symbol.clone(), plan.spec.name.clone());
+    let (symbol, strategy) = (plan.symbols[0].clone(), plan.spec.name.clone());
     let task = tokio::task::spawn_blocking(move || -> Result<(String, u64, f64, String), String> {
         // One symbol or several: the same engine (one symbol replays as it always did).
         let named: Vec<SymbolBars> = plan.symbols.iter().zip(&series).map(|(symbol, bars)| SymbolBars { symbol, bars }).collect();
