@@ -1,7 +1,13 @@
 //! `tradpal backtest --data FILE.csv | --symbol S --timeframe T --strategy NAME
 //! [--param k=v ...]`: one backtest of a built-in strategy over a candle file or the
 //! data directory's stored bars (`store_bars.rs`), through the same execution core paper
-//! trading uses. `--report out.html` writes the self-contained HTML report,
+//! trading uses.
+//!
+//! Several symbols on one account: `--data ETH/USDT=eth.csv --data LTC/USDT=ltc.csv`
+//! (each file named with its symbol; or `--symbol ETH/USDT,LTC/USDT` listing the files'
+//! symbols in the same order), or `--symbol ETH/USDT,LTC/USDT` alone for the store. Each
+//! symbol runs its own instance of the strategy on an equal sleeve of equity (see the
+//! engine's docs). `optimize`, `walk-forward` and `--check-lookahead` take one symbol. `--report out.html` writes the self-contained HTML report,
 //! `--equity-svg out.svg` the equity curve alone; a progress bar (`progress.rs`) shows
 //! on a terminal.
 //!
@@ -17,10 +23,10 @@ use std::process::ExitCode;
 use std::time::Instant;
 use tradpal_actors::backtest::strategy::{StrategyError, STRATEGIES};
 use super::SettingsArgs;
-use tradpal_actors::backtest::{build, html, report, run_observed, BacktestConfig, BacktestResult, StrategySpec};
+use tradpal_actors::backtest::{build, html, report, run_spec, BacktestConfig, BacktestResult, StrategySpec, SymbolBars, SYMBOLS_PER_RUN_MAX};
 use tradpal_actors::market_data::{import_csv, CsvLimits};
 use tradpal_actors::risk::bounds::RISK_FREE_RATE_DEFAULT;
-use tradpal_messages::{BacktestId, Candle, Fixed, Timeframe};
+use tradpal_messages::{is_valid_symbol, BacktestId, Candle, Fixed, Timeframe};
 
 #[derive(clap::Args, Debug)]
 pub struct BacktestArgs {
@@ -58,14 +64,17 @@ pub struct RunArgs {
     /// OHLCV CSV file (`timestamp,open,high,low,close,volume`), oldest first. Without
     /// it, the bars of --symbol come from the data directory's store (stop the service
     /// first: the journal is open in one process at a time).
-    #[arg(long, value_name = "FILE.csv")]
-    pub data: Option<PathBuf>,
+    /// Repeat it for several symbols, each as SYMBOL=FILE.csv (or give their symbols,
+    /// in order, as --symbol A,B).
+    #[arg(long, value_name = "[SYMBOL=]FILE.csv")]
+    pub data: Vec<String>,
     /// Bar length of the file: 1m, 5m, 15m, 1h, 4h or 1d.
     #[arg(long)]
     pub timeframe: Timeframe,
     /// Symbol whose trading rules (tick, lot, minimums) apply, quoted in USDT; without
     /// --data, the stored series to read. With --data the default is ASSET/USDT, the
-    /// generic rule: tick and lot 0.00000001, minimum notional 1.
+    /// generic rule: tick and lot 0.00000001, minimum notional 1. A comma-separated list
+    /// (A/USDT,B/USDT) runs several symbols on one account.
     #[arg(long)]
     pub symbol: Option<String>,
     /// With the store: bars opening at or after this date (YYYY-MM-DD or RFC 3339).
@@ -134,16 +143,22 @@ pub fn run(all: BacktestArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(2));
         }
     };
-    let bars = match load_bars(args)? {
-        Ok(b) => b,
+    let series = match load_series(args)? {
+        Ok(s) => s,
         Err(code) => return Ok(code),
     };
-    let mut strategy = build(&spec).map_err(|e| anyhow::anyhow!("{e}"))?;
+    if series.len() > 1 && robustness.lookahead_checks.is_some() {
+        eprintln!("error: --check-lookahead takes one symbol; run it per symbol");
+        return Ok(ExitCode::from(2));
+    }
     let started = Instant::now();
     let show = super::progress::wanted(args.progress, args.quiet);
-    let run = super::progress::with_bar("backtest", "bars", bars.len(), show, |done| {
-        run_observed(&config, &bars, args.timeframe, args.symbol(), strategy.as_mut(), &mut |n| done.store(n, Ordering::Relaxed))
+    let total = series.iter().map(|(_, b)| b.len()).sum();
+    let run = super::progress::with_bar("backtest", "bars", total, show, |done| {
+        let named: Vec<SymbolBars> = series.iter().map(|(symbol, bars)| SymbolBars { symbol, bars }).collect();
+        run_spec(&config, &named, args.timeframe, &spec, &mut |n| done.store(n, Ordering::Relaxed))
     });
+    let bars = &series[0].1;
     let result = match run {
         Ok(r) => r,
         Err(e) => {
@@ -152,7 +167,7 @@ pub fn run(all: BacktestArgs) -> anyhow::Result<ExitCode> {
         }
     };
     let seconds = started.elapsed().as_secs_f64();
-    let analysis = super::backtest_analysis::analysis(&robustness, &config, &bars, &spec, &result);
+    let analysis = super::backtest_analysis::analysis(&robustness, &config, bars, &spec, &result);
     write_files(&all, &spec, &result, &analysis)?;
     if all.json {
         print_json(&result, &spec, seconds, all.trades, &analysis)?;
@@ -182,28 +197,65 @@ fn write_files(all: &BacktestArgs, spec: &StrategySpec, result: &BacktestResult,
     Ok(())
 }
 
-/// The candles of `--data`, or of `--symbol` in the store; a file with rejected rows
-/// prints them and gives exit code 1.
+/// One symbol's candles, for the commands that take one (`optimize`, `walk-forward`).
 pub fn load_bars(args: &RunArgs) -> anyhow::Result<Result<Vec<Candle>, ExitCode>> {
-    let Some(data) = &args.data else {
-        let Some(symbol) = &args.symbol else {
-            eprintln!("error: give --data FILE.csv, or --symbol S to read the stored bars of the data directory");
-            return Ok(Err(ExitCode::from(2)));
-        };
-        return super::store_bars::load(args, symbol);
+    Ok(match load_series(args)? {
+        Ok(mut series) if series.len() == 1 => Ok(series.remove(0).1),
+        Ok(series) => {
+            eprintln!("error: optimisation and walk-forward take one symbol, got {}: run them per symbol", series.len());
+            Err(ExitCode::from(2))
+        }
+        Err(code) => Err(code),
+    })
+}
+
+/// Each symbol with its candles: from the `--data` files, or `--symbol`'s from the
+/// store; a usage problem gives exit code 2, a file with rejected rows prints them and
+/// gives 1.
+pub fn load_series(args: &RunArgs) -> anyhow::Result<Result<Vec<(String, Vec<Candle>)>, ExitCode>> {
+    let listed: Vec<String> = args.symbol.as_deref().map(|s| s.split(',').map(|x| x.trim().to_string()).collect()).unwrap_or_default();
+    let usage = |why: String| {
+        eprintln!("error: {why}");
+        Ok(Err(ExitCode::from(2)))
     };
-    if args.start.is_some() || args.end.is_some() {
-        eprintln!("error: --start / --end select stored bars (with --symbol, without --data); cut the CSV instead");
-        return Ok(Err(ExitCode::from(2)));
+    if listed.len() > SYMBOLS_PER_RUN_MAX || args.data.len() > SYMBOLS_PER_RUN_MAX {
+        return usage(format!("a run takes at most {SYMBOLS_PER_RUN_MAX} symbols (SYMBOLS_PER_RUN_MAX)"));
     }
+    if args.data.is_empty() {
+        if listed.is_empty() {
+            return usage("give --data FILE.csv, or --symbol S to read the stored bars of the data directory".into());
+        }
+        return Ok(super::store_bars::load(args, &listed)?.map(|all| listed.into_iter().zip(all).collect()));
+    }
+    if args.start.is_some() || args.end.is_some() {
+        return usage("--start / --end select stored bars (with --symbol, without --data); cut the CSV instead".into());
+    }
+    let mut series = Vec::with_capacity(args.data.len());
+    for (k, entry) in args.data.iter().enumerate() {
+        let (symbol, path) = match entry.split_once('=') {
+            Some((s, p)) if is_valid_symbol(s.trim()) => (s.trim().to_string(), p),
+            _ if args.data.len() == 1 && listed.len() <= 1 => (args.symbol().to_string(), entry.as_str()),
+            _ if listed.len() == args.data.len() => (listed[k].clone(), entry.as_str()),
+            _ => return usage(format!("--data {entry}: with several files, name each one's symbol (--data ETH/USDT=eth.csv) or list them in order (--symbol A/USDT,B/USDT)")),
+        };
+        match read_csv(Path::new(path), args.timeframe)? {
+            Ok(bars) => series.push((symbol, bars)),
+            Err(code) => return Ok(Err(code)),
+        }
+    }
+    Ok(Ok(series))
+}
+
+/// A clean OHLCV file's candles; rejected rows are printed, exit code 1.
+fn read_csv(data: &Path, timeframe: Timeframe) -> anyhow::Result<Result<Vec<Candle>, ExitCode>> {
     let f = std::fs::File::open(data).with_context(|| format!("cannot open {}", data.display()))?;
-    let report = import_csv(BufReader::with_capacity(1 << 20, f), args.timeframe, None, CsvLimits::default())
+    let report = import_csv(BufReader::with_capacity(1 << 20, f), timeframe, None, CsvLimits::default())
         .with_context(|| format!("{}: not an OHLCV CSV", data.display()))?;
     if report.rejected_total > 0 {
         for r in report.rejected.iter().take(10) {
             eprintln!("rejected {r}");
         }
-        eprintln!("error: {} rows rejected; a backtest needs a clean series", report.rejected_total);
+        eprintln!("error: {}: {} rows rejected; a backtest needs a clean series", data.display(), report.rejected_total);
         return Ok(Err(ExitCode::from(1)));
     }
     Ok(Ok(report.accepted))
@@ -296,6 +348,10 @@ fn print_summary(r: &BacktestResult, spec: &StrategySpec, seconds: f64, trades: 
     if let Some(t) = &r.open_trade {
         println!("  open trade      {} {} since {} (P&L {:.2} at the last close)", t.side.as_str(), t.quantity, t.entry_time, t.pnl);
     }
+    for s in &r.per_symbol {
+        let open = s.open_trade.as_ref().map_or(String::new(), |t| format!(", open {} P&L {:.2}", t.side.as_str(), t.pnl));
+        println!("  {:<15} {} bars, {} trades P&L {:.2}, holds {}{open}", s.symbol, s.bars, s.trades, s.trades_pnl, s.final_position);
+    }
     println!("  exposure        {:.1}% of bars", m.exposure_time * 100.0);
     println!("  equity          {} -> {} (fees {})", r.starting_cash, r.final_equity, r.fees_paid);
     let c = &r.counts;
@@ -305,7 +361,7 @@ fn print_summary(r: &BacktestResult, spec: &StrategySpec, seconds: f64, trades: 
     if trades {
         println!("  side  entry                  exit                   entry price   exit price    pnl");
         for t in &r.trades {
-            println!("  {:<5} {} {} {:>12.4} {:>12.4} {:>10.2}", t.side.as_str(), t.entry_time, t.exit_time, t.entry_price, t.exit_price, t.pnl);
+            println!("  {:<5} {} {} {:>12.4} {:>12.4} {:>10.2}{}", t.side.as_str(), t.entry_time, t.exit_time, t.entry_price, t.exit_price, t.pnl, if r.per_symbol.is_empty() { String::new() } else { format!(" {}", t.symbol) });
         }
     }
 }

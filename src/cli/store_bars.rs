@@ -11,9 +11,10 @@ use tradpal_actors::backtest::request::parse_date;
 use tradpal_messages::Candle;
 use tradpal_runtime::{Runtime, RuntimeOptions};
 
-/// The stored complete bars of `--symbol` / `--timeframe` in `[--start, --end)`; a usage
-/// problem prints and gives exit code 2, a missing series 1.
-pub fn load(args: &RunArgs, symbol: &str) -> anyhow::Result<Result<Vec<Candle>, ExitCode>> {
+/// The stored complete bars of each of `symbols` (`--symbol`, comma-separated) at
+/// `--timeframe` in `[--start, --end)`, read in one start of the runtime; a usage problem
+/// prints and gives exit code 2, a missing series 1.
+pub fn load(args: &RunArgs, symbols: &[String]) -> anyhow::Result<Result<Vec<Vec<Candle>>, ExitCode>> {
     let date = |flag: &'static str, v: &Option<String>| v.as_deref().map(|d| parse_date(flag, d)).transpose();
     let (start, end) = match (date("--start", &args.start), date("--end", &args.end)) {
         (Ok(s), Ok(e)) => (s, e),
@@ -28,15 +29,24 @@ pub fn load(args: &RunArgs, symbol: &str) -> anyhow::Result<Result<Vec<Candle>, 
     };
     let dir = settings.data_dir.display().to_string();
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    let (symbol, timeframe) = (symbol.to_string(), args.timeframe);
+    let (symbols, timeframe) = (symbols.to_vec(), args.timeframe);
     let result = rt.block_on(async move {
         let runtime = match Runtime::start(settings, RuntimeOptions::default()).await {
             Ok(r) => r,
             Err(e) => return Err(format!("{e:#}")),
         };
-        let bars = fetch_range(&symbol, timeframe, start, end).await.map_err(|e| e.message);
+        let mut all = Vec::with_capacity(symbols.len());
+        for symbol in &symbols {
+            match fetch_range(symbol, timeframe, start, end).await {
+                Ok(bars) => all.push(bars),
+                Err(e) => {
+                    runtime.shutdown().await;
+                    return Err(e.message);
+                }
+            }
+        }
         runtime.shutdown().await;
-        bars
+        Ok(all)
     });
     match result {
         Ok(bars) => Ok(Ok(bars)),

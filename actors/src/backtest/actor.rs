@@ -9,14 +9,13 @@
 //! journaled. On (re)start the actor folds those events: a run that started but never
 //! ended was cut by a restart and reports `failed`.
 
-use super::engine::run_observed;
+use super::engine::{run_spec, SymbolBars};
 use super::files;
 use super::report::{add_sections, performance, summary, unfinished};
 use super::optimize_job;
 use super::optimize_request::OptimizeRequest;
 use super::request::{RequestError, RunPlan, RunRequest};
 use super::robustness::{analyse, RunInputs};
-use super::strategy::build;
 use crate::context::{RequestMeta, Services};
 use crate::market_data::actor::MarketDataMsg;
 use crate::market_data::store::CANDLES_PAGE_MAX;
@@ -171,14 +170,16 @@ impl BacktestActor {
         }
         let timeframe = match plan.timeframe {
             Some(tf) => tf,
-            None => finest_stored(&plan.symbol).await?,
+            None => finest_stored(&plan.symbols[0]).await?,
         };
-        let bars = fetch_bars(&plan, timeframe).await?;
+        let series = fetch_series(&plan, timeframe).await?;
+        let total: usize = series.iter().map(Vec::len).sum();
         let id = self.services.ids.lock().expect("id generator lock poisoned").backtest_id();
-        let started = BacktestStarted { backtest_id: id, symbol: plan.symbol.clone(), strategy: plan.spec.name.clone(), bars: bars.len() as u64 };
+        // Journal events hold one valid symbol: a portfolio's first (its result file lists all).
+        let started = BacktestStarted { backtest_id: id, symbol: plan.symbols[0].clone(), strategy: plan.spec.name.clone(), bars: total as u64 };
         self.services.record(self.services.draft(&meta, Event::BacktestStarted(started))).await.map_err(|e| e.to_reply())?;
         let done = Arc::new(AtomicUsize::new(0));
-        state.insert(id, Entry::Running { done: done.clone(), total: bars.len(), kind: KIND_RUN });
+        state.insert(id, Entry::Running { done: done.clone(), total: total, kind: KIND_RUN });
         let accepted = RunAccepted {
             backtest_id: id,
             kind: KIND_RUN,
@@ -186,11 +187,11 @@ impl BacktestActor {
             symbol: plan.symbol.clone(),
             timeframe,
             strategy: plan.spec.name.clone(),
-            bars: bars.len(),
+            bars: total,
         };
         let request = serde_json::to_value(&req).unwrap_or(Value::Null);
-        tracing::info!(%id, symbol = %plan.symbol, %timeframe, bars = bars.len(), strategy = %plan.spec.describe(), "backtest started");
-        tokio::spawn(run_in_background(self.services.clone(), self.data_dir.clone(), meta, id, plan, timeframe, bars, request, done));
+        tracing::info!(%id, symbol = %plan.symbol, %timeframe, bars = total, strategy = %plan.spec.describe(), "backtest started");
+        tokio::spawn(run_in_background(self.services.clone(), self.data_dir.clone(), meta, id, plan, timeframe, series, request, done));
         Ok(accepted)
     }
 
@@ -250,18 +251,19 @@ async fn run_in_background(
     id: BacktestId,
     plan: RunPlan,
     timeframe: Timeframe,
-    bars: Vec<Candle>,
+    series: Vec<Vec<Candle>>,
     request: Value,
     done: Arc<AtomicUsize>,
 ) {
-    let (symbol, strategy) = (plan.symbol.clone(), plan.spec.name.clone());
+    let (symbol, strategy) = (plan.symbols[0].clone(), plan.spec.name.clone());
     let task = tokio::task::spawn_blocking(move || -> Result<(String, u64, f64, String), String> {
-        let mut strat = build(&plan.spec).map_err(|e| e.to_string())?;
-        let result = run_observed(&plan.config, &bars, timeframe, &plan.symbol, strat.as_mut(), &mut |n| done.store(n, Ordering::Relaxed))
-            .map_err(|e| e.to_string())?;
+        // One symbol or several: the same engine (one symbol replays as it always did).
+        let named: Vec<SymbolBars> = plan.symbols.iter().zip(&series).map(|(symbol, bars)| SymbolBars { symbol, bars }).collect();
+        let result = run_spec(&plan.config, &named, timeframe, &plan.spec, &mut |n| done.store(n, Ordering::Relaxed)).map_err(|e| e.to_string())?;
+        let bars = &series[0];
         let mut doc = performance(id, &plan.spec, &request, &result);
         // Monte Carlo / look-ahead when asked; progress stays at 1 while they run.
-        let inputs = RunInputs { config: &plan.config, bars: &bars, timeframe, symbol: &plan.symbol, spec: &plan.spec };
+        let inputs = RunInputs { config: &plan.config, bars, timeframe, symbol: &plan.symbols[0], spec: &plan.spec };
         add_sections(&mut doc, analyse(&plan.robustness, &inputs, &result));
         let file = files::write(&data_dir, id, &doc).map_err(|e| e.to_string())?;
         Ok((file, result.counts.bars as u64, result.metrics.total_return, result.event_stream_hash))
@@ -344,6 +346,15 @@ pub(super) async fn finest_stored(symbol: &str) -> Result<Timeframe, ErrorReply>
         .map(|(_, tf, _)| *tf)
         .min_by_key(|tf| tf.seconds())
         .ok_or_else(|| reply_err(ErrorCode::NotFound, format!("symbol: no candles stored for {symbol}; import some first (POST /api/data/candles or tradpal data import)")))
+}
+
+/// Every complete bar of the plan's range for each of its symbols, in `plan.symbols` order.
+pub(super) async fn fetch_series(plan: &RunPlan, timeframe: Timeframe) -> Result<Vec<Vec<Candle>>, ErrorReply> {
+    let mut series = Vec::with_capacity(plan.symbols.len());
+    for symbol in &plan.symbols {
+        series.push(fetch_range(symbol, timeframe, plan.start, plan.end).await?);
+    }
+    Ok(series)
 }
 
 /// Every complete bar of the plan's range (see [`fetch_range`]).

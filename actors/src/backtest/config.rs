@@ -1,6 +1,7 @@
 //! [`BacktestConfig`]: money, costs, limits and the seed of one run, and the execution
 //! core's settings derived from it.
 
+use super::risk_sizing::RiskSizing;
 use crate::execution::fill::{FillModel, Slippage};
 use crate::execution::instrument::Instruments;
 use crate::execution::ExecutionConfig;
@@ -50,6 +51,10 @@ pub struct BacktestConfig {
     /// in the event stream), which keeps the core's maps small on long runs. The events,
     /// and so the hash and every number, are the same either way (tested).
     pub keep_orders: bool,
+    /// How a target is sized: `None`, the strategy's fraction of equity (`sizing.rs`);
+    /// a method of the risk core (`risk_sizing.rs`): the signal's sign, the risk core's size.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sizing: Option<RiskSizing>,
 }
 
 impl Default for BacktestConfig {
@@ -64,6 +69,7 @@ impl Default for BacktestConfig {
             risk_free_rate: RISK_FREE_RATE_DEFAULT,
             keep_events: false,
             keep_orders: false,
+            sizing: None,
         }
     }
 }
@@ -102,6 +108,9 @@ impl BacktestConfig {
                 return Err(format!("volatility slippage k must be finite and >= 0, got {k}"));
             }
             _ => {}
+        }
+        if let Some(sizing) = &self.sizing {
+            sizing.validate(self.limits.max_position_size)?;
         }
         if !(self.risk_free_rate.is_finite() && self.risk_free_rate > -1.0) {
             return Err(format!("risk_free_rate must be a finite number > -1, got {}", self.risk_free_rate));

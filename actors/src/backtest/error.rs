@@ -24,6 +24,10 @@ pub enum BacktestError {
     Bust { index: usize, time: Timestamp, equity: f64 },
     #[error("execution at bars[{index}]: {source}")]
     Execution { index: usize, source: ExecutionError },
+    /// A portfolio run's error, with the symbol it concerns (`index`es are that
+    /// symbol's bars).
+    #[error("{symbol}: {source}")]
+    InSymbol { symbol: String, source: Box<BacktestError> },
     #[error("metrics: {0}")]
     Metrics(#[from] MetricsError),
 }

@@ -42,16 +42,23 @@
 //!   - `tests.rs` (tests only): built-ins pass on real data, cheating strategies fail.
 //! - `files.rs`: result files `<data_dir>/backtests/<id>.json`, written atomically, read
 //!   with a size limit ([`files::RESULT_FILE_BYTES_MAX`]).
-//! - `engine.rs`: [`run`] and [`run_observed`] (a progress callback), the per-bar loop (its order of operations is documented
-//!   there), funding, the end-of-run report.
+//! - `engine.rs`: [`run`] and [`run_observed`] (a progress callback) for one symbol,
+//!   [`run_portfolio`] / [`run_spec`] for several on one account (bars merged by open
+//!   time, ties in name order, one strategy instance per symbol, equal sleeves of equity,
+//!   at most [`SYMBOLS_PER_RUN_MAX`]); one loop serves both (its order of operations is
+//!   documented there), funding, the end-of-run report.
 //! - `config.rs`: [`BacktestConfig`] (cash, costs, limits, seed) and the execution
 //!   core's settings derived from it.
 //! - `sizing.rs`: target fraction of equity -> units on the lot -> the order, or a skip
 //!   below the instrument's minimums.
+//! - `risk_sizing.rs`: [`risk_sizing::RiskSizing`], the size delegated to the risk core's
+//!   pure sizing functions (fixed fractional, Kelly, volatility target) at the decision
+//!   bar (config `sizing`, request field `sizing`); the formulas.
 //! - `ledger.rs`: round trips (entry to flat or reversal) from fills, as
 //!   [`metrics::TradeRecord`]s.
 //! - `events.rs`: the event stream's blake3 hash (and, optionally, the events).
-//! - `result.rs`: [`BacktestResult`], [`RunCounts`].
+//! - `result.rs`: [`BacktestResult`], [`RunCounts`], [`SymbolResult`] (a portfolio's
+//!   per-symbol part).
 //! - `error.rs`: [`BacktestError`].
 //! - `strategy/`: the [`strategy::Strategy`] trait, its [`strategy::BarContext`] (bars
 //!   up to the current one, never later), the built-in strategies and the
@@ -92,6 +99,13 @@
 //! - `engine_tests.rs` (tests only): the engine on real data (`shared/data`): SMA-cross
 //!   fills against crossings computed independently, buy-and-hold against the price
 //!   return, determinism by hash, no look-ahead, bad input.
+//! - `engine_portfolio_tests.rs` (tests only): two symbols on one account (ETH/BTC and
+//!   LTC/BTC 5m): determinism, the account identity, fills after each symbol's own
+//!   crossings, equal sleeves; single-symbol hashes recorded on `main`; risk sizing
+//!   against the risk core's formula.
+//!
+//! Several symbols: plain runs only; optimisation, walk-forward and the look-ahead check
+//! take one symbol (their requests / CLI refuse several).
 //!
 //! Not built yet: walk-forward over HTTP, cancelling a running backtest, journal replay
 //! of a run, PNG charts (SVG only).
@@ -112,6 +126,7 @@ pub mod optimize_request;
 pub mod report;
 pub mod request;
 pub mod result;
+pub mod risk_sizing;
 pub mod robustness;
 pub mod sizing;
 pub mod strategy;
@@ -120,10 +135,12 @@ pub mod walk_forward;
 #[cfg(test)]
 mod engine_tests;
 #[cfg(test)]
+mod engine_portfolio_tests;
+#[cfg(test)]
 mod walk_forward_tests;
 
 pub use config::{BacktestConfig, BACKTEST_MAX_POSITION_SIZE};
-pub use engine::{run, run_observed};
+pub use engine::{run, run_observed, run_portfolio, run_portfolio_observed, run_spec, SymbolBars, SYMBOLS_PER_RUN_MAX};
 pub use error::BacktestError;
-pub use result::{BacktestResult, RunCounts};
+pub use result::{BacktestResult, RunCounts, SymbolResult};
 pub use strategy::{build, BarContext, Signal, Strategy, StrategySpec};

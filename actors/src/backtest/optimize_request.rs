@@ -128,6 +128,10 @@ impl OptimizeRequest {
             monte_carlo_runs: None,
             monte_carlo_method: None,
             lookahead_checks: None,
+            // An optimisation runs one symbol with fraction sizing (`symbols` and
+            // `sizing` are not fields of its request: refused as unknown).
+            symbols: None,
+            sizing: None,
         }
     }
 }

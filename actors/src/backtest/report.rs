@@ -47,7 +47,7 @@ pub fn performance(id: BacktestId, spec: &StrategySpec, request: &Value, r: &Bac
         monthly_returns(&r.equity).unwrap_or_default().into_iter().map(|(y, m, ret)| json!({ "year": y, "month": m, "return": ret })).collect();
     let trades = &r.trades[..r.trades.len().min(REPORT_TRADES_MAX)];
     let attribution = with_drawdowns(attribute(&r.trades), &periods, &r.trades);
-    json!({
+    let mut doc = json!({
         "backtest_id": id,
         "status": "completed",
         "symbol": r.symbol,
@@ -75,7 +75,13 @@ pub fn performance(id: BacktestId, spec: &StrategySpec, request: &Value, r: &Bac
         "attribution": attribution,
         "event_count": r.event_count,
         "event_stream_hash": r.event_stream_hash,
-    })
+    });
+    // A portfolio's symbols, each with its position, trades and open trade (a
+    // one-symbol report keeps its shape).
+    if let (false, Some(o)) = (r.per_symbol.is_empty(), doc.as_object_mut()) {
+        o.insert("per_symbol".into(), json!(r.per_symbol));
+    }
+    doc
 }
 
 /// Adds named sections (the robustness analyses) to a report made by [`performance`].

@@ -2,6 +2,8 @@
 //! [`RunPlan`] (pure: no store, no clock). Every message names the field.
 
 use super::config::BacktestConfig;
+use super::engine::SYMBOLS_PER_RUN_MAX;
+use super::risk_sizing::RiskSizing;
 use super::robustness::{MonteCarloSpec, Resampling, RobustnessRequest, LOOKAHEAD_CHECKS_MAX, MONTE_CARLO_RUNS_MAX};
 use super::strategy::{build, StrategyError, StrategySpec, STRATEGIES};
 use serde::{Deserialize, Serialize};
@@ -17,7 +19,18 @@ pub const NOT_BUILT_STRATEGIES: &[(&str, &str)] =
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RunRequest {
+    /// One symbol; or leave it out and give `symbols`.
+    #[serde(default)]
     pub symbol: String,
+    /// Several symbols on one account (1..=`SYMBOLS_PER_RUN_MAX`), each with its own
+    /// instance of the strategy on an equal sleeve of equity; instead of `symbol`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub symbols: Option<Vec<String>>,
+    /// Sizing by a method of the risk core (`fixed_fractional`, `kelly`,
+    /// `volatility_target`; see `risk_sizing.rs`) instead of the strategy's fraction of
+    /// equity (the default, when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sizing: Option<RiskSizing>,
     /// 1m, 5m, 15m, 1h, 4h or 1d; default: the finest timeframe stored for the symbol.
     #[serde(default)]
     pub timeframe: Option<String>,
@@ -53,7 +66,10 @@ pub struct RunRequest {
 /// A checked request, ready to fetch bars for and run.
 #[derive(Debug, Clone)]
 pub struct RunPlan {
+    /// The symbol, or a portfolio's symbols joined by `,` (for events and logs).
     pub symbol: String,
+    /// Every symbol of the run, in name order (one for a single-symbol run).
+    pub symbols: Vec<String>,
     /// `None`: the finest stored (resolved by the actor against the store).
     pub timeframe: Option<Timeframe>,
     pub spec: StrategySpec,
@@ -94,9 +110,7 @@ pub fn parse_date(name: &'static str, text: &str) -> Result<Timestamp, RequestEr
 impl RunRequest {
     /// Checks every field; builds the strategy once to check its parameters.
     pub fn plan(&self) -> Result<RunPlan, RequestError> {
-        if !is_valid_symbol(&self.symbol) {
-            return Err(field("symbol", format!("invalid symbol {:?}: expected BASE/QUOTE, e.g. \"BTC/USDT\"", self.symbol)));
-        }
+        let symbols = self.symbols()?;
         let timeframe = self.timeframe.as_deref().map(|t| t.parse::<Timeframe>().map_err(|e| field("timeframe", e.to_string()))).transpose()?;
         let spec = self.spec()?;
         let start = self.start_date.as_deref().map(|d| parse_date("start_date", d)).transpose()?;
@@ -107,7 +121,31 @@ impl RunRequest {
             }
         }
         let config = self.config()?;
-        Ok(RunPlan { symbol: self.symbol.clone(), timeframe, spec, start, end, robustness: self.robustness(config.seed)?, config })
+        let robustness = self.robustness(config.seed)?;
+        if symbols.len() > 1 && robustness.lookahead_checks.is_some() {
+            return Err(field("lookahead_checks", "the look-ahead check takes one symbol; run it per symbol"));
+        }
+        Ok(RunPlan { symbol: symbols.join(","), symbols, timeframe, spec, start, end, robustness, config })
+    }
+
+    /// `symbol`, or `symbols` (1..=`SYMBOLS_PER_RUN_MAX`, distinct), sorted by name.
+    fn symbols(&self) -> Result<Vec<String>, RequestError> {
+        let (name, mut list) = match (&self.symbols, self.symbol.is_empty()) {
+            (None, _) => ("symbol", vec![self.symbol.clone()]),
+            (Some(list), true) => ("symbols", list.clone()),
+            (Some(_), false) => return Err(field("symbols", "give symbol or symbols, not both")),
+        };
+        if list.is_empty() || list.len() > SYMBOLS_PER_RUN_MAX {
+            return Err(field("symbols", format!("must list 1..={SYMBOLS_PER_RUN_MAX} symbols (SYMBOLS_PER_RUN_MAX), got {}", list.len())));
+        }
+        if let Some(bad) = list.iter().find(|s| !is_valid_symbol(s)) {
+            return Err(field(name, format!("invalid symbol {bad:?}: expected BASE/QUOTE, e.g. \"BTC/USDT\"")));
+        }
+        list.sort();
+        if let Some(w) = list.windows(2).find(|w| w[0] == w[1]) {
+            return Err(field("symbols", format!("{} is listed twice", w[0])));
+        }
+        Ok(list)
     }
 
     fn robustness(&self, seed: u64) -> Result<RobustnessRequest, RequestError> {
@@ -165,8 +203,9 @@ impl RunRequest {
         if let Some(bps) = self.slippage_bps {
             config = config.with_slippage_bps(bps);
         }
+        config.sizing = self.sizing.clone();
         config.validate().map_err(|why| {
-            let name = ["starting_cash", "commission", "slippage"].into_iter().find(|n| why.starts_with(n)).unwrap_or("config");
+            let name = ["starting_cash", "commission", "slippage", "sizing"].into_iter().find(|n| why.starts_with(n)).unwrap_or("config");
             field(if name == "starting_cash" { "initial_capital" } else if name == "slippage" { "slippage_bps" } else { name }, why)
         })?;
         Ok(config)

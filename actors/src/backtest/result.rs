@@ -28,6 +28,7 @@ pub struct RunCounts {
 pub struct BacktestResult {
     /// The strategy's name (see `describe` on its spec for the parameters).
     pub strategy: String,
+    /// The symbol, or a portfolio's symbols joined by `,` in name order.
     pub symbol: String,
     pub timeframe: Timeframe,
     pub metrics: Metrics,
@@ -35,15 +36,21 @@ pub struct BacktestResult {
     pub starting_cash: Fixed,
     pub final_equity: Fixed,
     pub final_cash: Fixed,
-    /// Signed units held at the end.
+    /// Signed units of `symbol` held at the end (one-symbol runs; 0 for a portfolio,
+    /// whose positions are in `per_symbol`).
     pub final_position: Fixed,
     pub fees_paid: Fixed,
     pub realized_pnl: Fixed,
     /// Closed round trips, oldest first (what the trade metrics count).
     pub trades: Vec<TradeRecord>,
     /// The trade still open at the end, valued at the last close without an exit fee;
-    /// not in `trades` nor in the trade metrics.
+    /// not in `trades` nor in the trade metrics. One-symbol runs; a portfolio's open
+    /// trades are in `per_symbol`.
     pub open_trade: Option<TradeRecord>,
+    /// A portfolio's symbols (name order), each with its position and trades; empty for
+    /// a one-symbol run (whose JSON keeps its shape).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub per_symbol: Vec<SymbolResult>,
     /// Events emitted by the execution core (funding included).
     pub event_count: u64,
     /// blake3 of the event stream (see `events.rs`): equal for equal runs.
@@ -53,4 +60,21 @@ pub struct BacktestResult {
     /// Every event, in order, when the config's `keep_events` is set; else empty.
     #[serde(skip)]
     pub events: Vec<Event>,
+}
+
+/// One symbol of a portfolio run.
+#[derive(Debug, Clone, Serialize)]
+pub struct SymbolResult {
+    pub symbol: String,
+    pub bars: usize,
+    /// Signed units held at the end.
+    pub final_position: Fixed,
+    /// The close the position is marked at (the symbol's last bar).
+    pub last_close: Fixed,
+    /// Closed round trips of this symbol (they are in the run's `trades` too).
+    pub trades: usize,
+    /// Net P&L of those trades (fees included).
+    pub trades_pnl: f64,
+    /// Its trade still open at the end, valued at `last_close`.
+    pub open_trade: Option<TradeRecord>,
 }
