@@ -15,6 +15,8 @@ use super::report::{add_sections, performance, summary, unfinished};
 use super::optimize_job;
 use super::optimize_request::OptimizeRequest;
 use super::request::{RequestError, RunPlan, RunRequest};
+use super::walk_forward_job;
+use super::walk_forward_request::WalkForwardRequest;
 use super::robustness::{analyse, RunInputs};
 use super::strategy::build;
 use crate::context::{RequestMeta, Services};
@@ -51,6 +53,8 @@ pub enum BacktestMsg {
     Performance { id: BacktestId, reply: Answer<Value> },
     /// An optimisation (`POST /api/backtest/optimize`; see `optimize_job.rs`).
     Optimize { req: Box<OptimizeRequest>, meta: RequestMeta, reply: Answer<RunAccepted> },
+    /// A walk-forward (`POST /api/backtest/walk-forward`; see `walk_forward_job.rs`).
+    WalkForward { req: Box<WalkForwardRequest>, meta: RequestMeta, reply: Answer<RunAccepted> },
     /// The HTML report of a finished run (`report/{id}`).
     Report { id: BacktestId, reply: Answer<String> },
     /// Internal: a run ended (its file written and its end journaled, or not).
@@ -61,7 +65,7 @@ pub enum BacktestMsg {
 #[derive(Debug, Clone, Serialize)]
 pub struct RunAccepted {
     pub backtest_id: BacktestId,
-    /// `run` or `optimize`.
+    /// `run`, `optimize` or `walk_forward`.
     pub kind: &'static str,
     pub status: &'static str,
     pub symbol: String,
@@ -138,6 +142,9 @@ impl Actor for BacktestActor {
             BacktestMsg::Optimize { req, meta, reply } => {
                 let _ = reply.send(self.start_optimize(*req, meta, state).await);
             }
+            BacktestMsg::WalkForward { req, meta, reply } => {
+                let _ = reply.send(self.start_walk_forward(*req, meta, state).await);
+            }
             BacktestMsg::Results { id, reply } => {
                 let _ = reply.send(self.results(id, state, false).await);
             }
@@ -174,9 +181,7 @@ impl BacktestActor {
             None => finest_stored(&plan.symbol).await?,
         };
         let bars = fetch_bars(&plan, timeframe).await?;
-        let id = self.services.ids.lock().expect("id generator lock poisoned").backtest_id();
-        let started = BacktestStarted { backtest_id: id, symbol: plan.symbol.clone(), strategy: plan.spec.name.clone(), bars: bars.len() as u64 };
-        self.services.record(self.services.draft(&meta, Event::BacktestStarted(started))).await.map_err(|e| e.to_reply())?;
+        let id = self.journal_start(&meta, KIND_RUN, &plan.symbol, &plan.spec.name, bars.len()).await?;
         let done = Arc::new(AtomicUsize::new(0));
         state.insert(id, Entry::Running { done: done.clone(), total: bars.len(), kind: KIND_RUN });
         let accepted = RunAccepted {
@@ -209,11 +214,24 @@ impl BacktestActor {
             Entry::Completed { file } => file.clone(),
         };
         let doc = self.read(id, file).await?;
-        Ok(match (full, optimize_job::is_optimize(&doc)) {
-            (true, _) => doc,
-            (false, true) => optimize_job::summary(&doc),
-            (false, false) => with_kind(summary(&doc), KIND_RUN),
+        Ok(if full {
+            doc
+        } else if optimize_job::is_optimize(&doc) {
+            optimize_job::summary(&doc)
+        } else if walk_forward_job::is_walk_forward(&doc) {
+            walk_forward_job::summary(&doc)
+        } else {
+            with_kind(summary(&doc), KIND_RUN)
         })
+    }
+
+    /// A new id, and the journaled start of a job of `kind` under it.
+    pub(super) async fn journal_start(&self, meta: &RequestMeta, kind: &str, symbol: &str, strategy: &str, bars: usize) -> Result<BacktestId, ErrorReply> {
+        let id = self.services.ids.lock().expect("id generator lock poisoned").backtest_id();
+        let _ = kind;
+        let started = BacktestStarted { backtest_id: id, symbol: symbol.to_string(), strategy: strategy.to_string(), bars: bars as u64 };
+        self.services.record(self.services.draft(meta, Event::BacktestStarted(started))).await.map_err(|e| e.to_reply())?;
+        Ok(id)
     }
 
     /// The result file of a completed job, read on a blocking thread.
@@ -234,8 +252,9 @@ impl BacktestActor {
             Some(Entry::Failed { reason }) => return Err(reply_err(ErrorCode::Conflict, format!("backtest {id} failed, so it has no report: {reason}"))),
         };
         let doc = self.read(id, file).await?;
-        if optimize_job::is_optimize(&doc) {
-            return Err(reply_err(ErrorCode::Conflict, format!("backtest {id} is an optimisation: its report is the JSON of /api/backtest/performance/{id}")));
+        if optimize_job::is_optimize(&doc) || walk_forward_job::is_walk_forward(&doc) {
+            let what = if optimize_job::is_optimize(&doc) { "an optimisation" } else { "a walk-forward" };
+            return Err(reply_err(ErrorCode::Conflict, format!("backtest {id} is {what}: its report is the JSON of /api/backtest/performance/{id}")));
         }
         Ok(super::html::render(&doc))
     }

@@ -70,8 +70,12 @@ pub fn read(data_dir: &Path, rel: &str) -> Result<serde_json::Value, ResultFileE
     f.take(RESULT_FILE_BYTES_MAX).read_to_end(&mut bytes).map_err(|source| ResultFileError::Io { path: shown.clone(), source })?;
     let doc: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| ResultFileError::Corrupt { path: shown.clone(), why: e.to_string() })?;
     let optimisation = doc["kind"] == "optimize" && doc["best_params"].is_object();
-    if !doc.is_object() || !(doc["metrics"].is_object() || optimisation) {
-        return Err(ResultFileError::Corrupt { path: shown, why: "not a backtest report (no metrics object) nor an optimisation's (kind optimize, best_params)".into() });
+    let walk_forward = doc["kind"] == "walk_forward" && doc["per_window"].is_array();
+    if !doc.is_object() || !(doc["metrics"].is_object() || optimisation || walk_forward) {
+        return Err(ResultFileError::Corrupt {
+            path: shown,
+            why: "not a backtest report (no metrics object) nor an optimisation's (kind optimize, best_params) nor a walk-forward's (kind walk_forward, per_window)".into(),
+        });
     }
     Ok(doc)
 }

@@ -18,6 +18,13 @@
 //! - `optimize_job.rs`: optimisations over HTTP in the same actor: one at a time
 //!   ([`optimize_job::OPTIMIZATIONS_RUNNING_MAX`]), same journal events and result files
 //!   (`"kind": "optimize"`), progress in engine runs.
+//! - `walk_forward_job.rs`: walk-forwards over HTTP in the same actor, sharing the
+//!   optimisations' single slot, journal events and result files (`"kind":
+//!   "walk_forward"`: per-window best params and scores, the stitched out-of-sample
+//!   metrics and equity curve).
+//! - `walk_forward_request.rs`: [`walk_forward_request::WalkForwardRequest`] (the body of
+//!   `POST /api/backtest/walk-forward`): an optimisation's fields plus the windows, in
+//!   bars or fractions, resolved against the fetched bars; each message names the field.
 //! - `optimize_request.rs`: [`optimize_request::OptimizeRequest`] (the body of
 //!   `POST /api/backtest/optimize`) and its checks, each naming the field.
 //! - `html/`: the self-contained HTML report (inline CSS and SVG) built from the
@@ -116,6 +123,8 @@ pub mod robustness;
 pub mod sizing;
 pub mod strategy;
 pub mod walk_forward;
+pub mod walk_forward_job;
+pub mod walk_forward_request;
 
 #[cfg(test)]
 mod engine_tests;

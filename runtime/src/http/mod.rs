@@ -89,6 +89,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/backtest/results/{id}", get(backtest::results))
         .route("/api/backtest/performance/{id}", get(backtest::performance))
         .route("/api/backtest/optimize", post(backtest::optimize))
+        .route("/api/backtest/walk-forward", post(backtest::walk_forward))
         .route("/api/backtest/report/{id}", get(backtest::report))
         .merge(not_built::routes())
         .fallback(error::not_found)
