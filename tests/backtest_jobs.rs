@@ -180,3 +180,47 @@ async fn walk_forward_bad_input(server: &Server) {
     let (s, _) = send(client().post(server.url("/api/backtest/walk-forward")).bearer_auth(VIEWER_KEY).json(&walk_forward_request())).await;
     assert_eq!(s, 403, "a walk-forward needs the trader role");
 }
+
+/// An optimisation cut by SIGKILL reports `failed` after the restart and keeps its kind
+/// (journaled in `BacktestJobStarted`); a run finished before the kill keeps its own.
+#[tokio::test]
+async fn interrupted_optimisation_keeps_its_kind() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = data_dir_with_week(dir.path());
+    let server = Server::start(&data, &[]);
+    let (s, a) = post(&server, "/api/backtest/run", &json!({"symbol": "BTC/USDT", "timeframe": "1h", "strategy": "buy_and_hold"})).await;
+    assert_eq!(s, 202, "{a}");
+    let run_id = a["backtest_id"].as_str().unwrap().to_string();
+    assert_eq!(poll(&server, &run_id).await["status"], "completed");
+
+    let long = json!({"symbol": "BTC/USDT", "timeframe": "1m", "strategy": "sma_cross", "method": "tpe", "trials": 5000, "seed": 3,
+                      "ranges": [{"name": "fast", "min": 2, "max": 20}, {"name": "slow", "min": 25, "max": 200, "log": true}]});
+    let (s, a) = post(&server, "/api/backtest/optimize", &long).await;
+    assert_eq!(s, 202, "{a}");
+    let id = a["backtest_id"].as_str().unwrap().to_string();
+    // Wait until it has made progress, so it is surely running when killed.
+    for _ in 0..600 {
+        let (_, r) = get(&server, &format!("/api/backtest/results/{id}")).await;
+        assert_eq!(r["status"], "running", "5,000 trials must still be running: {r}");
+        assert_eq!(r["kind"], "optimize");
+        if r["progress"].as_f64().unwrap() > 0.0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    server.kill_hard();
+
+    let server = Server::start(&data, &[]);
+    let (s, r) = get(&server, &format!("/api/backtest/results/{id}")).await;
+    assert_eq!(s, 200, "{r}");
+    assert_eq!((r["status"].as_str(), r["kind"].as_str()), (Some("failed"), Some("optimize")), "{r}");
+    assert!(r["error"].as_str().unwrap().contains("interrupted by a restart"), "{r}");
+    let (s, e) = get(&server, &format!("/api/backtest/performance/{id}")).await;
+    assert_eq!(s, 409, "{e}");
+    let r = poll(&server, &run_id).await;
+    assert_eq!((r["status"].as_str(), r["kind"].as_str()), (Some("completed"), Some("run")), "{r}");
+    // The slot is free again after the restart.
+    let (s, a) = post(&server, "/api/backtest/walk-forward", &walk_forward_request()).await;
+    assert_eq!(s, 202, "{a}");
+    server.stop();
+}

@@ -3,7 +3,8 @@
 //! `report.rs`, the files in `files.rs`).
 //!
 //! `Run` validates, fetches the bars from the market-data actor, journals
-//! `BacktestStarted`, answers `running` at once and runs the engine on a blocking thread
+//! `BacktestJobStarted` (with the kind; journals of older builds hold `BacktestStarted`,
+//! without it), answers `running` at once and runs the engine on a blocking thread
 //! (progress through a shared counter). When it ends, the report is written as a file
 //! (atomically) and `BacktestCompleted` (a pointer to the file) or `BacktestFailed` is
 //! journaled. On (re)start the actor folds those events: a run that started but never
@@ -31,7 +32,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use tradpal_messages::{BacktestCompleted, BacktestFailed, BacktestId, BacktestStarted, Candle, ErrorCode, ErrorReply, Event, EventKind, Timeframe, Timestamp};
+use tradpal_messages::{BacktestCompleted, BacktestFailed, BacktestId, BacktestJobStarted, Candle, ErrorCode, ErrorReply, Event, EventKind, Timeframe, Timestamp};
 
 /// Backtests that may run at once (each holds a blocking thread and its bars in memory).
 pub const BACKTESTS_RUNNING_MAX: usize = 2;
@@ -79,7 +80,25 @@ pub enum Entry {
     /// `done` counts bars (a run) or engine runs (an optimisation) up to `total`.
     Running { done: Arc<AtomicUsize>, total: usize, kind: &'static str },
     Completed { file: String },
-    Failed { reason: String },
+    /// `kind` is `None` for a job journaled by an older build (`BacktestStarted` had no
+    /// kind) and for an unknown kind.
+    Failed { reason: String, kind: Option<&'static str> },
+}
+
+/// The `&'static` kind of a journaled kind name (`None` for a name this build does not know).
+pub fn known_kind(name: &str) -> Option<&'static str> {
+    [KIND_RUN, optimize_job::KIND_OPTIMIZE, walk_forward_job::KIND_WALK_FORWARD].into_iter().find(|k| *k == name)
+}
+
+impl Entry {
+    /// The job's kind, when known.
+    fn kind(&self) -> Option<&'static str> {
+        match self {
+            Entry::Running { kind, .. } => Some(kind),
+            Entry::Failed { kind, .. } => *kind,
+            Entry::Completed { .. } => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -105,13 +124,17 @@ pub(super) fn request_error(e: RequestError) -> ErrorReply {
 pub fn fold_event(state: &mut BTreeMap<BacktestId, Entry>, event: &Event) {
     match event {
         Event::BacktestStarted(e) => {
-            state.insert(e.backtest_id, Entry::Failed { reason: INTERRUPTED.into() });
+            state.insert(e.backtest_id, Entry::Failed { reason: INTERRUPTED.into(), kind: None });
+        }
+        Event::BacktestJobStarted(e) => {
+            state.insert(e.backtest_id, Entry::Failed { reason: INTERRUPTED.into(), kind: known_kind(&e.kind) });
         }
         Event::BacktestCompleted(e) => {
             state.insert(e.backtest_id, Entry::Completed { file: e.result_file.clone() });
         }
         Event::BacktestFailed(e) => {
-            state.insert(e.backtest_id, Entry::Failed { reason: e.reason.clone() });
+            let kind = state.get(&e.backtest_id).and_then(Entry::kind);
+            state.insert(e.backtest_id, Entry::Failed { reason: e.reason.clone(), kind });
         }
         _ => {}
     }
@@ -157,7 +180,7 @@ impl Actor for BacktestActor {
             BacktestMsg::Finished { id, outcome } => {
                 let entry = match outcome {
                     Ok(file) => Entry::Completed { file },
-                    Err(reason) => Entry::Failed { reason },
+                    Err(reason) => Entry::Failed { reason, kind: state.get(&id).and_then(Entry::kind) },
                 };
                 state.insert(id, entry);
             }
@@ -209,8 +232,14 @@ impl BacktestActor {
                 }
                 return Ok(with_kind(unfinished(id, "running", progress.min(1.0), None), kind));
             }
-            Entry::Failed { reason } if full => return Err(reply_err(ErrorCode::Conflict, format!("backtest {id} failed, so it has no performance report: {reason}"))),
-            Entry::Failed { reason } => return Ok(unfinished(id, "failed", 0.0, Some(reason))),
+            Entry::Failed { reason, .. } if full => return Err(reply_err(ErrorCode::Conflict, format!("backtest {id} failed, so it has no performance report: {reason}"))),
+            Entry::Failed { reason, kind } => {
+                let doc = unfinished(id, "failed", 0.0, Some(reason));
+                return Ok(match kind {
+                    Some(k) => with_kind(doc, k),
+                    None => doc,
+                });
+            }
             Entry::Completed { file } => file.clone(),
         };
         let doc = self.read(id, file).await?;
@@ -228,9 +257,8 @@ impl BacktestActor {
     /// A new id, and the journaled start of a job of `kind` under it.
     pub(super) async fn journal_start(&self, meta: &RequestMeta, kind: &str, symbol: &str, strategy: &str, bars: usize) -> Result<BacktestId, ErrorReply> {
         let id = self.services.ids.lock().expect("id generator lock poisoned").backtest_id();
-        let _ = kind;
-        let started = BacktestStarted { backtest_id: id, symbol: symbol.to_string(), strategy: strategy.to_string(), bars: bars as u64 };
-        self.services.record(self.services.draft(meta, Event::BacktestStarted(started))).await.map_err(|e| e.to_reply())?;
+        let started = BacktestJobStarted { backtest_id: id, kind: kind.to_string(), symbol: symbol.to_string(), strategy: strategy.to_string(), bars: bars as u64 };
+        self.services.record(self.services.draft(meta, Event::BacktestJobStarted(started))).await.map_err(|e| e.to_reply())?;
         Ok(id)
     }
 
@@ -249,7 +277,7 @@ impl BacktestActor {
             None => return Err(reply_err(ErrorCode::NotFound, format!("no backtest {id}"))),
             Some(Entry::Completed { file }) => file.clone(),
             Some(Entry::Running { .. }) => return Err(reply_err(ErrorCode::Conflict, format!("backtest {id} is still running: its report exists once it completes"))),
-            Some(Entry::Failed { reason }) => return Err(reply_err(ErrorCode::Conflict, format!("backtest {id} failed, so it has no report: {reason}"))),
+            Some(Entry::Failed { reason, .. }) => return Err(reply_err(ErrorCode::Conflict, format!("backtest {id} failed, so it has no report: {reason}"))),
         };
         let doc = self.read(id, file).await?;
         if optimize_job::is_optimize(&doc) || walk_forward_job::is_walk_forward(&doc) {

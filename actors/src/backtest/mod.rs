@@ -10,7 +10,7 @@
 //! # Layout
 //!
 //! - `actor.rs`: [`actor::BacktestActor`], the thin actor behind `/api/backtest/*`: checks
-//!   a request, fetches bars from the market-data actor, journals `BacktestStarted`, runs
+//!   a request, fetches bars from the market-data actor, journals `BacktestJobStarted`, runs
 //!   the engine on a blocking thread (progress via [`run_observed`]), writes the report
 //!   file and journals `BacktestCompleted` / `BacktestFailed`; rebuilt from those events.
 //!   Also serves the HTML report of a finished run, and [`actor::fetch_range`] (the

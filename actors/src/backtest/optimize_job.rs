@@ -1,8 +1,8 @@
 //! Optimisations requested over HTTP (`POST /api/backtest/optimize`): the backtest
 //! actor's side of [`super::optimize::optimize`].
 //!
-//! They share the run's id space, journal events and result files: `BacktestStarted`
-//! when accepted, the report written to `<data_dir>/backtests/<id>.json` (with
+//! They share the run's id space, journal events and result files: `BacktestJobStarted`
+//! (kind `optimize`) when accepted, the report written to `<data_dir>/backtests/<id>.json` (with
 //! `"kind": "optimize"`), then `BacktestCompleted` (its `total_return` is the best
 //! point's out-of-sample return, its `event_stream_hash` empty: an optimisation is many
 //! runs, not one event stream) or `BacktestFailed`. So a finished optimisation survives
