@@ -224,3 +224,58 @@ async fn interrupted_optimisation_keeps_its_kind() {
     assert_eq!(s, 202, "{a}");
     server.stop();
 }
+
+/// Retention with `BACKTEST_RESULTS_MAX=2`: when a third result completes the oldest
+/// finished one is deleted (file and all) and answers 410 naming the limit, also after a
+/// restart; a job still running is not counted nor removed.
+#[tokio::test]
+async fn retention_removes_the_oldest_finished_result() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = data_dir_with_week(dir.path());
+    let env = [("BACKTEST_RESULTS_MAX", "2")];
+    let server = Server::start(&data, &env);
+    let run = |strategy: &'static str| json!({"symbol": "BTC/USDT", "timeframe": "1h", "strategy": strategy});
+    let mut ids = Vec::new();
+    // A long optimisation runs while the runs complete: it is never removed.
+    let long = json!({"symbol": "BTC/USDT", "timeframe": "1m", "strategy": "sma_cross", "method": "tpe", "trials": 5000, "seed": 3,
+                      "ranges": [{"name": "fast", "min": 2, "max": 20}, {"name": "slow", "min": 25, "max": 200, "log": true}]});
+    let (s, a) = post(&server, "/api/backtest/optimize", &long).await;
+    assert_eq!(s, 202, "{a}");
+    let opt_id = a["backtest_id"].as_str().unwrap().to_string();
+    for strategy in ["buy_and_hold", "sma_cross", "rsi_reversion"] {
+        let (s, a) = post(&server, "/api/backtest/run", &run(strategy)).await;
+        assert_eq!(s, 202, "{a}");
+        let id = a["backtest_id"].as_str().unwrap().to_string();
+        assert_eq!(poll(&server, &id).await["status"], "completed");
+        ids.push(id);
+    }
+    let files = |id: &str| data.join("backtests").join(format!("{id}.json"));
+    let (s, e) = get(&server, &format!("/api/backtest/results/{}", ids[0])).await;
+    assert_eq!(s, 410, "{e}");
+    let msg = e["error"]["message"].as_str().unwrap();
+    assert!(msg.contains("retention") && msg.contains("BACKTEST_RESULTS_MAX = 2"), "{e}");
+    assert_eq!(e["error"]["code"], "gone");
+    assert!(!files(&ids[0]).exists(), "the file is deleted");
+    for id in &ids[1..] {
+        assert!(files(id).exists());
+        assert_eq!(get(&server, &format!("/api/backtest/results/{id}")).await.0, 200);
+    }
+    assert!(server.logs().contains("retention"), "the removal is logged");
+    let (_, o) = get(&server, &format!("/api/backtest/results/{opt_id}")).await;
+    assert_eq!((o["status"].as_str(), o["kind"].as_str()), (Some("running"), Some("optimize")), "still running, never removed: {o}");
+    server.kill_hard();
+
+    let server = Server::start(&data, &env);
+    let (s, e) = get(&server, &format!("/api/backtest/results/{}", ids[0])).await;
+    assert_eq!(s, 410, "after a restart too: {e}");
+    let (s, e) = get(&server, &format!("/api/backtest/report/{}", ids[0])).await;
+    assert_eq!(s, 410, "{e}");
+    for id in &ids[1..] {
+        assert_eq!(get(&server, &format!("/api/backtest/results/{id}")).await.0, 200);
+    }
+    let (_, o) = get(&server, &format!("/api/backtest/results/{opt_id}")).await;
+    assert_eq!((o["status"].as_str(), o["kind"].as_str()), (Some("failed"), Some("optimize")), "{o}");
+    let remaining = std::fs::read_dir(data.join("backtests")).unwrap().filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "json")).count();
+    assert_eq!(remaining, 2, "at most BACKTEST_RESULTS_MAX files");
+    server.stop();
+}

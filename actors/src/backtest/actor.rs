@@ -16,6 +16,7 @@ use super::report::{add_sections, performance, summary, unfinished};
 use super::optimize_job;
 use super::optimize_request::OptimizeRequest;
 use super::request::{RequestError, RunPlan, RunRequest};
+use super::retention::Index;
 use super::walk_forward_job;
 use super::walk_forward_request::WalkForwardRequest;
 use super::robustness::{analyse, RunInputs};
@@ -28,7 +29,6 @@ use crate::session::actor::Answer;
 use ractor::{Actor, ActorProcessingErr, ActorRef};
 use serde::Serialize;
 use serde_json::Value;
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -59,7 +59,8 @@ pub enum BacktestMsg {
     /// The HTML report of a finished run (`report/{id}`).
     Report { id: BacktestId, reply: Answer<String> },
     /// Internal: a run ended (its file written and its end journaled, or not).
-    Finished { id: BacktestId, outcome: Result<String, String> },
+    /// `meta` is the job's request's: a retention removal it triggers is journaled under it.
+    Finished { id: BacktestId, outcome: Result<String, String>, meta: RequestMeta },
 }
 
 /// The answer to `Run`.
@@ -83,6 +84,8 @@ pub enum Entry {
     /// `kind` is `None` for a job journaled by an older build (`BacktestStarted` had no
     /// kind) and for an unknown kind.
     Failed { reason: String, kind: Option<&'static str> },
+    /// Its result file was deleted by retention (see `retention.rs`).
+    Removed { reason: String },
 }
 
 /// The `&'static` kind of a journaled kind name (`None` for a name this build does not know).
@@ -96,7 +99,7 @@ impl Entry {
         match self {
             Entry::Running { kind, .. } => Some(kind),
             Entry::Failed { kind, .. } => *kind,
-            Entry::Completed { .. } => None,
+            Entry::Completed { .. } | Entry::Removed { .. } => None,
         }
     }
 }
@@ -106,6 +109,8 @@ pub struct BacktestActor {
     pub services: Services,
     /// Where result files go (`<data_dir>/backtests/`).
     pub data_dir: PathBuf,
+    /// Most finished result files kept (`BACKTEST_RESULTS_MAX`; see `retention.rs`).
+    pub results_max: usize,
 }
 
 pub(super) fn reply_err(code: ErrorCode, message: impl Into<String>) -> ErrorReply {
@@ -120,8 +125,10 @@ pub(super) fn request_error(e: RequestError) -> ErrorReply {
     reply_err(code, e.to_string())
 }
 
-/// Folds the journaled backtest events: every run that ended, and those cut by a restart.
-pub fn fold_event(state: &mut BTreeMap<BacktestId, Entry>, event: &Event) {
+/// Folds the journaled backtest events: every run that ended, those cut by a restart,
+/// and the results removed by retention.
+pub fn fold_event(index: &mut Index, event: &Event) {
+    let state = &mut index.entries;
     match event {
         Event::BacktestStarted(e) => {
             state.insert(e.backtest_id, Entry::Failed { reason: INTERRUPTED.into(), kind: None });
@@ -129,8 +136,9 @@ pub fn fold_event(state: &mut BTreeMap<BacktestId, Entry>, event: &Event) {
         Event::BacktestJobStarted(e) => {
             state.insert(e.backtest_id, Entry::Failed { reason: INTERRUPTED.into(), kind: known_kind(&e.kind) });
         }
-        Event::BacktestCompleted(e) => {
-            state.insert(e.backtest_id, Entry::Completed { file: e.result_file.clone() });
+        Event::BacktestCompleted(e) => index.completed(e.backtest_id, e.result_file.clone()),
+        Event::BacktestResultRemoved(e) => {
+            state.insert(e.backtest_id, Entry::Removed { reason: e.reason.clone() });
         }
         Event::BacktestFailed(e) => {
             let kind = state.get(&e.backtest_id).and_then(Entry::kind);
@@ -142,18 +150,19 @@ pub fn fold_event(state: &mut BTreeMap<BacktestId, Entry>, event: &Event) {
 
 impl Actor for BacktestActor {
     type Msg = BacktestMsg;
-    type State = BTreeMap<BacktestId, Entry>;
+    type State = Index;
     type Arguments = ();
 
     async fn pre_start(&self, _myself: ActorRef<BacktestMsg>, _args: ()) -> Result<Self::State, ActorProcessingErr> {
-        let state = self
+        let mut state = self
             .services
-            .fold(EventKind::BACKTEST, BTreeMap::new(), |s, env| {
+            .fold(EventKind::BACKTEST, Index::default(), |s, env| {
                 fold_event(s, &env.event);
                 Ok(())
             })
             .await?;
-        tracing::info!(backtests = state.len(), "backtest index rebuilt from journal");
+        state.prune();
+        tracing::info!(backtests = state.entries.len(), "backtest index rebuilt from journal");
         Ok(state)
     }
 
@@ -177,12 +186,17 @@ impl Actor for BacktestActor {
             BacktestMsg::Performance { id, reply } => {
                 let _ = reply.send(self.results(id, state, true).await);
             }
-            BacktestMsg::Finished { id, outcome } => {
-                let entry = match outcome {
-                    Ok(file) => Entry::Completed { file },
-                    Err(reason) => Entry::Failed { reason, kind: state.get(&id).and_then(Entry::kind) },
-                };
-                state.insert(id, entry);
+            BacktestMsg::Finished { id, outcome, meta } => {
+                match outcome {
+                    Ok(file) => {
+                        state.completed(id, file);
+                        self.apply_retention(state, &meta).await;
+                    }
+                    Err(reason) => {
+                        let kind = state.entries.get(&id).and_then(Entry::kind);
+                        state.entries.insert(id, Entry::Failed { reason, kind });
+                    }
+                }
             }
         }
         Ok(())
@@ -190,9 +204,9 @@ impl Actor for BacktestActor {
 }
 
 impl BacktestActor {
-    async fn start(&self, req: RunRequest, meta: RequestMeta, state: &mut BTreeMap<BacktestId, Entry>) -> Result<RunAccepted, ErrorReply> {
+    async fn start(&self, req: RunRequest, meta: RequestMeta, state: &mut Index) -> Result<RunAccepted, ErrorReply> {
         let plan = req.plan().map_err(request_error)?;
-        let running = state.values().filter(|e| matches!(e, Entry::Running { kind: KIND_RUN, .. })).count();
+        let running = state.entries.values().filter(|e| matches!(e, Entry::Running { kind: KIND_RUN, .. })).count();
         if running >= BACKTESTS_RUNNING_MAX {
             return Err(reply_err(
                 ErrorCode::Unavailable,
@@ -206,7 +220,7 @@ impl BacktestActor {
         let bars = fetch_bars(&plan, timeframe).await?;
         let id = self.journal_start(&meta, KIND_RUN, &plan.symbol, &plan.spec.name, bars.len()).await?;
         let done = Arc::new(AtomicUsize::new(0));
-        state.insert(id, Entry::Running { done: done.clone(), total: bars.len(), kind: KIND_RUN });
+        state.entries.insert(id, Entry::Running { done: done.clone(), total: bars.len(), kind: KIND_RUN });
         let accepted = RunAccepted {
             backtest_id: id,
             kind: KIND_RUN,
@@ -222,8 +236,8 @@ impl BacktestActor {
         Ok(accepted)
     }
 
-    async fn results(&self, id: BacktestId, state: &BTreeMap<BacktestId, Entry>, full: bool) -> Result<Value, ErrorReply> {
-        let entry = state.get(&id).ok_or_else(|| reply_err(ErrorCode::NotFound, format!("no backtest {id}")))?;
+    async fn results(&self, id: BacktestId, state: &Index, full: bool) -> Result<Value, ErrorReply> {
+        let entry = state.entries.get(&id).ok_or_else(|| reply_err(ErrorCode::NotFound, format!("no backtest {id}")))?;
         let file = match entry {
             Entry::Running { done, total, kind } => {
                 let progress = done.load(Ordering::Relaxed) as f64 / (*total).max(1) as f64;
@@ -240,6 +254,7 @@ impl BacktestActor {
                     None => doc,
                 });
             }
+            Entry::Removed { reason } => return Err(removed(id, reason)),
             Entry::Completed { file } => file.clone(),
         };
         let doc = self.read(id, file).await?;
@@ -272,12 +287,13 @@ impl BacktestActor {
     }
 
     /// The self-contained HTML report of a completed run (409 otherwise).
-    async fn html(&self, id: BacktestId, state: &BTreeMap<BacktestId, Entry>) -> Result<String, ErrorReply> {
-        let file = match state.get(&id) {
+    async fn html(&self, id: BacktestId, state: &Index) -> Result<String, ErrorReply> {
+        let file = match state.entries.get(&id) {
             None => return Err(reply_err(ErrorCode::NotFound, format!("no backtest {id}"))),
             Some(Entry::Completed { file }) => file.clone(),
             Some(Entry::Running { .. }) => return Err(reply_err(ErrorCode::Conflict, format!("backtest {id} is still running: its report exists once it completes"))),
             Some(Entry::Failed { reason, .. }) => return Err(reply_err(ErrorCode::Conflict, format!("backtest {id} failed, so it has no report: {reason}"))),
+            Some(Entry::Removed { reason }) => return Err(removed(id, reason)),
         };
         let doc = self.read(id, file).await?;
         if optimize_job::is_optimize(&doc) || walk_forward_job::is_walk_forward(&doc) {
@@ -347,8 +363,13 @@ pub(super) async fn finish(services: &Services, meta: &RequestMeta, id: Backtest
         Err(reason) => tracing::warn!(%id, reason, "backtest failed"),
     }
     if let Some(actor) = ActorRef::<BacktestMsg>::where_is(names::BACKTEST) {
-        let _ = actor.cast(BacktestMsg::Finished { id, outcome });
+        let _ = actor.cast(BacktestMsg::Finished { id, outcome, meta: meta.clone() });
     }
+}
+
+/// 410 for a result deleted by retention, with the reason (which names the limit).
+fn removed(id: BacktestId, reason: &str) -> ErrorReply {
+    reply_err(ErrorCode::Gone, format!("backtest {id} finished but its result was {reason}"))
 }
 
 /// `doc` with `"kind": kind` added (the results of runs and optimisations share one

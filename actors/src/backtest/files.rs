@@ -53,6 +53,22 @@ pub fn write(data_dir: &Path, id: BacktestId, doc: &serde_json::Value) -> Result
     Ok(rel)
 }
 
+/// Deletes the result file `rel` (relative to `data_dir`), then syncs the directory;
+/// an already missing file is not an error (retention journals before it deletes).
+pub fn remove(data_dir: &Path, rel: &str) -> Result<(), ResultFileError> {
+    let path = data_dir.join(rel);
+    let io = |source| ResultFileError::Io { path: path.display().to_string(), source };
+    match std::fs::remove_file(&path) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(io(e)),
+    }
+    if let Some(dir) = path.parent() {
+        std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(io)?;
+    }
+    Ok(())
+}
+
 /// Reads the result file `rel` (relative to `data_dir`).
 pub fn read(data_dir: &Path, rel: &str) -> Result<serde_json::Value, ResultFileError> {
     let path = data_dir.join(rel);

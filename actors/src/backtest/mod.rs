@@ -47,6 +47,9 @@
 //!   - `lookahead.rs`: the signal at sampled bars with the later bars cut off against
 //!     the full series; every mismatch.
 //!   - `tests.rs` (tests only): built-ins pass on real data, cheating strategies fail.
+//! - `retention.rs`: the actor's index of jobs (with the completion order) and result
+//!   retention: past `BACKTEST_RESULTS_MAX` finished results the oldest are removed
+//!   (journaled `BacktestResultRemoved`, then the file deleted); `results/{id}` says 410.
 //! - `files.rs`: result files `<data_dir>/backtests/<id>.json`, written atomically, read
 //!   with a size limit ([`files::RESULT_FILE_BYTES_MAX`]).
 //! - `engine.rs`: [`run`] and [`run_observed`] (a progress callback), the per-bar loop (its order of operations is documented
@@ -119,6 +122,7 @@ pub mod optimize_request;
 pub mod report;
 pub mod request;
 pub mod result;
+pub mod retention;
 pub mod robustness;
 pub mod sizing;
 pub mod strategy;

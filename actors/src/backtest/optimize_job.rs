@@ -12,6 +12,7 @@
 
 use super::actor::{fetch_bars, finest_stored, finish, reply_err, request_error, BacktestActor, Entry, RunAccepted};
 use super::files;
+use super::retention::Index;
 use super::optimize::{optimize_observed, OptimizeReport, SEGMENT_BARS_MIN};
 use super::optimize_request::{OptimizePlan, OptimizeRequest};
 use crate::context::{RequestMeta, Services};
@@ -90,9 +91,9 @@ pub fn summary(doc: &Value) -> Value {
 
 impl BacktestActor {
     /// Checks, fetches the bars, journals `BacktestStarted` and starts the search.
-    pub(super) async fn start_optimize(&self, req: OptimizeRequest, meta: RequestMeta, state: &mut BTreeMap<BacktestId, Entry>) -> Result<RunAccepted, ErrorReply> {
+    pub(super) async fn start_optimize(&self, req: OptimizeRequest, meta: RequestMeta, state: &mut Index) -> Result<RunAccepted, ErrorReply> {
         let plan = req.plan().map_err(request_error)?;
-        search_slot_free(state)?;
+        search_slot_free(&state.entries)?;
         let timeframe = match plan.run.timeframe {
             Some(tf) => tf,
             None => finest_stored(&plan.run.symbol).await?,
@@ -107,7 +108,7 @@ impl BacktestActor {
         }
         let id = self.journal_start(&meta, KIND_OPTIMIZE, &plan.run.symbol, &plan.spec.strategy.name, bars.len()).await?;
         let done = Arc::new(AtomicUsize::new(0));
-        state.insert(id, Entry::Running { done: done.clone(), total: plan.spec.runs_planned(), kind: KIND_OPTIMIZE });
+        state.entries.insert(id, Entry::Running { done: done.clone(), total: plan.spec.runs_planned(), kind: KIND_OPTIMIZE });
         let accepted = RunAccepted {
             backtest_id: id,
             kind: KIND_OPTIMIZE,

@@ -10,13 +10,13 @@
 
 use super::actor::{fetch_bars, finest_stored, finish, request_error, BacktestActor, Entry, RunAccepted};
 use super::files;
+use super::retention::Index;
 use super::optimize_job::search_slot_free;
 use super::report::{downsample, EQUITY_POINTS_MAX};
 use super::walk_forward::{walk_forward_observed, WalkForwardReport, Windows};
 use super::walk_forward_request::{check_runs, WalkForwardPlan, WalkForwardRequest};
 use crate::context::{RequestMeta, Services};
 use serde_json::{json, Value};
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::atomic::AtomicUsize;
 use std::sync::Arc;
@@ -71,9 +71,9 @@ pub fn summary(doc: &Value) -> Value {
 impl BacktestActor {
     /// Checks, fetches the bars, resolves the windows, journals the start and starts
     /// the walk-forward.
-    pub(super) async fn start_walk_forward(&self, req: WalkForwardRequest, meta: RequestMeta, state: &mut BTreeMap<BacktestId, Entry>) -> Result<RunAccepted, ErrorReply> {
+    pub(super) async fn start_walk_forward(&self, req: WalkForwardRequest, meta: RequestMeta, state: &mut Index) -> Result<RunAccepted, ErrorReply> {
         let plan = req.plan().map_err(request_error)?;
-        search_slot_free(state)?;
+        search_slot_free(&state.entries)?;
         let run = &plan.optimize.run;
         let timeframe = match run.timeframe {
             Some(tf) => tf,
@@ -85,7 +85,7 @@ impl BacktestActor {
         let (symbol, strategy) = (run.symbol.clone(), plan.optimize.spec.strategy.name.clone());
         let id = self.journal_start(&meta, KIND_WALK_FORWARD, &symbol, &strategy, bars.len()).await?;
         let done = Arc::new(AtomicUsize::new(0));
-        state.insert(id, Entry::Running { done: done.clone(), total: runs, kind: KIND_WALK_FORWARD });
+        state.entries.insert(id, Entry::Running { done: done.clone(), total: runs, kind: KIND_WALK_FORWARD });
         let accepted = RunAccepted { backtest_id: id, kind: KIND_WALK_FORWARD, status: "running", symbol: symbol.clone(), timeframe, strategy, bars: bars.len() };
         let request = serde_json::to_value(&req).unwrap_or(Value::Null);
         tracing::info!(%id, %symbol, %timeframe, bars = bars.len(), windows = count, runs, "walk-forward started");
