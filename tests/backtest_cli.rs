@@ -135,3 +135,17 @@ fn attribution_monte_carlo_and_lookahead() {
     assert_eq!(code, 2);
     assert!(err.contains("--check-lookahead must be in 1..=200"), "{err}");
 }
+
+/// `--check-lookahead` as a CI gate: a passing check exits 0 (a failing one exits 1: no
+/// built-in strategy peeks, so that side is a unit test in src/cli/backtest_analysis.rs),
+/// and `--help` says so.
+#[test]
+fn lookahead_check_exit_code_is_documented() {
+    let (code, out, err) = backtest(&["--strategy", "rsi_reversion", "--json", "--check-lookahead", "5"]);
+    assert_eq!(code, 0, "{err}");
+    let doc: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(doc["lookahead"]["passed"], true, "{}", doc["lookahead"]);
+    let (code, help, err) = run_cli(&["backtest", "--help"], &[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(help.contains("exits 1") && help.contains("CI gate"), "{help}");
+}

@@ -118,6 +118,9 @@ pub struct BacktestSettings {
     pub end_date: Date,
     /// Cost per trade as a fraction of notional, in [0, 1).
     pub transaction_costs: f64,
+    /// Most finished result files kept (`BACKTEST_RESULTS_MAX`): past it the oldest
+    /// finished one is deleted, so `<data_dir>/backtests/` cannot grow without bound.
+    pub results_max: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -292,6 +295,7 @@ impl Settings {
                 start_date: Date::known_valid(2020, 1, 1),
                 end_date: Date::known_valid(2024, 1, 1),
                 transaction_costs: 0.001,
+                results_max: 1_000,
             },
             monitoring: MonitoringSettings {
                 performance_monitoring: true,

@@ -101,6 +101,8 @@ pub const ENV_VARS: &[EnvVar] = &[
     var("BACKTEST_START_DATE", Some("2020-01-01"), Some("service.backtest_start_date"),
         "Default backtest start, YYYY-MM-DD (before the end date)."),
     var("BACKTEST_END_DATE", Some("2024-01-01"), Some("service.backtest_end_date"), "Default backtest end, YYYY-MM-DD."),
+    var("BACKTEST_RESULTS_MAX", Some("1000"), Some("service.backtest_results_max"),
+        "Most finished backtest result files kept (1-1000000); past it the oldest finished one is deleted."),
     var("TRANSACTION_COSTS", Some("0.001"), Some("service.transaction_costs"),
         "Backtest cost per trade as a fraction of notional, in [0, 1)."),
     var("ENABLE_PERFORMANCE_MONITORING", Some("true"), Some("service.enable_performance_monitoring"),
@@ -108,6 +110,9 @@ pub const ENV_VARS: &[EnvVar] = &[
     var("METRICS_UPDATE_INTERVAL", Some("60"), Some("service.metrics_update_interval"),
         "Seconds between metrics updates (1-86400)."),
 ];
+
+/// Largest `BACKTEST_RESULTS_MAX` accepted: a bound on the result index kept in memory.
+pub const BACKTEST_RESULTS_MAX_LIMIT: u64 = 1_000_000;
 
 /// The table entry for `name`.
 pub fn env_var(name: &str) -> Option<&'static EnvVar> {
@@ -194,6 +199,10 @@ pub(crate) fn apply(name: &str, raw: &str, s: &mut Settings) -> Result<(), Vec<R
         "BINANCE_BASE_URL" => s.execution.binance_base_url = parse::base_url(raw).map_err(one)?,
         "BACKTEST_START_DATE" => s.backtest.start_date = parse::date(raw).map_err(one)?,
         "BACKTEST_END_DATE" => s.backtest.end_date = parse::date(raw).map_err(one)?,
+        "BACKTEST_RESULTS_MAX" => {
+            let n = parse::integer_in(raw, 1, BACKTEST_RESULTS_MAX_LIMIT, "result files").map_err(one)?;
+            s.backtest.results_max = usize::try_from(n).map_err(|_| one("a count this platform can address".into()))?
+        }
         "TRANSACTION_COSTS" => {
             s.backtest.transaction_costs =
                 parse::number_in(raw, parse::COST_FRACTION).map_err(one)?
@@ -246,6 +255,7 @@ impl Settings {
             "BINANCE_BASE_URL" => Some(self.execution.binance_base_url.clone()),
             "BACKTEST_START_DATE" => Some(self.backtest.start_date.to_string()),
             "BACKTEST_END_DATE" => Some(self.backtest.end_date.to_string()),
+            "BACKTEST_RESULTS_MAX" => Some(self.backtest.results_max.to_string()),
             "TRANSACTION_COSTS" => Some(self.backtest.transaction_costs.to_string()),
             "ENABLE_PERFORMANCE_MONITORING" => flag(self.monitoring.performance_monitoring),
             "METRICS_UPDATE_INTERVAL" => Some(

@@ -36,6 +36,7 @@ fn samples(name: &str) -> (&'static str, Option<&'static str>) {
         "BACKTEST_START_DATE" => ("2021-03-04", Some("garbage")),
         "BACKTEST_END_DATE" => ("2023-05-06", Some("garbage")),
         "TRANSACTION_COSTS" => ("0", Some("garbage")),
+        "BACKTEST_RESULTS_MAX" => ("25", Some("0")),
         "METRICS_UPDATE_INTERVAL" => ("15", Some("garbage")),
         other => panic!("no test samples for {other}: add them when adding a variable"),
     }

@@ -324,6 +324,32 @@ pub struct BacktestFailed {
     pub reason: String,
 }
 
+/// A backtest job was accepted and began running, with its kind (`run`, `optimize`,
+/// `walk_forward`). Journaled instead of [`BacktestStarted`] since the kind was needed:
+/// an interrupted job keeps its kind after a restart. A new event rather than a field
+/// on `BacktestStarted` because rkyv records have a fixed layout (an added field would
+/// make every journaled `BacktestStarted` unreadable); old journals keep their
+/// `BacktestStarted` records, read as before (kind unknown).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+pub struct BacktestJobStarted {
+    pub backtest_id: BacktestId,
+    pub kind: String,
+    pub symbol: String,
+    pub strategy: String,
+    pub bars: u64,
+}
+
+/// A finished backtest's result file was deleted by retention (the most result files
+/// kept, `BACKTEST_RESULTS_MAX`, was passed); `results/{id}` says so from then on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+pub struct BacktestResultRemoved {
+    pub backtest_id: BacktestId,
+    /// Why, naming the limit (e.g. `retention: BACKTEST_RESULTS_MAX = 1000`).
+    pub reason: String,
+}
+
 /// Every fact the system records. Closed: a new fact is a new variant (at the end).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[derive(rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
@@ -350,6 +376,8 @@ pub enum Event {
     BacktestStarted(BacktestStarted),
     BacktestCompleted(BacktestCompleted),
     BacktestFailed(BacktestFailed),
+    BacktestJobStarted(BacktestJobStarted),
+    BacktestResultRemoved(BacktestResultRemoved),
 }
 
 /// The event's kind without its payload: stored in the envelope (and in indexes) so a
@@ -380,6 +408,8 @@ pub enum EventKind {
     BacktestStarted = 19,
     BacktestCompleted = 20,
     BacktestFailed = 21,
+    BacktestJobStarted = 22,
+    BacktestResultRemoved = 23,
 }
 
 impl EventKind {
@@ -387,10 +417,11 @@ impl EventKind {
         &[Self::ServiceStarted, Self::SessionStarted, Self::SessionStopped, Self::ActorRestarted, Self::CandlesIngested, Self::RiskLimitBreached, Self::RegimeChanged,
         Self::OrderSubmitted, Self::OrderAccepted, Self::OrderRejected, Self::OrderFilled, Self::OrderTriggered,
         Self::OrderCancelRequested, Self::OrderCanceled, Self::OrderExpired, Self::OrderReleased, Self::TradingStateChanged, Self::CashAdjusted,
-        Self::BacktestStarted, Self::BacktestCompleted, Self::BacktestFailed];
+        Self::BacktestStarted, Self::BacktestCompleted, Self::BacktestFailed, Self::BacktestJobStarted, Self::BacktestResultRemoved];
 
     /// The kinds the backtest actor folds.
-    pub const BACKTEST: &'static [EventKind] = &[Self::BacktestStarted, Self::BacktestCompleted, Self::BacktestFailed];
+    pub const BACKTEST: &'static [EventKind] =
+        &[Self::BacktestStarted, Self::BacktestCompleted, Self::BacktestFailed, Self::BacktestJobStarted, Self::BacktestResultRemoved];
 
     /// The kinds the execution actor folds (orders, fills, kill switch).
     pub const EXECUTION: &'static [EventKind] = &[Self::OrderSubmitted, Self::OrderAccepted, Self::OrderRejected,
@@ -420,6 +451,8 @@ impl EventKind {
             Self::BacktestStarted => "backtest_started",
             Self::BacktestCompleted => "backtest_completed",
             Self::BacktestFailed => "backtest_failed",
+            Self::BacktestJobStarted => "backtest_job_started",
+            Self::BacktestResultRemoved => "backtest_result_removed",
         }
     }
 }
@@ -448,6 +481,8 @@ impl Event {
             Event::BacktestStarted(_) => EventKind::BacktestStarted,
             Event::BacktestCompleted(_) => EventKind::BacktestCompleted,
             Event::BacktestFailed(_) => EventKind::BacktestFailed,
+            Event::BacktestJobStarted(_) => EventKind::BacktestJobStarted,
+            Event::BacktestResultRemoved(_) => EventKind::BacktestResultRemoved,
         }
     }
 
@@ -463,6 +498,7 @@ impl Event {
             Event::OrderCancelRequested(_) | Event::OrderCanceled(_) | Event::OrderExpired(_) => None,
             Event::OrderReleased(_) | Event::TradingStateChanged(_) | Event::CashAdjusted(_) => None,
             Event::BacktestStarted(_) | Event::BacktestCompleted(_) | Event::BacktestFailed(_) => None,
+            Event::BacktestJobStarted(_) | Event::BacktestResultRemoved(_) => None,
         }
     }
 
@@ -548,6 +584,14 @@ impl Event {
                 check_text("result_file", &e.result_file)
             }
             Event::BacktestFailed(e) => check_text("reason", &e.reason),
+            Event::BacktestJobStarted(e) => {
+                if !is_valid_symbol(&e.symbol) {
+                    return Err(format!("invalid symbol {:?}", e.symbol));
+                }
+                check_text("kind", &e.kind)?;
+                check_text("strategy", &e.strategy)
+            }
+            Event::BacktestResultRemoved(e) => check_text("reason", &e.reason),
         }
     }
 }

@@ -26,6 +26,9 @@ pub enum ErrorCode {
     /// The endpoint exists in the spec but its capability is not built yet; the message
     /// says which part of the roadmap builds it.
     NotImplemented,
+    /// The thing existed and was deliberately removed (e.g. a backtest result deleted by
+    /// retention); unlike 404, the id was valid. Added at the end: the enum is archived.
+    Gone,
 }
 
 impl ErrorCode {
@@ -41,6 +44,7 @@ impl ErrorCode {
             Self::Unavailable => "unavailable",
             Self::Internal => "internal",
             Self::NotImplemented => "not_implemented",
+            Self::Gone => "gone",
         }
     }
 }

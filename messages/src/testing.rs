@@ -85,7 +85,7 @@ pub fn event() -> impl Strategy<Value = Event> {
     ]
 }
 
-/// The backtest events (started, completed, failed).
+/// The backtest events (started, completed, failed, job started, result removed).
 pub fn backtest_event() -> impl Strategy<Value = Event> {
     let id = || any::<u128>().prop_map(crate::ids::BacktestId);
     prop_oneof![
@@ -98,6 +98,10 @@ pub fn backtest_event() -> impl Strategy<Value = Event> {
             })
         }),
         (id(), text()).prop_map(|(backtest_id, reason)| Event::BacktestFailed(crate::event::BacktestFailed { backtest_id, reason })),
+        (id(), text(), text(), any::<u64>()).prop_map(|(backtest_id, kind, strategy, bars)| {
+            Event::BacktestJobStarted(crate::event::BacktestJobStarted { backtest_id, kind, symbol: "BTC/USDT".into(), strategy, bars })
+        }),
+        (id(), text()).prop_map(|(backtest_id, reason)| Event::BacktestResultRemoved(crate::event::BacktestResultRemoved { backtest_id, reason })),
     ]
 }
 

@@ -102,7 +102,7 @@ fn children(services: &Services, settings: &Settings, venue: Option<Arc<dyn Live
             names::MARKET_DATA => ChildSpec::of(name, MarketDataActor { services: services.clone() }),
             names::REGIME => ChildSpec::of(name, RegimeActor { services: services.clone() }),
             names::RISK => ChildSpec::of(name, RiskActor { services: services.clone() }),
-            names::BACKTEST => ChildSpec::of(name, BacktestActor { services: services.clone(), data_dir: settings.data_dir.clone() }),
+            names::BACKTEST => ChildSpec::of(name, BacktestActor { services: services.clone(), data_dir: settings.data_dir.clone(), results_max: settings.backtest.results_max }),
             names::EXECUTION => ChildSpec::of(name, ExecutionActor { services: services.clone(), config: execution_config(settings), venue: venue.clone() }),
             other => ChildSpec::of(other, ConcernActor { name: other }),
         })

@@ -175,6 +175,10 @@ pub fn run(all: BacktestArgs) -> anyhow::Result<ExitCode> {
         print_summary(&result, &spec, seconds, all.trades);
         analysis.print();
     }
+    if analysis.lookahead_failed() {
+        eprintln!("error: the look-ahead check failed: the strategy's signal changed when later bars were cut off (see lookahead in the report)");
+        return Ok(ExitCode::from(1));
+    }
     Ok(ExitCode::SUCCESS)
 }
 

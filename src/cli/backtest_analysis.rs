@@ -21,7 +21,8 @@ pub struct AnalysisArgs {
     #[arg(long, value_name = "METHOD", default_value = "bootstrap")]
     pub monte_carlo_method: Resampling,
     /// Look-ahead check: re-run the strategy on the bars cut at K sampled bars (default
-    /// 20, at most 200) and report any signal that changes.
+    /// 20, at most 200) and report any signal that changes. A failed check exits 1 (after
+    /// the report), a passed one 0: usable as a CI gate.
     #[arg(long, value_name = "K", num_args = 0..=1, default_missing_value = "20")]
     pub check_lookahead: Option<usize>,
 }
@@ -67,6 +68,11 @@ impl Analysis {
         Ok(())
     }
 
+    /// Whether a look-ahead check ran and failed (the exit code is then 1).
+    pub fn lookahead_failed(&self) -> bool {
+        self.sections.get("lookahead").is_some_and(lookahead_section_failed)
+    }
+
     /// The human-readable lines, after the summary.
     pub fn print(&self) {
         let a = &self.attribution;
@@ -91,6 +97,12 @@ impl Analysis {
             print_lookahead(la);
         }
     }
+}
+
+/// A `lookahead` section says the check failed: it ran and `passed` is false (a capped
+/// or skipped check that did not judge is not a failure).
+fn lookahead_section_failed(la: &serde_json::Value) -> bool {
+    la["passed"] == false
 }
 
 fn buckets(map: &BTreeMap<String, Bucket>) -> String {
@@ -148,5 +160,25 @@ fn print_lookahead(la: &serde_json::Value) {
     let shown = |v: &serde_json::Value| if v.is_null() { "hold".to_string() } else { v.to_string() };
     for m in la["mismatches"].as_array().into_iter().flatten().take(10) {
         println!("    bar {} ({}): full series {}, cut there {}", m["index"], m["time"].as_str().unwrap_or("?"), shown(&m["full"]), shown(&m["truncated"]));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// No built-in strategy peeks (they see bars up to the current one only), so the
+    /// failing exit is tested here on the section's shape; the passing one runs through
+    /// the binary in tests/backtest_cli.rs.
+    #[test]
+    fn a_failed_lookahead_section_fails_the_run() {
+        let section = |passed: serde_json::Value| {
+            let sections = BTreeMap::from([("lookahead", serde_json::json!({ "status": "completed", "passed": passed, "checks_run": 8 }))]);
+            Analysis { attribution: attribute(&[]), sections }
+        };
+        assert!(section(false.into()).lookahead_failed());
+        assert!(!section(true.into()).lookahead_failed());
+        assert!(!section(serde_json::Value::Null).lookahead_failed(), "not judged is not failed");
+        assert!(!Analysis { attribution: attribute(&[]), sections: BTreeMap::new() }.lookahead_failed(), "not asked");
     }
 }

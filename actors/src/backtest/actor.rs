@@ -3,7 +3,8 @@
 //! `report.rs`, the files in `files.rs`).
 //!
 //! `Run` validates, fetches the bars from the market-data actor, journals
-//! `BacktestStarted`, answers `running` at once and runs the engine on a blocking thread
+//! `BacktestJobStarted` (with the kind; journals of older builds hold `BacktestStarted`,
+//! without it), answers `running` at once and runs the engine on a blocking thread
 //! (progress through a shared counter). When it ends, the report is written as a file
 //! (atomically) and `BacktestCompleted` (a pointer to the file) or `BacktestFailed` is
 //! journaled. On (re)start the actor folds those events: a run that started but never
@@ -15,6 +16,9 @@ use super::report::{add_sections, performance, summary, unfinished};
 use super::optimize_job;
 use super::optimize_request::OptimizeRequest;
 use super::request::{RequestError, RunPlan, RunRequest};
+use super::retention::Index;
+use super::walk_forward_job;
+use super::walk_forward_request::WalkForwardRequest;
 use super::robustness::{analyse, RunInputs};
 use crate::context::{RequestMeta, Services};
 use crate::market_data::actor::MarketDataMsg;
@@ -24,11 +28,10 @@ use crate::session::actor::Answer;
 use ractor::{Actor, ActorProcessingErr, ActorRef};
 use serde::Serialize;
 use serde_json::Value;
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use tradpal_messages::{BacktestCompleted, BacktestFailed, BacktestId, BacktestStarted, Candle, ErrorCode, ErrorReply, Event, EventKind, Timeframe, Timestamp};
+use tradpal_messages::{BacktestCompleted, BacktestFailed, BacktestId, BacktestJobStarted, Candle, ErrorCode, ErrorReply, Event, EventKind, Timeframe, Timestamp};
 
 /// Backtests that may run at once (each holds a blocking thread and its bars in memory).
 pub const BACKTESTS_RUNNING_MAX: usize = 2;
@@ -50,17 +53,20 @@ pub enum BacktestMsg {
     Performance { id: BacktestId, reply: Answer<Value> },
     /// An optimisation (`POST /api/backtest/optimize`; see `optimize_job.rs`).
     Optimize { req: Box<OptimizeRequest>, meta: RequestMeta, reply: Answer<RunAccepted> },
+    /// A walk-forward (`POST /api/backtest/walk-forward`; see `walk_forward_job.rs`).
+    WalkForward { req: Box<WalkForwardRequest>, meta: RequestMeta, reply: Answer<RunAccepted> },
     /// The HTML report of a finished run (`report/{id}`).
     Report { id: BacktestId, reply: Answer<String> },
     /// Internal: a run ended (its file written and its end journaled, or not).
-    Finished { id: BacktestId, outcome: Result<String, String> },
+    /// `meta` is the job's request's: a retention removal it triggers is journaled under it.
+    Finished { id: BacktestId, outcome: Result<String, String>, meta: RequestMeta },
 }
 
 /// The answer to `Run`.
 #[derive(Debug, Clone, Serialize)]
 pub struct RunAccepted {
     pub backtest_id: BacktestId,
-    /// `run` or `optimize`.
+    /// `run`, `optimize` or `walk_forward`.
     pub kind: &'static str,
     pub status: &'static str,
     pub symbol: String,
@@ -74,7 +80,27 @@ pub enum Entry {
     /// `done` counts bars (a run) or engine runs (an optimisation) up to `total`.
     Running { done: Arc<AtomicUsize>, total: usize, kind: &'static str },
     Completed { file: String },
-    Failed { reason: String },
+    /// `kind` is `None` for a job journaled by an older build (`BacktestStarted` had no
+    /// kind) and for an unknown kind.
+    Failed { reason: String, kind: Option<&'static str> },
+    /// Its result file was deleted by retention (see `retention.rs`).
+    Removed { reason: String },
+}
+
+/// The `&'static` kind of a journaled kind name (`None` for a name this build does not know).
+pub fn known_kind(name: &str) -> Option<&'static str> {
+    [KIND_RUN, optimize_job::KIND_OPTIMIZE, walk_forward_job::KIND_WALK_FORWARD].into_iter().find(|k| *k == name)
+}
+
+impl Entry {
+    /// The job's kind, when known.
+    fn kind(&self) -> Option<&'static str> {
+        match self {
+            Entry::Running { kind, .. } => Some(kind),
+            Entry::Failed { kind, .. } => *kind,
+            Entry::Completed { .. } | Entry::Removed { .. } => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -82,6 +108,8 @@ pub struct BacktestActor {
     pub services: Services,
     /// Where result files go (`<data_dir>/backtests/`).
     pub data_dir: PathBuf,
+    /// Most finished result files kept (`BACKTEST_RESULTS_MAX`; see `retention.rs`).
+    pub results_max: usize,
 }
 
 pub(super) fn reply_err(code: ErrorCode, message: impl Into<String>) -> ErrorReply {
@@ -96,17 +124,24 @@ pub(super) fn request_error(e: RequestError) -> ErrorReply {
     reply_err(code, e.to_string())
 }
 
-/// Folds the journaled backtest events: every run that ended, and those cut by a restart.
-pub fn fold_event(state: &mut BTreeMap<BacktestId, Entry>, event: &Event) {
+/// Folds the journaled backtest events: every run that ended, those cut by a restart,
+/// and the results removed by retention.
+pub fn fold_event(index: &mut Index, event: &Event) {
+    let state = &mut index.entries;
     match event {
         Event::BacktestStarted(e) => {
-            state.insert(e.backtest_id, Entry::Failed { reason: INTERRUPTED.into() });
+            state.insert(e.backtest_id, Entry::Failed { reason: INTERRUPTED.into(), kind: None });
         }
-        Event::BacktestCompleted(e) => {
-            state.insert(e.backtest_id, Entry::Completed { file: e.result_file.clone() });
+        Event::BacktestJobStarted(e) => {
+            state.insert(e.backtest_id, Entry::Failed { reason: INTERRUPTED.into(), kind: known_kind(&e.kind) });
+        }
+        Event::BacktestCompleted(e) => index.completed(e.backtest_id, e.result_file.clone()),
+        Event::BacktestResultRemoved(e) => {
+            state.insert(e.backtest_id, Entry::Removed { reason: e.reason.clone() });
         }
         Event::BacktestFailed(e) => {
-            state.insert(e.backtest_id, Entry::Failed { reason: e.reason.clone() });
+            let kind = state.get(&e.backtest_id).and_then(Entry::kind);
+            state.insert(e.backtest_id, Entry::Failed { reason: e.reason.clone(), kind });
         }
         _ => {}
     }
@@ -114,18 +149,19 @@ pub fn fold_event(state: &mut BTreeMap<BacktestId, Entry>, event: &Event) {
 
 impl Actor for BacktestActor {
     type Msg = BacktestMsg;
-    type State = BTreeMap<BacktestId, Entry>;
+    type State = Index;
     type Arguments = ();
 
     async fn pre_start(&self, _myself: ActorRef<BacktestMsg>, _args: ()) -> Result<Self::State, ActorProcessingErr> {
-        let state = self
+        let mut state = self
             .services
-            .fold(EventKind::BACKTEST, BTreeMap::new(), |s, env| {
+            .fold(EventKind::BACKTEST, Index::default(), |s, env| {
                 fold_event(s, &env.event);
                 Ok(())
             })
             .await?;
-        tracing::info!(backtests = state.len(), "backtest index rebuilt from journal");
+        state.prune();
+        tracing::info!(backtests = state.entries.len(), "backtest index rebuilt from journal");
         Ok(state)
     }
 
@@ -137,6 +173,9 @@ impl Actor for BacktestActor {
             BacktestMsg::Optimize { req, meta, reply } => {
                 let _ = reply.send(self.start_optimize(*req, meta, state).await);
             }
+            BacktestMsg::WalkForward { req, meta, reply } => {
+                let _ = reply.send(self.start_walk_forward(*req, meta, state).await);
+            }
             BacktestMsg::Results { id, reply } => {
                 let _ = reply.send(self.results(id, state, false).await);
             }
@@ -146,12 +185,17 @@ impl Actor for BacktestActor {
             BacktestMsg::Performance { id, reply } => {
                 let _ = reply.send(self.results(id, state, true).await);
             }
-            BacktestMsg::Finished { id, outcome } => {
-                let entry = match outcome {
-                    Ok(file) => Entry::Completed { file },
-                    Err(reason) => Entry::Failed { reason },
-                };
-                state.insert(id, entry);
+            BacktestMsg::Finished { id, outcome, meta } => {
+                match outcome {
+                    Ok(file) => {
+                        state.completed(id, file);
+                        self.apply_retention(state, &meta).await;
+                    }
+                    Err(reason) => {
+                        let kind = state.entries.get(&id).and_then(Entry::kind);
+                        state.entries.insert(id, Entry::Failed { reason, kind });
+                    }
+                }
             }
         }
         Ok(())
@@ -159,9 +203,9 @@ impl Actor for BacktestActor {
 }
 
 impl BacktestActor {
-    async fn start(&self, req: RunRequest, meta: RequestMeta, state: &mut BTreeMap<BacktestId, Entry>) -> Result<RunAccepted, ErrorReply> {
+    async fn start(&self, req: RunRequest, meta: RequestMeta, state: &mut Index) -> Result<RunAccepted, ErrorReply> {
         let plan = req.plan().map_err(request_error)?;
-        let running = state.values().filter(|e| matches!(e, Entry::Running { kind: KIND_RUN, .. })).count();
+        let running = state.entries.values().filter(|e| matches!(e, Entry::Running { kind: KIND_RUN, .. })).count();
         if running >= BACKTESTS_RUNNING_MAX {
             return Err(reply_err(
                 ErrorCode::Unavailable,
@@ -174,12 +218,10 @@ impl BacktestActor {
         };
         let series = fetch_series(&plan, timeframe).await?;
         let total: usize = series.iter().map(Vec::len).sum();
-        let id = self.services.ids.lock().expect("id generator lock poisoned").backtest_id();
         // Journal events hold one valid symbol: a portfolio's first (its result file lists all).
-        let started = BacktestStarted { backtest_id: id, symbol: plan.symbols[0].clone(), strategy: plan.spec.name.clone(), bars: total as u64 };
-        self.services.record(self.services.draft(&meta, Event::BacktestStarted(started))).await.map_err(|e| e.to_reply())?;
+        let id = self.journal_start(&meta, KIND_RUN, &plan.symbols[0], &plan.spec.name, total).await?;
         let done = Arc::new(AtomicUsize::new(0));
-        state.insert(id, Entry::Running { done: done.clone(), total: total, kind: KIND_RUN });
+        state.entries.insert(id, Entry::Running { done: done.clone(), total, kind: KIND_RUN });
         let accepted = RunAccepted {
             backtest_id: id,
             kind: KIND_RUN,
@@ -195,8 +237,8 @@ impl BacktestActor {
         Ok(accepted)
     }
 
-    async fn results(&self, id: BacktestId, state: &BTreeMap<BacktestId, Entry>, full: bool) -> Result<Value, ErrorReply> {
-        let entry = state.get(&id).ok_or_else(|| reply_err(ErrorCode::NotFound, format!("no backtest {id}")))?;
+    async fn results(&self, id: BacktestId, state: &Index, full: bool) -> Result<Value, ErrorReply> {
+        let entry = state.entries.get(&id).ok_or_else(|| reply_err(ErrorCode::NotFound, format!("no backtest {id}")))?;
         let file = match entry {
             Entry::Running { done, total, kind } => {
                 let progress = done.load(Ordering::Relaxed) as f64 / (*total).max(1) as f64;
@@ -205,16 +247,35 @@ impl BacktestActor {
                 }
                 return Ok(with_kind(unfinished(id, "running", progress.min(1.0), None), kind));
             }
-            Entry::Failed { reason } if full => return Err(reply_err(ErrorCode::Conflict, format!("backtest {id} failed, so it has no performance report: {reason}"))),
-            Entry::Failed { reason } => return Ok(unfinished(id, "failed", 0.0, Some(reason))),
+            Entry::Failed { reason, .. } if full => return Err(reply_err(ErrorCode::Conflict, format!("backtest {id} failed, so it has no performance report: {reason}"))),
+            Entry::Failed { reason, kind } => {
+                let doc = unfinished(id, "failed", 0.0, Some(reason));
+                return Ok(match kind {
+                    Some(k) => with_kind(doc, k),
+                    None => doc,
+                });
+            }
+            Entry::Removed { reason } => return Err(removed(id, reason)),
             Entry::Completed { file } => file.clone(),
         };
         let doc = self.read(id, file).await?;
-        Ok(match (full, optimize_job::is_optimize(&doc)) {
-            (true, _) => doc,
-            (false, true) => optimize_job::summary(&doc),
-            (false, false) => with_kind(summary(&doc), KIND_RUN),
+        Ok(if full {
+            doc
+        } else if optimize_job::is_optimize(&doc) {
+            optimize_job::summary(&doc)
+        } else if walk_forward_job::is_walk_forward(&doc) {
+            walk_forward_job::summary(&doc)
+        } else {
+            with_kind(summary(&doc), KIND_RUN)
         })
+    }
+
+    /// A new id, and the journaled start of a job of `kind` under it.
+    pub(super) async fn journal_start(&self, meta: &RequestMeta, kind: &str, symbol: &str, strategy: &str, bars: usize) -> Result<BacktestId, ErrorReply> {
+        let id = self.services.ids.lock().expect("id generator lock poisoned").backtest_id();
+        let started = BacktestJobStarted { backtest_id: id, kind: kind.to_string(), symbol: symbol.to_string(), strategy: strategy.to_string(), bars: bars as u64 };
+        self.services.record(self.services.draft(meta, Event::BacktestJobStarted(started))).await.map_err(|e| e.to_reply())?;
+        Ok(id)
     }
 
     /// The result file of a completed job, read on a blocking thread.
@@ -227,16 +288,18 @@ impl BacktestActor {
     }
 
     /// The self-contained HTML report of a completed run (409 otherwise).
-    async fn html(&self, id: BacktestId, state: &BTreeMap<BacktestId, Entry>) -> Result<String, ErrorReply> {
-        let file = match state.get(&id) {
+    async fn html(&self, id: BacktestId, state: &Index) -> Result<String, ErrorReply> {
+        let file = match state.entries.get(&id) {
             None => return Err(reply_err(ErrorCode::NotFound, format!("no backtest {id}"))),
             Some(Entry::Completed { file }) => file.clone(),
             Some(Entry::Running { .. }) => return Err(reply_err(ErrorCode::Conflict, format!("backtest {id} is still running: its report exists once it completes"))),
-            Some(Entry::Failed { reason }) => return Err(reply_err(ErrorCode::Conflict, format!("backtest {id} failed, so it has no report: {reason}"))),
+            Some(Entry::Failed { reason, .. }) => return Err(reply_err(ErrorCode::Conflict, format!("backtest {id} failed, so it has no report: {reason}"))),
+            Some(Entry::Removed { reason }) => return Err(removed(id, reason)),
         };
         let doc = self.read(id, file).await?;
-        if optimize_job::is_optimize(&doc) {
-            return Err(reply_err(ErrorCode::Conflict, format!("backtest {id} is an optimisation: its report is the JSON of /api/backtest/performance/{id}")));
+        if optimize_job::is_optimize(&doc) || walk_forward_job::is_walk_forward(&doc) {
+            let what = if optimize_job::is_optimize(&doc) { "an optimisation" } else { "a walk-forward" };
+            return Err(reply_err(ErrorCode::Conflict, format!("backtest {id} is {what}: its report is the JSON of /api/backtest/performance/{id}")));
         }
         Ok(super::html::render(&doc))
     }
@@ -302,8 +365,13 @@ pub(super) async fn finish(services: &Services, meta: &RequestMeta, id: Backtest
         Err(reason) => tracing::warn!(%id, reason, "backtest failed"),
     }
     if let Some(actor) = ActorRef::<BacktestMsg>::where_is(names::BACKTEST) {
-        let _ = actor.cast(BacktestMsg::Finished { id, outcome });
+        let _ = actor.cast(BacktestMsg::Finished { id, outcome, meta: meta.clone() });
     }
+}
+
+/// 410 for a result deleted by retention, with the reason (which names the limit).
+fn removed(id: BacktestId, reason: &str) -> ErrorReply {
+    reply_err(ErrorCode::Gone, format!("backtest {id} finished but its result was {reason}"))
 }
 
 /// `doc` with `"kind": kind` added (the results of runs and optimisations share one

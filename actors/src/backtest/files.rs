@@ -53,6 +53,22 @@ pub fn write(data_dir: &Path, id: BacktestId, doc: &serde_json::Value) -> Result
     Ok(rel)
 }
 
+/// Deletes the result file `rel` (relative to `data_dir`), then syncs the directory;
+/// an already missing file is not an error (retention journals before it deletes).
+pub fn remove(data_dir: &Path, rel: &str) -> Result<(), ResultFileError> {
+    let path = data_dir.join(rel);
+    let io = |source| ResultFileError::Io { path: path.display().to_string(), source };
+    match std::fs::remove_file(&path) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(io(e)),
+    }
+    if let Some(dir) = path.parent() {
+        std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(io)?;
+    }
+    Ok(())
+}
+
 /// Reads the result file `rel` (relative to `data_dir`).
 pub fn read(data_dir: &Path, rel: &str) -> Result<serde_json::Value, ResultFileError> {
     let path = data_dir.join(rel);
@@ -70,8 +86,12 @@ pub fn read(data_dir: &Path, rel: &str) -> Result<serde_json::Value, ResultFileE
     f.take(RESULT_FILE_BYTES_MAX).read_to_end(&mut bytes).map_err(|source| ResultFileError::Io { path: shown.clone(), source })?;
     let doc: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| ResultFileError::Corrupt { path: shown.clone(), why: e.to_string() })?;
     let optimisation = doc["kind"] == "optimize" && doc["best_params"].is_object();
-    if !doc.is_object() || !(doc["metrics"].is_object() || optimisation) {
-        return Err(ResultFileError::Corrupt { path: shown, why: "not a backtest report (no metrics object) nor an optimisation's (kind optimize, best_params)".into() });
+    let walk_forward = doc["kind"] == "walk_forward" && doc["per_window"].is_array();
+    if !doc.is_object() || !(doc["metrics"].is_object() || optimisation || walk_forward) {
+        return Err(ResultFileError::Corrupt {
+            path: shown,
+            why: "not a backtest report (no metrics object) nor an optimisation's (kind optimize, best_params) nor a walk-forward's (kind walk_forward, per_window)".into(),
+        });
     }
     Ok(doc)
 }

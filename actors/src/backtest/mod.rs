@@ -10,7 +10,7 @@
 //! # Layout
 //!
 //! - `actor.rs`: [`actor::BacktestActor`], the thin actor behind `/api/backtest/*`: checks
-//!   a request, fetches bars from the market-data actor, journals `BacktestStarted`, runs
+//!   a request, fetches bars from the market-data actor, journals `BacktestJobStarted`, runs
 //!   the engine on a blocking thread (progress via [`run_observed`]), writes the report
 //!   file and journals `BacktestCompleted` / `BacktestFailed`; rebuilt from those events.
 //!   Also serves the HTML report of a finished run, and [`actor::fetch_range`] (the
@@ -18,6 +18,13 @@
 //! - `optimize_job.rs`: optimisations over HTTP in the same actor: one at a time
 //!   ([`optimize_job::OPTIMIZATIONS_RUNNING_MAX`]), same journal events and result files
 //!   (`"kind": "optimize"`), progress in engine runs.
+//! - `walk_forward_job.rs`: walk-forwards over HTTP in the same actor, sharing the
+//!   optimisations' single slot, journal events and result files (`"kind":
+//!   "walk_forward"`: per-window best params and scores, the stitched out-of-sample
+//!   metrics and equity curve).
+//! - `walk_forward_request.rs`: [`walk_forward_request::WalkForwardRequest`] (the body of
+//!   `POST /api/backtest/walk-forward`): an optimisation's fields plus the windows, in
+//!   bars or fractions, resolved against the fetched bars; each message names the field.
 //! - `optimize_request.rs`: [`optimize_request::OptimizeRequest`] (the body of
 //!   `POST /api/backtest/optimize`) and its checks, each naming the field.
 //! - `html/`: the self-contained HTML report (inline CSS and SVG) built from the
@@ -40,6 +47,9 @@
 //!   - `lookahead.rs`: the signal at sampled bars with the later bars cut off against
 //!     the full series; every mismatch.
 //!   - `tests.rs` (tests only): built-ins pass on real data, cheating strategies fail.
+//! - `retention.rs`: the actor's index of jobs (with the completion order) and result
+//!   retention: past `BACKTEST_RESULTS_MAX` finished results the oldest are removed
+//!   (journaled `BacktestResultRemoved`, then the file deleted); `results/{id}` says 410.
 //! - `files.rs`: result files `<data_dir>/backtests/<id>.json`, written atomically, read
 //!   with a size limit ([`files::RESULT_FILE_BYTES_MAX`]).
 //! - `engine.rs`: [`run`] and [`run_observed`] (a progress callback) for one symbol,
@@ -126,11 +136,14 @@ pub mod optimize_request;
 pub mod report;
 pub mod request;
 pub mod result;
+pub mod retention;
 pub mod risk_sizing;
 pub mod robustness;
 pub mod sizing;
 pub mod strategy;
 pub mod walk_forward;
+pub mod walk_forward_job;
+pub mod walk_forward_request;
 
 #[cfg(test)]
 mod engine_tests;

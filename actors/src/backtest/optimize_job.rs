@@ -1,17 +1,18 @@
 //! Optimisations requested over HTTP (`POST /api/backtest/optimize`): the backtest
 //! actor's side of [`super::optimize::optimize`].
 //!
-//! They share the run's id space, journal events and result files: `BacktestStarted`
-//! when accepted, the report written to `<data_dir>/backtests/<id>.json` (with
+//! They share the run's id space, journal events and result files: `BacktestJobStarted`
+//! (kind `optimize`) when accepted, the report written to `<data_dir>/backtests/<id>.json` (with
 //! `"kind": "optimize"`), then `BacktestCompleted` (its `total_return` is the best
 //! point's out-of-sample return, its `event_stream_hash` empty: an optimisation is many
 //! runs, not one event stream) or `BacktestFailed`. So a finished optimisation survives
 //! a restart exactly as a run does. At most [`OPTIMIZATIONS_RUNNING_MAX`] run at once,
 //! each on one blocking thread that fans its trials out over every core; more answer
-//! 503. Progress counts engine runs up to [`super::optimize::OptimizeSpec::runs_planned`].
+//! 503 (the slot is shared with walk-forwards: [`search_slot_free`]). Progress counts engine runs up to [`super::optimize::OptimizeSpec::runs_planned`].
 
 use super::actor::{fetch_bars, finest_stored, finish, reply_err, request_error, BacktestActor, Entry, RunAccepted};
 use super::files;
+use super::retention::Index;
 use super::optimize::{optimize_observed, OptimizeReport, SEGMENT_BARS_MIN};
 use super::optimize_request::{OptimizePlan, OptimizeRequest};
 use crate::context::{RequestMeta, Services};
@@ -20,7 +21,8 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::atomic::AtomicUsize;
 use std::sync::Arc;
-use tradpal_messages::{BacktestCompleted, BacktestId, BacktestStarted, Candle, ErrorCode, ErrorReply, Event, Timeframe};
+use super::walk_forward_job::KIND_WALK_FORWARD;
+use tradpal_messages::{BacktestCompleted, BacktestId, Candle, ErrorCode, ErrorReply, Timeframe};
 
 /// `kind` of an optimisation.
 pub const KIND_OPTIMIZE: &str = "optimize";
@@ -30,6 +32,29 @@ pub const OPTIMIZATIONS_RUNNING_MAX: usize = 1;
 /// Whether a result document is an optimisation's.
 pub fn is_optimize(doc: &Value) -> bool {
     doc["kind"] == KIND_OPTIMIZE
+}
+
+/// The single search slot, shared by optimisations and walk-forwards (each uses every
+/// core): 503 naming [`OPTIMIZATIONS_RUNNING_MAX`] when it is taken.
+pub(super) fn search_slot_free(state: &BTreeMap<BacktestId, Entry>) -> Result<(), ErrorReply> {
+    let running: Vec<&str> = state
+        .values()
+        .filter_map(|e| match e {
+            Entry::Running { kind, .. } if *kind == KIND_OPTIMIZE || *kind == KIND_WALK_FORWARD => Some(*kind),
+            _ => None,
+        })
+        .collect();
+    if running.len() >= OPTIMIZATIONS_RUNNING_MAX {
+        return Err(reply_err(
+            ErrorCode::Unavailable,
+            format!(
+                "{} optimisation / walk-forward ({}) is running, the most at once (OPTIMIZATIONS_RUNNING_MAX = {OPTIMIZATIONS_RUNNING_MAX}): it uses every core; retry when it completes",
+                running.len(),
+                running.join(", ")
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// The result file of an optimisation: the report, with the id, status, data and the
@@ -66,15 +91,9 @@ pub fn summary(doc: &Value) -> Value {
 
 impl BacktestActor {
     /// Checks, fetches the bars, journals `BacktestStarted` and starts the search.
-    pub(super) async fn start_optimize(&self, req: OptimizeRequest, meta: RequestMeta, state: &mut BTreeMap<BacktestId, Entry>) -> Result<RunAccepted, ErrorReply> {
+    pub(super) async fn start_optimize(&self, req: OptimizeRequest, meta: RequestMeta, state: &mut Index) -> Result<RunAccepted, ErrorReply> {
         let plan = req.plan().map_err(request_error)?;
-        let running = state.values().filter(|e| matches!(e, Entry::Running { kind: KIND_OPTIMIZE, .. })).count();
-        if running >= OPTIMIZATIONS_RUNNING_MAX {
-            return Err(reply_err(
-                ErrorCode::Unavailable,
-                format!("{running} optimisation is running, the most at once (OPTIMIZATIONS_RUNNING_MAX = {OPTIMIZATIONS_RUNNING_MAX}): it uses every core; retry when it completes"),
-            ));
-        }
+        search_slot_free(&state.entries)?;
         let timeframe = match plan.run.timeframe {
             Some(tf) => tf,
             None => finest_stored(&plan.run.symbol).await?,
@@ -87,11 +106,9 @@ impl BacktestActor {
                 format!("train_fraction: {} bars split at {} leave {split} in-sample and {} out-of-sample bars, need at least {SEGMENT_BARS_MIN} each: widen start_date / end_date", bars.len(), plan.spec.train_fraction, bars.len() - split),
             ));
         }
-        let id = self.services.ids.lock().expect("id generator lock poisoned").backtest_id();
-        let started = BacktestStarted { backtest_id: id, symbol: plan.run.symbol.clone(), strategy: plan.spec.strategy.name.clone(), bars: bars.len() as u64 };
-        self.services.record(self.services.draft(&meta, Event::BacktestStarted(started))).await.map_err(|e| e.to_reply())?;
+        let id = self.journal_start(&meta, KIND_OPTIMIZE, &plan.run.symbol, &plan.spec.strategy.name, bars.len()).await?;
         let done = Arc::new(AtomicUsize::new(0));
-        state.insert(id, Entry::Running { done: done.clone(), total: plan.spec.runs_planned(), kind: KIND_OPTIMIZE });
+        state.entries.insert(id, Entry::Running { done: done.clone(), total: plan.spec.runs_planned(), kind: KIND_OPTIMIZE });
         let accepted = RunAccepted {
             backtest_id: id,
             kind: KIND_OPTIMIZE,

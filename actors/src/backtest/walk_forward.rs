@@ -32,6 +32,7 @@ use super::optimize::{objective, search, space, Method, OptimizeError, OptimizeS
 use super::BacktestConfig;
 use serde::Serialize;
 use std::collections::BTreeMap;
+use std::sync::atomic::AtomicUsize;
 use tradpal_messages::{Candle, Timeframe};
 
 /// Most windows one walk-forward may have.
@@ -110,12 +111,33 @@ pub struct WalkForwardReport {
     pub equity: Vec<EquityPoint>,
 }
 
+/// Engine runs a walk-forward of `windows` windows makes at most: each window's search
+/// (the points [`OptimizeSpec::runs_planned`] counts, without the optimiser's two final
+/// runs) plus its test run. What a progress counter counts up to.
+pub fn runs_planned(spec: &OptimizeSpec, windows: usize) -> usize {
+    windows.saturating_mul(spec.runs_planned().saturating_sub(2) + 1)
+}
+
 /// Runs the walk-forward (see the module doc). `spec.train_fraction` is not used: each
 /// training window is wholly in-sample.
 pub fn walk_forward(config: &BacktestConfig, bars: &[Candle], timeframe: Timeframe, symbol: &str, spec: &OptimizeSpec, w: &Windows) -> Result<WalkForwardReport, OptimizeError> {
+    walk_forward_observed(config, bars, timeframe, symbol, spec, w, None)
+}
+
+/// [`walk_forward`], counting every engine run into `progress` (see [`runs_planned`]
+/// for the total): the HTTP job's progress.
+pub fn walk_forward_observed(
+    config: &BacktestConfig,
+    bars: &[Candle],
+    timeframe: Timeframe,
+    symbol: &str,
+    spec: &OptimizeSpec,
+    w: &Windows,
+    progress: Option<&AtomicUsize>,
+) -> Result<WalkForwardReport, OptimizeError> {
     let objective = spec.check()?;
     let plan = windows(bars.len(), w)?;
-    let problem = spec.problem(config, timeframe, symbol, objective);
+    let problem = super::optimize::Problem { progress, ..spec.problem(config, timeframe, symbol, objective) };
     let cash = config.starting_cash.to_f64();
     let mut stitch = Stitched::default();
     let mut per_window = Vec::with_capacity(plan.len());
@@ -124,6 +146,7 @@ pub fn walk_forward(config: &BacktestConfig, bars: &[Candle], timeframe: Timefra
         let best = &ranked[0];
         let test = &bars[b..b + bn];
         let r = problem.run_point(test, &best.point).map_err(|source| OptimizeError::Backtest { what: format!("window {k}: test run"), source })?;
+        problem.tick();
         per_window.push(WindowReport {
             train: Segment::of(bars, a, an),
             test: Segment::of(bars, b, bn),

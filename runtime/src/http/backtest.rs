@@ -13,6 +13,12 @@
 //! params, in-sample and out-of-sample scores, the gap, the ranked top trials) and
 //! `performance/{id}` (plus both metric blocks). `GET /api/backtest/report/{id}` serves
 //! a finished run's self-contained HTML report (`text/html`).
+//!
+//! `POST /api/backtest/walk-forward` works as `optimize` does and shares its one slot
+//! (503 while an optimisation or walk-forward runs); its result (`"kind":
+//! "walk_forward"`) gives per window the best params and in-sample / out-of-sample
+//! scores, and the stitched out-of-sample metrics; `performance/{id}` adds the full
+//! metric block and the stitched equity curve.
 
 use super::auth::{Trader, Viewer};
 use super::error::ApiError;
@@ -27,6 +33,7 @@ use serde_json::Value;
 use tradpal_actors::backtest::actor::{BacktestMsg, RunAccepted};
 use tradpal_actors::backtest::optimize_request::OptimizeRequest;
 use tradpal_actors::backtest::request::RunRequest;
+use tradpal_actors::backtest::walk_forward_request::WalkForwardRequest;
 use tradpal_actors::names;
 use tradpal_messages::{BacktestId, ErrorCode};
 
@@ -61,6 +68,16 @@ pub async fn optimize(
 ) -> Result<(StatusCode, Json<RunAccepted>), ApiError> {
     let (req, meta) = (Box::new(req), correlation(&rid));
     let accepted = call_actor(names::BACKTEST, |reply| BacktestMsg::Optimize { req, meta, reply }).await??;
+    Ok((StatusCode::ACCEPTED, Json(accepted)))
+}
+
+pub async fn walk_forward(
+    _role: Trader,
+    Extension(rid): Extension<RequestId>,
+    ApiJson(req): ApiJson<WalkForwardRequest>,
+) -> Result<(StatusCode, Json<RunAccepted>), ApiError> {
+    let (req, meta) = (Box::new(req), correlation(&rid));
+    let accepted = call_actor(names::BACKTEST, |reply| BacktestMsg::WalkForward { req, meta, reply }).await??;
     Ok((StatusCode::ACCEPTED, Json(accepted)))
 }
 

@@ -34,6 +34,7 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         ErrorCode::NotImplemented => StatusCode::NOT_IMPLEMENTED,
+        ErrorCode::Gone => StatusCode::GONE,
     }
 }
 

@@ -86,6 +86,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/execution/flatten", post(execution::flatten))
         .route("/api/backtest/run", post(backtest::run))
         .route("/api/backtest/optimize", post(backtest::optimize))
+        .route("/api/backtest/walk-forward", post(backtest::walk_forward))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), cluster_gate))
         .route("/health", get(health))
         .route("/api/trading/status", get(trading::status))
