@@ -146,19 +146,33 @@ impl Job {
             let file = files::write(&data_dir, id, &doc).map_err(|e| e.to_string())?;
             Ok((file, report.out_of_sample_metrics.total_return))
         });
-        let outcome = match task.await {
-            Ok(r) => r,
-            Err(e) => Err(format!("the optimisation thread failed: {e}")),
-        };
-        let completed = outcome.map(|(file, total_return)| BacktestCompleted {
-            backtest_id: id,
-            symbol,
-            strategy,
-            bars: n,
-            total_return,
-            event_stream_hash: String::new(),
-            result_file: file,
-        });
-        finish(&self.services, &self.meta, id, completed).await;
+        complete(&self.services, &self.meta, id, "optimisation", (symbol, strategy, n), task).await;
     }
+}
+
+/// Awaits a search job's blocking thread (it returns the result file and the headline
+/// return) and journals the job's completion or failure. Shared by optimisations and
+/// walk-forwards; `what` names the job in a failure.
+pub(super) async fn complete(
+    services: &Services,
+    meta: &RequestMeta,
+    id: BacktestId,
+    what: &str,
+    (symbol, strategy, bars): (String, String, u64),
+    task: tokio::task::JoinHandle<Result<(String, f64), String>>,
+) {
+    let outcome = match task.await {
+        Ok(r) => r,
+        Err(e) => Err(format!("the {what} thread failed: {e}")),
+    };
+    let completed = outcome.map(|(file, total_return)| BacktestCompleted {
+        backtest_id: id,
+        symbol,
+        strategy,
+        bars,
+        total_return,
+        event_stream_hash: String::new(),
+        result_file: file,
+    });
+    finish(services, meta, id, completed).await;
 }

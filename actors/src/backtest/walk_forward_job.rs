@@ -8,7 +8,7 @@
 //! answer 503. `BacktestCompleted.total_return` is the stitched out-of-sample return.
 //! Progress counts engine runs up to [`super::walk_forward::runs_planned`].
 
-use super::actor::{fetch_bars, finest_stored, finish, request_error, BacktestActor, Entry, RunAccepted};
+use super::actor::{fetch_bars, finest_stored, request_error, BacktestActor, Entry, RunAccepted};
 use super::files;
 use super::retention::Index;
 use super::optimize_job::search_slot_free;
@@ -20,7 +20,7 @@ use serde_json::{json, Value};
 use std::path::PathBuf;
 use std::sync::atomic::AtomicUsize;
 use std::sync::Arc;
-use tradpal_messages::{BacktestCompleted, BacktestId, Candle, ErrorReply, Timeframe};
+use tradpal_messages::{BacktestId, Candle, ErrorReply, Timeframe};
 
 /// `kind` of a walk-forward.
 pub const KIND_WALK_FORWARD: &str = "walk_forward";
@@ -118,19 +118,6 @@ impl Job {
             let file = files::write(&data_dir, id, &doc).map_err(|e| e.to_string())?;
             Ok((file, report.out_of_sample_metrics.total_return))
         });
-        let outcome = match task.await {
-            Ok(r) => r,
-            Err(e) => Err(format!("the walk-forward thread failed: {e}")),
-        };
-        let completed = outcome.map(|(file, total_return)| BacktestCompleted {
-            backtest_id: id,
-            symbol,
-            strategy,
-            bars: n,
-            total_return,
-            event_stream_hash: String::new(),
-            result_file: file,
-        });
-        finish(&self.services, &self.meta, id, completed).await;
+        super::optimize_job::complete(&self.services, &self.meta, id, "walk-forward", (symbol, strategy, n), task).await;
     }
 }
