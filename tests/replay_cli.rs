@@ -121,9 +121,18 @@ async fn a_recorded_paper_session_replays_identically_and_a_changed_fee_differs(
     assert_eq!(code, 0, "{out}\n{err}");
     assert!(out.contains("replay of the account: identical"), "{out}");
 
-    // Another fee: the first fill differs, in its fee.
+    // The settings come from the journal: replaying under another environment (and with
+    // no environment at all) still decides with what the service used ...
+    let (code, r, _) = replay_json(&["replay", "--session", &sid, "--data-dir", d, "--json"], &[]);
+    assert_eq!((code, r["identical"].as_bool(), r["config_source"].as_str()), (0, Some(true), Some("journal")), "{r}");
+    assert_eq!(r["config"]["max_position_size"].as_f64(), Some(0.5), "{r}");
+
+    // ... and --what-if decides with other settings: at another fee the first fill
+    // differs, in its fee.
     let fee2 = &[("MAX_POSITION_SIZE", "0.5"), ("TRANSACTION_COSTS", "0.002")];
     let (code, r, _) = replay_json(&["replay", "--session", &sid, "--data-dir", d, "--json"], fee2);
+    assert_eq!(code, 0, "the journaled fee is used, not the environment's: {r}");
+    let (code, r, _) = replay_json(&["replay", "--session", &sid, "--data-dir", d, "--json", "--what-if"], fee2);
     assert_eq!(code, 1, "{r}");
     let diff = &r["difference"];
     assert_eq!((diff["kind"].as_str(), diff["field"].as_str()), (Some("order_filled"), Some("fee")), "{r}");

@@ -350,6 +350,25 @@ pub struct BacktestResultRemoved {
     pub reason: String,
 }
 
+/// The settings the execution core decides with, journaled at every service start: a
+/// replay re-decides with what the service actually used, not with whatever the
+/// environment says on the day of the audit. (Instruments and the rest of the fill model
+/// are code constants; these are the inputs that come from configuration.)
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+pub struct ExecutionConfigured {
+    /// Fee rate per fill, maker and taker (`TRANSACTION_COSTS`).
+    pub transaction_costs: f64,
+    /// Largest position, fraction of equity (`MAX_POSITION_SIZE`).
+    pub max_position_size: f64,
+    /// Drawdown limit, fraction (`MAX_DRAWDOWN`).
+    pub max_drawdown: f64,
+    /// Unacknowledged orders expire after this many ns (`ORDER_TIMEOUT`).
+    pub order_timeout_ns: i64,
+    /// The live venue when paper trading is off (`DEFAULT_EXCHANGE`); `None` = paper.
+    pub live_venue: Option<String>,
+}
+
 /// Every fact the system records. Closed: a new fact is a new variant (at the end).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[derive(rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
@@ -378,6 +397,7 @@ pub enum Event {
     BacktestFailed(BacktestFailed),
     BacktestJobStarted(BacktestJobStarted),
     BacktestResultRemoved(BacktestResultRemoved),
+    ExecutionConfigured(ExecutionConfigured),
 }
 
 /// The event's kind without its payload: stored in the envelope (and in indexes) so a
@@ -410,6 +430,7 @@ pub enum EventKind {
     BacktestFailed = 21,
     BacktestJobStarted = 22,
     BacktestResultRemoved = 23,
+    ExecutionConfigured = 24,
 }
 
 impl EventKind {
@@ -417,7 +438,8 @@ impl EventKind {
         &[Self::ServiceStarted, Self::SessionStarted, Self::SessionStopped, Self::ActorRestarted, Self::CandlesIngested, Self::RiskLimitBreached, Self::RegimeChanged,
         Self::OrderSubmitted, Self::OrderAccepted, Self::OrderRejected, Self::OrderFilled, Self::OrderTriggered,
         Self::OrderCancelRequested, Self::OrderCanceled, Self::OrderExpired, Self::OrderReleased, Self::TradingStateChanged, Self::CashAdjusted,
-        Self::BacktestStarted, Self::BacktestCompleted, Self::BacktestFailed, Self::BacktestJobStarted, Self::BacktestResultRemoved];
+        Self::BacktestStarted, Self::BacktestCompleted, Self::BacktestFailed, Self::BacktestJobStarted, Self::BacktestResultRemoved,
+        Self::ExecutionConfigured];
 
     /// The kinds the backtest actor folds.
     pub const BACKTEST: &'static [EventKind] =
@@ -453,6 +475,7 @@ impl EventKind {
             Self::BacktestFailed => "backtest_failed",
             Self::BacktestJobStarted => "backtest_job_started",
             Self::BacktestResultRemoved => "backtest_result_removed",
+            Self::ExecutionConfigured => "execution_configured",
         }
     }
 }
@@ -483,6 +506,7 @@ impl Event {
             Event::BacktestFailed(_) => EventKind::BacktestFailed,
             Event::BacktestJobStarted(_) => EventKind::BacktestJobStarted,
             Event::BacktestResultRemoved(_) => EventKind::BacktestResultRemoved,
+            Event::ExecutionConfigured(_) => EventKind::ExecutionConfigured,
         }
     }
 
@@ -498,7 +522,7 @@ impl Event {
             Event::OrderCancelRequested(_) | Event::OrderCanceled(_) | Event::OrderExpired(_) => None,
             Event::OrderReleased(_) | Event::TradingStateChanged(_) | Event::CashAdjusted(_) => None,
             Event::BacktestStarted(_) | Event::BacktestCompleted(_) | Event::BacktestFailed(_) => None,
-            Event::BacktestJobStarted(_) | Event::BacktestResultRemoved(_) => None,
+            Event::BacktestJobStarted(_) | Event::BacktestResultRemoved(_) | Event::ExecutionConfigured(_) => None,
         }
     }
 
@@ -592,6 +616,17 @@ impl Event {
                 check_text("strategy", &e.strategy)
             }
             Event::BacktestResultRemoved(e) => check_text("reason", &e.reason),
+            Event::ExecutionConfigured(e) => {
+                for (name, v) in [("transaction_costs", e.transaction_costs), ("max_position_size", e.max_position_size), ("max_drawdown", e.max_drawdown)] {
+                    if !(v.is_finite() && v >= 0.0) {
+                        return Err(format!("{name} must be finite and >= 0, got {v}"));
+                    }
+                }
+                if e.order_timeout_ns <= 0 {
+                    return Err(format!("order_timeout_ns must be > 0, got {}", e.order_timeout_ns));
+                }
+                e.live_venue.as_deref().map_or(Ok(()), |v| check_text("live_venue", v))
+            }
         }
     }
 }

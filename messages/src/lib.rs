@@ -39,7 +39,7 @@ pub use command::{Command, GetStatus, StartSession, StopSession};
 pub use envelope::{Envelope, EnvelopeDraft};
 pub use event::{CashAdjusted, OrderAccepted, OrderCancelRequested, OrderCanceled, OrderExpired, OrderFilled, OrderRejected, OrderReleased, OrderSubmitted, OrderTriggered, TradingStateChanged};
 pub use event::{ActorRestarted, CandlesIngested, DataSource, RegimeChanged, RiskLimitBreached, Event, EventKind, ServiceStarted, SessionConfig, SessionStarted, SessionStopped, TradingMode};
-pub use event::{BacktestCompleted, BacktestFailed, BacktestJobStarted, BacktestResultRemoved, BacktestStarted};
+pub use event::{BacktestCompleted, BacktestFailed, BacktestJobStarted, BacktestResultRemoved, BacktestStarted, ExecutionConfigured};
 pub use money::{Fixed, FixedError, Rounding};
 pub use order::{Contingency, Liquidity, OrderLink, OrderSpec, OrderStatus, OrderType, RejectSource, Side, TimeInForce, TradingState};
 pub use market::{is_valid_symbol, Candle, CandleWire, TimeWire, Timeframe};

@@ -82,6 +82,9 @@ pub fn event() -> impl Strategy<Value = Event> {
         }),
         execution_event(),
         backtest_event(),
+        (0.0f64..0.1, 0.0f64..1.0, 0.0f64..1.0, 1i64..i64::MAX, option::of("[a-z]{1,12}")).prop_map(|(transaction_costs, max_position_size, max_drawdown, order_timeout_ns, live_venue)| {
+            Event::ExecutionConfigured(crate::event::ExecutionConfigured { transaction_costs, max_position_size, max_drawdown, order_timeout_ns, live_venue })
+        }),
     ]
 }
 

@@ -24,7 +24,7 @@ use tradpal_actors::session::{SessionActor, SessionLimits};
 use tradpal_actors::{names, FatalSignal, RequestMeta, Services};
 use tradpal_config::Settings;
 use tradpal_journal::{Journal, JournalOptions, RecoveryReport};
-use tradpal_messages::{ActorState, Clock, CorrelationId, Event, IdGenerator, ServiceStarted};
+use tradpal_messages::{ActorState, Clock, CorrelationId, Event, ExecutionConfigured, IdGenerator, ServiceStarted};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RuntimeError {
@@ -109,20 +109,20 @@ fn children(services: &Services, settings: &Settings, venue: Option<Arc<dyn Live
         .collect()
 }
 
+/// The configuration inputs of the execution core, as journaled at every start.
+pub fn execution_settings(settings: &Settings) -> ExecutionConfigured {
+    ExecutionConfigured {
+        transaction_costs: settings.backtest.transaction_costs,
+        max_position_size: settings.risk.max_position_size,
+        max_drawdown: settings.risk.max_drawdown,
+        order_timeout_ns: settings.execution.order_timeout.as_nanos().min(i64::MAX as u128) as i64,
+        live_venue: (!settings.execution.paper_trading).then(|| settings.execution.default_exchange.clone()),
+    }
+}
+
 /// The execution core's settings from the service's.
 pub fn execution_config(settings: &Settings) -> ExecutionConfig {
-    let mut c = ExecutionConfig::default();
-    c.order_timeout_ns = settings.execution.order_timeout.as_nanos().min(i64::MAX as u128) as i64;
-    if let Ok(rate) = tradpal_messages::Fixed::from_f64_rounded(settings.backtest.transaction_costs, tradpal_messages::Rounding::Nearest) {
-        c.fill.taker_fee = rate;
-        c.fill.maker_fee = rate;
-    }
-    c.limits.max_position_size = settings.risk.max_position_size;
-    c.limits.max_drawdown = Some(settings.risk.max_drawdown);
-    if !settings.execution.paper_trading {
-        c.live_venue = Some(settings.execution.default_exchange.clone());
-    }
-    c
+    ExecutionConfig::from_recorded(&execution_settings(settings))
 }
 
 /// Rings the execution actor's doorbell whenever candles or a risk breach are journaled
@@ -193,6 +193,9 @@ impl Runtime {
             started_at: clock.now(),
         });
         services.record(services.draft(&meta, started)).await?;
+        // What the execution core will decide with, so a replay uses the same (not the
+        // environment of the day of the audit).
+        services.record(services.draft(&meta, Event::ExecutionConfigured(execution_settings(&settings)))).await?;
 
         let doorbell = spawn_doorbell(&bus);
         let statuses = StatusRegistry::default();

@@ -3,11 +3,13 @@
 //! and fill comes out identical (or the first difference). Offline: it opens the data
 //! directory itself, so the service must be stopped.
 //!
-//! The execution settings (fees, risk limits, order timeout) are not journaled: they are
-//! loaded like `tradpal serve` loads them (defaults < `--config` file < environment), so
-//! the replay runs with the settings the service ran with when given the same
-//! environment, and shows what a changed setting would have decided otherwise. The
-//! starting cash is journaled (`CashAdjusted`) and always replayed as recorded.
+//! The execution settings (fees, risk limits, order timeout) are the ones the service
+//! journaled at each start (`ExecutionConfigured`), each in force from where it was
+//! journaled, as live. A journal older than that event has none: the settings are then
+//! loaded like `tradpal serve` loads them (defaults < `--config` file < environment), and
+//! the report says so. `--what-if` always uses the loaded settings instead: what would a
+//! changed fee or limit have decided? The starting cash is journaled (`CashAdjusted`) and
+//! always replayed as recorded.
 //!
 //! `--as-backtest --strategy NAME [--param k=v ...]`: the candles of the session's
 //! symbol journaled while it ran (SessionStarted .. SessionStopped, or the journal's
@@ -18,7 +20,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::ExitCode;
 use tradpal_actors::backtest::{build, run as backtest, BacktestConfig, BacktestResult, StrategySpec};
-use tradpal_actors::execution::replay::{replay, Recorded, ReplayReport, Scope, REPLAY_KINDS};
+use tradpal_actors::execution::replay::{replay_configured, Recorded, ReplayReport, Scope, REPLAY_KINDS};
 use tradpal_actors::execution::ExecutionConfig;
 use tradpal_journal::{Journal, JournalOptions};
 use tradpal_messages::{Candle, Event, Fixed, Rounding, SessionConfig, SessionId, Timeframe};
@@ -39,6 +41,10 @@ pub struct ReplayArgs {
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Decide with the settings loaded now (config file, environment) instead of the ones
+    /// the service journaled: shows what other settings would have decided.
+    #[arg(long)]
+    pub what_if: bool,
     /// Backtest a strategy on the candles the session saw instead of replaying it.
     #[arg(long, requires_all = ["session", "strategy"])]
     pub as_backtest: bool,
@@ -65,6 +71,8 @@ pub struct ReplayArgs {
 /// What the journal holds for a replay.
 struct Recording {
     records: Vec<Recorded>,
+    /// The settings journaled at each service start, with their sequences.
+    configs: Vec<(u64, ExecutionConfig)>,
     /// The session's config and the sequences of its start and (if any) stop.
     session: Option<(SessionConfig, u64, Option<u64>)>,
 }
@@ -88,12 +96,21 @@ fn try_run(args: &ReplayArgs) -> Result<ExitCode, String> {
     if args.as_backtest {
         return as_backtest(args, &recording);
     }
-    let config = tradpal_runtime::service::execution_config(&settings);
+    let loaded = tradpal_runtime::service::execution_config(&settings);
     let scope = args.session.map_or(Scope::Account, Scope::Session);
-    let report = replay(config.clone(), &recording.records, scope);
-    if args.json {
-        print_json(args.session, &config, &report)?;
+    let (source, configs): (&str, &[(u64, ExecutionConfig)]) = if args.what_if {
+        ("what-if: the settings loaded now (--what-if)", &[])
+    } else if recording.configs.is_empty() {
+        ("the settings loaded now (this journal records none: written before ExecutionConfigured)", &[])
     } else {
+        ("journal", &recording.configs)
+    };
+    let report = replay_configured(loaded.clone(), configs, &recording.records, scope);
+    let shown = configs.last().map_or(&loaded, |(_, c)| c);
+    if args.json {
+        print_json(args.session, source, shown, &report)?;
+    } else {
+        println!("settings: {source}");
         print_text(args.session, &report);
     }
     Ok(if report.identical { ExitCode::SUCCESS } else { ExitCode::from(EXIT_DIFFERS) })
@@ -112,7 +129,7 @@ fn read(data_dir: &Path, session: Option<SessionId>) -> Result<Recording, String
             format!("cannot open the journal in {}: {text}", data_dir.display())
         }
     })?;
-    let mut recording = Recording { records: Vec::new(), session: None };
+    let mut recording = Recording { records: Vec::new(), configs: Vec::new(), session: None };
     let last = journal.last_sequence();
     for env in journal.read_range(1, last) {
         let env = env.map_err(|e| format!("reading the journal: {e}"))?;
@@ -123,6 +140,7 @@ fn read(data_dir: &Path, session: Option<SessionId>) -> Result<Recording, String
                     found.2 = Some(env.sequence);
                 }
             }
+            Event::ExecutionConfigured(c) => recording.configs.push((env.sequence, ExecutionConfig::from_recorded(c))),
             _ if REPLAY_KINDS.contains(&env.kind) => recording.records.push(Recorded { sequence: env.sequence, timestamp: env.timestamp, event: env.event }),
             _ => {}
         }
@@ -134,11 +152,12 @@ fn read(data_dir: &Path, session: Option<SessionId>) -> Result<Recording, String
     Ok(recording)
 }
 
-fn print_json(session: Option<SessionId>, config: &ExecutionConfig, report: &ReplayReport) -> Result<(), String> {
+fn print_json(session: Option<SessionId>, source: &str, config: &ExecutionConfig, report: &ReplayReport) -> Result<(), String> {
     let mut v = serde_json::to_value(report).map_err(|e| e.to_string())?;
     if let Some(o) = v.as_object_mut() {
         o.insert("scope".into(), if session.is_some() { "session" } else { "account" }.into());
         o.insert("session_id".into(), session.map(|s| s.to_string()).into());
+        o.insert("config_source".into(), source.into());
         o.insert(
             "config".into(),
             serde_json::json!({

@@ -35,6 +35,22 @@ pub struct ExecutionConfig {
     pub live_venue: Option<String>,
 }
 
+impl ExecutionConfig {
+    /// The core's settings from the configuration inputs a service start journals
+    /// (`ExecutionConfigured`); everything else keeps its default (code constants). The one
+    /// mapping used live and by a replay.
+    pub fn from_recorded(r: &tradpal_messages::ExecutionConfigured) -> ExecutionConfig {
+        let mut c = ExecutionConfig { order_timeout_ns: r.order_timeout_ns, live_venue: r.live_venue.clone(), ..ExecutionConfig::default() };
+        if let Ok(rate) = Fixed::from_f64_rounded(r.transaction_costs, tradpal_messages::Rounding::Nearest) {
+            c.fill.taker_fee = rate;
+            c.fill.maker_fee = rate;
+        }
+        c.limits.max_position_size = r.max_position_size;
+        c.limits.max_drawdown = Some(r.max_drawdown);
+        c
+    }
+}
+
 impl Default for ExecutionConfig {
     fn default() -> Self {
         ExecutionConfig {

@@ -136,6 +136,10 @@ struct Pending {
 struct Replayer<'a> {
     core: ExecutionCore,
     records: &'a [Recorded],
+    /// Settings changes (journal sequence, settings), in order: a service restarted with
+    /// other settings decided with them from then on.
+    configs: &'a [(u64, ExecutionConfig)],
+    next_config: usize,
     scope: Scope,
     /// Sequences of candle records that recorded matches name as their cause.
     pinned: BTreeSet<u64>,
@@ -148,10 +152,19 @@ struct Replayer<'a> {
 
 /// Replays `records` (journal order, [`REPLAY_KINDS`]) on a core with `config`.
 pub fn replay(config: ExecutionConfig, records: &[Recorded], scope: Scope) -> ReplayReport {
+    replay_configured(config, &[], records, scope)
+}
+
+/// [`replay`] with the settings the service journaled (`ExecutionConfigured`, with their
+/// journal sequences): each takes effect for the records after it, as it did live.
+/// `config` applies before the first.
+pub fn replay_configured(config: ExecutionConfig, configs: &[(u64, ExecutionConfig)], records: &[Recorded], scope: Scope) -> ReplayReport {
     let pinned = records.iter().map(|r| cause_of(&r.event)).filter(|c| *c > 0).collect();
     let mut r = Replayer {
         core: ExecutionCore::new(config),
         records,
+        configs,
+        next_config: 0,
         scope,
         pinned,
         queued: VecDeque::new(),
@@ -169,6 +182,10 @@ pub fn replay(config: ExecutionConfig, records: &[Recorded], scope: Scope) -> Re
 impl Replayer<'_> {
     fn run(&mut self) -> Step<()> {
         for i in 0..self.records.len() {
+            while let Some((_, config)) = self.configs.get(self.next_config).filter(|(at, _)| *at < self.records[i].sequence) {
+                self.core.config = config.clone();
+                self.next_config += 1;
+            }
             match &self.records[i].event {
                 Event::CandlesIngested(_) | Event::RiskLimitBreached(_) => {
                     self.queued.push_back(i);

@@ -2,7 +2,7 @@
 //! identical when nothing changed, the first difference named when a record or the
 //! configuration did.
 
-use super::{replay, Recorded, Scope};
+use super::{replay, replay_configured, Recorded, Scope};
 use crate::execution::core::{ExecutionConfig, ExecutionCore};
 use crate::execution::fill::{FillModel, Slippage};
 use crate::execution::request::OrderRequest;
@@ -174,6 +174,21 @@ fn another_fee_setting_differs_at_the_first_fill() {
     let d = report.difference.expect("a different fee must show");
     let first_fill = r.records.iter().find(|x| matches!(x.event, Event::OrderFilled(_))).unwrap().sequence;
     assert_eq!((d.sequence, d.kind.as_str(), d.field.as_str()), (Some(first_fill), "order_filled", "fee"));
+}
+
+#[test]
+fn journaled_settings_take_effect_where_they_were_journaled() {
+    let r = recorded_session();
+    let mut other = config();
+    other.fill.taker_fee = f("0.002");
+    // The recorded settings, journaled before every record: identical, whatever `other` says.
+    let report = replay_configured(other.clone(), &[(0, config())], &r.records, Scope::Account);
+    assert!(report.identical, "{:?}", report.difference);
+    // Settings journaled only after the first fill: that fill is decided with `other`.
+    let first_fill = r.records.iter().find(|x| matches!(x.event, Event::OrderFilled(_))).unwrap().sequence;
+    let report = replay_configured(config(), &[(first_fill - 1, other)], &r.records, Scope::Account);
+    let d = report.difference.expect("the later settings apply from where they were journaled");
+    assert_eq!((d.sequence, d.field.as_str()), (Some(first_fill), "fee"));
 }
 
 #[test]
