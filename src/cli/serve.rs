@@ -6,7 +6,8 @@ use anyhow::Context;
 use std::process::ExitCode;
 use tradpal_actors::FatalSignal;
 use tradpal_runtime::cluster::node::Node;
-use tradpal_runtime::cluster::ClusterError;
+use tradpal_runtime::cluster::node::Leadership;
+use tradpal_runtime::cluster::{ClusterError, ClusterState};
 use tradpal_runtime::http::{self, standby, AppState};
 use tradpal_runtime::service::open_journal;
 use tradpal_runtime::keys::KeyRing;
@@ -66,36 +67,11 @@ async fn serve(settings: tradpal_config::Settings, keys: KeyRing) -> anyhow::Res
     listener.set_nonblocking(true)?;
     let local = listener.local_addr()?;
     let fatal = FatalSignal::default();
-    let (mut journal, recovery) = open_journal(&settings).await?;
-    // Replicated operation: stand by (following the leader's journal) until this node
-    // holds the lease, then lead. See runtime/src/cluster.
-    // (`run` refused TRADPAL_NODE without NATS_URL.)
-    let leadership = match settings.node.as_ref().zip(settings.nats_url.as_ref()) {
-        None => None,
-        Some((name, url)) => {
-            let node = Node::connect(url.expose(), name).await?;
-            let standby_listener = tokio::net::TcpListener::from_std(listener.try_clone()?)?;
-            let (promoted_tx, promoted_rx) = tokio::sync::oneshot::channel::<()>();
-            let standby_http = tokio::spawn(standby::serve(standby_listener, node.state.clone(), async move {
-                let _ = promoted_rx.await;
-            }));
-            println!("tradpal standby on http://{local} (node {name}): following the leader's journal");
-            let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
-            let signal = tokio::spawn(async move {
-                shutdown_signal().await;
-                let _ = stop_tx.send(true);
-            });
-            let taken = stand_by(&node, &settings, journal, &mut stop_rx).await;
-            let _ = promoted_tx.send(());
-            let _ = standby_http.await;
-            signal.abort();
-            let Some((lease, opened)) = taken? else {
-                tracing::info!("stopped while standing by");
-                return Ok(());
-            };
-            journal = opened;
-            Some((node.lead(&journal, lease, fatal.clone()).await?, node.state.clone()))
-        }
+    let (journal, recovery) = open_journal(&settings).await?;
+    let (journal, leadership) = match take_part(&settings, &listener, local, journal, &fatal).await? {
+        Part::Alone(journal) => (journal, None),
+        Part::Leading(journal, leadership, state) => (journal, Some((leadership, state))),
+        Part::Stopped => return Ok(()),
     };
     let runtime = Runtime::start_with(settings, RuntimeOptions::default(), journal, recovery, fatal.clone()).await?;
     if let Some(path) = &keys.generated_key_file {
@@ -124,6 +100,51 @@ async fn serve(settings: tradpal_config::Settings, keys: KeyRing) -> anyhow::Res
         anyhow::bail!("stopped on a fatal journal error: {why}");
     }
     Ok(())
+}
+
+/// What this process is once it may serve.
+enum Part {
+    /// Not a replicated node (`TRADPAL_NODE` unset).
+    Alone(tradpal_journal::Journal),
+    /// A node that holds the lease.
+    Leading(tradpal_journal::Journal, Leadership, std::sync::Arc<ClusterState>),
+    /// Stopped by a signal while standing by.
+    Stopped,
+}
+
+/// Replicated operation: stand by (following the leader's journal, answering HTTP as a
+/// standby on the same port) until this node holds the lease, then lead. See
+/// runtime/src/cluster. (`run` refused TRADPAL_NODE without NATS_URL.)
+async fn take_part(
+    settings: &tradpal_config::Settings,
+    listener: &std::net::TcpListener,
+    local: std::net::SocketAddr,
+    journal: tradpal_journal::Journal,
+    fatal: &FatalSignal,
+) -> anyhow::Result<Part> {
+    let Some((name, url)) = settings.node.as_ref().zip(settings.nats_url.as_ref()) else { return Ok(Part::Alone(journal)) };
+    let node = Node::connect(url.expose(), name).await?;
+    let standby_listener = tokio::net::TcpListener::from_std(listener.try_clone()?)?;
+    let (promoted_tx, promoted_rx) = tokio::sync::oneshot::channel::<()>();
+    let standby_http = tokio::spawn(standby::serve(standby_listener, node.state.clone(), async move {
+        let _ = promoted_rx.await;
+    }));
+    println!("tradpal standby on http://{local} (node {name}): following the leader's journal");
+    let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
+    let signal = tokio::spawn(async move {
+        shutdown_signal().await;
+        let _ = stop_tx.send(true);
+    });
+    let taken = stand_by(&node, settings, journal, &mut stop_rx).await;
+    let _ = promoted_tx.send(());
+    let _ = standby_http.await;
+    signal.abort();
+    let Some((lease, journal)) = taken? else {
+        tracing::info!("stopped while standing by");
+        return Ok(Part::Stopped);
+    };
+    let leadership = node.lead(&journal, lease, fatal.clone()).await?;
+    Ok(Part::Leading(journal, leadership, node.state.clone()))
 }
 
 /// Follows the leader until this node takes the lease. A journal that holds records the
