@@ -212,16 +212,12 @@ impl BacktestActor {
                 format!("{running} backtests are running, the most at once (BACKTESTS_RUNNING_MAX = {BACKTESTS_RUNNING_MAX}); retry when one completes"),
             ));
         }
-        let timeframe = match plan.timeframe {
-            Some(tf) => tf,
-            None => finest_stored(&plan.symbols[0]).await?,
-        };
+        let timeframe = timeframe_or_finest(plan.timeframe, &plan.symbols[0]).await?;
         let series = fetch_series(&plan, timeframe).await?;
         let total: usize = series.iter().map(Vec::len).sum();
         // Journal events hold one valid symbol: a portfolio's first (its result file lists all).
         let id = self.journal_start(&meta, KIND_RUN, &plan.symbols[0], &plan.spec.name, total).await?;
-        let done = Arc::new(AtomicUsize::new(0));
-        state.entries.insert(id, Entry::Running { done: done.clone(), total, kind: KIND_RUN });
+        let done = state.running(id, KIND_RUN, total);
         let accepted = RunAccepted {
             backtest_id: id,
             kind: KIND_RUN,
@@ -405,8 +401,16 @@ async fn market_data<T: Send + 'static>(msg: impl FnOnce(ractor::RpcReplyPort<T>
     }
 }
 
+/// The request's timeframe, or else the finest stored for `symbol`.
+pub(super) async fn timeframe_or_finest(asked: Option<Timeframe>, symbol: &str) -> Result<Timeframe, ErrorReply> {
+    match asked {
+        Some(tf) => Ok(tf),
+        None => finest_stored(symbol).await,
+    }
+}
+
 /// The finest timeframe stored for `symbol` (404 when none is).
-pub(super) async fn finest_stored(symbol: &str) -> Result<Timeframe, ErrorReply> {
+async fn finest_stored(symbol: &str) -> Result<Timeframe, ErrorReply> {
     let series = market_data(|reply| MarketDataMsg::Summary { reply }).await?;
     series
         .iter()

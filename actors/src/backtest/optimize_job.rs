@@ -10,7 +10,7 @@
 //! each on one blocking thread that fans its trials out over every core; more answer
 //! 503 (the slot is shared with walk-forwards: [`search_slot_free`]). Progress counts engine runs up to [`super::optimize::OptimizeSpec::runs_planned`].
 
-use super::actor::{fetch_bars, finest_stored, finish, reply_err, request_error, BacktestActor, Entry, RunAccepted};
+use super::actor::{fetch_bars, finish, timeframe_or_finest, reply_err, request_error, BacktestActor, Entry, RunAccepted};
 use super::files;
 use super::retention::Index;
 use super::optimize::{optimize_observed, OptimizeReport, SEGMENT_BARS_MIN};
@@ -94,10 +94,7 @@ impl BacktestActor {
     pub(super) async fn start_optimize(&self, req: OptimizeRequest, meta: RequestMeta, state: &mut Index) -> Result<RunAccepted, ErrorReply> {
         let plan = req.plan().map_err(request_error)?;
         search_slot_free(&state.entries)?;
-        let timeframe = match plan.run.timeframe {
-            Some(tf) => tf,
-            None => finest_stored(&plan.run.symbol).await?,
-        };
+        let timeframe = timeframe_or_finest(plan.run.timeframe, &plan.run.symbol).await?;
         let bars = fetch_bars(&plan.run, timeframe).await?;
         let split = (bars.len() as f64 * plan.spec.train_fraction).floor() as usize;
         if split < SEGMENT_BARS_MIN || bars.len() - split < SEGMENT_BARS_MIN {
@@ -107,8 +104,7 @@ impl BacktestActor {
             ));
         }
         let id = self.journal_start(&meta, KIND_OPTIMIZE, &plan.run.symbol, &plan.spec.strategy.name, bars.len()).await?;
-        let done = Arc::new(AtomicUsize::new(0));
-        state.entries.insert(id, Entry::Running { done: done.clone(), total: plan.spec.runs_planned(), kind: KIND_OPTIMIZE });
+        let done = state.running(id, KIND_OPTIMIZE, plan.spec.runs_planned());
         let accepted = RunAccepted {
             backtest_id: id,
             kind: KIND_OPTIMIZE,

@@ -12,6 +12,8 @@ use super::actor::{BacktestActor, Entry};
 use super::files;
 use crate::context::RequestMeta;
 use std::collections::{BTreeMap, VecDeque};
+use std::sync::atomic::AtomicUsize;
+use std::sync::Arc;
 use tradpal_messages::{BacktestId, BacktestResultRemoved, Event};
 
 /// Every known job, and the finished ones in completion order (oldest first).
@@ -24,6 +26,13 @@ pub struct Index {
 }
 
 impl Index {
+    /// A job of `kind` started with `total` steps to go; the counter its thread advances.
+    pub fn running(&mut self, id: BacktestId, kind: &'static str, total: usize) -> Arc<AtomicUsize> {
+        let done = Arc::new(AtomicUsize::new(0));
+        self.entries.insert(id, Entry::Running { done: done.clone(), total, kind });
+        done
+    }
+
     /// A job completed, its result in `file`.
     pub fn completed(&mut self, id: BacktestId, file: String) {
         self.entries.insert(id, Entry::Completed { file });

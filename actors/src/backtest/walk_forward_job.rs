@@ -8,7 +8,7 @@
 //! answer 503. `BacktestCompleted.total_return` is the stitched out-of-sample return.
 //! Progress counts engine runs up to [`super::walk_forward::runs_planned`].
 
-use super::actor::{fetch_bars, finest_stored, request_error, BacktestActor, Entry, RunAccepted};
+use super::actor::{fetch_bars, request_error, timeframe_or_finest, BacktestActor, RunAccepted};
 use super::files;
 use super::retention::Index;
 use super::optimize_job::search_slot_free;
@@ -75,17 +75,13 @@ impl BacktestActor {
         let plan = req.plan().map_err(request_error)?;
         search_slot_free(&state.entries)?;
         let run = &plan.optimize.run;
-        let timeframe = match run.timeframe {
-            Some(tf) => tf,
-            None => finest_stored(&run.symbol).await?,
-        };
+        let timeframe = timeframe_or_finest(run.timeframe, &run.symbol).await?;
         let bars = fetch_bars(run, timeframe).await?;
         let (windows, count) = plan.windows.resolve(bars.len()).map_err(request_error)?;
         let runs = check_runs(&plan.optimize, count).map_err(request_error)?;
         let (symbol, strategy) = (run.symbol.clone(), plan.optimize.spec.strategy.name.clone());
         let id = self.journal_start(&meta, KIND_WALK_FORWARD, &symbol, &strategy, bars.len()).await?;
-        let done = Arc::new(AtomicUsize::new(0));
-        state.entries.insert(id, Entry::Running { done: done.clone(), total: runs, kind: KIND_WALK_FORWARD });
+        let done = state.running(id, KIND_WALK_FORWARD, runs);
         let accepted = RunAccepted { backtest_id: id, kind: KIND_WALK_FORWARD, status: "running", symbol: symbol.clone(), timeframe, strategy, bars: bars.len() };
         let request = serde_json::to_value(&req).unwrap_or(Value::Null);
         tracing::info!(%id, %symbol, %timeframe, bars = bars.len(), windows = count, runs, "walk-forward started");
