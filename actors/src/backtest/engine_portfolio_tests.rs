@@ -4,6 +4,7 @@
 //! Also: the single-symbol path against hashes recorded on `main` before the engine took
 //! several symbols, and risk-based sizing against the risk core's formula.
 
+use super::engine_tests::crossings;
 use super::engine::{run_portfolio, run_spec, SymbolBars, SYMBOLS_PER_RUN_MAX};
 use super::risk_sizing::{RiskSizing, VolatilityLookback};
 use super::strategy::{build, BarContext, Signal, Strategy, StrategySpec};
@@ -27,22 +28,6 @@ fn keep() -> BacktestConfig {
 
 fn sma(fast: f64, slow: f64) -> StrategySpec {
     StrategySpec::new("sma_cross").with("fast", fast).with("slow", slow)
-}
-
-/// Bars where the sign of SMA(fast) - SMA(slow) (plain loops) changes: (bar, new sign).
-fn crossings(bars: &[Candle], fast: usize, slow: usize) -> Vec<(usize, i8)> {
-    let sma = |i: usize, n: usize| bars[i + 1 - n..=i].iter().map(|b| b.close).sum::<f64>() / n as f64;
-    let mut state = 0i8;
-    let mut out = vec![];
-    for i in slow - 1..bars.len() {
-        let (f, s) = (sma(i, fast), sma(i, slow));
-        let sign = if f > s { 1 } else if f < s { -1 } else { state };
-        if sign != state {
-            out.push((i, sign));
-            state = sign;
-        }
-    }
-    out
 }
 
 #[test]

@@ -37,7 +37,7 @@ fn slipped(open: f64, side: Side, tick: &str) -> f64 {
 
 /// Bars where the sign of SMA(fast) - SMA(slow) (plain loops) changes: (bar, new sign).
 /// The first defined non-zero sign counts as a change (the entry).
-fn crossings(bars: &[Candle], fast: usize, slow: usize) -> Vec<(usize, i8)> {
+pub(super) fn crossings(bars: &[Candle], fast: usize, slow: usize) -> Vec<(usize, i8)> {
     let sma = |i: usize, n: usize| bars[i + 1 - n..=i].iter().map(|b| b.close).sum::<f64>() / n as f64;
     let mut state = 0i8;
     let mut out = vec![];
