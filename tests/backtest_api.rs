@@ -6,23 +6,7 @@ mod common;
 
 use common::*;
 use serde_json::{json, Value};
-use std::path::Path;
 use std::time::Duration;
-
-/// One week of the BTC perpetual's minutes (2022-01-01 .. 2022-01-08), as a CSV file.
-fn week_csv(dir: &Path) -> std::path::PathBuf {
-    let text = std::fs::read_to_string(shared_data("btcperp-1m.csv")).unwrap();
-    let mut lines = text.lines();
-    let mut out = String::from(lines.next().unwrap());
-    out.push('\n');
-    for l in lines.filter(|l| &l[..10] >= "2022-01-01" && &l[..10] < "2022-01-08") {
-        out.push_str(l);
-        out.push('\n');
-    }
-    let path = dir.join("btc-week-1m.csv");
-    std::fs::write(&path, out).unwrap();
-    path
-}
 
 fn spec_request(strategy: &str) -> Value {
     json!({"symbol": "BTC/USDT", "strategy": strategy, "start_date": "2022-01-01", "end_date": "2022-01-08",
@@ -50,11 +34,7 @@ async fn poll(server: &Server, id: &str) -> Value {
 #[tokio::test]
 async fn run_poll_compare_restart() {
     let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let csv = week_csv(dir.path());
-    let args = ["data", "import", "--json", "--data-dir", data.to_str().unwrap(), "--symbol", "BTC/USDT", "--timeframe", "1m", csv.to_str().unwrap()];
-    let (code, out, err) = run_cli(&args, &[]);
-    assert_eq!(code, 0, "{out}{err}");
+    let (data, csv) = btc_week_imported(dir.path());
 
     let server = Server::start(&data, &[]);
     let (s, accepted) = run(&server, &spec_request("sma_cross")).await;
@@ -191,11 +171,7 @@ async fn optimize(server: &Server, body: &Value) -> (u16, Value) {
 #[tokio::test]
 async fn optimize_poll_report_restart() {
     let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let csv = week_csv(dir.path());
-    let args = ["data", "import", "--json", "--data-dir", data.to_str().unwrap(), "--symbol", "BTC/USDT", "--timeframe", "1m", csv.to_str().unwrap()];
-    let (code, out, err) = run_cli(&args, &[]);
-    assert_eq!(code, 0, "{out}{err}");
+    let (data, _) = btc_week_imported(dir.path());
     let server = Server::start(&data, &[]);
 
     // The journal is held by the service: the CLI's --symbol says so and what to do.

@@ -6,28 +6,7 @@ mod common;
 
 use common::*;
 use serde_json::{json, Value};
-use std::path::{Path, PathBuf};
 use std::time::Duration;
-
-/// One week of the BTC perpetual's minutes (2022-01-01 .. 2022-01-08) imported into a
-/// fresh data directory, which is returned.
-fn data_dir_with_week(dir: &Path) -> PathBuf {
-    let text = std::fs::read_to_string(shared_data("btcperp-1m.csv")).unwrap();
-    let mut lines = text.lines();
-    let mut out = String::from(lines.next().unwrap());
-    out.push('\n');
-    for l in lines.filter(|l| &l[..10] >= "2022-01-01" && &l[..10] < "2022-01-08") {
-        out.push_str(l);
-        out.push('\n');
-    }
-    let csv = dir.join("btc-week-1m.csv");
-    std::fs::write(&csv, out).unwrap();
-    let data = dir.join("data");
-    let args = ["data", "import", "--json", "--data-dir", data.to_str().unwrap(), "--symbol", "BTC/USDT", "--timeframe", "1m", csv.to_str().unwrap()];
-    let (code, out, err) = run_cli(&args, &[]);
-    assert_eq!(code, 0, "{out}{err}");
-    data
-}
 
 async fn post(server: &Server, path: &str, body: &Value) -> (u16, Value) {
     send(client().post(server.url(path)).bearer_auth(TRADER_KEY).json(body)).await
@@ -61,7 +40,7 @@ fn walk_forward_request() -> Value {
 #[tokio::test]
 async fn walk_forward_poll_windows_restart() {
     let dir = tempfile::tempdir().unwrap();
-    let data = data_dir_with_week(dir.path());
+    let (data, _) = btc_week_imported(dir.path());
     let server = Server::start(&data, &[]);
 
     // A long anchored walk-forward on the minutes; meanwhile no second search of
@@ -186,7 +165,7 @@ async fn walk_forward_bad_input(server: &Server) {
 #[tokio::test]
 async fn interrupted_optimisation_keeps_its_kind() {
     let dir = tempfile::tempdir().unwrap();
-    let data = data_dir_with_week(dir.path());
+    let (data, _) = btc_week_imported(dir.path());
     let server = Server::start(&data, &[]);
     let (s, a) = post(&server, "/api/backtest/run", &json!({"symbol": "BTC/USDT", "timeframe": "1h", "strategy": "buy_and_hold"})).await;
     assert_eq!(s, 202, "{a}");
@@ -231,7 +210,7 @@ async fn interrupted_optimisation_keeps_its_kind() {
 #[tokio::test]
 async fn retention_removes_the_oldest_finished_result() {
     let dir = tempfile::tempdir().unwrap();
-    let data = data_dir_with_week(dir.path());
+    let (data, _) = btc_week_imported(dir.path());
     let env = [("BACKTEST_RESULTS_MAX", "2")];
     let server = Server::start(&data, &env);
     let run = |strategy: &'static str| json!({"symbol": "BTC/USDT", "timeframe": "1h", "strategy": strategy});

@@ -189,6 +189,27 @@ pub fn print_latencies(label: &str, mut lat: Vec<u64>, elapsed: Option<Duration>
     eprintln!("{label}: {}{rate}, p50 {} us, p99 {} us, max {} us", lat.len(), q(0.5), q(0.99), lat[lat.len() - 1]);
 }
 
+/// One week of the BTC perpetual's minutes (2022-01-01 .. 2022-01-08): written as a CSV
+/// into `dir` and imported (`tradpal data import`) as BTC/USDT 1m into the data
+/// directory `dir/data`. Returns (data directory, CSV).
+pub fn btc_week_imported(dir: &Path) -> (PathBuf, PathBuf) {
+    let text = std::fs::read_to_string(shared_data("btcperp-1m.csv")).unwrap();
+    let mut lines = text.lines();
+    let mut out = String::from(lines.next().unwrap());
+    out.push('\n');
+    for l in lines.filter(|l| &l[..10] >= "2022-01-01" && &l[..10] < "2022-01-08") {
+        out.push_str(l);
+        out.push('\n');
+    }
+    let csv = dir.join("btc-week-1m.csv");
+    std::fs::write(&csv, out).unwrap();
+    let data = dir.join("data");
+    let args = ["data", "import", "--json", "--data-dir", data.to_str().unwrap(), "--symbol", "BTC/USDT", "--timeframe", "1m", csv.to_str().unwrap()];
+    let (code, out, err) = run_cli(&args, &[]);
+    assert_eq!(code, 0, "{out}{err}");
+    (data, csv)
+}
+
 /// Bars stored for `symbol` (any timeframe) once at least `want` are there, or what is
 /// there after 60 s.
 pub async fn wait_for_bars(server: &Server, symbol: &str, want: u64) -> u64 {
