@@ -35,15 +35,17 @@ impl Node {
     /// error (divergence) is returned; NATS errors are retried with back-off.
     pub async fn stand_by(&self, journal: &Journal, stop: &mut watch::Receiver<bool>) -> Result<Option<Arc<Lease>>, ClusterError> {
         let mut backoff_ms = STANDBY_POLL_MS;
+        let mut link = None;
         loop {
             if *stop.borrow() {
                 return Ok(None);
             }
-            match self.try_take_over(journal).await {
+            match self.try_take_over(journal, &mut link).await {
                 Ok(Some(lease)) => return Ok(Some(Arc::new(lease))),
                 Ok(None) => backoff_ms = STANDBY_POLL_MS,
                 Err(e) if e.is_fatal() => return Err(e),
                 Err(e) => {
+                    link = None; // set up again after a NATS error
                     tracing::warn!(error = %e, retry_ms = backoff_ms, "standby: NATS error; retrying");
                     backoff_ms = (backoff_ms * 2).min(RETRY_BACKOFF_MAX_MS);
                 }
@@ -55,20 +57,30 @@ impl Node {
         }
     }
 
-    /// One standby round: catch up, try the lease; on success catch up again (the old
-    /// leader may have published until its lease ran out).
-    async fn try_take_over(&self, journal: &Journal) -> Result<Option<Lease>, ClusterError> {
-        let mut stream = follow::log_stream(&self.js).await?;
-        let store = lease::bucket(&self.js).await?;
-        let end = follow::check_agreement(&mut stream, journal).await?;
-        follow::catch_up(&stream, &end, journal, end.last_record, &self.state).await?;
-        let Some(lease) = Lease::acquire(&store, &self.name).await? else {
-            let leader = lease::holder(&store).await?;
+    /// One standby round: catch up, try the lease; on success check and catch up again
+    /// (the old leader may have published until its lease ran out). The log stream and
+    /// the lease bucket are set up once per `link`, and the journal is checked against
+    /// the log once: after that it grows only by copying the log.
+    async fn try_take_over(&self, journal: &Journal, link: &mut Option<Link>) -> Result<Option<Lease>, ClusterError> {
+        let l = match link {
+            Some(l) => l,
+            None => {
+                let mut stream = follow::log_stream(&self.js).await?;
+                let store = lease::bucket(&self.js).await?;
+                follow::check_agreement(&mut stream, journal).await?;
+                link.insert(Link { stream, store })
+            }
+        };
+        let (stream, store) = (&mut l.stream, &l.store);
+        let end = follow::log_end(stream).await?;
+        follow::catch_up(stream, &end, journal, end.last_record, &self.state).await?;
+        let Some(lease) = Lease::acquire(store, &self.name).await? else {
+            let leader = lease::holder(store).await?;
             self.state.update(|s| s.leader = leader);
             return Ok(None);
         };
-        let end = follow::check_agreement(&mut stream, journal).await?;
-        let through = follow::catch_up(&stream, &end, journal, end.last_record, &self.state).await?;
+        let end = follow::check_agreement(stream, journal).await?;
+        let through = follow::catch_up(stream, &end, journal, end.last_record, &self.state).await?;
         tracing::info!(node = %self.name, log_through = through, "took the leader lease");
         self.state.update(|s| {
             s.role = "leader".into();
@@ -148,6 +160,12 @@ impl Node {
         tracing::warn!(?report, "cut this node's unreplicated journal tail (never acknowledged; saved for audit) to rejoin the cluster");
         Ok(report)
     }
+}
+
+/// A standby's set-up, kept across its rounds.
+struct Link {
+    stream: async_nats::jetstream::stream::Stream,
+    store: async_nats::jetstream::kv::Store,
 }
 
 /// A running leadership (see [`Node::lead`]).
