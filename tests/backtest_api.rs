@@ -1,4 +1,4 @@
-//! The backtest HTTP API end to end: the real binary, real candles (`shared/data`),
+//! The backtest HTTP API end to end: the real binary, real candles (`testdata/`),
 //! results that agree with `tradpal backtest --data` on the same bars, and results that
 //! survive a restart.
 
@@ -50,7 +50,8 @@ async fn run_poll_compare_restart() {
     }
 
     // The CLI on the same bars gives the same numbers.
-    let cli = ["backtest", "--data", csv.to_str().unwrap(), "--timeframe", "1m", "--symbol", "BTC/USDT", "--strategy", "sma_cross", "--json"];
+    let cli =
+        ["backtest", "--data", csv.to_str().unwrap(), "--timeframe", "1m", "--symbol", "BTC/USDT", "--strategy", "sma_cross", "--json"];
     let (code, out, err) = run_cli(&cli, &[]);
     assert_eq!(code, 0, "{err}");
     let c: Value = serde_json::from_str(&out).unwrap();
@@ -145,7 +146,9 @@ async fn bad_input(server: &Server) {
         assert!(e["error"]["message"].as_str().unwrap_or("").contains(needle), "{needle} in {e}");
     }
     let raw = r#"{"symbol": "BTC/USDT", "strategy": "sma_cross", "commission": NaN}"#;
-    let (s, _) = send(client().post(server.url("/api/backtest/run")).bearer_auth(TRADER_KEY).header("content-type", "application/json").body(raw)).await;
+    let (s, _) =
+        send(client().post(server.url("/api/backtest/run")).bearer_auth(TRADER_KEY).header("content-type", "application/json").body(raw))
+            .await;
     assert_eq!(s, 400);
     let (s, _) = send(client().post(server.url("/api/backtest/run")).bearer_auth(VIEWER_KEY).json(&spec_request("sma_cross"))).await;
     assert_eq!(s, 403, "running a backtest needs the trader role");
@@ -249,7 +252,8 @@ async fn get_text(server: &Server, path: &str) -> (u16, String) {
 
 /// `report/{id}`: a finished run's HTML; 409 for an optimisation. Returns the run's id.
 async fn html_report(server: &Server, optimize_id: &str) -> String {
-    let (s, a) = run(server, &json!({"symbol": "BTC/USDT", "timeframe": "1h", "strategy": "sma_cross", "params": {"fast": 3, "slow": 15}})).await;
+    let (s, a) =
+        run(server, &json!({"symbol": "BTC/USDT", "timeframe": "1h", "strategy": "sma_cross", "params": {"fast": 3, "slow": 15}})).await;
     assert_eq!(s, 202, "{a}");
     let id = a["backtest_id"].as_str().unwrap().to_string();
     let r = poll(server, &id).await;

@@ -6,7 +6,7 @@ use common::{run_cli, shared_data};
 use serde_json::Value;
 
 fn backtest(extra: &[&str]) -> (i32, String, String) {
-    let goog = shared_data("goog-1d.csv");
+    let goog = test_data("goog-1d.csv");
     let mut args = vec!["backtest", "--data", goog.to_str().unwrap(), "--timeframe", "1d"];
     args.extend_from_slice(extra);
     run_cli(&args, &[])
@@ -70,7 +70,20 @@ fn money(v: &Value) -> f64 {
 /// percentiles are ordered, and the same seed gives the same analysis.
 #[test]
 fn attribution_monte_carlo_and_lookahead() {
-    let args = ["--strategy", "sma_cross", "--param", "fast=10", "--param", "slow=30", "--json", "--trades", "--monte-carlo", "500", "--check-lookahead", "8"];
+    let args = [
+        "--strategy",
+        "sma_cross",
+        "--param",
+        "fast=10",
+        "--param",
+        "slow=30",
+        "--json",
+        "--trades",
+        "--monte-carlo",
+        "500",
+        "--check-lookahead",
+        "8",
+    ];
     let (code, out, err) = backtest(&args);
     assert_eq!(code, 0, "{err}");
     let a: Value = serde_json::from_str(&out).unwrap();
@@ -101,7 +114,11 @@ fn attribution_monte_carlo_and_lookahead() {
     assert!(!attr["drawdowns"].as_array().unwrap().is_empty());
 
     let mc = &a["monte_carlo"];
-    assert_eq!((&mc["status"], &mc["runs"], &mc["method"]), (&Value::from("completed"), &Value::from(500), &Value::from("bootstrap")), "{mc}");
+    assert_eq!(
+        (&mc["status"], &mc["runs"], &mc["method"]),
+        (&Value::from("completed"), &Value::from(500), &Value::from("bootstrap")),
+        "{mc}"
+    );
     for key in ["final_return", "max_drawdown"] {
         let d = &mc[key];
         let v: Vec<f64> = ["min", "p5", "p25", "p50", "p75", "p95", "max"].iter().map(|p| d[*p].as_f64().unwrap()).collect();
@@ -123,7 +140,8 @@ fn attribution_monte_carlo_and_lookahead() {
     assert_eq!(a["attribution"], c["attribution"]);
 
     // The text output, and flags out of range.
-    let (code, text, err) = backtest(&["--strategy", "sma_cross", "--monte-carlo", "200", "--monte-carlo-method", "permutation", "--check-lookahead"]);
+    let (code, text, err) =
+        backtest(&["--strategy", "sma_cross", "--monte-carlo", "200", "--monte-carlo-method", "permutation", "--check-lookahead"]);
     assert_eq!(code, 0, "{err}");
     for line in ["P&L by side", "long", "short", "monte carlo     200 permutation runs", "p95", "look-ahead      passed: 20 bars checked"] {
         assert!(text.contains(line), "{line:?} in {text}");

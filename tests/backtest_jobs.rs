@@ -1,4 +1,4 @@
-//! Backtest jobs over HTTP against the real binary on real candles (`shared/data`):
+//! Backtest jobs over HTTP against the real binary on real candles (`testdata/`):
 //! walk-forwards (submit, poll, the windows as requested, one search at a time, bad
 //! fields named, the result after a restart).
 
@@ -59,7 +59,11 @@ async fn walk_forward_poll_windows_restart() {
     assert_eq!(s, 503, "an optimisation waits for the walk-forward too: {e}");
     let long_id = a["backtest_id"].as_str().unwrap().to_string();
     let l = poll(&server, &long_id).await;
-    assert_eq!((l["status"].as_str(), l["kind"].as_str(), l["mode"].as_str()), (Some("completed"), Some("walk_forward"), Some("anchored")), "{l}");
+    assert_eq!(
+        (l["status"].as_str(), l["kind"].as_str(), l["mode"].as_str()),
+        (Some("completed"), Some("walk_forward"), Some("anchored")),
+        "{l}"
+    );
     let (train, test) = ((10080.0 * 0.3_f64).floor() as u64, (10080.0 * 0.05_f64).floor() as u64);
     let windows = l["per_window"].as_array().unwrap();
     assert_eq!(windows.len() as u64, (10080 - train - test) / test + 1, "{l}");
@@ -76,7 +80,11 @@ async fn walk_forward_poll_windows_restart() {
     assert_eq!(s, 202, "{a}");
     let id = a["backtest_id"].as_str().unwrap().to_string();
     let r = poll(&server, &id).await;
-    assert_eq!((r["status"].as_str(), r["kind"].as_str(), r["mode"].as_str()), (Some("completed"), Some("walk_forward"), Some("rolling")), "{r}");
+    assert_eq!(
+        (r["status"].as_str(), r["kind"].as_str(), r["mode"].as_str()),
+        (Some("completed"), Some("walk_forward"), Some("rolling")),
+        "{r}"
+    );
     let per = r["per_window"].as_array().unwrap();
     assert_eq!(per.len(), (168 - 48 - 24) / 24 + 1, "{r}");
     for (k, w) in per.iter().enumerate() {
@@ -254,7 +262,10 @@ async fn retention_removes_the_oldest_finished_result() {
     }
     let (_, o) = get(&server, &format!("/api/backtest/results/{opt_id}")).await;
     assert_eq!((o["status"].as_str(), o["kind"].as_str()), (Some("failed"), Some("optimize")), "{o}");
-    let remaining = std::fs::read_dir(data.join("backtests")).unwrap().filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "json")).count();
+    let remaining = std::fs::read_dir(data.join("backtests"))
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "json"))
+        .count();
     assert_eq!(remaining, 2, "at most BACKTEST_RESULTS_MAX files");
     server.stop();
 }

@@ -1,5 +1,5 @@
 //! Several symbols on one account, end to end: the real binary over the two aligned
-//! 5m files of `shared/data` (ETH/BTC and LTC/BTC, run under the generic-rule symbols
+//! 5m files of `testdata/` (ETH/BTC and LTC/BTC, run under the generic-rule symbols
 //! `ETHBTC/USDT` and `LTCBTC/USDT`), by CLI and over HTTP from the store, agreeing.
 
 mod common;
@@ -18,7 +18,7 @@ fn cli_json(args: &[&str]) -> Value {
 }
 
 fn files() -> (String, String) {
-    (shared_data("ethbtc-5m.csv").to_str().unwrap().to_string(), shared_data("ltcbtc-5m.csv").to_str().unwrap().to_string())
+    (test_data("ethbtc-5m.csv").to_str().unwrap().to_string(), test_data("ltcbtc-5m.csv").to_str().unwrap().to_string())
 }
 
 #[test]
@@ -80,11 +80,28 @@ async fn http_runs_stored_symbols_like_the_cli() {
     }
     assert_eq!(r["status"], "completed", "{r}");
     assert_eq!(r["per_symbol"].as_array().map(Vec::len), Some(2), "{r}");
-    let by_symbol: Vec<&str> = r["attribution"]["by_symbol"].as_object().map(|o| o.keys().map(String::as_str).collect()).unwrap_or_default();
+    let by_symbol: Vec<&str> =
+        r["attribution"]["by_symbol"].as_object().map(|o| o.keys().map(String::as_str).collect()).unwrap_or_default();
     assert_eq!(by_symbol, [ETH, LTC], "attribution by symbol: {}", r["attribution"]);
     // The CLI over the same files gives the same event stream.
     let (de, dl) = (format!("{ETH}={eth}"), format!("{LTC}={ltc}"));
-    let c = cli_json(&["backtest", "--timeframe", "5m", "--strategy", "sma_cross", "--param", "fast=5", "--param", "slow=15", "--json", "--quiet", "--data", &de, "--data", &dl]);
+    let c = cli_json(&[
+        "backtest",
+        "--timeframe",
+        "5m",
+        "--strategy",
+        "sma_cross",
+        "--param",
+        "fast=5",
+        "--param",
+        "slow=15",
+        "--json",
+        "--quiet",
+        "--data",
+        &de,
+        "--data",
+        &dl,
+    ]);
     assert_eq!(r["event_stream_hash"], c["event_stream_hash"]);
     assert_eq!(r["metrics"]["total_return"], c["metrics"]["total_return"]);
 
@@ -97,7 +114,10 @@ async fn http_runs_stored_symbols_like_the_cli() {
         (json!({"symbols": [ETH, ETH], "strategy": "sma_cross"}), "symbols"),
         (json!({"symbol": ETH, "symbols": [LTC], "strategy": "sma_cross"}), "symbols"),
         (json!({"symbols": [ETH, LTC], "strategy": "sma_cross", "lookahead_checks": 5}), "lookahead_checks"),
-        (json!({"symbols": [ETH], "strategy": "sma_cross", "sizing": {"method": "kelly", "win_probability": 0.3, "win_loss_ratio": 1.0}}), "sizing"),
+        (
+            json!({"symbols": [ETH], "strategy": "sma_cross", "sizing": {"method": "kelly", "win_probability": 0.3, "win_loss_ratio": 1.0}}),
+            "sizing",
+        ),
     ];
     for (body, field) in cases {
         let (s, e) = run(&server, &body).await;

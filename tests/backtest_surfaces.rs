@@ -9,14 +9,31 @@ use common::{run_cli, shared_data};
 use serde_json::Value;
 
 fn goog() -> String {
-    shared_data("goog-1d.csv").to_str().unwrap().to_string()
+    test_data("goog-1d.csv").to_str().unwrap().to_string()
 }
 
 #[test]
 fn html_report_and_equity_svg() {
     let dir = tempfile::tempdir().unwrap();
     let (html, svg) = (dir.path().join("r.html"), dir.path().join("e.svg"));
-    let args = ["backtest", "--data", &goog(), "--timeframe", "1d", "--strategy", "sma_cross", "--param", "fast=5", "--param", "slow=15", "--json", "--report", html.to_str().unwrap(), "--equity-svg", svg.to_str().unwrap()];
+    let args = [
+        "backtest",
+        "--data",
+        &goog(),
+        "--timeframe",
+        "1d",
+        "--strategy",
+        "sma_cross",
+        "--param",
+        "fast=5",
+        "--param",
+        "slow=15",
+        "--json",
+        "--report",
+        html.to_str().unwrap(),
+        "--equity-svg",
+        svg.to_str().unwrap(),
+    ];
     let (code, out, err) = run_cli(&args, &[]);
     assert_eq!(code, 0, "{err}");
     let r: Value = serde_json::from_str(&out).unwrap();
@@ -37,7 +54,10 @@ fn html_report_and_equity_svg() {
     assert!(svg.starts_with("<?xml") && svg.contains("xmlns=\"http://www.w3.org/2000/svg\""));
     assert_eq!(svg.matches("<svg").count(), 1);
     assert!(svg.contains("<path d=\"M"));
-    let (code, _, err) = run_cli(&["backtest", "--data", &goog(), "--timeframe", "1d", "--strategy", "buy_and_hold", "--report", "/nonexistent-dir/r.html"], &[]);
+    let (code, _, err) = run_cli(
+        &["backtest", "--data", &goog(), "--timeframe", "1d", "--strategy", "buy_and_hold", "--report", "/nonexistent-dir/r.html"],
+        &[],
+    );
     assert_eq!(code, 1);
     assert!(err.contains("cannot write /nonexistent-dir/r.html"), "{err}");
 }
@@ -56,7 +76,20 @@ fn progress_bar_only_when_asked_or_on_a_terminal() {
 
 #[test]
 fn backtest_optimize_is_optimize() {
-    let tail = ["--data", &goog(), "--timeframe", "1d", "--strategy", "sma_cross", "--range", "fast=5:15:5", "--range", "slow=20:40:10", "--json", "--progress"];
+    let tail = [
+        "--data",
+        &goog(),
+        "--timeframe",
+        "1d",
+        "--strategy",
+        "sma_cross",
+        "--range",
+        "fast=5:15:5",
+        "--range",
+        "slow=20:40:10",
+        "--json",
+        "--progress",
+    ];
     let (code, a, err) = run_cli(&[&["backtest", "optimize"][..], &tail].concat(), &[]);
     assert_eq!(code, 0, "{err}");
     assert!(err.contains("100.0% (11/11 runs)"), "9 grid points and the best point's two runs: {err}");
@@ -90,12 +123,19 @@ fn symbol_from_the_store_equals_the_csv() {
     assert_eq!(a["metrics"], b["metrics"]);
 
     // A date range of the store.
-    let (code, out, err) = run_cli(&[&["backtest", "--symbol", "GOOG/USDT", "--data-dir", d, "--start", "2010-01-01", "--end", "2011-01-01"][..], &strat].concat(), &[]);
+    let (code, out, err) = run_cli(
+        &[&["backtest", "--symbol", "GOOG/USDT", "--data-dir", d, "--start", "2010-01-01", "--end", "2011-01-01"][..], &strat].concat(),
+        &[],
+    );
     assert_eq!(code, 0, "{err}");
     let r: Value = serde_json::from_str(&out).unwrap();
     let bars = r["metrics"]["bars"].as_u64().unwrap();
     assert!((240..=260).contains(&bars), "one year of trading days: {bars}");
-    assert!(r["metrics"]["start"].as_str().unwrap() >= "2010-01-01" && r["metrics"]["end"].as_str().unwrap() <= "2011-01-01T00:00:00Z", "{}", r["metrics"]);
+    assert!(
+        r["metrics"]["start"].as_str().unwrap() >= "2010-01-01" && r["metrics"]["end"].as_str().unwrap() <= "2011-01-01T00:00:00Z",
+        "{}",
+        r["metrics"]
+    );
 
     // Clear errors: an unknown symbol, a bad date, neither --data nor --symbol.
     let (code, _, err) = run_cli(&[&["backtest", "--symbol", "DOGE/USDT", "--data-dir", d][..], &strat].concat(), &[]);

@@ -38,7 +38,8 @@ fn live_trading_without_an_adapter_or_credentials_is_refused() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("kraken") && err.contains("no adapter"), "{err}");
     let secret = "sEcReTsEcReTsEcReT42";
-    let (code, out, err) = run_cli(&["config", "show"], &[paper_off, ("BINANCE_API_KEY", "kEyKeYkEyKeYkEyKeY42"), ("BINANCE_API_SECRET", secret)]);
+    let (code, out, err) =
+        run_cli(&["config", "show"], &[paper_off, ("BINANCE_API_KEY", "kEyKeYkEyKeYkEyKeY42"), ("BINANCE_API_SECRET", secret)]);
     assert_eq!(code, 0, "{err}");
     assert!(!out.contains(secret) && !out.contains("kEyKeYkEyKeYkEyKeY42"), "a credential leaked:\n{out}");
 }

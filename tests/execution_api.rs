@@ -25,7 +25,9 @@ fn bar(t: i64, o: f64, h: f64, l: f64, c: f64) -> Value {
 async fn post_bars(server: &Server, bars: Vec<Value>) {
     let c = client();
     let (s, r) = send(
-        c.post(server.url("/api/data/candles")).bearer_auth(TRADER_KEY).json(&json!({"symbol": "BTC/USDT", "timeframe": "1h", "candles": bars})),
+        c.post(server.url("/api/data/candles"))
+            .bearer_auth(TRADER_KEY)
+            .json(&json!({"symbol": "BTC/USDT", "timeframe": "1h", "candles": bars})),
     )
     .await;
     assert_eq!(s, 200, "{r}");
@@ -58,7 +60,12 @@ async fn submit(server: &Server, body: Value) -> (u16, Value) {
 }
 
 fn position(p: &Value, symbol: &str) -> String {
-    p["positions"].as_array().unwrap().iter().find(|x| x["symbol"] == symbol).map_or("0".into(), |x| x["quantity"].as_str().unwrap().to_string())
+    p["positions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["symbol"] == symbol)
+        .map_or("0".into(), |x| x["quantity"].as_str().unwrap().to_string())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -71,7 +78,8 @@ async fn orders_fill_where_the_rules_say_and_the_portfolio_follows() {
     assert_eq!((p["cash"].as_str(), p["equity"].as_str(), p["trading_state"].as_str()), (Some("10000"), Some("10000"), Some("active")));
 
     // A market buy and a limit buy with a bracket.
-    let (s, m) = submit(&server, json!({"client_order_id": "m1", "symbol": "BTC/USDT", "side": "buy", "type": "market", "quantity": "0.1"})).await;
+    let (s, m) =
+        submit(&server, json!({"client_order_id": "m1", "symbol": "BTC/USDT", "side": "buy", "type": "market", "quantity": "0.1"})).await;
     assert_eq!((s, m["order"]["status"].as_str(), m["created"].as_bool()), (201, Some("accepted"), Some(true)), "{m}");
     let (s, b) = submit(
         &server,
@@ -89,7 +97,11 @@ async fn orders_fill_where_the_rules_say_and_the_portfolio_follows() {
     let (s, o) = send(client().get(server.url("/api/execution/orders/m1")).bearer_auth(VIEWER_KEY)).await;
     assert_eq!(s, 200, "{o}");
     // 30050 * 1.0001 = 30053.005 -> 30053.01 (buy rounds up).
-    assert_eq!((o["status"].as_str(), o["average_price"].as_str(), o["fees"].as_str()), (Some("filled"), Some("30053.01"), Some("3.005301")), "{o}");
+    assert_eq!(
+        (o["status"].as_str(), o["average_price"].as_str(), o["fees"].as_str()),
+        (Some("filled"), Some("30053.01"), Some("3.005301")),
+        "{o}"
+    );
     // cash = 10000 - 3005.301 - 3.005301 - 1475 - 1.475
     assert_eq!(p["cash"].as_str(), Some("5515.218699"), "{p}");
     let (_, orders) = send(client().get(server.url("/api/execution/orders?status=open")).bearer_auth(VIEWER_KEY)).await;
@@ -111,14 +123,26 @@ async fn orders_fill_where_the_rules_say_and_the_portfolio_follows() {
     // Portfolio risk without named positions assesses the live portfolio (BTC/USDT 0.1).
     let (s, r) = send(client().get(server.url("/api/risk/portfolio-risk?timeframe=1h")).bearer_auth(VIEWER_KEY)).await;
     assert_eq!(s, 200, "{r}");
-    assert_eq!((r["exposure"]["by_symbol"][0]["symbol"].as_str(), r["exposure"]["by_symbol"][0]["quantity"].as_f64()), (Some("BTC/USDT"), Some(0.1)), "{r}");
+    assert_eq!(
+        (r["exposure"]["by_symbol"][0]["symbol"].as_str(), r["exposure"]["by_symbol"][0]["quantity"].as_f64()),
+        (Some("BTC/USDT"), Some(0.1)),
+        "{r}"
+    );
 
     // Listing, filters and pagination.
     let (s, page) = send(client().get(server.url("/api/execution/orders?limit=2")).bearer_auth(VIEWER_KEY)).await;
-    assert_eq!((s, page["orders"].as_array().unwrap().len(), page["total"].as_u64(), page["next_offset"].as_u64()), (200, 2, Some(4), Some(2)), "{page}");
+    assert_eq!(
+        (s, page["orders"].as_array().unwrap().len(), page["total"].as_u64(), page["next_offset"].as_u64()),
+        (200, 2, Some(4), Some(2)),
+        "{page}"
+    );
 
     // Cancel a resting order; canceling again is a conflict.
-    let (s, r) = submit(&server, json!({"client_order_id": "rest", "symbol": "BTC/USDT", "side": "buy", "type": "limit", "quantity": "0.01", "price": "20000"})).await;
+    let (s, r) = submit(
+        &server,
+        json!({"client_order_id": "rest", "symbol": "BTC/USDT", "side": "buy", "type": "limit", "quantity": "0.01", "price": "20000"}),
+    )
+    .await;
     assert_eq!(s, 201, "{r}");
     let cancel = |body: Value| client().post(server.url("/api/execution/cancel-order")).bearer_auth(TRADER_KEY).json(&body);
     let (s, r) = send(cancel(json!({"client_order_id": "rest"}))).await;
@@ -139,7 +163,8 @@ async fn orders_fill_where_the_rules_say_and_the_portfolio_follows() {
         assert_eq!(s, status, "{body}: {r}");
         assert!(r["error"]["message"].as_str().unwrap().contains(needle), "{body}: {r}");
     }
-    let (s, r) = send(client().post(server.url("/api/execution/cancel-order")).bearer_auth(VIEWER_KEY).json(&json!({"order_id": "x"}))).await;
+    let (s, r) =
+        send(client().post(server.url("/api/execution/cancel-order")).bearer_auth(VIEWER_KEY).json(&json!({"order_id": "x"}))).await;
     assert_eq!(s, 403, "viewers cannot cancel: {r}");
 }
 
@@ -150,7 +175,8 @@ async fn hundred_identical_submissions_make_one_order_and_the_kill_switch_surviv
     let t0 = future_hour();
     post_bars(&server, vec![bar(t0, 30_000.0, 30_100.0, 29_900.0, 30_000.0)]).await;
     wait_portfolio(&server, "the first mark", |p| !p["last_prices"]["BTC/USDT"].is_null()).await;
-    let body = json!({"client_order_id": "same", "symbol": "BTC/USDT", "side": "buy", "type": "limit", "quantity": "0.01", "price": "29000"});
+    let body =
+        json!({"client_order_id": "same", "symbol": "BTC/USDT", "side": "buy", "type": "limit", "quantity": "0.01", "price": "29000"});
     let tasks: Vec<_> = (0..100)
         .map(|_| {
             let (url, body) = (server.url("/api/execution/submit-order"), body.clone());
@@ -168,7 +194,11 @@ async fn hundred_identical_submissions_make_one_order_and_the_kill_switch_surviv
     assert_eq!((ids.len(), created), (1, 1));
     let (_, page) = send(client().get(server.url("/api/execution/orders")).bearer_auth(VIEWER_KEY)).await;
     assert_eq!(page["total"], 1, "{page}");
-    let (s, r) = submit(&server, json!({"client_order_id": "same", "symbol": "BTC/USDT", "side": "buy", "type": "limit", "quantity": "0.02", "price": "29000"})).await;
+    let (s, r) = submit(
+        &server,
+        json!({"client_order_id": "same", "symbol": "BTC/USDT", "side": "buy", "type": "limit", "quantity": "0.02", "price": "29000"}),
+    )
+    .await;
     assert_eq!((s, r["error"]["code"].as_str()), (409, Some("conflict")), "{r}");
 
     // Kill switch: admin only; halted refuses (and records) new orders, allows cancels.
@@ -179,10 +209,16 @@ async fn hundred_identical_submissions_make_one_order_and_the_kill_switch_surviv
     assert_eq!(s, 403);
     let (s, r) = send(set(&server, ADMIN_KEY, "halted")).await;
     assert_eq!((s, r["trading_state"].as_str(), r["changed"].as_bool()), (200, Some("halted"), Some(true)), "{r}");
-    let (s, r) = submit(&server, json!({"client_order_id": "h1", "symbol": "BTC/USDT", "side": "buy", "type": "limit", "quantity": "0.01", "price": "29000"})).await;
+    let (s, r) = submit(
+        &server,
+        json!({"client_order_id": "h1", "symbol": "BTC/USDT", "side": "buy", "type": "limit", "quantity": "0.01", "price": "29000"}),
+    )
+    .await;
     assert_eq!((s, r["order"]["status"].as_str()), (422, Some("rejected")), "{r}");
     assert!(r["order"]["reason"].as_str().unwrap().contains("halted"), "{r}");
-    let (s, r) = send(client().post(server.url("/api/execution/cancel-order")).bearer_auth(TRADER_KEY).json(&json!({"client_order_id": "same"}))).await;
+    let (s, r) =
+        send(client().post(server.url("/api/execution/cancel-order")).bearer_auth(TRADER_KEY).json(&json!({"client_order_id": "same"})))
+            .await;
     assert_eq!((s, r["status"].as_str()), (200, Some("canceled")), "{r}");
     server.kill_hard();
 
@@ -241,7 +277,11 @@ async fn sigkill_between_submit_accept_and_fill_loses_and_doubles_nothing() {
     let rounds = 8;
     for i in 0..rounds {
         // Submit, post the bar that fills it, and kill at a varying moment after.
-        let (s, r) = submit(&server, json!({"client_order_id": format!("k{i}"), "symbol": "BTC/USDT", "side": "buy", "type": "market", "quantity": "1"})).await;
+        let (s, r) = submit(
+            &server,
+            json!({"client_order_id": format!("k{i}"), "symbol": "BTC/USDT", "side": "buy", "type": "market", "quantity": "1"}),
+        )
+        .await;
         assert_eq!(s, 201, "{r}");
         let c = client();
         let url = server.url("/api/data/candles");
@@ -264,14 +304,17 @@ async fn sigkill_between_submit_accept_and_fill_loses_and_doubles_nothing() {
 
     // Deterministic recovery: a bar journaled while the service is down (by the CLI
     // importer) was never matched; the restarted service must match it.
-    let (s, r) = submit(&server, json!({"client_order_id": "offline", "symbol": "BTC/USDT", "side": "buy", "type": "market", "quantity": "1"})).await;
+    let (s, r) =
+        submit(&server, json!({"client_order_id": "offline", "symbol": "BTC/USDT", "side": "buy", "type": "market", "quantity": "1"}))
+            .await;
     assert_eq!(s, 201, "{r}");
     server.stop();
     let csv = dir.path().join("bar.csv");
     let t = t0 + (rounds + 1) * HOUR_MS;
     std::fs::write(&csv, format!("timestamp,open,high,low,close,volume\n{t},100,101,99,100,100\n")).unwrap();
     let d = dir.path().to_str().unwrap();
-    let (code, out, err) = run_cli(&["data", "import", "--data-dir", d, "--symbol", "BTC/USDT", "--timeframe", "1h", csv.to_str().unwrap()], &[]);
+    let (code, out, err) =
+        run_cli(&["data", "import", "--data-dir", d, "--symbol", "BTC/USDT", "--timeframe", "1h", csv.to_str().unwrap()], &[]);
     assert_eq!(code, 0, "{out}{err}");
     let server = Server::start(dir.path(), &[("MAX_POSITION_SIZE", "0.9")]);
     let want = format!("{}", rounds + 1);

@@ -19,16 +19,16 @@ fn import(dir: &std::path::Path, symbol: &str, tf: &str, file: &std::path::Path,
 #[test]
 fn import_is_idempotent_and_reports_gaps() {
     let dir = tempfile::tempdir().unwrap();
-    let (code, r, err) = import(dir.path(), "BTC/USDT", "1m", &shared_data("btcperp-1m.csv"), &[]);
+    let (code, r, err) = import(dir.path(), "BTC/USDT", "1m", &test_data("btcperp-1m.csv"), &[]);
     assert_eq!(code, 0, "{err}");
     assert_eq!((r["stored"].as_bool(), r["accepted"].as_u64()), (Some(true), Some(45_031)), "{r}");
     assert_eq!(r["gaps_total"], 0);
-    let (code, again, _) = import(dir.path(), "BTC/USDT", "1m", &shared_data("btcperp-1m.csv"), &[]);
+    let (code, again, _) = import(dir.path(), "BTC/USDT", "1m", &test_data("btcperp-1m.csv"), &[]);
     assert_eq!(code, 0);
     assert_eq!((again["accepted"].as_u64(), again["duplicates_dropped"].as_u64()), (Some(0), Some(45_031)), "{again}");
     assert_eq!(again["sequences"], json!([]));
 
-    let (code, alt, _) = import(dir.path(), "ALT/BTC", "1m", &shared_data("altbtc-1m-gaps.csv"), &[]);
+    let (code, alt, _) = import(dir.path(), "ALT/BTC", "1m", &test_data("altbtc-1m-gaps.csv"), &[]);
     assert_eq!(code, 0);
     assert_eq!((alt["accepted"].as_u64(), alt["gaps_total"].as_u64()), (Some(13_681), Some(538)), "{alt}");
 
@@ -41,7 +41,7 @@ fn import_is_idempotent_and_reports_gaps() {
 #[test]
 fn a_corrupt_row_is_named_and_nothing_is_stored_unless_asked() {
     let dir = tempfile::tempdir().unwrap();
-    let text = std::fs::read_to_string(shared_data("ethbtc-5m.csv")).unwrap();
+    let text = std::fs::read_to_string(test_data("ethbtc-5m.csv")).unwrap();
     let mut lines: Vec<String> = text.lines().map(String::from).collect();
     // Line 11 of the file (row 9): high below low.
     let fields: Vec<&str> = lines[10].split(',').collect();
@@ -63,7 +63,7 @@ fn a_corrupt_row_is_named_and_nothing_is_stored_unless_asked() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stored_candles_over_http_survive_restart() {
     let dir = tempfile::tempdir().unwrap();
-    let (code, _, err) = import(dir.path(), "BTC/USDT", "1m", &shared_data("btcperp-1m.csv"), &[]);
+    let (code, _, err) = import(dir.path(), "BTC/USDT", "1m", &test_data("btcperp-1m.csv"), &[]);
     assert_eq!(code, 0, "{err}");
     let server = Server::start(dir.path(), &[]);
     let c = client();
@@ -81,7 +81,7 @@ async fn stored_candles_over_http_survive_restart() {
     assert_eq!(h4["source_timeframe"], "1m");
     let bars = h4["bars"].as_array().unwrap();
     assert_eq!(bars.len(), 2);
-    let text = std::fs::read_to_string(shared_data("btcperp-1m.csv")).unwrap();
+    let text = std::fs::read_to_string(test_data("btcperp-1m.csv")).unwrap();
     let rows: Vec<Vec<f64>> = text
         .lines()
         .skip(1)
@@ -123,10 +123,13 @@ async fn stored_candles_over_http_survive_restart() {
     let candle = |t: &str, p: f64| json!({"timestamp": t, "open": p, "high": p + 5.0, "low": p - 5.0, "close": p, "volume": 1.0});
     let mut bad = candle("2022-02-01T05:33:00Z", 100.0);
     bad["high"] = json!(1.0);
-    let (s, body) = send(post(json!({"symbol": "BTC/USDT", "timeframe": "1m", "candles": [candle("2022-02-01T05:32:00Z", 100.0), bad]}))).await;
+    let (s, body) =
+        send(post(json!({"symbol": "BTC/USDT", "timeframe": "1m", "candles": [candle("2022-02-01T05:32:00Z", 100.0), bad]}))).await;
     assert_eq!(s, 400, "{body}");
     assert!(body["error"]["message"].as_str().unwrap().contains("row 1, field high"), "{body}");
-    let (s, body) = send(post(json!({"symbol": "BTC/USDT", "timeframe": "1m", "candles": [candle("2022-02-01T05:32:00Z", 100.0), 1643693580000i64]}))).await;
+    let (s, body) =
+        send(post(json!({"symbol": "BTC/USDT", "timeframe": "1m", "candles": [candle("2022-02-01T05:32:00Z", 100.0), 1643693580000i64]})))
+            .await;
     assert_eq!(s, 400, "{body}");
     let (s, body) = send(post(json!({"symbol": "BTC/USDT", "timeframe": "1m", "candles": [candle("2022-02-01T05:32:00Z", 100.0), candle("2022-02-01T05:33:00Z", 101.0)]}))).await;
     assert_eq!((s, body["accepted"].as_u64()), (200, Some(2)), "{body}");
@@ -140,7 +143,7 @@ async fn stored_candles_over_http_survive_restart() {
 
 #[test]
 fn indicators_command_prints_json_with_nulls() {
-    let (code, out, err) = run_cli(&["indicators", "--timeframe", "1d", "--json", shared_data("goog-1d.csv").to_str().unwrap()], &[]);
+    let (code, out, err) = run_cli(&["indicators", "--timeframe", "1d", "--json", test_data("goog-1d.csv").to_str().unwrap()], &[]);
     assert_eq!(code, 0, "{err}");
     let v: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["open_time"].as_array().unwrap().len(), 2_148);
@@ -154,7 +157,10 @@ fn synth_is_seeded_and_imports_cleanly() {
     let dir = tempfile::tempdir().unwrap();
     let p = |n: &str| dir.path().join(n).to_str().unwrap().to_string();
     for (out, labels, seed) in [("a.csv", "al.csv", "7"), ("b.csv", "bl.csv", "7"), ("c.csv", "cl.csv", "8")] {
-        let (code, _, err) = run_cli(&["data", "synth", "--bars", "3000", "--timeframe", "5m", "--seed", seed, "--out", &p(out), "--labels", &p(labels)], &[]);
+        let (code, _, err) = run_cli(
+            &["data", "synth", "--bars", "3000", "--timeframe", "5m", "--seed", seed, "--out", &p(out), "--labels", &p(labels)],
+            &[],
+        );
         assert_eq!(code, 0, "{err}");
     }
     let read = |n: &str| std::fs::read_to_string(p(n)).unwrap();

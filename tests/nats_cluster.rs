@@ -127,7 +127,12 @@ fn time_until_serving(server: &Server, since: Instant) -> tokio::task::JoinHandl
 
 /// Follows the producer to the end, SIGKILLing `leader` half-way; returns how long the
 /// standby took to serve after the kill.
-async fn kill_leader_half_way(producer: &mut std::process::Child, rx: &mut tokio::sync::mpsc::UnboundedReceiver<String>, leader: Server, standby: &Server) -> Duration {
+async fn kill_leader_half_way(
+    producer: &mut std::process::Child,
+    rx: &mut tokio::sync::mpsc::UnboundedReceiver<String>,
+    leader: Server,
+    standby: &Server,
+) -> Duration {
     let (mut leader, mut takeover) = (Some(leader), None);
     let mut done = false;
     while let Some(line) = tokio::time::timeout(Duration::from_secs(120), rx.recv()).await.expect("the producer went silent") {
@@ -309,7 +314,8 @@ async fn leader_refuses_writes_fast_while_nats_is_away() {
     let dir = tempfile::tempdir().unwrap();
     let a = Server::start_node(dir.path(), &node_env(&url, "a"));
     wait_serving(&a, "node a").await;
-    let order = |cid: &str| json!({"client_order_id": cid, "symbol": "SOL/USDT", "side": "buy", "type": "limit", "quantity": "0.2", "price": "50"});
+    let order =
+        |cid: &str| json!({"client_order_id": cid, "symbol": "SOL/USDT", "side": "buy", "type": "limit", "quantity": "0.2", "price": "50"});
     let submit = |cid: &'static str| send(client().post(a.url("/api/execution/submit-order")).bearer_auth(TRADER_KEY).json(&order(cid)));
     assert_eq!(submit("before").await.0, 201);
 

@@ -32,11 +32,17 @@ async fn commands_answer_like_http() {
 
     let p = request(&client, "tradpal.cmd.execution.portfolio", json!({})).await;
     assert_eq!((p["cash"].as_str(), p["trading_state"].as_str()), (Some("10000"), Some("active")), "{p}");
-    let r = request(&client, "tradpal.cmd.risk.calculate-position-size", json!({"portfolio_value": 10000, "risk_per_trade": 0.02, "stop_loss": 0.02, "current_price": 50000})).await;
+    let r = request(
+        &client,
+        "tradpal.cmd.risk.calculate-position-size",
+        json!({"portfolio_value": 10000, "risk_per_trade": 0.02, "stop_loss": 0.02, "current_price": 50000}),
+    )
+    .await;
     assert!((r["quantity"].as_f64().unwrap() - 0.2).abs() < 1e-12, "{r}");
 
     // An order over NATS is the same order over HTTP (and idempotent across both).
-    let order = json!({"client_order_id": "n1", "symbol": "BTC/USDT", "side": "buy", "type": "limit", "quantity": "0.01", "price": "30000"});
+    let order =
+        json!({"client_order_id": "n1", "symbol": "BTC/USDT", "side": "buy", "type": "limit", "quantity": "0.01", "price": "30000"});
     let a = request(&client, "tradpal.cmd.execution.submit-order", order.clone()).await;
     assert_eq!((a["created"].as_bool(), a["order"]["status"].as_str()), (Some(true), Some("accepted")), "{a}");
     let (s, b) = send(client_http().post(server.url("/api/execution/submit-order")).bearer_auth(TRADER_KEY).json(&order)).await;
@@ -49,7 +55,12 @@ async fn commands_answer_like_http() {
     // Errors: JSON with code and HTTP-equivalent status; nothing crashes.
     for (subject, body, code, status) in [
         ("tradpal.cmd.execution.submit-order", json!({"symbol": "BTC/USDT"}), "bad_request", 400),
-        ("tradpal.cmd.execution.submit-order", json!({"symbol": "BTC/USDT", "side": "buy", "type": "market", "quantity": "NaN"}), "bad_request", 400),
+        (
+            "tradpal.cmd.execution.submit-order",
+            json!({"symbol": "BTC/USDT", "side": "buy", "type": "market", "quantity": "NaN"}),
+            "bad_request",
+            400,
+        ),
         ("tradpal.cmd.execution.cancel-order", json!({"client_order_id": "nope"}), "not_found", 404),
         ("tradpal.cmd.execution.nothing", json!({}), "not_found", 404),
         ("tradpal.cmd.execution.cancel-order", json!({"client_order_id": "n1"}), "conflict", 409),
@@ -122,7 +133,8 @@ async fn journaled_events_reach_jetstream_once_in_order() {
     let server = Server::start(dir.path(), &[("NATS_URL", &nats.url())]);
     let nc = async_nats::connect(nats.url()).await.unwrap();
     let js = async_nats::jetstream::new(nc.clone());
-    let order = json!({"client_order_id": "e1", "symbol": "BTC/USDT", "side": "buy", "type": "limit", "quantity": "0.01", "price": "30000"});
+    let order =
+        json!({"client_order_id": "e1", "symbol": "BTC/USDT", "side": "buy", "type": "limit", "quantity": "0.01", "price": "30000"});
     let (s, _) = send(client().post(server.url("/api/execution/submit-order")).bearer_auth(TRADER_KEY).json(&order)).await;
     assert_eq!(s, 201);
     let wait_for = |want: &'static str| {
@@ -149,7 +161,10 @@ async fn journaled_events_reach_jetstream_once_in_order() {
 
     // A restart resumes after the last published record: nothing is published twice.
     let server = Server::start(dir.path(), &[("NATS_URL", &nats.url())]);
-    let (s, _) = send(client().post(server.url("/api/execution/submit-order")).bearer_auth(TRADER_KEY).json(&json!({"client_order_id": "e2", "symbol": "BTC/USDT", "side": "buy", "type": "limit", "quantity": "0.01", "price": "30000"}))).await;
+    let (s, _) = send(client().post(server.url("/api/execution/submit-order")).bearer_auth(TRADER_KEY).json(
+        &json!({"client_order_id": "e2", "symbol": "BTC/USDT", "side": "buy", "type": "limit", "quantity": "0.01", "price": "30000"}),
+    ))
+    .await;
     assert_eq!(s, 201);
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
@@ -172,8 +187,9 @@ async fn oversized_records_do_not_stall_events() {
     let nats = NatsServer::start();
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().to_str().unwrap();
-    let csv = shared_data("btcperp-1m.csv");
-    let (code, out, err) = run_cli(&["data", "import", "--data-dir", d, "--symbol", "BTC/USDT", "--timeframe", "1m", csv.to_str().unwrap()], &[]);
+    let csv = test_data("btcperp-1m.csv");
+    let (code, out, err) =
+        run_cli(&["data", "import", "--data-dir", d, "--symbol", "BTC/USDT", "--timeframe", "1m", csv.to_str().unwrap()], &[]);
     assert_eq!(code, 0, "{out}{err}");
     let server = Server::start(dir.path(), &[("NATS_URL", &nats.url())]);
     let (s, st) = send(client().get(server.url("/api/trading/status")).bearer_auth(VIEWER_KEY)).await;

@@ -158,7 +158,9 @@ async fn nothing_lost_or_doubled_through_service_and_nats_crashes() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore]
 async fn bench_ingest_throughput() {
-    for (per_message, backlog, replicated) in [(1i64, false, false), (100, false, false), (1, true, false), (100, true, false), (100, false, true), (100, true, true)] {
+    for (per_message, backlog, replicated) in
+        [(1i64, false, false), (100, false, false), (1, true, false), (100, true, false), (100, false, true), (100, true, true)]
+    {
         let nats = NatsServer::start();
         let dir = tempfile::tempdir().unwrap();
         let mut env = vec![("NATS_URL", nats.url()), ("LOG_LEVEL", "warn".to_string())];

@@ -7,7 +7,7 @@ use common::{run_cli, shared_data};
 use serde_json::Value;
 
 fn cli(command: &str, extra: &[&str]) -> (i32, String, String) {
-    let goog = shared_data("goog-1d.csv");
+    let goog = test_data("goog-1d.csv");
     let mut args = vec![command, "--data", goog.to_str().unwrap(), "--timeframe", "1d", "--strategy", "sma_cross"];
     args.extend_from_slice(extra);
     run_cli(&args, &[])
@@ -32,7 +32,8 @@ fn optimize_json_is_deterministic_across_threads() {
 
 #[test]
 fn walk_forward_summary_and_bad_input() {
-    let (code, out, err) = cli("walk-forward", &["--range", "fast=5:15:5", "--range", "slow=20:40:20", "--train-bars", "500", "--test-bars", "300"]);
+    let (code, out, err) =
+        cli("walk-forward", &["--range", "fast=5:15:5", "--range", "slow=20:40:20", "--train-bars", "500", "--test-bars", "300"]);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("5 rolling windows") && out.contains("stitched out-of-sample"), "{out}");
     let (code, _, err) = cli("optimize", &["--range", "fast=5:30:0"]);

@@ -9,13 +9,19 @@ use serde_json::{json, Value};
 
 fn synth(dir: &std::path::Path, bars: &str, tf: &str, seed: &str) -> std::path::PathBuf {
     let out = dir.join(format!("synth-{seed}.csv"));
-    let (code, _, err) = run_cli(&["data", "synth", "--bars", bars, "--timeframe", tf, "--seed", seed, "--mean-regime-bars", "200", "--out", out.to_str().unwrap()], &[]);
+    let (code, _, err) = run_cli(
+        &["data", "synth", "--bars", bars, "--timeframe", tf, "--seed", seed, "--mean-regime-bars", "200", "--out", out.to_str().unwrap()],
+        &[],
+    );
     assert_eq!(code, 0, "{err}");
     out
 }
 
 fn import(data: &std::path::Path, symbol: &str, tf: &str, file: &std::path::Path) {
-    let (code, out, err) = run_cli(&["data", "import", "--data-dir", data.to_str().unwrap(), "--symbol", symbol, "--timeframe", tf, file.to_str().unwrap()], &[]);
+    let (code, out, err) = run_cli(
+        &["data", "import", "--data-dir", data.to_str().unwrap(), "--symbol", symbol, "--timeframe", tf, file.to_str().unwrap()],
+        &[],
+    );
     assert_eq!(code, 0, "{out}{err}");
 }
 
@@ -120,6 +126,9 @@ fn evaluate_command_scores_held_out_bars() {
     assert!(acc > 0.5, "a detector far better than chance (1/3) on held-out bars: {r}");
     assert!(r["trend"]["confusion_matrix"].is_object() || r["trend"]["confusion_matrix"].is_array(), "{r}");
     assert!(r["trend_calibration"]["bins"].as_array().unwrap().len() == 10, "{r}");
-    let (code, _, err) = run_cli(&["regime", "evaluate", "--data", out.to_str().unwrap(), "--labels", labels.to_str().unwrap(), "--train-fraction", "1.5"], &[]);
+    let (code, _, err) = run_cli(
+        &["regime", "evaluate", "--data", out.to_str().unwrap(), "--labels", labels.to_str().unwrap(), "--train-fraction", "1.5"],
+        &[],
+    );
     assert_eq!(code, 2, "{err}");
 }

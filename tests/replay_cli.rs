@@ -140,9 +140,14 @@ async fn a_recorded_paper_session_replays_identically_and_a_changed_fee_differs(
     assert_eq!(r["fills"].as_u64(), Some(0), "nothing after the difference is counted: {r}");
 
     // The session's candles as a backtest.
-    let (code, b, err) = replay_json(&["replay", "--session", &sid, "--data-dir", d, "--as-backtest", "--strategy", "buy_and_hold", "--json"], ENV);
+    let (code, b, err) =
+        replay_json(&["replay", "--session", &sid, "--data-dir", d, "--as-backtest", "--strategy", "buy_and_hold", "--json"], ENV);
     assert_eq!(code, 0, "{b}\n{err}");
-    assert_eq!((b["symbol"].as_str(), b["metrics"]["bars"].as_u64(), b["session_id"].as_str()), (Some("BTC/USDT"), Some(3), Some(sid.as_str())), "{b}");
+    assert_eq!(
+        (b["symbol"].as_str(), b["metrics"]["bars"].as_u64(), b["session_id"].as_str()),
+        (Some("BTC/USDT"), Some(3), Some(sid.as_str())),
+        "{b}"
+    );
     assert!(b["counts"]["fills"].as_u64().unwrap() >= 1, "{b}");
 
     // Usage errors: exit 2 with a message.

@@ -10,8 +10,9 @@ use serde_json::{json, Value};
 async fn risk_endpoints() {
     let dir = tempfile::tempdir().unwrap();
     for (symbol, file) in [("ETH/BTC", "ethbtc-5m.csv"), ("LTC/BTC", "ltcbtc-5m.csv")] {
-        let f = shared_data(file);
-        let args = ["data", "import", "--data-dir", dir.path().to_str().unwrap(), "--symbol", symbol, "--timeframe", "5m", f.to_str().unwrap()];
+        let f = test_data(file);
+        let args =
+            ["data", "import", "--data-dir", dir.path().to_str().unwrap(), "--symbol", symbol, "--timeframe", "5m", f.to_str().unwrap()];
         let (code, out, err) = run_cli(&args, &[]);
         assert_eq!(code, 0, "{out}{err}");
     }
@@ -21,7 +22,11 @@ async fn risk_endpoints() {
     let get = |path: &str| c.get(server.url(path)).bearer_auth(VIEWER_KEY);
 
     // The spec's examples.
-    let (s, r) = send(post("/api/risk/calculate-position-size", json!({"portfolio_value": 10000, "risk_per_trade": 0.02, "stop_loss": 0.02, "current_price": 50000}))).await;
+    let (s, r) = send(post(
+        "/api/risk/calculate-position-size",
+        json!({"portfolio_value": 10000, "risk_per_trade": 0.02, "stop_loss": 0.02, "current_price": 50000}),
+    ))
+    .await;
     assert_eq!(s, 200, "{r}");
     assert!((r["quantity"].as_f64().unwrap() - 0.2).abs() < 1e-12, "{r}");
     assert!((r["risk_amount"].as_f64().unwrap() - 200.0).abs() < 1e-9, "{r}");
@@ -33,7 +38,8 @@ async fn risk_endpoints() {
     assert_eq!(r["breaches"][0]["limit"], "max_daily_loss", "{r}");
 
     // Portfolio risk and stress on stored candles.
-    let (s, p) = send(get("/api/risk/portfolio-risk?positions=ETH/BTC:10,LTC/BTC:50&timeframe=5m&confidence=0.99&paths=10000&seed=7")).await;
+    let (s, p) =
+        send(get("/api/risk/portfolio-risk?positions=ETH/BTC:10,LTC/BTC:50&timeframe=5m&confidence=0.99&paths=10000&seed=7")).await;
     assert_eq!(s, 200, "{p}");
     let var = &p["var"];
     for m in ["historical", "parametric", "monte_carlo"] {
@@ -41,7 +47,8 @@ async fn risk_endpoints() {
         assert!(v > 0.0 && es >= v, "{m}: {var}");
     }
     assert_eq!(p["correlation"]["symbols"], json!(["ETH/BTC", "LTC/BTC"]));
-    let (s, again) = send(get("/api/risk/portfolio-risk?positions=ETH/BTC:10,LTC/BTC:50&timeframe=5m&confidence=0.99&paths=10000&seed=7")).await;
+    let (s, again) =
+        send(get("/api/risk/portfolio-risk?positions=ETH/BTC:10,LTC/BTC:50&timeframe=5m&confidence=0.99&paths=10000&seed=7")).await;
     assert_eq!((s, &again["var"]["monte_carlo"]), (200, &p["var"]["monte_carlo"]), "seeded Monte Carlo repeats exactly");
     let (s, st) = send(get("/api/risk/stress-test?positions=ETH/BTC:10,LTC/BTC:50&timeframe=5m&paths=500&seed=1&horizon=12")).await;
     assert_eq!(s, 200, "{st}");
@@ -49,13 +56,34 @@ async fn risk_endpoints() {
 
     // Bad input: a 4xx JSON error that says what is wrong.
     for (req, status, needle) in [
-        (post("/api/risk/calculate-position-size", json!({"portfolio_value": 10000, "risk_per_trade": 0.02, "stop_loss": 0, "current_price": 50000})), 400, "stop_loss"),
-        (post("/api/risk/calculate-position-size", json!({"portfolio_value": 10000, "risk_per_trade": 0.02, "stop_loss": 0.02, "current_price": -5})), 400, "current_price"),
+        (
+            post(
+                "/api/risk/calculate-position-size",
+                json!({"portfolio_value": 10000, "risk_per_trade": 0.02, "stop_loss": 0, "current_price": 50000}),
+            ),
+            400,
+            "stop_loss",
+        ),
+        (
+            post(
+                "/api/risk/calculate-position-size",
+                json!({"portfolio_value": 10000, "risk_per_trade": 0.02, "stop_loss": 0.02, "current_price": -5}),
+            ),
+            400,
+            "current_price",
+        ),
         (post("/api/risk/portfolio-risk", json!({"returns": [0.01, -0.02, 0.005], "confidence": 1.5})), 400, "confidence"),
         (get("/api/risk/portfolio-risk?positions="), 400, "empty"),
         (get("/api/risk/portfolio-risk?positions=DOGE/USDT:5"), 404, "DOGE/USDT"),
         (get("/api/risk/portfolio-risk?timeframe=5m"), 400, "positions"),
-        (post("/api/risk/calculate-position-size", json!({"method": "risk_parity", "portfolio_value": 1000, "symbols": ["A/B", "C/D"], "covariance": [[1.0, 1.0], [1.0, 1.0]]})), 400, "covariance"),
+        (
+            post(
+                "/api/risk/calculate-position-size",
+                json!({"method": "risk_parity", "portfolio_value": 1000, "symbols": ["A/B", "C/D"], "covariance": [[1.0, 1.0], [1.0, 1.0]]}),
+            ),
+            400,
+            "covariance",
+        ),
     ] {
         let (s, b) = send(req).await;
         assert_eq!(s, status, "{b}");
@@ -67,7 +95,8 @@ async fn risk_endpoints() {
     server.stop();
     let (code, out, _) = run_cli(&["journal", "dump", "--data-dir", dir.path().to_str().unwrap()], &[]);
     assert_eq!(code, 0);
-    let breaches: Vec<Value> = out.lines().map(|l| serde_json::from_str::<Value>(l).unwrap()).filter(|r| r["kind"] == "risk_limit_breached").collect();
+    let breaches: Vec<Value> =
+        out.lines().map(|l| serde_json::from_str::<Value>(l).unwrap()).filter(|r| r["kind"] == "risk_limit_breached").collect();
     assert_eq!(breaches.len(), 1, "{out}");
     assert_eq!(breaches[0]["event"]["limit"], "max_daily_loss");
 }

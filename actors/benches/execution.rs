@@ -4,7 +4,7 @@
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use tradpal_actors::execution::{ExecutionConfig, ExecutionCore, OrderRequest};
-use tradpal_messages::{CashAdjusted, Candle, Event, Fixed, IdGenerator, Side, Timeframe, Timestamp, OrderType};
+use tradpal_messages::{Candle, CashAdjusted, Event, Fixed, IdGenerator, OrderType, Side, Timeframe, Timestamp};
 
 const H: i64 = 3_600_000_000_000;
 

@@ -22,9 +22,8 @@ fn data() -> &'static Synth {
     static DATA: OnceLock<Synth> = OnceLock::new();
     DATA.get_or_init(|| {
         let started = Instant::now();
-        let s =
-            synth::generate(&SynthParams { bars: BARS, timeframe: Timeframe::M1, seed: 1, ..SynthParams::default() })
-                .expect("synth parameters");
+        let s = synth::generate(&SynthParams { bars: BARS, timeframe: Timeframe::M1, seed: 1, ..SynthParams::default() })
+            .expect("synth parameters");
         eprintln!("synth: {BARS} 1m bars generated in {:.0} ms", started.elapsed().as_secs_f64() * 1e3);
         s
     })
@@ -48,10 +47,7 @@ fn group<'a>(c: &'a mut Criterion, name: &str) -> criterion::BenchmarkGroup<'a, 
     let mut g = c.benchmark_group(name);
     // Flat sampling: 10 equal samples. (Linear sampling runs 1 + 2 + ... + 10 = 55 batches,
     // which for a 0.5 s benchmark is half a minute.)
-    g.sample_size(10)
-        .sampling_mode(SamplingMode::Flat)
-        .warm_up_time(Duration::from_millis(300))
-        .measurement_time(Duration::from_secs(2));
+    g.sample_size(10).sampling_mode(SamplingMode::Flat).warm_up_time(Duration::from_millis(300)).measurement_time(Duration::from_secs(2));
     g.throughput(Throughput::Elements(BARS as u64));
     g
 }
@@ -141,9 +137,7 @@ fn csv_benches(c: &mut Criterion) {
     eprintln!("csv: {BARS} rows, {:.1} MB", text.len() as f64 / 1e6);
     let mut g = group(c, "csv");
     g.measurement_time(Duration::from_secs(4));
-    g.bench_function("parse", |b| {
-        b.iter(|| CsvReader::new(black_box(text.as_bytes())).unwrap().filter(|r| r.is_ok()).count())
-    });
+    g.bench_function("parse", |b| b.iter(|| CsvReader::new(black_box(text.as_bytes())).unwrap().filter(|r| r.is_ok()).count()));
     g.bench_function("parse_validate", |b| {
         b.iter(|| {
             let report = import_csv(black_box(text.as_bytes()), Timeframe::M1, None, CsvLimits::default()).unwrap();

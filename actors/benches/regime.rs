@@ -24,13 +24,8 @@ const UPDATE_BARS: usize = 400_000;
 fn data() -> &'static Synth {
     static DATA: OnceLock<Synth> = OnceLock::new();
     DATA.get_or_init(|| {
-        synth::generate(&SynthParams {
-            bars: FIT_BARS + UPDATE_BARS,
-            timeframe: Timeframe::M1,
-            seed: 1,
-            ..SynthParams::default()
-        })
-        .expect("synth parameters")
+        synth::generate(&SynthParams { bars: FIT_BARS + UPDATE_BARS, timeframe: Timeframe::M1, seed: 1, ..SynthParams::default() })
+            .expect("synth parameters")
     })
 }
 
@@ -110,10 +105,7 @@ fn benches(c: &mut Criterion) {
         b.iter(|| fit(black_box(&data().candles[..FIT_BARS]), Timeframe::M1, &FitParams::default()).expect("fit"))
     });
     g.bench_function("track_100k", |b| {
-        b.iter(|| {
-            track(model(), black_box(&data().candles[FIT_BARS..2 * FIT_BARS]), &HysteresisParams::default())
-                .expect("track")
-        })
+        b.iter(|| track(model(), black_box(&data().candles[FIT_BARS..2 * FIT_BARS]), &HysteresisParams::default()).expect("track"))
     });
     g.finish();
 }

@@ -15,9 +15,7 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::StandardNormal;
 use std::hint::black_box;
 use std::time::Duration;
-use tradpal_actors::risk::{
-    calculate_position_size, max_sharpe, monte_carlo_portfolio_var, risk_parity, stats, PositionSizeRequest,
-};
+use tradpal_actors::risk::{calculate_position_size, max_sharpe, monte_carlo_portfolio_var, risk_parity, stats, PositionSizeRequest};
 
 /// `t` observations of `n` asset returns: `r = beta_i m + e`, m ~ N(0, 3 %), e ~ N(0, 2-6 %).
 fn returns(t: usize, n: usize, seed: u64) -> Array2<f64> {
@@ -76,9 +74,7 @@ fn optimisers(c: &mut Criterion) {
     for n in [10, 50] {
         let cov = stats::covariance(&returns(1000, n, n as u64));
         let symbols = names(n);
-        g.bench_with_input(BenchmarkId::new("risk_parity", n), &n, |b, _| {
-            b.iter(|| risk_parity(black_box(&cov), &symbols, 1000).unwrap())
-        });
+        g.bench_with_input(BenchmarkId::new("risk_parity", n), &n, |b, _| b.iter(|| risk_parity(black_box(&cov), &symbols, 1000).unwrap()));
         if n == 50 {
             let mu: Vec<f64> = (0..n).map(|i| 0.0002 + 0.00004 * (i % 13) as f64).collect();
             g.bench_with_input(BenchmarkId::new("max_sharpe", n), &n, |b, _| {

@@ -35,9 +35,10 @@ impl ActorError {
             ActorError::Refused(r) => r.clone(),
             ActorError::Journal(e @ (J::Invalid(_) | J::TooLarge { .. })) => ErrorReply::new(ErrorCode::BadRequest, e.to_string()),
             ActorError::Journal(J::Closed) => ErrorReply::new(ErrorCode::Unavailable, "the service is shutting down"),
-            ActorError::Journal(J::Replication(why)) => {
-                ErrorReply::new(ErrorCode::Unavailable, format!("this node is no longer the leader ({why}); nothing was recorded here: retry, the new leader answers"))
-            }
+            ActorError::Journal(J::Replication(why)) => ErrorReply::new(
+                ErrorCode::Unavailable,
+                format!("this node is no longer the leader ({why}); nothing was recorded here: retry, the new leader answers"),
+            ),
             ActorError::Journal(e) => ErrorReply::new(ErrorCode::Internal, format!("journal append failed: {e}")),
         }
     }
@@ -147,7 +148,8 @@ impl Services {
         drafts: Vec<EnvelopeDraft>,
     ) -> Result<impl std::future::Future<Output = Result<Vec<Envelope>, ActorError>> + Send + 'static, ActorError> {
         for d in &drafts {
-            d.check_invariants().map_err(|e| ErrorReply::new(ErrorCode::Internal, format!("refusing to journal an invalid record: {e}")))?;
+            d.check_invariants()
+                .map_err(|e| ErrorReply::new(ErrorCode::Internal, format!("refusing to journal an invalid record: {e}")))?;
         }
         let raise = |e: &tradpal_journal::JournalError, fatal: &FatalSignal| {
             if e.is_fatal() {
@@ -184,9 +186,8 @@ impl Services {
             for env in journal.read_range(1, last) {
                 let env = env?;
                 if kinds.contains(&env.kind) {
-                    apply(&mut state, &env).map_err(|why| {
-                        ErrorReply::new(ErrorCode::Internal, format!("journal sequence {}: {why}", env.sequence))
-                    })?;
+                    apply(&mut state, &env)
+                        .map_err(|why| ErrorReply::new(ErrorCode::Internal, format!("journal sequence {}: {why}", env.sequence)))?;
                 }
             }
             Ok(state)

@@ -25,8 +25,8 @@
 pub mod backtest;
 pub mod concern;
 pub mod context;
-pub mod fault;
 pub mod execution;
+pub mod fault;
 pub mod market_data;
 pub mod names;
 pub mod regime;

@@ -38,9 +38,7 @@ impl Date {
             return None;
         }
         let num = |range: std::ops::Range<usize>| -> Option<u16> {
-            b[range].iter().try_fold(0u16, |acc, c| {
-                c.is_ascii_digit().then(|| acc * 10 + u16::from(c - b'0'))
-            })
+            b[range].iter().try_fold(0u16, |acc, c| c.is_ascii_digit().then(|| acc * 10 + u16::from(c - b'0')))
         };
         let month = u8::try_from(num(5..7)?).ok()?;
         let day = u8::try_from(num(8..10)?).ok()?;
@@ -78,17 +76,8 @@ mod tests {
 
     #[test]
     fn parses_and_prints_round_trip() {
-        for text in [
-            "2020-01-01",
-            "2024-02-29",
-            "0001-01-01",
-            "9999-12-31",
-            "2000-02-29",
-        ] {
-            assert_eq!(
-                Date::parse(text).map(|d| d.to_string()).as_deref(),
-                Some(text)
-            );
+        for text in ["2020-01-01", "2024-02-29", "0001-01-01", "9999-12-31", "2000-02-29"] {
+            assert_eq!(Date::parse(text).map(|d| d.to_string()).as_deref(), Some(text));
         }
     }
 

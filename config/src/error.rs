@@ -42,18 +42,9 @@ pub enum Problem {
         named_by: String,
     },
     /// The file exists but could not be read (permissions, not UTF-8, too large, a directory).
-    FileUnreadable {
-        path: PathBuf,
-        named_by: String,
-        reason: String,
-    },
+    FileUnreadable { path: PathBuf, named_by: String, reason: String },
     /// The file is not valid JSON (or repeats a key); line and column are 1-based.
-    FileMalformed {
-        path: PathBuf,
-        line: usize,
-        column: usize,
-        reason: String,
-    },
+    FileMalformed { path: PathBuf, line: usize, column: usize, reason: String },
 }
 
 impl Problem {
@@ -62,43 +53,24 @@ impl Problem {
         match self {
             Problem::Invalid { source, .. } => source.clone(),
             Problem::UnknownField { path, .. } => path.clone(),
-            Problem::FileMissing { path, .. }
-            | Problem::FileUnreadable { path, .. }
-            | Problem::FileMalformed { path, .. } => path.display().to_string(),
+            Problem::FileMissing { path, .. } | Problem::FileUnreadable { path, .. } | Problem::FileMalformed { path, .. } => {
+                path.display().to_string()
+            }
         }
     }
 
-    pub(crate) fn invalid(
-        source: impl Into<String>,
-        value: impl Into<String>,
-        expected: impl Into<String>,
-    ) -> Self {
-        Problem::Invalid {
-            source: source.into(),
-            value: value.into(),
-            expected: expected.into(),
-        }
+    pub(crate) fn invalid(source: impl Into<String>, value: impl Into<String>, expected: impl Into<String>) -> Self {
+        Problem::Invalid { source: source.into(), value: value.into(), expected: expected.into() }
     }
 }
 
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Problem::Invalid {
-                source,
-                value,
-                expected,
-            } => {
-                write!(
-                    f,
-                    "invalid value for {source}: {value:?} (expected {expected})"
-                )
+            Problem::Invalid { source, value, expected } => {
+                write!(f, "invalid value for {source}: {value:?} (expected {expected})")
             }
-            Problem::UnknownField {
-                path,
-                known,
-                did_you_mean,
-            } => {
+            Problem::UnknownField { path, known, did_you_mean } => {
                 write!(f, "unknown field {path}")?;
                 if let Some(guess) = did_you_mean {
                     write!(f, " (did you mean {guess}?)")?;
@@ -106,34 +78,13 @@ impl fmt::Display for Problem {
                 write!(f, "; known fields here: {}", known.join(", "))
             }
             Problem::FileMissing { path, named_by } => {
-                write!(
-                    f,
-                    "config file {} (named by {named_by}) does not exist",
-                    path.display()
-                )
+                write!(f, "config file {} (named by {named_by}) does not exist", path.display())
             }
-            Problem::FileUnreadable {
-                path,
-                named_by,
-                reason,
-            } => {
-                write!(
-                    f,
-                    "cannot read config file {} (named by {named_by}): {reason}",
-                    path.display()
-                )
+            Problem::FileUnreadable { path, named_by, reason } => {
+                write!(f, "cannot read config file {} (named by {named_by}): {reason}", path.display())
             }
-            Problem::FileMalformed {
-                path,
-                line,
-                column,
-                reason,
-            } => {
-                write!(
-                    f,
-                    "malformed JSON in {} at line {line}, column {column}: {reason}",
-                    path.display()
-                )
+            Problem::FileMalformed { path, line, column, reason } => {
+                write!(f, "malformed JSON in {} at line {line}, column {column}: {reason}", path.display())
             }
         }
     }
@@ -178,12 +129,7 @@ fn render(problems: &[Problem]) -> String {
 /// length): close enough to be a slip of the keyboard, far enough not to guess wildly.
 pub(crate) fn closest<'a>(typo: &str, known: &[&'a str]) -> Option<&'a str> {
     let limit = (typo.chars().count() / 3).max(2);
-    known
-        .iter()
-        .map(|k| (edit_distance(typo, k), *k))
-        .filter(|(d, _)| *d <= limit)
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, k)| k)
+    known.iter().map(|k| (edit_distance(typo, k), *k)).filter(|(d, _)| *d <= limit).min_by_key(|(d, _)| *d).map(|(_, k)| k)
 }
 
 fn edit_distance(a: &str, b: &str) -> usize {
@@ -207,20 +153,12 @@ mod tests {
     #[test]
     fn display_matches_the_documented_form() {
         let p = Problem::invalid("MAX_DRAWDOWN", "abc", "a number in (0, 1]");
-        assert_eq!(
-            p.to_string(),
-            r#"invalid value for MAX_DRAWDOWN: "abc" (expected a number in (0, 1])"#
-        );
+        assert_eq!(p.to_string(), r#"invalid value for MAX_DRAWDOWN: "abc" (expected a number in (0, 1])"#);
     }
 
     #[test]
     fn several_problems_are_listed_one_per_line() {
-        let e = ConfigError {
-            problems: vec![
-                Problem::invalid("A", "1", "x"),
-                Problem::invalid("B", "2", "y"),
-            ],
-        };
+        let e = ConfigError { problems: vec![Problem::invalid("A", "1", "x"), Problem::invalid("B", "2", "y")] };
         let text = e.to_string();
         assert!(text.starts_with("invalid configuration (2 problems):"));
         assert_eq!(text.lines().count(), 3);

@@ -37,22 +37,13 @@ const FILE_BYTES_MAX: u64 = 4 << 20;
 
 /// Reads and parses the file at `path`; `named_by` says who chose it, for the messages.
 pub(crate) fn read(path: &Path, named_by: &str) -> Result<Value, Problem> {
-    let unreadable = |reason: String| Problem::FileUnreadable {
-        path: path.to_path_buf(),
-        named_by: named_by.to_string(),
-        reason,
-    };
+    let unreadable = |reason: String| Problem::FileUnreadable { path: path.to_path_buf(), named_by: named_by.to_string(), reason };
     let file = std::fs::File::open(path).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => Problem::FileMissing {
-            path: path.to_path_buf(),
-            named_by: named_by.to_string(),
-        },
+        std::io::ErrorKind::NotFound => Problem::FileMissing { path: path.to_path_buf(), named_by: named_by.to_string() },
         _ => unreadable(e.to_string()),
     })?;
     let mut text = String::new();
-    file.take(FILE_BYTES_MAX + 1)
-        .read_to_string(&mut text)
-        .map_err(|e| unreadable(e.to_string()))?;
+    file.take(FILE_BYTES_MAX + 1).read_to_string(&mut text).map_err(|e| unreadable(e.to_string()))?;
     if text.len() as u64 > FILE_BYTES_MAX {
         return Err(unreadable(format!("larger than {FILE_BYTES_MAX} bytes")));
     }
@@ -85,17 +76,10 @@ pub(crate) fn parse_strict(text: &str) -> Result<Value, serde_json::Error> {
 /// Applies a parsed file to `s`, reporting every problem.
 pub(crate) fn apply(root: &Value, path: &Path, s: &mut Settings, problems: &mut Vec<Problem>) {
     let Some(obj) = root.as_object() else {
-        problems.push(Problem::invalid(
-            path.display().to_string(),
-            shown(root),
-            "a JSON object at the top level",
-        ));
+        problems.push(Problem::invalid(path.display().to_string(), shown(root), "a JSON object at the top level"));
         return;
     };
-    for key in obj
-        .keys()
-        .filter(|k| !["trading_config", "service"].contains(&k.as_str()))
-    {
+    for key in obj.keys().filter(|k| !["trading_config", "service"].contains(&k.as_str())) {
         problems.push(unknown(key, key, &["trading_config", "service"]));
     }
     if let Some(v) = obj.get("service") {
@@ -107,10 +91,7 @@ pub(crate) fn apply(root: &Value, path: &Path, s: &mut Settings, problems: &mut 
 }
 
 fn apply_service(v: &Value, s: &mut Settings, problems: &mut Vec<Problem>) {
-    let known: Vec<&str> = ENV_VARS
-        .iter()
-        .filter_map(|e| e.file_path?.strip_prefix("service."))
-        .collect();
+    let known: Vec<&str> = ENV_VARS.iter().filter_map(|e| e.file_path?.strip_prefix("service.")).collect();
     let Some(obj) = fields(v, "service", &known, problems) else {
         return;
     };
@@ -126,11 +107,7 @@ fn apply_service(v: &Value, s: &mut Settings, problems: &mut Vec<Problem>) {
             // null = "unset": fine for optional settings, whose parsers take "" as none.
             Value::Null if var.default.is_none() => String::new(),
             _ => {
-                problems.push(Problem::invalid(
-                    path,
-                    shown(value),
-                    format!("a string, number or boolean, as for {}", var.name),
-                ));
+                problems.push(Problem::invalid(path, shown(value), format!("a string, number or boolean, as for {}", var.name)));
                 continue;
             }
         };
@@ -146,13 +123,8 @@ fn apply_trading(v: &Value, s: &mut Settings, problems: &mut Vec<Problem>) {
         let path = format!("trading_config.{key}");
         if key == "max_drawdown" {
             // The same limit as MAX_DRAWDOWN, parsed by the same code; a JSON number only.
-            match (
-                value.as_f64(),
-                ENV_VARS.iter().find(|e| e.name == "MAX_DRAWDOWN"),
-            ) {
-                (Some(_), Some(var)) => {
-                    s.apply_var(var, &value.to_string(), Origin::File(path), problems)
-                }
+            match (value.as_f64(), ENV_VARS.iter().find(|e| e.name == "MAX_DRAWDOWN")) {
+                (Some(_), Some(var)) => s.apply_var(var, &value.to_string(), Origin::File(path), problems),
                 _ => problems.push(Problem::invalid(path, shown(value), "a number in (0, 1]")),
             }
         } else {
@@ -163,12 +135,7 @@ fn apply_trading(v: &Value, s: &mut Settings, problems: &mut Vec<Problem>) {
 
 /// The object at `path`, after reporting each of its keys not in `known`; `None` (and a
 /// problem) if `v` is not an object.
-pub(crate) fn fields<'v>(
-    v: &'v Value,
-    path: &str,
-    known: &[&str],
-    problems: &mut Vec<Problem>,
-) -> Option<&'v Map<String, Value>> {
+pub(crate) fn fields<'v>(v: &'v Value, path: &str, known: &[&str], problems: &mut Vec<Problem>) -> Option<&'v Map<String, Value>> {
     let Some(obj) = v.as_object() else {
         problems.push(Problem::invalid(path, shown(v), "a JSON object"));
         return None;
@@ -231,9 +198,7 @@ impl<'de> Visitor<'de> for StrictVisitor {
     }
 
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
-        serde_json::Number::from_f64(v)
-            .map(Value::Number)
-            .ok_or_else(|| E::custom("number is not finite"))
+        serde_json::Number::from_f64(v).map(Value::Number).ok_or_else(|| E::custom("number is not finite"))
     }
 
     fn visit_str<E>(self, v: &str) -> Result<Value, E> {
@@ -284,10 +249,7 @@ mod tests {
     #[test]
     fn strict_parse_keeps_values_and_rejects_trailing_text() {
         let v = parse_strict(r#"{"x": [1, -2, 0.5, "s", true, null, {}]}"#).unwrap();
-        assert_eq!(
-            v,
-            serde_json::json!({"x": [1, -2, 0.5, "s", true, null, {}]})
-        );
+        assert_eq!(v, serde_json::json!({"x": [1, -2, 0.5, "s", true, null, {}]}));
         assert!(parse_strict("{} {}").is_err());
         assert!(parse_strict("").is_err());
     }

@@ -57,12 +57,10 @@ pub use date::Date;
 pub use error::{ConfigError, Problem};
 pub use secret::{ApiKey, Secret, API_KEY_MIN_LEN};
 pub use settings::{
-    BacktestSettings, ExecutionSettings, FeatureFlags, LogFormat, LogLevel, LogSettings,
-    MonitoringSettings, NatsUrl, Origin, RiskSettings, Role, ServiceSettings, Settings,
+    BacktestSettings, ExecutionSettings, FeatureFlags, LogFormat, LogLevel, LogSettings, MonitoringSettings, NatsUrl, Origin, RiskSettings,
+    Role, ServiceSettings, Settings,
 };
-pub use trading::{
-    is_symbol, AiEnsemble, Strategies, Timeframe, TradingConfig, WEIGHT_SUM_TOLERANCE,
-};
+pub use trading::{is_symbol, AiEnsemble, Strategies, Timeframe, TradingConfig, WEIGHT_SUM_TOLERANCE};
 pub use vars::{env_var, markdown_table, EnvVar, BACKTEST_RESULTS_MAX_LIMIT, BODY_BYTES_MAX_LIMIT, ENV_VARS};
 
 /// The process environment as a map, for [`Settings::load`]: the only environment read in
@@ -70,12 +68,5 @@ pub use vars::{env_var, markdown_table, EnvVar, BACKTEST_RESULTS_MAX_LIMIT, BODY
 /// skipped, so a mangled value of one of our variables fails validation instead of silently
 /// leaving the default in place (`std::env::vars` would panic on it instead).
 pub fn env_snapshot() -> BTreeMap<String, String> {
-    std::env::vars_os()
-        .map(|(k, v)| {
-            (
-                k.to_string_lossy().into_owned(),
-                v.to_string_lossy().into_owned(),
-            )
-        })
-        .collect()
+    std::env::vars_os().map(|(k, v)| (k.to_string_lossy().into_owned(), v.to_string_lossy().into_owned())).collect()
 }

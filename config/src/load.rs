@@ -24,10 +24,7 @@ impl Settings {
     /// else none. `env` is a snapshot (see [`crate::env_snapshot`]) rather than the process
     /// environment, so tests and tools can load any combination without touching globals.
     /// Returns every problem found, not just the first.
-    pub fn load(
-        env: &BTreeMap<String, String>,
-        file: Option<&Path>,
-    ) -> Result<Settings, ConfigError> {
+    pub fn load(env: &BTreeMap<String, String>, file: Option<&Path>) -> Result<Settings, ConfigError> {
         let mut s = Settings::defaults();
         let mut problems = Vec::new();
         if let Some((path, named_by)) = choose_file(env, file) {
@@ -57,16 +54,9 @@ impl Settings {
     /// failed, since it would then judge a stale value and add a confusing second message.
     fn check_across_fields(&self, problems: &mut Vec<Problem>) {
         let failed = |about: &dyn Fn(&str) -> bool| problems.iter().any(|p| about(&p.subject()));
-        let dates = [
-            "BACKTEST_START_DATE",
-            "BACKTEST_END_DATE",
-            "service.backtest_start_date",
-            "service.backtest_end_date",
-        ];
+        let dates = ["BACKTEST_START_DATE", "BACKTEST_END_DATE", "service.backtest_start_date", "service.backtest_end_date"];
         let dates_failed = failed(&|subject| dates.contains(&subject));
-        let weights_failed = failed(&|subject| {
-            subject == "trading_config" || subject.starts_with("trading_config.strategies")
-        });
+        let weights_failed = failed(&|subject| subject == "trading_config" || subject.starts_with("trading_config.strategies"));
 
         let (start, end) = (self.backtest.start_date, self.backtest.end_date);
         if start >= end && !dates_failed {
@@ -75,11 +65,7 @@ impl Settings {
                 _ => name.to_string(),
             };
             problems.push(Problem::invalid(
-                format!(
-                    "{} / {}",
-                    label("BACKTEST_START_DATE"),
-                    label("BACKTEST_END_DATE")
-                ),
+                format!("{} / {}", label("BACKTEST_START_DATE"), label("BACKTEST_END_DATE")),
                 format!("{start} / {end}"),
                 "the start date strictly before the end date",
             ));
@@ -90,16 +76,9 @@ impl Settings {
     }
 }
 
-fn choose_file(
-    env: &BTreeMap<String, String>,
-    file: Option<&Path>,
-) -> Option<(PathBuf, &'static str)> {
+fn choose_file(env: &BTreeMap<String, String>, file: Option<&Path>) -> Option<(PathBuf, &'static str)> {
     match file {
         Some(path) => Some((path.to_path_buf(), BY_ARGUMENT)),
-        None => env
-            .get(BY_ENV)
-            .map(|p| p.trim())
-            .filter(|p| !p.is_empty())
-            .map(|p| (PathBuf::from(p), BY_ENV)),
+        None => env.get(BY_ENV).map(|p| p.trim()).filter(|p| !p.is_empty()).map(|p| (PathBuf::from(p), BY_ENV)),
     }
 }

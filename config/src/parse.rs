@@ -29,30 +29,15 @@ pub(crate) struct Interval {
 }
 
 /// (0, 1]: a fraction that must be positive and may be all of it (drawdown, position size).
-pub(crate) const POSITIVE_FRACTION: Interval = Interval {
-    lo: Bound::Open(0.0),
-    hi: Bound::Closed(1.0),
-};
+pub(crate) const POSITIVE_FRACTION: Interval = Interval { lo: Bound::Open(0.0), hi: Bound::Closed(1.0) };
 /// [0, 1]: a weight.
-pub(crate) const UNIT: Interval = Interval {
-    lo: Bound::Closed(0.0),
-    hi: Bound::Closed(1.0),
-};
+pub(crate) const UNIT: Interval = Interval { lo: Bound::Closed(0.0), hi: Bound::Closed(1.0) };
 /// [0, 1): a cost, where zero is a frictionless test and 100% is nonsense.
-pub(crate) const COST_FRACTION: Interval = Interval {
-    lo: Bound::Closed(0.0),
-    hi: Bound::Open(1.0),
-};
+pub(crate) const COST_FRACTION: Interval = Interval { lo: Bound::Closed(0.0), hi: Bound::Open(1.0) };
 /// (-1, 1): an interest rate, which can be negative.
-pub(crate) const RATE: Interval = Interval {
-    lo: Bound::Open(-1.0),
-    hi: Bound::Open(1.0),
-};
+pub(crate) const RATE: Interval = Interval { lo: Bound::Open(-1.0), hi: Bound::Open(1.0) };
 /// (0, inf): an amount of money.
-pub(crate) const POSITIVE: Interval = Interval {
-    lo: Bound::Open(0.0),
-    hi: Bound::Unbounded,
-};
+pub(crate) const POSITIVE: Interval = Interval { lo: Bound::Open(0.0), hi: Bound::Unbounded };
 
 impl Interval {
     pub fn contains(&self, v: f64) -> bool {
@@ -119,11 +104,7 @@ pub(crate) fn boolean(raw: &str) -> Result<bool, String> {
 /// A whole number in `lo..=hi`; `unit` (e.g. `seconds`) is named in the message.
 pub(crate) fn integer_in(raw: &str, lo: u64, hi: u64, unit: &str) -> Result<u64, String> {
     let expected = || {
-        let unit = if unit.is_empty() {
-            String::new()
-        } else {
-            format!(" ({unit})")
-        };
+        let unit = if unit.is_empty() { String::new() } else { format!(" ({unit})") };
         format!("a whole number in {lo}..={hi}{unit}")
     };
     match raw.trim().parse::<u64>() {
@@ -140,10 +121,7 @@ pub(crate) fn port(raw: &str) -> Result<u16, String> {
 /// An IP address (IPv6 with or without brackets) or an RFC 1123 host name.
 pub(crate) fn host(raw: &str) -> Result<String, String> {
     let text = raw.trim();
-    let bare = text
-        .strip_prefix('[')
-        .and_then(|t| t.strip_suffix(']'))
-        .unwrap_or(text);
+    let bare = text.strip_prefix('[').and_then(|t| t.strip_suffix(']')).unwrap_or(text);
     if let Ok(ip) = bare.parse::<IpAddr>() {
         return Ok(ip.to_string());
     }
@@ -157,15 +135,10 @@ pub(crate) fn host(raw: &str) -> Result<String, String> {
 fn is_host_name(text: &str) -> bool {
     let labels: Vec<&str> = text.split('.').collect();
     let label_ok = |l: &&str| {
-        (1..=63).contains(&l.len())
-            && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-            && !l.starts_with('-')
-            && !l.ends_with('-')
+        (1..=63).contains(&l.len()) && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') && !l.starts_with('-') && !l.ends_with('-')
     };
     // An all-digit last label is a mistyped IP address (`300.1.1.1`), not a name.
-    let last_is_numeric = labels
-        .last()
-        .is_some_and(|l| l.bytes().all(|b| b.is_ascii_digit()));
+    let last_is_numeric = labels.last().is_some_and(|l| l.bytes().all(|b| b.is_ascii_digit()));
     text.len() <= 253 && labels.iter().all(label_ok) && !last_is_numeric
 }
 
@@ -175,17 +148,16 @@ pub(crate) fn base_url(raw: &str) -> Result<String, String> {
     let t = raw.trim();
     let rest = t.strip_prefix("https://").or_else(|| t.strip_prefix("http://"));
     match rest {
-        Some(host) if !host.is_empty() && !host.contains('/') && !host.contains(char::is_whitespace) && !host.contains('@') => Ok(t.to_string()),
+        Some(host) if !host.is_empty() && !host.contains('/') && !host.contains(char::is_whitespace) && !host.contains('@') => {
+            Ok(t.to_string())
+        }
         _ => Err("http:// or https:// and a host[:port], without path, credentials or trailing '/'".to_string()),
     }
 }
 
 pub(crate) fn exchange(raw: &str) -> Result<String, String> {
     let id = raw.trim().to_ascii_lowercase();
-    let ok = (1..=32).contains(&id.len())
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
+    let ok = (1..=32).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
     if ok {
         Ok(id)
     } else {
@@ -251,50 +223,19 @@ mod tests {
     fn numbers_respect_their_interval() {
         assert_eq!(number_in("0.1", POSITIVE_FRACTION), Ok(0.1));
         assert_eq!(number_in(" 1 ", POSITIVE_FRACTION), Ok(1.0));
-        for bad in [
-            "0",
-            "-0",
-            "1.0001",
-            "NaN",
-            "inf",
-            "-infinity",
-            "",
-            "0,1",
-            "abc",
-            "1e400",
-        ] {
-            assert_eq!(
-                number_in(bad, POSITIVE_FRACTION),
-                Err("a number in (0, 1]".to_string()),
-                "{bad}"
-            );
+        for bad in ["0", "-0", "1.0001", "NaN", "inf", "-infinity", "", "0,1", "abc", "1e400"] {
+            assert_eq!(number_in(bad, POSITIVE_FRACTION), Err("a number in (0, 1]".to_string()), "{bad}");
         }
-        assert_eq!(
-            number_in("-0", COST_FRACTION).map(f64::to_bits),
-            Ok(0.0f64.to_bits())
-        );
-        assert_eq!(
-            number_in("1", COST_FRACTION),
-            Err("a number in [0, 1)".to_string())
-        );
+        assert_eq!(number_in("-0", COST_FRACTION).map(f64::to_bits), Ok(0.0f64.to_bits()));
+        assert_eq!(number_in("1", COST_FRACTION), Err("a number in [0, 1)".to_string()));
         assert_eq!(number_in("-0.005", RATE), Ok(-0.005));
-        assert_eq!(
-            number_in("0", POSITIVE),
-            Err("a finite number > 0".to_string())
-        );
+        assert_eq!(number_in("0", POSITIVE), Err("a finite number > 0".to_string()));
         assert_eq!(number_in("1e300", POSITIVE), Ok(1e300));
     }
 
     #[test]
     fn booleans_accept_the_documented_spellings() {
-        for (raw, v) in [
-            ("true", true),
-            ("YES", true),
-            ("1", true),
-            ("False", false),
-            ("no", false),
-            ("0", false),
-        ] {
+        for (raw, v) in [("true", true), ("YES", true), ("1", true), ("False", false), ("no", false), ("0", false)] {
             assert_eq!(boolean(raw), Ok(v));
         }
         for bad in ["", "on", "2", "truee", "y"] {
@@ -307,26 +248,16 @@ mod tests {
         assert_eq!(port("8002"), Ok(8002));
         assert_eq!(port("65535"), Ok(65535));
         for bad in ["0", "65536", "-1", "80.0", "", "http"] {
-            assert_eq!(
-                port(bad),
-                Err("a whole number in 1..=65535".to_string()),
-                "{bad}"
-            );
+            assert_eq!(port(bad), Err("a whole number in 1..=65535".to_string()), "{bad}");
         }
-        assert_eq!(
-            integer_in("0", 1, 10, "seconds"),
-            Err("a whole number in 1..=10 (seconds)".to_string())
-        );
+        assert_eq!(integer_in("0", 1, 10, "seconds"), Err("a whole number in 1..=10 (seconds)".to_string()));
     }
 
     #[test]
     fn hosts() {
         assert_eq!(host("0.0.0.0").as_deref(), Ok("0.0.0.0"));
         assert_eq!(host("[::1]").as_deref(), Ok("::1"));
-        assert_eq!(
-            host("Trading-1.Example.com").as_deref(),
-            Ok("trading-1.example.com")
-        );
+        assert_eq!(host("Trading-1.Example.com").as_deref(), Ok("trading-1.example.com"));
         for bad in ["", "300.1.1.1", "a..b", "-a", "a b", "host:80", "http://x"] {
             assert!(host(bad).is_err(), "{bad}");
         }
@@ -348,9 +279,6 @@ mod tests {
         assert!(exchange("bin ance").is_err());
         assert!(exchange("").is_err());
         assert!(dir("  ").is_err());
-        assert_eq!(
-            dir("/var/lib/tradpal"),
-            Ok(PathBuf::from("/var/lib/tradpal"))
-        );
+        assert_eq!(dir("/var/lib/tradpal"), Ok(PathBuf::from("/var/lib/tradpal")));
     }
 }

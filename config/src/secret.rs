@@ -27,10 +27,7 @@ impl ApiKey {
         if a.len() != b.len() {
             return false;
         }
-        let diff = a
-            .iter()
-            .zip(b)
-            .fold(0u8, |acc, (x, y)| std::hint::black_box(acc | (x ^ y)));
+        let diff = a.iter().zip(b).fold(0u8, |acc, (x, y)| std::hint::black_box(acc | (x ^ y)));
         diff == 0
     }
 
@@ -47,10 +44,7 @@ impl ApiKey {
 
 impl fmt::Debug for ApiKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ApiKey")
-            .field("key", &mask_key(&self.key))
-            .field("role", &self.role)
-            .finish()
+        f.debug_struct("ApiKey").field("key", &mask_key(&self.key)).field("role", &self.role).finish()
     }
 }
 
@@ -67,10 +61,7 @@ impl Secret {
         if (1..=256).contains(&t.len()) && t.bytes().all(|b| b.is_ascii_graphic()) {
             Ok(Secret(t.to_string()))
         } else {
-            Err(Reject {
-                value: mask_key(raw),
-                expected: "1 to 256 printable ASCII characters without spaces".into(),
-            })
+            Err(Reject { value: mask_key(raw), expected: "1 to 256 printable ASCII characters without spaces".into() })
         }
     }
 
@@ -132,10 +123,9 @@ pub(crate) fn parse_api_keys(raw: &str) -> Result<Vec<ApiKey>, Vec<Reject>> {
     let mut seen = BTreeSet::new();
     for entry in raw.split(',').map(str::trim) {
         match parse_entry(entry) {
-            Ok(key) if !seen.insert(key.key.clone()) => rejects.push(Reject {
-                value: format!("{}:{}", mask_key(&key.key), key.role),
-                expected: "each key listed once".to_string(),
-            }),
+            Ok(key) if !seen.insert(key.key.clone()) => {
+                rejects.push(Reject { value: format!("{}:{}", mask_key(&key.key), key.role), expected: "each key listed once".to_string() })
+            }
             Ok(key) => keys.push(key),
             Err(reject) => rejects.push(reject),
         }
@@ -150,36 +140,22 @@ pub(crate) fn parse_api_keys(raw: &str) -> Result<Vec<ApiKey>, Vec<Reject>> {
 fn parse_entry(entry: &str) -> Result<ApiKey, Reject> {
     let shape = "key:role entries separated by commas, role one of viewer, trader, admin";
     if entry.is_empty() {
-        return Err(Reject {
-            value: "(empty entry)".to_string(),
-            expected: shape.to_string(),
-        });
+        return Err(Reject { value: "(empty entry)".to_string(), expected: shape.to_string() });
     }
     let Some((key, role)) = entry.split_once(':') else {
-        return Err(Reject {
-            value: mask_key(entry),
-            expected: shape.to_string(),
-        });
+        return Err(Reject { value: mask_key(entry), expected: shape.to_string() });
     };
     let shown = || format!("{}:{role}", mask_key(key));
     if key.len() < API_KEY_MIN_LEN || !key.bytes().all(is_key_byte) {
         return Err(Reject {
             value: shown(),
-            expected: format!(
-                "a key of at least {API_KEY_MIN_LEN} printable ASCII characters without spaces, ',' or ':'"
-            ),
+            expected: format!("a key of at least {API_KEY_MIN_LEN} printable ASCII characters without spaces, ',' or ':'"),
         });
     }
     let Some(role) = Role::parse(role.trim()) else {
-        return Err(Reject {
-            value: shown(),
-            expected: "role viewer, trader or admin".to_string(),
-        });
+        return Err(Reject { value: shown(), expected: "role viewer, trader or admin".to_string() });
     };
-    Ok(ApiKey {
-        key: key.to_string(),
-        role,
-    })
+    Ok(ApiKey { key: key.to_string(), role })
 }
 
 fn is_key_byte(b: u8) -> bool {
@@ -237,10 +213,7 @@ fn valid_host_port(text: &str) -> bool {
         }
     };
     let port_ok = port.is_none_or(|p| p.parse::<u16>().is_ok_and(|p| p > 0));
-    let host_ok = !host.is_empty()
-        && host
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-._:".contains(&b));
+    let host_ok = !host.is_empty() && host.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._:".contains(&b));
     host_ok && port_ok
 }
 
@@ -252,9 +225,7 @@ pub(crate) fn mask_url_credentials(text: &str) -> String {
 
 fn mask_one(server: &str) -> String {
     let start = server.find("://").map_or(0, |i| i + 3);
-    let end = server[start..]
-        .find('/')
-        .map_or(server.len(), |i| start + i);
+    let end = server[start..].find('/').map_or(server.len(), |i| start + i);
     match server[start..end].rfind('@') {
         Some(at) => format!("{}(masked){}", &server[..start], &server[start + at..]),
         None => server.to_string(),
@@ -283,10 +254,7 @@ mod tests {
         let rejects = parse_api_keys(&raw).unwrap_err();
         assert_eq!(rejects.len(), 5, "{rejects:?}");
         for r in &rejects {
-            assert!(
-                !r.value.contains(K1) && !r.value.contains(K2) && !r.value.contains("short"),
-                "{r:?}"
-            );
+            assert!(!r.value.contains(K1) && !r.value.contains(K2) && !r.value.contains("short"), "{r:?}");
         }
         assert_eq!(rejects[0].value, "abcd…(masked):boss");
         assert_eq!(rejects[4].expected, "each key listed once");
@@ -299,10 +267,7 @@ mod tests {
         assert!(!key.verify("abcdefghijklmnoq"));
         assert!(!key.verify("abcdefghijklmno"));
         assert!(!key.verify(""));
-        assert_eq!(
-            format!("{key:?}"),
-            r#"ApiKey { key: "abcd…(masked)", role: Trader }"#
-        );
+        assert_eq!(format!("{key:?}"), r#"ApiKey { key: "abcd…(masked)", role: Trader }"#);
         assert_eq!(key.masked(), "abcd…(masked) : trader");
     }
 
@@ -319,16 +284,7 @@ mod tests {
         ] {
             assert!(parse_nats_url(ok).unwrap().is_some(), "{ok}");
         }
-        for bad in [
-            "localhost:4222",
-            "http://x",
-            "nats://",
-            "nats://h:0",
-            "nats://h:99999",
-            "nats://@h",
-            "nats://h/p",
-            "nats://a b",
-        ] {
+        for bad in ["localhost:4222", "http://x", "nats://", "nats://h:0", "nats://h:99999", "nats://@h", "nats://h/p", "nats://a b"] {
             assert!(parse_nats_url(bad).is_err(), "{bad}");
         }
         assert_eq!(parse_nats_url("  ").unwrap(), None);
@@ -336,10 +292,7 @@ mod tests {
 
     #[test]
     fn masks_credentials_in_every_server() {
-        assert_eq!(
-            mask_url_credentials("nats://u:p@a:4222,tls://tok@b,nats://c"),
-            "nats://(masked)@a:4222,tls://(masked)@b,nats://c"
-        );
+        assert_eq!(mask_url_credentials("nats://u:p@a:4222,tls://tok@b,nats://c"), "nats://(masked)@a:4222,tls://(masked)@b,nats://c");
         assert_eq!(mask_url_credentials("garbage u:p@x"), "(masked)@x");
         assert_eq!(mask_url_credentials("wss://h/p@q"), "wss://h/p@q");
     }

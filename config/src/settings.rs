@@ -268,21 +268,9 @@ impl Settings {
     /// The built-in defaults: what `load` starts from before the file and the environment.
     pub fn defaults() -> Settings {
         Settings {
-            service: ServiceSettings {
-                host: "127.0.0.1".to_string(),
-                port: 8002,
-                body_bytes_max: 1 << 20,
-            },
-            features: FeatureFlags {
-                ml_training: true,
-                reinforcement_learning: true,
-                market_regime: true,
-            },
-            risk: RiskSettings {
-                max_drawdown: 0.1,
-                max_position_size: 0.05,
-                risk_free_rate: 0.02,
-            },
+            service: ServiceSettings { host: "127.0.0.1".to_string(), port: 8002, body_bytes_max: 1 << 20 },
+            features: FeatureFlags { ml_training: true, reinforcement_learning: true, market_regime: true },
+            risk: RiskSettings { max_drawdown: 0.1, max_position_size: 0.05, risk_free_rate: 0.02 },
             execution: ExecutionSettings {
                 default_exchange: "binance".to_string(),
                 paper_trading: true,
@@ -297,19 +285,13 @@ impl Settings {
                 transaction_costs: 0.001,
                 results_max: 1_000,
             },
-            monitoring: MonitoringSettings {
-                performance_monitoring: true,
-                metrics_update_interval: Duration::from_secs(60),
-            },
+            monitoring: MonitoringSettings { performance_monitoring: true, metrics_update_interval: Duration::from_secs(60) },
             trading: TradingConfig::default(),
             api_keys: Vec::new(),
             nats_url: None,
             node: None,
             data_dir: PathBuf::from("./tradpal-data"),
-            log: LogSettings {
-                level: LogLevel::Info,
-                format: LogFormat::Text,
-            },
+            log: LogSettings { level: LogLevel::Info, format: LogFormat::Text },
             config_file: None,
             origins: BTreeMap::new(),
         }
@@ -336,16 +318,10 @@ impl Settings {
     pub fn warnings(&self) -> Vec<String> {
         let mut out = Vec::new();
         if !self.service.is_loopback() && self.api_keys.is_empty() {
-            out.push(format!(
-                "the API listens on {} (not loopback) and TRADPAL_API_KEYS is empty",
-                self.service.bind_addr()
-            ));
+            out.push(format!("the API listens on {} (not loopback) and TRADPAL_API_KEYS is empty", self.service.bind_addr()));
         }
         if !self.execution.paper_trading {
-            out.push(format!(
-                "ENABLE_PAPER_TRADING is off: orders go to {} for real",
-                self.execution.default_exchange
-            ));
+            out.push(format!("ENABLE_PAPER_TRADING is off: orders go to {} for real", self.execution.default_exchange));
         }
         out
     }

@@ -16,12 +16,7 @@ impl Settings {
         let origins: Map<String, Value> = ENV_VARS
             .iter()
             .filter(|v| self.origins.contains_key(v.name))
-            .map(|v| {
-                (
-                    v.name.to_string(),
-                    Value::String(self.origin(v.name).to_string()),
-                )
-            })
+            .map(|v| (v.name.to_string(), Value::String(self.origin(v.name).to_string())))
             .collect();
         json!({
             "config_file": self.config_file.as_ref().map(|p| p.display().to_string()),

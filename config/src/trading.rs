@@ -61,14 +61,7 @@ pub enum Timeframe {
 }
 
 impl Timeframe {
-    pub const ALL: [Timeframe; 6] = [
-        Timeframe::M1,
-        Timeframe::M5,
-        Timeframe::M15,
-        Timeframe::H1,
-        Timeframe::H4,
-        Timeframe::D1,
-    ];
+    pub const ALL: [Timeframe; 6] = [Timeframe::M1, Timeframe::M5, Timeframe::M15, Timeframe::H1, Timeframe::H4, Timeframe::D1];
 
     /// The spec's spelling: `1m`, `5m`, `15m`, `1h`, `4h`, `1d`.
     pub fn as_str(self) -> &'static str {
@@ -113,18 +106,9 @@ impl Default for TradingConfig {
             capital: 10_000.0,
             risk_per_trade: 0.02,
             max_positions: 5,
-            symbols: ["BTC/USDT", "ETH/USDT", "ADA/USDT"]
-                .map(String::from)
-                .to_vec(),
+            symbols: ["BTC/USDT", "ETH/USDT", "ADA/USDT"].map(String::from).to_vec(),
             timeframes: vec![Timeframe::H1, Timeframe::H4, Timeframe::D1],
-            strategies: Strategies {
-                ai_ensemble: AiEnsemble {
-                    enabled: true,
-                    ml_weight: 0.4,
-                    rl_weight: 0.4,
-                    regime_weight: 0.2,
-                },
-            },
+            strategies: Strategies { ai_ensemble: AiEnsemble { enabled: true, ml_weight: 0.4, rl_weight: 0.4, regime_weight: 0.2 } },
         }
     }
 }
@@ -137,67 +121,23 @@ pub fn is_symbol(text: &str) -> bool {
 }
 
 /// The fields of `trading_config` handled here (`max_drawdown` is handled by the caller).
-pub(crate) const FIELDS: &[&str] = &[
-    "capital",
-    "risk_per_trade",
-    "max_positions",
-    "max_drawdown",
-    "symbols",
-    "timeframes",
-    "strategies",
-];
+pub(crate) const FIELDS: &[&str] = &["capital", "risk_per_trade", "max_positions", "max_drawdown", "symbols", "timeframes", "strategies"];
 
 /// Applies one field of the file's `trading_config` object, reporting problems at `path`.
-pub(crate) fn apply_field(
-    key: &str,
-    v: &Value,
-    path: &str,
-    t: &mut TradingConfig,
-    problems: &mut Vec<Problem>,
-) {
+pub(crate) fn apply_field(key: &str, v: &Value, path: &str, t: &mut TradingConfig, problems: &mut Vec<Problem>) {
     match key {
         "capital" => set(&mut t.capital, number(v, path, POSITIVE, problems)),
-        "risk_per_trade" => set(
-            &mut t.risk_per_trade,
-            number(v, path, POSITIVE_FRACTION, problems),
-        ),
+        "risk_per_trade" => set(&mut t.risk_per_trade, number(v, path, POSITIVE_FRACTION, problems)),
         "max_positions" => match v.as_u64().and_then(|n| u32::try_from(n).ok()) {
             Some(n) if n >= 1 => t.max_positions = n,
-            _ => problems.push(Problem::invalid(
-                path,
-                shown(v),
-                "a whole number in 1..=4294967295",
-            )),
+            _ => problems.push(Problem::invalid(path, shown(v), "a whole number in 1..=4294967295")),
         },
-        "symbols" => set(
-            &mut t.symbols,
-            string_list(
-                v,
-                path,
-                "BASE/QUOTE symbols like BTC/USDT",
-                parse_symbol,
-                problems,
-            ),
-        ),
-        "timeframes" => set(
-            &mut t.timeframes,
-            string_list(
-                v,
-                path,
-                "timeframes from 1m, 5m, 15m, 1h, 4h, 1d",
-                Timeframe::parse,
-                problems,
-            ),
-        ),
+        "symbols" => set(&mut t.symbols, string_list(v, path, "BASE/QUOTE symbols like BTC/USDT", parse_symbol, problems)),
+        "timeframes" => set(&mut t.timeframes, string_list(v, path, "timeframes from 1m, 5m, 15m, 1h, 4h, 1d", Timeframe::parse, problems)),
         "strategies" => {
             if let Some(obj) = fields(v, path, &["ai_ensemble"], problems) {
                 if let Some(e) = obj.get("ai_ensemble") {
-                    apply_ensemble(
-                        e,
-                        &format!("{path}.ai_ensemble"),
-                        &mut t.strategies.ai_ensemble,
-                        problems,
-                    );
+                    apply_ensemble(e, &format!("{path}.ai_ensemble"), &mut t.strategies.ai_ensemble, problems);
                 }
             }
         }
@@ -218,11 +158,7 @@ fn apply_ensemble(v: &Value, path: &str, e: &mut AiEnsemble, problems: &mut Vec<
             None => problems.push(Problem::invalid(at("enabled"), shown(x), "true or false")),
         }
     }
-    for (key, slot) in [
-        ("ml_weight", &mut e.ml_weight),
-        ("rl_weight", &mut e.rl_weight),
-        ("regime_weight", &mut e.regime_weight),
-    ] {
+    for (key, slot) in [("ml_weight", &mut e.ml_weight), ("rl_weight", &mut e.rl_weight), ("regime_weight", &mut e.regime_weight)] {
         if let Some(x) = obj.get(key) {
             set(slot, number(x, &at(key), UNIT, problems));
         }
@@ -236,10 +172,7 @@ pub(crate) fn check(t: &TradingConfig, problems: &mut Vec<Problem>) {
     if (sum - 1.0).abs() > WEIGHT_SUM_TOLERANCE {
         problems.push(Problem::invalid(
             "trading_config.strategies.ai_ensemble",
-            format!(
-                "ml_weight={} rl_weight={} regime_weight={} (sum {sum})",
-                e.ml_weight, e.rl_weight, e.regime_weight
-            ),
+            format!("ml_weight={} rl_weight={} regime_weight={} (sum {sum})", e.ml_weight, e.rl_weight, e.regime_weight),
             "ml_weight + rl_weight + regime_weight = 1 (within 1e-9)",
         ));
     }
@@ -268,13 +201,7 @@ fn parse_symbol(text: &str) -> Option<String> {
 
 /// A non-empty array of distinct strings, each accepted by `parse`. Every bad element is
 /// reported at `path[i]`; the list is applied only if all are good.
-fn string_list<T>(
-    v: &Value,
-    path: &str,
-    what: &str,
-    parse: impl Fn(&str) -> Option<T>,
-    problems: &mut Vec<Problem>,
-) -> Option<Vec<T>> {
+fn string_list<T>(v: &Value, path: &str, what: &str, parse: impl Fn(&str) -> Option<T>, problems: &mut Vec<Problem>) -> Option<Vec<T>> {
     let expected = format!("a non-empty array of distinct {what}");
     let items = match v.as_array() {
         Some(items) if !items.is_empty() => items,
@@ -291,11 +218,7 @@ fn string_list<T>(
         match item.as_str().and_then(|s| parse(s).map(|p| (s, p))) {
             None => problems.push(Problem::invalid(at, shown(item), what)),
             Some((s, parsed)) if seen.insert(s) => out.push(parsed),
-            Some((s, _)) => problems.push(Problem::invalid(
-                at,
-                s,
-                format!("each entry of {path} once"),
-            )),
+            Some((s, _)) => problems.push(Problem::invalid(at, s, format!("each entry of {path} once"))),
         }
     }
     (problems.len() == before).then_some(out)
@@ -329,16 +252,7 @@ mod tests {
         for ok in ["BTC/USDT", "1000SHIB/USDT", "ETH/BTC"] {
             assert!(is_symbol(ok), "{ok}");
         }
-        for bad in [
-            "btc/usdt",
-            "BTCUSDT",
-            "BTC/",
-            "/USDT",
-            "BTC/USDT/X",
-            "BTC-USDT",
-            "BTC/US DT",
-            "",
-        ] {
+        for bad in ["btc/usdt", "BTCUSDT", "BTC/", "/USDT", "BTC/USDT/X", "BTC-USDT", "BTC/US DT", ""] {
             assert!(!is_symbol(bad), "{bad}");
         }
     }

@@ -27,19 +27,8 @@ pub struct EnvVar {
     pub description: &'static str,
 }
 
-const fn var(
-    name: &'static str,
-    default: Option<&'static str>,
-    file_path: Option<&'static str>,
-    description: &'static str,
-) -> EnvVar {
-    EnvVar {
-        name,
-        default,
-        file_path,
-        secret: false,
-        description,
-    }
+const fn var(name: &'static str, default: Option<&'static str>, file_path: Option<&'static str>, description: &'static str) -> EnvVar {
+    EnvVar { name, default, file_path, secret: false, description }
 }
 
 /// Every environment variable, in README order. The file's `service` object accepts the
@@ -122,19 +111,11 @@ pub fn env_var(name: &str) -> Option<&'static EnvVar> {
 /// The README's configuration table (Markdown), generated from [`ENV_VARS`] so the docs
 /// cannot drift from the code.
 pub fn markdown_table() -> String {
-    let mut out =
-        String::from("| Variable | Default | In the file | Description |\n|---|---|---|---|\n");
+    let mut out = String::from("| Variable | Default | In the file | Description |\n|---|---|---|---|\n");
     for v in ENV_VARS {
         let code = |t: Option<&str>| t.map_or("(unset)".to_string(), |t| format!("`{t}`"));
-        let file = v
-            .file_path
-            .map_or("(env only)".to_string(), |p| format!("`{p}`"));
-        out.push_str(&format!(
-            "| `{}` | {} | {file} | {} |\n",
-            v.name,
-            code(v.default),
-            v.description
-        ));
+        let file = v.file_path.map_or("(env only)".to_string(), |p| format!("`{p}`"));
+        out.push_str(&format!("| `{}` | {} | {file} | {} |\n", v.name, code(v.default), v.description));
     }
     out
 }
@@ -145,30 +126,18 @@ pub const BODY_BYTES_MAX_LIMIT: u64 = 64 << 20;
 /// Parses `raw` as variable `name` and stores it in `s`. On error nothing is stored and
 /// the rejects say what was wrong, with secrets already masked.
 pub(crate) fn apply(name: &str, raw: &str, s: &mut Settings) -> Result<(), Vec<Reject>> {
-    let one = |expected: String| {
-        vec![Reject {
-            value: raw.to_string(),
-            expected,
-        }]
-    };
+    let one = |expected: String| vec![Reject { value: raw.to_string(), expected }];
     let secs = |lo, hi| parse::integer_in(raw, lo, hi, "seconds").map(Duration::from_secs);
     match name {
         "TRADING_SERVICE_HOST" => s.service.host = parse::host(raw).map_err(one)?,
         "TRADING_SERVICE_PORT" => s.service.port = parse::port(raw).map_err(one)?,
         "TRADPAL_BODY_BYTES_MAX" => {
-            let n = parse::integer_in(raw, 1, BODY_BYTES_MAX_LIMIT, "bytes, at most 64 MiB")
-                .map_err(one)?;
-            s.service.body_bytes_max =
-                usize::try_from(n).map_err(|_| one("a size this platform can address".into()))?;
+            let n = parse::integer_in(raw, 1, BODY_BYTES_MAX_LIMIT, "bytes, at most 64 MiB").map_err(one)?;
+            s.service.body_bytes_max = usize::try_from(n).map_err(|_| one("a size this platform can address".into()))?;
         }
         "TRADPAL_DATA_DIR" => s.data_dir = parse::dir(raw).map_err(one)?,
         "NATS_URL" => {
-            s.nats_url = parse_nats_url(raw).map_err(|expected| {
-                vec![Reject {
-                    value: mask_url_credentials(raw),
-                    expected,
-                }]
-            })?;
+            s.nats_url = parse_nats_url(raw).map_err(|expected| vec![Reject { value: mask_url_credentials(raw), expected }])?;
         }
         "TRADPAL_NODE" => s.node = parse::node_name(raw).map_err(one)?,
         "TRADPAL_API_KEYS" => s.api_keys = parse_api_keys(raw)?,
@@ -177,20 +146,11 @@ pub(crate) fn apply(name: &str, raw: &str, s: &mut Settings) -> Result<(), Vec<R
         // Read by `load` before any layer is applied: it decides which file is a layer.
         "TRADPAL_CONFIG" => {}
         "ENABLE_ML_TRAINING" => s.features.ml_training = parse::boolean(raw).map_err(one)?,
-        "ENABLE_REINFORCEMENT_LEARNING" => {
-            s.features.reinforcement_learning = parse::boolean(raw).map_err(one)?
-        }
+        "ENABLE_REINFORCEMENT_LEARNING" => s.features.reinforcement_learning = parse::boolean(raw).map_err(one)?,
         "ENABLE_MARKET_REGIME" => s.features.market_regime = parse::boolean(raw).map_err(one)?,
-        "MAX_DRAWDOWN" => {
-            s.risk.max_drawdown = parse::number_in(raw, parse::POSITIVE_FRACTION).map_err(one)?
-        }
-        "MAX_POSITION_SIZE" => {
-            s.risk.max_position_size =
-                parse::number_in(raw, parse::POSITIVE_FRACTION).map_err(one)?
-        }
-        "RISK_FREE_RATE" => {
-            s.risk.risk_free_rate = parse::number_in(raw, parse::RATE).map_err(one)?
-        }
+        "MAX_DRAWDOWN" => s.risk.max_drawdown = parse::number_in(raw, parse::POSITIVE_FRACTION).map_err(one)?,
+        "MAX_POSITION_SIZE" => s.risk.max_position_size = parse::number_in(raw, parse::POSITIVE_FRACTION).map_err(one)?,
+        "RISK_FREE_RATE" => s.risk.risk_free_rate = parse::number_in(raw, parse::RATE).map_err(one)?,
         "DEFAULT_EXCHANGE" => s.execution.default_exchange = parse::exchange(raw).map_err(one)?,
         "ENABLE_PAPER_TRADING" => s.execution.paper_trading = parse::boolean(raw).map_err(one)?,
         "ORDER_TIMEOUT" => s.execution.order_timeout = secs(1, 3_600).map_err(one)?,
@@ -203,16 +163,9 @@ pub(crate) fn apply(name: &str, raw: &str, s: &mut Settings) -> Result<(), Vec<R
             let n = parse::integer_in(raw, 1, BACKTEST_RESULTS_MAX_LIMIT, "result files").map_err(one)?;
             s.backtest.results_max = usize::try_from(n).map_err(|_| one("a count this platform can address".into()))?
         }
-        "TRANSACTION_COSTS" => {
-            s.backtest.transaction_costs =
-                parse::number_in(raw, parse::COST_FRACTION).map_err(one)?
-        }
-        "ENABLE_PERFORMANCE_MONITORING" => {
-            s.monitoring.performance_monitoring = parse::boolean(raw).map_err(one)?
-        }
-        "METRICS_UPDATE_INTERVAL" => {
-            s.monitoring.metrics_update_interval = secs(1, 86_400).map_err(one)?
-        }
+        "TRANSACTION_COSTS" => s.backtest.transaction_costs = parse::number_in(raw, parse::COST_FRACTION).map_err(one)?,
+        "ENABLE_PERFORMANCE_MONITORING" => s.monitoring.performance_monitoring = parse::boolean(raw).map_err(one)?,
+        "METRICS_UPDATE_INTERVAL" => s.monitoring.metrics_update_interval = secs(1, 86_400).map_err(one)?,
         _ => return Err(one(format!("{name} to be a known setting"))),
     }
     Ok(())
@@ -231,13 +184,9 @@ impl Settings {
             "TRADPAL_DATA_DIR" => Some(self.data_dir.display().to_string()),
             "NATS_URL" => self.nats_url.as_ref().map(|u| u.to_string()),
             "TRADPAL_NODE" => self.node.clone(),
-            "TRADPAL_API_KEYS" => (!self.api_keys.is_empty()).then(|| {
-                self.api_keys
-                    .iter()
-                    .map(|k| k.masked())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            }),
+            "TRADPAL_API_KEYS" => {
+                (!self.api_keys.is_empty()).then(|| self.api_keys.iter().map(|k| k.masked()).collect::<Vec<_>>().join(", "))
+            }
             "LOG_LEVEL" => Some(self.log.level.as_str().to_string()),
             "LOG_FORMAT" => Some(self.log.format.as_str().to_string()),
             "TRADPAL_CONFIG" => self.config_file.as_ref().map(|p| p.display().to_string()),
@@ -258,25 +207,14 @@ impl Settings {
             "BACKTEST_RESULTS_MAX" => Some(self.backtest.results_max.to_string()),
             "TRANSACTION_COSTS" => Some(self.backtest.transaction_costs.to_string()),
             "ENABLE_PERFORMANCE_MONITORING" => flag(self.monitoring.performance_monitoring),
-            "METRICS_UPDATE_INTERVAL" => Some(
-                self.monitoring
-                    .metrics_update_interval
-                    .as_secs()
-                    .to_string(),
-            ),
+            "METRICS_UPDATE_INTERVAL" => Some(self.monitoring.metrics_update_interval.as_secs().to_string()),
             _ => None,
         }
     }
 
     /// Applies one variable from `origin`, recording the origin on success and turning
     /// rejects into problems named `source` (the variable, or the file path that set it).
-    pub(crate) fn apply_var(
-        &mut self,
-        var: &'static EnvVar,
-        raw: &str,
-        origin: Origin,
-        problems: &mut Vec<crate::Problem>,
-    ) {
+    pub(crate) fn apply_var(&mut self, var: &'static EnvVar, raw: &str, origin: Origin, problems: &mut Vec<crate::Problem>) {
         let source = match &origin {
             Origin::File(path) => path.clone(),
             _ => var.name.to_string(),
@@ -285,11 +223,7 @@ impl Settings {
             Ok(()) => {
                 self.origins.insert(var.name, origin);
             }
-            Err(rejects) => problems.extend(
-                rejects
-                    .into_iter()
-                    .map(|r| crate::Problem::invalid(source.clone(), r.value, r.expected)),
-            ),
+            Err(rejects) => problems.extend(rejects.into_iter().map(|r| crate::Problem::invalid(source.clone(), r.value, r.expected))),
         }
     }
 }

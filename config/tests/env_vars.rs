@@ -22,9 +22,7 @@ fn samples(name: &str) -> (&'static str, Option<&'static str>) {
         "LOG_LEVEL" => ("debug", Some("garbage")),
         "LOG_FORMAT" => ("json", Some("garbage")),
         "TRADPAL_CONFIG" => ("(a temp file)", None),
-        "ENABLE_ML_TRAINING" | "ENABLE_REINFORCEMENT_LEARNING" | "ENABLE_MARKET_REGIME" => {
-            ("false", Some("garbage"))
-        }
+        "ENABLE_ML_TRAINING" | "ENABLE_REINFORCEMENT_LEARNING" | "ENABLE_MARKET_REGIME" => ("false", Some("garbage")),
         "ENABLE_PAPER_TRADING" | "ENABLE_PERFORMANCE_MONITORING" => ("false", Some("garbage")),
         "MAX_DRAWDOWN" => ("0.25", Some("garbage")),
         "MAX_POSITION_SIZE" => ("0.5", Some("garbage")),
@@ -47,11 +45,7 @@ fn names_are_unique_and_described() {
     let names: BTreeSet<_> = ENV_VARS.iter().map(|v| v.name).collect();
     assert_eq!(names.len(), ENV_VARS.len());
     for v in ENV_VARS {
-        assert!(
-            !v.description.is_empty() && v.description.ends_with('.'),
-            "{}",
-            v.name
-        );
+        assert!(!v.description.is_empty() && v.description.ends_with('.'), "{}", v.name);
     }
     let spec = [
         "TRADING_SERVICE_HOST",
@@ -86,22 +80,11 @@ fn every_variable_is_read_by_load() {
             assert_eq!(s.service.port, 4321);
             continue;
         }
-        let s =
-            load_env(&[(var.name, good)]).unwrap_or_else(|e| panic!("{}={good}: {e}", var.name));
-        assert_ne!(
-            s.value_of(var.name),
-            Settings::defaults().value_of(var.name),
-            "{} was not applied",
-            var.name
-        );
+        let s = load_env(&[(var.name, good)]).unwrap_or_else(|e| panic!("{}={good}: {e}", var.name));
+        assert_ne!(s.value_of(var.name), Settings::defaults().value_of(var.name), "{} was not applied", var.name);
         assert_eq!(s.origin(var.name), Origin::Env, "{}", var.name);
         if !var.secret {
-            assert_eq!(
-                s.value_of(var.name).as_deref(),
-                Some(good),
-                "{} does not round-trip",
-                var.name
-            );
+            assert_eq!(s.value_of(var.name).as_deref(), Some(good), "{} does not round-trip", var.name);
         }
         if let Some(bad) = bad {
             let err = load_env(&[(var.name, bad)]).expect_err(var.name);
@@ -114,12 +97,7 @@ fn every_variable_is_read_by_load() {
 fn documented_defaults_are_the_real_defaults() {
     let defaults = Settings::defaults();
     for var in ENV_VARS {
-        assert_eq!(
-            defaults.value_of(var.name).as_deref(),
-            var.default,
-            "{}",
-            var.name
-        );
+        assert_eq!(defaults.value_of(var.name).as_deref(), var.default, "{}", var.name);
         if let Some(text) = var.default {
             // Setting a variable to its documented default changes nothing but the origin.
             let mut s = load_env(&[(var.name, text)]).unwrap();
@@ -136,11 +114,7 @@ fn every_file_path_is_accepted_by_the_file() {
         let (good, _) = samples(var.name);
         let (section, key) = path.split_once('.').unwrap();
         let json = serde_json::json!({ section: { key: good } });
-        let json = if var.name == "MAX_DRAWDOWN" {
-            serde_json::json!({ section: { key: 0.25 } })
-        } else {
-            json
-        };
+        let json = if var.name == "MAX_DRAWDOWN" { serde_json::json!({ section: { key: 0.25 } }) } else { json };
         let s = load_json(&json.to_string(), &[]).unwrap_or_else(|e| panic!("{path}: {e}"));
         assert_eq!(s.value_of(var.name).as_deref(), Some(good), "{path}");
         assert_eq!(s.origin(var.name), Origin::File(path.to_string()));
@@ -151,12 +125,6 @@ fn every_file_path_is_accepted_by_the_file() {
 fn the_readme_table_has_a_row_per_variable() {
     let table = tradpal_config::markdown_table();
     assert_eq!(table.lines().count(), ENV_VARS.len() + 2);
-    assert!(
-        table.contains("| `TRADING_SERVICE_HOST` | `127.0.0.1` | `service.host` |"),
-        "{table}"
-    );
-    assert!(
-        table.contains("| `TRADPAL_API_KEYS` | (unset) | (env only) |"),
-        "{table}"
-    );
+    assert!(table.contains("| `TRADING_SERVICE_HOST` | `127.0.0.1` | `service.host` |"), "{table}");
+    assert!(table.contains("| `TRADPAL_API_KEYS` | (unset) | (env only) |"), "{table}");
 }

@@ -59,84 +59,31 @@ fn every_bad_environment_value_names_variable_value_and_expectation() {
 #[test]
 fn the_documented_message_shape() {
     let err = load_env(&[("MAX_DRAWDOWN", "abc")]).unwrap_err();
-    assert_eq!(
-        err.to_string(),
-        r#"invalid configuration: invalid value for MAX_DRAWDOWN: "abc" (expected a number in (0, 1])"#
-    );
+    assert_eq!(err.to_string(), r#"invalid configuration: invalid value for MAX_DRAWDOWN: "abc" (expected a number in (0, 1])"#);
 }
 
 #[test]
 fn all_problems_are_collected() {
-    let file = json_file(
-        r#"{"trading_config": {"capital": -1, "risk_per_trade": 2}, "service": {"port": 0}}"#,
-    );
-    let e = env(&[
-        ("MAX_DRAWDOWN", "abc"),
-        ("TRADING_SERVICE_PORT", "99999"),
-        ("LOG_FORMAT", "xml"),
-    ]);
+    let file = json_file(r#"{"trading_config": {"capital": -1, "risk_per_trade": 2}, "service": {"port": 0}}"#);
+    let e = env(&[("MAX_DRAWDOWN", "abc"), ("TRADING_SERVICE_PORT", "99999"), ("LOG_FORMAT", "xml")]);
     let err = Settings::load(&e, Some(file.path())).unwrap_err();
     let subjects: Vec<String> = err.problems.iter().map(Problem::subject).collect();
     assert_eq!(
         subjects,
-        [
-            "service.port",
-            "trading_config.capital",
-            "trading_config.risk_per_trade",
-            "TRADING_SERVICE_PORT",
-            "LOG_FORMAT",
-            "MAX_DRAWDOWN",
-        ]
+        ["service.port", "trading_config.capital", "trading_config.risk_per_trade", "TRADING_SERVICE_PORT", "LOG_FORMAT", "MAX_DRAWDOWN",]
     );
-    assert!(err
-        .to_string()
-        .starts_with("invalid configuration (6 problems):"));
+    assert!(err.to_string().starts_with("invalid configuration (6 problems):"));
 }
 
 /// (file text, JSON path, value shown, expected text)
 const BAD_FILE: &[(&str, &str, &str, &str)] = &[
-    (
-        r#"{"trading_config": {"capital": 0}}"#,
-        "trading_config.capital",
-        "0",
-        "a finite number > 0",
-    ),
-    (
-        r#"{"trading_config": {"capital": "10000"}}"#,
-        "trading_config.capital",
-        "10000",
-        "a finite number > 0",
-    ),
-    (
-        r#"{"trading_config": {"risk_per_trade": 0}}"#,
-        "trading_config.risk_per_trade",
-        "0",
-        "a number in (0, 1]",
-    ),
-    (
-        r#"{"trading_config": {"max_positions": 0}}"#,
-        "trading_config.max_positions",
-        "0",
-        "a whole number in 1..=4294967295",
-    ),
-    (
-        r#"{"trading_config": {"max_positions": 2.5}}"#,
-        "trading_config.max_positions",
-        "2.5",
-        "a whole number in 1..=4294967295",
-    ),
-    (
-        r#"{"trading_config": {"max_drawdown": 1.5}}"#,
-        "trading_config.max_drawdown",
-        "1.5",
-        "a number in (0, 1]",
-    ),
-    (
-        r#"{"trading_config": {"max_drawdown": "0.1"}}"#,
-        "trading_config.max_drawdown",
-        "0.1",
-        "a number in (0, 1]",
-    ),
+    (r#"{"trading_config": {"capital": 0}}"#, "trading_config.capital", "0", "a finite number > 0"),
+    (r#"{"trading_config": {"capital": "10000"}}"#, "trading_config.capital", "10000", "a finite number > 0"),
+    (r#"{"trading_config": {"risk_per_trade": 0}}"#, "trading_config.risk_per_trade", "0", "a number in (0, 1]"),
+    (r#"{"trading_config": {"max_positions": 0}}"#, "trading_config.max_positions", "0", "a whole number in 1..=4294967295"),
+    (r#"{"trading_config": {"max_positions": 2.5}}"#, "trading_config.max_positions", "2.5", "a whole number in 1..=4294967295"),
+    (r#"{"trading_config": {"max_drawdown": 1.5}}"#, "trading_config.max_drawdown", "1.5", "a number in (0, 1]"),
+    (r#"{"trading_config": {"max_drawdown": "0.1"}}"#, "trading_config.max_drawdown", "0.1", "a number in (0, 1]"),
     (
         r#"{"trading_config": {"symbols": []}}"#,
         "trading_config.symbols",
@@ -179,47 +126,18 @@ const BAD_FILE: &[(&str, &str, &str, &str)] = &[
         "1.2",
         "a number in [0, 1]",
     ),
-    (
-        r#"{"trading_config": []}"#,
-        "trading_config",
-        "[]",
-        "a JSON object",
-    ),
-    (
-        r#"{"service": {"port": 70000}}"#,
-        "service.port",
-        "70000",
-        "a whole number in 1..=65535",
-    ),
-    (
-        r#"{"service": {"enable_ml_training": "perhaps"}}"#,
-        "service.enable_ml_training",
-        "perhaps",
-        "true or false (or 1/0, yes/no)",
-    ),
-    (
-        r#"{"service": {"host": null}}"#,
-        "service.host",
-        "null",
-        "a string, number or boolean, as for TRADING_SERVICE_HOST",
-    ),
-    (
-        r#"{"service": {"port": [8002]}}"#,
-        "service.port",
-        "[8002]",
-        "a string, number or boolean, as for TRADING_SERVICE_PORT",
-    ),
+    (r#"{"trading_config": []}"#, "trading_config", "[]", "a JSON object"),
+    (r#"{"service": {"port": 70000}}"#, "service.port", "70000", "a whole number in 1..=65535"),
+    (r#"{"service": {"enable_ml_training": "perhaps"}}"#, "service.enable_ml_training", "perhaps", "true or false (or 1/0, yes/no)"),
+    (r#"{"service": {"host": null}}"#, "service.host", "null", "a string, number or boolean, as for TRADING_SERVICE_HOST"),
+    (r#"{"service": {"port": [8002]}}"#, "service.port", "[8002]", "a string, number or boolean, as for TRADING_SERVICE_PORT"),
 ];
 
 #[test]
 fn bad_file_values_are_named_by_json_path() {
     for &(json, path, value, expected) in BAD_FILE {
         let err = load_json(json, &[]).expect_err(json);
-        assert_eq!(
-            only_invalid(&err),
-            (path.to_string(), value.to_string(), expected.to_string()),
-            "{json}"
-        );
+        assert_eq!(only_invalid(&err), (path.to_string(), value.to_string(), expected.to_string()), "{json}");
     }
 }
 
@@ -229,10 +147,7 @@ fn a_top_level_array_is_rejected_by_file_path() {
     let err = Settings::load(&env(&[]), Some(f.path())).unwrap_err();
     let (source, value, expected) = only_invalid(&err);
     assert_eq!(source, f.path().display().to_string());
-    assert_eq!(
-        (value.as_str(), expected.as_str()),
-        ("[1]", "a JSON object at the top level")
-    );
+    assert_eq!((value.as_str(), expected.as_str()), ("[1]", "a JSON object at the top level"));
 }
 
 #[test]
@@ -247,9 +162,7 @@ fn unknown_fields_are_errors_naming_the_field() {
         .problems
         .iter()
         .map(|p| match p {
-            Problem::UnknownField {
-                path, did_you_mean, ..
-            } => (path.clone(), did_you_mean.clone()),
+            Problem::UnknownField { path, did_you_mean, .. } => (path.clone(), did_you_mean.clone()),
             other => panic!("unexpected {other}"),
         })
         .collect();
@@ -261,23 +174,16 @@ fn unknown_fields_are_errors_naming_the_field() {
             expect("service.prot", Some("port")),
             expect("trading_config.captial", Some("capital")),
             expect("trading_config.strategies.momentum", None),
-            expect(
-                "trading_config.strategies.ai_ensemble.ml_weigth",
-                Some("ml_weight")
-            ),
+            expect("trading_config.strategies.ai_ensemble.ml_weigth", Some("ml_weight")),
         ]
     );
-    assert!(err
-        .to_string()
-        .contains("unknown field trading_config.captial (did you mean capital?)"));
+    assert!(err.to_string().contains("unknown field trading_config.captial (did you mean capital?)"));
 }
 
 #[test]
 fn api_keys_in_the_file_are_refused() {
     let err = load_json(r#"{"service": {"api_keys": "x"}}"#, &[]).unwrap_err();
-    assert!(
-        matches!(&err.problems[..], [Problem::UnknownField { path, .. }] if path == "service.api_keys")
-    );
+    assert!(matches!(&err.problems[..], [Problem::UnknownField { path, .. }] if path == "service.api_keys"));
 }
 
 #[test]
@@ -285,12 +191,7 @@ fn malformed_json_reports_line_and_column() {
     let f = json_file("{\n  \"trading_config\": {\n    \"capital\": 10000.0,\n  }\n}");
     let err = Settings::load(&env(&[]), Some(f.path())).unwrap_err();
     match &err.problems[..] {
-        [Problem::FileMalformed {
-            path,
-            line,
-            column,
-            reason,
-        }] => {
+        [Problem::FileMalformed { path, line, column, reason }] => {
             assert_eq!(path, f.path());
             assert_eq!((*line, *column), (4, 3));
             assert!(reason.contains("trailing comma"), "{reason}");
@@ -303,9 +204,7 @@ fn malformed_json_reports_line_and_column() {
 #[test]
 fn duplicate_keys_are_malformed() {
     let err = load_json("{\"service\": {\"port\": 1, \"port\": 2}}", &[]).unwrap_err();
-    assert!(
-        matches!(&err.problems[..], [Problem::FileMalformed { line: 1, reason, .. }] if reason.contains("duplicate key `port`"))
-    );
+    assert!(matches!(&err.problems[..], [Problem::FileMalformed { line: 1, reason, .. }] if reason.contains("duplicate key `port`")));
 }
 
 #[test]
@@ -313,32 +212,15 @@ fn missing_files_name_who_asked_for_them() {
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("nope.json");
     let err = Settings::load(&env(&[]), Some(&missing)).unwrap_err();
-    assert_eq!(
-        err.problems,
-        [Problem::FileMissing {
-            path: missing.clone(),
-            named_by: "argument".into()
-        }]
-    );
+    assert_eq!(err.problems, [Problem::FileMissing { path: missing.clone(), named_by: "argument".into() }]);
 
     let err = load_env(&[("TRADPAL_CONFIG", missing.to_str().unwrap())]).unwrap_err();
-    assert_eq!(
-        err.problems,
-        [Problem::FileMissing {
-            path: missing.clone(),
-            named_by: "TRADPAL_CONFIG".into()
-        }]
-    );
+    assert_eq!(err.problems, [Problem::FileMissing { path: missing.clone(), named_by: "TRADPAL_CONFIG".into() }]);
     assert!(err.mentions("TRADPAL_CONFIG"));
-    assert!(err
-        .to_string()
-        .contains("nope.json (named by TRADPAL_CONFIG) does not exist"));
+    assert!(err.to_string().contains("nope.json (named by TRADPAL_CONFIG) does not exist"));
 
     let err = Settings::load(&env(&[]), Some(dir.path())).unwrap_err();
-    assert!(
-        matches!(&err.problems[..], [Problem::FileUnreadable { .. }]),
-        "{err}"
-    );
+    assert!(matches!(&err.problems[..], [Problem::FileUnreadable { .. }]), "{err}");
 }
 
 #[test]
@@ -353,36 +235,19 @@ fn backtest_dates_must_be_ordered_across_layers() {
         )
     );
     let err = load_json(r#"{"service": {"backtest_end_date": "2019-12-31"}}"#, &[]).unwrap_err();
-    assert_eq!(
-        only_invalid(&err).0,
-        "BACKTEST_START_DATE / service.backtest_end_date"
-    );
+    assert_eq!(only_invalid(&err).0, "BACKTEST_START_DATE / service.backtest_end_date");
     // A bad date is reported once, not again as an ordering problem.
-    let err = load_env(&[
-        ("BACKTEST_START_DATE", "2030-01-01"),
-        ("BACKTEST_END_DATE", "garbage"),
-    ])
-    .unwrap_err();
+    let err = load_env(&[("BACKTEST_START_DATE", "2030-01-01"), ("BACKTEST_END_DATE", "garbage")]).unwrap_err();
     assert_eq!(only_invalid(&err).0, "BACKTEST_END_DATE");
 }
 
 #[test]
 fn ensemble_weights_must_sum_to_one() {
-    let err = load_json(
-        r#"{"trading_config": {"strategies": {"ai_ensemble": {"ml_weight": 0.5}}}}"#,
-        &[],
-    )
-    .unwrap_err();
+    let err = load_json(r#"{"trading_config": {"strategies": {"ai_ensemble": {"ml_weight": 0.5}}}}"#, &[]).unwrap_err();
     let (source, value, expected) = only_invalid(&err);
     assert_eq!(source, "trading_config.strategies.ai_ensemble");
-    assert!(
-        value.contains("ml_weight=0.5 rl_weight=0.4 regime_weight=0.2"),
-        "{value}"
-    );
-    assert_eq!(
-        expected,
-        "ml_weight + rl_weight + regime_weight = 1 (within 1e-9)"
-    );
+    assert!(value.contains("ml_weight=0.5 rl_weight=0.4 regime_weight=0.2"), "{value}");
+    assert_eq!(expected, "ml_weight + rl_weight + regime_weight = 1 (within 1e-9)");
     // Decimal weights whose binary sum is a hair off 1 are fine.
     let ok = r#"{"trading_config": {"strategies": {"ai_ensemble": {"ml_weight": 0.1, "rl_weight": 0.2, "regime_weight": 0.7}}}}"#;
     assert!(load_json(ok, &[]).is_ok());
@@ -396,11 +261,7 @@ fn api_key_entries_are_each_checked() {
         .problems
         .iter()
         .map(|p| match p {
-            Problem::Invalid {
-                source,
-                value,
-                expected,
-            } => {
+            Problem::Invalid { source, value, expected } => {
                 assert_eq!(source, "TRADPAL_API_KEYS");
                 (value.clone(), expected.clone())
             }
@@ -411,14 +272,8 @@ fn api_key_entries_are_each_checked() {
     assert_eq!(
         got,
         [
-            (
-                "abcd…(masked):superuser".to_string(),
-                "role viewer, trader or admin".to_string()
-            ),
-            (
-                "wxyz…(masked):admin".to_string(),
-                "each key listed once".to_string()
-            ),
+            ("abcd…(masked):superuser".to_string(), "role viewer, trader or admin".to_string()),
+            ("wxyz…(masked):admin".to_string(), "each key listed once".to_string()),
             ("…(masked, 7 chars)".to_string(), shape.to_string()),
             ("(empty entry)".to_string(), shape.to_string()),
         ]

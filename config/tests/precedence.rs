@@ -16,10 +16,7 @@ fn no_file_and_empty_env_give_the_defaults() {
     assert_eq!(s.service.port, 8002);
     assert_eq!(s.service.body_bytes_max, 1_048_576);
     assert_eq!(s.data_dir, PathBuf::from("./tradpal-data"));
-    assert_eq!(
-        (s.log.level, s.log.format),
-        (LogLevel::Info, LogFormat::Text)
-    );
+    assert_eq!((s.log.level, s.log.format), (LogLevel::Info, LogFormat::Text));
     assert!(s.nats_url.is_none() && s.api_keys.is_empty() && s.config_file.is_none());
     assert_eq!(s.backtest.start_date, Date::new(2020, 1, 1).unwrap());
     assert_eq!(s.execution.order_timeout, Duration::from_secs(30));
@@ -40,11 +37,7 @@ fn the_spec_example_file_loads_and_matches_the_defaults() {
     assert!(e.enabled);
     assert_eq!((e.ml_weight, e.rl_weight, e.regime_weight), (0.4, 0.4, 0.2));
     assert_eq!(s.config_file.as_deref(), Some(f.path()));
-    assert_eq!(
-        s.trading,
-        Settings::defaults().trading,
-        "the defaults are the spec's example"
-    );
+    assert_eq!(s.trading, Settings::defaults().trading, "the defaults are the spec's example");
 }
 
 const FILE: &str = r#"{
@@ -61,24 +54,15 @@ fn the_file_overrides_defaults_and_keeps_the_rest() {
     assert_eq!(s.log.level, LogLevel::Debug);
     assert_eq!(s.execution.order_timeout, Duration::from_secs(45));
     assert!(!s.execution.paper_trading);
-    assert_eq!(
-        s.nats_url.as_ref().map(|u| u.expose()),
-        Some("nats://n1:4222")
-    );
+    assert_eq!(s.nats_url.as_ref().map(|u| u.expose()), Some("nats://n1:4222"));
     assert_eq!(s.trading.capital, 500.0);
     assert_eq!(s.risk.max_drawdown, 0.2);
     assert_eq!(s.trading.symbols, ["ETH/BTC"]);
     // Not in the file: still the defaults.
     assert_eq!(s.trading.risk_per_trade, 0.02);
     assert_eq!(s.risk.max_position_size, 0.05);
-    assert_eq!(
-        s.origin("TRADING_SERVICE_PORT"),
-        Origin::File("service.port".into())
-    );
-    assert_eq!(
-        s.origin("MAX_DRAWDOWN"),
-        Origin::File("trading_config.max_drawdown".into())
-    );
+    assert_eq!(s.origin("TRADING_SERVICE_PORT"), Origin::File("service.port".into()));
+    assert_eq!(s.origin("MAX_DRAWDOWN"), Origin::File("trading_config.max_drawdown".into()));
     assert_eq!(s.origin("MAX_POSITION_SIZE"), Origin::Default);
 }
 
@@ -99,18 +83,12 @@ fn the_environment_overrides_the_file() {
     assert_eq!(s.log.level, LogLevel::Warn);
     assert_eq!(s.risk.max_drawdown, 0.3);
     assert!(s.execution.paper_trading);
-    assert!(
-        s.nats_url.is_none(),
-        "an empty NATS_URL means none, overriding the file"
-    );
+    assert!(s.nats_url.is_none(), "an empty NATS_URL means none, overriding the file");
     // Only in the file: the file's value.
     assert_eq!(s.service.host, "0.0.0.0");
     assert_eq!(s.execution.order_timeout, Duration::from_secs(45));
     assert_eq!(s.origin("TRADING_SERVICE_PORT"), Origin::Env);
-    assert_eq!(
-        s.origin("TRADING_SERVICE_HOST"),
-        Origin::File("service.host".into())
-    );
+    assert_eq!(s.origin("TRADING_SERVICE_HOST"), Origin::File("service.host".into()));
 }
 
 #[test]
@@ -129,10 +107,7 @@ fn tradpal_config_names_the_file_unless_the_caller_does() {
     assert_eq!(s.service.port, 2222);
 
     let s = load_env(&[("TRADPAL_CONFIG", "  ")]).unwrap();
-    assert!(
-        s.config_file.is_none(),
-        "an empty TRADPAL_CONFIG means no file"
-    );
+    assert!(s.config_file.is_none(), "an empty TRADPAL_CONFIG means no file");
 }
 
 #[test]
@@ -177,20 +152,12 @@ fn roles_are_ordered() {
 #[test]
 fn warnings_flag_risky_but_legal_settings() {
     assert!(load_env(&[]).unwrap().warnings().is_empty());
-    let s = load_env(&[
-        ("TRADING_SERVICE_HOST", "0.0.0.0"),
-        ("ENABLE_PAPER_TRADING", "false"),
-    ])
-    .unwrap();
+    let s = load_env(&[("TRADING_SERVICE_HOST", "0.0.0.0"), ("ENABLE_PAPER_TRADING", "false")]).unwrap();
     let w = s.warnings();
     assert_eq!(w.len(), 2, "{w:?}");
     assert!(w[0].contains("0.0.0.0:8002") && w[1].contains("binance"));
     let keys = format!("{KEY_A}:admin");
-    let s = load_env(&[
-        ("TRADING_SERVICE_HOST", "0.0.0.0"),
-        ("TRADPAL_API_KEYS", &keys),
-    ])
-    .unwrap();
+    let s = load_env(&[("TRADING_SERVICE_HOST", "0.0.0.0"), ("TRADPAL_API_KEYS", &keys)]).unwrap();
     assert!(s.warnings().is_empty());
 }
 

@@ -59,11 +59,17 @@ pub struct Header {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RecordFault {
     /// Fewer bytes left in the file than the header (or the header's length) needs.
-    Incomplete { needed: u64, available: u64 },
+    Incomplete {
+        needed: u64,
+        available: u64,
+    },
     BadMagic([u8; 4]),
     /// The length field is beyond [`RECORD_BYTES_LIMIT`].
     LengthOverLimit(u32),
-    CrcMismatch { stored: u32, computed: u32 },
+    CrcMismatch {
+        stored: u32,
+        computed: u32,
+    },
 }
 
 impl fmt::Display for RecordFault {
@@ -147,12 +153,7 @@ impl Header {
             return Err("write record count is 0".into());
         }
         if self.sequence < self.batch_first || self.sequence > self.batch_last() {
-            return Err(format!(
-                "sequence {} outside its write {}..={}",
-                self.sequence,
-                self.batch_first,
-                self.batch_last()
-            ));
+            return Err(format!("sequence {} outside its write {}..={}", self.sequence, self.batch_first, self.batch_last()));
         }
         Ok(())
     }

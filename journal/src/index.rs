@@ -96,8 +96,7 @@ impl Index {
                 Err(e) if is_lock_error(&e) => return Err(e.into()),
                 Err(e) => {
                     tracing::warn!(path = %path.display(), error = %e, "index unreadable; deleting it to rebuild from the log");
-                    std::fs::remove_dir_all(path)
-                        .map_err(|io| JournalError::io(format!("remove broken index {}", path.display()), io))?;
+                    std::fs::remove_dir_all(path).map_err(|io| JournalError::io(format!("remove broken index {}", path.display()), io))?;
                     break sled::Config::new().path(path).open()?;
                 }
             }

@@ -5,6 +5,7 @@ use crate::format::Hash;
 use crate::index::Index;
 use crate::read::{Cursor, FileCache, RangeIter, SessionIter};
 use crate::recovery::{self, RecoveryReport};
+use crate::replication::ReplicationGate;
 use crate::writer::{Request, Responder, Writer};
 use crate::JournalOptions;
 use std::future::Future;
@@ -13,7 +14,6 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{SyncSender, TrySendError};
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::thread::JoinHandle;
-use crate::replication::ReplicationGate;
 use tokio::sync::{oneshot, watch, Notify};
 use tradpal_messages::{Envelope, EnvelopeDraft, SessionId};
 

@@ -62,7 +62,8 @@ impl Cursor {
         };
         let prev_hash = (next_seq == 1).then(format::genesis_hash);
         let records = last_seq.saturating_sub(next_seq).saturating_add(1);
-        let buffer_bytes = records.saturating_mul(READ_RECORD_BYTES_TYPICAL).clamp(READ_BUFFER_BYTES_MIN as u64, READ_BUFFER_BYTES_MAX as u64);
+        let buffer_bytes =
+            records.saturating_mul(READ_RECORD_BYTES_TYPICAL).clamp(READ_BUFFER_BYTES_MIN as u64, READ_BUFFER_BYTES_MAX as u64);
         Ok(Cursor {
             journal_dir: journal_dir.to_owned(),
             segments,
@@ -173,8 +174,9 @@ impl Iterator for RangeIter {
         loop {
             let result = match cursor.next_raw()? {
                 Ok(raw) if raw.sequence < self.from => continue, // positioned before `from`
-                Ok(raw) => decode_checked(&cursor.payload, raw.sequence)
-                    .map_err(|r| corrupt(&cursor.journal_dir, raw.location, raw.sequence, r)),
+                Ok(raw) => {
+                    decode_checked(&cursor.payload, raw.sequence).map_err(|r| corrupt(&cursor.journal_dir, raw.location, raw.sequence, r))
+                }
                 Err(e) => Err(e),
             };
             if result.is_err() {

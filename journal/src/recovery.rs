@@ -80,11 +80,10 @@ pub(crate) fn recover(dir: &Path, options: &JournalOptions) -> Result<Recovered,
     options.validate()?;
     let journal_dir = dir.join("journal");
     create_dir_durably(dir, &journal_dir)?;
-    let mut firsts = segment::list_segments(&journal_dir)
-        .map_err(|e| JournalError::io(format!("list {}", journal_dir.display()), e))?;
+    let mut firsts = segment::list_segments(&journal_dir).map_err(|e| JournalError::io(format!("list {}", journal_dir.display()), e))?;
     // The log first: a corrupt journal is refused before the index is even opened.
-    let scan = scan::scan_log(&journal_dir, &firsts, &mut |_| {})
-        .map_err(|e| JournalError::io(format!("read {}", e.path.display()), e.source))?;
+    let scan =
+        scan::scan_log(&journal_dir, &firsts, &mut |_| {}).map_err(|e| JournalError::io(format!("read {}", e.path.display()), e.source))?;
     let truncated = match scan.problem.clone() {
         None => None,
         Some(p) if p.kind == ProblemKind::Corrupt => {

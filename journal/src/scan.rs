@@ -77,21 +77,10 @@ struct Scanner<'v> {
 
 /// Scans every segment of `journal_dir` (given as sorted first sequences) and calls
 /// `visit` for every record that survives (is not in a torn write), in order.
-pub fn scan_log(
-    journal_dir: &Path,
-    segment_firsts: &[u64],
-    visit: &mut dyn FnMut(&Envelope),
-) -> Result<Scan, ScanIoError> {
+pub fn scan_log(journal_dir: &Path, segment_firsts: &[u64], visit: &mut dyn FnMut(&Envelope)) -> Result<Scan, ScanIoError> {
     let genesis = format::genesis_hash();
-    let mut scanner = Scanner {
-        visit,
-        expected_seq: 1,
-        prev_hash: genesis,
-        committed_seq: 0,
-        committed_hash: genesis,
-        records: 0,
-        write: None,
-    };
+    let mut scanner =
+        Scanner { visit, expected_seq: 1, prev_hash: genesis, committed_seq: 0, committed_hash: genesis, records: 0, write: None };
     let mut scan = Scan { records: 0, last_seq: 0, last_hash: genesis, bytes: 0, problem: None };
     for (i, &first) in segment_firsts.iter().enumerate() {
         let path = segment::segment_path(journal_dir, first);
@@ -125,12 +114,7 @@ impl Scanner<'_> {
     }
 
     /// Scans one segment: `Ok(Ok(()))` when it is clean.
-    fn scan_segment(
-        &mut self,
-        reader: &mut ChunkReader,
-        path: &Path,
-        is_last: bool,
-    ) -> io::Result<Result<(), Problem>> {
+    fn scan_segment(&mut self, reader: &mut ChunkReader, path: &Path, is_last: bool) -> io::Result<Result<(), Problem>> {
         let len = reader.len();
         let first_in_segment = self.expected_seq;
         let mut offset = 0u64;
@@ -146,12 +130,8 @@ impl Scanner<'_> {
             }
         }
         if let Some(w) = &self.write {
-            let reason = format!(
-                "the file ends inside write {}..={}: only up to sequence {} was written",
-                w.first,
-                w.last,
-                self.expected_seq - 1
-            );
+            let reason =
+                format!("the file ends inside write {}..={}: only up to sequence {} was written", w.first, w.last, self.expected_seq - 1);
             if is_last {
                 return Ok(Err(self.torn(path, len, len, reason)));
             }
@@ -165,13 +145,7 @@ impl Scanner<'_> {
 
     /// Checks a crc-valid record against the chain and the write framing, decodes it and
     /// checks its invariants. Any failure here is corruption.
-    fn accept(
-        &mut self,
-        reader: &mut ChunkReader,
-        path: &Path,
-        offset: u64,
-        header: &Header,
-    ) -> io::Result<Result<(), Problem>> {
+    fn accept(&mut self, reader: &mut ChunkReader, path: &Path, offset: u64, header: &Header) -> io::Result<Result<(), Problem>> {
         let payload = reader.bytes(offset + HEADER_BYTES as u64, header.payload_len as usize)?;
         let checked = check_chain(header, self.expected_seq, &self.prev_hash, self.write.as_ref().map(|w| (w.first, w.last)))
             .and_then(|()| decode_checked(payload, header.sequence));
@@ -261,11 +235,9 @@ fn check_chain(header: &Header, expected_seq: u64, prev_hash: &Hash, write: Opti
         ));
     }
     match write {
-        Some((first, last)) if (header.batch_first, header.batch_last()) != (first, last) => Err(format!(
-            "record claims write {}..={}, but lies inside write {first}..={last}",
-            header.batch_first,
-            header.batch_last()
-        )),
+        Some((first, last)) if (header.batch_first, header.batch_last()) != (first, last) => {
+            Err(format!("record claims write {}..={}, but lies inside write {first}..={last}", header.batch_first, header.batch_last()))
+        }
         None if header.batch_first != header.sequence => Err(format!(
             "record claims write {}..={}, but the previous write ended at sequence {}",
             header.batch_first,

@@ -65,8 +65,7 @@ pub fn verify(dir: &Path) -> Result<VerifyReport, VerifyError> {
         first_timestamp.get_or_insert(envelope.timestamp);
         last_timestamp = Some(envelope.timestamp);
     };
-    let scan = scan::scan_log(&journal_dir, &firsts, &mut visit)
-        .map_err(|e| VerifyError::Io { path: e.path, source: e.source })?;
+    let scan = scan::scan_log(&journal_dir, &firsts, &mut visit).map_err(|e| VerifyError::Io { path: e.path, source: e.source })?;
     Ok(VerifyReport {
         journal_dir,
         segments: firsts.len(),
@@ -95,7 +94,9 @@ impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}: {} offset {} sequence {}: {}", self.kind, self.file.display(), self.offset, self.sequence, self.reason)?;
         match self.kind {
-            ProblemKind::TornTail => write!(f, " (a crash leftover: open cuts {} bytes; those records were never acknowledged)", self.bytes_cut),
+            ProblemKind::TornTail => {
+                write!(f, " (a crash leftover: open cuts {} bytes; those records were never acknowledged)", self.bytes_cut)
+            }
             ProblemKind::Corrupt => write!(f, " (fatal: open refuses this journal)"),
         }
     }

@@ -42,8 +42,14 @@ impl<T> Responder<T> {
 // per append for nothing.
 #[allow(clippy::large_enum_variant)]
 pub(crate) enum Request {
-    One { draft: EnvelopeDraft, reply: Responder<Envelope> },
-    Batch { drafts: Vec<EnvelopeDraft>, reply: Responder<Vec<Envelope>> },
+    One {
+        draft: EnvelopeDraft,
+        reply: Responder<Envelope>,
+    },
+    Batch {
+        drafts: Vec<EnvelopeDraft>,
+        reply: Responder<Vec<Envelope>>,
+    },
     /// Finish what was queued before this, then stop.
     Shutdown,
 }
@@ -317,10 +323,7 @@ impl Group {
     fn stage_batch(&mut self, drafts: Vec<EnvelopeDraft>, writer: &mut Writer) -> Result<Vec<Slot>, JournalError> {
         let records_max = writer.shared.options.group_commit_records_max;
         if drafts.len() > records_max {
-            return Err(JournalError::Invalid(format!(
-                "batch of {} drafts exceeds group_commit_records_max {records_max}",
-                drafts.len()
-            )));
+            return Err(JournalError::Invalid(format!("batch of {} drafts exceeds group_commit_records_max {records_max}", drafts.len())));
         }
         let (staged_before, bytes_before) = (self.staged.len(), self.bytes);
         let mut added_keys = Vec::new();
@@ -359,9 +362,7 @@ impl Group {
         for answer in self.answers {
             match answer {
                 Answer::One(reply, outcome) => reply.send(outcome.and_then(resolve)),
-                Answer::Batch(reply, outcome) => {
-                    reply.send(outcome.and_then(|slots| slots.into_iter().map(resolve).collect()))
-                }
+                Answer::Batch(reply, outcome) => reply.send(outcome.and_then(|slots| slots.into_iter().map(resolve).collect())),
             }
         }
     }

@@ -288,7 +288,8 @@ fn garbage_followed_by_an_intact_record_is_corruption() {
     let copy = t.copy();
     let last = t.in_copy(copy.path(), &t.spans.last().unwrap().file);
     let old = &t.spans[2]; // an intact record of an earlier write
-    let old_bytes = std::fs::read(t.in_copy(copy.path(), &old.file)).unwrap()[old.offset as usize..(old.offset + old.bytes) as usize].to_vec();
+    let old_bytes =
+        std::fs::read(t.in_copy(copy.path(), &old.file)).unwrap()[old.offset as usize..(old.offset + old.bytes) as usize].to_vec();
     let mut bytes = std::fs::read(&last).unwrap();
     let damage_at = bytes.len() as u64;
     bytes.extend_from_slice(&[0xAB; 100]);

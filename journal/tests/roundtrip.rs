@@ -160,9 +160,8 @@ fn same_key_from_concurrent_async_callers_is_one_record() {
     let (journal, _) = open(dir.path());
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).build().unwrap();
     let answers: Vec<Envelope> = rt.block_on(async {
-        let tasks: Vec<_> = (0..50)
-            .map(|n| tokio::spawn(journal.append_async(draft(n * 5 + 1).with_idempotency_key(format!("dup-{}", n % 5)))))
-            .collect();
+        let tasks: Vec<_> =
+            (0..50).map(|n| tokio::spawn(journal.append_async(draft(n * 5 + 1).with_idempotency_key(format!("dup-{}", n % 5))))).collect();
         let mut out = Vec::new();
         for t in tasks {
             out.push(t.await.unwrap().unwrap());

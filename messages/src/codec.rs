@@ -28,8 +28,7 @@ pub enum CodecError {
 macro_rules! binary_codec {
     ($encode:ident, $decode:ident, $ty:ty) => {
         pub fn $encode(value: &$ty) -> Vec<u8> {
-            let archived = rkyv::to_bytes::<rancor::Error>(value)
-                .expect("serializing to a Vec cannot fail for these types");
+            let archived = rkyv::to_bytes::<rancor::Error>(value).expect("serializing to a Vec cannot fail for these types");
             let mut out = Vec::with_capacity(archived.len() + 1);
             out.push(FORMAT_VERSION);
             out.extend_from_slice(&archived);

@@ -6,8 +6,7 @@ use crate::ids::SessionId;
 use serde::{Deserialize, Serialize};
 
 /// `POST /api/trading/start-session`, the spec's request shape.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[derive(rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StartSession {
     pub symbol: String,
@@ -28,20 +27,17 @@ fn default_risk_per_trade() -> f64 {
 }
 
 /// `POST /api/trading/stop-session`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[derive(rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StopSession {
     pub session_id: SessionId,
 }
 
 /// `GET /api/trading/status`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[derive(rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
 pub struct GetStatus {}
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[derive(rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Command {
     StartSession(StartSession),

@@ -9,8 +9,7 @@ use serde::{Deserialize, Serialize};
 pub const KEY_BYTES_MAX: usize = 128;
 
 /// An event as recorded: the journal assigns `sequence` (dense, from 1).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[derive(rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
 pub struct Envelope {
     pub sequence: u64,
     pub event_id: EventId,

@@ -7,15 +7,14 @@
 //!   `codec::decode` the old layout.
 
 use crate::ids::{BacktestId, OrderId, SessionId};
+use crate::market::{is_valid_symbol, Candle, Timeframe};
 use crate::money::Fixed;
 use crate::order::{Liquidity, OrderLink, OrderSpec, OrderStatus, RejectSource, TradingState};
-use crate::market::{is_valid_symbol, Candle, Timeframe};
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
 
 /// How a session trades. Paper is the default and needs no exchange account.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
-#[derive(rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TradingMode {
     #[default]
@@ -24,8 +23,7 @@ pub enum TradingMode {
 }
 
 /// The spec's session request, as accepted (validated) by the session actor.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[derive(rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
 pub struct SessionConfig {
     /// `BASE/QUOTE`, e.g. `BTC/USDT`.
     pub symbol: String,
@@ -37,15 +35,13 @@ pub struct SessionConfig {
     pub mode: TradingMode,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[derive(rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
 pub struct SessionStarted {
     pub session_id: SessionId,
     pub config: SessionConfig,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[derive(rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
 pub struct SessionStopped {
     pub session_id: SessionId,
     /// Why it stopped: `requested` for a user's stop, otherwise the automatic reason.
@@ -53,8 +49,7 @@ pub struct SessionStopped {
 }
 
 /// A supervised actor failed and was (or was not) restarted. Journaled for audit.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[derive(rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
 pub struct ActorRestarted {
     pub actor: String,
     /// Restarts of this actor since the service started.
@@ -66,8 +61,7 @@ pub struct ActorRestarted {
 }
 
 /// The service started on a journal; records the seed of its id generator.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[derive(rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
 pub struct ServiceStarted {
     pub version: String,
     pub id_seed: u64,
@@ -75,8 +69,7 @@ pub struct ServiceStarted {
 }
 
 /// Where market data came in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[derive(rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DataSource {
     /// `tradpal data import FILE.csv`.
@@ -94,8 +87,7 @@ pub const CANDLES_PER_RECORD_MAX: usize = 10_000;
 
 /// Validated candles accepted into the store: strictly increasing, aligned open times,
 /// all newer than anything stored before for this symbol and timeframe.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[derive(rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
 pub struct CandlesIngested {
     pub symbol: String,
     pub timeframe: Timeframe,
@@ -133,8 +125,7 @@ impl CandlesIngested {
 
 /// A risk limit was found breached. Execution and sessions act on it (block new
 /// entries); the journal keeps it for audit.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[derive(rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
 pub struct RiskLimitBreached {
     pub session_id: Option<SessionId>,
     /// The limit's name, e.g. `max_daily_loss`, `max_drawdown`.
@@ -146,8 +137,7 @@ pub struct RiskLimitBreached {
 }
 
 /// The detected market regime of a symbol changed (after hysteresis).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[derive(rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
 pub struct RegimeChanged {
     pub symbol: String,
     /// The timeframe whose view changed; `None` for the combined multi-timeframe view.
@@ -163,8 +153,7 @@ pub struct RegimeChanged {
 
 /// A new order was accepted for processing (validated, idempotency key claimed). The
 /// first record of every order; `status` is `submitted`, or `held` for a contingent child.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[derive(rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
 pub struct OrderSubmitted {
     pub order_id: OrderId,
     /// The order as it goes to the venue (quantity possibly cut by the risk check).
@@ -180,8 +169,7 @@ pub struct OrderSubmitted {
 }
 
 /// The venue acknowledged the order; it is working.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[derive(rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
 pub struct OrderAccepted {
     pub order_id: OrderId,
     /// The venue's id for the order (the paper exchange uses the order id).
@@ -189,8 +177,7 @@ pub struct OrderAccepted {
 }
 
 /// The order was refused (by risk, the kill switch or the venue). Terminal.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[derive(rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
 pub struct OrderRejected {
     pub order_id: OrderId,
     pub source: RejectSource,
@@ -198,8 +185,7 @@ pub struct OrderRejected {
 }
 
 /// A (partial) fill. The portfolio is a fold over these.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[derive(rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
 pub struct OrderFilled {
     pub order_id: OrderId,
     /// 1, 2, ... per order: with `order_id`, a fill's identity (a repeated fill is refused).
@@ -222,8 +208,7 @@ pub struct OrderFilled {
 
 /// A stop, take-profit or trailing stop reached its trigger; a stop-limit now works as
 /// a limit order, the others as market orders.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[derive(rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
 pub struct OrderTriggered {
     pub order_id: OrderId,
     pub trigger_price: Fixed,
@@ -234,16 +219,14 @@ pub struct OrderTriggered {
 }
 
 /// A cancel was requested (and sent to the venue).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[derive(rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
 pub struct OrderCancelRequested {
     pub order_id: OrderId,
     pub reason: String,
 }
 
 /// The order is canceled (by request, by its OCO sibling, IOC/FOK remainder). Terminal.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[derive(rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
 pub struct OrderCanceled {
     pub order_id: OrderId,
     pub reason: String,
@@ -251,8 +234,7 @@ pub struct OrderCanceled {
 }
 
 /// The order's time ran out (GTD, or not acknowledged within `ORDER_TIMEOUT`). Terminal.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[derive(rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
 pub struct OrderExpired {
     pub order_id: OrderId,
     pub reason: String,
@@ -260,8 +242,7 @@ pub struct OrderExpired {
 }
 
 /// A held contingent order was released (its parent filled), for `quantity`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[derive(rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
 pub struct OrderReleased {
     pub order_id: OrderId,
     pub quantity: Fixed,
@@ -269,8 +250,7 @@ pub struct OrderReleased {
 }
 
 /// The kill switch moved.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[derive(rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
 pub struct TradingStateChanged {
     pub from: TradingState,
     pub to: TradingState,
@@ -279,8 +259,7 @@ pub struct TradingStateChanged {
 
 /// Cash was put into (or taken out of) the account: the paper account's starting cash,
 /// journaled once so that a later change of configuration cannot rewrite history.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[derive(rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
 pub struct CashAdjusted {
     /// The quote currency, e.g. `USDT`.
     pub asset: String,
@@ -291,8 +270,7 @@ pub struct CashAdjusted {
 
 /// A backtest was accepted and began running (`POST /api/backtest/run`). Without a
 /// matching [`BacktestCompleted`] or [`BacktestFailed`] it was interrupted (a restart).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[derive(rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
 pub struct BacktestStarted {
     pub backtest_id: BacktestId,
     pub symbol: String,
@@ -302,8 +280,7 @@ pub struct BacktestStarted {
 
 /// A backtest finished; its full report is the JSON file `result_file` (relative to the
 /// data directory). The journal keeps the pointer and the headline, not the report.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[derive(rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
 pub struct BacktestCompleted {
     pub backtest_id: BacktestId,
     pub symbol: String,
@@ -317,8 +294,7 @@ pub struct BacktestCompleted {
 }
 
 /// A backtest stopped with an error (bad data, a bust account, a failed write).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[derive(rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
 pub struct BacktestFailed {
     pub backtest_id: BacktestId,
     pub reason: String,
@@ -330,8 +306,7 @@ pub struct BacktestFailed {
 /// on `BacktestStarted` because rkyv records have a fixed layout (an added field would
 /// make every journaled `BacktestStarted` unreadable); old journals keep their
 /// `BacktestStarted` records, read as before (kind unknown).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[derive(rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
 pub struct BacktestJobStarted {
     pub backtest_id: BacktestId,
     pub kind: String,
@@ -342,8 +317,7 @@ pub struct BacktestJobStarted {
 
 /// A finished backtest's result file was deleted by retention (the most result files
 /// kept, `BACKTEST_RESULTS_MAX`, was passed); `results/{id}` says so from then on.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[derive(rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
 pub struct BacktestResultRemoved {
     pub backtest_id: BacktestId,
     /// Why, naming the limit (e.g. `retention: BACKTEST_RESULTS_MAX = 1000`).
@@ -354,8 +328,7 @@ pub struct BacktestResultRemoved {
 /// replay re-decides with what the service actually used, not with whatever the
 /// environment says on the day of the audit. (Instruments and the rest of the fill model
 /// are code constants; these are the inputs that come from configuration.)
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[derive(rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
 pub struct ExecutionConfigured {
     /// Fee rate per fill, maker and taker (`TRANSACTION_COSTS`).
     pub transaction_costs: f64,
@@ -370,8 +343,7 @@ pub struct ExecutionConfigured {
 }
 
 /// Every fact the system records. Closed: a new fact is a new variant (at the end).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[derive(rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Event {
     ServiceStarted(ServiceStarted),
@@ -402,8 +374,9 @@ pub enum Event {
 
 /// The event's kind without its payload: stored in the envelope (and in indexes) so a
 /// reader can filter without decoding the body.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[derive(rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 #[repr(u16)]
 pub enum EventKind {
@@ -434,21 +407,51 @@ pub enum EventKind {
 }
 
 impl EventKind {
-    pub const ALL: &'static [EventKind] =
-        &[Self::ServiceStarted, Self::SessionStarted, Self::SessionStopped, Self::ActorRestarted, Self::CandlesIngested, Self::RiskLimitBreached, Self::RegimeChanged,
-        Self::OrderSubmitted, Self::OrderAccepted, Self::OrderRejected, Self::OrderFilled, Self::OrderTriggered,
-        Self::OrderCancelRequested, Self::OrderCanceled, Self::OrderExpired, Self::OrderReleased, Self::TradingStateChanged, Self::CashAdjusted,
-        Self::BacktestStarted, Self::BacktestCompleted, Self::BacktestFailed, Self::BacktestJobStarted, Self::BacktestResultRemoved,
-        Self::ExecutionConfigured];
+    pub const ALL: &'static [EventKind] = &[
+        Self::ServiceStarted,
+        Self::SessionStarted,
+        Self::SessionStopped,
+        Self::ActorRestarted,
+        Self::CandlesIngested,
+        Self::RiskLimitBreached,
+        Self::RegimeChanged,
+        Self::OrderSubmitted,
+        Self::OrderAccepted,
+        Self::OrderRejected,
+        Self::OrderFilled,
+        Self::OrderTriggered,
+        Self::OrderCancelRequested,
+        Self::OrderCanceled,
+        Self::OrderExpired,
+        Self::OrderReleased,
+        Self::TradingStateChanged,
+        Self::CashAdjusted,
+        Self::BacktestStarted,
+        Self::BacktestCompleted,
+        Self::BacktestFailed,
+        Self::BacktestJobStarted,
+        Self::BacktestResultRemoved,
+        Self::ExecutionConfigured,
+    ];
 
     /// The kinds the backtest actor folds.
     pub const BACKTEST: &'static [EventKind] =
         &[Self::BacktestStarted, Self::BacktestCompleted, Self::BacktestFailed, Self::BacktestJobStarted, Self::BacktestResultRemoved];
 
     /// The kinds the execution actor folds (orders, fills, kill switch).
-    pub const EXECUTION: &'static [EventKind] = &[Self::OrderSubmitted, Self::OrderAccepted, Self::OrderRejected,
-        Self::OrderFilled, Self::OrderTriggered, Self::OrderCancelRequested, Self::OrderCanceled, Self::OrderExpired,
-        Self::OrderReleased, Self::TradingStateChanged, Self::CashAdjusted];
+    pub const EXECUTION: &'static [EventKind] = &[
+        Self::OrderSubmitted,
+        Self::OrderAccepted,
+        Self::OrderRejected,
+        Self::OrderFilled,
+        Self::OrderTriggered,
+        Self::OrderCancelRequested,
+        Self::OrderCanceled,
+        Self::OrderExpired,
+        Self::OrderReleased,
+        Self::TradingStateChanged,
+        Self::CashAdjusted,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -617,7 +620,11 @@ impl Event {
             }
             Event::BacktestResultRemoved(e) => check_text("reason", &e.reason),
             Event::ExecutionConfigured(e) => {
-                for (name, v) in [("transaction_costs", e.transaction_costs), ("max_position_size", e.max_position_size), ("max_drawdown", e.max_drawdown)] {
+                for (name, v) in [
+                    ("transaction_costs", e.transaction_costs),
+                    ("max_position_size", e.max_position_size),
+                    ("max_drawdown", e.max_drawdown),
+                ] {
                     if !(v.is_finite() && v >= 0.0) {
                         return Err(format!("{name} must be finite and >= 0, got {v}"));
                     }

@@ -37,12 +37,18 @@ pub mod testing;
 
 pub use command::{Command, GetStatus, StartSession, StopSession};
 pub use envelope::{Envelope, EnvelopeDraft};
-pub use event::{CashAdjusted, OrderAccepted, OrderCancelRequested, OrderCanceled, OrderExpired, OrderFilled, OrderRejected, OrderReleased, OrderSubmitted, OrderTriggered, TradingStateChanged};
-pub use event::{ActorRestarted, CandlesIngested, DataSource, RegimeChanged, RiskLimitBreached, Event, EventKind, ServiceStarted, SessionConfig, SessionStarted, SessionStopped, TradingMode};
+pub use event::{
+    ActorRestarted, CandlesIngested, DataSource, Event, EventKind, RegimeChanged, RiskLimitBreached, ServiceStarted, SessionConfig,
+    SessionStarted, SessionStopped, TradingMode,
+};
 pub use event::{BacktestCompleted, BacktestFailed, BacktestJobStarted, BacktestResultRemoved, BacktestStarted, ExecutionConfigured};
+pub use event::{
+    CashAdjusted, OrderAccepted, OrderCancelRequested, OrderCanceled, OrderExpired, OrderFilled, OrderRejected, OrderReleased,
+    OrderSubmitted, OrderTriggered, TradingStateChanged,
+};
+pub use ids::{BacktestId, CausationId, CorrelationId, EventId, IdGenerator, OrderId, SessionId};
+pub use market::{is_valid_symbol, Candle, CandleWire, TimeWire, Timeframe};
 pub use money::{Fixed, FixedError, Rounding};
 pub use order::{Contingency, Liquidity, OrderLink, OrderSpec, OrderStatus, OrderType, RejectSource, Side, TimeInForce, TradingState};
-pub use market::{is_valid_symbol, Candle, CandleWire, TimeWire, Timeframe};
-pub use ids::{BacktestId, CausationId, CorrelationId, EventId, IdGenerator, OrderId, SessionId};
 pub use reply::{ActorState, ActorStatus, ErrorCode, ErrorReply, Reply, SessionInfo, SessionStatus, StatusReply};
 pub use time::{Clock, SimClock, Timestamp};

@@ -6,8 +6,9 @@ use std::fmt;
 use std::str::FromStr;
 
 /// Bar length. The spec's list: 1m, 5m, 15m, 1h, 4h, 1d. Bars align to UTC boundaries.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[derive(rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize,
+)]
 pub enum Timeframe {
     #[serde(rename = "1m")]
     M1,
@@ -77,8 +78,7 @@ impl FromStr for Timeframe {
 
 /// One OHLCV bar. `open_time` marks the bar's start (UTC). Prices and volume are floats:
 /// market data feeds statistics and indicators; exact money lives in execution.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[derive(rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
 pub struct Candle {
     pub open_time: Timestamp,
     pub open: f64,

@@ -26,8 +26,7 @@ pub const FIXED_ONE: i128 = 100_000_000;
 pub const FIXED_ABS_MAX: i128 = 1_000_000_000_000_000_000 * FIXED_ONE;
 
 /// A signed decimal with exactly 8 fractional digits.
-#[derive(Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
-#[derive(rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+#[derive(Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
 pub struct Fixed(pub i128);
 
 /// Which way a result that does not fit in 8 decimals (or on a step) is rounded.
@@ -201,11 +200,19 @@ impl Fixed {
     }
 
     pub fn min(self, o: Self) -> Self {
-        if o < self { o } else { self }
+        if o < self {
+            o
+        } else {
+            self
+        }
     }
 
     pub fn max(self, o: Self) -> Self {
-        if o > self { o } else { self }
+        if o > self {
+            o
+        } else {
+            self
+        }
     }
 }
 
@@ -219,12 +226,28 @@ fn div_round(n: i128, d: i128, rounding: Rounding) -> Option<i128> {
     let negative = (n < 0) != (d < 0);
     Some(match rounding {
         // Rust's `/` truncates toward zero.
-        Rounding::Down => if negative { q - 1 } else { q },
-        Rounding::Up => if negative { q } else { q + 1 },
+        Rounding::Down => {
+            if negative {
+                q - 1
+            } else {
+                q
+            }
+        }
+        Rounding::Up => {
+            if negative {
+                q
+            } else {
+                q + 1
+            }
+        }
         Rounding::Nearest => {
             let twice = r.unsigned_abs().checked_mul(2)?;
             if twice >= d.unsigned_abs() {
-                if negative { q - 1 } else { q + 1 }
+                if negative {
+                    q - 1
+                } else {
+                    q + 1
+                }
             } else {
                 q
             }
@@ -302,7 +325,9 @@ mod tests {
 
     #[test]
     fn parse_and_print_are_exact() {
-        for (text, shown) in [("0.1", "0.1"), ("30000", "30000"), ("-12.50", "-12.5"), ("0.00000001", "0.00000001"), (".5", "0.5"), ("7.", "7"), ("+3", "3")] {
+        for (text, shown) in
+            [("0.1", "0.1"), ("30000", "30000"), ("-12.50", "-12.5"), ("0.00000001", "0.00000001"), (".5", "0.5"), ("7.", "7"), ("+3", "3")]
+        {
             assert_eq!(f(text).to_string(), shown);
         }
         assert_eq!(f("0.1").checked_add(f("0.2")).unwrap(), f("0.3"));

@@ -134,8 +134,7 @@ wire_enum!(
 );
 
 /// An order as requested and validated: the part that never changes.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[derive(rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
 pub struct OrderSpec {
     pub client_order_id: String,
     pub symbol: String,
@@ -156,8 +155,7 @@ pub struct OrderSpec {
 }
 
 /// How an order is tied to others.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[derive(rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
 pub struct OrderLink {
     pub contingency: Contingency,
     /// The first order of the list (the entry for OTO and bracket).

@@ -6,8 +6,7 @@ use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
 
 /// What went wrong, in classes that map one-to-one onto HTTP statuses (in `runtime`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[derive(rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
     /// Malformed request: bad JSON, wrong types, invalid values.
@@ -49,8 +48,7 @@ impl ErrorCode {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
-#[derive(rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
 #[error("{}: {message}", code.as_str())]
 pub struct ErrorReply {
     pub code: ErrorCode,
@@ -64,8 +62,7 @@ impl ErrorReply {
 }
 
 /// One session as the orchestrator sees it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[derive(rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
 pub struct SessionInfo {
     pub session_id: SessionId,
     pub status: SessionStatus,
@@ -76,8 +73,7 @@ pub struct SessionInfo {
     pub started_sequence: u64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[derive(rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SessionStatus {
     Active,
@@ -85,8 +81,7 @@ pub enum SessionStatus {
 }
 
 /// Supervision state of one actor.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[derive(rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ActorState {
     Starting,
@@ -97,8 +92,7 @@ pub enum ActorState {
     Stopped,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[derive(rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
 pub struct ActorStatus {
     pub name: String,
     pub state: ActorState,
@@ -106,22 +100,19 @@ pub struct ActorStatus {
     pub last_error: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[derive(rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
 pub struct OrchestratorStatus {
     pub active_sessions: u64,
     pub sessions: Vec<SessionInfo>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[derive(rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
 pub struct JournalStatus {
     pub last_sequence: u64,
 }
 
 /// `GET /api/trading/status`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[derive(rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
 pub struct StatusReply {
     pub service: String,
     pub version: String,
@@ -132,8 +123,7 @@ pub struct StatusReply {
     pub journal: JournalStatus,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[derive(rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
 pub struct SessionStartedReply {
     pub session_id: SessionId,
     pub status: SessionStatus,
@@ -143,16 +133,14 @@ pub struct SessionStartedReply {
     pub replayed: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[derive(rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
 pub struct SessionStoppedReply {
     pub session_id: SessionId,
     pub status: SessionStatus,
     pub session: SessionInfo,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[derive(rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Reply {
     SessionStarted(SessionStartedReply),

@@ -79,11 +79,9 @@ pub fn parse_candle_subject(subject: &str) -> Result<(String, Timeframe), String
         .strip_prefix(MD_CANDLE_PREFIX)
         .and_then(|r| r.strip_prefix('.'))
         .ok_or_else(|| format!("subject {subject:?} is not under {MD_CANDLE_PREFIX}."))?;
-    let (token, tf) = rest
-        .split_once('.')
-        .ok_or_else(|| format!("subject {subject:?}: expected {MD_CANDLE_PREFIX}.BASE-QUOTE.TIMEFRAME"))?;
-    let symbol = symbol_from_token(token)
-        .ok_or_else(|| format!("subject {subject:?}: {token:?} is not a symbol token like BTC-USDT"))?;
+    let (token, tf) =
+        rest.split_once('.').ok_or_else(|| format!("subject {subject:?}: expected {MD_CANDLE_PREFIX}.BASE-QUOTE.TIMEFRAME"))?;
+    let symbol = symbol_from_token(token).ok_or_else(|| format!("subject {subject:?}: {token:?} is not a symbol token like BTC-USDT"))?;
     let timeframe = tf.parse::<Timeframe>().map_err(|e| format!("subject {subject:?}: {e}"))?;
     Ok((symbol, timeframe))
 }
@@ -99,7 +97,13 @@ mod tests {
             assert_eq!(parse_candle_subject(&s).unwrap(), ("BTC/USDT".to_string(), tf));
         }
         assert_eq!(candle_subject("ETH/BTC", Timeframe::M1), "tradpal.md.candle.ETH-BTC.1m");
-        for bad in ["tradpal.md.candle.BTC.1m", "tradpal.md.candle.BTC-USDT.2m", "tradpal.md.candle.btc-usdt.1m", "x.y", "tradpal.md.candle.BTC-USDT.1m.extra"] {
+        for bad in [
+            "tradpal.md.candle.BTC.1m",
+            "tradpal.md.candle.BTC-USDT.2m",
+            "tradpal.md.candle.btc-usdt.1m",
+            "x.y",
+            "tradpal.md.candle.BTC-USDT.1m.extra",
+        ] {
             assert!(parse_candle_subject(bad).is_err(), "{bad}");
         }
     }

@@ -4,9 +4,9 @@ use crate::command::*;
 use crate::envelope::*;
 use crate::event::*;
 use crate::ids::*;
-use crate::reply::*;
 use crate::money::Fixed;
 use crate::order::*;
+use crate::reply::*;
 use crate::time::Timestamp;
 use proptest::collection::vec;
 use proptest::option;
@@ -34,8 +34,12 @@ pub fn mode() -> impl Strategy<Value = TradingMode> {
 }
 
 pub fn session_config() -> impl Strategy<Value = SessionConfig> {
-    (text(), finite_positive(), text(), 1e-6f64..1.0, mode()).prop_map(|(symbol, capital, strategy, risk_per_trade, mode)| {
-        SessionConfig { symbol, capital, strategy, risk_per_trade, mode }
+    (text(), finite_positive(), text(), 1e-6f64..1.0, mode()).prop_map(|(symbol, capital, strategy, risk_per_trade, mode)| SessionConfig {
+        symbol,
+        capital,
+        strategy,
+        risk_per_trade,
+        mode,
     })
 }
 
@@ -66,8 +70,11 @@ pub fn candles_ingested() -> impl Strategy<Value = CandlesIngested> {
 
 pub fn event() -> impl Strategy<Value = Event> {
     prop_oneof![
-        (text(), any::<u64>(), timestamp())
-            .prop_map(|(version, id_seed, started_at)| Event::ServiceStarted(ServiceStarted { version, id_seed, started_at })),
+        (text(), any::<u64>(), timestamp()).prop_map(|(version, id_seed, started_at)| Event::ServiceStarted(ServiceStarted {
+            version,
+            id_seed,
+            started_at
+        })),
         (session_id(), session_config()).prop_map(|(session_id, config)| Event::SessionStarted(SessionStarted { session_id, config })),
         (session_id(), text()).prop_map(|(session_id, reason)| Event::SessionStopped(SessionStopped { session_id, reason })),
         (text(), any::<u32>(), text(), any::<bool>()).prop_map(|(actor, restart_count, reason, restarted)| {
@@ -82,9 +89,17 @@ pub fn event() -> impl Strategy<Value = Event> {
         }),
         execution_event(),
         backtest_event(),
-        (0.0f64..0.1, 0.0f64..1.0, 0.0f64..1.0, 1i64..i64::MAX, option::of("[a-z]{1,12}")).prop_map(|(transaction_costs, max_position_size, max_drawdown, order_timeout_ns, live_venue)| {
-            Event::ExecutionConfigured(crate::event::ExecutionConfigured { transaction_costs, max_position_size, max_drawdown, order_timeout_ns, live_venue })
-        }),
+        (0.0f64..0.1, 0.0f64..1.0, 0.0f64..1.0, 1i64..i64::MAX, option::of("[a-z]{1,12}")).prop_map(
+            |(transaction_costs, max_position_size, max_drawdown, order_timeout_ns, live_venue)| {
+                Event::ExecutionConfigured(crate::event::ExecutionConfigured {
+                    transaction_costs,
+                    max_position_size,
+                    max_drawdown,
+                    order_timeout_ns,
+                    live_venue,
+                })
+            }
+        ),
     ]
 }
 
@@ -95,16 +110,25 @@ pub fn backtest_event() -> impl Strategy<Value = Event> {
         (id(), text(), any::<u64>()).prop_map(|(backtest_id, strategy, bars)| {
             Event::BacktestStarted(crate::event::BacktestStarted { backtest_id, symbol: "BTC/USDT".into(), strategy, bars })
         }),
-        (id(), text(), any::<u64>(), -1.0f64..1e6, "[0-9a-f]{64}", text()).prop_map(|(backtest_id, strategy, bars, total_return, event_stream_hash, result_file)| {
-            Event::BacktestCompleted(crate::event::BacktestCompleted {
-                backtest_id, symbol: "BTC/USDT".into(), strategy, bars, total_return, event_stream_hash, result_file,
-            })
-        }),
+        (id(), text(), any::<u64>(), -1.0f64..1e6, "[0-9a-f]{64}", text()).prop_map(
+            |(backtest_id, strategy, bars, total_return, event_stream_hash, result_file)| {
+                Event::BacktestCompleted(crate::event::BacktestCompleted {
+                    backtest_id,
+                    symbol: "BTC/USDT".into(),
+                    strategy,
+                    bars,
+                    total_return,
+                    event_stream_hash,
+                    result_file,
+                })
+            }
+        ),
         (id(), text()).prop_map(|(backtest_id, reason)| Event::BacktestFailed(crate::event::BacktestFailed { backtest_id, reason })),
         (id(), text(), text(), any::<u64>()).prop_map(|(backtest_id, kind, strategy, bars)| {
             Event::BacktestJobStarted(crate::event::BacktestJobStarted { backtest_id, kind, symbol: "BTC/USDT".into(), strategy, bars })
         }),
-        (id(), text()).prop_map(|(backtest_id, reason)| Event::BacktestResultRemoved(crate::event::BacktestResultRemoved { backtest_id, reason })),
+        (id(), text())
+            .prop_map(|(backtest_id, reason)| Event::BacktestResultRemoved(crate::event::BacktestResultRemoved { backtest_id, reason })),
     ]
 }
 
@@ -130,10 +154,9 @@ pub fn order_spec() -> impl Strategy<Value = OrderSpec> {
         any::<bool>(),
         option::of(session_id()),
     )
-        .prop_map(|(client_order_id, side, order_type, quantity, price, stop_price, trailing_bps, time_in_force, expire_at, reduce_only, session_id)| {
-            OrderSpec {
+        .prop_map(
+            |(
                 client_order_id,
-                symbol: "BTC/USDT".into(),
                 side,
                 order_type,
                 quantity,
@@ -144,8 +167,23 @@ pub fn order_spec() -> impl Strategy<Value = OrderSpec> {
                 expire_at,
                 reduce_only,
                 session_id,
-            }
-        })
+            )| {
+                OrderSpec {
+                    client_order_id,
+                    symbol: "BTC/USDT".into(),
+                    side,
+                    order_type,
+                    quantity,
+                    price,
+                    stop_price,
+                    trailing_bps,
+                    time_in_force,
+                    expire_at,
+                    reduce_only,
+                    session_id,
+                }
+            },
+        )
 }
 
 fn order_id() -> impl Strategy<Value = OrderId> {
@@ -166,28 +204,63 @@ pub fn execution_event() -> impl Strategy<Value = Event> {
                 Event::OrderSubmitted(OrderSubmitted { order_id, spec, requested_quantity, risk_note, status, link, submitted_at })
             }),
         (order_id(), text()).prop_map(|(order_id, venue_order_id)| Event::OrderAccepted(OrderAccepted { order_id, venue_order_id })),
-        (order_id(), pick(RejectSource::ALL), text())
-            .prop_map(|(order_id, source, reason)| Event::OrderRejected(OrderRejected { order_id, source, reason })),
-        (order_id(), 1u32.., pick(Side::ALL), positive_fixed(), positive_fixed(), positive_fixed(), pick(Liquidity::ALL), timestamp(), any::<u64>())
+        (order_id(), pick(RejectSource::ALL), text()).prop_map(|(order_id, source, reason)| Event::OrderRejected(OrderRejected {
+            order_id,
+            source,
+            reason
+        })),
+        (
+            order_id(),
+            1u32..,
+            pick(Side::ALL),
+            positive_fixed(),
+            positive_fixed(),
+            positive_fixed(),
+            pick(Liquidity::ALL),
+            timestamp(),
+            any::<u64>()
+        )
             .prop_map(|(order_id, fill_seq, side, quantity, price, fee, liquidity, market_time, cause_sequence)| {
                 Event::OrderFilled(OrderFilled {
-                    order_id, fill_seq, symbol: "BTC/USDT".into(), side, quantity, price, fee, liquidity, market_time, matched_through: market_time, cause_sequence,
+                    order_id,
+                    fill_seq,
+                    symbol: "BTC/USDT".into(),
+                    side,
+                    quantity,
+                    price,
+                    fee,
+                    liquidity,
+                    market_time,
+                    matched_through: market_time,
+                    cause_sequence,
                 })
             }),
         (order_id(), positive_fixed(), timestamp(), any::<u64>()).prop_map(|(order_id, trigger_price, market_time, cause_sequence)| {
             Event::OrderTriggered(OrderTriggered { order_id, trigger_price, market_time, matched_through: market_time, cause_sequence })
         }),
         (order_id(), text()).prop_map(|(order_id, reason)| Event::OrderCancelRequested(OrderCancelRequested { order_id, reason })),
-        (order_id(), text(), any::<u64>())
-            .prop_map(|(order_id, reason, cause_sequence)| Event::OrderCanceled(OrderCanceled { order_id, reason, cause_sequence })),
-        (order_id(), text(), any::<u64>())
-            .prop_map(|(order_id, reason, cause_sequence)| Event::OrderExpired(OrderExpired { order_id, reason, cause_sequence })),
-        (order_id(), positive_fixed(), timestamp())
-            .prop_map(|(order_id, quantity, released_at)| Event::OrderReleased(OrderReleased { order_id, quantity, released_at })),
+        (order_id(), text(), any::<u64>()).prop_map(|(order_id, reason, cause_sequence)| Event::OrderCanceled(OrderCanceled {
+            order_id,
+            reason,
+            cause_sequence
+        })),
+        (order_id(), text(), any::<u64>()).prop_map(|(order_id, reason, cause_sequence)| Event::OrderExpired(OrderExpired {
+            order_id,
+            reason,
+            cause_sequence
+        })),
+        (order_id(), positive_fixed(), timestamp()).prop_map(|(order_id, quantity, released_at)| Event::OrderReleased(OrderReleased {
+            order_id,
+            quantity,
+            released_at
+        })),
         (pick(TradingState::ALL), pick(TradingState::ALL), text())
             .prop_map(|(from, to, reason)| Event::TradingStateChanged(TradingStateChanged { from, to, reason })),
-        (-crate::money::FIXED_ABS_MAX..=crate::money::FIXED_ABS_MAX, text())
-            .prop_map(|(raw, reason)| Event::CashAdjusted(CashAdjusted { asset: "USDT".into(), amount: Fixed::from_raw(raw), reason })),
+        (-crate::money::FIXED_ABS_MAX..=crate::money::FIXED_ABS_MAX, text()).prop_map(|(raw, reason)| Event::CashAdjusted(CashAdjusted {
+            asset: "USDT".into(),
+            amount: Fixed::from_raw(raw),
+            reason
+        })),
     ]
 }
 
@@ -260,8 +333,12 @@ fn actor_status() -> impl Strategy<Value = ActorStatus> {
         Just(ActorState::Failed),
         Just(ActorState::Stopped),
     ];
-    (text(), state, any::<u32>(), option::of(text()))
-        .prop_map(|(name, state, restart_count, last_error)| ActorStatus { name, state, restart_count, last_error })
+    (text(), state, any::<u32>(), option::of(text())).prop_map(|(name, state, restart_count, last_error)| ActorStatus {
+        name,
+        state,
+        restart_count,
+        last_error,
+    })
 }
 
 pub fn reply() -> impl Strategy<Value = Reply> {

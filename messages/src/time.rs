@@ -10,8 +10,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
 /// Nanoseconds since 1970-01-01T00:00:00Z. Covers 1677..2262.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-#[derive(rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
 pub struct Timestamp(pub i64);
 
 pub const NANOS_PER_MILLI: i64 = 1_000_000;
@@ -39,12 +38,7 @@ impl Timestamp {
         let days = secs.div_euclid(SECS_PER_DAY);
         let sod = secs.rem_euclid(SECS_PER_DAY);
         let (y, m, d) = civil_from_days(days);
-        let mut out = format!(
-            "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}",
-            sod / 3600,
-            (sod / 60) % 60,
-            sod % 60
-        );
+        let mut out = format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}", sod / 3600, (sod / 60) % 60, sod % 60);
         if nanos != 0 {
             let frac = format!("{nanos:09}");
             out.push('.');
@@ -114,7 +108,11 @@ fn parse_rfc3339(text: &str) -> Option<Timestamp> {
                 return None;
             }
             let s = oh * 3600 + om * 60;
-            if rest.starts_with('-') { -s } else { s }
+            if rest.starts_with('-') {
+                -s
+            } else {
+                s
+            }
         }
         _ => return None,
     };
@@ -237,7 +235,16 @@ mod tests {
         let t2: Timestamp = "2021-12-31T23:01:00.5+01:00".parse().unwrap();
         assert_eq!(t2.as_millis(), 1_640_991_660_000 - 3_600_000 + 500);
         assert_eq!("2024-02-29".parse::<Timestamp>().unwrap().to_rfc3339(), "2024-02-29T00:00:00Z");
-        for bad in ["2021-12-3é:00:00Z", "2021-12-31T23:01:0é", "2023-02-29", "2024-13-01", "2024-01-01T25:00:00Z", "2024-01-01T00:00:00", "nope", "2024-01-01T00:00:00.Z"] {
+        for bad in [
+            "2021-12-3é:00:00Z",
+            "2021-12-31T23:01:0é",
+            "2023-02-29",
+            "2024-13-01",
+            "2024-01-01T25:00:00Z",
+            "2024-01-01T00:00:00",
+            "nope",
+            "2024-01-01T00:00:00.Z",
+        ] {
             assert!(bad.parse::<Timestamp>().is_err(), "{bad}");
         }
     }

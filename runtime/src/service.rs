@@ -62,7 +62,9 @@ pub fn live_venue(settings: &Settings, clock: Arc<dyn Clock>) -> Result<Option<A
         )));
     }
     let (Some(key), Some(secret)) = (&e.binance_api_key, &e.binance_api_secret) else {
-        return Err(RuntimeError::Venue("ENABLE_PAPER_TRADING=false with DEFAULT_EXCHANGE=binance needs BINANCE_API_KEY and BINANCE_API_SECRET".into()));
+        return Err(RuntimeError::Venue(
+            "ENABLE_PAPER_TRADING=false with DEFAULT_EXCHANGE=binance needs BINANCE_API_KEY and BINANCE_API_SECRET".into(),
+        ));
     };
     let config = BinanceConfig { base_url: e.binance_base_url.clone(), ..BinanceConfig::new(key.expose(), secret.expose()) };
     let venue = BinanceVenue::new(config, clock).map_err(|err| RuntimeError::Venue(err.to_string()))?;
@@ -102,8 +104,17 @@ fn children(services: &Services, settings: &Settings, venue: Option<Arc<dyn Live
             names::MARKET_DATA => ChildSpec::of(name, MarketDataActor { services: services.clone() }),
             names::REGIME => ChildSpec::of(name, RegimeActor { services: services.clone() }),
             names::RISK => ChildSpec::of(name, RiskActor { services: services.clone() }),
-            names::BACKTEST => ChildSpec::of(name, BacktestActor { services: services.clone(), data_dir: settings.data_dir.clone(), results_max: settings.backtest.results_max }),
-            names::EXECUTION => ChildSpec::of(name, ExecutionActor { services: services.clone(), config: execution_config(settings), venue: venue.clone() }),
+            names::BACKTEST => ChildSpec::of(
+                name,
+                BacktestActor {
+                    services: services.clone(),
+                    data_dir: settings.data_dir.clone(),
+                    results_max: settings.backtest.results_max,
+                },
+            ),
+            names::EXECUTION => {
+                ChildSpec::of(name, ExecutionActor { services: services.clone(), config: execution_config(settings), venue: venue.clone() })
+            }
             other => ChildSpec::of(other, ConcernActor { name: other }),
         })
         .collect()
@@ -133,7 +144,9 @@ fn spawn_doorbell(bus: &InProcessBus) -> tokio::task::JoinHandle<()> {
         use tokio::sync::broadcast::error::RecvError;
         loop {
             let ring = match rx.recv().await {
-                Ok(env) => matches!(env.kind, tradpal_messages::EventKind::CandlesIngested | tradpal_messages::EventKind::RiskLimitBreached),
+                Ok(env) => {
+                    matches!(env.kind, tradpal_messages::EventKind::CandlesIngested | tradpal_messages::EventKind::RiskLimitBreached)
+                }
                 Err(RecvError::Lagged(_)) => true,
                 Err(RecvError::Closed) => return,
             };
@@ -150,9 +163,8 @@ fn spawn_doorbell(bus: &InProcessBus) -> tokio::task::JoinHandle<()> {
 pub async fn open_journal(settings: &Settings) -> Result<(Journal, RecoveryReport), RuntimeError> {
     let dir = settings.data_dir.clone();
     let open_dir = dir.clone();
-    let opened = tokio::task::spawn_blocking(move || Journal::open(&open_dir, JournalOptions::default()))
-        .await
-        .expect("journal open task panicked");
+    let opened =
+        tokio::task::spawn_blocking(move || Journal::open(&open_dir, JournalOptions::default())).await.expect("journal open task panicked");
     let (journal, recovery) = opened.map_err(|source| RuntimeError::Journal { dir: dir.display().to_string(), source })?;
     tracing::info!(dir = %dir.display(), last_sequence = journal.last_sequence(), recovery = ?recovery, "journal open");
     Ok((journal, recovery))
@@ -205,8 +217,7 @@ impl Runtime {
             statuses: statuses.clone(),
             services: services.clone(),
         };
-        let (supervisor, supervisor_join) =
-            Actor::spawn(None, Supervisor, args).await.map_err(|e| RuntimeError::Spawn(e.to_string()))?;
+        let (supervisor, supervisor_join) = Actor::spawn(None, Supervisor, args).await.map_err(|e| RuntimeError::Spawn(e.to_string()))?;
         let mut runtime = Runtime { settings, services, bus, statuses, recovery, nats: None, supervisor, supervisor_join, doorbell };
         runtime.wait_ready(Duration::from_millis(READY_WAIT_MS)).await;
         if let Some(url) = runtime.settings.nats_url.clone() {

@@ -142,12 +142,8 @@ impl SupervisorState {
     fn journal_failure(&self, actor: &str, restart_count: u32, reason: &str, restarted: bool) {
         let services = self.services.clone();
         let meta = RequestMeta { request_id: None, correlation_id: CorrelationId(0) };
-        let event = Event::ActorRestarted(ActorRestarted {
-            actor: actor.to_string(),
-            restart_count,
-            reason: reason.to_string(),
-            restarted,
-        });
+        let event =
+            Event::ActorRestarted(ActorRestarted { actor: actor.to_string(), restart_count, reason: reason.to_string(), restarted });
         let draft = services.draft(&meta, event);
         tokio::spawn(async move {
             if let Err(e) = services.record(draft).await {
@@ -219,13 +215,22 @@ impl Actor for Supervisor {
 
     async fn post_start(&self, myself: ActorRef<SupervisorMsg>, state: &mut SupervisorState) -> Result<(), ActorProcessingErr> {
         let names: Vec<&'static str> = state.children.keys().copied().collect();
-        for name in tradpal_actors::names::ALL.iter().filter(|n| names.contains(n)).chain(names.iter().filter(|n| !tradpal_actors::names::ALL.contains(n))) {
+        for name in tradpal_actors::names::ALL
+            .iter()
+            .filter(|n| names.contains(n))
+            .chain(names.iter().filter(|n| !tradpal_actors::names::ALL.contains(n)))
+        {
             state.spawn_child(&myself, name).await;
         }
         Ok(())
     }
 
-    async fn handle(&self, myself: ActorRef<SupervisorMsg>, msg: SupervisorMsg, state: &mut SupervisorState) -> Result<(), ActorProcessingErr> {
+    async fn handle(
+        &self,
+        myself: ActorRef<SupervisorMsg>,
+        msg: SupervisorMsg,
+        state: &mut SupervisorState,
+    ) -> Result<(), ActorProcessingErr> {
         match msg {
             SupervisorMsg::Restart(name) => state.spawn_child(&myself, name).await,
         }

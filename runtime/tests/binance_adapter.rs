@@ -3,7 +3,7 @@
 
 mod binance_fake;
 
-use binance_fake::{fixed, FakeBinance, Failure};
+use binance_fake::{fixed, Failure, FakeBinance};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tradpal_actors::execution::venue::{LiveVenue, VenueBalance, VenueError, VenueFill, VenueOrder};
@@ -70,7 +70,8 @@ async fn requests_are_signed_with_the_secret_and_a_wrong_secret_or_key_is_auth()
     assert_eq!(r.param("signature").unwrap().len(), 64);
 
     let clock = Arc::new(SimClock::new(Timestamp::from_millis(T0_MS)));
-    let wrong_secret = BinanceVenue::new(BinanceConfig { api_secret: "not-the-secret".into(), ..config(&fake.url) }, clock.clone()).unwrap();
+    let wrong_secret =
+        BinanceVenue::new(BinanceConfig { api_secret: "not-the-secret".into(), ..config(&fake.url) }, clock.clone()).unwrap();
     let e = wrong_secret.place(limit("BTC/USDT", "sig-2", Side::Buy, "0.01", "25000")).await.unwrap_err();
     assert!(matches!(&e, VenueError::Auth(m) if m.contains("Signature")), "{e:?}");
     let wrong_key = BinanceVenue::new(BinanceConfig { api_key: "someone-else".into(), ..config(&fake.url) }, clock).unwrap();
@@ -88,7 +89,10 @@ async fn market_order_fills_at_once_with_exact_fills() {
     assert_eq!((r.method.as_str(), r.path.as_str()), ("POST", "/api/v3/order"));
     assert_eq!(r.param("quantity").as_deref(), Some("0.003"));
     assert_eq!(r.param("newOrderRespType").as_deref(), Some("FULL"));
-    assert_eq!((r.param("symbol").as_deref(), r.param("type").as_deref(), r.param("side").as_deref()), (Some("BTCUSDT"), Some("MARKET"), Some("BUY")));
+    assert_eq!(
+        (r.param("symbol").as_deref(), r.param("type").as_deref(), r.param("side").as_deref()),
+        (Some("BTCUSDT"), Some("MARKET"), Some("BUY"))
+    );
     assert_eq!(r.param("timeInForce"), None);
 
     assert_eq!(state.status, OrderStatus::Filled);
@@ -97,13 +101,23 @@ async fn market_order_fills_at_once_with_exact_fills() {
     // 0.001 * 30000.01 + 0.002 * 30000.02, exactly.
     assert_eq!(state.cumulative_quote, fixed("90.00005"));
     assert_eq!(state.update_time_ms, T0_MS);
-    let fill = |id, price, qty, commission| VenueFill { trade_id: id, price: fixed(price), quantity: fixed(qty), commission: fixed(commission), commission_asset: "BTC".into(), maker: false };
+    let fill = |id, price, qty, commission| VenueFill {
+        trade_id: id,
+        price: fixed(price),
+        quantity: fixed(qty),
+        commission: fixed(commission),
+        commission_asset: "BTC".into(),
+        maker: false,
+    };
     assert_eq!(state.fills, vec![fill(100, "30000.01", "0.001", "0.000001"), fill(101, "30000.02", "0.002", "0.000002")]);
     // The same fills through myTrades.
     let fills = venue.fills("BTC/USDT".into(), state.venue_order_id.clone()).await.unwrap();
     assert_eq!(fills, state.fills);
     let r = fake.last_request();
-    assert_eq!((r.path.as_str(), r.param("orderId").as_deref(), r.param("limit").as_deref()), ("/api/v3/myTrades", Some("1"), Some("1000")));
+    assert_eq!(
+        (r.path.as_str(), r.param("orderId").as_deref(), r.param("limit").as_deref()),
+        ("/api/v3/myTrades", Some("1"), Some("1000"))
+    );
 }
 
 #[tokio::test]
@@ -149,7 +163,9 @@ async fn duplicate_open_client_order_id_is_refused() {
 #[tokio::test]
 async fn unknown_order_and_venue_refusals_map() {
     let (fake, venue, _) = setup().await;
-    assert!(matches!(venue.query("BTC/USDT".into(), "never-placed".into()).await, Err(VenueError::UnknownOrder(m)) if m == "Order does not exist."));
+    assert!(
+        matches!(venue.query("BTC/USDT".into(), "never-placed".into()).await, Err(VenueError::UnknownOrder(m)) if m == "Order does not exist.")
+    );
     let e = venue.place(market("XRP/DOGE", "x-1", Side::Buy, "1")).await.unwrap_err();
     assert_eq!(e, VenueError::Refused { code: -1121, message: "Invalid symbol.".into() });
     // An IOC limit that does not cross expires at once.
@@ -170,21 +186,46 @@ async fn partial_fill_of_a_resting_order_and_its_maker_fills() {
     assert_eq!((q.update_time_ms, q.fills.len()), (T0_MS + 2_000, 0));
     let fills = venue.fills("BTC/USDT".into(), placed.venue_order_id).await.unwrap();
     // A sell pays 0.1% of 12400.2 USDT.
-    assert_eq!(fills, vec![VenueFill { trade_id: 100, price: fixed("31000.5"), quantity: fixed("0.4"), commission: fixed("12.4002"), commission_asset: "USDT".into(), maker: true }]);
-    assert!(matches!(venue.fills("BTC/USDT".into(), "not-a-number".into()).await, Err(VenueError::Refused { code: LOCAL_REFUSAL_CODE, .. })));
+    assert_eq!(
+        fills,
+        vec![VenueFill {
+            trade_id: 100,
+            price: fixed("31000.5"),
+            quantity: fixed("0.4"),
+            commission: fixed("12.4002"),
+            commission_asset: "USDT".into(),
+            maker: true
+        }]
+    );
+    assert!(matches!(
+        venue.fills("BTC/USDT".into(), "not-a-number".into()).await,
+        Err(VenueError::Refused { code: LOCAL_REFUSAL_CODE, .. })
+    ));
 }
 
 #[tokio::test]
 async fn stop_and_trailing_orders_send_binance_types() {
     let (fake, venue, _) = setup().await;
-    let trailing = VenueOrder { order_type: OrderType::TrailingStop, trailing_bps: Some(150), ..market("BTC/USDT", "trail-1", Side::Sell, "0.01") };
+    let trailing =
+        VenueOrder { order_type: OrderType::TrailingStop, trailing_bps: Some(150), ..market("BTC/USDT", "trail-1", Side::Sell, "0.01") };
     assert_eq!(venue.place(trailing).await.unwrap().status, OrderStatus::Accepted);
     let r = fake.last_request();
-    assert_eq!((r.param("type").as_deref(), r.param("trailingDelta").as_deref(), r.param("stopPrice")), (Some("STOP_LOSS"), Some("150"), None));
-    let stop_limit = VenueOrder { order_type: OrderType::StopLimit, stop_price: Some(fixed("29000")), price: Some(fixed("28990.99")), ..market("BTC/USDT", "sl-1", Side::Sell, "0.01") };
+    assert_eq!(
+        (r.param("type").as_deref(), r.param("trailingDelta").as_deref(), r.param("stopPrice")),
+        (Some("STOP_LOSS"), Some("150"), None)
+    );
+    let stop_limit = VenueOrder {
+        order_type: OrderType::StopLimit,
+        stop_price: Some(fixed("29000")),
+        price: Some(fixed("28990.99")),
+        ..market("BTC/USDT", "sl-1", Side::Sell, "0.01")
+    };
     assert_eq!(venue.place(stop_limit).await.unwrap().status, OrderStatus::Accepted);
     let r = fake.last_request();
-    assert_eq!((r.param("type").as_deref(), r.param("stopPrice").as_deref(), r.param("price").as_deref()), (Some("STOP_LOSS_LIMIT"), Some("29000"), Some("28990.99")));
+    assert_eq!(
+        (r.param("type").as_deref(), r.param("stopPrice").as_deref(), r.param("price").as_deref()),
+        (Some("STOP_LOSS_LIMIT"), Some("29000"), Some("28990.99"))
+    );
 }
 
 #[tokio::test]
@@ -296,8 +337,14 @@ async fn gtd_and_malformed_orders_are_refused_without_a_request() {
     let gtd = VenueOrder { time_in_force: TimeInForce::Gtd, ..limit("BTC/USDT", "gtd-1", Side::Buy, "1", "1") };
     let e = venue.place(gtd).await.unwrap_err();
     assert!(matches!(&e, VenueError::Refused { code: LOCAL_REFUSAL_CODE, message } if message.contains("GTD")), "{e:?}");
-    assert!(matches!(venue.place(market("btcusdt", "s-1", Side::Buy, "1")).await, Err(VenueError::Refused { code: LOCAL_REFUSAL_CODE, .. })));
-    assert!(matches!(venue.place(market("BTC/USDT", "bad id!", Side::Buy, "1")).await, Err(VenueError::Refused { code: LOCAL_REFUSAL_CODE, .. })));
+    assert!(matches!(
+        venue.place(market("btcusdt", "s-1", Side::Buy, "1")).await,
+        Err(VenueError::Refused { code: LOCAL_REFUSAL_CODE, .. })
+    ));
+    assert!(matches!(
+        venue.place(market("BTC/USDT", "bad id!", Side::Buy, "1")).await,
+        Err(VenueError::Refused { code: LOCAL_REFUSAL_CODE, .. })
+    ));
     assert!(matches!(venue.cancel("BTCUSDT".into(), "c".into()).await, Err(VenueError::Refused { code: LOCAL_REFUSAL_CODE, .. })));
     assert_eq!(fake.request_count(), 0);
 }
@@ -307,7 +354,10 @@ async fn timestamps_outside_the_recv_window_are_refused() {
     let (fake, venue, clock) = setup().await;
     // The server is 6 s ahead of us: our timestamp is older than recvWindow (5 s).
     fake.clock.advance_nanos(6_000_000_000);
-    assert_eq!(venue.balances().await.unwrap_err(), VenueError::Refused { code: -1021, message: "Timestamp for this request is outside of the recvWindow.".into() });
+    assert_eq!(
+        venue.balances().await.unwrap_err(),
+        VenueError::Refused { code: -1021, message: "Timestamp for this request is outside of the recvWindow.".into() }
+    );
     // Within the window again.
     clock.advance_nanos(2_000_000_000);
     assert!(venue.balances().await.is_ok());

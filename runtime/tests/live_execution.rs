@@ -91,7 +91,12 @@ fn follow_wall_clock(fake: &FakeBinance) {
 
 async fn journal_a_price(rt: &Runtime) {
     let candle = Candle { open_time: Timestamp(0), open: 30_000.0, high: 30_000.0, low: 30_000.0, close: 30_000.0, volume: 1.0 };
-    let event = Event::CandlesIngested(CandlesIngested { symbol: "BTC/USDT".into(), timeframe: Timeframe::H1, source: DataSource::Http, candles: vec![candle] });
+    let event = Event::CandlesIngested(CandlesIngested {
+        symbol: "BTC/USDT".into(),
+        timeframe: Timeframe::H1,
+        source: DataSource::Http,
+        candles: vec![candle],
+    });
     rt.services.record(rt.services.draft(&meta(), event)).await.unwrap();
     for _ in 0..200 {
         if portfolio().await.last_prices.contains_key("BTC/USDT") {
@@ -134,7 +139,14 @@ async fn routes_orders_then_reconciles_after_a_restart(fake: &FakeBinance, dir: 
     submit(r#"{"client_order_id":"lim-1","symbol":"BTC/USDT","side":"buy","type":"limit","quantity":"0.001","price":"29000"}"#).await;
     assert!(wait_status("lim-1", OrderStatus::Accepted).await.reason.is_none());
     let a = execution().await;
-    let c = ractor::call!(a, |reply| ExecutionMsg::Cancel { order: OrderRef::Client("lim-1".into()), reason: "test".into(), meta: meta(), reply }).unwrap().unwrap();
+    let c = ractor::call!(a, |reply| ExecutionMsg::Cancel {
+        order: OrderRef::Client("lim-1".into()),
+        reason: "test".into(),
+        meta: meta(),
+        reply
+    })
+    .unwrap()
+    .unwrap();
     assert_eq!(c.status, OrderStatus::PendingCancel, "the venue confirms the cancel");
     wait_status("lim-1", OrderStatus::Canceled).await;
     assert!(fake.with_state(|s| s.book.orders.iter().any(|o| o.client_order_id == "lim-1" && o.status == "CANCELED")));
@@ -145,7 +157,10 @@ async fn routes_orders_then_reconciles_after_a_restart(fake: &FakeBinance, dir: 
     submit(r#"{"client_order_id":"ack-lost","symbol":"BTC/USDT","side":"sell","type":"limit","quantity":"0.001","price":"31000"}"#).await;
     let o = wait_status("ack-lost", OrderStatus::Accepted).await;
     assert_eq!(o.filled_quantity, fixed("0"));
-    let queried = fake.requests().iter().any(|r| r.method == "GET" && r.path == "/api/v3/order" && r.param("origClientOrderId").as_deref() == Some("ack-lost"));
+    let queried = fake
+        .requests()
+        .iter()
+        .any(|r| r.method == "GET" && r.path == "/api/v3/order" && r.param("origClientOrderId").as_deref() == Some("ack-lost"));
     assert!(queried, "resolved by a query");
 
     // A resting order, and one whose placement never reaches the venue.
@@ -166,11 +181,16 @@ async fn routes_orders_then_reconciles_after_a_restart(fake: &FakeBinance, dir: 
     let asked_before = fake.request_count();
     let rt = Runtime::start(settings(dir, &fake.url), RuntimeOptions::default()).await.unwrap();
     let rest = get("rest-1").await;
-    assert_eq!((rest.status, rest.filled_quantity, rest.average_price), (OrderStatus::Filled, fixed("0.001"), Some(fixed("29500"))), "learned from the venue");
+    assert_eq!(
+        (rest.status, rest.filled_quantity, rest.average_price),
+        (OrderStatus::Filled, fixed("0.001"), Some(fixed("29500"))),
+        "learned from the venue"
+    );
     let lost = get("lost-1").await;
     assert_eq!(lost.status, OrderStatus::Expired);
     assert!(lost.reason.as_deref().unwrap().contains("does not know"), "{lost:?}");
-    let queried: Vec<String> = fake.requests()[asked_before..].iter().filter(|r| r.path == "/api/v3/order").filter_map(|r| r.param("origClientOrderId")).collect();
+    let queried: Vec<String> =
+        fake.requests()[asked_before..].iter().filter(|r| r.path == "/api/v3/order").filter_map(|r| r.param("origClientOrderId")).collect();
     assert!(queried.contains(&"rest-1".to_string()) && queried.contains(&"lost-1".to_string()), "{queried:?}");
     let p = portfolio().await;
     assert_eq!(p.trading_state, TradingState::Active);

@@ -19,9 +19,7 @@ fn settings(dir: &std::path::Path) -> Settings {
 }
 
 fn fast_policy(restarts_max: u32) -> RuntimeOptions {
-    RuntimeOptions {
-        restart_policy: RestartPolicy { backoff_initial_ms: 10, backoff_max_ms: 50, restarts_max, restart_window_ms: 60_000 },
-    }
+    RuntimeOptions { restart_policy: RestartPolicy { backoff_initial_ms: 10, backoff_max_ms: 50, restarts_max, restart_window_ms: 60_000 } }
 }
 
 async fn session_actor() -> ActorRef<SessionMsg> {
@@ -35,7 +33,13 @@ async fn session_actor() -> ActorRef<SessionMsg> {
 }
 
 async fn start(symbol: &str) -> SessionId {
-    let cmd = StartSession { symbol: symbol.into(), capital: 1000.0, strategy: "sma_cross".into(), risk_per_trade: 0.01, mode: TradingMode::Paper };
+    let cmd = StartSession {
+        symbol: symbol.into(),
+        capital: 1000.0,
+        strategy: "sma_cross".into(),
+        risk_per_trade: 0.01,
+        mode: TradingMode::Paper,
+    };
     let meta = RequestMeta { request_id: Some("test".into()), correlation_id: CorrelationId(1) };
     let actor = session_actor().await;
     let reply = ractor::call!(actor, |reply| SessionMsg::Start { cmd, idempotency_key: None, meta, reply }).unwrap().unwrap();

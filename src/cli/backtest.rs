@@ -15,15 +15,17 @@
 //! of `tradpal optimize` / `tradpal walk-forward` (rewritten before parsing, see
 //! [`alias`]): `backtest` itself is a flat command with required flags.
 
+use super::SettingsArgs;
 use anyhow::Context;
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::Ordering;
 use std::process::ExitCode;
+use std::sync::atomic::Ordering;
 use std::time::Instant;
 use tradpal_actors::backtest::strategy::{StrategyError, STRATEGIES};
-use super::SettingsArgs;
-use tradpal_actors::backtest::{build, html, report, run_spec, BacktestConfig, BacktestResult, StrategySpec, SymbolBars, SYMBOLS_PER_RUN_MAX};
+use tradpal_actors::backtest::{
+    build, html, report, run_spec, BacktestConfig, BacktestResult, StrategySpec, SymbolBars, SYMBOLS_PER_RUN_MAX,
+};
 use tradpal_actors::market_data::{import_csv, CsvLimits};
 use tradpal_actors::risk::bounds::RISK_FREE_RATE_DEFAULT;
 use tradpal_messages::{is_valid_symbol, BacktestId, Candle, Fixed, Timeframe};
@@ -176,14 +178,21 @@ pub fn run(all: BacktestArgs) -> anyhow::Result<ExitCode> {
         analysis.print();
     }
     if analysis.lookahead_failed() {
-        eprintln!("error: the look-ahead check failed: the strategy's signal changed when later bars were cut off (see lookahead in the report)");
+        eprintln!(
+            "error: the look-ahead check failed: the strategy's signal changed when later bars were cut off (see lookahead in the report)"
+        );
         return Ok(ExitCode::from(1));
     }
     Ok(ExitCode::SUCCESS)
 }
 
 /// `--report` and `--equity-svg`, from the same performance document the HTTP API serves.
-fn write_files(all: &BacktestArgs, spec: &StrategySpec, result: &BacktestResult, analysis: &super::backtest_analysis::Analysis) -> anyhow::Result<()> {
+fn write_files(
+    all: &BacktestArgs,
+    spec: &StrategySpec,
+    result: &BacktestResult,
+    analysis: &super::backtest_analysis::Analysis,
+) -> anyhow::Result<()> {
     if all.report.is_none() && all.equity_svg.is_none() {
         return Ok(());
     }
@@ -318,7 +327,13 @@ pub fn strategy_list() -> String {
     format!("strategies:\n{}", rows.join("\n"))
 }
 
-fn print_json(r: &BacktestResult, spec: &StrategySpec, seconds: f64, trades: bool, analysis: &super::backtest_analysis::Analysis) -> anyhow::Result<()> {
+fn print_json(
+    r: &BacktestResult,
+    spec: &StrategySpec,
+    seconds: f64,
+    trades: bool,
+    analysis: &super::backtest_analysis::Analysis,
+) -> anyhow::Result<()> {
     let mut v = serde_json::to_value(r)?;
     if let Some(o) = v.as_object_mut() {
         if !trades {
@@ -348,7 +363,12 @@ fn print_summary(r: &BacktestResult, spec: &StrategySpec, seconds: f64, trades: 
     println!("  CAGR            {}", opt(m.cagr, pct));
     println!("  Sharpe          {}   Sortino {}", opt(m.sharpe_ratio, |x| format!("{x:.2}")), opt(m.sortino_ratio, |x| format!("{x:.2}")));
     println!("  max drawdown    {}   ({} bars longest)", pct(-m.max_drawdown), m.max_drawdown_duration_bars);
-    println!("  trades          {}   win rate {}   profit factor {}", m.trade_stats.number_of_trades, opt(m.trade_stats.win_rate, |x| format!("{:.1}%", x * 100.0)), opt(m.trade_stats.profit_factor, |x| format!("{x:.2}")));
+    println!(
+        "  trades          {}   win rate {}   profit factor {}",
+        m.trade_stats.number_of_trades,
+        opt(m.trade_stats.win_rate, |x| format!("{:.1}%", x * 100.0)),
+        opt(m.trade_stats.profit_factor, |x| format!("{x:.2}"))
+    );
     if let Some(t) = &r.open_trade {
         println!("  open trade      {} {} since {} (P&L {:.2} at the last close)", t.side.as_str(), t.quantity, t.entry_time, t.pnl);
     }
@@ -359,13 +379,25 @@ fn print_summary(r: &BacktestResult, spec: &StrategySpec, seconds: f64, trades: 
     println!("  exposure        {:.1}% of bars", m.exposure_time * 100.0);
     println!("  equity          {} -> {} (fees {})", r.starting_cash, r.final_equity, r.fees_paid);
     let c = &r.counts;
-    println!("  orders          {} submitted, {} fills, {} skipped below minimums, {} rejected, {} resized", c.orders_submitted, c.fills, c.orders_skipped, c.orders_rejected, c.orders_resized);
+    println!(
+        "  orders          {} submitted, {} fills, {} skipped below minimums, {} rejected, {} resized",
+        c.orders_submitted, c.fills, c.orders_skipped, c.orders_rejected, c.orders_resized
+    );
     println!("  event stream    {} events, blake3 {}", r.event_count, r.event_stream_hash);
     println!("  speed           {:.0} bars/s ({:.3} s, engine only)", c.bars as f64 / seconds.max(1e-9), seconds);
     if trades {
         println!("  side  entry                  exit                   entry price   exit price    pnl");
         for t in &r.trades {
-            println!("  {:<5} {} {} {:>12.4} {:>12.4} {:>10.2}{}", t.side.as_str(), t.entry_time, t.exit_time, t.entry_price, t.exit_price, t.pnl, if r.per_symbol.is_empty() { String::new() } else { format!(" {}", t.symbol) });
+            println!(
+                "  {:<5} {} {} {:>12.4} {:>12.4} {:>10.2}{}",
+                t.side.as_str(),
+                t.entry_time,
+                t.exit_time,
+                t.entry_price,
+                t.exit_price,
+                t.pnl,
+                if r.per_symbol.is_empty() { String::new() } else { format!(" {}", t.symbol) }
+            );
         }
     }
 }

@@ -5,7 +5,9 @@
 use std::collections::BTreeMap;
 use tradpal_actors::backtest::attribution::{attribute, with_drawdowns, Attribution, Bucket};
 use tradpal_actors::backtest::metrics::drawdown_periods;
-use tradpal_actors::backtest::robustness::{analyse, MonteCarloSpec, Resampling, RobustnessRequest, RunInputs, LOOKAHEAD_CHECKS_MAX, MONTE_CARLO_RUNS_MAX};
+use tradpal_actors::backtest::robustness::{
+    analyse, MonteCarloSpec, Resampling, RobustnessRequest, RunInputs, LOOKAHEAD_CHECKS_MAX, MONTE_CARLO_RUNS_MAX,
+};
 use tradpal_actors::backtest::{BacktestConfig, BacktestResult, StrategySpec};
 use tradpal_messages::Candle;
 
@@ -84,11 +86,24 @@ impl Analysis {
             let best = a.by_month.iter().max_by(|x, y| x.1.net_pnl.total_cmp(&y.1.net_pnl));
             let worst = a.by_month.iter().min_by(|x, y| x.1.net_pnl.total_cmp(&y.1.net_pnl));
             if let (Some(b), Some(w)) = (best, worst) {
-                println!("  P&L by month    {} months; best {} {:+.2}, worst {} {:+.2} (all in --json)", a.by_month.len(), b.0, b.1.net_pnl, w.0, w.1.net_pnl);
+                println!(
+                    "  P&L by month    {} months; best {} {:+.2}, worst {} {:+.2} (all in --json)",
+                    a.by_month.len(),
+                    b.0,
+                    b.1.net_pnl,
+                    w.0,
+                    w.1.net_pnl
+                );
             }
         }
         if let Some(d) = a.drawdowns.first() {
-            println!("  deepest drawdown {:.2}% from {}: {} trades closed in it, P&L {:+.2}", d.period.depth * 100.0, d.period.start, d.trades, d.net_pnl);
+            println!(
+                "  deepest drawdown {:.2}% from {}: {} trades closed in it, P&L {:+.2}",
+                d.period.depth * 100.0,
+                d.period.start,
+                d.trades,
+                d.net_pnl
+            );
         }
         if let Some(mc) = self.sections.get("monte_carlo") {
             print_monte_carlo(mc);
@@ -127,8 +142,16 @@ fn print_monte_carlo(mc: &serde_json::Value) {
         println!("  monte carlo     not run: {}", mc["message"].as_str().unwrap_or("?"));
         return;
     }
-    println!("  monte carlo     {} {} runs of {} trades (seed {})", mc["runs"], mc["method"].as_str().unwrap_or("?"), mc["trades"], mc["seed"]);
-    for (name, key, show) in [("final return", "final_return", pct as fn(&serde_json::Value) -> String), ("max drawdown", "max_drawdown", depth)] {
+    println!(
+        "  monte carlo     {} {} runs of {} trades (seed {})",
+        mc["runs"],
+        mc["method"].as_str().unwrap_or("?"),
+        mc["trades"],
+        mc["seed"]
+    );
+    for (name, key, show) in
+        [("final return", "final_return", pct as fn(&serde_json::Value) -> String), ("max drawdown", "max_drawdown", depth)]
+    {
         let d = &mc[key];
         let ps: Vec<String> = ["p5", "p25", "p50", "p75", "p95"].iter().map(|p| format!("{p} {}", show(&d[*p]))).collect();
         println!("    {name:<13} {}", ps.join("  "));
@@ -156,10 +179,19 @@ fn print_lookahead(la: &serde_json::Value) {
         println!("  look-ahead      passed: {} bars checked, no signal changed with the later bars cut off", la["checks_run"]);
         return;
     }
-    println!("  look-ahead      FAILED: {} of {} checked bars changed their signal when the later bars were cut off:", la["mismatches_total"], la["checks_run"]);
+    println!(
+        "  look-ahead      FAILED: {} of {} checked bars changed their signal when the later bars were cut off:",
+        la["mismatches_total"], la["checks_run"]
+    );
     let shown = |v: &serde_json::Value| if v.is_null() { "hold".to_string() } else { v.to_string() };
     for m in la["mismatches"].as_array().into_iter().flatten().take(10) {
-        println!("    bar {} ({}): full series {}, cut there {}", m["index"], m["time"].as_str().unwrap_or("?"), shown(&m["full"]), shown(&m["truncated"]));
+        println!(
+            "    bar {} ({}): full series {}, cut there {}",
+            m["index"],
+            m["time"].as_str().unwrap_or("?"),
+            shown(&m["full"]),
+            shown(&m["truncated"])
+        );
     }
 }
 

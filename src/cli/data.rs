@@ -112,16 +112,9 @@ pub fn run(cmd: DataCommand) -> anyhow::Result<ExitCode> {
 async fn ingest(symbol: String, timeframe: Timeframe, rows: Vec<CsvRecord>, policy: RejectPolicy) -> anyhow::Result<IngestReport> {
     let actor = ractor::ActorRef::<MarketDataMsg>::where_is(names::MARKET_DATA).context("market-data actor not running")?;
     let meta = RequestMeta { request_id: None, correlation_id: CorrelationId(rand::random()) };
-    let reply = ractor::call!(actor, |reply| MarketDataMsg::Ingest {
-        symbol,
-        timeframe,
-        source: DataSource::Csv,
-        rows,
-        policy,
-        meta,
-        reply
-    })
-    .map_err(|e| anyhow::anyhow!("market-data actor: {e}"))?;
+    let reply =
+        ractor::call!(actor, |reply| MarketDataMsg::Ingest { symbol, timeframe, source: DataSource::Csv, rows, policy, meta, reply })
+            .map_err(|e| anyhow::anyhow!("market-data actor: {e}"))?;
     reply.map_err(|e| anyhow::anyhow!("{e}"))
 }
 

@@ -71,7 +71,9 @@ pub enum Command {
     Flatten(trading::FlattenArgs),
     /// Re-run a recorded paper account (or one session's orders) from the journal and
     /// report whether every decision and fill is identical (offline: stop the service).
-    #[command(after_help = "Exit status: 0 identical (or --as-backtest ran), 1 the replay differs (the first difference is printed), 2 usage or other errors.")]
+    #[command(
+        after_help = "Exit status: 0 identical (or --as-backtest ran), 1 the replay differs (the first difference is printed), 2 usage or other errors."
+    )]
     Replay(replay::ReplayArgs),
     /// Backtest a built-in strategy over a candle CSV or stored bars (summary, or JSON
     /// with --json; --report for HTML). `tradpal backtest optimize|walk-forward ...` is

@@ -11,7 +11,8 @@ use super::backtest::{base_spec, config, load_bars, strategy_list, RunArgs};
 use std::process::ExitCode;
 use std::time::Instant;
 use tradpal_actors::backtest::optimize::{
-    optimize_observed, Method, OptimizeError, OptimizeReport, OptimizeSpec, ParamRange, Segment, OBJECTIVE_DEFAULT, TOP_K_DEFAULT, TRAIN_FRACTION_DEFAULT, TRIALS_DEFAULT,
+    optimize_observed, Method, OptimizeError, OptimizeReport, OptimizeSpec, ParamRange, Segment, OBJECTIVE_DEFAULT, TOP_K_DEFAULT,
+    TRAIN_FRACTION_DEFAULT, TRIALS_DEFAULT,
 };
 use tradpal_actors::backtest::walk_forward::{walk_forward, WalkForwardReport, Windows};
 
@@ -127,7 +128,12 @@ pub fn run_optimize(args: OptimizeArgs) -> anyhow::Result<ExitCode> {
 pub fn run_walk_forward(args: WalkForwardArgs) -> anyhow::Result<ExitCode> {
     let spec = or_exit!(spec(&args.run, &args.search, TRAIN_FRACTION_DEFAULT), 2);
     let config = or_exit!(config(&args.run), 2);
-    let windows = Windows { train_bars: args.train_bars, test_bars: args.test_bars, step_bars: args.step_bars.unwrap_or(args.test_bars), anchored: args.anchored };
+    let windows = Windows {
+        train_bars: args.train_bars,
+        test_bars: args.test_bars,
+        step_bars: args.step_bars.unwrap_or(args.test_bars),
+        anchored: args.anchored,
+    };
     let bars = match load_bars(&args.run)? {
         Ok(b) => b,
         Err(code) => return Ok(code),
@@ -167,11 +173,40 @@ fn method_name(m: &Method) -> String {
 }
 
 fn print_optimize(r: &OptimizeReport, spec: &OptimizeSpec, seconds: f64) {
-    println!("{} by {}, objective {}: {} trials ({} failed) in {:.2} s on {} threads", r.strategy, method_name(&r.method), r.objective, r.trials, r.failed_trials, seconds, spec.threads_used());
-    println!("  in-sample       bars {}..{} ({} bars, {} .. {})", r.in_sample.first_bar, r.in_sample.first_bar + r.in_sample.bars, r.in_sample.bars, r.in_sample.start, r.in_sample.end);
-    println!("  out-of-sample   bars {}..{} ({} bars, {} .. {})", r.out_of_sample.first_bar, r.out_of_sample.first_bar + r.out_of_sample.bars, r.out_of_sample.bars, r.out_of_sample.start, r.out_of_sample.end);
+    println!(
+        "{} by {}, objective {}: {} trials ({} failed) in {:.2} s on {} threads",
+        r.strategy,
+        method_name(&r.method),
+        r.objective,
+        r.trials,
+        r.failed_trials,
+        seconds,
+        spec.threads_used()
+    );
+    println!(
+        "  in-sample       bars {}..{} ({} bars, {} .. {})",
+        r.in_sample.first_bar,
+        r.in_sample.first_bar + r.in_sample.bars,
+        r.in_sample.bars,
+        r.in_sample.start,
+        r.in_sample.end
+    );
+    println!(
+        "  out-of-sample   bars {}..{} ({} bars, {} .. {})",
+        r.out_of_sample.first_bar,
+        r.out_of_sample.first_bar + r.out_of_sample.bars,
+        r.out_of_sample.bars,
+        r.out_of_sample.start,
+        r.out_of_sample.end
+    );
     println!("  best            {}", params(&r.best_params));
-    println!("  {:<15} in-sample {}   out-of-sample {}   gap {}", r.objective, num(r.in_sample_score), num(r.out_of_sample_score), num(r.gap));
+    println!(
+        "  {:<15} in-sample {}   out-of-sample {}   gap {}",
+        r.objective,
+        num(r.in_sample_score),
+        num(r.out_of_sample_score),
+        num(r.gap)
+    );
     let (i, o) = (&r.in_sample_metrics, &r.out_of_sample_metrics);
     println!("  total return    in-sample {:+.2}%   out-of-sample {:+.2}%", i.total_return * 100.0, o.total_return * 100.0);
     println!("  top {} (in-sample):", r.top.len());
@@ -184,13 +219,42 @@ fn print_optimize(r: &OptimizeReport, spec: &OptimizeSpec, seconds: f64) {
 fn print_walk_forward(r: &WalkForwardReport, seconds: f64) {
     let w = &r.windows;
     let kind = if w.anchored { "anchored" } else { "rolling" };
-    println!("{} walk-forward by {}, objective {}: {} {kind} windows (train {}, test {}, step {} bars) in {:.2} s", r.strategy, method_name(&r.method), r.objective, r.per_window.len(), w.train_bars, w.test_bars, w.step_bars, seconds);
+    println!(
+        "{} walk-forward by {}, objective {}: {} {kind} windows (train {}, test {}, step {} bars) in {:.2} s",
+        r.strategy,
+        method_name(&r.method),
+        r.objective,
+        r.per_window.len(),
+        w.train_bars,
+        w.test_bars,
+        w.step_bars,
+        seconds
+    );
     println!("  window  train bars      test bars       in-sample  out-of-sample  best");
     for (k, p) in r.per_window.iter().enumerate() {
         let span = |s: &Segment| format!("{}..{}", s.first_bar, s.first_bar + s.bars);
-        println!("  {:>6}  {:<15} {:<15} {:>9}  {:>13}  {}", k, span(&p.train), span(&p.test), num(p.in_sample_score), num(p.out_of_sample_score), params(&p.best_params));
+        println!(
+            "  {:>6}  {:<15} {:<15} {:>9}  {:>13}  {}",
+            k,
+            span(&p.train),
+            span(&p.test),
+            num(p.in_sample_score),
+            num(p.out_of_sample_score),
+            params(&p.best_params)
+        );
     }
     let m = &r.out_of_sample_metrics;
-    println!("  mean in-sample {}   stitched out-of-sample {}   ({} untested bars at the end)", num(r.mean_in_sample_score), num(r.out_of_sample_score), r.untested_bars);
-    println!("  stitched out-of-sample: total return {:+.2}%, Sharpe {}, max drawdown {:.2}%, {} trades", m.total_return * 100.0, num(m.sharpe_ratio), m.max_drawdown * 100.0, m.trade_stats.number_of_trades);
+    println!(
+        "  mean in-sample {}   stitched out-of-sample {}   ({} untested bars at the end)",
+        num(r.mean_in_sample_score),
+        num(r.out_of_sample_score),
+        r.untested_bars
+    );
+    println!(
+        "  stitched out-of-sample: total return {:+.2}%, Sharpe {}, max drawdown {:.2}%, {} trades",
+        m.total_return * 100.0,
+        num(m.sharpe_ratio),
+        m.max_drawdown * 100.0,
+        m.trade_stats.number_of_trades
+    );
 }

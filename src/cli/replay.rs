@@ -124,7 +124,10 @@ fn read(data_dir: &Path, session: Option<SessionId>) -> Result<Recording, String
     let (journal, _recovery) = Journal::open(data_dir, JournalOptions::default()).map_err(|e| {
         let text = e.to_string();
         if text.contains("lock") {
-            format!("the data directory {} is in use (is `tradpal serve` running on it?): stop the service, or replay a copy ({text})", data_dir.display())
+            format!(
+                "the data directory {} is in use (is `tradpal serve` running on it?): stop the service, or replay a copy ({text})",
+                data_dir.display()
+            )
         } else {
             format!("cannot open the journal in {}: {text}", data_dir.display())
         }
@@ -141,7 +144,9 @@ fn read(data_dir: &Path, session: Option<SessionId>) -> Result<Recording, String
                 }
             }
             Event::ExecutionConfigured(c) => recording.configs.push((env.sequence, ExecutionConfig::from_recorded(c))),
-            _ if REPLAY_KINDS.contains(&env.kind) => recording.records.push(Recorded { sequence: env.sequence, timestamp: env.timestamp, event: env.event }),
+            _ if REPLAY_KINDS.contains(&env.kind) => {
+                recording.records.push(Recorded { sequence: env.sequence, timestamp: env.timestamp, event: env.event })
+            }
             _ => {}
         }
     }
@@ -202,7 +207,11 @@ fn session_bars(args: &ReplayArgs, recording: &Recording) -> Result<(SessionConf
     }
     let tf = match args.timeframe {
         Some(tf) => tf,
-        None => by_tf.iter().max_by_key(|(_, bars)| bars.len()).map(|(tf, _)| *tf).ok_or_else(|| format!("the session saw no {} candles", config.symbol))?,
+        None => by_tf
+            .iter()
+            .max_by_key(|(_, bars)| bars.len())
+            .map(|(tf, _)| *tf)
+            .ok_or_else(|| format!("the session saw no {} candles", config.symbol))?,
     };
     let mut bars = by_tf.remove(&tf).unwrap_or_default();
     bars.sort_by_key(|c| c.open_time);
@@ -244,7 +253,15 @@ fn as_backtest(args: &ReplayArgs, recording: &Recording) -> Result<ExitCode, Str
 fn print_backtest(r: &BacktestResult, spec: &StrategySpec, session: Option<SessionId>) {
     let m = &r.metrics;
     let session = session.map(|s| s.to_string()).unwrap_or_default();
-    println!("{} on the candles of session {session}: {} {}, {} bars, {} .. {}", spec.describe(), r.symbol, r.timeframe, m.bars, m.start, m.end);
+    println!(
+        "{} on the candles of session {session}: {} {}, {} bars, {} .. {}",
+        spec.describe(),
+        r.symbol,
+        r.timeframe,
+        m.bars,
+        m.start,
+        m.end
+    );
     println!("  total return    {:+.2}%   max drawdown {:.2}%", m.total_return * 100.0, m.max_drawdown * 100.0);
     println!("  trades          {}   fills {}   fees {}", m.trade_stats.number_of_trades, r.counts.fills, r.fees_paid);
     println!("  equity          {} -> {}", r.starting_cash, r.final_equity);

@@ -5,12 +5,12 @@ use super::{load_settings, SettingsArgs};
 use anyhow::Context;
 use std::process::ExitCode;
 use tradpal_actors::FatalSignal;
-use tradpal_runtime::cluster::node::Node;
 use tradpal_runtime::cluster::node::Leadership;
+use tradpal_runtime::cluster::node::Node;
 use tradpal_runtime::cluster::{ClusterError, ClusterState};
 use tradpal_runtime::http::{self, standby, AppState};
-use tradpal_runtime::service::open_journal;
 use tradpal_runtime::keys::KeyRing;
+use tradpal_runtime::service::open_journal;
 use tradpal_runtime::{logging, Runtime, RuntimeOptions};
 
 #[derive(clap::Args, Debug)]
@@ -168,7 +168,10 @@ async fn stand_by(
                 tokio::task::spawn_blocking(move || journal.close()).await??;
                 let report = Node::cut_unreplicated_tail(&settings.data_dir, keep_through, local).await?;
                 if let (Some((from, to)), Some(saved)) = (report.cut, &report.saved_to) {
-                    println!("tradpal: cut records {from}..={to} that the cluster log never stored (never acknowledged); saved to {}", saved.display());
+                    println!(
+                        "tradpal: cut records {from}..={to} that the cluster log never stored (never acknowledged); saved to {}",
+                        saved.display()
+                    );
                 }
                 journal = open_journal(settings).await?.0;
             }

@@ -52,9 +52,17 @@ fn resolve(t: &Target) -> anyhow::Result<Result<(String, String), ExitCode>> {
         Ok(s) => s,
         Err(code) => return Ok(Err(code)),
     };
-    let host = if settings.service.host == "0.0.0.0" || settings.service.host == "::" { "127.0.0.1".to_string() } else { settings.service.bind_addr() };
+    let host = if settings.service.host == "0.0.0.0" || settings.service.host == "::" {
+        "127.0.0.1".to_string()
+    } else {
+        settings.service.bind_addr()
+    };
     let url = t.url.clone().unwrap_or_else(|| {
-        if host == "127.0.0.1" { format!("http://127.0.0.1:{}", settings.service.port) } else { format!("http://{host}") }
+        if host == "127.0.0.1" {
+            format!("http://127.0.0.1:{}", settings.service.port)
+        } else {
+            format!("http://{host}")
+        }
     });
     let key = match &t.key {
         Some(k) => k.clone(),
@@ -80,10 +88,8 @@ fn call(method: reqwest::Method, url: &str, key: &str, body: Option<serde_json::
         let resp = req.send().await.with_context(|| format!("cannot reach the service at {url}"))?;
         let status = resp.status();
         let text = resp.text().await?;
-        let pretty = serde_json::from_str::<serde_json::Value>(&text)
-            .ok()
-            .and_then(|v| serde_json::to_string_pretty(&v).ok())
-            .unwrap_or(text);
+        let pretty =
+            serde_json::from_str::<serde_json::Value>(&text).ok().and_then(|v| serde_json::to_string_pretty(&v).ok()).unwrap_or(text);
         if status.is_success() {
             println!("{pretty}");
             Ok(ExitCode::SUCCESS)

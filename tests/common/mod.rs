@@ -154,19 +154,15 @@ pub fn run_cli(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
         cmd.env(k, v);
     }
     let out = cmd.output().expect("run tradpal");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
 }
 
-/// The real market data files (`shared/data`, beside the repository). Fails loudly if
+/// The real market data files (`testdata/` in the repository). Fails loudly if
 /// missing: these tests must not silently skip.
-pub fn shared_data(file: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data");
+pub fn test_data(file: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata");
     let path = dir.join(file);
-    assert!(path.exists(), "test data {} is missing: the repository expects shared/data beside it", path.display());
+    assert!(path.exists(), "test data {} is missing: see testdata/README.md", path.display());
     path
 }
 
@@ -193,7 +189,7 @@ pub fn print_latencies(label: &str, mut lat: Vec<u64>, elapsed: Option<Duration>
 /// into `dir` and imported (`tradpal data import`) as BTC/USDT 1m into the data
 /// directory `dir/data`. Returns (data directory, CSV).
 pub fn btc_week_imported(dir: &Path) -> (PathBuf, PathBuf) {
-    let text = std::fs::read_to_string(shared_data("btcperp-1m.csv")).unwrap();
+    let text = std::fs::read_to_string(test_data("btcperp-1m.csv")).unwrap();
     let mut lines = text.lines();
     let mut out = String::from(lines.next().unwrap());
     out.push('\n');
@@ -204,7 +200,18 @@ pub fn btc_week_imported(dir: &Path) -> (PathBuf, PathBuf) {
     let csv = dir.join("btc-week-1m.csv");
     std::fs::write(&csv, out).unwrap();
     let data = dir.join("data");
-    let args = ["data", "import", "--json", "--data-dir", data.to_str().unwrap(), "--symbol", "BTC/USDT", "--timeframe", "1m", csv.to_str().unwrap()];
+    let args = [
+        "data",
+        "import",
+        "--json",
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--symbol",
+        "BTC/USDT",
+        "--timeframe",
+        "1m",
+        csv.to_str().unwrap(),
+    ];
     let (code, out, err) = run_cli(&args, &[]);
     assert_eq!(code, 0, "{out}{err}");
     (data, csv)
@@ -216,7 +223,8 @@ pub async fn wait_for_bars(server: &Server, symbol: &str, want: u64) -> u64 {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let (_, s) = send(client().get(server.url("/api/data/series")).bearer_auth(VIEWER_KEY)).await;
-        let bars = s["series"].as_array().and_then(|a| a.iter().find(|x| x["symbol"] == symbol)).map(|x| x["bars"].as_u64().unwrap()).unwrap_or(0);
+        let bars =
+            s["series"].as_array().and_then(|a| a.iter().find(|x| x["symbol"] == symbol)).map(|x| x["bars"].as_u64().unwrap()).unwrap_or(0);
         if bars >= want || Instant::now() > deadline {
             return bars;
         }

@@ -12,14 +12,14 @@
 
 use super::engine::{run_spec, SymbolBars};
 use super::files;
-use super::report::{add_sections, performance, summary, unfinished};
 use super::optimize_job;
 use super::optimize_request::OptimizeRequest;
+use super::report::{add_sections, performance, summary, unfinished};
 use super::request::{RequestError, RunPlan, RunRequest};
 use super::retention::Index;
+use super::robustness::{analyse, RunInputs};
 use super::walk_forward_job;
 use super::walk_forward_request::WalkForwardRequest;
-use super::robustness::{analyse, RunInputs};
 use crate::context::{RequestMeta, Services};
 use crate::market_data::actor::MarketDataMsg;
 use crate::market_data::store::CANDLES_PAGE_MAX;
@@ -31,7 +31,10 @@ use serde_json::Value;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use tradpal_messages::{BacktestCompleted, BacktestFailed, BacktestId, BacktestJobStarted, Candle, ErrorCode, ErrorReply, Event, EventKind, Timeframe, Timestamp};
+use tradpal_messages::{
+    BacktestCompleted, BacktestFailed, BacktestId, BacktestJobStarted, Candle, ErrorCode, ErrorReply, Event, EventKind, Timeframe,
+    Timestamp,
+};
 
 /// Backtests that may run at once (each holds a blocking thread and its bars in memory).
 pub const BACKTESTS_RUNNING_MAX: usize = 2;
@@ -46,20 +49,45 @@ pub const INTERRUPTED: &str = "interrupted by a restart before it finished";
 
 #[derive(Debug)]
 pub enum BacktestMsg {
-    Run { req: Box<RunRequest>, meta: RequestMeta, reply: Answer<RunAccepted> },
+    Run {
+        req: Box<RunRequest>,
+        meta: RequestMeta,
+        reply: Answer<RunAccepted>,
+    },
     /// The headline of a run (`results/{id}`).
-    Results { id: BacktestId, reply: Answer<Value> },
+    Results {
+        id: BacktestId,
+        reply: Answer<Value>,
+    },
     /// The full report of a finished run (`performance/{id}`).
-    Performance { id: BacktestId, reply: Answer<Value> },
+    Performance {
+        id: BacktestId,
+        reply: Answer<Value>,
+    },
     /// An optimisation (`POST /api/backtest/optimize`; see `optimize_job.rs`).
-    Optimize { req: Box<OptimizeRequest>, meta: RequestMeta, reply: Answer<RunAccepted> },
+    Optimize {
+        req: Box<OptimizeRequest>,
+        meta: RequestMeta,
+        reply: Answer<RunAccepted>,
+    },
     /// A walk-forward (`POST /api/backtest/walk-forward`; see `walk_forward_job.rs`).
-    WalkForward { req: Box<WalkForwardRequest>, meta: RequestMeta, reply: Answer<RunAccepted> },
+    WalkForward {
+        req: Box<WalkForwardRequest>,
+        meta: RequestMeta,
+        reply: Answer<RunAccepted>,
+    },
     /// The HTML report of a finished run (`report/{id}`).
-    Report { id: BacktestId, reply: Answer<String> },
+    Report {
+        id: BacktestId,
+        reply: Answer<String>,
+    },
     /// Internal: a run ended (its file written and its end journaled, or not).
     /// `meta` is the job's request's: a retention removal it triggers is journaled under it.
-    Finished { id: BacktestId, outcome: Result<String, String>, meta: RequestMeta },
+    Finished {
+        id: BacktestId,
+        outcome: Result<String, String>,
+        meta: RequestMeta,
+    },
 }
 
 /// The answer to `Run`.
@@ -78,13 +106,24 @@ pub struct RunAccepted {
 #[derive(Debug, Clone)]
 pub enum Entry {
     /// `done` counts bars (a run) or engine runs (an optimisation) up to `total`.
-    Running { done: Arc<AtomicUsize>, total: usize, kind: &'static str },
-    Completed { file: String },
+    Running {
+        done: Arc<AtomicUsize>,
+        total: usize,
+        kind: &'static str,
+    },
+    Completed {
+        file: String,
+    },
     /// `kind` is `None` for a job journaled by an older build (`BacktestStarted` had no
     /// kind) and for an unknown kind.
-    Failed { reason: String, kind: Option<&'static str> },
+    Failed {
+        reason: String,
+        kind: Option<&'static str>,
+    },
     /// Its result file was deleted by retention (see `retention.rs`).
-    Removed { reason: String },
+    Removed {
+        reason: String,
+    },
 }
 
 /// The `&'static` kind of a journaled kind name (`None` for a name this build does not know).
@@ -185,18 +224,16 @@ impl Actor for BacktestActor {
             BacktestMsg::Performance { id, reply } => {
                 let _ = reply.send(self.results(id, state, true).await);
             }
-            BacktestMsg::Finished { id, outcome, meta } => {
-                match outcome {
-                    Ok(file) => {
-                        state.completed(id, file);
-                        self.apply_retention(state, &meta).await;
-                    }
-                    Err(reason) => {
-                        let kind = state.entries.get(&id).and_then(Entry::kind);
-                        state.entries.insert(id, Entry::Failed { reason, kind });
-                    }
+            BacktestMsg::Finished { id, outcome, meta } => match outcome {
+                Ok(file) => {
+                    state.completed(id, file);
+                    self.apply_retention(state, &meta).await;
                 }
-            }
+                Err(reason) => {
+                    let kind = state.entries.get(&id).and_then(Entry::kind);
+                    state.entries.insert(id, Entry::Failed { reason, kind });
+                }
+            },
         }
         Ok(())
     }
@@ -239,11 +276,19 @@ impl BacktestActor {
             Entry::Running { done, total, kind } => {
                 let progress = done.load(Ordering::Relaxed) as f64 / (*total).max(1) as f64;
                 if full {
-                    return Err(reply_err(ErrorCode::Conflict, format!("backtest {id} is still running ({:.0}% done): its performance report exists once it completes", progress * 100.0)));
+                    return Err(reply_err(
+                        ErrorCode::Conflict,
+                        format!(
+                            "backtest {id} is still running ({:.0}% done): its performance report exists once it completes",
+                            progress * 100.0
+                        ),
+                    ));
                 }
                 return Ok(with_kind(unfinished(id, "running", progress.min(1.0), None), kind));
             }
-            Entry::Failed { reason, .. } if full => return Err(reply_err(ErrorCode::Conflict, format!("backtest {id} failed, so it has no performance report: {reason}"))),
+            Entry::Failed { reason, .. } if full => {
+                return Err(reply_err(ErrorCode::Conflict, format!("backtest {id} failed, so it has no performance report: {reason}")))
+            }
             Entry::Failed { reason, kind } => {
                 let doc = unfinished(id, "failed", 0.0, Some(reason));
                 return Ok(match kind {
@@ -267,9 +312,22 @@ impl BacktestActor {
     }
 
     /// A new id, and the journaled start of a job of `kind` under it.
-    pub(super) async fn journal_start(&self, meta: &RequestMeta, kind: &str, symbol: &str, strategy: &str, bars: usize) -> Result<BacktestId, ErrorReply> {
+    pub(super) async fn journal_start(
+        &self,
+        meta: &RequestMeta,
+        kind: &str,
+        symbol: &str,
+        strategy: &str,
+        bars: usize,
+    ) -> Result<BacktestId, ErrorReply> {
         let id = self.services.ids.lock().expect("id generator lock poisoned").backtest_id();
-        let started = BacktestJobStarted { backtest_id: id, kind: kind.to_string(), symbol: symbol.to_string(), strategy: strategy.to_string(), bars: bars as u64 };
+        let started = BacktestJobStarted {
+            backtest_id: id,
+            kind: kind.to_string(),
+            symbol: symbol.to_string(),
+            strategy: strategy.to_string(),
+            bars: bars as u64,
+        };
         self.services.record(self.services.draft(meta, Event::BacktestJobStarted(started))).await.map_err(|e| e.to_reply())?;
         Ok(id)
     }
@@ -288,14 +346,21 @@ impl BacktestActor {
         let file = match state.entries.get(&id) {
             None => return Err(reply_err(ErrorCode::NotFound, format!("no backtest {id}"))),
             Some(Entry::Completed { file }) => file.clone(),
-            Some(Entry::Running { .. }) => return Err(reply_err(ErrorCode::Conflict, format!("backtest {id} is still running: its report exists once it completes"))),
-            Some(Entry::Failed { reason, .. }) => return Err(reply_err(ErrorCode::Conflict, format!("backtest {id} failed, so it has no report: {reason}"))),
+            Some(Entry::Running { .. }) => {
+                return Err(reply_err(ErrorCode::Conflict, format!("backtest {id} is still running: its report exists once it completes")))
+            }
+            Some(Entry::Failed { reason, .. }) => {
+                return Err(reply_err(ErrorCode::Conflict, format!("backtest {id} failed, so it has no report: {reason}")))
+            }
             Some(Entry::Removed { reason }) => return Err(removed(id, reason)),
         };
         let doc = self.read(id, file).await?;
         if optimize_job::is_optimize(&doc) || walk_forward_job::is_walk_forward(&doc) {
             let what = if optimize_job::is_optimize(&doc) { "an optimisation" } else { "a walk-forward" };
-            return Err(reply_err(ErrorCode::Conflict, format!("backtest {id} is {what}: its report is the JSON of /api/backtest/performance/{id}")));
+            return Err(reply_err(
+                ErrorCode::Conflict,
+                format!("backtest {id} is {what}: its report is the JSON of /api/backtest/performance/{id}"),
+            ));
         }
         Ok(super::html::render(&doc))
     }
@@ -318,7 +383,8 @@ async fn run_in_background(
     let task = tokio::task::spawn_blocking(move || -> Result<(String, u64, f64, String), String> {
         // One symbol or several: the same engine (one symbol replays as it always did).
         let named: Vec<SymbolBars> = plan.symbols.iter().zip(&series).map(|(symbol, bars)| SymbolBars { symbol, bars }).collect();
-        let result = run_spec(&plan.config, &named, timeframe, &plan.spec, &mut |n| done.store(n, Ordering::Relaxed)).map_err(|e| e.to_string())?;
+        let result =
+            run_spec(&plan.config, &named, timeframe, &plan.spec, &mut |n| done.store(n, Ordering::Relaxed)).map_err(|e| e.to_string())?;
         let bars = &series[0];
         let mut doc = performance(id, &plan.spec, &request, &result);
         // Monte Carlo / look-ahead when asked; progress stays at 1 while they run.
@@ -412,12 +478,12 @@ pub(super) async fn timeframe_or_finest(asked: Option<Timeframe>, symbol: &str) 
 /// The finest timeframe stored for `symbol` (404 when none is).
 async fn finest_stored(symbol: &str) -> Result<Timeframe, ErrorReply> {
     let series = market_data(|reply| MarketDataMsg::Summary { reply }).await?;
-    series
-        .iter()
-        .filter(|(s, _, n)| s == symbol && *n > 0)
-        .map(|(_, tf, _)| *tf)
-        .min_by_key(|tf| tf.seconds())
-        .ok_or_else(|| reply_err(ErrorCode::NotFound, format!("symbol: no candles stored for {symbol}; import some first (POST /api/data/candles or tradpal data import)")))
+    series.iter().filter(|(s, _, n)| s == symbol && *n > 0).map(|(_, tf, _)| *tf).min_by_key(|tf| tf.seconds()).ok_or_else(|| {
+        reply_err(
+            ErrorCode::NotFound,
+            format!("symbol: no candles stored for {symbol}; import some first (POST /api/data/candles or tradpal data import)"),
+        )
+    })
 }
 
 /// Every complete bar of the plan's range for each of its symbols, in `plan.symbols` order.
@@ -437,18 +503,25 @@ pub(super) async fn fetch_bars(plan: &RunPlan, timeframe: Timeframe) -> Result<V
 /// Every complete bar of `symbol` in `[start, end)` from the running market-data actor,
 /// page by page (at most [`BACKTEST_BARS_MAX`]); messages name the request field.
 /// Public for `tradpal backtest --symbol`, which runs the actor in-process.
-pub async fn fetch_range(symbol: &str, timeframe: Timeframe, start: Option<Timestamp>, end: Option<Timestamp>) -> Result<Vec<Candle>, ErrorReply> {
+pub async fn fetch_range(
+    symbol: &str,
+    timeframe: Timeframe,
+    start: Option<Timestamp>,
+    end: Option<Timestamp>,
+) -> Result<Vec<Candle>, ErrorReply> {
     let mut bars = Vec::new();
     let mut cursor = start;
     loop {
         let symbol = symbol.to_string();
-        let page = market_data(|reply| MarketDataMsg::Range { symbol, timeframe, start: cursor, end, limit: CANDLES_PAGE_MAX, reply }).await?.map_err(|e| {
-            if e.code == ErrorCode::NotFound {
-                reply_err(ErrorCode::NotFound, format!("symbol: {}", e.message))
-            } else {
-                reply_err(e.code, format!("timeframe: {}", e.message))
-            }
-        })?;
+        let page = market_data(|reply| MarketDataMsg::Range { symbol, timeframe, start: cursor, end, limit: CANDLES_PAGE_MAX, reply })
+            .await?
+            .map_err(|e| {
+                if e.code == ErrorCode::NotFound {
+                    reply_err(ErrorCode::NotFound, format!("symbol: {}", e.message))
+                } else {
+                    reply_err(e.code, format!("timeframe: {}", e.message))
+                }
+            })?;
         bars.extend(page.bars.iter().filter(|b| b.complete).map(|b| b.candle));
         if bars.len() > BACKTEST_BARS_MAX {
             return Err(reply_err(ErrorCode::BadRequest, format!("the range holds more than {BACKTEST_BARS_MAX} {timeframe} bars (BACKTEST_BARS_MAX): narrow start_date / end_date or use a longer timeframe")));
@@ -459,8 +532,15 @@ pub async fn fetch_range(symbol: &str, timeframe: Timeframe, start: Option<Times
         }
     }
     if bars.is_empty() {
-        let range = format!("[{}, {})", start.map_or("the first bar".into(), |t| t.to_string()), end.map_or("the last bar".into(), |t| t.to_string()));
-        return Err(reply_err(ErrorCode::NotFound, format!("no complete {timeframe} bars of {symbol} in {range}: check start_date / end_date against the stored data")));
+        let range = format!(
+            "[{}, {})",
+            start.map_or("the first bar".into(), |t| t.to_string()),
+            end.map_or("the last bar".into(), |t| t.to_string())
+        );
+        return Err(reply_err(
+            ErrorCode::NotFound,
+            format!("no complete {timeframe} bars of {symbol} in {range}: check start_date / end_date against the stored data"),
+        ));
     }
     Ok(bars)
 }

@@ -243,7 +243,13 @@ mod tests {
     #[test]
     fn drawdowns_count_the_trades_closed_inside_the_deepest() {
         let trades: Vec<TradeRecord> = (1..=10).map(|d| trade("X/USDT", Side::Buy, "s", day(2024, 3, d), d as f64 - 5.0, 0.0)).collect();
-        let p = |s: i64, e: Option<i64>, depth: f64| DrawdownPeriod { start: day(2024, 3, s), trough: day(2024, 3, s), end: e.map(|e| day(2024, 3, e)), depth, bars: 1 };
+        let p = |s: i64, e: Option<i64>, depth: f64| DrawdownPeriod {
+            start: day(2024, 3, s),
+            trough: day(2024, 3, s),
+            end: e.map(|e| day(2024, 3, e)),
+            depth,
+            bars: 1,
+        };
         let mut periods = vec![p(2, Some(4), 0.1), p(6, None, 0.3)];
         periods.extend((0..DRAWDOWN_ATTRIBUTION_MAX).map(|_| p(20, Some(21), 0.01)));
         let a = with_drawdowns(attribute(&trades), &periods, &trades);

@@ -62,7 +62,12 @@ impl Default for BacktestConfig {
         BacktestConfig {
             starting_cash: Fixed::from_int(10_000),
             fill: FillModel { participation: 1.0, ..FillModel::default() },
-            limits: Limits { max_position_size: BACKTEST_MAX_POSITION_SIZE, max_drawdown: None, max_daily_loss: None, max_open_positions: None },
+            limits: Limits {
+                max_position_size: BACKTEST_MAX_POSITION_SIZE,
+                max_drawdown: None,
+                max_daily_loss: None,
+                max_open_positions: None,
+            },
             instruments: Instruments::binance_usdt(),
             whole_units: false,
             seed: 0,

@@ -62,7 +62,7 @@ use super::sizing::{order_for, target_units, Sizing};
 use super::strategy::{build, BarContext, Signal, Strategy, StrategySpec, FRACTION_MAX};
 use crate::execution::instrument::Instrument;
 use crate::execution::{ExecutionCore, ExecutionError, OrderRequest};
-use tradpal_messages::{CashAdjusted, Candle, Event, Fixed, IdGenerator, OrderId, Side, Timeframe, Timestamp};
+use tradpal_messages::{Candle, CashAdjusted, Event, Fixed, IdGenerator, OrderId, Side, Timeframe, Timestamp};
 
 /// Most symbols one run takes (each adds a strategy, a ledger and a cursor, and a
 /// per-group scan over all of them).
@@ -77,7 +77,13 @@ pub struct SymbolBars<'a> {
 
 /// Runs `strategy` over `bars` (oldest first, one `timeframe` apart or more) of
 /// `symbol`. Deterministic: the same inputs give the same result and event hash.
-pub fn run(config: &BacktestConfig, bars: &[Candle], timeframe: Timeframe, symbol: &str, strategy: &mut dyn Strategy) -> Result<BacktestResult, BacktestError> {
+pub fn run(
+    config: &BacktestConfig,
+    bars: &[Candle],
+    timeframe: Timeframe,
+    symbol: &str,
+    strategy: &mut dyn Strategy,
+) -> Result<BacktestResult, BacktestError> {
     run_observed(config, bars, timeframe, symbol, strategy, &mut |_| {})
 }
 
@@ -113,7 +119,12 @@ pub fn run_spec(
 
 /// Many symbols on one account (see the module doc): `strategies[k]` decides on
 /// `series[k]`. Deterministic, whatever the order of `series`.
-pub fn run_portfolio(config: &BacktestConfig, series: &[SymbolBars], timeframe: Timeframe, strategies: &mut [&mut dyn Strategy]) -> Result<BacktestResult, BacktestError> {
+pub fn run_portfolio(
+    config: &BacktestConfig,
+    series: &[SymbolBars],
+    timeframe: Timeframe,
+    strategies: &mut [&mut dyn Strategy],
+) -> Result<BacktestResult, BacktestError> {
     run_portfolio_observed(config, series, timeframe, strategies, &mut |_| {})
 }
 
@@ -128,7 +139,13 @@ pub fn run_portfolio_observed(
     config.validate().map_err(BacktestError::Config)?;
     check_series(series, strategies.len())?;
     let multi = series.len() > 1;
-    let in_symbol = |symbol: &str, e: BacktestError| if multi { BacktestError::InSymbol { symbol: symbol.to_string(), source: Box::new(e) } } else { e };
+    let in_symbol = |symbol: &str, e: BacktestError| {
+        if multi {
+            BacktestError::InSymbol { symbol: symbol.to_string(), source: Box::new(e) }
+        } else {
+            e
+        }
+    };
     for s in series {
         check_bars(s.bars, timeframe).map_err(|e| in_symbol(s.symbol, e))?;
     }
@@ -312,7 +329,10 @@ impl<'a> Sim<'a> {
         let leg = &self.legs[k];
         let i = leg.next;
         self.played += 1;
-        let events = self.core.on_bars(&leg.inst.symbol, self.timeframe, std::slice::from_ref(&leg.bars[i]), self.played).map_err(|source| BacktestError::Execution { index: i, source })?;
+        let events = self
+            .core
+            .on_bars(&leg.inst.symbol, self.timeframe, std::slice::from_ref(&leg.bars[i]), self.played)
+            .map_err(|source| BacktestError::Execution { index: i, source })?;
         self.absorb(&events, k, i);
         let leg = &self.legs[k];
         if self.legs.len() > 1 {
@@ -322,7 +342,13 @@ impl<'a> Sim<'a> {
     }
 
     /// Steps 3 and 4 for leg `k` at its current bar.
-    fn decide(&mut self, k: usize, equity: Fixed, close_time: Timestamp, strategies: &mut [&mut dyn Strategy]) -> Result<(), BacktestError> {
+    fn decide(
+        &mut self,
+        k: usize,
+        equity: Fixed,
+        close_time: Timestamp,
+        strategies: &mut [&mut dyn Strategy],
+    ) -> Result<(), BacktestError> {
         let leg = &self.legs[k];
         let (i, bars) = (leg.next, leg.bars);
         let position = self.core.portfolio.position(&leg.inst.symbol);
@@ -371,7 +397,8 @@ impl<'a> Sim<'a> {
         let target = match &self.config.sizing {
             None => Some(target_units(fraction / self.sleeves, equity, price, &leg.inst, self.config.whole_units)),
             Some(risk) => {
-                let sleeve = equity.checked_div(Fixed::from_int(self.legs.len() as i64), tradpal_messages::Rounding::Down).unwrap_or(Fixed::ZERO);
+                let sleeve =
+                    equity.checked_div(Fixed::from_int(self.legs.len() as i64), tradpal_messages::Rounding::Down).unwrap_or(Fixed::ZERO);
                 let max = self.config.limits.max_position_size;
                 risk.units(fraction, sleeve, &leg.bars[..=i], self.periods_per_year, max, &leg.inst, self.config.whole_units)
             }
@@ -395,7 +422,8 @@ impl<'a> Sim<'a> {
         let Some(open) = self.core.open_by_symbol.get(&self.legs[k].inst.symbol).filter(|s| !s.is_empty()) else { return Ok(()) };
         let ids: Vec<OrderId> = open.iter().map(|(_, id)| *id).collect();
         for id in ids {
-            let events = self.core.cancel(id, "backtest: the target changed", at).map_err(|source| BacktestError::Execution { index: i, source })?;
+            let events =
+                self.core.cancel(id, "backtest: the target changed", at).map_err(|source| BacktestError::Execution { index: i, source })?;
             self.counts.orders_canceled += 1;
             self.absorb(&events, k, i);
         }

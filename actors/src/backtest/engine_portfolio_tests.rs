@@ -1,11 +1,11 @@
-//! Many symbols on one account, on real data: ETH/BTC and LTC/BTC 5m (`shared/data`,
+//! Many symbols on one account, on real data: ETH/BTC and LTC/BTC 5m (`testdata/`,
 //! the same timestamps), run under the generic-rule symbols `ETHBTC/USDT` and
 //! `LTCBTC/USDT` (tick and lot 1e-8, so the ~0.09 / ~0.017 prices are not rounded away).
 //! Also: the single-symbol path against hashes recorded on `main` before the engine took
 //! several symbols, and risk-based sizing against the risk core's formula.
 
-use super::engine_tests::crossings;
 use super::engine::{run_portfolio, run_spec, SymbolBars, SYMBOLS_PER_RUN_MAX};
+use super::engine_tests::crossings;
 use super::risk_sizing::{RiskSizing, VolatilityLookback};
 use super::strategy::{build, BarContext, Signal, Strategy, StrategySpec};
 use super::{run, BacktestConfig, BacktestError};
@@ -38,7 +38,8 @@ fn single_symbol_hashes_are_those_recorded_on_main() {
     let r = run(&BacktestConfig::default(), &eth, Timeframe::M5, "ETHBTC/USDT", build(&sma(5.0, 15.0)).unwrap().as_mut()).unwrap();
     assert_eq!((r.event_stream_hash.as_str(), r.event_count), ("9ac4d275a906f2f84716a7c3c15931ace2dac47dd904dcd91705b1c3fe31c0f6", 7928));
     let goog = testdata::candles("goog-1d.csv", Timeframe::D1);
-    let r = run(&BacktestConfig::default(), &goog, Timeframe::D1, "GOOG/USDT", build(&StrategySpec::new("sma_cross")).unwrap().as_mut()).unwrap();
+    let r = run(&BacktestConfig::default(), &goog, Timeframe::D1, "GOOG/USDT", build(&StrategySpec::new("sma_cross")).unwrap().as_mut())
+        .unwrap();
     assert_eq!((r.event_stream_hash.as_str(), r.event_count), ("c02881a65534e9b726a5e519fd5f7e6a3c7193891896e31826f1205fb029bc2b", 286));
     assert!(r.per_symbol.is_empty(), "single-symbol results keep their shape");
 }
@@ -112,7 +113,12 @@ fn each_symbol_fills_at_its_own_next_bar_after_its_own_crossings() {
     for (symbol, bars) in [("ETHBTC/USDT", &eth), ("LTCBTC/USDT", &ltc)] {
         let want: Vec<_> = crossings(bars, 5, 15).into_iter().filter(|(i, _)| i + 1 < bars.len()).collect();
         assert!(want.len() > 100, "{symbol}: {} crossings", want.len());
-        let fills: Vec<_> = r.events.iter().filter_map(|e| if let Event::OrderFilled(f) = e { Some(f) } else { None }).filter(|f| f.symbol == symbol).collect();
+        let fills: Vec<_> = r
+            .events
+            .iter()
+            .filter_map(|e| if let Event::OrderFilled(f) = e { Some(f) } else { None })
+            .filter(|f| f.symbol == symbol)
+            .collect();
         assert_eq!(fills.len(), want.len(), "{symbol}: one whole fill per crossing");
         for ((i, sign), f) in want.iter().zip(&fills) {
             let side = if *sign > 0 { Side::Buy } else { Side::Sell };
@@ -193,7 +199,11 @@ fn risk_sizing_buys_what_the_risk_core_computes_on_the_decision_bar() {
             "late"
         }
         fn on_bar(&mut self, ctx: &BarContext) -> Signal {
-            if ctx.index() >= 30 { Signal::Target(-1.0) } else { Signal::Hold }
+            if ctx.index() >= 30 {
+                Signal::Target(-1.0)
+            } else {
+                Signal::Hold
+            }
         }
     }
     let vt = RiskSizing::VolatilityTarget(VolatilityLookback { target_volatility: 0.3, lookback_bars: 20 });
@@ -219,4 +229,3 @@ fn risk_sizing_buys_what_the_risk_core_computes_on_the_decision_bar() {
     let e = run(&BacktestConfig { sizing: Some(short), ..keep() }, &eth[..10], Timeframe::M5, "ETHBTC/USDT", &mut Allin).unwrap_err();
     assert!(e.to_string().contains("lookback_bars"), "{e}");
 }
-

@@ -1,4 +1,4 @@
-//! The engine on real data (`shared/data`), checked against what is computed here
+//! The engine on real data (`testdata/`), checked against what is computed here
 //! independently: crossings from plain loops, buy-and-hold from the prices.
 
 use super::strategy::{build, BarContext, Signal, Strategy, StrategySpec};
@@ -43,7 +43,13 @@ pub(super) fn crossings(bars: &[Candle], fast: usize, slow: usize) -> Vec<(usize
     let mut out = vec![];
     for i in slow - 1..bars.len() {
         let (f, s) = (sma(i, fast), sma(i, slow));
-        let sign = if f > s { 1 } else if f < s { -1 } else { state };
+        let sign = if f > s {
+            1
+        } else if f < s {
+            -1
+        } else {
+            state
+        };
         if sign != state {
             out.push((i, sign));
             state = sign;

@@ -30,7 +30,13 @@ pub struct EventLog {
 impl EventLog {
     /// `keep`: also keep every event (memory grows with the number of orders).
     pub fn new(keep: bool) -> Self {
-        EventLog { hasher: blake3::Hasher::new(), pending: Vec::with_capacity(HASH_BATCH_BYTES + 4096), count: 0, kept: keep.then(Vec::new), buffer: AlignedVec::with_capacity(1024) }
+        EventLog {
+            hasher: blake3::Hasher::new(),
+            pending: Vec::with_capacity(HASH_BATCH_BYTES + 4096),
+            count: 0,
+            kept: keep.then(Vec::new),
+            buffer: AlignedVec::with_capacity(1024),
+        }
     }
 
     pub fn record(&mut self, event: &Event) {

@@ -84,7 +84,8 @@ pub fn read(data_dir: &Path, rel: &str) -> Result<serde_json::Value, ResultFileE
     }
     let mut bytes = Vec::with_capacity(size as usize);
     f.take(RESULT_FILE_BYTES_MAX).read_to_end(&mut bytes).map_err(|source| ResultFileError::Io { path: shown.clone(), source })?;
-    let doc: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| ResultFileError::Corrupt { path: shown.clone(), why: e.to_string() })?;
+    let doc: serde_json::Value =
+        serde_json::from_slice(&bytes).map_err(|e| ResultFileError::Corrupt { path: shown.clone(), why: e.to_string() })?;
     let optimisation = doc["kind"] == "optimize" && doc["best_params"].is_object();
     let walk_forward = doc["kind"] == "walk_forward" && doc["per_window"].is_array();
     if !doc.is_object() || !(doc["metrics"].is_object() || optimisation || walk_forward) {

@@ -91,7 +91,11 @@ impl Ledger {
         let closed = t.open.min(f.quantity);
         let rest = sub(f.quantity, closed);
         // The fee share of the closing part; the rest of the fee opens the next trade.
-        let fee_closing = if rest.is_zero() { f.fee } else { f.fee.checked_mul(closed, Rounding::Nearest).and_then(|x| x.checked_div(f.quantity, Rounding::Nearest)).unwrap_or(f.fee) };
+        let fee_closing = if rest.is_zero() {
+            f.fee
+        } else {
+            f.fee.checked_mul(closed, Rounding::Nearest).and_then(|x| x.checked_div(f.quantity, Rounding::Nearest)).unwrap_or(f.fee)
+        };
         let per_unit = sub(f.price, t.average);
         let pnl = mul(per_unit, closed);
         t.realized = add(t.realized, if t.side == Side::Buy { pnl } else { Fixed::from_raw(-pnl.raw()) });
@@ -122,13 +126,11 @@ impl Ledger {
         }
     }
 
-
     /// The trade still open at the end, valued at `mark` (the last close), if any.
     pub fn open_trade(&self, time: Timestamp, bar: usize, mark: Fixed) -> Option<TradeRecord> {
         self.open.as_ref().map(|t| record(t, &self.symbol, &self.source, time, bar, Some(mark)))
     }
 }
-
 
 /// A trade's record, closed at `time` / `bar`; with `mark`, the open units are valued at
 /// that price (no exit fee): the still-open trade at the end of a run.

@@ -106,7 +106,7 @@
 //!   optimise on each training window, run the best on the next test window, metrics of
 //!   the stitched out-of-sample curve.
 //! - `walk_forward_tests.rs` (tests only): windows as documented, stitching.
-//! - `engine_tests.rs` (tests only): the engine on real data (`shared/data`): SMA-cross
+//! - `engine_tests.rs` (tests only): the engine on real data (`testdata/`): SMA-cross
 //!   fills against crossings computed independently, buy-and-hold against the price
 //!   return, determinism by hash, no look-ahead, bad input.
 //! - `engine_portfolio_tests.rs` (tests only): two symbols on one account (ETH/BTC and
@@ -146,9 +146,9 @@ pub mod walk_forward_job;
 pub mod walk_forward_request;
 
 #[cfg(test)]
-mod engine_tests;
-#[cfg(test)]
 mod engine_portfolio_tests;
+#[cfg(test)]
+mod engine_tests;
 #[cfg(test)]
 mod walk_forward_tests;
 

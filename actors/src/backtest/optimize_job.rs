@@ -10,18 +10,18 @@
 //! each on one blocking thread that fans its trials out over every core; more answer
 //! 503 (the slot is shared with walk-forwards: [`search_slot_free`]). Progress counts engine runs up to [`super::optimize::OptimizeSpec::runs_planned`].
 
-use super::actor::{fetch_bars, finish, timeframe_or_finest, reply_err, request_error, BacktestActor, Entry, RunAccepted};
+use super::actor::{fetch_bars, finish, reply_err, request_error, timeframe_or_finest, BacktestActor, Entry, RunAccepted};
 use super::files;
-use super::retention::Index;
 use super::optimize::{optimize_observed, OptimizeReport, SEGMENT_BARS_MIN};
 use super::optimize_request::{OptimizePlan, OptimizeRequest};
+use super::retention::Index;
+use super::walk_forward_job::KIND_WALK_FORWARD;
 use crate::context::{RequestMeta, Services};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::atomic::AtomicUsize;
 use std::sync::Arc;
-use super::walk_forward_job::KIND_WALK_FORWARD;
 use tradpal_messages::{BacktestCompleted, BacktestId, Candle, ErrorCode, ErrorReply, Timeframe};
 
 /// `kind` of an optimisation.
@@ -78,8 +78,24 @@ pub fn document(id: BacktestId, symbol: &str, timeframe: Timeframe, threads: usi
 pub fn summary(doc: &Value) -> Value {
     let mut out = json!({ "progress": 1.0 });
     let keys = [
-        "kind", "backtest_id", "status", "symbol", "timeframe", "strategy", "method", "objective", "train_fraction", "in_sample", "out_of_sample", "trials",
-        "failed_trials", "best_params", "in_sample_score", "out_of_sample_score", "gap", "top",
+        "kind",
+        "backtest_id",
+        "status",
+        "symbol",
+        "timeframe",
+        "strategy",
+        "method",
+        "objective",
+        "train_fraction",
+        "in_sample",
+        "out_of_sample",
+        "trials",
+        "failed_trials",
+        "best_params",
+        "in_sample_score",
+        "out_of_sample_score",
+        "gap",
+        "top",
     ];
     for k in keys {
         out[k] = doc[k].clone();
@@ -91,7 +107,12 @@ pub fn summary(doc: &Value) -> Value {
 
 impl BacktestActor {
     /// Checks, fetches the bars, journals `BacktestStarted` and starts the search.
-    pub(super) async fn start_optimize(&self, req: OptimizeRequest, meta: RequestMeta, state: &mut Index) -> Result<RunAccepted, ErrorReply> {
+    pub(super) async fn start_optimize(
+        &self,
+        req: OptimizeRequest,
+        meta: RequestMeta,
+        state: &mut Index,
+    ) -> Result<RunAccepted, ErrorReply> {
         let plan = req.plan().map_err(request_error)?;
         search_slot_free(&state.entries)?;
         let timeframe = timeframe_or_finest(plan.run.timeframe, &plan.run.symbol).await?;
@@ -137,7 +158,8 @@ impl Job {
         let (id, timeframe, data_dir) = (self.id, self.timeframe, self.data_dir.clone());
         let (symbol, strategy, n) = (plan.run.symbol.clone(), plan.spec.strategy.name.clone(), bars.len() as u64);
         let task = tokio::task::spawn_blocking(move || -> Result<(String, f64), String> {
-            let report = optimize_observed(&plan.run.config, &bars, timeframe, &plan.run.symbol, &plan.spec, Some(&done)).map_err(|e| e.to_string())?;
+            let report = optimize_observed(&plan.run.config, &bars, timeframe, &plan.run.symbol, &plan.spec, Some(&done))
+                .map_err(|e| e.to_string())?;
             let doc = document(id, &plan.run.symbol, timeframe, plan.spec.threads_used(), &request, &report);
             let file = files::write(&data_dir, id, &doc).map_err(|e| e.to_string())?;
             Ok((file, report.out_of_sample_metrics.total_return))

@@ -4,7 +4,9 @@
 //! [`OptimizeSpec::check`], the same checks as `tradpal optimize`. Every message names
 //! the field.
 
-use super::optimize::{Method, OptimizeError, OptimizeSpec, ParamRange, OBJECTIVE_DEFAULT, TOP_K_DEFAULT, TRAIN_FRACTION_DEFAULT, TRIALS_DEFAULT};
+use super::optimize::{
+    Method, OptimizeError, OptimizeSpec, ParamRange, OBJECTIVE_DEFAULT, TOP_K_DEFAULT, TRAIN_FRACTION_DEFAULT, TRIALS_DEFAULT,
+};
 use super::request::{RequestError, RunPlan, RunRequest};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -94,7 +96,8 @@ impl OptimizeRequest {
         if !train_fraction.is_finite() {
             return Err(field(fraction_field, "must be a finite number in (0, 1)"));
         }
-        let method = Method::parse(self.method.as_deref().unwrap_or("grid"), self.trials.unwrap_or(TRIALS_DEFAULT)).map_err(|e| field("method", e.to_string()))?;
+        let method = Method::parse(self.method.as_deref().unwrap_or("grid"), self.trials.unwrap_or(TRIALS_DEFAULT))
+            .map_err(|e| field("method", e.to_string()))?;
         let top_k = self.top_k.unwrap_or(TOP_K_DEFAULT);
         if !(1..=OPTIMIZE_TOP_MAX).contains(&top_k) {
             return Err(field("top_k", format!("must be in 1..={OPTIMIZE_TOP_MAX} (OPTIMIZE_TOP_MAX), got {top_k}")));
@@ -105,7 +108,9 @@ impl OptimizeRequest {
         spec.top_k = top_k;
         spec.train_fraction = train_fraction;
         spec.check().map_err(|e| match &e {
-            OptimizeError::BadTrainFraction(_) if fraction_field == "out_of_sample_fraction" => field(fraction_field, format!("must be in (0, 1), got {:?}", self.out_of_sample_fraction)),
+            OptimizeError::BadTrainFraction(_) if fraction_field == "out_of_sample_fraction" => {
+                field(fraction_field, format!("must be in (0, 1), got {:?}", self.out_of_sample_fraction))
+            }
             _ => field(field_of(&e, fraction_field), e.to_string()),
         })?;
         Ok(OptimizePlan { run, spec })
@@ -158,7 +163,8 @@ mod tests {
         let p = req().plan().unwrap();
         assert_eq!(p.spec.method, Method::Grid);
         assert_eq!(p.spec.train_fraction, TRAIN_FRACTION_DEFAULT);
-        let p = OptimizeRequest { out_of_sample_fraction: Some(0.25), method: Some("tpe".into()), trials: Some(7), ..req() }.plan().unwrap();
+        let p =
+            OptimizeRequest { out_of_sample_fraction: Some(0.25), method: Some("tpe".into()), trials: Some(7), ..req() }.plan().unwrap();
         assert_eq!(p.spec.train_fraction, 0.75);
         assert!(matches!(p.spec.method, Method::Tpe { trials: 7, .. }));
     }

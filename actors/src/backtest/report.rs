@@ -43,8 +43,11 @@ pub fn performance(id: BacktestId, spec: &StrategySpec, request: &Value, r: &Bac
         periods.truncate(DRAWDOWN_PERIODS_MAX);
         periods.sort_by_key(|p| p.start);
     }
-    let monthly: Vec<Value> =
-        monthly_returns(&r.equity).unwrap_or_default().into_iter().map(|(y, m, ret)| json!({ "year": y, "month": m, "return": ret })).collect();
+    let monthly: Vec<Value> = monthly_returns(&r.equity)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(y, m, ret)| json!({ "year": y, "month": m, "return": ret }))
+        .collect();
     let trades = &r.trades[..r.trades.len().min(REPORT_TRADES_MAX)];
     let attribution = with_drawdowns(attribute(&r.trades), &periods, &r.trades);
     let mut doc = json!({

@@ -111,7 +111,8 @@ impl RunRequest {
     /// Checks every field; builds the strategy once to check its parameters.
     pub fn plan(&self) -> Result<RunPlan, RequestError> {
         let symbols = self.symbols()?;
-        let timeframe = self.timeframe.as_deref().map(|t| t.parse::<Timeframe>().map_err(|e| field("timeframe", e.to_string()))).transpose()?;
+        let timeframe =
+            self.timeframe.as_deref().map(|t| t.parse::<Timeframe>().map_err(|e| field("timeframe", e.to_string()))).transpose()?;
         let spec = self.spec()?;
         let start = self.start_date.as_deref().map(|d| parse_date("start_date", d)).transpose()?;
         let end = self.end_date.as_deref().map(|d| parse_date("end_date", d)).transpose()?;
@@ -157,7 +158,9 @@ impl RunRequest {
         }
         let method = match self.monte_carlo_method.as_deref() {
             None => Resampling::default(),
-            Some(m) if self.monte_carlo_runs.is_none() => return Err(field("monte_carlo_method", format!("{m:?} given without monte_carlo_runs"))),
+            Some(m) if self.monte_carlo_runs.is_none() => {
+                return Err(field("monte_carlo_method", format!("{m:?} given without monte_carlo_runs")))
+            }
             Some(m) => m.parse::<Resampling>().map_err(|e| field("monte_carlo_method", e))?,
         };
         Ok(RobustnessRequest {
@@ -206,7 +209,16 @@ impl RunRequest {
         config.sizing = self.sizing.clone();
         config.validate().map_err(|why| {
             let name = ["starting_cash", "commission", "slippage", "sizing"].into_iter().find(|n| why.starts_with(n)).unwrap_or("config");
-            field(if name == "starting_cash" { "initial_capital" } else if name == "slippage" { "slippage_bps" } else { name }, why)
+            field(
+                if name == "starting_cash" {
+                    "initial_capital"
+                } else if name == "slippage" {
+                    "slippage_bps"
+                } else {
+                    name
+                },
+                why,
+            )
         })?;
         Ok(config)
     }
@@ -234,7 +246,13 @@ mod tests {
         assert_eq!(p.config.fill.taker_fee, Fixed::from_f64_rounded(0.001, Rounding::Nearest).unwrap());
         assert!(p.timeframe.is_none());
         assert_eq!(p.robustness, RobustnessRequest::default(), "no analysis unless asked");
-        let r = RunRequest { monte_carlo_runs: Some(500), monte_carlo_method: Some("permutation".into()), lookahead_checks: Some(20), seed: Some(4), ..req() };
+        let r = RunRequest {
+            monte_carlo_runs: Some(500),
+            monte_carlo_method: Some("permutation".into()),
+            lookahead_checks: Some(20),
+            seed: Some(4),
+            ..req()
+        };
         let rb = r.plan().unwrap().robustness;
         assert_eq!(rb.monte_carlo, Some(MonteCarloSpec { runs: 500, seed: 4, method: Resampling::Permutation }));
         assert_eq!((rb.lookahead_checks, rb.lookahead_seed), (Some(20), 4));

@@ -65,7 +65,11 @@ impl RiskSizing {
             RiskSizing::Kelly(m) => SizingMethod::Kelly(m.clone()),
             RiskSizing::VolatilityTarget(v) => {
                 let from = closes.len().saturating_sub(v.lookback_bars + 1);
-                SizingMethod::VolatilityTarget(VolatilityTarget { target_volatility: v.target_volatility, close_prices: closes[from..].to_vec(), periods_per_year })
+                SizingMethod::VolatilityTarget(VolatilityTarget {
+                    target_volatility: v.target_volatility,
+                    close_prices: closes[from..].to_vec(),
+                    periods_per_year,
+                })
             }
         };
         PositionSizeRequest { portfolio_value: sleeve, current_price: Some(price), max_position_size: Some(max_position_size), method }
@@ -76,7 +80,10 @@ impl RiskSizing {
     pub fn validate(&self, max_position_size: f64) -> Result<(), String> {
         if let RiskSizing::VolatilityTarget(v) = self {
             if !(2..=VOLATILITY_LOOKBACK_BARS_MAX).contains(&v.lookback_bars) {
-                return Err(format!("sizing: lookback_bars must be in 2..={VOLATILITY_LOOKBACK_BARS_MAX} (VOLATILITY_LOOKBACK_BARS_MAX), got {}", v.lookback_bars));
+                return Err(format!(
+                    "sizing: lookback_bars must be in 2..={VOLATILITY_LOOKBACK_BARS_MAX} (VOLATILITY_LOOKBACK_BARS_MAX), got {}",
+                    v.lookback_bars
+                ));
             }
         }
         let probe = self.request(10_000.0, 100.0, &[100.0, 101.0, 100.5], 365.0, max_position_size);
@@ -86,7 +93,16 @@ impl RiskSizing {
     /// Signed units for `direction` (the strategy's target; only its sign is used) at
     /// `bars.last()`'s close: the risk core's capped quantity, rounded toward zero onto
     /// the lot (and whole units). `None` when the risk core cannot size it.
-    pub fn units(&self, direction: f64, sleeve: Fixed, bars: &[Candle], periods_per_year: f64, max_position_size: f64, inst: &Instrument, whole_units: bool) -> Option<Fixed> {
+    pub fn units(
+        &self,
+        direction: f64,
+        sleeve: Fixed,
+        bars: &[Candle],
+        periods_per_year: f64,
+        max_position_size: f64,
+        inst: &Instrument,
+        whole_units: bool,
+    ) -> Option<Fixed> {
         if direction == 0.0 {
             return Some(Fixed::ZERO);
         }

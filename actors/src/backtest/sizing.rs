@@ -67,7 +67,7 @@ mod tests {
     #[test]
     fn sizes_round_toward_zero_onto_the_lot() {
         let btc = Instruments::binance_usdt().get("BTC/USDT").unwrap(); // lot 0.00001
-        // 10000 / 30000 = 0.333333.. -> 0.33333 long, -0.33333 short, 0.16666 at half.
+                                                                        // 10000 / 30000 = 0.333333.. -> 0.33333 long, -0.33333 short, 0.16666 at half.
         assert_eq!(target_units(1.0, f("10000"), f("30000"), &btc, false), f("0.33333"));
         assert_eq!(target_units(-1.0, f("10000"), f("30000"), &btc, false), f("-0.33333"));
         assert_eq!(target_units(0.5, f("10000"), f("30000"), &btc, false), f("0.16666"));

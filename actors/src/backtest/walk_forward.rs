@@ -120,7 +120,14 @@ pub fn runs_planned(spec: &OptimizeSpec, windows: usize) -> usize {
 
 /// Runs the walk-forward (see the module doc). `spec.train_fraction` is not used: each
 /// training window is wholly in-sample.
-pub fn walk_forward(config: &BacktestConfig, bars: &[Candle], timeframe: Timeframe, symbol: &str, spec: &OptimizeSpec, w: &Windows) -> Result<WalkForwardReport, OptimizeError> {
+pub fn walk_forward(
+    config: &BacktestConfig,
+    bars: &[Candle],
+    timeframe: Timeframe,
+    symbol: &str,
+    spec: &OptimizeSpec,
+    w: &Windows,
+) -> Result<WalkForwardReport, OptimizeError> {
     walk_forward_observed(config, bars, timeframe, symbol, spec, w, None)
 }
 
@@ -145,7 +152,9 @@ pub fn walk_forward_observed(
         let ranked = search(spec, &problem, &bars[a..a + an])?;
         let best = &ranked[0];
         let test = &bars[b..b + bn];
-        let r = problem.run_point(test, &best.point).map_err(|source| OptimizeError::Backtest { what: format!("window {k}: test run"), source })?;
+        let r = problem
+            .run_point(test, &best.point)
+            .map_err(|source| OptimizeError::Backtest { what: format!("window {k}: test run"), source })?;
         problem.tick();
         per_window.push(WindowReport {
             train: Segment::of(bars, a, an),
@@ -165,7 +174,8 @@ pub fn walk_forward_observed(
         risk_free_rate: config.risk_free_rate,
         exposure_bars: stitch.exposure_bars,
     };
-    let m = metrics::compute(&input).map_err(|e| OptimizeError::Backtest { what: "stitched out-of-sample metrics".into(), source: e.into() })?;
+    let m = metrics::compute(&input)
+        .map_err(|e| OptimizeError::Backtest { what: "stitched out-of-sample metrics".into(), source: e.into() })?;
     let is: Vec<f64> = per_window.iter().filter_map(|p| p.in_sample_score).collect();
     let last_tested = plan.last().map_or(0, |(_, (b, bn))| b + bn);
     Ok(WalkForwardReport {
@@ -197,7 +207,12 @@ impl Stitched {
         let start = self.equity.last().map_or(cash, |p| p.equity);
         let s = start / cash;
         self.equity.extend(r.equity.iter().map(|p| EquityPoint { time: p.time, equity: p.equity * s }));
-        self.trades.extend(r.trades.iter().map(|t| TradeRecord { quantity: t.quantity * s, pnl: t.pnl * s, fees: t.fees * s, ..t.clone() }));
+        self.trades.extend(r.trades.iter().map(|t| TradeRecord {
+            quantity: t.quantity * s,
+            pnl: t.pnl * s,
+            fees: t.fees * s,
+            ..t.clone()
+        }));
         self.closes.extend(test.iter().map(|b| b.close));
         self.exposure_bars += (r.metrics.exposure_time * r.metrics.bars as f64).round() as usize;
     }

@@ -10,9 +10,9 @@
 
 use super::actor::{fetch_bars, request_error, timeframe_or_finest, BacktestActor, RunAccepted};
 use super::files;
-use super::retention::Index;
 use super::optimize_job::search_slot_free;
 use super::report::{downsample, EQUITY_POINTS_MAX};
+use super::retention::Index;
 use super::walk_forward::{walk_forward_observed, WalkForwardReport, Windows};
 use super::walk_forward_request::{check_runs, WalkForwardPlan, WalkForwardRequest};
 use crate::context::{RequestMeta, Services};
@@ -55,8 +55,20 @@ pub fn document(id: BacktestId, symbol: &str, timeframe: Timeframe, threads: usi
 pub fn summary(doc: &Value) -> Value {
     let mut out = json!({ "progress": 1.0 });
     let keys = [
-        "kind", "backtest_id", "status", "symbol", "timeframe", "strategy", "method", "objective", "mode", "windows", "per_window", "untested_bars",
-        "mean_in_sample_score", "out_of_sample_score",
+        "kind",
+        "backtest_id",
+        "status",
+        "symbol",
+        "timeframe",
+        "strategy",
+        "method",
+        "objective",
+        "mode",
+        "windows",
+        "per_window",
+        "untested_bars",
+        "mean_in_sample_score",
+        "out_of_sample_score",
     ];
     for k in keys {
         out[k] = doc[k].clone();
@@ -71,7 +83,12 @@ pub fn summary(doc: &Value) -> Value {
 impl BacktestActor {
     /// Checks, fetches the bars, resolves the windows, journals the start and starts
     /// the walk-forward.
-    pub(super) async fn start_walk_forward(&self, req: WalkForwardRequest, meta: RequestMeta, state: &mut Index) -> Result<RunAccepted, ErrorReply> {
+    pub(super) async fn start_walk_forward(
+        &self,
+        req: WalkForwardRequest,
+        meta: RequestMeta,
+        state: &mut Index,
+    ) -> Result<RunAccepted, ErrorReply> {
         let plan = req.plan().map_err(request_error)?;
         search_slot_free(&state.entries)?;
         let run = &plan.optimize.run;
@@ -82,7 +99,15 @@ impl BacktestActor {
         let (symbol, strategy) = (run.symbol.clone(), plan.optimize.spec.strategy.name.clone());
         let id = self.journal_start(&meta, KIND_WALK_FORWARD, &symbol, &strategy, bars.len()).await?;
         let done = state.running(id, KIND_WALK_FORWARD, runs);
-        let accepted = RunAccepted { backtest_id: id, kind: KIND_WALK_FORWARD, status: "running", symbol: symbol.clone(), timeframe, strategy, bars: bars.len() };
+        let accepted = RunAccepted {
+            backtest_id: id,
+            kind: KIND_WALK_FORWARD,
+            status: "running",
+            symbol: symbol.clone(),
+            timeframe,
+            strategy,
+            bars: bars.len(),
+        };
         let request = serde_json::to_value(&req).unwrap_or(Value::Null);
         tracing::info!(%id, %symbol, %timeframe, bars = bars.len(), windows = count, runs, "walk-forward started");
         let job = Job { services: self.services.clone(), data_dir: self.data_dir.clone(), meta, id, timeframe, windows };
@@ -109,7 +134,8 @@ impl Job {
         let run = plan.optimize.run;
         let (symbol, strategy, n) = (run.symbol.clone(), spec.strategy.name.clone(), bars.len() as u64);
         let task = tokio::task::spawn_blocking(move || -> Result<(String, f64), String> {
-            let report = walk_forward_observed(&run.config, &bars, timeframe, &run.symbol, &spec, &windows, Some(&done)).map_err(|e| e.to_string())?;
+            let report = walk_forward_observed(&run.config, &bars, timeframe, &run.symbol, &spec, &windows, Some(&done))
+                .map_err(|e| e.to_string())?;
             let doc = document(id, &run.symbol, timeframe, spec.threads_used(), &request, &report);
             let file = files::write(&data_dir, id, &doc).map_err(|e| e.to_string())?;
             Ok((file, report.out_of_sample_metrics.total_return))

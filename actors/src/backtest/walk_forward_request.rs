@@ -97,9 +97,13 @@ fn field(field: &'static str, why: impl Into<String>) -> RequestError {
 fn size(bars: Option<usize>, fraction: Option<f64>, names: (&'static str, &'static str)) -> Result<Option<Size>, RequestError> {
     match (bars, fraction) {
         (Some(_), Some(_)) => Err(field(names.1, format!("give {} or {}, not both", names.0, names.1))),
-        (Some(b), None) if b < SEGMENT_BARS_MIN => Err(field(names.0, format!("must be >= {SEGMENT_BARS_MIN} (SEGMENT_BARS_MIN), got {b}"))),
+        (Some(b), None) if b < SEGMENT_BARS_MIN => {
+            Err(field(names.0, format!("must be >= {SEGMENT_BARS_MIN} (SEGMENT_BARS_MIN), got {b}")))
+        }
         (Some(b), None) => Ok(Some(Size::Bars(b))),
-        (None, Some(f)) if !(f.is_finite() && f > 0.0 && f < 1.0) => Err(field(names.1, format!("must be a finite number in (0, 1), got {f}"))),
+        (None, Some(f)) if !(f.is_finite() && f > 0.0 && f < 1.0) => {
+            Err(field(names.1, format!("must be a finite number in (0, 1), got {f}")))
+        }
         (None, Some(f)) => Ok(Some(Size::Fraction(f))),
         (None, None) => Ok(None),
     }
@@ -109,8 +113,10 @@ impl WalkForwardRequest {
     /// Checks every field that does not depend on the bars.
     pub fn plan(&self) -> Result<WalkForwardPlan, RequestError> {
         let optimize = self.optimize_request().plan()?;
-        let train = size(self.train_bars, self.train_fraction, ("train_bars", "train_fraction"))?.ok_or_else(|| field("train_bars", "give train_bars or train_fraction"))?;
-        let test = size(self.test_bars, self.test_fraction, ("test_bars", "test_fraction"))?.ok_or_else(|| field("test_bars", "give test_bars or test_fraction"))?;
+        let train = size(self.train_bars, self.train_fraction, ("train_bars", "train_fraction"))?
+            .ok_or_else(|| field("train_bars", "give train_bars or train_fraction"))?;
+        let test = size(self.test_bars, self.test_fraction, ("test_bars", "test_fraction"))?
+            .ok_or_else(|| field("test_bars", "give test_bars or test_fraction"))?;
         let step = size(self.step_bars, self.step_fraction, ("step_bars", "step_fraction"))?;
         let anchored = match self.mode.as_deref().unwrap_or("rolling") {
             "rolling" => false,
@@ -170,7 +176,10 @@ impl WindowSpec {
             None => test_bars,
         };
         if step_bars < test_bars {
-            return Err(field(step_name, format!("step of {step_bars} bars < test window of {test_bars} bars: test windows would overlap")));
+            return Err(field(
+                step_name,
+                format!("step of {step_bars} bars < test window of {test_bars} bars: test windows would overlap"),
+            ));
         }
         let train_name = if matches!(self.train, Size::Fraction(_)) { "train_fraction" } else { "train_bars" };
         if train_bars.saturating_add(test_bars) > n {
@@ -215,8 +224,18 @@ mod tests {
     fn sizes_resolve_in_bars_and_fractions() {
         let p = req().plan().unwrap();
         assert_eq!(p.windows.resolve(100).unwrap(), (Windows { train_bars: 30, test_bars: 20, step_bars: 20, anchored: false }, 3));
-        let f = WalkForwardRequest { train_bars: None, train_fraction: Some(0.5), test_bars: None, test_fraction: Some(0.25), mode: Some("anchored".into()), ..req() };
-        assert_eq!(f.plan().unwrap().windows.resolve(100).unwrap(), (Windows { train_bars: 50, test_bars: 25, step_bars: 25, anchored: true }, 2));
+        let f = WalkForwardRequest {
+            train_bars: None,
+            train_fraction: Some(0.5),
+            test_bars: None,
+            test_fraction: Some(0.25),
+            mode: Some("anchored".into()),
+            ..req()
+        };
+        assert_eq!(
+            f.plan().unwrap().windows.resolve(100).unwrap(),
+            (Windows { train_bars: 50, test_bars: 25, step_bars: 25, anchored: true }, 2)
+        );
     }
 
     #[test]
@@ -239,6 +258,9 @@ mod tests {
         assert!(resolved(WalkForwardRequest { step_bars: Some(10), ..req() }, 100).starts_with("step_bars"));
         assert!(resolved(req(), 40).starts_with("train_bars"));
         assert!(resolved(WalkForwardRequest { test_bars: None, test_fraction: Some(0.01), ..req() }, 100).starts_with("test_fraction"));
-        assert!(resolved(WalkForwardRequest { train_bars: Some(2), test_bars: Some(2), ..req() }, 10_000).starts_with("step_bars"), "WINDOWS_MAX");
+        assert!(
+            resolved(WalkForwardRequest { train_bars: Some(2), test_bars: Some(2), ..req() }, 10_000).starts_with("step_bars"),
+            "WINDOWS_MAX"
+        );
     }
 }

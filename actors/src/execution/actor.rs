@@ -59,20 +59,50 @@ pub enum OrderRef {
 
 #[derive(Debug)]
 pub enum ExecutionMsg {
-    Submit { req: Box<OrderRequest>, meta: RequestMeta, reply: Answer<SubmitReply> },
-    Cancel { order: OrderRef, reason: String, meta: RequestMeta, reply: Answer<OrderView> },
-    Get { order: OrderRef, reply: Answer<OrderView> },
-    Orders { query: OrdersQuery, reply: Answer<OrdersPage> },
-    Portfolio { reply: Answer<PortfolioView> },
-    SetTradingState { to: TradingState, reason: String, meta: RequestMeta, reply: Answer<TradingStateView> },
-    Flatten { reason: String, meta: RequestMeta, reply: Answer<FlattenReply> },
+    Submit {
+        req: Box<OrderRequest>,
+        meta: RequestMeta,
+        reply: Answer<SubmitReply>,
+    },
+    Cancel {
+        order: OrderRef,
+        reason: String,
+        meta: RequestMeta,
+        reply: Answer<OrderView>,
+    },
+    Get {
+        order: OrderRef,
+        reply: Answer<OrderView>,
+    },
+    Orders {
+        query: OrdersQuery,
+        reply: Answer<OrdersPage>,
+    },
+    Portfolio {
+        reply: Answer<PortfolioView>,
+    },
+    SetTradingState {
+        to: TradingState,
+        reason: String,
+        meta: RequestMeta,
+        reply: Answer<TradingStateView>,
+    },
+    Flatten {
+        reason: String,
+        meta: RequestMeta,
+        reply: Answer<FlattenReply>,
+    },
     /// Candles were journaled (or might have been): read the journal after the cursor.
     Wake,
     Tick,
     /// A queued journal batch failed: stop, so the supervisor rebuilds from the journal.
     JournalFailed(String),
     /// The live venue's answer to a place / cancel / query of one order (`actor_live.rs`).
-    VenueReport { order_id: OrderId, kind: VenueCallKind, result: Result<VenueOrderState, VenueError> },
+    VenueReport {
+        order_id: OrderId,
+        kind: VenueCallKind,
+        result: Result<VenueOrderState, VenueError>,
+    },
     Fault(Fault),
 }
 
@@ -202,7 +232,16 @@ impl ExecutionActor {
                 other => core.apply(other, env.timestamp),
             })
             .await?;
-        Ok(ExecutionState { core, cursor: last_cause.saturating_sub(1), folded_through, pipeline: Pipeline::default(), myself: None, in_flight: BTreeSet::new(), poll_after: None, balances: None })
+        Ok(ExecutionState {
+            core,
+            cursor: last_cause.saturating_sub(1),
+            folded_through,
+            pipeline: Pipeline::default(),
+            myself: None,
+            in_flight: BTreeSet::new(),
+            poll_after: None,
+            balances: None,
+        })
     }
 
     /// Reads journal records after the cursor and matches the candle records.
@@ -299,8 +338,10 @@ impl ExecutionActor {
                         let mut ids = self.services.ids.lock().expect("id generator lock poisoned");
                         state.core.flatten(&reason, now, &mut *ids).map_err(refused)?
                     };
-                    let canceled_orders = events.iter().filter_map(|e| if let Event::OrderCanceled(c) = e { Some(c.order_id) } else { None }).collect();
-                    let closing: Vec<OrderId> = events.iter().filter_map(|e| if let Event::OrderSubmitted(s) = e { Some(s.order_id) } else { None }).collect();
+                    let canceled_orders =
+                        events.iter().filter_map(|e| if let Event::OrderCanceled(c) = e { Some(c.order_id) } else { None }).collect();
+                    let closing: Vec<OrderId> =
+                        events.iter().filter_map(|e| if let Event::OrderSubmitted(s) = e { Some(s.order_id) } else { None }).collect();
                     self.record(state, &meta, events).await?;
                     let closing_orders = closing.iter().map(|id| OrderView::of(&state.core.orders[id])).collect();
                     Ok(FlattenReply { canceled_orders, closing_orders })

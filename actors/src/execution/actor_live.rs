@@ -110,9 +110,18 @@ pub(super) fn calls_of(core: &super::core::ExecutionCore, events: &[Event]) -> V
                 };
                 Some((s.order_id, VenueCall::Place(order)))
             }
-            Event::OrderCancelRequested(c) if status(c.order_id) == Some(OrderStatus::PendingCancel) => core.orders.get(&c.order_id).map(|o| {
-                (c.order_id, VenueCall::Cancel { symbol: o.spec.symbol.clone(), client_order_id: o.spec.client_order_id.clone(), filled: o.filled })
-            }),
+            Event::OrderCancelRequested(c) if status(c.order_id) == Some(OrderStatus::PendingCancel) => {
+                core.orders.get(&c.order_id).map(|o| {
+                    (
+                        c.order_id,
+                        VenueCall::Cancel {
+                            symbol: o.spec.symbol.clone(),
+                            client_order_id: o.spec.client_order_id.clone(),
+                            filled: o.filled,
+                        },
+                    )
+                })
+            }
             _ => None,
         })
         .collect()
@@ -172,7 +181,11 @@ impl ExecutionActor {
         }
         let order = &state.core.orders[&order_id];
         if reopen && order.status == OrderStatus::PendingCancel {
-            let call = VenueCall::Cancel { symbol: order.spec.symbol.clone(), client_order_id: order.spec.client_order_id.clone(), filled: order.filled };
+            let call = VenueCall::Cancel {
+                symbol: order.spec.symbol.clone(),
+                client_order_id: order.spec.client_order_id.clone(),
+                filled: order.filled,
+            };
             self.spawn_call(state, order_id, call);
         }
         Ok(known)
@@ -186,7 +199,8 @@ impl ExecutionActor {
         let candidates: Vec<(OrderId, VenueCall)> =
             state.core.venue_working().filter(|o| !state.in_flight.contains(&o.id)).map(|o| (o.id, query_of(o))).collect();
         let start = candidates.iter().position(|(id, _)| state.poll_after.is_none_or(|a| *id > a)).unwrap_or(0);
-        let picked: Vec<_> = candidates.iter().cycle().skip(start).take(candidates.len().min(VENUE_QUERIES_PER_TICK_MAX)).cloned().collect();
+        let picked: Vec<_> =
+            candidates.iter().cycle().skip(start).take(candidates.len().min(VENUE_QUERIES_PER_TICK_MAX)).cloned().collect();
         for (id, call) in picked {
             state.poll_after = Some(id);
             self.spawn_call(state, id, call);
@@ -231,7 +245,10 @@ impl ExecutionActor {
                     pending.len()
                 );
                 tracing::error!("{reason}");
-                let event = state.core.set_trading_state(TradingState::Halted, &reason, self.services.clock.now()).map_err(super::actor::refused)?;
+                let event = state
+                    .core
+                    .set_trading_state(TradingState::Halted, &reason, self.services.clock.now())
+                    .map_err(super::actor::refused)?;
                 self.record(state, &system_meta(), event.into_iter().collect()).await
             }
         }
@@ -250,7 +267,11 @@ impl ExecutionActor {
             tracing::info!(journaled_cash = %state.core.portfolio.cash, venue = %cash, "reconciled with the venue");
             return Ok(());
         }
-        let fund = Event::CashAdjusted(CashAdjusted { asset: quote, amount: cash, reason: "live account: the venue's balance at the first live start".into() });
+        let fund = Event::CashAdjusted(CashAdjusted {
+            asset: quote,
+            amount: cash,
+            reason: "live account: the venue's balance at the first live start".into(),
+        });
         state.core.apply(&fund, self.services.clock.now()).map_err(|e| ErrorReply::new(ErrorCode::Internal, e))?;
         self.record(state, &system_meta(), vec![fund]).await
     }

@@ -40,7 +40,8 @@ impl ExecutionConfig {
     /// (`ExecutionConfigured`); everything else keeps its default (code constants). The one
     /// mapping used live and by a replay.
     pub fn from_recorded(r: &tradpal_messages::ExecutionConfigured) -> ExecutionConfig {
-        let mut c = ExecutionConfig { order_timeout_ns: r.order_timeout_ns, live_venue: r.live_venue.clone(), ..ExecutionConfig::default() };
+        let mut c =
+            ExecutionConfig { order_timeout_ns: r.order_timeout_ns, live_venue: r.live_venue.clone(), ..ExecutionConfig::default() };
         if let Ok(rate) = Fixed::from_f64_rounded(r.transaction_costs, tradpal_messages::Rounding::Nearest) {
             c.fill.taker_fee = rate;
             c.fill.maker_fee = rate;
@@ -136,7 +137,15 @@ impl ExecutionCore {
                 if self.orders.contains_key(&e.order_id) || self.by_client.contains_key(&e.spec.client_order_id) {
                     return Err(format!("order {} / client id {:?} submitted twice", e.order_id, e.spec.client_order_id));
                 }
-                let mut order = Order::new(e.order_id, e.spec.clone(), e.requested_quantity, e.risk_note.clone(), e.link.clone(), e.status, e.submitted_at);
+                let mut order = Order::new(
+                    e.order_id,
+                    e.spec.clone(),
+                    e.requested_quantity,
+                    e.risk_note.clone(),
+                    e.link.clone(),
+                    e.status,
+                    e.submitted_at,
+                );
                 if e.status == OrderStatus::Held {
                     order.matched_until = Timestamp(i64::MAX);
                 }
@@ -236,7 +245,14 @@ impl ExecutionCore {
     fn apply_fill(&mut self, e: &tradpal_messages::OrderFilled, at: Timestamp) -> Result<(), String> {
         let order = self.orders.get(&e.order_id).ok_or_else(|| format!("fill for unknown order {}", e.order_id))?;
         if order.spec.symbol != e.symbol || order.spec.side != e.side {
-            return Err(format!("fill of order {} names {} {} but the order is {} {}", e.order_id, e.side.as_str(), e.symbol, order.spec.side.as_str(), order.spec.symbol));
+            return Err(format!(
+                "fill of order {} names {} {} but the order is {} {}",
+                e.order_id,
+                e.side.as_str(),
+                e.symbol,
+                order.spec.side.as_str(),
+                order.spec.symbol
+            ));
         }
         // Check the portfolio side first on a copy: all or nothing.
         let mut portfolio = self.portfolio.clone();

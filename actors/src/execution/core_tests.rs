@@ -7,9 +7,7 @@ use super::decide::ExecutionError;
 use super::fill::{FillModel, Slippage};
 use super::request::OrderRequest;
 use proptest::prelude::*;
-use tradpal_messages::{
-    CashAdjusted, Candle, Event, Fixed, IdGenerator, OrderStatus, RejectSource, Timeframe, Timestamp, TradingState,
-};
+use tradpal_messages::{Candle, CashAdjusted, Event, Fixed, IdGenerator, OrderStatus, RejectSource, Timeframe, Timestamp, TradingState};
 
 const H: i64 = 3_600_000_000_000;
 
@@ -50,12 +48,15 @@ impl Rig {
     fn bar(&mut self, i: i64, o: f64, h: f64, l: f64, c: f64) {
         let candle = Candle { open_time: Timestamp(i * H), open: o, high: h, low: l, close: c, volume: 100.0 };
         let at = Timestamp((i + 1) * H);
-        self.log.push((Event::CandlesIngested(tradpal_messages::CandlesIngested {
-            symbol: "BTC/USDT".into(),
-            timeframe: Timeframe::H1,
-            source: tradpal_messages::DataSource::Http,
-            candles: vec![candle],
-        }), at));
+        self.log.push((
+            Event::CandlesIngested(tradpal_messages::CandlesIngested {
+                symbol: "BTC/USDT".into(),
+                timeframe: Timeframe::H1,
+                source: tradpal_messages::DataSource::Http,
+                candles: vec![candle],
+            }),
+            at,
+        ));
         let events = self.core.on_bars("BTC/USDT", Timeframe::H1, &[candle], i as u64 + 1).unwrap();
         self.log.extend(events.into_iter().map(|e| (e, at)));
     }
@@ -289,7 +290,11 @@ fn one_bar_fills_thousands_of_resting_orders() {
     r.core.config.fill.participation = 1.0;
     r.bar(0, 100.0, 101.0, 99.0, 100.0);
     for i in 0..3000 {
-        r.submit(&format!(r#"{{"client_order_id":"x{i}","symbol":"BTC/USDT","side":"buy","type":"limit","quantity":"0.06","price":"99"}}"#), H + i).unwrap();
+        r.submit(
+            &format!(r#"{{"client_order_id":"x{i}","symbol":"BTC/USDT","side":"buy","type":"limit","quantity":"0.06","price":"99"}}"#),
+            H + i,
+        )
+        .unwrap();
     }
     let candle = Candle { open_time: Timestamp(2 * H), open: 100.0, high: 101.0, low: 98.0, close: 100.0, volume: 1e7 };
     let events = r.core.on_bars("BTC/USDT", Timeframe::H1, &[candle], 9).unwrap();
@@ -307,9 +312,14 @@ fn rematching_a_partly_journaled_bar_fills_nothing_twice() {
     r.bar(0, 100.0, 101.0, 99.0, 100.0);
     for i in 0..40 {
         let json = if i % 4 == 0 {
-            format!(r#"{{"client_order_id":"x{i}","symbol":"BTC/USDT","side":"buy","type":"limit","quantity":"1","price":"99","oco_stop_price":"102"}}"#)
+            format!(
+                r#"{{"client_order_id":"x{i}","symbol":"BTC/USDT","side":"buy","type":"limit","quantity":"1","price":"99","oco_stop_price":"102"}}"#
+            )
         } else {
-            format!(r#"{{"client_order_id":"x{i}","symbol":"BTC/USDT","side":"buy","type":"limit","quantity":"1","price":"{}"}}"#, 95 + i % 5)
+            format!(
+                r#"{{"client_order_id":"x{i}","symbol":"BTC/USDT","side":"buy","type":"limit","quantity":"1","price":"{}"}}"#,
+                95 + i % 5
+            )
         };
         r.submit(&json, H + i).unwrap();
     }
@@ -345,7 +355,12 @@ fn differing_orders(a: &ExecutionCore, b: &ExecutionCore) -> Vec<String> {
         }
         o
     };
-    let mut out: Vec<String> = a.orders.iter().filter(|(id, o)| b.orders.get(id).map(norm) != Some(norm(o))).map(|(_, o)| o.spec.client_order_id.clone()).collect();
+    let mut out: Vec<String> = a
+        .orders
+        .iter()
+        .filter(|(id, o)| b.orders.get(id).map(norm) != Some(norm(o)))
+        .map(|(_, o)| o.spec.client_order_id.clone())
+        .collect();
     out.extend(b.orders.keys().filter(|id| !a.orders.contains_key(id)).map(|id| id.to_string()));
     out
 }

@@ -6,8 +6,9 @@ use super::request::{plan, OrderRequest, Plan};
 use crate::risk::exposure::Position as RiskPosition;
 use crate::risk::pretrade::{pre_trade_check, PortfolioSnapshot, PreTradeDecision, ProposedOrder, Side as RiskSide};
 use tradpal_messages::{
-    Contingency, Event, Fixed, IdGenerator, OrderAccepted, OrderCancelRequested, OrderCanceled, OrderId, OrderLink, OrderRejected, OrderReleased,
-    OrderSpec, OrderStatus, OrderSubmitted, OrderType, RejectSource, Rounding, Side, TimeInForce, Timestamp, TradingState, TradingStateChanged,
+    Contingency, Event, Fixed, IdGenerator, OrderAccepted, OrderCancelRequested, OrderCanceled, OrderId, OrderLink, OrderRejected,
+    OrderReleased, OrderSpec, OrderStatus, OrderSubmitted, OrderType, RejectSource, Rounding, Side, TimeInForce, Timestamp, TradingState,
+    TradingStateChanged,
 };
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -77,14 +78,19 @@ impl ExecutionCore {
         }
         for p in &plan.orders[1..] {
             if self.by_client.contains_key(&p.spec.client_order_id) {
-                return Err(ExecutionError::Conflict(format!("client_order_id {:?} (a leg of this order) is already used", p.spec.client_order_id)));
+                return Err(ExecutionError::Conflict(format!(
+                    "client_order_id {:?} (a leg of this order) is already used",
+                    p.spec.client_order_id
+                )));
             }
         }
         if self.open_orders() + plan.orders.len() > WORKING_ORDERS_MAX {
             return Err(ExecutionError::Busy(format!("{WORKING_ORDERS_MAX} orders are working; cancel some first")));
         }
         if self.is_live() && plan.orders.len() > 1 {
-            return Err(ExecutionError::Invalid("contingent orders (bracket, OCO, OTO) are not routed to a live venue yet; send the legs as separate orders".into()));
+            return Err(ExecutionError::Invalid(
+                "contingent orders (bracket, OCO, OTO) are not routed to a live venue yet; send the legs as separate orders".into(),
+            ));
         }
         let mut out = Vec::new();
         let main_id = ids.order_id();
@@ -107,7 +113,15 @@ impl ExecutionCore {
             c.map(|contingency| OrderLink { contingency, list_id: list, parent, sibling })
         };
         if let Some((source, reason)) = refusal {
-            let submitted = OrderSubmitted { order_id: main_id, spec: main, requested_quantity: requested, risk_note: note, status: OrderStatus::Submitted, link: None, submitted_at: now };
+            let submitted = OrderSubmitted {
+                order_id: main_id,
+                spec: main,
+                requested_quantity: requested,
+                risk_note: note,
+                status: OrderStatus::Submitted,
+                link: None,
+                submitted_at: now,
+            };
             self.emit(&mut out, Event::OrderSubmitted(submitted), now)?;
             self.emit(&mut out, Event::OrderRejected(OrderRejected { order_id: main_id, source, reason }), now)?;
             return Ok(Submitted { order_id: main_id, created: true, events: out });
@@ -242,7 +256,14 @@ impl ExecutionCore {
     /// Paper cancel: request and confirmation at once; then the order's children.
     /// Live: only the request (the venue's answer confirms it), except for a held order,
     /// which never reached the venue.
-    pub(crate) fn cancel_one(&mut self, out: &mut Vec<Event>, id: OrderId, reason: &str, now: Timestamp, cause: u64) -> Result<(), ExecutionError> {
+    pub(crate) fn cancel_one(
+        &mut self,
+        out: &mut Vec<Event>,
+        id: OrderId,
+        reason: &str,
+        now: Timestamp,
+        cause: u64,
+    ) -> Result<(), ExecutionError> {
         let status = self.orders[&id].status;
         if self.is_live() && status != OrderStatus::Held {
             if status != OrderStatus::PendingCancel {
@@ -320,7 +341,15 @@ impl ExecutionCore {
                 session_id: None,
             };
             let risk_note = String::new();
-            let submitted = OrderSubmitted { order_id, requested_quantity: spec.quantity, spec, risk_note, status: OrderStatus::Submitted, link: None, submitted_at: now };
+            let submitted = OrderSubmitted {
+                order_id,
+                requested_quantity: spec.quantity,
+                spec,
+                risk_note,
+                status: OrderStatus::Submitted,
+                link: None,
+                submitted_at: now,
+            };
             self.emit(&mut out, Event::OrderSubmitted(submitted), now)?;
             if !self.is_live() {
                 self.emit(&mut out, Event::OrderAccepted(OrderAccepted { order_id, venue_order_id: order_id.to_string() }), now)?;

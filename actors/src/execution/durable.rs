@@ -36,7 +36,11 @@ impl Default for Pipeline {
 impl Pipeline {
     /// Watches a queued batch: moves the watermark when it is durable, or marks the
     /// pipeline failed (and calls `on_error`, which stops the actor) when it is not.
-    pub fn track(&mut self, durable: impl Future<Output = Result<(), ActorError>> + Send + 'static, on_error: impl FnOnce(String) + Send + 'static) {
+    pub fn track(
+        &mut self,
+        durable: impl Future<Output = Result<(), ActorError>> + Send + 'static,
+        on_error: impl FnOnce(String) + Send + 'static,
+    ) {
         self.queued += 1;
         let (ticket, tx) = (self.queued, self.tx.clone());
         tokio::spawn(async move {
@@ -97,7 +101,10 @@ impl Pipeline {
                 .map(|w| w.clone());
             let answer = match outcome {
                 Ok(Watermark::Durable(_)) => answer,
-                Ok(Watermark::Failed(why)) => Err(ErrorReply::new(ErrorCode::Unavailable, format!("the journal refused a write ({why}); the execution actor restarts; retry"))),
+                Ok(Watermark::Failed(why)) => Err(ErrorReply::new(
+                    ErrorCode::Unavailable,
+                    format!("the journal refused a write ({why}); the execution actor restarts; retry"),
+                )),
                 Err(_) => Err(ErrorReply::new(ErrorCode::Unavailable, "the execution actor stopped; retry")),
             };
             let _ = reply.send(answer);

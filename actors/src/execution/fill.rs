@@ -195,13 +195,11 @@ pub fn match_bar(order: &Order, candle: &Candle, inst: &Instrument, model: &Fill
                 Liquidity::Maker => model.maker_fee,
                 Liquidity::Taker => model.taker_fee,
             };
-            let fee = price
-                .checked_mul(quantity, Rounding::Up)
-                .and_then(|n| n.checked_mul(rate, Rounding::Up))
-                .unwrap_or(Fixed::ZERO);
+            let fee = price.checked_mul(quantity, Rounding::Up).and_then(|n| n.checked_mul(rate, Rounding::Up)).unwrap_or(Fixed::ZERO);
             out.fill = Some(BarFill { quantity, price, fee, liquidity });
             if tif == TimeInForce::Ioc && quantity < order.remaining() {
-                out.cancel = Some(format!("IOC: {} not filled on the first bar", Fixed::from_raw(order.remaining().raw() - quantity.raw())));
+                out.cancel =
+                    Some(format!("IOC: {} not filled on the first bar", Fixed::from_raw(order.remaining().raw() - quantity.raw())));
             }
         }
         _ if first_bar && matches!(tif, TimeInForce::Ioc | TimeInForce::Fok) => {
@@ -214,7 +212,14 @@ pub fn match_bar(order: &Order, candle: &Candle, inst: &Instrument, model: &Fill
 
 /// The price (and liquidity) this bar offers the order, if any. `triggered` is set when
 /// the trigger was reached on this very bar; `trigger_price` when reached at any time.
-fn offer(order: &Order, bar: &Bar, triggered: Option<Fixed>, trigger_price: Option<Fixed>, inst: &Instrument, model: &FillModel) -> Option<(Fixed, Liquidity)> {
+fn offer(
+    order: &Order,
+    bar: &Bar,
+    triggered: Option<Fixed>,
+    trigger_price: Option<Fixed>,
+    inst: &Instrument,
+    model: &FillModel,
+) -> Option<(Fixed, Liquidity)> {
     let side = order.spec.side;
     let slipped = |p: Fixed| slip(p, side, bar, model, inst);
     match order.spec.order_type {
@@ -269,7 +274,11 @@ fn slip(price: Fixed, side: Side, bar: &Bar, model: &FillModel, inst: &Instrumen
         Side::Sell => (price.checked_sub(delta).unwrap_or(price), Rounding::Down),
     };
     let on_tick = p.round_to_step(inst.tick_size, r).unwrap_or(p);
-    if on_tick.is_positive() { on_tick } else { inst.tick_size }
+    if on_tick.is_positive() {
+        on_tick
+    } else {
+        inst.tick_size
+    }
 }
 
 /// `volume * participation`, rounded down to the lot.

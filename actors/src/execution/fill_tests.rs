@@ -64,7 +64,11 @@ fn limit_fills_at_its_price_as_maker_or_at_the_open_as_taker() {
     assert_eq!(price_liq(&order(Side::Buy, OrderType::Limit, "1", Some("95"), None), &B()), Some((f("95"), Liquidity::Maker)));
     assert_eq!(price_liq(&order(Side::Buy, OrderType::Limit, "1", Some("101"), None), &B()), Some((f("100"), Liquidity::Taker)));
     assert_eq!(price_liq(&order(Side::Buy, OrderType::Limit, "1", Some("89.99"), None), &B()), None);
-    assert_eq!(price_liq(&order(Side::Buy, OrderType::Limit, "1", Some("90"), None), &B()), Some((f("90"), Liquidity::Maker)), "touching the low fills");
+    assert_eq!(
+        price_liq(&order(Side::Buy, OrderType::Limit, "1", Some("90"), None), &B()),
+        Some((f("90"), Liquidity::Maker)),
+        "touching the low fills"
+    );
     assert_eq!(price_liq(&order(Side::Sell, OrderType::Limit, "1", Some("108"), None), &B()), Some((f("108"), Liquidity::Maker)));
     assert_eq!(price_liq(&order(Side::Sell, OrderType::Limit, "1", Some("99"), None), &B()), Some((f("100"), Liquidity::Taker)));
     assert_eq!(price_liq(&order(Side::Sell, OrderType::Limit, "1", Some("110.01"), None), &B()), None);

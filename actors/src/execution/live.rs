@@ -17,8 +17,8 @@ use super::decide::ExecutionError;
 use super::order::Order;
 pub use super::venue::{VenueFill, VenueOrderState};
 use tradpal_messages::{
-    Event, Fixed, Liquidity, OrderAccepted, OrderCanceled, OrderExpired, OrderFilled, OrderId, OrderRejected, OrderStatus, RejectSource, Rounding,
-    Timestamp,
+    Event, Fixed, Liquidity, OrderAccepted, OrderCanceled, OrderExpired, OrderFilled, OrderId, OrderRejected, OrderStatus, RejectSource,
+    Rounding, Timestamp,
 };
 
 /// The part of a report's fills not yet applied to an order, summed.
@@ -81,7 +81,10 @@ impl ExecutionCore {
     pub fn on_venue_report(&mut self, id: OrderId, report: &VenueOrderState, now: Timestamp) -> Result<Vec<Event>, ExecutionError> {
         let order = self.orders.get(&id).ok_or_else(|| ExecutionError::NotFound(format!("no order {id}")))?;
         if report.executed_quantity < order.filled {
-            return Err(ExecutionError::Conflict(format!("order {id}: the venue reports {} executed but {} is journaled", report.executed_quantity, order.filled)));
+            return Err(ExecutionError::Conflict(format!(
+                "order {id}: the venue reports {} executed but {} is journaled",
+                report.executed_quantity, order.filled
+            )));
         }
         if order.status.is_terminal() {
             if report.executed_quantity > order.filled {
@@ -102,7 +105,10 @@ impl ExecutionCore {
             return Err(ExecutionError::Internal(format!("order {id}: the venue's fills cannot be valued: {report:?}")));
         }
         if new_quantity > order.remaining() {
-            return Err(ExecutionError::Conflict(format!("order {id}: the venue reports {} executed, more than the order's {}", report.executed_quantity, order.quantity)));
+            return Err(ExecutionError::Conflict(format!(
+                "order {id}: the venue reports {} executed, more than the order's {}",
+                report.executed_quantity, order.quantity
+            )));
         }
         let mut out = Vec::new();
         let at = if report.update_time_ms > 0 { Timestamp::from_millis(report.update_time_ms) } else { now };
@@ -143,12 +149,20 @@ impl ExecutionCore {
             return Ok(());
         }
         let event = match report.status {
-            OrderStatus::Canceled => Event::OrderCanceled(OrderCanceled { order_id: id, reason: "canceled at the venue".into(), cause_sequence: 0 }),
-            OrderStatus::Expired => Event::OrderExpired(OrderExpired { order_id: id, reason: "expired at the venue (time in force)".into(), cause_sequence: 0 }),
+            OrderStatus::Canceled => {
+                Event::OrderCanceled(OrderCanceled { order_id: id, reason: "canceled at the venue".into(), cause_sequence: 0 })
+            }
+            OrderStatus::Expired => {
+                Event::OrderExpired(OrderExpired { order_id: id, reason: "expired at the venue (time in force)".into(), cause_sequence: 0 })
+            }
             OrderStatus::Rejected if status == OrderStatus::Submitted => {
                 Event::OrderRejected(OrderRejected { order_id: id, source: RejectSource::Venue, reason: "rejected by the venue".into() })
             }
-            OrderStatus::Rejected => Event::OrderExpired(OrderExpired { order_id: id, reason: "rejected by the venue after acceptance".into(), cause_sequence: 0 }),
+            OrderStatus::Rejected => Event::OrderExpired(OrderExpired {
+                order_id: id,
+                reason: "rejected by the venue after acceptance".into(),
+                cause_sequence: 0,
+            }),
             // Filled: the fills above ended it; anything else is still working.
             _ => return Ok(()),
         };
@@ -177,13 +191,18 @@ impl ExecutionCore {
             return Ok(vec![]);
         }
         if !never_acknowledged {
-            return Err(ExecutionError::Conflict(format!("order {id} was acknowledged by the venue, which now does not know it: needs an operator")));
+            return Err(ExecutionError::Conflict(format!(
+                "order {id} was acknowledged by the venue, which now does not know it: needs an operator"
+            )));
         }
         let timeout = self.config.order_timeout_ns;
         if now.0.saturating_sub(o.submitted_at.0) < timeout {
             return Ok(vec![]);
         }
-        let reason = format!("the venue does not know this order (query: unknown order) and did not acknowledge it within {} s (ORDER_TIMEOUT)", timeout / 1_000_000_000);
+        let reason = format!(
+            "the venue does not know this order (query: unknown order) and did not acknowledge it within {} s (ORDER_TIMEOUT)",
+            timeout / 1_000_000_000
+        );
         let mut out = Vec::new();
         self.emit(&mut out, Event::OrderExpired(OrderExpired { order_id: id, reason, cause_sequence: 0 }), now)?;
         self.after_terminal(&mut out, id, now, 0)?;

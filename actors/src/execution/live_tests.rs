@@ -6,7 +6,7 @@ use super::core::{ExecutionConfig, ExecutionCore};
 use super::decide::ExecutionError;
 use super::request::OrderRequest;
 use super::venue::{VenueFill, VenueOrderState};
-use tradpal_messages::{CashAdjusted, Candle, Event, Fixed, IdGenerator, Liquidity, OrderId, OrderStatus, Side, Timeframe, Timestamp};
+use tradpal_messages::{Candle, CashAdjusted, Event, Fixed, IdGenerator, Liquidity, OrderId, OrderStatus, Side, Timeframe, Timestamp};
 
 const S: i64 = 1_000_000_000;
 
@@ -25,7 +25,8 @@ impl Rig {
         let mut c = ExecutionConfig { live_venue: Some("binance".into()), ..ExecutionConfig::default() };
         c.limits.max_position_size = 1.0;
         let mut core = ExecutionCore::new(c);
-        let fund = Event::CashAdjusted(CashAdjusted { asset: "USDT".into(), amount: Fixed::from_int(100_000), reason: "venue balance".into() });
+        let fund =
+            Event::CashAdjusted(CashAdjusted { asset: "USDT".into(), amount: Fixed::from_int(100_000), reason: "venue balance".into() });
         core.apply(&fund, Timestamp(0)).unwrap();
         Rig { core, ids: IdGenerator::from_seed(3), log: vec![(fund, Timestamp(0))] }
     }
@@ -101,7 +102,10 @@ fn the_same_report_twice_emits_nothing_the_second_time() {
     assert_eq!(kinds(&rig.report(id, &r, 2)), ["order_accepted", "order_filled"]);
     assert!(rig.report(id, &r, 3).is_empty());
     let o = &rig.core.orders[&id];
-    assert_eq!((o.status, o.filled, o.fees, o.venue_order_id.as_deref()), (OrderStatus::PartiallyFilled, f("0.001"), f("0.03"), Some("77")));
+    assert_eq!(
+        (o.status, o.filled, o.fees, o.venue_order_id.as_deref()),
+        (OrderStatus::PartiallyFilled, f("0.001"), f("0.03"), Some("77"))
+    );
     rig.check_replay();
 }
 
@@ -116,7 +120,10 @@ fn partial_fills_across_reports_apply_only_the_new_part() {
     let events = rig.report(id, &report(OrderStatus::Filled, "0.003", "89.97", all), 3);
     assert_eq!(kinds(&events), ["order_filled"]);
     let Event::OrderFilled(e) = &events[0] else { unreachable!() };
-    assert_eq!((e.quantity, e.price, e.fee, e.fill_seq, e.liquidity, e.cause_sequence), (f("0.002"), f("29985"), f("0.06"), 2, Liquidity::Maker, 0));
+    assert_eq!(
+        (e.quantity, e.price, e.fee, e.fill_seq, e.liquidity, e.cause_sequence),
+        (f("0.002"), f("29985"), f("0.06"), 2, Liquidity::Maker, 0)
+    );
     let o = &rig.core.orders[&id];
     assert_eq!((o.status, o.filled), (OrderStatus::Filled, f("0.003")));
     // The base-asset commission was valued at its fill's price: 0.000001 BTC at 30000.
@@ -218,7 +225,10 @@ fn only_orders_still_submitted_or_pending_cancel_go_to_the_venue() {
     let placed: Vec<Event> = rig.log.iter().map(|(e, _)| e.clone()).collect();
     assert!(matches!(calls_of(&rig.core, &placed)[..], [(o, VenueCall::Place(_))] if o == id));
     rig.core.set_trading_state(tradpal_messages::TradingState::Halted, "test", Timestamp(S)).unwrap();
-    let req: OrderRequest = serde_json::from_str(r#"{"client_order_id":"h1","symbol":"BTC/USDT","side":"buy","type":"limit","quantity":"0.001","price":"30000"}"#).unwrap();
+    let req: OrderRequest = serde_json::from_str(
+        r#"{"client_order_id":"h1","symbol":"BTC/USDT","side":"buy","type":"limit","quantity":"0.001","price":"30000"}"#,
+    )
+    .unwrap();
     let refused = rig.core.submit(&req, Timestamp(2 * S), &mut rig.ids).unwrap();
     assert_eq!(kinds(&refused.events), ["order_submitted", "order_rejected"]);
     assert!(calls_of(&rig.core, &refused.events).is_empty(), "a rejected order never reaches the venue");

@@ -37,7 +37,13 @@ impl ExecutionCore {
     /// large bars in several batches and cuts only between groups, so a crash between
     /// batches leaves every order either wholly matched or not at all (and re-matching
     /// skips the first kind: see `matched_through`).
-    pub fn on_bars_grouped(&mut self, symbol: &str, timeframe: Timeframe, bars: &[Candle], cause: u64) -> Result<Vec<Vec<Event>>, ExecutionError> {
+    pub fn on_bars_grouped(
+        &mut self,
+        symbol: &str,
+        timeframe: Timeframe,
+        bars: &[Candle],
+        cause: u64,
+    ) -> Result<Vec<Vec<Event>>, ExecutionError> {
         let mut groups = Vec::new();
         if self.is_live() {
             self.mark_bars(symbol, timeframe, bars); // the venue matches, not us
@@ -106,7 +112,14 @@ impl ExecutionCore {
         }
     }
 
-    fn match_one(&mut self, out: &mut Vec<Event>, id: OrderId, bar: &Candle, close_time: Timestamp, cause: u64) -> Result<(), ExecutionError> {
+    fn match_one(
+        &mut self,
+        out: &mut Vec<Event>,
+        id: OrderId,
+        bar: &Candle,
+        close_time: Timestamp,
+        cause: u64,
+    ) -> Result<(), ExecutionError> {
         let order: &Order = &self.orders[&id];
         if !order.status.is_working() {
             return Ok(()); // ended earlier on this bar (an OCO sibling filled)
@@ -125,7 +138,13 @@ impl ExecutionCore {
             self.orders.get_mut(&id).expect("exists").trail_anchor = Some(anchor);
         }
         if let Some(trigger_price) = outcome.triggered {
-            let e = OrderTriggered { order_id: id, trigger_price, market_time: bar.open_time, matched_through: close_time, cause_sequence: cause };
+            let e = OrderTriggered {
+                order_id: id,
+                trigger_price,
+                market_time: bar.open_time,
+                matched_through: close_time,
+                cause_sequence: cause,
+            };
             self.emit(out, Event::OrderTriggered(e), close_time)?;
         }
         if let Some(f) = outcome.fill {

@@ -44,9 +44,9 @@ pub mod venue;
 pub mod view;
 
 #[cfg(test)]
-mod fill_tests;
-#[cfg(test)]
 mod core_tests;
+#[cfg(test)]
+mod fill_tests;
 #[cfg(test)]
 mod live_tests;
 

@@ -23,7 +23,9 @@ pub enum Step {
     Reject,
     Trigger,
     /// A fill; `complete` when it fills the rest of the order.
-    Fill { complete: bool },
+    Fill {
+        complete: bool,
+    },
     CancelRequest,
     Cancel,
     Expire,
@@ -111,7 +113,15 @@ pub struct Order {
 }
 
 impl Order {
-    pub fn new(id: OrderId, spec: OrderSpec, requested_quantity: Fixed, risk_note: String, link: Option<OrderLink>, status: OrderStatus, at: Timestamp) -> Self {
+    pub fn new(
+        id: OrderId,
+        spec: OrderSpec,
+        requested_quantity: Fixed,
+        risk_note: String,
+        link: Option<OrderLink>,
+        status: OrderStatus,
+        at: Timestamp,
+    ) -> Self {
         Order {
             id,
             quantity: spec.quantity,
@@ -209,7 +219,16 @@ mod tests {
     #[test]
     fn terminal_states_accept_nothing() {
         for s in OrderStatus::ALL.iter().filter(|s| s.is_terminal()) {
-            for step in [Step::Release, Step::Accept, Step::Reject, Step::Trigger, Step::Fill { complete: true }, Step::CancelRequest, Step::Cancel, Step::Expire] {
+            for step in [
+                Step::Release,
+                Step::Accept,
+                Step::Reject,
+                Step::Trigger,
+                Step::Fill { complete: true },
+                Step::CancelRequest,
+                Step::Cancel,
+                Step::Expire,
+            ] {
                 assert_eq!(next_status(*s, step), None, "{s:?} {step:?}");
             }
         }

@@ -29,10 +29,9 @@ impl Position {
     /// `quantity * (mark - average)`; zero without a mark.
     pub fn unrealized_pnl(&self) -> Fixed {
         match self.mark_price {
-            Some(m) => m
-                .checked_sub(self.average_price)
-                .and_then(|d| d.checked_mul(self.quantity, Rounding::Nearest))
-                .unwrap_or(Fixed::ZERO),
+            Some(m) => {
+                m.checked_sub(self.average_price).and_then(|d| d.checked_mul(self.quantity, Rounding::Nearest)).unwrap_or(Fixed::ZERO)
+            }
             None => Fixed::ZERO,
         }
     }
@@ -85,7 +84,8 @@ impl Portfolio {
         let growing = old.is_zero() || (old.is_positive() == signed.is_positive());
         if growing {
             // average = (|old| * avg + qty * price) / |new|
-            let total = old.abs().checked_mul(pos.average_price, Rounding::Nearest).and_then(|a| a.checked_add(notional)).ok_or_else(overflow)?;
+            let total =
+                old.abs().checked_mul(pos.average_price, Rounding::Nearest).and_then(|a| a.checked_add(notional)).ok_or_else(overflow)?;
             pos.average_price = total.checked_div(new.abs(), Rounding::Nearest).ok_or_else(overflow)?;
         } else {
             let closed = old.abs().min(quantity);

@@ -15,7 +15,7 @@
 
 use super::instrument::Instrument;
 use serde::{Deserialize, Serialize};
-use tradpal_messages::{Contingency, Fixed, OrderSpec, OrderType, Rounding, SessionId, Side, TimeInForce, Timestamp, TimeWire};
+use tradpal_messages::{Contingency, Fixed, OrderSpec, OrderType, Rounding, SessionId, Side, TimeInForce, TimeWire, Timestamp};
 
 /// Largest trailing distance, in basis points (Binance allows 10..=2000).
 pub const TRAILING_BPS_MAX: u32 = 2_000;
@@ -116,7 +116,13 @@ fn check_price(field: &str, p: Fixed, inst: &Instrument) -> Result<(), String> {
 }
 
 /// Validates one order's own fields (not its contingencies) into a spec.
-pub fn validate_spec(r: &OrderRequest, client_order_id: String, inst: &Instrument, now: Timestamp, mark: Option<Fixed>) -> Result<OrderSpec, String> {
+pub fn validate_spec(
+    r: &OrderRequest,
+    client_order_id: String,
+    inst: &Instrument,
+    now: Timestamp,
+    mark: Option<Fixed>,
+) -> Result<OrderSpec, String> {
     if client_order_id.is_empty()
         || client_order_id.chars().count() > CLIENT_ORDER_ID_CHARS_MAX
         || !client_order_id.chars().all(|c| c.is_ascii_alphanumeric() || "-_.:".contains(c))
@@ -150,7 +156,9 @@ pub fn validate_spec(r: &OrderRequest, client_order_id: String, inst: &Instrumen
     }
     match (t == OrderType::TrailingStop, r.trailing_bps) {
         (true, None) => return Err(err("trailing_bps", "a trailing_stop order needs trailing_bps")),
-        (true, Some(b)) if b == 0 || b > TRAILING_BPS_MAX => return Err(err("trailing_bps", format!("must be in 1..={TRAILING_BPS_MAX}, got {b}"))),
+        (true, Some(b)) if b == 0 || b > TRAILING_BPS_MAX => {
+            return Err(err("trailing_bps", format!("must be in 1..={TRAILING_BPS_MAX}, got {b}")))
+        }
         (false, Some(_)) => return Err(err("trailing_bps", format!("a {} order takes no trailing_bps", t.as_str()))),
         _ => {}
     }
@@ -194,7 +202,15 @@ pub fn validate_spec(r: &OrderRequest, client_order_id: String, inst: &Instrumen
 }
 
 /// An exit leg (bracket or OCO) derived from the main order.
-fn leg(main: &OrderSpec, suffix: &str, side: Side, order_type: OrderType, price: Option<Fixed>, stop: Option<Fixed>, reduce_only: bool) -> OrderSpec {
+fn leg(
+    main: &OrderSpec,
+    suffix: &str,
+    side: Side,
+    order_type: OrderType,
+    price: Option<Fixed>,
+    stop: Option<Fixed>,
+    reduce_only: bool,
+) -> OrderSpec {
     OrderSpec {
         client_order_id: format!("{}-{suffix}", main.client_order_id),
         side,

@@ -179,7 +179,14 @@ impl PortfolioView {
             .values()
             .map(|x| PositionView {
                 symbol: x.symbol.clone(),
-                side: if x.quantity.is_positive() { "long" } else if x.quantity.is_negative() { "short" } else { "flat" }.into(),
+                side: if x.quantity.is_positive() {
+                    "long"
+                } else if x.quantity.is_negative() {
+                    "short"
+                } else {
+                    "flat"
+                }
+                .into(),
                 quantity: x.quantity,
                 average_price: x.average_price,
                 mark_price: x.mark_price,
@@ -279,7 +286,8 @@ impl ExecutionCore {
                 ids.extend(self.children.get(&p).cloned().unwrap_or_default());
             }
         }
-        let mut v: Vec<(u64, OrderId)> = ids.into_iter().filter(|x| *x != id).filter_map(|x| self.order_number.get(&x).map(|n| (*n, x))).collect();
+        let mut v: Vec<(u64, OrderId)> =
+            ids.into_iter().filter(|x| *x != id).filter_map(|x| self.order_number.get(&x).map(|n| (*n, x))).collect();
         v.sort();
         v.dedup();
         v.into_iter().map(|(_, x)| OrderView::of(&self.orders[&x])).collect()

@@ -7,9 +7,9 @@
 
 use super::csv::CsvRecord;
 use super::indicators::{compute_all, IndicatorTable};
+use super::rejection::Rejection;
 use super::store::{CandlePage, CandleStore, StoreError};
 use super::validate::{Gap, ValidationReport};
-use super::rejection::Rejection;
 use crate::context::{ActorError, RequestMeta, Services};
 use crate::fault::Fault;
 use crate::session::actor::Answer;
@@ -115,9 +115,16 @@ pub enum MarketDataMsg {
         reply: Answer<IndicatorReply>,
     },
     /// The most recent `bars_max` complete bars of `timeframe`, oldest first.
-    Recent { symbol: String, timeframe: Timeframe, bars_max: usize, reply: Answer<Vec<tradpal_messages::Candle>> },
+    Recent {
+        symbol: String,
+        timeframe: Timeframe,
+        bars_max: usize,
+        reply: Answer<Vec<tradpal_messages::Candle>>,
+    },
     /// `(symbol, timeframe, bars)` of every stored series.
-    Summary { reply: RpcReplyPort<Vec<(String, Timeframe, usize)>> },
+    Summary {
+        reply: RpcReplyPort<Vec<(String, Timeframe, usize)>>,
+    },
     Fault(Fault),
 }
 
@@ -193,7 +200,11 @@ impl MarketDataActor {
         meta: &RequestMeta,
     ) -> Result<IngestReport, ActorError> {
         if !tradpal_messages::is_valid_symbol(symbol) {
-            return Err(ErrorReply::new(ErrorCode::BadRequest, format!("invalid symbol {symbol:?}: expected BASE/QUOTE, e.g. \"BTC/USDT\"")).into());
+            return Err(ErrorReply::new(
+                ErrorCode::BadRequest,
+                format!("invalid symbol {symbol:?}: expected BASE/QUOTE, e.g. \"BTC/USDT\""),
+            )
+            .into());
         }
         let plan = store.plan(symbol, timeframe, rows);
         let mut report = IngestReport::new(symbol, &plan);
@@ -246,7 +257,10 @@ fn indicators(
         for name in names {
             if !table.columns.contains_key(name) {
                 let known: Vec<&str> = table.columns.keys().map(String::as_str).collect();
-                return Err(ErrorReply::new(ErrorCode::BadRequest, format!("unknown indicator {name:?}: expected some of {}", known.join(", "))));
+                return Err(ErrorReply::new(
+                    ErrorCode::BadRequest,
+                    format!("unknown indicator {name:?}: expected some of {}", known.join(", ")),
+                ));
             }
         }
         table.columns.retain(|k, _| names.contains(k));

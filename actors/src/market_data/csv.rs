@@ -234,8 +234,7 @@ fn trim_line(line: &[u8]) -> &[u8] {
 
 fn is_header(text: &[u8]) -> bool {
     let mut names = text.split(|&b| b == b',').map(unquote);
-    CSV_HEADER.iter().all(|want| names.next().is_some_and(|got| got.eq_ignore_ascii_case(want.as_bytes())))
-        && names.next().is_none()
+    CSV_HEADER.iter().all(|want| names.next().is_some_and(|got| got.eq_ignore_ascii_case(want.as_bytes()))) && names.next().is_none()
 }
 
 /// Reads one line (terminator included) into `buf`, keeping at most `bytes_max` bytes
@@ -314,26 +313,12 @@ mod tests {
             CsvRow {
                 row: 0,
                 line: 3,
-                candle: Candle {
-                    open_time: ts("2021-12-31T23:01:00Z"),
-                    open: 1.5,
-                    high: 2.0,
-                    low: 1.0,
-                    close: 1.5,
-                    volume: 10.0,
-                },
+                candle: Candle { open_time: ts("2021-12-31T23:01:00Z"), open: 1.5, high: 2.0, low: 1.0, close: 1.5, volume: 10.0 },
             },
             CsvRow {
                 row: 1,
                 line: 5,
-                candle: Candle {
-                    open_time: ts("2021-12-31T23:02:00Z"),
-                    open: 1.0,
-                    high: 1.0,
-                    low: 1.0,
-                    close: 1.0,
-                    volume: 0.0,
-                },
+                candle: Candle { open_time: ts("2021-12-31T23:02:00Z"), open: 1.0, high: 1.0, low: 1.0, close: 1.0, volume: 0.0 },
             },
         ];
         assert_eq!(out, want.map(CsvRecord::Row).to_vec());
@@ -342,13 +327,7 @@ mod tests {
     #[test]
     fn timestamp_forms() {
         let want = ts("2021-12-31T23:01:00Z");
-        for form in [
-            "2021-12-31T23:01:00Z",
-            "2021-12-31 23:01:00",
-            "2021-12-31T23:01:00",
-            "2022-01-01T00:01:00+01:00",
-            "1640991660000",
-        ] {
+        for form in ["2021-12-31T23:01:00Z", "2021-12-31 23:01:00", "2021-12-31T23:01:00", "2022-01-01T00:01:00+01:00", "1640991660000"] {
             assert_eq!(parse_timestamp(form.as_bytes()), Some(want), "{form}");
         }
         assert_eq!(parse_timestamp(b"2021-12-31"), Some(ts("2021-12-31T00:00:00Z")));
@@ -384,10 +363,7 @@ mod tests {
         let out = records(text);
         assert_eq!(problem_of(&out[0]), (0, Some(2), None, &Problem::ColumnCount { found: 5, expected: 6 }));
         assert_eq!(problem_of(&out[1]), (1, Some(3), None, &Problem::ColumnCount { found: 7, expected: 6 }));
-        assert_eq!(
-            problem_of(&out[2]),
-            (2, Some(4), Some(Field::OpenTime), &Problem::BadTimestamp { text: "yesterday".into() })
-        );
+        assert_eq!(problem_of(&out[2]), (2, Some(4), Some(Field::OpenTime), &Problem::BadTimestamp { text: "yesterday".into() }));
         assert_eq!(problem_of(&out[3]), (3, Some(5), Some(Field::Low), &Problem::NotANumber { text: "one".into() }));
         assert_eq!(problem_of(&out[4]), (4, Some(6), Some(Field::Volume), &Problem::NotANumber { text: "".into() }));
         let CsvRecord::Row(row) = &out[5] else { panic!("nan and inf are numbers to the parser") };

@@ -60,8 +60,7 @@ mod tests {
         assert!(report.is_clean());
         assert_eq!(report.accepted.len(), 13_681);
         assert_eq!(report.gaps.len(), 538, "the data README documents 538 gaps");
-        let span =
-            (report.accepted.last().unwrap().open_time.0 - report.accepted[0].open_time.0) / Timeframe::M1.nanos() + 1;
+        let span = (report.accepted.last().unwrap().open_time.0 - report.accepted[0].open_time.0) / Timeframe::M1.nanos() + 1;
         assert_eq!(report.missing_bars_total(), span - 13_681, "gaps account for every missing minute");
         assert_eq!(report.missing_bars_total(), 717);
         assert!(report.accepted[0].close < 0.01, "tiny prices survive parsing");
@@ -74,10 +73,7 @@ mod tests {
         assert_eq!(goog.accepted.len(), 2_148);
         // Weekends: a Friday -> Monday gap misses Saturday and Sunday.
         let fri = Timestamp::parse_rfc3339("2004-08-21T00:00:00Z").unwrap();
-        assert_eq!(
-            goog.gaps[0],
-            Gap { from: fri, to: Timestamp::parse_rfc3339("2004-08-23T00:00:00Z").unwrap(), missing_bars: 2 }
-        );
+        assert_eq!(goog.gaps[0], Gap { from: fri, to: Timestamp::parse_rfc3339("2004-08-23T00:00:00Z").unwrap(), missing_bars: 2 });
         assert!(goog.gaps.len() > 400, "about one gap a week over 8.5 years: {}", goog.gaps.len());
 
         let eurusd = import_file("eurusd-1h.csv", Timeframe::H1);
@@ -125,8 +121,7 @@ mod tests {
     fn a_continuation_import_checks_the_seam() {
         let all = import_file("btcperp-1m.csv", Timeframe::M1).accepted;
         let stored = all[100];
-        let report =
-            import_csv(testdata::open("btcperp-1m.csv"), Timeframe::M1, Some(&stored), CsvLimits::default()).unwrap();
+        let report = import_csv(testdata::open("btcperp-1m.csv"), Timeframe::M1, Some(&stored), CsvLimits::default()).unwrap();
         assert_eq!(report.accepted, all[101..]);
         assert_eq!(report.duplicates_dropped, 1);
         assert_eq!(report.rejected_total, 100);

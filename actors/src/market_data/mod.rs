@@ -29,7 +29,7 @@
 //!   and [`compute_all`], every indicator at default parameters as named columns.
 //! - `synth.rs`: [`synth::generate`], seeded synthetic candles with their true regime
 //!   labels (demos, scale tests, scoring regime detectors; randomness only from the seed).
-//! - `testdata.rs` (tests only): locates the real data files in `shared/data`.
+//! - `testdata.rs` (tests only): locates the real data files in `testdata/`.
 
 pub mod actor;
 pub mod csv;
@@ -48,8 +48,6 @@ pub use csv::{CsvError, CsvLimits, CsvReader, CsvRecord, CsvRow};
 pub use import::import_csv;
 pub use indicators::{compute_all, run, Indicator, IndicatorError, IndicatorTable};
 pub use rejection::{Field, Problem, Rejection};
-pub use store::{CandlePage, CandleStore, StoreError, CANDLES_PAGE_MAX};
 pub use resample::{resample, Emitted, ResampleError, ResampledBar, Resampler};
-pub use validate::{
-    validate_batch, validate_continuation, Gap, ValidationReport, Validator, Verdict, REJECTIONS_KEPT_MAX,
-};
+pub use store::{CandlePage, CandleStore, StoreError, CANDLES_PAGE_MAX};
+pub use validate::{validate_batch, validate_continuation, Gap, ValidationReport, Validator, Verdict, REJECTIONS_KEPT_MAX};

@@ -27,8 +27,7 @@ pub enum Field {
 
 impl Field {
     /// The CSV columns in file order, each with the field it fills.
-    pub const CSV_ORDER: [Field; 6] =
-        [Field::OpenTime, Field::Open, Field::High, Field::Low, Field::Close, Field::Volume];
+    pub const CSV_ORDER: [Field; 6] = [Field::OpenTime, Field::Open, Field::High, Field::Low, Field::Close, Field::Volume];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -125,12 +124,7 @@ mod tests {
 
     #[test]
     fn display_names_line_row_and_field() {
-        let r = Rejection {
-            row: 3,
-            line: Some(5),
-            field: Some(Field::High),
-            problem: Problem::HighBelowLow { high: 1.0, low: 2.0 },
-        };
+        let r = Rejection { row: 3, line: Some(5), field: Some(Field::High), problem: Problem::HighBelowLow { high: 1.0, low: 2.0 } };
         assert_eq!(r.to_string(), "line 5 (row 3), field high: high 1 is below low 2");
         let r = Rejection { row: 0, line: None, field: None, problem: Problem::ColumnCount { found: 2, expected: 6 } };
         assert!(r.to_string().starts_with("row 0: expected 6 columns"));

@@ -31,9 +31,7 @@ pub struct ResampledBar {
 /// streaming resampler).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum ResampleError {
-    #[error(
-        "cannot resample {base} bars to {target}: the target must be a longer timeframe, a whole multiple of the base"
-    )]
+    #[error("cannot resample {base} bars to {target}: the target must be a longer timeframe, a whole multiple of the base")]
     NotHigher { base: Timeframe, target: Timeframe },
     #[error("base bar {index} opens at {open_time}, not on a {base} boundary")]
     Misaligned { index: usize, open_time: Timestamp, base: Timeframe },
@@ -87,11 +85,7 @@ pub fn resample(candles: &[Candle], base: Timeframe, target: Timeframe) -> Resul
     for (index, c) in candles.iter().enumerate() {
         if let Some(previous) = index.checked_sub(1).and_then(|i| candles.get(i)) {
             if c.open_time <= previous.open_time {
-                return Err(ResampleError::NotIncreasing {
-                    index,
-                    open_time: c.open_time,
-                    previous: previous.open_time,
-                });
+                return Err(ResampleError::NotIncreasing { index, open_time: c.open_time, previous: previous.open_time });
             }
         }
         periods.push(period_of(index, c.open_time, base, target)?);
@@ -206,14 +200,7 @@ mod tests {
     const MIN: i64 = 60_000_000_000;
 
     fn bar(minute: i64, price: f64) -> Candle {
-        Candle {
-            open_time: Timestamp(minute * MIN),
-            open: price,
-            high: price + 1.0,
-            low: price - 1.0,
-            close: price + 0.5,
-            volume: 1.0,
-        }
+        Candle { open_time: Timestamp(minute * MIN), open: price, high: price + 1.0, low: price - 1.0, close: price + 0.5, volume: 1.0 }
     }
 
     /// Streams `candles` through a resampler: emitted bars, then the partial one.
@@ -321,13 +308,9 @@ mod tests {
         let fives = resample(&candles, Timeframe::M1, Timeframe::M5).unwrap();
         assert_eq!((fives[0].base_bars, fives[0].complete), (4, true));
         let last = fives.last().unwrap();
-        assert_eq!(
-            (last.candle.open_time.to_rfc3339().as_str(), last.base_bars, last.complete),
-            ("2022-02-01T05:30:00Z", 2, false)
-        );
+        assert_eq!((last.candle.open_time.to_rfc3339().as_str(), last.base_bars, last.complete), ("2022-02-01T05:30:00Z", 2, false));
         // Resampling in steps gives the same prices as resampling at once.
-        let hours_via_5m =
-            resample(&fives.iter().map(|b| b.candle).collect::<Vec<_>>(), Timeframe::M5, Timeframe::H1).unwrap();
+        let hours_via_5m = resample(&fives.iter().map(|b| b.candle).collect::<Vec<_>>(), Timeframe::M5, Timeframe::H1).unwrap();
         let hours = resample(&candles, Timeframe::M1, Timeframe::H1).unwrap();
         let prices = |bars: &[ResampledBar]| {
             bars.iter()
@@ -377,8 +360,7 @@ mod tests {
 
     /// Random increasing minute series with random gaps (steps of 1 to 90 minutes).
     fn series() -> impl Strategy<Value = Vec<Candle>> {
-        let steps =
-            proptest::collection::vec((1i64..90, 1.0f64..100.0, 0.0f64..1.0, 0.0f64..1.0, 0.0f64..10.0), 1..150);
+        let steps = proptest::collection::vec((1i64..90, 1.0f64..100.0, 0.0f64..1.0, 0.0f64..1.0, 0.0f64..10.0), 1..150);
         (0i64..3000, steps).prop_map(|(start, steps)| {
             let mut minute = start;
             steps
@@ -386,14 +368,7 @@ mod tests {
                 .map(|(step, price, up, down, volume)| {
                     minute += if step > 60 { step } else { 1 };
                     let (high, low) = (price + up, price - down);
-                    Candle {
-                        open_time: Timestamp(minute * MIN),
-                        open: price,
-                        high,
-                        low,
-                        close: low + (high - low) * up,
-                        volume,
-                    }
+                    Candle { open_time: Timestamp(minute * MIN), open: price, high, low, close: low + (high - low) * up, volume }
                 })
                 .collect()
         })

@@ -158,16 +158,13 @@ impl CandleStore {
         if stored.is_empty() {
             return Err(StoreError::UnknownSymbol { symbol: symbol.to_string() });
         }
-        stored
-            .iter()
-            .rev()
-            .copied()
-            .find(|tf| tf.seconds() <= timeframe.seconds() && timeframe.seconds() % tf.seconds() == 0)
-            .ok_or_else(|| StoreError::NoSource {
+        stored.iter().rev().copied().find(|tf| tf.seconds() <= timeframe.seconds() && timeframe.seconds() % tf.seconds() == 0).ok_or_else(
+            || StoreError::NoSource {
                 symbol: symbol.to_string(),
                 timeframe,
                 stored: stored.iter().map(|t| t.as_str()).collect::<Vec<_>>().join(", "),
-            })
+            },
+        )
     }
 
     /// Bars of `timeframe` opening in `[start, end)`, at most `limit` (capped at
@@ -205,7 +202,12 @@ impl CandleStore {
                 bars.extend(resampler.partial().map(|b| ResampledBar { complete: over, ..b }));
             }
         }
-        let next_start = if bars.len() > limit { bars.truncate(limit + 1); bars.pop().map(|b| b.candle.open_time) } else { None };
+        let next_start = if bars.len() > limit {
+            bars.truncate(limit + 1);
+            bars.pop().map(|b| b.candle.open_time)
+        } else {
+            None
+        };
         Ok(CandlePage { symbol: symbol.to_string(), timeframe, source_timeframe: source, bars, next_start })
     }
 }
@@ -259,7 +261,11 @@ fn merge_late(report: &mut ValidationReport, mut late: Vec<CsvRow>, timeframe: T
 /// `t` rounded up to the next bar boundary of `tf` (itself when aligned).
 fn ceil_to(t: Timestamp, tf: Timeframe) -> Timestamp {
     let open = tf.bar_open(t);
-    if open == t { t } else { Timestamp(open.0.saturating_add(tf.nanos())) }
+    if open == t {
+        t
+    } else {
+        Timestamp(open.0.saturating_add(tf.nanos()))
+    }
 }
 
 #[cfg(test)]
@@ -268,7 +274,14 @@ mod tests {
     use tradpal_messages::DataSource;
 
     fn bar(minute: i64, price: f64) -> Candle {
-        Candle { open_time: Timestamp(minute * 60_000_000_000), open: price, high: price + 1.0, low: price - 1.0, close: price, volume: 1.0 }
+        Candle {
+            open_time: Timestamp(minute * 60_000_000_000),
+            open: price,
+            high: price + 1.0,
+            low: price - 1.0,
+            close: price,
+            volume: 1.0,
+        }
     }
 
     fn rows(candles: &[Candle]) -> Vec<CsvRecord> {
@@ -278,7 +291,12 @@ mod tests {
     fn ingest(store: &mut CandleStore, candles: &[Candle]) -> ValidationReport {
         let report = store.plan("BTC/USDT", Timeframe::M1, rows(candles));
         if !report.accepted.is_empty() {
-            let e = CandlesIngested { symbol: "BTC/USDT".into(), timeframe: Timeframe::M1, source: DataSource::Csv, candles: report.accepted.clone() };
+            let e = CandlesIngested {
+                symbol: "BTC/USDT".into(),
+                timeframe: Timeframe::M1,
+                source: DataSource::Csv,
+                candles: report.accepted.clone(),
+            };
             store.apply(&e).unwrap();
         }
         report
@@ -308,7 +326,8 @@ mod tests {
     fn apply_refuses_a_second_bar_at_a_stored_time() {
         let mut store = CandleStore::default();
         ingest(&mut store, &[bar(5, 1.0 + 5.0)]);
-        let e = CandlesIngested { symbol: "BTC/USDT".into(), timeframe: Timeframe::M1, source: DataSource::Http, candles: vec![bar(5, 6.0)] };
+        let e =
+            CandlesIngested { symbol: "BTC/USDT".into(), timeframe: Timeframe::M1, source: DataSource::Http, candles: vec![bar(5, 6.0)] };
         assert!(store.apply(&e).is_err());
     }
 
@@ -322,7 +341,8 @@ mod tests {
         let mixed = vec![bar(4, 104.0), bar(8, 108.0), bar(3, 103.0), bar(7, 107.0), bar(9, 109.0)];
         let r = ingest(&mut store, &mixed);
         assert_eq!((r.accepted.len(), r.duplicates_dropped, r.rejected_total), (4, 1, 0), "{r:?}");
-        let times: Vec<i64> = store.series("BTC/USDT", Timeframe::M1).unwrap().candles.iter().map(|c| c.open_time.0 / 60_000_000_000).collect();
+        let times: Vec<i64> =
+            store.series("BTC/USDT", Timeframe::M1).unwrap().candles.iter().map(|c| c.open_time.0 / 60_000_000_000).collect();
         assert_eq!(times, vec![0, 1, 2, 3, 4, 6, 7, 8, 9]);
         // A late bar that conflicts with nothing but breaks the row rules is rejected by row.
         let mut broken = bar(5, 105.0);
@@ -355,7 +375,10 @@ mod tests {
         assert!(matches!(store.range("ETH/USDT", Timeframe::M1, None, None, 1), Err(StoreError::UnknownSymbol { .. })));
         // The most recent complete bars: 125 minutes hold 25 complete 5m bars.
         let recent = store.recent("BTC/USDT", Timeframe::M5, 3).unwrap();
-        assert_eq!(recent.iter().map(|c| c.open_time).collect::<Vec<_>>(), vec![bar(110, 0.0).open_time, bar(115, 0.0).open_time, bar(120, 0.0).open_time]);
+        assert_eq!(
+            recent.iter().map(|c| c.open_time).collect::<Vec<_>>(),
+            vec![bar(110, 0.0).open_time, bar(115, 0.0).open_time, bar(120, 0.0).open_time]
+        );
         assert_eq!(store.recent("BTC/USDT", Timeframe::H1, 10).unwrap().len(), 2, "the partial third hour is left out");
         assert_eq!(store.recent("BTC/USDT", Timeframe::M1, 1000).unwrap().len(), 125);
     }

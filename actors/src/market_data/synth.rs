@@ -274,10 +274,7 @@ fn check(p: &SynthParams) -> Result<(), SynthError> {
     }
     // The last bar's close (start + bars * timeframe) must be representable: resampling
     // and gap checks compute it.
-    let end = i64::try_from(p.bars)
-        .ok()
-        .and_then(|n| n.checked_mul(p.timeframe.nanos()))
-        .and_then(|d| p.start.0.checked_add(d));
+    let end = i64::try_from(p.bars).ok().and_then(|n| n.checked_mul(p.timeframe.nanos())).and_then(|d| p.start.0.checked_add(d));
     if end.is_none() {
         return Err(SynthError::PastTimeRange { bars: p.bars, timeframe: p.timeframe, start: p.start });
     }
@@ -398,8 +395,7 @@ pub fn generate(params: &SynthParams) -> Result<Synth, SynthError> {
     let mut open_time = params.start.0;
 
     for _ in 0..params.bars {
-        let runaway = (x > EXCURSION_LOG_MAX && label.trend != Trend::Bear)
-            || (x < -EXCURSION_LOG_MAX && label.trend != Trend::Bull);
+        let runaway = (x > EXCURSION_LOG_MAX && label.trend != Trend::Bear) || (x < -EXCURSION_LOG_MAX && label.trend != Trend::Bull);
         if left == 0 || runaway {
             label = next_regime(&mut draws, label, x);
             left = draws.duration(ln_keep);
@@ -476,10 +472,7 @@ mod tests {
             (SynthParams { bars: 200_000, timeframe: Timeframe::D1, ..ok }, "bars"),
             (SynthParams { start: Timestamp(i64::MAX - i64::MAX % Timeframe::M1.nanos()), bars: 2, ..ok }, "bars"),
             (SynthParams { start: Timestamp(ok.start.0 + 1), ..ok }, "start"),
-            (
-                SynthParams { start: Timestamp(ok.start.0 + 60 * 1_000_000_000), timeframe: Timeframe::M5, ..ok },
-                "start",
-            ),
+            (SynthParams { start: Timestamp(ok.start.0 + 60 * 1_000_000_000), timeframe: Timeframe::M5, ..ok }, "start"),
             (SynthParams { start_price: 0.0, ..ok }, "start_price"),
             (SynthParams { start_price: -5.0, ..ok }, "start_price"),
             (SynthParams { start_price: f64::NAN, ..ok }, "start_price"),
@@ -535,16 +528,7 @@ mod tests {
         let bits = |s: &Synth| -> Vec<[u64; 6]> {
             s.candles
                 .iter()
-                .map(|c| {
-                    [
-                        c.open_time.0 as u64,
-                        c.open.to_bits(),
-                        c.high.to_bits(),
-                        c.low.to_bits(),
-                        c.close.to_bits(),
-                        c.volume.to_bits(),
-                    ]
-                })
+                .map(|c| [c.open_time.0 as u64, c.open.to_bits(), c.high.to_bits(), c.low.to_bits(), c.close.to_bits(), c.volume.to_bits()])
                 .collect()
         };
         for timeframe in [Timeframe::M1, Timeframe::H4] {
@@ -565,9 +549,7 @@ mod tests {
 
     #[test]
     fn candles_csv_reimports_to_the_same_candles() {
-        for (timeframe, start_price) in
-            [(Timeframe::M1, 100.0), (Timeframe::M15, START_PRICE_MIN), (Timeframe::D1, 43_000.5)]
-        {
+        for (timeframe, start_price) in [(Timeframe::M1, 100.0), (Timeframe::M15, START_PRICE_MIN), (Timeframe::D1, 43_000.5)] {
             let s = gen(&SynthParams { start_price, ..params(20_000, timeframe, 3) });
             let text = candles_csv(&s);
             assert!(text.starts_with("timestamp,open,high,low,close,volume\n2024-01-01T00:00:00Z,"), "{}", &text[..80]);
@@ -576,13 +558,9 @@ mod tests {
             assert_eq!(report.accepted.len(), s.candles.len());
             for (got, want) in report.accepted.iter().zip(&s.candles) {
                 assert_eq!(got.open_time, want.open_time);
-                for (g, w) in [
-                    (got.open, want.open),
-                    (got.high, want.high),
-                    (got.low, want.low),
-                    (got.close, want.close),
-                    (got.volume, want.volume),
-                ] {
+                for (g, w) in
+                    [(got.open, want.open), (got.high, want.high), (got.low, want.low), (got.close, want.close), (got.volume, want.volume)]
+                {
                     assert_eq!(g.to_bits(), w.to_bits(), "{got:?} vs {want:?}");
                 }
             }
@@ -635,10 +613,7 @@ mod tests {
     }
 
     /// Log returns and their mean / standard deviation, grouped by a key of the label.
-    fn stats_by<K: Ord>(
-        s: &Synth,
-        key: impl Fn(&RegimeLabel) -> K,
-    ) -> std::collections::BTreeMap<K, (f64, f64, usize)> {
+    fn stats_by<K: Ord>(s: &Synth, key: impl Fn(&RegimeLabel) -> K) -> std::collections::BTreeMap<K, (f64, f64, usize)> {
         let mut groups: std::collections::BTreeMap<K, Vec<f64>> = Default::default();
         for (c, l) in s.candles.iter().zip(&s.labels) {
             groups.entry(key(l)).or_default().push((c.close / c.open).ln());
@@ -682,13 +657,10 @@ mod tests {
             }
             // Volume rises with volatility.
             let mean_volume = |v: Vol| {
-                let vols: Vec<f64> =
-                    s.candles.iter().zip(&s.labels).filter(|(_, l)| l.volatility == v).map(|(c, _)| c.volume).collect();
+                let vols: Vec<f64> = s.candles.iter().zip(&s.labels).filter(|(_, l)| l.volatility == v).map(|(c, _)| c.volume).collect();
                 vols.iter().sum::<f64>() / vols.len() as f64
             };
-            assert!(
-                mean_volume(Vol::Low) < mean_volume(Vol::Normal) && mean_volume(Vol::Normal) < mean_volume(Vol::High)
-            );
+            assert!(mean_volume(Vol::Low) < mean_volume(Vol::Normal) && mean_volume(Vol::Normal) < mean_volume(Vol::High));
         }
     }
 
@@ -727,12 +699,8 @@ mod tests {
         let s = gen(&p);
         // One bar: its sign is right barely more often than chance (Phi(0.2) = 0.579).
         let trending = |l: &&RegimeLabel| l.trend != Trend::Sideways;
-        let sign = s
-            .candles
-            .iter()
-            .zip(&s.labels)
-            .filter(|(c, l)| trending(l) && (c.close > c.open) == (l.trend == Trend::Bull))
-            .count() as f64
+        let sign = s.candles.iter().zip(&s.labels).filter(|(c, l)| trending(l) && (c.close > c.open) == (l.trend == Trend::Bull)).count()
+            as f64
             / s.labels.iter().filter(trending).count() as f64;
         assert!((0.56..0.60).contains(&sign), "one-bar sign accuracy {sign}");
         assert!(rolling_t_accuracy(&s, 1, 0.5) < 0.45);
@@ -785,13 +753,7 @@ mod tests {
         // The longest 1d series the time range allows from 1970 (sigma up to 30% a bar), with
         // the strongest trends and with none (a pure random walk, only the wall holds it).
         for trend_strength in [1.0, 0.0] {
-            let p = SynthParams {
-                timeframe: Timeframe::D1,
-                start: Timestamp(0),
-                bars: 106_000,
-                trend_strength,
-                ..SynthParams::default()
-            };
+            let p = SynthParams { timeframe: Timeframe::D1, start: Timestamp(0), bars: 106_000, trend_strength, ..SynthParams::default() };
             let s = gen(&p);
             let excursion = |v: f64| (v / p.start_price).ln().abs();
             let worst_close = s.candles.iter().map(|c| excursion(c.close)).fold(0.0, f64::max);
@@ -799,9 +761,7 @@ mod tests {
             assert!(worst_close <= EXCURSION_LOG_WALL + 1e-9, "strength {trend_strength}: {worst_close}");
             assert!(worst_wick <= EXCURSION_LOG_WALL + 15.0 * 0.31, "strength {trend_strength}: {worst_wick}");
             assert!(validate_batch(Timeframe::D1, &s.candles).is_clean());
-            eprintln!(
-                "strength {trend_strength}: largest excursion {worst_close:.2} (closes), {worst_wick:.2} (wicks)"
-            );
+            eprintln!("strength {trend_strength}: largest excursion {worst_close:.2} (closes), {worst_wick:.2} (wicks)");
         }
     }
 }

@@ -50,14 +50,7 @@ pub struct ValidationReport {
 
 impl ValidationReport {
     fn new(timeframe: Timeframe) -> Self {
-        Self {
-            timeframe,
-            accepted: Vec::new(),
-            duplicates_dropped: 0,
-            rejected: Vec::new(),
-            rejected_total: 0,
-            gaps: Vec::new(),
-        }
+        Self { timeframe, accepted: Vec::new(), duplicates_dropped: 0, rejected: Vec::new(), rejected_total: 0, gaps: Vec::new() }
     }
 
     /// Bars missing across all gaps.
@@ -163,11 +156,7 @@ impl Validator {
             Some(p) => p.open_time,
         };
         if let Some(existing) = self.find(t) {
-            return if existing == candle {
-                Order::Duplicate
-            } else {
-                Order::Reject(Problem::ConflictingDuplicate { open_time: t })
-            };
+            return if existing == candle { Order::Duplicate } else { Order::Reject(Problem::ConflictingDuplicate { open_time: t }) };
         }
         match self.last_stored {
             Some(stored) if t < stored.open_time => {
@@ -194,11 +183,7 @@ pub fn validate_batch(timeframe: Timeframe, candles: &[Candle]) -> ValidationRep
 
 /// Validates a batch that continues a stored series ending with `last_stored`
 /// (see [`Validator::continuing`] for the rules at the seam).
-pub fn validate_continuation(
-    timeframe: Timeframe,
-    last_stored: Option<&Candle>,
-    candles: &[Candle],
-) -> ValidationReport {
+pub fn validate_continuation(timeframe: Timeframe, last_stored: Option<&Candle>, candles: &[Candle]) -> ValidationReport {
     let mut validator = Validator::continuing(timeframe, last_stored.copied());
     for (row, candle) in candles.iter().enumerate() {
         validator.push(row, None, *candle);
@@ -366,8 +351,7 @@ mod tests {
 
     #[test]
     fn rejections_beyond_the_cap_are_counted_not_kept() {
-        let bad: Vec<_> =
-            (0..REJECTIONS_KEPT_MAX as i64 + 5).map(|m| Candle { volume: -1.0, ..bar(m, 11.0) }).collect();
+        let bad: Vec<_> = (0..REJECTIONS_KEPT_MAX as i64 + 5).map(|m| Candle { volume: -1.0, ..bar(m, 11.0) }).collect();
         let report = validate_batch(Timeframe::M1, &bad);
         assert_eq!((report.rejected.len(), report.rejected_total), (REJECTIONS_KEPT_MAX, REJECTIONS_KEPT_MAX + 5));
     }
@@ -383,8 +367,13 @@ mod tests {
 
     fn any_candle() -> impl Strategy<Value = Candle> {
         let time = prop_oneof![4 => (0i64..50).prop_map(|m| m * MIN), 1 => any::<i64>()];
-        (time, any_f64(), any_f64(), any_f64(), any_f64(), any_f64()).prop_map(|(t, open, high, low, close, volume)| {
-            Candle { open_time: Timestamp(t), open, high, low, close, volume }
+        (time, any_f64(), any_f64(), any_f64(), any_f64(), any_f64()).prop_map(|(t, open, high, low, close, volume)| Candle {
+            open_time: Timestamp(t),
+            open,
+            high,
+            low,
+            close,
+            volume,
         })
     }
 

@@ -226,7 +226,13 @@ impl RegimeActor {
 
     /// Journals each timeframe's transitions newer than its last journaled change, and
     /// the combined view when its label differs from the last journaled combined one.
-    async fn journal_changes(&self, state: &mut RegimeState, symbol: &str, combined: &CombinedRegime, meta: &RequestMeta) -> Result<(), ActorError> {
+    async fn journal_changes(
+        &self,
+        state: &mut RegimeState,
+        symbol: &str,
+        combined: &CombinedRegime,
+        meta: &RequestMeta,
+    ) -> Result<(), ActorError> {
         let mut drafts = Vec::new();
         for ((sym, tf), fit) in state.fits.iter().filter(|((s, _), _)| s == symbol) {
             let last = state.last_change(sym, Some(*tf)).map(|c| c.bar);
@@ -258,7 +264,10 @@ impl RegimeActor {
             return Ok(());
         }
         let meta = RequestMeta { correlation_id: CorrelationId(meta.correlation_id.0), ..meta.clone() };
-        let envs = self.services.record_batch(drafts.iter().map(|c| self.services.draft(&meta, Event::RegimeChanged(c.clone()))).collect()).await?;
+        let envs = self
+            .services
+            .record_batch(drafts.iter().map(|c| self.services.draft(&meta, Event::RegimeChanged(c.clone()))).collect())
+            .await?;
         for env in envs {
             if let Event::RegimeChanged(c) = env.event {
                 state.changes.entry(c.symbol.clone()).or_default().push(c);
@@ -272,7 +281,10 @@ impl RegimeActor {
 /// replay of old data answers the same), newest last.
 fn history(state: &RegimeState, symbol: &str, days: u32) -> Result<RegimeHistory, ErrorReply> {
     let changes = state.changes.get(symbol).ok_or_else(|| {
-        ErrorReply::new(ErrorCode::NotFound, format!("no regime history for {symbol}: ask /api/regime/current/{symbol} first, or import data"))
+        ErrorReply::new(
+            ErrorCode::NotFound,
+            format!("no regime history for {symbol}: ask /api/regime/current/{symbol} first, or import data"),
+        )
     })?;
     let latest = changes.iter().map(|c| c.bar).max().unwrap_or_default();
     let since = Timestamp(latest.0.saturating_sub(i64::from(days) * 86_400 * tradpal_messages::time::NANOS_PER_SEC));

@@ -63,9 +63,8 @@ pub struct ModelSummary {
 
 impl ModelSummary {
     pub fn of(model: &RegimeModel) -> Self {
-        let mean_regime_bars = (0..STATES)
-            .map(|k| model.chain.initial[k] / (1.0 - model.chain.transition[k][k]).max(f64::MIN_POSITIVE))
-            .sum();
+        let mean_regime_bars =
+            (0..STATES).map(|k| model.chain.initial[k] / (1.0 - model.chain.transition[k][k]).max(f64::MIN_POSITIVE)).sum();
         Self {
             timeframe: model.timeframe,
             trend_states: (0..AXIS_STATES)
@@ -118,14 +117,8 @@ mod tests {
 
     #[test]
     fn classify_from_json_to_json() {
-        let s = generate(&SynthParams {
-            bars: 2_000,
-            seed: 4,
-            timeframe: Timeframe::H1,
-            mean_regime_bars: 300,
-            ..SynthParams::default()
-        })
-        .unwrap();
+        let s = generate(&SynthParams { bars: 2_000, seed: 4, timeframe: Timeframe::H1, mean_regime_bars: 300, ..SynthParams::default() })
+            .unwrap();
         let body = serde_json::json!({ "timeframe": "1h", "candles": s.candles, "fit": { "iterations_max": 30 } });
         let req: ClassifyRequest = serde_json::from_value(body).unwrap();
         assert_eq!((req.fit.seed, req.fit.iterations_max, req.include_bars), (0, 30, false));

@@ -141,11 +141,7 @@ impl<'de, A: Axis> Deserialize<'de> for AxisProbs<A> {
                 while let Some(key) = map.next_key::<String>()? {
                     let Some(a) = A::ALL.into_iter().find(|a| a.name() == key) else {
                         let names: Vec<&str> = A::ALL.iter().map(|a| a.name()).collect();
-                        return Err(de::Error::custom(format!(
-                            "unknown {} regime {key:?}: expected {}",
-                            A::NAME,
-                            names.join(", ")
-                        )));
+                        return Err(de::Error::custom(format!("unknown {} regime {key:?}: expected {}", A::NAME, names.join(", "))));
                     };
                     if p[a.index()].replace(map.next_value::<f64>()?).is_some() {
                         return Err(de::Error::custom(format!("{} regime {key:?} given twice", A::NAME)));
@@ -153,8 +149,7 @@ impl<'de, A: Axis> Deserialize<'de> for AxisProbs<A> {
                 }
                 let mut out = [0.0; AXIS_REGIMES];
                 for a in A::ALL {
-                    out[a.index()] = p[a.index()]
-                        .ok_or_else(|| de::Error::custom(format!("missing {} regime {:?}", A::NAME, a.name())))?;
+                    out[a.index()] = p[a.index()].ok_or_else(|| de::Error::custom(format!("missing {} regime {:?}", A::NAME, a.name())))?;
                 }
                 Ok(AxisProbs::new(out))
             }
@@ -186,8 +181,7 @@ mod tests {
         let v: VolProbs = serde_json::from_str(r#"{"high":0.5,"low":0.25,"normal":0.25}"#).unwrap();
         assert_eq!(v.p, [0.25, 0.25, 0.5]);
         assert_eq!(v.argmax(), (Vol::High, 0.5));
-        for bad in [r#"{"bull":1}"#, r#"{"bull":1,"bear":0,"sideways":0,"up":0}"#, r#"{"bull":1,"bull":0}"#, "[1,0,0]"]
-        {
+        for bad in [r#"{"bull":1}"#, r#"{"bull":1,"bear":0,"sideways":0,"up":0}"#, r#"{"bull":1,"bull":0}"#, "[1,0,0]"] {
             let err = serde_json::from_str::<TrendProbs>(bad).unwrap_err().to_string();
             assert!(err.contains("trend") || err.contains("expected"), "{bad}: {err}");
         }

@@ -40,18 +40,10 @@ pub struct Calibration {
 /// Bins `predicted` probabilities (each in `[0, 1]`) against whether the event happened.
 pub fn calibration_table(predicted: &[f64], happened: &[bool]) -> Result<Vec<Bin>, RegimeError> {
     if predicted.len() != happened.len() {
-        return Err(RegimeError::LengthMismatch {
-            what: "calibration",
-            predicted: predicted.len(),
-            truth: happened.len(),
-        });
+        return Err(RegimeError::LengthMismatch { what: "calibration", predicted: predicted.len(), truth: happened.len() });
     }
     if let Some(p) = predicted.iter().find(|p| !(0.0..=1.0).contains(*p)) {
-        return Err(RegimeError::InvalidParam {
-            name: "predicted probability",
-            value: p.to_string(),
-            expected: "[0, 1]",
-        });
+        return Err(RegimeError::InvalidParam { name: "predicted probability", value: p.to_string(), expected: "[0, 1]" });
     }
     let mut sums = [(0.0, 0usize, 0usize); CALIBRATION_BINS];
     for (p, h) in predicted.iter().zip(happened) {
@@ -79,8 +71,7 @@ pub fn expected_calibration_error(bins: &[Bin]) -> f64 {
     if total == 0 {
         return 0.0;
     }
-    bins.iter().filter_map(|b| Some(b.count as f64 * (b.mean_predicted? - b.observed_frequency?).abs())).sum::<f64>()
-        / total as f64
+    bins.iter().filter_map(|b| Some(b.count as f64 * (b.mean_predicted? - b.observed_frequency?).abs())).sum::<f64>() / total as f64
 }
 
 /// Top-label pairs: the probability of each bar's most probable regime, and whether it

@@ -114,13 +114,7 @@ pub fn evaluate_with<A: Axis>(predicted: &[A], truth: &[A], params: &EvalParams)
             let support: usize = matrix[i].iter().sum();
             let predicted: usize = matrix.iter().map(|row| row[i]).sum();
             let ratio = |den: usize| (den > 0).then(|| matrix[i][i] as f64 / den as f64);
-            RegimeScore {
-                regime: a.name().to_string(),
-                precision: ratio(predicted),
-                recall: ratio(support),
-                support,
-                predicted,
-            }
+            RegimeScore { regime: a.name().to_string(), precision: ratio(predicted), recall: ratio(support), support, predicted }
         })
         .collect();
     let true_switches: Vec<usize> = (1..n).filter(|&s| truth[s] != truth[s - 1]).collect();

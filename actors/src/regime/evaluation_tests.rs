@@ -120,9 +120,7 @@ fn held_out_evaluation() {
     let mut pooled: Vec<Scores> = Vec::new();
     eprintln!("== 1m, 100k bars per seed: fit on bars 0..50k, score bars 50k..100k ==");
     eprintln!("   (oracle: the generator's true parameters, same filter and hysteresis: the data's limit;");
-    eprintln!(
-        "    fast: the fitted model with switch rate x2, same hysteresis: on tuning seeds 18.5 bars, 4.55 false/1000)"
-    );
+    eprintln!("    fast: the fitted model with switch rate x2, same hysteresis: on tuning seeds 18.5 bars, 4.55 false/1000)");
     for seed in 101..=105 {
         let s = synth(100_000, seed, Timeframe::M1);
         let model = fit(&s.candles[..50_000], Timeframe::M1, &FitParams::default()).unwrap();
@@ -152,8 +150,7 @@ fn held_out_evaluation() {
     let mean = |f: &dyn Fn(&Scores) -> f64| pooled.iter().map(f).sum::<f64>() / n;
     let acc = mean(&|s| s.trend.accuracy);
     let false_rate = mean(&|s| s.trend.false_switches_per_1000_bars);
-    let mut medians: Vec<f64> =
-        pooled.iter().map(|s| s.trend.detection_delay.median.unwrap_or(f64::INFINITY)).collect();
+    let mut medians: Vec<f64> = pooled.iter().map(|s| s.trend.detection_delay.median.unwrap_or(f64::INFINITY)).collect();
     medians.sort_by(f64::total_cmp);
     let worst_ece = pooled.iter().map(|s| s.calibration.expected_calibration_error).fold(0.0, f64::max);
     eprintln!(
@@ -191,8 +188,7 @@ fn sweep_hysteresis() {
         for margin in [0.0, 0.05, 0.1, 0.15] {
             for bars in [1, 2, 3, 5] {
                 let h = HysteresisParams { trend_margin: margin, trend_bars: bars, ..HysteresisParams::default() };
-                let runs: Vec<Scores> =
-                    data.iter().map(|(s, m)| score(&m.with_switch_rate(factor).unwrap(), s, 50_000, &h)).collect();
+                let runs: Vec<Scores> = data.iter().map(|(s, m)| score(&m.with_switch_rate(factor).unwrap(), s, 50_000, &h)).collect();
                 let mean = |f: &dyn Fn(&Scores) -> f64| runs.iter().map(f).sum::<f64>() / runs.len() as f64;
                 eprintln!(
                     "switch rate x{factor} margin {margin:.2} bars {bars}: acc {:.3}  median delay {:.1}  false/1000 {:.2}",

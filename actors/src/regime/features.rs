@@ -51,9 +51,7 @@ pub fn check_candle(bar: usize, c: &Candle, previous: Option<Timestamp>) -> Resu
         return Err(RegimeError::HighBelowLow { bar, open_time: c.open_time, high: c.high, low: c.low });
     }
     match previous {
-        Some(previous) if c.open_time <= previous => {
-            Err(RegimeError::NotIncreasing { bar, open_time: c.open_time, previous })
-        }
+        Some(previous) if c.open_time <= previous => Err(RegimeError::NotIncreasing { bar, open_time: c.open_time, previous }),
         _ => Ok(()),
     }
 }
@@ -126,13 +124,7 @@ impl FeatureExtractor {
         let sum: f64 = self.ring.last(n).sum();
         let noise = (trend_ms * n as f64).sqrt();
         let trend_score = if noise > 0.0 && noise.is_finite() { sum / noise } else { 0.0 };
-        Ok(BarFeatures {
-            open_time: c.open_time,
-            log_return,
-            realised_vol: vol_ms.sqrt(),
-            trend_score,
-            log_range: (c.high / c.low).ln(),
-        })
+        Ok(BarFeatures { open_time: c.open_time, log_return, realised_vol: vol_ms.sqrt(), trend_score, log_range: (c.high / c.low).ln() })
     }
 }
 
@@ -174,17 +166,13 @@ mod tests {
         }
         // A flat series has no vol and a zero score.
         let flat: Vec<Candle> = (0..10).map(|i| candle(i, 5.0, 5.0)).collect();
-        assert!(features(&flat)
-            .unwrap()
-            .iter()
-            .all(|b| b.log_return == 0.0 && b.trend_score == 0.0 && b.realised_vol == 0.0));
+        assert!(features(&flat).unwrap().iter().all(|b| b.log_return == 0.0 && b.trend_score == 0.0 && b.realised_vol == 0.0));
     }
 
     #[test]
     fn causal_a_prefix_gives_the_same_features() {
-        let candles: Vec<Candle> = (0..300)
-            .map(|i| candle(i, 100.0 + (i as f64 * 0.37).sin(), 100.0 + ((i + 1) as f64 * 0.37).sin()))
-            .collect();
+        let candles: Vec<Candle> =
+            (0..300).map(|i| candle(i, 100.0 + (i as f64 * 0.37).sin(), 100.0 + ((i + 1) as f64 * 0.37).sin())).collect();
         let all = features(&candles).unwrap();
         for cut in [1, 19, 20, 101, 250] {
             assert_eq!(features(&candles[..cut]).unwrap(), all[..cut]);

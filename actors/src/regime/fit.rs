@@ -107,11 +107,7 @@ fn check_size(bars: usize, timeframe: Timeframe) -> Result<(), RegimeError> {
 }
 
 /// Fits a model on precomputed features (see [`fit`]).
-pub fn fit_features(
-    feats: &[BarFeatures],
-    timeframe: Timeframe,
-    params: &FitParams,
-) -> Result<RegimeModel, RegimeError> {
+pub fn fit_features(feats: &[BarFeatures], timeframe: Timeframe, params: &FitParams) -> Result<RegimeModel, RegimeError> {
     check_size(feats.len(), timeframe)?;
     params.check()?;
     let returns: Vec<f64> = feats.iter().map(|f| f.log_return).collect();
@@ -270,8 +266,7 @@ mod tests {
 
     #[test]
     fn same_seed_same_model_and_the_model_round_trips_as_json() {
-        let s =
-            generate(&SynthParams { bars: 4_000, seed: 3, mean_regime_bars: 400, ..SynthParams::default() }).unwrap();
+        let s = generate(&SynthParams { bars: 4_000, seed: 3, mean_regime_bars: 400, ..SynthParams::default() }).unwrap();
         let p = FitParams { restarts: 2, seed: 9, ..quick() };
         let a = fit(&s.candles, Timeframe::M1, &p).unwrap();
         let b = fit(&s.candles, Timeframe::M1, &p).unwrap();

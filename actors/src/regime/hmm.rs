@@ -196,8 +196,7 @@ mod tests {
         let mut chain = Chain::sticky(0.3);
         chain.transition[2][5] += 0.1;
         chain.transition[2][2] -= 0.1;
-        let ll: Vec<StateVec> =
-            (0..3).map(|t| std::array::from_fn(|k| -((k as f64 - 2.0 * t as f64).powi(2)) * 0.3 - 1.0)).collect();
+        let ll: Vec<StateVec> = (0..3).map(|t| std::array::from_fn(|k| -((k as f64 - 2.0 * t as f64).powi(2)) * 0.3 - 1.0)).collect();
         let (want_ll, want) = brute_force(&chain, &ll);
         let liks: Vec<Likelihood> = ll.iter().map(|l| lik(*l)).collect();
         let mut post = Vec::new();
@@ -216,9 +215,8 @@ mod tests {
     #[test]
     fn no_underflow_on_long_series_of_extreme_likelihoods() {
         let chain = Chain::sticky(0.01);
-        let liks: Vec<Likelihood> = (0..20_000)
-            .map(|t| lik(std::array::from_fn(|k| if k == (t / 1000) % STATES { -700.0 } else { -900.0 })))
-            .collect();
+        let liks: Vec<Likelihood> =
+            (0..20_000).map(|t| lik(std::array::from_fn(|k| if k == (t / 1000) % STATES { -700.0 } else { -900.0 }))).collect();
         let mut post = Vec::new();
         let (ll, _) = chain.forward_backward(&liks, &mut post);
         assert!(ll.is_finite());

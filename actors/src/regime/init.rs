@@ -33,8 +33,7 @@ pub fn kmeans_1d(values: &[f64], rng: &mut ChaCha8Rng) -> [f64; AXIS_STATES] {
     let mut centres = Vec::with_capacity(AXIS_STATES);
     centres.push(sample[rng.random_range(0..sample.len())]);
     while centres.len() < AXIS_STATES {
-        let d2: Vec<f64> =
-            sample.iter().map(|v| centres.iter().map(|c| (v - c) * (v - c)).fold(f64::INFINITY, f64::min)).collect();
+        let d2: Vec<f64> = sample.iter().map(|v| centres.iter().map(|c| (v - c) * (v - c)).fold(f64::INFINITY, f64::min)).collect();
         let total: f64 = d2.iter().sum();
         if !(total > 0.0 && total.is_finite()) {
             break; // Every point sits on a centre already.
@@ -93,8 +92,7 @@ mod tests {
 
     #[test]
     fn finds_three_separated_clusters_whatever_the_seed() {
-        let values: Vec<f64> =
-            (0..3000).map(|i| [-2.0, 0.0, 2.0][i % 3] + ((i * 7919) % 101) as f64 / 500.0 - 0.1).collect();
+        let values: Vec<f64> = (0..3000).map(|i| [-2.0, 0.0, 2.0][i % 3] + ((i * 7919) % 101) as f64 / 500.0 - 0.1).collect();
         for seed in 0..20 {
             let c = kmeans_1d(&values, &mut rng_for(seed, 0));
             for (got, want) in c.iter().zip([-2.0, 0.0, 2.0]) {

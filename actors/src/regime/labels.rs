@@ -60,12 +60,14 @@ fn parse_row(text: &str, line: usize) -> Result<LabeledBar, RegimeError> {
         return Err(err(line, format!("expected 3 fields (timestamp,trend,volatility), got {}", fields.len())));
     };
     let open_time: Timestamp = time.trim().parse().map_err(|e| err(line, format!("timestamp: {e}")))?;
-    let trend = Trend::ALL.into_iter().find(|t| t.as_str() == trend.trim()).ok_or_else(|| {
-        err(line, format!("trend {:?} is not one of bull, bear, sideways", trend.chars().take(32).collect::<String>()))
-    })?;
-    let volatility = Vol::ALL.into_iter().find(|v| v.as_str() == vol.trim()).ok_or_else(|| {
-        err(line, format!("volatility {:?} is not one of low, normal, high", vol.chars().take(32).collect::<String>()))
-    })?;
+    let trend = Trend::ALL
+        .into_iter()
+        .find(|t| t.as_str() == trend.trim())
+        .ok_or_else(|| err(line, format!("trend {:?} is not one of bull, bear, sideways", trend.chars().take(32).collect::<String>())))?;
+    let volatility = Vol::ALL
+        .into_iter()
+        .find(|v| v.as_str() == vol.trim())
+        .ok_or_else(|| err(line, format!("volatility {:?} is not one of low, normal, high", vol.chars().take(32).collect::<String>())))?;
     Ok(LabeledBar { open_time, label: RegimeLabel { trend, volatility } })
 }
 
@@ -93,10 +95,7 @@ pub fn parse_labels_csv(mut reader: impl BufRead) -> Result<Vec<LabeledBar>, Reg
         let row = parse_row(text, line)?;
         if let Some(prev) = rows.last() {
             if row.open_time <= prev.open_time {
-                return Err(err(
-                    line,
-                    format!("timestamp {} is not after the previous row's {}", row.open_time, prev.open_time),
-                ));
+                return Err(err(line, format!("timestamp {} is not after the previous row's {}", row.open_time, prev.open_time)));
             }
         }
         if rows.len() == LABEL_ROWS_MAX {
@@ -160,10 +159,7 @@ mod tests {
             assert!(got.contains(want), "{text:?}: {got}");
         }
         let long = format!("{LABELS_HEADER}\n{}\n", "x".repeat(10_000));
-        assert!(parse_labels_csv(long.as_bytes())
-            .unwrap_err()
-            .to_string()
-            .contains("line 2: line longer than 256 bytes"));
+        assert!(parse_labels_csv(long.as_bytes()).unwrap_err().to_string().contains("line 2: line longer than 256 bytes"));
         assert!(parse_labels_csv(&b"timestamp,trend,volatility\n\xff\xfe,bull,low\n"[..]).is_err());
     }
 }

@@ -98,10 +98,7 @@ impl RegimeModel {
                 out.transition[k][l] = chain.transition[old(k)][old(l)];
             }
         }
-        let emission = Emission {
-            drift_sigmas: trend_perm.map(|i| emission.drift_sigmas[i]),
-            sigma: vol_perm.map(|j| emission.sigma[j]),
-        };
+        let emission = Emission { drift_sigmas: trend_perm.map(|i| emission.drift_sigmas[i]), sigma: vol_perm.map(|j| emission.sigma[j]) };
         let d = emission.drift_sigmas;
         let trend_of_state = [
             if d[0] > TREND_DRIFT_MIN_SIGMAS { Trend::Bull } else { Trend::Sideways },
@@ -124,11 +121,7 @@ impl RegimeModel {
         // A sum of normalised terms can land one ulp above 1 (0.365.. + 0.578.. + 0.056..
         // = 1.0000000000000002); a probability is reported inside [0, 1].
         let unit = |x: f64| x.clamp(0.0, 1.0);
-        RegimeProbs {
-            trend: TrendProbs::new(trend.map(unit)),
-            volatility: VolProbs::new(vol.map(unit)),
-            joint: joint.map(unit),
-        }
+        RegimeProbs { trend: TrendProbs::new(trend.map(unit)), volatility: VolProbs::new(vol.map(unit)), joint: joint.map(unit) }
     }
 
     /// The same model with every state's leave probability multiplied by `factor`
@@ -138,11 +131,7 @@ impl RegimeModel {
     /// `evaluation_tests.rs` for the measured trade-off.
     pub fn with_switch_rate(&self, factor: f64) -> Result<RegimeModel, RegimeError> {
         if !(1.0..=SWITCH_RATE_FACTOR_MAX).contains(&factor) {
-            return Err(RegimeError::InvalidParam {
-                name: "switch_rate_factor",
-                value: factor.to_string(),
-                expected: "[1, 100]",
-            });
+            return Err(RegimeError::InvalidParam { name: "switch_rate_factor", value: factor.to_string(), expected: "[1, 100]" });
         }
         let mut m = self.clone();
         for (k, row) in m.chain.transition.iter_mut().enumerate() {
@@ -161,8 +150,7 @@ impl RegimeModel {
     /// Checks a model that came from outside (a journal, a request): every probability
     /// finite and non-negative, rows summing to 1, every sigma positive and finite.
     pub fn check(&self) -> Result<(), String> {
-        let dist =
-            |v: &StateVec| v.iter().all(|x| x.is_finite() && *x >= 0.0) && (v.iter().sum::<f64>() - 1.0).abs() < 1e-6;
+        let dist = |v: &StateVec| v.iter().all(|x| x.is_finite() && *x >= 0.0) && (v.iter().sum::<f64>() - 1.0).abs() < 1e-6;
         if !dist(&self.chain.initial) {
             return Err(format!("initial distribution {:?} is not a probability vector", self.chain.initial));
         }

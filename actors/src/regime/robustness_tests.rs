@@ -43,14 +43,7 @@ fn walk(max: usize) -> impl Strategy<Value = Vec<Candle>> {
                 let open = close;
                 close = open * r.exp();
                 let (hi, lo) = (open.max(close), open.min(close));
-                Candle {
-                    open_time: Timestamp(i as i64 * 3_600_000_000_000),
-                    open,
-                    high: hi,
-                    low: lo,
-                    close,
-                    volume: 1.0,
-                }
+                Candle { open_time: Timestamp(i as i64 * 3_600_000_000_000), open, high: hi, low: lo, close, volume: 1.0 }
             })
             .collect()
     })

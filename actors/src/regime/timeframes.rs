@@ -115,11 +115,7 @@ pub fn combine(inputs: &[TimeframeProbs], weights: &TimeframeWeights) -> Result<
     for tf in Timeframe::ALL {
         let w = weights.get(tf);
         if !(0.0..=TIMEFRAME_WEIGHT_MAX).contains(&w) {
-            return Err(RegimeError::InvalidParam {
-                name: "timeframe weight",
-                value: format!("{w} for {tf}"),
-                expected: "[0, 1e6]",
-            });
+            return Err(RegimeError::InvalidParam { name: "timeframe weight", value: format!("{w} for {tf}"), expected: "[0, 1e6]" });
         }
     }
     for (i, x) in inputs.iter().enumerate() {
@@ -138,8 +134,7 @@ pub fn combine(inputs: &[TimeframeProbs], weights: &TimeframeWeights) -> Result<
         });
     }
     let trend_probs = pool(&inputs.iter().map(|x| (weights.get(x.timeframe), x.trend)).collect::<Vec<_>>(), total);
-    let volatility_probs =
-        pool(&inputs.iter().map(|x| (weights.get(x.timeframe), x.volatility)).collect::<Vec<_>>(), total);
+    let volatility_probs = pool(&inputs.iter().map(|x| (weights.get(x.timeframe), x.volatility)).collect::<Vec<_>>(), total);
     let (trend, trend_confidence) = trend_probs.argmax();
     let (volatility, volatility_confidence) = volatility_probs.argmax();
     let agreeing: f64 = inputs.iter().filter(|x| x.trend.argmax().0 == trend).map(|x| weights.get(x.timeframe)).sum();
@@ -151,10 +146,7 @@ pub fn combine(inputs: &[TimeframeProbs], weights: &TimeframeWeights) -> Result<
         trend_confidence,
         volatility_confidence,
         trend_agreement: agreeing / total,
-        weights: inputs
-            .iter()
-            .map(|x| TimeframeWeight { timeframe: x.timeframe, weight: weights.get(x.timeframe) })
-            .collect(),
+        weights: inputs.iter().map(|x| TimeframeWeight { timeframe: x.timeframe, weight: weights.get(x.timeframe) }).collect(),
     })
 }
 
@@ -169,11 +161,7 @@ mod tests {
     #[test]
     fn higher_timeframes_weigh_more() {
         // 1m says bull, 1d says bear, equally sure: the daily view wins (5 vs 1).
-        let c = combine(
-            &[tp(Timeframe::M1, [0.8, 0.1, 0.1]), tp(Timeframe::D1, [0.1, 0.8, 0.1])],
-            &TimeframeWeights::default(),
-        )
-        .unwrap();
+        let c = combine(&[tp(Timeframe::M1, [0.8, 0.1, 0.1]), tp(Timeframe::D1, [0.1, 0.8, 0.1])], &TimeframeWeights::default()).unwrap();
         assert_eq!(c.trend, Trend::Bear);
         assert!((c.trend_probs.get(Trend::Bear) - (0.1 + 5.0 * 0.8) / 6.0).abs() < 1e-12);
         assert!((c.trend_agreement - 5.0 / 6.0).abs() < 1e-12);

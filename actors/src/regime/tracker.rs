@@ -93,8 +93,7 @@ impl RegimeTracker {
         let trend_change = self.trend.update(&probs.trend);
         let vol_change = self.volatility.update(&probs.volatility);
         // Both axes have a regime after their first update.
-        let (trend, volatility) =
-            (self.trend.current().unwrap_or(Trend::Sideways), self.volatility.current().unwrap_or(Vol::Normal));
+        let (trend, volatility) = (self.trend.current().unwrap_or(Trend::Sideways), self.volatility.current().unwrap_or(Vol::Normal));
         let to = RegimeLabel { trend, volatility };
         let regime = BarRegime {
             bar,
@@ -154,10 +153,8 @@ mod tests {
     use tradpal_messages::Timeframe;
 
     fn setup() -> (RegimeModel, Vec<Candle>) {
-        let s =
-            generate(&SynthParams { bars: 3_000, seed: 11, mean_regime_bars: 300, ..SynthParams::default() }).unwrap();
-        let model =
-            fit(&s.candles[..1_500], Timeframe::M1, &FitParams { iterations_max: 30, ..FitParams::default() }).unwrap();
+        let s = generate(&SynthParams { bars: 3_000, seed: 11, mean_regime_bars: 300, ..SynthParams::default() }).unwrap();
+        let model = fit(&s.candles[..1_500], Timeframe::M1, &FitParams { iterations_max: 30, ..FitParams::default() }).unwrap();
         (model, s.candles)
     }
 
@@ -191,8 +188,7 @@ mod tests {
         assert_eq!(transitions, batch.transitions);
         // Transitions are exactly the changes of the per-bar regime, the first bar included.
         assert_eq!(batch.transitions[0].from, None);
-        let changes: Vec<usize> =
-            (0..bars.len()).filter(|&i| i == 0 || bars[i].label() != bars[i - 1].label()).collect();
+        let changes: Vec<usize> = (0..bars.len()).filter(|&i| i == 0 || bars[i].label() != bars[i - 1].label()).collect();
         assert_eq!(changes, batch.transitions.iter().map(|t| t.bar).collect::<Vec<_>>());
         for t in &batch.transitions {
             assert_eq!(t.to, batch.bars[t.bar].label());

@@ -89,21 +89,13 @@ pub struct Allocation {
 }
 
 /// Risk parity (see [`risk_parity`]) spread over `budget * portfolio_value`.
-pub(crate) fn size_risk_parity(
-    m: &RiskParitySizing,
-    pv: f64,
-    max: f64,
-) -> Result<(Vec<Allocation>, SizingDetail), RiskError> {
+pub(crate) fn size_risk_parity(m: &RiskParitySizing, pv: f64, max: f64) -> Result<(Vec<Allocation>, SizingDetail), RiskError> {
     let (cov, _) = covariance_of(&m.symbols, m.covariance.as_ref(), m.returns_by_symbol.as_ref())?;
     let money = Money::new(m.prices.as_deref(), m.budget, m.symbols.len(), pv, max)?;
     let its = iterations(m.iterations_max)?;
     let s = risk_parity(&cov, &m.symbols, its)?;
     let volatility = quad_form(&cov, &s.weights).sqrt();
-    let detail = SizingDetail::RiskParity {
-        iterations: s.iterations,
-        max_risk_contribution_deviation: s.max_deviation,
-        volatility,
-    };
+    let detail = SizingDetail::RiskParity { iterations: s.iterations, max_risk_contribution_deviation: s.max_deviation, volatility };
     Ok((money.allocate(&m.symbols, &s.weights, &s.risk_contributions), detail))
 }
 
@@ -111,11 +103,7 @@ pub(crate) fn size_risk_parity(
 /// Reported figures are annualised: `expected_return = w'mu * ppy`,
 /// `volatility = sqrt(w'Sw * ppy)`, `sharpe_ratio = (expected_return - r_f) / volatility`;
 /// max Sharpe uses per-period excess returns `mu_i - r_f / ppy`.
-pub(crate) fn size_mean_variance(
-    m: &MeanVarianceSizing,
-    pv: f64,
-    max: f64,
-) -> Result<(Vec<Allocation>, SizingDetail), RiskError> {
+pub(crate) fn size_mean_variance(m: &MeanVarianceSizing, pv: f64, max: f64) -> Result<(Vec<Allocation>, SizingDetail), RiskError> {
     let (cov, fitted_means) = covariance_of(&m.symbols, m.covariance.as_ref(), m.returns_by_symbol.as_ref())?;
     let money = Money::new(m.prices.as_deref(), m.budget, m.symbols.len(), pv, max)?;
     let its = iterations(m.iterations_max)?;

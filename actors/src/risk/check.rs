@@ -54,9 +54,7 @@ impl Interval {
     pub fn check_all(&self, field: &str, xs: &[f64]) -> Result<(), RiskError> {
         match xs.iter().position(|&x| !self.contains(x)) {
             None => Ok(()),
-            Some(i) => {
-                Err(RiskError::OutOfRange { field: format!("{field}[{i}]"), rule: self.to_string(), value: xs[i] })
-            }
+            Some(i) => Err(RiskError::OutOfRange { field: format!("{field}[{i}]"), rule: self.to_string(), value: xs[i] }),
         }
     }
 }
@@ -132,10 +130,7 @@ mod tests {
     #[test]
     fn counts_and_symbols() {
         assert!(count("paths", 0, 1, "PATHS_MAX", 10).is_err());
-        assert_eq!(
-            count("paths", 11, 1, "PATHS_MAX", 10).unwrap_err().to_string(),
-            "paths has 11 values, more than PATHS_MAX = 10"
-        );
+        assert_eq!(count("paths", 11, 1, "PATHS_MAX", 10).unwrap_err().to_string(), "paths has 11 values, more than PATHS_MAX = 10");
         assert!(symbols("symbols", ["A", "B"]).is_ok());
         assert!(symbols("symbols", ["A", "A"]).is_err());
         assert!(symbols("symbols", [""]).is_err());

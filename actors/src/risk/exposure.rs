@@ -112,11 +112,8 @@ mod tests {
 
     #[test]
     fn long_short_gross_net() {
-        let e = exposure(
-            &[pos("BTC/USDT", 0.1, 50000.0), pos("ETH/USDT", -2.0, 2500.0), pos("ADA/USDT", 0.0, 1.0)],
-            Some(10000.0),
-        )
-        .unwrap();
+        let e =
+            exposure(&[pos("BTC/USDT", 0.1, 50000.0), pos("ETH/USDT", -2.0, 2500.0), pos("ADA/USDT", 0.0, 1.0)], Some(10000.0)).unwrap();
         assert_eq!((e.long, e.short, e.gross, e.net), (5000.0, 5000.0, 10000.0, 0.0));
         assert_eq!(e.gross_fraction, Some(1.0));
         assert_eq!(e.by_symbol[1].fraction_of_portfolio, Some(-0.5));

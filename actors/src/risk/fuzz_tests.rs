@@ -15,8 +15,7 @@ fn leaf() -> impl Strategy<Value = Value> {
         (-3.0f64..3.0).prop_map(Value::from),
         (0.0f64..1.0).prop_map(Value::from),
         (-2i64..300).prop_map(Value::from),
-        prop_oneof![Just("BTC/USDT"), Just("ETH/USDT"), Just("A"), Just(""), Just("kelly"), Just("max_sharpe")]
-            .prop_map(Value::from),
+        prop_oneof![Just("BTC/USDT"), Just("ETH/USDT"), Just("A"), Just(""), Just("kelly"), Just("max_sharpe")].prop_map(Value::from),
     ]
 }
 

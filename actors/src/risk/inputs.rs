@@ -38,18 +38,13 @@ pub(crate) fn series(field: &str, xs: &[f64], min: usize, range: Interval) -> Re
 
 /// The observations x assets matrix of `symbols`' returns, column j = `symbols[j]`.
 /// Every symbol must have a series, all of one length `T >= min`, `T x N <= CELLS_MAX`.
-pub(crate) fn returns_matrix(
-    field: &str,
-    map: &ReturnsBySymbol,
-    symbols: &[String],
-    min: usize,
-) -> Result<Array2<f64>, RiskError> {
+pub(crate) fn returns_matrix(field: &str, map: &ReturnsBySymbol, symbols: &[String], min: usize) -> Result<Array2<f64>, RiskError> {
     check::count("symbols", symbols.len(), 1, "ASSETS_MAX", ASSETS_MAX)?;
     let mut columns = Vec::with_capacity(symbols.len());
     for s in symbols {
-        let col = map.get(s).ok_or_else(|| {
-            RiskError::missing(format!("{field}[{s:?}]"), format!("because {s} is among the symbols to assess"))
-        })?;
+        let col = map
+            .get(s)
+            .ok_or_else(|| RiskError::missing(format!("{field}[{s:?}]"), format!("because {s} is among the symbols to assess")))?;
         columns.push((s, col));
     }
     let (first, t) = (columns[0].0, columns[0].1.len());
@@ -103,8 +98,7 @@ mod tests {
 
     #[test]
     fn matrix_aligns_columns_to_symbols() {
-        let map: ReturnsBySymbol =
-            [("A".to_string(), vec![0.01, 0.02, -0.01]), ("B".to_string(), vec![0.0, 0.1, 0.2])].into();
+        let map: ReturnsBySymbol = [("A".to_string(), vec![0.01, 0.02, -0.01]), ("B".to_string(), vec![0.0, 0.1, 0.2])].into();
         let m = returns_matrix("returns_by_symbol", &map, &s(&["B", "A"]), 2).unwrap();
         assert_eq!(m[[1, 0]], 0.1);
         assert_eq!(m[[1, 1]], 0.02);

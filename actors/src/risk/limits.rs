@@ -153,10 +153,7 @@ pub fn check_limits(req: &CheckLimitsRequest) -> Result<CheckLimitsResponse, Ris
     if let Some(max) = req.max_correlation {
         needs_positions(req, "max_correlation")?;
         let threshold = Interval::closed(-1.0, 1.0).check("max_correlation", max)?;
-        let map = req
-            .returns_by_symbol
-            .as_ref()
-            .ok_or_else(|| RiskError::missing("returns_by_symbol", "when max_correlation is given"))?;
+        let map = req.returns_by_symbol.as_ref().ok_or_else(|| RiskError::missing("returns_by_symbol", "when max_correlation is given"))?;
         checks.extend(correlation_checks(&held, map, threshold)?);
     }
     let breaches: Vec<Breach> = checks

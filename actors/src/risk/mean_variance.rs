@@ -37,11 +37,7 @@ pub struct MeanVarianceSolution {
 
 /// Minimum-variance long-only weights: `min w'Sw` s.t. `sum w = 1`, `w >= 0`
 /// (the quadratic programme above with `a = 1`, started from equal weights).
-pub fn min_variance(
-    cov: &Array2<f64>,
-    symbols: &[String],
-    iterations_max: usize,
-) -> Result<MeanVarianceSolution, RiskError> {
+pub fn min_variance(cov: &Array2<f64>, symbols: &[String], iterations_max: usize) -> Result<MeanVarianceSolution, RiskError> {
     let cov = prepare(cov, symbols, iterations_max)?;
     let n = cov.nrows();
     let start = vec![1.0 / n as f64; n];
@@ -56,12 +52,7 @@ pub fn min_variance(
 /// `w = y / sum y` (the quadratic programme with `a = e`, started from the single asset of
 /// largest excess return). Errors when no asset's excess return is positive: then every
 /// long-only portfolio has a non-positive Sharpe ratio and "maximum" picks no portfolio.
-pub fn max_sharpe(
-    cov: &Array2<f64>,
-    excess: &[f64],
-    symbols: &[String],
-    iterations_max: usize,
-) -> Result<MeanVarianceSolution, RiskError> {
+pub fn max_sharpe(cov: &Array2<f64>, excess: &[f64], symbols: &[String], iterations_max: usize) -> Result<MeanVarianceSolution, RiskError> {
     let cov = prepare(cov, symbols, iterations_max)?;
     let n = cov.nrows();
     check::same_len("expected_returns", excess.len(), "symbols", n)?;
@@ -183,8 +174,7 @@ fn step_length(x: &[f64], f: &[usize], target: &[f64]) -> (f64, Option<usize>) {
 /// (beyond a rounding tolerance scaled to the terms), if any.
 fn most_negative_multiplier(q: &Array2<f64>, a: &[f64], x: &[f64], free: &[bool], lambda: f64) -> Option<usize> {
     let g = mat_vec(q, x);
-    let scale =
-        g.iter().map(|v| v.abs()).fold(0.0, f64::max) + lambda.abs() * a.iter().map(|v| v.abs()).fold(0.0, f64::max);
+    let scale = g.iter().map(|v| v.abs()).fold(0.0, f64::max) + lambda.abs() * a.iter().map(|v| v.abs()).fold(0.0, f64::max);
     let tol = 1e-12 * scale;
     (0..x.len())
         .filter(|&i| !free[i])

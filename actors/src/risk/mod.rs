@@ -89,11 +89,9 @@ pub use pretrade::{pre_trade_check, Limits, PortfolioSnapshot, PreTradeDecision,
 pub use risk_parity::{risk_parity, RiskParitySolution};
 pub use scenarios::{classify, AssetClass, Scenario, HISTORICAL_SCENARIOS};
 pub use sizing::{
-    calculate_position_size, kelly_edge, realised_volatility, FixedFractional, Kelly, PositionSizeRequest,
-    PositionSizeResponse, SizingDetail, SizingMethod, VolatilityTarget,
+    calculate_position_size, kelly_edge, realised_volatility, FixedFractional, Kelly, PositionSizeRequest, PositionSizeResponse,
+    SizingDetail, SizingMethod, VolatilityTarget,
 };
 pub use stress::{stress_test, CustomScenario, StressTestRequest, StressTestResponse, WorstCase};
 pub use stress_mc::{Distribution, MonteCarloStress, StressMonteCarlo};
-pub use var::{
-    historical_var, monte_carlo_portfolio_var, monte_carlo_var, parametric_var, portfolio_returns, TailRisk,
-};
+pub use var::{historical_var, monte_carlo_portfolio_var, monte_carlo_var, parametric_var, portfolio_returns, TailRisk};

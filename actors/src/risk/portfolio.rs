@@ -121,10 +121,7 @@ pub struct CorrelationMatrix {
 pub fn assess_portfolio(req: &PortfolioRiskRequest) -> Result<PortfolioRiskResponse, RiskError> {
     let c = CONFIDENCE.check_or("confidence", req.confidence, CONFIDENCE_DEFAULT)?;
     let pv = req.portfolio_value.map(|v| PORTFOLIO_VALUE.check("portfolio_value", v)).transpose()?;
-    let ppy = req
-        .periods_per_year
-        .map(|v| Interval::left_open(0.0, PERIODS_PER_YEAR_MAX).check("periods_per_year", v))
-        .transpose()?;
+    let ppy = req.periods_per_year.map(|v| Interval::left_open(0.0, PERIODS_PER_YEAR_MAX).check("periods_per_year", v)).transpose()?;
     if let Some(p) = &req.positions {
         check_positions("positions", p)?;
     }
@@ -179,9 +176,7 @@ fn portfolio_series(req: &PortfolioRiskRequest, pv: Option<f64>) -> Result<Optio
     };
     let weights = match (&req.weights, &req.positions, pv) {
         (Some(w), _, _) => w.clone(),
-        (None, Some(p), Some(v)) => {
-            p.iter().filter(|p| p.quantity != 0.0).map(|p| (p.symbol.clone(), p.notional() / v)).collect()
-        }
+        (None, Some(p), Some(v)) => p.iter().filter(|p| p.quantity != 0.0).map(|p| (p.symbol.clone(), p.notional() / v)).collect(),
         _ => return Ok(None),
     };
     let symbols: Vec<String> = weights.keys().cloned().collect();
@@ -206,12 +201,7 @@ fn var_report(s: &Series, c: f64, pv: Option<f64>, mc: Option<MonteCarloSpec>) -
             Some(var::monte_carlo_portfolio_var(weights, matrix, c, m.paths, &mut seeded_rng(m.seed))?)
         }
     };
-    let report = |t: TailRisk| TailReport {
-        var: t.var,
-        es: t.es,
-        var_amount: pv.map(|v| t.var * v),
-        es_amount: pv.map(|v| t.es * v),
-    };
+    let report = |t: TailRisk| TailReport { var: t.var, es: t.es, var_amount: pv.map(|v| t.var * v), es_amount: pv.map(|v| t.es * v) };
     Ok(VarReport {
         observations: r.len(),
         historical: report(var::historical_var(r, c)?),

@@ -134,11 +134,7 @@ fn decide(order: &ProposedOrder, pf: &PortfolioSnapshot, limits: &Limits) -> Res
     if let (0.0, Some(max)) = (q0, limits.max_open_positions) {
         let open = pf.positions.iter().filter(|p| p.quantity != 0.0).count();
         if open >= max {
-            let reason = format!(
-                "opening {} would make {} open positions, above max_open_positions {max}",
-                order.symbol,
-                open + 1
-            );
+            let reason = format!("opening {} would make {} open positions, above max_open_positions {max}", order.symbol, open + 1);
             return Ok(PreTradeDecision::Refuse { reason });
         }
     }
@@ -197,10 +193,7 @@ fn size_limit(order: &ProposedOrder, q0: f64, dir: f64, equity: f64, max: f64) -
     if fits <= order.quantity * 1e-9 {
         return PreTradeDecision::Refuse { reason: format!("{reason}; the position is already at the limit") };
     }
-    PreTradeDecision::Resize {
-        quantity: fits.min(order.quantity),
-        reason: format!("{reason}; resized to {}", Num(fits)),
-    }
+    PreTradeDecision::Resize { quantity: fits.min(order.quantity), reason: format!("{reason}; resized to {}", Num(fits)) }
 }
 
 #[cfg(test)]
@@ -263,12 +256,7 @@ mod tests {
         let d = pre_trade_check(&order(Side::Buy, 0.01), &pf, &l);
         assert!(matches!(&d, PreTradeDecision::Refuse { reason } if reason.contains("max_daily_loss")), "{d:?}");
         let d = pre_trade_check(&order(Side::Buy, f64::NAN), &book(0.0), &l);
-        assert_eq!(
-            d,
-            PreTradeDecision::Refuse {
-                reason: "cannot assess the order: order.quantity must be in (0, 1e12], got NaN".into()
-            }
-        );
+        assert_eq!(d, PreTradeDecision::Refuse { reason: "cannot assess the order: order.quantity must be in (0, 1e12], got NaN".into() });
         let json = serde_json::to_value(PreTradeDecision::Resize { quantity: 1.0, reason: "r".into() }).unwrap();
         assert_eq!(json, serde_json::json!({"decision": "resize", "quantity": 1.0, "reason": "r"}));
     }

@@ -9,9 +9,7 @@
 use super::bounds::{ITERATIONS_MAX, PARITY_TOLERANCE};
 use super::check::Interval;
 use super::error::{Num, RiskError};
-use super::linalg::{
-    cholesky, cholesky_solve, dot, mat_vec, require_positive_definite, validate_covariance, Definiteness,
-};
+use super::linalg::{cholesky, cholesky_solve, dot, mat_vec, require_positive_definite, validate_covariance, Definiteness};
 use ndarray::Array2;
 use serde::{Deserialize, Serialize};
 
@@ -46,11 +44,7 @@ pub struct RiskParitySolution {
 ///
 /// Errors: a covariance that is not square, finite and symmetric, or that is singular or
 /// indefinite (`symbols` name the offending row), or no convergence.
-pub fn risk_parity(
-    cov: &Array2<f64>,
-    symbols: &[String],
-    iterations_max: usize,
-) -> Result<RiskParitySolution, RiskError> {
+pub fn risk_parity(cov: &Array2<f64>, symbols: &[String], iterations_max: usize) -> Result<RiskParitySolution, RiskError> {
     Interval::closed(1.0, ITERATIONS_MAX as f64).check("iterations_max", iterations_max as f64)?;
     let cov = validate_covariance("covariance", cov.clone())?;
     if cov.nrows() == 0 {

@@ -88,8 +88,7 @@ pub fn sensitivity(
     check::count("sensitivity.vol_multipliers", ks.len(), 1, "GRID_POINTS_MAX", GRID_POINTS_MAX)?;
     Interval::closed(-1.0, 10.0).check_all("sensitivity.price_moves", &moves)?;
     Interval::closed(0.0, 100.0).check_all("sensitivity.vol_multipliers", &ks)?;
-    let risky: Vec<&Position> =
-        positions.iter().filter(|(p, c)| p.quantity != 0.0 && *c != AssetClass::Stable).map(|(p, _)| p).collect();
+    let risky: Vec<&Position> = positions.iter().filter(|(p, c)| p.quantity != 0.0 && *c != AssetClass::Stable).map(|(p, _)| p).collect();
     let moments = match returns {
         Some(map) if !risky.is_empty() && risky.iter().all(|p| map.contains_key(&p.symbol)) => {
             let symbols: Vec<String> = risky.iter().map(|p| p.symbol.clone()).collect();
@@ -146,13 +145,7 @@ mod tests {
         let (c1, c2) = (down.cells[1], down.cells[3]); // k = 1 and k = 2
         let mean = 2500.0 * stats::mean(&returns["BTC/USDT"]);
         assert!(((c2.var_amount + mean) - 2.0 * (c1.var_amount + mean)).abs() < 1e-9);
-        let e = sensitivity(
-            &pos,
-            None,
-            &SensitivitySpec { price_moves: Some(vec![-2.0]), vol_multipliers: None },
-            1.0,
-            0.9,
-        );
+        let e = sensitivity(&pos, None, &SensitivitySpec { price_moves: Some(vec![-2.0]), vol_multipliers: None }, 1.0, 0.9);
         assert_eq!(e.unwrap_err().to_string(), "sensitivity.price_moves[0] must be in [-1, 10], got -2");
     }
 }

@@ -254,11 +254,7 @@ fn no_single_price(price: Option<f64>, method: &str) -> Result<(), RiskError> {
 /// `quantity = risk_amount / (current_price * stop_loss)`; `notional = quantity * price`
 /// (or `risk_amount / stop_loss` without a price).
 /// Returns (notional, quantity, risk_amount, detail).
-fn fixed_fractional(
-    pv: f64,
-    price: Option<f64>,
-    m: &FixedFractional,
-) -> Result<(f64, Option<f64>, f64, SizingDetail), RiskError> {
+fn fixed_fractional(pv: f64, price: Option<f64>, m: &FixedFractional) -> Result<(f64, Option<f64>, f64, SizingDetail), RiskError> {
     let rpt = UNIT.check("risk_per_trade", m.risk_per_trade)?;
     let stop = UNIT.check("stop_loss", m.stop_loss)?;
     let risk_amount = pv * rpt;
@@ -295,8 +291,7 @@ fn kelly(pv: f64, m: &Kelly) -> Result<(f64, f64, SizingDetail), RiskError> {
     let stop = m.stop_loss.map(|s| UNIT.check("stop_loss", s)).transpose()?;
     let at_risk = k * full;
     let notional = at_risk * pv / stop.unwrap_or(1.0);
-    let detail =
-        SizingDetail::Kelly { full_kelly: full, kelly_fraction: k, fraction_at_risk: at_risk, stop_loss: stop };
+    let detail = SizingDetail::Kelly { full_kelly: full, kelly_fraction: k, fraction_at_risk: at_risk, stop_loss: stop };
     Ok((notional, at_risk * pv, detail))
 }
 
@@ -390,13 +385,7 @@ fn single_answer(
     })
 }
 
-fn multi_answer(
-    method: MethodName,
-    pv: f64,
-    max: f64,
-    allocs: Vec<Allocation>,
-    detail: SizingDetail,
-) -> PositionSizeResponse {
+fn multi_answer(method: MethodName, pv: f64, max: f64, allocs: Vec<Allocation>, detail: SizingDetail) -> PositionSizeResponse {
     let notional: f64 = allocs.iter().map(|a| a.notional).sum();
     let capped_notional: f64 = allocs.iter().map(|a| a.capped_notional).sum();
     let cut: Vec<&str> = allocs.iter().filter(|a| a.capped).map(|a| a.symbol.as_str()).collect();

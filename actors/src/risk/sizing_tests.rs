@@ -11,8 +11,7 @@ fn size(v: serde_json::Value) -> Result<PositionSizeResponse, RiskError> {
 
 #[test]
 fn spec_example_answers_point_two_and_two_hundred() {
-    let r = size(json!({"portfolio_value": 10000, "risk_per_trade": 0.02, "stop_loss": 0.02, "current_price": 50000}))
-        .unwrap();
+    let r = size(json!({"portfolio_value": 10000, "risk_per_trade": 0.02, "stop_loss": 0.02, "current_price": 50000})).unwrap();
     assert_eq!(r.method, MethodName::FixedFractional);
     assert_eq!(r.quantity, Some(0.2));
     assert_eq!(r.risk_amount, Some(200.0));
@@ -29,8 +28,7 @@ fn spec_example_answers_point_two_and_two_hundred() {
 
 #[test]
 fn spec_example_serialises_with_spec_field_names() {
-    let r = size(json!({"portfolio_value": 10000, "risk_per_trade": 0.02, "stop_loss": 0.02, "current_price": 50000}))
-        .unwrap();
+    let r = size(json!({"portfolio_value": 10000, "risk_per_trade": 0.02, "stop_loss": 0.02, "current_price": 50000})).unwrap();
     let v = serde_json::to_value(&r).unwrap();
     assert_eq!(v["quantity"], json!(0.2));
     assert_eq!(v["risk_amount"], json!(200.0));
@@ -39,9 +37,7 @@ fn spec_example_serialises_with_spec_field_names() {
 
 #[test]
 fn within_cap_is_not_capped() {
-    let r =
-        size(json!({"portfolio_value": 10000, "risk_per_trade": 0.01, "stop_loss": 0.5, "max_position_size": 0.05}))
-            .unwrap();
+    let r = size(json!({"portfolio_value": 10000, "risk_per_trade": 0.01, "stop_loss": 0.5, "max_position_size": 0.05})).unwrap();
     assert_eq!(r.quantity, None);
     assert!((r.notional - 200.0).abs() < 1e-9);
     assert!(!r.capped);
@@ -82,8 +78,7 @@ fn kelly_sizes_half_of_full_kelly() {
 
 #[test]
 fn kelly_refuses_a_negative_edge() {
-    let e = size(json!({"method": "kelly", "portfolio_value": 10000, "win_probability": 0.4, "win_loss_ratio": 1.0}))
-        .unwrap_err();
+    let e = size(json!({"method": "kelly", "portfolio_value": 10000, "win_probability": 0.4, "win_loss_ratio": 1.0})).unwrap_err();
     assert_eq!(e.code(), "no_edge");
     assert!(e.to_string().starts_with("Kelly edge f* = p - (1 - p) / b = -0.1999"), "{e}");
     assert!(kelly_edge(0.5, 1.0).is_err()); // exactly zero edge: no bet

@@ -147,8 +147,7 @@ pub fn stress_test(req: &StressTestRequest) -> Result<StressTestResponse, RiskEr
     let monte_carlo = match (&req.monte_carlo, &req.returns_by_symbol) {
         (None, _) => None,
         (Some(spec), Some(r)) => {
-            let risky: Vec<Position> =
-                classed.iter().filter(|(_, class)| *class != AssetClass::Stable).map(|(p, _)| p.clone()).collect();
+            let risky: Vec<Position> = classed.iter().filter(|(_, class)| *class != AssetClass::Stable).map(|(p, _)| p.clone()).collect();
             Some(monte_carlo_stress(&risky, r, spec, c)?)
         }
         (Some(_), None) => return Err(RiskError::missing("returns_by_symbol", "when monte_carlo is given")),
@@ -162,10 +161,7 @@ pub fn stress_test(req: &StressTestRequest) -> Result<StressTestResponse, RiskEr
 fn classes(req: &StressTestRequest) -> Result<Vec<(Position, AssetClass)>, RiskError> {
     for s in req.asset_classes.keys() {
         if !req.positions.iter().any(|p| &p.symbol == s) {
-            return Err(RiskError::invalid(
-                format!("asset_classes[{s:?}]"),
-                "names a symbol that is not among the positions",
-            ));
+            return Err(RiskError::invalid(format!("asset_classes[{s:?}]"), "names a symbol that is not among the positions"));
         }
     }
     Ok(req
@@ -184,10 +180,7 @@ fn selected(names: Option<&[String]>) -> Result<Vec<&'static super::scenarios::S
         .map(|(i, n)| {
             scenario(n).ok_or_else(|| {
                 let known: Vec<&str> = HISTORICAL_SCENARIOS.iter().map(|s| s.name).collect();
-                RiskError::invalid(
-                    format!("scenarios[{i}]"),
-                    format!("unknown scenario {n:?}; known: {}", known.join(", ")),
-                )
+                RiskError::invalid(format!("scenarios[{i}]"), format!("unknown scenario {n:?}; known: {}", known.join(", ")))
             })
         })
         .collect()
@@ -199,25 +192,12 @@ fn apply(classed: &[(Position, AssetClass)], shock: impl Fn(&str, AssetClass) ->
         .iter()
         .map(|(p, class)| {
             let s = shock(&p.symbol, *class);
-            PositionPnl {
-                symbol: p.symbol.clone(),
-                asset_class: *class,
-                notional: p.notional(),
-                shock: s,
-                pnl: p.notional() * s,
-            }
+            PositionPnl { symbol: p.symbol.clone(), asset_class: *class, notional: p.notional(), shock: s, pnl: p.notional() * s }
         })
         .collect()
 }
 
-fn result(
-    name: &str,
-    kind: ScenarioKind,
-    desc: &str,
-    window: Option<&str>,
-    rows: Vec<PositionPnl>,
-    pv: f64,
-) -> ScenarioResult {
+fn result(name: &str, kind: ScenarioKind, desc: &str, window: Option<&str>, rows: Vec<PositionPnl>, pv: f64) -> ScenarioResult {
     let total: f64 = rows.iter().map(|r| r.pnl).sum();
     ScenarioResult {
         name: name.to_string(),
@@ -230,12 +210,7 @@ fn result(
     }
 }
 
-fn custom(
-    i: usize,
-    cs: &CustomScenario,
-    classed: &[(Position, AssetClass)],
-    pv: f64,
-) -> Result<ScenarioResult, RiskError> {
+fn custom(i: usize, cs: &CustomScenario, classed: &[(Position, AssetClass)], pv: f64) -> Result<ScenarioResult, RiskError> {
     let field = format!("custom_scenarios[{i}]");
     check::symbols(&format!("{field}.name"), [cs.name.as_str()])?;
     let range = Interval::closed(-1.0, 10.0);
@@ -243,10 +218,7 @@ fn custom(
     for (s, v) in &cs.shocks {
         range.check(&format!("{field}.shocks[{s:?}]"), *v)?;
         if !classed.iter().any(|(p, _)| &p.symbol == s) {
-            return Err(RiskError::invalid(
-                format!("{field}.shocks[{s:?}]"),
-                "names a symbol that is not among the positions",
-            ));
+            return Err(RiskError::invalid(format!("{field}.shocks[{s:?}]"), "names a symbol that is not among the positions"));
         }
     }
     let rows = apply(classed, |s, _| cs.shocks.get(s).copied().unwrap_or(cs.default_shock));

@@ -195,10 +195,7 @@ impl PathState {
 pub(crate) fn summarise(mut pnl: Vec<f64>, confidence: f64) -> PnlDistribution {
     pnl.sort_unstable_by(f64::total_cmp);
     let n = pnl.len().max(1) as f64;
-    let quantiles = QUANTILE_PROBABILITIES
-        .iter()
-        .map(|&p| QuantilePoint { probability: p, pnl: stats::quantile_type7(&pnl, p) })
-        .collect();
+    let quantiles = QUANTILE_PROBABILITIES.iter().map(|&p| QuantilePoint { probability: p, pnl: stats::quantile_type7(&pnl, p) }).collect();
     let tail = tail_of_losses(pnl.iter().map(|v| -v).collect(), confidence);
     PnlDistribution {
         mean: stats::mean(&pnl),
@@ -256,10 +253,7 @@ mod tests {
         let (p, r) = setup();
         let spec = StressMonteCarlo { paths: 1_000_000, horizon: 10_000, seed: 1, distribution: Distribution::Normal };
         let e = monte_carlo_stress(&p, &r, &spec, 0.99).unwrap_err();
-        assert!(
-            e.to_string().starts_with("monte_carlo paths x horizon x positions must be in [0, 1e8], got 2e10"),
-            "{e}"
-        );
+        assert!(e.to_string().starts_with("monte_carlo paths x horizon x positions must be in [0, 1e8], got 2e10"), "{e}");
         let mut bad = r.clone();
         bad.get_mut("BTC/USDT").unwrap()[0] = -1.0;
         let spec = StressMonteCarlo { paths: 100, horizon: 1, seed: 1, distribution: Distribution::Normal };

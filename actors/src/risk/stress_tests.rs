@@ -50,10 +50,7 @@ fn custom_scenarios_selection_and_overrides() {
     let e = run(json!({"portfolio_value": 1, "positions": book(),
         "custom_scenarios": [{"name": "x", "shocks": {"DOGE/USDT": -0.5}}]}))
     .unwrap_err();
-    assert_eq!(
-        e.to_string(),
-        "custom_scenarios[0].shocks[\"DOGE/USDT\"]: names a symbol that is not among the positions"
-    );
+    assert_eq!(e.to_string(), "custom_scenarios[0].shocks[\"DOGE/USDT\"]: names a symbol that is not among the positions");
 }
 
 #[test]
@@ -69,8 +66,7 @@ fn monte_carlo_and_var_column_with_returns() {
     assert!(r.sensitivity.var_available);
     assert!(r.worst_case.pnl <= mc.worst_along_path.worst);
     assert!(r.worst_case.pnl <= r.scenarios.iter().map(|s| s.total_pnl).fold(f64::INFINITY, f64::min));
-    let e =
-        run(json!({"portfolio_value": 1, "positions": book(), "monte_carlo": {"paths": 100, "horizon": 1, "seed": 1}}));
+    let e = run(json!({"portfolio_value": 1, "positions": book(), "monte_carlo": {"paths": 100, "horizon": 1, "seed": 1}}));
     assert_eq!(e.unwrap_err().to_string(), "returns_by_symbol is required when monte_carlo is given");
 }
 

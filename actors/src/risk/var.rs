@@ -68,12 +68,7 @@ pub(crate) fn gaussian_tail(mean: f64, std: f64, c: f64) -> TailRisk {
 
 /// Monte Carlo VaR/ES of one return series: draw `paths` returns from `N(m, s^2)` fitted
 /// as in [`parametric_var`], then apply the historical estimators to the draws.
-pub fn monte_carlo_var<R: Rng + ?Sized>(
-    returns: &[f64],
-    confidence: f64,
-    paths: usize,
-    rng: &mut R,
-) -> Result<TailRisk, RiskError> {
+pub fn monte_carlo_var<R: Rng + ?Sized>(returns: &[f64], confidence: f64, paths: usize, rng: &mut R) -> Result<TailRisk, RiskError> {
     let c = CONFIDENCE.check("confidence", confidence)?;
     inputs::series("returns", returns, 2, PORTFOLIO_RETURN)?;
     PATHS.check("paths", paths as f64)?;
@@ -251,8 +246,7 @@ mod tests {
         let n = 200_000;
         for data_seed in 1..=3u64 {
             let mut rng = seeded_rng(data_seed);
-            let r: Vec<f64> =
-                (0..60).map(|_| 0.001 * data_seed as f64 + 0.04 * rng.sample::<f64, _>(StandardNormal)).collect();
+            let r: Vec<f64> = (0..60).map(|_| 0.001 * data_seed as f64 + 0.04 * rng.sample::<f64, _>(StandardNormal)).collect();
             for c in [0.9, 0.95, 0.975, 0.99, 0.995] {
                 let p = parametric_var(&r, c).unwrap();
                 let mc = monte_carlo_var(&r, c, n, &mut seeded_rng(42 + data_seed)).unwrap();

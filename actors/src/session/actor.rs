@@ -14,10 +14,21 @@ pub type Answer<T> = RpcReplyPort<Result<T, ErrorReply>>;
 pub enum SessionMsg {
     /// `idempotency_key`: the client's `Idempotency-Key`; a retry with the same key and
     /// body returns the original session, with another body a conflict.
-    Start { cmd: StartSession, idempotency_key: Option<String>, meta: RequestMeta, reply: Answer<SessionStartedReply> },
-    Stop { cmd: StopSession, meta: RequestMeta, reply: Answer<SessionStoppedReply> },
+    Start {
+        cmd: StartSession,
+        idempotency_key: Option<String>,
+        meta: RequestMeta,
+        reply: Answer<SessionStartedReply>,
+    },
+    Stop {
+        cmd: StopSession,
+        meta: RequestMeta,
+        reply: Answer<SessionStoppedReply>,
+    },
     /// Every session, ordered by id.
-    List { reply: RpcReplyPort<Vec<SessionInfo>> },
+    List {
+        reply: RpcReplyPort<Vec<SessionInfo>>,
+    },
     Fault(Fault),
 }
 
@@ -86,15 +97,12 @@ fn replay_start(book: &SessionBook, cmd: &StartSession, env: &tradpal_messages::
         && c.risk_per_trade == cmd.risk_per_trade
         && c.mode == cmd.mode;
     if !same {
-        return Err(ErrorReply::new(
-            ErrorCode::Conflict,
-            "this Idempotency-Key was already used with a different request body",
-        )
-        .into());
+        return Err(ErrorReply::new(ErrorCode::Conflict, "this Idempotency-Key was already used with a different request body").into());
     }
-    let session = book.get(started.session_id).cloned().ok_or_else(|| {
-        ActorError::Refused(ErrorReply::new(ErrorCode::Internal, "idempotent session start not found in the book"))
-    })?;
+    let session = book
+        .get(started.session_id)
+        .cloned()
+        .ok_or_else(|| ActorError::Refused(ErrorReply::new(ErrorCode::Internal, "idempotent session start not found in the book")))?;
     Ok(SessionStartedReply { session_id: started.session_id, status: session.status, session, replayed: true })
 }
 

@@ -3,8 +3,8 @@
 
 use std::collections::BTreeMap;
 use tradpal_messages::{
-    Envelope, ErrorCode, ErrorReply, Event, SessionConfig, SessionId, SessionInfo, SessionStarted, SessionStatus,
-    SessionStopped, StartSession, StopSession, TradingMode,
+    Envelope, ErrorCode, ErrorReply, Event, SessionConfig, SessionId, SessionInfo, SessionStarted, SessionStatus, SessionStopped,
+    StartSession, StopSession, TradingMode,
 };
 
 /// Strategies a session may name (the backtesting issue documents each).
@@ -146,7 +146,13 @@ mod tests {
     use tradpal_messages::{CorrelationId, EnvelopeDraft, EventId, Timestamp};
 
     fn start(symbol: &str) -> StartSession {
-        StartSession { symbol: symbol.into(), capital: 10_000.0, strategy: "ai_ensemble".into(), risk_per_trade: 0.02, mode: TradingMode::Paper }
+        StartSession {
+            symbol: symbol.into(),
+            capital: 10_000.0,
+            strategy: "ai_ensemble".into(),
+            risk_per_trade: 0.02,
+            mode: TradingMode::Paper,
+        }
     }
 
     fn seal(seq: u64, ev: Event) -> Envelope {

@@ -31,10 +31,7 @@ pub const KEY_A: &str = "abcdEFGH12345678secret";
 pub const KEY_B: &str = "wxyzWXYZ98765432hidden";
 
 pub fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-    pairs
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
+    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
 }
 
 pub fn json_file(text: &str) -> tempfile::NamedTempFile {
@@ -55,11 +52,7 @@ pub fn load_json(text: &str, pairs: &[(&str, &str)]) -> Result<Settings, ConfigE
 /// The single `Invalid` problem of `err`, as (source, value, expected).
 pub fn only_invalid(err: &ConfigError) -> (String, String, String) {
     match err.problems.as_slice() {
-        [Problem::Invalid {
-            source,
-            value,
-            expected,
-        }] => (source.clone(), value.clone(), expected.clone()),
+        [Problem::Invalid { source, value, expected }] => (source.clone(), value.clone(), expected.clone()),
         other => panic!("expected exactly one Invalid problem, got {other:#?}"),
     }
 }

@@ -12,8 +12,8 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use tradpal_journal::{Journal, JournalError, JournalOptions};
 use tradpal_messages::{
-    ActorRestarted, CorrelationId, Envelope, EnvelopeDraft, Event, IdGenerator, SessionConfig, SessionStarted, SessionStopped,
-    Timestamp, TradingMode,
+    ActorRestarted, CorrelationId, Envelope, EnvelopeDraft, Event, IdGenerator, SessionConfig, SessionStarted, SessionStopped, Timestamp,
+    TradingMode,
 };
 
 fn draft(ids: &mut IdGenerator, n: u64, session: tradpal_messages::SessionId) -> EnvelopeDraft {
@@ -93,10 +93,9 @@ fn append_forever(journal: &Journal, out: &Mutex<std::io::Stdout>, pid: u64, thr
                 let again = journal.append(draft(&mut ids, n + 1, session).with_idempotency_key(key));
                 match (first, again) {
                     (Ok(first), Ok(again)) if again == first => Ok(vec![first]),
-                    (Ok(first), Ok(again)) => Err(JournalError::Invalid(format!(
-                        "idempotency broken: {} then {}",
-                        first.sequence, again.sequence
-                    ))),
+                    (Ok(first), Ok(again)) => {
+                        Err(JournalError::Invalid(format!("idempotency broken: {} then {}", first.sequence, again.sequence)))
+                    }
                     (Err(e), _) | (_, Err(e)) => Err(e),
                 }
             }

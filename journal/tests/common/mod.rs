@@ -4,8 +4,8 @@
 use std::path::{Path, PathBuf};
 use tradpal_journal::{Journal, JournalOptions, RecoveryReport};
 use tradpal_messages::{
-    ActorRestarted, CorrelationId, Envelope, EnvelopeDraft, Event, EventId, SessionConfig, SessionId, SessionStarted,
-    SessionStopped, Timestamp, TradingMode,
+    ActorRestarted, CorrelationId, Envelope, EnvelopeDraft, Event, EventId, SessionConfig, SessionId, SessionStarted, SessionStopped,
+    Timestamp, TradingMode,
 };
 
 /// Sessions the deterministic drafts spread over.
@@ -34,7 +34,8 @@ pub fn draft(n: u64) -> EnvelopeDraft {
             restarted: n.is_multiple_of(2),
         }),
     };
-    let d = EnvelopeDraft::new(EventId(0xE000 + u128::from(n)), Timestamp::from_millis(1_700_000_000_000 + n as i64), CorrelationId(7), event);
+    let d =
+        EnvelopeDraft::new(EventId(0xE000 + u128::from(n)), Timestamp::from_millis(1_700_000_000_000 + n as i64), CorrelationId(7), event);
     if n.is_multiple_of(5) {
         d.with_idempotency_key(format!("k{n}"))
     } else {

@@ -146,13 +146,21 @@ pub async fn check_agreement(stream: &mut stream::Stream, journal: &Journal) -> 
 
 /// Appends the log's records `journal.last_sequence()+1 ..= through` to the local journal
 /// in batches, asserting that each gets the sequence it has in the log.
-pub async fn catch_up(stream: &stream::Stream, end: &LogEnd, journal: &Journal, through: u64, state: &ClusterState) -> Result<u64, ClusterError> {
+pub async fn catch_up(
+    stream: &stream::Stream,
+    end: &LogEnd,
+    journal: &Journal,
+    through: u64,
+    state: &ClusterState,
+) -> Result<u64, ClusterError> {
     let mut next = journal.last_sequence() + 1;
     if next > through {
         return Ok(next - 1);
     }
     let Some(start) = locate(stream, end, next).await? else {
-        return Err(ClusterError::CannotFollow(format!("the log no longer holds record {next} (trimmed by its limits); copy a journal to this node")));
+        return Err(ClusterError::CannotFollow(format!(
+            "the log no longer holds record {next} (trimmed by its limits); copy a journal to this node"
+        )));
     };
     let consumer = stream
         .create_consumer(consumer::pull::OrderedConfig {
@@ -176,7 +184,9 @@ pub async fn catch_up(stream: &stream::Stream, end: &LogEnd, journal: &Journal, 
         let message = msg.info().map_err(|e| nats_err("log message metadata", e))?.stream_sequence;
         let (first, last) = frame::span(msg.headers.as_ref(), message)?;
         if first > next || last < next {
-            return Err(ClusterError::CannotFollow(format!("log message {message} holds records {first}..={last}, expected one holding {next}")));
+            return Err(ClusterError::CannotFollow(format!(
+                "log message {message} holds records {first}..={last}, expected one holding {next}"
+            )));
         }
         for (k, bytes) in frame::unpack(&msg.payload, first, last, message)?.into_iter().enumerate() {
             let sequence = first + k as u64;

@@ -45,7 +45,11 @@ pub fn pack(records: &[Envelope]) -> Vec<Frame> {
         let bytes = codec::encode_envelope(env);
         let fits = frames.last().is_some_and(|f| count < FRAME_RECORDS_MAX && f.payload.len() + 4 + bytes.len() <= FRAME_BYTES_MAX);
         if !fits {
-            frames.push(Frame { first: env.sequence, last: env.sequence, payload: Vec::with_capacity((bytes.len() + 4).min(FRAME_BYTES_MAX)) });
+            frames.push(Frame {
+                first: env.sequence,
+                last: env.sequence,
+                payload: Vec::with_capacity((bytes.len() + 4).min(FRAME_BYTES_MAX)),
+            });
             count = 0;
         }
         let f = frames.last_mut().expect("pushed above");
@@ -96,7 +100,8 @@ pub fn unpack(payload: &[u8], first: u64, last: u64, stream_seq: u64) -> Result<
 
 /// Decodes one record of a frame, checking it carries the sequence its position says.
 pub fn decode(bytes: &[u8], sequence: u64, stream_seq: u64) -> Result<Envelope, ClusterError> {
-    let env = codec::decode_envelope(bytes).map_err(|e| ClusterError::Diverged(format!("log message {stream_seq}, record {sequence}: {e}")))?;
+    let env =
+        codec::decode_envelope(bytes).map_err(|e| ClusterError::Diverged(format!("log message {stream_seq}, record {sequence}: {e}")))?;
     if env.sequence != sequence {
         return Err(ClusterError::Diverged(format!("log message {stream_seq} carries record {} where {sequence} belongs", env.sequence)));
     }
@@ -109,7 +114,11 @@ mod tests {
     use tradpal_messages::{CorrelationId, EnvelopeDraft, Event, EventId, ServiceStarted, Timestamp};
 
     fn record(sequence: u64) -> Envelope {
-        let event = Event::ServiceStarted(ServiceStarted { version: "x".repeat(sequence as usize % 700), id_seed: sequence, started_at: Timestamp::from_nanos(sequence as i64) });
+        let event = Event::ServiceStarted(ServiceStarted {
+            version: "x".repeat(sequence as usize % 700),
+            id_seed: sequence,
+            started_at: Timestamp::from_nanos(sequence as i64),
+        });
         EnvelopeDraft::new(EventId(sequence as u128), Timestamp::from_nanos(sequence as i64), CorrelationId(0), event).seal(sequence)
     }
 

@@ -45,7 +45,9 @@ impl Lease {
     pub async fn acquire(store: &kv::Store, node: &str) -> Result<Option<Lease>, ClusterError> {
         let sent = Instant::now();
         match store.create(subjects::LEADER_KEY, node.as_bytes().to_vec().into()).await {
-            Ok(revision) => Ok(Some(Lease { node: node.to_string(), revision: Mutex::new(revision), valid_until: Mutex::new(deadline(sent)) })),
+            Ok(revision) => {
+                Ok(Some(Lease { node: node.to_string(), revision: Mutex::new(revision), valid_until: Mutex::new(deadline(sent)) }))
+            }
             Err(e) if e.kind() == kv::CreateErrorKind::AlreadyExists => Ok(None),
             Err(e) => Err(nats_err("take the lease", e)),
         }

@@ -98,7 +98,10 @@ impl Node {
         let end = follow::log_end(&mut stream).await?;
         let local = journal.last_sequence();
         if end.last_record > local {
-            return Err(ClusterError::LeadershipLost(format!("the log reached record {} past this node's journal ({local}) before it could lead", end.last_record)));
+            return Err(ClusterError::LeadershipLost(format!(
+                "the log reached record {} past this node's journal ({local}) before it could lead",
+                end.last_record
+            )));
         }
         let gate = journal.require_replication(end.last_record);
         let store = lease::bucket(&self.js).await?;
@@ -144,7 +147,11 @@ impl Node {
     /// Cuts this node's never-acknowledged tail (see `follow::check_agreement` and the
     /// module docs) from the journal in `data_dir`, which must be closed. Refuses a tail
     /// longer than `UNREPLICATED_TAIL_CUT_MAX`.
-    pub async fn cut_unreplicated_tail(data_dir: &std::path::Path, keep_through: u64, local: u64) -> Result<tradpal_journal::TruncateReport, ClusterError> {
+    pub async fn cut_unreplicated_tail(
+        data_dir: &std::path::Path,
+        keep_through: u64,
+        local: u64,
+    ) -> Result<tradpal_journal::TruncateReport, ClusterError> {
         let tail = local.saturating_sub(keep_through);
         if tail > super::UNREPLICATED_TAIL_CUT_MAX {
             return Err(ClusterError::Diverged(format!(

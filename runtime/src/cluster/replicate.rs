@@ -129,7 +129,12 @@ async fn publish_round(
 }
 
 /// After an error: where is the log, and is it still ours?
-async fn reconcile(stream: &mut stream::Stream, journal: &Journal, gate: &ReplicationGate, log_last_message: &mut u64) -> Result<(), ClusterError> {
+async fn reconcile(
+    stream: &mut stream::Stream,
+    journal: &Journal,
+    gate: &ReplicationGate,
+    log_last_message: &mut u64,
+) -> Result<(), ClusterError> {
     let end = log_end(stream).await?;
     let ours = gate.through();
     if end.last_message < *log_last_message || end.last_record < ours {
@@ -142,7 +147,10 @@ async fn reconcile(stream: &mut stream::Stream, journal: &Journal, gate: &Replic
         return Ok(());
     }
     if end.last_record > journal.last_sequence() {
-        return Err(ClusterError::LeadershipLost(format!("the log reached record {}, past this node's journal: another node wrote it", end.last_record)));
+        return Err(ClusterError::LeadershipLost(format!(
+            "the log reached record {}, past this node's journal: another node wrote it",
+            end.last_record
+        )));
     }
     let m = stream.get_raw_message(end.last_message).await.map_err(|e| nats_err("read a log message", e))?;
     let (first, last) = frame::span(Some(&m.headers), end.last_message)?;

@@ -21,9 +21,8 @@ fn presented_key(parts: &Parts) -> Option<&str> {
 }
 
 fn authorize(parts: &Parts, state: &AppState, needed: Role) -> Result<Role, ApiError> {
-    let key = presented_key(parts).ok_or_else(|| {
-        ApiError::new(ErrorCode::Unauthorized, "missing API key: send `Authorization: Bearer KEY` or `X-API-Key: KEY`")
-    })?;
+    let key = presented_key(parts)
+        .ok_or_else(|| ApiError::new(ErrorCode::Unauthorized, "missing API key: send `Authorization: Bearer KEY` or `X-API-Key: KEY`"))?;
     let role = state.keys.role_of(key).ok_or_else(|| ApiError::new(ErrorCode::Unauthorized, "unknown API key"))?;
     if !role.allows(needed) {
         return Err(ApiError::new(

@@ -187,9 +187,7 @@ pub async fn get_indicators(_role: Viewer, Path(symbol): Path<String>, RawQuery(
 
 pub async fn get_series(_role: Viewer) -> Result<Json<serde_json::Value>, ApiError> {
     let summary = call_actor::<MarketDataMsg, _>(names::MARKET_DATA, |reply| MarketDataMsg::Summary { reply }).await?;
-    let series: Vec<serde_json::Value> = summary
-        .into_iter()
-        .map(|(symbol, tf, bars)| serde_json::json!({ "symbol": symbol, "timeframe": tf, "bars": bars }))
-        .collect();
+    let series: Vec<serde_json::Value> =
+        summary.into_iter().map(|(symbol, tf, bars)| serde_json::json!({ "symbol": symbol, "timeframe": tf, "bars": bars })).collect();
     Ok(Json(serde_json::json!({ "series": series })))
 }

@@ -105,7 +105,11 @@ fn parse_orders_query(raw: Option<String>) -> Result<OrdersQuery, ApiError> {
             "client_order_id" => q.client_order_id = Some(v.clone()),
             "limit" => q.limit = Some(number("limit")?),
             "offset" => q.offset = Some(number("offset")?),
-            other => return Err(bad(format!("unknown query parameter {other:?}; use symbol, status, session_id, client_order_id, limit, offset"))),
+            other => {
+                return Err(bad(format!(
+                    "unknown query parameter {other:?}; use symbol, status, session_id, client_order_id, limit, offset"
+                )))
+            }
         }
     }
     Ok(q)

@@ -13,8 +13,8 @@ pub mod execution;
 pub mod json;
 pub mod not_built;
 pub mod regime;
-pub mod risk;
 pub mod request_id;
+pub mod risk;
 pub mod standby;
 pub mod trading;
 
@@ -62,7 +62,11 @@ async fn health() -> Json<serde_json::Value> {
 /// Replicated operation: while the leader cannot write the cluster log (NATS away), a
 /// write would only wait for its acknowledgement until the call times out; refuse it at
 /// once instead (reads still work). Routes that journal nothing are not behind this.
-async fn cluster_gate(axum::extract::State(state): axum::extract::State<AppState>, req: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+async fn cluster_gate(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
     if req.method() != axum::http::Method::GET {
         if let Some(why) = state.cluster.as_ref().and_then(|c| c.get().stalled) {
             let message = format!("this node cannot commit writes now: {why}; writes are refused until it can (reads still work)");

@@ -30,10 +30,7 @@ async fn not_built(_role: Viewer, method: Method, uri: Uri) -> ApiError {
         .find(|(m, p, _)| *m == method.as_str() && matches_path(p, uri.path()))
         .map(|(_, _, w)| *w)
         .unwrap_or("this capability");
-    ApiError::new(
-        ErrorCode::NotImplemented,
-        format!("{method} {} is part of the API but {what} is not built yet", uri.path()),
-    )
+    ApiError::new(ErrorCode::NotImplemented, format!("{method} {} is part of the API but {what} is not built yet", uri.path()))
 }
 
 /// Whether a concrete path matches a route pattern (`{x}` one segment, `{*x}` the rest).

@@ -24,7 +24,11 @@ fn bad(message: impl Into<String>) -> ApiError {
     ApiError::new(ErrorCode::BadRequest, message)
 }
 
-pub async fn current(_role: Viewer, Extension(rid): Extension<RequestId>, Path(symbol): Path<String>) -> Result<Json<RegimeView>, ApiError> {
+pub async fn current(
+    _role: Viewer,
+    Extension(rid): Extension<RequestId>,
+    Path(symbol): Path<String>,
+) -> Result<Json<RegimeView>, ApiError> {
     check_symbol(&symbol)?;
     let meta = correlation(&rid);
     Ok(Json(call_actor(names::REGIME, |reply| RegimeMsg::Current { symbol, meta, reply }).await??))
@@ -62,9 +66,11 @@ pub async fn history(_role: Viewer, Path(symbol): Path<String>, RawQuery(q): Raw
     for pair in q.as_deref().unwrap_or("").split('&').filter(|p| !p.is_empty()) {
         match pair.split_once('=') {
             Some(("days", v)) => {
-                days = v.parse().ok().filter(|d| (1..=HISTORY_DAYS_MAX).contains(d)).ok_or_else(|| {
-                    bad(format!("days {v:?}: expected a whole number of days in 1..={HISTORY_DAYS_MAX}"))
-                })?
+                days = v
+                    .parse()
+                    .ok()
+                    .filter(|d| (1..=HISTORY_DAYS_MAX).contains(d))
+                    .ok_or_else(|| bad(format!("days {v:?}: expected a whole number of days in 1..={HISTORY_DAYS_MAX}")))?
             }
             _ => return Err(bad(format!("unknown query parameter {pair:?}: expected days"))),
         }

@@ -79,7 +79,11 @@ pub async fn stress_get(_role: Viewer, RawQuery(q): RawQuery) -> Result<Json<Str
 
 /// `positions=SYM:QTY,...&timeframe=1h&confidence=0.95&paths=10000&seed=1[&horizon=10]`.
 fn parse_stored(q: Option<String>, stress: bool) -> Result<StoredPortfolio, ApiError> {
-    let allowed: &[&str] = if stress { &["positions", "timeframe", "confidence", "paths", "seed", "horizon"] } else { &["positions", "timeframe", "confidence", "paths", "seed"] };
+    let allowed: &[&str] = if stress {
+        &["positions", "timeframe", "confidence", "paths", "seed", "horizon"]
+    } else {
+        &["positions", "timeframe", "confidence", "paths", "seed"]
+    };
     let mut map = BTreeMap::new();
     for pair in q.as_deref().unwrap_or("").split('&').filter(|p| !p.is_empty()) {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
@@ -101,7 +105,11 @@ fn parse_stored(q: Option<String>, stress: bool) -> Result<StoredPortfolio, ApiE
         if !is_valid_symbol(sym) {
             return Err(bad(format!("position {item:?}: invalid symbol {sym:?}")));
         }
-        let qty: f64 = qty.parse().ok().filter(|q: &f64| q.is_finite() && *q != 0.0).ok_or_else(|| bad(format!("position {item:?}: quantity must be a non-zero number")))?;
+        let qty: f64 = qty
+            .parse()
+            .ok()
+            .filter(|q: &f64| q.is_finite() && *q != 0.0)
+            .ok_or_else(|| bad(format!("position {item:?}: quantity must be a non-zero number")))?;
         if positions.iter().any(|(s, _): &(String, f64)| s == sym) {
             return Err(bad(format!("position {sym} named twice")));
         }
@@ -110,13 +118,24 @@ fn parse_stored(q: Option<String>, stress: bool) -> Result<StoredPortfolio, ApiE
     if positions.len() > QUERY_POSITIONS_MAX {
         return Err(bad(format!("at most {QUERY_POSITIONS_MAX} positions, got {}", positions.len())));
     }
-    let timeframe = map.get("timeframe").map(|t| t.parse::<Timeframe>()).transpose().map_err(|e| bad(e.to_string()))?.unwrap_or(Timeframe::H1);
-    let num = |k: &str| -> Result<Option<f64>, ApiError> { map.get(k).map(|v| v.parse::<f64>().map_err(|_| bad(format!("{k} {v:?}: expected a number")))).transpose() };
-    let int = |k: &str| -> Result<Option<u64>, ApiError> { map.get(k).map(|v| v.parse::<u64>().map_err(|_| bad(format!("{k} {v:?}: expected a whole number")))).transpose() };
+    let timeframe =
+        map.get("timeframe").map(|t| t.parse::<Timeframe>()).transpose().map_err(|e| bad(e.to_string()))?.unwrap_or(Timeframe::H1);
+    let num = |k: &str| -> Result<Option<f64>, ApiError> {
+        map.get(k).map(|v| v.parse::<f64>().map_err(|_| bad(format!("{k} {v:?}: expected a number")))).transpose()
+    };
+    let int = |k: &str| -> Result<Option<u64>, ApiError> {
+        map.get(k).map(|v| v.parse::<u64>().map_err(|_| bad(format!("{k} {v:?}: expected a whole number")))).transpose()
+    };
     let monte_carlo = match (int("paths")?, int("seed")?) {
         (Some(p), seed) => Some((p as usize, seed.unwrap_or(0))),
         (None, Some(_)) => return Err(bad("seed needs paths (Monte Carlo)")),
         (None, None) => None,
     };
-    Ok(StoredPortfolio { positions, timeframe, confidence: num("confidence")?, monte_carlo, horizon: int("horizon")?.unwrap_or(10) as usize })
+    Ok(StoredPortfolio {
+        positions,
+        timeframe,
+        confidence: num("confidence")?,
+        monte_carlo,
+        horizon: int("horizon")?.unwrap_or(10) as usize,
+    })
 }

@@ -30,13 +30,13 @@ async fn elsewhere(State(state): State<Arc<ClusterState>>) -> ApiError {
 }
 
 pub fn router(state: Arc<ClusterState>) -> Router {
-    Router::new()
-        .route("/health", get(health))
-        .route("/api/trading/status", get(status))
-        .fallback(elsewhere)
-        .with_state(state)
+    Router::new().route("/health", get(health)).route("/api/trading/status", get(status)).fallback(elsewhere).with_state(state)
 }
 
-pub async fn serve(listener: tokio::net::TcpListener, state: Arc<ClusterState>, stop: impl std::future::Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: Arc<ClusterState>,
+    stop: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     axum::serve(listener, router(state)).with_graceful_shutdown(stop).await
 }

@@ -60,7 +60,10 @@ fn meta(request_id: Option<String>) -> RequestMeta {
     RequestMeta { request_id, correlation_id: CorrelationId(rand::random()) }
 }
 
-async fn ask<M: ractor::Message, T: Send + 'static>(name: &str, msg: impl FnOnce(ractor::RpcReplyPort<Result<T, ErrorReply>>) -> M) -> Result<T, ErrorReply> {
+async fn ask<M: ractor::Message, T: Send + 'static>(
+    name: &str,
+    msg: impl FnOnce(ractor::RpcReplyPort<Result<T, ErrorReply>>) -> M,
+) -> Result<T, ErrorReply> {
     call_actor(name, msg).await.map_err(|e| e.0)?
 }
 
@@ -106,7 +109,9 @@ async fn dispatch(command: &str, payload: &[u8], request_id: Option<String>) -> 
         "execution.trading-state" => {
             let c: TradingStateCmd = parse(body)?;
             match c.state {
-                None => ok(ask(names::EXECUTION, |reply| ExecutionMsg::Portfolio { reply }).await.map(|p| serde_json::json!({"trading_state": p.trading_state}))),
+                None => ok(ask(names::EXECUTION, |reply| ExecutionMsg::Portfolio { reply })
+                    .await
+                    .map(|p| serde_json::json!({"trading_state": p.trading_state}))),
                 Some(to) => {
                     let (reason, meta) = (c.reason.unwrap_or_else(|| "set over NATS".into()), meta(request_id));
                     ok(ask(names::EXECUTION, |reply| ExecutionMsg::SetTradingState { to, reason, meta, reply }).await)
@@ -146,7 +151,8 @@ pub async fn serve(client: async_nats::Client, stats: Arc<CommandStats>, mut sto
             tokio::spawn(async move {
                 let _permit = permit;
                 stats.requests.fetch_add(1, Ordering::Relaxed);
-                let command = msg.subject.as_str().strip_prefix(subjects::CMD_PREFIX).and_then(|s| s.strip_prefix('.')).unwrap_or("").to_string();
+                let command =
+                    msg.subject.as_str().strip_prefix(subjects::CMD_PREFIX).and_then(|s| s.strip_prefix('.')).unwrap_or("").to_string();
                 let request_id = msg.headers.as_ref().and_then(|h| h.get("X-Request-Id")).map(|v| v.as_str().chars().take(128).collect());
                 let body = match dispatch(&command, &msg.payload, request_id).await {
                     Ok(b) => b,

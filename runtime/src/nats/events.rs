@@ -122,7 +122,13 @@ async fn publish_round(js: &jetstream::Context, journal: &Journal, cursor: u64) 
 }
 
 /// Runs until told to stop; on errors (NATS away) waits with back-off and resumes.
-pub async fn publish(client: async_nats::Client, journal: Journal, bus: InProcessBus, stats: Arc<EventStats>, mut stop: watch::Receiver<bool>) {
+pub async fn publish(
+    client: async_nats::Client,
+    journal: Journal,
+    bus: InProcessBus,
+    stats: Arc<EventStats>,
+    mut stop: watch::Receiver<bool>,
+) {
     let js = jetstream::new(client);
     let mut doorbell = bus.subscribe();
     let mut backoff_ms = 100;

@@ -32,11 +32,7 @@ pub async fn consume(
         if *stop.borrow() {
             return Ok(());
         }
-        let fetch = consumer
-            .fetch()
-            .max_messages(FETCH_MESSAGES_MAX)
-            .expires(Duration::from_millis(FETCH_EXPIRES_MS))
-            .messages();
+        let fetch = consumer.fetch().max_messages(FETCH_MESSAGES_MAX).expires(Duration::from_millis(FETCH_EXPIRES_MS)).messages();
         let mut messages = tokio::select! {
             m = fetch => m.map_err(|e| format!("fetch: {e}"))?,
             _ = stop.changed() => return Ok(()),

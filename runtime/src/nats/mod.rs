@@ -99,7 +99,12 @@ pub struct NatsView {
 impl Nats {
     /// Connects (retrying in the background: the service starts even when NATS is down)
     /// and starts the ingest loop.
-    pub async fn start(url: &str, url_masked: String, journal: tradpal_journal::Journal, bus: crate::bus::InProcessBus) -> Result<Nats, async_nats::ConnectError> {
+    pub async fn start(
+        url: &str,
+        url_masked: String,
+        journal: tradpal_journal::Journal,
+        bus: crate::bus::InProcessBus,
+    ) -> Result<Nats, async_nats::ConnectError> {
         let client = async_nats::ConnectOptions::new()
             .name("tradpal")
             .retry_on_initial_connect()
@@ -188,10 +193,8 @@ async fn run(client: async_nats::Client, stats: Arc<NatsStats>, mut stop: watch:
     while !*stop.borrow() {
         let result = async {
             let stream = js.get_or_create_stream(stream_config()).await.map_err(|e| e.to_string())?;
-            let consumer: consumer::PullConsumer = stream
-                .get_or_create_consumer(subjects::MD_INGEST_CONSUMER, consumer_config())
-                .await
-                .map_err(|e| e.to_string())?;
+            let consumer: consumer::PullConsumer =
+                stream.get_or_create_consumer(subjects::MD_INGEST_CONSUMER, consumer_config()).await.map_err(|e| e.to_string())?;
             tracing::info!(stream = subjects::MD_STREAM, consumer = subjects::MD_INGEST_CONSUMER, "nats ingest ready");
             ingest::consume(&client, &consumer, &stats, &mut stop).await
         }

@@ -86,9 +86,13 @@ type Params = BTreeMap<String, String>;
 fn decimal(p: &Params, name: &str) -> Result<Option<Fixed>, Response> {
     match p.get(name) {
         None => Ok(None),
-        Some(v) => Fixed::parse(v)
-            .map(Some)
-            .map_err(|_| error(StatusCode::BAD_REQUEST, -1100, &format!("Illegal characters found in parameter '{name}'; legal range is '^([0-9]{{1,20}})(\\.[0-9]{{1,20}})?$'."))),
+        Some(v) => Fixed::parse(v).map(Some).map_err(|_| {
+            error(
+                StatusCode::BAD_REQUEST,
+                -1100,
+                &format!("Illegal characters found in parameter '{name}'; legal range is '^([0-9]{{1,20}})(\\.[0-9]{{1,20}})?$'."),
+            )
+        }),
     }
 }
 
@@ -99,7 +103,16 @@ impl Book {
             ("ETHBTC".to_string(), ("ETH", "BTC", fx("0.05"))),
             ("ETHUSDT".to_string(), ("ETH", "USDT", fx("2000"))),
         ]);
-        Self { orders: vec![], trades: vec![], balances: vec![], markets, honour_omit_zero: true, next_order_id: 1, next_trade_id: 100, next_cancel_id: 1 }
+        Self {
+            orders: vec![],
+            trades: vec![],
+            balances: vec![],
+            markets,
+            honour_omit_zero: true,
+            next_order_id: 1,
+            next_trade_id: 100,
+            next_cancel_id: 1,
+        }
     }
 
     pub fn dispatch(&mut self, method: &Method, path: &str, p: &Params, now_ms: i64) -> Response {
@@ -107,7 +120,9 @@ impl Book {
             ("POST", "/api/v3/order") => self.new_order(p, now_ms),
             ("DELETE", "/api/v3/order") => self.cancel(p, now_ms),
             ("GET", "/api/v3/order") => self.query(p),
-            ("GET", "/api/v3/openOrders") => Ok(ok(Value::Array(self.orders.iter().filter(|o| o.is_open() && p.get("symbol").is_none_or(|s| *s == o.symbol)).map(order_json).collect()))),
+            ("GET", "/api/v3/openOrders") => Ok(ok(Value::Array(
+                self.orders.iter().filter(|o| o.is_open() && p.get("symbol").is_none_or(|s| *s == o.symbol)).map(order_json).collect(),
+            ))),
             ("GET", "/api/v3/myTrades") => self.my_trades(p),
             ("GET", "/api/v3/account") => Ok(self.account(p)),
             _ => Ok((StatusCode::NOT_FOUND, "not found").into_response()),
@@ -122,7 +137,9 @@ impl Book {
         if by_client.is_none() && by_id.is_none() {
             return Err(missing("orderId"));
         }
-        Ok(self.orders.iter().rposition(|o| &o.symbol == symbol && by_client.is_none_or(|c| *c == o.client_order_id) && by_id.is_none_or(|i| i == o.order_id)))
+        Ok(self.orders.iter().rposition(|o| {
+            &o.symbol == symbol && by_client.is_none_or(|c| *c == o.client_order_id) && by_id.is_none_or(|i| i == o.order_id)
+        }))
     }
 
     fn query(&self, p: &Params) -> Result<Response, Response> {
@@ -181,7 +198,8 @@ impl Book {
 
     fn new_order(&mut self, p: &Params, now_ms: i64) -> Result<Response, Response> {
         let symbol = p.get("symbol").ok_or_else(|| missing("symbol"))?.clone();
-        let &(base, quote, market_price) = self.markets.get(&symbol).ok_or_else(|| error(StatusCode::BAD_REQUEST, -1121, "Invalid symbol."))?;
+        let &(base, quote, market_price) =
+            self.markets.get(&symbol).ok_or_else(|| error(StatusCode::BAD_REQUEST, -1121, "Invalid symbol."))?;
         let side = p.get("side").filter(|s| *s == "BUY" || *s == "SELL").ok_or_else(|| missing("side"))?.clone();
         let kind = p.get("type").ok_or_else(|| missing("type"))?.clone();
         Self::check_type(&kind, p)?;
@@ -242,15 +260,29 @@ impl Book {
         let is_buyer = o.side == "BUY";
         // 0.1% fee, in what the order receives.
         let fee_rate = fx("0.001");
-        let (commission, asset) =
-            if is_buyer { (qty.checked_mul(fee_rate, Rounding::Up).unwrap(), base) } else { (notional.checked_mul(fee_rate, Rounding::Up).unwrap(), quote) };
+        let (commission, asset) = if is_buyer {
+            (qty.checked_mul(fee_rate, Rounding::Up).unwrap(), base)
+        } else {
+            (notional.checked_mul(fee_rate, Rounding::Up).unwrap(), quote)
+        };
         o.executed = o.executed.checked_add(qty).unwrap();
         o.cum_quote = o.cum_quote.checked_add(notional).unwrap();
         o.status = if o.executed == o.orig_qty { "FILLED" } else { "PARTIALLY_FILLED" };
         o.update_time = now_ms;
         let id = self.next_trade_id;
         self.next_trade_id += 1;
-        Trade { id, order_id: o.order_id, symbol: o.symbol.clone(), price, qty, commission, commission_asset: asset.into(), is_maker: maker, is_buyer, time: now_ms }
+        Trade {
+            id,
+            order_id: o.order_id,
+            symbol: o.symbol.clone(),
+            price,
+            qty,
+            commission,
+            commission_asset: asset.into(),
+            is_maker: maker,
+            is_buyer,
+            time: now_ms,
+        }
     }
 
     /// Test hook: the market trades `qty` of a resting order at `price` (maker).

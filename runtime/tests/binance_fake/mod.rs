@@ -134,7 +134,9 @@ async fn handle(axum::extract::State(shared): axum::extract::State<Shared>, meth
     match failure {
         Some(Failure::TooMany { retry_after_s }) => return with_retry_after(StatusCode::TOO_MANY_REQUESTS, retry_after_s, too_many),
         Some(Failure::Banned { retry_after_s }) => return with_retry_after(StatusCode::IM_A_TEAPOT, Some(retry_after_s), too_many),
-        Some(Failure::ServerError) => return error(StatusCode::INTERNAL_SERVER_ERROR, -1000, "An unknown error occurred while processing the request."),
+        Some(Failure::ServerError) => {
+            return error(StatusCode::INTERNAL_SERVER_ERROR, -1000, "An unknown error occurred while processing the request.")
+        }
         Some(Failure::Delay { ms }) => tokio::time::sleep(std::time::Duration::from_millis(ms)).await,
         _ => {}
     }

@@ -27,7 +27,8 @@ use std::fmt::Write;
 /// Most trades listed in the HTML (the first and the last half of them).
 pub const HTML_TRADES_MAX: usize = 200;
 /// Optional top-level blocks of the report shown as key / value tables when present.
-pub const EXTRA_SECTIONS: &[(&str, &str)] = &[("attribution", "Attribution"), ("monte_carlo", "Monte Carlo"), ("lookahead", "Look-ahead check")];
+pub const EXTRA_SECTIONS: &[(&str, &str)] =
+    &[("attribution", "Attribution"), ("monte_carlo", "Monte Carlo"), ("lookahead", "Look-ahead check")];
 
 const STYLE: &str = "body{font-family:sans-serif;margin:24px;color:#222;max-width:1000px}\
 h1{font-size:20px}h2{font-size:16px;margin-top:28px;border-bottom:1px solid #ddd}\
@@ -106,7 +107,8 @@ pub fn underwater(ys: &[f64]) -> Vec<f64> {
 
 fn equity_chart(doc: &Value) -> String {
     let (ys, first, last) = equity(doc);
-    svg::LineChart { title: "Equity", ys: &ys, first_label: &first, last_label: &last, colour: "#1f5fbf", area: false, format: money }.render()
+    svg::LineChart { title: "Equity", ys: &ys, first_label: &first, last_label: &last, colour: "#1f5fbf", area: false, format: money }
+        .render()
 }
 
 /// The equity curve alone, as a standalone SVG file (`--equity-svg`).
@@ -117,7 +119,12 @@ pub fn equity_svg(doc: &Value) -> String {
 /// The whole page (see the module doc).
 pub fn render(doc: &Value) -> String {
     let mut s = String::with_capacity(64 * 1024);
-    let title = format!("Backtest: {} on {} {}", doc["description"].as_str().unwrap_or(""), doc["symbol"].as_str().unwrap_or(""), doc["timeframe"].as_str().unwrap_or(""));
+    let title = format!(
+        "Backtest: {} on {} {}",
+        doc["description"].as_str().unwrap_or(""),
+        doc["symbol"].as_str().unwrap_or(""),
+        doc["timeframe"].as_str().unwrap_or("")
+    );
     let _ = write!(s, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{t}</title><style>{STYLE}</style></head><body><h1>{t}</h1>", t = escape(&title));
     let m = &doc["metrics"];
     let _ = write!(
@@ -138,7 +145,10 @@ pub fn render(doc: &Value) -> String {
     let (ys, first, last) = equity(doc);
     s.push_str("<h2>Drawdown</h2>");
     let dd = underwater(&ys);
-    s.push_str(&svg::LineChart { title: "Drawdown", ys: &dd, first_label: &first, last_label: &last, colour: "#c62828", area: true, format: pct }.render());
+    s.push_str(
+        &svg::LineChart { title: "Drawdown", ys: &dd, first_label: &first, last_label: &last, colour: "#c62828", area: true, format: pct }
+            .render(),
+    );
     s.push_str("<h2>Monthly returns</h2>");
     s.push_str(&svg::heat_map("Monthly returns", &monthly(doc)));
     for (key, name) in EXTRA_SECTIONS {
@@ -155,9 +165,7 @@ pub fn render(doc: &Value) -> String {
 /// `(year, month, return)` of the report's monthly returns.
 fn monthly(doc: &Value) -> Vec<(i64, u32, f64)> {
     let rows = doc["monthly_returns"].as_array().map(Vec::as_slice).unwrap_or(&[]);
-    rows.iter()
-        .filter_map(|r| Some((r["year"].as_i64()?, u32::try_from(r["month"].as_u64()?).ok()?, r["return"].as_f64()?)))
-        .collect()
+    rows.iter().filter_map(|r| Some((r["year"].as_i64()?, u32::try_from(r["month"].as_u64()?).ok()?, r["return"].as_f64()?))).collect()
 }
 
 /// An object's fields as a two-column table (in the object's key order).
@@ -176,9 +184,14 @@ fn trades(s: &mut String, doc: &Value) {
     let total = doc["trades_total"].as_u64().unwrap_or(list.len() as u64);
     let _ = write!(s, "<h2>Trades</h2><p data-trades-total=\"{total}\">{total} closed trades.</p>");
     let half = HTML_TRADES_MAX / 2;
-    let (head, tail): (&[Value], &[Value]) = if list.len() > HTML_TRADES_MAX { (&list[..half], &list[list.len() - half..]) } else { (list, &[]) };
+    let (head, tail): (&[Value], &[Value]) =
+        if list.len() > HTML_TRADES_MAX { (&list[..half], &list[list.len() - half..]) } else { (list, &[]) };
     if !tail.is_empty() {
-        let _ = write!(s, "<p class=\"note\">Showing the first {half} and the last {half} of {} trades (HTML_TRADES_MAX = {HTML_TRADES_MAX}).</p>", list.len());
+        let _ = write!(
+            s,
+            "<p class=\"note\">Showing the first {half} and the last {half} of {} trades (HTML_TRADES_MAX = {HTML_TRADES_MAX}).</p>",
+            list.len()
+        );
     }
     if doc["trades_truncated"] == true {
         let _ = write!(s, "<p class=\"note\">The report itself keeps only the first {} of {total} trades.</p>", list.len());

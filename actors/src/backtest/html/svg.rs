@@ -82,17 +82,33 @@ impl LineChart<'_> {
             h = f.height,
             t = escape(self.title)
         );
-        let _ = write!(s, r##"<rect x="{l}" y="{p}" width="{pw}" height="{ph}" fill="#fafafa" stroke="#ccc"/>"##, l = f.left, p = f.pad, pw = f.width - f.left - f.pad, ph = f.height - 2.0 * f.pad);
+        let _ = write!(
+            s,
+            r##"<rect x="{l}" y="{p}" width="{pw}" height="{ph}" fill="#fafafa" stroke="#ccc"/>"##,
+            l = f.left,
+            p = f.pad,
+            pw = f.width - f.left - f.pad,
+            ph = f.height - 2.0 * f.pad
+        );
         if !self.ys.is_empty() {
             let d = path(self.ys, &f, lo, hi);
             if self.area {
                 let (x0, x1) = (f.x(0, self.ys.len()), f.x(self.ys.len() - 1, self.ys.len()));
-                let _ = write!(s, r#"<path d="{d} L{x1:.1} {p:.1} L{x0:.1} {p:.1} Z" fill="{c}" fill-opacity="0.3" stroke="none"/>"#, p = f.pad, c = self.colour);
+                let _ = write!(
+                    s,
+                    r#"<path d="{d} L{x1:.1} {p:.1} L{x0:.1} {p:.1} Z" fill="{c}" fill-opacity="0.3" stroke="none"/>"#,
+                    p = f.pad,
+                    c = self.colour
+                );
             }
             let _ = write!(s, r#"<path d="{d}" fill="none" stroke="{c}" stroke-width="1.5"/>"#, c = self.colour);
         }
         let text = |s: &mut String, x: f64, y: f64, anchor: &str, t: &str| {
-            let _ = write!(s, r#"<text x="{x:.1}" y="{y:.1}" text-anchor="{anchor}" font-size="11" font-family="sans-serif">{}</text>"#, escape(t));
+            let _ = write!(
+                s,
+                r#"<text x="{x:.1}" y="{y:.1}" text-anchor="{anchor}" font-size="11" font-family="sans-serif">{}</text>"#,
+                escape(t)
+            );
         };
         text(&mut s, f.left - 4.0, f.pad + 4.0, "end", &(self.format)(hi));
         text(&mut s, f.left - 4.0, f.height - f.pad, "end", &(self.format)(lo));
@@ -131,13 +147,26 @@ pub fn heat_map(title: &str, cells: &[(i64, u32, f64)]) -> String {
     let (w, h) = (left + 12.0 * cw + 10.0, top + years.len() as f64 * ch + 10.0);
     let scale = cells.iter().map(|c| c.2.abs()).filter(|v| v.is_finite()).fold(0.0, f64::max);
     let mut s = String::new();
-    let _ = write!(s, r#"<svg viewBox="0 0 {w} {h}" width="{w}" height="{h}" role="img" aria-label="{t}"><title>{t}</title>"#, t = escape(title));
+    let _ = write!(
+        s,
+        r#"<svg viewBox="0 0 {w} {h}" width="{w}" height="{h}" role="img" aria-label="{t}"><title>{t}</title>"#,
+        t = escape(title)
+    );
     for (m, name) in MONTHS.iter().enumerate() {
-        let _ = write!(s, r#"<text x="{:.1}" y="16" text-anchor="middle" font-size="11" font-family="sans-serif">{name}</text>"#, left + (m as f64 + 0.5) * cw);
+        let _ = write!(
+            s,
+            r#"<text x="{:.1}" y="16" text-anchor="middle" font-size="11" font-family="sans-serif">{name}</text>"#,
+            left + (m as f64 + 0.5) * cw
+        );
     }
     for (row, year) in years.iter().enumerate() {
         let y = top + row as f64 * ch;
-        let _ = write!(s, r#"<text x="{:.1}" y="{:.1}" text-anchor="end" font-size="11" font-family="sans-serif">{year}</text>"#, left - 6.0, y + ch / 2.0 + 4.0);
+        let _ = write!(
+            s,
+            r#"<text x="{:.1}" y="{:.1}" text-anchor="end" font-size="11" font-family="sans-serif">{year}</text>"#,
+            left - 6.0,
+            y + ch / 2.0 + 4.0
+        );
         for &(_, month, r) in cells.iter().filter(|c| c.0 == *year && (1..=12).contains(&c.1)) {
             let x = left + (month - 1) as f64 * cw;
             let _ = write!(
@@ -159,10 +188,13 @@ mod tests {
     use super::*;
 
     fn coords(d: &str) -> Vec<(f64, f64)> {
-        d.split(['M', 'L']).filter(|p| !p.trim().is_empty()).map(|p| {
-            let mut it = p.split_whitespace().map(|n| n.parse::<f64>().unwrap());
-            (it.next().unwrap(), it.next().unwrap())
-        }).collect()
+        d.split(['M', 'L'])
+            .filter(|p| !p.trim().is_empty())
+            .map(|p| {
+                let mut it = p.split_whitespace().map(|n| n.parse::<f64>().unwrap());
+                (it.next().unwrap(), it.next().unwrap())
+            })
+            .collect()
     }
 
     #[test]

@@ -14,8 +14,7 @@ use tradpal_messages::time::NANOS_PER_SEC;
 pub const NANOS_PER_YEAR: i64 = 365 * 86_400 * NANOS_PER_SEC;
 
 /// The method string [`Annualisation::method`] always holds.
-pub const ANNUALISATION_METHOD: &str =
-    "calendar_365d_24h: periods_per_year = 365 days * 24 h / bar_interval (crypto trades every day)";
+pub const ANNUALISATION_METHOD: &str = "calendar_365d_24h: periods_per_year = 365 days * 24 h / bar_interval (crypto trades every day)";
 
 /// How per-bar statistics were annualised.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

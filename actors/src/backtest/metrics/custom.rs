@@ -24,10 +24,7 @@ pub trait Metric {
 /// that every reported number is finite. Fails like [`compute`] on bad input, and with
 /// [`MetricsError::DuplicateMetric`] when two metrics share a name (one would silently
 /// overwrite the other). No custom metric runs on invalid input.
-pub fn compute_with(
-    input: &MetricsInput,
-    metrics: &[&dyn Metric],
-) -> Result<(Metrics, BTreeMap<String, Option<f64>>), MetricsError> {
+pub fn compute_with(input: &MetricsInput, metrics: &[&dyn Metric]) -> Result<(Metrics, BTreeMap<String, Option<f64>>), MetricsError> {
     let builtin = compute(input)?;
     let mut custom = BTreeMap::new();
     for m in metrics {
@@ -70,23 +67,13 @@ mod tests {
     }
 
     fn input(equity: &[EquityPoint]) -> MetricsInput<'_> {
-        MetricsInput {
-            equity,
-            trades: &[],
-            benchmark: None,
-            bar_interval_ns: 1_000,
-            risk_free_rate: 0.0,
-            exposure_bars: 0,
-        }
+        MetricsInput { equity, trades: &[], benchmark: None, bar_interval_ns: 1_000, risk_free_rate: 0.0, exposure_bars: 0 }
     }
 
     #[test]
     fn custom_results_by_name_in_sorted_order() {
-        let c: Vec<_> = [100.0, 120.0, 90.0]
-            .iter()
-            .enumerate()
-            .map(|(i, &e)| EquityPoint { time: Timestamp(i as i64), equity: e })
-            .collect();
+        let c: Vec<_> =
+            [100.0, 120.0, 90.0].iter().enumerate().map(|(i, &e)| EquityPoint { time: Timestamp(i as i64), equity: e }).collect();
         let (m, custom) = compute_with(&input(&c), &[&Broken("zz_broken"), &FinalOverMax]).unwrap();
         assert!((m.max_drawdown - 0.25).abs() < 1e-15);
         assert_eq!(custom.keys().collect::<Vec<_>>(), ["final_over_max", "zz_broken"]);

@@ -97,11 +97,7 @@ mod tests {
     use super::*;
 
     fn curve(values: &[f64]) -> Vec<EquityPoint> {
-        values
-            .iter()
-            .enumerate()
-            .map(|(i, &equity)| EquityPoint { time: Timestamp(i as i64 * 1_000), equity })
-            .collect()
+        values.iter().enumerate().map(|(i, &equity)| EquityPoint { time: Timestamp(i as i64 * 1_000), equity }).collect()
     }
 
     #[test]
@@ -112,10 +108,7 @@ mod tests {
         let p = drawdown_periods(&c).unwrap();
         assert_eq!(p.len(), 1);
         assert!((p[0].depth - 0.25).abs() < 1e-15);
-        assert_eq!(
-            (p[0].start, p[0].trough, p[0].end, p[0].bars),
-            (Timestamp(1_000), Timestamp(2_000), Some(Timestamp(3_000)), 2)
-        );
+        assert_eq!((p[0].start, p[0].trough, p[0].end, p[0].bars), (Timestamp(1_000), Timestamp(2_000), Some(Timestamp(3_000)), 2));
         let s = summary(&c);
         assert!((s.max_drawdown - 0.25).abs() < 1e-15);
         assert_eq!(s.longest, Some(p[0]));

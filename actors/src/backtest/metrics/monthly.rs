@@ -81,8 +81,7 @@ mod tests {
     fn year_boundary_and_gaps() {
         // Dec 2023: 200 -> 150 (-25%). No point in January. Feb 2024: 180 / 150 - 1 = +20%
         // (from December's last: the January move is not lost).
-        let c =
-            [point(at(2023, 12, 1, 0), 200.0), point(at(2023, 12, 31, 3600), 150.0), point(at(2024, 2, 10, 0), 180.0)];
+        let c = [point(at(2023, 12, 1, 0), 200.0), point(at(2023, 12, 31, 3600), 150.0), point(at(2024, 2, 10, 0), 180.0)];
         let got = monthly_returns(&c).unwrap();
         assert!(close(&got, &[(2023, 12, -0.25), (2024, 2, 0.2)]), "{got:?}");
     }

@@ -45,10 +45,7 @@ fn report_of_100_120_90_130_by_hand() {
     // Max drawdown 1 - 90 / 120 = 0.25, from the peak at bar 1 to recovery at bar 3.
     assert!((m.max_drawdown - 0.25).abs() < 1e-15);
     assert_eq!(m.max_drawdown_duration_bars, 2);
-    assert_eq!(
-        (m.max_drawdown_duration_start, m.max_drawdown_duration_end),
-        (Some(Timestamp(DAY)), Some(Timestamp(3 * DAY)))
-    );
+    assert_eq!((m.max_drawdown_duration_start, m.max_drawdown_duration_end), (Some(Timestamp(DAY)), Some(Timestamp(3 * DAY))));
     assert!((m.calmar_ratio.unwrap() / (cagr / 0.25) - 1.0).abs() < 1e-12);
     // r = 0.2, -0.25, 4/9: Sharpe = mean / sample std * sqrt(365).
     let r = [0.2, -0.25, 130.0 / 90.0 - 1.0];
@@ -57,7 +54,10 @@ fn report_of_100_120_90_130_by_hand() {
     assert!((m.sharpe_ratio.unwrap() - mean / sd * 365f64.sqrt()).abs() < 1e-12);
     // Sortino: only -0.25 is below 0; DD = sqrt(0.0625 / 3).
     assert!((m.sortino_ratio.unwrap() - mean / (0.0625f64 / 3.0).sqrt() * 365f64.sqrt()).abs() < 1e-12);
-    assert_eq!((m.trade_stats.number_of_trades, m.trade_stats.win_rate, m.trade_stats.profit_factor, m.trade_stats.expectancy), (4, Some(0.5), Some(3.0), Some(5.0)));
+    assert_eq!(
+        (m.trade_stats.number_of_trades, m.trade_stats.win_rate, m.trade_stats.profit_factor, m.trade_stats.expectancy),
+        (4, Some(0.5), Some(3.0), Some(5.0))
+    );
     assert_eq!(m.exposure_time, 0.75);
     assert_eq!((m.buy_and_hold_return, m.alpha, m.beta), (None, None, None));
 }
@@ -118,10 +118,7 @@ fn every_bad_input_is_named() {
         e(MetricsInput { risk_free_rate: f64::NAN, ..input(&good, &[]) }).to_string(),
         "risk_free_rate must be a finite number > -1 (annual, e.g. 0.02), got NaN"
     );
-    assert_eq!(
-        e(MetricsInput { exposure_bars: 4, ..input(&good, &[]) }),
-        MetricsError::ExposureBars { got: 4, bars: 3 }
-    );
+    assert_eq!(e(MetricsInput { exposure_bars: 4, ..input(&good, &[]) }), MetricsError::ExposureBars { got: 4, bars: 3 });
     let mut t = trade(1.0);
     t.fees = f64::NAN;
     let err = e(input(&good, std::slice::from_ref(&t)));

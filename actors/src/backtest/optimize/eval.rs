@@ -75,7 +75,8 @@ impl<'a> Problem<'a> {
         }
         let chunk = points.len().div_ceil(threads);
         std::thread::scope(|s| {
-            let handles: Vec<_> = points.chunks(chunk).map(|c| s.spawn(move || c.iter().map(|p| self.score_point(bars, p)).collect::<Vec<_>>())).collect();
+            let handles: Vec<_> =
+                points.chunks(chunk).map(|c| s.spawn(move || c.iter().map(|p| self.score_point(bars, p)).collect::<Vec<_>>())).collect();
             handles.into_iter().flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))).collect()
         })
     }

@@ -99,7 +99,16 @@ pub struct OptimizeSpec {
 
 impl OptimizeSpec {
     pub fn new(strategy: StrategySpec, ranges: Vec<ParamRange>, method: Method) -> Self {
-        OptimizeSpec { strategy, ranges, method, objective: OBJECTIVE_DEFAULT.into(), seed: 0, threads: 0, top_k: TOP_K_DEFAULT, train_fraction: TRAIN_FRACTION_DEFAULT }
+        OptimizeSpec {
+            strategy,
+            ranges,
+            method,
+            objective: OBJECTIVE_DEFAULT.into(),
+            seed: 0,
+            threads: 0,
+            top_k: TOP_K_DEFAULT,
+            train_fraction: TRAIN_FRACTION_DEFAULT,
+        }
     }
 
     /// Checks everything but the bars; the objective parsed.
@@ -123,7 +132,16 @@ impl OptimizeSpec {
 
     /// The run-wide settings of every trial.
     pub fn problem<'a>(&'a self, config: &'a BacktestConfig, timeframe: Timeframe, symbol: &'a str, objective: Objective) -> Problem<'a> {
-        Problem { config, timeframe, symbol, base: &self.strategy, ranges: &self.ranges, objective, threads: self.threads_used(), progress: None }
+        Problem {
+            config,
+            timeframe,
+            symbol,
+            base: &self.strategy,
+            ranges: &self.ranges,
+            objective,
+            threads: self.threads_used(),
+            progress: None,
+        }
     }
 
     /// Engine runs [`optimize`] makes: the points it scores (at most; TPE stops early
@@ -218,7 +236,13 @@ pub struct OptimizeReport {
 
 /// Optimises `spec` on the first `train_fraction` of `bars`, then runs the best point
 /// on the rest (see the module doc).
-pub fn optimize(config: &BacktestConfig, bars: &[Candle], timeframe: Timeframe, symbol: &str, spec: &OptimizeSpec) -> Result<OptimizeReport, OptimizeError> {
+pub fn optimize(
+    config: &BacktestConfig,
+    bars: &[Candle],
+    timeframe: Timeframe,
+    symbol: &str,
+    spec: &OptimizeSpec,
+) -> Result<OptimizeReport, OptimizeError> {
     optimize_observed(config, bars, timeframe, symbol, spec, None)
 }
 
@@ -274,7 +298,11 @@ pub fn optimize_observed(
 
 /// A scored point as a report row.
 pub fn trial(spec: &OptimizeSpec, s: &Scored) -> Trial {
-    Trial { params: space::spec_at(&spec.strategy, &spec.ranges, &s.point).params, score: objective::finite(s.score), error: s.error.clone() }
+    Trial {
+        params: space::spec_at(&spec.strategy, &spec.ranges, &s.point).params,
+        score: objective::finite(s.score),
+        error: s.error.clone(),
+    }
 }
 
 /// `name=value, ...` of a point.

@@ -140,7 +140,10 @@ fn invalid_points_rank_last_and_a_search_with_none_valid_fails() {
     assert_eq!((rep.trials, rep.failed_trials), (3, 2));
     assert_eq!(rep.best_params["fast"], 10.0);
     assert!(rep.top[1].error.as_deref().unwrap().contains("shorter"), "{:?}", rep.top);
-    let none = OptimizeSpec { ranges: vec![ParamRange::new("fast", 20.0, 30.0, Some(10.0)), ParamRange::new("slow", 20.0, 20.0, Some(1.0))], ..spec };
+    let none = OptimizeSpec {
+        ranges: vec![ParamRange::new("fast", 20.0, 30.0, Some(10.0)), ParamRange::new("slow", 20.0, 20.0, Some(1.0))],
+        ..spec
+    };
     let e = optimize(&cfg(), &bars, Timeframe::D1, "GOOG/USDT", &none).unwrap_err();
     assert!(matches!(e, OptimizeError::NoTrialRan { .. }), "{e}");
 }

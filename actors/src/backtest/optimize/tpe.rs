@@ -103,7 +103,11 @@ impl Parzen {
         u.iter()
             .zip(&self.centres)
             .map(|(x, cs)| {
-                let kernel = if cs.is_empty() { 0.0 } else { cs.iter().map(|c| norm * (-0.5 * ((x - c) / self.width).powi(2)).exp()).sum::<f64>() / cs.len() as f64 };
+                let kernel = if cs.is_empty() {
+                    0.0
+                } else {
+                    cs.iter().map(|c| norm * (-0.5 * ((x - c) / self.width).powi(2)).exp()).sum::<f64>() / cs.len() as f64
+                };
                 (self.prior + (1.0 - self.prior) * kernel).ln()
             })
             .sum()

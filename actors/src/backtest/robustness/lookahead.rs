@@ -142,9 +142,8 @@ pub fn check_lookahead(
         return Err(LookaheadError::TooFewBars { bars: n });
     }
     let affordable = (LOOKAHEAD_BAR_STEPS_MAX / n.max(1)).max(1);
-    let capped = (checks > affordable).then(|| {
-        format!("{checks} checks x {n} bars is more than LOOKAHEAD_BAR_STEPS_MAX = {LOOKAHEAD_BAR_STEPS_MAX}: ran {affordable}")
-    });
+    let capped = (checks > affordable)
+        .then(|| format!("{checks} checks x {n} bars is more than LOOKAHEAD_BAR_STEPS_MAX = {LOOKAHEAD_BAR_STEPS_MAX}: ran {affordable}"));
     let points = sample(n, checks.min(affordable), seed);
     let full = record(config, bars, timeframe, symbol, make, &points)?;
     if full.len() != points.len() {

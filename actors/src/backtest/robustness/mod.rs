@@ -10,7 +10,7 @@
 //!   series cut there against the full-series signal; every mismatch.
 //! - `mod.rs`: [`RobustnessRequest`] and [`analyse`], the one call the CLI and the
 //!   actor make after a run: each asked-for analysis as its report section.
-//! - `tests.rs` (tests only): the look-ahead check on real data (`shared/data`): the
+//! - `tests.rs` (tests only): the look-ahead check on real data (`testdata/`): the
 //!   built-in strategies pass, deliberately cheating strategies are caught.
 
 pub mod lookahead;

@@ -169,7 +169,12 @@ pub fn monte_carlo(trades: &[TradeRecord], starting_equity: f64, spec: &MonteCar
         dds.push(dd);
         finals.push(fin);
     }
-    let original = Original { max_drawdown: orig_dd, final_return: orig_final, max_drawdown_rank: mid_rank(&dds, orig_dd), final_return_rank: mid_rank(&finals, orig_final) };
+    let original = Original {
+        max_drawdown: orig_dd,
+        final_return: orig_final,
+        max_drawdown_rank: mid_rank(&dds, orig_dd),
+        final_return_rank: mid_rank(&finals, orig_final),
+    };
     let probability_of_loss = finals.iter().filter(|f| **f < 0.0).count() as f64 / spec.runs as f64;
     Ok(MonteCarlo::Completed(MonteCarloReport {
         method: spec.method,
@@ -338,7 +343,10 @@ mod tests {
         let gone = trades(&[-100.0, 1.0]);
         assert!(matches!(monte_carlo(&gone, 100.0, &spec(1, 0, Resampling::Bootstrap)), Err(MonteCarloError::EquityGone { index: 1, .. })));
         let many = trades(&vec![1.0; 10_000]);
-        assert!(matches!(monte_carlo(&many, 100.0, &spec(MONTE_CARLO_RUNS_MAX, 0, Resampling::Bootstrap)), Err(MonteCarloError::Steps { .. })));
+        assert!(matches!(
+            monte_carlo(&many, 100.0, &spec(MONTE_CARLO_RUNS_MAX, 0, Resampling::Bootstrap)),
+            Err(MonteCarloError::Steps { .. })
+        ));
     }
 
     proptest! {

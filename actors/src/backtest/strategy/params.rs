@@ -35,7 +35,12 @@ pub const STRATEGIES: &[StrategyInfo] = &[
     StrategyInfo {
         name: "rsi_reversion",
         about: "long when RSI(period) < lower, flat when RSI > upper, otherwise keep",
-        params: &[("period", 14.0, "RSI period, bars"), ("lower", 30.0, "entry level, 0..100"), ("upper", 70.0, "exit level, lower..100"), FRACTION],
+        params: &[
+            ("period", 14.0, "RSI period, bars"),
+            ("lower", 30.0, "entry level, 0..100"),
+            ("upper", 70.0, "exit level, lower..100"),
+            FRACTION,
+        ],
     },
     StrategyInfo {
         name: "bollinger_breakout",
@@ -84,7 +89,12 @@ impl Params {
                 return Err(StrategyError::UnknownParam { strategy: spec.name.clone(), param: k.clone(), known: known.join(", ") });
             };
             if !v.is_finite() {
-                return Err(StrategyError::BadParam { strategy: spec.name.clone(), param: name, value: *v, rule: "must be a finite number".into() });
+                return Err(StrategyError::BadParam {
+                    strategy: spec.name.clone(),
+                    param: name,
+                    value: *v,
+                    rule: "must be a finite number".into(),
+                });
             }
             values.insert(name, *v);
         }

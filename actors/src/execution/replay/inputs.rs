@@ -59,7 +59,9 @@ pub fn legs_of(records: &[Recorded], main_at: usize) -> Vec<&OrderSubmitted> {
     for r in records.iter().skip(main_at + 1).take(LOOKAHEAD_RECORDS_MAX) {
         match &r.event {
             Event::OrderAccepted(_) => {}
-            Event::OrderSubmitted(s) if s.link.as_ref().is_some_and(|l| l.list_id == main.order_id) && s.order_id != main.order_id => legs.push(s),
+            Event::OrderSubmitted(s) if s.link.as_ref().is_some_and(|l| l.list_id == main.order_id) && s.order_id != main.order_id => {
+                legs.push(s)
+            }
             _ => break,
         }
     }

@@ -297,7 +297,9 @@ impl Replayer<'_> {
             }
             Event::OrderSubmitted(s) if is_flatten_order(s) => (self.flatten(i, "")?, true),
             Event::OrderCancelRequested(c) if c.reason.starts_with("flatten: ") => (self.flatten(i, &c.reason["flatten: ".len()..])?, true),
-            Event::OrderCanceled(c) if c.reason.starts_with("flatten: ") && c.cause_sequence == 0 => (self.flatten(i, &c.reason["flatten: ".len()..])?, true),
+            Event::OrderCanceled(c) if c.reason.starts_with("flatten: ") && c.cause_sequence == 0 => {
+                (self.flatten(i, &c.reason["flatten: ".len()..])?, true)
+            }
             Event::OrderSubmitted(s) if is_root(s) => {
                 self.count_input("submit");
                 let legs = legs_of(records, i);
@@ -362,7 +364,15 @@ impl Replayer<'_> {
         self.difference(Some(rec), Some(&rec.event), None, "decision".into(), to_json(&rec.event), Value::String(format!("refused: {why}")))
     }
 
-    fn difference(&self, rec: Option<&Recorded>, recorded: Option<&Event>, replayed: Option<&Event>, field: String, a: Value, b: Value) -> Box<Difference> {
+    fn difference(
+        &self,
+        rec: Option<&Recorded>,
+        recorded: Option<&Event>,
+        replayed: Option<&Event>,
+        field: String,
+        a: Value,
+        b: Value,
+    ) -> Box<Difference> {
         let event = recorded.or(replayed);
         Box::new(Difference {
             sequence: rec.map(|r| r.sequence),

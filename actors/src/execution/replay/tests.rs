@@ -7,7 +7,8 @@ use crate::execution::core::{ExecutionConfig, ExecutionCore};
 use crate::execution::fill::{FillModel, Slippage};
 use crate::execution::request::OrderRequest;
 use tradpal_messages::{
-    CandlesIngested, Candle, CashAdjusted, DataSource, Event, Fixed, IdGenerator, OrderId, RiskLimitBreached, SessionId, Timeframe, Timestamp, TradingState,
+    Candle, CandlesIngested, CashAdjusted, DataSource, Event, Fixed, IdGenerator, OrderId, RiskLimitBreached, SessionId, Timeframe,
+    Timestamp, TradingState,
 };
 
 const H: i64 = 3_600_000_000_000;
@@ -94,12 +95,19 @@ fn recorded_session() -> Recorder {
     let mut r = Recorder::new();
     let s = SESSION.0;
     r.bar(0, 30_000.0, 30_100.0, 29_900.0, 30_000.0);
-    r.submit(&format!(r#"{{"client_order_id":"m1","symbol":"BTC/USDT","side":"buy","type":"market","quantity":"0.05","session_id":"{}"}}"#, SessionId(s)), H / 2 + 1);
+    r.submit(
+        &format!(
+            r#"{{"client_order_id":"m1","symbol":"BTC/USDT","side":"buy","type":"market","quantity":"0.05","session_id":"{}"}}"#,
+            SessionId(s)
+        ),
+        H / 2 + 1,
+    );
     r.submit(
         &format!(r#"{{"client_order_id":"b1","symbol":"BTC/USDT","side":"buy","type":"limit","quantity":"0.05","price":"29500","stop_loss":"29000","take_profit":"31000","session_id":"{}"}}"#, SessionId(s)),
         H / 2 + 2,
     );
-    let c1 = r.submit(r#"{"client_order_id":"c1","symbol":"BTC/USDT","side":"buy","type":"limit","quantity":"0.01","price":"25000"}"#, H / 2 + 3);
+    let c1 = r
+        .submit(r#"{"client_order_id":"c1","symbol":"BTC/USDT","side":"buy","type":"limit","quantity":"0.01","price":"25000"}"#, H / 2 + 3);
     r.submit(r#"{"client_order_id":"big","symbol":"BTC/USDT","side":"buy","type":"market","quantity":"0.5"}"#, H / 2 + 4); // resized by risk
     r.bar(1, 30_000.0, 30_050.0, 29_400.0, 29_800.0);
     r.cancel(c1, H + H / 2 + 5);
@@ -210,7 +218,13 @@ fn a_request_served_before_the_actor_matched_an_earlier_candle_record_is_replaye
 fn a_blocking_breach_is_answered_by_the_kill_switch_in_the_replay_too() {
     let mut r = Recorder::new();
     r.bar(0, 30_000.0, 30_100.0, 29_900.0, 30_000.0);
-    let breach = Event::RiskLimitBreached(RiskLimitBreached { session_id: None, limit: "max_drawdown".into(), value: 0.3, threshold: 0.2, excess: 0.1 });
+    let breach = Event::RiskLimitBreached(RiskLimitBreached {
+        session_id: None,
+        limit: "max_drawdown".into(),
+        value: 0.3,
+        threshold: 0.2,
+        excess: 0.1,
+    });
     r.core.apply(&breach, Timestamp(H + 1)).unwrap();
     r.push(breach, H + 1);
     let answer = r.core.answer_breach(Timestamp(H + 1)).unwrap().unwrap();
@@ -218,7 +232,10 @@ fn a_blocking_breach_is_answered_by_the_kill_switch_in_the_replay_too() {
     r.submit(r#"{"client_order_id":"x","symbol":"BTC/USDT","side":"buy","type":"market","quantity":"0.01"}"#, H + 2);
     let report = replay(config(), &r.records, Scope::Account);
     assert!(report.identical, "{:?}", report.difference);
-    assert_eq!((report.inputs.get("risk_breach"), report.compared.get("trading_state_changed"), report.compared.get("order_rejected")), (Some(&1), Some(&1), Some(&1)));
+    assert_eq!(
+        (report.inputs.get("risk_breach"), report.compared.get("trading_state_changed"), report.compared.get("order_rejected")),
+        (Some(&1), Some(&1), Some(&1))
+    );
 }
 
 #[test]
@@ -239,7 +256,6 @@ fn a_missing_or_an_extra_recorded_event_is_a_difference() {
     let d = replay(config(), &more, Scope::Account).difference.expect("an extra fill must show");
     assert_eq!(d.sequence, Some(99_999));
 }
-
 
 #[test]
 fn every_kind_of_request_is_rebuilt_from_its_recorded_events_into_the_same_decision() {

@@ -67,13 +67,7 @@ mod tests {
         // after close 11: max(1, 4, 3) = 4; bar 3 gaps down (10, 8) after 14.5:
         // max(2, 4.5, 6.5) = 6.5; bar 4 (9, 8.5) after 9: max(0.5, 0, 0.5) = 0.5.
         // n = 3: first ATR = (3 + 4 + 6.5)/3 = 4.5; then (4.5*2 + 0.5)/3 = 9.5/3.
-        let candles = [
-            hlc(10.5, 9.5, 10.0),
-            hlc(12.0, 9.0, 11.0),
-            hlc(15.0, 14.0, 14.5),
-            hlc(10.0, 8.0, 9.0),
-            hlc(9.0, 8.5, 8.7),
-        ];
+        let candles = [hlc(10.5, 9.5, 10.0), hlc(12.0, 9.0, 11.0), hlc(15.0, 14.0, 14.5), hlc(10.0, 8.0, 9.0), hlc(9.0, 8.5, 8.7)];
         let got = atr(&candles, 3).unwrap();
         assert_eq!(got, vec![None, None, None, Some(4.5), Some(9.5 / 3.0)]);
         assert!(Atr::new(0).is_err());

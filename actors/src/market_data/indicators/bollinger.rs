@@ -87,11 +87,7 @@ mod tests {
         assert!(close(b.percent_b, (2.0 + 2.0 * s2) / (4.0 * s2)) && close(b.width, 4.0 * s2 / 3.0), "{b:?}");
         let flat = bollinger(&[7.0; 3], 3, 2.0).unwrap()[2].unwrap();
         assert_eq!((flat.upper, flat.lower, flat.percent_b, flat.width), (7.0, 7.0, 0.5, 0.0));
-        assert!(
-            Bollinger::new(20, f64::NAN).is_err()
-                && Bollinger::new(20, -1.0).is_err()
-                && Bollinger::new(0, 2.0).is_err()
-        );
+        assert!(Bollinger::new(20, f64::NAN).is_err() && Bollinger::new(20, -1.0).is_err() && Bollinger::new(0, 2.0).is_err());
     }
 
     #[test]

@@ -65,12 +65,7 @@ impl Indicator for Macd {
 }
 
 /// MACD(`fast`, `slow`, `signal`) of every value (see the module doc).
-pub fn macd(
-    values: &[f64],
-    fast: usize,
-    slow: usize,
-    signal: usize,
-) -> Result<Vec<Option<MacdOutput>>, IndicatorError> {
+pub fn macd(values: &[f64], fast: usize, slow: usize, signal: usize) -> Result<Vec<Option<MacdOutput>>, IndicatorError> {
     Ok(run(Macd::new(fast, slow, signal)?, values.iter().copied()))
 }
 

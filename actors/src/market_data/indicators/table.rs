@@ -173,16 +173,14 @@ mod tests {
 
     #[test]
     fn table_equals_bar_by_bar_updates_bit_for_bit() {
-        for (name, timeframe) in
-            [
-                ("btcperp-1m.csv", Timeframe::M1),
-                ("altbtc-1m-gaps.csv", Timeframe::M1),
-                ("goog-1d.csv", Timeframe::D1),
-                ("eurusd-1h.csv", Timeframe::H1),
-                ("ethbtc-5m.csv", Timeframe::M5),
-                ("ltcbtc-5m.csv", Timeframe::M5),
-            ]
-        {
+        for (name, timeframe) in [
+            ("btcperp-1m.csv", Timeframe::M1),
+            ("altbtc-1m-gaps.csv", Timeframe::M1),
+            ("goog-1d.csv", Timeframe::D1),
+            ("eurusd-1h.csv", Timeframe::H1),
+            ("ethbtc-5m.csv", Timeframe::M5),
+            ("ltcbtc-5m.csv", Timeframe::M5),
+        ] {
             let candles = testdata::candles(name, timeframe);
             let table = compute_all(&candles);
             let mut all = AllIndicators::default();

@@ -49,7 +49,9 @@ impl std::fmt::Debug for RestClient {
 enum Attempt {
     Done(Result<String, VenueError>),
     /// HTTP 429, with `Retry-After` in ms when the header was there.
-    Throttled { retry_after_ms: Option<u64> },
+    Throttled {
+        retry_after_ms: Option<u64>,
+    },
 }
 
 impl RestClient {

@@ -19,8 +19,8 @@ pub const CLIENT_ORDER_ID_LEN_MAX: usize = 36;
 /// Quote assets recognised when a venue symbol comes back without our spelling (open
 /// orders of all symbols). Longest match wins (`FDUSD` before `USD...`).
 pub const QUOTE_ASSETS: &[&str] = &[
-    "FDUSD", "USDT", "USDC", "TUSD", "BUSD", "USDP", "DAI", "BTC", "ETH", "BNB", "EUR", "TRY", "BRL", "JPY",
-    "GBP", "AUD", "XRP", "TRX", "DOGE", "SOL", "PLN", "RON", "ZAR", "UAH", "ARS", "MXN", "COP", "CZK", "IDR",
+    "FDUSD", "USDT", "USDC", "TUSD", "BUSD", "USDP", "DAI", "BTC", "ETH", "BNB", "EUR", "TRY", "BRL", "JPY", "GBP", "AUD", "XRP", "TRX",
+    "DOGE", "SOL", "PLN", "RON", "ZAR", "UAH", "ARS", "MXN", "COP", "CZK", "IDR",
 ];
 /// Characters included in an error message quoting a response body.
 const BODY_QUOTE_MAX: usize = 200;
@@ -107,21 +107,15 @@ pub fn order_params(order: &VenueOrder) -> Result<Params, VenueError> {
     let tif = tif_to_venue(order.time_in_force)?;
     let quantity = positive("quantity", Some(order.quantity), order.order_type)?;
     let t = order.order_type;
-    let mut p: Params = vec![
-        ("symbol", to_venue_symbol(&order.symbol)?),
-        ("side", side_to_venue(order.side).to_string()),
-    ];
+    let mut p: Params = vec![("symbol", to_venue_symbol(&order.symbol)?), ("side", side_to_venue(order.side).to_string())];
     // (Binance type, limit price if any, stop price if any, trailing delta if any)
     let (kind, price, stop, trailing) = match t {
         OrderType::Market => ("MARKET", None, None, None),
         OrderType::Limit => ("LIMIT", Some(positive("price", order.price, t)?), None, None),
         OrderType::StopMarket => ("STOP_LOSS", None, Some(positive("stop price", order.stop_price, t)?), None),
-        OrderType::StopLimit => (
-            "STOP_LOSS_LIMIT",
-            Some(positive("price", order.price, t)?),
-            Some(positive("stop price", order.stop_price, t)?),
-            None,
-        ),
+        OrderType::StopLimit => {
+            ("STOP_LOSS_LIMIT", Some(positive("price", order.price, t)?), Some(positive("stop price", order.stop_price, t)?), None)
+        }
         OrderType::TakeProfit => {
             let stop = Some(positive("stop price", order.stop_price, t)?);
             match order.price {
@@ -333,7 +327,12 @@ mod tests {
         let tail = "newClientOrderId=c-1&newOrderRespType=FULL";
         let p = order_params(&order(OrderType::Market)).unwrap();
         assert_eq!(text(&p), format!("symbol=BTCUSDT&side=SELL&type=MARKET&quantity=0.001&{tail}"));
-        let p = order_params(&VenueOrder { price: Some(Fixed::parse("30000.10").unwrap()), time_in_force: TimeInForce::Ioc, ..order(OrderType::Limit) }).unwrap();
+        let p = order_params(&VenueOrder {
+            price: Some(Fixed::parse("30000.10").unwrap()),
+            time_in_force: TimeInForce::Ioc,
+            ..order(OrderType::Limit)
+        })
+        .unwrap();
         assert_eq!(text(&p), format!("symbol=BTCUSDT&side=SELL&type=LIMIT&timeInForce=IOC&quantity=0.001&price=30000.1&{tail}"));
         let stop = Some(Fixed::parse("29000").unwrap());
         let p = order_params(&VenueOrder { stop_price: stop, ..order(OrderType::StopMarket) }).unwrap();
@@ -346,7 +345,8 @@ mod tests {
         assert!(text(&p).contains("type=TAKE_PROFIT_LIMIT&timeInForce=GTC&quantity=0.001&price=1&stopPrice=29000&"));
         let p = order_params(&VenueOrder { trailing_bps: Some(150), stop_price: stop, ..order(OrderType::TrailingStop) }).unwrap();
         assert_eq!(text(&p), format!("symbol=BTCUSDT&side=SELL&type=STOP_LOSS&quantity=0.001&trailingDelta=150&{tail}"));
-        let p = order_params(&VenueOrder { trailing_bps: Some(150), price: Some(Fixed::from_int(2)), ..order(OrderType::TrailingStop) }).unwrap();
+        let p = order_params(&VenueOrder { trailing_bps: Some(150), price: Some(Fixed::from_int(2)), ..order(OrderType::TrailingStop) })
+            .unwrap();
         assert!(text(&p).contains("type=STOP_LOSS_LIMIT&timeInForce=GTC&quantity=0.001&price=2&trailingDelta=150&"));
     }
 
@@ -373,7 +373,10 @@ mod tests {
             "status":"CANCELED","timeInForce":"GTC","type":"LIMIT","side":"SELL"}"#;
         let s = order_state(parse("test", body).unwrap(), None).unwrap();
         assert_eq!((s.symbol.as_str(), s.client_order_id.as_str(), s.venue_order_id.as_str()), ("BTC/USDT", "c-1", "28"));
-        assert_eq!((s.status, s.executed_quantity, s.cumulative_quote), (OrderStatus::Canceled, Fixed::from_raw(100_000), Fixed::from_raw(3_000_001_000)));
+        assert_eq!(
+            (s.status, s.executed_quantity, s.cumulative_quote),
+            (OrderStatus::Canceled, Fixed::from_raw(100_000), Fixed::from_raw(3_000_001_000))
+        );
         assert_eq!(s.update_time_ms, 1_507_725_176_595);
         let bad = parse::<OrderJson>("test", r#"{"symbol":"BTCUSDT"}"#).unwrap_err();
         assert!(matches!(bad, VenueError::Unknown(_)), "{bad:?}");

@@ -23,8 +23,8 @@ mod sign;
 
 pub use client::{backoff_ms, BAN_RETRY_AFTER_MS_DEFAULT};
 pub use config::{
-    BinanceConfig, ConfigError, BACKOFF_BASE_MS_DEFAULT, BACKOFF_MAX_MS_DEFAULT, BASE_URL_LIVE, BASE_URL_TESTNET,
-    RECV_WINDOW_MS_DEFAULT, RECV_WINDOW_MS_MAX, REQUEST_TIMEOUT_MS_DEFAULT, RETRIES_MAX_DEFAULT,
+    BinanceConfig, ConfigError, BACKOFF_BASE_MS_DEFAULT, BACKOFF_MAX_MS_DEFAULT, BASE_URL_LIVE, BASE_URL_TESTNET, RECV_WINDOW_MS_DEFAULT,
+    RECV_WINDOW_MS_MAX, REQUEST_TIMEOUT_MS_DEFAULT, RETRIES_MAX_DEFAULT,
 };
 pub use map::{from_venue_symbol, status_from_venue, to_venue_symbol, LOCAL_REFUSAL_CODE, QUOTE_ASSETS};
 pub use sign::{Signer, API_KEY_HEADER};
@@ -79,14 +79,10 @@ impl BinanceVenue {
     }
 
     async fn order_fills(&self, symbol: String, venue_order_id: String) -> Result<Vec<VenueFill>, VenueError> {
-        let order_id: u64 = venue_order_id
-            .parse()
-            .map_err(|_| map::local_refusal(format!("Binance order ids are numbers, not {venue_order_id:?}")))?;
-        let params = vec![
-            ("symbol", map::to_venue_symbol(&symbol)?),
-            ("orderId", order_id.to_string()),
-            ("limit", MY_TRADES_LIMIT.to_string()),
-        ];
+        let order_id: u64 =
+            venue_order_id.parse().map_err(|_| map::local_refusal(format!("Binance order ids are numbers, not {venue_order_id:?}")))?;
+        let params =
+            vec![("symbol", map::to_venue_symbol(&symbol)?), ("orderId", order_id.to_string()), ("limit", MY_TRADES_LIMIT.to_string())];
         let body = self.client.signed(Method::GET, MY_TRADES_PATH, &params).await?;
         let trades: Vec<TradeJson> = map::parse("GET /api/v3/myTrades", &body)?;
         Ok(trades.into_iter().map(map::trade_fill).collect())
