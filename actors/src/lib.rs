@@ -32,6 +32,7 @@ pub mod names;
 pub mod regime;
 pub mod risk;
 pub mod session;
+pub mod strategy;
 
 pub use context::{ActorError, EventSink, FatalSignal, RequestMeta, Services};
 pub use fault::Fault;

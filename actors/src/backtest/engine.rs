@@ -52,17 +52,12 @@
 //! weight basket (`mean over symbols of close / first close`, each at its latest close)
 //! for several.
 
+use super::account::Account;
 use super::config::BacktestConfig;
 use super::error::BacktestError;
-use super::events::EventLog;
-use super::ledger::{Ledger, LedgerFill};
-use super::metrics::{compute, EquityPoint, MetricsInput, TradeRecord, NANOS_PER_YEAR};
-use super::result::{BacktestResult, RunCounts, SymbolResult};
-use super::sizing::{order_for, target_units, Sizing};
-use super::strategy::{build, BarContext, Signal, Strategy, StrategySpec, FRACTION_MAX};
-use crate::execution::instrument::Instrument;
-use crate::execution::{ExecutionCore, ExecutionError, OrderRequest};
-use tradpal_messages::{Candle, CashAdjusted, Event, Fixed, IdGenerator, OrderId, Side, Timeframe, Timestamp};
+use super::result::BacktestResult;
+use super::strategy::{build, Strategy, StrategySpec};
+use tradpal_messages::{Candle, Timeframe, Timestamp};
 
 /// Most symbols one run takes (each adds a strategy, a ledger and a cursor, and a
 /// per-group scan over all of them).
@@ -152,7 +147,7 @@ pub fn run_portfolio_observed(
     let mut sim = Sim::start(config, series, timeframe, strategies[0].name())?;
     let mut done = 0usize;
     while sim.next_group() {
-        sim.step(strategies).map_err(|(k, e)| in_symbol(&sim.legs[k].inst.symbol.clone(), e))?;
+        sim.step(strategies).map_err(|(k, e)| in_symbol(&sim.symbol(k).to_string(), e))?;
         let before = done;
         done += sim.group.len();
         if done / PROGRESS_EVERY_BARS != before / PROGRESS_EVERY_BARS {
@@ -160,7 +155,7 @@ pub fn run_portfolio_observed(
         }
     }
     progress(done);
-    sim.finish(config, strategies[0].name())
+    sim.finish(strategies[0].name())
 }
 
 fn check_symbol_count(n: usize) -> Result<(), BacktestError> {
@@ -204,14 +199,11 @@ fn check_bars(bars: &[Candle], timeframe: Timeframe) -> Result<(), BacktestError
     Ok(())
 }
 
-/// One symbol's state in a run.
+/// One symbol's bars in a run (parallel to the account's legs, in name order).
 struct Leg<'a> {
-    inst: Instrument,
     bars: &'a [Candle],
     /// The next bar to play (== bars.len() when done).
     next: usize,
-    ledger: Ledger,
-    last_target: Option<f64>,
     /// Its strategy's index in the caller's slice.
     strategy: usize,
 }
@@ -219,63 +211,37 @@ struct Leg<'a> {
 /// An error of one leg (its index), wrapped with the symbol's name for a portfolio.
 type LegError = (usize, BacktestError);
 
-/// The run's state between groups of bars.
+/// The run's state between groups of bars: the account and where each leg is.
 struct Sim<'a> {
-    core: ExecutionCore,
-    ids: IdGenerator,
-    log: EventLog,
+    account: Account,
     legs: Vec<Leg<'a>>,
     /// Legs whose next bar opens at the current group's time, in name order.
     group: Vec<usize>,
-    equity: Vec<EquityPoint>,
     /// The equal-weight basket's value per group (portfolios only), and each leg's
     /// latest close over its first.
     basket: Vec<f64>,
     relative: Vec<f64>,
-    exposure_bars: usize,
-    counts: RunCounts,
     /// Bars played over all symbols (the core's `cause` counter).
     played: u64,
-    timeframe: Timeframe,
-    sleeves: f64,
-    periods_per_year: f64,
-    config: &'a BacktestConfig,
 }
 
 impl<'a> Sim<'a> {
-    fn start(config: &'a BacktestConfig, series: &[SymbolBars<'a>], timeframe: Timeframe, source: &str) -> Result<Sim<'a>, BacktestError> {
-        let mut legs = Vec::with_capacity(series.len());
-        for (k, s) in series.iter().enumerate() {
-            let inst = config.instruments.get(s.symbol).map_err(BacktestError::Symbol)?;
-            legs.push(Leg { ledger: Ledger::new(&inst.symbol, source), inst, bars: s.bars, next: 0, last_target: None, strategy: k });
-        }
-        legs.sort_by(|a, b| a.inst.symbol.cmp(&b.inst.symbol));
-        let first_open = legs.iter().map(|l| l.bars[0].open_time).min().unwrap_or(Timestamp(0));
-        let mut core = ExecutionCore::new(config.execution_config());
-        let mut log = EventLog::new(config.keep_events);
-        let asset = config.instruments.quote().to_string();
-        let fund = Event::CashAdjusted(CashAdjusted { asset, amount: config.starting_cash, reason: "backtest starting cash".into() });
-        core.apply(&fund, first_open).map_err(|e| BacktestError::Execution { index: 0, source: ExecutionError::Internal(e) })?;
-        log.record(&fund);
-        let total: usize = legs.iter().map(|l| l.bars.len()).sum();
-        let longest = legs.iter().map(|l| l.bars.len()).max().unwrap_or(0);
-        Ok(Sim {
-            core,
-            ids: IdGenerator::from_seed(config.seed),
-            log,
-            group: Vec::with_capacity(legs.len()),
-            sleeves: legs.len() as f64,
-            legs,
-            equity: Vec::with_capacity(longest),
-            basket: Vec::new(),
-            relative: vec![1.0; series.len()],
-            exposure_bars: 0,
-            counts: RunCounts { bars: total, ..RunCounts::default() },
-            played: 0,
-            timeframe,
-            periods_per_year: NANOS_PER_YEAR as f64 / timeframe.nanos() as f64,
-            config,
-        })
+    fn start(config: &BacktestConfig, series: &[SymbolBars<'a>], timeframe: Timeframe, source: &str) -> Result<Sim<'a>, BacktestError> {
+        let mut order: Vec<usize> = (0..series.len()).collect();
+        order.sort_by(|a, b| series[*a].symbol.cmp(series[*b].symbol));
+        let symbols: Vec<&str> = order.iter().map(|k| series[*k].symbol).collect();
+        let first_open = series.iter().map(|s| s.bars[0].open_time).min().unwrap_or(Timestamp(0));
+        let mut account = Account::open(config, &symbols, timeframe, source, first_open)?;
+        let total: usize = series.iter().map(|s| s.bars.len()).sum();
+        let longest = series.iter().map(|s| s.bars.len()).max().unwrap_or(0);
+        account.counts.bars = total;
+        account.equity.reserve(longest);
+        let legs: Vec<Leg<'a>> = order.iter().map(|k| Leg { bars: series[*k].bars, next: 0, strategy: *k }).collect();
+        Ok(Sim { account, group: Vec::with_capacity(legs.len()), relative: vec![1.0; series.len()], legs, basket: Vec::new(), played: 0 })
+    }
+
+    fn symbol(&self, k: usize) -> &str {
+        &self.account.legs[k].inst.symbol
     }
 
     /// Collects the legs whose next bar opens earliest; false when every leg is done.
@@ -297,236 +263,35 @@ impl<'a> Sim<'a> {
 
     /// One group, in the order the module doc gives.
     fn step(&mut self, strategies: &mut [&mut dyn Strategy]) -> Result<(), LegError> {
-        let open = self.legs[self.group[0]].bars[self.legs[self.group[0]].next].open_time;
-        let close_time = Timestamp(open.0.saturating_add(self.timeframe.nanos()));
+        let first = self.group[0];
+        let open = self.legs[first].bars[self.legs[first].next].open_time;
+        let close_time = Timestamp(open.0.saturating_add(self.account.timeframe.nanos()));
         for g in 0..self.group.len() {
             let k = self.group[g];
-            self.play(k).map_err(|e| (k, e))?;
+            let (bars, i) = (self.legs[k].bars, self.legs[k].next);
+            self.played += 1;
+            self.account.play(k, &bars[i], i, self.played).map_err(|e| (k, e))?;
+            if self.legs.len() > 1 {
+                self.relative[k] = bars[i].close / bars[0].close;
+            }
         }
-        let equity = self.core.portfolio.equity();
-        let equity_f = equity.to_f64();
-        if equity_f <= 0.0 {
-            let k = self.group[0];
-            return Err((k, BacktestError::Bust { index: self.legs[k].next, time: close_time, equity: equity_f }));
-        }
-        self.equity.push(EquityPoint { time: close_time, equity: equity_f });
+        let equity = self.account.mark_equity(close_time, self.legs[first].next).map_err(|e| (first, e))?;
         if self.legs.len() > 1 {
-            self.basket.push(self.relative.iter().sum::<f64>() / self.sleeves);
-        }
-        if self.legs.iter().any(|l| !self.core.portfolio.position(&l.inst.symbol).is_zero()) {
-            self.exposure_bars += 1;
+            self.basket.push(self.relative.iter().sum::<f64>() / self.account.sleeves);
         }
         for g in 0..self.group.len() {
             let k = self.group[g];
-            self.decide(k, equity, close_time, strategies).map_err(|e| (k, e))?;
+            let (bars, i, s) = (self.legs[k].bars, self.legs[k].next, self.legs[k].strategy);
+            self.account.decide(k, &bars[..=i], i, equity, close_time, &mut *strategies[s]).map_err(|e| (k, e))?;
             self.legs[k].next += 1;
         }
         Ok(())
     }
 
-    /// Step 1 for leg `k`: its bar through the core.
-    fn play(&mut self, k: usize) -> Result<(), BacktestError> {
-        let leg = &self.legs[k];
-        let i = leg.next;
-        self.played += 1;
-        let events = self
-            .core
-            .on_bars(&leg.inst.symbol, self.timeframe, std::slice::from_ref(&leg.bars[i]), self.played)
-            .map_err(|source| BacktestError::Execution { index: i, source })?;
-        self.absorb(&events, k, i);
-        let leg = &self.legs[k];
-        if self.legs.len() > 1 {
-            self.relative[k] = leg.bars[i].close / leg.bars[0].close;
-        }
-        Ok(())
-    }
-
-    /// Steps 3 and 4 for leg `k` at its current bar.
-    fn decide(
-        &mut self,
-        k: usize,
-        equity: Fixed,
-        close_time: Timestamp,
-        strategies: &mut [&mut dyn Strategy],
-    ) -> Result<(), BacktestError> {
-        let leg = &self.legs[k];
-        let (i, bars) = (leg.next, leg.bars);
-        let position = self.core.portfolio.position(&leg.inst.symbol);
-        let ctx = BarContext::at(bars, i, self.timeframe, position, equity, self.core.portfolio.cash);
-        let strategy = &mut strategies[leg.strategy];
-        let Signal::Target(fraction) = strategy.on_bar(&ctx) else { return Ok(()) };
-        if !(fraction.is_finite() && fraction.abs() <= FRACTION_MAX) {
-            return Err(BacktestError::BadSignal { strategy: strategy.name().to_string(), index: i, value: fraction, max: FRACTION_MAX });
-        }
-        if leg.last_target == Some(fraction) {
-            return Ok(());
-        }
-        self.legs[k].last_target = Some(fraction);
-        self.counts.target_changes += 1;
-        let price = ExecutionCore::close_of(&bars[i]).unwrap_or(Fixed::ZERO);
-        self.retarget(k, fraction, equity, price, close_time, i)
-    }
-
-    /// Hashes events, feeds fills to leg `k`'s ledger, drops orders that ended.
-    fn absorb(&mut self, events: &[Event], k: usize, i: usize) {
-        for e in events {
-            self.log.record(e);
-            let ended = match e {
-                Event::OrderFilled(f) => {
-                    self.counts.fills += 1;
-                    let fill = LedgerFill { side: f.side, quantity: f.quantity, price: f.price, fee: f.fee, time: f.market_time, bar: i };
-                    self.legs[k].ledger.fill(fill);
-                    Some(f.order_id)
-                }
-                Event::OrderCanceled(c) => Some(c.order_id),
-                Event::OrderRejected(r) => Some(r.order_id),
-                Event::OrderExpired(x) => Some(x.order_id),
-                _ => None,
-            };
-            if let (Some(id), false) = (ended, self.config.keep_orders) {
-                forget_finished(&mut self.core, id);
-            }
-        }
-    }
-
-    /// Cancels what is still working on leg `k`, sizes the target at `price` and sends
-    /// the order.
-    fn retarget(&mut self, k: usize, fraction: f64, equity: Fixed, price: Fixed, at: Timestamp, i: usize) -> Result<(), BacktestError> {
-        self.cancel_working(k, at, i)?;
-        let leg = &self.legs[k];
-        let target = match &self.config.sizing {
-            None => Some(target_units(fraction / self.sleeves, equity, price, &leg.inst, self.config.whole_units)),
-            Some(risk) => {
-                let sleeve =
-                    equity.checked_div(Fixed::from_int(self.legs.len() as i64), tradpal_messages::Rounding::Down).unwrap_or(Fixed::ZERO);
-                let max = self.config.limits.max_position_size;
-                risk.units(fraction, sleeve, &leg.bars[..=i], self.periods_per_year, max, &leg.inst, self.config.whole_units)
-            }
-        };
-        let Some(target) = target else {
-            self.counts.orders_skipped += 1;
-            return Ok(());
-        };
-        let position = self.core.portfolio.position(&leg.inst.symbol);
-        match order_for(target, position, price, &leg.inst) {
-            Sizing::AtTarget => Ok(()),
-            Sizing::BelowMinimum { .. } => {
-                self.counts.orders_skipped += 1;
-                Ok(())
-            }
-            Sizing::Order { side, quantity } => self.send(k, side, quantity, at, i),
-        }
-    }
-
-    fn cancel_working(&mut self, k: usize, at: Timestamp, i: usize) -> Result<(), BacktestError> {
-        let Some(open) = self.core.open_by_symbol.get(&self.legs[k].inst.symbol).filter(|s| !s.is_empty()) else { return Ok(()) };
-        let ids: Vec<OrderId> = open.iter().map(|(_, id)| *id).collect();
-        for id in ids {
-            let events =
-                self.core.cancel(id, "backtest: the target changed", at).map_err(|source| BacktestError::Execution { index: i, source })?;
-            self.counts.orders_canceled += 1;
-            self.absorb(&events, k, i);
-        }
-        Ok(())
-    }
-
-    fn send(&mut self, k: usize, side: Side, quantity: Fixed, at: Timestamp, i: usize) -> Result<(), BacktestError> {
-        let req = OrderRequest::market(&self.legs[k].inst.symbol, side, quantity);
-        let submitted = self.core.submit(&req, at, &mut self.ids).map_err(|source| BacktestError::Execution { index: i, source })?;
-        self.counts.orders_submitted += 1;
-        for e in &submitted.events {
-            match e {
-                Event::OrderRejected(_) => self.counts.orders_rejected += 1,
-                Event::OrderSubmitted(s) if !s.risk_note.is_empty() => self.counts.orders_resized += 1,
-                _ => {}
-            }
-        }
-        self.absorb(&submitted.events, k, i);
-        Ok(())
-    }
-
-    fn finish(self, config: &BacktestConfig, strategy: &str) -> Result<BacktestResult, BacktestError> {
-        let p = &self.core.portfolio;
-        let single = self.legs.len() == 1;
-        let symbol = self.legs.iter().map(|l| l.inst.symbol.as_str()).collect::<Vec<_>>().join(",");
-        let final_position = if single { p.position(&symbol) } else { Fixed::ZERO };
-        let closes: Vec<f64> = if single { self.legs[0].bars.iter().map(|b| b.close).collect() } else { self.basket };
-        let mut per_symbol = Vec::with_capacity(self.legs.len());
-        let mut trades: Vec<TradeRecord> = Vec::new();
-        let mut open_trade = None;
-        for leg in self.legs {
-            let last = &leg.bars[leg.bars.len() - 1];
-            let end = Timestamp(last.open_time.0.saturating_add(self.timeframe.nanos()));
-            let mark = ExecutionCore::close_of(last).unwrap_or(Fixed::ZERO);
-            let open = leg.ledger.open_trade(end, leg.bars.len(), mark);
-            let closed = leg.ledger.closed;
-            if single {
-                open_trade = open;
-                trades = closed;
-                break;
-            }
-            per_symbol.push(SymbolResult {
-                bars: leg.bars.len(),
-                final_position: p.position(&leg.inst.symbol),
-                last_close: mark,
-                trades: closed.len(),
-                trades_pnl: closed.iter().map(|t| t.pnl).sum(),
-                open_trade: open,
-                symbol: leg.inst.symbol,
-            });
-            trades.extend(closed);
-        }
-        if !single {
-            // Oldest exit first; the stable sort keeps a symbol's own order, and ties
-            // across symbols stay in name order (the legs were appended in it).
-            trades.sort_by_key(|t| t.exit_time);
-        }
-        let input = MetricsInput {
-            equity: &self.equity,
-            trades: &trades,
-            benchmark: Some(&closes),
-            bar_interval_ns: self.timeframe.nanos(),
-            risk_free_rate: config.risk_free_rate,
-            exposure_bars: self.exposure_bars,
-        };
-        let metrics = compute(&input)?;
-        let (hash, event_count, events) = self.log.finish();
-        Ok(BacktestResult {
-            strategy: strategy.to_string(),
-            symbol,
-            timeframe: self.timeframe,
-            metrics,
-            counts: self.counts,
-            starting_cash: config.starting_cash,
-            final_equity: p.equity(),
-            final_cash: p.cash,
-            final_position,
-            fees_paid: p.fees(),
-            realized_pnl: p.realized_pnl(),
-            trades,
-            open_trade,
-            per_symbol,
-            event_count,
-            event_stream_hash: hash,
-            equity: self.equity,
-            events,
-        })
-    }
-}
-
-/// Drops order `id` from the core if it is terminal and has no contingency links (no
-/// parent, sibling or children that could still name it): its entries in `orders`,
-/// `order_number` and `by_client`. It is already out of `open_by_symbol` (every
-/// terminal step removes it), so matching, cancels and listings of working orders never
-/// look for it again. What is lost is what a backtest does not use: the idempotency
-/// memory of its (generated, unique) client id and its row in order listings.
-fn forget_finished(core: &mut ExecutionCore, id: OrderId) {
-    let Some(order) = core.orders.get(&id) else { return };
-    if !order.status.is_terminal() || order.link.is_some() || core.children.contains_key(&id) {
-        return;
-    }
-    if let Some(order) = core.orders.remove(&id) {
-        core.by_client.remove(&order.spec.client_order_id);
-        core.order_number.remove(&id);
+    fn finish(self, strategy: &str) -> Result<BacktestResult, BacktestError> {
+        let Sim { account, legs, basket, .. } = self;
+        let closes: Vec<f64> = if legs.len() == 1 { legs[0].bars.iter().map(|b| b.close).collect() } else { basket };
+        let lasts: Vec<(&Candle, usize)> = legs.iter().map(|l| (&l.bars[l.bars.len() - 1], l.bars.len())).collect();
+        account.report(strategy, &lasts, &closes)
     }
 }

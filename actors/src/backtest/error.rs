@@ -31,3 +31,9 @@ pub enum BacktestError {
     #[error("metrics: {0}")]
     Metrics(#[from] MetricsError),
 }
+
+impl From<crate::strategy::BadSignal> for BacktestError {
+    fn from(b: crate::strategy::BadSignal) -> Self {
+        BacktestError::BadSignal { strategy: b.strategy, index: b.index, value: b.value, max: b.max }
+    }
+}

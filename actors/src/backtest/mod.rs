@@ -120,6 +120,7 @@
 //! Not built yet: walk-forward over HTTP, cancelling a running backtest, journal replay
 //! of a run, PNG charts (SVG only).
 
+pub mod account;
 pub mod actor;
 pub mod attribution;
 pub mod config;
@@ -140,7 +141,9 @@ pub mod retention;
 pub mod risk_sizing;
 pub mod robustness;
 pub mod sizing;
-pub mod strategy;
+/// The strategy runtime lives in `crate::strategy` (shared with live sessions); this
+/// path stays for the backtest's callers.
+pub use crate::strategy;
 pub mod walk_forward;
 pub mod walk_forward_job;
 pub mod walk_forward_request;

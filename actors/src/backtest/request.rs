@@ -5,14 +5,14 @@ use super::config::BacktestConfig;
 use super::engine::SYMBOLS_PER_RUN_MAX;
 use super::risk_sizing::RiskSizing;
 use super::robustness::{MonteCarloSpec, Resampling, RobustnessRequest, LOOKAHEAD_CHECKS_MAX, MONTE_CARLO_RUNS_MAX};
-use super::strategy::{build, StrategyError, StrategySpec, STRATEGIES};
+pub use super::strategy::strategy_list;
+use super::strategy::{build, StrategyError, StrategySpec};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use tradpal_messages::{is_valid_symbol, Fixed, Rounding, Timeframe, Timestamp};
 
-/// Strategy names of the spec that are not built yet, with the work that builds them.
-pub const NOT_BUILT_STRATEGIES: &[(&str, &str)] =
-    &[("ai_ensemble", "the ML / RL / AI-ensemble issue (ML models, RL agents and their weighted ensemble; see /api/ml/*, /api/rl/*)")];
+/// Strategy names of the spec that are not built yet (the one registry's list).
+pub use super::strategy::NOT_BUILT as NOT_BUILT_STRATEGIES;
 
 /// The spec's request, as sent. Unset fields take the defaults of [`BacktestConfig`];
 /// no dates means the whole stored range.
@@ -90,15 +90,6 @@ pub enum RequestError {
 
 fn field(field: &'static str, why: impl Into<String>) -> RequestError {
     RequestError::Field { field, why: why.into() }
-}
-
-/// Every built-in strategy with its parameters and defaults, on one line.
-pub fn strategy_list() -> String {
-    let rows: Vec<String> = STRATEGIES
-        .iter()
-        .map(|s| format!("{}({})", s.name, s.params.iter().map(|(n, d, _)| format!("{n}={d}")).collect::<Vec<_>>().join(", ")))
-        .collect();
-    rows.join("; ")
 }
 
 /// `YYYY-MM-DD` as 00:00 UTC, or an RFC 3339 time.

@@ -1,12 +1,16 @@
-//! Strategies: what a backtest asks, once per bar, about the position it wants.
+//! The strategy runtime: one registry of strategy names and parameters, and one path
+//! from a complete bar to a target position, used by the backtest engine and by live
+//! sessions alike (`backtest/account.rs` calls it for both).
 //!
 //! A [`Strategy`] sees a [`BarContext`] at a bar's close: the bars up to and including
 //! that bar (never a later one: the slice ends there, so peeking is impossible by
 //! construction), the current position and equity. It answers a [`Signal`]: keep what is
 //! there ([`Signal::Hold`]) or a target position as a signed fraction of equity
 //! ([`Signal::Target`]: `1.0` all in long, `-0.5` half the equity short, `0.0` flat).
-//! The engine turns a target into a market order stamped at the bar's close, so it fills
-//! at the next bar's open: decided on a close, acted on at the next open.
+//! [`StrategyRuntime::decide`] checks the target (finite, at most [`FRACTION_MAX`]) and
+//! passes it on only when it differs from the previous one; the account turns it into a
+//! market order stamped at the bar's close, so it fills at the next bar's open: decided
+//! on a close, acted on at the next open.
 //!
 //! Built-in strategies (parameters, defaults and rules on each type; `fraction` is the
 //! size of the target, in (0, [`FRACTION_MAX`]], default 1):
@@ -19,6 +23,9 @@
 //! | `rsi_reversion` | `period` 14, `lower` 30, `upper` 70, `fraction` | long below `lower`, flat above `upper` |
 //! | `bollinger_breakout` | `period` 20, `k` 2, `fraction` | long above the upper band, flat below the middle |
 //!
+//! Named but not built yet ([`NOT_BUILT`]): `ai_ensemble` (the AI-ensemble issue); every
+//! surface refuses it with 501 rather than substituting another strategy.
+//!
 //! Indicators are the incremental ones of `market_data::indicators` (one implementation
 //! for live, batch and backtest), fed one close per call: the engine calls `on_bar`
 //! exactly once per bar, in order.
@@ -26,15 +33,19 @@
 //! # Layout
 //!
 //! - `mod.rs`: [`Strategy`], [`BarContext`], [`Signal`], [`StrategySpec`] and [`build`].
-//! - `params.rs`: parameter checking ([`StrategyError`], the table of known strategies).
+//! - `params.rs`: the registry ([`STRATEGIES`], [`NOT_BUILT`], [`strategy_list`]) and
+//!   parameter checking ([`StrategyError`]).
+//! - `runtime.rs`: [`StrategyRuntime`]: bar in, checked target out, once per change.
 //! - `sma_cross.rs`: `sma_cross` and `sma_cross_long`.
 //! - `simple.rs`: `buy_and_hold`, `rsi_reversion`, `bollinger_breakout`.
 
 mod params;
+mod runtime;
 mod simple;
 mod sma_cross;
 
-pub use params::{StrategyError, StrategyInfo, FRACTION_MAX, STRATEGIES};
+pub use params::{not_built, strategy_list, StrategyError, StrategyInfo, FRACTION_MAX, NOT_BUILT, STRATEGIES};
+pub use runtime::{BadSignal, StrategyRuntime};
 pub use simple::{BollingerBreakout, BuyAndHold, RsiReversion};
 pub use sma_cross::SmaCross;
 
@@ -56,6 +67,8 @@ pub enum Signal {
 #[derive(Debug, Clone, Copy)]
 pub struct BarContext<'a> {
     bars: &'a [Candle],
+    /// Index in the run of `bars[0]` (0 in a backtest; a live session keeps a window).
+    offset: usize,
     timeframe: Timeframe,
     /// Exact money, converted to f64 only when asked (most strategies never ask).
     position: Fixed,
@@ -66,16 +79,26 @@ pub struct BarContext<'a> {
 impl<'a> BarContext<'a> {
     /// `bars` ends with the bar just closed; `None` when it is empty.
     pub fn new(bars: &'a [Candle], timeframe: Timeframe, position: Fixed, equity: Fixed, cash: Fixed) -> Option<Self> {
-        (!bars.is_empty()).then_some(BarContext { bars, timeframe, position, equity, cash })
+        (!bars.is_empty()).then_some(BarContext { bars, offset: 0, timeframe, position, equity, cash })
     }
 
     /// The engine's context at `bars[index]`: the slice is cut there, so nothing later
     /// is reachable. `index < bars.len()` (the engine's loop index).
+    #[cfg(test)]
     pub(crate) fn at(bars: &'a [Candle], index: usize, timeframe: Timeframe, position: Fixed, equity: Fixed, cash: Fixed) -> Self {
-        BarContext { bars: &bars[..=index], timeframe, position, equity, cash }
+        BarContext { bars: &bars[..=index], offset: 0, timeframe, position, equity, cash }
     }
 
-    /// Every bar up to and including the current one, oldest first. Nothing later.
+    /// The context at bar `index` of a run of which `window` holds the latest bars, the
+    /// current one last; `None` when the window is empty or longer than `index + 1`.
+    pub fn windowed(window: &'a [Candle], index: usize, timeframe: Timeframe, position: Fixed, equity: Fixed, cash: Fixed) -> Option<Self> {
+        let offset = (index + 1).checked_sub(window.len())?;
+        (!window.is_empty()).then_some(BarContext { bars: window, offset, timeframe, position, equity, cash })
+    }
+
+    /// The bars up to and including the current one, oldest first; nothing later. A
+    /// backtest passes every bar of the run; a live session its latest
+    /// `session::runner::HISTORY_BARS_MAX`.
     #[inline]
     pub fn bars(&self) -> &'a [Candle] {
         self.bars
@@ -90,7 +113,7 @@ impl<'a> BarContext<'a> {
     /// Index of the current bar in the run (0 for the first).
     #[inline]
     pub fn index(&self) -> usize {
-        self.bars.len() - 1
+        self.offset + self.bars.len() - 1
     }
 
     pub fn timeframe(&self) -> Timeframe {

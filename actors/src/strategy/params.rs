@@ -49,6 +49,25 @@ pub const STRATEGIES: &[StrategyInfo] = &[
     },
 ];
 
+/// Strategies every surface names but that are not built yet, with the issue that
+/// builds them: refused (501), never substituted.
+pub const NOT_BUILT: &[(&str, &str)] =
+    &[("ai_ensemble", "the ML / RL / AI-ensemble issue (ML models, RL agents and their weighted ensemble; see /api/ml/*, /api/rl/*)")];
+
+/// The issue that builds `name`, if it is a named strategy that is not built yet.
+pub fn not_built(name: &str) -> Option<&'static str> {
+    NOT_BUILT.iter().find(|(n, _)| *n == name).map(|(_, issue)| *issue)
+}
+
+/// Every built-in strategy with its parameters and defaults, on one line.
+pub fn strategy_list() -> String {
+    let rows: Vec<String> = STRATEGIES
+        .iter()
+        .map(|s| format!("{}({})", s.name, s.params.iter().map(|(n, d, _)| format!("{n}={d}")).collect::<Vec<_>>().join(", ")))
+        .collect();
+    rows.join("; ")
+}
+
 /// Why a strategy could not be built.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum StrategyError {

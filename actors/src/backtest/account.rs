@@ -1,0 +1,321 @@
+//! One account stepped bar by bar: the part of the engine a backtest and a live session
+//! share. A backtest ([`super::engine`]) walks stored bars through it; a live session
+//! (`crate::session::runner`) feeds it each complete bar as it arrives. Same code, so the
+//! same bars give the same fills, fees and trades in both (tested: `tests/session_parity.rs`).
+//!
+//! Per bar of leg `k` (see the engine's module doc for the order within a group):
+//! [`Account::play`] runs the bar through the execution core (fills of earlier
+//! decisions, marks); [`Account::mark_equity`] records equity at the close;
+//! [`Account::decide`] asks the strategy runtime for a new target at the close and, if it
+//! changed, sizes it and submits the order that fills at the next bar's open.
+
+use super::config::BacktestConfig;
+use super::error::BacktestError;
+use super::events::EventLog;
+use super::ledger::{Ledger, LedgerFill};
+use super::metrics::{compute, EquityPoint, MetricsInput, TradeRecord, NANOS_PER_YEAR};
+use super::result::{BacktestResult, RunCounts, SymbolResult};
+use super::sizing::{order_for, target_units, Sizing};
+use crate::execution::instrument::Instrument;
+use crate::execution::{ExecutionCore, ExecutionError, OrderRequest};
+use crate::strategy::{BarContext, Strategy, StrategyRuntime};
+use tradpal_messages::{Candle, CashAdjusted, Event, Fixed, IdGenerator, OrderId, SessionId, Side, Timeframe, Timestamp};
+
+/// One symbol's trading state in an account.
+pub struct LegState {
+    pub inst: Instrument,
+    pub ledger: Ledger,
+    /// The strategy's last target (acted on once) and the checks on each new one.
+    pub runtime: StrategyRuntime,
+}
+
+/// The account: the execution core, the id generator, the event stream, the legs.
+pub struct Account {
+    pub core: ExecutionCore,
+    pub ids: IdGenerator,
+    pub log: EventLog,
+    /// In symbol-name order.
+    pub legs: Vec<LegState>,
+    pub equity: Vec<EquityPoint>,
+    pub exposure_bars: usize,
+    pub counts: RunCounts,
+    pub timeframe: Timeframe,
+    pub sleeves: f64,
+    pub periods_per_year: f64,
+    pub config: BacktestConfig,
+    /// Stamped on every order (live sessions); `None` in a backtest.
+    pub session_id: Option<SessionId>,
+    /// The reason of the cancel of an order still working when the target changes.
+    pub retarget_reason: &'static str,
+}
+
+impl Account {
+    /// An account for `symbols` (already in name order), funded with the config's
+    /// starting cash at `funded_at`.
+    pub fn open(
+        config: &BacktestConfig,
+        symbols: &[&str],
+        timeframe: Timeframe,
+        source: &str,
+        funded_at: Timestamp,
+    ) -> Result<Account, BacktestError> {
+        let mut legs = Vec::with_capacity(symbols.len());
+        for s in symbols {
+            let inst = config.instruments.get(s).map_err(BacktestError::Symbol)?;
+            legs.push(LegState { ledger: Ledger::new(&inst.symbol, source), inst, runtime: StrategyRuntime::default() });
+        }
+        let mut core = ExecutionCore::new(config.execution_config());
+        let mut log = EventLog::new(config.keep_events);
+        let asset = config.instruments.quote().to_string();
+        let fund = Event::CashAdjusted(CashAdjusted { asset, amount: config.starting_cash, reason: "backtest starting cash".into() });
+        core.apply(&fund, funded_at).map_err(|e| BacktestError::Execution { index: 0, source: ExecutionError::Internal(e) })?;
+        log.record(&fund);
+        Ok(Account {
+            core,
+            ids: IdGenerator::from_seed(config.seed),
+            log,
+            sleeves: legs.len() as f64,
+            legs,
+            equity: Vec::new(),
+            exposure_bars: 0,
+            counts: RunCounts::default(),
+            timeframe,
+            periods_per_year: NANOS_PER_YEAR as f64 / timeframe.nanos() as f64,
+            config: config.clone(),
+            session_id: None,
+            retarget_reason: "backtest: the target changed",
+        })
+    }
+
+    /// Leg `k`'s bar `bar` (its `i`-th) through the core: fills of earlier decisions,
+    /// then the mark at its close. `cause` names the bar in fill events (a bar counter in
+    /// a backtest, the candle record's journal sequence live).
+    pub fn play(&mut self, k: usize, bar: &Candle, i: usize, cause: u64) -> Result<(), BacktestError> {
+        let symbol = &self.legs[k].inst.symbol;
+        let events = self
+            .core
+            .on_bars(symbol, self.timeframe, std::slice::from_ref(bar), cause)
+            .map_err(|source| BacktestError::Execution { index: i, source })?;
+        self.absorb(&events, k, i);
+        Ok(())
+    }
+
+    /// Records equity at `close_time` (and whether any position is open); equity <= 0 is
+    /// a bust (returns after it are undefined), reported at bar `i`.
+    pub fn mark_equity(&mut self, close_time: Timestamp, i: usize) -> Result<Fixed, BacktestError> {
+        let equity = self.core.portfolio.equity();
+        let equity_f = equity.to_f64();
+        if equity_f <= 0.0 {
+            return Err(BacktestError::Bust { index: i, time: close_time, equity: equity_f });
+        }
+        self.equity.push(EquityPoint { time: close_time, equity: equity_f });
+        if self.legs.iter().any(|l| !self.core.portfolio.position(&l.inst.symbol).is_zero()) {
+            self.exposure_bars += 1;
+        }
+        Ok(equity)
+    }
+
+    /// Steps 3 and 4 for leg `k` at its bar `i`, the last of `window` (its bars so far,
+    /// oldest first; a live session keeps a bounded window).
+    pub fn decide(
+        &mut self,
+        k: usize,
+        window: &[Candle],
+        i: usize,
+        equity: Fixed,
+        close_time: Timestamp,
+        strategy: &mut dyn Strategy,
+    ) -> Result<(), BacktestError> {
+        let symbol = &self.legs[k].inst.symbol;
+        let position = self.core.portfolio.position(symbol);
+        let Some(ctx) = BarContext::windowed(window, i, self.timeframe, position, equity, self.core.portfolio.cash) else {
+            return Ok(());
+        };
+        let Some(fraction) = self.legs[k].runtime.decide(strategy, &ctx)? else { return Ok(()) };
+        self.counts.target_changes += 1;
+        let price = ExecutionCore::close_of(ctx.bar()).unwrap_or(Fixed::ZERO);
+        self.retarget(k, fraction, equity, price, close_time, window, i)
+    }
+
+    /// Hashes events, feeds fills to leg `k`'s ledger, drops orders that ended.
+    pub fn absorb(&mut self, events: &[Event], k: usize, i: usize) {
+        for e in events {
+            self.log.record(e);
+            let ended = match e {
+                Event::OrderFilled(f) => {
+                    self.counts.fills += 1;
+                    let fill = LedgerFill { side: f.side, quantity: f.quantity, price: f.price, fee: f.fee, time: f.market_time, bar: i };
+                    self.legs[k].ledger.fill(fill);
+                    Some(f.order_id)
+                }
+                Event::OrderCanceled(c) => Some(c.order_id),
+                Event::OrderRejected(r) => Some(r.order_id),
+                Event::OrderExpired(x) => Some(x.order_id),
+                _ => None,
+            };
+            if let (Some(id), false) = (ended, self.config.keep_orders) {
+                forget_finished(&mut self.core, id);
+            }
+        }
+    }
+
+    /// Cancels what is still working on leg `k`, sizes the target at `price` and sends
+    /// the order.
+    #[allow(clippy::too_many_arguments)] // the decision's whole context; a struct would only rename it
+    fn retarget(
+        &mut self,
+        k: usize,
+        fraction: f64,
+        equity: Fixed,
+        price: Fixed,
+        at: Timestamp,
+        window: &[Candle],
+        i: usize,
+    ) -> Result<(), BacktestError> {
+        self.cancel_working(k, at, i, self.retarget_reason)?;
+        let leg = &self.legs[k];
+        let target = match &self.config.sizing {
+            None => Some(target_units(fraction / self.sleeves, equity, price, &leg.inst, self.config.whole_units)),
+            Some(risk) => {
+                let sleeve =
+                    equity.checked_div(Fixed::from_int(self.legs.len() as i64), tradpal_messages::Rounding::Down).unwrap_or(Fixed::ZERO);
+                let max = self.config.limits.max_position_size;
+                risk.units(fraction, sleeve, window, self.periods_per_year, max, &leg.inst, self.config.whole_units)
+            }
+        };
+        let Some(target) = target else {
+            self.counts.orders_skipped += 1;
+            return Ok(());
+        };
+        self.order_to(k, target, price, at, i)
+    }
+
+    /// Sends the market order taking leg `k` from its position to `target` units (valued
+    /// at `price` for the instrument's minimums), or counts it skipped.
+    pub fn order_to(&mut self, k: usize, target: Fixed, price: Fixed, at: Timestamp, i: usize) -> Result<(), BacktestError> {
+        let position = self.core.portfolio.position(&self.legs[k].inst.symbol);
+        match order_for(target, position, price, &self.legs[k].inst) {
+            Sizing::AtTarget => Ok(()),
+            Sizing::BelowMinimum { .. } => {
+                self.counts.orders_skipped += 1;
+                Ok(())
+            }
+            Sizing::Order { side, quantity } => self.send(k, side, quantity, at, i),
+        }
+    }
+
+    /// Cancels every order still working on leg `k`.
+    pub fn cancel_working(&mut self, k: usize, at: Timestamp, i: usize, reason: &str) -> Result<(), BacktestError> {
+        let Some(open) = self.core.open_by_symbol.get(&self.legs[k].inst.symbol).filter(|s| !s.is_empty()) else { return Ok(()) };
+        let ids: Vec<OrderId> = open.iter().map(|(_, id)| *id).collect();
+        for id in ids {
+            let events = self.core.cancel(id, reason, at).map_err(|source| BacktestError::Execution { index: i, source })?;
+            self.counts.orders_canceled += 1;
+            self.absorb(&events, k, i);
+        }
+        Ok(())
+    }
+
+    fn send(&mut self, k: usize, side: Side, quantity: Fixed, at: Timestamp, i: usize) -> Result<(), BacktestError> {
+        let mut req = OrderRequest::market(&self.legs[k].inst.symbol, side, quantity);
+        req.session_id = self.session_id;
+        let submitted = self.core.submit(&req, at, &mut self.ids).map_err(|source| BacktestError::Execution { index: i, source })?;
+        self.counts.orders_submitted += 1;
+        for e in &submitted.events {
+            match e {
+                Event::OrderRejected(_) => self.counts.orders_rejected += 1,
+                Event::OrderSubmitted(s) if !s.risk_note.is_empty() => self.counts.orders_resized += 1,
+                _ => {}
+            }
+        }
+        self.absorb(&submitted.events, k, i);
+        Ok(())
+    }
+}
+
+impl Account {
+    /// The report of a finished run: `lasts` is each leg's last bar and bar count (name
+    /// order), `benchmark` the buy-and-hold closes (one symbol) or basket (several).
+    pub fn report(self, strategy: &str, lasts: &[(&Candle, usize)], benchmark: &[f64]) -> Result<BacktestResult, BacktestError> {
+        let p = &self.core.portfolio;
+        let single = self.legs.len() == 1;
+        let symbol = self.legs.iter().map(|l| l.inst.symbol.as_str()).collect::<Vec<_>>().join(",");
+        let final_position = if single { p.position(&symbol) } else { Fixed::ZERO };
+        let mut per_symbol = Vec::with_capacity(self.legs.len());
+        let mut trades: Vec<TradeRecord> = Vec::new();
+        let mut open_trade = None;
+        for (leg, (last, bars)) in self.legs.into_iter().zip(lasts) {
+            let end = Timestamp(last.open_time.0.saturating_add(self.timeframe.nanos()));
+            let mark = ExecutionCore::close_of(last).unwrap_or(Fixed::ZERO);
+            let open = leg.ledger.open_trade(end, *bars, mark);
+            let closed = leg.ledger.closed;
+            if single {
+                open_trade = open;
+                trades = closed;
+                break;
+            }
+            per_symbol.push(SymbolResult {
+                bars: *bars,
+                final_position: p.position(&leg.inst.symbol),
+                last_close: mark,
+                trades: closed.len(),
+                trades_pnl: closed.iter().map(|t| t.pnl).sum(),
+                open_trade: open,
+                symbol: leg.inst.symbol,
+            });
+            trades.extend(closed);
+        }
+        if !single {
+            // Oldest exit first; the stable sort keeps a symbol's own order, and ties
+            // across symbols stay in name order (the legs were appended in it).
+            trades.sort_by_key(|t| t.exit_time);
+        }
+        let input = MetricsInput {
+            equity: &self.equity,
+            trades: &trades,
+            benchmark: Some(benchmark),
+            bar_interval_ns: self.timeframe.nanos(),
+            risk_free_rate: self.config.risk_free_rate,
+            exposure_bars: self.exposure_bars,
+        };
+        let metrics = compute(&input)?;
+        let (hash, event_count, events) = self.log.finish();
+        Ok(BacktestResult {
+            strategy: strategy.to_string(),
+            symbol,
+            timeframe: self.timeframe,
+            metrics,
+            counts: self.counts,
+            starting_cash: self.config.starting_cash,
+            final_equity: p.equity(),
+            final_cash: p.cash,
+            final_position,
+            fees_paid: p.fees(),
+            realized_pnl: p.realized_pnl(),
+            trades,
+            open_trade,
+            per_symbol,
+            event_count,
+            event_stream_hash: hash,
+            equity: self.equity,
+            events,
+        })
+    }
+}
+
+/// Drops order `id` from the core if it is terminal and has no contingency links (no
+/// parent, sibling or children that could still name it): its entries in `orders`,
+/// `order_number` and `by_client`. It is already out of `open_by_symbol` (every
+/// terminal step removes it), so matching, cancels and listings of working orders never
+/// look for it again. What is lost is what a backtest does not use: the idempotency
+/// memory of its (generated, unique) client id and its row in order listings.
+fn forget_finished(core: &mut ExecutionCore, id: OrderId) {
+    let Some(order) = core.orders.get(&id) else { return };
+    if !order.status.is_terminal() || order.link.is_some() || core.children.contains_key(&id) {
+        return;
+    }
+    if let Some(order) = core.orders.remove(&id) {
+        core.by_client.remove(&order.spec.client_order_id);
+        core.order_number.remove(&id);
+    }
+}
