@@ -14,7 +14,7 @@ async fn sessions_survive_sigkill_and_journal_verifies() {
     {
         let server = Server::start(dir.path(), &[]);
         for symbol in ["BTC/USDT", "ETH/USDT", "ADA/USDT"] {
-            let body = json!({"symbol": symbol, "capital": 10000, "strategy": "ai_ensemble", "risk_per_trade": 0.02});
+            let body = json!({"symbol": symbol, "capital": 3000, "strategy": "sma_cross", "risk_per_trade": 0.02});
             let (s, r) = send(c.post(server.url("/api/trading/start-session")).bearer_auth(TRADER_KEY).json(&body)).await;
             assert_eq!(s, 201, "{r}");
             ids.push(r["session_id"].as_str().unwrap().to_string());

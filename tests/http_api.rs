@@ -7,7 +7,7 @@ use common::*;
 use serde_json::{json, Value};
 
 fn start_body() -> Value {
-    json!({"symbol": "BTC/USDT", "capital": 10000, "strategy": "ai_ensemble", "risk_per_trade": 0.02})
+    json!({"symbol": "BTC/USDT", "capital": 2000, "strategy": "sma_cross", "risk_per_trade": 0.02})
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -4,9 +4,7 @@
 //! version, copies the archive into an aligned buffer and validates it (bytecheck) before
 //! deserializing, so corrupt or hostile bytes give an error, never undefined behaviour.
 
-use crate::command::Command;
 use crate::envelope::Envelope;
-use crate::reply::Reply;
 use rkyv::rancor;
 use rkyv::util::AlignedVec;
 
@@ -48,8 +46,6 @@ macro_rules! binary_codec {
 }
 
 binary_codec!(encode_envelope, decode_envelope, Envelope);
-binary_codec!(encode_command, decode_command, Command);
-binary_codec!(encode_reply, decode_reply, Reply);
 
 pub fn to_json<T: serde::Serialize>(value: &T) -> Vec<u8> {
     serde_json::to_vec(value).expect("these types always serialize to JSON")

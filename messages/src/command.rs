@@ -1,12 +1,15 @@
-//! Commands: requests that an actor may accept or refuse. Each is answered by a `Reply`.
-//! Same change rules as `event.rs`: add at the end, never renumber.
+//! Commands: the requests the session actor accepts or refuses (HTTP and NATS send the
+//! same structs). Not journaled themselves: what a command decides is (see `event.rs`).
 
 use crate::event::TradingMode;
 use crate::ids::SessionId;
+use crate::market::Timeframe;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
-/// `POST /api/trading/start-session`, the spec's request shape.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+/// `POST /api/trading/start-session`: the spec's fields plus what a trading session
+/// needs (`timeframe`, `params`); optional costs default to the service's settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StartSession {
     pub symbol: String,
@@ -17,30 +20,38 @@ pub struct StartSession {
     pub risk_per_trade: f64,
     #[serde(default)]
     pub mode: TradingMode,
+    /// The bars the session decides on; default: the config's first timeframe.
+    #[serde(default)]
+    pub timeframe: Option<Timeframe>,
+    /// The strategy's parameters (as `tradpal backtest --param`); missing ones take defaults.
+    #[serde(default)]
+    pub params: BTreeMap<String, f64>,
+    /// Fee rate per fill; default `TRANSACTION_COSTS`.
+    #[serde(default)]
+    pub commission: Option<f64>,
+    /// Slippage of every market fill in basis points; default the backtest's (1).
+    #[serde(default)]
+    pub slippage_bps: Option<u32>,
 }
 
 fn default_strategy() -> String {
-    "ai_ensemble".into()
+    "sma_cross".into()
 }
 fn default_risk_per_trade() -> f64 {
     0.02
 }
 
 /// `POST /api/trading/stop-session`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StopSession {
     pub session_id: SessionId,
+    /// Cancel the session's working orders and close its position at the next bar
+    /// before it stops (default true); false stops at once and leaves the position.
+    #[serde(default = "default_true")]
+    pub close_positions: bool,
 }
 
-/// `GET /api/trading/status`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
-pub struct GetStatus {}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum Command {
-    StartSession(StartSession),
-    StopSession(StopSession),
-    GetStatus(GetStatus),
+fn default_true() -> bool {
+    true
 }

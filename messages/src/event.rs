@@ -13,6 +13,8 @@ use crate::order::{Liquidity, OrderLink, OrderSpec, OrderStatus, RejectSource, T
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
 
+pub use crate::session_event::{SessionInputDecided, SessionOpened, SessionStopRequested, StrategyParam};
+
 /// How a session trades. Paper is the default and needs no exchange account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -370,6 +372,9 @@ pub enum Event {
     BacktestJobStarted(BacktestJobStarted),
     BacktestResultRemoved(BacktestResultRemoved),
     ExecutionConfigured(ExecutionConfigured),
+    SessionOpened(SessionOpened),
+    SessionStopRequested(SessionStopRequested),
+    SessionInputDecided(SessionInputDecided),
 }
 
 /// The event's kind without its payload: stored in the envelope (and in indexes) so a
@@ -404,6 +409,9 @@ pub enum EventKind {
     BacktestJobStarted = 22,
     BacktestResultRemoved = 23,
     ExecutionConfigured = 24,
+    SessionOpened = 25,
+    SessionStopRequested = 26,
+    SessionInputDecided = 27,
 }
 
 impl EventKind {
@@ -432,6 +440,9 @@ impl EventKind {
         Self::BacktestJobStarted,
         Self::BacktestResultRemoved,
         Self::ExecutionConfigured,
+        Self::SessionOpened,
+        Self::SessionStopRequested,
+        Self::SessionInputDecided,
     ];
 
     /// The kinds the backtest actor folds.
@@ -479,6 +490,9 @@ impl EventKind {
             Self::BacktestJobStarted => "backtest_job_started",
             Self::BacktestResultRemoved => "backtest_result_removed",
             Self::ExecutionConfigured => "execution_configured",
+            Self::SessionOpened => "session_opened",
+            Self::SessionStopRequested => "session_stop_requested",
+            Self::SessionInputDecided => "session_input_decided",
         }
     }
 }
@@ -510,6 +524,9 @@ impl Event {
             Event::BacktestJobStarted(_) => EventKind::BacktestJobStarted,
             Event::BacktestResultRemoved(_) => EventKind::BacktestResultRemoved,
             Event::ExecutionConfigured(_) => EventKind::ExecutionConfigured,
+            Event::SessionOpened(_) => EventKind::SessionOpened,
+            Event::SessionStopRequested(_) => EventKind::SessionStopRequested,
+            Event::SessionInputDecided(_) => EventKind::SessionInputDecided,
         }
     }
 
@@ -526,6 +543,9 @@ impl Event {
             Event::OrderReleased(_) | Event::TradingStateChanged(_) | Event::CashAdjusted(_) => None,
             Event::BacktestStarted(_) | Event::BacktestCompleted(_) | Event::BacktestFailed(_) => None,
             Event::BacktestJobStarted(_) | Event::BacktestResultRemoved(_) | Event::ExecutionConfigured(_) => None,
+            Event::SessionOpened(e) => Some(e.session_id),
+            Event::SessionStopRequested(e) => Some(e.session_id),
+            Event::SessionInputDecided(_) => None,
         }
     }
 
@@ -619,6 +639,9 @@ impl Event {
                 check_text("strategy", &e.strategy)
             }
             Event::BacktestResultRemoved(e) => check_text("reason", &e.reason),
+            Event::SessionOpened(e) => e.check(),
+            Event::SessionStopRequested(e) => check_text("reason", &e.reason),
+            Event::SessionInputDecided(_) => Ok(()),
             Event::ExecutionConfigured(e) => {
                 for (name, v) in [
                     ("transaction_costs", e.transaction_costs),
@@ -662,7 +685,7 @@ fn check_order_spec(s: &OrderSpec) -> Result<(), String> {
 /// Longest client order id, in bytes (Binance allows 36).
 pub const CLIENT_ORDER_ID_BYTES_MAX: usize = 64;
 
-fn check_text(field: &str, text: &str) -> Result<(), String> {
+pub(crate) fn check_text(field: &str, text: &str) -> Result<(), String> {
     if text.len() > EVENT_TEXT_BYTES_MAX {
         return Err(format!("{field} is {} bytes, limit {EVENT_TEXT_BYTES_MAX}", text.len()));
     }

@@ -10,12 +10,13 @@
 //! - `time.rs`: [`Timestamp`] (UTC ns, RFC 3339 text) and the [`Clock`] trait with the
 //!   simulated clock; the wall clock lives in `runtime`, because reading it is a side effect.
 //! - `event.rs`: facts ([`Event`], one struct per event, closed enum) and [`EventKind`].
-//! - `command.rs`: requests ([`Command`]).
+//! - `session_event.rs`: the events of sessions that trade (variants of [`Event`]).
+//! - `command.rs`: the session commands ([`StartSession`], [`StopSession`]), as HTTP and NATS send them.
 //! - `money.rs`: [`Fixed`], exact decimal money (8 decimals, `i128`), rounding made explicit.
 //! - `order.rs`: order specs, sides, types, statuses, contingencies, the kill-switch states.
 //! - `market.rs`: symbols, [`Timeframe`]s, [`Candle`]s.
 //! - `subjects.rs`: NATS subject names and the symbol-token encoding (one place).
-//! - `reply.rs`: answers ([`Reply`]) and the error classes ([`ErrorCode`]).
+//! - `reply.rs`: answers (session and status replies) and the error classes ([`ErrorCode`]).
 //! - `envelope.rs`: the [`Envelope`] around every journaled event and its draft.
 //! - `codec.rs`: JSON for the outside, versioned and validated rkyv for the journal.
 //! - `testing.rs` (feature `proptest` or tests): proptest strategies for every type.
@@ -29,13 +30,14 @@ pub mod market;
 pub mod money;
 pub mod order;
 pub mod reply;
+pub mod session_event;
 pub mod subjects;
 pub mod time;
 
 #[cfg(any(test, feature = "proptest"))]
 pub mod testing;
 
-pub use command::{Command, GetStatus, StartSession, StopSession};
+pub use command::{StartSession, StopSession};
 pub use envelope::{Envelope, EnvelopeDraft};
 pub use event::{
     ActorRestarted, CandlesIngested, DataSource, Event, EventKind, RegimeChanged, RiskLimitBreached, ServiceStarted, SessionConfig,
@@ -50,5 +52,6 @@ pub use ids::{BacktestId, CausationId, CorrelationId, EventId, IdGenerator, Orde
 pub use market::{is_valid_symbol, Candle, CandleWire, TimeWire, Timeframe};
 pub use money::{Fixed, FixedError, Rounding};
 pub use order::{Contingency, Liquidity, OrderLink, OrderSpec, OrderStatus, OrderType, RejectSource, Side, TimeInForce, TradingState};
-pub use reply::{ActorState, ActorStatus, ErrorCode, ErrorReply, Reply, SessionInfo, SessionStatus, StatusReply};
+pub use reply::{ActorState, ActorStatus, ErrorCode, ErrorReply, SessionInfo, SessionStatus, StatusReply};
+pub use session_event::{SessionInputDecided, SessionOpened, SessionStopRequested, StrategyParam};
 pub use time::{Clock, SimClock, Timestamp};

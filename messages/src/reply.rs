@@ -78,6 +78,8 @@ pub struct SessionInfo {
 pub enum SessionStatus {
     Active,
     Stopped,
+    /// Asked to stop with `close_positions`: closing its position at the next bar.
+    Stopping,
 }
 
 /// Supervision state of one actor.
@@ -138,13 +140,4 @@ pub struct SessionStoppedReply {
     pub session_id: SessionId,
     pub status: SessionStatus,
     pub session: SessionInfo,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum Reply {
-    SessionStarted(SessionStartedReply),
-    SessionStopped(SessionStoppedReply),
-    Status(StatusReply),
-    Error(ErrorReply),
 }

@@ -1,6 +1,5 @@
 //! Proptest strategies for every message type, shared with other crates' tests.
 
-use crate::command::*;
 use crate::envelope::*;
 use crate::event::*;
 use crate::ids::*;
@@ -89,6 +88,7 @@ pub fn event() -> impl Strategy<Value = Event> {
         }),
         execution_event(),
         backtest_event(),
+        session_event(),
         (0.0f64..0.1, 0.0f64..1.0, 0.0f64..1.0, 1i64..i64::MAX, option::of("[a-z]{1,12}")).prop_map(
             |(transaction_costs, max_position_size, max_drawdown, order_timeout_ns, live_venue)| {
                 Event::ExecutionConfigured(crate::event::ExecutionConfigured {
@@ -100,6 +100,25 @@ pub fn event() -> impl Strategy<Value = Event> {
                 })
             }
         ),
+    ]
+}
+
+/// The events of trading sessions (opened, stop requested, input decided).
+pub fn session_event() -> impl Strategy<Value = Event> {
+    use crate::session_event::{SessionInputDecided, SessionOpened, SessionStopRequested, StrategyParam};
+    let params = proptest::collection::vec(("[a-z]{1,8}", -1e6f64..1e6).prop_map(|(name, value)| StrategyParam { name, value }), 0..4);
+    prop_oneof![
+        (session_id(), session_config(), timeframe(), params, 0.0f64..0.5, 0u32..1000, any::<u64>()).prop_map(
+            |(session_id, mut config, timeframe, params, commission, slippage_bps, seed)| {
+                config.symbol = "BTC/USDT".into();
+                Event::SessionOpened(SessionOpened { session_id, config, timeframe, params, commission, slippage_bps, seed })
+            }
+        ),
+        (session_id(), any::<bool>(), text()).prop_map(|(session_id, close_positions, reason)| {
+            Event::SessionStopRequested(SessionStopRequested { session_id, close_positions, reason })
+        }),
+        (any::<u64>(), any::<u32>())
+            .prop_map(|(input_sequence, sessions)| Event::SessionInputDecided(SessionInputDecided { input_sequence, sessions })),
     ]
 }
 
@@ -287,31 +306,6 @@ pub fn envelope() -> impl Strategy<Value = Envelope> {
     (1u64..u64::MAX, draft()).prop_map(|(seq, d)| d.seal(seq))
 }
 
-pub fn command() -> impl Strategy<Value = Command> {
-    prop_oneof![
-        (text(), finite_positive(), text(), 1e-6f64..1.0, mode()).prop_map(|(symbol, capital, strategy, risk_per_trade, mode)| {
-            Command::StartSession(StartSession { symbol, capital, strategy, risk_per_trade, mode })
-        }),
-        session_id().prop_map(|session_id| Command::StopSession(StopSession { session_id })),
-        Just(Command::GetStatus(GetStatus {})),
-    ]
-}
-
-fn error_code() -> impl Strategy<Value = ErrorCode> {
-    prop_oneof![
-        Just(ErrorCode::BadRequest),
-        Just(ErrorCode::Unauthorized),
-        Just(ErrorCode::Forbidden),
-        Just(ErrorCode::NotFound),
-        Just(ErrorCode::Conflict),
-        Just(ErrorCode::PayloadTooLarge),
-        Just(ErrorCode::MethodNotAllowed),
-        Just(ErrorCode::Unavailable),
-        Just(ErrorCode::Internal),
-        Just(ErrorCode::NotImplemented),
-    ]
-}
-
 pub fn session_info() -> impl Strategy<Value = SessionInfo> {
     (session_id(), any::<bool>(), session_config(), timestamp(), option::of(timestamp()), any::<u64>()).prop_map(
         |(session_id, active, config, started_at, stopped_at, started_sequence)| SessionInfo {
@@ -324,45 +318,6 @@ pub fn session_info() -> impl Strategy<Value = SessionInfo> {
         },
     )
 }
-
-fn actor_status() -> impl Strategy<Value = ActorStatus> {
-    let state = prop_oneof![
-        Just(ActorState::Starting),
-        Just(ActorState::Running),
-        Just(ActorState::Restarting),
-        Just(ActorState::Failed),
-        Just(ActorState::Stopped),
-    ];
-    (text(), state, any::<u32>(), option::of(text())).prop_map(|(name, state, restart_count, last_error)| ActorStatus {
-        name,
-        state,
-        restart_count,
-        last_error,
-    })
-}
-
-pub fn reply() -> impl Strategy<Value = Reply> {
-    prop_oneof![
-        (session_info(), any::<bool>()).prop_map(|(s, replayed)| {
-            Reply::SessionStarted(SessionStartedReply { session_id: s.session_id, status: s.status, session: s, replayed })
-        }),
-        session_info().prop_map(|s| Reply::SessionStopped(SessionStoppedReply { session_id: s.session_id, status: s.status, session: s })),
-        (text(), vec(session_info(), 0..4), vec(actor_status(), 0..4), any::<u64>()).prop_map(|(v, sessions, actors, last)| {
-            Reply::Status(StatusReply {
-                service: "tradpal".into(),
-                version: v.clone(),
-                mode: v.clone(),
-                bus: v,
-                orchestrator: reply::OrchestratorStatus { active_sessions: sessions.len() as u64, sessions },
-                actors,
-                journal: reply::JournalStatus { last_sequence: last },
-            })
-        }),
-        (error_code(), text()).prop_map(|(code, message)| Reply::Error(ErrorReply { code, message })),
-    ]
-}
-
-use crate::reply;
 
 #[cfg(test)]
 mod round_trips {
@@ -381,18 +336,6 @@ mod round_trips {
         #[test]
         fn event_json(ev in event()) {
             prop_assert_eq!(from_json::<Event>(&to_json(&ev)).unwrap(), ev);
-        }
-
-        #[test]
-        fn command_binary_and_json(cmd in command()) {
-            prop_assert_eq!(&decode_command(&encode_command(&cmd)).unwrap(), &cmd);
-            prop_assert_eq!(&from_json::<Command>(&to_json(&cmd)).unwrap(), &cmd);
-        }
-
-        #[test]
-        fn reply_binary_and_json(r in reply()) {
-            prop_assert_eq!(&decode_reply(&encode_reply(&r)).unwrap(), &r);
-            prop_assert_eq!(&from_json::<Reply>(&to_json(&r)).unwrap(), &r);
         }
 
         #[test]
@@ -442,11 +385,11 @@ mod round_trips {
 
     #[test]
     fn spec_start_session_json_parses_and_unknown_fields_are_refused() {
-        let cmd: StartSession =
+        let cmd: crate::StartSession =
             serde_json::from_str(r#"{"symbol":"BTC/USDT","capital":10000,"strategy":"ai_ensemble","risk_per_trade":0.02}"#).unwrap();
         assert_eq!(cmd.capital, 10000.0);
         assert_eq!(cmd.mode, TradingMode::Paper);
-        let err = serde_json::from_str::<StartSession>(r#"{"symbol":"BTC/USDT","capital":1,"captial":2}"#).unwrap_err();
+        let err = serde_json::from_str::<crate::StartSession>(r#"{"symbol":"BTC/USDT","capital":1,"captial":2}"#).unwrap_err();
         assert!(err.to_string().contains("captial"), "{err}");
     }
 }

@@ -20,7 +20,7 @@ use tradpal_actors::execution::ExecutionConfig;
 use tradpal_actors::market_data::actor::MarketDataActor;
 use tradpal_actors::regime::actor::RegimeActor;
 use tradpal_actors::risk::actor::RiskActor;
-use tradpal_actors::session::{SessionActor, SessionLimits};
+use tradpal_actors::session::{SessionActor, SessionDefaults, SessionLimits, SessionMsg};
 use tradpal_actors::{names, FatalSignal, RequestMeta, Services};
 use tradpal_config::Settings;
 use tradpal_journal::{Journal, JournalOptions, RecoveryReport};
@@ -100,7 +100,9 @@ fn children(services: &Services, settings: &Settings, venue: Option<Arc<dyn Live
     names::ALL
         .iter()
         .map(|&name| match name {
-            names::SESSION => ChildSpec::of(name, SessionActor { services: services.clone(), limits }),
+            names::SESSION => {
+                ChildSpec::of(name, SessionActor { services: services.clone(), limits, defaults: session_defaults(settings) })
+            }
             names::MARKET_DATA => ChildSpec::of(name, MarketDataActor { services: services.clone() }),
             names::REGIME => ChildSpec::of(name, RegimeActor { services: services.clone() }),
             names::RISK => ChildSpec::of(name, RiskActor { services: services.clone() }),
@@ -136,23 +138,42 @@ pub fn execution_config(settings: &Settings) -> ExecutionConfig {
     ExecutionConfig::from_recorded(&execution_settings(settings))
 }
 
-/// Rings the execution actor's doorbell whenever candles or a risk breach are journaled
-/// (and when the bus lagged: something may have been missed). The actor reads the journal itself.
+/// What a session takes from the settings when its request names nothing: the config's
+/// first timeframe and `TRANSACTION_COSTS` (the CLI backtest's default too).
+pub fn session_defaults(settings: &Settings) -> SessionDefaults {
+    SessionDefaults {
+        timeframe: settings
+            .trading
+            .timeframes
+            .first()
+            .and_then(|tf| tf.as_str().parse::<tradpal_messages::Timeframe>().ok())
+            .unwrap_or(tradpal_messages::Timeframe::H1),
+        commission: settings.backtest.transaction_costs,
+    }
+}
+
+/// Rings the execution and session actors' doorbells whenever candles, a risk breach or a
+/// kill-switch change are journaled (and when the bus lagged: something may have been
+/// missed). The actors read the journal themselves.
 fn spawn_doorbell(bus: &InProcessBus) -> tokio::task::JoinHandle<()> {
     let mut rx = bus.subscribe();
     tokio::spawn(async move {
         use tokio::sync::broadcast::error::RecvError;
         loop {
-            let ring = match rx.recv().await {
-                Ok(env) => {
-                    matches!(env.kind, tradpal_messages::EventKind::CandlesIngested | tradpal_messages::EventKind::RiskLimitBreached)
-                }
-                Err(RecvError::Lagged(_)) => true,
+            use tradpal_messages::EventKind as K;
+            let kind = match rx.recv().await {
+                Ok(env) => Some(env.kind),
+                Err(RecvError::Lagged(_)) => None,
                 Err(RecvError::Closed) => return,
             };
-            if ring {
+            if matches!(kind, None | Some(K::CandlesIngested | K::RiskLimitBreached)) {
                 if let Some(actor) = ActorRef::<ExecutionMsg>::where_is(names::EXECUTION.to_string()) {
                     let _ = actor.cast(ExecutionMsg::Wake);
+                }
+            }
+            if matches!(kind, None | Some(K::CandlesIngested | K::TradingStateChanged)) {
+                if let Some(actor) = ActorRef::<SessionMsg>::where_is(names::SESSION.to_string()) {
+                    let _ = actor.cast(SessionMsg::Wake);
                 }
             }
         }

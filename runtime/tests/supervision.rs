@@ -39,6 +39,10 @@ async fn start(symbol: &str) -> SessionId {
         strategy: "sma_cross".into(),
         risk_per_trade: 0.01,
         mode: TradingMode::Paper,
+        timeframe: None,
+        params: Default::default(),
+        commission: None,
+        slippage_bps: None,
     };
     let meta = RequestMeta { request_id: Some("test".into()), correlation_id: CorrelationId(1) };
     let actor = session_actor().await;
@@ -82,7 +86,7 @@ async fn panicking_actor_restarts_with_state_rebuilt() {
 
     // State rebuilt from the journal: both sessions are known to the new incarnation.
     let list = ractor::call!(after, |reply| SessionMsg::List { reply }).unwrap();
-    let ids: Vec<SessionId> = list.iter().map(|s| s.session_id).collect();
+    let ids: Vec<SessionId> = list.iter().map(|s| s.info.session_id).collect();
     assert_eq!(ids.len(), 2);
     assert!(ids.contains(&a) && ids.contains(&b));
     // And it serves again.

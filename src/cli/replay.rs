@@ -20,7 +20,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::ExitCode;
 use tradpal_actors::backtest::{build, run as backtest, BacktestConfig, BacktestResult, StrategySpec};
-use tradpal_actors::execution::replay::{replay_configured, Recorded, ReplayReport, Scope, REPLAY_KINDS};
+use tradpal_actors::execution::replay::{replay_configured, Recorded, ReplayReport, Scope, SessionOwned, REPLAY_KINDS};
 use tradpal_actors::execution::ExecutionConfig;
 use tradpal_journal::{Journal, JournalOptions};
 use tradpal_messages::{Candle, Event, Fixed, Rounding, SessionConfig, SessionId, Timeframe};
@@ -134,9 +134,12 @@ fn read(data_dir: &Path, session: Option<SessionId>) -> Result<Recording, String
     })?;
     let mut recording = Recording { records: Vec::new(), configs: Vec::new(), session: None };
     let last = journal.last_sequence();
+    let mut sessions = SessionOwned::default();
     for env in journal.read_range(1, last) {
         let env = env.map_err(|e| format!("reading the journal: {e}"))?;
         match &env.event {
+            // A trading session's own account: not the paper account replayed here.
+            _ if sessions.owns(&env) => {}
             Event::SessionStarted(s) if Some(s.session_id) == session => recording.session = Some((s.config.clone(), env.sequence, None)),
             Event::SessionStopped(s) if Some(s.session_id) == session => {
                 if let Some(found) = recording.session.as_mut() {

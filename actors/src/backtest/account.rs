@@ -47,6 +47,9 @@ pub struct Account {
     pub session_id: Option<SessionId>,
     /// The reason of the cancel of an order still working when the target changes.
     pub retarget_reason: &'static str,
+    /// Client order ids are this prefix and a nonce from `ids` (live sessions: tells their
+    /// orders from the paper account's); `None`: the core generates them.
+    pub client_prefix: Option<&'static str>,
 }
 
 impl Account {
@@ -84,6 +87,7 @@ impl Account {
             config: config.clone(),
             session_id: None,
             retarget_reason: "backtest: the target changed",
+            client_prefix: None,
         })
     }
 
@@ -219,6 +223,9 @@ impl Account {
     fn send(&mut self, k: usize, side: Side, quantity: Fixed, at: Timestamp, i: usize) -> Result<(), BacktestError> {
         let mut req = OrderRequest::market(&self.legs[k].inst.symbol, side, quantity);
         req.session_id = self.session_id;
+        if let Some(prefix) = self.client_prefix {
+            req.client_order_id = Some(format!("{prefix}{:032x}", crate::execution::OrderIds::client_nonce(&mut self.ids)));
+        }
         let submitted = self.core.submit(&req, at, &mut self.ids).map_err(|source| BacktestError::Execution { index: i, source })?;
         self.counts.orders_submitted += 1;
         for e in &submitted.events {

@@ -56,6 +56,11 @@ impl EventLog {
         }
     }
 
+    /// Takes the events kept since the last call (a live session journals them).
+    pub fn drain(&mut self) -> Vec<Event> {
+        self.kept.as_mut().map(std::mem::take).unwrap_or_default()
+    }
+
     pub fn count(&self) -> u64 {
         self.count
     }

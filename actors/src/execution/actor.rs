@@ -204,9 +204,12 @@ impl ExecutionActor {
     /// Rebuilds the core from the journal (module doc) and returns it with the cursor.
     async fn rebuild(&self) -> Result<ExecutionState, ActorError> {
         let kinds: &'static [EventKind] = EventKind::EXECUTION;
-        let last_cause = self
+        let (last_cause, _) = self
             .services
-            .fold(kinds, 0u64, |max, env| {
+            .fold(kinds, (0u64, super::replay::SessionOwned::default()), |(max, sessions), env| {
+                if sessions.owns(env) {
+                    return Ok(());
+                }
                 let cause = match &env.event {
                     Event::OrderFilled(e) => e.cause_sequence,
                     Event::OrderTriggered(e) => e.cause_sequence,
@@ -219,9 +222,12 @@ impl ExecutionActor {
             })
             .await?;
         let folded_through = self.services.journal.last_sequence();
-        let core = self
+        let start = (ExecutionCore::new(self.config.clone()), super::replay::SessionOwned::default());
+        let (core, _) = self
             .services
-            .fold(super::replay::REPLAY_KINDS, ExecutionCore::new(self.config.clone()), move |core, env| match &env.event {
+            .fold(super::replay::REPLAY_KINDS, start, move |(core, sessions), env| match &env.event {
+                // Sessions' own accounts are not the paper account.
+                _ if sessions.owns(env) => Ok(()),
                 // The bar of the last cause itself is matched again: it may have been
                 // journaled in several batches and a crash may have cut between them.
                 Event::CandlesIngested(c) if env.sequence < last_cause => {

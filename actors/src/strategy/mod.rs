@@ -136,8 +136,9 @@ impl<'a> BarContext<'a> {
     }
 }
 
-/// A trading strategy, called once per bar in time order.
-pub trait Strategy {
+/// A trading strategy, called once per bar in time order. `Send`: a live session's
+/// strategy lives in an actor.
+pub trait Strategy: Send {
     /// The name it was built under (recorded as each trade's `source`).
     fn name(&self) -> &str;
     /// Decides on the bar that just closed (see [`BarContext`]).

@@ -82,6 +82,7 @@ pub fn router(state: AppState) -> Router {
         // Routes that journal (POST): behind the cluster gate.
         .route("/api/trading/start-session", post(trading::start_session))
         .route("/api/trading/stop-session", post(trading::stop_session))
+        .route("/api/trading/emergency-stop", post(trading::emergency_stop))
         .route("/api/data/candles", post(data::post_candles))
         .route("/api/risk/check-limits", post(risk::check_limits))
         .route("/api/execution/submit-order", post(execution::submit_order))
@@ -94,6 +95,7 @@ pub fn router(state: AppState) -> Router {
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), cluster_gate))
         .route("/health", get(health))
         .route("/api/trading/status", get(trading::status))
+        .route("/api/trading/performance", get(trading::performance))
         .route("/api/data/candles/{*symbol}", get(data::get_candles))
         .route("/api/data/indicators/{*symbol}", get(data::get_indicators))
         .route("/api/data/series", get(data::get_series))

@@ -13,7 +13,6 @@ use tradpal_messages::ErrorCode;
 /// (method, path, the capability that will serve it).
 pub const ROUTES: &[(&str, &str, &str)] = &[
     ("POST", "/api/trading/smart-trade", "AI-assisted trading (sessions / AI ensemble)"),
-    ("GET", "/api/trading/performance", "session performance metrics"),
     ("POST", "/api/ml/train", "ML training"),
     ("GET", "/api/ml/models", "ML training"),
     ("POST", "/api/ml/predict", "ML training"),

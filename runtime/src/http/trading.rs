@@ -1,4 +1,5 @@
-//! The trading orchestrator's endpoints: status, start-session, stop-session.
+//! The trading orchestrator's endpoints: status, start-session, stop-session, the
+//! emergency stop of a session, performance.
 //! Each handler only translates: HTTP in, one actor message, HTTP out.
 
 use super::auth::{Trader, Viewer};
@@ -90,20 +91,71 @@ pub async fn start_session(
     Ok((if reply.replayed { StatusCode::OK } else { StatusCode::CREATED }, Json(reply)))
 }
 
+/// Stops a session: with `close_positions` (default true) its working orders are
+/// canceled and its position closed at the next bar (status `stopping`, then `stopped`).
 pub async fn stop_session(
     _role: Trader,
     Extension(rid): Extension<RequestId>,
     ApiJson(cmd): ApiJson<StopSession>,
 ) -> Result<Json<SessionStoppedReply>, ApiError> {
     let meta = correlation(&rid);
-    let reply = call_actor(names::SESSION, |reply| SessionMsg::Stop { cmd, meta, reply }).await??;
+    let reason = "requested".to_string();
+    let reply = call_actor(names::SESSION, |reply| SessionMsg::Stop { cmd, reason, meta, reply }).await??;
     Ok(Json(reply))
 }
 
+/// The body of `POST /api/trading/emergency-stop`.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmergencyStop {
+    pub session_id: tradpal_messages::SessionId,
+}
+
+/// A session's emergency stop: cancel, flatten at the next bar, stop (journaled with
+/// the reason `emergency_stop`). The whole account's is `POST /api/execution/flatten`.
+pub async fn emergency_stop(
+    _role: Trader,
+    Extension(rid): Extension<RequestId>,
+    ApiJson(body): ApiJson<EmergencyStop>,
+) -> Result<Json<SessionStoppedReply>, ApiError> {
+    let meta = correlation(&rid);
+    let cmd = StopSession { session_id: body.session_id, close_positions: true };
+    let reason = "emergency_stop".to_string();
+    let reply = call_actor(names::SESSION, |reply| SessionMsg::Stop { cmd, reason, meta, reply }).await??;
+    Ok(Json(reply))
+}
+
+/// `?session_id=` of the performance endpoint.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PerformanceQuery {
+    pub session_id: Option<tradpal_messages::SessionId>,
+}
+
+/// Every session's summary, or one session's metrics (the backtest's names), trades
+/// (the shape of `tradpal backtest --trades --json`) and equity curve.
+pub async fn performance(
+    _role: Viewer,
+    query: Result<axum::extract::Query<PerformanceQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let axum::extract::Query(q) = query.map_err(|e| ApiError::new(ErrorCode::BadRequest, format!("query: {}", e.body_text())))?;
+    let rows = call_actor(names::SESSION, |reply| SessionMsg::List { reply }).await?;
+    let Some(id) = q.session_id else {
+        let sessions: Vec<_> = rows.iter().filter(|r| r.pnl.is_some()).collect();
+        return Ok(Json(serde_json::json!({ "sessions": sessions })));
+    };
+    let row = rows.into_iter().find(|r| r.info.session_id == id);
+    let perf = call_actor(names::SESSION, |reply| SessionMsg::Performance { session_id: id, reply }).await??;
+    let mut body = serde_json::to_value(&perf).map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))?;
+    body["session"] = serde_json::to_value(&row).unwrap_or_default();
+    Ok(Json(body))
+}
+
 pub async fn status(_role: Viewer, State(state): State<AppState>) -> Result<Json<serde_json::Value>, ApiError> {
-    let mut sessions = call_actor(names::SESSION, |reply| SessionMsg::List { reply }).await?;
-    // Status shows the active sessions (bounded by the active-session limit), not history.
-    sessions.retain(|s| s.status == SessionStatus::Active);
+    let mut rows = call_actor(names::SESSION, |reply| SessionMsg::List { reply }).await?;
+    // Status shows the sessions not stopped (bounded by the active-session limit), not history.
+    rows.retain(|s| s.info.status != SessionStatus::Stopped);
+    let sessions: Vec<_> = rows.iter().map(|r| r.info.clone()).collect();
     let active = sessions.len() as u64;
     let actors = state.statuses.read().expect("status registry poisoned").values().cloned().collect();
     let reply = StatusReply {
@@ -116,6 +168,8 @@ pub async fn status(_role: Viewer, State(state): State<AppState>) -> Result<Json
         journal: JournalStatus { last_sequence: state.journal.last_sequence() },
     };
     let mut body = serde_json::to_value(&reply).map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))?;
+    // Each session with its timeframe, parameters and P&L (a superset of SessionInfo).
+    body["orchestrator"]["sessions"] = serde_json::to_value(&rows).unwrap_or_default();
     body["nats"] = match &state.nats {
         Some(n) => serde_json::to_value(n.status()).unwrap_or_default(),
         None => serde_json::Value::Null,

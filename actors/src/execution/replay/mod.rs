@@ -80,6 +80,40 @@ pub const REPLAY_KINDS: &[EventKind] = &[
     EventKind::CashAdjusted,
 ];
 
+/// Tells the records of trading sessions' own accounts (`session::runner`: orders whose
+/// envelope names a session and whose client id has the session prefix, and every later
+/// event of those orders) from the paper account's. The execution actor's rebuild and a
+/// replay of the paper account skip them: a session's orders trade its own capital.
+#[derive(Debug, Clone, Default)]
+pub struct SessionOwned {
+    orders: std::collections::BTreeSet<tradpal_messages::OrderId>,
+}
+
+impl SessionOwned {
+    /// Whether the record belongs to a session's own account (remembered for its order).
+    pub fn owns(&mut self, env: &tradpal_messages::Envelope) -> bool {
+        let order = match &env.event {
+            Event::OrderSubmitted(s) => {
+                let owned = env.session_id.is_some() && s.spec.client_order_id.starts_with(crate::session::runner::SESSION_ORDER_PREFIX);
+                if owned {
+                    self.orders.insert(s.order_id);
+                }
+                return owned;
+            }
+            Event::OrderAccepted(e) => e.order_id,
+            Event::OrderRejected(e) => e.order_id,
+            Event::OrderFilled(e) => e.order_id,
+            Event::OrderTriggered(e) => e.order_id,
+            Event::OrderCancelRequested(e) => e.order_id,
+            Event::OrderCanceled(e) => e.order_id,
+            Event::OrderExpired(e) => e.order_id,
+            Event::OrderReleased(e) => e.order_id,
+            _ => return false,
+        };
+        env.session_id.is_some() && self.orders.contains(&order)
+    }
+}
+
 /// Which events are compared and counted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scope {

@@ -1,0 +1,78 @@
+//! The events of trading sessions that trade (`actors::session`): split from `event.rs`
+//! only to keep that file short; the same change rules apply (they are variants at the
+//! end of [`crate::Event`]).
+
+use crate::event::{check_text, SessionConfig};
+use crate::ids::SessionId;
+use crate::market::{is_valid_symbol, Timeframe};
+use serde::{Deserialize, Serialize};
+
+/// One strategy parameter as journaled.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+pub struct StrategyParam {
+    pub name: String,
+    pub value: f64,
+}
+
+/// A trading session started: the spec's config plus everything its strategy loop
+/// needs, so a replay of the journal alone rebuilds it (`session::runner`). Sessions
+/// journaled as [`SessionStarted`] (before sessions traded) never trade.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+pub struct SessionOpened {
+    pub session_id: SessionId,
+    pub config: SessionConfig,
+    pub timeframe: Timeframe,
+    /// Every parameter of the strategy, defaults filled in, in name order.
+    pub params: Vec<StrategyParam>,
+    /// Fee rate per fill (maker and taker).
+    pub commission: f64,
+    pub slippage_bps: u32,
+    /// Seeds the session's order ids.
+    pub seed: u64,
+}
+
+/// Input: a user asked to stop a session (or its emergency stop). Its decisions (cancels,
+/// the closing order, `SessionStopped`) follow in the session actor's loop.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+pub struct SessionStopRequested {
+    pub session_id: SessionId,
+    pub close_positions: bool,
+    /// `requested` for a stop, `emergency_stop` for the emergency stop.
+    pub reason: String,
+}
+
+/// The session actor decided everything the input record `input_sequence` (candles, a
+/// stop request) called for; it is journaled in the same batch as those decisions, so
+/// after a crash the inputs after the last one are exactly those not acted on yet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+pub struct SessionInputDecided {
+    pub input_sequence: u64,
+    /// Sessions that acted on it.
+    pub sessions: u32,
+}
+
+impl SessionOpened {
+    /// The record invariants (also asserted after reading the record back).
+    pub fn check(&self) -> Result<(), String> {
+        let c = &self.config;
+        if !is_valid_symbol(&c.symbol) {
+            return Err(format!("invalid symbol {:?}", c.symbol));
+        }
+        if !(c.capital.is_finite() && c.capital > 0.0) {
+            return Err(format!("session capital must be finite and > 0, got {}", c.capital));
+        }
+        if !(c.risk_per_trade.is_finite() && c.risk_per_trade > 0.0 && c.risk_per_trade <= 1.0) {
+            return Err(format!("risk_per_trade must be in (0, 1], got {}", c.risk_per_trade));
+        }
+        if !(self.commission.is_finite() && (0.0..1.0).contains(&self.commission)) {
+            return Err(format!("commission must be in [0, 1), got {}", self.commission));
+        }
+        if let Some(p) = self.params.iter().find(|p| !p.value.is_finite()) {
+            return Err(format!("strategy parameter {} is not finite", p.name));
+        }
+        for p in &self.params {
+            check_text("params", &p.name)?;
+        }
+        check_text("strategy", &c.strategy)
+    }
+}
