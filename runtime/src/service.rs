@@ -151,7 +151,7 @@ fn spawn_doorbell(bus: &InProcessBus) -> tokio::task::JoinHandle<()> {
                 Err(RecvError::Closed) => return,
             };
             if ring {
-                if let Some(actor) = ActorRef::<ExecutionMsg>::where_is(names::EXECUTION.to_string()) {
+                if let Some(actor) = ActorRef::<ExecutionMsg>::where_is(names::EXECUTION) {
                     let _ = actor.cast(ExecutionMsg::Wake);
                 }
             }

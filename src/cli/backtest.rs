@@ -222,10 +222,13 @@ pub fn load_bars(args: &RunArgs) -> anyhow::Result<Result<Vec<Candle>, ExitCode>
     })
 }
 
+/// Each symbol with its candles, in the order given.
+pub type Series = Vec<(String, Vec<Candle>)>;
+
 /// Each symbol with its candles: from the `--data` files, or `--symbol`'s from the
 /// store; a usage problem gives exit code 2, a file with rejected rows prints them and
 /// gives 1.
-pub fn load_series(args: &RunArgs) -> anyhow::Result<Result<Vec<(String, Vec<Candle>)>, ExitCode>> {
+pub fn load_series(args: &RunArgs) -> anyhow::Result<Result<Series, ExitCode>> {
     let listed: Vec<String> = args.symbol.as_deref().map(|s| s.split(',').map(|x| x.trim().to_string()).collect()).unwrap_or_default();
     let usage = |why: String| {
         eprintln!("error: {why}");
