@@ -189,6 +189,8 @@ impl Runtime {
         let clock: Arc<dyn Clock> = Arc::new(WallClock);
         let venue = live_venue(&settings, clock.clone())?;
 
+        // The runtime draws the id generator's seed: ids must differ between runs of the service.
+        #[allow(clippy::disallowed_methods)]
         let seed: u64 = rand::random();
         let bus = InProcessBus::default();
         let services = Services {
@@ -231,6 +233,8 @@ impl Runtime {
 
     /// Waits until every child has left `starting` (running, or already restarting after
     /// a failed first start), so the service is not announced before its actors exist.
+    // A real-time start-up deadline (the runtime).
+    #[allow(clippy::disallowed_methods)]
     async fn wait_ready(&self, limit: Duration) {
         let deadline = tokio::time::Instant::now() + limit;
         loop {
