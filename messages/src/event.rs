@@ -86,7 +86,9 @@ pub enum DataSource {
 pub const CANDLES_PER_RECORD_MAX: usize = 10_000;
 
 /// Validated candles accepted into the store: strictly increasing, aligned open times,
-/// all newer than anything stored before for this symbol and timeframe.
+/// none at a time already stored for this symbol and timeframe. Most extend the series;
+/// late bars (older than the last stored one) fill empty slots before it (back-fill,
+/// see the market-data store). Folding the records in journal order rebuilds the store.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
 pub struct CandlesIngested {
     pub symbol: String,

@@ -29,6 +29,7 @@
 //! - `params.rs`: parameter checking ([`StrategyError`], the table of known strategies).
 //! - `sma_cross.rs`: `sma_cross` and `sma_cross_long`.
 //! - `simple.rs`: `buy_and_hold`, `rsi_reversion`, `bollinger_breakout`.
+//! - `tests.rs` (tests only): the factory's refusals and each built-in's rules.
 
 mod params;
 mod simple;
