@@ -44,5 +44,14 @@ export PROPTEST_CASES="${PROPTEST_CASES:-256}"
 # reproducible and a green one is not luck. ./scripts/fuzz.sh searches with fresh seeds.
 export PROPTEST_RNG_SEED="${PROPTEST_RNG_SEED:-20261125}"
 
+# Gates: formatting and lints (clippy.toml, [workspace.lints]) before anything runs.
+# Both come with the rustup toolchain; a minimal profile may lack them.
+if ! cargo fmt --version >/dev/null 2>&1 || ! cargo clippy --version >/dev/null 2>&1; then
+    echo "installing rustfmt and clippy (rustup component add)" >&2
+    rustup component add clippy rustfmt
+fi
+cargo fmt --all --check
+cargo clippy --locked --workspace --all-targets -- -D warnings
+
 cargo build --locked --workspace --all-targets
 cargo test --locked --workspace "$@"

@@ -3,6 +3,9 @@
 //! one order, the kill switch holds across restarts, and SIGKILL at random moments
 //! between submit, accept and fill loses no fill and doubles none.
 
+// Test code: deadlines, latency timings and random kill moments against real processes.
+#![allow(clippy::disallowed_methods)]
+
 mod common;
 
 use common::*;

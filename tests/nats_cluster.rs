@@ -6,6 +6,9 @@
 //! data directory, copies the whole history from the log, and takes over at once when
 //! `b` stops cleanly (it releases the lease).
 
+// Test code: deadlines, latency timings and random kill moments against real processes.
+#![allow(clippy::disallowed_methods)]
+
 mod common;
 
 use common::nats::NatsServer;

@@ -2,6 +2,9 @@
 //! the same answers as HTTP, errors as JSON, and the command round trip measured next
 //! to HTTP (ignored bench).
 
+// Test code: deadlines, latency timings and random kill moments against real processes.
+#![allow(clippy::disallowed_methods)]
+
 mod common;
 
 use common::nats::NatsServer;

@@ -2,6 +2,9 @@
 //! candle ends in the journal exactly once, through a service SIGKILL and a nats-server
 //! SIGKILL; malformed messages are rejected, published with a reason, and counted.
 
+// Test code: deadlines, latency timings and random kill moments against real processes.
+#![allow(clippy::disallowed_methods)]
+
 mod common;
 
 use common::nats::NatsServer;

@@ -4,6 +4,9 @@
 //! fill; the session's candles run as a backtest; a running service's data directory
 //! is refused.
 
+// Test code: deadlines, latency timings and random kill moments against real processes.
+#![allow(clippy::disallowed_methods)]
+
 mod common;
 
 use common::*;

@@ -1,6 +1,9 @@
 //! Risk over real HTTP: the spec's examples, breaches journaled, portfolio risk and
 //! stress tests on stored real candles (ETH/BTC and LTC/BTC 5m), clear 4xx errors.
 
+// Test code: deadlines, latency timings and random kill moments against real processes.
+#![allow(clippy::disallowed_methods)]
+
 mod common;
 
 use common::*;

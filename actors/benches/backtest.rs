@@ -15,6 +15,9 @@
 //! cannot fill), while without a trend it decays to dust. The probe line printed first
 //! gives the run's counts.
 
+// A bench: timing is what it measures.
+#![allow(clippy::disallowed_methods)]
+
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use std::time::{Duration, Instant};
 use tradpal_actors::backtest::{build, run, BacktestConfig, StrategySpec};

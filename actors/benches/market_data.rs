@@ -7,6 +7,9 @@
 //! target is over 20 million on one core. Kept short (10 samples, a couple of seconds a benchmark, about 2 minutes in all):
 //! `cargo bench -p tradpal-actors --bench market_data`.
 
+// A bench: timing is what it measures.
+#![allow(clippy::disallowed_methods)]
+
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, SamplingMode, Throughput};
 use std::hint::black_box;
 use std::sync::OnceLock;

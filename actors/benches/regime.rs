@@ -10,6 +10,9 @@
 //! Short by design (10 samples, ~2 s a benchmark):
 //! `cargo bench -p tradpal-actors --bench regime`.
 
+// A bench: timing is what it measures.
+#![allow(clippy::disallowed_methods)]
+
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use std::hint::black_box;
 use std::sync::OnceLock;

@@ -13,12 +13,19 @@
 //!   generator, event sink; [`RequestMeta`] that carries request and correlation ids.
 //! - `fault.rs`: fault injection (panic / error) used to test supervision.
 //! - `session/`: the trading-session orchestrator (`core.rs` pure, `actor.rs` actor).
-//! - `market_data/`: the market-data core: CSV parsing, validation and gap reports,
-//!   resampling, indicators (pure; the actor is to come).
-//! - `regime/`: market regimes: features, HMM fit and causal filter, hysteresis, scoring (pure).
-//! - `risk/`: risk management: sizing, VaR / ES, limits, pre-trade checks, stress tests (pure).
-//! - `backtest/`: the backtester (pure): the engine driving the execution core over stored
-//!   bars, strategies, round-trip trades, the performance metrics.
+//! - `market_data/`: CSV parsing, validation and gap reports, the candle store (with
+//!   back-fill of empty slots), resampling, indicators, seeded synthetic data; the actor
+//!   is the one door candles enter by (CSV import, HTTP, NATS) and journals them.
+//! - `regime/`: market regimes: features, HMM fit and causal filter, hysteresis, scoring;
+//!   the actor fits on stored bars and journals `RegimeChanged`.
+//! - `risk/`: risk management: sizing, VaR / ES, limits, pre-trade checks, stress tests;
+//!   the actor answers requests and journals breaches.
+//! - `execution/`: orders, the paper exchange's fills, the portfolio, the kill switch,
+//!   live mode against a venue, replay of a recorded account; the actor journals its
+//!   decisions and drives the venue.
+//! - `backtest/`: the backtester: the engine driving the execution core over stored
+//!   bars, strategies, round-trip trades, the performance metrics, optimisation and
+//!   walk-forward, robustness checks, reports; the actor runs them as jobs over HTTP.
 //! - `concern.rs`: the actor for concerns whose capability is not built yet; it is
 //!   supervised and answers health pings, and nothing else (see README's roadmap).
 

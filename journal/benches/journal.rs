@@ -4,6 +4,9 @@
 //! Files go under cargo's target tmp dir (a real disk), not /tmp (maybe tmpfs, where
 //! fsync is free and the numbers would lie).
 
+// A bench: timing is what it measures.
+#![allow(clippy::disallowed_methods)]
+
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use std::time::{Duration, Instant};
 use tradpal_journal::{Journal, JournalOptions};

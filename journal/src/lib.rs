@@ -30,7 +30,9 @@
 //!   idempotency, refusals, async, index rebuilds; `tests/concurrency.rs`: 64 writers;
 //!   `tests/crash.rs`: SIGKILL (and lost unsynced tails) then recovery; `tests/corruption.rs`:
 //!   truncations, bit flips, chain breaks, gaps against the rule below; `tests/poison.rs`:
-//!   a failed write poisons (alone in its binary: it sets a process-wide file size limit).
+//!   a failed write poisons (alone in its binary: it sets a process-wide file size limit);
+//!   `tests/truncate.rs`: [`truncate_after`] saves the cut records first and leaves a
+//!   verifiable journal that takes new appends.
 //! - `benches/journal.rs`: durable appends/s at 1, 8, 64 writers; replay and open records/s.
 //!
 //! A data directory holds `journal/` (the segments: the truth) and `index/` (sled:

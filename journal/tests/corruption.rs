@@ -3,6 +3,9 @@
 //! that differs from what was written. Seeds are printed; set `JOURNAL_DAMAGE_SEED` to
 //! reproduce a failure.
 
+// Test code: fresh seeds (printed, reproducible by env var) and real-time waits.
+#![allow(clippy::disallowed_methods)]
+
 mod common;
 
 use common::{copy_dir, draft, open, read_all, record_spans, segment_files};

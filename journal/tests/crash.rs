@@ -4,6 +4,9 @@
 //! so a printed line is an acknowledged record. Reproduce a failure with
 //! `JOURNAL_CRASH_SEED=<seed printed below> cargo test -p tradpal-journal --test crash`.
 
+// Test code: fresh seeds (printed, reproducible by env var) and real-time waits.
+#![allow(clippy::disallowed_methods)]
+
 mod common;
 
 use rand::{Rng, SeedableRng};

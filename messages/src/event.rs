@@ -88,7 +88,9 @@ pub enum DataSource {
 pub const CANDLES_PER_RECORD_MAX: usize = 10_000;
 
 /// Validated candles accepted into the store: strictly increasing, aligned open times,
-/// all newer than anything stored before for this symbol and timeframe.
+/// none at a time already stored for this symbol and timeframe. Most extend the series;
+/// late bars (older than the last stored one) fill empty slots before it (back-fill,
+/// see the market-data store). Folding the records in journal order rebuilds the store.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
 pub struct CandlesIngested {
     pub symbol: String,
@@ -110,7 +112,7 @@ impl CandlesIngested {
         let mut prev: Option<Timestamp> = None;
         for (i, c) in self.candles.iter().enumerate() {
             let prices_ok = [c.open, c.high, c.low, c.close].iter().all(|p| p.is_finite() && *p > 0.0);
-            if !prices_ok || !(c.volume.is_finite() && c.volume >= 0.0) {
+            if !(prices_ok && c.volume.is_finite() && c.volume >= 0.0) {
                 return Err(format!("candle {i}: prices must be finite and > 0, volume finite and >= 0"));
             }
             if c.high < c.low || c.open < c.low || c.open > c.high || c.close < c.low || c.close > c.high {
@@ -345,6 +347,8 @@ pub struct ExecutionConfigured {
 }
 
 /// Every fact the system records. Closed: a new fact is a new variant (at the end).
+// Boxing `OrderSubmitted` (368 bytes) would change the rkyv encoding, i.e. the journal's on-disk format.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Event {

@@ -92,6 +92,8 @@ fn load_or_generate(path: &Path) -> Result<String, KeyError> {
             if let Some(dir) = path.parent() {
                 std::fs::create_dir_all(dir).map_err(io)?;
             }
+            // A secret API key must be unpredictable: drawn from the OS-seeded CSPRNG, never a fixed seed.
+            #[allow(clippy::disallowed_methods)]
             let key = format!("{:032x}{:032x}", rand::random::<u128>(), rand::random::<u128>());
             let mut opts = std::fs::OpenOptions::new();
             opts.write(true).create_new(true);

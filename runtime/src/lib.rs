@@ -10,14 +10,17 @@
 //! - `keys.rs`: API keys: configured ones, or a generated admin key in the data dir.
 //! - `exchange/`: real exchanges behind `actors`' `LiveVenue` trait: `binance/`, the
 //!   Binance spot REST adapter (signing, retry/back-off, JSON mapping).
-//! - `nats/`: the NATS JetStream transport (market data from outside producers).
+//! - `nats/`: the NATS JetStream transport: market data from outside producers, commands
+//!   as request/reply, every journaled event published.
 //! - `cluster/`: replicated operation (`TRADPAL_NODE`): leader lease, the journal
 //!   replicated through a JetStream log, standbys that follow it and take over.
 //! - `logging.rs`: tracing set-up (text or JSON lines).
 //! - `http/`: the axum adapter, one file per concern: `mod.rs` (router, limits),
 //!   `error.rs` (JSON errors), `auth.rs`, `request_id.rs`, `json.rs` (body extractor),
-//!   `trading.rs` (session endpoints), `data.rs` (market data), `regime.rs`, `risk.rs`, `not_built.rs` (spec routes still to come),
-//!   `standby.rs` (what a standby node answers).
+//!   `trading.rs` (session endpoints), `data.rs` (market data), `regime.rs`, `risk.rs`,
+//!   `execution.rs` (orders, portfolio, kill switch), `backtest.rs` (runs, optimisations,
+//!   walk-forwards, reports), `not_built.rs` (spec routes still to come), `standby.rs`
+//!   (what a standby node answers).
 
 pub mod bus;
 pub mod clock;

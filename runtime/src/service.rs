@@ -167,12 +167,12 @@ fn spawn_doorbell(bus: &InProcessBus) -> tokio::task::JoinHandle<()> {
                 Err(RecvError::Closed) => return,
             };
             if matches!(kind, None | Some(K::CandlesIngested | K::RiskLimitBreached)) {
-                if let Some(actor) = ActorRef::<ExecutionMsg>::where_is(names::EXECUTION.to_string()) {
+                if let Some(actor) = ActorRef::<ExecutionMsg>::where_is(names::EXECUTION) {
                     let _ = actor.cast(ExecutionMsg::Wake);
                 }
             }
             if matches!(kind, None | Some(K::CandlesIngested | K::TradingStateChanged)) {
-                if let Some(actor) = ActorRef::<SessionMsg>::where_is(names::SESSION.to_string()) {
+                if let Some(actor) = ActorRef::<SessionMsg>::where_is(names::SESSION) {
                     let _ = actor.cast(SessionMsg::Wake);
                 }
             }
@@ -210,6 +210,8 @@ impl Runtime {
         let clock: Arc<dyn Clock> = Arc::new(WallClock);
         let venue = live_venue(&settings, clock.clone())?;
 
+        // The runtime draws the id generator's seed: ids must differ between runs of the service.
+        #[allow(clippy::disallowed_methods)]
         let seed: u64 = rand::random();
         let bus = InProcessBus::default();
         let services = Services {
@@ -252,6 +254,8 @@ impl Runtime {
 
     /// Waits until every child has left `starting` (running, or already restarting after
     /// a failed first start), so the service is not announced before its actors exist.
+    // A real-time start-up deadline (the runtime).
+    #[allow(clippy::disallowed_methods)]
     async fn wait_ready(&self, limit: Duration) {
         let deadline = tokio::time::Instant::now() + limit;
         loop {

@@ -155,6 +155,8 @@ impl SupervisorState {
     /// A child died: count it, and either schedule a restart or give up on it.
     fn on_child_down(&mut self, myself: &ActorRef<SupervisorMsg>, name: &'static str, reason: String) {
         let policy = self.policy;
+        // Restart windows are real time (the runtime supervises live actors).
+        #[allow(clippy::disallowed_methods)]
         let now = Instant::now();
         let window = Duration::from_millis(policy.restart_window_ms);
         let Some(child) = self.children.get_mut(name) else { return };

@@ -1,6 +1,9 @@
 //! The Binance spot adapter against a fake Binance server over real HTTP (see
 //! `binance_fake/`): signing, order life cycle, error mapping, retries, exact decimals.
 
+// Test code: real-time waits and timings against a real HTTP server.
+#![allow(clippy::disallowed_methods)]
+
 mod binance_fake;
 
 use binance_fake::{fixed, Failure, FakeBinance};

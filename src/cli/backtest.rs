@@ -153,6 +153,8 @@ pub fn run(all: BacktestArgs) -> anyhow::Result<ExitCode> {
         eprintln!("error: --check-lookahead takes one symbol; run it per symbol");
         return Ok(ExitCode::from(2));
     }
+    // Wall time of the run, for the bars/s figure (a measurement, not a result).
+    #[allow(clippy::disallowed_methods)]
     let started = Instant::now();
     let show = super::progress::wanted(args.progress, args.quiet);
     let total = series.iter().map(|(_, b)| b.len()).sum();
@@ -168,6 +170,8 @@ pub fn run(all: BacktestArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(1));
         }
     };
+    // Wall time of the run, as above.
+    #[allow(clippy::disallowed_methods)]
     let seconds = started.elapsed().as_secs_f64();
     let analysis = super::backtest_analysis::analysis(&robustness, &config, bars, &spec, &result);
     write_files(&all, &spec, &result, &analysis)?;
@@ -222,10 +226,13 @@ pub fn load_bars(args: &RunArgs) -> anyhow::Result<Result<Vec<Candle>, ExitCode>
     })
 }
 
+/// Each symbol with its candles, in the order given.
+pub type Series = Vec<(String, Vec<Candle>)>;
+
 /// Each symbol with its candles: from the `--data` files, or `--symbol`'s from the
 /// store; a usage problem gives exit code 2, a file with rejected rows prints them and
 /// gives 1.
-pub fn load_series(args: &RunArgs) -> anyhow::Result<Result<Vec<(String, Vec<Candle>)>, ExitCode>> {
+pub fn load_series(args: &RunArgs) -> anyhow::Result<Result<Series, ExitCode>> {
     let listed: Vec<String> = args.symbol.as_deref().map(|s| s.split(',').map(|x| x.trim().to_string()).collect()).unwrap_or_default();
     let usage = |why: String| {
         eprintln!("error: {why}");

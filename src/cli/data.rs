@@ -111,6 +111,8 @@ pub fn run(cmd: DataCommand) -> anyhow::Result<ExitCode> {
 
 async fn ingest(symbol: String, timeframe: Timeframe, rows: Vec<CsvRecord>, policy: RejectPolicy) -> anyhow::Result<IngestReport> {
     let actor = ractor::ActorRef::<MarketDataMsg>::where_is(names::MARKET_DATA).context("market-data actor not running")?;
+    // A fresh correlation id per import: unseeded on purpose (the CLI edge).
+    #[allow(clippy::disallowed_methods)]
     let meta = RequestMeta { request_id: None, correlation_id: CorrelationId(rand::random()) };
     let reply =
         ractor::call!(actor, |reply| MarketDataMsg::Ingest { symbol, timeframe, source: DataSource::Csv, rows, policy, meta, reply })

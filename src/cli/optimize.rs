@@ -110,12 +110,16 @@ pub fn run_optimize(args: OptimizeArgs) -> anyhow::Result<ExitCode> {
         Ok(b) => b,
         Err(code) => return Ok(code),
     };
+    // Wall time of the search, for the runs/s figure (a measurement, not a result).
+    #[allow(clippy::disallowed_methods)]
     let started = Instant::now();
     let show = super::progress::wanted(args.run.progress, args.run.quiet);
     let searched = super::progress::with_bar("optimize", "runs", spec.runs_planned(), show, |done| {
         optimize_observed(&config, &bars, args.run.timeframe, args.run.symbol(), &spec, Some(done))
     });
     let report = or_exit!(searched, 1);
+    // Wall time of the search, as above.
+    #[allow(clippy::disallowed_methods)]
     let seconds = started.elapsed().as_secs_f64();
     if args.search.json {
         print_json(serde_json::to_value(&report)?, seconds)?;
@@ -138,8 +142,12 @@ pub fn run_walk_forward(args: WalkForwardArgs) -> anyhow::Result<ExitCode> {
         Ok(b) => b,
         Err(code) => return Ok(code),
     };
+    // Wall time of the search, for the runs/s figure (a measurement, not a result).
+    #[allow(clippy::disallowed_methods)]
     let started = Instant::now();
     let report = or_exit!(walk_forward(&config, &bars, args.run.timeframe, args.run.symbol(), &spec, &windows), 1);
+    // Wall time of the search, as above.
+    #[allow(clippy::disallowed_methods)]
     let seconds = started.elapsed().as_secs_f64();
     if args.search.json {
         print_json(serde_json::to_value(&report)?, seconds)?;

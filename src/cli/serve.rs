@@ -70,7 +70,7 @@ async fn serve(settings: tradpal_config::Settings, keys: KeyRing) -> anyhow::Res
     let (journal, recovery) = open_journal(&settings).await?;
     let (journal, leadership) = match take_part(&settings, &listener, local, journal, &fatal).await? {
         Part::Alone(journal) => (journal, None),
-        Part::Leading(journal, leadership, state) => (journal, Some((leadership, state))),
+        Part::Leading(journal, leadership, state) => (journal, Some((*leadership, state))),
         Part::Stopped => return Ok(()),
     };
     let runtime = Runtime::start_with(settings, RuntimeOptions::default(), journal, recovery, fatal.clone()).await?;
@@ -107,7 +107,7 @@ enum Part {
     /// Not a replicated node (`TRADPAL_NODE` unset).
     Alone(tradpal_journal::Journal),
     /// A node that holds the lease.
-    Leading(tradpal_journal::Journal, Leadership, std::sync::Arc<ClusterState>),
+    Leading(tradpal_journal::Journal, Box<Leadership>, std::sync::Arc<ClusterState>),
     /// Stopped by a signal while standing by.
     Stopped,
 }
@@ -144,7 +144,7 @@ async fn take_part(
         return Ok(Part::Stopped);
     };
     let leadership = node.lead(&journal, lease, fatal.clone()).await?;
-    Ok(Part::Leading(journal, leadership, node.state.clone()))
+    Ok(Part::Leading(journal, Box::new(leadership), node.state.clone()))
 }
 
 /// Follows the leader until this node takes the lease. A journal that holds records the

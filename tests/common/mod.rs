@@ -1,6 +1,8 @@
 //! Test harness: runs the real `tradpal` binary on a free loopback port with its own
 //! data directory, and talks to it over real HTTP.
 #![allow(dead_code)]
+// Test code: deadlines and latency timings against real processes.
+#![allow(clippy::disallowed_methods)]
 
 pub mod nats;
 

@@ -117,8 +117,8 @@
 //! Several symbols: plain runs only; optimisation, walk-forward and the look-ahead check
 //! take one symbol (their requests / CLI refuse several).
 //!
-//! Not built yet: walk-forward over HTTP, cancelling a running backtest, journal replay
-//! of a run, PNG charts (SVG only).
+//! Not built yet: cancelling a running backtest, journal replay of a run, PNG charts
+//! (SVG only).
 
 pub mod account;
 pub mod actor;

@@ -93,6 +93,8 @@ impl RiskSizing {
     /// Signed units for `direction` (the strategy's target; only its sign is used) at
     /// `bars.last()`'s close: the risk core's capped quantity, rounded toward zero onto
     /// the lot (and whole units). `None` when the risk core cannot size it.
+    // Eight plain inputs from the engine's one call site; a parameter struct would only rename them.
+    #[allow(clippy::too_many_arguments)]
     pub fn units(
         &self,
         direction: f64,

@@ -16,10 +16,11 @@ fn f(s: &str) -> Fixed {
 }
 
 fn config() -> ExecutionConfig {
-    let mut c = ExecutionConfig::default();
-    c.fill = FillModel { taker_fee: f("0.001"), maker_fee: f("0.001"), slippage: Slippage::FixedBps(0), participation: 1.0 };
-    c.limits.max_position_size = 1.0;
-    c
+    ExecutionConfig {
+        fill: FillModel { taker_fee: f("0.001"), maker_fee: f("0.001"), slippage: Slippage::FixedBps(0), participation: 1.0 },
+        limits: crate::risk::pretrade::Limits { max_position_size: 1.0, ..Default::default() },
+        ..Default::default()
+    }
 }
 
 /// A funded core plus the log of everything it emitted.

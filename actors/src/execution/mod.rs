@@ -26,6 +26,8 @@
 //!   the venue, applies its answers, queries working orders per tick, reconciles at start.
 //! - `venue.rs`: [`venue::LiveVenue`], the boundary to a real exchange (implemented in
 //!   `runtime::exchange`).
+//! - `core_tests.rs`, `fill_tests.rs`, `live_tests.rs` (tests only): the core end to end
+//!   (with the replay property), the fill rules, live mode.
 
 pub mod actor;
 pub mod actor_live;

@@ -1,7 +1,7 @@
 //! The portfolio: a fold over fills (and cash adjustments), in exact money.
 //!
-//! Conventions: one quote currency for the whole account; a position is signed (long
-//! > 0, short < 0); buying spends `price * quantity + fee` of cash, selling receives
+//! Conventions: one quote currency for the whole account; a position is signed
+//! (long > 0, short < 0); buying spends `price * quantity + fee` of cash, selling receives
 //! `price * quantity - fee` (a short's proceeds are cash too: margin is not modelled).
 //! The average entry price changes only when a position grows; reducing realises
 //! `closed * (price - average)` (times the sign of the position); crossing through zero

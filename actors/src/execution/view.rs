@@ -259,7 +259,7 @@ impl ExecutionCore {
             }
         };
         let mut numbered: Vec<(u64, &Order)> = self.orders.values().map(|o| (self.order_number[&o.id], o)).collect();
-        numbered.sort_by(|a, b| b.0.cmp(&a.0));
+        numbered.sort_by_key(|&(n, _)| std::cmp::Reverse(n));
         let matching: Vec<&Order> = numbered
             .into_iter()
             .map(|(_, o)| o)

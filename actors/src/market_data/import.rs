@@ -132,6 +132,8 @@ mod tests {
     /// `cargo test --release -p tradpal-actors --lib csv_speed -- --ignored --nocapture`.
     #[test]
     #[ignore = "prints a timing; run in release by hand"]
+    // Prints a timing by hand; the measurement is the point.
+    #[allow(clippy::disallowed_methods)]
     fn csv_speed() {
         let bytes = std::fs::read(testdata::data_dir().join("btcperp-1m.csv")).unwrap();
         let rounds = 40;

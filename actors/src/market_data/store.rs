@@ -7,9 +7,11 @@
 //!
 //! Ingest is planned here (pure) and applied only after the journal made it durable:
 //! [`CandleStore::plan`] validates incoming rows against the stored history (exact
-//! repeats of stored bars are dropped, so re-importing a file changes nothing;
-//! conflicting bars and back-fills before the last stored bar are refused), and
-//! [`CandleStore::apply`] folds a journaled record in.
+//! repeats of stored bars are dropped, so re-importing a file changes nothing; a
+//! different bar at a stored time is refused; a late bar, older than the last stored
+//! one, fills its empty slot: back-fill, so a feed's redelivered bars are not lost), and
+//! [`CandleStore::apply`] folds a journaled record in (appending, or merging late bars
+//! into their slots).
 
 use super::csv::{CsvRecord, CsvRow};
 use super::rejection::{Field, Problem, Rejection};

@@ -41,7 +41,8 @@
 //! - `api.rs`: serde request/response shapes and [`classify`] for the actor and HTTP.
 //! - `evaluation_tests.rs` (tests only): accuracy, delay, false switches and calibration
 //!   on held-out synthetic data; the full sweep is `#[ignore]`d (run it in release).
-//! - `robustness_tests.rs` (tests only): property tests that no input panics.
+//! - `robustness_tests.rs` (tests only): property tests that no input panics and that bad
+//!   candles are refused by bar and problem.
 
 pub mod actor;
 pub mod api;

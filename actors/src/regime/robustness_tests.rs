@@ -1,6 +1,7 @@
 //! Property tests: no input makes the regime core panic. Arbitrary candles (NaN, zero,
 //! negative, infinite prices, times out of order), arbitrary labels, probabilities,
-//! weights and label files either work or come back as a [`RegimeError`].
+//! weights and label files either work or come back as a [`RegimeError`]; a bad candle
+//! comes back as the refusal that names its bar and what is wrong with it.
 
 use super::*;
 use crate::regime::calibration::calibration_table;
@@ -78,18 +79,162 @@ proptest! {
     }
 }
 
+/// A candle refusal expected at `bar`: its code and a phrase its message must contain.
+#[derive(Debug, Clone)]
+struct Refusal {
+    bar: usize,
+    code: &'static str,
+    names: String,
+}
+
+/// The first bad candle of `c`, found independently of the core (prices finite and
+/// > 0 in the order open, high, low, close; high >= low; open times increasing).
+fn first_refusal(c: &[Candle]) -> Option<Refusal> {
+    for (bar, x) in c.iter().enumerate() {
+        for (field, v) in [("open", x.open), ("high", x.high), ("low", x.low), ("close", x.close)] {
+            if !(v.is_finite() && v > 0.0) {
+                return Some(Refusal { bar, code: "bad_candle", names: format!("{field} must be finite and > 0, got {v}") });
+            }
+        }
+        if x.high < x.low {
+            return Some(Refusal { bar, code: "bad_candle", names: format!("high {} is below low {}", x.high, x.low) });
+        }
+        if bar > 0 && x.open_time <= c[bar - 1].open_time {
+            let names = format!("open time {} is not after the previous bar's {}", x.open_time, c[bar - 1].open_time);
+            return Some(Refusal { bar, code: "not_increasing", names });
+        }
+    }
+    None
+}
+
+/// `e` is the candle refusal `want`: the variant, the bar, the code and the message.
+fn assert_refused(e: &RegimeError, want: &Refusal) -> Result<(), TestCaseError> {
+    let bar = match e {
+        RegimeError::BadCandle { bar, .. } | RegimeError::HighBelowLow { bar, .. } | RegimeError::NotIncreasing { bar, .. } => *bar,
+        other => return Err(TestCaseError::fail(format!("expected a candle refusal at bar {}, got {other:?}", want.bar))),
+    };
+    prop_assert_eq!(bar, want.bar, "{}", e);
+    prop_assert_eq!(e.code(), want.code, "{}", e);
+    let message = e.to_string();
+    prop_assert!(message.starts_with(&format!("bar {}", want.bar)), "{message}");
+    prop_assert!(message.contains(&want.names), "{message:?} does not name {:?}", want.names);
+    Ok(())
+}
+
+/// What `fit` (and so `classify`) must answer for `c`: too few bars first, then the
+/// first bad candle; `None` when it may fit.
+fn assert_fit_refused(r: Result<(), RegimeError>, c: &[Candle]) -> Result<(), TestCaseError> {
+    match (r, first_refusal(c)) {
+        (Err(e), _) if c.len() < fit::FIT_BARS_MIN => {
+            prop_assert_eq!(&e, &RegimeError::TooFewBars { need: fit::FIT_BARS_MIN, timeframe: Timeframe::M1, got: c.len() });
+            prop_assert!(e.to_string().contains(&format!("got {}", c.len())), "{e}");
+        }
+        (Ok(()), _) if c.len() < fit::FIT_BARS_MIN => prop_assert!(false, "{} bars fitted", c.len()),
+        (Err(e), Some(want)) => assert_refused(&e, &want)?,
+        (Ok(()), Some(want)) => prop_assert!(false, "bad candle at bar {} accepted: {:?}", want.bar, c[want.bar]),
+        // Valid candles: a fit, or extreme prices whose log return is not finite.
+        (Err(e), None) => prop_assert!(matches!(e, RegimeError::InvalidParam { name: "features", .. }), "{e}"),
+        (Ok(()), None) => {}
+    }
+    Ok(())
+}
+
+/// A defect to put into a valid series.
+#[derive(Debug, Clone, Copy)]
+enum Defect {
+    /// `field` (0 open, 1 high, 2 low, 3 close) set to a value that is not finite and > 0.
+    Price(usize, f64),
+    /// high set below low.
+    HighBelowLow,
+    /// open time equal to (0) or before (1) the previous bar's.
+    Time(i64),
+}
+
+fn defect() -> impl Strategy<Value = Defect> {
+    prop_oneof![
+        (0usize..4, prop_oneof![Just(0.0), Just(-1.0), Just(f64::NAN), Just(f64::INFINITY), Just(f64::NEG_INFINITY)])
+            .prop_map(|(f, v)| Defect::Price(f, v)),
+        Just(Defect::HighBelowLow),
+        (0i64..2).prop_map(Defect::Time),
+    ]
+}
+
+/// Puts `defect` into bar `at` of the valid series `c`; returns the refusal it must cause.
+fn spoil(c: &mut [Candle], at: usize, defect: Defect) -> Refusal {
+    let at = if matches!(defect, Defect::Time(_)) { at.max(1) } else { at };
+    let x = &mut c[at];
+    let names = match defect {
+        Defect::Price(field, v) => {
+            let (name, slot) = match field {
+                0 => ("open", &mut x.open),
+                1 => ("high", &mut x.high),
+                2 => ("low", &mut x.low),
+                _ => ("close", &mut x.close),
+            };
+            *slot = v;
+            format!("{name} must be finite and > 0, got {v}")
+        }
+        Defect::HighBelowLow => {
+            x.high = x.low * 0.5;
+            format!("high {} is below low {}", x.high, x.low)
+        }
+        Defect::Time(back) => {
+            let previous = c[at - 1].open_time;
+            c[at].open_time = Timestamp(previous.0 - back * 60_000_000_000);
+            format!("open time {} is not after the previous bar's {previous}", c[at].open_time)
+        }
+    };
+    let code = if matches!(defect, Defect::Time(_)) { "not_increasing" } else { "bad_candle" };
+    Refusal { bar: at, code, names }
+}
+
+fn classify_m1(c: &[Candle]) -> Result<(), RegimeError> {
+    classify(&ClassifyRequest {
+        timeframe: Timeframe::M1,
+        candles: c.to_vec(),
+        fit: FitParams { iterations_max: 2, ..FitParams::default() },
+        hysteresis: HysteresisParams::default(),
+        include_bars: false,
+    })
+    .map(|r| assert_eq!(r.bars, c.len()))
+}
+
 proptest! {
+    /// Arbitrary candles: `features`, `fit` and `classify` refuse the first bad one,
+    /// naming its bar and what is wrong with it (or too few bars, for a fit).
     #[test]
     fn features_and_fit_refuse_bad_candles(c in candles(150)) {
-        let _ = features(&c);
-        let _ = fit(&c, Timeframe::M1, &FitParams { iterations_max: 3, ..FitParams::default() });
-        let _ = classify(&ClassifyRequest {
-            timeframe: Timeframe::M1,
-            candles: c,
-            fit: FitParams { iterations_max: 2, ..FitParams::default() },
-            hysteresis: HysteresisParams::default(),
-            include_bars: false,
-        });
+        match (features(&c), first_refusal(&c)) {
+            (Ok(f), None) => {
+                prop_assert_eq!(f.len(), c.len());
+                prop_assert!(f.iter().zip(&c).all(|(f, c)| f.open_time == c.open_time));
+            }
+            (Ok(_), Some(want)) => prop_assert!(false, "bad candle at bar {} accepted: {:?}", want.bar, c[want.bar]),
+            (Err(e), Some(want)) => assert_refused(&e, &want)?,
+            (Err(e), None) => prop_assert!(false, "valid candles refused: {e}"),
+        }
+        let params = FitParams { iterations_max: 3, ..FitParams::default() };
+        assert_fit_refused(fit(&c, Timeframe::M1, &params).map(|_| ()), &c)?;
+        assert_fit_refused(classify_m1(&c), &c)?;
+    }
+
+    /// A valid series with one defect at bar `at`: refused at exactly that bar, by
+    /// `features` always and by `fit` and `classify` once there are enough bars.
+    #[test]
+    fn one_bad_candle_in_a_valid_series_is_refused_where_it_is(
+        mut c in walk(260),
+        at in any::<prop::sample::Index>(),
+        defect in defect(),
+    ) {
+        prop_assume!(c.len() >= 2);
+        prop_assert!(first_refusal(&c).is_none(), "the walk is valid");
+        let at = at.index(c.len());
+        let want = spoil(&mut c, at, defect);
+        prop_assert_eq!(first_refusal(&c).map(|r| r.bar), Some(want.bar), "the oracle agrees");
+        assert_refused(&features(&c).unwrap_err(), &want)?;
+        let params = FitParams { iterations_max: 3, ..FitParams::default() };
+        assert_fit_refused(fit(&c, Timeframe::M1, &params).map(|_| ()), &c)?;
+        assert_fit_refused(classify_m1(&c), &c)?;
     }
 
     #[test]

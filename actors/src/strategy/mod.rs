@@ -38,6 +38,7 @@
 //! - `runtime.rs`: [`StrategyRuntime`]: bar in, checked target out, once per change.
 //! - `sma_cross.rs`: `sma_cross` and `sma_cross_long`.
 //! - `simple.rs`: `buy_and_hold`, `rsi_reversion`, `bollinger_breakout`.
+//! - `tests.rs` (tests only): the factory's refusals and each built-in's rules.
 
 mod params;
 mod runtime;

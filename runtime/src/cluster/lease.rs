@@ -2,6 +2,9 @@
 //! The bucket's `max_age` is the lease TTL, so an entry not renewed disappears and `create`
 //! (which only succeeds on a missing key) hands the lease to the next node.
 
+// A lease is a real-time deadline on the monotonic clock: the runtime's cluster edge, not a core.
+#![allow(clippy::disallowed_methods)]
+
 use super::{nats_err, ClusterError, LEASE_MARGIN_MS, LEASE_TTL_MS};
 use async_nats::jetstream::{self, kv};
 use std::sync::Mutex;

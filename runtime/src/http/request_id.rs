@@ -20,6 +20,8 @@ fn acceptable(id: &str) -> bool {
 }
 
 pub async fn middleware(mut req: Request, next: Next) -> Response {
+    // A random request id when the client sent none: unseeded on purpose (the HTTP edge).
+    #[allow(clippy::disallowed_methods)]
     let id = req
         .headers()
         .get(HEADER)

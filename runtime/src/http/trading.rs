@@ -26,6 +26,8 @@ pub const CALL_TIMEOUT_MS: u64 = 10_000;
 
 /// The current incarnation of the actor registered as `name`, waiting briefly if it is
 /// restarting.
+// A real-time wait for a restarting actor (the HTTP edge).
+#[allow(clippy::disallowed_methods)]
 pub async fn find_actor<M: ractor::Message>(name: &str) -> Result<ActorRef<M>, ApiError> {
     let deadline = tokio::time::Instant::now() + Duration::from_millis(ACTOR_WAIT_MS);
     loop {
@@ -56,6 +58,8 @@ pub async fn call_actor<M: ractor::Message, T: Send + 'static>(
 }
 
 /// Request metadata for actors: the request id and a fresh correlation id.
+// A fresh correlation id per request: unseeded on purpose (the HTTP edge).
+#[allow(clippy::disallowed_methods)]
 pub fn correlation(request_id: &RequestId) -> RequestMeta {
     RequestMeta { request_id: Some(request_id.0.clone()), correlation_id: CorrelationId(rand::random()) }
 }

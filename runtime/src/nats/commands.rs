@@ -56,6 +56,8 @@ fn ok<T: Serialize>(v: Result<T, ErrorReply>) -> Result<Vec<u8>, ErrorReply> {
     v.and_then(|v| serde_json::to_vec(&v).map_err(|e| ErrorReply::new(ErrorCode::Internal, e.to_string())))
 }
 
+// A fresh correlation id per command: unseeded on purpose (the NATS edge).
+#[allow(clippy::disallowed_methods)]
 fn meta(request_id: Option<String>) -> RequestMeta {
     RequestMeta { request_id, correlation_id: CorrelationId(rand::random()) }
 }

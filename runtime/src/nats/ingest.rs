@@ -86,6 +86,8 @@ async fn process(client: &async_nats::Client, batch: Vec<Message>, stats: &NatsS
         // by bar time so newer bars in the batch do not shadow older ones.
         rows.sort_by_key(|(_, c)| c.open_time);
         let records = rows.iter().enumerate().map(|(row, (_, candle))| CsvRecord::Row(CsvRow { row, line: 0, candle: *candle })).collect();
+        // A fresh correlation id per batch: unseeded on purpose (the NATS edge).
+        #[allow(clippy::disallowed_methods)]
         let meta = RequestMeta { request_id: None, correlation_id: CorrelationId(rand::random()) };
         let report = call_actor::<MarketDataMsg, _>(names::MARKET_DATA, |reply| MarketDataMsg::Ingest {
             symbol,
