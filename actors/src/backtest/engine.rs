@@ -147,7 +147,7 @@ pub fn run_portfolio_observed(
     let mut sim = Sim::start(config, series, timeframe, strategies[0].name())?;
     let mut done = 0usize;
     while sim.next_group() {
-        sim.step(strategies).map_err(|(k, e)| in_symbol(&sim.symbol(k).to_string(), e))?;
+        sim.step(strategies).map_err(|(k, e)| in_symbol(sim.symbol(k), e))?;
         let before = done;
         done += sim.group.len();
         if done / PROGRESS_EVERY_BARS != before / PROGRESS_EVERY_BARS {

@@ -159,7 +159,7 @@ async fn last_decided(services: &Services) -> Result<u64, ActorError> {
 }
 
 async fn ask<M: ractor::Message, T: Send + 'static>(name: &str, msg: impl FnOnce(RpcReplyPort<T>) -> M) -> Result<T, ErrorReply> {
-    let actor = ActorRef::<M>::where_is(name.to_string())
+    let actor = ActorRef::<M>::where_is(name)
         .ok_or_else(|| ErrorReply::new(ErrorCode::Unavailable, format!("the {name} actor is restarting; retry")))?;
     match actor.call(msg, Some(std::time::Duration::from_millis(PEER_CALL_MS))).await {
         Ok(ractor::rpc::CallResult::Success(r)) => Ok(r),

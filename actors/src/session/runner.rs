@@ -221,7 +221,7 @@ impl SessionRunner {
         out.acted = true;
         let (at, i) = (self.clock, self.bars.saturating_sub(1));
         let closing = self.account.cancel_working(0, at, i, "session stopping").and_then(|()| {
-            if !(req.close_positions && !self.position().is_zero()) {
+            if !req.close_positions || self.position().is_zero() {
                 return Ok(false);
             }
             let price = self.history.last().and_then(ExecutionCore::close_of).unwrap_or(Fixed::ZERO);
