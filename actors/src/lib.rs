@@ -12,7 +12,10 @@
 //! - `context.rs`: [`Services`], what every actor is handed: journal, clock, id
 //!   generator, event sink; [`RequestMeta`] that carries request and correlation ids.
 //! - `fault.rs`: fault injection (panic / error) used to test supervision.
-//! - `session/`: the trading-session orchestrator (`core.rs` pure, `actor.rs` actor).
+//! - `session/`: sessions that trade: the book (`core.rs`), each session's strategy loop
+//!   and account (`runner.rs`, pure), the actor that feeds them the journal (`actor.rs`).
+//! - `strategy/`: the strategy runtime shared by backtests and sessions: the one registry
+//!   of strategies and parameters, [`strategy::StrategyRuntime`] (bar in, target out).
 //! - `market_data/`: CSV parsing, validation and gap reports, the candle store (with
 //!   back-fill of empty slots), resampling, indicators, seeded synthetic data; the actor
 //!   is the one door candles enter by (CSV import, HTTP, NATS) and journals them.

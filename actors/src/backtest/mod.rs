@@ -52,6 +52,8 @@
 //!   (journaled `BacktestResultRemoved`, then the file deleted); `results/{id}` says 410.
 //! - `files.rs`: result files `<data_dir>/backtests/<id>.json`, written atomically, read
 //!   with a size limit ([`files::RESULT_FILE_BYTES_MAX`]).
+//! - `account.rs`: [`account::Account`], one account stepped bar by bar (the core, sizing,
+//!   the ledger, the equity curve): what the engine and live sessions share.
 //! - `engine.rs`: [`run`] and [`run_observed`] (a progress callback) for one symbol,
 //!   [`run_portfolio`] / [`run_spec`] for several on one account (bars merged by open
 //!   time, ties in name order, one strategy instance per symbol, equal sleeves of equity,
@@ -70,7 +72,7 @@
 //! - `result.rs`: [`BacktestResult`], [`RunCounts`], [`SymbolResult`] (a portfolio's
 //!   per-symbol part).
 //! - `error.rs`: [`BacktestError`].
-//! - `strategy/`: the [`strategy::Strategy`] trait, its [`strategy::BarContext`] (bars
+//! - `strategy` (re-exported from `crate::strategy`): the [`strategy::Strategy`] trait, its [`strategy::BarContext`] (bars
 //!   up to the current one, never later), the built-in strategies and the
 //!   [`strategy::StrategySpec`] factory.
 //! - `metrics/`: performance metrics ([`metrics::compute`]): returns, risk-adjusted
