@@ -140,8 +140,8 @@ async fn stop_session_and_request_ids() {
     let started = out
         .lines()
         .map(|l| serde_json::from_str::<Value>(l).unwrap())
-        .find(|r| r["kind"] == "session_started")
-        .expect("session_started record");
+        .find(|r| r["kind"] == "session_opened")
+        .expect("session_opened record");
     assert_eq!(started["request_id"], "req-start-42");
     assert_eq!(started["event"]["session_id"], id);
 }

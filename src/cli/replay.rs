@@ -141,6 +141,7 @@ fn read(data_dir: &Path, session: Option<SessionId>) -> Result<Recording, String
             // A trading session's own account: not the paper account replayed here.
             _ if sessions.owns(&env) => {}
             Event::SessionStarted(s) if Some(s.session_id) == session => recording.session = Some((s.config.clone(), env.sequence, None)),
+            Event::SessionOpened(s) if Some(s.session_id) == session => recording.session = Some((s.config.clone(), env.sequence, None)),
             Event::SessionStopped(s) if Some(s.session_id) == session => {
                 if let Some(found) = recording.session.as_mut() {
                     found.2 = Some(env.sequence);
