@@ -177,6 +177,9 @@ struct Replayer<'a> {
     scope: Scope,
     /// Sequences of candle records that recorded matches name as their cause.
     pinned: BTreeSet<u64>,
+    /// Cancel requests the engine made on a bar (an IOC's rest, a FOK, a reduce-only order
+    /// with nothing to reduce): index -> the bar's sequence. Decisions, not inputs.
+    engine_cancels: BTreeMap<usize, u64>,
     /// Candle and breach records not yet taken in (indexes into `records`).
     queued: VecDeque<usize>,
     pending: VecDeque<Pending>,
@@ -194,6 +197,7 @@ pub fn replay(config: ExecutionConfig, records: &[Recorded], scope: Scope) -> Re
 /// `config` applies before the first.
 pub fn replay_configured(config: ExecutionConfig, configs: &[(u64, ExecutionConfig)], records: &[Recorded], scope: Scope) -> ReplayReport {
     let pinned = records.iter().map(|r| cause_of(&r.event)).filter(|c| *c > 0).collect();
+    let engine_cancels = engine_cancels(records);
     let mut r = Replayer {
         core: ExecutionCore::new(config),
         records,
@@ -201,6 +205,7 @@ pub fn replay_configured(config: ExecutionConfig, configs: &[(u64, ExecutionConf
         next_config: 0,
         scope,
         pinned,
+        engine_cancels,
         queued: VecDeque::new(),
         pending: VecDeque::new(),
         in_scope: BTreeSet::new(),
@@ -211,6 +216,23 @@ pub fn replay_configured(config: ExecutionConfig, configs: &[(u64, ExecutionConf
     r.report.difference = outcome.err().map(|d| *d);
     r.report.orders = r.in_scope.len() as u64;
     r.report
+}
+
+/// The cancel requests a bar decided: an `OrderCancelRequested` whose order's next
+/// record is its `OrderCanceled` with the same reason and a bar as its cause (the request
+/// itself names no cause: it is journaled as the first half of the engine's cancel).
+fn engine_cancels(records: &[Recorded]) -> BTreeMap<usize, u64> {
+    let mut out = BTreeMap::new();
+    for (i, rec) in records.iter().enumerate() {
+        let Event::OrderCancelRequested(req) = &rec.event else { continue };
+        let next = records[i + 1..].iter().find(|r| order_of(&r.event) == Some(req.order_id));
+        if let Some(Event::OrderCanceled(c)) = next.map(|r| &r.event) {
+            if c.cause_sequence > 0 && c.reason == req.reason {
+                out.insert(i, c.cause_sequence);
+            }
+        }
+    }
+    out
 }
 
 impl Replayer<'_> {
@@ -287,7 +309,7 @@ impl Replayer<'_> {
     fn on_recorded(&mut self, i: usize) -> Step<()> {
         let records = self.records;
         let rec = &records[i];
-        let cause = cause_of(&rec.event);
+        let cause = self.engine_cancels.get(&i).copied().unwrap_or_else(|| cause_of(&rec.event));
         if cause > 0 {
             self.take_through(cause)?;
         }
@@ -342,6 +364,8 @@ impl Replayer<'_> {
                 let submitted = self.core.submit(&req, s.submitted_at, &mut ids).map_err(|e| self.refused(i, e.to_string()))?;
                 (submitted.events, false)
             }
+            // The first half of a cancel a bar decided: it comes out of that bar's matching.
+            Event::OrderCancelRequested(_) if self.engine_cancels.contains_key(&i) => (vec![], false),
             Event::OrderCancelRequested(c) => {
                 self.count_input("cancel");
                 (self.core.cancel(c.order_id, &c.reason, at).map_err(|e| self.refused(i, e.to_string()))?, true)

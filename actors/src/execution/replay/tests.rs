@@ -286,3 +286,24 @@ fn every_kind_of_request_is_rebuilt_from_its_recorded_events_into_the_same_decis
         assert_eq!(replayed, recorded, "{json}");
     }
 }
+
+/// Orders the engine cancels by itself (an IOC's rest, a FOK that cannot fill whole, a
+/// reduce-only order with nothing to reduce) are decisions of a bar, not inputs: they
+/// replay as identical.
+#[test]
+fn engine_cancelled_ioc_fok_and_reduce_only_orders_replay_identically() {
+    let mut r = Recorder::new();
+    r.bar(0, 30_000.0, 30_100.0, 29_900.0, 30_000.0);
+    // A FOK limit below the next bar's low: not filled whole on its first bar -> canceled.
+    r.submit(r#"{"client_order_id":"fok1","symbol":"BTC/USDT","side":"buy","type":"limit","quantity":"0.01","price":"20000","time_in_force":"fok"}"#, H);
+    // An IOC limit that cannot fill.
+    r.submit(r#"{"client_order_id":"ioc1","symbol":"BTC/USDT","side":"buy","type":"limit","quantity":"0.01","price":"20000","time_in_force":"ioc"}"#, H);
+    // Reduce-only with no position.
+    r.submit(r#"{"client_order_id":"ro1","symbol":"BTC/USDT","side":"sell","type":"market","quantity":"0.01","reduce_only":true}"#, H);
+    r.bar(1, 30_000.0, 30_100.0, 29_900.0, 30_050.0);
+    r.bar(2, 30_050.0, 30_100.0, 29_900.0, 30_000.0);
+    let canceled = r.count(tradpal_messages::EventKind::OrderCanceled) + r.count(tradpal_messages::EventKind::OrderRejected);
+    assert!(canceled >= 2, "the engine ended orders by itself: {:?}", r.records.iter().map(|x| x.event.kind()).collect::<Vec<_>>());
+    let report = replay(config(), &r.records, Scope::Account);
+    assert!(report.identical, "{:?}", report.difference);
+}
