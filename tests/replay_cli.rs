@@ -116,6 +116,14 @@ async fn a_recorded_paper_session_replays_identically_and_a_changed_fee_differs(
     let n = |k: &str| kinds.get(k).copied().unwrap_or(0);
     assert!(n("order_filled") >= 3 && n("order_canceled") >= 5, "the session must have fills and cancels: {kinds:?}");
 
+    // Every record of the session's orders names it: `journal dump --session` has them all.
+    let (code, dump, err) = run_cli(&["journal", "dump", "--data-dir", d, "--session", &sid], &[]);
+    assert_eq!(code, 0, "{err}");
+    let in_dump = |k: &str| dump.lines().filter(|l| serde_json::from_str::<Value>(l).unwrap()["kind"] == k).count() as u64;
+    for k in ["order_submitted", "order_accepted", "order_filled", "order_canceled"] {
+        assert_eq!(in_dump(k), n(k), "{k} records under the session");
+    }
+
     // Every order of this journal is the session's: all its decisions and fills compared.
     let (code, r, err) = replay_json(&["replay", "--session", &sid, "--data-dir", d, "--json"], ENV);
     assert_eq!(code, 0, "{r}\n{err}");

@@ -190,6 +190,11 @@ async fn bad_session_requests_name_the_field() {
         assert_eq!(s, status, "{body} -> {r}");
         assert!(r["error"]["message"].as_str().unwrap().contains(needle), "{needle}: {r}");
     }
+    // The sessions' client-id prefix is theirs alone.
+    let order = json!({"client_order_id": "ss-mine", "symbol": "BTC/USDT", "side": "buy", "type": "market", "quantity": "0.001"});
+    let (s, r) = send(client().post(server.url("/api/execution/submit-order")).bearer_auth(TRADER_KEY).json(&order)).await;
+    assert_eq!(s, 400, "{r}");
+    assert!(r["error"]["message"].as_str().unwrap().contains("reserved"), "{r}");
     // A timeframe below the stored one: ETH/USDT is stored at 1h.
     let hourly = json!({"symbol": "ETH/USDT", "timeframe": "1h", "candles": [
         {"timestamp": "2022-01-01T00:00:00Z", "open": 10, "high": 11, "low": 9, "close": 10, "volume": 1},

@@ -181,7 +181,13 @@ impl ExecutionActor {
                     Event::OrderSubmitted(s) => Some(format!("order:{}", s.spec.client_order_id)),
                     _ => None,
                 };
-                let d = self.services.draft_at(meta, e, now);
+                let mut d = self.services.draft_at(meta, e, now);
+                // Every record of an order submitted under a session names the session
+                // (`journal dump --session` shows its fills and cancels too).
+                if d.session_id.is_none() {
+                    let order = super::replay::compare::order_of(&d.event).and_then(|id| state.core.orders.get(&id));
+                    d.session_id = order.and_then(|o| o.spec.session_id);
+                }
                 match key {
                     Some(k) => d.with_idempotency_key(k),
                     None => d,
@@ -288,6 +294,16 @@ impl ExecutionActor {
             return Err(ErrorReply::new(
                 ErrorCode::NotImplemented,
                 format!("ENABLE_PAPER_TRADING is false: orders would go to {venue}, and no adapter for it is configured; set ENABLE_PAPER_TRADING=true"),
+            )
+            .into());
+        }
+        if let Some(cid) = req.client_order_id.as_deref().filter(|c| c.starts_with(crate::session::runner::SESSION_ORDER_PREFIX)) {
+            return Err(ErrorReply::new(
+                ErrorCode::BadRequest,
+                format!(
+                    "client_order_id {cid:?}: the prefix {:?} is reserved for the orders sessions place themselves",
+                    crate::session::runner::SESSION_ORDER_PREFIX
+                ),
             )
             .into());
         }
