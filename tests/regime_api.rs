@@ -132,3 +132,41 @@ fn evaluate_command_scores_held_out_bars() {
     );
     assert_eq!(code, 2, "{err}");
 }
+
+/// Regimes are detected as bars arrive: bars posted over HTTP lead to journaled regime
+/// changes (history) without anyone asking for the current regime.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn regimes_are_detected_as_bars_arrive() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = std::fs::read_to_string(synth(dir.path(), "600", "1h", "21")).unwrap();
+    let server = Server::start(&dir.path().join("data"), &[]);
+    let c = client();
+    let (s, h) = send(c.get(server.url("/api/regime/history/SOL/USDT")).bearer_auth(VIEWER_KEY)).await;
+    assert_eq!(s, 404, "no history before any bar: {h}");
+    let candles: Vec<Value> = csv
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            let n = |i: usize| f[i].parse::<f64>().unwrap();
+            json!({"timestamp": f[0], "open": n(1), "high": n(2), "low": n(3), "close": n(4), "volume": n(5)})
+        })
+        .collect();
+    for chunk in candles.chunks(100) {
+        let body = json!({"symbol": "SOL/USDT", "timeframe": "1h", "candles": chunk});
+        assert_eq!(send(c.post(server.url("/api/data/candles")).bearer_auth(TRADER_KEY).json(&body)).await.0, 200);
+    }
+    let mut history = Value::Null;
+    for _ in 0..200 {
+        let (s, h) = send(c.get(server.url("/api/regime/history/SOL/USDT?days=3650")).bearer_auth(VIEWER_KEY)).await;
+        if s == 200 {
+            history = h;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let entries = history["regime_transitions"].as_array().unwrap_or_else(|| panic!("no regime journaled on arrival: {history}"));
+    assert!(entries.iter().any(|e| e["timeframe"] == "1h"), "{history}");
+    assert!(entries.iter().any(|e| e["timeframe"] == "combined"), "{history}");
+    server.stop();
+}

@@ -18,7 +18,7 @@ use tradpal_actors::execution::actor::{ExecutionActor, ExecutionMsg};
 use tradpal_actors::execution::venue::LiveVenue;
 use tradpal_actors::execution::ExecutionConfig;
 use tradpal_actors::market_data::actor::MarketDataActor;
-use tradpal_actors::regime::actor::RegimeActor;
+use tradpal_actors::regime::actor::{RegimeActor, RegimeMsg};
 use tradpal_actors::risk::actor::RiskActor;
 use tradpal_actors::session::{SessionActor, SessionDefaults, SessionLimits, SessionMsg};
 use tradpal_actors::{names, FatalSignal, RequestMeta, Services};
@@ -162,7 +162,14 @@ fn spawn_doorbell(bus: &InProcessBus) -> tokio::task::JoinHandle<()> {
         loop {
             use tradpal_messages::EventKind as K;
             let kind = match rx.recv().await {
-                Ok(env) => Some(env.kind),
+                Ok(env) => {
+                    if let tradpal_messages::Event::CandlesIngested(c) = &env.event {
+                        if let Some(actor) = ActorRef::<RegimeMsg>::where_is(names::REGIME) {
+                            let _ = actor.cast(RegimeMsg::BarsArrived { symbol: c.symbol.clone() });
+                        }
+                    }
+                    Some(env.kind)
+                }
                 Err(RecvError::Lagged(_)) => None,
                 Err(RecvError::Closed) => return,
             };

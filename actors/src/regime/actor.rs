@@ -3,6 +3,12 @@
 //! timeframes, and journals every regime change (`RegimeChanged`) it has not journaled
 //! before. History is read back from those journaled changes, so it survives restarts.
 //!
+//! Regimes are detected as bars arrive, not only when asked: the runtime's doorbell sends
+//! [`RegimeMsg::BarsArrived`] for every journaled candle record; the actor gathers the
+//! symbols for [`REFRESH_DEBOUNCE_MS`] and then refits each (the same path as
+//! `GET /api/regime/current`), journaling the changes. A symbol with too few bars is
+//! skipped quietly until it has enough.
+//!
 //! Fits run on a blocking thread: a fit on 5,000 bars takes milliseconds in release.
 
 use super::api::{classify, ClassifyRequest, ClassifyResponse};
@@ -25,6 +31,9 @@ use tradpal_messages::{Candle, CorrelationId, ErrorCode, ErrorReply, Event, Even
 pub const FIT_WINDOW_BARS_MAX: usize = 5_000;
 /// Longest a regime request waits for the market-data actor, in milliseconds.
 pub const MARKET_DATA_WAIT_MS: u64 = 10_000;
+/// How long arriving bars are gathered before the regimes of their symbols are refitted:
+/// a burst of candle records (an import, a NATS backlog) costs one fit per symbol.
+pub const REFRESH_DEBOUNCE_MS: u64 = 250;
 /// Transitions a history answer lists at most (the most recent ones).
 pub const HISTORY_ENTRIES_MAX: usize = 1_000;
 
@@ -74,9 +83,26 @@ pub struct RegimeHistory {
 
 #[derive(Debug)]
 pub enum RegimeMsg {
-    Current { symbol: String, meta: RequestMeta, reply: Answer<RegimeView> },
-    History { symbol: String, days: u32, reply: Answer<RegimeHistory> },
-    Classify { request: Box<ClassifyRequest>, reply: Answer<ClassifyResponse> },
+    Current {
+        symbol: String,
+        meta: RequestMeta,
+        reply: Answer<RegimeView>,
+    },
+    History {
+        symbol: String,
+        days: u32,
+        reply: Answer<RegimeHistory>,
+    },
+    Classify {
+        request: Box<ClassifyRequest>,
+        reply: Answer<ClassifyResponse>,
+    },
+    /// Candles of `symbol` were journaled: refit it soon (debounced).
+    BarsArrived {
+        symbol: String,
+    },
+    /// The debounce elapsed: refit every symbol that received bars.
+    Refresh,
     Fault(Fault),
 }
 
@@ -90,6 +116,9 @@ pub struct RegimeState {
     fits: BTreeMap<(String, Timeframe), CachedFit>,
     /// Journaled changes per symbol, in journal order.
     changes: BTreeMap<String, Vec<RegimeChanged>>,
+    /// Symbols that received bars since the last refresh, and whether one is scheduled.
+    dirty: std::collections::BTreeSet<String>,
+    refresh_scheduled: bool,
 }
 
 impl RegimeState {
@@ -125,8 +154,26 @@ impl Actor for RegimeActor {
         Ok(state)
     }
 
-    async fn handle(&self, _myself: ActorRef<Self::Msg>, msg: RegimeMsg, state: &mut RegimeState) -> Result<(), ActorProcessingErr> {
+    async fn handle(&self, myself: ActorRef<Self::Msg>, msg: RegimeMsg, state: &mut RegimeState) -> Result<(), ActorProcessingErr> {
         match msg {
+            RegimeMsg::BarsArrived { symbol } => {
+                state.dirty.insert(symbol);
+                if !state.refresh_scheduled {
+                    state.refresh_scheduled = true;
+                    myself.send_after(std::time::Duration::from_millis(REFRESH_DEBOUNCE_MS), || RegimeMsg::Refresh);
+                }
+            }
+            RegimeMsg::Refresh => {
+                state.refresh_scheduled = false;
+                let meta = RequestMeta { request_id: None, correlation_id: CorrelationId(0) };
+                for symbol in std::mem::take(&mut state.dirty) {
+                    match self.current(state, &symbol, &meta).await {
+                        Ok(_) => {}
+                        Err(ActorError::Refused(e)) => tracing::debug!(%symbol, why = %e.message, "no regime yet"),
+                        Err(e) => return Err(e.into()),
+                    }
+                }
+            }
             RegimeMsg::Current { symbol, meta, reply } => {
                 let r = self.current(state, &symbol, &meta).await;
                 let _ = reply.send(r.map_err(|e| e.to_reply()));
