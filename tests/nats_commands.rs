@@ -55,6 +55,17 @@ async fn commands_answer_like_http() {
     let c = request(&client, "tradpal.cmd.execution.cancel-order", json!({"client_order_id": "n1"})).await;
     assert_eq!(c["status"], "canceled", "{c}");
 
+    // Sessions over NATS: start, performance, stop; the same actor messages as HTTP.
+    let body = json!({"symbol": "ETH/USDT", "capital": 1000, "strategy": "sma_cross", "timeframe": "1m"});
+    let started = request(&client, "tradpal.cmd.trading.start-session", body).await;
+    let sid = started["session_id"].as_str().unwrap_or_else(|| panic!("{started}")).to_string();
+    let perf = request(&client, "tradpal.cmd.trading.performance", json!({"session_id": sid})).await;
+    assert_eq!(perf["pnl"]["capital"], 1000.0, "{perf}");
+    let stopped = request(&client, "tradpal.cmd.trading.emergency-stop", json!({"session_id": sid})).await;
+    assert_eq!(stopped["status"], "stopped", "{stopped}");
+    let e = request(&client, "tradpal.cmd.trading.start-session", json!({"symbol": "ETH/USDT", "capital": 1000, "strategy": "moon"})).await;
+    assert_eq!(e["error"]["status"], 400, "{e}");
+
     // Errors: JSON with code and HTTP-equivalent status; nothing crashes.
     for (subject, body, code, status) in [
         ("tradpal.cmd.execution.submit-order", json!({"symbol": "BTC/USDT"}), "bad_request", 400),

@@ -25,6 +25,7 @@ use tradpal_actors::execution::view::OrdersQuery;
 use tradpal_actors::execution::OrderRequest;
 use tradpal_actors::risk::actor::RiskMsg;
 use tradpal_actors::risk::sizing::PositionSizeRequest;
+use tradpal_actors::session::SessionMsg;
 use tradpal_actors::{names, RequestMeta};
 use tradpal_messages::{subjects, CorrelationId, ErrorCode, ErrorReply, OrderId, TradingState};
 
@@ -119,6 +120,27 @@ async fn dispatch(command: &str, payload: &[u8], request_id: Option<String>) -> 
                     ok(ask(names::EXECUTION, |reply| ExecutionMsg::SetTradingState { to, reason, meta, reply }).await)
                 }
             }
+        }
+        "trading.start-session" => {
+            let (cmd, meta) = (parse::<tradpal_messages::StartSession>(body)?, meta(request_id));
+            let msg = |reply| SessionMsg::Start { cmd, idempotency_key: None, meta, reply };
+            ok(ask(names::SESSION, msg).await)
+        }
+        "trading.stop-session" | "trading.emergency-stop" => {
+            let reason = if command == "trading.stop-session" { "requested" } else { "emergency_stop" }.to_string();
+            let mut cmd = parse::<tradpal_messages::StopSession>(body)?;
+            cmd.close_positions |= reason == "emergency_stop";
+            let meta = meta(request_id);
+            ok(ask(names::SESSION, |reply| SessionMsg::Stop { cmd, reason, meta, reply }).await)
+        }
+        "trading.performance" => {
+            #[derive(serde::Deserialize)]
+            #[serde(deny_unknown_fields)]
+            struct Query {
+                session_id: tradpal_messages::SessionId,
+            }
+            let q: Query = parse(body)?;
+            ok(ask(names::SESSION, |reply| SessionMsg::Performance { session_id: q.session_id, reply }).await)
         }
         "risk.calculate-position-size" => {
             let req = Box::new(parse::<PositionSizeRequest>(body)?);
