@@ -25,6 +25,8 @@ pub struct EventLog {
     kept: Option<Vec<Event>>,
     /// Reused between events: no allocation per event once it has grown.
     buffer: AlignedVec,
+    /// False for a log that only keeps events (a live session's: its record is the journal).
+    hashing: bool,
 }
 
 impl EventLog {
@@ -32,14 +34,30 @@ impl EventLog {
     pub fn new(keep: bool) -> Self {
         EventLog {
             hasher: blake3::Hasher::new(),
-            pending: Vec::with_capacity(HASH_BATCH_BYTES + 4096),
+            // Grows to about HASH_BATCH_BYTES on first use: a live session that never
+            // hashes much does not hold 68 kB for it.
+            pending: Vec::new(),
             count: 0,
             kept: keep.then(Vec::new),
             buffer: AlignedVec::with_capacity(1024),
+            hashing: true,
         }
     }
 
+    /// A log that keeps the events and hashes nothing (a live session journals them; a
+    /// hash would cost time and about 68 kB per session).
+    pub fn kept_only() -> Self {
+        EventLog { buffer: AlignedVec::new(), hashing: false, ..EventLog::new(true) }
+    }
+
     pub fn record(&mut self, event: &Event) {
+        if !self.hashing {
+            self.count += 1;
+            if let Some(kept) = self.kept.as_mut() {
+                kept.push(event.clone());
+            }
+            return;
+        }
         let mut buffer = std::mem::take(&mut self.buffer);
         buffer.clear();
         let bytes = rkyv::api::high::to_bytes_in::<_, rancor::Error>(event, buffer).expect("serializing an event to memory cannot fail");

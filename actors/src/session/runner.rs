@@ -37,10 +37,10 @@ use tradpal_messages::{
 
 /// Bars a session keeps for its strategy's context (strategies read the current bar;
 /// risk sizing reads a lookback): a bound on memory per session.
-pub const HISTORY_BARS_MAX: usize = 512;
+pub const HISTORY_BARS_MAX: usize = 256;
 /// Points of the equity curve a session keeps; past it every other point is dropped and
 /// the curve's spacing doubles.
-pub const EQUITY_POINTS_MAX: usize = 2_048;
+pub const EQUITY_POINTS_MAX: usize = 1_024;
 /// Prefix of the client order id of every order a session's own account places; with
 /// the envelope's session id it tells these orders from the paper account's.
 pub const SESSION_ORDER_PREFIX: &str = "ss-";
@@ -115,7 +115,8 @@ impl SessionRunner {
         account.retarget_reason = "session: the target changed";
         account.client_prefix = Some(SESSION_ORDER_PREFIX);
         // The funding is implied by the journaled capital: not an event of the account.
-        account.log.drain();
+        // The journal is a session's record: its log only hands events over, unhashed.
+        account.log = crate::backtest::events::EventLog::kept_only();
         Ok(SessionRunner {
             id: opened.session_id,
             opened: opened.clone(),
