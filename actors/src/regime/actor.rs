@@ -9,14 +9,16 @@
 //! `GET /api/regime/current`), journaling the changes. A symbol with too few bars is
 //! skipped quietly until it has enough.
 //!
-//! Fits run on a blocking thread: a fit on 5,000 bars takes milliseconds in release.
+//! Fits run on a blocking thread. A fitted model is kept per symbol and timeframe and
+//! newer bars are filtered on with it (one step each, the tracker's own `update`); it is
+//! fitted again on the latest window every [`REFIT_EVERY_BARS`] bars.
 
 use super::api::{classify, ClassifyRequest, ClassifyResponse};
 use super::error::RegimeError;
 use super::fit::{fit, FitParams, FIT_BARS_MIN};
 use super::hysteresis::HysteresisParams;
 use super::timeframes::{combine, CombinedRegime, TimeframeProbs, TimeframeWeights};
-use super::tracker::{track, BarRegime, Tracked};
+use super::tracker::{BarRegime, RegimeTracker, Tracked};
 use crate::context::{ActorError, RequestMeta, Services};
 use crate::fault::Fault;
 use crate::market_data::actor::MarketDataMsg;
@@ -109,7 +111,15 @@ pub enum RegimeMsg {
 struct CachedFit {
     last_bar: Timestamp,
     tracked: Tracked,
+    /// The tracker at `last_bar`: newer bars are filtered on with the same model.
+    tracker: RegimeTracker,
+    /// Bars filtered since the model was fitted.
+    since_fit: usize,
 }
+
+/// New bars filtered with a fitted model before it is fitted again on the latest window:
+/// bars arriving one by one cost one filter step each, not a fit each.
+pub const REFIT_EVERY_BARS: usize = 500;
 
 #[derive(Default)]
 pub struct RegimeState {
@@ -202,9 +212,39 @@ async fn recent_bars(symbol: &str, tf: Timeframe) -> Result<Vec<Candle>, ErrorRe
     }
 }
 
-fn fit_and_track(candles: Vec<Candle>, tf: Timeframe) -> Result<Tracked, RegimeError> {
+fn fit_and_track(candles: Vec<Candle>, tf: Timeframe) -> Result<(Tracked, RegimeTracker), RegimeError> {
     let model = fit(&candles, tf, &FitParams::default())?;
-    track(&model, &candles, &HysteresisParams::default())
+    let mut tracker = RegimeTracker::new(model, &HysteresisParams::default())?;
+    let mut tracked = Tracked { bars: Vec::with_capacity(candles.len()), transitions: Vec::new() };
+    for c in &candles {
+        if let Some(t) = tracker.update(c)? {
+            tracked.transitions.push(t);
+        }
+        tracked.bars.extend(tracker.current().copied());
+    }
+    Ok((tracked, tracker))
+}
+
+/// Filters the bars after the cached fit's last one with its model; false when a refit is
+/// due instead (too many bars since the fit, or a gap the window does not cover).
+fn extend_fit(cached: &mut CachedFit, candles: &[Candle]) -> bool {
+    let new: Vec<&Candle> = candles.iter().filter(|c| c.open_time > cached.last_bar).collect();
+    let covered = candles.first().is_some_and(|c| c.open_time <= cached.last_bar);
+    if !covered || cached.since_fit + new.len() > REFIT_EVERY_BARS {
+        return false;
+    }
+    for c in new {
+        match cached.tracker.update(c) {
+            Ok(t) => {
+                cached.tracked.transitions.extend(t);
+                cached.tracked.bars.extend(cached.tracker.current().copied());
+                cached.last_bar = c.open_time;
+                cached.since_fit += 1;
+            }
+            Err(_) => return false,
+        }
+    }
+    true
 }
 
 impl RegimeActor {
@@ -224,12 +264,14 @@ impl RegimeActor {
             }
             let last_bar = candles[candles.len() - 1].open_time;
             let key = (symbol.to_string(), tf);
-            if state.fits.get(&key).is_none_or(|c| c.last_bar != last_bar) {
-                let tracked = tokio::task::spawn_blocking(move || fit_and_track(candles, tf))
+            let stale = state.fits.get(&key).is_none_or(|c| c.last_bar != last_bar);
+            let extended = stale && state.fits.get_mut(&key).is_some_and(|c| extend_fit(c, &candles));
+            if stale && !extended {
+                let (tracked, tracker) = tokio::task::spawn_blocking(move || fit_and_track(candles, tf))
                     .await
                     .map_err(|e| ErrorReply::new(ErrorCode::Internal, e.to_string()))?
                     .map_err(regime_error)?;
-                state.fits.insert(key.clone(), CachedFit { last_bar, tracked });
+                state.fits.insert(key.clone(), CachedFit { last_bar, tracked, tracker, since_fit: 0 });
             }
             let fit = &state.fits[&key];
             let current = *fit.tracked.bars.last().expect("a fit has bars");

@@ -23,6 +23,7 @@ use super::core::{SessionBook, SessionLimits, StartContext};
 use super::runner::{SessionPerformance, SessionPnl, SessionRunner};
 use crate::context::{ActorError, RequestMeta, Services};
 use crate::execution::actor::ExecutionMsg;
+use crate::execution::durable::Pipeline;
 use crate::fault::Fault;
 use crate::market_data::actor::MarketDataMsg;
 use crate::names;
@@ -71,6 +72,8 @@ pub enum SessionMsg {
     },
     /// Candles were journaled (or might have been): read the journal after the cursor.
     Wake,
+    /// A queued journal batch failed: stop, so the supervisor rebuilds from the journal.
+    JournalFailed(String),
     Fault(Fault),
 }
 
@@ -119,6 +122,9 @@ pub struct SessionState {
     /// The service's kill switch as of the cursor.
     trading_state: TradingState,
     stop_reasons: BTreeMap<SessionId, String>,
+    /// Queued decision batches; every answer waits until they are durable.
+    pipeline: Pipeline,
+    myself: Option<ActorRef<SessionMsg>>,
 }
 
 /// Prefix of the journal idempotency keys of session starts.
@@ -181,6 +187,8 @@ impl Actor for SessionActor {
             replay_through,
             trading_state: TradingState::Active,
             stop_reasons: BTreeMap::new(),
+            pipeline: Pipeline::default(),
+            myself: Some(myself.clone()),
         };
         self.catch_up(&mut state).await?;
         tracing::info!(
@@ -207,14 +215,20 @@ impl Actor for SessionActor {
         match msg {
             SessionMsg::Start { cmd, idempotency_key, meta, reply } => {
                 let result = self.start_once(state, &cmd, idempotency_key, &meta).await;
-                let _ = reply.send(result.map_err(|e| e.to_reply()));
+                state.pipeline.reply(reply, result.map_err(|e| e.to_reply()));
             }
             SessionMsg::Stop { cmd, reason, meta, reply } => {
                 let result = self.stop(state, &cmd, &reason, &meta).await;
-                let _ = reply.send(result.map_err(|e| e.to_reply()));
+                state.pipeline.reply(reply, result.map_err(|e| e.to_reply()));
             }
             SessionMsg::List { reply } => {
-                let _ = reply.send(rows(state));
+                let rows = rows(state);
+                let durable = state.pipeline.durable();
+                tokio::spawn(async move {
+                    if durable.await.is_ok() {
+                        let _ = reply.send(rows);
+                    }
+                });
             }
             SessionMsg::Performance { session_id, reply } => {
                 let r = match (state.book.get(session_id), state.runners.get(&session_id)) {
@@ -225,9 +239,12 @@ impl Actor for SessionActor {
                     )),
                     (None, None) => Err(ErrorReply::new(ErrorCode::NotFound, format!("no session {session_id}"))),
                 };
-                let _ = reply.send(r);
+                state.pipeline.reply(reply, r);
             }
             SessionMsg::Wake => self.catch_up(state).await?,
+            SessionMsg::JournalFailed(why) => {
+                return Err(ErrorReply::new(ErrorCode::Internal, format!("a session decision batch was not journaled: {why}")).into());
+            }
             SessionMsg::Fault(f) => return Err(f.trigger("session")),
         }
         Ok(())
@@ -405,13 +422,23 @@ impl SessionActor {
             .collect();
         let marker = Event::SessionInputDecided(SessionInputDecided { input_sequence: input.sequence, sessions: acted });
         drafts.push(self.services.draft_at(&meta, marker, now).with_causation(CausationId(input.event_id.0)));
-        let envelopes = self.services.record_batch(drafts).await?;
-        for env in &envelopes {
-            state.book.apply(env);
-            if let Event::SessionStopped(s) = &env.event {
+        // Stops are in the book at once (replies wait for durability through the pipeline);
+        // reading the records back later changes nothing.
+        for d in &drafts {
+            if let Event::SessionStopped(s) = &d.event {
+                state.book.mark_stopped(s.session_id, d.timestamp);
                 state.stop_reasons.insert(s.session_id, s.reason.clone());
             }
         }
+        // Queued, not awaited: the next input is decided while this batch is written,
+        // and many inputs' decisions share one fsync. Batches are durable in queue order.
+        let pending = self.services.enqueue_batch(drafts).await?;
+        let me = state.myself.clone();
+        state.pipeline.track(async move { pending.await.map(|_| ()) }, move |why| {
+            if let Some(me) = me {
+                let _ = me.cast(SessionMsg::JournalFailed(why));
+            }
+        });
         Ok(())
     }
 }

@@ -212,6 +212,18 @@ impl SessionBook {
         }
     }
 
+    /// A `SessionStopped` decided and queued for the journal (the same effect as applying
+    /// its record, which is idempotent when it is read back).
+    pub fn mark_stopped(&mut self, id: SessionId, at: tradpal_messages::Timestamp) {
+        if let Some(s) = self.sessions.get_mut(&id) {
+            if s.status != SessionStatus::Stopped {
+                s.status = SessionStatus::Stopped;
+                s.stopped_at = Some(at);
+                self.active -= 1;
+            }
+        }
+    }
+
     pub fn get(&self, id: SessionId) -> Option<&SessionInfo> {
         self.sessions.get(&id)
     }
