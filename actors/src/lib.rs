@@ -14,6 +14,7 @@
 //! - `fault.rs`: fault injection (panic / error) used to test supervision.
 //! - `session/`: sessions that trade: the book (`core.rs`), each session's strategy loop
 //!   and account (`runner.rs`, pure), the actor that feeds them the journal (`actor.rs`).
+//! - `ensemble/`: the trading AI's decision: ML, RL and regime combined (pure core).
 //! - `strategy/`: the strategy runtime shared by backtests and sessions: the one registry
 //!   of strategies and parameters, [`strategy::StrategyRuntime`] (bar in, target out).
 //! - `market_data/`: CSV parsing, validation and gap reports, the candle store (with
@@ -35,6 +36,7 @@
 pub mod backtest;
 pub mod concern;
 pub mod context;
+pub mod ensemble;
 pub mod execution;
 pub mod fault;
 pub mod market_data;

@@ -1,0 +1,9 @@
+//! The trading AI: the ML probability, the RL action and the regime combined into one
+//! target position (issue 16).
+//!
+//! # Layout
+//!
+//! - `core.rs`: [`core::decide`], the pure combination (formula in its doc), with each
+//!   part's contribution and what was left out.
+
+pub mod core;
