@@ -111,7 +111,17 @@ pub fn session_event() -> impl Strategy<Value = Event> {
         (session_id(), session_config(), timeframe(), params, 0.0f64..0.5, 0u32..1000, any::<u64>()).prop_map(
             |(session_id, mut config, timeframe, params, commission, slippage_bps, seed)| {
                 config.symbol = "BTC/USDT".into();
-                Event::SessionOpened(SessionOpened { session_id, config, timeframe, params, commission, slippage_bps, seed })
+                Event::SessionOpened(SessionOpened {
+                    session_id,
+                    config,
+                    timeframe,
+                    params,
+                    commission,
+                    slippage_bps,
+                    seed,
+                    max_drawdown: (seed % 2 == 0).then_some(0.1),
+                    max_daily_loss: None,
+                })
             }
         ),
         (session_id(), any::<bool>(), text()).prop_map(|(session_id, close_positions, reason)| {

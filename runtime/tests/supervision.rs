@@ -43,6 +43,8 @@ async fn start(symbol: &str) -> SessionId {
         params: Default::default(),
         commission: None,
         slippage_bps: None,
+        max_drawdown: None,
+        max_daily_loss: None,
     };
     let meta = RequestMeta { request_id: Some("test".into()), correlation_id: CorrelationId(1) };
     let actor = session_actor().await;
