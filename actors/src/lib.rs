@@ -19,6 +19,8 @@
 //! - `risk/`: risk management: sizing, VaR / ES, limits, pre-trade checks, stress tests (pure).
 //! - `backtest/`: the backtester (pure): the engine driving the execution core over stored
 //!   bars, strategies, round-trip trades, the performance metrics.
+//! - `ml/`: ML training (issue 14): features, leak-proof splits and CV, logistic / GBM
+//!   (LightGBM) / MLP (candle) / ensemble, metrics beside baselines, the model registry actor.
 //! - `concern.rs`: the actor for concerns whose capability is not built yet; it is
 //!   supervised and answers health pings, and nothing else (see README's roadmap).
 
@@ -28,6 +30,7 @@ pub mod context;
 pub mod execution;
 pub mod fault;
 pub mod market_data;
+pub mod ml;
 pub mod names;
 pub mod regime;
 pub mod risk;

@@ -6,7 +6,7 @@
 //! - a change that breaks either rule bumps `codec::FORMAT_VERSION` and teaches
 //!   `codec::decode` the old layout.
 
-use crate::ids::{BacktestId, OrderId, SessionId};
+use crate::ids::{BacktestId, ModelId, OrderId, SessionId};
 use crate::market::{is_valid_symbol, Candle, Timeframe};
 use crate::money::Fixed;
 use crate::order::{Liquidity, OrderLink, OrderSpec, OrderStatus, RejectSource, TradingState};
@@ -342,6 +342,47 @@ pub struct ExecutionConfigured {
     pub live_venue: Option<String>,
 }
 
+/// An ML training job was accepted (`POST /api/ml/train`, issue 14). With no matching
+/// [`MlModelTrained`] or [`MlTrainingFailed`] after it, a restart cut it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+pub struct MlTrainingStarted {
+    pub model_id: ModelId,
+    /// The model's name; its versions count up per name.
+    pub name: String,
+    pub version: u32,
+    /// As asked (`xgboost`, `gbm`, `mlp`, ...).
+    pub model_type: String,
+    pub symbol: String,
+    pub timeframe: Timeframe,
+    pub bars: u64,
+    /// The request as JSON (parameters are shown from it while training and after a failure).
+    pub request_json: String,
+}
+
+/// An ML model finished training: its weights and metadata are in `model_file` (relative
+/// to the data directory), whose blake3 hash is `file_hash` (checked when it is loaded).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+pub struct MlModelTrained {
+    pub model_id: ModelId,
+    pub model_file: String,
+    pub file_hash: String,
+    /// The headline out-of-sample score: AUC for a classifier, R² for a regression.
+    pub out_of_sample_score: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+pub struct MlTrainingFailed {
+    pub model_id: ModelId,
+    pub reason: String,
+}
+
+/// A model was deleted (`DELETE /api/ml/models/{id}`); its file is removed after this is journaled.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+pub struct MlModelDeleted {
+    pub model_id: ModelId,
+    pub reason: String,
+}
+
 /// Every fact the system records. Closed: a new fact is a new variant (at the end).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -370,6 +411,10 @@ pub enum Event {
     BacktestJobStarted(BacktestJobStarted),
     BacktestResultRemoved(BacktestResultRemoved),
     ExecutionConfigured(ExecutionConfigured),
+    MlTrainingStarted(MlTrainingStarted),
+    MlModelTrained(MlModelTrained),
+    MlTrainingFailed(MlTrainingFailed),
+    MlModelDeleted(MlModelDeleted),
 }
 
 /// The event's kind without its payload: stored in the envelope (and in indexes) so a
@@ -404,6 +449,10 @@ pub enum EventKind {
     BacktestJobStarted = 22,
     BacktestResultRemoved = 23,
     ExecutionConfigured = 24,
+    MlTrainingStarted = 25,
+    MlModelTrained = 26,
+    MlTrainingFailed = 27,
+    MlModelDeleted = 28,
 }
 
 impl EventKind {
@@ -432,11 +481,18 @@ impl EventKind {
         Self::BacktestJobStarted,
         Self::BacktestResultRemoved,
         Self::ExecutionConfigured,
+        Self::MlTrainingStarted,
+        Self::MlModelTrained,
+        Self::MlTrainingFailed,
+        Self::MlModelDeleted,
     ];
 
     /// The kinds the backtest actor folds.
     pub const BACKTEST: &'static [EventKind] =
         &[Self::BacktestStarted, Self::BacktestCompleted, Self::BacktestFailed, Self::BacktestJobStarted, Self::BacktestResultRemoved];
+
+    /// The kinds the ML actor folds.
+    pub const ML: &'static [EventKind] = &[Self::MlTrainingStarted, Self::MlModelTrained, Self::MlTrainingFailed, Self::MlModelDeleted];
 
     /// The kinds the execution actor folds (orders, fills, kill switch).
     pub const EXECUTION: &'static [EventKind] = &[
@@ -479,6 +535,10 @@ impl EventKind {
             Self::BacktestJobStarted => "backtest_job_started",
             Self::BacktestResultRemoved => "backtest_result_removed",
             Self::ExecutionConfigured => "execution_configured",
+            Self::MlTrainingStarted => "ml_training_started",
+            Self::MlModelTrained => "ml_model_trained",
+            Self::MlTrainingFailed => "ml_training_failed",
+            Self::MlModelDeleted => "ml_model_deleted",
         }
     }
 }
@@ -510,6 +570,10 @@ impl Event {
             Event::BacktestJobStarted(_) => EventKind::BacktestJobStarted,
             Event::BacktestResultRemoved(_) => EventKind::BacktestResultRemoved,
             Event::ExecutionConfigured(_) => EventKind::ExecutionConfigured,
+            Event::MlTrainingStarted(_) => EventKind::MlTrainingStarted,
+            Event::MlModelTrained(_) => EventKind::MlModelTrained,
+            Event::MlTrainingFailed(_) => EventKind::MlTrainingFailed,
+            Event::MlModelDeleted(_) => EventKind::MlModelDeleted,
         }
     }
 
@@ -526,6 +590,7 @@ impl Event {
             Event::OrderReleased(_) | Event::TradingStateChanged(_) | Event::CashAdjusted(_) => None,
             Event::BacktestStarted(_) | Event::BacktestCompleted(_) | Event::BacktestFailed(_) => None,
             Event::BacktestJobStarted(_) | Event::BacktestResultRemoved(_) | Event::ExecutionConfigured(_) => None,
+            Event::MlTrainingStarted(_) | Event::MlModelTrained(_) | Event::MlTrainingFailed(_) | Event::MlModelDeleted(_) => None,
         }
     }
 
@@ -634,6 +699,23 @@ impl Event {
                 }
                 e.live_venue.as_deref().map_or(Ok(()), |v| check_text("live_venue", v))
             }
+            Event::MlTrainingStarted(e) => {
+                if !is_valid_symbol(&e.symbol) {
+                    return Err(format!("invalid symbol {:?}", e.symbol));
+                }
+                check_text("name", &e.name)?;
+                check_text("model_type", &e.model_type)?;
+                check_text("request_json", &e.request_json)
+            }
+            Event::MlModelTrained(e) => {
+                if !e.out_of_sample_score.is_finite() {
+                    return Err(format!("out_of_sample_score must be finite, got {}", e.out_of_sample_score));
+                }
+                check_text("model_file", &e.model_file)?;
+                check_text("file_hash", &e.file_hash)
+            }
+            Event::MlTrainingFailed(e) => check_text("reason", &e.reason),
+            Event::MlModelDeleted(e) => check_text("reason", &e.reason),
         }
     }
 }
