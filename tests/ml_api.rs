@@ -138,3 +138,30 @@ async fn spec_examples_bad_input_restart_and_delete() {
     assert_eq!(code, 2);
     assert!(err.contains("neural_network"), "{err}");
 }
+
+/// `predict` over HTTP, one row per request, sequential (target p99 < 1 ms). Run by
+/// `scripts/bench_ml.sh` in release: `cargo test --release --test ml_api -- --ignored`.
+#[tokio::test]
+#[ignore]
+async fn predict_latency() {
+    const CALLS: usize = 5_000;
+    let dir = tempfile::tempdir().unwrap();
+    let (data, _) = btc_week_imported(dir.path());
+    let server = Server::start(&data, &[]);
+    let (s, accepted) = train(&server, &json!({"symbol": "BTC/USDT"})).await;
+    assert_eq!(s, 202, "{accepted}");
+    let id = accepted["model_id"].as_str().unwrap().to_string();
+    assert_eq!(poll(&server, &id).await["status"], "ready");
+    let c = client();
+    let body = json!({"model_id": id, "features": [50.0, 0.0001, 0.5, 1.0, 0.0001, 0.0003, 0.001, 0.0008]});
+    let started = std::time::Instant::now();
+    let mut lat = Vec::with_capacity(CALLS);
+    for _ in 0..CALLS {
+        let t = std::time::Instant::now();
+        let (s, p) = send(c.post(server.url("/api/ml/predict")).bearer_auth(VIEWER_KEY).json(&body)).await;
+        assert_eq!(s, 200, "{p}");
+        lat.push(t.elapsed().as_micros() as u64);
+    }
+    print_latencies("ml predict over HTTP (1 row)", lat, Some(started.elapsed()));
+    server.stop();
+}

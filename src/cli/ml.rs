@@ -79,6 +79,10 @@ pub struct TrainArgs {
     pub progress: bool,
     #[arg(long)]
     pub quiet: bool,
+    /// Benchmark mode (scripts/bench_ml.sh): also write DIR/matrix.csv (the exact rows
+    /// and features) and DIR/rust.json (fit, predict and batch scoring timings).
+    #[arg(long, value_name = "DIR")]
+    pub bench_dir: Option<PathBuf>,
 }
 
 #[derive(clap::Args, Debug)]
@@ -183,6 +187,9 @@ fn run_train(a: TrainArgs) -> anyhow::Result<ExitCode> {
         let mut saved = doc.clone();
         saved["weights"] = serde_json::to_value(trained.model.weights())?;
         std::fs::write(path, serde_json::to_vec(&saved)?)?;
+    }
+    if let Some(dir) = &a.bench_dir {
+        doc["bench"] = super::ml_bench::run(dir, &bars, &plan.spec, &trained.report)?;
     }
     if a.json {
         println!("{}", serde_json::to_string_pretty(&doc)?);

@@ -28,6 +28,7 @@ mod data;
 mod indicators;
 mod journal;
 mod ml;
+mod ml_bench;
 mod optimize;
 mod progress;
 mod regime;

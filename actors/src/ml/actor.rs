@@ -339,7 +339,7 @@ fn not_ready(id: ModelId, state: &Registry) -> ErrorReply {
 
 /// The latest complete bars of `symbol` from the market-data actor.
 async fn recent(symbol: &str, timeframe: tradpal_messages::Timeframe) -> Result<Vec<tradpal_messages::Candle>, ErrorReply> {
-    let actor = ActorRef::<MarketDataMsg>::where_is(names::MARKET_DATA.to_string())
+    let actor = ActorRef::<MarketDataMsg>::where_is(names::MARKET_DATA)
         .ok_or_else(|| reply_err(ErrorCode::Unavailable, "the market-data actor is restarting; retry"))?;
     let symbol = symbol.to_string();
     let call = actor.call(

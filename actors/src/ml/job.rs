@@ -126,7 +126,7 @@ pub async fn run(
         Ok(_) => tracing::info!(%id, "model trained"),
         Err(reason) => tracing::warn!(%id, reason, "model training failed"),
     }
-    if let Some(actor) = ActorRef::<MlMsg>::where_is(names::ML.to_string()) {
+    if let Some(actor) = ActorRef::<MlMsg>::where_is(names::ML) {
         let _ = actor.cast(MlMsg::Finished { id, event: Box::new(event), outcome });
     }
 }
