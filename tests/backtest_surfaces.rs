@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{run_cli, shared_data};
+use common::{run_cli, test_data};
 use serde_json::Value;
 
 fn goog() -> String {

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{run_cli, shared_data};
+use common::{run_cli, test_data};
 use serde_json::Value;
 
 fn cli(command: &str, extra: &[&str]) -> (i32, String, String) {
