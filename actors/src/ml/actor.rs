@@ -62,11 +62,11 @@ pub enum MlMsg {
         id: ModelId,
         reply: Answer<Value>,
     },
-    /// Internal: a job ended; its end is journaled (`event`).
+    /// Internal: a job ended; `event` is its journaled end, `ready` the model if it trained.
     Finished {
         id: ModelId,
         event: Box<Event>,
-        outcome: Result<Box<Ready>, String>,
+        ready: Option<Box<Ready>>,
     },
     Fault(Fault),
 }
@@ -128,9 +128,9 @@ impl Actor for MlActor {
             MlMsg::Importance { id, reply } => {
                 let _ = reply.send(self.importance(id, state));
             }
-            MlMsg::Finished { id, event, outcome } => {
+            MlMsg::Finished { id, event, ready } => {
                 state.fold(&event);
-                if let Ok(ready) = outcome {
+                if let Some(ready) = ready {
                     state.loaded.insert(id, ready);
                 }
             }

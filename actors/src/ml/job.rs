@@ -19,6 +19,19 @@ use tradpal_messages::{Candle, Event, MlModelTrained, MlTrainingFailed, ModelId,
 /// Longest failure reason journaled, in bytes.
 const REASON_BYTES_MAX: usize = 1_000;
 
+/// Why a job failed (its text is journaled in `MlTrainingFailed`).
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    #[error(transparent)]
+    Train(#[from] super::error::MlError),
+    #[error(transparent)]
+    File(#[from] files::ModelFileError),
+    #[error("the model could not be serialised: {0}")]
+    Serialise(#[from] serde_json::Error),
+    #[error("the training thread failed: {0}")]
+    Thread(#[from] tokio::task::JoinError),
+}
+
 /// What identifies a job besides its plan.
 pub struct JobInfo {
     pub id: ModelId,
@@ -83,11 +96,11 @@ pub async fn run(
     progress: Arc<AtomicU64>,
 ) {
     let id = info.id;
-    let task = tokio::task::spawn_blocking(move || -> Result<(Ready, String, String, f64), String> {
-        let trained = train(&bars, &plan.spec, &mut |f| progress.store(f.to_bits(), Ordering::Relaxed)).map_err(|e| e.to_string())?;
+    let task = tokio::task::spawn_blocking(move || -> Result<(Ready, String, String, f64), JobError> {
+        let trained = train(&bars, &plan.spec, &mut |f| progress.store(f.to_bits(), Ordering::Relaxed))?;
         let mut doc = document(&info, &plan, &trained);
-        doc["weights"] = serde_json::to_value(trained.model.weights()).map_err(|e| e.to_string())?;
-        let (file, hash) = files::write(&data_dir, id, &doc).map_err(|e| e.to_string())?;
+        doc["weights"] = serde_json::to_value(trained.model.weights())?;
+        let (file, hash) = files::write(&data_dir, id, &doc)?;
         if let Some(o) = doc.as_object_mut() {
             o.remove("weights");
         }
@@ -100,10 +113,7 @@ pub async fn run(
         };
         Ok((ready, file, hash, trained.report.out_of_sample.headline()))
     });
-    let outcome = match task.await {
-        Ok(r) => r,
-        Err(e) => Err(format!("the training thread failed: {e}")),
-    };
+    let outcome = task.await.unwrap_or_else(|e| Err(JobError::Thread(e)));
     let event = match &outcome {
         Ok((_, file, hash, score)) => {
             let score = if score.is_finite() { *score } else { 0.0 };
@@ -114,19 +124,26 @@ pub async fn run(
                 out_of_sample_score: score,
             })
         }
-        Err(reason) => Event::MlTrainingFailed(MlTrainingFailed { model_id: id, reason: truncate(reason) }),
+        Err(reason) => Event::MlTrainingFailed(MlTrainingFailed { model_id: id, reason: truncate(&reason.to_string()) }),
     };
-    let recorded = services.record(services.draft(&meta, event.clone())).await;
-    let outcome = match (outcome, recorded) {
-        (Ok((ready, ..)), Ok(_)) => Ok(Box::new(ready)),
-        (Err(reason), _) => Err(reason),
-        (Ok(_), Err(e)) => Err(format!("the model was written but its journal record failed: {}", e.to_reply().message)),
+    // A failed journal write leaves the job as started: after a restart it reads
+    // "interrupted"; until then the actor is told it failed.
+    let (event, ready) = match (services.record(services.draft(&meta, event.clone())).await, outcome) {
+        (Ok(_), Ok((ready, ..))) => (event, Some(Box::new(ready))),
+        (Ok(_), Err(reason)) => {
+            tracing::warn!(%id, %reason, "model training failed");
+            (event, None)
+        }
+        (Err(e), _) => {
+            let reason = format!("the end of the job could not be journaled: {}", e.to_reply().message);
+            tracing::error!(%id, %reason, "model training failed");
+            (Event::MlTrainingFailed(MlTrainingFailed { model_id: id, reason }), None)
+        }
     };
-    match &outcome {
-        Ok(_) => tracing::info!(%id, "model trained"),
-        Err(reason) => tracing::warn!(%id, reason, "model training failed"),
+    if ready.is_some() {
+        tracing::info!(%id, "model trained");
     }
     if let Some(actor) = ActorRef::<MlMsg>::where_is(names::ML) {
-        let _ = actor.cast(MlMsg::Finished { id, event: Box::new(event), outcome });
+        let _ = actor.cast(MlMsg::Finished { id, event: Box::new(event), ready });
     }
 }
