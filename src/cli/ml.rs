@@ -56,6 +56,9 @@ pub struct TrainArgs {
     pub hyperparameter_optimization: bool,
     #[arg(long)]
     pub hpo_trials: Option<usize>,
+    /// Drop features that do not help on the training folds (permutation importance).
+    #[arg(long)]
+    pub feature_selection: bool,
     #[arg(long)]
     pub test_fraction: Option<f64>,
     #[arg(long)]
@@ -146,6 +149,7 @@ fn run_train(a: TrainArgs) -> anyhow::Result<ExitCode> {
         model_type: Some(a.model_type.clone()),
         hyperparameter_optimization: a.hyperparameter_optimization,
         hpo_trials: a.hpo_trials,
+        feature_selection: a.feature_selection,
         start_date: None,
         end_date: None,
         test_fraction: a.test_fraction,

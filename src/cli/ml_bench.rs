@@ -39,7 +39,7 @@ fn write_matrix(path: &Path, data: &Dataset, test_from: usize) -> anyhow::Result
 pub fn run(dir: &Path, bars: &[Candle], spec: &TrainSpec, report: &TrainReport) -> anyhow::Result<serde_json::Value> {
     std::fs::create_dir_all(dir)?;
     let frame = features::compute(bars, &spec.groups);
-    let data = label(bars, &frame, spec.target);
+    let data = label(bars, &frame, spec.target).columns(&report.feature_columns);
     let split = holdout(&data.bars, spec.test_fraction, spec.target.horizon, spec.embargo)?;
     let (train, test) = (data.subset(&split.train), data.subset(&split.test));
     // Purged rows are left out of the file: training rows, then test rows.

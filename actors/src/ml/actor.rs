@@ -238,9 +238,10 @@ impl MlActor {
             if let Some(o) = doc.as_object_mut() {
                 o.remove("weights");
             }
+            let columns: Vec<usize> = serde_json::from_value(doc["feature_columns"].clone()).map_err(|e| broken(e.to_string()))?;
             let classifier = doc["target"]["kind"] == "price_direction";
             let model = Loaded::load(&weights).map_err(|e| broken(e.to_string()))?;
-            state.loaded.insert(id, Box::new(Ready { model, features, groups, classifier, doc }));
+            state.loaded.insert(id, Box::new(Ready { model, features, groups, columns, classifier, doc }));
         }
         Ok(&state.loaded[&id])
     }
@@ -270,7 +271,8 @@ impl MlActor {
         let id = req.model_id;
         let entry = state.entries.get(&id).ok_or_else(|| not_found(id))?;
         let (symbol_tf, version, name) = (entry.timeframe, entry.version, entry.name.clone());
-        let groups = self.ensure_loaded(id, state)?.groups.clone();
+        let ready = self.ensure_loaded(id, state)?;
+        let (groups, columns) = (ready.groups.clone(), ready.columns.clone());
         let (x, bar_time) = match (&req.features, &req.symbol) {
             (Some(values), None) => (feature_vector(values, &state.loaded[&id].features).map_err(ml_error)?, None),
             (None, Some(symbol)) => {
@@ -279,7 +281,7 @@ impl MlActor {
                     let why = format!("the features need {} bars of warm-up before the latest one", features::WARM_UP_BARS);
                     ml_error(MlError::TooFewBars { bars: bars.len(), min_bars: features::WARM_UP_BARS + 1, why })
                 })?;
-                (x, bars.last().map(|c| c.open_time))
+                (columns.iter().map(|&j| x[j]).collect(), bars.last().map(|c| c.open_time))
             }
             _ => {
                 return Err(reply_err(

@@ -85,6 +85,22 @@ impl Dataset {
         out
     }
 
+    /// The columns `cols` only, in that order.
+    pub fn columns(&self, cols: &[usize]) -> Dataset {
+        let mut out = Dataset {
+            names: cols.iter().map(|&j| self.names[j].clone()).collect(),
+            y: self.y.clone(),
+            bars: self.bars.clone(),
+            x: Vec::new(),
+        };
+        out.x.reserve(self.rows() * cols.len());
+        for r in 0..self.rows() {
+            let row = self.row(r);
+            out.x.extend(cols.iter().map(|&j| row[j]));
+        }
+        out
+    }
+
     /// The rows in `range`.
     pub fn slice(&self, range: std::ops::Range<usize>) -> Dataset {
         let d = self.cols();

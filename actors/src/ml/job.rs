@@ -55,6 +55,8 @@ pub fn document(info: &JobInfo, plan: &TrainPlan, t: &Trained) -> Value {
         "target": plan.spec.target,
         "feature_groups": plan.spec.groups,
         "features": r.features,
+        "feature_columns": r.feature_columns,
+        "feature_selection": r.feature_selection,
         "parameters": r.params,
         "seed": plan.spec.seed,
         "code_version": env!("CARGO_PKG_VERSION"),
@@ -107,6 +109,7 @@ pub async fn run(
         let ready = Ready {
             features: trained.report.features.clone(),
             groups: plan.spec.groups.clone(),
+            columns: trained.report.feature_columns.clone(),
             classifier: plan.spec.target.kind.is_classification(),
             model: trained.model,
             doc,

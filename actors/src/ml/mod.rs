@@ -23,6 +23,7 @@
 //! - `mlp.rs`: the MLP in candle.
 //! - `model.rs`: `model_type` names, stored weights, a loaded model (and the ensemble).
 //! - `tune.rs`: fitting by kind, purged CV, the seeded TPE search.
+//! - `select.rs`: automated feature selection on the training folds only.
 //! - `importance.rs`: permutation importance (out-of-sample) and GBM gain.
 //! - `train.rs`: one training run, start to finish.
 //! - `request.rs`: the HTTP / CLI request bodies and their validation.
@@ -46,6 +47,7 @@ pub mod mlp;
 pub mod model;
 pub mod registry;
 pub mod request;
+pub mod select;
 pub mod split;
 pub mod train;
 pub mod tune;

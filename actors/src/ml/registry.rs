@@ -54,6 +54,8 @@ pub struct Ready {
     pub model: Loaded,
     pub features: Vec<String>,
     pub groups: Vec<super::features::FeatureGroup>,
+    /// Which of the groups' columns the model takes, in order.
+    pub columns: Vec<usize>,
     pub classifier: bool,
     /// The model file's document without its weights (what `GET` shows).
     pub doc: serde_json::Value,

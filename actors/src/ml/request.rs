@@ -43,6 +43,9 @@ pub struct TrainRequest {
     pub hyperparameter_optimization: bool,
     #[serde(default)]
     pub hpo_trials: Option<usize>,
+    /// Drop features that do not help on the training folds.
+    #[serde(default)]
+    pub feature_selection: bool,
     #[serde(default)]
     pub start_date: Option<String>,
     #[serde(default)]
@@ -132,6 +135,7 @@ impl TrainRequest {
             cv_folds: bounded("cv_folds", self.cv_folds, 0, CV_FOLDS_MAX, 3)?,
             hpo: self.hyperparameter_optimization,
             hpo_trials: bounded("hpo_trials", self.hpo_trials, 1, HPO_TRIALS_MAX, super::tune::HPO_TRIALS_DEFAULT)?,
+            feature_selection: self.feature_selection,
             seed: self.seed.unwrap_or(0),
             ..TrainSpec::default()
         };

@@ -151,3 +151,18 @@ fn regression_hpo_and_ensemble_run() {
     let x = &[50.0, 0.0, 0.5, 1.0, 0.001, 0.0, 0.001, 0.001];
     assert_eq!(t.model.predict(x).unwrap(), again.predict(x).unwrap());
 }
+
+#[test]
+fn feature_selection_runs_on_training_folds_and_keeps_the_signal() {
+    let bars = candles(4_000, -0.3, 13);
+    let spec = TrainSpec { feature_selection: true, ..quick(ModelKind::Logistic) };
+    let t = train(&bars, &spec, &mut |_| {}).unwrap();
+    let sel = t.report.feature_selection.as_ref().unwrap();
+    assert!(sel.kept.contains(&"log_return_1".to_string()), "{sel:?}");
+    assert_eq!(sel.kept.len() + sel.dropped.len(), 8);
+    assert_eq!(t.report.features, sel.kept);
+    let all = features::names(&FeatureGroup::ALL);
+    let picked: Vec<String> = t.report.feature_columns.iter().map(|&j| all[j].clone()).collect();
+    assert_eq!(picked, t.report.features);
+    assert_eq!(t.model.predict(&vec![0.0; t.report.features.len()]).unwrap().len(), 1);
+}

@@ -15,6 +15,7 @@ use super::features::{self, FeatureGroup};
 use super::importance::{importance, FeatureImportance};
 use super::metrics::{score, Scores};
 use super::model::{Loaded, ModelKind};
+use super::select::{select, SelectionReport};
 use super::split::{holdout, walk_forward};
 use super::tune::{cross_validate, fit, tune, HpoReport, Params, HPO_TRIALS_DEFAULT};
 use serde::{Deserialize, Serialize};
@@ -39,6 +40,8 @@ pub struct TrainSpec {
     pub cv_folds: usize,
     pub hpo: bool,
     pub hpo_trials: usize,
+    /// Drop features that do not help on the training folds (see `select.rs`).
+    pub feature_selection: bool,
     pub seed: u64,
     pub params: Params,
 }
@@ -54,6 +57,7 @@ impl Default for TrainSpec {
             cv_folds: 3,
             hpo: false,
             hpo_trials: HPO_TRIALS_DEFAULT,
+            feature_selection: false,
             seed: 0,
             params: Params::default(),
         }
@@ -78,7 +82,11 @@ pub struct CvReport {
 /// Everything a training run reports (stored with the model).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrainReport {
+    /// The model's features, in the order `predict` takes them.
     pub features: Vec<String>,
+    /// Their positions among the columns of the request's feature groups.
+    pub feature_columns: Vec<usize>,
+    pub feature_selection: Option<SelectionReport>,
     pub implementation: String,
     pub params: Params,
     pub train_window: Window,
@@ -128,8 +136,15 @@ pub fn train(candles: &[Candle], spec: &TrainSpec, progress: &mut dyn FnMut(f64)
     }
     let (h, e) = (spec.target.horizon, spec.embargo);
     let split = holdout(&data.bars, spec.test_fraction, h, e)?;
-    let (train, test) = (data.subset(&split.train), data.subset(&split.test));
+    let (mut train, mut test) = (data.subset(&split.train), data.subset(&split.test));
     let folds = walk_forward(&train.bars, spec.cv_folds, h, e);
+    let (columns, selection) = if spec.feature_selection {
+        let (cols, report) = select(spec.kind, &spec.params, &train, &folds, classifier, spec.seed)?;
+        (train, test) = (train.columns(&cols), test.columns(&cols));
+        (cols, Some(report))
+    } else {
+        ((0..data.cols()).collect(), None)
+    };
     let (params, hpo, cv_scores) = if spec.hpo {
         let (p, report) =
             tune(spec.kind, &spec.params, &train, &folds, classifier, spec.hpo_trials, spec.seed, &mut |f| progress(0.05 + 0.6 * f))?;
@@ -153,7 +168,9 @@ pub fn train(candles: &[Candle], spec: &TrainSpec, progress: &mut dyn FnMut(f64)
     };
     let mean = (!cv_scores.is_empty()).then(|| cv_scores.iter().sum::<f64>() / cv_scores.len() as f64);
     let report = TrainReport {
-        features: data.names.clone(),
+        features: train.names.clone(),
+        feature_columns: columns,
+        feature_selection: selection,
         implementation: spec.kind.implementation(),
         params,
         train_window: window(&train),
