@@ -40,7 +40,7 @@ pub struct TrainArgs {
     /// Symbol the file holds (recorded in the model).
     #[arg(long, default_value = "BTC/USDT")]
     pub symbol: String,
-    /// Feature groups, comma separated (rsi,macd,bb,volume,returns,atr,volatility); default all.
+    /// Feature groups, comma separated (rsi,macd,bb,volume,returns,atr,volatility,regime); default all but regime.
     #[arg(long, value_delimiter = ',')]
     pub features: Vec<String>,
     /// price_direction or forward_return.

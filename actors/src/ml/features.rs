@@ -14,16 +14,18 @@
 //! | `returns` | `log_return_1`, `log_return_5` |
 //! | `atr` | `atr_rel` (ATR(14) / close) |
 //! | `volatility` | `volatility_20` (std of 20 one-bar returns) |
+//! | `regime` | `trend_50` (close / SMA(50) - 1), `vol_ratio_20_100` (volatility 20 / 100): simple regime proxies, not in the default set |
 
 use super::error::MlError;
-use crate::market_data::indicators::{Atr, Bollinger, Indicator, Macd, Returns, Rsi, Volatility, VolumeFeatures};
+use crate::market_data::indicators::{Atr, Bollinger, Indicator, Macd, Returns, Rsi, Sma, Volatility, VolumeFeatures};
 use serde::{Deserialize, Serialize};
 use tradpal_messages::Candle;
 
-/// The group names, in the order `all` uses them.
-pub const GROUPS: [&str; 7] = ["rsi", "macd", "bb", "volume", "returns", "atr", "volatility"];
-/// Bars before every group has a value (MACD's 26 + 9 - 1 is the longest warm-up).
-pub const WARM_UP_BARS: usize = 34;
+/// The group names accepted.
+pub const GROUPS: [&str; 8] = ["rsi", "macd", "bb", "volume", "returns", "atr", "volatility", "regime"];
+/// Bars before every group has a value (the regime group's 100-bar volatility is the
+/// longest warm-up; without it, MACD's 26 + 9 - 1).
+pub const WARM_UP_BARS: usize = 100;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -35,16 +37,20 @@ pub enum FeatureGroup {
     Returns,
     Atr,
     Volatility,
+    Regime,
 }
 
 impl FeatureGroup {
+    /// The default set (every group but `regime`).
     pub const ALL: [FeatureGroup; 7] = [Self::Rsi, Self::Macd, Self::Bb, Self::Volume, Self::Returns, Self::Atr, Self::Volatility];
+    const ACCEPTED: [FeatureGroup; 8] =
+        [Self::Rsi, Self::Macd, Self::Bb, Self::Volume, Self::Returns, Self::Atr, Self::Volatility, Self::Regime];
 
     pub fn parse(name: &str) -> Result<Self, MlError> {
         GROUPS
             .iter()
             .position(|g| *g == name)
-            .map(|i| Self::ALL[i])
+            .map(|i| Self::ACCEPTED[i])
             .ok_or_else(|| MlError::UnknownFeature { name: name.chars().take(64).collect(), valid: GROUPS.join(", ") })
     }
 
@@ -57,6 +63,7 @@ impl FeatureGroup {
             Self::Returns => &["log_return_1", "log_return_5"],
             Self::Atr => &["atr_rel"],
             Self::Volatility => &["volatility_20"],
+            Self::Regime => &["trend_50", "vol_ratio_20_100"],
         }
     }
 }
@@ -77,6 +84,8 @@ pub struct FeatureState {
     r5: Returns,
     atr: Atr,
     volatility: Volatility,
+    sma50: Sma,
+    vol100: Volatility,
 }
 
 impl Default for FeatureState {
@@ -90,6 +99,8 @@ impl Default for FeatureState {
             r5: Returns::new(5).expect("5 is a valid period"),
             atr: Atr::default(),
             volatility: Volatility::default(),
+            sma50: Sma::new(50).expect("50 is a valid period"),
+            vol100: Volatility::new(100).expect("100 is a valid period"),
         }
     }
 }
@@ -104,12 +115,16 @@ struct Values {
     r5: Option<f64>,
     atr: Option<f64>,
     volatility: Option<f64>,
+    trend: Option<f64>,
+    vol_ratio: Option<f64>,
 }
 
 impl FeatureState {
     /// Feeds `c`; returns the row of `groups` at this bar, `None` while any value is
     /// warming up or not finite (a zero-volume window, say).
     pub fn update(&mut self, c: Candle, groups: &[FeatureGroup], out: &mut Vec<f64>) -> bool {
+        let volatility = self.volatility.update(c.close);
+        let long = self.vol100.update(c.close);
         let v = Values {
             rsi: self.rsi.update(c.close),
             macd: self.macd.update(c.close).and_then(|m| m.histogram).map(|h| h / c.close),
@@ -118,7 +133,9 @@ impl FeatureState {
             r1: self.r1.update(c.close).map(|r| r.log),
             r5: self.r5.update(c.close).map(|r| r.log),
             atr: self.atr.update(c).map(|a| a / c.close),
-            volatility: self.volatility.update(c.close),
+            volatility,
+            trend: self.sma50.update(c.close).map(|m| c.close / m - 1.0),
+            vol_ratio: volatility.zip(long).map(|(s, l)| s / l),
         };
         out.clear();
         for g in groups {
@@ -130,6 +147,7 @@ impl FeatureState {
                 FeatureGroup::Returns => &[v.r1, v.r5],
                 FeatureGroup::Atr => &[v.atr],
                 FeatureGroup::Volatility => &[v.volatility],
+                FeatureGroup::Regime => &[v.trend, v.vol_ratio],
             };
             for x in cols {
                 match x {

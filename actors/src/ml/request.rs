@@ -27,7 +27,7 @@ pub struct TrainRequest {
     /// Default: the finest timeframe stored for the symbol.
     #[serde(default)]
     pub timeframe: Option<String>,
-    /// Feature groups (`rsi`, `macd`, `bb`, `volume`, `returns`, `atr`, `volatility`); default all.
+    /// Feature groups (`rsi`, `macd`, `bb`, `volume`, `returns`, `atr`, `volatility`, `regime`); default all but `regime`.
     #[serde(default)]
     pub features: Option<Vec<String>>,
     /// `price_direction` (default) or `forward_return`.

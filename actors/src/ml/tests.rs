@@ -116,6 +116,11 @@ fn the_causality_check_catches_a_peeking_feature() {
     let bars = candles(1_000, 0.0, 3);
     let honest = features::compute(&bars, &FeatureGroup::ALL);
     assert!(causality::check(&bars, &honest, |c| features::compute(c, &FeatureGroup::ALL)).unwrap() > 1_000);
+    let mut groups = FeatureGroup::ALL.to_vec();
+    groups.push(FeatureGroup::parse("regime").unwrap());
+    let with_regime = features::compute(&bars, &groups);
+    assert_eq!(with_regime.bars[0], features::WARM_UP_BARS, "the regime group's warm-up is the longest");
+    assert!(causality::check(&bars, &with_regime, |c| features::compute(c, &groups)).is_ok());
     let e = causality::check(&bars, &peeking(&bars), peeking).unwrap_err();
     assert!(e.to_string().contains("reads bars after its own"), "{e}");
 }
