@@ -5,7 +5,9 @@
 use super::causality;
 use super::dataset::{Target, TargetKind};
 use super::features::{self, FeatureFrame, FeatureGroup};
+use super::gbm::GbmParams;
 use super::metrics::{auc, Scores};
+use super::mlp::MlpParams;
 use super::model::ModelKind;
 use super::train::{train, TrainSpec};
 use super::tune::Params;
@@ -42,10 +44,11 @@ pub fn candles(n: usize, phi: f64, seed: u64) -> Vec<Candle> {
 }
 
 fn quick(kind: ModelKind) -> TrainSpec {
-    let mut params = Params::default();
-    params.gbm.num_iterations = 50;
-    params.gbm.num_threads = 1;
-    params.mlp.epochs = 3;
+    let params = Params {
+        gbm: GbmParams { num_iterations: 50, num_threads: 1, ..GbmParams::default() },
+        mlp: MlpParams { epochs: 3, ..MlpParams::default() },
+        ..Params::default()
+    };
     TrainSpec { kind, cv_folds: 2, params, ..TrainSpec::default() }
 }
 
