@@ -4,8 +4,8 @@
 `gen OUT.csv BARS SEED`: seeded 1-minute candles whose log returns follow
 r[t+1] = -0.15 r[t] + noise (a planted, learnable signal), like the Rust honesty tests.
 
-`fit DIR`: fits LightGBM (200 trees, otherwise LightGBM's defaults, seed 0,
-deterministic) on DIR/matrix.csv, exactly the rows and features `tradpal ml train
+`fit DIR`: fits LightGBM (lgb.train: 200 trees, learning rate 0.1, 31 leaves, 20 rows
+per leaf: LightGBM's defaults; seed 0, deterministic, row-wise, as tradpal runs it) on DIR/matrix.csv, exactly the rows and features `tradpal ml train
 --bench-dir DIR` trained on, and writes DIR/python.json: best-of-3 fit time, test AUC,
 one-row predict latency and batch scoring throughput.
 """
@@ -35,7 +35,7 @@ def gen(out, bars, seed):
         f.write("timestamp,open,high,low,close,volume\n")
         for i in range(bars):
             ts = str(t0 + np.timedelta64(i, "m")) + "Z"
-            f.write(f"{ts},{open_[i]!r},{high[i]!r},{low[i]!r},{close[i]!r},{volume[i]!r}\n")
+            f.write(f"{ts},{float(open_[i])!r},{float(high[i])!r},{float(low[i])!r},{float(close[i])!r},{float(volume[i])!r}\n")
 
 
 def auc(y, p):
@@ -63,13 +63,14 @@ def fit(d):
     xtr, ytr, xte, yte = x[~test], y[~test], x[test], y[test]
     best, model = float("inf"), None
     for _ in range(3):
-        m = lgb.LGBMClassifier(n_estimators=200, random_state=0, deterministic=True, force_row_wise=True, verbose=-1)
+        params = {"objective": "binary", "num_iterations": 200, "learning_rate": 0.1, "num_leaves": 31, "min_data_in_leaf": 20,
+                  "seed": 0, "deterministic": True, "force_row_wise": True, "verbose": -1}
         t = time.perf_counter()
-        m.fit(xtr, ytr)
+        m = lgb.train(params, lgb.Dataset(xtr, label=ytr))
         best = min(best, time.perf_counter() - t)
         model = m
-    p = model.predict_proba(xte)[:, 1]
-    booster = model.booster_
+    booster = model
+    p = booster.predict(xte)
     lat = []
     for k in range(2000):
         row = xte[k % len(xte)].reshape(1, -1)

@@ -33,6 +33,8 @@ impl Default for GbmParams {
 /// A trained booster and its text form.
 pub struct Gbm {
     booster: Booster,
+    /// The same trees as flat arrays, for batch scoring (`None`: LightGBM scores).
+    forest: Option<super::trees::Forest>,
     pub text: String,
     cols: usize,
 }
@@ -76,15 +78,31 @@ impl Gbm {
             return Err(MlError::Gbm(format!("the model has {} features, its metadata {cols}", booster.num_features())));
         }
         booster.single_row_fast_init::<f64>(Some(&serde_json::json!({ "num_threads": 1 })))?;
-        Ok(Gbm { booster, text: text.to_string(), cols })
+        let forest = super::trees::Forest::parse(text, cols);
+        Ok(Gbm { booster, forest, text: text.to_string(), cols })
     }
 
-    /// Probabilities (binary) or values (regression) for the rows of `x`.
+    /// Probabilities (binary) or values (regression) for the rows of `x`: one row through
+    /// LightGBM's fast single-row path, batches through the flat evaluator when it read
+    /// the model (bit-identical, see `trees.rs`), else through LightGBM.
     pub fn predict(&self, x: &[f64]) -> Result<Vec<f64>, MlError> {
         if x.len() == self.cols {
             return Ok(self.booster.predict_single_row_fast(x)?);
         }
+        if let Some(forest) = &self.forest {
+            let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+            return Ok(forest.predict(x, threads));
+        }
         Ok(self.booster.predict(x, self.cols as i32, true)?)
+    }
+
+    /// LightGBM's own batch scores (what the flat evaluator is tested against).
+    pub fn predict_lightgbm(&self, x: &[f64]) -> Result<Vec<f64>, MlError> {
+        Ok(self.booster.predict(x, self.cols as i32, true)?)
+    }
+
+    pub fn has_flat_evaluator(&self) -> bool {
+        self.forest.is_some()
     }
 
     pub fn cols(&self) -> usize {

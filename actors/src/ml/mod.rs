@@ -20,6 +20,7 @@
 //! - `causality.rs`: the truncation check that catches a feature reading later bars.
 //! - `linear.rs`: logistic / ridge regression, the baseline model.
 //! - `gbm.rs`: gradient-boosted trees (LightGBM via `lightgbm3`).
+//! - `trees.rs`: a flat, parallel evaluator of LightGBM's text model for batch scoring.
 //! - `mlp.rs`: the MLP in candle.
 //! - `model.rs`: `model_type` names, stored weights, a loaded model (and the ensemble).
 //! - `tune.rs`: fitting by kind, purged CV, the seeded TPE search.
@@ -50,6 +51,7 @@ pub mod request;
 pub mod select;
 pub mod split;
 pub mod train;
+pub mod trees;
 pub mod tune;
 
 #[cfg(test)]

@@ -174,3 +174,24 @@ fn feature_selection_runs_on_training_folds_and_keeps_the_signal() {
     assert_eq!(picked, t.report.features);
     assert_eq!(t.model.predict(&vec![0.0; t.report.features.len()]).unwrap().len(), 1);
 }
+
+#[test]
+fn the_flat_tree_evaluator_matches_lightgbm_bit_for_bit() {
+    use super::gbm::Gbm;
+    let bars = candles(3_000, -0.3, 17);
+    let frame = features::compute(&bars, &FeatureGroup::ALL);
+    for kind in [TargetKind::PriceDirection, TargetKind::ForwardReturn] {
+        let data = super::dataset::label(&bars, &frame, Target { kind, horizon: 1 });
+        let p = GbmParams { num_iterations: 40, num_threads: 1, ..GbmParams::default() };
+        let g = Gbm::fit(&data.x, &data.y, data.cols(), kind.is_classification(), &p, 3).unwrap();
+        assert!(g.has_flat_evaluator());
+        let mut x = data.x.clone();
+        x[5] = f64::NAN; // LightGBM's NaN rule, too
+        x[13] = 0.0;
+        let (ours, theirs) = (g.predict(&x).unwrap(), g.predict_lightgbm(&x).unwrap());
+        assert_eq!(ours.len(), theirs.len());
+        for (a, b) in ours.iter().zip(&theirs) {
+            assert_eq!(a.to_bits(), b.to_bits(), "{kind:?}: {a} vs {b}");
+        }
+    }
+}
