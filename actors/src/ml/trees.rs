@@ -8,6 +8,9 @@
 
 /// Rows per thread below which one thread scores the whole batch.
 const ROWS_PER_THREAD_MIN: usize = 4_096;
+/// Rows scored together, tree by tree, so one tree stays in cache across the block (each
+/// row still sums its trees in order: the result does not depend on the block size).
+const BLOCK_ROWS: usize = 256;
 /// LightGBM's `kZeroThreshold`.
 const ZERO_THRESHOLD: f64 = 1e-35;
 
@@ -22,9 +25,61 @@ struct Tree {
     leaf: Vec<f64>,
 }
 
+/// One split, packed (one cache line holds a few).
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Node {
+    threshold: f64,
+    feature: u32,
+    left: i32,
+    right: i32,
+    decision: u8,
+}
+
+/// A tree as packed nodes; a one-leaf tree has no nodes.
+#[derive(Debug, Clone, PartialEq)]
+struct Packed {
+    nodes: Vec<Node>,
+    leaf: Vec<f64>,
+}
+
+impl Packed {
+    fn new(t: Tree) -> Packed {
+        let nodes = (0..t.feature.len())
+            .map(|n| Node {
+                threshold: t.threshold[n],
+                feature: t.feature[n] as u32,
+                left: t.left[n],
+                right: t.right[n],
+                decision: t.decision[n],
+            })
+            .collect();
+        Packed { nodes, leaf: t.leaf }
+    }
+
+    #[inline]
+    fn value(&self, row: &[f64]) -> f64 {
+        if self.nodes.is_empty() {
+            return self.leaf[0];
+        }
+        let mut node = 0i32;
+        while node >= 0 {
+            let n = &self.nodes[node as usize];
+            let missing = (n.decision >> 2) & 3;
+            let mut x = row[n.feature as usize];
+            if x.is_nan() && missing != 2 {
+                x = 0.0;
+            }
+            let to_default = (missing == 1 && x.abs() <= ZERO_THRESHOLD) || (missing == 2 && x.is_nan());
+            let left = if to_default { n.decision & 2 != 0 } else { x <= n.threshold };
+            node = if left { n.left } else { n.right };
+        }
+        self.leaf[!node as usize]
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Forest {
-    trees: Vec<Tree>,
+    trees: Vec<Packed>,
     /// `Some(s)` for a binary model: the output is `1 / (1 + exp(-s * raw))`.
     sigmoid: Option<f64>,
     cols: usize,
@@ -77,42 +132,33 @@ impl Forest {
                 .get(k + 1)
                 .copied()
                 .unwrap_or_else(|| lines[s..].iter().position(|l| l.starts_with("end of trees")).map_or(lines.len(), |p| s + p));
-            trees.push(tree(&lines[s + 1..end])?);
+            trees.push(Packed::new(tree(&lines[s + 1..end])?));
         }
-        let in_range = trees.iter().all(|t| t.feature.iter().all(|&f| f < cols));
+        let in_range = trees.iter().all(|t| t.nodes.iter().all(|n| (n.feature as usize) < cols));
         (!trees.is_empty() && in_range).then_some(Forest { trees, sigmoid, cols })
     }
 
-    fn raw(&self, row: &[f64]) -> f64 {
-        let mut sum = 0.0;
-        for t in &self.trees {
-            if t.feature.is_empty() {
-                sum += t.leaf[0];
-                continue;
-            }
-            let mut node = 0i32;
-            while node >= 0 {
-                let n = node as usize;
-                let d = t.decision[n];
-                let missing = (d >> 2) & 3;
-                let mut x = row[t.feature[n]];
-                if x.is_nan() && missing != 2 {
-                    x = 0.0;
-                }
-                let to_default = (missing == 1 && x.abs() <= ZERO_THRESHOLD) || (missing == 2 && x.is_nan());
-                let left = if to_default { d & 2 != 0 } else { x <= t.threshold[n] };
-                node = if left { t.left[n] } else { t.right[n] };
-            }
-            sum += t.leaf[!node as usize];
-        }
-        sum
-    }
-
-    fn score(&self, row: &[f64]) -> f64 {
-        let raw = self.raw(row);
+    fn finish(&self, raw: f64) -> f64 {
         match self.sigmoid {
             Some(s) => 1.0 / (1.0 + (-s * raw).exp()),
             None => raw,
+        }
+    }
+
+    /// Scores the rows of `x` into `out`, a block of rows at a time, tree by tree.
+    fn score_into(&self, x: &[f64], out: &mut [f64]) {
+        let cols = self.cols;
+        for (b, block) in out.chunks_mut(BLOCK_ROWS).enumerate() {
+            block.fill(0.0);
+            let rows = &x[b * BLOCK_ROWS * cols..];
+            for t in &self.trees {
+                for (r, o) in block.iter_mut().enumerate() {
+                    *o += t.value(&rows[r * cols..(r + 1) * cols]);
+                }
+            }
+            for o in block.iter_mut() {
+                *o = self.finish(*o);
+            }
         }
     }
 
@@ -125,11 +171,7 @@ impl Forest {
         std::thread::scope(|s| {
             for (k, part) in out.chunks_mut(chunk).enumerate() {
                 let xs = &x[k * chunk * self.cols..];
-                s.spawn(move || {
-                    for (r, o) in part.iter_mut().enumerate() {
-                        *o = self.score(&xs[r * self.cols..(r + 1) * self.cols]);
-                    }
-                });
+                s.spawn(move || self.score_into(xs, part));
             }
         });
         out
