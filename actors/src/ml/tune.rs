@@ -161,21 +161,22 @@ pub fn tune(
     let space = ranges(kind);
     let mut done = 0usize;
     let mut first_error: Option<MlError> = None;
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let scored = tpe::search_by(&space, trials, HPO_STARTUP, seed, |batch| {
+        // The batch's points in parallel, each fit on one thread (the same model as on
+        // several: LightGBM runs `deterministic`).
+        let results = score_batch(kind, base, &space, batch, train, folds, classifier, seed, threads);
+        done += batch.len();
+        progress(done as f64 / trials.max(1) as f64);
         batch
             .iter()
-            .map(|point| {
-                let p = apply(base, &space, point);
-                let result = cross_validate(kind, &p, train, folds, classifier, seed);
-                done += 1;
-                progress(done as f64 / trials.max(1) as f64);
-                match result {
-                    Ok(s) => Scored { point: point.clone(), score: s.iter().sum::<f64>() / s.len() as f64, error: None },
-                    Err(e) => {
-                        let error = Some(e.to_string());
-                        first_error.get_or_insert(e);
-                        Scored { point: point.clone(), score: f64::NEG_INFINITY, error }
-                    }
+            .zip(results)
+            .map(|(point, result)| match result {
+                Ok(s) => Scored { point: point.clone(), score: s.iter().sum::<f64>() / s.len() as f64, error: None },
+                Err(e) => {
+                    let error = Some(e.to_string());
+                    first_error.get_or_insert(e);
+                    Scored { point: point.clone(), score: f64::NEG_INFINITY, error }
                 }
             })
             .collect()
@@ -190,4 +191,33 @@ pub fn tune(
         best: space.iter().zip(&best.point).map(|(r, v)| (r.name.clone(), *v)).collect(),
     };
     Ok((apply(base, &space, &best.point), report))
+}
+
+/// The CV scores of every point of `batch`, computed on up to `threads` scoped threads.
+#[allow(clippy::too_many_arguments)]
+fn score_batch(
+    kind: ModelKind,
+    base: &Params,
+    space: &[ParamRange],
+    batch: &[Vec<f64>],
+    train: &Dataset,
+    folds: &[Split],
+    classifier: bool,
+    seed: u64,
+    threads: usize,
+) -> Vec<Result<Vec<f64>, MlError>> {
+    let one = |point: &Vec<f64>| {
+        let mut p = apply(base, space, point);
+        p.gbm.num_threads = 1;
+        cross_validate(kind, &p, train, folds, classifier, seed)
+    };
+    let mut out: Vec<Result<Vec<f64>, MlError>> = Vec::with_capacity(batch.len());
+    for group in batch.chunks(threads.max(1)) {
+        let results: Vec<_> = std::thread::scope(|s| {
+            let handles: Vec<_> = group.iter().map(|point| s.spawn(move || one(point))).collect();
+            handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err(MlError::Gbm("a trial's thread panicked".into())))).collect()
+        });
+        out.extend(results);
+    }
+    out
 }
