@@ -30,6 +30,8 @@
 //! - `backtest/`: the backtester: the engine driving the execution core over stored
 //!   bars, strategies, round-trip trades, the performance metrics, optimisation and
 //!   walk-forward, robustness checks, reports; the actor runs them as jobs over HTTP.
+//! - `ml/`: ML training (issue 14): features, leak-proof splits and CV, logistic / GBM
+//!   (LightGBM) / MLP (candle) / ensemble, metrics beside baselines, the model registry actor.
 //! - `concern.rs`: the actor for concerns whose capability is not built yet; it is
 //!   supervised and answers health pings, and nothing else (see README's roadmap).
 
@@ -40,6 +42,7 @@ pub mod ensemble;
 pub mod execution;
 pub mod fault;
 pub mod market_data;
+pub mod ml;
 pub mod names;
 pub mod regime;
 pub mod risk;
