@@ -13,7 +13,7 @@ use crate::order::{Liquidity, OrderLink, OrderSpec, OrderStatus, RejectSource, T
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
 
-pub use crate::session_event::{SessionInputDecided, SessionOpened, SessionStopRequested, StrategyParam};
+pub use crate::session_event::{AiDecision, SessionInputDecided, SessionOpened, SessionStopRequested, StrategyParam};
 
 /// How a session trades. Paper is the default and needs no exchange account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
@@ -424,6 +424,7 @@ pub enum Event {
     MlModelTrained(MlModelTrained),
     MlTrainingFailed(MlTrainingFailed),
     MlModelDeleted(MlModelDeleted),
+    AiDecision(AiDecision),
 }
 
 /// The event's kind without its payload: stored in the envelope (and in indexes) so a
@@ -465,6 +466,7 @@ pub enum EventKind {
     MlModelTrained = 29,
     MlTrainingFailed = 30,
     MlModelDeleted = 31,
+    AiDecision = 32,
 }
 
 impl EventKind {
@@ -500,6 +502,7 @@ impl EventKind {
         Self::MlModelTrained,
         Self::MlTrainingFailed,
         Self::MlModelDeleted,
+        Self::AiDecision,
     ];
 
     /// The kinds the backtest actor folds.
@@ -557,6 +560,7 @@ impl EventKind {
             Self::MlModelTrained => "ml_model_trained",
             Self::MlTrainingFailed => "ml_training_failed",
             Self::MlModelDeleted => "ml_model_deleted",
+            Self::AiDecision => "ai_decision",
         }
     }
 }
@@ -595,6 +599,7 @@ impl Event {
             Event::MlModelTrained(_) => EventKind::MlModelTrained,
             Event::MlTrainingFailed(_) => EventKind::MlTrainingFailed,
             Event::MlModelDeleted(_) => EventKind::MlModelDeleted,
+            Event::AiDecision(_) => EventKind::AiDecision,
         }
     }
 
@@ -615,6 +620,7 @@ impl Event {
             Event::SessionStopRequested(e) => Some(e.session_id),
             Event::SessionInputDecided(_) => None,
             Event::MlTrainingStarted(_) | Event::MlModelTrained(_) | Event::MlTrainingFailed(_) | Event::MlModelDeleted(_) => None,
+            Event::AiDecision(_) => None,
         }
     }
 
@@ -743,6 +749,7 @@ impl Event {
             }
             Event::MlTrainingFailed(e) => check_text("reason", &e.reason),
             Event::MlModelDeleted(e) => check_text("reason", &e.reason),
+            Event::AiDecision(e) => e.check(),
         }
     }
 }

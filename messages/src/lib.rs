@@ -55,5 +55,5 @@ pub use market::{is_valid_symbol, Candle, CandleWire, TimeWire, Timeframe};
 pub use money::{Fixed, FixedError, Rounding};
 pub use order::{Contingency, Liquidity, OrderLink, OrderSpec, OrderStatus, OrderType, RejectSource, Side, TimeInForce, TradingState};
 pub use reply::{ActorState, ActorStatus, ErrorCode, ErrorReply, SessionInfo, SessionStatus, StatusReply};
-pub use session_event::{SessionInputDecided, SessionOpened, SessionStopRequested, StrategyParam};
+pub use session_event::{AiDecision, SessionInputDecided, SessionOpened, SessionStopRequested, StrategyParam};
 pub use time::{Clock, SimClock, Timestamp};

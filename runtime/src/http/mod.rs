@@ -84,6 +84,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/trading/start-session", post(trading::start_session))
         .route("/api/trading/stop-session", post(trading::stop_session))
         .route("/api/trading/emergency-stop", post(trading::emergency_stop))
+        .route("/api/trading/smart-trade", post(trading::smart_trade))
         .route("/api/data/candles", post(data::post_candles))
         .route("/api/risk/check-limits", post(risk::check_limits))
         .route("/api/execution/submit-order", post(execution::submit_order))

@@ -12,7 +12,6 @@ use tradpal_messages::ErrorCode;
 
 /// (method, path, the capability that will serve it).
 pub const ROUTES: &[(&str, &str, &str)] = &[
-    ("POST", "/api/trading/smart-trade", "AI-assisted trading (sessions / AI ensemble)"),
     ("POST", "/api/rl/train", "reinforcement learning"),
     ("POST", "/api/rl/infer", "reinforcement learning"),
     ("GET", "/api/rl/agents", "reinforcement learning"),

@@ -184,3 +184,16 @@ pub async fn status(_role: Viewer, State(state): State<AppState>) -> Result<Json
     };
     Ok(Json(body))
 }
+
+/// `POST /api/trading/smart-trade`: the AI ensemble's decision (and, with `execute`,
+/// its order). 409 when no model is trained for the symbol.
+pub async fn smart_trade(
+    _role: Trader,
+    Extension(rid): Extension<RequestId>,
+    ApiJson(req): ApiJson<tradpal_actors::ensemble::actor::SmartTradeRequest>,
+) -> Result<Json<tradpal_actors::ensemble::actor::SmartTradeReply>, ApiError> {
+    use tradpal_actors::ensemble::actor::EnsembleMsg;
+    let (req, meta) = (Box::new(req), correlation(&rid));
+    let reply = call_actor(names::AI_ENSEMBLE, |reply| EnsembleMsg::SmartTrade { req, meta, reply }).await??;
+    Ok(Json(reply))
+}
