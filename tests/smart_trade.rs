@@ -60,6 +60,20 @@ async fn smart_trade_decides_with_a_trained_model_and_journals_first() {
     let seq = d["decision_sequence"].as_u64().unwrap();
     assert_ne!(d["action"], "hold", "{d}");
     assert_eq!(d["order"]["order"]["client_order_id"], format!("ai-{seq}"), "{d}");
+    // The audit chain of that order: the decision with the model's id, version and
+    // probability, the regime, the weights; the risk check; the order.
+    let order_id = d["order"]["order"]["order_id"].as_str().unwrap();
+    let (s, a) = send(client().get(server.url(&format!("/api/audit/orders/{order_id}"))).bearer_auth(VIEWER_KEY)).await;
+    assert_eq!(s, 200, "{a}");
+    assert_eq!(a["decision"]["kind"], "ai_ensemble", "{a}");
+    assert_eq!(a["decision"]["sequence"], seq, "{a}");
+    assert_eq!(a["decision"]["ml"]["model_id"], id.as_str(), "{a}");
+    assert!(a["decision"]["ml"]["probability"].is_number() && a["decision"]["ml"]["version"] == 1, "{a}");
+    assert!(a["decision"]["weights"]["ml"].as_f64().unwrap() > 0.0, "{a}");
+    assert!(["passed", "resized", "refused"].contains(&a["risk_check"]["result"].as_str().unwrap()), "{a}");
+    assert!(a["order"]["sequence"].as_u64().unwrap() > seq, "{a}");
+    let (s, _) = send(client().get(server.url("/api/audit/orders/00000000-0000-4000-8000-000000000000")).bearer_auth(VIEWER_KEY)).await;
+    assert_eq!(s, 404);
     server.stop();
     let (code, dump, err) = run_cli(&["journal", "dump", "--data-dir", data.to_str().unwrap(), "--from", &seq.to_string()], &[]);
     assert_eq!(code, 0, "{err}");

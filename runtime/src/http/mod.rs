@@ -99,6 +99,7 @@ pub fn router(state: AppState) -> Router {
         .route("/health", get(health))
         .route("/api/trading/status", get(trading::status))
         .route("/api/trading/performance", get(trading::performance))
+        .route("/api/audit/orders/{id}", get(trading::audit_order))
         .route("/api/data/candles/{*symbol}", get(data::get_candles))
         .route("/api/data/indicators/{*symbol}", get(data::get_indicators))
         .route("/api/data/series", get(data::get_series))
