@@ -199,3 +199,18 @@ impl Services {
         self.ids.lock().expect("id generator lock poisoned").session_id()
     }
 }
+
+/// Calls the actor registered as `name` and waits up to `timeout_ms` for its answer: the
+/// one way an actor asks another (a restarting or silent actor is a 503 naming it).
+pub async fn ask<M: ractor::Message, T: Send + 'static>(
+    name: &str,
+    timeout_ms: u64,
+    msg: impl FnOnce(ractor::RpcReplyPort<T>) -> M,
+) -> Result<T, ErrorReply> {
+    let actor = ractor::ActorRef::<M>::where_is(name)
+        .ok_or_else(|| ErrorReply::new(ErrorCode::Unavailable, format!("the {name} actor is restarting; retry")))?;
+    match actor.call(msg, Some(std::time::Duration::from_millis(timeout_ms))).await {
+        Ok(ractor::rpc::CallResult::Success(r)) => Ok(r),
+        _ => Err(ErrorReply::new(ErrorCode::Unavailable, format!("the {name} actor did not answer in {timeout_ms} ms"))),
+    }
+}

@@ -111,13 +111,9 @@ fn bad(m: impl Into<String>) -> ErrorReply {
     ErrorReply::new(ErrorCode::BadRequest, m)
 }
 
+/// [`crate::context::ask`] with this actor's timeout.
 async fn ask<M: ractor::Message, T: Send + 'static>(name: &str, msg: impl FnOnce(RpcReplyPort<T>) -> M) -> Result<T, ErrorReply> {
-    let actor =
-        ActorRef::<M>::where_is(name).ok_or_else(|| ErrorReply::new(ErrorCode::Unavailable, format!("the {name} actor is restarting")))?;
-    match actor.call(msg, Some(std::time::Duration::from_millis(PEER_CALL_MS))).await {
-        Ok(ractor::rpc::CallResult::Success(r)) => Ok(r),
-        _ => Err(ErrorReply::new(ErrorCode::Unavailable, format!("the {name} actor did not answer"))),
-    }
+    crate::context::ask(name, PEER_CALL_MS, msg).await
 }
 
 /// The request's own bars: checked closes and volumes as candles one `timeframe` apart.

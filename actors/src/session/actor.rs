@@ -164,13 +164,9 @@ async fn last_decided(services: &Services) -> Result<u64, ActorError> {
         .await
 }
 
+/// [`crate::context::ask`] with this actor's timeout.
 async fn ask<M: ractor::Message, T: Send + 'static>(name: &str, msg: impl FnOnce(RpcReplyPort<T>) -> M) -> Result<T, ErrorReply> {
-    let actor = ActorRef::<M>::where_is(name)
-        .ok_or_else(|| ErrorReply::new(ErrorCode::Unavailable, format!("the {name} actor is restarting; retry")))?;
-    match actor.call(msg, Some(std::time::Duration::from_millis(PEER_CALL_MS))).await {
-        Ok(ractor::rpc::CallResult::Success(r)) => Ok(r),
-        _ => Err(ErrorReply::new(ErrorCode::Unavailable, format!("the {name} actor did not answer"))),
-    }
+    crate::context::ask(name, PEER_CALL_MS, msg).await
 }
 
 impl Actor for SessionActor {
