@@ -42,6 +42,7 @@ pub mod fault;
 pub mod market_data;
 pub mod names;
 pub mod regime;
+pub mod rl;
 pub mod risk;
 pub mod session;
 pub mod strategy;
