@@ -34,6 +34,7 @@
 //! - `train.rs`: [`train()`], [`split`], the named limits.
 //! - `evaluate.rs`: [`evaluate()`]: held-out metrics, excess return over random agents
 //!   with a bootstrap CI and a p-value.
+//! - `synthetic.rs`: AR(1) candles (a planted momentum rule, or a random walk).
 //! - `tests.rs` (tests only): planted rule, random walk, determinism, bad input.
 
 pub mod agent;
@@ -45,6 +46,7 @@ pub mod net;
 pub mod obs;
 pub mod ppo;
 pub mod reward;
+pub mod synthetic;
 pub mod train;
 
 #[cfg(test)]
