@@ -13,6 +13,7 @@ use crate::order::{Liquidity, OrderLink, OrderSpec, OrderStatus, RejectSource, T
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
 
+pub use crate::rl_event::{RlAgentTrained, RlTrainingFailed, RlTrainingStarted};
 pub use crate::session_event::{SessionInputDecided, SessionOpened, SessionStopRequested, StrategyParam};
 
 /// How a session trades. Paper is the default and needs no exchange account.
@@ -379,6 +380,9 @@ pub enum Event {
     SessionOpened(SessionOpened),
     SessionStopRequested(SessionStopRequested),
     SessionInputDecided(SessionInputDecided),
+    RlTrainingStarted(RlTrainingStarted),
+    RlAgentTrained(RlAgentTrained),
+    RlTrainingFailed(RlTrainingFailed),
 }
 
 /// The event's kind without its payload: stored in the envelope (and in indexes) so a
@@ -416,6 +420,9 @@ pub enum EventKind {
     SessionOpened = 25,
     SessionStopRequested = 26,
     SessionInputDecided = 27,
+    RlTrainingStarted = 28,
+    RlAgentTrained = 29,
+    RlTrainingFailed = 30,
 }
 
 impl EventKind {
@@ -447,7 +454,13 @@ impl EventKind {
         Self::SessionOpened,
         Self::SessionStopRequested,
         Self::SessionInputDecided,
+        Self::RlTrainingStarted,
+        Self::RlAgentTrained,
+        Self::RlTrainingFailed,
     ];
+
+    /// The kinds the RL actor folds.
+    pub const RL: &'static [EventKind] = &[Self::RlTrainingStarted, Self::RlAgentTrained, Self::RlTrainingFailed];
 
     /// The kinds the backtest actor folds.
     pub const BACKTEST: &'static [EventKind] =
@@ -497,6 +510,9 @@ impl EventKind {
             Self::SessionOpened => "session_opened",
             Self::SessionStopRequested => "session_stop_requested",
             Self::SessionInputDecided => "session_input_decided",
+            Self::RlTrainingStarted => "rl_training_started",
+            Self::RlAgentTrained => "rl_agent_trained",
+            Self::RlTrainingFailed => "rl_training_failed",
         }
     }
 }
@@ -531,6 +547,9 @@ impl Event {
             Event::SessionOpened(_) => EventKind::SessionOpened,
             Event::SessionStopRequested(_) => EventKind::SessionStopRequested,
             Event::SessionInputDecided(_) => EventKind::SessionInputDecided,
+            Event::RlTrainingStarted(_) => EventKind::RlTrainingStarted,
+            Event::RlAgentTrained(_) => EventKind::RlAgentTrained,
+            Event::RlTrainingFailed(_) => EventKind::RlTrainingFailed,
         }
     }
 
@@ -550,6 +569,7 @@ impl Event {
             Event::SessionOpened(e) => Some(e.session_id),
             Event::SessionStopRequested(e) => Some(e.session_id),
             Event::SessionInputDecided(_) => None,
+            Event::RlTrainingStarted(_) | Event::RlAgentTrained(_) | Event::RlTrainingFailed(_) => None,
         }
     }
 
@@ -646,6 +666,9 @@ impl Event {
             Event::SessionOpened(e) => e.check(),
             Event::SessionStopRequested(e) => check_text("reason", &e.reason),
             Event::SessionInputDecided(_) => Ok(()),
+            Event::RlTrainingStarted(e) => e.check(),
+            Event::RlAgentTrained(e) => e.check(),
+            Event::RlTrainingFailed(e) => check_text("reason", &e.reason),
             Event::ExecutionConfigured(e) => {
                 for (name, v) in [
                     ("transaction_costs", e.transaction_costs),

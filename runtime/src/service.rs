@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tradpal_actors::backtest::actor::BacktestActor;
 use tradpal_actors::concern::ConcernActor;
+use tradpal_actors::rl::actor::RlActor;
 use tradpal_actors::execution::actor::{ExecutionActor, ExecutionMsg};
 use tradpal_actors::execution::venue::LiveVenue;
 use tradpal_actors::execution::ExecutionConfig;
@@ -117,6 +118,7 @@ fn children(services: &Services, settings: &Settings, venue: Option<Arc<dyn Live
             names::EXECUTION => {
                 ChildSpec::of(name, ExecutionActor { services: services.clone(), config: execution_config(settings), venue: venue.clone() })
             }
+            names::RL => ChildSpec::of(name, RlActor { services: services.clone(), data_dir: settings.data_dir.clone() }),
             other => ChildSpec::of(other, ConcernActor { name: other }),
         })
         .collect()

@@ -468,7 +468,7 @@ async fn market_data<T: Send + 'static>(msg: impl FnOnce(ractor::RpcReplyPort<T>
 }
 
 /// The request's timeframe, or else the finest stored for `symbol`.
-pub(super) async fn timeframe_or_finest(asked: Option<Timeframe>, symbol: &str) -> Result<Timeframe, ErrorReply> {
+pub async fn timeframe_or_finest(asked: Option<Timeframe>, symbol: &str) -> Result<Timeframe, ErrorReply> {
     match asked {
         Some(tf) => Ok(tf),
         None => finest_stored(symbol).await,

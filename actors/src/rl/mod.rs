@@ -21,6 +21,10 @@
 //!
 //! # Layout
 //!
+//! - `actor.rs`: [`actor::RlActor`], the thin actor: training jobs, the registry
+//!   (rebuilt from the journal), evaluation and inference on stored candles.
+//! - `request.rs`: the endpoint request shapes and their checks.
+//! - `files.rs`: agent files under `<data_dir>/rl/`, written atomically.
 //! - `error.rs`: [`RlError`], naming the request field at fault.
 //! - `obs.rs`: observation; [`obs::market_features`] is the one function to swap for the
 //!   ML feature code.
@@ -37,14 +41,17 @@
 //! - `synthetic.rs`: AR(1) candles (a planted momentum rule, or a random walk).
 //! - `tests.rs` (tests only): planted rule, random walk, determinism, bad input.
 
+pub mod actor;
 pub mod agent;
 pub mod dqn;
 pub mod env;
 pub mod error;
 pub mod evaluate;
+pub mod files;
 pub mod net;
 pub mod obs;
 pub mod ppo;
+pub mod request;
 pub mod reward;
 pub mod synthetic;
 pub mod train;

@@ -7,6 +7,7 @@
 
 pub mod auth;
 pub mod backtest;
+pub mod rl;
 pub mod data;
 pub mod error;
 pub mod execution;
@@ -92,6 +93,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/backtest/run", post(backtest::run))
         .route("/api/backtest/optimize", post(backtest::optimize))
         .route("/api/backtest/walk-forward", post(backtest::walk_forward))
+        .route("/api/rl/train", post(rl::train))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), cluster_gate))
         .route("/health", get(health))
         .route("/api/trading/status", get(trading::status))
@@ -112,6 +114,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/backtest/results/{id}", get(backtest::results))
         .route("/api/backtest/performance/{id}", get(backtest::performance))
         .route("/api/backtest/report/{id}", get(backtest::report))
+        .route("/api/rl/agents", get(rl::agents))
+        .route("/api/rl/agents/{agent_id}", get(rl::agent))
+        .route("/api/rl/evaluate", post(rl::evaluate))
+        .route("/api/rl/infer", post(rl::infer))
         .merge(not_built::routes())
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)

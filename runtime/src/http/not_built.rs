@@ -17,10 +17,6 @@ pub const ROUTES: &[(&str, &str, &str)] = &[
     ("GET", "/api/ml/models", "ML training"),
     ("POST", "/api/ml/predict", "ML training"),
     ("GET", "/api/ml/feature-importance", "ML training"),
-    ("POST", "/api/rl/train", "reinforcement learning"),
-    ("POST", "/api/rl/infer", "reinforcement learning"),
-    ("GET", "/api/rl/agents", "reinforcement learning"),
-    ("POST", "/api/rl/evaluate", "reinforcement learning"),
 ];
 
 async fn not_built(_role: Viewer, method: Method, uri: Uri) -> ApiError {
