@@ -3,6 +3,9 @@
 //! bar, evaluate, survive a restart, fine-tune from a base agent (version 2, results
 //! before and after), and bad input answered 4xx naming the field.
 
+// Test code: a deadline while polling a real process.
+#![allow(clippy::disallowed_methods)]
+
 mod common;
 
 use common::{client, send, test_data, Server, TRADER_KEY, VIEWER_KEY};

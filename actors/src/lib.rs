@@ -42,8 +42,8 @@ pub mod fault;
 pub mod market_data;
 pub mod names;
 pub mod regime;
-pub mod rl;
 pub mod risk;
+pub mod rl;
 pub mod session;
 pub mod strategy;
 

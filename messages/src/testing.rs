@@ -111,7 +111,17 @@ pub fn rl_event() -> impl Strategy<Value = Event> {
         (text(), any::<u32>(), timeframe(), text(), any::<u64>(), any::<u64>(), text(), text()).prop_map(
             |(agent_id, version, timeframe, algorithm, episodes, bars, base_agent_id, request)| {
                 let symbol = "BTC/USDT".into();
-                Event::RlTrainingStarted(RlTrainingStarted { agent_id, version, symbol, timeframe, algorithm, episodes, bars, base_agent_id, request })
+                Event::RlTrainingStarted(RlTrainingStarted {
+                    agent_id,
+                    version,
+                    symbol,
+                    timeframe,
+                    algorithm,
+                    episodes,
+                    bars,
+                    base_agent_id,
+                    request,
+                })
             }
         ),
         (text(), text(), -1e3f64..1e3, 0.0f64..=1.0).prop_map(|(agent_id, agent_file, excess_return, p_value)| {

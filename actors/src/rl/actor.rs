@@ -40,13 +40,31 @@ pub const INTERRUPTED: &str = "interrupted by a restart before it finished";
 
 #[derive(Debug)]
 pub enum RlMsg {
-    Train { req: Box<TrainRequest>, meta: RequestMeta, reply: Answer<Value> },
-    List { reply: Answer<Value> },
-    Get { agent_id: String, reply: Answer<Value> },
-    Evaluate { req: Box<EvaluateRequest>, reply: Answer<Value> },
-    Infer { req: Box<InferRequest>, reply: Answer<Value> },
+    Train {
+        req: Box<TrainRequest>,
+        meta: RequestMeta,
+        reply: Answer<Value>,
+    },
+    List {
+        reply: Answer<Value>,
+    },
+    Get {
+        agent_id: String,
+        reply: Answer<Value>,
+    },
+    Evaluate {
+        req: Box<EvaluateRequest>,
+        reply: Answer<Value>,
+    },
+    Infer {
+        req: Box<InferRequest>,
+        reply: Answer<Value>,
+    },
     /// Internal: a job ended (its file written and its end journaled, or not).
-    Finished { agent_id: String, outcome: Result<String, String> },
+    Finished {
+        agent_id: String,
+        outcome: Result<String, String>,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -228,7 +246,20 @@ impl RlActor {
             e.status = Status::Running { done: done.clone(), curve: curve.clone() };
         }
         tracing::info!(%agent_id, symbol = %req.symbol, %timeframe, bars = bars.len(), algorithm = %req.algorithm, "rl training started");
-        let job = Job { services: self.services.clone(), data_dir: self.data_dir.clone(), meta, agent_id: agent_id.clone(), version, req, params, timeframe, bars, base, done, curve };
+        let job = Job {
+            services: self.services.clone(),
+            data_dir: self.data_dir.clone(),
+            meta,
+            agent_id: agent_id.clone(),
+            version,
+            req,
+            params,
+            timeframe,
+            bars,
+            base,
+            done,
+            curve,
+        };
         tokio::spawn(job.run());
         Ok(json!({ "agent_id": agent_id, "version": version, "status": "running" }))
     }
@@ -279,7 +310,8 @@ impl RlActor {
     async fn prepare_eval(&self, req: &EvaluateRequest, reg: &mut Registry) -> Result<EvalJob, ErrorReply> {
         let (env, eval) = req.params().map_err(rl_error)?;
         let agent = self.load("agent_id", &req.agent_id, reg).await?;
-        let entry = reg.agents.get(&req.agent_id).ok_or_else(|| err(ErrorCode::NotFound, format!("agent_id: no agent {:?}", req.agent_id)))?;
+        let entry =
+            reg.agents.get(&req.agent_id).ok_or_else(|| err(ErrorCode::NotFound, format!("agent_id: no agent {:?}", req.agent_id)))?;
         let symbol = req.symbol.clone().unwrap_or_else(|| entry.symbol.clone());
         let timeframe = req.timeframe.unwrap_or(entry.timeframe);
         let train_fraction = req.train_fraction.unwrap_or(entry.train_fraction);
@@ -289,7 +321,8 @@ impl RlActor {
     async fn infer(&self, req: &InferRequest, reg: &mut Registry) -> Result<Value, ErrorReply> {
         super::request::check_agent_id("agent_id", &req.agent_id).map_err(rl_error)?;
         let agent = self.load("agent_id", &req.agent_id, reg).await?;
-        let entry = reg.agents.get(&req.agent_id).ok_or_else(|| err(ErrorCode::NotFound, format!("agent_id: no agent {:?}", req.agent_id)))?;
+        let entry =
+            reg.agents.get(&req.agent_id).ok_or_else(|| err(ErrorCode::NotFound, format!("agent_id: no agent {:?}", req.agent_id)))?;
         let timeframe = req.timeframe.unwrap_or(entry.timeframe);
         let bars = fetch_range(&req.symbol, timeframe, None, None).await?;
         let tail = &bars[bars.len().saturating_sub(INFER_BARS)..];
@@ -373,7 +406,7 @@ impl Job {
             Ok(file) => tracing::info!(%agent_id, file, "rl agent trained"),
             Err(reason) => tracing::warn!(%agent_id, reason, "rl training failed"),
         }
-        if let Some(actor) = ActorRef::<RlMsg>::where_is(names::RL.to_string()) {
+        if let Some(actor) = ActorRef::<RlMsg>::where_is(names::RL) {
             let _ = actor.cast(RlMsg::Finished { agent_id, outcome });
         }
     }

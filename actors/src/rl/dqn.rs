@@ -116,10 +116,12 @@ impl Dqn {
             self.push(Transition { obs, action: a as u32, reward: s.reward, next, done: f32::from(u8::from(s.done)) });
             sum += s.reward as f64;
             self.steps += 1;
-            if self.buffer.len() >= self.params.warmup_steps.max(self.params.batch_size) && self.steps % self.params.train_every_steps == 0 {
+            if self.buffer.len() >= self.params.warmup_steps.max(self.params.batch_size)
+                && self.steps.is_multiple_of(self.params.train_every_steps)
+            {
                 self.update(rng)?;
             }
-            if self.steps % self.params.target_sync_steps == 0 {
+            if self.steps.is_multiple_of(self.params.target_sync_steps) {
                 self.target = self.online.plain.clone();
                 self.target_net = Mlp::from_plain(&self.target)?;
             }

@@ -91,8 +91,8 @@ impl Default for EnvParams {
 impl EnvParams {
     /// The backtest config these costs make (validated: the message names the field).
     pub fn config(&self) -> Result<BacktestConfig, RlError> {
-        let fee = Fixed::from_f64_rounded(self.commission, Rounding::Nearest)
-            .map_err(|e| RlError::invalid("commission", format!("{e}")))?;
+        let fee =
+            Fixed::from_f64_rounded(self.commission, Rounding::Nearest).map_err(|e| RlError::invalid("commission", format!("{e}")))?;
         let config = BacktestConfig::default().with_commission(fee).with_slippage_bps(self.slippage_bps);
         config.validate().map_err(|why| {
             let field = if why.starts_with("slippage") { "slippage_bps" } else { "commission" };

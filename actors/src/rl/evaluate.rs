@@ -76,7 +76,10 @@ impl EvalParams {
             return Err(RlError::invalid("random_agents", format!("must be in 1..={RANDOM_AGENTS_MAX}, got {}", self.random_agents)));
         }
         if self.bootstrap_samples == 0 || self.bootstrap_samples > BOOTSTRAP_SAMPLES_MAX {
-            return Err(RlError::invalid("bootstrap_samples", format!("must be in 1..={BOOTSTRAP_SAMPLES_MAX}, got {}", self.bootstrap_samples)));
+            return Err(RlError::invalid(
+                "bootstrap_samples",
+                format!("must be in 1..={BOOTSTRAP_SAMPLES_MAX}, got {}", self.bootstrap_samples),
+            ));
         }
         Ok(())
     }
@@ -119,8 +122,7 @@ pub fn evaluate(
     let ppy = NANOS_PER_YEAR as f64 / timeframe.nanos() as f64;
     let agent_r = returns(&agent_curve);
     let random_r: Vec<Vec<f64>> = randoms.iter().map(|(c, _)| returns(c)).collect();
-    let diffs: Vec<f64> =
-        (0..steps).map(|t| agent_r[t] - random_r.iter().map(|r| r[t]).sum::<f64>() / random_r.len() as f64).collect();
+    let diffs: Vec<f64> = (0..steps).map(|t| agent_r[t] - random_r.iter().map(|r| r[t]).sum::<f64>() / random_r.len() as f64).collect();
     let agent_perf = perf(&agent_curve, changes, ppy);
     let random_perfs: Vec<Perf> = randoms.iter().map(|(c, k)| perf(c, *k, ppy)).collect();
     let at_least = random_perfs.iter().filter(|p| p.total_return >= agent_perf.total_return).count();

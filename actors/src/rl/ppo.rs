@@ -3,8 +3,12 @@
 //!
 //! Per episode: one rollout with the current policy (actions sampled from its softmax
 //! with the seeded stream), then `epochs` passes of shuffled minibatches minimising
-//! `L = -mean(min(rho A, clip(rho, 1 - clip, 1 + clip) A)) + value_coef * mean((V - R)^2)
-//!   - entropy_coef * mean(H(pi))`
+//!
+//! ```text
+//! L = -mean(min(rho A, clip(rho, 1 - clip, 1 + clip) A))
+//!     + value_coef * mean((V - R)^2) - entropy_coef * mean(H(pi))
+//! ```
+//!
 //! with `rho = pi(a|s) / pi_old(a|s)`, GAE `A_t = delta_t + gamma lambda (1 - done_t) A_{t+1}`,
 //! `delta_t = r_t + gamma (1 - done_t) V(s_{t+1}) - V(s_t)`, `R_t = A_t + V(s_t)`, and
 //! advantages normalised per rollout.

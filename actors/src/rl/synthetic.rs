@@ -30,4 +30,3 @@ pub fn ar_candles(n: usize, phi: f64, sigma: f64, seed: u64) -> Vec<Candle> {
         })
         .collect()
 }
-

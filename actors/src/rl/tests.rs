@@ -60,7 +60,8 @@ fn the_same_seed_gives_the_same_agent() {
 #[test]
 fn bad_input_is_refused_naming_the_field() {
     let bars = ar_candles(400, 0.5, 0.01, 11);
-    let field = |p: TrainParams, bars: &[Candle]| train(bars, Timeframe::M1, SYMBOL, &p, None, &mut |_, _| {}).err().and_then(|e| e.field());
+    let field =
+        |p: TrainParams, bars: &[Candle]| train(bars, Timeframe::M1, SYMBOL, &p, None, &mut |_, _| {}).err().and_then(|e| e.field());
     let p = params(Algorithm::Ppo, 1, 0);
     assert_eq!(field(p.clone(), &bars[..100]), Some("bars"));
     let e = train(&bars[..100], Timeframe::M1, SYMBOL, &p, None, &mut |_, _| {}).err().unwrap().to_string();

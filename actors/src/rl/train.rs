@@ -78,7 +78,10 @@ pub struct Trained {
 /// Where the training part ends: `floor(n * train_fraction)`, checked against the minimums.
 pub fn split(bars: usize, train_fraction: f64) -> Result<usize, RlError> {
     if !(TRAIN_FRACTION_MIN..=TRAIN_FRACTION_MAX).contains(&train_fraction) {
-        return Err(RlError::invalid("train_fraction", format!("must be in [{TRAIN_FRACTION_MIN}, {TRAIN_FRACTION_MAX}], got {train_fraction}")));
+        return Err(RlError::invalid(
+            "train_fraction",
+            format!("must be in [{TRAIN_FRACTION_MIN}, {TRAIN_FRACTION_MAX}], got {train_fraction}"),
+        ));
     }
     if bars < BARS_MIN {
         return Err(RlError::TooFewBars { need: BARS_MIN, name: "BARS_MIN", got: bars });
@@ -90,7 +93,11 @@ pub fn split(bars: usize, train_fraction: f64) -> Result<usize, RlError> {
     if end < WARMUP_BARS + FIT_BARS_MIN || bars - end < HELD_OUT_BARS_MIN {
         return Err(RlError::invalid(
             "train_fraction",
-            format!("{train_fraction} of {bars} bars leaves {end} to train (need {}) and {} held out (need {HELD_OUT_BARS_MIN})", WARMUP_BARS + FIT_BARS_MIN, bars - end),
+            format!(
+                "{train_fraction} of {bars} bars leaves {end} to train (need {}) and {} held out (need {HELD_OUT_BARS_MIN})",
+                WARMUP_BARS + FIT_BARS_MIN,
+                bars - end
+            ),
         ));
     }
     Ok(end)
@@ -149,19 +156,36 @@ pub fn train(
                 let sum = dqn.episode(&mut env, start, end, steps_per_episode * params.episodes, &mut rng)?;
                 point(ep, sum, env.equity());
             }
-            (Agent { algorithm: Algorithm::Dqn, actions: env_params.actions.clone(), net: dqn.online.plain.clone(), value: None, regime }, dqn.updates)
+            (
+                Agent {
+                    algorithm: Algorithm::Dqn,
+                    actions: env_params.actions.clone(),
+                    net: dqn.online.plain.clone(),
+                    value: None,
+                    regime,
+                },
+                dqn.updates,
+            )
         }
         Algorithm::Ppo => {
             if base.is_some_and(|b| b.algorithm != Algorithm::Ppo) {
                 return Err(RlError::invalid("base_agent_id", "a PPO job fine-tunes a PPO agent only"));
             }
-            let value = base.and_then(|b| b.value.clone()).unwrap_or_else(|| PlainMlp::init(&[OBS_DIM, params.hidden, params.hidden, 1], 1.0, &mut rng));
+            let value = base
+                .and_then(|b| b.value.clone())
+                .unwrap_or_else(|| PlainMlp::init(&[OBS_DIM, params.hidden, params.hidden, 1], 1.0, &mut rng));
             let mut ppo = Ppo::new(&net, &value, &params.ppo)?;
             for ep in 0..params.episodes {
                 let sum = ppo.episode(&mut env, start, end, &mut rng)?;
                 point(ep, sum, env.equity());
             }
-            let agent = Agent { algorithm: Algorithm::Ppo, actions: env_params.actions.clone(), net: ppo.policy.plain.clone(), value: Some(ppo.value.plain.clone()), regime };
+            let agent = Agent {
+                algorithm: Algorithm::Ppo,
+                actions: env_params.actions.clone(),
+                net: ppo.policy.plain.clone(),
+                value: Some(ppo.value.plain.clone()),
+                regime,
+            };
             (agent, ppo.updates)
         }
     };

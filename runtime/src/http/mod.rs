@@ -7,7 +7,6 @@
 
 pub mod auth;
 pub mod backtest;
-pub mod rl;
 pub mod data;
 pub mod error;
 pub mod execution;
@@ -16,6 +15,7 @@ pub mod not_built;
 pub mod regime;
 pub mod request_id;
 pub mod risk;
+pub mod rl;
 pub mod standby;
 pub mod trading;
 
