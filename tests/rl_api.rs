@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::{client, send, test_data, Server, TRADER_KEY, VIEWER_KEY};
+use common::{client, run_cli, send, test_data, Server, TRADER_KEY, VIEWER_KEY};
 use serde_json::{json, Value};
 
 const BARS: usize = 1_200;
@@ -122,5 +122,14 @@ async fn rl_agents_train_infer_evaluate_and_survive_a_restart() {
     assert_eq!(r["version"], 2, "{r}");
     let tuned = trained(&server, r["agent_id"].as_str().unwrap()).await;
     assert!(!tuned["base_evaluation"].is_null() && !tuned["evaluation"].is_null(), "{tuned}");
+
+    // The CLI reads the same registry over HTTP.
+    let (code, out, err) = run_cli(&["rl", "agents", "--url", &server.base, "--key", VIEWER_KEY], &[]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains(&id) && out.contains("\"version\": 2"), "{out}");
+    let (code, out, err) =
+        run_cli(&["rl", "infer", "--agent-id", &id, "--symbol", "BTC/USDT", "--url", &server.base, "--key", VIEWER_KEY], &[]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("probabilities"), "{out}");
     server.stop();
 }

@@ -47,7 +47,7 @@ pub struct FlattenArgs {
 }
 
 /// Base URL and key from the flags, the settings and the data directory.
-fn resolve(t: &Target) -> anyhow::Result<Result<(String, String), ExitCode>> {
+pub(super) fn resolve(t: &Target) -> anyhow::Result<Result<(String, String), ExitCode>> {
     let settings = match load_settings(&t.settings) {
         Ok(s) => s,
         Err(code) => return Ok(Err(code)),
@@ -77,7 +77,7 @@ fn resolve(t: &Target) -> anyhow::Result<Result<(String, String), ExitCode>> {
     Ok(Ok((url.trim_end_matches('/').to_string(), key)))
 }
 
-fn call(method: reqwest::Method, url: &str, key: &str, body: Option<serde_json::Value>) -> anyhow::Result<ExitCode> {
+pub(super) fn call(method: reqwest::Method, url: &str, key: &str, body: Option<serde_json::Value>) -> anyhow::Result<ExitCode> {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     rt.block_on(async {
         let client = reqwest::Client::builder().timeout(Duration::from_millis(REQUEST_TIMEOUT_MS)).build()?;
