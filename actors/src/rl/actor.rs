@@ -100,7 +100,12 @@ pub struct Registry {
 pub struct RlActor {
     pub services: Services,
     pub data_dir: PathBuf,
+    /// `ENABLE_REINFORCEMENT_LEARNING`: when off, training and inference answer 503
+    /// (listing and reading agents still work).
+    pub enabled: bool,
 }
+
+const DISABLED: &str = "reinforcement learning is disabled (ENABLE_REINFORCEMENT_LEARNING=false)";
 
 fn err(code: ErrorCode, message: impl Into<String>) -> ErrorReply {
     ErrorReply::new(code, message)
@@ -214,6 +219,9 @@ fn headline(id: &str, e: &Entry) -> Value {
 
 impl RlActor {
     async fn start(&self, req: TrainRequest, meta: RequestMeta, reg: &mut Registry) -> Result<Value, ErrorReply> {
+        if !self.enabled {
+            return Err(err(ErrorCode::Unavailable, DISABLED));
+        }
         let params = req.params().map_err(rl_error)?;
         let running = reg.agents.values().filter(|e| matches!(e.status, Status::Running { .. })).count();
         if running >= RL_JOBS_RUNNING_MAX {
@@ -319,6 +327,9 @@ impl RlActor {
     }
 
     async fn infer(&self, req: &InferRequest, reg: &mut Registry) -> Result<Value, ErrorReply> {
+        if !self.enabled {
+            return Err(err(ErrorCode::Unavailable, DISABLED));
+        }
         super::request::check_agent_id("agent_id", &req.agent_id).map_err(rl_error)?;
         let agent = self.load("agent_id", &req.agent_id, reg).await?;
         let entry =
