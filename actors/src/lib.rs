@@ -30,6 +30,8 @@
 //! - `backtest/`: the backtester: the engine driving the execution core over stored
 //!   bars, strategies, round-trip trades, the performance metrics, optimisation and
 //!   walk-forward, robustness checks, reports; the actor runs them as jobs over HTTP.
+//! - `rl/`: reinforcement-learning agents on the backtest's account (DQN, PPO in candle),
+//!   held-out evaluation against random agents; the actor trains them as jobs over HTTP.
 //! - `concern.rs`: the actor for concerns whose capability is not built yet; it is
 //!   supervised and answers health pings, and nothing else (see README's roadmap).
 
