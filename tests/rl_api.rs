@@ -133,3 +133,29 @@ async fn rl_agents_train_infer_evaluate_and_survive_a_restart() {
     assert!(out.contains("probabilities"), "{out}");
     server.stop();
 }
+
+/// `POST /api/rl/infer` latency over HTTP (sequential calls, one agent, 1,200 stored
+/// bars): `cargo test --release --test rl_api -- --ignored --nocapture`.
+#[tokio::test]
+#[ignore]
+async fn bench_infer_latency_over_http() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("data"), &[]);
+    let body = json!({"symbol": "BTC/USDT", "timeframe": "1m", "candles": candles()});
+    assert_eq!(post(&server, "/api/data/candles", TRADER_KEY, body).await.0, 200);
+    let req = json!({"symbol": "BTC/USDT", "timeframe": "1m", "algorithm": "ppo", "episodes": 1});
+    let (_, r) = post(&server, "/api/rl/train", TRADER_KEY, req).await;
+    let id = r["agent_id"].as_str().unwrap().to_string();
+    trained(&server, &id).await;
+    let (c, body) = (client(), json!({"agent_id": id, "symbol": "BTC/USDT"}));
+    let started = std::time::Instant::now();
+    let mut lat = Vec::with_capacity(2_000);
+    for _ in 0..2_000 {
+        let t = std::time::Instant::now();
+        let (s, _) = send(c.post(server.url("/api/rl/infer")).bearer_auth(VIEWER_KEY).json(&body)).await;
+        assert_eq!(s, 200);
+        lat.push(t.elapsed().as_micros() as u64);
+    }
+    common::print_latencies("rl infer over HTTP", lat, Some(started.elapsed()));
+    server.stop();
+}

@@ -22,6 +22,7 @@ use super::train::{split, train, CurvePoint, TrainParams};
 use super::RlError;
 use crate::backtest::actor::{fetch_range, timeframe_or_finest};
 use crate::context::{RequestMeta, Services};
+use crate::market_data::actor::MarketDataMsg;
 use crate::names;
 use crate::session::actor::Answer;
 use ractor::{Actor, ActorProcessingErr, ActorRef};
@@ -335,8 +336,11 @@ impl RlActor {
         let entry =
             reg.agents.get(&req.agent_id).ok_or_else(|| err(ErrorCode::NotFound, format!("agent_id: no agent {:?}", req.agent_id)))?;
         let timeframe = req.timeframe.unwrap_or(entry.timeframe);
-        let bars = fetch_range(&req.symbol, timeframe, None, None).await?;
-        let tail = &bars[bars.len().saturating_sub(INFER_BARS)..];
+        let tail = recent(&req.symbol, timeframe).await?;
+        if tail.is_empty() {
+            return Err(err(ErrorCode::NotFound, format!("symbol: no complete {timeframe} bars of {} stored", req.symbol)));
+        }
+        let tail = tail.as_slice();
         let features = Features::build(tail, agent.regime.as_ref()).map_err(rl_error)?;
         let mut obs = [0.0; OBS_DIM];
         // No position of its own: the agent is asked what it would hold from flat.
@@ -349,6 +353,18 @@ impl RlActor {
             "probabilities": { "short": out.probabilities[0], "flat": out.probabilities[1], "long": out.probabilities[2] },
             "q_values": out.q_values, "algorithm": agent.algorithm,
         }))
+    }
+}
+
+/// The latest [`INFER_BARS`] complete bars (the regime filter and the indicators start
+/// fresh on them: their warm-up is far shorter).
+async fn recent(symbol: &str, tf: Timeframe) -> Result<Vec<Candle>, ErrorReply> {
+    let actor = ActorRef::<MarketDataMsg>::where_is(names::MARKET_DATA.to_string())
+        .ok_or_else(|| err(ErrorCode::Unavailable, "the market-data actor is restarting; retry"))?;
+    let msg = |reply| MarketDataMsg::Recent { symbol: symbol.to_string(), timeframe: tf, bars_max: INFER_BARS, reply };
+    match actor.call(msg, Some(std::time::Duration::from_secs(10))).await {
+        Ok(ractor::rpc::CallResult::Success(r)) => r.map_err(|e| err(e.code, format!("symbol: {}", e.message))),
+        _ => Err(err(ErrorCode::Unavailable, "the market-data actor did not answer")),
     }
 }
 
