@@ -118,11 +118,14 @@ fn children(services: &Services, settings: &Settings, venue: Option<Arc<dyn Live
             names::EXECUTION => {
                 ChildSpec::of(name, ExecutionActor { services: services.clone(), config: execution_config(settings), venue: venue.clone() })
             }
-            names::RL => ChildSpec::of(name, RlActor {
+            names::RL => ChildSpec::of(
+                name,
+                RlActor {
                     services: services.clone(),
                     data_dir: settings.data_dir.clone(),
                     enabled: settings.features.reinforcement_learning,
-                }),
+                },
+            ),
             other => ChildSpec::of(other, ConcernActor { name: other }),
         })
         .collect()

@@ -38,6 +38,24 @@ pub struct Agent {
     /// PPO's value network (kept for fine-tuning); `None` for DQN.
     pub value: Option<PlainMlp>,
     pub regime: Option<RegimeModel>,
+    /// A `per_regime` agent: one policy (and value network) per trend regime (bull,
+    /// bear, sideways), the most probable trend in the observation picking it; empty
+    /// otherwise (`net` acts everywhere).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub experts: Vec<PlainMlp>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub expert_values: Vec<PlainMlp>,
+}
+
+impl Agent {
+    /// The network that acts on `obs`.
+    pub fn policy(&self, obs: &[f32; OBS_DIM]) -> &PlainMlp {
+        if self.experts.is_empty() {
+            &self.net
+        } else {
+            &self.experts[super::ppo::expert_for(self.experts.len(), obs)]
+        }
+    }
 }
 
 /// What an agent would do on one observation.
@@ -62,12 +80,12 @@ pub const DIRECTIONS: [&str; 3] = ["short", "flat", "long"];
 
 /// The greedy action on `obs`.
 pub fn act(agent: &Agent, obs: &[f32; OBS_DIM]) -> usize {
-    argmax(&agent.net.forward(obs))
+    argmax(&agent.policy(obs).forward(obs))
 }
 
 /// The agent's decision on one observation (see [`Inference`]).
 pub fn infer(agent: &Agent, obs: &[f32; OBS_DIM]) -> Inference {
-    let out = agent.net.forward(obs);
+    let out = agent.policy(obs).forward(obs);
     let action = argmax(&out);
     let p = softmax(&out);
     let mut probabilities = [0.0; 3];

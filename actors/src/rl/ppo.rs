@@ -18,7 +18,7 @@
 
 use super::env::Env;
 use super::net::{batch, softmax, Mlp, PlainMlp};
-use super::obs::OBS_DIM;
+use super::obs::{MARKET_FEATURES, OBS_DIM};
 use super::RlError;
 use candle_core::{Device, Tensor, D};
 use candle_nn::{AdamW, Optimizer, ParamsAdamW};
@@ -56,6 +56,8 @@ impl Default for PpoParams {
 }
 
 struct Rollout {
+    /// The learner that acted at each step (its regime's, or 0).
+    expert: Vec<usize>,
     obs: Vec<[f32; OBS_DIM]>,
     actions: Vec<u32>,
     logp: Vec<f32>,
@@ -80,70 +82,6 @@ impl Ppo {
         Ok(Ppo { policy, value, opt, params: params.clone(), updates: 0 })
     }
 
-    /// One rollout over `start..end` and its updates; returns the sum of rewards.
-    pub fn episode(&mut self, env: &mut Env, start: usize, end: usize, rng: &mut ChaCha8Rng) -> Result<f64, RlError> {
-        let r = self.rollout(env, start, end, rng)?;
-        let sum = r.rewards.iter().map(|x| *x as f64).sum();
-        let (adv, ret) = self.gae(&r);
-        let mut order: Vec<usize> = (0..r.obs.len()).collect();
-        for _ in 0..self.params.epochs {
-            order.shuffle(rng);
-            for chunk in order.chunks(self.params.minibatch_size) {
-                self.update(&r, chunk, &adv, &ret)?;
-            }
-        }
-        self.policy.sync()?;
-        self.value.sync()?;
-        Ok(sum)
-    }
-
-    fn rollout(&self, env: &mut Env, start: usize, end: usize, rng: &mut ChaCha8Rng) -> Result<Rollout, RlError> {
-        env.reset(start, end)?;
-        let cap = end - start;
-        let mut r = Rollout {
-            obs: Vec::with_capacity(cap),
-            actions: Vec::with_capacity(cap),
-            logp: Vec::with_capacity(cap),
-            rewards: Vec::with_capacity(cap),
-            values: Vec::with_capacity(cap),
-            dones: Vec::with_capacity(cap),
-        };
-        let mut obs = [0.0; OBS_DIM];
-        loop {
-            env.observe(&mut obs);
-            let p = softmax(&self.policy.plain.forward(&obs));
-            let a = sample(&p, rng.random::<f64>());
-            let s = env.step(a)?;
-            r.obs.push(obs);
-            r.actions.push(a as u32);
-            r.logp.push(p[a].max(1e-12).ln() as f32);
-            r.rewards.push(s.reward);
-            r.values.push(self.value.plain.forward(&obs)[0]);
-            r.dones.push(s.done);
-            if s.done {
-                return Ok(r);
-            }
-        }
-    }
-
-    /// Normalised advantages and returns (the episode's last state bootstraps to 0: done).
-    fn gae(&self, r: &Rollout) -> (Vec<f32>, Vec<f32>) {
-        let (g, l) = (self.params.gamma as f32, self.params.gae_lambda as f32);
-        let n = r.rewards.len();
-        let (mut adv, mut next_adv) = (vec![0.0f32; n], 0.0f32);
-        for t in (0..n).rev() {
-            let live = if r.dones[t] { 0.0 } else { 1.0 };
-            let next_v = if t + 1 < n { r.values[t + 1] } else { 0.0 };
-            let delta = r.rewards[t] + g * live * next_v - r.values[t];
-            next_adv = delta + g * l * live * next_adv;
-            adv[t] = next_adv;
-        }
-        let ret: Vec<f32> = adv.iter().zip(&r.values).map(|(a, v)| a + v).collect();
-        let mean = adv.iter().sum::<f32>() / n as f32;
-        let sd = (adv.iter().map(|a| (a - mean) * (a - mean)).sum::<f32>() / n as f32).sqrt().max(1e-8);
-        (adv.iter().map(|a| (a - mean) / sd).collect(), ret)
-    }
-
     fn update(&mut self, r: &Rollout, idx: &[usize], adv: &[f32], ret: &[f32]) -> Result<(), RlError> {
         let b = idx.len();
         let col = |v: Vec<f32>| Tensor::from_vec(v, (b, 1), &Device::Cpu);
@@ -165,6 +103,87 @@ impl Ppo {
         self.updates += 1;
         Ok(())
     }
+}
+
+/// The learner acting on `obs`: one learner acts everywhere; three (one per trend
+/// regime: bull, bear, sideways) are picked by the most probable trend in the observation.
+pub fn expert_for(experts: usize, obs: &[f32; OBS_DIM]) -> usize {
+    if experts <= 1 {
+        return 0;
+    }
+    super::net::argmax(&obs[MARKET_FEATURES..MARKET_FEATURES + experts])
+}
+
+/// One rollout over `start..end` with `learners` (one, or one per trend regime, each
+/// acting on its regime's bars) and each learner's updates on its own steps; returns the
+/// sum of rewards.
+pub fn episode(learners: &mut [Ppo], env: &mut Env, start: usize, end: usize, rng: &mut ChaCha8Rng) -> Result<f64, RlError> {
+    let r = rollout(learners, env, start, end, rng)?;
+    let sum = r.rewards.iter().map(|x| *x as f64).sum();
+    let params = learners[0].params.clone();
+    let (adv, ret) = gae(&r, &params);
+    for (k, learner) in learners.iter_mut().enumerate() {
+        let mut order: Vec<usize> = (0..r.obs.len()).filter(|t| r.expert[*t] == k).collect();
+        for _ in 0..params.epochs {
+            order.shuffle(rng);
+            for chunk in order.chunks(params.minibatch_size) {
+                learner.update(&r, chunk, &adv, &ret)?;
+            }
+        }
+        learner.policy.sync()?;
+        learner.value.sync()?;
+    }
+    Ok(sum)
+}
+
+fn rollout(learners: &[Ppo], env: &mut Env, start: usize, end: usize, rng: &mut ChaCha8Rng) -> Result<Rollout, RlError> {
+    env.reset(start, end)?;
+    let cap = end - start;
+    let mut r = Rollout {
+        expert: Vec::with_capacity(cap),
+        obs: Vec::with_capacity(cap),
+        actions: Vec::with_capacity(cap),
+        logp: Vec::with_capacity(cap),
+        rewards: Vec::with_capacity(cap),
+        values: Vec::with_capacity(cap),
+        dones: Vec::with_capacity(cap),
+    };
+    let mut obs = [0.0; OBS_DIM];
+    loop {
+        env.observe(&mut obs);
+        let k = expert_for(learners.len(), &obs);
+        let p = softmax(&learners[k].policy.plain.forward(&obs));
+        let a = sample(&p, rng.random::<f64>());
+        let s = env.step(a)?;
+        r.expert.push(k);
+        r.obs.push(obs);
+        r.actions.push(a as u32);
+        r.logp.push(p[a].max(1e-12).ln() as f32);
+        r.rewards.push(s.reward);
+        r.values.push(learners[k].value.plain.forward(&obs)[0]);
+        r.dones.push(s.done);
+        if s.done {
+            return Ok(r);
+        }
+    }
+}
+
+/// Normalised advantages and returns (the episode's last state bootstraps to 0: done).
+fn gae(r: &Rollout, params: &PpoParams) -> (Vec<f32>, Vec<f32>) {
+    let (g, l) = (params.gamma as f32, params.gae_lambda as f32);
+    let n = r.rewards.len();
+    let (mut adv, mut next_adv) = (vec![0.0f32; n], 0.0f32);
+    for t in (0..n).rev() {
+        let live = if r.dones[t] { 0.0 } else { 1.0 };
+        let next_v = if t + 1 < n { r.values[t + 1] } else { 0.0 };
+        let delta = r.rewards[t] + g * live * next_v - r.values[t];
+        next_adv = delta + g * l * live * next_adv;
+        adv[t] = next_adv;
+    }
+    let ret: Vec<f32> = adv.iter().zip(&r.values).map(|(a, v)| a + v).collect();
+    let mean = adv.iter().sum::<f32>() / n as f32;
+    let sd = (adv.iter().map(|a| (a - mean) * (a - mean)).sum::<f32>() / n as f32).sqrt().max(1e-8);
+    (adv.iter().map(|a| (a - mean) / sd).collect(), ret)
 }
 
 /// The action whose cumulative probability first exceeds `u` in `[0, 1)`.

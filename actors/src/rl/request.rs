@@ -47,6 +47,9 @@ pub struct TrainRequest {
     /// Regime probabilities in the observation (default true).
     #[serde(default = "default_true")]
     pub regimes: bool,
+    /// One agent per trend regime (PPO; default false).
+    #[serde(default)]
+    pub per_regime: bool,
     /// Position sizes per side, ascending in (0, 1] (default `[1.0]`).
     #[serde(default)]
     pub size_levels: Option<Vec<f64>>,
@@ -87,6 +90,7 @@ impl TrainRequest {
             train_fraction: self.train_fraction,
             env,
             regimes: self.regimes,
+            per_regime: self.per_regime,
             ..TrainParams::default()
         };
         p.check()?;

@@ -99,3 +99,22 @@ fn infer_gives_direction_probabilities_summing_to_one() {
     assert_eq!(inf.q_values.as_ref().map(Vec::len), Some(3));
     assert_eq!(inf.action, act(&trained.agent, &[0.1; obs::OBS_DIM]));
 }
+
+#[test]
+fn one_agent_per_regime_is_trained_and_the_regime_picks_it() {
+    let bars = ar_candles(1_500, 0.5, 0.01, 14);
+    let p = TrainParams { per_regime: true, ..params(Algorithm::Ppo, 20, 4) };
+    let a = train(&bars, Timeframe::M1, SYMBOL, &p, None, &mut |_, _| {}).unwrap();
+    assert_eq!(a.agent.experts.len(), 3);
+    let b = train(&bars, Timeframe::M1, SYMBOL, &p, None, &mut |_, _| {}).unwrap();
+    assert_eq!(a.agent, b.agent, "same seed, same agents");
+    let mut obs = [0.0; obs::OBS_DIM];
+    obs[obs::MARKET_FEATURES + 1] = 1.0; // bear
+    assert_eq!(a.agent.policy(&obs), &a.agent.experts[1]);
+    let ev = evaluate(&a.agent, &bars, Timeframe::M1, SYMBOL, &p.env, p.train_fraction, &EvalParams::default()).unwrap();
+    eprintln!("per-regime held out: {ev:?}");
+    assert!(ev.agent.total_return > ev.random_mean.total_return, "{ev:#?}");
+    let dqn = TrainParams { per_regime: true, ..params(Algorithm::Dqn, 1, 0) };
+    let e = train(&bars, Timeframe::M1, SYMBOL, &dqn, None, &mut |_, _| {}).err().unwrap();
+    assert_eq!(e.field(), Some("per_regime"));
+}

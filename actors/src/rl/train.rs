@@ -6,7 +6,7 @@ use super::dqn::{Dqn, DqnParams};
 use super::env::{Env, EnvParams};
 use super::net::{PlainMlp, HIDDEN_UNITS_MAX};
 use super::obs::{fit_regime, Features, OBS_DIM, WARMUP_BARS};
-use super::ppo::{Ppo, PpoParams};
+use super::ppo::{self, Ppo, PpoParams};
 use super::RlError;
 use crate::regime::fit::FIT_BARS_MIN;
 use rand::SeedableRng;
@@ -37,6 +37,8 @@ pub struct TrainParams {
     pub env: EnvParams,
     /// Regime probabilities in the observation (fitted on the training bars).
     pub regimes: bool,
+    /// One PPO agent per trend regime, the regime of each bar picking the agent.
+    pub per_regime: bool,
     pub hidden: usize,
     pub dqn: DqnParams,
     pub ppo: PpoParams,
@@ -51,6 +53,7 @@ impl Default for TrainParams {
             train_fraction: 0.7,
             env: EnvParams::default(),
             regimes: true,
+            per_regime: false,
             hidden: 32,
             dqn: DqnParams::default(),
             ppo: PpoParams::default(),
@@ -127,6 +130,7 @@ pub fn train(
     progress: &mut dyn FnMut(usize, &CurvePoint),
 ) -> Result<Trained, RlError> {
     params.check()?;
+    check_base(params, base)?;
     let end = split(bars.len(), params.train_fraction)?;
     let regime = if params.regimes { Some(fit_regime(&bars[..end], timeframe, params.seed)?) } else { None };
     let features = Features::build(bars, regime.as_ref())?;
@@ -146,51 +150,71 @@ pub fn train(
         progress(episode + 1, &p);
         curve.push(p);
     };
+    let actions = env_params.actions.clone();
     let (agent, updates) = match params.algorithm {
         Algorithm::Dqn => {
-            if base.is_some_and(|b| b.algorithm != Algorithm::Dqn) {
-                return Err(RlError::invalid("base_agent_id", "a DQN job fine-tunes a DQN agent only"));
-            }
             let mut dqn = Dqn::new(&net, &params.dqn)?;
             for ep in 0..params.episodes {
                 let sum = dqn.episode(&mut env, start, end, steps_per_episode * params.episodes, &mut rng)?;
                 point(ep, sum, env.equity());
             }
+            let net = dqn.online.plain.clone();
             (
-                Agent {
-                    algorithm: Algorithm::Dqn,
-                    actions: env_params.actions.clone(),
-                    net: dqn.online.plain.clone(),
-                    value: None,
-                    regime,
-                },
+                Agent { algorithm: Algorithm::Dqn, actions, net, value: None, regime, experts: Vec::new(), expert_values: Vec::new() },
                 dqn.updates,
             )
         }
         Algorithm::Ppo => {
-            if base.is_some_and(|b| b.algorithm != Algorithm::Ppo) {
-                return Err(RlError::invalid("base_agent_id", "a PPO job fine-tunes a PPO agent only"));
-            }
-            let value = base
-                .and_then(|b| b.value.clone())
-                .unwrap_or_else(|| PlainMlp::init(&[OBS_DIM, params.hidden, params.hidden, 1], 1.0, &mut rng));
-            let mut ppo = Ppo::new(&net, &value, &params.ppo)?;
+            let mut learners = ppo_learners(params, base, &net, &mut rng)?;
             for ep in 0..params.episodes {
-                let sum = ppo.episode(&mut env, start, end, &mut rng)?;
+                let sum = ppo::episode(&mut learners, &mut env, start, end, &mut rng)?;
                 point(ep, sum, env.equity());
             }
+            let several = learners.len() > 1;
+            let all = |f: &dyn Fn(&Ppo) -> PlainMlp| if several { learners.iter().map(f).collect() } else { Vec::new() };
             let agent = Agent {
                 algorithm: Algorithm::Ppo,
-                actions: env_params.actions.clone(),
-                net: ppo.policy.plain.clone(),
-                value: Some(ppo.value.plain.clone()),
+                actions,
+                net: learners[0].policy.plain.clone(),
+                value: Some(learners[0].value.plain.clone()),
                 regime,
+                experts: all(&|l| l.policy.plain.clone()),
+                expert_values: all(&|l| l.value.plain.clone()),
             };
-            (agent, ppo.updates)
+            (agent, learners.iter().map(|l| l.updates).sum())
         }
     };
     Ok(Trained { agent, curve, updates, env_steps: steps_per_episode * params.episodes })
 }
+
+/// A base agent of the job's algorithm; `per_regime` needs PPO and regimes.
+fn check_base(params: &TrainParams, base: Option<&Agent>) -> Result<(), RlError> {
+    if base.is_some_and(|b| b.algorithm != params.algorithm) {
+        return Err(RlError::invalid("base_agent_id", "an agent fine-tunes from an agent of the same algorithm only"));
+    }
+    if params.per_regime && (params.algorithm != Algorithm::Ppo || !params.regimes) {
+        return Err(RlError::invalid("per_regime", "one agent per regime is built for algorithm ppo with regimes on"));
+    }
+    Ok(())
+}
+
+/// One PPO learner, or one per trend regime ([`REGIME_EXPERTS`]), each starting from the
+/// base agent's (its expert for that regime when it has one) or from `net`.
+fn ppo_learners(params: &TrainParams, base: Option<&Agent>, net: &PlainMlp, rng: &mut ChaCha8Rng) -> Result<Vec<Ppo>, RlError> {
+    let n = if params.per_regime { REGIME_EXPERTS } else { 1 };
+    let value0 =
+        base.and_then(|b| b.value.clone()).unwrap_or_else(|| PlainMlp::init(&[OBS_DIM, params.hidden, params.hidden, 1], 1.0, rng));
+    (0..n)
+        .map(|k| {
+            let policy = base.and_then(|b| b.experts.get(k).cloned()).unwrap_or_else(|| net.clone());
+            let value = base.and_then(|b| b.expert_values.get(k).cloned()).unwrap_or_else(|| value0.clone());
+            Ppo::new(&policy, &value, &params.ppo)
+        })
+        .collect()
+}
+
+/// Learners of a `per_regime` agent: one per trend regime (bull, bear, sideways).
+pub const REGIME_EXPERTS: usize = 3;
 
 /// Starting cash of every episode (the backtest default).
 fn params_cash() -> f64 {
