@@ -55,6 +55,8 @@ fn runners() -> Vec<SessionRunner> {
                 commission: 0.001,
                 slippage_bps: 1,
                 seed: i as u64,
+                max_drawdown: None,
+                max_daily_loss: None,
             };
             SessionRunner::open(&opened, 1, Timestamp(0)).unwrap()
         })

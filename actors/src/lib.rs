@@ -30,6 +30,8 @@
 //! - `backtest/`: the backtester: the engine driving the execution core over stored
 //!   bars, strategies, round-trip trades, the performance metrics, optimisation and
 //!   walk-forward, robustness checks, reports; the actor runs them as jobs over HTTP.
+//! - `ml/`: ML training (issue 14): features, leak-proof splits and CV, logistic / GBM
+//!   (LightGBM) / MLP (candle) / ensemble, metrics beside baselines, the model registry actor.
 //! - `rl/`: reinforcement-learning agents on the backtest's account (DQN, PPO in candle),
 //!   held-out evaluation against random agents; the actor trains them as jobs over HTTP.
 //! - `concern.rs`: the actor for concerns whose capability is not built yet; it is
@@ -42,6 +44,7 @@ pub mod ensemble;
 pub mod execution;
 pub mod fault;
 pub mod market_data;
+pub mod ml;
 pub mod names;
 pub mod regime;
 pub mod risk;

@@ -32,6 +32,14 @@ pub struct StartSession {
     /// Slippage of every market fill in basis points; default the backtest's (1).
     #[serde(default)]
     pub slippage_bps: Option<u32>,
+    /// The session's own drawdown limit, a fraction of its peak equity in (0, 1]: a
+    /// breach flattens and stops it. Default: none.
+    #[serde(default)]
+    pub max_drawdown: Option<f64>,
+    /// The session's own daily loss limit, a fraction of its equity at the UTC day's
+    /// first bar in (0, 1]: a breach flattens and stops it. Default: none.
+    #[serde(default)]
+    pub max_daily_loss: Option<f64>,
 }
 
 fn default_strategy() -> String {

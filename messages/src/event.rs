@@ -6,7 +6,7 @@
 //! - a change that breaks either rule bumps `codec::FORMAT_VERSION` and teaches
 //!   `codec::decode` the old layout.
 
-use crate::ids::{BacktestId, OrderId, SessionId};
+use crate::ids::{BacktestId, ModelId, OrderId, SessionId};
 use crate::market::{is_valid_symbol, Candle, Timeframe};
 use crate::money::Fixed;
 use crate::order::{Liquidity, OrderLink, OrderSpec, OrderStatus, RejectSource, TradingState};
@@ -347,6 +347,47 @@ pub struct ExecutionConfigured {
     pub live_venue: Option<String>,
 }
 
+/// An ML training job was accepted (`POST /api/ml/train`, issue 14). With no matching
+/// [`MlModelTrained`] or [`MlTrainingFailed`] after it, a restart cut it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+pub struct MlTrainingStarted {
+    pub model_id: ModelId,
+    /// The model's name; its versions count up per name.
+    pub name: String,
+    pub version: u32,
+    /// As asked (`xgboost`, `gbm`, `mlp`, ...).
+    pub model_type: String,
+    pub symbol: String,
+    pub timeframe: Timeframe,
+    pub bars: u64,
+    /// The request as JSON (parameters are shown from it while training and after a failure).
+    pub request_json: String,
+}
+
+/// An ML model finished training: its weights and metadata are in `model_file` (relative
+/// to the data directory), whose blake3 hash is `file_hash` (checked when it is loaded).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+pub struct MlModelTrained {
+    pub model_id: ModelId,
+    pub model_file: String,
+    pub file_hash: String,
+    /// The headline out-of-sample score: AUC for a classifier, R² for a regression.
+    pub out_of_sample_score: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+pub struct MlTrainingFailed {
+    pub model_id: ModelId,
+    pub reason: String,
+}
+
+/// A model was deleted (`DELETE /api/ml/models/{id}`); its file is removed after this is journaled.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+pub struct MlModelDeleted {
+    pub model_id: ModelId,
+    pub reason: String,
+}
+
 /// Every fact the system records. Closed: a new fact is a new variant (at the end).
 // Boxing `OrderSubmitted` (368 bytes) would change the rkyv encoding, i.e. the journal's on-disk format.
 #[allow(clippy::large_enum_variant)]
@@ -380,6 +421,10 @@ pub enum Event {
     SessionOpened(SessionOpened),
     SessionStopRequested(SessionStopRequested),
     SessionInputDecided(SessionInputDecided),
+    MlTrainingStarted(MlTrainingStarted),
+    MlModelTrained(MlModelTrained),
+    MlTrainingFailed(MlTrainingFailed),
+    MlModelDeleted(MlModelDeleted),
     RlTrainingStarted(RlTrainingStarted),
     RlAgentTrained(RlAgentTrained),
     RlTrainingFailed(RlTrainingFailed),
@@ -420,9 +465,13 @@ pub enum EventKind {
     SessionOpened = 25,
     SessionStopRequested = 26,
     SessionInputDecided = 27,
-    RlTrainingStarted = 28,
-    RlAgentTrained = 29,
-    RlTrainingFailed = 30,
+    MlTrainingStarted = 28,
+    MlModelTrained = 29,
+    MlTrainingFailed = 30,
+    MlModelDeleted = 31,
+    RlTrainingStarted = 32,
+    RlAgentTrained = 33,
+    RlTrainingFailed = 34,
 }
 
 impl EventKind {
@@ -454,6 +503,10 @@ impl EventKind {
         Self::SessionOpened,
         Self::SessionStopRequested,
         Self::SessionInputDecided,
+        Self::MlTrainingStarted,
+        Self::MlModelTrained,
+        Self::MlTrainingFailed,
+        Self::MlModelDeleted,
         Self::RlTrainingStarted,
         Self::RlAgentTrained,
         Self::RlTrainingFailed,
@@ -465,6 +518,9 @@ impl EventKind {
     /// The kinds the backtest actor folds.
     pub const BACKTEST: &'static [EventKind] =
         &[Self::BacktestStarted, Self::BacktestCompleted, Self::BacktestFailed, Self::BacktestJobStarted, Self::BacktestResultRemoved];
+
+    /// The kinds the ML actor folds.
+    pub const ML: &'static [EventKind] = &[Self::MlTrainingStarted, Self::MlModelTrained, Self::MlTrainingFailed, Self::MlModelDeleted];
 
     /// The kinds the execution actor folds (orders, fills, kill switch).
     pub const EXECUTION: &'static [EventKind] = &[
@@ -510,6 +566,10 @@ impl EventKind {
             Self::SessionOpened => "session_opened",
             Self::SessionStopRequested => "session_stop_requested",
             Self::SessionInputDecided => "session_input_decided",
+            Self::MlTrainingStarted => "ml_training_started",
+            Self::MlModelTrained => "ml_model_trained",
+            Self::MlTrainingFailed => "ml_training_failed",
+            Self::MlModelDeleted => "ml_model_deleted",
             Self::RlTrainingStarted => "rl_training_started",
             Self::RlAgentTrained => "rl_agent_trained",
             Self::RlTrainingFailed => "rl_training_failed",
@@ -547,6 +607,10 @@ impl Event {
             Event::SessionOpened(_) => EventKind::SessionOpened,
             Event::SessionStopRequested(_) => EventKind::SessionStopRequested,
             Event::SessionInputDecided(_) => EventKind::SessionInputDecided,
+            Event::MlTrainingStarted(_) => EventKind::MlTrainingStarted,
+            Event::MlModelTrained(_) => EventKind::MlModelTrained,
+            Event::MlTrainingFailed(_) => EventKind::MlTrainingFailed,
+            Event::MlModelDeleted(_) => EventKind::MlModelDeleted,
             Event::RlTrainingStarted(_) => EventKind::RlTrainingStarted,
             Event::RlAgentTrained(_) => EventKind::RlAgentTrained,
             Event::RlTrainingFailed(_) => EventKind::RlTrainingFailed,
@@ -569,6 +633,7 @@ impl Event {
             Event::SessionOpened(e) => Some(e.session_id),
             Event::SessionStopRequested(e) => Some(e.session_id),
             Event::SessionInputDecided(_) => None,
+            Event::MlTrainingStarted(_) | Event::MlModelTrained(_) | Event::MlTrainingFailed(_) | Event::MlModelDeleted(_) => None,
             Event::RlTrainingStarted(_) | Event::RlAgentTrained(_) | Event::RlTrainingFailed(_) => None,
         }
     }
@@ -684,6 +749,23 @@ impl Event {
                 }
                 e.live_venue.as_deref().map_or(Ok(()), |v| check_text("live_venue", v))
             }
+            Event::MlTrainingStarted(e) => {
+                if !is_valid_symbol(&e.symbol) {
+                    return Err(format!("invalid symbol {:?}", e.symbol));
+                }
+                check_text("name", &e.name)?;
+                check_text("model_type", &e.model_type)?;
+                check_text("request_json", &e.request_json)
+            }
+            Event::MlModelTrained(e) => {
+                if !e.out_of_sample_score.is_finite() {
+                    return Err(format!("out_of_sample_score must be finite, got {}", e.out_of_sample_score));
+                }
+                check_text("model_file", &e.model_file)?;
+                check_text("file_hash", &e.file_hash)
+            }
+            Event::MlTrainingFailed(e) => check_text("reason", &e.reason),
+            Event::MlModelDeleted(e) => check_text("reason", &e.reason),
         }
     }
 }

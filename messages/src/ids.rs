@@ -121,6 +121,10 @@ define_id!(
     /// One backtest run (`POST /api/backtest/run`).
     BacktestId, "backtest"
 );
+define_id!(
+    /// One trained ML model (`POST /api/ml/train`).
+    ModelId, "model"
+);
 
 impl From<EventId> for CausationId {
     fn from(id: EventId) -> Self {
@@ -165,6 +169,9 @@ impl IdGenerator {
     }
     pub fn backtest_id(&mut self) -> BacktestId {
         BacktestId(self.next_u128())
+    }
+    pub fn model_id(&mut self) -> ModelId {
+        ModelId(self.next_u128())
     }
 }
 

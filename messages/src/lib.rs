@@ -50,6 +50,8 @@ pub use event::{
     CashAdjusted, OrderAccepted, OrderCancelRequested, OrderCanceled, OrderExpired, OrderFilled, OrderRejected, OrderReleased,
     OrderSubmitted, OrderTriggered, TradingStateChanged,
 };
+pub use event::{MlModelDeleted, MlModelTrained, MlTrainingFailed, MlTrainingStarted};
+pub use ids::ModelId;
 pub use ids::{BacktestId, CausationId, CorrelationId, EventId, IdGenerator, OrderId, SessionId};
 pub use market::{is_valid_symbol, Candle, CandleWire, TimeWire, Timeframe};
 pub use money::{Fixed, FixedError, Rounding};

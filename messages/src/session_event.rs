@@ -29,6 +29,12 @@ pub struct SessionOpened {
     pub slippage_bps: u32,
     /// Seeds the session's order ids.
     pub seed: u64,
+    /// The session's own drawdown limit (fraction of its peak equity); a breach flattens
+    /// and stops it. `None`: none.
+    pub max_drawdown: Option<f64>,
+    /// The session's own daily loss limit (fraction of its equity at the first bar of the
+    /// UTC day); a breach flattens and stops it. `None`: none.
+    pub max_daily_loss: Option<f64>,
 }
 
 /// Input: a user asked to stop a session (or its emergency stop). Its decisions (cancels,
@@ -66,6 +72,11 @@ impl SessionOpened {
         }
         if !(self.commission.is_finite() && (0.0..1.0).contains(&self.commission)) {
             return Err(format!("commission must be in [0, 1), got {}", self.commission));
+        }
+        for (name, v) in [("max_drawdown", self.max_drawdown), ("max_daily_loss", self.max_daily_loss)] {
+            if let Some(v) = v.filter(|v| !(v.is_finite() && *v > 0.0 && *v <= 1.0)) {
+                return Err(format!("{name} must be in (0, 1], got {v}"));
+            }
         }
         if let Some(p) = self.params.iter().find(|p| !p.value.is_finite()) {
             return Err(format!("strategy parameter {} is not finite", p.name));

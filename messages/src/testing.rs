@@ -89,6 +89,7 @@ pub fn event() -> impl Strategy<Value = Event> {
         execution_event(),
         backtest_event(),
         session_event(),
+        ml_event(),
         rl_event(),
         (0.0f64..0.1, 0.0f64..1.0, 0.0f64..1.0, 1i64..i64::MAX, option::of("[a-z]{1,12}")).prop_map(
             |(transaction_costs, max_position_size, max_drawdown, order_timeout_ns, live_venue)| {
@@ -139,7 +140,17 @@ pub fn session_event() -> impl Strategy<Value = Event> {
         (session_id(), session_config(), timeframe(), params, 0.0f64..0.5, 0u32..1000, any::<u64>()).prop_map(
             |(session_id, mut config, timeframe, params, commission, slippage_bps, seed)| {
                 config.symbol = "BTC/USDT".into();
-                Event::SessionOpened(SessionOpened { session_id, config, timeframe, params, commission, slippage_bps, seed })
+                Event::SessionOpened(SessionOpened {
+                    session_id,
+                    config,
+                    timeframe,
+                    params,
+                    commission,
+                    slippage_bps,
+                    seed,
+                    max_drawdown: (seed % 2 == 0).then_some(0.1),
+                    max_daily_loss: None,
+                })
             }
         ),
         (session_id(), any::<bool>(), text()).prop_map(|(session_id, close_positions, reason)| {
@@ -176,6 +187,32 @@ pub fn backtest_event() -> impl Strategy<Value = Event> {
         }),
         (id(), text())
             .prop_map(|(backtest_id, reason)| Event::BacktestResultRemoved(crate::event::BacktestResultRemoved { backtest_id, reason })),
+    ]
+}
+
+/// The ML events (training started, model trained, training failed, model deleted).
+pub fn ml_event() -> impl Strategy<Value = Event> {
+    let id = || any::<u128>().prop_map(crate::ids::ModelId);
+    prop_oneof![
+        (id(), text(), any::<u32>(), text(), timeframe(), any::<u64>(), text()).prop_map(
+            |(model_id, name, version, model_type, timeframe, bars, request_json)| {
+                Event::MlTrainingStarted(crate::event::MlTrainingStarted {
+                    model_id,
+                    name,
+                    version,
+                    model_type,
+                    symbol: "BTC/USDT".into(),
+                    timeframe,
+                    bars,
+                    request_json,
+                })
+            }
+        ),
+        (id(), text(), "[0-9a-f]{64}", -1.0f64..1.0).prop_map(|(model_id, model_file, file_hash, out_of_sample_score)| {
+            Event::MlModelTrained(crate::event::MlModelTrained { model_id, model_file, file_hash, out_of_sample_score })
+        }),
+        (id(), text()).prop_map(|(model_id, reason)| Event::MlTrainingFailed(crate::event::MlTrainingFailed { model_id, reason })),
+        (id(), text()).prop_map(|(model_id, reason)| Event::MlModelDeleted(crate::event::MlModelDeleted { model_id, reason })),
     ]
 }
 

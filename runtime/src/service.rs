@@ -18,6 +18,7 @@ use tradpal_actors::execution::actor::{ExecutionActor, ExecutionMsg};
 use tradpal_actors::execution::venue::LiveVenue;
 use tradpal_actors::execution::ExecutionConfig;
 use tradpal_actors::market_data::actor::MarketDataActor;
+use tradpal_actors::ml::actor::MlActor;
 use tradpal_actors::regime::actor::{RegimeActor, RegimeMsg};
 use tradpal_actors::risk::actor::RiskActor;
 use tradpal_actors::rl::actor::RlActor;
@@ -118,6 +119,7 @@ fn children(services: &Services, settings: &Settings, venue: Option<Arc<dyn Live
             names::EXECUTION => {
                 ChildSpec::of(name, ExecutionActor { services: services.clone(), config: execution_config(settings), venue: venue.clone() })
             }
+            names::ML => ChildSpec::of(name, MlActor { services: services.clone(), data_dir: settings.data_dir.clone() }),
             names::RL => ChildSpec::of(
                 name,
                 RlActor {

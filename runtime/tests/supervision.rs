@@ -43,6 +43,8 @@ async fn start(symbol: &str) -> SessionId {
         params: Default::default(),
         commission: None,
         slippage_bps: None,
+        max_drawdown: None,
+        max_daily_loss: None,
     };
     let meta = RequestMeta { request_id: Some("test".into()), correlation_id: CorrelationId(1) };
     let actor = session_actor().await;
@@ -111,21 +113,21 @@ async fn panicking_actor_restarts_with_state_rebuilt() {
 async fn crash_loop_exhausts_budget() {
     let dir = tempfile::tempdir().unwrap();
     let rt = Runtime::start(settings(dir.path()), fast_policy(2)).await.unwrap();
-    wait_for(&rt, names::ML, |s, _| s == ActorState::Running).await;
+    wait_for(&rt, names::RL, |s, _| s == ActorState::Running).await;
     for n in 1..=3u32 {
         let risk = loop {
-            if let Some(a) = ActorRef::<ConcernMsg>::where_is(names::ML) {
+            if let Some(a) = ActorRef::<ConcernMsg>::where_is(names::RL) {
                 break a;
             }
             tokio::time::sleep(Duration::from_millis(5)).await;
         };
         risk.cast(ConcernMsg::Fault(Fault::Panic)).unwrap();
-        wait_for(&rt, names::ML, |_, c| c == n).await;
+        wait_for(&rt, names::RL, |_, c| c == n).await;
     }
-    let (state, _) = wait_for(&rt, names::ML, |s, _| s == ActorState::Failed).await;
+    let (state, _) = wait_for(&rt, names::RL, |s, _| s == ActorState::Failed).await;
     assert_eq!(state, ActorState::Failed);
     tokio::time::sleep(Duration::from_millis(200)).await;
-    assert!(ActorRef::<ConcernMsg>::where_is(names::ML).is_none(), "a failed actor stays down");
+    assert!(ActorRef::<ConcernMsg>::where_is(names::RL).is_none(), "a failed actor stays down");
     // The others are unaffected.
     assert_eq!(rt.statuses.read().unwrap()[names::SESSION].state, ActorState::Running);
     rt.shutdown().await;

@@ -267,7 +267,7 @@ pub fn load_series(args: &RunArgs) -> anyhow::Result<Result<Series, ExitCode>> {
 }
 
 /// A clean OHLCV file's candles; rejected rows are printed, exit code 1.
-fn read_csv(data: &Path, timeframe: Timeframe) -> anyhow::Result<Result<Vec<Candle>, ExitCode>> {
+pub(super) fn read_csv(data: &Path, timeframe: Timeframe) -> anyhow::Result<Result<Vec<Candle>, ExitCode>> {
     let f = std::fs::File::open(data).with_context(|| format!("cannot open {}", data.display()))?;
     let report = import_csv(BufReader::with_capacity(1 << 20, f), timeframe, None, CsvLimits::default())
         .with_context(|| format!("{}: not an OHLCV CSV", data.display()))?;

@@ -28,6 +28,8 @@ mod config;
 mod data;
 mod indicators;
 mod journal;
+mod ml;
+mod ml_bench;
 mod optimize;
 mod progress;
 mod regime;
@@ -87,6 +89,9 @@ pub enum Command {
     /// Walk-forward: optimise on each training window, trade the best on the next test
     /// window, report the stitched out-of-sample result.
     WalkForward(optimize::WalkForwardArgs),
+    /// ML models: train on a candle CSV here, or predict / list with the running service.
+    #[command(subcommand)]
+    Ml(ml::MlCommand),
     /// Reinforcement-learning agents of the running service (over HTTP).
     #[command(subcommand)]
     Rl(rl::RlCommand),
@@ -137,6 +142,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Backtest(args) => backtest::run(args),
         Command::Optimize(args) => optimize::run_optimize(args),
         Command::WalkForward(args) => optimize::run_walk_forward(args),
+        Command::Ml(cmd) => ml::run(cmd),
         Command::Rl(cmd) => rl::run(cmd),
     }
 }

@@ -425,9 +425,17 @@ impl SessionActor {
         // Stops are in the book at once (replies wait for durability through the pipeline);
         // reading the records back later changes nothing.
         for d in &drafts {
-            if let Event::SessionStopped(s) = &d.event {
-                state.book.mark_stopped(s.session_id, d.timestamp);
-                state.stop_reasons.insert(s.session_id, s.reason.clone());
+            match &d.event {
+                Event::SessionStopped(s) => {
+                    state.book.mark_stopped(s.session_id, d.timestamp);
+                    state.stop_reasons.insert(s.session_id, s.reason.clone());
+                }
+                // The alert: a session's own limit was breached; it flattens and stops.
+                Event::RiskLimitBreached(b) => tracing::warn!(
+                    session_id = ?b.session_id, limit = %b.limit, value = b.value, threshold = b.threshold,
+                    "session risk limit breached: flattening and stopping the session"
+                ),
+                _ => {}
             }
         }
         // Queued, not awaited: the next input is decided while this batch is written,

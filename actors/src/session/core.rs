@@ -121,6 +121,11 @@ impl SessionBook {
         if slippage_bps > SLIPPAGE_BPS_MAX {
             return Err(bad(format!("invalid slippage_bps {slippage_bps}: at most {SLIPPAGE_BPS_MAX}")));
         }
+        for (name, v) in [("max_drawdown", cmd.max_drawdown), ("max_daily_loss", cmd.max_daily_loss)] {
+            if let Some(v) = v.filter(|v| !(v.is_finite() && *v > 0.0 && *v <= 1.0)) {
+                return Err(bad(format!("invalid {name} {v}: expected a fraction in (0, 1]")));
+            }
+        }
         if cmd.mode == TradingMode::Live && !limits.live_trading_enabled {
             return Err(ErrorReply::new(
                 ErrorCode::NotImplemented,
@@ -152,7 +157,17 @@ impl SessionBook {
             risk_per_trade: cmd.risk_per_trade,
             mode: cmd.mode,
         };
-        Ok(Event::SessionOpened(SessionOpened { session_id: id, config, timeframe, params, commission, slippage_bps, seed: ctx.seed }))
+        Ok(Event::SessionOpened(SessionOpened {
+            session_id: id,
+            config,
+            timeframe,
+            params,
+            commission,
+            slippage_bps,
+            seed: ctx.seed,
+            max_drawdown: cmd.max_drawdown,
+            max_daily_loss: cmd.max_daily_loss,
+        }))
     }
 
     /// Decides whether `cmd` may stop its session: the stop request to journal (a
@@ -260,6 +275,8 @@ mod tests {
             params: BTreeMap::new(),
             commission: None,
             slippage_bps: None,
+            max_drawdown: None,
+            max_daily_loss: None,
         }
     }
 
@@ -338,6 +355,8 @@ mod tests {
             (with(&|s| s.timeframe = Some(Timeframe::M1)), "timeframe 1m", ErrorCode::BadRequest),
             (with(&|s| s.commission = Some(1.5)), "commission", ErrorCode::BadRequest),
             (with(&|s| s.slippage_bps = Some(5_000)), "slippage_bps", ErrorCode::BadRequest),
+            (with(&|s| s.max_drawdown = Some(0.0)), "max_drawdown", ErrorCode::BadRequest),
+            (with(&|s| s.max_daily_loss = Some(1.5)), "max_daily_loss", ErrorCode::BadRequest),
             (with(&|s| s.mode = TradingMode::Live), "live", ErrorCode::NotImplemented),
         ];
         for (cmd, needle, code) in cases {

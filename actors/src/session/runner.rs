@@ -21,6 +21,11 @@
 //!   `close_positions` a closing market order is sent and the session is `stopping` until
 //!   it is flat, then `stopped`.
 //!
+//! A session's own limits (`max_drawdown` of its peak equity, `max_daily_loss` of its
+//! equity at the UTC day's first bar) are checked at every close: a breach is journaled
+//! (`RiskLimitBreached` under `session_max_drawdown` / `session_max_daily_loss`, with
+//! the session id), and the session cancels, closes at the next bar and stops.
+//!
 //! The session's clock is bar time: orders and stops are stamped with the close of the
 //! last bar acted on, never the wall clock, so a rebuild decides identically.
 
@@ -31,8 +36,8 @@ use crate::execution::ExecutionCore;
 use crate::market_data::resample::Resampler;
 use crate::strategy::{build, Strategy, StrategySpec};
 use tradpal_messages::{
-    Candle, CandlesIngested, Event, Fixed, Rounding, SessionId, SessionOpened, SessionStopRequested, SessionStopped, Timeframe, Timestamp,
-    TradingStateChanged,
+    Candle, CandlesIngested, Event, Fixed, RiskLimitBreached, Rounding, SessionId, SessionOpened, SessionStopRequested, SessionStopped,
+    Timeframe, Timestamp, TradingStateChanged,
 };
 
 /// Bars a session keeps for its strategy's context (strategies read the current bar;
@@ -44,6 +49,11 @@ pub const EQUITY_POINTS_MAX: usize = 1_024;
 /// Prefix of the client order id of every order a session's own account places; with
 /// the envelope's session id it tells these orders from the paper account's.
 pub const SESSION_ORDER_PREFIX: &str = "ss-";
+
+/// The limit names a session's own breaches are journaled under (not the paper account's
+/// `max_drawdown` / `max_daily_loss`, which move the service's kill switch).
+pub const SESSION_MAX_DRAWDOWN: &str = "session_max_drawdown";
+pub const SESSION_MAX_DAILY_LOSS: &str = "session_max_daily_loss";
 
 /// Where a session is.
 #[derive(Debug, Clone, PartialEq)]
@@ -84,6 +94,11 @@ pub struct SessionRunner {
     clock: Timestamp,
     /// `SessionStopped`, decided and not yet handed out.
     stopped_event: Option<Event>,
+    /// Events of the bar being acted on, in order, not yet handed out.
+    decided: Vec<Event>,
+    /// Peak equity, and the UTC day with its first bar's equity (the session's limits).
+    peak: f64,
+    day: Option<(i64, f64)>,
 }
 
 /// The backtest settings a session trades under: the backtest's defaults (fill model,
@@ -132,6 +147,9 @@ impl SessionRunner {
             since_point: 0,
             clock: at,
             stopped_event: None,
+            decided: Vec::new(),
+            peak: opened.config.capital,
+            day: None,
         })
     }
 
@@ -199,6 +217,7 @@ impl SessionRunner {
             if let Err(e) = self.step(&bar, sequence) {
                 self.stop_now(format!("error: {e}"));
             }
+            out.events.append(&mut self.decided);
             out.events.extend(self.account.log.drain());
             out.events.extend(self.stopped_event.take());
             if self.is_stopped() {
@@ -258,6 +277,10 @@ impl SessionRunner {
         self.account.play(0, bar, i, cause)?;
         let equity = self.account.mark_equity(close_time, i)?;
         self.thin_equity();
+        let breach = self.breach(equity.to_f64(), close_time);
+        if let (RunnerStatus::Trading, Some(breach)) = (&self.status, breach) {
+            return self.on_breach(breach, close_time, i);
+        }
         match &self.status {
             RunnerStatus::Trading => self.account.decide(0, &self.history, i, equity, close_time, self.strategy.as_mut()),
             RunnerStatus::Stopping(reason) => {
@@ -266,6 +289,39 @@ impl SessionRunner {
             }
             RunnerStatus::Stopped(_) => Ok(()),
         }
+    }
+
+    /// The session's own limit this bar's equity breaches, if any (peak and day updated).
+    fn breach(&mut self, equity: f64, close_time: Timestamp) -> Option<RiskLimitBreached> {
+        self.peak = self.peak.max(equity);
+        let day = close_time.0.div_euclid(86_400 * 1_000_000_000);
+        if self.day.is_none_or(|(d, _)| d != day) {
+            self.day = Some((day, equity));
+        }
+        let breached = |limit: &str, value: f64, threshold: Option<f64>| {
+            threshold.filter(|t| value >= *t).map(|t| RiskLimitBreached {
+                session_id: Some(self.id),
+                limit: limit.to_string(),
+                value,
+                threshold: t,
+                excess: value - t,
+            })
+        };
+        let drawdown = if self.peak > 0.0 { 1.0 - equity / self.peak } else { 0.0 };
+        let day_loss = self.day.map_or(0.0, |(_, start)| if start > 0.0 { 1.0 - equity / start } else { 0.0 });
+        breached(SESSION_MAX_DRAWDOWN, drawdown, self.opened.max_drawdown)
+            .or_else(|| breached(SESSION_MAX_DAILY_LOSS, day_loss, self.opened.max_daily_loss))
+    }
+
+    /// A breach of the session's own limit: journaled, then the session flattens (cancel,
+    /// close at the next bar) and stops, as on an emergency stop.
+    fn on_breach(&mut self, breach: RiskLimitBreached, close_time: Timestamp, i: usize) -> Result<(), BacktestError> {
+        let reason = format!("{} breached: {:.4} >= {:.4}", breach.limit, breach.value, breach.threshold);
+        self.decided.extend(self.account.log.drain());
+        self.decided.push(Event::RiskLimitBreached(breach));
+        self.account.cancel_working(0, close_time, i, "session limit breached")?;
+        self.status = RunnerStatus::Stopping(reason.clone());
+        self.keep_closing(reason, close_time, i)
     }
 
     /// Keeps one point of the equity curve per `stride` bars, at most

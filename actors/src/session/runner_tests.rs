@@ -25,6 +25,8 @@ fn opened(symbol: &str, timeframe: Timeframe, strategy: &str) -> SessionOpened {
         commission: 0.001,
         slippage_bps: 1,
         seed: 99,
+        max_drawdown: None,
+        max_daily_loss: None,
     }
 }
 
@@ -133,5 +135,36 @@ fn a_halted_kill_switch_refuses_the_sessions_orders() {
     runner.on_trading_state(&TradingStateChanged { from: TradingState::Active, to: TradingState::Halted, reason: "test".into() });
     let out = runner.on_candles(&record("GOOG/USDT", Timeframe::D1, &bars[..5]), 2);
     assert!(out.events.iter().any(|e| matches!(e, Event::OrderRejected(_))));
+    assert!(runner.pnl().position.is_zero());
+}
+
+#[test]
+fn a_breach_of_the_sessions_drawdown_limit_is_journaled_then_flattens_and_stops() {
+    let bars = testdata::candles("goog-1d.csv", Timeframe::D1);
+    let mut open = opened("GOOG/USDT", Timeframe::D1, "buy_and_hold");
+    open.params.clear();
+    open.max_drawdown = Some(0.05);
+    let mut runner = SessionRunner::open(&open, 1, Timestamp(0)).unwrap();
+    let mut events = Vec::new();
+    for (k, part) in bars.chunks(5).enumerate() {
+        events.extend(runner.on_candles(&record("GOOG/USDT", Timeframe::D1, part), 2 + k as u64).events);
+        if runner.is_stopped() {
+            break;
+        }
+    }
+    let breach = events
+        .iter()
+        .position(|e| matches!(e, Event::RiskLimitBreached(b) if b.limit == "session_max_drawdown" && b.session_id == Some(SessionId(7))));
+    let breach = breach.expect("GOOG fell more than 5% from a peak");
+    let Event::RiskLimitBreached(b) = &events[breach] else { unreachable!() };
+    assert!(b.value >= 0.05 && b.threshold == 0.05, "{b:?}");
+    // After the breach: a closing sell fills at the next bar, then the session stops.
+    let after = &events[breach..];
+    assert!(after.iter().any(|e| matches!(e, Event::OrderFilled(f) if f.side == tradpal_messages::Side::Sell)));
+    assert!(
+        matches!(events.last(), Some(Event::SessionStopped(s)) if s.reason.starts_with("session_max_drawdown breached")),
+        "{:?}",
+        events.last()
+    );
     assert!(runner.pnl().position.is_zero());
 }

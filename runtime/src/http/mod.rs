@@ -11,6 +11,7 @@ pub mod data;
 pub mod error;
 pub mod execution;
 pub mod json;
+pub mod ml;
 pub mod not_built;
 pub mod regime;
 pub mod request_id;
@@ -93,6 +94,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/backtest/run", post(backtest::run))
         .route("/api/backtest/optimize", post(backtest::optimize))
         .route("/api/backtest/walk-forward", post(backtest::walk_forward))
+        .route("/api/ml/train", post(ml::train))
         .route("/api/rl/train", post(rl::train))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), cluster_gate))
         .route("/health", get(health))
@@ -114,6 +116,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/backtest/results/{id}", get(backtest::results))
         .route("/api/backtest/performance/{id}", get(backtest::performance))
         .route("/api/backtest/report/{id}", get(backtest::report))
+        .route("/api/ml/models", get(ml::models))
+        .route("/api/ml/models/{id}", get(ml::model).delete(ml::delete))
+        .route("/api/ml/predict", post(ml::predict))
+        .route("/api/ml/feature-importance", get(ml::feature_importance))
         .route("/api/rl/agents", get(rl::agents))
         .route("/api/rl/agents/{agent_id}", get(rl::agent))
         .route("/api/rl/evaluate", post(rl::evaluate))

@@ -11,13 +11,7 @@ use axum::Router;
 use tradpal_messages::ErrorCode;
 
 /// (method, path, the capability that will serve it).
-pub const ROUTES: &[(&str, &str, &str)] = &[
-    ("POST", "/api/trading/smart-trade", "AI-assisted trading (sessions / AI ensemble)"),
-    ("POST", "/api/ml/train", "ML training"),
-    ("GET", "/api/ml/models", "ML training"),
-    ("POST", "/api/ml/predict", "ML training"),
-    ("GET", "/api/ml/feature-importance", "ML training"),
-];
+pub const ROUTES: &[(&str, &str, &str)] = &[("POST", "/api/trading/smart-trade", "AI-assisted trading (sessions / AI ensemble)")];
 
 async fn not_built(_role: Viewer, method: Method, uri: Uri) -> ApiError {
     let what = ROUTES

@@ -45,27 +45,39 @@ pub const TPE_DRAW_TRIES: usize = 16;
 /// Runs the search: `trials` points at most (fewer if the space has fewer), in the
 /// order they were scored.
 pub fn search(p: &Problem, bars: &[Candle], trials: usize, startup: usize, seed: u64) -> Vec<Scored> {
+    search_by(p.ranges, trials, startup, seed, |batch| p.evaluate(bars, batch))
+}
+
+/// The same search over `ranges` with any scorer: `score` gets a batch of points and
+/// returns them scored, in order (the ML actor tunes models with it).
+pub fn search_by(
+    ranges: &[ParamRange],
+    trials: usize,
+    startup: usize,
+    seed: u64,
+    mut score: impl FnMut(&[Vec<f64>]) -> Vec<Scored>,
+) -> Vec<Scored> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let target = trials.min(finite_size(p.ranges).unwrap_or(usize::MAX));
+    let target = trials.min(finite_size(ranges).unwrap_or(usize::MAX));
     let mut done: Vec<Scored> = Vec::with_capacity(target);
     let mut seen: BTreeSet<Vec<u64>> = BTreeSet::new();
     while done.len() < target {
         let want = (target - done.len()).min(TPE_BATCH);
-        let model = (done.len() >= startup.max(1)).then(|| Model::fit(p.ranges, &done));
+        let model = (done.len() >= startup.max(1)).then(|| Model::fit(ranges, &done));
         let mut batch: Vec<Vec<f64>> = Vec::with_capacity(want);
         for _ in 0..want {
             let next = match &model {
-                Some(m) => m.propose(p.ranges, &mut rng, &seen),
+                Some(m) => m.propose(ranges, &mut rng, &seen),
                 None => None,
             };
-            let Some(point) = next.or_else(|| uniform_new(p.ranges, &mut rng, &seen)) else { break };
+            let Some(point) = next.or_else(|| uniform_new(ranges, &mut rng, &seen)) else { break };
             seen.insert(key(&point));
             batch.push(point);
         }
         if batch.is_empty() {
             break;
         }
-        done.extend(p.evaluate(bars, &batch));
+        done.extend(score(&batch));
     }
     done
 }

@@ -1,0 +1,70 @@
+//! ML endpoints (issue 14). Each handler parses, sends one message to the ML actor and
+//! renders.
+//!
+//! - `POST /api/ml/train` answers `202` with `{"model_id", "version", "status":
+//!   "training", "implementation", ...}`; the status moves to `ready` or `failed`.
+//! - `GET /api/ml/models` lists models; `GET /api/ml/models/{id}` gives one (status,
+//!   progress, parameters, `metrics.out_of_sample` with the baseline beside it);
+//!   `DELETE /api/ml/models/{id}` deletes one.
+//! - `POST /api/ml/predict` with `model_id` and `features` (the vector in the model's
+//!   feature order) or `symbol` (the latest complete stored bar).
+//! - `GET /api/ml/feature-importance?model_id=` gives gain and permutation importance.
+
+use super::auth::{Trader, Viewer};
+use super::error::ApiError;
+use super::json::ApiJson;
+use super::request_id::RequestId;
+use super::trading::{call_actor, correlation};
+use axum::extract::{Path, RawQuery};
+use axum::http::StatusCode;
+use axum::{Extension, Json};
+use serde_json::Value;
+use tradpal_actors::ml::actor::MlMsg;
+use tradpal_actors::ml::request::{PredictRequest, TrainRequest};
+use tradpal_actors::names;
+use tradpal_messages::{ErrorCode, ModelId};
+
+pub async fn train(
+    _role: Trader,
+    Extension(rid): Extension<RequestId>,
+    ApiJson(req): ApiJson<TrainRequest>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let (req, meta) = (Box::new(req), correlation(&rid));
+    let accepted = call_actor(names::ML, |reply| MlMsg::Train { req, meta, reply }).await??;
+    Ok((StatusCode::ACCEPTED, Json(accepted)))
+}
+
+fn model_id(text: &str) -> Result<ModelId, ApiError> {
+    text.parse().map_err(|e| ApiError::new(ErrorCode::BadRequest, format!("model_id: {e}")))
+}
+
+pub async fn models(_role: Viewer) -> Result<Json<Value>, ApiError> {
+    Ok(Json(call_actor(names::ML, |reply| MlMsg::Models { reply }).await??))
+}
+
+pub async fn model(_role: Viewer, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+    let id = model_id(&id)?;
+    Ok(Json(call_actor(names::ML, |reply| MlMsg::Model { id, reply }).await??))
+}
+
+pub async fn delete(_role: Trader, Extension(rid): Extension<RequestId>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+    let (id, meta) = (model_id(&id)?, correlation(&rid));
+    Ok(Json(call_actor(names::ML, |reply| MlMsg::Delete { id, meta, reply }).await??))
+}
+
+pub async fn predict(_role: Viewer, ApiJson(req): ApiJson<PredictRequest>) -> Result<Json<Value>, ApiError> {
+    let req = Box::new(req);
+    Ok(Json(call_actor(names::ML, |reply| MlMsg::Predict { req, reply }).await??))
+}
+
+pub async fn feature_importance(_role: Viewer, RawQuery(query): RawQuery) -> Result<Json<Value>, ApiError> {
+    let query = query.unwrap_or_default();
+    let text = query.split('&').find_map(|kv| kv.strip_prefix("model_id=")).ok_or_else(|| {
+        ApiError::new(
+            ErrorCode::BadRequest,
+            "model_id: missing; GET /api/ml/feature-importance?model_id=<id> (GET /api/ml/models lists them)",
+        )
+    })?;
+    let id = model_id(text)?;
+    Ok(Json(call_actor(names::ML, |reply| MlMsg::Importance { id, reply }).await??))
+}
