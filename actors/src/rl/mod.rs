@@ -26,8 +26,7 @@
 //! - `request.rs`: the endpoint request shapes and their checks.
 //! - `files.rs`: agent files under `<data_dir>/rl/`, written atomically.
 //! - `error.rs`: [`RlError`], naming the request field at fault.
-//! - `obs.rs`: observation; [`obs::market_features`] is the one function to swap for the
-//!   ML feature code.
+//! - `obs.rs`: observation; [`obs::market_features`] scales the ML feature code's columns.
 //! - `reward.rs`: [`RewardKind`] and the reward formulas.
 //! - `env.rs`: [`Env`] over the backtest account; [`Actions`] (short / flat / long with
 //!   optional size levels).

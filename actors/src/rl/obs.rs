@@ -1,24 +1,23 @@
 //! The observation: market features per bar (causal), regime probabilities, and the
 //! agent's own state (position, unrealised P&L).
 //!
-//! [`market_features`] is the one function to swap for the ML issue's feature code once
-//! it is merged; everything else reads [`MARKET_FEATURES`] columns from it.
+//! [`market_features`] is the ML issue's feature code (`ml::features`, every default
+//! group) scaled for a network; everything else reads [`MARKET_FEATURES`] columns from it.
 //!
 //! Market features of bar `t` (all from bars `<= t`, clipped to `[-CLIP, CLIP]`, zero
-//! during an indicator's warm-up):
-//! `log_return_1 * 100`, `(rsi_14 - 50) / 50`, `macd_hist / close * 100`,
-//! `bb_percent_b - 0.5`, `atr_14 / close * 100`, `volatility_20 * 100`, and the
-//! log return of the last 5 bars * 100.
+//! until every group has a value): `(rsi_14 - 50) / 50`, `macd_hist_rel * 100`,
+//! `bb_percent_b - 0.5`, `ln(volume_ratio_20)`, `log_return_1 * 100`,
+//! `log_return_5 * 100`, `atr_rel * 100`, `volatility_20 * 100`.
 
-use crate::market_data::indicators::compute_all;
+use crate::ml::features::{compute, FeatureGroup};
 use crate::regime::fit::{fit, FitParams};
 use crate::regime::hysteresis::HysteresisParams;
 use crate::regime::model::RegimeModel;
 use crate::regime::tracker::track;
 use tradpal_messages::{Candle, Timeframe};
 
-/// Columns of [`market_features`].
-pub const MARKET_FEATURES: usize = 7;
+/// Columns of [`market_features`] (the ML feature groups' eight columns).
+pub const MARKET_FEATURES: usize = 8;
 /// Regime probabilities: trend (bull, bear, sideways) then volatility (low, normal, high).
 pub const REGIME_FEATURES: usize = 6;
 /// Position (signed fraction of equity) and unrealised P&L (fraction of equity, * 100).
@@ -32,26 +31,36 @@ pub const WARMUP_BARS: usize = 35;
 
 /// Per-bar market features, row `t` from bars `..=t` only.
 pub fn market_features(candles: &[Candle]) -> Vec<[f32; MARKET_FEATURES]> {
-    let table = compute_all(candles);
-    let col = |name: &str| table.column(name).map(<[Option<f64>]>::to_vec).unwrap_or_else(|| vec![None; candles.len()]);
-    let (ret, rsi, hist, pb, atr, vol) =
-        (col("log_return_1"), col("rsi_14"), col("macd_hist"), col("bb_percent_b"), col("atr_14"), col("volatility_20"));
+    let frame = compute(candles, &FeatureGroup::ALL);
+    let mut out = vec![[0.0; MARKET_FEATURES]; candles.len()];
+    if frame.cols() != MARKET_FEATURES {
+        return out;
+    }
     let clip = |x: f64| if x.is_finite() { (x as f32).clamp(-CLIP, CLIP) } else { 0.0 };
-    (0..candles.len())
-        .map(|t| {
-            let close = candles[t].close;
-            let ret5 = if t >= 5 { (close / candles[t - 5].close).ln() } else { 0.0 };
-            [
-                clip(ret[t].unwrap_or(0.0) * 100.0),
-                clip(rsi[t].map_or(0.0, |r| (r - 50.0) / 50.0)),
-                clip(hist[t].map_or(0.0, |h| h / close * 100.0)),
-                clip(pb[t].map_or(0.0, |p| p - 0.5)),
-                clip(atr[t].map_or(0.0, |a| a / close * 100.0)),
-                clip(vol[t].unwrap_or(0.0) * 100.0),
-                clip(ret5 * 100.0),
-            ]
-        })
-        .collect()
+    // Column order: rsi_14, macd_hist_rel, bb_percent_b, volume_ratio_20, log_return_1,
+    // log_return_5, atr_rel, volatility_20 (`ml::features::FeatureGroup::columns`).
+    for (r, bar) in frame.bars.iter().enumerate() {
+        let v = frame.row(r);
+        out[*bar] = [
+            clip((v[0] - 50.0) / 50.0),
+            clip(v[1] * 100.0),
+            clip(v[2] - 0.5),
+            clip(if v[3] > 0.0 { v[3].ln() } else { 0.0 }),
+            clip(v[4] * 100.0),
+            clip(v[5] * 100.0),
+            clip(v[6] * 100.0),
+            clip(v[7] * 100.0),
+        ];
+    }
+    out
+}
+
+#[cfg(test)]
+#[test]
+fn the_ml_feature_columns_are_the_ones_scaled_here() {
+    let names = crate::ml::features::names(&FeatureGroup::ALL);
+    let want = ["rsi_14", "macd_hist_rel", "bb_percent_b", "volume_ratio_20", "log_return_1", "log_return_5", "atr_rel", "volatility_20"];
+    assert_eq!(names, want);
 }
 
 /// The regime model of an agent: fitted on its training bars only (`candles` must be
