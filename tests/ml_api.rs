@@ -1,6 +1,8 @@
 //! The ML API end to end: the real binary, real candles (`testdata/`), the spec's ML
 //! examples (train with `xgboost` + hyperparameter optimisation, predict with the raw
 //! 4-value vector), bad input named, models surviving a restart, deletion, and the CLI.
+// Test code: the ignored latency test times real HTTP requests.
+#![allow(clippy::disallowed_methods)]
 
 mod common;
 

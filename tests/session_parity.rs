@@ -126,6 +126,21 @@ async fn a_session_fed_over_http_trades_as_the_backtest_does() {
     // sma_cross is always in: each reversal fill closes one trade and opens the next.
     assert_eq!(fills as u64, perf["counts"]["fills"].as_u64().unwrap(), "every fill under the session");
     assert!(fills > got.len(), "{fills} fills for {} round trips", got.len());
+    // The audit chain of a session's order (offline): the bar that triggered it, the
+    // session's strategy, the risk check, the order and its fill, with sequences.
+    let submitted: Value =
+        dump.lines().map(|l| serde_json::from_str::<Value>(l).unwrap()).find(|v| v["kind"] == "order_submitted").unwrap();
+    let order_id = submitted["event"]["order_id"].as_str().unwrap();
+    let (code, out, err) = run_cli(&["audit", "order", order_id, "--data-dir", data.to_str().unwrap()], &[]);
+    assert_eq!(code, 0, "{err}");
+    let chain: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(chain["session_id"], id.as_str(), "{chain}");
+    assert_eq!(chain["decision"]["kind"], "session_strategy", "{chain}");
+    assert_eq!(chain["decision"]["strategy"], "sma_cross", "{chain}");
+    assert!(chain["trigger"]["sequence"].as_u64().unwrap() < submitted["sequence"].as_u64().unwrap(), "{chain}");
+    assert_eq!(chain["trigger"]["symbol"], "BTC/USDT", "{chain}");
+    assert_eq!(chain["risk_check"]["result"], "passed", "{chain}");
+    assert_eq!(chain["fills"].as_array().unwrap().len(), 1, "{chain}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

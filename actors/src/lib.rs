@@ -14,6 +14,8 @@
 //! - `fault.rs`: fault injection (panic / error) used to test supervision.
 //! - `session/`: sessions that trade: the book (`core.rs`), each session's strategy loop
 //!   and account (`runner.rs`, pure), the actor that feeds them the journal (`actor.rs`).
+//! - `audit.rs`: an order's audit chain read from the journal (trigger, decision, risk
+//!   check, order, fills, with sequences).
 //! - `ensemble/`: the trading AI's decision: ML, RL and regime combined (pure core).
 //! - `strategy/`: the strategy runtime shared by backtests and sessions: the one registry
 //!   of strategies and parameters, [`strategy::StrategyRuntime`] (bar in, target out).
@@ -37,6 +39,7 @@
 //! - `concern.rs`: the actor for concerns whose capability is not built yet; it is
 //!   supervised and answers health pings, and nothing else (see README's roadmap).
 
+pub mod audit;
 pub mod backtest;
 pub mod concern;
 pub mod context;

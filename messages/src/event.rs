@@ -14,7 +14,7 @@ use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
 
 pub use crate::rl_event::{RlAgentTrained, RlTrainingFailed, RlTrainingStarted};
-pub use crate::session_event::{SessionInputDecided, SessionOpened, SessionStopRequested, StrategyParam};
+pub use crate::session_event::{AiDecision, SessionInputDecided, SessionOpened, SessionStopRequested, StrategyParam};
 
 /// How a session trades. Paper is the default and needs no exchange account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
@@ -425,6 +425,7 @@ pub enum Event {
     MlModelTrained(MlModelTrained),
     MlTrainingFailed(MlTrainingFailed),
     MlModelDeleted(MlModelDeleted),
+    AiDecision(AiDecision),
     RlTrainingStarted(RlTrainingStarted),
     RlAgentTrained(RlAgentTrained),
     RlTrainingFailed(RlTrainingFailed),
@@ -469,9 +470,10 @@ pub enum EventKind {
     MlModelTrained = 29,
     MlTrainingFailed = 30,
     MlModelDeleted = 31,
-    RlTrainingStarted = 32,
-    RlAgentTrained = 33,
-    RlTrainingFailed = 34,
+    AiDecision = 32,
+    RlTrainingStarted = 33,
+    RlAgentTrained = 34,
+    RlTrainingFailed = 35,
 }
 
 impl EventKind {
@@ -507,6 +509,7 @@ impl EventKind {
         Self::MlModelTrained,
         Self::MlTrainingFailed,
         Self::MlModelDeleted,
+        Self::AiDecision,
         Self::RlTrainingStarted,
         Self::RlAgentTrained,
         Self::RlTrainingFailed,
@@ -570,6 +573,7 @@ impl EventKind {
             Self::MlModelTrained => "ml_model_trained",
             Self::MlTrainingFailed => "ml_training_failed",
             Self::MlModelDeleted => "ml_model_deleted",
+            Self::AiDecision => "ai_decision",
             Self::RlTrainingStarted => "rl_training_started",
             Self::RlAgentTrained => "rl_agent_trained",
             Self::RlTrainingFailed => "rl_training_failed",
@@ -611,6 +615,7 @@ impl Event {
             Event::MlModelTrained(_) => EventKind::MlModelTrained,
             Event::MlTrainingFailed(_) => EventKind::MlTrainingFailed,
             Event::MlModelDeleted(_) => EventKind::MlModelDeleted,
+            Event::AiDecision(_) => EventKind::AiDecision,
             Event::RlTrainingStarted(_) => EventKind::RlTrainingStarted,
             Event::RlAgentTrained(_) => EventKind::RlAgentTrained,
             Event::RlTrainingFailed(_) => EventKind::RlTrainingFailed,
@@ -634,6 +639,7 @@ impl Event {
             Event::SessionStopRequested(e) => Some(e.session_id),
             Event::SessionInputDecided(_) => None,
             Event::MlTrainingStarted(_) | Event::MlModelTrained(_) | Event::MlTrainingFailed(_) | Event::MlModelDeleted(_) => None,
+            Event::AiDecision(_) => None,
             Event::RlTrainingStarted(_) | Event::RlAgentTrained(_) | Event::RlTrainingFailed(_) => None,
         }
     }
@@ -766,6 +772,7 @@ impl Event {
             }
             Event::MlTrainingFailed(e) => check_text("reason", &e.reason),
             Event::MlModelDeleted(e) => check_text("reason", &e.reason),
+            Event::AiDecision(e) => e.check(),
         }
     }
 }

@@ -87,3 +87,38 @@ impl SessionOpened {
         check_text("strategy", &c.strategy)
     }
 }
+
+/// The AI ensemble decided (`smart-trade`): journaled before anything acts on it; an
+/// order it sends has the client id `ai-<this record's sequence>`, which links the two
+/// in the audit chain.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+pub struct AiDecision {
+    pub symbol: String,
+    /// Open time of the bar decided on.
+    pub bar: crate::time::Timestamp,
+    /// `buy`, `sell` or `hold`.
+    pub action: String,
+    /// Units the risk sizing gave (0 for hold).
+    pub quantity: f64,
+    pub score: f64,
+    pub confidence: f64,
+    /// The whole decision (each part's score, weight, contribution, model and agent
+    /// versions, what was left out), as JSON.
+    pub decision_json: String,
+}
+
+impl AiDecision {
+    pub fn check(&self) -> Result<(), String> {
+        if !is_valid_symbol(&self.symbol) {
+            return Err(format!("invalid symbol {:?}", self.symbol));
+        }
+        if ![self.quantity, self.score, self.confidence].iter().all(|v| v.is_finite()) {
+            return Err("AI decision numbers must be finite".into());
+        }
+        check_text("action", &self.action)?;
+        if self.decision_json.len() > 16 * 1024 {
+            return Err(format!("decision_json is {} bytes, limit 16384", self.decision_json.len()));
+        }
+        Ok(())
+    }
+}

@@ -158,6 +158,15 @@ pub fn session_event() -> impl Strategy<Value = Event> {
         }),
         (any::<u64>(), any::<u32>())
             .prop_map(|(input_sequence, sessions)| Event::SessionInputDecided(SessionInputDecided { input_sequence, sessions })),
+        (timestamp(), -1.0f64..1.0, text()).prop_map(|(bar, score, decision_json)| Event::AiDecision(crate::session_event::AiDecision {
+            symbol: "BTC/USDT".into(),
+            bar,
+            action: "buy".into(),
+            quantity: 0.5,
+            score,
+            confidence: score.abs(),
+            decision_json,
+        })),
     ]
 }
 

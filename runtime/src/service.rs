@@ -14,6 +14,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tradpal_actors::backtest::actor::BacktestActor;
 use tradpal_actors::concern::ConcernActor;
+use tradpal_actors::ensemble::actor::{EnsembleActor, EnsembleSettings};
+use tradpal_actors::ensemble::core::Weights;
 use tradpal_actors::execution::actor::{ExecutionActor, ExecutionMsg};
 use tradpal_actors::execution::venue::LiveVenue;
 use tradpal_actors::execution::ExecutionConfig;
@@ -120,6 +122,7 @@ fn children(services: &Services, settings: &Settings, venue: Option<Arc<dyn Live
                 ChildSpec::of(name, ExecutionActor { services: services.clone(), config: execution_config(settings), venue: venue.clone() })
             }
             names::ML => ChildSpec::of(name, MlActor { services: services.clone(), data_dir: settings.data_dir.clone() }),
+            names::AI_ENSEMBLE => ChildSpec::of(name, EnsembleActor { services: services.clone(), settings: ensemble_settings(settings) }),
             names::RL => ChildSpec::of(
                 name,
                 RlActor {
@@ -147,6 +150,19 @@ pub fn execution_settings(settings: &Settings) -> ExecutionConfigured {
 /// The execution core's settings from the service's.
 pub fn execution_config(settings: &Settings) -> ExecutionConfig {
     ExecutionConfig::from_recorded(&execution_settings(settings))
+}
+
+/// The AI ensemble's weights and switches from the settings.
+pub fn ensemble_settings(settings: &Settings) -> EnsembleSettings {
+    let e = &settings.trading.strategies.ai_ensemble;
+    EnsembleSettings {
+        weights: Weights { ml: e.ml_weight, rl: e.rl_weight, regime: e.regime_weight },
+        ml_enabled: settings.features.ml_training,
+        rl_enabled: settings.features.reinforcement_learning,
+        regime_enabled: settings.features.market_regime,
+        risk_per_trade: settings.trading.risk_per_trade,
+        max_position_size: settings.risk.max_position_size,
+    }
 }
 
 /// What a session takes from the settings when its request names nothing: the config's

@@ -139,6 +139,7 @@ pub fn run(cmd: MlCommand) -> anyhow::Result<ExitCode> {
     }
 }
 
+#[allow(clippy::disallowed_methods)] // the run's wall time, printed for the user
 fn run_train(a: TrainArgs) -> anyhow::Result<ExitCode> {
     let req = TrainRequest {
         symbol: a.symbol.clone(),

@@ -22,6 +22,7 @@
 //! - `optimize.rs`: `tradpal optimize` and `tradpal walk-forward`, parameter search with
 //!   out-of-sample checks (top-level: `backtest` is a flat command with required flags).
 
+mod audit;
 mod backtest;
 mod backtest_analysis;
 mod config;
@@ -55,6 +56,9 @@ pub struct Cli {
 pub enum Command {
     /// Run the service (HTTP API on TRADING_SERVICE_HOST:TRADING_SERVICE_PORT).
     Serve(serve::ServeArgs),
+    /// An order's audit chain from the journal (offline).
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
     /// Inspect the journal.
     #[command(subcommand)]
     Journal(journal::JournalCommand),
@@ -132,6 +136,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Serve(args) => serve::run(args),
         Command::Journal(cmd) => journal::run(cmd),
+        Command::Audit(cmd) => audit::run(cmd),
         Command::Config(cmd) => config::run(cmd),
         Command::Data(cmd) => data::run(cmd),
         Command::Indicators(args) => indicators::run(args),

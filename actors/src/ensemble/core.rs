@@ -105,6 +105,17 @@ pub struct Decision {
     pub ml: Part,
     pub rl: Part,
     pub regime: Part,
+    /// What each part was given (model and agent ids and versions, the probability, the
+    /// regime), for the audit chain.
+    pub inputs: Sources,
+}
+
+/// The parts' inputs as the decision saw them (`None`: left out).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Sources {
+    pub ml: Option<MlInput>,
+    pub rl: Option<RlInput>,
+    pub regime: Option<RegimeInput>,
 }
 
 /// What the parts are, and which the settings allow.
@@ -178,7 +189,8 @@ pub fn decide(inputs: &Inputs, rules: &Rules) -> Decision {
     };
     let mut it = parts.into_iter();
     let (ml, rl, regime) = (it.next().expect("three parts"), it.next().expect("three parts"), it.next().expect("three parts"));
-    Decision { action, target, score, confidence: score.abs(), ml, rl, regime }
+    let inputs = Sources { ml: inputs.ml.clone().ok(), rl: inputs.rl.clone().ok(), regime: inputs.regime.clone().ok() };
+    Decision { action, target, score, confidence: score.abs(), ml, rl, regime, inputs }
 }
 
 #[cfg(test)]

@@ -5,5 +5,9 @@
 //!
 //! - `core.rs`: [`core::decide`], the pure combination (formula in its doc), with each
 //!   part's contribution and what was left out.
+//! - `actor.rs`: [`actor::EnsembleActor`]: `smart-trade` (bars, the parts from the ML and
+//!   regime actors, the decision journaled as `AiDecision`, the risk sizing, an optional
+//!   order).
 
+pub mod actor;
 pub mod core;

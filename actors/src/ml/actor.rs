@@ -62,6 +62,15 @@ pub enum MlMsg {
         id: ModelId,
         reply: Answer<Value>,
     },
+    /// The probability that `symbol` rises, from `model_id` or else its symbol's latest
+    /// ready classifier, on `candles` (or its latest stored bars): what the AI ensemble
+    /// asks. `Err` 404 when no model is ready.
+    Score {
+        symbol: String,
+        model_id: Option<ModelId>,
+        candles: Option<Vec<tradpal_messages::Candle>>,
+        reply: Answer<Value>,
+    },
     /// Internal: a job ended; `event` is its journaled end, `ready` the model if it trained.
     Finished {
         id: ModelId,
@@ -124,6 +133,9 @@ impl Actor for MlActor {
             }
             MlMsg::Predict { req, reply } => {
                 let _ = reply.send(self.predict(*req, state).await);
+            }
+            MlMsg::Score { symbol, model_id, candles, reply } => {
+                let _ = reply.send(self.score(&symbol, model_id, candles, state).await);
             }
             MlMsg::Importance { id, reply } => {
                 let _ = reply.send(self.importance(id, state));
@@ -303,6 +315,52 @@ impl MlActor {
             out["prediction"] = p.into();
         }
         Ok(out)
+    }
+
+    /// See [`MlMsg::Score`].
+    async fn score(
+        &self,
+        symbol: &str,
+        model_id: Option<ModelId>,
+        candles: Option<Vec<tradpal_messages::Candle>>,
+        state: &mut Registry,
+    ) -> Result<Value, ErrorReply> {
+        let id = match model_id {
+            Some(id) => id,
+            None => state
+                .entries
+                .iter()
+                .filter(|(_, e)| e.symbol == symbol && matches!(e.status, Status::Ready { .. }))
+                .max_by_key(|(id, e)| (e.version, **id))
+                .map(|(id, _)| *id)
+                .ok_or_else(|| {
+                    reply_err(
+                        ErrorCode::NotFound,
+                        format!("no ready ML model for {symbol}: train one with POST /api/ml/train {{\"symbol\": \"{symbol}\", \"target\": \"price_direction\"}}"),
+                    )
+                })?,
+        };
+        let entry = state.entries.get(&id).ok_or_else(|| not_found(id))?;
+        let (tf, version, name) = (entry.timeframe, entry.version, entry.name.clone());
+        let ready = self.ensure_loaded(id, state)?;
+        if !ready.classifier {
+            return Err(reply_err(
+                ErrorCode::BadRequest,
+                format!("model {id} predicts a return, not a direction: the ensemble needs a price_direction model"),
+            ));
+        }
+        let (groups, columns) = (ready.groups.clone(), ready.columns.clone());
+        let bars = match candles {
+            Some(c) => c,
+            None => recent(symbol, tf).await?,
+        };
+        let x = features::latest(&bars, &groups).ok_or_else(|| {
+            let why = format!("the features need {} bars of warm-up before the latest one", features::WARM_UP_BARS);
+            ml_error(MlError::TooFewBars { bars: bars.len(), min_bars: features::WARM_UP_BARS + 1, why })
+        })?;
+        let x: Vec<f64> = columns.iter().map(|&j| x[j]).collect();
+        let p = state.loaded[&id].model.predict(&x).map_err(ml_error)?[0];
+        Ok(json!({ "model_id": id, "name": name, "version": version, "probability": p, "bar_time": bars.last().map(|c| c.open_time) }))
     }
 
     fn importance(&self, id: ModelId, state: &mut Registry) -> Result<Value, ErrorReply> {

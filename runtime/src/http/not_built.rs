@@ -11,7 +11,7 @@ use axum::Router;
 use tradpal_messages::ErrorCode;
 
 /// (method, path, the capability that will serve it).
-pub const ROUTES: &[(&str, &str, &str)] = &[("POST", "/api/trading/smart-trade", "AI-assisted trading (sessions / AI ensemble)")];
+pub const ROUTES: &[(&str, &str, &str)] = &[];
 
 async fn not_built(_role: Viewer, method: Method, uri: Uri) -> ApiError {
     let what = ROUTES

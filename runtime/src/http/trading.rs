@@ -184,3 +184,38 @@ pub async fn status(_role: Viewer, State(state): State<AppState>) -> Result<Json
     };
     Ok(Json(body))
 }
+
+/// `POST /api/trading/smart-trade`: the AI ensemble's decision (and, with `execute`,
+/// its order). 409 when no model is trained for the symbol.
+pub async fn smart_trade(
+    _role: Trader,
+    Extension(rid): Extension<RequestId>,
+    ApiJson(req): ApiJson<tradpal_actors::ensemble::actor::SmartTradeRequest>,
+) -> Result<Json<tradpal_actors::ensemble::actor::SmartTradeReply>, ApiError> {
+    use tradpal_actors::ensemble::actor::EnsembleMsg;
+    let (req, meta) = (Box::new(req), correlation(&rid));
+    let reply = call_actor(names::AI_ENSEMBLE, |reply| EnsembleMsg::SmartTrade { req, meta, reply }).await??;
+    Ok(Json(reply))
+}
+
+/// `GET /api/audit/orders/{order_id}`: the order's audit chain from the journal (the bar
+/// that triggered it, the decision with model and agent versions, the risk check, the
+/// order and every fill, with sequences). Read-only; runs on a blocking thread.
+pub async fn audit_order(
+    _role: Viewer,
+    State(state): State<AppState>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    use tradpal_actors::audit::{order_chain, AuditError};
+    let id: tradpal_messages::OrderId = id.parse().map_err(|e| ApiError::new(ErrorCode::BadRequest, format!("order_id: {e}")))?;
+    let journal = state.journal.clone();
+    let chain = tokio::task::spawn_blocking(move || order_chain(&journal, id))
+        .await
+        .map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))?;
+    match chain {
+        Ok(v) => Ok(Json(v)),
+        Err(e @ AuditError::NotFound(_)) => Err(ApiError::new(ErrorCode::NotFound, e.to_string())),
+        Err(e @ AuditError::TooLarge(_)) => Err(ApiError::new(ErrorCode::Unavailable, e.to_string())),
+        Err(e) => Err(ApiError::new(ErrorCode::Internal, e.to_string())),
+    }
+}
