@@ -86,7 +86,7 @@ async fn bad_input_gets_clear_json_errors_and_journals_nothing() {
         ),
         (c.get(server.url("/api/nothing/here")), 404, "not_found", "/api/nothing/here"),
         (c.delete(server.url("/api/trading/status")).bearer_auth(ADMIN_KEY), 405, "method_not_allowed", "DELETE"),
-        (c.get(server.url("/api/rl/agents")).bearer_auth(VIEWER_KEY), 501, "not_implemented", "reinforcement learning"),
+        (c.get(server.url("/api/rl/agents/rl-999")).bearer_auth(VIEWER_KEY), 404, "not_found", "agent_id"),
     ];
     for (req, status, code, needle) in cases {
         let (s, body) = send(req).await;

@@ -34,6 +34,8 @@
 //!   walk-forward, robustness checks, reports; the actor runs them as jobs over HTTP.
 //! - `ml/`: ML training (issue 14): features, leak-proof splits and CV, logistic / GBM
 //!   (LightGBM) / MLP (candle) / ensemble, metrics beside baselines, the model registry actor.
+//! - `rl/`: reinforcement-learning agents on the backtest's account (DQN, PPO in candle),
+//!   held-out evaluation against random agents; the actor trains them as jobs over HTTP.
 //! - `concern.rs`: the actor for concerns whose capability is not built yet; it is
 //!   supervised and answers health pings, and nothing else (see README's roadmap).
 
@@ -49,6 +51,7 @@ pub mod ml;
 pub mod names;
 pub mod regime;
 pub mod risk;
+pub mod rl;
 pub mod session;
 pub mod strategy;
 

@@ -13,6 +13,7 @@ use crate::order::{Liquidity, OrderLink, OrderSpec, OrderStatus, RejectSource, T
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
 
+pub use crate::rl_event::{RlAgentTrained, RlTrainingFailed, RlTrainingStarted};
 pub use crate::session_event::{AiDecision, SessionInputDecided, SessionOpened, SessionStopRequested, StrategyParam};
 
 /// How a session trades. Paper is the default and needs no exchange account.
@@ -425,6 +426,9 @@ pub enum Event {
     MlTrainingFailed(MlTrainingFailed),
     MlModelDeleted(MlModelDeleted),
     AiDecision(AiDecision),
+    RlTrainingStarted(RlTrainingStarted),
+    RlAgentTrained(RlAgentTrained),
+    RlTrainingFailed(RlTrainingFailed),
 }
 
 /// The event's kind without its payload: stored in the envelope (and in indexes) so a
@@ -467,6 +471,9 @@ pub enum EventKind {
     MlTrainingFailed = 30,
     MlModelDeleted = 31,
     AiDecision = 32,
+    RlTrainingStarted = 33,
+    RlAgentTrained = 34,
+    RlTrainingFailed = 35,
 }
 
 impl EventKind {
@@ -503,7 +510,13 @@ impl EventKind {
         Self::MlTrainingFailed,
         Self::MlModelDeleted,
         Self::AiDecision,
+        Self::RlTrainingStarted,
+        Self::RlAgentTrained,
+        Self::RlTrainingFailed,
     ];
+
+    /// The kinds the RL actor folds.
+    pub const RL: &'static [EventKind] = &[Self::RlTrainingStarted, Self::RlAgentTrained, Self::RlTrainingFailed];
 
     /// The kinds the backtest actor folds.
     pub const BACKTEST: &'static [EventKind] =
@@ -561,6 +574,9 @@ impl EventKind {
             Self::MlTrainingFailed => "ml_training_failed",
             Self::MlModelDeleted => "ml_model_deleted",
             Self::AiDecision => "ai_decision",
+            Self::RlTrainingStarted => "rl_training_started",
+            Self::RlAgentTrained => "rl_agent_trained",
+            Self::RlTrainingFailed => "rl_training_failed",
         }
     }
 }
@@ -600,6 +616,9 @@ impl Event {
             Event::MlTrainingFailed(_) => EventKind::MlTrainingFailed,
             Event::MlModelDeleted(_) => EventKind::MlModelDeleted,
             Event::AiDecision(_) => EventKind::AiDecision,
+            Event::RlTrainingStarted(_) => EventKind::RlTrainingStarted,
+            Event::RlAgentTrained(_) => EventKind::RlAgentTrained,
+            Event::RlTrainingFailed(_) => EventKind::RlTrainingFailed,
         }
     }
 
@@ -621,6 +640,7 @@ impl Event {
             Event::SessionInputDecided(_) => None,
             Event::MlTrainingStarted(_) | Event::MlModelTrained(_) | Event::MlTrainingFailed(_) | Event::MlModelDeleted(_) => None,
             Event::AiDecision(_) => None,
+            Event::RlTrainingStarted(_) | Event::RlAgentTrained(_) | Event::RlTrainingFailed(_) => None,
         }
     }
 
@@ -717,6 +737,9 @@ impl Event {
             Event::SessionOpened(e) => e.check(),
             Event::SessionStopRequested(e) => check_text("reason", &e.reason),
             Event::SessionInputDecided(_) => Ok(()),
+            Event::RlTrainingStarted(e) => e.check(),
+            Event::RlAgentTrained(e) => e.check(),
+            Event::RlTrainingFailed(e) => check_text("reason", &e.reason),
             Event::ExecutionConfigured(e) => {
                 for (name, v) in [
                     ("transaction_costs", e.transaction_costs),

@@ -10,6 +10,7 @@
 //! - `time.rs`: [`Timestamp`] (UTC ns, RFC 3339 text) and the [`Clock`] trait with the
 //!   simulated clock; the wall clock lives in `runtime`, because reading it is a side effect.
 //! - `event.rs`: facts ([`Event`], one struct per event, closed enum) and [`EventKind`].
+//! - `rl_event.rs`: the events of RL training jobs (variants of [`Event`]).
 //! - `session_event.rs`: the events of sessions that trade (variants of [`Event`]).
 //! - `command.rs`: the session commands ([`StartSession`], [`StopSession`]), as HTTP and NATS send them.
 //! - `money.rs`: [`Fixed`], exact decimal money (8 decimals, `i128`), rounding made explicit.
@@ -30,6 +31,7 @@ pub mod market;
 pub mod money;
 pub mod order;
 pub mod reply;
+pub mod rl_event;
 pub mod session_event;
 pub mod subjects;
 pub mod time;
@@ -55,5 +57,6 @@ pub use market::{is_valid_symbol, Candle, CandleWire, TimeWire, Timeframe};
 pub use money::{Fixed, FixedError, Rounding};
 pub use order::{Contingency, Liquidity, OrderLink, OrderSpec, OrderStatus, OrderType, RejectSource, Side, TimeInForce, TradingState};
 pub use reply::{ActorState, ActorStatus, ErrorCode, ErrorReply, SessionInfo, SessionStatus, StatusReply};
+pub use rl_event::{RlAgentTrained, RlTrainingFailed, RlTrainingStarted};
 pub use session_event::{AiDecision, SessionInputDecided, SessionOpened, SessionStopRequested, StrategyParam};
 pub use time::{Clock, SimClock, Timestamp};

@@ -90,6 +90,7 @@ pub fn event() -> impl Strategy<Value = Event> {
         backtest_event(),
         session_event(),
         ml_event(),
+        rl_event(),
         (0.0f64..0.1, 0.0f64..1.0, 0.0f64..1.0, 1i64..i64::MAX, option::of("[a-z]{1,12}")).prop_map(
             |(transaction_costs, max_position_size, max_drawdown, order_timeout_ns, live_venue)| {
                 Event::ExecutionConfigured(crate::event::ExecutionConfigured {
@@ -101,6 +102,33 @@ pub fn event() -> impl Strategy<Value = Event> {
                 })
             }
         ),
+    ]
+}
+
+/// The events of RL training jobs (started, trained, failed).
+pub fn rl_event() -> impl Strategy<Value = Event> {
+    use crate::rl_event::{RlAgentTrained, RlTrainingFailed, RlTrainingStarted};
+    prop_oneof![
+        (text(), any::<u32>(), timeframe(), text(), any::<u64>(), any::<u64>(), text(), text()).prop_map(
+            |(agent_id, version, timeframe, algorithm, episodes, bars, base_agent_id, request)| {
+                let symbol = "BTC/USDT".into();
+                Event::RlTrainingStarted(RlTrainingStarted {
+                    agent_id,
+                    version,
+                    symbol,
+                    timeframe,
+                    algorithm,
+                    episodes,
+                    bars,
+                    base_agent_id,
+                    request,
+                })
+            }
+        ),
+        (text(), text(), -1e3f64..1e3, 0.0f64..=1.0).prop_map(|(agent_id, agent_file, excess_return, p_value)| {
+            Event::RlAgentTrained(RlAgentTrained { agent_id, agent_file, excess_return, p_value })
+        }),
+        (text(), text()).prop_map(|(agent_id, reason)| Event::RlTrainingFailed(RlTrainingFailed { agent_id, reason })),
     ]
 }
 

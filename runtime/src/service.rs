@@ -23,6 +23,7 @@ use tradpal_actors::market_data::actor::MarketDataActor;
 use tradpal_actors::ml::actor::MlActor;
 use tradpal_actors::regime::actor::{RegimeActor, RegimeMsg};
 use tradpal_actors::risk::actor::RiskActor;
+use tradpal_actors::rl::actor::RlActor;
 use tradpal_actors::session::{SessionActor, SessionDefaults, SessionLimits, SessionMsg};
 use tradpal_actors::{names, FatalSignal, RequestMeta, Services};
 use tradpal_config::Settings;
@@ -122,6 +123,14 @@ fn children(services: &Services, settings: &Settings, venue: Option<Arc<dyn Live
             }
             names::ML => ChildSpec::of(name, MlActor { services: services.clone(), data_dir: settings.data_dir.clone() }),
             names::AI_ENSEMBLE => ChildSpec::of(name, EnsembleActor { services: services.clone(), settings: ensemble_settings(settings) }),
+            names::RL => ChildSpec::of(
+                name,
+                RlActor {
+                    services: services.clone(),
+                    data_dir: settings.data_dir.clone(),
+                    enabled: settings.features.reinforcement_learning,
+                },
+            ),
             other => ChildSpec::of(other, ConcernActor { name: other }),
         })
         .collect()

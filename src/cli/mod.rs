@@ -18,6 +18,7 @@
 //!   `data import`, the journal must not be held by a running service).
 //! - `progress.rs`: the stderr progress bar of `backtest`, `optimize`, `walk-forward`.
 //! - `backtest_analysis.rs`: its attribution, `--monte-carlo` and `--check-lookahead`.
+//! - `rl.rs`: `tradpal rl train|agents|evaluate|infer`, RL agents of the running service (over HTTP).
 //! - `optimize.rs`: `tradpal optimize` and `tradpal walk-forward`, parameter search with
 //!   out-of-sample checks (top-level: `backtest` is a flat command with required flags).
 
@@ -34,6 +35,7 @@ mod optimize;
 mod progress;
 mod regime;
 mod replay;
+mod rl;
 mod serve;
 mod store_bars;
 mod trading;
@@ -94,6 +96,9 @@ pub enum Command {
     /// ML models: train on a candle CSV here, or predict / list with the running service.
     #[command(subcommand)]
     Ml(ml::MlCommand),
+    /// Reinforcement-learning agents of the running service (over HTTP).
+    #[command(subcommand)]
+    Rl(rl::RlCommand),
 }
 
 /// Options every command that reads settings accepts.
@@ -143,5 +148,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Optimize(args) => optimize::run_optimize(args),
         Command::WalkForward(args) => optimize::run_walk_forward(args),
         Command::Ml(cmd) => ml::run(cmd),
+        Command::Rl(cmd) => rl::run(cmd),
     }
 }

@@ -16,6 +16,7 @@ pub mod not_built;
 pub mod regime;
 pub mod request_id;
 pub mod risk;
+pub mod rl;
 pub mod standby;
 pub mod trading;
 
@@ -95,6 +96,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/backtest/optimize", post(backtest::optimize))
         .route("/api/backtest/walk-forward", post(backtest::walk_forward))
         .route("/api/ml/train", post(ml::train))
+        .route("/api/rl/train", post(rl::train))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), cluster_gate))
         .route("/health", get(health))
         .route("/api/trading/status", get(trading::status))
@@ -120,6 +122,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/ml/models/{id}", get(ml::model).delete(ml::delete))
         .route("/api/ml/predict", post(ml::predict))
         .route("/api/ml/feature-importance", get(ml::feature_importance))
+        .route("/api/rl/agents", get(rl::agents))
+        .route("/api/rl/agents/{agent_id}", get(rl::agent))
+        .route("/api/rl/evaluate", post(rl::evaluate))
+        .route("/api/rl/infer", post(rl::infer))
         .merge(not_built::routes())
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)

@@ -11,12 +11,7 @@ use axum::Router;
 use tradpal_messages::ErrorCode;
 
 /// (method, path, the capability that will serve it).
-pub const ROUTES: &[(&str, &str, &str)] = &[
-    ("POST", "/api/rl/train", "reinforcement learning"),
-    ("POST", "/api/rl/infer", "reinforcement learning"),
-    ("GET", "/api/rl/agents", "reinforcement learning"),
-    ("POST", "/api/rl/evaluate", "reinforcement learning"),
-];
+pub const ROUTES: &[(&str, &str, &str)] = &[];
 
 async fn not_built(_role: Viewer, method: Method, uri: Uri) -> ApiError {
     let what = ROUTES
