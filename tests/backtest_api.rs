@@ -97,11 +97,12 @@ async fn run_poll_compare_restart() {
     assert_eq!((s, &a["bars"]), (202, &json!(7 * 24)), "{a}");
     assert_eq!(poll(&server, a["backtest_id"].as_str().unwrap()).await["status"], "completed");
 
-    // The spec's own strategy is not built: 501, never a substitute.
+    // The spec's own strategy needs a trained model or agent: 409 saying how to train one
+    // (tests/ai_ensemble.rs runs it with both).
     let (s, e) = run(&server, &spec_request("ai_ensemble")).await;
-    assert_eq!(s, 501, "{e}");
+    assert_eq!(s, 409, "{e}");
     let msg = e["error"]["message"].as_str().unwrap();
-    assert!(msg.contains("AI-ensemble") && msg.contains("sma_cross("), "{msg}");
+    assert!(msg.contains("POST /api/ml/train") && msg.contains("POST /api/rl/train"), "{msg}");
 
     bad_input(&server).await;
     server.stop();

@@ -193,7 +193,9 @@ async fn bad_session_requests_name_the_field() {
         (json!({"params": {"fats": 3}}), 400, "fats"),
         (json!({"capital": 0}), 400, "capital"),
         (json!({"capital": 1e9}), 409, "free cash"),
-        (json!({"strategy": "ai_ensemble"}), 501, "not built"),
+        (json!({"strategy": "ai_ensemble"}), 409, "POST /api/ml/train"),
+        (json!({"strategy": "ai_ensemble", "params": {"threshold": 0}}), 400, "threshold"),
+        (json!({"model_id": "x"}), 400, "model_id"),
         (json!({"captial": 5}), 400, "captial"),
     ];
     for (patch, status, needle) in cases {

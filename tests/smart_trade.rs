@@ -49,7 +49,7 @@ async fn smart_trade_decides_with_a_trained_model_and_journals_first() {
     assert_eq!(s, 200, "{d}");
     let ml = &d["decision"]["ml"];
     assert!(ml["score"].is_number() && ml["weight"].as_f64().unwrap() > 0.0, "{d}");
-    assert!(d["decision"]["rl"]["left_out"].as_str().unwrap().contains("not built"), "{d}");
+    assert!(d["decision"]["rl"]["left_out"].as_str().unwrap().contains("POST /api/rl/train"), "{d}");
     let parts: f64 = ["ml", "rl", "regime"].iter().map(|k| d["decision"][k]["contribution"].as_f64().unwrap()).sum();
     assert!((parts - d["decision"]["score"].as_f64().unwrap()).abs() < 1e-9, "{d}");
     assert!(["buy", "sell", "hold"].contains(&d["action"].as_str().unwrap()), "{d}");

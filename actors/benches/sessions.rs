@@ -3,6 +3,9 @@
 //! `cargo bench -p tradpal-actors --bench sessions`. Also prints the heap held per
 //! session after 2,000 bars (a counting allocator; the history and equity curve are
 //! bounded, so this does not grow with the bars).
+//! The same with 1,000 `ai_ensemble` sessions sharing one ML model (logistic on the
+//! rsi/macd/bb/volume features), one RL agent (a 2x64 PPO policy) and their regime model:
+//! ensemble decisions per second.
 //! The journaled path end to end (HTTP, journal, decisions, latency from a candle's
 //! record to its decisions): `cargo test --release --test session_parity -- --ignored --nocapture`.
 #![allow(clippy::disallowed_methods)] // bench code
@@ -10,9 +13,17 @@
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicIsize, Ordering};
+use std::sync::{Arc, Mutex};
+use tradpal_actors::ml::linear::Linear;
+use tradpal_actors::ml::model::Loaded;
+use tradpal_actors::rl::agent::{Agent, Algorithm};
+use tradpal_actors::rl::env::Actions;
+use tradpal_actors::rl::net::PlainMlp;
+use tradpal_actors::rl::obs::{fit_regime, OBS_DIM};
 use tradpal_actors::session::runner::SessionRunner;
+use tradpal_actors::strategy::{AiModels, MlScorer};
 use tradpal_messages::{
-    Candle, CandlesIngested, DataSource, SessionConfig, SessionId, SessionOpened, StrategyParam, Timeframe, Timestamp, TradingMode,
+    AiPins, Candle, CandlesIngested, DataSource, SessionConfig, SessionId, SessionOpened, StrategyParam, Timeframe, Timestamp, TradingMode,
 };
 
 struct Counting;
@@ -57,8 +68,9 @@ fn runners() -> Vec<SessionRunner> {
                 seed: i as u64,
                 max_drawdown: None,
                 max_daily_loss: None,
+                ai: None,
             };
-            SessionRunner::open(&opened, 1, Timestamp(0)).unwrap()
+            SessionRunner::open(&opened, 1, Timestamp(0), None).unwrap()
         })
         .collect()
 }
@@ -107,5 +119,111 @@ fn bench(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench);
+/// One logistic model, one PPO-shaped agent and a regime model, fitted on synthetic bars.
+fn ai_models() -> AiModels {
+    use rand::SeedableRng;
+    use tradpal_actors::ml::features::{compute, FeatureGroup};
+    let bars = tradpal_actors::rl::synthetic::ar_candles(3_000, 0.1, 0.002, 9);
+    let groups = vec![FeatureGroup::Rsi, FeatureGroup::Macd, FeatureGroup::Bb, FeatureGroup::Volume];
+    let frame = compute(&bars, &groups);
+    let rows = frame.rows() - 1;
+    let y: Vec<f64> = (0..rows).map(|r| (bars[frame.bars[r] + 1].close > bars[frame.bars[r]].close) as u8 as f64).collect();
+    let linear = Linear::fit(&frame.values[..rows * frame.cols()], &y, frame.cols(), true, 1e-3).unwrap();
+    let ml = MlScorer { model: Mutex::new(Loaded::Logistic(linear)), groups, columns: (0..frame.cols()).collect() };
+    let regime = fit_regime(&bars[..1_000], Timeframe::M1, 1).unwrap();
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+    let agent = Agent {
+        algorithm: Algorithm::Ppo,
+        actions: Actions::default(),
+        net: PlainMlp::init(&[OBS_DIM, 64, 64, 3], 1.0, &mut rng),
+        value: None,
+        regime: Some(regime.clone()),
+        experts: Vec::new(),
+        expert_values: Vec::new(),
+    };
+    let pins = AiPins {
+        model_id: Some("bench".into()),
+        model_version: 1,
+        agent_id: Some("rl-1".into()),
+        agent_version: 1,
+        regime_model_json: Some(serde_json::to_string(&regime).unwrap()),
+        ml_weight: 0.4,
+        rl_weight: 0.4,
+        regime_weight: 0.2,
+        left_out: Vec::new(),
+    };
+    AiModels { pins, ml: Some(Arc::new(ml)), rl: Some(Arc::new(agent)), regime: Some(Arc::new(regime)) }
+}
+
+fn ai_runners(models: &AiModels) -> Vec<SessionRunner> {
+    (0..SESSIONS)
+        .map(|i| {
+            let opened = SessionOpened {
+                session_id: SessionId(i as u128 + 1),
+                config: SessionConfig {
+                    symbol: symbol(i % SYMBOLS),
+                    capital: 1_000.0,
+                    strategy: "ai_ensemble".into(),
+                    risk_per_trade: 0.02,
+                    mode: TradingMode::Paper,
+                },
+                timeframe: Timeframe::M1,
+                params: vec![StrategyParam { name: "threshold".into(), value: 0.05 }],
+                commission: 0.001,
+                slippage_bps: 1,
+                seed: i as u64,
+                max_drawdown: None,
+                max_daily_loss: None,
+                ai: Some(models.pins.clone()),
+            };
+            SessionRunner::open(&opened, 1, Timestamp(0), Some(models.clone())).unwrap()
+        })
+        .collect()
+}
+
+/// A random walk per symbol (the regime filter needs moving prices).
+fn walk_bar(t: usize, k: usize) -> Candle {
+    let p = 100.0 * (1.0 + 0.05 * ((t as f64 * 0.013 + k as f64).sin() + 0.3 * (t as f64 * 0.17).cos()));
+    Candle { open_time: Timestamp(t as i64 * M), open: p, high: p * 1.001, low: p * 0.999, close: p * 1.0002, volume: 1e6 }
+}
+
+fn feed_ai(rs: &mut [SessionRunner], t: usize) -> usize {
+    let mut events = 0;
+    for k in 0..SYMBOLS {
+        let rec = CandlesIngested { symbol: symbol(k), timeframe: Timeframe::M1, source: DataSource::Nats, candles: vec![walk_bar(t, k)] };
+        for r in rs.iter_mut().filter(|r| r.symbol() == rec.symbol) {
+            events += r.on_candles(&rec, 2 + t as u64).events.len();
+        }
+    }
+    events
+}
+
+fn bench_ai(c: &mut Criterion) {
+    let models = ai_models();
+    let before = LIVE.load(Ordering::Relaxed);
+    let mut rs = ai_runners(&models);
+    let opened = LIVE.load(Ordering::Relaxed);
+    let mut events = 0;
+    for t in 0..500 {
+        events += feed_ai(&mut rs, t);
+    }
+    let after = LIVE.load(Ordering::Relaxed);
+    eprintln!(
+        "ai_ensemble sessions: {SESSIONS} opened: {} B each; after 500 bars: {} B each ({events} events decided)",
+        (opened - before) / SESSIONS as isize,
+        (after - before) / SESSIONS as isize
+    );
+    let mut g = c.benchmark_group("sessions");
+    g.throughput(Throughput::Elements(SESSIONS as u64));
+    let mut t = 500;
+    g.bench_function("one_bar_to_1000_ai_ensemble_sessions_on_10_symbols", |b| {
+        b.iter(|| {
+            t += 1;
+            feed_ai(&mut rs, t)
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench, bench_ai);
 criterion_main!(benches);

@@ -6,6 +6,8 @@
 //! - a session's order: its records carry the session id and, as causation id, the
 //!   event id of the candle record it was decided on (`session::actor`); the session's
 //!   `SessionOpened` gives the strategy and its parameters;
+//! - an `ai_ensemble` session's order: the `AiDecision` its session journaled before it
+//!   on the same input (same session id, same causation id);
 //! - a smart-trade order: its client id is `ai-<sequence>` of the `AiDecision` record
 //!   journaled before it, which holds the ML prediction (model id, version,
 //!   probability), the RL part, the regime, the weights and the decision;
@@ -42,6 +44,8 @@ struct Found {
     order: Vec<Envelope>,
     trigger: Option<u64>,
     opened: Option<u64>,
+    /// The session's `AiDecision` on the order's input, if it has one.
+    ai: Option<u64>,
 }
 
 fn scan(journal: &Journal, id: OrderId) -> Result<Found, AuditError> {
@@ -58,10 +62,22 @@ fn scan(journal: &Journal, id: OrderId) -> Result<Found, AuditError> {
         let env = env?;
         match &env.event {
             Event::CandlesIngested(_) => by_event.push((env.event_id, env.sequence)),
+            // A session's decision before its order on the same input (the latest wins).
+            Event::AiDecision(_) if found.order.is_empty() && env.session_id.is_some() => {
+                found.ai = Some(env.sequence);
+                session = env.session_id;
+                cause = env.causation_id.map(|c| EventId(c.0));
+            }
             Event::SessionOpened(o) => opened.push((o.session_id, env.sequence)),
             e if order_of(e) == Some(id) => {
                 if let Event::OrderSubmitted(_) = e {
-                    cause = env.causation_id.map(|c| EventId(c.0));
+                    let order_cause = env.causation_id.map(|c| EventId(c.0));
+                    // The AiDecision seen last belongs to this order only if it was
+                    // decided by the same session on the same input.
+                    if found.ai.is_some() && (session != env.session_id || cause != order_cause) {
+                        found.ai = None;
+                    }
+                    cause = order_cause;
                     session = env.session_id;
                 }
                 found.order.push(env);
@@ -98,10 +114,11 @@ pub fn order_chain(journal: &Journal, id: OrderId) -> Result<Value, AuditError> 
         }
     }
     let ai_seq = submitted.and_then(|(_, s)| s.spec.client_order_id.strip_prefix("ai-")).and_then(|s| s.parse::<u64>().ok());
-    if let Some(env) = ai_seq.map(read).transpose()?.flatten() {
+    if let Some(env) = ai_seq.or(found.ai).map(read).transpose()?.flatten() {
         if let Event::AiDecision(d) = &env.event {
             let parsed: Value = serde_json::from_str(&d.decision_json).unwrap_or(Value::Null);
-            decision = json!({ "kind": "ai_ensemble", "sequence": env.sequence, "symbol": d.symbol, "bar": d.bar,
+            let session = std::mem::take(&mut decision);
+            decision = json!({ "kind": "ai_ensemble", "sequence": env.sequence, "symbol": d.symbol, "bar": d.bar, "session": session,
                                "action": d.action, "score": d.score, "confidence": d.confidence, "quantity": d.quantity,
                                "ml": parsed["inputs"]["ml"], "rl": parsed["inputs"]["rl"], "regime": parsed["inputs"]["regime"],
                                "weights": { "ml": parsed["ml"]["weight"], "rl": parsed["rl"]["weight"], "regime": parsed["regime"]["weight"] },

@@ -40,6 +40,13 @@ pub struct StartSession {
     /// first bar in (0, 1]: a breach flattens and stops it. Default: none.
     #[serde(default)]
     pub max_daily_loss: Option<f64>,
+    /// `ai_ensemble`: the ML model (its `model_id`); default the symbol's latest ready
+    /// direction model.
+    #[serde(default)]
+    pub model_id: Option<String>,
+    /// `ai_ensemble`: the RL agent (`rl-<n>`); default the symbol's latest trained agent.
+    #[serde(default)]
+    pub agent_id: Option<String>,
 }
 
 fn default_strategy() -> String {

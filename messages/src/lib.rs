@@ -58,5 +58,5 @@ pub use money::{Fixed, FixedError, Rounding};
 pub use order::{Contingency, Liquidity, OrderLink, OrderSpec, OrderStatus, OrderType, RejectSource, Side, TimeInForce, TradingState};
 pub use reply::{ActorState, ActorStatus, ErrorCode, ErrorReply, SessionInfo, SessionStatus, StatusReply};
 pub use rl_event::{RlAgentTrained, RlTrainingFailed, RlTrainingStarted};
-pub use session_event::{AiDecision, SessionInputDecided, SessionOpened, SessionStopRequested, StrategyParam};
+pub use session_event::{AiDecision, AiPins, SessionInputDecided, SessionOpened, SessionStopRequested, StrategyParam};
 pub use time::{Clock, SimClock, Timestamp};

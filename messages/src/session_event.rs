@@ -35,6 +35,50 @@ pub struct SessionOpened {
     /// The session's own daily loss limit (fraction of its equity at the first bar of the
     /// UTC day); a breach flattens and stops it. `None`: none.
     pub max_daily_loss: Option<f64>,
+    /// An `ai_ensemble` session's models, pinned at its start (`None` for the others).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ai: Option<AiPins>,
+}
+
+/// What an `ai_ensemble` session (or backtest) decides with, fixed when it starts so a
+/// rebuild or a replay uses the same models even after newer ones are trained: the ML
+/// model and RL agent by id and version (their files are immutable), the regime model
+/// itself (the regime service refits its own), the weights and the parts left out.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+pub struct AiPins {
+    /// The ML direction model (`ModelId` in hex) and its version; `None`: left out.
+    pub model_id: Option<String>,
+    pub model_version: u32,
+    /// The RL agent (`rl-<n>`) and its version; `None`: left out.
+    pub agent_id: Option<String>,
+    pub agent_version: u32,
+    /// The regime model as JSON (`None`: the regime part is left out).
+    pub regime_model_json: Option<String>,
+    pub ml_weight: f64,
+    pub rl_weight: f64,
+    pub regime_weight: f64,
+    /// Why each part left out is (`ml: ...`, `rl: ...`, `regime: ...`).
+    pub left_out: Vec<String>,
+}
+
+/// Most bytes of a pinned regime model (a few hundred numbers).
+pub const REGIME_MODEL_JSON_BYTES_MAX: usize = 64 * 1024;
+
+impl AiPins {
+    pub fn check(&self) -> Result<(), String> {
+        for (name, w) in [("ml_weight", self.ml_weight), ("rl_weight", self.rl_weight), ("regime_weight", self.regime_weight)] {
+            if !(w.is_finite() && w >= 0.0) {
+                return Err(format!("{name} must be finite and >= 0, got {w}"));
+            }
+        }
+        if self.regime_model_json.as_ref().is_some_and(|j| j.len() > REGIME_MODEL_JSON_BYTES_MAX) {
+            return Err(format!("the pinned regime model is over {REGIME_MODEL_JSON_BYTES_MAX} bytes"));
+        }
+        for t in self.model_id.iter().chain(&self.agent_id).chain(&self.left_out) {
+            check_text("ai pins", t)?;
+        }
+        Ok(())
+    }
 }
 
 /// Input: a user asked to stop a session (or its emergency stop). Its decisions (cancels,
@@ -83,6 +127,9 @@ impl SessionOpened {
         }
         for p in &self.params {
             check_text("params", &p.name)?;
+        }
+        if let Some(ai) = &self.ai {
+            ai.check()?;
         }
         check_text("strategy", &c.strategy)
     }

@@ -150,6 +150,7 @@ pub fn session_event() -> impl Strategy<Value = Event> {
                     seed,
                     max_drawdown: (seed % 2 == 0).then_some(0.1),
                     max_daily_loss: None,
+                    ai: None,
                 })
             }
         ),

@@ -104,9 +104,10 @@ fn children(services: &Services, settings: &Settings, venue: Option<Arc<dyn Live
     names::ALL
         .iter()
         .map(|&name| match name {
-            names::SESSION => {
-                ChildSpec::of(name, SessionActor { services: services.clone(), limits, defaults: session_defaults(settings) })
-            }
+            names::SESSION => ChildSpec::of(
+                name,
+                SessionActor { services: services.clone(), limits, defaults: session_defaults(settings), ai: ensemble_settings(settings) },
+            ),
             names::MARKET_DATA => ChildSpec::of(name, MarketDataActor { services: services.clone() }),
             names::REGIME => ChildSpec::of(name, RegimeActor { services: services.clone() }),
             names::RISK => ChildSpec::of(name, RiskActor { services: services.clone() }),
@@ -116,6 +117,7 @@ fn children(services: &Services, settings: &Settings, venue: Option<Arc<dyn Live
                     services: services.clone(),
                     data_dir: settings.data_dir.clone(),
                     results_max: settings.backtest.results_max,
+                    ai: ensemble_settings(settings),
                 },
             ),
             names::EXECUTION => {

@@ -45,6 +45,8 @@ async fn start(symbol: &str) -> SessionId {
         slippage_bps: None,
         max_drawdown: None,
         max_daily_loss: None,
+        model_id: None,
+        agent_id: None,
     };
     let meta = RequestMeta { request_id: Some("test".into()), correlation_id: CorrelationId(1) };
     let actor = session_actor().await;

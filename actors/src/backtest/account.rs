@@ -130,13 +130,18 @@ impl Account {
         close_time: Timestamp,
         strategy: &mut dyn Strategy,
     ) -> Result<(), BacktestError> {
-        let symbol = &self.legs[k].inst.symbol;
-        let position = self.core.portfolio.position(symbol);
+        let position = self.core.portfolio.position(&self.legs[k].inst.symbol);
         let Some(ctx) = BarContext::windowed(window, i, self.timeframe, position, equity, self.core.portfolio.cash) else {
             return Ok(());
         };
         let Some(fraction) = self.legs[k].runtime.decide(strategy, &ctx)? else { return Ok(()) };
         self.counts.target_changes += 1;
+        if let Some(why) = strategy.explain() {
+            // The decision is on record before the order it causes (the audit chain), and
+            // the trade it opens is attributed to the part that drove it.
+            self.log.record(&Event::AiDecision(why.record(&self.legs[k].inst.symbol, ctx.bar().open_time, 0.0)));
+            self.legs[k].ledger.set_source(why.driver());
+        }
         let price = ExecutionCore::close_of(ctx.bar()).unwrap_or(Fixed::ZERO);
         self.retarget(k, fraction, equity, price, close_time, window, i)
     }

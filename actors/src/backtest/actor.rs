@@ -149,6 +149,8 @@ pub struct BacktestActor {
     pub data_dir: PathBuf,
     /// Most finished result files kept (`BACKTEST_RESULTS_MAX`; see `retention.rs`).
     pub results_max: usize,
+    /// The AI ensemble's weights and switches (`ai_ensemble` runs pin them).
+    pub ai: crate::ensemble::actor::EnsembleSettings,
 }
 
 pub(super) fn reply_err(code: ErrorCode, message: impl Into<String>) -> ErrorReply {
@@ -241,7 +243,7 @@ impl Actor for BacktestActor {
 
 impl BacktestActor {
     async fn start(&self, req: RunRequest, meta: RequestMeta, state: &mut Index) -> Result<RunAccepted, ErrorReply> {
-        let plan = req.plan().map_err(request_error)?;
+        let mut plan = req.plan().map_err(request_error)?;
         let running = state.entries.values().filter(|e| matches!(e, Entry::Running { kind: KIND_RUN, .. })).count();
         if running >= BACKTESTS_RUNNING_MAX {
             return Err(reply_err(
@@ -250,6 +252,11 @@ impl BacktestActor {
             ));
         }
         let timeframe = timeframe_or_finest(plan.timeframe, &plan.symbols[0]).await?;
+        if plan.spec.name == "ai_ensemble" {
+            plan.spec.ai = Some(self.resolve_ai(&req, &plan, timeframe).await?);
+        } else if req.model_id.is_some() || req.agent_id.is_some() {
+            return Err(reply_err(ErrorCode::BadRequest, "model_id / agent_id: only strategy \"ai_ensemble\" takes them"));
+        }
         let series = fetch_series(&plan, timeframe).await?;
         let total: usize = series.iter().map(Vec::len).sum();
         // Journal events hold one valid symbol: a portfolio's first (its result file lists all).
@@ -268,6 +275,23 @@ impl BacktestActor {
         tracing::info!(%id, symbol = %plan.symbol, %timeframe, bars = total, strategy = %plan.spec.describe(), "backtest started");
         tokio::spawn(run_in_background(self.services.clone(), self.data_dir.clone(), meta, id, plan, timeframe, series, request, done));
         Ok(accepted)
+    }
+
+    /// An `ai_ensemble` run's models (one symbol: models are per symbol).
+    async fn resolve_ai(&self, req: &RunRequest, plan: &RunPlan, timeframe: Timeframe) -> Result<crate::strategy::AiModels, ErrorReply> {
+        if plan.symbols.len() > 1 {
+            return Err(reply_err(
+                ErrorCode::BadRequest,
+                "symbols: an ai_ensemble backtest runs one symbol (its ML model and RL agent are per symbol)",
+            ));
+        }
+        let ai = crate::ensemble::resolve::AiRequest {
+            symbol: &plan.symbols[0],
+            timeframe,
+            model_id: req.model_id.as_deref(),
+            agent_id: req.agent_id.as_deref(),
+        };
+        crate::ensemble::resolve::resolve(ai, &self.ai).await
     }
 
     async fn results(&self, id: BacktestId, state: &Index, full: bool) -> Result<Value, ErrorReply> {
@@ -387,6 +411,9 @@ async fn run_in_background(
             run_spec(&plan.config, &named, timeframe, &plan.spec, &mut |n| done.store(n, Ordering::Relaxed)).map_err(|e| e.to_string())?;
         let bars = &series[0];
         let mut doc = performance(id, &plan.spec, &request, &result);
+        if let (Some(ai), Some(o)) = (&plan.spec.ai, doc.as_object_mut()) {
+            o.insert("ai_ensemble".into(), super::ai_report::section(ai, &result));
+        }
         // Monte Carlo / look-ahead when asked; progress stays at 1 while they run.
         let inputs = RunInputs { config: &plan.config, bars, timeframe, symbol: &plan.symbols[0], spec: &plan.spec };
         add_sections(&mut doc, analyse(&plan.robustness, &inputs, &result));

@@ -41,6 +41,8 @@ struct OpenTrade {
     exit_notional: Fixed,
     realized: Fixed,
     fees: Fixed,
+    /// What produced the signal that opened it (the ledger's source then).
+    source: String,
 }
 
 /// Folds fills into closed trades.
@@ -76,7 +78,7 @@ impl Ledger {
     /// Applies one fill (of this ledger's symbol).
     pub fn fill(&mut self, f: LedgerFill) {
         let Some(t) = self.open.as_mut() else {
-            self.open = Some(Self::opened(f, f.quantity, f.fee));
+            self.open = Some(Self::opened(f, f.quantity, f.fee, &self.source));
             return;
         };
         if t.side == f.side {
@@ -104,13 +106,21 @@ impl Ledger {
         t.fees = add(t.fees, fee_closing);
         t.open = sub(t.open, closed);
         if t.open.is_zero() {
-            let record = record(t, &self.symbol, &self.source, f.time, f.bar, None);
+            let record = record(t, &self.symbol, f.time, f.bar, None);
             self.closed.push(record);
-            self.open = (!rest.is_zero()).then(|| Self::opened(f, rest, sub(f.fee, fee_closing)));
+            self.open = (!rest.is_zero()).then(|| Self::opened(f, rest, sub(f.fee, fee_closing), &self.source));
         }
     }
 
-    fn opened(f: LedgerFill, quantity: Fixed, fee: Fixed) -> OpenTrade {
+    /// The source of trades opened from now on (the AI ensemble names the part that
+    /// drove each decision: `ml`, `rl` or `regime`).
+    pub fn set_source(&mut self, source: &str) {
+        if self.source != source {
+            self.source = source.to_string();
+        }
+    }
+
+    fn opened(f: LedgerFill, quantity: Fixed, fee: Fixed, source: &str) -> OpenTrade {
         OpenTrade {
             side: f.side,
             entry_time: f.time,
@@ -123,18 +133,19 @@ impl Ledger {
             exit_notional: Fixed::ZERO,
             realized: Fixed::ZERO,
             fees: fee,
+            source: source.to_string(),
         }
     }
 
     /// The trade still open at the end, valued at `mark` (the last close), if any.
     pub fn open_trade(&self, time: Timestamp, bar: usize, mark: Fixed) -> Option<TradeRecord> {
-        self.open.as_ref().map(|t| record(t, &self.symbol, &self.source, time, bar, Some(mark)))
+        self.open.as_ref().map(|t| record(t, &self.symbol, time, bar, Some(mark)))
     }
 }
 
 /// A trade's record, closed at `time` / `bar`; with `mark`, the open units are valued at
 /// that price (no exit fee): the still-open trade at the end of a run.
-fn record(t: &OpenTrade, symbol: &str, source: &str, time: Timestamp, bar: usize, mark: Option<Fixed>) -> TradeRecord {
+fn record(t: &OpenTrade, symbol: &str, time: Timestamp, bar: usize, mark: Option<Fixed>) -> TradeRecord {
     let (mut exited, mut exit_notional, mut realized) = (t.exited, t.exit_notional, t.realized);
     if let Some(m) = mark {
         let pnl = mul(sub(m, t.average), t.open);
@@ -155,7 +166,7 @@ fn record(t: &OpenTrade, symbol: &str, source: &str, time: Timestamp, bar: usize
         fees: t.fees.to_f64(),
         return_pct: pnl.to_f64() / t.entry_notional.to_f64(),
         bars_held: u32::try_from(bar.saturating_sub(t.entry_bar)).unwrap_or(u32::MAX),
-        source: source.to_string(),
+        source: t.source.clone(),
     }
 }
 

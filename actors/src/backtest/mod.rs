@@ -33,7 +33,8 @@
 //!   - `svg.rs`: the line / area chart and the monthly heat map.
 //! - `request.rs`: [`request::RunRequest`] (the HTTP body: the run, and the optional
 //!   `monte_carlo_runs` / `monte_carlo_method` / `lookahead_checks`) and its checks, each
-//!   naming the field; the not-built strategies (`ai_ensemble`).
+//!   naming the field (an `ai_ensemble` run's models are resolved by the actor).
+//! - `ai_report.rs`: an `ai_ensemble` run's report section (pinned models, P&L by part).
 //! - `report.rs`: the JSON reports (`performance`, `summary`), the equity curve
 //!   downsampled to [`report::EQUITY_POINTS_MAX`] points, the attribution, and the
 //!   robustness sections a run asked for ([`report::add_sections`]).
@@ -124,6 +125,7 @@
 
 pub mod account;
 pub mod actor;
+pub mod ai_report;
 pub mod attribution;
 pub mod config;
 pub mod engine;

@@ -137,6 +137,9 @@ impl OptimizeRequest {
             // `sizing` are not fields of its request: refused as unknown).
             symbols: None,
             sizing: None,
+            // An optimisation resolves no models (`ai_ensemble` runs singly).
+            model_id: None,
+            agent_id: None,
         }
     }
 }

@@ -6,7 +6,7 @@ use super::engine::SYMBOLS_PER_RUN_MAX;
 use super::risk_sizing::RiskSizing;
 use super::robustness::{MonteCarloSpec, Resampling, RobustnessRequest, LOOKAHEAD_CHECKS_MAX, MONTE_CARLO_RUNS_MAX};
 pub use super::strategy::strategy_list;
-use super::strategy::{build, StrategyError, StrategySpec};
+use super::strategy::{check, StrategyError, StrategySpec};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use tradpal_messages::{is_valid_symbol, Fixed, Rounding, Timeframe, Timestamp};
@@ -61,6 +61,12 @@ pub struct RunRequest {
     /// Look-ahead check points, 1..=`LOOKAHEAD_CHECKS_MAX` (none if unset).
     #[serde(default)]
     pub lookahead_checks: Option<usize>,
+    /// `ai_ensemble`: the ML model; default the symbol's latest ready direction model.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model_id: Option<String>,
+    /// `ai_ensemble`: the RL agent; default the symbol's latest trained agent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<String>,
 }
 
 /// A checked request, ready to fetch bars for and run.
@@ -165,8 +171,8 @@ impl RunRequest {
         if let Some((name, issue)) = NOT_BUILT_STRATEGIES.iter().find(|(n, _)| *n == self.strategy) {
             return Err(RequestError::NotBuilt { name: name.to_string(), issue, built: strategy_list() });
         }
-        let spec = StrategySpec { name: self.strategy.clone(), params: self.params.clone() };
-        build(&spec).map_err(|e| match e {
+        let spec = StrategySpec { name: self.strategy.clone(), params: self.params.clone(), ai: None };
+        check(&spec).map_err(|e| match e {
             StrategyError::UnknownStrategy { .. } => field("strategy", format!("{e}; with parameters: {}", strategy_list())),
             other => field("params", other.to_string()),
         })?;
@@ -277,10 +283,13 @@ mod tests {
     }
 
     #[test]
-    fn ai_ensemble_is_not_built_and_never_substituted() {
-        let e = RunRequest { strategy: "ai_ensemble".into(), ..req() }.plan().unwrap_err();
-        let text = e.to_string();
-        assert!(matches!(e, RequestError::NotBuilt { .. }));
-        assert!(text.contains("AI-ensemble") && text.contains("sma_cross(") && text.contains("buy_and_hold("), "{text}");
+    fn ai_ensemble_plans_without_models_and_checks_its_params() {
+        // The models are resolved by the actor when the run starts; the plan checks the rest.
+        let plan = RunRequest { strategy: "ai_ensemble".into(), ..req() }.plan().unwrap();
+        assert!(plan.spec.ai.is_none());
+        let mut bad = RunRequest { strategy: "ai_ensemble".into(), ..req() };
+        bad.params.insert("threshold".into(), 2.0);
+        let e = bad.plan().unwrap_err().to_string();
+        assert!(e.starts_with("params") && e.contains("threshold"), "{e}");
     }
 }

@@ -47,7 +47,7 @@ fn stitched_curve_is_continuous_and_made_of_test_runs() {
         assert_eq!((p.train.first_bar, p.train.bars, p.test.first_bar, p.test.bars), (k * 300, 500, 500 + k * 300, 300));
         assert_eq!(p.trials, 6);
         // The test run, independently: the same scores and, scaled, the same curve.
-        let spec = StrategySpec { name: "sma_cross".into(), params: p.best_params.clone() };
+        let spec = StrategySpec { name: "sma_cross".into(), params: p.best_params.clone(), ai: None };
         let test = &bars[p.test.first_bar..p.test.first_bar + p.test.bars];
         let r = run(&cfg, test, Timeframe::D1, "GOOG/USDT", build(&spec).unwrap().as_mut()).unwrap();
         assert_eq!(p.out_of_sample_score, r.metrics.sharpe_ratio);

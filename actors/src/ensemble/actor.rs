@@ -3,8 +3,9 @@
 //! One decision: the bars (the request's `market_data`, or the symbol's stored bars),
 //! the ML part (the symbol's latest ready direction model, or `model_id`, asked of the ML
 //! actor), the regime part (the regime actor's combined view for stored bars; a fit of
-//! the request's bars when it brings its own), the RL part (not built yet: left out and
-//! said so), combined by [`super::core::decide`]; the size from the risk core's fixed
+//! the request's bars when it brings its own), the RL part (the symbol's latest trained
+//! agent, or `agent_id`, observed on the bars from flat as `POST /api/rl/infer` does),
+//! combined by [`super::core::decide`]; the size from the risk core's fixed
 //! fractional sizing on the paper account's equity. The decision is journaled
 //! (`AiDecision`) before anything acts on it; with `execute: true` it then goes through
 //! risk and execution as a market order whose client id names the decision.
@@ -23,10 +24,13 @@ use crate::ml::actor::MlMsg;
 use crate::names;
 use crate::regime::actor::RegimeMsg;
 use crate::risk::sizing::{calculate_position_size, FixedFractional, PositionSizeRequest, SizingMethod};
+use crate::rl::actor::RlMsg;
+use crate::rl::agent::{infer, Inference};
+use crate::rl::obs::{Features, OBS_DIM};
 use crate::session::actor::Answer;
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 use serde::{Deserialize, Serialize};
-use tradpal_messages::{AiDecision, Candle, ErrorCode, ErrorReply, Event, Fixed, ModelId, Rounding, Side, Timeframe, Timestamp};
+use tradpal_messages::{Candle, ErrorCode, ErrorReply, Event, Fixed, ModelId, Rounding, Side, Timeframe, Timestamp};
 
 /// Most bars a request's `market_data` may carry.
 pub const MARKET_DATA_BARS_MAX: usize = 10_000;
@@ -57,6 +61,9 @@ pub struct SmartTradeRequest {
     pub timeframe: Option<Timeframe>,
     #[serde(default)]
     pub model_id: Option<ModelId>,
+    /// The RL agent (`rl-<n>`); default the symbol's latest trained agent.
+    #[serde(default)]
+    pub agent_id: Option<String>,
     /// Send the decision to execution as a market order.
     #[serde(default)]
     pub execute: bool,
@@ -220,11 +227,25 @@ impl EnsembleActor {
         Ok(RegimeInput { bull: p.p[0], bear: p.p[1], sideways: p.p[2], regime: v.regime })
     }
 
-    fn rl_part(&self) -> Result<RlInput, String> {
+    /// The agent's action probabilities on the last bar, observed from flat (as
+    /// `POST /api/rl/infer` does): `agent_id`, or the symbol's latest trained agent.
+    async fn rl_part(&self, req: &SmartTradeRequest, bars: &[Candle]) -> Result<RlInput, String> {
         if !self.settings.rl_enabled {
             return Err("ENABLE_REINFORCEMENT_LEARNING is false".into());
         }
-        Err("no RL agent: reinforcement learning agents are not built yet (issue 15)".into())
+        let (symbol, agent_id) = (req.symbol.clone(), req.agent_id.clone());
+        let a = ask(names::RL, |reply| RlMsg::Resolve { symbol, agent_id, reply }).await.and_then(|r| r).map_err(|e| e.message)?;
+        let bars = bars.to_vec();
+        let agent = a.agent.clone();
+        let out = tokio::task::spawn_blocking(move || -> Result<Inference, String> {
+            let features = Features::build(&bars, agent.regime.as_ref()).map_err(|e| e.to_string())?;
+            let mut obs = [0.0; OBS_DIM];
+            features.observe(bars.len() - 1, 0.0, 0.0, &mut obs);
+            Ok(infer(&agent, &obs))
+        })
+        .await
+        .map_err(|e| e.to_string())??;
+        Ok(RlInput { probabilities: out.probabilities, agent_id: a.agent_id, version: a.version })
     }
 
     async fn smart_trade(&self, req: SmartTradeRequest, meta: &RequestMeta) -> Result<SmartTradeReply, ActorError> {
@@ -240,15 +261,15 @@ impl EnsembleActor {
         let (bars, tf, own) = self.bars(&req).await?;
         let ml = self.ml_part(&req, &bars, own).await;
         let regime = self.regime_part(&req, &bars, tf, own, meta).await;
-        let rl = self.rl_part();
-        if ml.is_err() && rl.is_err() && self.settings.ml_enabled {
-            let why = ml.as_ref().err().cloned().unwrap_or_default();
+        let rl = self.rl_part(&req, &bars).await;
+        if ml.is_err() && rl.is_err() && (self.settings.ml_enabled || self.settings.rl_enabled) {
+            let why = [ml.as_ref().err(), rl.as_ref().err()].into_iter().flatten().cloned().collect::<Vec<_>>().join("; ");
             return Err(ErrorReply::new(ErrorCode::Conflict, format!("no model or agent to decide with: {why}")).into());
         }
         let decision = decide(&Inputs { ml, rl, regime }, &Rules { weights: self.settings.weights, threshold, ..Rules::default() });
         let last = *bars.last().expect("bars are not empty");
         let quantity = self.size(&decision, last.close, stop_loss).await?;
-        let event = ai_decision(&req.symbol, &decision, quantity, last.open_time);
+        let event = decision.record(&req.symbol, last.open_time, quantity);
         let env = self.services.record(self.services.draft(meta, Event::AiDecision(event))).await?;
         let order = match (req.execute, decision.action, quantity > 0.0) {
             (true, Action::Buy | Action::Sell, true) => {
@@ -301,23 +322,5 @@ impl EnsembleActor {
         order.client_order_id = Some(format!("ai-{sequence}"));
         let (req, meta) = (Box::new(order), meta.clone());
         ask(names::EXECUTION, |reply| ExecutionMsg::Submit { req, meta, reply }).await?
-    }
-}
-
-/// The journaled record of a decision (what the audit chain reads).
-fn ai_decision(symbol: &str, d: &Decision, quantity: f64, bar: Timestamp) -> AiDecision {
-    let action = match d.action {
-        Action::Buy => "buy",
-        Action::Sell => "sell",
-        Action::Hold => "hold",
-    };
-    AiDecision {
-        symbol: symbol.to_string(),
-        bar,
-        action: action.into(),
-        quantity,
-        score: d.score,
-        confidence: d.confidence,
-        decision_json: serde_json::to_string(d).unwrap_or_default(),
     }
 }

@@ -193,6 +193,51 @@ pub fn decide(inputs: &Inputs, rules: &Rules) -> Decision {
     Decision { action, target, score, confidence: score.abs(), ml, rl, regime, inputs }
 }
 
+impl Decision {
+    /// The action's name as journaled and answered.
+    pub fn action_name(&self) -> &'static str {
+        match self.action {
+            Action::Buy => "buy",
+            Action::Sell => "sell",
+            Action::Hold => "hold",
+        }
+    }
+
+    /// The part that drove the decision: the one whose contribution pushed hardest in the
+    /// score's direction (`ml`, `rl` or `regime`; `ml` on a tie). Trades are attributed
+    /// to it (`backtest::attribution`'s `by_source`).
+    pub fn driver(&self) -> &'static str {
+        let sign = if self.score < 0.0 { -1.0 } else { 1.0 };
+        let parts = [("ml", &self.ml), ("rl", &self.rl), ("regime", &self.regime)];
+        parts
+            .iter()
+            .fold(("ml", f64::NEG_INFINITY), |best, (name, p)| {
+                let push = p.contribution * sign;
+                if push > best.1 {
+                    (name, push)
+                } else {
+                    best
+                }
+            })
+            .0
+    }
+
+    /// The journaled record of this decision on `symbol`'s bar opening at `bar` (what the
+    /// audit chain reads). `quantity`: the units sized (smart-trade), 0 where the order
+    /// that follows carries the size (backtests and sessions size the target there).
+    pub fn record(&self, symbol: &str, bar: tradpal_messages::Timestamp, quantity: f64) -> tradpal_messages::AiDecision {
+        tradpal_messages::AiDecision {
+            symbol: symbol.to_string(),
+            bar,
+            action: self.action_name().into(),
+            quantity,
+            score: self.score,
+            confidence: self.confidence,
+            decision_json: serde_json::to_string(self).unwrap_or_default(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,6 +8,9 @@
 //! - `actor.rs`: [`actor::EnsembleActor`]: `smart-trade` (bars, the parts from the ML and
 //!   regime actors, the decision journaled as `AiDecision`, the risk sizing, an optional
 //!   order).
+//! - `resolve.rs`: which models an `ai_ensemble` backtest or session decides with,
+//!   resolved at its start and pinned ([`resolve::resolve`], [`resolve::load`]).
 
 pub mod actor;
 pub mod core;
+pub mod resolve;

@@ -71,6 +71,13 @@ pub enum MlMsg {
         candles: Option<Vec<tradpal_messages::Candle>>,
         reply: Answer<Value>,
     },
+    /// The model an `ai_ensemble` run pins: `model_id`, or else `symbol`'s latest ready
+    /// direction model, loaded for scoring (a copy of its own). `Err` 404 when none.
+    Resolve {
+        symbol: String,
+        model_id: Option<ModelId>,
+        reply: Answer<MlResolved>,
+    },
     /// Internal: a job ended; `event` is its journaled end, `ready` the model if it trained.
     Finished {
         id: ModelId,
@@ -78,6 +85,15 @@ pub enum MlMsg {
         ready: Option<Box<Ready>>,
     },
     Fault(Fault),
+}
+
+/// A model resolved for an `ai_ensemble` run.
+#[derive(Debug, Clone)]
+pub struct MlResolved {
+    pub model_id: ModelId,
+    pub version: u32,
+    pub timeframe: tradpal_messages::Timeframe,
+    pub scorer: std::sync::Arc<crate::strategy::MlScorer>,
 }
 
 #[derive(Debug, Clone)]
@@ -136,6 +152,9 @@ impl Actor for MlActor {
             }
             MlMsg::Score { symbol, model_id, candles, reply } => {
                 let _ = reply.send(self.score(&symbol, model_id, candles, state).await);
+            }
+            MlMsg::Resolve { symbol, model_id, reply } => {
+                let _ = reply.send(self.resolve(&symbol, model_id, state));
             }
             MlMsg::Importance { id, reply } => {
                 let _ = reply.send(self.importance(id, state));
@@ -325,21 +344,7 @@ impl MlActor {
         candles: Option<Vec<tradpal_messages::Candle>>,
         state: &mut Registry,
     ) -> Result<Value, ErrorReply> {
-        let id = match model_id {
-            Some(id) => id,
-            None => state
-                .entries
-                .iter()
-                .filter(|(_, e)| e.symbol == symbol && matches!(e.status, Status::Ready { .. }))
-                .max_by_key(|(id, e)| (e.version, **id))
-                .map(|(id, _)| *id)
-                .ok_or_else(|| {
-                    reply_err(
-                        ErrorCode::NotFound,
-                        format!("no ready ML model for {symbol}: train one with POST /api/ml/train {{\"symbol\": \"{symbol}\", \"target\": \"price_direction\"}}"),
-                    )
-                })?,
-        };
+        let id = pick(symbol, model_id, state)?;
         let entry = state.entries.get(&id).ok_or_else(|| not_found(id))?;
         let (tf, version, name) = (entry.timeframe, entry.version, entry.name.clone());
         let ready = self.ensure_loaded(id, state)?;
@@ -363,6 +368,23 @@ impl MlActor {
         Ok(json!({ "model_id": id, "name": name, "version": version, "probability": p, "bar_time": bars.last().map(|c| c.open_time) }))
     }
 
+    /// See [`MlMsg::Resolve`].
+    fn resolve(&self, symbol: &str, model_id: Option<ModelId>, state: &mut Registry) -> Result<MlResolved, ErrorReply> {
+        let id = pick(symbol, model_id, state)?;
+        let (version, timeframe) = state.entries.get(&id).map(|e| (e.version, e.timeframe)).ok_or_else(|| not_found(id))?;
+        let ready = self.ensure_loaded(id, state)?;
+        if !ready.classifier {
+            return Err(reply_err(
+                ErrorCode::BadRequest,
+                format!("model_id: model {id} predicts a return, not a direction: the ensemble needs a price_direction model"),
+            ));
+        }
+        let model = Loaded::load(&ready.model.weights()).map_err(ml_error)?;
+        let scorer =
+            crate::strategy::MlScorer { model: std::sync::Mutex::new(model), groups: ready.groups.clone(), columns: ready.columns.clone() };
+        Ok(MlResolved { model_id: id, version, timeframe, scorer: std::sync::Arc::new(scorer) })
+    }
+
     fn importance(&self, id: ModelId, state: &mut Registry) -> Result<Value, ErrorReply> {
         state.entries.get(&id).ok_or_else(|| not_found(id))?;
         let ready = self.ensure_loaded(id, state)?;
@@ -380,6 +402,25 @@ impl MlActor {
             "features": rows,
         }))
     }
+}
+
+/// `model_id`, or else `symbol`'s latest ready model (highest version, then id).
+fn pick(symbol: &str, model_id: Option<ModelId>, state: &Registry) -> Result<ModelId, ErrorReply> {
+    if let Some(id) = model_id {
+        return Ok(id);
+    }
+    state
+        .entries
+        .iter()
+        .filter(|(_, e)| e.symbol == symbol && matches!(e.status, Status::Ready { .. }))
+        .max_by_key(|(id, e)| (e.version, **id))
+        .map(|(id, _)| *id)
+        .ok_or_else(|| {
+            reply_err(
+                ErrorCode::NotFound,
+                format!("no ready ML model for {symbol}: train one with POST /api/ml/train {{\"symbol\": \"{symbol}\", \"target\": \"price_direction\"}}"),
+            )
+        })
 }
 
 fn not_found(id: ModelId) -> ErrorReply {

@@ -17,6 +17,7 @@ use super::api::{classify, ClassifyRequest, ClassifyResponse};
 use super::error::RegimeError;
 use super::fit::{fit, FitParams, FIT_BARS_MIN};
 use super::hysteresis::HysteresisParams;
+use super::model::RegimeModel;
 use super::timeframes::{combine, CombinedRegime, TimeframeProbs, TimeframeWeights};
 use super::tracker::{BarRegime, RegimeTracker, Tracked};
 use crate::context::{ActorError, RequestMeta, Services};
@@ -98,6 +99,13 @@ pub enum RegimeMsg {
     Classify {
         request: Box<ClassifyRequest>,
         reply: Answer<ClassifyResponse>,
+    },
+    /// The model fitted on `symbol`'s latest `timeframe` bars (fitted now if stale): what
+    /// an `ai_ensemble` run pins as its regime model.
+    Model {
+        symbol: String,
+        timeframe: Timeframe,
+        reply: Answer<RegimeModel>,
     },
     /// Candles of `symbol` were journaled: refit it soon (debounced).
     BarsArrived {
@@ -195,6 +203,9 @@ impl Actor for RegimeActor {
                 let r = tokio::task::spawn_blocking(move || classify(&request).map_err(regime_error)).await;
                 let _ = reply.send(r.unwrap_or_else(|e| Err(ErrorReply::new(ErrorCode::Internal, e.to_string()))));
             }
+            RegimeMsg::Model { symbol, timeframe, reply } => {
+                let _ = reply.send(self.model(state, &symbol, timeframe).await);
+            }
             RegimeMsg::Fault(f) => return Err(f.trigger(names::REGIME)),
         }
         Ok(())
@@ -248,32 +259,28 @@ fn extend_fit(cached: &mut CachedFit, candles: &[Candle]) -> bool {
 }
 
 impl RegimeActor {
+    /// See [`RegimeMsg::Model`].
+    async fn model(&self, state: &mut RegimeState, symbol: &str, tf: Timeframe) -> Result<RegimeModel, ErrorReply> {
+        match fitted(state, symbol, tf).await.map_err(|e| e.to_reply())? {
+            Fitted::Yes => Ok(state.fits[&(symbol.to_string(), tf)].tracker.model().clone()),
+            Fitted::BelowStored => Err(ErrorReply::new(ErrorCode::BadRequest, format!("{symbol} is not stored at {tf} or finer"))),
+            Fitted::TooFew(why) => Err(ErrorReply::new(ErrorCode::BadRequest, format!("too little data for {symbol}: {why}"))),
+        }
+    }
+
     async fn current(&self, state: &mut RegimeState, symbol: &str, meta: &RequestMeta) -> Result<RegimeView, ActorError> {
         let mut views = BTreeMap::new();
         let mut skipped = BTreeMap::new();
         for tf in Timeframe::ALL {
-            let candles = match recent_bars(symbol, tf).await {
-                Ok(c) => c,
-                Err(e) if e.code == ErrorCode::NotFound => return Err(e.into()),
-                Err(e) if e.code == ErrorCode::BadRequest => continue, // below the stored timeframe
-                Err(e) => return Err(e.into()),
-            };
-            if candles.len() < FIT_BARS_MIN {
-                skipped.insert(tf.as_str().to_string(), format!("need at least {FIT_BARS_MIN} bars of {tf} data, got {}", candles.len()));
-                continue;
+            match fitted(state, symbol, tf).await? {
+                Fitted::Yes => {}
+                Fitted::BelowStored => continue,
+                Fitted::TooFew(why) => {
+                    skipped.insert(tf.as_str().to_string(), why);
+                    continue;
+                }
             }
-            let last_bar = candles[candles.len() - 1].open_time;
-            let key = (symbol.to_string(), tf);
-            let stale = state.fits.get(&key).is_none_or(|c| c.last_bar != last_bar);
-            let extended = stale && state.fits.get_mut(&key).is_some_and(|c| extend_fit(c, &candles));
-            if stale && !extended {
-                let (tracked, tracker) = tokio::task::spawn_blocking(move || fit_and_track(candles, tf))
-                    .await
-                    .map_err(|e| ErrorReply::new(ErrorCode::Internal, e.to_string()))?
-                    .map_err(regime_error)?;
-                state.fits.insert(key.clone(), CachedFit { last_bar, tracked, tracker, since_fit: 0 });
-            }
-            let fit = &state.fits[&key];
+            let fit = &state.fits[&(symbol.to_string(), tf)];
             let current = *fit.tracked.bars.last().expect("a fit has bars");
             views.insert(tf, (fit.tracked.bars.len(), current));
         }
@@ -391,4 +398,38 @@ fn history(state: &RegimeState, symbol: &str, days: u32) -> Result<RegimeHistory
     entries.sort_by_key(|e| e.date);
     let skip = entries.len().saturating_sub(HISTORY_ENTRIES_MAX);
     Ok(RegimeHistory { symbol: symbol.to_string(), days, regime_transitions: entries.split_off(skip) })
+}
+
+/// Whether `symbol`'s `tf` bars have a current fit.
+enum Fitted {
+    Yes,
+    /// `tf` is finer than what is stored.
+    BelowStored,
+    /// Too few bars (why).
+    TooFew(String),
+}
+
+/// Brings the cached fit of `symbol` at `tf` up to its latest stored bar: extended by
+/// filtering when it can be, fitted again otherwise.
+async fn fitted(state: &mut RegimeState, symbol: &str, tf: Timeframe) -> Result<Fitted, ActorError> {
+    let candles = match recent_bars(symbol, tf).await {
+        Ok(c) => c,
+        Err(e) if e.code == ErrorCode::BadRequest => return Ok(Fitted::BelowStored),
+        Err(e) => return Err(e.into()),
+    };
+    if candles.len() < FIT_BARS_MIN {
+        return Ok(Fitted::TooFew(format!("need at least {FIT_BARS_MIN} bars of {tf} data, got {}", candles.len())));
+    }
+    let last_bar = candles[candles.len() - 1].open_time;
+    let key = (symbol.to_string(), tf);
+    let stale = state.fits.get(&key).is_none_or(|c| c.last_bar != last_bar);
+    let extended = stale && state.fits.get_mut(&key).is_some_and(|c| extend_fit(c, &candles));
+    if stale && !extended {
+        let (tracked, tracker) = tokio::task::spawn_blocking(move || fit_and_track(candles, tf))
+            .await
+            .map_err(|e| ErrorReply::new(ErrorCode::Internal, e.to_string()))?
+            .map_err(regime_error)?;
+        state.fits.insert(key, CachedFit { last_bar, tracked, tracker, since_fit: 0 });
+    }
+    Ok(Fitted::Yes)
 }

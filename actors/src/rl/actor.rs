@@ -61,11 +61,27 @@ pub enum RlMsg {
         req: Box<InferRequest>,
         reply: Answer<Value>,
     },
+    /// The agent an `ai_ensemble` run or a smart-trade uses: `agent_id`, or else
+    /// `symbol`'s latest trained agent. `Err` 404 when none (409 while training).
+    Resolve {
+        symbol: String,
+        agent_id: Option<String>,
+        reply: Answer<RlResolved>,
+    },
     /// Internal: a job ended (its file written and its end journaled, or not).
     Finished {
         agent_id: String,
         outcome: Result<String, String>,
     },
+}
+
+/// An agent resolved for the AI ensemble.
+#[derive(Debug, Clone)]
+pub struct RlResolved {
+    pub agent_id: String,
+    pub version: u32,
+    pub timeframe: Timeframe,
+    pub agent: Arc<Agent>,
 }
 
 #[derive(Debug, Clone)]
@@ -189,6 +205,9 @@ impl Actor for RlActor {
                     let _ = reply.send(Err(e));
                 }
             },
+            RlMsg::Resolve { symbol, agent_id, reply } => {
+                let _ = reply.send(self.resolve(&symbol, agent_id, reg).await);
+            }
             RlMsg::Infer { req, reply } => {
                 let _ = reply.send(self.infer(&req, reg).await);
             }
@@ -290,6 +309,34 @@ impl RlActor {
         let agent = Arc::new(agent);
         reg.loaded.insert(id.to_string(), agent.clone());
         Ok(agent)
+    }
+
+    /// See [`RlMsg::Resolve`].
+    async fn resolve(&self, symbol: &str, agent_id: Option<String>, reg: &mut Registry) -> Result<RlResolved, ErrorReply> {
+        if !self.enabled {
+            return Err(err(ErrorCode::Unavailable, DISABLED));
+        }
+        let id = match agent_id {
+            Some(id) => {
+                super::request::check_agent_id("agent_id", &id).map_err(rl_error)?;
+                id
+            }
+            None => reg
+                .agents
+                .iter()
+                .filter(|(_, e)| e.symbol == symbol && matches!(e.status, Status::Trained { .. }))
+                .max_by_key(|(id, _)| id.strip_prefix("rl-").and_then(|n| n.parse::<u64>().ok()).unwrap_or(0))
+                .map(|(id, _)| id.clone())
+                .ok_or_else(|| {
+                    err(
+                        ErrorCode::NotFound,
+                        format!("no trained RL agent for {symbol}: train one with POST /api/rl/train {{\"symbol\": \"{symbol}\", \"algorithm\": \"ppo\"}}"),
+                    )
+                })?,
+        };
+        let agent = self.load("agent_id", &id, reg).await?;
+        let entry = reg.agents.get(&id).ok_or_else(|| err(ErrorCode::NotFound, format!("agent_id: no agent {id:?}")))?;
+        Ok(RlResolved { agent_id: id, version: entry.version, timeframe: entry.timeframe, agent })
     }
 
     async fn read(&self, file: String) -> Result<Value, ErrorReply> {

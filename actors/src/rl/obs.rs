@@ -36,23 +36,35 @@ pub fn market_features(candles: &[Candle]) -> Vec<[f32; MARKET_FEATURES]> {
     if frame.cols() != MARKET_FEATURES {
         return out;
     }
-    let clip = |x: f64| if x.is_finite() { (x as f32).clamp(-CLIP, CLIP) } else { 0.0 };
-    // Column order: rsi_14, macd_hist_rel, bb_percent_b, volume_ratio_20, log_return_1,
-    // log_return_5, atr_rel, volatility_20 (`ml::features::FeatureGroup::columns`).
     for (r, bar) in frame.bars.iter().enumerate() {
-        let v = frame.row(r);
-        out[*bar] = [
-            clip((v[0] - 50.0) / 50.0),
-            clip(v[1] * 100.0),
-            clip(v[2] - 0.5),
-            clip(if v[3] > 0.0 { v[3].ln() } else { 0.0 }),
-            clip(v[4] * 100.0),
-            clip(v[5] * 100.0),
-            clip(v[6] * 100.0),
-            clip(v[7] * 100.0),
-        ];
+        out[*bar] = scale_market_row(frame.row(r));
     }
     out
+}
+
+/// One row of `ml::features` over [`FeatureGroup::ALL`] scaled for the network (the
+/// one scaling: [`market_features`] and the `ai_ensemble` strategy's incremental
+/// features both call it). Column order: rsi_14, macd_hist_rel, bb_percent_b,
+/// volume_ratio_20, log_return_1, log_return_5, atr_rel, volatility_20
+/// (`ml::features::FeatureGroup::columns`).
+pub fn scale_market_row(v: &[f64]) -> [f32; MARKET_FEATURES] {
+    let clip = |x: f64| if x.is_finite() { (x as f32).clamp(-CLIP, CLIP) } else { 0.0 };
+    [
+        clip((v[0] - 50.0) / 50.0),
+        clip(v[1] * 100.0),
+        clip(v[2] - 0.5),
+        clip(if v[3] > 0.0 { v[3].ln() } else { 0.0 }),
+        clip(v[4] * 100.0),
+        clip(v[5] * 100.0),
+        clip(v[6] * 100.0),
+        clip(v[7] * 100.0),
+    ]
+}
+
+/// The regime inputs of an observation from one bar's regime (trend then volatility).
+pub fn regime_row(b: &crate::regime::tracker::BarRegime) -> [f32; REGIME_FEATURES] {
+    let (t, v) = (b.probs.trend.p, b.probs.volatility.p);
+    [t[0] as f32, t[1] as f32, t[2] as f32, v[0] as f32, v[1] as f32, v[2] as f32]
 }
 
 #[cfg(test)]
@@ -83,8 +95,7 @@ pub fn regime_features(candles: &[Candle], model: Option<&RegimeModel>) -> Resul
     // The tracker emits a regime from its first complete feature on; align from the end.
     let offset = candles.len() - tracked.bars.len();
     for (j, b) in tracked.bars.iter().enumerate() {
-        let (t, v) = (b.probs.trend.p, b.probs.volatility.p);
-        out[offset + j] = [t[0] as f32, t[1] as f32, t[2] as f32, v[0] as f32, v[1] as f32, v[2] as f32];
+        out[offset + j] = regime_row(b);
     }
     Ok(out)
 }

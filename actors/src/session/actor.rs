@@ -22,11 +22,13 @@
 use super::core::{SessionBook, SessionLimits, StartContext};
 use super::runner::{SessionPerformance, SessionPnl, SessionRunner};
 use crate::context::{ActorError, RequestMeta, Services};
+use crate::ensemble::resolve::{load, resolve, AiRequest};
 use crate::execution::actor::ExecutionMsg;
 use crate::execution::durable::Pipeline;
 use crate::fault::Fault;
 use crate::market_data::actor::MarketDataMsg;
 use crate::names;
+use crate::strategy::AiModels;
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 use std::collections::BTreeMap;
 use tradpal_messages::reply::{SessionStartedReply, SessionStoppedReply};
@@ -110,6 +112,8 @@ pub struct SessionActor {
     pub services: Services,
     pub limits: SessionLimits,
     pub defaults: SessionDefaults,
+    /// The AI ensemble's weights and switches (`ai_ensemble` sessions pin them).
+    pub ai: crate::ensemble::actor::EnsembleSettings,
 }
 
 pub struct SessionState {
@@ -125,6 +129,9 @@ pub struct SessionState {
     /// Queued decision batches; every answer waits until they are durable.
     pipeline: Pipeline,
     myself: Option<ActorRef<SessionMsg>>,
+    /// Models resolved for `ai_ensemble` sessions being started, until their
+    /// `SessionOpened` is fed (a rebuild loads them from the pins instead).
+    resolved: BTreeMap<SessionId, AiModels>,
 }
 
 /// Prefix of the journal idempotency keys of session starts.
@@ -185,6 +192,7 @@ impl Actor for SessionActor {
             stop_reasons: BTreeMap::new(),
             pipeline: Pipeline::default(),
             myself: Some(myself.clone()),
+            resolved: BTreeMap::new(),
         };
         self.catch_up(&mut state).await?;
         tracing::info!(
@@ -282,12 +290,32 @@ impl SessionActor {
         }
         let ctx = self.start_context(state.book.reserved_capital(), &cmd.symbol).await?;
         let id = self.services.next_session_id();
-        let event = state.book.decide_start(cmd, id, &self.limits, &StartContext { seed: id.0 as u64 ^ (id.0 >> 64) as u64, ..ctx })?;
+        let mut ctx = StartContext { seed: id.0 as u64 ^ (id.0 >> 64) as u64, ..ctx };
+        let mut event = state.book.decide_start(cmd, id, &self.limits, &ctx)?;
+        if cmd.strategy == "ai_ensemble" {
+            // Checked first (cheap), then the models resolved and pinned in the start.
+            let timeframe = cmd.timeframe.unwrap_or(ctx.default_timeframe);
+            let req = AiRequest { symbol: &cmd.symbol, timeframe, model_id: cmd.model_id.as_deref(), agent_id: cmd.agent_id.as_deref() };
+            let models = resolve(req, &self.ai).await?;
+            ctx.ai = Some(models.pins.clone());
+            event = state.book.decide_start(cmd, id, &self.limits, &ctx)?;
+            state.resolved.insert(id, models);
+        } else if cmd.model_id.is_some() || cmd.agent_id.is_some() {
+            return Err(ErrorReply::new(ErrorCode::BadRequest, "model_id / agent_id: only strategy \"ai_ensemble\" takes them").into());
+        }
         let mut draft = self.services.draft(meta, event);
         draft.idempotency_key = journal_key;
         let event_id = draft.event_id;
-        let env = self.services.record(draft).await?;
+        let recorded = self.services.record(draft).await;
+        let env = match recorded {
+            Ok(env) => env,
+            Err(e) => {
+                state.resolved.remove(&id);
+                return Err(e);
+            }
+        };
         self.catch_up(state).await?;
+        state.resolved.remove(&id);
         if env.event_id != event_id {
             // Another writer journaled this key first; answer with its session.
             return replay_start(&state.book, cmd, &env);
@@ -309,6 +337,7 @@ impl SessionActor {
             free_cash: portfolio.cash.to_f64() - reserved_capital,
             stored_timeframe,
             seed: 0,
+            ai: None,
         })
     }
 
@@ -352,19 +381,22 @@ impl SessionActor {
         let mut decided: Vec<(SessionId, Event)> = Vec::new();
         let mut acted = 0u32;
         match &env.event {
-            Event::SessionOpened(o) => {
-                if let std::collections::btree_map::Entry::Vacant(slot) = state.runners.entry(o.session_id) {
-                    match SessionRunner::open(o, env.sequence, env.timestamp) {
-                        Ok(mut r) => {
-                            r.on_trading_state(&tradpal_messages::TradingStateChanged {
-                                from: TradingState::Active,
-                                to: state.trading_state,
-                                reason: "the service's kill switch".into(),
-                            });
-                            slot.insert(r);
-                        }
-                        Err(why) => tracing::error!(session_id = %o.session_id, %why, "journaled session cannot be opened"),
+            Event::SessionOpened(o) if !state.runners.contains_key(&o.session_id) => {
+                let ai = match (&o.ai, state.resolved.remove(&o.session_id)) {
+                    (None, _) => Ok(None),
+                    (Some(_), Some(models)) => Ok(Some(models)),
+                    (Some(pins), None) => load(pins, &o.config.symbol).await.map(Some).map_err(|e| e.message),
+                };
+                match ai.and_then(|ai| SessionRunner::open(o, env.sequence, env.timestamp, ai)) {
+                    Ok(mut r) => {
+                        r.on_trading_state(&tradpal_messages::TradingStateChanged {
+                            from: TradingState::Active,
+                            to: state.trading_state,
+                            reason: "the service's kill switch".into(),
+                        });
+                        state.runners.insert(o.session_id, r);
                     }
+                    Err(why) => tracing::error!(session_id = %o.session_id, %why, "journaled session cannot be opened"),
                 }
             }
             Event::SessionStopped(s) => {

@@ -8,7 +8,7 @@
 //! sessions traded never trade; a stop ends them at once (`SessionStopped`).
 
 use crate::backtest::config::SLIPPAGE_BPS_MAX;
-use crate::strategy::{build, not_built, strategy_list, StrategyError, StrategySpec, STRATEGIES};
+use crate::strategy::{check, not_built, strategy_list, StrategyError, StrategySpec, STRATEGIES};
 use std::collections::BTreeMap;
 use tradpal_messages::{
     Envelope, ErrorCode, ErrorReply, Event, SessionConfig, SessionId, SessionInfo, SessionOpened, SessionStatus, SessionStopRequested,
@@ -47,6 +47,8 @@ pub struct StartContext {
     pub stored_timeframe: Option<Timeframe>,
     /// Seeds the session's order ids.
     pub seed: u64,
+    /// An `ai_ensemble` start's resolved models (the actor resolves them first).
+    pub ai: Option<tradpal_messages::AiPins>,
 }
 
 /// Every session ever started on this journal, by id (ordered: replays iterate alike).
@@ -80,8 +82,8 @@ fn checked_params(cmd: &StartSession) -> Result<Vec<StrategyParam>, ErrorReply> 
             format!("strategy {:?} is not built yet ({issue}); built: {}", cmd.strategy, strategy_list()),
         ));
     }
-    let spec = StrategySpec { name: cmd.strategy.clone(), params: cmd.params.clone() };
-    build(&spec).map_err(|e| match e {
+    let spec = StrategySpec { name: cmd.strategy.clone(), params: cmd.params.clone(), ai: None };
+    check(&spec).map_err(|e| match e {
         StrategyError::UnknownStrategy { .. } => bad(format!("strategy: {e}; with parameters: {}", strategy_list())),
         other => bad(format!("params: {other}")),
     })?;
@@ -167,6 +169,7 @@ impl SessionBook {
             seed: ctx.seed,
             max_drawdown: cmd.max_drawdown,
             max_daily_loss: cmd.max_daily_loss,
+            ai: ctx.ai.clone(),
         }))
     }
 
@@ -277,6 +280,8 @@ mod tests {
             slippage_bps: None,
             max_drawdown: None,
             max_daily_loss: None,
+            model_id: None,
+            agent_id: None,
         }
     }
 
@@ -288,6 +293,7 @@ mod tests {
             free_cash: 10_000.0,
             stored_timeframe: Some(Timeframe::M5),
             seed: 1,
+            ai: None,
         }
     }
 
@@ -337,7 +343,14 @@ mod tests {
             (with(&|s| s.capital = 20_000.0), "free cash 10000.00", ErrorCode::Conflict),
             (with(&|s| s.risk_per_trade = 1.5), "risk_per_trade", ErrorCode::BadRequest),
             (with(&|s| s.strategy = "yolo".into()), "strategy", ErrorCode::BadRequest),
-            (with(&|s| s.strategy = "ai_ensemble".into()), "not built", ErrorCode::NotImplemented),
+            (
+                with(&|s| {
+                    s.strategy = "ai_ensemble".into();
+                    s.params.insert("long_only".into(), 0.5);
+                }),
+                "long_only",
+                ErrorCode::BadRequest,
+            ),
             (
                 with(&|s| {
                     s.params.insert("fats".into(), 3.0);

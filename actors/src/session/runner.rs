@@ -34,7 +34,7 @@ use crate::backtest::metrics::{compute, EquityPoint, Metrics, MetricsInput, Trad
 use crate::backtest::{BacktestConfig, BacktestError};
 use crate::execution::ExecutionCore;
 use crate::market_data::resample::Resampler;
-use crate::strategy::{build, Strategy, StrategySpec};
+use crate::strategy::{build, AiModels, Strategy, StrategySpec};
 use tradpal_messages::{
     Candle, CandlesIngested, Event, Fixed, RiskLimitBreached, Rounding, SessionId, SessionOpened, SessionStopRequested, SessionStopped,
     Timeframe, Timestamp, TradingStateChanged,
@@ -116,14 +116,19 @@ pub fn session_config(opened: &SessionOpened) -> Result<BacktestConfig, String> 
 
 /// The strategy spec a session journaled.
 pub fn session_spec(opened: &SessionOpened) -> StrategySpec {
-    StrategySpec { name: opened.config.strategy.clone(), params: opened.params.iter().map(|p| (p.name.clone(), p.value)).collect() }
+    StrategySpec {
+        name: opened.config.strategy.clone(),
+        params: opened.params.iter().map(|p| (p.name.clone(), p.value)).collect(),
+        ai: None,
+    }
 }
 
 impl SessionRunner {
     /// The runner of a journaled `SessionOpened` at `sequence`, funded at `at`.
-    pub fn open(opened: &SessionOpened, sequence: u64, at: Timestamp) -> Result<SessionRunner, String> {
+    /// `ai`: an `ai_ensemble` session's models, loaded from its pins.
+    pub fn open(opened: &SessionOpened, sequence: u64, at: Timestamp, ai: Option<AiModels>) -> Result<SessionRunner, String> {
         let config = session_config(opened)?;
-        let strategy = build(&session_spec(opened)).map_err(|e| e.to_string())?;
+        let strategy = build(&StrategySpec { ai, ..session_spec(opened) }).map_err(|e| e.to_string())?;
         let symbol = opened.config.symbol.as_str();
         let mut account = Account::open(&config, &[symbol], opened.timeframe, &opened.config.strategy, at).map_err(|e| e.to_string())?;
         account.session_id = Some(opened.session_id);

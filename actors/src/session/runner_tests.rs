@@ -27,6 +27,7 @@ fn opened(symbol: &str, timeframe: Timeframe, strategy: &str) -> SessionOpened {
         seed: 99,
         max_drawdown: None,
         max_daily_loss: None,
+        ai: None,
     }
 }
 
@@ -57,7 +58,7 @@ fn a_session_fills_as_the_backtest_does_on_real_data() {
     let want = fills(&expected.events);
     assert!(want.len() > 50, "the strategy trades: {} fills", want.len());
     for chunk in [1usize, 7, 500] {
-        let mut runner = SessionRunner::open(&open, 1, Timestamp(0)).unwrap();
+        let mut runner = SessionRunner::open(&open, 1, Timestamp(0), None).unwrap();
         let mut got = Vec::new();
         for (k, part) in bars.chunks(chunk).enumerate() {
             let out = runner.on_candles(&record("GOOG/USDT", Timeframe::D1, part), 2 + k as u64);
@@ -80,7 +81,7 @@ fn a_session_fills_as_the_backtest_does_on_real_data() {
 #[test]
 fn repeats_back_fills_and_other_symbols_are_not_acted_on() {
     let bars = testdata::candles("goog-1d.csv", Timeframe::D1);
-    let mut runner = SessionRunner::open(&opened("GOOG/USDT", Timeframe::D1, "sma_cross"), 5, Timestamp(0)).unwrap();
+    let mut runner = SessionRunner::open(&opened("GOOG/USDT", Timeframe::D1, "sma_cross"), 5, Timestamp(0), None).unwrap();
     assert!(!runner.on_candles(&record("GOOG/USDT", Timeframe::D1, &bars[..10]), 4).acted, "before the session opened");
     assert!(runner.on_candles(&record("GOOG/USDT", Timeframe::D1, &bars[..10]), 6).acted);
     assert!(!runner.on_candles(&record("GOOG/USDT", Timeframe::D1, &bars[3..10]), 7).acted, "a repeat");
@@ -94,8 +95,8 @@ fn lower_timeframe_records_are_resampled_and_acted_on_when_complete() {
     let m5 = crate::market_data::resample::resample(&m1[..3000], Timeframe::M1, Timeframe::M5).unwrap();
     let complete: Vec<_> = m5.iter().filter(|b| b.complete).map(|b| b.candle).collect();
     let open = opened("BTC/USDT", Timeframe::M5, "sma_cross");
-    let mut a = SessionRunner::open(&open, 1, Timestamp(0)).unwrap();
-    let mut b = SessionRunner::open(&open, 1, Timestamp(0)).unwrap();
+    let mut a = SessionRunner::open(&open, 1, Timestamp(0), None).unwrap();
+    let mut b = SessionRunner::open(&open, 1, Timestamp(0), None).unwrap();
     let (mut ea, mut eb) = (Vec::new(), Vec::new());
     for (k, part) in m1[..3000].chunks(13).enumerate() {
         ea.extend(a.on_candles(&record("BTC/USDT", Timeframe::M1, part), 2 + k as u64).events);
@@ -111,7 +112,7 @@ fn stop_closes_the_position_at_the_next_bar_then_stops() {
     let bars = testdata::candles("goog-1d.csv", Timeframe::D1);
     let mut open = opened("GOOG/USDT", Timeframe::D1, "buy_and_hold");
     open.params.clear();
-    let mut runner = SessionRunner::open(&open, 1, Timestamp(0)).unwrap();
+    let mut runner = SessionRunner::open(&open, 1, Timestamp(0), None).unwrap();
     runner.on_candles(&record("GOOG/USDT", Timeframe::D1, &bars[..5]), 2);
     assert!(runner.pnl().position.is_positive());
     let stop = SessionStopRequested { session_id: SessionId(7), close_positions: true, reason: "requested".into() };
@@ -131,7 +132,7 @@ fn a_halted_kill_switch_refuses_the_sessions_orders() {
     let bars = testdata::candles("goog-1d.csv", Timeframe::D1);
     let mut open = opened("GOOG/USDT", Timeframe::D1, "buy_and_hold");
     open.params.clear();
-    let mut runner = SessionRunner::open(&open, 1, Timestamp(0)).unwrap();
+    let mut runner = SessionRunner::open(&open, 1, Timestamp(0), None).unwrap();
     runner.on_trading_state(&TradingStateChanged { from: TradingState::Active, to: TradingState::Halted, reason: "test".into() });
     let out = runner.on_candles(&record("GOOG/USDT", Timeframe::D1, &bars[..5]), 2);
     assert!(out.events.iter().any(|e| matches!(e, Event::OrderRejected(_))));
@@ -144,7 +145,7 @@ fn a_breach_of_the_sessions_drawdown_limit_is_journaled_then_flattens_and_stops(
     let mut open = opened("GOOG/USDT", Timeframe::D1, "buy_and_hold");
     open.params.clear();
     open.max_drawdown = Some(0.05);
-    let mut runner = SessionRunner::open(&open, 1, Timestamp(0)).unwrap();
+    let mut runner = SessionRunner::open(&open, 1, Timestamp(0), None).unwrap();
     let mut events = Vec::new();
     for (k, part) in bars.chunks(5).enumerate() {
         events.extend(runner.on_candles(&record("GOOG/USDT", Timeframe::D1, part), 2 + k as u64).events);

@@ -23,8 +23,10 @@
 //! | `rsi_reversion` | `period` 14, `lower` 30, `upper` 70, `fraction` | long below `lower`, flat above `upper` |
 //! | `bollinger_breakout` | `period` 20, `k` 2, `fraction` | long above the upper band, flat below the middle |
 //!
-//! Named but not built yet ([`NOT_BUILT`]): `ai_ensemble` (the AI-ensemble issue); every
-//! surface refuses it with 501 rather than substituting another strategy.
+//! | `ai_ensemble` | `threshold` 0.1, `long_only` 0, `fraction` | the ML / RL / regime ensemble (`ai_ensemble.rs`): long above `threshold`, short (flat with `long_only`) below `-threshold` |
+//!
+//! `ai_ensemble` needs its models: [`StrategySpec::ai`] carries them, resolved by the
+//! service when the run starts; [`build`] refuses a spec without them.
 //!
 //! Indicators are the incremental ones of `market_data::indicators` (one implementation
 //! for live, batch and backtest), fed one close per call: the engine calls `on_bar`
@@ -37,14 +39,17 @@
 //!   parameter checking ([`StrategyError`]).
 //! - `runtime.rs`: [`StrategyRuntime`]: bar in, checked target out, once per change.
 //! - `sma_cross.rs`: `sma_cross` and `sma_cross_long`.
+//! - `ai_ensemble.rs`: `ai_ensemble` and its resolved models ([`AiModels`]).
 //! - `simple.rs`: `buy_and_hold`, `rsi_reversion`, `bollinger_breakout`.
 //! - `tests.rs` (tests only): the factory's refusals and each built-in's rules.
 
+mod ai_ensemble;
 mod params;
 mod runtime;
 mod simple;
 mod sma_cross;
 
+pub use ai_ensemble::{AiEnsemble, AiModels, MlScorer};
 pub use params::{not_built, strategy_list, StrategyError, StrategyInfo, FRACTION_MAX, NOT_BUILT, STRATEGIES};
 pub use runtime::{BadSignal, StrategyRuntime};
 pub use simple::{BollingerBreakout, BuyAndHold, RsiReversion};
@@ -144,6 +149,12 @@ pub trait Strategy: Send {
     fn name(&self) -> &str;
     /// Decides on the bar that just closed (see [`BarContext`]).
     fn on_bar(&mut self, ctx: &BarContext) -> Signal;
+    /// Why the last [`Strategy::on_bar`] decided what it did, for strategies that can say
+    /// (the AI ensemble: each part's score, weight and model); the account journals it
+    /// as an `AiDecision` before the order a changed target causes.
+    fn explain(&self) -> Option<crate::ensemble::core::Decision> {
+        None
+    }
 }
 
 /// A strategy by name with its parameters (missing ones take their defaults).
@@ -153,11 +164,14 @@ pub struct StrategySpec {
     pub name: String,
     #[serde(default)]
     pub params: BTreeMap<String, f64>,
+    /// `ai_ensemble`'s resolved models (never serialized: the pins are journaled).
+    #[serde(skip)]
+    pub ai: Option<AiModels>,
 }
 
 impl StrategySpec {
     pub fn new(name: &str) -> Self {
-        StrategySpec { name: name.to_string(), params: BTreeMap::new() }
+        StrategySpec { name: name.to_string(), params: BTreeMap::new(), ai: None }
     }
 
     /// Adds a parameter (builder style).
@@ -189,6 +203,19 @@ impl StrategySpec {
     }
 }
 
+/// Checks a spec's name and parameters as [`build`] would, without building it:
+/// `ai_ensemble`'s parameters can be checked before its models are resolved.
+pub fn check(spec: &StrategySpec) -> Result<(), StrategyError> {
+    if spec.name == "ai_ensemble" && spec.ai.is_none() {
+        let p = params::Params::check(spec)?;
+        p.threshold()?;
+        p.flag("long_only")?;
+        p.fraction()?;
+        return Ok(());
+    }
+    build(spec).map(|_| ())
+}
+
 /// Builds a strategy from its spec; unknown names and parameters, and values out of
 /// range, are refused with the rule named.
 pub fn build(spec: &StrategySpec) -> Result<Box<dyn Strategy>, StrategyError> {
@@ -199,6 +226,14 @@ pub fn build(spec: &StrategySpec) -> Result<Box<dyn Strategy>, StrategyError> {
         "buy_and_hold" => Box::new(BuyAndHold::new(p.fraction()?)),
         "rsi_reversion" => Box::new(RsiReversion::new(p.period("period")?, p.get("lower"), p.get("upper"), p.fraction()?)?),
         "bollinger_breakout" => Box::new(BollingerBreakout::new(p.period("period")?, p.get("k"), p.fraction()?)?),
+        "ai_ensemble" => {
+            let (threshold, long_only, fraction) = (p.threshold()?, p.flag("long_only")?, p.fraction()?);
+            let models = spec.ai.clone().ok_or(StrategyError::ModelsNotResolved)?;
+            Box::new(
+                AiEnsemble::new(models, threshold, fraction, long_only)
+                    .map_err(|why| StrategyError::Ai { strategy: spec.name.clone(), why })?,
+            )
+        }
         other => return Err(StrategyError::unknown(other)),
     })
 }

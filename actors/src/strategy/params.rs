@@ -43,6 +43,17 @@ pub const STRATEGIES: &[StrategyInfo] = &[
         ],
     },
     StrategyInfo {
+        name: "ai_ensemble",
+        about: "the AI ensemble: the ML model's probability, the RL agent's action and the regime, weighted (config \
+                strategies.ai_ensemble.*); buy above threshold, sell below -threshold; the models are the symbol's latest \
+                ready ones unless model_id / agent_id name them, pinned when the run starts",
+        params: &[
+            ("threshold", 0.1, "the score a decision must reach to act, in (0, 1]"),
+            ("long_only", 0.0, "1: sell goes flat instead of short; 0: it goes short"),
+            FRACTION,
+        ],
+    },
+    StrategyInfo {
         name: "bollinger_breakout",
         about: "long when the close is above the upper band, flat when below the middle band",
         params: &[("period", 20.0, "band period, bars"), ("k", 2.0, "band width, standard deviations"), FRACTION],
@@ -50,9 +61,9 @@ pub const STRATEGIES: &[StrategyInfo] = &[
 ];
 
 /// Strategies every surface names but that are not built yet, with the issue that
-/// builds them: refused (501), never substituted.
-pub const NOT_BUILT: &[(&str, &str)] =
-    &[("ai_ensemble", "the ML / RL / AI-ensemble issue (ML models, RL agents and their weighted ensemble; see /api/ml/*, /api/rl/*)")];
+/// builds them: refused (501), never substituted. Empty since `ai_ensemble` was built;
+/// kept so a named-but-unbuilt strategy has one place to go.
+pub const NOT_BUILT: &[(&str, &str)] = &[];
 
 /// The issue that builds `name`, if it is a named strategy that is not built yet.
 pub fn not_built(name: &str) -> Option<&'static str> {
@@ -83,6 +94,12 @@ pub enum StrategyError {
     ParamSyntax(String),
     #[error("strategy indicator: {0}")]
     Indicator(#[from] IndicatorError),
+    /// `ai_ensemble` built without its models: the service resolves them (the caller's
+    /// backtest or session start does), a bare spec cannot.
+    #[error("strategy ai_ensemble needs its ML model / RL agent / regime model resolved by the service (POST /api/backtest/run or /api/trading/start-session)")]
+    ModelsNotResolved,
+    #[error("strategy {strategy}: {why}")]
+    Ai { strategy: String, why: String },
 }
 
 impl StrategyError {
@@ -136,6 +153,24 @@ impl Params {
             return Err(self.bad(name, format!("must be a whole number of bars in 1..={PERIOD_BARS_MAX}")));
         }
         Ok(v as usize)
+    }
+
+    /// A score threshold in (0, 1].
+    pub fn threshold(&self) -> Result<f64, StrategyError> {
+        let v = self.get("threshold");
+        if !(v > 0.0 && v <= 1.0) {
+            return Err(self.bad("threshold", "must be in (0, 1]".into()));
+        }
+        Ok(v)
+    }
+
+    /// A switch: 0 or 1.
+    pub fn flag(&self, name: &'static str) -> Result<bool, StrategyError> {
+        match self.get(name) {
+            0.0 => Ok(false),
+            1.0 => Ok(true),
+            _ => Err(self.bad(name, "must be 0 or 1".into())),
+        }
     }
 
     /// The target size, in (0, FRACTION_MAX].
