@@ -81,3 +81,45 @@ async fn smart_trade_decides_with_a_trained_model_and_journals_first() {
     assert_eq!(first["kind"], "ai_decision", "{first}");
     assert!(dump.lines().any(|l| l.contains("order_submitted") && l.contains(&format!("ai-{seq}"))));
 }
+
+/// Latency of `smart-trade` over HTTP with a trained model and agent on the stored bars
+/// (each call reads 2,000 bars, scores the model and the agent, reads the regime, sizes,
+/// and journals its decision durably before answering). A benchmark, not a test:
+/// `cargo test --release --test smart_trade -- --ignored --nocapture`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "benchmark: run in release with --ignored --nocapture"]
+async fn bench_smart_trade_latency() {
+    #![allow(clippy::disallowed_methods)] // a benchmark reads the wall clock
+    let dir = tempfile::tempdir().unwrap();
+    let (data, _) = btc_week_imported(dir.path());
+    let server = Server::start(&data, &[]);
+    let ml =
+        json!({"symbol": "BTC/USDT", "features": ["rsi", "macd", "bb", "volume"], "target": "price_direction", "model_type": "lightgbm"});
+    let (s, r) = send(client().post(server.url("/api/ml/train")).bearer_auth(TRADER_KEY).json(&ml)).await;
+    assert_eq!(s, 202, "{r}");
+    let rl = json!({"symbol": "BTC/USDT", "algorithm": "ppo", "episodes": 1});
+    let (s, r) = send(client().post(server.url("/api/rl/train")).bearer_auth(TRADER_KEY).json(&rl)).await;
+    assert_eq!(s, 202, "{r}");
+    let agent = r["agent_id"].as_str().unwrap().to_string();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(600);
+    loop {
+        let (_, a) = send(client().get(server.url(&format!("/api/rl/agents/{agent}"))).bearer_auth(VIEWER_KEY)).await;
+        let (_, d) = smart(&server, json!({"symbol": "BTC/USDT"})).await;
+        if a["status"] == "trained" && d["decision"]["ml"]["score"].is_number() {
+            assert!(d["decision"]["rl"]["score"].is_number(), "{d}");
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "not trained: {a}");
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+    let mut lat = Vec::new();
+    let started = std::time::Instant::now();
+    for _ in 0..300 {
+        let t = std::time::Instant::now();
+        let (s, d) = smart(&server, json!({"symbol": "BTC/USDT"})).await;
+        lat.push(t.elapsed().as_micros() as u64);
+        assert_eq!(s, 200, "{d}");
+    }
+    print_latencies("smart-trade over HTTP (ML + RL + regime, journaled)", lat, Some(started.elapsed()));
+    server.stop();
+}

@@ -19,6 +19,14 @@ pub struct StrategyInfo {
 
 const FRACTION: (&str, f64, &str) = ("fraction", 1.0, "size of the target position as a fraction of equity");
 
+impl StrategyInfo {
+    /// Whether it needs resolved models to be built (`ai_ensemble`): such a strategy runs
+    /// where the service resolves them, not from its spec alone.
+    pub fn needs_models(&self) -> bool {
+        self.name == "ai_ensemble"
+    }
+}
+
 /// Every built-in strategy.
 pub const STRATEGIES: &[StrategyInfo] = &[
     StrategyInfo {
