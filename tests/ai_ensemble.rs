@@ -180,3 +180,27 @@ async fn an_ai_ensemble_session_trades_as_its_backtest_does_with_a_complete_audi
     assert!(["passed", "resized", "refused"].contains(&chain["risk_check"]["result"].as_str().unwrap()), "{chain}");
     assert!(!chain["fills"].as_array().unwrap().is_empty(), "{chain}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_part_turned_off_is_left_out_and_its_endpoints_answer_503_naming_the_setting() {
+    let dir = tempfile::tempdir().unwrap();
+    let off = [("ENABLE_ML_TRAINING", "false"), ("ENABLE_REINFORCEMENT_LEARNING", "false"), ("ENABLE_MARKET_REGIME", "false")];
+    let server = Server::start(&dir.path().join("data"), &off);
+    ingest(&server, &candles()[..300]).await;
+    for (path, flag) in [("/api/ml/models", "ENABLE_ML_TRAINING"), ("/api/regime/current/BTC/USDT", "ENABLE_MARKET_REGIME")] {
+        let (s, r) = send(client().get(server.url(path)).bearer_auth(VIEWER_KEY)).await;
+        assert_eq!(s, 503, "{path}: {r}");
+        assert!(r["error"]["message"].as_str().unwrap().contains(flag), "{r}");
+    }
+    let (s, r) = post(&server, "/api/rl/train", TRADER_KEY, json!({"symbol": "BTC/USDT"})).await;
+    assert_eq!(s, 503, "{r}");
+    assert!(r["error"]["message"].as_str().unwrap().contains("ENABLE_REINFORCEMENT_LEARNING"), "{r}");
+    // Every part off: the ensemble holds and says why for each.
+    let (s, d) = post(&server, "/api/trading/smart-trade", TRADER_KEY, json!({"symbol": "BTC/USDT"})).await;
+    assert_eq!(s, 200, "{d}");
+    assert_eq!(d["action"], "hold", "{d}");
+    for (part, flag) in [("ml", "ENABLE_ML_TRAINING"), ("rl", "ENABLE_REINFORCEMENT_LEARNING"), ("regime", "ENABLE_MARKET_REGIME")] {
+        assert!(d["decision"][part]["left_out"].as_str().unwrap().contains(flag), "{part}: {d}");
+    }
+    server.stop();
+}

@@ -115,21 +115,21 @@ async fn panicking_actor_restarts_with_state_rebuilt() {
 async fn crash_loop_exhausts_budget() {
     let dir = tempfile::tempdir().unwrap();
     let rt = Runtime::start(settings(dir.path()), fast_policy(2)).await.unwrap();
-    wait_for(&rt, names::RL, |s, _| s == ActorState::Running).await;
+    wait_for(&rt, names::LIVE_BOT, |s, _| s == ActorState::Running).await;
     for n in 1..=3u32 {
         let risk = loop {
-            if let Some(a) = ActorRef::<ConcernMsg>::where_is(names::RL) {
+            if let Some(a) = ActorRef::<ConcernMsg>::where_is(names::LIVE_BOT) {
                 break a;
             }
             tokio::time::sleep(Duration::from_millis(5)).await;
         };
         risk.cast(ConcernMsg::Fault(Fault::Panic)).unwrap();
-        wait_for(&rt, names::RL, |_, c| c == n).await;
+        wait_for(&rt, names::LIVE_BOT, |_, c| c == n).await;
     }
-    let (state, _) = wait_for(&rt, names::RL, |s, _| s == ActorState::Failed).await;
+    let (state, _) = wait_for(&rt, names::LIVE_BOT, |s, _| s == ActorState::Failed).await;
     assert_eq!(state, ActorState::Failed);
     tokio::time::sleep(Duration::from_millis(200)).await;
-    assert!(ActorRef::<ConcernMsg>::where_is(names::RL).is_none(), "a failed actor stays down");
+    assert!(ActorRef::<ConcernMsg>::where_is(names::LIVE_BOT).is_none(), "a failed actor stays down");
     // The others are unaffected.
     assert_eq!(rt.statuses.read().unwrap()[names::SESSION].state, ActorState::Running);
     rt.shutdown().await;

@@ -78,6 +78,32 @@ async fn cluster_gate(
     next.run(req).await
 }
 
+/// The service a path belongs to that a feature flag turns off, with the flag's name.
+fn disabled_by(state: &AppState, path: &str) -> Option<&'static str> {
+    let f = &state.settings.features;
+    if path.starts_with("/api/ml/") && !f.ml_training {
+        return Some("ENABLE_ML_TRAINING");
+    }
+    if path.starts_with("/api/regime/") && !f.market_regime {
+        return Some("ENABLE_MARKET_REGIME");
+    }
+    None
+}
+
+/// A service turned off by its feature flag answers 503 naming the setting (the RL
+/// actor answers the same for training and inference itself).
+async fn feature_gate(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    if let Some(flag) = disabled_by(&state, req.uri().path()) {
+        let message = format!("{flag} is false: this service is turned off (set {flag}=true to use it)");
+        return axum::response::IntoResponse::into_response(error::ApiError::new(tradpal_messages::ErrorCode::Unavailable, message));
+    }
+    next.run(req).await
+}
+
 pub fn router(state: AppState) -> Router {
     let body_bytes_max = state.settings.service.body_bytes_max;
     Router::new()
@@ -127,6 +153,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/rl/evaluate", post(rl::evaluate))
         .route("/api/rl/infer", post(rl::infer))
         .merge(not_built::routes())
+        .layer(axum::middleware::from_fn_with_state(state.clone(), feature_gate))
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(DefaultBodyLimit::max(body_bytes_max))
