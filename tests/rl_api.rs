@@ -8,22 +8,13 @@
 
 mod common;
 
-use common::{client, run_cli, send, test_data, Server, TRADER_KEY, VIEWER_KEY};
+use common::{client, run_cli, send, Server, TRADER_KEY, VIEWER_KEY};
 use serde_json::{json, Value};
 
 const BARS: usize = 1_200;
 
 fn candles() -> Vec<Value> {
-    let text = std::fs::read_to_string(test_data("btcperp-1m.csv")).unwrap();
-    text.lines()
-        .skip(1)
-        .take(BARS)
-        .map(|line| {
-            let f: Vec<&str> = line.split(',').collect();
-            let n = |i: usize| f[i].parse::<f64>().unwrap();
-            json!({"timestamp": f[0], "open": n(1), "high": n(2), "low": n(3), "close": n(4), "volume": n(5)})
-        })
-        .collect()
+    common::btc_minutes(BARS)
 }
 
 async fn post(server: &Server, path: &str, key: &str, body: Value) -> (u16, Value) {

@@ -49,7 +49,8 @@ fn symbol(k: usize) -> String {
     format!("S{k}/USDT")
 }
 
-fn runners() -> Vec<SessionRunner> {
+/// 1,000 sessions of `strategy`, 100 per symbol, each with its own id and seed.
+fn open_sessions(strategy: &str, params: &[(&str, f64)], ai: Option<&AiModels>) -> Vec<SessionRunner> {
     (0..SESSIONS)
         .map(|i| {
             let opened = SessionOpened {
@@ -57,22 +58,26 @@ fn runners() -> Vec<SessionRunner> {
                 config: SessionConfig {
                     symbol: symbol(i % SYMBOLS),
                     capital: 1_000.0,
-                    strategy: "sma_cross".into(),
+                    strategy: strategy.into(),
                     risk_per_trade: 0.02,
                     mode: TradingMode::Paper,
                 },
                 timeframe: Timeframe::M1,
-                params: vec![StrategyParam { name: "fast".into(), value: 2.0 }, StrategyParam { name: "slow".into(), value: 3.0 }],
+                params: params.iter().map(|(name, value)| StrategyParam { name: name.to_string(), value: *value }).collect(),
                 commission: 0.001,
                 slippage_bps: 1,
                 seed: i as u64,
                 max_drawdown: None,
                 max_daily_loss: None,
-                ai: None,
+                ai: ai.map(|m| m.pins.clone()),
             };
-            SessionRunner::open(&opened, 1, Timestamp(0), None).unwrap()
+            SessionRunner::open(&opened, 1, Timestamp(0), ai.cloned()).unwrap()
         })
         .collect()
+}
+
+fn runners() -> Vec<SessionRunner> {
+    open_sessions("sma_cross", &[("fast", 2.0), ("slow", 3.0)], None)
 }
 
 /// A zig-zag price so the 2/3 cross flips often.
@@ -81,11 +86,11 @@ fn bar(t: usize) -> Candle {
     Candle { open_time: Timestamp(t as i64 * M), open: p, high: p + 1.0, low: p - 1.0, close: p + 0.5, volume: 1e9 }
 }
 
-/// One bar of every symbol through every session; returns the events decided.
-fn feed(rs: &mut [SessionRunner], t: usize) -> usize {
+/// One bar of every symbol (`bar(t, k)`) through every session; the events decided.
+fn feed(rs: &mut [SessionRunner], t: usize, bar: fn(usize, usize) -> Candle) -> usize {
     let mut events = 0;
     for k in 0..SYMBOLS {
-        let rec = CandlesIngested { symbol: symbol(k), timeframe: Timeframe::M1, source: DataSource::Nats, candles: vec![bar(t)] };
+        let rec = CandlesIngested { symbol: symbol(k), timeframe: Timeframe::M1, source: DataSource::Nats, candles: vec![bar(t, k)] };
         for r in rs.iter_mut().filter(|r| r.symbol() == rec.symbol) {
             events += r.on_candles(&rec, 2 + t as u64).events.len();
         }
@@ -93,32 +98,33 @@ fn feed(rs: &mut [SessionRunner], t: usize) -> usize {
     events
 }
 
-fn bench(c: &mut Criterion) {
+/// Heap per session opened and after `warm` bars, then criterion on one more bar.
+fn measure(c: &mut Criterion, label: &str, open: impl FnOnce() -> Vec<SessionRunner>, warm: usize, bar: fn(usize, usize) -> Candle) {
     let before = LIVE.load(Ordering::Relaxed);
-    let mut rs = runners();
+    let mut rs = open();
     let opened = LIVE.load(Ordering::Relaxed);
-    let mut events = 0;
-    for t in 0..2_000 {
-        events += feed(&mut rs, t);
-    }
+    let events: usize = (0..warm).map(|t| feed(&mut rs, t, bar)).sum();
     let after = LIVE.load(Ordering::Relaxed);
     eprintln!(
-        "sessions: {SESSIONS} opened: {} B each; after 2,000 bars: {} B each ({events} events decided)",
+        "{label}: {SESSIONS} opened: {} B each; after {warm} bars: {} B each ({events} events decided)",
         (opened - before) / SESSIONS as isize,
         (after - before) / SESSIONS as isize
     );
     let mut g = c.benchmark_group("sessions");
     g.throughput(Throughput::Elements(SESSIONS as u64));
-    let mut t = 2_000;
-    g.bench_function("one_bar_to_1000_sessions_on_10_symbols", |b| {
+    let mut t = warm;
+    g.bench_function(format!("one_bar_to_1000_{label}_on_10_symbols"), |b| {
         b.iter(|| {
             t += 1;
-            feed(&mut rs, t)
+            feed(&mut rs, t, bar)
         })
     });
     g.finish();
 }
 
+fn bench(c: &mut Criterion) {
+    measure(c, "sessions", runners, 2_000, |t, _| bar(t));
+}
 /// One logistic model, one PPO-shaped agent and a regime model, fitted on synthetic bars.
 fn ai_models() -> AiModels {
     use rand::SeedableRng;
@@ -156,29 +162,7 @@ fn ai_models() -> AiModels {
 }
 
 fn ai_runners(models: &AiModels) -> Vec<SessionRunner> {
-    (0..SESSIONS)
-        .map(|i| {
-            let opened = SessionOpened {
-                session_id: SessionId(i as u128 + 1),
-                config: SessionConfig {
-                    symbol: symbol(i % SYMBOLS),
-                    capital: 1_000.0,
-                    strategy: "ai_ensemble".into(),
-                    risk_per_trade: 0.02,
-                    mode: TradingMode::Paper,
-                },
-                timeframe: Timeframe::M1,
-                params: vec![StrategyParam { name: "threshold".into(), value: 0.05 }],
-                commission: 0.001,
-                slippage_bps: 1,
-                seed: i as u64,
-                max_drawdown: None,
-                max_daily_loss: None,
-                ai: Some(models.pins.clone()),
-            };
-            SessionRunner::open(&opened, 1, Timestamp(0), Some(models.clone())).unwrap()
-        })
-        .collect()
+    open_sessions("ai_ensemble", &[("threshold", 0.05)], Some(models))
 }
 
 /// A random walk per symbol (the regime filter needs moving prices).
@@ -187,42 +171,9 @@ fn walk_bar(t: usize, k: usize) -> Candle {
     Candle { open_time: Timestamp(t as i64 * M), open: p, high: p * 1.001, low: p * 0.999, close: p * 1.0002, volume: 1e6 }
 }
 
-fn feed_ai(rs: &mut [SessionRunner], t: usize) -> usize {
-    let mut events = 0;
-    for k in 0..SYMBOLS {
-        let rec = CandlesIngested { symbol: symbol(k), timeframe: Timeframe::M1, source: DataSource::Nats, candles: vec![walk_bar(t, k)] };
-        for r in rs.iter_mut().filter(|r| r.symbol() == rec.symbol) {
-            events += r.on_candles(&rec, 2 + t as u64).events.len();
-        }
-    }
-    events
-}
-
 fn bench_ai(c: &mut Criterion) {
     let models = ai_models();
-    let before = LIVE.load(Ordering::Relaxed);
-    let mut rs = ai_runners(&models);
-    let opened = LIVE.load(Ordering::Relaxed);
-    let mut events = 0;
-    for t in 0..500 {
-        events += feed_ai(&mut rs, t);
-    }
-    let after = LIVE.load(Ordering::Relaxed);
-    eprintln!(
-        "ai_ensemble sessions: {SESSIONS} opened: {} B each; after 500 bars: {} B each ({events} events decided)",
-        (opened - before) / SESSIONS as isize,
-        (after - before) / SESSIONS as isize
-    );
-    let mut g = c.benchmark_group("sessions");
-    g.throughput(Throughput::Elements(SESSIONS as u64));
-    let mut t = 500;
-    g.bench_function("one_bar_to_1000_ai_ensemble_sessions_on_10_symbols", |b| {
-        b.iter(|| {
-            t += 1;
-            feed_ai(&mut rs, t)
-        })
-    });
-    g.finish();
+    measure(c, "ai_ensemble_sessions", || ai_runners(&models), 500, walk_bar);
 }
 
 criterion_group!(benches, bench, bench_ai);

@@ -187,6 +187,21 @@ pub fn print_latencies(label: &str, mut lat: Vec<u64>, elapsed: Option<Duration>
     eprintln!("{label}: {}{rate}, p50 {} us, p99 {} us, max {} us", lat.len(), q(0.5), q(0.99), lat[lat.len() - 1]);
 }
 
+/// The first `n` of the BTC perpetual's minutes (`testdata/btcperp-1m.csv`), as the API's
+/// candles (`POST /api/data/candles`).
+pub fn btc_minutes(n: usize) -> Vec<serde_json::Value> {
+    let text = std::fs::read_to_string(test_data("btcperp-1m.csv")).unwrap();
+    text.lines()
+        .skip(1)
+        .take(n)
+        .map(|line| {
+            let f: Vec<&str> = line.split(',').collect();
+            let n = |i: usize| f[i].parse::<f64>().unwrap();
+            serde_json::json!({"timestamp": f[0], "open": n(1), "high": n(2), "low": n(3), "close": n(4), "volume": n(5)})
+        })
+        .collect()
+}
+
 /// One week of the BTC perpetual's minutes (2022-01-01 .. 2022-01-08): written as a CSV
 /// into `dir` and imported (`tradpal data import`) as BTC/USDT 1m into the data
 /// directory `dir/data`. Returns (data directory, CSV).

@@ -486,12 +486,7 @@ fn truncate(s: &str) -> String {
 }
 
 async fn market_data<T: Send + 'static>(msg: impl FnOnce(ractor::RpcReplyPort<T>) -> MarketDataMsg) -> Result<T, ErrorReply> {
-    let actor = ActorRef::<MarketDataMsg>::where_is(names::MARKET_DATA)
-        .ok_or_else(|| reply_err(ErrorCode::Unavailable, "the market-data actor is restarting; retry"))?;
-    match actor.call(msg, Some(std::time::Duration::from_millis(MARKET_DATA_CALL_MS))).await {
-        Ok(ractor::rpc::CallResult::Success(r)) => Ok(r),
-        _ => Err(reply_err(ErrorCode::Unavailable, "the market-data actor did not answer")),
-    }
+    crate::context::ask(names::MARKET_DATA, MARKET_DATA_CALL_MS, msg).await
 }
 
 /// The request's timeframe, or else the finest stored for `symbol`.

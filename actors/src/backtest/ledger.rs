@@ -14,6 +14,7 @@
 //! open times of those bars (when the fills happened).
 
 use super::metrics::TradeRecord;
+use std::sync::Arc;
 use tradpal_messages::{Fixed, Rounding, Side, Timestamp};
 
 /// One fill as the ledger needs it.
@@ -41,8 +42,9 @@ struct OpenTrade {
     exit_notional: Fixed,
     realized: Fixed,
     fees: Fixed,
-    /// What produced the signal that opened it (the ledger's source then).
-    source: String,
+    /// What produced the signal that opened it (the ledger's source then; shared, so
+    /// opening a trade allocates nothing).
+    source: Arc<str>,
 }
 
 /// Folds fills into closed trades.
@@ -50,7 +52,7 @@ struct OpenTrade {
 pub struct Ledger {
     open: Option<OpenTrade>,
     pub closed: Vec<TradeRecord>,
-    source: String,
+    source: Arc<str>,
     symbol: String,
 }
 
@@ -72,13 +74,13 @@ fn sub(a: Fixed, b: Fixed) -> Fixed {
 
 impl Ledger {
     pub fn new(symbol: &str, source: &str) -> Self {
-        Ledger { open: None, closed: Vec::new(), source: source.to_string(), symbol: symbol.to_string() }
+        Ledger { open: None, closed: Vec::new(), source: source.into(), symbol: symbol.to_string() }
     }
 
     /// Applies one fill (of this ledger's symbol).
     pub fn fill(&mut self, f: LedgerFill) {
         let Some(t) = self.open.as_mut() else {
-            self.open = Some(Self::opened(f, f.quantity, f.fee, &self.source));
+            self.open = Some(Self::opened(f, f.quantity, f.fee, self.source.clone()));
             return;
         };
         if t.side == f.side {
@@ -108,19 +110,19 @@ impl Ledger {
         if t.open.is_zero() {
             let record = record(t, &self.symbol, f.time, f.bar, None);
             self.closed.push(record);
-            self.open = (!rest.is_zero()).then(|| Self::opened(f, rest, sub(f.fee, fee_closing), &self.source));
+            self.open = (!rest.is_zero()).then(|| Self::opened(f, rest, sub(f.fee, fee_closing), self.source.clone()));
         }
     }
 
     /// The source of trades opened from now on (the AI ensemble names the part that
     /// drove each decision: `ml`, `rl` or `regime`).
     pub fn set_source(&mut self, source: &str) {
-        if self.source != source {
-            self.source = source.to_string();
+        if &*self.source != source {
+            self.source = source.into();
         }
     }
 
-    fn opened(f: LedgerFill, quantity: Fixed, fee: Fixed, source: &str) -> OpenTrade {
+    fn opened(f: LedgerFill, quantity: Fixed, fee: Fixed, source: Arc<str>) -> OpenTrade {
         OpenTrade {
             side: f.side,
             entry_time: f.time,
@@ -133,7 +135,7 @@ impl Ledger {
             exit_notional: Fixed::ZERO,
             realized: Fixed::ZERO,
             fees: fee,
-            source: source.to_string(),
+            source,
         }
     }
 
@@ -166,7 +168,7 @@ fn record(t: &OpenTrade, symbol: &str, time: Timestamp, bar: usize, mark: Option
         fees: t.fees.to_f64(),
         return_pct: pnl.to_f64() / t.entry_notional.to_f64(),
         bars_held: u32::try_from(bar.saturating_sub(t.entry_bar)).unwrap_or(u32::MAX),
-        source: t.source.clone(),
+        source: t.source.to_string(),
     }
 }
 

@@ -34,8 +34,9 @@ use tradpal_messages::{Candle, ErrorCode, ErrorReply, Event, Fixed, ModelId, Rou
 
 /// Most bars a request's `market_data` may carry.
 pub const MARKET_DATA_BARS_MAX: usize = 10_000;
-/// Stored bars a decision reads (features and regime need a warm-up).
-pub const STORED_BARS_MAX: usize = 2_000;
+/// Stored bars a decision reads: the RL observation's window (`rl::actor::INFER_BARS`;
+/// the ML and regime actors read their own windows).
+pub const STORED_BARS_MAX: usize = crate::rl::actor::INFER_BARS;
 /// Longest a call to another actor may take.
 pub const PEER_CALL_MS: u64 = 10_000;
 /// The stop distance sizing assumes when the request names none.
@@ -235,7 +236,8 @@ impl EnsembleActor {
         }
         let (symbol, agent_id) = (req.symbol.clone(), req.agent_id.clone());
         let a = ask(names::RL, |reply| RlMsg::Resolve { symbol, agent_id, reply }).await.and_then(|r| r).map_err(|e| e.message)?;
-        let bars = bars.to_vec();
+        // The latest `INFER_BARS`, as `/api/rl/infer` reads: the same answer, a quarter of the work.
+        let bars = bars[bars.len().saturating_sub(crate::rl::actor::INFER_BARS)..].to_vec();
         let agent = a.agent.clone();
         let out = tokio::task::spawn_blocking(move || -> Result<Inference, String> {
             let features = Features::build(&bars, agent.regime.as_ref()).map_err(|e| e.to_string())?;
@@ -259,9 +261,10 @@ impl EnsembleActor {
             return Err(bad(format!("threshold: a score in [0, 1], got {threshold}")).into());
         }
         let (bars, tf, own) = self.bars(&req).await?;
-        let ml = self.ml_part(&req, &bars, own).await;
-        let regime = self.regime_part(&req, &bars, tf, own, meta).await;
-        let rl = self.rl_part(&req, &bars).await;
+        // The parts are independent: asked at once (the ML and regime actors and the RL
+        // observation's blocking task run side by side).
+        let (ml, regime, rl) =
+            tokio::join!(self.ml_part(&req, &bars, own), self.regime_part(&req, &bars, tf, own, meta), self.rl_part(&req, &bars));
         if ml.is_err() && rl.is_err() && (self.settings.ml_enabled || self.settings.rl_enabled) {
             let why = [ml.as_ref().err(), rl.as_ref().err()].into_iter().flatten().cloned().collect::<Vec<_>>().join("; ");
             return Err(ErrorReply::new(ErrorCode::Conflict, format!("no model or agent to decide with: {why}")).into());

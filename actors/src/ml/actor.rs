@@ -372,6 +372,9 @@ impl MlActor {
     fn resolve(&self, symbol: &str, model_id: Option<ModelId>, state: &mut Registry) -> Result<MlResolved, ErrorReply> {
         let id = pick(symbol, model_id, state)?;
         let (version, timeframe) = state.entries.get(&id).map(|e| (e.version, e.timeframe)).ok_or_else(|| not_found(id))?;
+        if let Some(scorer) = state.scorers.get(&id) {
+            return Ok(MlResolved { model_id: id, version, timeframe, scorer: scorer.clone() });
+        }
         let ready = self.ensure_loaded(id, state)?;
         if !ready.classifier {
             return Err(reply_err(
@@ -379,10 +382,16 @@ impl MlActor {
                 format!("model_id: model {id} predicts a return, not a direction: the ensemble needs a price_direction model"),
             ));
         }
+        // One scorer per model, shared by every run on it (a copy of its own: the actor's
+        // loaded model keeps serving `predict`).
         let model = Loaded::load(&ready.model.weights()).map_err(ml_error)?;
-        let scorer =
-            crate::strategy::MlScorer { model: std::sync::Mutex::new(model), groups: ready.groups.clone(), columns: ready.columns.clone() };
-        Ok(MlResolved { model_id: id, version, timeframe, scorer: std::sync::Arc::new(scorer) })
+        let scorer = Arc::new(crate::strategy::MlScorer {
+            model: std::sync::Mutex::new(model),
+            groups: ready.groups.clone(),
+            columns: ready.columns.clone(),
+        });
+        state.scorers.insert(id, scorer.clone());
+        Ok(MlResolved { model_id: id, version, timeframe, scorer })
     }
 
     fn importance(&self, id: ModelId, state: &mut Registry) -> Result<Value, ErrorReply> {
@@ -440,15 +449,9 @@ fn not_ready(id: ModelId, state: &Registry) -> ErrorReply {
 
 /// The latest complete bars of `symbol` from the market-data actor.
 async fn recent(symbol: &str, timeframe: tradpal_messages::Timeframe) -> Result<Vec<tradpal_messages::Candle>, ErrorReply> {
-    let actor = ActorRef::<MarketDataMsg>::where_is(names::MARKET_DATA)
-        .ok_or_else(|| reply_err(ErrorCode::Unavailable, "the market-data actor is restarting; retry"))?;
     let symbol = symbol.to_string();
-    let call = actor.call(
-        |reply| MarketDataMsg::Recent { symbol: symbol.clone(), timeframe, bars_max: FEATURE_HISTORY_BARS, reply },
-        Some(std::time::Duration::from_millis(MARKET_DATA_CALL_MS)),
-    );
-    match call.await {
-        Ok(ractor::rpc::CallResult::Success(r)) => r.map_err(|e| reply_err(e.code, format!("symbol: {}", e.message))),
-        _ => Err(reply_err(ErrorCode::Unavailable, "the market-data actor did not answer")),
-    }
+    let msg = |reply| MarketDataMsg::Recent { symbol, timeframe, bars_max: FEATURE_HISTORY_BARS, reply };
+    crate::context::ask(names::MARKET_DATA, MARKET_DATA_CALL_MS, msg)
+        .await?
+        .map_err(|e| reply_err(e.code, format!("symbol: {}", e.message)))
 }

@@ -79,6 +79,8 @@ pub struct Registry {
     /// The latest version given to each name (deleted models keep their number).
     pub versions: BTreeMap<String, u32>,
     pub loaded: BTreeMap<ModelId, Box<Ready>>,
+    /// Scorers handed to `ai_ensemble` runs: one per model, shared by every run on it.
+    pub scorers: BTreeMap<ModelId, Arc<crate::strategy::MlScorer>>,
 }
 
 impl Registry {
@@ -108,6 +110,7 @@ impl Registry {
             Event::MlTrainingFailed(e) => self.set(e.model_id, Status::Failed { reason: e.reason.clone() }),
             Event::MlModelDeleted(e) => {
                 self.loaded.remove(&e.model_id);
+                self.scorers.remove(&e.model_id);
                 self.set(e.model_id, Status::Deleted { reason: e.reason.clone() });
             }
             _ => {}

@@ -213,14 +213,8 @@ impl Actor for RegimeActor {
 }
 
 async fn recent_bars(symbol: &str, tf: Timeframe) -> Result<Vec<Candle>, ErrorReply> {
-    let actor = ractor::ActorRef::<MarketDataMsg>::where_is(names::MARKET_DATA)
-        .ok_or_else(|| ErrorReply::new(ErrorCode::Unavailable, "the market-data actor is restarting; retry"))?;
-    let timeout = Some(std::time::Duration::from_millis(MARKET_DATA_WAIT_MS));
     let msg = |reply| MarketDataMsg::Recent { symbol: symbol.to_string(), timeframe: tf, bars_max: FIT_WINDOW_BARS_MAX, reply };
-    match actor.call(msg, timeout).await {
-        Ok(ractor::rpc::CallResult::Success(r)) => r,
-        _ => Err(ErrorReply::new(ErrorCode::Unavailable, "the market-data actor did not answer")),
-    }
+    crate::context::ask(names::MARKET_DATA, MARKET_DATA_WAIT_MS, msg).await?
 }
 
 fn fit_and_track(candles: Vec<Candle>, tf: Timeframe) -> Result<(Tracked, RegimeTracker), RegimeError> {

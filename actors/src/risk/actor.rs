@@ -161,13 +161,8 @@ fn periods_per_year(tf: Timeframe) -> f64 {
 }
 
 async fn recent(symbol: &str, tf: Timeframe) -> Result<Vec<Candle>, ErrorReply> {
-    let actor = ractor::ActorRef::<MarketDataMsg>::where_is(names::MARKET_DATA)
-        .ok_or_else(|| ErrorReply::new(ErrorCode::Unavailable, "the market-data actor is restarting; retry"))?;
     let msg = |reply| MarketDataMsg::Recent { symbol: symbol.to_string(), timeframe: tf, bars_max: HISTORY_BARS_MAX, reply };
-    match actor.call(msg, Some(std::time::Duration::from_secs(10))).await {
-        Ok(ractor::rpc::CallResult::Success(r)) => r,
-        _ => Err(ErrorReply::new(ErrorCode::Unavailable, "the market-data actor did not answer")),
-    }
+    crate::context::ask(names::MARKET_DATA, 10_000, msg).await?
 }
 
 /// Positions marked at the last close, and simple returns per symbol on the bar times

@@ -406,13 +406,8 @@ impl RlActor {
 /// The latest [`INFER_BARS`] complete bars (the regime filter and the indicators start
 /// fresh on them: their warm-up is far shorter).
 async fn recent(symbol: &str, tf: Timeframe) -> Result<Vec<Candle>, ErrorReply> {
-    let actor = ActorRef::<MarketDataMsg>::where_is(names::MARKET_DATA)
-        .ok_or_else(|| err(ErrorCode::Unavailable, "the market-data actor is restarting; retry"))?;
     let msg = |reply| MarketDataMsg::Recent { symbol: symbol.to_string(), timeframe: tf, bars_max: INFER_BARS, reply };
-    match actor.call(msg, Some(std::time::Duration::from_secs(10))).await {
-        Ok(ractor::rpc::CallResult::Success(r)) => r.map_err(|e| err(e.code, format!("symbol: {}", e.message))),
-        _ => Err(err(ErrorCode::Unavailable, "the market-data actor did not answer")),
-    }
+    crate::context::ask(names::MARKET_DATA, 10_000, msg).await?.map_err(|e| err(e.code, format!("symbol: {}", e.message)))
 }
 
 /// An evaluation, run off the actor.
