@@ -170,6 +170,15 @@ async fn an_ai_ensemble_session_trades_as_its_backtest_does_with_a_complete_audi
     assert_eq!(chain["trigger"]["symbol"], "BTC/USDT", "{chain}");
     assert!(["passed", "resized", "refused"].contains(&chain["risk_check"]["result"].as_str().unwrap()), "{chain}");
     assert!(!chain["fills"].as_array().unwrap().is_empty(), "{chain}");
+
+    // Replayed offline with its pinned models loaded from their files: the same decisions,
+    // AI decisions included, one by one.
+    let (code, out, err) = run_cli(&["replay", "--session", &id, "--data-dir", data.to_str().unwrap(), "--json"], &[]);
+    assert_eq!(code, 0, "{out}{err}");
+    let r: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!((r["identical"].as_bool(), r["trading_session"]["identical"].as_bool()), (Some(true), Some(true)), "{r}");
+    let r = &r["trading_session"];
+    assert_eq!(r["recorded"].as_u64(), Some(records.len() as u64 - 1), "every record but the start: {r}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -128,6 +128,8 @@ async fn a_recorded_paper_session_replays_identically_and_a_changed_fee_differs(
     let (code, r, err) = replay_json(&["replay", "--session", &sid, "--data-dir", d, "--json"], ENV);
     assert_eq!(code, 0, "{r}\n{err}");
     assert_eq!((r["identical"].as_bool(), r["scope"].as_str()), (Some(true), Some("session")), "{r}");
+    // The session's own loop (its account) replays identically too.
+    assert_eq!(r["trading_session"]["identical"].as_bool(), Some(true), "{r}");
     assert_eq!(r["fills"].as_u64(), Some(n("order_filled")), "{r}");
     assert_eq!(r["decisions"].as_u64(), Some(n("order_accepted") + n("order_rejected")), "{r}");
     assert_eq!(r["compared"]["order_submitted"].as_u64(), Some(n("order_submitted")), "{r}");

@@ -179,6 +179,15 @@ async fn a_session_killed_mid_run_continues_without_duplicates_or_gaps() {
     let n = inputs.len();
     inputs.dedup();
     assert_eq!(inputs.len(), n, "an input decided twice");
+    // The session's loop re-run offline from the journal decides exactly what was
+    // journaled, across the kill.
+    let (code, out, err) = run_cli(&["replay", "--session", &id, "--data-dir", data.to_str().unwrap(), "--json"], &[]);
+    assert_eq!(code, 0, "{out}{err}");
+    let r: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!((r["identical"].as_bool(), r["trading_session"]["identical"].as_bool()), (Some(true), Some(true)), "{r}");
+    let r = &r["trading_session"];
+    assert!(r["recorded"].as_u64().unwrap() > 2 * want.len() as u64, "orders and fills of {} trades: {r}", want.len());
+    assert_eq!(r["inputs"].as_u64(), Some(1 + inputs.len() as u64), "{r}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

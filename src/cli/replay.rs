@@ -11,6 +11,13 @@
 //! changed fee or limit have decided? The starting cash is journaled (`CashAdjusted`) and
 //! always replayed as recorded.
 //!
+//! A trading session (`session_opened`: its own account and strategy loop) is also
+//! replayed through that loop (`actors::session::replay`): its inputs re-fed, its
+//! decisions (orders, fills, `ai_decision`s, its stop) compared one by one with the
+//! journaled ones (`trading_session` in the JSON); an `ai_ensemble` session loads its
+//! pinned models from their files. Orders a user tagged with the session trade the
+//! paper account and are compared as before.
+//!
 //! `--as-backtest --strategy NAME [--param k=v ...]`: the candles of the session's
 //! symbol journaled while it ran (SessionStarted .. SessionStopped, or the journal's
 //! end) become a backtest of a built-in strategy (`actors::backtest`).
@@ -20,8 +27,10 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::ExitCode;
 use tradpal_actors::backtest::{build, run as backtest, BacktestConfig, BacktestResult, StrategySpec};
+use tradpal_actors::ensemble::resolve::{load_files, TrainedFiles};
 use tradpal_actors::execution::replay::{replay_configured, Recorded, ReplayReport, Scope, SessionOwned, REPLAY_KINDS};
 use tradpal_actors::execution::ExecutionConfig;
+use tradpal_actors::session::replay::{SessionReplay, SessionReplayer};
 use tradpal_journal::{Journal, JournalOptions};
 use tradpal_messages::{Candle, Event, Fixed, Rounding, SessionConfig, SessionId, Timeframe};
 
@@ -75,6 +84,8 @@ struct Recording {
     configs: Vec<(u64, ExecutionConfig)>,
     /// The session's config and the sequences of its start and (if any) stop.
     session: Option<(SessionConfig, u64, Option<u64>)>,
+    /// A trading session (`session_opened`) re-run through its own loop.
+    trading: Option<Result<SessionReplay, String>>,
 }
 
 pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
@@ -92,10 +103,11 @@ fn try_run(args: &ReplayArgs) -> Result<ExitCode, String> {
     if !settings.execution.paper_trading {
         return Err("ENABLE_PAPER_TRADING is false: replay re-runs the paper exchange; a live venue's fills cannot be re-decided".into());
     }
-    let recording = read(&settings.data_dir, args.session)?;
+    let mut recording = read(&settings.data_dir, args.session)?;
     if args.as_backtest {
         return as_backtest(args, &recording);
     }
+    let trading = recording.trading.take().transpose()?;
     let loaded = tradpal_runtime::service::execution_config(&settings);
     let scope = args.session.map_or(Scope::Account, Scope::Session);
     let (source, configs): (&str, &[(u64, ExecutionConfig)]) = if args.what_if {
@@ -108,12 +120,16 @@ fn try_run(args: &ReplayArgs) -> Result<ExitCode, String> {
     let report = replay_configured(loaded.clone(), configs, &recording.records, scope);
     let shown = configs.last().map_or(&loaded, |(_, c)| c);
     if args.json {
-        print_json(args.session, source, shown, &report)?;
+        print_json(args.session, source, shown, &report, trading.as_ref())?;
     } else {
         println!("settings: {source}");
         print_text(args.session, &report);
+        if let Some(t) = &trading {
+            print_trading(t);
+        }
     }
-    Ok(if report.identical { ExitCode::SUCCESS } else { ExitCode::from(EXIT_DIFFERS) })
+    let identical = report.identical && trading.as_ref().is_none_or(|t| t.identical);
+    Ok(if identical { ExitCode::SUCCESS } else { ExitCode::from(EXIT_DIFFERS) })
 }
 
 /// Opens the journal (refused while the service holds it) and reads what a replay needs.
@@ -132,11 +148,23 @@ fn read(data_dir: &Path, session: Option<SessionId>) -> Result<Recording, String
             format!("cannot open the journal in {}: {text}", data_dir.display())
         }
     })?;
-    let mut recording = Recording { records: Vec::new(), configs: Vec::new(), session: None };
+    let mut recording = Recording { records: Vec::new(), configs: Vec::new(), session: None, trading: None };
     let last = journal.last_sequence();
     let mut sessions = SessionOwned::default();
+    let mut trained = TrainedFiles::default();
+    let mut replayer: Option<Result<SessionReplayer, String>> = None;
     for env in journal.read_range(1, last) {
         let env = env.map_err(|e| format!("reading the journal: {e}"))?;
+        trained.fold(&env.event);
+        if let Event::SessionOpened(o) = &env.event {
+            if Some(o.session_id) == session {
+                let ai = o.ai.as_ref().map(|pins| load_files(data_dir, pins, &trained)).transpose();
+                replayer = Some(ai.map(|ai| SessionReplayer::new(o.session_id, ai)));
+            }
+        }
+        if let Some(Ok(r)) = replayer.as_mut() {
+            r.feed(&env);
+        }
         match &env.event {
             // A trading session's own account: not the paper account replayed here.
             _ if sessions.owns(&env) => {}
@@ -155,15 +183,27 @@ fn read(data_dir: &Path, session: Option<SessionId>) -> Result<Recording, String
         }
     }
     journal.close().map_err(|e| format!("closing the journal: {e}"))?;
+    recording.trading = replayer.map(|r| r.and_then(SessionReplayer::finish));
     if let (Some(id), None) = (session, &recording.session) {
         return Err(format!("no session {id} in the journal of {}", data_dir.display()));
     }
     Ok(recording)
 }
 
-fn print_json(session: Option<SessionId>, source: &str, config: &ExecutionConfig, report: &ReplayReport) -> Result<(), String> {
+fn print_json(
+    session: Option<SessionId>,
+    source: &str,
+    config: &ExecutionConfig,
+    report: &ReplayReport,
+    trading: Option<&SessionReplay>,
+) -> Result<(), String> {
     let mut v = serde_json::to_value(report).map_err(|e| e.to_string())?;
     if let Some(o) = v.as_object_mut() {
+        if let Some(t) = trading {
+            // The session's own loop (its account), next to the paper orders tagged with it.
+            o.insert("trading_session".into(), serde_json::to_value(t).map_err(|e| e.to_string())?);
+            o.insert("identical".into(), (report.identical && t.identical).into());
+        }
         o.insert("scope".into(), if session.is_some() { "session" } else { "account" }.into());
         o.insert("session_id".into(), session.map(|s| s.to_string()).into());
         o.insert("config_source".into(), source.into());
@@ -180,6 +220,21 @@ fn print_json(session: Option<SessionId>, source: &str, config: &ExecutionConfig
     }
     println!("{}", serde_json::to_string_pretty(&v).map_err(|e| e.to_string())?);
     Ok(())
+}
+
+/// A trading session's replay: its decisions re-made by its own loop and compared.
+fn print_trading(r: &SessionReplay) {
+    match &r.difference {
+        None => println!("replay of trading session {}'s own loop: identical", r.session_id),
+        Some(d) => {
+            let at = d.sequence.map_or("after the journal's end".to_string(), |s| format!("at sequence {s}"));
+            println!(
+                "replay of trading session {}'s own loop: DIFFERS at decision {} ({at}): recorded {} replayed {}",
+                r.session_id, d.index, d.recorded, d.replayed
+            );
+        }
+    }
+    println!("  {} inputs acted on; {} decisions recorded, {} replayed", r.inputs, r.recorded, r.replayed);
 }
 
 fn print_text(session: Option<SessionId>, r: &ReplayReport) {

@@ -23,8 +23,19 @@ impl NatsServer {
         let dir = tempfile::tempdir().unwrap();
         let store = dir.path().to_path_buf();
         let mut server = NatsServer { child: None, port: free_port(), store, _dir: Some(dir) };
-        server.launch();
-        server
+        // A free port can be taken by another test between the probe and the bind: then
+        // this server exits at once (and the port answers for the other one), so it is
+        // started again on another port.
+        for _ in 0..5 {
+            server.launch();
+            std::thread::sleep(Duration::from_millis(100));
+            if server.child.as_mut().is_some_and(|c| matches!(c.try_wait(), Ok(None))) {
+                return server;
+            }
+            server.kill();
+            server.port = free_port();
+        }
+        panic!("nats-server did not stay up on 5 ports in a row");
     }
 
     pub fn url(&self) -> String {

@@ -172,3 +172,59 @@ pub async fn load(pins: &AiPins, symbol: &str) -> Result<AiModels, ErrorReply> {
     };
     Ok(AiModels { pins: pins.clone(), ml: ml_part, rl: rl_part, regime })
 }
+
+/// Where trained models' files are, from the journal (`MlModelTrained`, `RlAgentTrained`):
+/// what loading a session's pins needs offline (`tradpal replay --session`).
+#[derive(Debug, Default)]
+pub struct TrainedFiles {
+    /// Model id (as pinned) -> (file, hash).
+    pub models: std::collections::BTreeMap<String, (String, String)>,
+    /// Agent id -> file.
+    pub agents: std::collections::BTreeMap<String, String>,
+}
+
+impl TrainedFiles {
+    pub fn fold(&mut self, event: &tradpal_messages::Event) {
+        match event {
+            tradpal_messages::Event::MlModelTrained(m) => {
+                self.models.insert(m.model_id.to_string(), (m.model_file.clone(), m.file_hash.clone()));
+            }
+            tradpal_messages::Event::RlAgentTrained(a) => {
+                self.agents.insert(a.agent_id.clone(), a.agent_file.clone());
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Loads pinned models from their files without the actors (the service stopped).
+pub fn load_files(data_dir: &std::path::Path, pins: &AiPins, files: &TrainedFiles) -> Result<AiModels, String> {
+    let ml_part = match &pins.model_id {
+        Some(id) => {
+            let (file, hash) = files.models.get(id).ok_or_else(|| format!("ML model {id}: not trained in this journal"))?;
+            let doc = crate::ml::files::read(data_dir, file, hash).map_err(|e| format!("ML model {id}: {e}"))?;
+            let ready = crate::ml::registry::Ready::from_doc(doc).map_err(|e| format!("ML model {id}: {e}"))?;
+            Some(Arc::new(crate::strategy::MlScorer {
+                model: std::sync::Mutex::new(ready.model),
+                groups: ready.groups,
+                columns: ready.columns,
+            }))
+        }
+        None => None,
+    };
+    let rl_part = match &pins.agent_id {
+        Some(id) => {
+            let file = files.agents.get(id).ok_or_else(|| format!("RL agent {id}: not trained in this journal"))?;
+            let doc = crate::rl::files::read(data_dir, file).map_err(|e| format!("RL agent {id}: {e}"))?;
+            let agent: crate::rl::agent::Agent =
+                serde_json::from_value(doc.get("agent").cloned().unwrap_or_default()).map_err(|e| format!("RL agent {id}: {e}"))?;
+            Some(Arc::new(agent))
+        }
+        None => None,
+    };
+    let regime = match &pins.regime_model_json {
+        Some(j) => Some(Arc::new(serde_json::from_str::<RegimeModel>(j).map_err(|e| format!("the pinned regime model: {e}"))?)),
+        None => None,
+    };
+    Ok(AiModels { pins: pins.clone(), ml: ml_part, rl: rl_part, regime })
+}

@@ -8,10 +8,10 @@
 //! on first use.
 
 use super::error::MlError;
-use super::features::{self, FeatureGroup};
+use super::features;
 use super::files;
 use super::job::{self, JobInfo};
-use super::model::{Loaded, Weights};
+use super::model::Loaded;
 use super::registry::{Ready, Registry, Status};
 use super::request::{feature_vector, PredictRequest, TrainRequest};
 use super::train::TRAIN_BARS_MIN;
@@ -262,17 +262,8 @@ impl MlActor {
                 return Err(not_ready(id, state));
             };
             let broken = |why: String| reply_err(ErrorCode::Internal, format!("model {id} cannot be loaded: {why}"));
-            let mut doc = files::read(&self.data_dir, file, hash).map_err(|e| broken(e.to_string()))?;
-            let weights: Weights = serde_json::from_value(doc["weights"].take()).map_err(|e| broken(e.to_string()))?;
-            let features: Vec<String> = serde_json::from_value(doc["features"].clone()).map_err(|e| broken(e.to_string()))?;
-            let groups: Vec<FeatureGroup> = serde_json::from_value(doc["feature_groups"].clone()).map_err(|e| broken(e.to_string()))?;
-            if let Some(o) = doc.as_object_mut() {
-                o.remove("weights");
-            }
-            let columns: Vec<usize> = serde_json::from_value(doc["feature_columns"].clone()).map_err(|e| broken(e.to_string()))?;
-            let classifier = doc["target"]["kind"] == "price_direction";
-            let model = Loaded::load(&weights).map_err(|e| broken(e.to_string()))?;
-            state.loaded.insert(id, Box::new(Ready { model, features, groups, columns, classifier, doc }));
+            let doc = files::read(&self.data_dir, file, hash).map_err(|e| broken(e.to_string()))?;
+            state.loaded.insert(id, Box::new(Ready::from_doc(doc).map_err(broken)?));
         }
         Ok(&state.loaded[&id])
     }

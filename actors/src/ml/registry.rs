@@ -61,6 +61,23 @@ pub struct Ready {
     pub doc: serde_json::Value,
 }
 
+impl Ready {
+    /// A model file's document, read and checked (`files::read`), loaded.
+    pub fn from_doc(mut doc: serde_json::Value) -> Result<Ready, String> {
+        let weights: super::model::Weights = serde_json::from_value(doc["weights"].take()).map_err(|e| e.to_string())?;
+        let features: Vec<String> = serde_json::from_value(doc["features"].clone()).map_err(|e| e.to_string())?;
+        let groups: Vec<super::features::FeatureGroup> =
+            serde_json::from_value(doc["feature_groups"].clone()).map_err(|e| e.to_string())?;
+        if let Some(o) = doc.as_object_mut() {
+            o.remove("weights");
+        }
+        let columns: Vec<usize> = serde_json::from_value(doc["feature_columns"].clone()).map_err(|e| e.to_string())?;
+        let classifier = doc["target"]["kind"] == "price_direction";
+        let model = Loaded::load(&weights).map_err(|e| e.to_string())?;
+        Ok(Ready { model, features, groups, columns, classifier, doc })
+    }
+}
+
 #[derive(Debug)]
 pub struct Entry {
     pub name: String,

@@ -11,10 +11,14 @@
 //! - `actor.rs`: [`SessionActor`]: journals starts and stop requests, feeds the journal's
 //!   records to the sessions in order, journals each input's decisions with a marker,
 //!   rebuilds by feeding the journal again (see its doc for why that is exact).
+//! - `replay.rs`: [`replay::SessionReplayer`]: a session's inputs from the journal through
+//!   a fresh runner, its decisions compared with the journaled ones (`tradpal replay
+//!   --session`).
 //! - `runner_tests.rs` (tests only): a session against the backtest engine on real data.
 
 pub mod actor;
 pub mod core;
+pub mod replay;
 pub mod runner;
 
 pub use actor::{SessionActor, SessionDefaults, SessionMsg, SessionRow};

@@ -169,3 +169,54 @@ fn a_breach_of_the_sessions_drawdown_limit_is_journaled_then_flattens_and_stops(
     );
     assert!(runner.pnl().position.is_zero());
 }
+
+/// A journal as the session actor writes it: the start, candle records, and after each
+/// record the decisions it caused under the session's id.
+fn journal_of(open: &SessionOpened, bars: &[tradpal_messages::Candle]) -> Vec<tradpal_messages::Envelope> {
+    use tradpal_messages::{CorrelationId, EnvelopeDraft, EventId};
+    let mut seq = 0u64;
+    let mut seal = |event: Event, session: bool| {
+        seq += 1;
+        let mut d = EnvelopeDraft::new(EventId(seq as u128), Timestamp(seq as i64), CorrelationId(1), event);
+        d.session_id = session.then_some(open.session_id);
+        d.seal(seq)
+    };
+    let mut out = vec![seal(Event::SessionOpened(open.clone()), true)];
+    let mut runner = SessionRunner::open(open, 1, Timestamp(1), None).unwrap();
+    for part in bars.chunks(5) {
+        let rec = record("GOOG/USDT", Timeframe::D1, part);
+        let env = seal(Event::CandlesIngested(rec.clone()), false);
+        let decided = runner.on_candles(&rec, env.sequence).events;
+        out.push(env);
+        out.extend(decided.into_iter().map(|e| seal(e, true)));
+    }
+    out
+}
+
+#[test]
+fn a_journaled_session_replays_identically_and_a_tampered_fill_is_found() {
+    use super::replay::SessionReplayer;
+    let bars = testdata::candles("goog-1d.csv", Timeframe::D1);
+    let open = opened("GOOG/USDT", Timeframe::D1, "sma_cross");
+    let journal = journal_of(&open, &bars);
+    let replay = |records: &[tradpal_messages::Envelope]| {
+        let mut r = SessionReplayer::new(open.session_id, None);
+        records.iter().for_each(|e| r.feed(e));
+        r.finish().unwrap()
+    };
+    let r = replay(&journal);
+    assert!(r.identical && r.recorded > 100 && r.recorded == r.replayed, "{r:?}");
+    // One fill's price changed on disk: the replay names that decision.
+    let mut tampered = journal.clone();
+    let at = tampered.iter().position(|e| matches!(e.event, Event::OrderFilled(_))).unwrap();
+    if let Event::OrderFilled(f) = &mut tampered[at].event {
+        f.price = f.price.checked_add(tradpal_messages::Fixed::ONE).unwrap();
+    }
+    let r = replay(&tampered);
+    assert!(!r.identical, "{r:?}");
+    assert_eq!(r.difference.unwrap().sequence, Some(tampered[at].sequence));
+    // A journal without the session's start is refused, not reported identical.
+    let mut r = SessionReplayer::new(SessionId(99), None);
+    journal.iter().for_each(|e| r.feed(e));
+    assert!(r.finish().is_err());
+}
