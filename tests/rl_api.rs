@@ -106,6 +106,14 @@ async fn rl_agents_train_infer_evaluate_and_survive_a_restart() {
     let (s, again) = post(&server, "/api/rl/infer", VIEWER_KEY, json!({"agent_id": id, "symbol": "BTC/USDT"})).await;
     assert_eq!(s, 200, "{again}");
     assert_eq!(again["probabilities"], inf["probabilities"], "the same agent after a restart");
+    // Asked again, it answers from the observation it made; a new bar makes a new one.
+    let (_, cached) = post(&server, "/api/rl/infer", VIEWER_KEY, json!({"agent_id": id, "symbol": "BTC/USDT"})).await;
+    assert_eq!(cached, again);
+    let next = common::btc_minutes(BARS + 1).pop().unwrap();
+    let body = json!({"symbol": "BTC/USDT", "timeframe": "1m", "candles": [next]});
+    assert_eq!(send(client().post(server.url("/api/data/candles")).bearer_auth(TRADER_KEY).json(&body)).await.0, 200);
+    let (_, moved) = post(&server, "/api/rl/infer", VIEWER_KEY, json!({"agent_id": id, "symbol": "BTC/USDT"})).await;
+    assert_ne!(moved["bar_open_time"], again["bar_open_time"], "{moved}");
 
     let req = json!({"symbol": "BTC/USDT", "timeframe": "1m", "algorithm": "ppo", "episodes": 1, "seed": 2, "base_agent_id": id});
     let (s, r) = post(&server, "/api/rl/train", TRADER_KEY, req).await;

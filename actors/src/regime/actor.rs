@@ -137,6 +137,9 @@ pub struct RegimeState {
     /// Symbols that received bars since the last refresh, and whether one is scheduled.
     dirty: std::collections::BTreeSet<String>,
     refresh_scheduled: bool,
+    /// The last view of each symbol with the stored series' bar counts it was made from:
+    /// served again while nothing was stored since (a bar arriving drops it too).
+    views: BTreeMap<String, (Vec<(Timeframe, usize)>, RegimeView)>,
 }
 
 impl RegimeState {
@@ -175,6 +178,7 @@ impl Actor for RegimeActor {
     async fn handle(&self, myself: ActorRef<Self::Msg>, msg: RegimeMsg, state: &mut RegimeState) -> Result<(), ActorProcessingErr> {
         match msg {
             RegimeMsg::BarsArrived { symbol } => {
+                state.views.remove(&symbol);
                 state.dirty.insert(symbol);
                 if !state.refresh_scheduled {
                     state.refresh_scheduled = true;
@@ -262,7 +266,22 @@ impl RegimeActor {
         }
     }
 
+    /// The symbol's view: the cached one while its stored series are unchanged (one cheap
+    /// question to the market-data actor instead of a read per timeframe), else made anew.
     async fn current(&self, state: &mut RegimeState, symbol: &str, meta: &RequestMeta) -> Result<RegimeView, ActorError> {
+        let summary = crate::context::ask(names::MARKET_DATA, MARKET_DATA_WAIT_MS, |reply| MarketDataMsg::Summary { reply }).await?;
+        let stamp: Vec<(Timeframe, usize)> = summary.into_iter().filter(|(s, _, _)| s == symbol).map(|(_, tf, n)| (tf, n)).collect();
+        if let Some((seen, view)) = state.views.get(symbol) {
+            if *seen == stamp {
+                return Ok(view.clone());
+            }
+        }
+        let view = self.view(state, symbol, meta).await?;
+        state.views.insert(symbol.to_string(), (stamp, view.clone()));
+        Ok(view)
+    }
+
+    async fn view(&self, state: &mut RegimeState, symbol: &str, meta: &RequestMeta) -> Result<RegimeView, ActorError> {
         let mut views = BTreeMap::new();
         let mut skipped = BTreeMap::new();
         for tf in Timeframe::ALL {

@@ -111,6 +111,17 @@ pub struct Registry {
     /// Agents loaded from their files (inference reads them often).
     loaded: BTreeMap<String, Arc<Agent>>,
     pub journaled: usize,
+    /// The last observation made per (agent, symbol, timeframe), with the latest bar and
+    /// the symbol's stored bar count it was made from: asked again before anything was
+    /// stored, `infer` answers from it instead of reading and filtering 500 bars again.
+    observed: BTreeMap<(String, String, Timeframe), Observed>,
+}
+
+#[derive(Debug, Clone)]
+struct Observed {
+    last: Candle,
+    stored: usize,
+    obs: [f32; OBS_DIM],
 }
 
 #[derive(Debug, Clone)]
@@ -382,20 +393,29 @@ impl RlActor {
         let agent = self.load("agent_id", &req.agent_id, reg).await?;
         let entry =
             reg.agents.get(&req.agent_id).ok_or_else(|| err(ErrorCode::NotFound, format!("agent_id: no agent {:?}", req.agent_id)))?;
-        let timeframe = req.timeframe.unwrap_or(entry.timeframe);
-        let tail = recent(&req.symbol, timeframe).await?;
-        if tail.is_empty() {
+        let (version, timeframe) = (entry.version, req.timeframe.unwrap_or(entry.timeframe));
+        let key = (req.agent_id.clone(), req.symbol.clone(), timeframe);
+        let stored = stored_bars(&req.symbol).await?;
+        let latest = recent(&req.symbol, timeframe, 1).await?;
+        let Some(&last) = latest.last() else {
             return Err(err(ErrorCode::NotFound, format!("symbol: no complete {timeframe} bars of {} stored", req.symbol)));
-        }
-        let tail = tail.as_slice();
-        let features = Features::build(tail, agent.regime.as_ref()).map_err(rl_error)?;
-        let mut obs = [0.0; OBS_DIM];
-        // No position of its own: the agent is asked what it would hold from flat.
-        features.observe(tail.len() - 1, 0.0, 0.0, &mut obs);
+        };
+        let obs = match reg.observed.get(&key).filter(|o| o.last == last && o.stored == stored) {
+            Some(o) => o.obs,
+            None => {
+                let tail = recent(&req.symbol, timeframe, INFER_BARS).await?;
+                let features = Features::build(&tail, agent.regime.as_ref()).map_err(rl_error)?;
+                let mut obs = [0.0; OBS_DIM];
+                // No position of its own: the agent is asked what it would hold from flat.
+                features.observe(tail.len() - 1, 0.0, 0.0, &mut obs);
+                let last = tail[tail.len() - 1];
+                reg.observed.insert(key, Observed { last, stored, obs });
+                obs
+            }
+        };
         let out = infer(&agent, &obs);
-        let last = tail[tail.len() - 1];
         Ok(json!({
-            "agent_id": req.agent_id, "version": entry.version, "symbol": req.symbol, "timeframe": timeframe,
+            "agent_id": req.agent_id, "version": version, "symbol": req.symbol, "timeframe": timeframe,
             "bar_open_time": last.open_time, "action": out.direction, "fraction": out.fraction,
             "probabilities": { "short": out.probabilities[0], "flat": out.probabilities[1], "long": out.probabilities[2] },
             "q_values": out.q_values, "algorithm": agent.algorithm,
@@ -405,9 +425,15 @@ impl RlActor {
 
 /// The latest [`INFER_BARS`] complete bars (the regime filter and the indicators start
 /// fresh on them: their warm-up is far shorter).
-async fn recent(symbol: &str, tf: Timeframe) -> Result<Vec<Candle>, ErrorReply> {
-    let msg = |reply| MarketDataMsg::Recent { symbol: symbol.to_string(), timeframe: tf, bars_max: INFER_BARS, reply };
+async fn recent(symbol: &str, tf: Timeframe, bars_max: usize) -> Result<Vec<Candle>, ErrorReply> {
+    let msg = |reply| MarketDataMsg::Recent { symbol: symbol.to_string(), timeframe: tf, bars_max, reply };
     crate::context::ask(names::MARKET_DATA, 10_000, msg).await?.map_err(|e| err(e.code, format!("symbol: {}", e.message)))
+}
+
+/// Bars stored for `symbol`, every timeframe together (a back-fill changes it too).
+async fn stored_bars(symbol: &str) -> Result<usize, ErrorReply> {
+    let summary = crate::context::ask(names::MARKET_DATA, 10_000, |reply| MarketDataMsg::Summary { reply }).await?;
+    Ok(summary.iter().filter(|(s, _, _)| s == symbol).map(|(_, _, n)| n).sum())
 }
 
 /// An evaluation, run off the actor.
