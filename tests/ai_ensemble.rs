@@ -129,6 +129,13 @@ async fn an_ai_ensemble_session_trades_as_its_backtest_does_with_a_complete_audi
     assert_eq!(parts, want.len(), "every trade attributed to a part: {ai}");
     assert!(ai["pnl_by_part"].as_object().unwrap().keys().all(|k| ["ml", "rl", "regime"].contains(&k.as_str())), "{ai}");
 
+    // Its models are in the listing, and the ML model cannot be deleted under it.
+    let (_, status) = send(client().get(server.url("/api/trading/status")).bearer_auth(VIEWER_KEY)).await;
+    assert_eq!(status["orchestrator"]["sessions"][0]["models"]["model_id"], model_id.as_str(), "{status}");
+    let (s, r) = send(client().delete(server.url(&format!("/api/ml/models/{model_id}"))).bearer_auth(TRADER_KEY)).await;
+    assert_eq!(s, 409, "{r}");
+    assert!(r["error"]["message"].as_str().unwrap().contains(&id), "{r}");
+
     // Restart hard: the session resumes with its pinned models, acting on nothing twice.
     server.kill_hard();
     let server = Server::start(&data, &[]);

@@ -90,6 +90,34 @@ pub struct SessionRow {
     /// Why it stopped (when it did).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stop_reason: Option<String>,
+    /// An `ai_ensemble` session's pinned models (ids, versions, weights, what was left
+    /// out; the regime model itself is in the journal).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub models: Option<PinnedModels>,
+}
+
+/// What a listing shows of an `ai_ensemble` session's pins.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PinnedModels {
+    pub model_id: Option<String>,
+    pub model_version: u32,
+    pub agent_id: Option<String>,
+    pub agent_version: u32,
+    pub weights: crate::ensemble::core::Weights,
+    pub left_out: Vec<String>,
+}
+
+impl PinnedModels {
+    fn of(p: &tradpal_messages::AiPins) -> Self {
+        PinnedModels {
+            model_id: p.model_id.clone(),
+            model_version: p.model_version,
+            agent_id: p.agent_id.clone(),
+            agent_version: p.agent_version,
+            weights: crate::ensemble::core::Weights { ml: p.ml_weight, rl: p.rl_weight, regime: p.regime_weight },
+            left_out: p.left_out.clone(),
+        }
+    }
 }
 
 /// Defaults a start takes from the service's settings.
@@ -267,6 +295,7 @@ fn rows(state: &SessionState) -> Vec<SessionRow> {
                 params: runner.map(|r| r.opened.params.iter().map(|p| (p.name.clone(), p.value)).collect()).unwrap_or_default(),
                 pnl: runner.map(|r| r.pnl()),
                 stop_reason: state.stop_reasons.get(&info.session_id).cloned(),
+                models: runner.and_then(|r| r.opened.ai.as_ref()).map(PinnedModels::of),
             }
         })
         .collect()

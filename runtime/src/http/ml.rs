@@ -22,7 +22,8 @@ use serde_json::Value;
 use tradpal_actors::ml::actor::MlMsg;
 use tradpal_actors::ml::request::{PredictRequest, TrainRequest};
 use tradpal_actors::names;
-use tradpal_messages::{ErrorCode, ModelId};
+use tradpal_actors::session::SessionMsg;
+use tradpal_messages::{ErrorCode, ModelId, SessionStatus};
 
 pub async fn train(
     _role: Trader,
@@ -47,8 +48,23 @@ pub async fn model(_role: Viewer, Path(id): Path<String>) -> Result<Json<Value>,
     Ok(Json(call_actor(names::ML, |reply| MlMsg::Model { id, reply }).await??))
 }
 
+/// Deletes a model, unless a session that is not stopped pins it (its restart would find
+/// the file gone): 409 naming the sessions.
 pub async fn delete(_role: Trader, Extension(rid): Extension<RequestId>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
     let (id, meta) = (model_id(&id)?, correlation(&rid));
+    let rows = call_actor(names::SESSION, |reply| SessionMsg::List { reply }).await?;
+    let pinning: Vec<String> = rows
+        .iter()
+        .filter(|r| r.info.status != SessionStatus::Stopped)
+        .filter(|r| r.models.as_ref().is_some_and(|m| m.model_id.as_deref() == Some(id.to_string().as_str())))
+        .map(|r| r.info.session_id.to_string())
+        .collect();
+    if !pinning.is_empty() {
+        return Err(ApiError::new(
+            ErrorCode::Conflict,
+            format!("model {id} is pinned by ai_ensemble session(s) {}: stop them first", pinning.join(", ")),
+        ));
+    }
     Ok(Json(call_actor(names::ML, |reply| MlMsg::Delete { id, meta, reply }).await??))
 }
 
