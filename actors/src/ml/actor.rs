@@ -404,7 +404,7 @@ impl MlActor {
     }
 }
 
-/// `model_id`, or else `symbol`'s latest ready model (highest version, then id).
+/// `model_id`, or else `symbol`'s latest ready direction model (highest version, then id).
 fn pick(symbol: &str, model_id: Option<ModelId>, state: &Registry) -> Result<ModelId, ErrorReply> {
     if let Some(id) = model_id {
         return Ok(id);
@@ -412,13 +412,14 @@ fn pick(symbol: &str, model_id: Option<ModelId>, state: &Registry) -> Result<Mod
     state
         .entries
         .iter()
-        .filter(|(_, e)| e.symbol == symbol && matches!(e.status, Status::Ready { .. }))
+        // The ensemble needs a direction: a `forward_return` model is never its default.
+        .filter(|(_, e)| e.symbol == symbol && matches!(e.status, Status::Ready { .. }) && e.request["target"] != "forward_return")
         .max_by_key(|(id, e)| (e.version, **id))
         .map(|(id, _)| *id)
         .ok_or_else(|| {
             reply_err(
                 ErrorCode::NotFound,
-                format!("no ready ML model for {symbol}: train one with POST /api/ml/train {{\"symbol\": \"{symbol}\", \"target\": \"price_direction\"}}"),
+                format!("no ready ML direction model for {symbol}: train one with POST /api/ml/train {{\"symbol\": \"{symbol}\", \"target\": \"price_direction\"}}"),
             )
         })
 }
