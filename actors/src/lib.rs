@@ -12,6 +12,8 @@
 //! - `context.rs`: [`Services`], what every actor is handed: journal, clock, id
 //!   generator, event sink; [`RequestMeta`] that carries request and correlation ids.
 //! - `fault.rs`: fault injection (panic / error) used to test supervision.
+//! - `atomic_file.rs`: the one crash-safe file write (temporary file, fsync, rename,
+//!   directory fsync) of backtest results, ML models and RL agents.
 //! - `session/`: sessions that trade: the book (`core.rs`), each session's strategy loop
 //!   and account (`runner.rs`, pure), the actor that feeds them the journal (`actor.rs`).
 //! - `audit.rs`: an order's audit chain read from the journal (trigger, decision, risk
@@ -39,6 +41,7 @@
 //! - `concern.rs`: the actor for concerns whose capability is not built yet; it is
 //!   supervised and answers health pings, and nothing else (see README's roadmap).
 
+pub mod atomic_file;
 pub mod audit;
 pub mod backtest;
 pub mod concern;

@@ -4,8 +4,8 @@
 //! directory), so a reader sees the whole file or none. Read back with a size limit; a
 //! missing, oversized or unparsable file is a [`ResultFileError`] naming the path.
 
-use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
+use std::io::Read;
+use std::path::Path;
 use tradpal_messages::BacktestId;
 
 /// The directory under the data directory that holds the result files.
@@ -40,16 +40,7 @@ pub fn write(data_dir: &Path, id: BacktestId, doc: &serde_json::Value) -> Result
     if bytes.len() as u64 > RESULT_FILE_BYTES_MAX {
         return Err(ResultFileError::TooLarge { path: path.display().to_string(), size: bytes.len() as u64 });
     }
-    let dir = data_dir.join(RESULTS_DIR);
-    std::fs::create_dir_all(&dir).map_err(io)?;
-    let tmp: PathBuf = dir.join(format!(".{id}.json.tmp"));
-    {
-        let mut f = std::fs::File::create(&tmp).map_err(io)?;
-        f.write_all(&bytes).map_err(io)?;
-        f.sync_all().map_err(io)?;
-    }
-    std::fs::rename(&tmp, &path).map_err(io)?;
-    std::fs::File::open(&dir).and_then(|d| d.sync_all()).map_err(io)?;
+    crate::atomic_file::write(&data_dir.join(RESULTS_DIR), &format!("{id}.json"), &bytes).map_err(io)?;
     Ok(rel)
 }
 

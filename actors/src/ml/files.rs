@@ -3,7 +3,7 @@
 //! the directory). The journal records the file's blake3 hash; a file that does not
 //! match it is refused when loaded.
 
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::Path;
 use tradpal_messages::ModelId;
 
@@ -40,16 +40,7 @@ pub fn write(data_dir: &Path, id: ModelId, doc: &serde_json::Value) -> Result<(S
     if bytes.len() as u64 > MODEL_FILE_BYTES_MAX {
         return Err(ModelFileError::TooLarge { path: shown, size: bytes.len() as u64 });
     }
-    let dir = data_dir.join(MODELS_DIR);
-    std::fs::create_dir_all(&dir).map_err(io)?;
-    let tmp = dir.join(format!(".{id}.json.tmp"));
-    {
-        let mut f = std::fs::File::create(&tmp).map_err(io)?;
-        f.write_all(&bytes).map_err(io)?;
-        f.sync_all().map_err(io)?;
-    }
-    std::fs::rename(&tmp, &path).map_err(io)?;
-    std::fs::File::open(&dir).and_then(|d| d.sync_all()).map_err(io)?;
+    crate::atomic_file::write(&data_dir.join(MODELS_DIR), &format!("{id}.json"), &bytes).map_err(io)?;
     Ok((rel, blake3::hash(&bytes).to_hex().to_string()))
 }
 

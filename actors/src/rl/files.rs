@@ -3,7 +3,7 @@
 //! held-out evaluation). Written atomically (temporary file, fsync, rename, fsync of the
 //! directory); read back with a size limit.
 
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::Path;
 
 /// The directory under the data directory that holds agent files.
@@ -35,16 +35,7 @@ pub fn write(data_dir: &Path, agent_id: &str, doc: &serde_json::Value) -> Result
     if bytes.len() as u64 > AGENT_FILE_BYTES_MAX {
         return Err(AgentFileError::TooLarge { path: shown.clone(), size: bytes.len() as u64 });
     }
-    let dir = data_dir.join(AGENTS_DIR);
-    std::fs::create_dir_all(&dir).map_err(io)?;
-    let tmp = dir.join(format!(".{agent_id}.json.tmp"));
-    {
-        let mut f = std::fs::File::create(&tmp).map_err(io)?;
-        f.write_all(&bytes).map_err(io)?;
-        f.sync_all().map_err(io)?;
-    }
-    std::fs::rename(&tmp, &path).map_err(io)?;
-    std::fs::File::open(&dir).and_then(|d| d.sync_all()).map_err(io)?;
+    crate::atomic_file::write(&data_dir.join(AGENTS_DIR), &format!("{agent_id}.json"), &bytes).map_err(io)?;
     Ok(rel)
 }
 
