@@ -95,10 +95,7 @@ pub async fn resolve(req: AiRequest<'_>, settings: &EnsembleSettings) -> Result<
         None => None,
     };
     // Decide with the model as a rebuild will read it back from the pins.
-    let regime = match &regime_model_json {
-        Some(j) => Some(Arc::new(serde_json::from_str::<RegimeModel>(j).map_err(|e| ErrorReply::new(ErrorCode::Internal, e.to_string()))?)),
-        None => None,
-    };
+    let regime = pinned_regime(regime_model_json.as_deref()).map_err(|e| ErrorReply::new(ErrorCode::Internal, e))?;
     let pins = AiPins {
         model_id: ml_part.as_ref().map(|m| m.model_id.to_string()),
         model_version: ml_part.as_ref().map_or(0, |m| m.version),
@@ -140,6 +137,12 @@ async fn regime_model(
     }
 }
 
+/// The regime model as pinned (the one parse of `AiPins::regime_model_json`).
+fn pinned_regime(json: Option<&str>) -> Result<Option<Arc<RegimeModel>>, String> {
+    json.map(|j| serde_json::from_str::<RegimeModel>(j).map(Arc::new).map_err(|e| format!("the pinned regime model does not parse: {e}")))
+        .transpose()
+}
+
 /// Loads a run's pinned models again (a session's rebuild): the same ids, checked to be
 /// the same versions, and the pinned regime model itself.
 pub async fn load(pins: &AiPins, symbol: &str) -> Result<AiModels, ErrorReply> {
@@ -164,12 +167,7 @@ pub async fn load(pins: &AiPins, symbol: &str) -> Result<AiModels, ErrorReply> {
         }
         None => None,
     };
-    let regime = match &pins.regime_model_json {
-        Some(j) => Some(Arc::new(
-            serde_json::from_str::<RegimeModel>(j).map_err(|e| gone(format!("the pinned regime model does not parse: {e}")))?,
-        )),
-        None => None,
-    };
+    let regime = pinned_regime(pins.regime_model_json.as_deref()).map_err(gone)?;
     Ok(AiModels { pins: pins.clone(), ml: ml_part, rl: rl_part, regime })
 }
 
@@ -222,9 +220,6 @@ pub fn load_files(data_dir: &std::path::Path, pins: &AiPins, files: &TrainedFile
         }
         None => None,
     };
-    let regime = match &pins.regime_model_json {
-        Some(j) => Some(Arc::new(serde_json::from_str::<RegimeModel>(j).map_err(|e| format!("the pinned regime model: {e}"))?)),
-        None => None,
-    };
+    let regime = pinned_regime(pins.regime_model_json.as_deref())?;
     Ok(AiModels { pins: pins.clone(), ml: ml_part, rl: rl_part, regime })
 }

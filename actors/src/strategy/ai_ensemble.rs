@@ -45,11 +45,13 @@ pub struct MlScorer {
 }
 
 impl MlScorer {
-    /// The probability that the price rises, on one full row of the groups' columns.
-    fn probability(&self, row: &[f64]) -> Result<f64, String> {
-        let x: Vec<f64> = self.columns.iter().map(|&j| row[j]).collect();
+    /// The probability that the price rises, on one full row of the groups' columns
+    /// (`x`: the caller's buffer for the model's columns, reused bar after bar).
+    fn probability(&self, row: &[f64], x: &mut Vec<f64>) -> Result<f64, String> {
+        x.clear();
+        x.extend(self.columns.iter().map(|&j| row[j]));
         let model = self.model.lock().map_err(|_| "the ML model's lock is poisoned".to_string())?;
-        model.predict(&x).map_err(|e| e.to_string())?.first().copied().ok_or_else(|| "the ML model gave no prediction".to_string())
+        model.predict(x).map_err(|e| e.to_string())?.first().copied().ok_or_else(|| "the ML model gave no prediction".to_string())
     }
 }
 
@@ -101,7 +103,11 @@ pub struct AiEnsemble {
     ml_state: FeatureState,
     rl_state: FeatureState,
     tracker: Option<RegimeTracker>,
+    /// Per-bar buffers (no allocation per bar): the ML groups' row, the model's columns,
+    /// the RL observation's feature row.
     row: Vec<f64>,
+    x: Vec<f64>,
+    rl_row: Vec<f64>,
     /// The RL observation's market columns at the current bar (zeros while warming up).
     market: [f32; MARKET_FEATURES],
     /// The target taken last, and the equity when it was taken (the RL observation).
@@ -126,6 +132,8 @@ impl AiEnsemble {
             rl_state: FeatureState::default(),
             tracker,
             row: Vec::with_capacity(16),
+            x: Vec::with_capacity(16),
+            rl_row: Vec::with_capacity(MARKET_FEATURES),
             market: [0.0; MARKET_FEATURES],
             held: 0.0,
             entry_equity: 0.0,
@@ -138,7 +146,7 @@ impl AiEnsemble {
         if !self.ml_state.update(*ctx.bar(), &ml.groups, &mut self.row) {
             return Err(format!("the ML features are warming up (about {} bars)", crate::ml::features::WARM_UP_BARS));
         }
-        let probability = ml.probability(&self.row)?;
+        let probability = ml.probability(&self.row, &mut self.x)?;
         let pins = &self.models.pins;
         Ok(MlInput { probability, model_id: pins.model_id.clone().unwrap_or_default(), version: pins.model_version })
     }
@@ -153,9 +161,8 @@ impl AiEnsemble {
     }
 
     fn rl_part(&mut self, ctx: &BarContext) -> Result<RlInput, String> {
-        let mut row = Vec::with_capacity(MARKET_FEATURES);
-        let complete = self.rl_state.update(*ctx.bar(), &FeatureGroup::ALL, &mut row);
-        self.market = if complete { scale_market_row(&row) } else { [0.0; MARKET_FEATURES] };
+        let complete = self.rl_state.update(*ctx.bar(), &FeatureGroup::ALL, &mut self.rl_row);
+        self.market = if complete { scale_market_row(&self.rl_row) } else { [0.0; MARKET_FEATURES] };
         let Some(agent) = &self.models.rl else { return Err(self.models.left_out("rl")) };
         if ctx.index() < WARMUP_BARS {
             return Err(format!("the RL observation is warming up ({WARMUP_BARS} bars)"));
