@@ -36,6 +36,14 @@ if ! python3 -c 'import nats.js' >/dev/null 2>&1; then
     python3 -c 'import nats.js' || { echo "error: the Python package nats-py is needed and could not be installed" >&2; exit 1; }
 fi
 
+# backtesting.py, the peer tests/peer_parity.rs checks sma_cross against (trade for trade).
+if ! python3 -c 'import backtesting, pandas' >/dev/null 2>&1; then
+    echo "installing backtesting.py (pip package backtesting)" >&2
+    python3 -m pip install --quiet --disable-pip-version-check backtesting \
+        || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages backtesting
+    python3 -c 'import backtesting, pandas' || { echo "error: the Python package backtesting is needed and could not be installed" >&2; exit 1; }
+fi
+
 # The ML actor's gradient boosting is LightGBM, built from C++ source by the lightgbm3
 # crate (see ARCHITECTURE.md, "ML"): it needs a C++ compiler, libclang (bindgen) and
 # cmake >= 3.28. Debian 12's cmake is 3.25, so a current one comes from PyPI.

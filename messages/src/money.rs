@@ -134,6 +134,11 @@ impl Fixed {
     }
 
     pub fn to_f64(self) -> f64 {
+        // Exact integers (|raw| < 2^53) take one correctly rounded division, so 1.1139
+        // prints as 1.1139 (int + frac would give 1.1139000000000001).
+        if self.0.unsigned_abs() < (1u128 << 53) {
+            return self.0 as f64 / FIXED_ONE as f64;
+        }
         let int = (self.0 / FIXED_ONE) as f64;
         let frac = (self.0 % FIXED_ONE) as f64 / FIXED_ONE as f64;
         int + frac

@@ -118,6 +118,7 @@ fn children(services: &Services, settings: &Settings, venue: Option<Arc<dyn Live
                     data_dir: settings.data_dir.clone(),
                     results_max: settings.backtest.results_max,
                     ai: ensemble_settings(settings),
+                    defaults: tradpal_actors::backtest::request::RunDefaults::from_settings(settings),
                 },
             ),
             names::EXECUTION => {

@@ -17,18 +17,17 @@
 
 use super::SettingsArgs;
 use anyhow::Context;
-use std::io::BufReader;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
+use tradpal_actors::backtest::metrics::Calendar;
+use tradpal_actors::backtest::request::{Participation, RunDefaults, RunRequest};
 use tradpal_actors::backtest::strategy::{StrategyError, STRATEGIES};
 use tradpal_actors::backtest::{
     build, html, report, run_spec, BacktestConfig, BacktestResult, StrategySpec, SymbolBars, SYMBOLS_PER_RUN_MAX,
 };
-use tradpal_actors::market_data::{import_csv, CsvLimits};
-use tradpal_actors::risk::bounds::RISK_FREE_RATE_DEFAULT;
-use tradpal_messages::{is_valid_symbol, BacktestId, Candle, Fixed, Timeframe};
+use tradpal_messages::{is_valid_symbol, BacktestId, Candle, Timeframe};
 
 #[derive(clap::Args, Debug)]
 pub struct BacktestArgs {
@@ -60,7 +59,11 @@ pub fn alias(mut args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
 }
 
 /// The data, the strategy and the costs: what `backtest`, `optimize` and `walk-forward`
-/// share.
+/// share. One vocabulary with HTTP: each flag is the request field with `-` for `_`
+/// (`--initial-capital` is `initial_capital`), the older spellings are aliases, and the
+/// values left out take the same defaults (the settings' `TRANSACTION_COSTS`,
+/// `RISK_FREE_RATE` and `trading_config.capital`, then the built-in ones), because the
+/// flags become a [`RunRequest`] and go through its checks.
 #[derive(clap::Args, Debug)]
 pub struct RunArgs {
     /// OHLCV CSV file (`timestamp,open,high,low,close,volume`), oldest first. Without
@@ -70,20 +73,21 @@ pub struct RunArgs {
     /// in order, as --symbol A,B).
     #[arg(long, value_name = "[SYMBOL=]FILE.csv")]
     pub data: Vec<String>,
-    /// Bar length of the file: 1m, 5m, 15m, 1h, 4h or 1d.
+    /// Bar length: 1m, 5m, 15m, 1h, 4h or 1d. With --data, default: inferred from the
+    /// bars' spacing, and a value that disagrees with it is refused. Required with the store.
     #[arg(long)]
-    pub timeframe: Timeframe,
-    /// Symbol whose trading rules (tick, lot, minimums) apply, quoted in USDT; without
-    /// --data, the stored series to read. With --data the default is ASSET/USDT, the
-    /// generic rule: tick and lot 0.00000001, minimum notional 1. A comma-separated list
-    /// (A/USDT,B/USDT) runs several symbols on one account.
+    pub timeframe: Option<Timeframe>,
+    /// Symbol whose trading rules (tick, lot, minimums) apply; without --data, the stored
+    /// series to read. With --data the default is ASSET/USDT, the generic rule: tick and
+    /// lot 0.00000001, minimum notional 1. A comma-separated list (A/USDT,B/USDT) runs
+    /// several symbols on one account.
     #[arg(long)]
     pub symbol: Option<String>,
     /// With the store: bars opening at or after this date (YYYY-MM-DD or RFC 3339).
-    #[arg(long)]
+    #[arg(long = "start-date", visible_alias = "start")]
     pub start: Option<String>,
     /// With the store: bars opening before this date (exclusive).
-    #[arg(long)]
+    #[arg(long = "end-date", visible_alias = "end")]
     pub end: Option<String>,
     #[command(flatten)]
     pub settings: SettingsArgs,
@@ -96,33 +100,47 @@ pub struct RunArgs {
     /// Strategy: sma_cross, sma_cross_long, buy_and_hold, rsi_reversion, bollinger_breakout.
     #[arg(long)]
     pub strategy: String,
-    /// A strategy parameter, NAME=VALUE (repeatable), e.g. --param fast=10 --param slow=30.
+    /// A strategy parameter, NAME=VALUE (repeatable), e.g. --param fast=10 --param
+    /// entry=cross.
     #[arg(long = "param", value_name = "NAME=VALUE")]
     pub params: Vec<String>,
-    /// Starting cash, in USDT.
-    #[arg(long, default_value_t = 10_000.0)]
-    pub cash: f64,
-    /// Fee rate per fill, maker and taker (0.001 = 0.1%).
-    #[arg(long, default_value_t = 0.001)]
-    pub commission: f64,
-    /// Slippage against every market fill, in basis points of the price.
-    #[arg(long, default_value_t = 1)]
-    pub slippage_bps: u32,
-    /// Largest fraction of a bar's volume one order may fill, in (0, 1].
-    #[arg(long, default_value_t = 1.0)]
-    pub participation: f64,
-    /// Largest position as a fraction of equity the risk check allows (raise for leverage).
-    #[arg(long, default_value_t = tradpal_actors::backtest::BACKTEST_MAX_POSITION_SIZE)]
-    pub max_position_size: f64,
+    /// Starting cash in the quote currency; default trading_config.capital (10,000).
+    #[arg(long = "initial-capital", visible_alias = "cash")]
+    pub initial_capital: Option<f64>,
+    /// Fee rate per fill, maker and taker (0.001 = 0.1%); default TRANSACTION_COSTS.
+    #[arg(long)]
+    pub commission: Option<f64>,
+    /// Slippage against every market fill, in basis points of the price (default 1).
+    #[arg(long)]
+    pub slippage_bps: Option<u32>,
+    /// Largest fraction of a bar's volume one order may fill, in (0, 1], or `none` for no
+    /// cap (FX files carry tick volumes; vectorized tools ignore volume). Default 1.
+    #[arg(long, value_name = "FRACTION|none")]
+    pub participation: Option<Participation>,
+    /// A fixed size in units of the base asset instead of a fraction of equity.
+    #[arg(long, value_name = "UNITS")]
+    pub quantity: Option<f64>,
+    /// Largest position as a fraction of equity the risk check allows (default 1; raise
+    /// for leverage).
+    #[arg(long)]
+    pub max_position_size: Option<f64>,
     /// Round target quantities down to whole units (shares).
     #[arg(long)]
     pub whole_units: bool,
+    /// Sizing by a method of the risk core, as JSON (the HTTP field `sizing`), e.g.
+    /// '{"method":"fixed_fractional","risk_per_trade":0.01,"stop_loss_pct":0.02}'.
+    #[arg(long, value_name = "JSON")]
+    pub sizing: Option<String>,
     /// Seed of the order ids (the event-stream hash depends on it).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Annual risk-free rate for Sharpe, Sortino and alpha.
-    #[arg(long, default_value_t = RISK_FREE_RATE_DEFAULT)]
-    pub risk_free_rate: f64,
+    /// Annual risk-free rate for Sharpe, Sortino and alpha; default RISK_FREE_RATE.
+    #[arg(long)]
+    pub risk_free_rate: Option<f64>,
+    /// Bars per year for Sharpe and Sortino: observed (default: the data's own bars per
+    /// calendar year), crypto_24_7, equities_252 or fx_24_5. CAGR always uses calendar time.
+    #[arg(long)]
+    pub calendar: Option<Calendar>,
 }
 
 /// The generic symbol a CSV runs under when --symbol is not given.
@@ -145,12 +163,12 @@ pub fn run(all: BacktestArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(2));
         }
     };
-    let series = match load_series(args)? {
+    let (series, timeframe) = match load_series(args)? {
         Ok(s) => s,
         Err(code) => return Ok(code),
     };
     if series.len() > 1 && robustness.lookahead_checks.is_some() {
-        eprintln!("error: --check-lookahead takes one symbol; run it per symbol");
+        eprintln!("error: --lookahead-checks takes one symbol; run it per symbol");
         return Ok(ExitCode::from(2));
     }
     // Wall time of the run, for the bars/s figure (a measurement, not a result).
@@ -160,7 +178,7 @@ pub fn run(all: BacktestArgs) -> anyhow::Result<ExitCode> {
     let total = series.iter().map(|(_, b)| b.len()).sum();
     let run = super::progress::with_bar("backtest", "bars", total, show, |done| {
         let named: Vec<SymbolBars> = series.iter().map(|(symbol, bars)| SymbolBars { symbol, bars }).collect();
-        run_spec(&config, &named, args.timeframe, &spec, &mut |n| done.store(n, Ordering::Relaxed))
+        run_spec(&config, &named, timeframe, &spec, &mut |n| done.store(n, Ordering::Relaxed))
     });
     let bars = &series[0].1;
     let result = match run {
@@ -201,7 +219,7 @@ fn write_files(
         return Ok(());
     }
     let a = &all.run;
-    let request = serde_json::json!({ "data": a.data, "symbol": a.symbol(), "timeframe": a.timeframe.as_str(), "strategy": spec, "cash": a.cash, "commission": a.commission, "seed": a.seed });
+    let request = serde_json::json!({ "data": a.data, "symbol": a.symbol(), "timeframe": result.timeframe.as_str(), "strategy": spec, "initial_capital": result.starting_cash, "commission": a.commission, "seed": a.seed });
     let mut doc = report::performance(BacktestId(0), spec, &request, result);
     report::add_sections(&mut doc, analysis.sections.iter().map(|(k, v)| (*k, v.clone())));
     let write = |path: &Path, text: String| std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()));
@@ -214,11 +232,12 @@ fn write_files(
     Ok(())
 }
 
-/// One symbol's candles, for the commands that take one (`optimize`, `walk-forward`).
-pub fn load_bars(args: &RunArgs) -> anyhow::Result<Result<Vec<Candle>, ExitCode>> {
+/// One symbol's candles and their timeframe, for the commands that take one
+/// (`optimize`, `walk-forward`).
+pub fn load_bars(args: &RunArgs) -> anyhow::Result<Result<(Vec<Candle>, Timeframe), ExitCode>> {
     Ok(match load_series(args)? {
-        Ok(mut series) if series.len() == 1 => Ok(series.remove(0).1),
-        Ok(series) => {
+        Ok((mut series, tf)) if series.len() == 1 => Ok((series.remove(0).1, tf)),
+        Ok((series, _)) => {
             eprintln!("error: optimisation and walk-forward take one symbol, got {}: run them per symbol", series.len());
             Err(ExitCode::from(2))
         }
@@ -229,10 +248,11 @@ pub fn load_bars(args: &RunArgs) -> anyhow::Result<Result<Vec<Candle>, ExitCode>
 /// Each symbol with its candles, in the order given.
 pub type Series = Vec<(String, Vec<Candle>)>;
 
-/// Each symbol with its candles: from the `--data` files, or `--symbol`'s from the
-/// store; a usage problem gives exit code 2, a file with rejected rows prints them and
-/// gives 1.
-pub fn load_series(args: &RunArgs) -> anyhow::Result<Result<Series, ExitCode>> {
+/// Each symbol with its candles, and their timeframe: from the `--data` files (checked
+/// against, or inferred from, the bars' spacing; several files must agree), or
+/// `--symbol`'s from the store; a usage problem gives exit code 2, a file with rejected
+/// rows prints them and gives 1.
+pub fn load_series(args: &RunArgs) -> anyhow::Result<Result<(Series, Timeframe), ExitCode>> {
     let listed: Vec<String> = args.symbol.as_deref().map(|s| s.split(',').map(|x| x.trim().to_string()).collect()).unwrap_or_default();
     let usage = |why: String| {
         eprintln!("error: {why}");
@@ -245,12 +265,16 @@ pub fn load_series(args: &RunArgs) -> anyhow::Result<Result<Series, ExitCode>> {
         if listed.is_empty() {
             return usage("give --data FILE.csv, or --symbol S to read the stored bars of the data directory".into());
         }
-        return Ok(super::store_bars::load(args, &listed)?.map(|all| listed.into_iter().zip(all).collect()));
+        let Some(tf) = args.timeframe else {
+            return usage("--timeframe: which stored series to read (1m, 5m, 15m, 1h, 4h or 1d)".into());
+        };
+        return Ok(super::store_bars::load(args, &listed, tf)?.map(|all| (listed.into_iter().zip(all).collect(), tf)));
     }
     if args.start.is_some() || args.end.is_some() {
-        return usage("--start / --end select stored bars (with --symbol, without --data); cut the CSV instead".into());
+        return usage("--start-date / --end-date select stored bars (with --symbol, without --data); cut the CSV instead".into());
     }
     let mut series = Vec::with_capacity(args.data.len());
+    let mut timeframe = args.timeframe;
     for (k, entry) in args.data.iter().enumerate() {
         let (symbol, path) = match entry.split_once('=') {
             Some((s, p)) if is_valid_symbol(s.trim()) => (s.trim().to_string(), p),
@@ -258,27 +282,16 @@ pub fn load_series(args: &RunArgs) -> anyhow::Result<Result<Series, ExitCode>> {
             _ if listed.len() == args.data.len() => (listed[k].clone(), entry.as_str()),
             _ => return usage(format!("--data {entry}: with several files, name each one's symbol (--data ETH/USDT=eth.csv) or list them in order (--symbol A/USDT,B/USDT)")),
         };
-        match read_csv(Path::new(path), args.timeframe)? {
-            Ok(bars) => series.push((symbol, bars)),
+        // The first file fixes the timeframe the others are checked against.
+        match super::candle_file::read(Path::new(path), timeframe, "a backtest")? {
+            Ok((bars, tf)) => {
+                timeframe = Some(tf);
+                series.push((symbol, bars));
+            }
             Err(code) => return Ok(Err(code)),
         }
     }
-    Ok(Ok(series))
-}
-
-/// A clean OHLCV file's candles; rejected rows are printed, exit code 1.
-pub(super) fn read_csv(data: &Path, timeframe: Timeframe) -> anyhow::Result<Result<Vec<Candle>, ExitCode>> {
-    let f = std::fs::File::open(data).with_context(|| format!("cannot open {}", data.display()))?;
-    let report = import_csv(BufReader::with_capacity(1 << 20, f), timeframe, None, CsvLimits::default())
-        .with_context(|| format!("{}: not an OHLCV CSV", data.display()))?;
-    if report.rejected_total > 0 {
-        for r in report.rejected.iter().take(10) {
-            eprintln!("rejected {r}");
-        }
-        eprintln!("error: {}: {} rows rejected; a backtest needs a clean series", data.display(), report.rejected_total);
-        return Ok(Err(ExitCode::from(1)));
-    }
-    Ok(Ok(report.accepted))
+    Ok(Ok((series, timeframe.unwrap_or(Timeframe::M1))))
 }
 
 /// The strategy spec and the run's config from the flags; the message names the flag.
@@ -301,25 +314,31 @@ pub fn base_spec(args: &RunArgs) -> Result<StrategySpec, String> {
     Ok(spec)
 }
 
-/// The run's config from the cost and limit flags; the message names the flag.
+/// The run's config from the flags: they become a [`RunRequest`] (with the settings'
+/// defaults) and go through its checks, so the CLI and HTTP share every default and
+/// rule; the message names the flag.
 pub fn config(args: &RunArgs) -> Result<BacktestConfig, String> {
-    let money = |flag: &str, x: f64| Fixed::from_f64_rounded(x, tradpal_messages::Rounding::Nearest).map_err(|e| format!("{flag}: {e}"));
-    let mut config = BacktestConfig {
-        starting_cash: money("--cash", args.cash)?,
-        whole_units: args.whole_units,
-        seed: args.seed,
+    let settings = super::load_settings(&args.settings).map_err(|_| "invalid configuration (above)".to_string())?;
+    let sizing = args.sizing.as_deref().map(|j| serde_json::from_str(j).map_err(|e| format!("--sizing: {e}"))).transpose()?;
+    let req = RunRequest {
+        initial_capital: args.initial_capital,
+        commission: args.commission,
+        slippage_bps: args.slippage_bps,
+        participation: args.participation,
+        quantity: args.quantity,
+        whole_units: args.whole_units.then_some(true),
+        max_position_size: args.max_position_size,
         risk_free_rate: args.risk_free_rate,
-        ..BacktestConfig::default()
+        calendar: args.calendar,
+        sizing,
+        seed: Some(args.seed),
+        ..RunRequest::default()
     }
-    .with_commission(money("--commission", args.commission)?)
-    .with_slippage_bps(args.slippage_bps);
-    config.fill.participation = args.participation;
-    config.limits.max_position_size = args.max_position_size;
-    if !(args.max_position_size > 0.0 && args.max_position_size <= 10.0) {
-        return Err(format!("--max-position-size must be in (0, 10], got {}", args.max_position_size));
-    }
-    config.validate()?;
-    Ok(config)
+    .with_defaults(&RunDefaults::from_settings(&settings));
+    req.config().map_err(|e| match e {
+        tradpal_actors::backtest::request::RequestError::Field { field, why } => format!("--{}: {why}", field.replace('_', "-")),
+        other => other.to_string(),
+    })
 }
 
 /// Every built-in strategy with its parameters and defaults, one per line.

@@ -16,7 +16,7 @@ use tradpal_messages::Candle;
 pub struct AnalysisArgs {
     /// Monte Carlo: resample the closed trades N times (1..=10000), seeded with --seed;
     /// percentiles of the max drawdown and the final return.
-    #[arg(long, value_name = "N")]
+    #[arg(long = "monte-carlo-runs", visible_alias = "monte-carlo", value_name = "N")]
     pub monte_carlo: Option<usize>,
     /// How --monte-carlo draws: bootstrap (with replacement: return and drawdown vary)
     /// or permutation (reorder: only the drawdown varies).
@@ -25,7 +25,7 @@ pub struct AnalysisArgs {
     /// Look-ahead check: re-run the strategy on the bars cut at K sampled bars (default
     /// 20, at most 200) and report any signal that changes. A failed check exits 1 (after
     /// the report), a passed one 0: usable as a CI gate.
-    #[arg(long, value_name = "K", num_args = 0..=1, default_missing_value = "20")]
+    #[arg(long = "lookahead-checks", visible_alias = "check-lookahead", value_name = "K", num_args = 0..=1, default_missing_value = "20")]
     pub check_lookahead: Option<usize>,
 }
 
@@ -33,10 +33,10 @@ impl AnalysisArgs {
     /// The analyses asked for; the message names the flag.
     pub fn request(&self, seed: u64) -> Result<RobustnessRequest, String> {
         if let Some(n) = self.monte_carlo.filter(|n| *n == 0 || *n > MONTE_CARLO_RUNS_MAX) {
-            return Err(format!("--monte-carlo must be in 1..={MONTE_CARLO_RUNS_MAX}, got {n}"));
+            return Err(format!("--monte-carlo-runs must be in 1..={MONTE_CARLO_RUNS_MAX}, got {n}"));
         }
         if let Some(k) = self.check_lookahead.filter(|k| *k == 0 || *k > LOOKAHEAD_CHECKS_MAX) {
-            return Err(format!("--check-lookahead must be in 1..={LOOKAHEAD_CHECKS_MAX}, got {k}"));
+            return Err(format!("--lookahead-checks must be in 1..={LOOKAHEAD_CHECKS_MAX}, got {k}"));
         }
         Ok(RobustnessRequest {
             monte_carlo: self.monte_carlo.map(|runs| MonteCarloSpec { runs, seed, method: self.monte_carlo_method }),

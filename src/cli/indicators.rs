@@ -1,20 +1,20 @@
 //! `tradpal indicators FILE.csv`: every indicator series of a candle file, computed by
 //! the same code the service uses. Needs no service and no journal.
 
-use anyhow::Context;
-use std::io::{BufReader, Write};
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use tradpal_actors::market_data::{compute_all, import_csv, CsvLimits};
+use tradpal_actors::market_data::compute_all;
 use tradpal_messages::Timeframe;
 
 #[derive(clap::Args, Debug)]
 pub struct IndicatorsArgs {
     /// OHLCV CSV file.
     pub file: PathBuf,
-    /// Bar length of the file (checked: misaligned timestamps are rejected).
-    #[arg(long, default_value = "1m")]
-    pub timeframe: Timeframe,
+    /// Bar length of the file; default: inferred from the bars' spacing. A value that
+    /// disagrees with the spacing is refused.
+    #[arg(long)]
+    pub timeframe: Option<Timeframe>,
     /// Print JSON: {"open_time": [...], "columns": {"sma_20": [null, ..., 101.2], ...}}.
     #[arg(long)]
     pub json: bool,
@@ -24,17 +24,11 @@ pub struct IndicatorsArgs {
 }
 
 pub fn run(args: IndicatorsArgs) -> anyhow::Result<ExitCode> {
-    let f = std::fs::File::open(&args.file).with_context(|| format!("cannot open {}", args.file.display()))?;
-    let report = import_csv(BufReader::with_capacity(1 << 20, f), args.timeframe, None, CsvLimits::default())
-        .with_context(|| format!("{}: not an OHLCV CSV", args.file.display()))?;
-    if report.rejected_total > 0 {
-        for r in report.rejected.iter().take(10) {
-            eprintln!("rejected {r}");
-        }
-        eprintln!("error: {} rows rejected; indicators need a clean series", report.rejected_total);
-        return Ok(ExitCode::from(1));
-    }
-    let mut table = compute_all(&report.accepted);
+    let bars = match super::candle_file::read(&args.file, args.timeframe, "the indicators")? {
+        Ok((bars, _)) => bars,
+        Err(code) => return Ok(code),
+    };
+    let mut table = compute_all(&bars);
     if !args.names.is_empty() {
         if let Some(bad) = args.names.iter().find(|n| !table.columns.contains_key(*n)) {
             let known: Vec<&str> = table.columns.keys().map(String::as_str).collect();

@@ -6,7 +6,6 @@
 //! the model document with its weights). `ml predict` and `ml models` ask the running
 //! service over HTTP (the service owns the registry).
 
-use super::backtest::read_csv;
 use super::progress;
 use super::trading::{call, resolve, Target};
 use std::path::PathBuf;
@@ -168,8 +167,8 @@ fn run_train(a: TrainArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(2));
         }
     };
-    let bars = match read_csv(&a.data, a.timeframe)? {
-        Ok(b) => b,
+    let bars = match super::candle_file::read(&a.data, Some(a.timeframe), "training")? {
+        Ok((b, _)) => b,
         Err(code) => return Ok(code),
     };
     let started = std::time::Instant::now();

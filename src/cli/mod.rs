@@ -14,6 +14,8 @@
 //!   (identical or the first difference), or a session's candles as a backtest.
 //! - `backtest.rs`: `tradpal backtest`, a built-in strategy over a candle file or stored
 //!   bars; `--report` HTML, `--equity-svg`; the `backtest optimize` alias.
+//! - `candle_file.rs`: a candle CSV for the offline commands, its timeframe checked
+//!   against (or inferred from) the bars' spacing.
 //! - `store_bars.rs`: `--symbol` without `--data`: stored bars read in-process (like
 //!   `data import`, the journal must not be held by a running service).
 //! - `progress.rs`: the stderr progress bar of `backtest`, `optimize`, `walk-forward`.
@@ -25,6 +27,7 @@
 mod audit;
 mod backtest;
 mod backtest_analysis;
+mod candle_file;
 mod config;
 mod data;
 mod indicators;

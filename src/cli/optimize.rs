@@ -36,7 +36,7 @@ pub struct SearchArgs {
     #[arg(long, default_value_t = 0)]
     pub threads: usize,
     /// Rows of the top table.
-    #[arg(long, default_value_t = TOP_K_DEFAULT)]
+    #[arg(long = "top-k", visible_alias = "top", default_value_t = TOP_K_DEFAULT)]
     pub top: usize,
     /// Print the report as JSON.
     #[arg(long)]
@@ -106,7 +106,7 @@ macro_rules! or_exit {
 pub fn run_optimize(args: OptimizeArgs) -> anyhow::Result<ExitCode> {
     let spec = or_exit!(spec(&args.run, &args.search, args.train_fraction), 2);
     let config = or_exit!(config(&args.run), 2);
-    let bars = match load_bars(&args.run)? {
+    let (bars, timeframe) = match load_bars(&args.run)? {
         Ok(b) => b,
         Err(code) => return Ok(code),
     };
@@ -115,7 +115,7 @@ pub fn run_optimize(args: OptimizeArgs) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let show = super::progress::wanted(args.run.progress, args.run.quiet);
     let searched = super::progress::with_bar("optimize", "runs", spec.runs_planned(), show, |done| {
-        optimize_observed(&config, &bars, args.run.timeframe, args.run.symbol(), &spec, Some(done))
+        optimize_observed(&config, &bars, timeframe, args.run.symbol(), &spec, Some(done))
     });
     let report = or_exit!(searched, 1);
     // Wall time of the search, as above.
@@ -138,14 +138,14 @@ pub fn run_walk_forward(args: WalkForwardArgs) -> anyhow::Result<ExitCode> {
         step_bars: args.step_bars.unwrap_or(args.test_bars),
         anchored: args.anchored,
     };
-    let bars = match load_bars(&args.run)? {
+    let (bars, timeframe) = match load_bars(&args.run)? {
         Ok(b) => b,
         Err(code) => return Ok(code),
     };
     // Wall time of the search, for the runs/s figure (a measurement, not a result).
     #[allow(clippy::disallowed_methods)]
     let started = Instant::now();
-    let report = or_exit!(walk_forward(&config, &bars, args.run.timeframe, args.run.symbol(), &spec, &windows), 1);
+    let report = or_exit!(walk_forward(&config, &bars, timeframe, args.run.symbol(), &spec, &windows), 1);
     // Wall time of the search, as above.
     #[allow(clippy::disallowed_methods)]
     let seconds = started.elapsed().as_secs_f64();

@@ -8,15 +8,15 @@ use super::load_settings;
 use std::process::ExitCode;
 use tradpal_actors::backtest::actor::fetch_range;
 use tradpal_actors::backtest::request::parse_date;
-use tradpal_messages::Candle;
+use tradpal_messages::{Candle, Timeframe};
 use tradpal_runtime::{Runtime, RuntimeOptions};
 
 /// The stored complete bars of each of `symbols` (`--symbol`, comma-separated) at
 /// `--timeframe` in `[--start, --end)`, read in one start of the runtime; a usage problem
 /// prints and gives exit code 2, a missing series 1.
-pub fn load(args: &RunArgs, symbols: &[String]) -> anyhow::Result<Result<Vec<Vec<Candle>>, ExitCode>> {
+pub fn load(args: &RunArgs, symbols: &[String], timeframe: Timeframe) -> anyhow::Result<Result<Vec<Vec<Candle>>, ExitCode>> {
     let date = |flag: &'static str, v: &Option<String>| v.as_deref().map(|d| parse_date(flag, d)).transpose();
-    let (start, end) = match (date("--start", &args.start), date("--end", &args.end)) {
+    let (start, end) = match (date("--start-date", &args.start), date("--end-date", &args.end)) {
         (Ok(s), Ok(e)) => (s, e),
         (Err(e), _) | (_, Err(e)) => {
             eprintln!("error: {e}");
@@ -29,7 +29,7 @@ pub fn load(args: &RunArgs, symbols: &[String]) -> anyhow::Result<Result<Vec<Vec
     };
     let dir = settings.data_dir.display().to_string();
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    let (symbols, timeframe) = (symbols.to_vec(), args.timeframe);
+    let symbols = symbols.to_vec();
     let result = rt.block_on(async move {
         let runtime = match Runtime::start(settings, RuntimeOptions::default()).await {
             Ok(r) => r,

@@ -15,7 +15,7 @@ use super::events::EventLog;
 use super::ledger::{Ledger, LedgerFill};
 use super::metrics::{compute, EquityPoint, MetricsInput, TradeRecord, NANOS_PER_YEAR};
 use super::result::{BacktestResult, RunCounts, SymbolResult};
-use super::sizing::{order_for, target_units, Sizing};
+use super::sizing::{fixed_units, order_for, target_units, Sizing};
 use crate::execution::instrument::Instrument;
 use crate::execution::{ExecutionCore, ExecutionError, OrderRequest};
 use crate::strategy::{BarContext, Strategy, StrategyRuntime};
@@ -183,9 +183,10 @@ impl Account {
     ) -> Result<(), BacktestError> {
         self.cancel_working(k, at, i, self.retarget_reason)?;
         let leg = &self.legs[k];
-        let target = match &self.config.sizing {
-            None => Some(target_units(fraction / self.sleeves, equity, price, &leg.inst, self.config.whole_units)),
-            Some(risk) => {
+        let target = match (&self.config.sizing, self.config.quantity) {
+            (None, Some(q)) => Some(fixed_units(fraction, q, &leg.inst, self.config.whole_units)),
+            (None, None) => Some(target_units(fraction / self.sleeves, equity, price, &leg.inst, self.config.whole_units)),
+            (Some(risk), _) => {
                 let sleeve =
                     equity.checked_div(Fixed::from_int(self.legs.len() as i64), tradpal_messages::Rounding::Down).unwrap_or(Fixed::ZERO);
                 let max = self.config.limits.max_position_size;
@@ -288,6 +289,7 @@ impl Account {
             benchmark: Some(benchmark),
             bar_interval_ns: self.timeframe.nanos(),
             risk_free_rate: self.config.risk_free_rate,
+            calendar: self.config.calendar,
             exposure_bars: self.exposure_bars,
         };
         let metrics = compute(&input)?;

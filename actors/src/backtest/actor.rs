@@ -151,6 +151,9 @@ pub struct BacktestActor {
     pub results_max: usize,
     /// The AI ensemble's weights and switches (`ai_ensemble` runs pin them).
     pub ai: crate::ensemble::actor::EnsembleSettings,
+    /// The settings a request's missing cost fields take (`TRANSACTION_COSTS`,
+    /// `RISK_FREE_RATE`, `trading_config.capital`).
+    pub defaults: super::request::RunDefaults,
 }
 
 pub(super) fn reply_err(code: ErrorCode, message: impl Into<String>) -> ErrorReply {
@@ -243,6 +246,7 @@ impl Actor for BacktestActor {
 
 impl BacktestActor {
     async fn start(&self, req: RunRequest, meta: RequestMeta, state: &mut Index) -> Result<RunAccepted, ErrorReply> {
+        let req = req.with_defaults(&self.defaults);
         let mut plan = req.plan().map_err(request_error)?;
         let running = state.entries.values().filter(|e| matches!(e, Entry::Running { kind: KIND_RUN, .. })).count();
         if running >= BACKTESTS_RUNNING_MAX {

@@ -1,6 +1,7 @@
 //! [`BacktestConfig`]: money, costs, limits and the seed of one run, and the execution
 //! core's settings derived from it.
 
+use super::metrics::Calendar;
 use super::risk_sizing::RiskSizing;
 use crate::execution::fill::{FillModel, Slippage};
 use crate::execution::instrument::Instruments;
@@ -39,10 +40,16 @@ pub struct BacktestConfig {
     pub instruments: Instruments,
     /// Round target quantities down to whole units of the base asset (as for shares).
     pub whole_units: bool,
+    /// A fixed size in units of the base asset: a full target (fraction 1) is this many
+    /// units, whatever the equity (`None`: the target's fraction of equity).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quantity: Option<Fixed>,
     /// Seeds the id generator: order ids, hence the event stream, depend on it.
     pub seed: u64,
     /// Annual risk-free rate for Sharpe, Sortino and alpha.
     pub risk_free_rate: f64,
+    /// Bars per year for Sharpe, Sortino and volatility: observed (default) or declared.
+    pub calendar: Calendar,
     /// Keep every event in the result (tests, audits); the hash is always computed.
     pub keep_events: bool,
     /// Keep finished orders in the execution core, as a live session does (its
@@ -70,8 +77,10 @@ impl Default for BacktestConfig {
             },
             instruments: Instruments::binance_usdt(),
             whole_units: false,
+            quantity: None,
             seed: 0,
             risk_free_rate: RISK_FREE_RATE_DEFAULT,
+            calendar: Calendar::Observed,
             keep_events: false,
             keep_orders: false,
             sizing: None,
@@ -102,8 +111,16 @@ impl BacktestConfig {
             return Err(format!("commission must be in [0, 1), got taker {} maker {}", self.fill.taker_fee, self.fill.maker_fee));
         }
         let p = self.fill.participation;
-        if !(p > 0.0 && p <= 1.0) {
-            return Err(format!("participation must be in (0, 1], got {p}"));
+        if !(p > 0.0 && p <= 1.0 || p == f64::INFINITY) {
+            return Err(format!("participation must be in (0, 1] or none, got {p}"));
+        }
+        if let Some(q) = self.quantity {
+            if !q.is_positive() {
+                return Err(format!("quantity must be > 0 units, got {q}"));
+            }
+            if self.sizing.is_some() {
+                return Err("quantity: give a fixed quantity or a sizing method, not both".into());
+            }
         }
         match self.fill.slippage {
             Slippage::FixedBps(bps) if bps > SLIPPAGE_BPS_MAX => {

@@ -113,6 +113,7 @@ impl BacktestActor {
         meta: RequestMeta,
         state: &mut Index,
     ) -> Result<RunAccepted, ErrorReply> {
+        let req = req.with_defaults(&self.defaults);
         let plan = req.plan().map_err(request_error)?;
         search_slot_free(&state.entries)?;
         let timeframe = timeframe_or_finest(plan.run.timeframe, &plan.run.symbol).await?;

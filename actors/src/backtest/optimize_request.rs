@@ -4,10 +4,11 @@
 //! [`OptimizeSpec::check`], the same checks as `tradpal optimize`. Every message names
 //! the field.
 
+use super::metrics::Calendar;
 use super::optimize::{
     Method, OptimizeError, OptimizeSpec, ParamRange, OBJECTIVE_DEFAULT, TOP_K_DEFAULT, TRAIN_FRACTION_DEFAULT, TRIALS_DEFAULT,
 };
-use super::request::{RequestError, RunPlan, RunRequest};
+use super::request::{Participation, RequestError, RunDefaults, RunPlan, RunRequest};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -25,7 +26,7 @@ pub struct OptimizeRequest {
     #[serde(default)]
     pub timeframe: Option<String>,
     pub strategy: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::strategy::de_params")]
     pub params: BTreeMap<String, f64>,
     #[serde(default)]
     pub ranges: Vec<ParamRange>,
@@ -58,6 +59,29 @@ pub struct OptimizeRequest {
     pub commission: Option<f64>,
     #[serde(default)]
     pub slippage_bps: Option<u32>,
+    /// The cost and sizing fields of [`RunRequest`], with the same meaning.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub participation: Option<Participation>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quantity: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub whole_units: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_position_size: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub risk_free_rate: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calendar: Option<Calendar>,
+}
+
+impl OptimizeRequest {
+    /// Fills the fields left out from the service's settings (as [`RunRequest::with_defaults`]).
+    pub fn with_defaults(mut self, d: &RunDefaults) -> Self {
+        self.commission = self.commission.or(d.commission);
+        self.risk_free_rate = self.risk_free_rate.or(d.risk_free_rate);
+        self.initial_capital = self.initial_capital.or(d.initial_capital);
+        self
+    }
 }
 
 /// A checked request: what to fetch (and the engine's config), and the search.
@@ -128,6 +152,12 @@ impl OptimizeRequest {
             initial_capital: self.initial_capital,
             commission: self.commission,
             slippage_bps: self.slippage_bps,
+            participation: self.participation,
+            quantity: self.quantity,
+            whole_units: self.whole_units,
+            max_position_size: self.max_position_size,
+            risk_free_rate: self.risk_free_rate,
+            calendar: self.calendar,
             seed: self.seed,
             // Robustness analyses are per run; an optimisation does not run them.
             monte_carlo_runs: None,

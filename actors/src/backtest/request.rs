@@ -3,6 +3,7 @@
 
 use super::config::BacktestConfig;
 use super::engine::SYMBOLS_PER_RUN_MAX;
+use super::metrics::Calendar;
 use super::risk_sizing::RiskSizing;
 use super::robustness::{MonteCarloSpec, Resampling, RobustnessRequest, LOOKAHEAD_CHECKS_MAX, MONTE_CARLO_RUNS_MAX};
 pub use super::strategy::strategy_list;
@@ -35,7 +36,8 @@ pub struct RunRequest {
     #[serde(default)]
     pub timeframe: Option<String>,
     pub strategy: String,
-    #[serde(default)]
+    /// Numbers, or a parameter's words (`"entry": "cross"`).
+    #[serde(default, deserialize_with = "super::strategy::de_params")]
     pub params: BTreeMap<String, f64>,
     /// `YYYY-MM-DD` (00:00 UTC) or RFC 3339; bars opening at or after it.
     #[serde(default)]
@@ -43,13 +45,35 @@ pub struct RunRequest {
     /// `YYYY-MM-DD` or RFC 3339; bars opening before it (exclusive).
     #[serde(default)]
     pub end_date: Option<String>,
-    #[serde(default)]
+    /// Starting cash in the quote currency (CLI `--initial-capital`, alias `--cash`).
+    #[serde(default, alias = "cash")]
     pub initial_capital: Option<f64>,
-    /// Fee rate per fill, maker and taker (0.001 = 0.1%).
+    /// Fee rate per fill, maker and taker (0.001 = 0.1%); default `TRANSACTION_COSTS`.
     #[serde(default)]
     pub commission: Option<f64>,
     #[serde(default)]
     pub slippage_bps: Option<u32>,
+    /// Largest fraction of a bar's volume one order may fill, in (0, 1], or `"none"` for
+    /// no cap; default 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub participation: Option<Participation>,
+    /// A fixed size in units of the base asset instead of a fraction of equity.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quantity: Option<f64>,
+    /// Round target quantities down to whole units (shares).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub whole_units: Option<bool>,
+    /// Largest position as a fraction of equity the risk check allows (default 1: no
+    /// leverage; raise it for leveraged targets).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_position_size: Option<f64>,
+    /// Annual risk-free rate for Sharpe, Sortino and alpha; default `RISK_FREE_RATE`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub risk_free_rate: Option<f64>,
+    /// Bars per year for Sharpe and Sortino: `observed` (default), `crypto_24_7`,
+    /// `equities_252` or `fx_24_5`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calendar: Option<Calendar>,
     #[serde(default)]
     pub seed: Option<u64>,
     /// Monte Carlo resamples of the trades, 1..=`MONTE_CARLO_RUNS_MAX` (none if unset).
@@ -67,6 +91,83 @@ pub struct RunRequest {
     /// `ai_ensemble`: the RL agent; default the symbol's latest trained agent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agent_id: Option<String>,
+}
+
+/// `participation`: a fraction of the bar's volume, or `none` (no cap).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Participation {
+    Fraction(f64),
+    None,
+}
+
+impl Participation {
+    /// The fill model's number: the fraction, or infinity for no cap.
+    pub fn value(self) -> f64 {
+        match self {
+            Participation::Fraction(f) => f,
+            Participation::None => f64::INFINITY,
+        }
+    }
+}
+
+impl std::str::FromStr for Participation {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim() {
+            "none" => Ok(Participation::None),
+            t => t.parse::<f64>().map(Participation::Fraction).map_err(|_| format!("{t:?} is not a fraction in (0, 1] or none")),
+        }
+    }
+}
+
+impl Serialize for Participation {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Participation::Fraction(f) => s.serialize_f64(*f),
+            Participation::None => s.serialize_str("none"),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Participation {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Number(f64),
+            Word(String),
+        }
+        match Raw::deserialize(d)? {
+            Raw::Number(f) => Ok(Participation::Fraction(f)),
+            Raw::Word(w) => w.parse().map_err(serde::de::Error::custom),
+        }
+    }
+}
+
+/// The service's settings that stand in for fields a request leaves out (precedence:
+/// the field, then the setting, then the built-in default of [`BacktestConfig`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RunDefaults {
+    /// `TRANSACTION_COSTS` (`trading_config.transaction_costs`).
+    pub commission: Option<f64>,
+    /// `RISK_FREE_RATE` (`risk_management.risk_free_rate`).
+    pub risk_free_rate: Option<f64>,
+    /// `trading_config.capital`.
+    pub initial_capital: Option<f64>,
+}
+
+impl RunDefaults {
+    /// None: every field falls back to the built-in default.
+    pub const BUILT_IN: RunDefaults = RunDefaults { commission: None, risk_free_rate: None, initial_capital: None };
+
+    /// `TRANSACTION_COSTS`, `RISK_FREE_RATE` and `trading_config.capital`.
+    pub fn from_settings(settings: &tradpal_config::Settings) -> Self {
+        RunDefaults {
+            commission: Some(settings.backtest.transaction_costs),
+            risk_free_rate: Some(settings.risk.risk_free_rate),
+            initial_capital: Some(settings.trading.capital),
+        }
+    }
 }
 
 /// A checked request, ready to fetch bars for and run.
@@ -105,6 +206,14 @@ pub fn parse_date(name: &'static str, text: &str) -> Result<Timestamp, RequestEr
 }
 
 impl RunRequest {
+    /// Fills the fields left out from the service's settings.
+    pub fn with_defaults(mut self, d: &RunDefaults) -> Self {
+        self.commission = self.commission.or(d.commission);
+        self.risk_free_rate = self.risk_free_rate.or(d.risk_free_rate);
+        self.initial_capital = self.initial_capital.or(d.initial_capital);
+        self
+    }
+
     /// Checks every field; builds the strategy once to check its parameters.
     pub fn plan(&self) -> Result<RunPlan, RequestError> {
         let symbols = self.symbols()?;
@@ -179,7 +288,9 @@ impl RunRequest {
         Ok(spec)
     }
 
-    fn config(&self) -> Result<BacktestConfig, RequestError> {
+    /// The run's config from the cost, sizing and limit fields (what the CLI's flags
+    /// build too, so both sides share every default and check).
+    pub fn config(&self) -> Result<BacktestConfig, RequestError> {
         let money = |name: &'static str, x: f64| {
             if !x.is_finite() {
                 return Err(field(name, format!("must be a finite number, got {x}")));
@@ -203,9 +314,13 @@ impl RunRequest {
         if let Some(bps) = self.slippage_bps {
             config = config.with_slippage_bps(bps);
         }
+        self.limits(&mut config)?;
         config.sizing = self.sizing.clone();
         config.validate().map_err(|why| {
-            let name = ["starting_cash", "commission", "slippage", "sizing"].into_iter().find(|n| why.starts_with(n)).unwrap_or("config");
+            let name = ["starting_cash", "commission", "slippage", "sizing", "participation", "quantity", "risk_free_rate"]
+                .into_iter()
+                .find(|n| why.starts_with(n))
+                .unwrap_or("config");
             field(
                 if name == "starting_cash" {
                     "initial_capital"
@@ -219,7 +334,34 @@ impl RunRequest {
         })?;
         Ok(config)
     }
+
+    /// participation, quantity, whole units, the position limit, the risk-free rate and
+    /// the calendar.
+    fn limits(&self, config: &mut BacktestConfig) -> Result<(), RequestError> {
+        if let Some(p) = self.participation {
+            config.fill.participation = p.value();
+        }
+        if let Some(q) = self.quantity {
+            if !(q.is_finite() && q > 0.0) {
+                return Err(field("quantity", format!("must be a finite number of units > 0, got {q}")));
+            }
+            config.quantity = Some(Fixed::from_f64_rounded(q, Rounding::Nearest).map_err(|e| field("quantity", e.to_string()))?);
+        }
+        config.whole_units = self.whole_units.unwrap_or(config.whole_units);
+        if let Some(m) = self.max_position_size {
+            if !(m > 0.0 && m <= MAX_POSITION_SIZE_MAX) {
+                return Err(field("max_position_size", format!("must be in (0, {MAX_POSITION_SIZE_MAX}], got {m}")));
+            }
+            config.limits.max_position_size = m;
+        }
+        config.risk_free_rate = self.risk_free_rate.unwrap_or(config.risk_free_rate);
+        config.calendar = self.calendar.unwrap_or(config.calendar);
+        Ok(())
+    }
 }
+
+/// Largest `max_position_size` a backtest accepts (10x equity).
+pub const MAX_POSITION_SIZE_MAX: f64 = 10.0;
 
 #[cfg(test)]
 mod tests {

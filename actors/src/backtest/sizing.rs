@@ -40,6 +40,24 @@ pub fn target_units(fraction: f64, equity: Fixed, price: Fixed, inst: &Instrumen
     }
 }
 
+/// `fraction * quantity` units (a full target is `quantity`), rounded toward zero onto the
+/// lot (and onto whole units with `whole_units`): the fixed size of `--quantity`.
+pub fn fixed_units(fraction: f64, quantity: Fixed, inst: &Instrument, whole_units: bool) -> Fixed {
+    if !fraction.is_finite() {
+        return Fixed::ZERO;
+    }
+    let size = Fixed::from_f64_rounded(fraction.abs(), Rounding::Nearest).unwrap_or(Fixed::ZERO);
+    let units = size
+        .checked_mul(quantity, Rounding::Down)
+        .and_then(|u| u.round_to_step(if whole_units { Fixed::ONE.max(inst.lot_size) } else { inst.lot_size }, Rounding::Down))
+        .unwrap_or(Fixed::ZERO);
+    if fraction < 0.0 {
+        Fixed::from_raw(-units.raw())
+    } else {
+        units
+    }
+}
+
 /// The order taking `position` to `target` units, valued at `price` for the minimums.
 pub fn order_for(target: Fixed, position: Fixed, price: Fixed, inst: &Instrument) -> Sizing {
     let delta = target.checked_sub(position).unwrap_or(Fixed::ZERO);
@@ -74,6 +92,16 @@ mod tests {
         assert_eq!(target_units(1.0, f("100000"), f("30000"), &btc, true), f("3"));
         assert_eq!(target_units(1.0, f("-5"), f("30000"), &btc, false), Fixed::ZERO);
         assert_eq!(target_units(0.0, f("10000"), f("30000"), &btc, false), Fixed::ZERO);
+    }
+
+    #[test]
+    fn fixed_quantities_follow_the_fraction_onto_the_lot() {
+        let btc = Instruments::binance_usdt().get("BTC/USDT").unwrap(); // lot 0.00001
+        assert_eq!(fixed_units(1.0, f("2.5"), &btc, false), f("2.5"));
+        assert_eq!(fixed_units(-1.0, f("2.5"), &btc, false), f("-2.5"));
+        assert_eq!(fixed_units(0.5, f("0.000015"), &btc, false), Fixed::ZERO, "half of 1.5 lots rounds to zero lots");
+        assert_eq!(fixed_units(1.0, f("2.5"), &btc, true), f("2"));
+        assert_eq!(fixed_units(0.0, f("2.5"), &btc, false), Fixed::ZERO);
     }
 
     #[test]

@@ -172,6 +172,7 @@ pub fn walk_forward_observed(
         benchmark: Some(&stitch.closes),
         bar_interval_ns: timeframe.nanos(),
         risk_free_rate: config.risk_free_rate,
+        calendar: config.calendar,
         exposure_bars: stitch.exposure_bars,
     };
     let m = metrics::compute(&input)

@@ -89,6 +89,7 @@ impl BacktestActor {
         meta: RequestMeta,
         state: &mut Index,
     ) -> Result<RunAccepted, ErrorReply> {
+        let req = req.with_defaults(&self.defaults);
         let plan = req.plan().map_err(request_error)?;
         search_slot_free(&state.entries)?;
         let run = &plan.optimize.run;

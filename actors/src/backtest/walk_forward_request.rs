@@ -26,7 +26,7 @@ pub struct WalkForwardRequest {
     #[serde(default)]
     pub timeframe: Option<String>,
     pub strategy: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::strategy::de_params")]
     pub params: BTreeMap<String, f64>,
     #[serde(default)]
     pub ranges: Vec<ParamRange>,
@@ -63,6 +63,19 @@ pub struct WalkForwardRequest {
     pub commission: Option<f64>,
     #[serde(default)]
     pub slippage_bps: Option<u32>,
+    /// The cost and sizing fields of [`RunRequest`](super::request::RunRequest), with the same meaning.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub participation: Option<super::request::Participation>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quantity: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub whole_units: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_position_size: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub risk_free_rate: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calendar: Option<super::metrics::Calendar>,
 }
 
 /// A window size as sent.
@@ -143,8 +156,24 @@ impl WalkForwardRequest {
             initial_capital: self.initial_capital,
             commission: self.commission,
             slippage_bps: self.slippage_bps,
+            participation: self.participation,
+            quantity: self.quantity,
+            whole_units: self.whole_units,
+            max_position_size: self.max_position_size,
+            risk_free_rate: self.risk_free_rate,
+            calendar: self.calendar,
             ..OptimizeRequest::default()
         }
+    }
+}
+
+impl WalkForwardRequest {
+    /// Fills the fields left out from the service's settings (as `RunRequest::with_defaults`).
+    pub fn with_defaults(mut self, d: &super::request::RunDefaults) -> Self {
+        self.commission = self.commission.or(d.commission);
+        self.risk_free_rate = self.risk_free_rate.or(d.risk_free_rate);
+        self.initial_capital = self.initial_capital.or(d.initial_capital);
+        self
     }
 }
 

@@ -57,7 +57,9 @@ pub struct FillModel {
     /// Fee rate when the order rests and is hit.
     pub maker_fee: Fixed,
     pub slippage: Slippage,
-    /// Largest fraction of a bar's volume one order may fill, in (0, 1].
+    /// Largest fraction of a bar's volume one order may fill, in (0, 1]; `f64::INFINITY`
+    /// for no cap (`participation none`: the bar's volume is not consulted, as vectorized
+    /// backtesters assume, and FX files whose volumes are tick counts need).
     pub participation: f64,
 }
 
@@ -281,8 +283,11 @@ fn slip(price: Fixed, side: Side, bar: &Bar, model: &FillModel, inst: &Instrumen
     }
 }
 
-/// `volume * participation`, rounded down to the lot.
+/// `volume * participation`, rounded down to the lot; no cap for an infinite participation.
 fn volume_cap(volume: f64, participation: f64, lot: Fixed) -> Fixed {
+    if participation == f64::INFINITY {
+        return Fixed::from_raw(tradpal_messages::money::FIXED_ABS_MAX);
+    }
     let cap = Fixed::from_f64_rounded((volume * participation).min(1e17), Rounding::Down).unwrap_or(Fixed::ZERO);
     cap.round_to_step(lot, Rounding::Down).unwrap_or(Fixed::ZERO).max(Fixed::ZERO)
 }

@@ -21,6 +21,8 @@
 //! - `csv.rs`: [`CsvReader`], a hand-written streaming parser of
 //!   `timestamp,open,high,low,close,volume` files (no row buffering, one reused line buffer).
 //! - `import.rs`: [`import_csv`], CSV parsing and validation in one streaming pass.
+//! - `spacing.rs`: [`infer_timeframe`] / [`check_timeframe`]: a series' bar length from
+//!   its bars' typical spacing, and the refusal of a claim that disagrees.
 //! - `resample.rs`: [`resample()`] (batch) and [`Resampler`] (streaming) from a base timeframe
 //!   to a higher one, UTC-aligned, with completeness and base-bar counts.
 //! - `store.rs`: [`CandleStore`]: accepted candles per symbol and timeframe, ingest planning
@@ -37,6 +39,7 @@ pub mod import;
 pub mod indicators;
 pub mod rejection;
 pub mod resample;
+pub mod spacing;
 pub mod store;
 pub mod synth;
 pub mod validate;
@@ -49,5 +52,6 @@ pub use import::import_csv;
 pub use indicators::{compute_all, run, Indicator, IndicatorError, IndicatorTable};
 pub use rejection::{Field, Problem, Rejection};
 pub use resample::{resample, Emitted, ResampleError, ResampledBar, Resampler};
+pub use spacing::{check_timeframe, infer_timeframe, typical_spacing, SpacingError};
 pub use store::{CandlePage, CandleStore, StoreError, CANDLES_PAGE_MAX};
 pub use validate::{validate_batch, validate_continuation, Gap, ValidationReport, Validator, Verdict, REJECTIONS_KEPT_MAX};

@@ -429,6 +429,7 @@ impl SessionRunner {
             benchmark: None,
             bar_interval_ns: self.opened.timeframe.nanos().saturating_mul(self.stride as i64),
             risk_free_rate: self.account.config.risk_free_rate,
+            calendar: self.account.config.calendar,
             exposure_bars: self.account.exposure_bars / self.stride,
         };
         let (metrics, metrics_unavailable) = match compute(&input) {

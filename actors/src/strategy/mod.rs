@@ -50,7 +50,10 @@ mod simple;
 mod sma_cross;
 
 pub use ai_ensemble::{AiEnsemble, AiModels, MlScorer};
-pub use params::{not_built, strategy_list, StrategyError, StrategyInfo, FRACTION_MAX, NOT_BUILT, STRATEGIES};
+pub use params::{
+    de_params, not_built, param_value, param_word, strategy_list, StrategyError, StrategyInfo, FRACTION_MAX, NOT_BUILT, PARAM_WORDS,
+    STRATEGIES,
+};
 pub use runtime::{BadSignal, StrategyRuntime};
 pub use simple::{BollingerBreakout, BuyAndHold, RsiReversion};
 pub use sma_cross::SmaCross;
@@ -162,7 +165,7 @@ pub trait Strategy: Send {
 #[serde(deny_unknown_fields)]
 pub struct StrategySpec {
     pub name: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "params::de_params")]
     pub params: BTreeMap<String, f64>,
     /// `ai_ensemble`'s resolved models (never serialized: the pins are journaled).
     #[serde(skip)]
@@ -180,23 +183,33 @@ impl StrategySpec {
         self
     }
 
-    /// Parses `name=value` (as the CLI's `--param` takes it).
+    /// Parses `name=value` (as the CLI's `--param` takes it); a value is a number or
+    /// one of the parameter's words (`entry=cross`, see [`params::PARAM_WORDS`]).
     pub fn parse_param(text: &str) -> Result<(String, f64), StrategyError> {
         let bad = || StrategyError::ParamSyntax(text.to_string());
         let (k, v) = text.split_once('=').ok_or_else(bad)?;
-        let value: f64 = v.trim().parse().map_err(|_| bad())?;
         let k = k.trim();
         if k.is_empty() {
             return Err(bad());
         }
-        Ok((k.to_string(), value))
+        Ok((k.to_string(), params::param_value(k, v)?))
     }
 
     /// `name(k=v, ...)` with every parameter, defaults included.
     pub fn describe(&self) -> String {
         let info = STRATEGIES.iter().find(|s| s.name == self.name);
         let params: Vec<String> = match info {
-            Some(i) => i.params.iter().map(|(p, d, _)| format!("{p}={}", self.params.get(*p).copied().unwrap_or(*d))).collect(),
+            Some(i) => i
+                .params
+                .iter()
+                .map(|(p, d, _)| {
+                    let v = self.params.get(*p).copied().unwrap_or(*d);
+                    match params::param_word(p, v) {
+                        Some(word) => format!("{p}={word}"),
+                        None => format!("{p}={v}"),
+                    }
+                })
+                .collect(),
             None => self.params.iter().map(|(k, v)| format!("{k}={v}")).collect(),
         };
         format!("{}({})", self.name, params.join(", "))
@@ -221,8 +234,8 @@ pub fn check(spec: &StrategySpec) -> Result<(), StrategyError> {
 pub fn build(spec: &StrategySpec) -> Result<Box<dyn Strategy>, StrategyError> {
     let p = params::Params::check(spec)?;
     Ok(match spec.name.as_str() {
-        "sma_cross" => Box::new(SmaCross::new(p.period("fast")?, p.period("slow")?, p.fraction()?, true)?),
-        "sma_cross_long" => Box::new(SmaCross::new(p.period("fast")?, p.period("slow")?, p.fraction()?, false)?),
+        "sma_cross" => Box::new(SmaCross::new(p.period("fast")?, p.period("slow")?, p.fraction()?, true)?.entry(p.entry_on_cross()?)),
+        "sma_cross_long" => Box::new(SmaCross::new(p.period("fast")?, p.period("slow")?, p.fraction()?, false)?.entry(p.entry_on_cross()?)),
         "buy_and_hold" => Box::new(BuyAndHold::new(p.fraction()?)),
         "rsi_reversion" => Box::new(RsiReversion::new(p.period("period")?, p.get("lower"), p.get("upper"), p.fraction()?)?),
         "bollinger_breakout" => Box::new(BollingerBreakout::new(p.period("period")?, p.get("k"), p.fraction()?)?),

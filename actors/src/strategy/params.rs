@@ -18,6 +18,56 @@ pub struct StrategyInfo {
 }
 
 const FRACTION: (&str, f64, &str) = ("fraction", 1.0, "size of the target position as a fraction of equity");
+const ENTRY: (&str, f64, &str) = (
+    "entry",
+    0.0,
+    "state (0): take the SMAs' side at the end of warm-up; cross (1): wait for the first cross, as backtesting.py and vectorbt do",
+);
+
+/// Parameters whose values are words on every surface (`--param entry=cross`,
+/// `"entry": "cross"`), stored as the number beside each word (so a spec stays a map of
+/// numbers, and its hash does not depend on the spelling).
+pub const PARAM_WORDS: &[(&str, &[(&str, f64)])] = &[("entry", &[("state", 0.0), ("cross", 1.0)])];
+
+/// The number a parameter's value stands for: a number as written, or one of the
+/// parameter's words ([`PARAM_WORDS`]).
+pub fn param_value(name: &str, text: &str) -> Result<f64, StrategyError> {
+    let text = text.trim();
+    if let Ok(v) = text.parse::<f64>() {
+        return Ok(v);
+    }
+    let words = PARAM_WORDS.iter().find(|(n, _)| *n == name).map(|(_, w)| *w);
+    match words.and_then(|w| w.iter().find(|(word, _)| *word == text)) {
+        Some((_, v)) => Ok(*v),
+        None => Err(StrategyError::ParamSyntax(match words {
+            Some(w) => format!("{name}={text} (expected {})", w.iter().map(|(word, _)| *word).collect::<Vec<_>>().join(" or ")),
+            None => format!("{name}={text}"),
+        })),
+    }
+}
+
+/// The word a parameter's number stands for, when it has words.
+pub fn param_word(name: &str, value: f64) -> Option<&'static str> {
+    let words = PARAM_WORDS.iter().find(|(n, _)| *n == name)?.1;
+    words.iter().find(|(_, v)| *v == value).map(|(w, _)| *w)
+}
+
+/// Deserialises a parameter map whose values are numbers, or words of [`PARAM_WORDS`].
+pub fn de_params<'de, D: serde::Deserializer<'de>>(d: D) -> Result<BTreeMap<String, f64>, D::Error> {
+    #[derive(serde::Deserialize)]
+    #[serde(untagged)]
+    enum Value {
+        Number(f64),
+        Word(String),
+    }
+    let raw: BTreeMap<String, Value> = serde::Deserialize::deserialize(d)?;
+    raw.into_iter()
+        .map(|(k, v)| match v {
+            Value::Number(x) => Ok((k, x)),
+            Value::Word(w) => param_value(&k, &w).map(|x| (k, x)).map_err(serde::de::Error::custom),
+        })
+        .collect()
+}
 
 impl StrategyInfo {
     /// Whether it needs resolved models to be built (`ai_ensemble`): such a strategy runs
@@ -32,12 +82,12 @@ pub const STRATEGIES: &[StrategyInfo] = &[
     StrategyInfo {
         name: "sma_cross",
         about: "always in the market: long while SMA(fast) > SMA(slow), short while below; reverses on each cross",
-        params: &[("fast", 10.0, "fast SMA period, bars"), ("slow", 20.0, "slow SMA period, bars (> fast)"), FRACTION],
+        params: &[("fast", 10.0, "fast SMA period, bars"), ("slow", 20.0, "slow SMA period, bars (> fast)"), FRACTION, ENTRY],
     },
     StrategyInfo {
         name: "sma_cross_long",
         about: "long while SMA(fast) > SMA(slow), flat otherwise",
-        params: &[("fast", 10.0, "fast SMA period, bars"), ("slow", 20.0, "slow SMA period, bars (> fast)"), FRACTION],
+        params: &[("fast", 10.0, "fast SMA period, bars"), ("slow", 20.0, "slow SMA period, bars (> fast)"), FRACTION, ENTRY],
     },
     StrategyInfo { name: "buy_and_hold", about: "long from the first bar to the end", params: &[FRACTION] },
     StrategyInfo {
@@ -170,6 +220,15 @@ impl Params {
             return Err(self.bad("threshold", "must be in (0, 1]".into()));
         }
         Ok(v)
+    }
+
+    /// `entry`: `false` for state (0), `true` for cross (1).
+    pub fn entry_on_cross(&self) -> Result<bool, StrategyError> {
+        match self.get("entry") {
+            0.0 => Ok(false),
+            1.0 => Ok(true),
+            _ => Err(self.bad("entry", "must be state (0) or cross (1)".into())),
+        }
     }
 
     /// A switch: 0 or 1.

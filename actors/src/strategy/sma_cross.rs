@@ -7,6 +7,10 @@
 //! state (so the strategy enters there, without waiting for a cross); after that the
 //! target changes only when the sign changes (a cross). Equal SMAs keep the previous
 //! state. Before both are defined the answer is [`Signal::Hold`] (flat at the start).
+//!
+//! With `entry=cross` the first defined bar only notes the side; the strategy stays flat
+//! until the sign first changes, then trades every cross: backtesting.py's `SmaCross`
+//! and vectorbt's crossover signals enter this way.
 
 use super::params::StrategyError;
 use super::{BarContext, Signal, Strategy};
@@ -22,6 +26,8 @@ pub struct SmaCross {
     short: bool,
     /// +1 long, -1 below, 0 not decided yet.
     state: i8,
+    /// `entry=cross`, and no cross seen yet: hold.
+    waiting: bool,
 }
 
 impl SmaCross {
@@ -30,7 +36,13 @@ impl SmaCross {
         if fast >= slow {
             return Err(StrategyError::FastNotShorter { strategy: name.to_string(), fast, slow });
         }
-        Ok(SmaCross { name, fast: Sma::new(fast)?, slow: Sma::new(slow)?, fraction, short, state: 0 })
+        Ok(SmaCross { name, fast: Sma::new(fast)?, slow: Sma::new(slow)?, fraction, short, state: 0, waiting: false })
+    }
+
+    /// `true`: wait for the first cross before entering (`entry=cross`).
+    pub fn entry(mut self, on_cross: bool) -> Self {
+        self.waiting = on_cross;
+        self
     }
 
     fn target(&self) -> f64 {
@@ -61,6 +73,14 @@ impl Strategy for SmaCross {
         };
         if state == 0 {
             return Signal::Hold;
+        }
+        if self.waiting {
+            let first = self.state == 0;
+            if first || state == self.state {
+                self.state = state;
+                return Signal::Hold;
+            }
+            self.waiting = false;
         }
         self.state = state;
         Signal::Target(self.target())

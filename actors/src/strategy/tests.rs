@@ -23,7 +23,7 @@ fn unknown_names_params_and_bad_values_are_refused() {
     let e = build(&StrategySpec::new("moon")).err().unwrap();
     assert!(e.to_string().contains("unknown strategy \"moon\"") && e.to_string().contains("sma_cross"), "{e}");
     let e = build(&StrategySpec::new("sma_cross").with("fats", 5.0)).err().unwrap();
-    assert_eq!(e.to_string(), "strategy sma_cross has no parameter \"fats\"; its parameters: fast, slow, fraction");
+    assert_eq!(e.to_string(), "strategy sma_cross has no parameter \"fats\"; its parameters: fast, slow, fraction, entry");
     let e = build(&StrategySpec::new("sma_cross").with("fast", 20.0)).err().unwrap();
     assert_eq!(e, StrategyError::FastNotShorter { strategy: "sma_cross".into(), fast: 20, slow: 20 });
     let e = build(&StrategySpec::new("sma_cross_long").with("fast", 30.0).with("slow", 10.0)).err().unwrap();
@@ -49,7 +49,28 @@ fn params_parse_and_describe() {
     for bad in ["fast", "=5", "fast=x", ""] {
         assert!(matches!(StrategySpec::parse_param(bad), Err(StrategyError::ParamSyntax(_))), "{bad}");
     }
-    assert_eq!(StrategySpec::new("sma_cross").with("fast", 5.0).describe(), "sma_cross(fast=5, slow=20, fraction=1)");
+    assert_eq!(StrategySpec::new("sma_cross").with("fast", 5.0).describe(), "sma_cross(fast=5, slow=20, fraction=1, entry=state)");
+    // Words stand for numbers, named on the way in and out.
+    assert_eq!(StrategySpec::parse_param("entry=cross").unwrap(), ("entry".into(), 1.0));
+    assert_eq!(StrategySpec::new("sma_cross").with("entry", 1.0).describe(), "sma_cross(fast=10, slow=20, fraction=1, entry=cross)");
+    let e = StrategySpec::parse_param("entry=sometimes").unwrap_err().to_string();
+    assert!(e.contains("expected state or cross"), "{e}");
+    let spec: StrategySpec = serde_json::from_str(r#"{"name":"sma_cross","params":{"entry":"cross","fast":3}}"#).unwrap();
+    assert_eq!(spec.params, [("entry".to_string(), 1.0), ("fast".to_string(), 3.0)].into());
+    assert!(serde_json::from_str::<StrategySpec>(r#"{"name":"sma_cross","params":{"entry":"never"}}"#).is_err());
+    assert!(matches!(build(&StrategySpec::new("sma_cross").with("entry", 2.0)), Err(StrategyError::BadParam { param: "entry", .. })));
+}
+
+#[test]
+fn sma_cross_with_entry_cross_waits_for_the_first_cross() {
+    use Signal::*;
+    let spec = StrategySpec::new("sma_cross").with("fast", 1.0).with("slow", 2.0).with("entry", 1.0);
+    // Bar 1 is above (11 > 10.5): noted, not traded; bar 2 equal keeps; bar 3 crosses below.
+    let s = signals(&spec, &[10.0, 11.0, 11.0, 9.0, 9.0, 12.0]);
+    assert_eq!(s, vec![Hold, Hold, Hold, Target(-1.0), Target(-1.0), Target(1.0)]);
+    // Rising all along: never a cross, never a trade.
+    let s = signals(&spec, &[1.0, 2.0, 3.0, 4.0]);
+    assert!(s.iter().all(|x| *x == Hold), "{s:?}");
 }
 
 #[test]

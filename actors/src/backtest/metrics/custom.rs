@@ -67,7 +67,15 @@ mod tests {
     }
 
     fn input(equity: &[EquityPoint]) -> MetricsInput<'_> {
-        MetricsInput { equity, trades: &[], benchmark: None, bar_interval_ns: 1_000, risk_free_rate: 0.0, exposure_bars: 0 }
+        MetricsInput {
+            equity,
+            trades: &[],
+            benchmark: None,
+            bar_interval_ns: 1_000,
+            risk_free_rate: 0.0,
+            calendar: crate::backtest::metrics::Calendar::Observed,
+            exposure_bars: 0,
+        }
     }
 
     #[test]

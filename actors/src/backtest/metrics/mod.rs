@@ -8,9 +8,11 @@
 //!
 //! - The curve has `n` points, one per bar close; it spans `m = n - 1` bar intervals and
 //!   gives `m` simple per-bar returns `r_t = equity_t / equity_{t-1} - 1`.
-//! - Annualisation counts bars, on a 365-day, 24-hour calendar because crypto trades
-//!   every day: `periods_per_year = 365 * 86400 s / bar_interval` (1m -> 525600,
-//!   1h -> 8760, 1d -> 365). The report states it in [`Metrics::annualisation`].
+//! - Time is calendar time: CAGR compounds over `years = (end - start) / 365 days`.
+//!   Per-bar statistics are annualised by the observed bars per calendar year
+//!   (`m / years`: 525600 for 1m crypto, ~252 for daily stocks) or by a declared
+//!   [`Calendar`] (24/7 crypto, 252-day equities, 24/5 FX). The report states which in
+//!   [`Metrics::annualisation`] (see `annualise.rs`).
 //! - The per-bar risk-free rate is `rf_bar = risk_free_rate / periods_per_year`.
 //! - Standard deviations are sample ones (`n - 1`), except the downside deviation and
 //!   the moments in the probabilistic Sharpe ratio, which are population ones (`n`).
@@ -41,7 +43,7 @@ mod property_tests;
 #[cfg(test)]
 mod tests;
 
-pub use annualise::{annualisation, format_interval, Annualisation, ANNUALISATION_METHOD, NANOS_PER_YEAR};
+pub use annualise::{annualisation, format_interval, Annualisation, Calendar, NANOS_PER_YEAR};
 pub use benchmark::{alpha_beta, buy_and_hold_return};
 pub use custom::{compute_with, Metric};
 pub use drawdown::{drawdown_periods, DrawdownPeriod};
@@ -98,6 +100,8 @@ pub struct MetricsInput<'a> {
     pub bar_interval_ns: i64,
     /// Annual risk-free rate as a fraction (0.02 = 2%).
     pub risk_free_rate: f64,
+    /// Bars per year: observed from the curve (the default) or a declared calendar.
+    pub calendar: Calendar,
     /// How many of the bars had a non-zero position.
     pub exposure_bars: usize,
 }
@@ -114,7 +118,7 @@ pub struct Metrics {
     pub end: Timestamp,
     /// [`total_return`]: `final / initial - 1`.
     pub total_return: f64,
-    /// [`cagr`]: `(final / initial)^(periods_per_year / m) - 1`.
+    /// [`cagr`]: `(final / initial)^(1 / years) - 1`, over calendar years.
     pub cagr: Option<f64>,
     /// [`annual_volatility`]: `std(r) * sqrt(periods_per_year)`.
     pub annual_volatility: Option<f64>,
@@ -156,14 +160,15 @@ pub struct Metrics {
 /// `exposure_bars > n`, a trade with a non-finite number.
 pub fn compute(input: &MetricsInput) -> Result<Metrics, MetricsError> {
     validate::input(input)?;
-    let ann = annualisation(input.bar_interval_ns)?;
+    let span_ns = input.equity[input.equity.len() - 1].time.0 - input.equity[0].time.0;
+    let ann = annualisation(input.bar_interval_ns, input.calendar, span_ns, input.equity.len() - 1)?;
     let ppy = ann.periods_per_year;
     let rf_bar = input.risk_free_rate / ppy;
     let values: Vec<f64> = input.equity.iter().map(|p| p.equity).collect();
     let r = bar_returns(&values);
     let (first, last) = (values[0], values[values.len() - 1]);
     let dd = drawdown::summary(input.equity);
-    let cagr = cagr(first, last, r.len(), ppy);
+    let cagr = cagr(first, last, ann.years);
     let (alpha, beta) = match input.benchmark {
         Some(b) => alpha_beta(&r, &bar_returns(b), rf_bar, ppy),
         None => (None, None),

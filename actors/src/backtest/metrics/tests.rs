@@ -10,7 +10,15 @@ fn curve(values: &[f64]) -> Vec<EquityPoint> {
 }
 
 fn input<'a>(equity: &'a [EquityPoint], trades: &'a [TradeRecord]) -> MetricsInput<'a> {
-    MetricsInput { equity, trades, benchmark: None, bar_interval_ns: DAY, risk_free_rate: 0.0, exposure_bars: 0 }
+    MetricsInput {
+        equity,
+        trades,
+        benchmark: None,
+        bar_interval_ns: DAY,
+        risk_free_rate: 0.0,
+        calendar: Calendar::Observed,
+        exposure_bars: 0,
+    }
 }
 
 fn trade(pnl: f64) -> TradeRecord {
@@ -40,6 +48,7 @@ fn report_of_100_120_90_130_by_hand() {
     assert_eq!(m.annualisation.bar_interval, "1d");
     // Total return 130 / 100 - 1 = 0.3 over m = 3 daily bars.
     assert!((m.total_return - 0.3).abs() < 1e-15);
+    // CAGR over calendar time: 3 days are 3 / 365 years.
     let cagr = 1.3f64.powf(365.0 / 3.0) - 1.0;
     assert!((m.cagr.unwrap() / cagr - 1.0).abs() < 1e-12);
     // Max drawdown 1 - 90 / 120 = 0.25, from the peak at bar 1 to recovery at bar 3.
@@ -134,8 +143,34 @@ fn json_names_and_nulls() {
     assert_eq!(v["total_return"], 0.0);
     assert!(v["sharpe_ratio"].is_null() && v["cagr"].is_null() && v["profit_factor"].is_null());
     assert_eq!(v["annualisation"]["periods_per_year"], 365.0);
-    assert_eq!(v["annualisation"]["method"], ANNUALISATION_METHOD);
+    assert_eq!(v["annualisation"]["calendar"], "observed");
+    assert!(v["annualisation"]["method"].as_str().unwrap().contains("no time elapsed"));
     assert_eq!(v["start"], "1970-01-01T00:00:00Z");
     let back: Metrics = serde_json::from_value(v).unwrap();
     assert_eq!(back, m);
+}
+
+#[test]
+fn cagr_counts_calendar_years_and_sharpe_the_observed_bars() {
+    // Weekdays only for two 365-day years (about 521 bars), doubling: CAGR is
+    // sqrt(2) - 1 a year, not 2^(365 / 521) - 1; the observed rate is ~260.5 bars a year.
+    let mut c = Vec::new();
+    for d in 0..=730i64 {
+        if d % 7 < 5 || d == 730 {
+            c.push(d);
+        }
+    }
+    let n = c.len();
+    let points: Vec<EquityPoint> = c
+        .iter()
+        .enumerate()
+        .map(|(i, &d)| EquityPoint { time: Timestamp(d * DAY), equity: 100.0 * 2f64.powf(i as f64 / (n - 1) as f64) })
+        .collect();
+    let m = compute(&input(&points, &[])).unwrap();
+    assert!((m.cagr.unwrap() - (2f64.sqrt() - 1.0)).abs() < 1e-12, "{:?}", m.cagr);
+    assert!((m.annualisation.years - 2.0).abs() < 1e-12);
+    assert!((m.annualisation.periods_per_year - (n - 1) as f64 / 2.0).abs() < 1e-9);
+    // The declared equities calendar scales by 252; CAGR stays calendar-based.
+    let eq = compute(&MetricsInput { calendar: Calendar::Equities252, ..input(&points, &[]) }).unwrap();
+    assert_eq!((eq.annualisation.periods_per_year, eq.cagr), (252.0, m.cagr));
 }
