@@ -236,24 +236,15 @@ async fn hundred_identical_submissions_make_one_order_and_the_kill_switch_surviv
     let (s, r) = send(set(&server, ADMIN_KEY, "active")).await;
     assert_eq!((s, r["trading_state"].as_str()), (200, Some("active")));
 
-    // A journaled daily-loss breach blocks new entries: the switch goes to reducing.
+    // A check of client-supplied figures has no side effects: a "breach" in invented
+    // numbers answers within_limits false and leaves the switch where it was (it moves
+    // only on breaches the service measures on its own accounts).
     let limits = json!({"portfolio_value": 9000, "daily_loss": -1000, "max_daily_loss": 0.05});
     let (s, r) = send(client().post(server.url("/api/risk/check-limits")).bearer_auth(TRADER_KEY).json(&limits)).await;
     assert_eq!((s, r["within_limits"].as_bool()), (200, Some(false)), "{r}");
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        let (_, r) = send(client().get(server.url("/api/execution/trading-state")).bearer_auth(VIEWER_KEY)).await;
-        if r["trading_state"] == "reducing" {
-            break;
-        }
-        assert!(std::time::Instant::now() < deadline, "the breach did not block entries: {r}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let (s, r) = submit(&server, json!({"client_order_id": "after-breach", "symbol": "BTC/USDT", "side": "buy", "type": "limit", "quantity": "0.01", "price": "29000"})).await;
-    assert_eq!((s, r["order"]["status"].as_str()), (422, Some("rejected")), "{r}");
-    assert!(r["order"]["reason"].as_str().unwrap().contains("reducing"), "{r}");
-    let (s, r) = send(set(&server, ADMIN_KEY, "active")).await;
-    assert_eq!((s, r["trading_state"].as_str()), (200, Some("active")));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (_, r) = send(client().get(server.url("/api/execution/trading-state")).bearer_auth(VIEWER_KEY)).await;
+    assert_eq!(r["trading_state"], "active", "a check moved the kill switch: {r}");
 
     // The same switch from the command line (over HTTP, with the admin key).
     let base = server.base.clone();

@@ -95,14 +95,34 @@ pub fn run(cmd: DataCommand) -> anyhow::Result<ExitCode> {
                 Err(code) => return Ok(code),
             };
             let rows = read_rows(&file)?;
+            let times = rows.iter().filter_map(|r| match r {
+                CsvRecord::Row(row) => Some(row.candle.open_time),
+                CsvRecord::Rejected(_) => None,
+            });
+            if let Err(e) = tradpal_actors::market_data::check_timeframe(times, timeframe) {
+                eprintln!("error: {}: {e}", file.display());
+                return Ok(ExitCode::from(2));
+            }
             let policy = if keep_good { RejectPolicy::KeepGood } else { RejectPolicy::AllOrNothing };
+            let dir = settings.data_dir.clone();
             let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
             let report = rt.block_on(async move {
-                let runtime = Runtime::start(settings, RuntimeOptions::default()).await?;
+                let runtime = match Runtime::start(settings, RuntimeOptions::default()).await {
+                    Ok(r) => r,
+                    Err(e) => return Err(Err(format!("{e:#}"))),
+                };
                 let result = ingest(symbol, timeframe, rows, policy).await;
                 runtime.shutdown().await;
-                result
-            })?;
+                result.map_err(Ok)
+            });
+            let report = match report {
+                Ok(r) => r,
+                Err(Ok(e)) => return Err(e),
+                Err(Err(why)) => {
+                    eprintln!("error: {}", super::journal_open_failed(&dir, &why, "import the candles through it: POST /api/data/candles"));
+                    return Ok(ExitCode::from(1));
+                }
+            };
             print_report(&report, json)?;
             Ok(if report.rejected_total > 0 && !report.stored { ExitCode::from(1) } else { ExitCode::SUCCESS })
         }
@@ -173,7 +193,7 @@ fn print_report(r: &IngestReport, json: bool) -> anyhow::Result<()> {
     }
     println!("  gaps {} ({} missing bars)", r.gaps_total, r.missing_bars_total);
     for g in r.gaps.iter().take(10) {
-        println!("    {} .. {} ({} bars)", g.from, g.to, g.missing_bars);
+        println!("    {} .. {} ({} bar{})", g.from, g.to, g.missing_bars, if g.missing_bars == 1 { "" } else { "s" });
     }
     for rej in &r.rejected {
         println!("  rejected {rej}");

@@ -135,6 +135,18 @@ pub fn load_settings(args: &SettingsArgs) -> Result<Settings, ExitCode> {
 
 pub use backtest::alias;
 
+/// What to say when a command could not open the data directory's journal: when another
+/// process (the running service) holds its lock, what to do instead (`instead`), once,
+/// rather than the store's raw lock error.
+pub fn journal_open_failed(dir: &std::path::Path, why: &str, instead: &str) -> String {
+    let held = ["lock", "WouldBlock", "temporarily unavailable"].iter().any(|w| why.contains(w));
+    if held {
+        format!("the journal in {} is open in another process (the running service?). Stop the service first, or {instead}", dir.display())
+    } else {
+        format!("cannot open the journal in {}: {why}", dir.display())
+    }
+}
+
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Serve(args) => serve::run(args),

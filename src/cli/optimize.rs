@@ -182,7 +182,7 @@ fn method_name(m: &Method) -> String {
 
 fn print_optimize(r: &OptimizeReport, spec: &OptimizeSpec, seconds: f64) {
     println!(
-        "{} by {}, objective {}: {} trials ({} failed) in {:.2} s on {} threads",
+        "{} by {}, objective {}: {} trials ({} failed) in {:.2} s on {} thread(s)",
         r.strategy,
         method_name(&r.method),
         r.objective,

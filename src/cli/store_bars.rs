@@ -27,13 +27,13 @@ pub fn load(args: &RunArgs, symbols: &[String], timeframe: Timeframe) -> anyhow:
         Ok(s) => s,
         Err(code) => return Ok(Err(code)),
     };
-    let dir = settings.data_dir.display().to_string();
+    let settings_dir = settings.data_dir.clone();
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let symbols = symbols.to_vec();
     let result = rt.block_on(async move {
         let runtime = match Runtime::start(settings, RuntimeOptions::default()).await {
             Ok(r) => r,
-            Err(e) => return Err(format!("{e:#}")),
+            Err(e) => return Err((true, format!("{e:#}"))),
         };
         let mut all = Vec::with_capacity(symbols.len());
         for symbol in &symbols {
@@ -41,7 +41,7 @@ pub fn load(args: &RunArgs, symbols: &[String], timeframe: Timeframe) -> anyhow:
                 Ok(bars) => all.push(bars),
                 Err(e) => {
                     runtime.shutdown().await;
-                    return Err(e.message);
+                    return Err((false, e.message));
                 }
             }
         }
@@ -50,12 +50,12 @@ pub fn load(args: &RunArgs, symbols: &[String], timeframe: Timeframe) -> anyhow:
     });
     match result {
         Ok(bars) => Ok(Ok(bars)),
-        Err(why) if why.contains("lock") => {
-            eprintln!("error: cannot open the journal in {dir}: another process (the running service?) holds it ({why}).\nStop the service first, or run the backtest through it: POST /api/backtest/run");
+        Err((true, why)) => {
+            eprintln!("error: {}", super::journal_open_failed(&settings_dir, &why, "run the backtest through it: POST /api/backtest/run"));
             Ok(Err(ExitCode::from(1)))
         }
-        Err(why) => {
-            eprintln!("error: reading the stored bars from {dir}: {why}");
+        Err((false, why)) => {
+            eprintln!("error: reading the stored bars from {}: {why}", settings_dir.display());
             Ok(Err(ExitCode::from(1)))
         }
     }

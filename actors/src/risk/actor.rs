@@ -20,7 +20,7 @@ use crate::names;
 use crate::session::actor::Answer;
 use ractor::{Actor, ActorProcessingErr, ActorRef};
 use std::collections::BTreeMap;
-use tradpal_messages::{Candle, ErrorCode, ErrorReply, Event, RiskLimitBreached, Timeframe};
+use tradpal_messages::{Candle, ErrorCode, ErrorReply, Timeframe};
 
 /// Most recent bars per symbol that returns are computed from.
 pub const HISTORY_BARS_MAX: usize = 2_000;
@@ -136,21 +136,14 @@ impl Actor for RiskActor {
 }
 
 impl RiskActor {
-    /// Checks the limits; journals one `RiskLimitBreached` per breach before answering.
-    async fn check_limits(&self, req: &CheckLimitsRequest, meta: &RequestMeta) -> Result<CheckLimitsResponse, ActorError> {
+    /// Checks client-supplied figures against the limits and answers: nothing else. A
+    /// check has no side effects: journaling its breaches would move the kill switch on
+    /// invented numbers, so any caller could halt trading. The kill switch moves only on
+    /// breaches the service measures on its own accounts (execution and sessions).
+    async fn check_limits(&self, req: &CheckLimitsRequest, _meta: &RequestMeta) -> Result<CheckLimitsResponse, ActorError> {
         let resp = check_limits(req).map_err(risk_error)?;
         if !resp.breaches.is_empty() {
-            let drafts = resp
-                .breaches
-                .iter()
-                .map(|b| {
-                    let limit = serde_json::to_value(b.limit).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default();
-                    let e = RiskLimitBreached { session_id: None, limit, value: b.value, threshold: b.threshold, excess: b.excess };
-                    self.services.draft(meta, Event::RiskLimitBreached(e))
-                })
-                .collect();
-            self.services.record_batch(drafts).await?;
-            tracing::warn!(breaches = resp.breaches.len(), "risk limits breached");
+            tracing::info!(breaches = resp.breaches.len(), "risk check: limits would be breached (nothing recorded)");
         }
         Ok(resp)
     }

@@ -308,7 +308,7 @@ mod tests {
         let ev = book.decide_start(&start("BTC/USDT"), SessionId(7), &limits, &ctx()).unwrap();
         let Event::SessionOpened(o) = &ev else { panic!("{ev:?}") };
         assert_eq!(o.timeframe, Timeframe::H1);
-        assert_eq!(o.params.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(), ["fast", "fraction", "slow"]);
+        assert_eq!(o.params.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(), ["entry", "fast", "fraction", "slow"]);
         book.apply(&seal(1, ev));
         assert_eq!(book.active_count(), 1);
         assert_eq!(book.reserved_capital(), 1_000.0);

@@ -10,13 +10,21 @@ use tradpal_messages::ErrorCode;
 
 pub struct ApiJson<T>(pub T);
 
+/// The body limit in force (`TRADPAL_BODY_BYTES_MAX`), set when the router is built, so a
+/// 413 can say what the limit is.
+pub static BODY_BYTES_MAX: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
             if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::new(ErrorCode::PayloadTooLarge, "request body is larger than the limit (TRADPAL_BODY_BYTES_MAX)")
+                let limit = BODY_BYTES_MAX.load(std::sync::atomic::Ordering::Relaxed);
+                ApiError::new(
+                    ErrorCode::PayloadTooLarge,
+                    format!("request body is larger than the limit of {limit} bytes (TRADPAL_BODY_BYTES_MAX)"),
+                )
             } else {
                 ApiError::new(ErrorCode::BadRequest, format!("cannot read request body: {}", rejection.body_text()))
             }

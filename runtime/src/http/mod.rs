@@ -106,6 +106,7 @@ async fn feature_gate(
 
 pub fn router(state: AppState) -> Router {
     let body_bytes_max = state.settings.service.body_bytes_max;
+    json::BODY_BYTES_MAX.store(body_bytes_max, std::sync::atomic::Ordering::Relaxed);
     Router::new()
         // Routes that journal (POST): behind the cluster gate.
         .route("/api/trading/start-session", post(trading::start_session))

@@ -54,27 +54,51 @@ pub async fn stress_post(_role: Viewer, ApiJson(req): ApiJson<StressTestRequest>
     Ok(Json(call_actor(names::RISK, |reply| RiskMsg::Stress { req, reply }).await??))
 }
 
-/// Without `positions=`, the execution portfolio's open positions (the live portfolio).
-async fn with_live_positions(mut spec: StoredPortfolio) -> Result<StoredPortfolio, ApiError> {
+/// Without `positions=`, the execution portfolio's open positions (the live portfolio);
+/// `None` when it holds none.
+async fn with_live_positions(mut spec: StoredPortfolio) -> Result<Option<StoredPortfolio>, ApiError> {
     if !spec.positions.is_empty() {
-        return Ok(spec);
+        return Ok(Some(spec));
     }
     let p = call_actor(names::EXECUTION, |reply| ExecutionMsg::Portfolio { reply }).await??;
     spec.positions = p.positions.iter().filter(|x| !x.quantity.is_zero()).map(|x| (x.symbol.clone(), x.quantity.to_f64())).collect();
-    if spec.positions.is_empty() {
-        return Err(bad("the execution portfolio has no open positions: name them with positions=SYMBOL:QUANTITY,... e.g. BTC/USDT:0.5"));
+    Ok((!spec.positions.is_empty()).then_some(spec))
+}
+
+/// What an empty portfolio measures: a valid state (a fresh service), not an error.
+fn empty_portfolio(confidence: f64, stress: bool) -> serde_json::Value {
+    let mut v = serde_json::json!({
+        "portfolio_value": 0.0,
+        "positions": [],
+        "confidence": confidence,
+        "exposure": {"gross": 0.0, "net": 0.0},
+        "note": "the execution portfolio has no open positions: nothing is at risk (name positions=SYMBOL:QUANTITY,... to assess others)",
+    });
+    if stress {
+        v["scenarios"] = serde_json::json!([]);
+        v["worst_case"] = serde_json::Value::Null;
+    } else {
+        for k in ["var", "volatility", "drawdown", "correlation"] {
+            v[k] = serde_json::Value::Null;
+        }
     }
-    Ok(spec)
+    v
 }
 
-pub async fn portfolio_get(_role: Viewer, RawQuery(q): RawQuery) -> Result<Json<PortfolioRiskResponse>, ApiError> {
-    let spec = with_live_positions(parse_stored(q, false)?).await?;
-    Ok(Json(call_actor(names::RISK, |reply| RiskMsg::PortfolioFromStore { spec, reply }).await??))
+pub async fn portfolio_get(_role: Viewer, RawQuery(q): RawQuery) -> Result<Json<serde_json::Value>, ApiError> {
+    let spec = parse_stored(q, false)?;
+    let confidence = spec.confidence.unwrap_or(0.95);
+    let Some(spec) = with_live_positions(spec).await? else { return Ok(Json(empty_portfolio(confidence, false))) };
+    let r = call_actor(names::RISK, |reply| RiskMsg::PortfolioFromStore { spec, reply }).await??;
+    Ok(Json(serde_json::to_value(r).map_err(|e| ApiError::new(tradpal_messages::ErrorCode::Internal, e.to_string()))?))
 }
 
-pub async fn stress_get(_role: Viewer, RawQuery(q): RawQuery) -> Result<Json<StressTestResponse>, ApiError> {
-    let spec = with_live_positions(parse_stored(q, true)?).await?;
-    Ok(Json(call_actor(names::RISK, |reply| RiskMsg::StressFromStore { spec, reply }).await??))
+pub async fn stress_get(_role: Viewer, RawQuery(q): RawQuery) -> Result<Json<serde_json::Value>, ApiError> {
+    let spec = parse_stored(q, true)?;
+    let confidence = spec.confidence.unwrap_or(0.95);
+    let Some(spec) = with_live_positions(spec).await? else { return Ok(Json(empty_portfolio(confidence, true))) };
+    let r = call_actor(names::RISK, |reply| RiskMsg::StressFromStore { spec, reply }).await??;
+    Ok(Json(serde_json::to_value(r).map_err(|e| ApiError::new(tradpal_messages::ErrorCode::Internal, e.to_string()))?))
 }
 
 /// `positions=SYM:QTY,...&timeframe=1h&confidence=0.95&paths=10000&seed=1[&horizon=10]`.
