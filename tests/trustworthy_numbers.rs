@@ -95,3 +95,35 @@ fn one_vocabulary_old_names_are_aliases() {
     let none = backtest_json("eurusd-1h.csv", &["--strategy", "sma_cross", "--quantity", "1000000", "--participation", "none"], &[]);
     assert!(num(&capped["counts"]["fills"]) > num(&none["counts"]["fills"]), "{} vs {}", capped["counts"], none["counts"]);
 }
+
+fn journal_records(dir: &std::path::Path) -> usize {
+    // TRADPAL_DATA_DIR is honoured by the journal commands as by every other.
+    let (code, out, err) = run_cli(&["journal", "dump"], &[("TRADPAL_DATA_DIR", dir.to_str().unwrap())]);
+    assert_eq!(code, 0, "{err}");
+    out.lines().count()
+}
+
+#[test]
+fn whatever_imports_backtests_and_reads_write_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = [("TRADPAL_DATA_DIR", dir.path().to_str().unwrap())];
+    let goog = test_data("goog-1d.csv");
+    let (code, _, err) = run_cli(&["data", "import", "--symbol", "GOOG/USD", "--timeframe", "1d", goog.to_str().unwrap()], &env);
+    assert_eq!(code, 0, "{err}");
+    let before = journal_records(dir.path());
+    // A stock quoted in USD runs on an account in USD.
+    let (code, out, err) =
+        run_cli(&["backtest", "--symbol", "GOOG/USD", "--timeframe", "1d", "--strategy", "buy_and_hold", "--json", "--quiet"], &env);
+    assert_eq!(code, 0, "{err}");
+    let r: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(r["metrics"]["bars"], 2148);
+    // A failed read too.
+    let (code, _, err) = run_cli(&["backtest", "--symbol", "MSFT/USD", "--timeframe", "1d", "--strategy", "buy_and_hold"], &env);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("MSFT/USD"), "{err}");
+    assert_eq!(journal_records(dir.path()), before, "a read appended to the journal");
+    // Importing daily bars as hourly ones is refused up front.
+    let (code, _, err) = run_cli(&["data", "import", "--symbol", "GOOG/USD", "--timeframe", "1h", goog.to_str().unwrap()], &env);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("bars are 1d apart"), "{err}");
+}

@@ -118,11 +118,41 @@ impl TimeWire {
 pub struct CandleWire {
     /// The bar's open time.
     pub timestamp: TimeWire,
+    /// Prices and volume: JSON numbers, or decimal strings (`"42000.5"`) as exchange APIs
+    /// send them and as orders already accept.
+    #[serde(deserialize_with = "number_or_decimal")]
     pub open: f64,
+    #[serde(deserialize_with = "number_or_decimal")]
     pub high: f64,
+    #[serde(deserialize_with = "number_or_decimal")]
     pub low: f64,
+    #[serde(deserialize_with = "number_or_decimal")]
     pub close: f64,
+    #[serde(deserialize_with = "number_or_decimal")]
     pub volume: f64,
+}
+
+/// A JSON number, or a string holding a decimal number (`"42000.5"`, `"1e-3"`). Other
+/// text is refused here, naming it; whether the value is finite and positive is the
+/// market-data core's check.
+fn number_or_decimal<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw<'a> {
+        Number(f64),
+        Text(std::borrow::Cow<'a, str>),
+    }
+    match Raw::deserialize(d)? {
+        Raw::Number(x) => Ok(x),
+        Raw::Text(t) => {
+            let t = t.trim();
+            let decimal = !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'-' | b'+' | b'e' | b'E'));
+            match t.parse::<f64>() {
+                Ok(x) if decimal => Ok(x),
+                _ => Err(serde::de::Error::custom(format!("{t:?} is not a decimal number"))),
+            }
+        }
+    }
 }
 
 impl CandleWire {
@@ -140,6 +170,20 @@ pub fn is_valid_symbol(symbol: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn candle_prices_may_be_decimal_strings() {
+        let w: CandleWire = serde_json::from_str(
+            r#"{"timestamp":"2024-01-01T00:00:00Z","open":"42000.5","high":42100,"low":"41900.25","close":"42050","volume":"1.5"}"#,
+        )
+        .unwrap();
+        assert_eq!((w.open, w.high, w.low, w.close, w.volume), (42000.5, 42100.0, 41900.25, 42050.0, 1.5));
+        for bad in [r#""abc""#, r#""""#, r#""NaN""#, r#""inf""#, "true"] {
+            let text = format!(r#"{{"timestamp":0,"open":{bad},"high":1,"low":1,"close":1,"volume":1}}"#);
+            let e = serde_json::from_str::<CandleWire>(&text).unwrap_err().to_string();
+            assert!(!e.is_empty(), "{bad}");
+        }
+    }
+
     use super::*;
 
     #[test]

@@ -13,7 +13,7 @@ pub enum AuditCommand {
     /// The trigger, decision, risk check, order and fills of one order, as JSON.
     Order {
         order_id: OrderId,
-        #[arg(long, value_name = "DIR", default_value = "./tradpal-data")]
+        #[arg(long, value_name = "DIR", env = "TRADPAL_DATA_DIR", default_value = "./tradpal-data")]
         data_dir: PathBuf,
     },
 }

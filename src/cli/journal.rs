@@ -15,7 +15,8 @@ pub enum JournalCommand {
     /// Check every record: checksum, hash chain, dense sequence, decoding, invariants.
     /// Exits 1 naming the first bad record.
     Verify {
-        #[arg(long, value_name = "DIR")]
+        /// Data directory (TRADPAL_DATA_DIR, as for every command).
+        #[arg(long, value_name = "DIR", env = "TRADPAL_DATA_DIR", default_value = "./tradpal-data")]
         data_dir: PathBuf,
         /// Print the report as JSON.
         #[arg(long)]
@@ -23,7 +24,8 @@ pub enum JournalCommand {
     },
     /// Print records as JSON lines.
     Dump {
-        #[arg(long, value_name = "DIR")]
+        /// Data directory (TRADPAL_DATA_DIR, as for every command).
+        #[arg(long, value_name = "DIR", env = "TRADPAL_DATA_DIR", default_value = "./tradpal-data")]
         data_dir: PathBuf,
         /// First sequence (default 1).
         #[arg(long)]

@@ -1,19 +1,22 @@
-//! `--symbol S --timeframe T [--start] [--end]` without `--data`: the bars come from the
-//! data directory's store. Like `tradpal data import`, this opens the journal in this
-//! process (the service's own market-data actor, no HTTP), so the service must not be
-//! running on the same data directory: the journal is open in one process at a time.
+//! `--symbol S --timeframe T [--start-date] [--end-date]` without `--data`: the bars come
+//! from the data directory's journal. A read: the journal is opened and folded here into
+//! a candle store (as the market-data actor does on start), nothing is appended, no
+//! actor runs. The journal is open in one process at a time, so the service must not be
+//! running on the same data directory: that case says what to do instead.
 
 use super::backtest::RunArgs;
 use super::load_settings;
 use std::process::ExitCode;
-use tradpal_actors::backtest::actor::fetch_range;
+use tradpal_actors::backtest::actor::RangePages;
 use tradpal_actors::backtest::request::parse_date;
-use tradpal_messages::{Candle, Timeframe};
-use tradpal_runtime::{Runtime, RuntimeOptions};
+use tradpal_actors::market_data::actor::store_error;
+use tradpal_actors::market_data::{CandleStore, CANDLES_PAGE_MAX};
+use tradpal_journal::{Journal, JournalOptions};
+use tradpal_messages::{Candle, Event, EventKind, Timeframe};
 
 /// The stored complete bars of each of `symbols` (`--symbol`, comma-separated) at
-/// `--timeframe` in `[--start, --end)`, read in one start of the runtime; a usage problem
-/// prints and gives exit code 2, a missing series 1.
+/// `timeframe` in `[--start-date, --end-date)`; a usage problem prints and gives exit
+/// code 2, a missing series or a journal held by the service 1.
 pub fn load(args: &RunArgs, symbols: &[String], timeframe: Timeframe) -> anyhow::Result<Result<Vec<Vec<Candle>>, ExitCode>> {
     let date = |flag: &'static str, v: &Option<String>| v.as_deref().map(|d| parse_date(flag, d)).transpose();
     let (start, end) = match (date("--start-date", &args.start), date("--end-date", &args.end)) {
@@ -27,36 +30,52 @@ pub fn load(args: &RunArgs, symbols: &[String], timeframe: Timeframe) -> anyhow:
         Ok(s) => s,
         Err(code) => return Ok(Err(code)),
     };
-    let settings_dir = settings.data_dir.clone();
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    let symbols = symbols.to_vec();
-    let result = rt.block_on(async move {
-        let runtime = match Runtime::start(settings, RuntimeOptions::default()).await {
-            Ok(r) => r,
-            Err(e) => return Err((true, format!("{e:#}"))),
+    let dir = settings.data_dir.clone();
+    let store = match stored_candles(&dir) {
+        Ok(s) => s,
+        Err(why) => {
+            eprintln!("error: {}", super::journal_open_failed(&dir, &why, "run the backtest through it: POST /api/backtest/run"));
+            return Ok(Err(ExitCode::from(1)));
+        }
+    };
+    let mut all = Vec::with_capacity(symbols.len());
+    for symbol in symbols {
+        let mut pages = RangePages::new(symbol, timeframe, start, end);
+        let mut cursor = start;
+        let bars = loop {
+            let page = store.range(symbol, timeframe, cursor, end, CANDLES_PAGE_MAX).map_err(store_error);
+            match pages.push(page) {
+                Ok(Some(next)) => cursor = Some(next),
+                Ok(None) => break pages.finish(),
+                Err(e) => break Err(e),
+            }
         };
-        let mut all = Vec::with_capacity(symbols.len());
-        for symbol in &symbols {
-            match fetch_range(symbol, timeframe, start, end).await {
-                Ok(bars) => all.push(bars),
-                Err(e) => {
-                    runtime.shutdown().await;
-                    return Err((false, e.message));
+        match bars {
+            Ok(b) => all.push(b),
+            Err(e) => {
+                eprintln!("error: reading the stored bars from {}: {}", dir.display(), e.message);
+                return Ok(Err(ExitCode::from(1)));
+            }
+        }
+    }
+    Ok(Ok(all))
+}
+
+/// Every `CandlesIngested` record of the journal folded into a store.
+fn stored_candles(dir: &std::path::Path) -> Result<CandleStore, String> {
+    let (journal, _) = Journal::open(dir, JournalOptions::default()).map_err(|e| e.to_string())?;
+    let mut store = CandleStore::default();
+    let last = journal.last_sequence();
+    if last > 0 {
+        for env in journal.read_range(1, last) {
+            let env = env.map_err(|e| e.to_string())?;
+            if env.kind == EventKind::CandlesIngested {
+                if let Event::CandlesIngested(e) = &env.event {
+                    store.apply(e).map_err(|why| format!("journal sequence {}: {why}", env.sequence))?;
                 }
             }
         }
-        runtime.shutdown().await;
-        Ok(all)
-    });
-    match result {
-        Ok(bars) => Ok(Ok(bars)),
-        Err((true, why)) => {
-            eprintln!("error: {}", super::journal_open_failed(&settings_dir, &why, "run the backtest through it: POST /api/backtest/run"));
-            Ok(Err(ExitCode::from(1)))
-        }
-        Err((false, why)) => {
-            eprintln!("error: reading the stored bars from {}: {why}", settings_dir.display());
-            Ok(Err(ExitCode::from(1)))
-        }
     }
+    journal.close().map_err(|e| e.to_string())?;
+    Ok(store)
 }

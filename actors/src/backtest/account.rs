@@ -62,6 +62,7 @@ impl Account {
         source: &str,
         funded_at: Timestamp,
     ) -> Result<Account, BacktestError> {
+        let config = &config.for_symbols(symbols).map_err(BacktestError::Symbol)?;
         let mut legs = Vec::with_capacity(symbols.len());
         for s in symbols {
             let inst = config.instruments.get(s).map_err(BacktestError::Symbol)?;

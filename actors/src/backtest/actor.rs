@@ -535,38 +535,68 @@ pub async fn fetch_range(
     start: Option<Timestamp>,
     end: Option<Timestamp>,
 ) -> Result<Vec<Candle>, ErrorReply> {
-    let mut bars = Vec::new();
+    let mut pages = RangePages::new(symbol, timeframe, start, end);
     let mut cursor = start;
     loop {
         let symbol = symbol.to_string();
-        let page = market_data(|reply| MarketDataMsg::Range { symbol, timeframe, start: cursor, end, limit: CANDLES_PAGE_MAX, reply })
-            .await?
-            .map_err(|e| {
-                if e.code == ErrorCode::NotFound {
-                    reply_err(ErrorCode::NotFound, format!("symbol: {}", e.message))
-                } else {
-                    reply_err(e.code, format!("timeframe: {}", e.message))
-                }
-            })?;
-        bars.extend(page.bars.iter().filter(|b| b.complete).map(|b| b.candle));
-        if bars.len() > BACKTEST_BARS_MAX {
+        let page =
+            market_data(|reply| MarketDataMsg::Range { symbol, timeframe, start: cursor, end, limit: CANDLES_PAGE_MAX, reply }).await?;
+        match pages.push(page)? {
+            Some(next) => cursor = Some(next),
+            None => return pages.finish(),
+        }
+    }
+}
+
+/// The complete bars of a range, collected page by page: what [`fetch_range`] does over
+/// the market-data actor and `tradpal backtest --symbol` does on a store it folded from
+/// the journal itself (a read opens nothing for writing). Messages name the request field.
+pub struct RangePages {
+    symbol: String,
+    timeframe: Timeframe,
+    start: Option<Timestamp>,
+    end: Option<Timestamp>,
+    bars: Vec<Candle>,
+}
+
+impl RangePages {
+    pub fn new(symbol: &str, timeframe: Timeframe, start: Option<Timestamp>, end: Option<Timestamp>) -> Self {
+        RangePages { symbol: symbol.to_string(), timeframe, start, end, bars: Vec::new() }
+    }
+
+    /// Takes one page (or the store's refusal); returns where the next page starts.
+    pub fn push(&mut self, page: Result<crate::market_data::CandlePage, ErrorReply>) -> Result<Option<Timestamp>, ErrorReply> {
+        let timeframe = self.timeframe;
+        let page = page.map_err(|e| {
+            if e.code == ErrorCode::NotFound {
+                reply_err(ErrorCode::NotFound, format!("symbol: {}", e.message))
+            } else {
+                reply_err(e.code, format!("timeframe: {}", e.message))
+            }
+        })?;
+        self.bars.extend(page.bars.iter().filter(|b| b.complete).map(|b| b.candle));
+        if self.bars.len() > BACKTEST_BARS_MAX {
             return Err(reply_err(ErrorCode::BadRequest, format!("the range holds more than {BACKTEST_BARS_MAX} {timeframe} bars (BACKTEST_BARS_MAX): narrow start_date / end_date or use a longer timeframe")));
         }
-        match page.next_start {
-            Some(next) => cursor = Some(next),
-            None => break,
+        Ok(page.next_start)
+    }
+
+    /// The bars, or a 404 naming the range when there are none.
+    pub fn finish(self) -> Result<Vec<Candle>, ErrorReply> {
+        if self.bars.is_empty() {
+            let range = format!(
+                "[{}, {})",
+                self.start.map_or("the first bar".into(), |t| t.to_string()),
+                self.end.map_or("the last bar".into(), |t| t.to_string())
+            );
+            return Err(reply_err(
+                ErrorCode::NotFound,
+                format!(
+                    "no complete {} bars of {} in {range}: check start_date / end_date against the stored data",
+                    self.timeframe, self.symbol
+                ),
+            ));
         }
+        Ok(self.bars)
     }
-    if bars.is_empty() {
-        let range = format!(
-            "[{}, {})",
-            start.map_or("the first bar".into(), |t| t.to_string()),
-            end.map_or("the last bar".into(), |t| t.to_string())
-        );
-        return Err(reply_err(
-            ErrorCode::NotFound,
-            format!("no complete {timeframe} bars of {symbol} in {range}: check start_date / end_date against the stored data"),
-        ));
-    }
-    Ok(bars)
 }

@@ -140,6 +140,24 @@ impl BacktestConfig {
         Ok(())
     }
 
+    /// This config for an account trading `symbols`: a backtest account holds the
+    /// currency its symbols are quoted in, so `GOOG/USD` runs in USD on the generic rule
+    /// (whatever can be imported can be backtested). Symbols quoted in different
+    /// currencies cannot share one account: refused, naming them.
+    pub fn for_symbols(&self, symbols: &[&str]) -> Result<BacktestConfig, String> {
+        let quotes: std::collections::BTreeSet<&str> = symbols.iter().filter_map(|s| s.split_once('/').map(|(_, q)| q)).collect();
+        match quotes.iter().next() {
+            Some(q) if quotes.len() == 1 && *q != self.instruments.quote() => {
+                Ok(BacktestConfig { instruments: Instruments::generic(q), ..self.clone() })
+            }
+            _ if quotes.len() > 1 => Err(format!(
+                "the symbols are quoted in {}: one account holds one currency; run them apart",
+                quotes.iter().copied().collect::<Vec<_>>().join(" and ")
+            )),
+            _ => Ok(self.clone()),
+        }
+    }
+
     /// The execution core's settings for this run.
     pub fn execution_config(&self) -> ExecutionConfig {
         ExecutionConfig {
@@ -150,5 +168,20 @@ impl BacktestConfig {
             live_venue: None,
             ..ExecutionConfig::default()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_account_holds_its_symbols_quote_currency() {
+        let c = BacktestConfig::default();
+        assert_eq!(c.for_symbols(&["BTC/USDT"]).unwrap().instruments.quote(), "USDT");
+        assert_eq!(c.for_symbols(&["GOOG/USD"]).unwrap().instruments.quote(), "USD");
+        assert_eq!(c.for_symbols(&["ETH/BTC", "LTC/BTC"]).unwrap().instruments.quote(), "BTC");
+        let e = c.for_symbols(&["GOOG/USD", "BTC/USDT"]).unwrap_err();
+        assert!(e.contains("USD and USDT") && e.contains("one account holds one currency"), "{e}");
     }
 }

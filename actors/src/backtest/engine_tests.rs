@@ -186,8 +186,13 @@ fn bad_input_gives_clear_errors() {
     let mut s = build(&StrategySpec::new("buy_and_hold")).unwrap();
     let config = BacktestConfig::default();
     assert_eq!(run(&config, &[], Timeframe::D1, "GOOG/USDT", s.as_mut()).unwrap_err(), BacktestError::NoBars);
-    let e = run(&config, &bars, Timeframe::D1, "GOOG/EUR", s.as_mut()).unwrap_err();
-    assert!(e.to_string().contains("quoted in EUR"), "{e}");
+    // A symbol quoted in another currency runs on an account in that currency.
+    let eur = run(&config, &bars, Timeframe::D1, "GOOG/EUR", s.as_mut()).unwrap();
+    assert_eq!(
+        eur.final_equity,
+        run(&config, &bars, Timeframe::D1, "GOOG/USDT", build(&StrategySpec::new("buy_and_hold")).unwrap().as_mut()).unwrap().final_equity
+    );
+    let mut s = build(&StrategySpec::new("buy_and_hold")).unwrap();
     let mut swapped = bars[..10].to_vec();
     swapped.swap(3, 4);
     let e = run(&config, &swapped, Timeframe::D1, "GOOG/USDT", s.as_mut()).unwrap_err();

@@ -66,6 +66,13 @@ impl Instruments {
         Self { quote: "USDT".into(), known, default_rule: (tiny, tiny, tiny, Fixed::ONE) }
     }
 
+    /// An account in `quote` with no table: every valid `X/<quote>` symbol gets the
+    /// generic rule (tick and lot 0.00000001, minimum notional 1), as unknown USDT pairs do.
+    pub fn generic(quote: &str) -> Self {
+        let tiny = Fixed::from_raw(1);
+        Self { quote: quote.to_string(), known: BTreeMap::new(), default_rule: (tiny, tiny, tiny, Fixed::ONE) }
+    }
+
     /// The account's currency: every symbol must be quoted in it.
     pub fn quote(&self) -> &str {
         &self.quote

@@ -133,7 +133,7 @@ pub struct MarketDataActor {
     pub services: Services,
 }
 
-fn store_error(e: StoreError) -> ErrorReply {
+pub fn store_error(e: StoreError) -> ErrorReply {
     let code = match e {
         StoreError::UnknownSymbol { .. } => ErrorCode::NotFound,
         StoreError::NoSource { .. } | StoreError::Resample(_) => ErrorCode::BadRequest,
