@@ -10,7 +10,7 @@ use std::time::Duration;
 
 fn spec_request(strategy: &str) -> Value {
     json!({"symbol": "BTC/USDT", "strategy": strategy, "start_date": "2022-01-01", "end_date": "2022-01-08",
-           "initial_capital": 10000, "commission": 0.001})
+           "initial_capital": 10000, "commission": 0.001, "timeframe": "1m"})
 }
 
 async fn run(server: &Server, body: &Value) -> (u16, Value) {
@@ -40,7 +40,7 @@ async fn run_poll_compare_restart() {
     let (s, accepted) = run(&server, &spec_request("sma_cross")).await;
     assert_eq!(s, 202, "{accepted}");
     assert_eq!(accepted["status"], "running");
-    assert_eq!(accepted["timeframe"], "1m", "the finest stored timeframe by default");
+    assert_eq!(accepted["timeframe"], "1m");
     assert_eq!(accepted["bars"], 7 * 24 * 60);
     let id = accepted["backtest_id"].as_str().unwrap().to_string();
     let r = poll(&server, &id).await;
@@ -308,4 +308,67 @@ impl TapRemove for Value {
         }
         self
     }
+}
+
+/// The CLI's flags are the request's fields (`--participation none` is
+/// `"participation": "none"`, `--param entry=cross` is `"params": {"entry": "cross"}`,
+/// `--cash` an alias of `initial_capital`), with the same defaults: the two give the same
+/// event stream. The service's TRANSACTION_COSTS stands in for a missing commission.
+#[tokio::test]
+async fn one_vocabulary_and_settings_over_http() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, csv) = btc_week_imported(dir.path());
+    let server = Server::start(&data, &[("TRANSACTION_COSTS", "0.0005")]);
+    let body = json!({"symbol": "BTC/USDT", "timeframe": "1m", "strategy": "sma_cross", "params": {"entry": "cross", "fast": 12},
+                      "cash": 20000, "participation": "none", "quantity": 0.05, "calendar": "crypto_24_7",
+                      "whole_units": false, "max_position_size": 2.0, "risk_free_rate": 0.0});
+    let (s, a) = run(&server, &body).await;
+    assert_eq!(s, 202, "{a}");
+    let r = poll(&server, a["backtest_id"].as_str().unwrap()).await;
+    assert_eq!(r["status"], "completed", "{r}");
+    let cli = [
+        "backtest", "--data", csv.to_str().unwrap(), "--symbol", "BTC/USDT", "--strategy", "sma_cross", "--param", "entry=cross",
+        "--param", "fast=12", "--initial-capital", "20000", "--participation", "none", "--quantity", "0.05", "--calendar",
+        "crypto_24_7", "--max-position-size", "2", "--risk-free-rate", "0", "--commission", "0.0005", "--json", "--quiet",
+    ];
+    let (code, out, err) = run_cli(&cli, &[]);
+    assert_eq!(code, 0, "{err}");
+    let c: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(r["event_stream_hash"], c["event_stream_hash"], "same run on both sides");
+    assert_eq!(r["sharpe_ratio"], c["metrics"]["sharpe_ratio"]);
+    // Bad values name the field.
+    for (field, value, needle) in [
+        ("participation", json!("sometimes"), "participation"),
+        ("quantity", json!(-1), "quantity"),
+        ("calendar", json!("nyse"), "calendar"),
+    ] {
+        let mut b = spec_request("sma_cross");
+        b[field] = value;
+        let (s, e) = run(&server, &b).await;
+        assert_eq!(s, 400, "{field}: {e}");
+        assert!(e["error"]["message"].as_str().unwrap().contains(needle), "{e}");
+    }
+}
+
+/// The natural first call (`{"symbol", "strategy"}` on minute bars) runs on the settings'
+/// first trading timeframe (1h, resampled) rather than every minute, and a result whose
+/// fees ate its capital says so.
+#[tokio::test]
+async fn a_newcomers_first_call_does_not_mislead() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, _) = btc_week_imported(dir.path());
+    let server = Server::start(&data, &[]);
+    let (s, a) = run(&server, &json!({"symbol": "BTC/USDT", "strategy": "sma_cross"})).await;
+    assert_eq!(s, 202, "{a}");
+    assert_eq!((a["timeframe"].as_str(), a["bars"].as_u64()), (Some("1h"), Some(7 * 24)), "{a}");
+    let r = poll(&server, a["backtest_id"].as_str().unwrap()).await;
+    assert_eq!(r["status"], "completed", "{r}");
+    // Every minute with a 1% fee: the fees eat the account, and the result says so.
+    let (s, a) =
+        run(&server, &json!({"symbol": "BTC/USDT", "strategy": "sma_cross", "timeframe": "1m", "commission": 0.01, "params": {"fast": 2, "slow": 3}}))
+            .await;
+    assert_eq!(s, 202, "{a}");
+    let r = poll(&server, a["backtest_id"].as_str().unwrap()).await;
+    let notes = r["notes"].as_array().unwrap();
+    assert!(notes.iter().any(|n| n.as_str().unwrap().contains("of the starting cash")), "{r}");
 }

@@ -64,7 +64,7 @@ async fn http_runs_stored_symbols_like_the_cli() {
         assert_eq!(code, 0, "{out}{err}");
     }
     let server = Server::start(&data, &[]);
-    let body = json!({"symbols": [LTC, ETH], "strategy": "sma_cross", "params": {"fast": 5, "slow": 15}});
+    let body = json!({"symbols": [LTC, ETH], "timeframe": "5m", "strategy": "sma_cross", "params": {"fast": 5, "slow": 15}});
     let (s, accepted) = run(&server, &body).await;
     assert_eq!(s, 202, "{accepted}");
     assert_eq!(accepted["bars"], 2 * 5760);

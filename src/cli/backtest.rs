@@ -411,6 +411,9 @@ fn print_summary(r: &BacktestResult, spec: &StrategySpec, seconds: f64, trades: 
     );
     println!("  event stream    {} events, blake3 {}", r.event_count, r.event_stream_hash);
     println!("  speed           {:.0} bars/s ({:.3} s, engine only)", c.bars as f64 / seconds.max(1e-9), seconds);
+    for n in &r.notes {
+        println!("  note            {n}");
+    }
     if trades {
         println!("  side  entry                  exit                   entry price   exit price    pnl");
         for t in &r.trades {

@@ -312,8 +312,13 @@ impl Account {
             per_symbol,
             event_count,
             event_stream_hash: hash,
+            notes: Vec::new(),
             equity: self.equity,
             events,
+        })
+        .map(|mut r| {
+            r.notes = super::result::notes(&r);
+            r
         })
     }
 }

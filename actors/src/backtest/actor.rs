@@ -255,7 +255,9 @@ impl BacktestActor {
                 format!("{running} backtests are running, the most at once (BACKTESTS_RUNNING_MAX = {BACKTESTS_RUNNING_MAX}); retry when one completes"),
             ));
         }
-        let timeframe = timeframe_or_finest(plan.timeframe, &plan.symbols[0]).await?;
+        // ai_ensemble: the finest stored, where its models were trained (they are per timeframe).
+        let default = if plan.spec.name == "ai_ensemble" { None } else { self.defaults.timeframe };
+        let timeframe = timeframe_or_default(plan.timeframe, default, &plan.symbols[0]).await?;
         if plan.spec.name == "ai_ensemble" {
             plan.spec.ai = Some(self.resolve_ai(&req, &plan, timeframe).await?);
         } else if req.model_id.is_some() || req.agent_id.is_some() {
@@ -491,6 +493,16 @@ fn truncate(s: &str) -> String {
 
 async fn market_data<T: Send + 'static>(msg: impl FnOnce(ractor::RpcReplyPort<T>) -> MarketDataMsg) -> Result<T, ErrorReply> {
     crate::context::ask(names::MARKET_DATA, MARKET_DATA_CALL_MS, msg).await
+}
+
+/// The request's timeframe; else `default` (the settings' first trading timeframe) when the
+/// stored data is as fine or finer (it is resampled); else the finest stored.
+pub async fn timeframe_or_default(asked: Option<Timeframe>, default: Option<Timeframe>, symbol: &str) -> Result<Timeframe, ErrorReply> {
+    if let Some(tf) = asked {
+        return Ok(tf);
+    }
+    let finest = finest_stored(symbol).await?;
+    Ok(default.filter(|d| d.seconds() >= finest.seconds()).unwrap_or(finest))
 }
 
 /// The request's timeframe, or else the finest stored for `symbol`.

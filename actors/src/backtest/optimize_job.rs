@@ -10,7 +10,7 @@
 //! each on one blocking thread that fans its trials out over every core; more answer
 //! 503 (the slot is shared with walk-forwards: [`search_slot_free`]). Progress counts engine runs up to [`super::optimize::OptimizeSpec::runs_planned`].
 
-use super::actor::{fetch_bars, finish, reply_err, request_error, timeframe_or_finest, BacktestActor, Entry, RunAccepted};
+use super::actor::{fetch_bars, finish, reply_err, request_error, timeframe_or_default, BacktestActor, Entry, RunAccepted};
 use super::files;
 use super::optimize::{optimize_observed, OptimizeReport, SEGMENT_BARS_MIN};
 use super::optimize_request::{OptimizePlan, OptimizeRequest};
@@ -116,7 +116,7 @@ impl BacktestActor {
         let req = req.with_defaults(&self.defaults);
         let plan = req.plan().map_err(request_error)?;
         search_slot_free(&state.entries)?;
-        let timeframe = timeframe_or_finest(plan.run.timeframe, &plan.run.symbol).await?;
+        let timeframe = timeframe_or_default(plan.run.timeframe, self.defaults.timeframe, &plan.run.symbol).await?;
         let bars = fetch_bars(&plan.run, timeframe).await?;
         let split = (bars.len() as f64 * plan.spec.train_fraction).floor() as usize;
         if split < SEGMENT_BARS_MIN || bars.len() - split < SEGMENT_BARS_MIN {

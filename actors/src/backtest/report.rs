@@ -17,22 +17,48 @@ use super::strategy::StrategySpec;
 use serde_json::{json, Value};
 use tradpal_messages::BacktestId;
 
-/// Most equity points in a report: the curve is downsampled (evenly by bar index, the
-/// first and last points always kept) to at most this many.
+/// Most equity points in a report: the curve is thinned (see [`downsample`]) to at most
+/// this many.
 pub const EQUITY_POINTS_MAX: usize = 2_000;
 /// Most closed trades in a report (the oldest; `trades_truncated` says when cut).
 pub const REPORT_TRADES_MAX: usize = 50_000;
 /// Most drawdown periods in a report (the deepest, in time order).
 pub const DRAWDOWN_PERIODS_MAX: usize = 500;
 
-/// At most `max` (>= 2) points: evenly spaced indexes, first and last included.
+/// At most `max` (>= 8) points of the curve, in time order: the first and last, the
+/// peak and trough of the maximum drawdown, and the highest and lowest point of each of
+/// `(max - 4) / 2` equal runs of bars. Even spacing would drop the extremes: a chart of
+/// the thinned curve would show a shallower drawdown than the report's own table. With
+/// the extremes kept, the chart's deepest drawdown is the table's.
 pub fn downsample(points: &[EquityPoint], max: usize) -> Vec<EquityPoint> {
-    let max = max.max(2);
+    let max = max.max(8);
     if points.len() <= max {
         return points.to_vec();
     }
     let last = points.len() - 1;
-    (0..max).map(|k| points[k * last / (max - 1)]).collect()
+    let mut keep = vec![0, last];
+    let (mut peak, mut dd) = (0usize, (0usize, 0usize, 0.0f64));
+    for (i, p) in points.iter().enumerate() {
+        if p.equity > points[peak].equity {
+            peak = i;
+        }
+        let depth = 1.0 - p.equity / points[peak].equity;
+        if depth > dd.2 {
+            dd = (peak, i, depth);
+        }
+    }
+    keep.extend([dd.0, dd.1]);
+    let buckets = (max - 4) / 2;
+    for b in 0..buckets {
+        let (from, to) = (1 + b * (last - 1) / buckets, 1 + (b + 1) * (last - 1) / buckets);
+        let run = &points[from..to.max(from + 1).min(last)];
+        let lo = run.iter().enumerate().min_by(|a, b| a.1.equity.total_cmp(&b.1.equity)).map(|(k, _)| from + k);
+        let hi = run.iter().enumerate().max_by(|a, b| a.1.equity.total_cmp(&b.1.equity)).map(|(k, _)| from + k);
+        keep.extend(lo.into_iter().chain(hi));
+    }
+    keep.sort_unstable();
+    keep.dedup();
+    keep.into_iter().map(|i| points[i]).collect()
 }
 
 /// The full report of a run (see the module doc); `request` is echoed as sent.
@@ -78,6 +104,7 @@ pub fn performance(id: BacktestId, spec: &StrategySpec, request: &Value, r: &Bac
         "attribution": attribution,
         "event_count": r.event_count,
         "event_stream_hash": r.event_stream_hash,
+        "notes": r.notes,
     });
     // A portfolio's symbols, each with its position, trades and open trade (a
     // one-symbol report keeps its shape).
@@ -123,6 +150,7 @@ pub fn summary(doc: &Value) -> Value {
         "final_equity": doc["final_equity"],
         "fees_paid": doc["fees_paid"],
         "event_stream_hash": doc["event_stream_hash"],
+        "notes": doc["notes"],
     })
 }
 
@@ -151,10 +179,30 @@ mod tests {
     fn downsample_keeps_ends_and_bound() {
         let pts: Vec<EquityPoint> = (0..10_001).map(|i| EquityPoint { time: Timestamp(i), equity: i as f64 + 1.0 }).collect();
         let d = downsample(&pts, EQUITY_POINTS_MAX);
-        assert_eq!(d.len(), EQUITY_POINTS_MAX);
+        assert!(d.len() <= EQUITY_POINTS_MAX && d.len() > EQUITY_POINTS_MAX - 10, "{}", d.len());
         assert_eq!(d[0], pts[0]);
         assert_eq!(*d.last().unwrap(), *pts.last().unwrap());
         assert!(d.windows(2).all(|w| w[0].time < w[1].time));
         assert_eq!(downsample(&pts[..5], EQUITY_POINTS_MAX).len(), 5);
+    }
+
+    #[test]
+    fn downsample_keeps_the_deepest_drawdown() {
+        // A one-bar crash in the middle of 100,000 bars: evenly spaced points miss it.
+        let pts: Vec<EquityPoint> = (0..100_000)
+            .map(|i| EquityPoint { time: Timestamp(i), equity: if i == 54_321 { 50.0 } else { 100.0 + (i % 7) as f64 } })
+            .collect();
+        let dd = |p: &[EquityPoint]| {
+            let mut peak = f64::MIN;
+            p.iter().map(|x| {
+                peak = peak.max(x.equity);
+                1.0 - x.equity / peak
+            })
+            .fold(0.0f64, f64::max)
+        };
+        let d = downsample(&pts, EQUITY_POINTS_MAX);
+        assert!(d.len() <= EQUITY_POINTS_MAX && d.windows(2).all(|w| w[0].time < w[1].time));
+        assert_eq!(dd(&d), dd(&pts), "the chart's drawdown is the table's");
+        assert!(d.iter().any(|p| p.time == Timestamp(54_321)));
     }
 }

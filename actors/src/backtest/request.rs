@@ -154,11 +154,15 @@ pub struct RunDefaults {
     pub risk_free_rate: Option<f64>,
     /// `trading_config.capital`.
     pub initial_capital: Option<f64>,
+    /// `trading_config.timeframes[0]` (1h by default): the timeframe a backtest without
+    /// one runs on, resampled from finer stored bars (the finest stored when only coarser
+    /// data exists). A newcomer's first call then trades hourly bars, not every minute.
+    pub timeframe: Option<Timeframe>,
 }
 
 impl RunDefaults {
     /// None: every field falls back to the built-in default.
-    pub const BUILT_IN: RunDefaults = RunDefaults { commission: None, risk_free_rate: None, initial_capital: None };
+    pub const BUILT_IN: RunDefaults = RunDefaults { commission: None, risk_free_rate: None, initial_capital: None, timeframe: None };
 
     /// `TRANSACTION_COSTS`, `RISK_FREE_RATE` and `trading_config.capital`.
     pub fn from_settings(settings: &tradpal_config::Settings) -> Self {
@@ -166,6 +170,7 @@ impl RunDefaults {
             commission: Some(settings.backtest.transaction_costs),
             risk_free_rate: Some(settings.risk.risk_free_rate),
             initial_capital: Some(settings.trading.capital),
+            timeframe: settings.trading.timeframes.first().and_then(|t| t.as_str().parse().ok()),
         }
     }
 }

@@ -55,11 +55,37 @@ pub struct BacktestResult {
     pub event_count: u64,
     /// blake3 of the event stream (see `events.rs`): equal for equal runs.
     pub event_stream_hash: String,
+    /// What a reader should know before trusting the numbers ([`notes`]); empty when
+    /// nothing stands out.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
     #[serde(skip)]
     pub equity: Vec<EquityPoint>,
     /// Every event, in order, when the config's `keep_events` is set; else empty.
     #[serde(skip)]
     pub events: Vec<Event>,
+}
+
+/// Share of the starting cash paid in fees above which a result says so.
+pub const FEES_NOTE_FRACTION: f64 = 0.2;
+
+/// Notes on a result whose numbers could mislead: fees that ate a large share of the
+/// starting cash (a fast strategy on fine bars), or a strategy that never traded.
+pub fn notes(r: &BacktestResult) -> Vec<String> {
+    let mut notes = Vec::new();
+    let (fees, cash) = (r.fees_paid.to_f64(), r.starting_cash.to_f64());
+    if cash > 0.0 && fees / cash >= FEES_NOTE_FRACTION {
+        notes.push(format!(
+            "fees were {:.0}% of the starting cash ({} fills on {} bars): costs dominate this result; try a longer timeframe, fewer trades or a lower commission",
+            fees / cash * 100.0,
+            r.counts.fills,
+            r.timeframe
+        ));
+    }
+    if r.counts.fills == 0 {
+        notes.push("no order filled: the strategy never traded on these bars (see counts for skipped or rejected orders)".into());
+    }
+    notes
 }
 
 /// One symbol of a portfolio run.

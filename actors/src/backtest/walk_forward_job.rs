@@ -8,7 +8,7 @@
 //! answer 503. `BacktestCompleted.total_return` is the stitched out-of-sample return.
 //! Progress counts engine runs up to [`super::walk_forward::runs_planned`].
 
-use super::actor::{fetch_bars, request_error, timeframe_or_finest, BacktestActor, RunAccepted};
+use super::actor::{fetch_bars, request_error, timeframe_or_default, BacktestActor, RunAccepted};
 use super::files;
 use super::optimize_job::search_slot_free;
 use super::report::{downsample, EQUITY_POINTS_MAX};
@@ -93,7 +93,7 @@ impl BacktestActor {
         let plan = req.plan().map_err(request_error)?;
         search_slot_free(&state.entries)?;
         let run = &plan.optimize.run;
-        let timeframe = timeframe_or_finest(run.timeframe, &run.symbol).await?;
+        let timeframe = timeframe_or_default(run.timeframe, self.defaults.timeframe, &run.symbol).await?;
         let bars = fetch_bars(run, timeframe).await?;
         let (windows, count) = plan.windows.resolve(bars.len()).map_err(request_error)?;
         let runs = check_runs(&plan.optimize, count).map_err(request_error)?;
