@@ -28,6 +28,8 @@ fn optimize_json_is_deterministic_across_threads() {
     for k in ["best_params", "in_sample_score", "out_of_sample_score", "top"] {
         assert_eq!(a[k], b[k], "{k}");
     }
+    // Periods are whole numbers of bars, and the report writes them so.
+    assert!(a["best_params"]["fast"].is_u64() && a["best_params"]["slow"].is_u64(), "{}", a["best_params"]);
 }
 
 #[test]

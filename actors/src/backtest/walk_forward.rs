@@ -82,6 +82,7 @@ pub type Span = (usize, usize);
 pub struct WindowReport {
     pub train: Segment,
     pub test: Segment,
+    #[serde(serialize_with = "crate::strategy::ser_params")]
     pub best_params: BTreeMap<String, f64>,
     /// The best score on the training bars.
     pub in_sample_score: Option<f64>,

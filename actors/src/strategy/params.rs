@@ -52,6 +52,21 @@ pub fn param_word(name: &str, value: f64) -> Option<&'static str> {
     words.iter().find(|(_, v)| *v == value).map(|(w, _)| *w)
 }
 
+/// Serialises a parameter map with whole values as integers (`"fast": 10`, not `10.0`):
+/// periods are counts of bars, and a report should say so.
+pub fn ser_params<S: serde::Serializer>(params: &BTreeMap<String, f64>, s: S) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeMap;
+    let mut map = s.serialize_map(Some(params.len()))?;
+    for (k, v) in params {
+        if v.fract() == 0.0 && v.abs() < 9.0e15 {
+            map.serialize_entry(k, &(*v as i64))?;
+        } else {
+            map.serialize_entry(k, v)?;
+        }
+    }
+    map.end()
+}
+
 /// Deserialises a parameter map whose values are numbers, or words of [`PARAM_WORDS`].
 pub fn de_params<'de, D: serde::Deserializer<'de>>(d: D) -> Result<BTreeMap<String, f64>, D::Error> {
     #[derive(serde::Deserialize)]

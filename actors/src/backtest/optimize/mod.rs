@@ -203,6 +203,7 @@ impl Segment {
 /// One row of the top table: in-sample score (`None` when undefined or failed).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Trial {
+    #[serde(serialize_with = "crate::strategy::ser_params")]
     pub params: BTreeMap<String, f64>,
     pub score: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -221,7 +222,8 @@ pub struct OptimizeReport {
     /// Points scored, and how many of them failed to run (scored `-inf`).
     pub trials: usize,
     pub failed_trials: usize,
-    /// The best point's full parameters (fixed ones included).
+    /// The best point's full parameters (fixed ones included); whole values as integers.
+    #[serde(serialize_with = "crate::strategy::ser_params")]
     pub best_params: BTreeMap<String, f64>,
     pub in_sample_score: Option<f64>,
     /// The best point, run once on the held-out bars.
