@@ -327,9 +327,33 @@ async fn one_vocabulary_and_settings_over_http() {
     let r = poll(&server, a["backtest_id"].as_str().unwrap()).await;
     assert_eq!(r["status"], "completed", "{r}");
     let cli = [
-        "backtest", "--data", csv.to_str().unwrap(), "--symbol", "BTC/USDT", "--strategy", "sma_cross", "--param", "entry=cross",
-        "--param", "fast=12", "--initial-capital", "20000", "--participation", "none", "--quantity", "0.05", "--calendar",
-        "crypto_24_7", "--max-position-size", "2", "--risk-free-rate", "0", "--commission", "0.0005", "--json", "--quiet",
+        "backtest",
+        "--data",
+        csv.to_str().unwrap(),
+        "--symbol",
+        "BTC/USDT",
+        "--strategy",
+        "sma_cross",
+        "--param",
+        "entry=cross",
+        "--param",
+        "fast=12",
+        "--initial-capital",
+        "20000",
+        "--participation",
+        "none",
+        "--quantity",
+        "0.05",
+        "--calendar",
+        "crypto_24_7",
+        "--max-position-size",
+        "2",
+        "--risk-free-rate",
+        "0",
+        "--commission",
+        "0.0005",
+        "--json",
+        "--quiet",
     ];
     let (code, out, err) = run_cli(&cli, &[]);
     assert_eq!(code, 0, "{err}");
@@ -364,9 +388,11 @@ async fn a_newcomers_first_call_does_not_mislead() {
     let r = poll(&server, a["backtest_id"].as_str().unwrap()).await;
     assert_eq!(r["status"], "completed", "{r}");
     // Every minute with a 1% fee: the fees eat the account, and the result says so.
-    let (s, a) =
-        run(&server, &json!({"symbol": "BTC/USDT", "strategy": "sma_cross", "timeframe": "1m", "commission": 0.01, "params": {"fast": 2, "slow": 3}}))
-            .await;
+    let (s, a) = run(
+        &server,
+        &json!({"symbol": "BTC/USDT", "strategy": "sma_cross", "timeframe": "1m", "commission": 0.01, "params": {"fast": 2, "slow": 3}}),
+    )
+    .await;
     assert_eq!(s, 202, "{a}");
     let r = poll(&server, a["backtest_id"].as_str().unwrap()).await;
     let notes = r["notes"].as_array().unwrap();

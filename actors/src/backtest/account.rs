@@ -313,6 +313,7 @@ impl Account {
             event_count,
             event_stream_hash: hash,
             notes: Vec::new(),
+            benchmark: benchmark.to_vec(),
             equity: self.equity,
             events,
         })

@@ -31,9 +31,14 @@ pub const DRAWDOWN_PERIODS_MAX: usize = 500;
 /// the thinned curve would show a shallower drawdown than the report's own table. With
 /// the extremes kept, the chart's deepest drawdown is the table's.
 pub fn downsample(points: &[EquityPoint], max: usize) -> Vec<EquityPoint> {
+    downsample_indices(points, max).into_iter().map(|i| points[i]).collect()
+}
+
+/// The indexes [`downsample`] keeps, in order.
+pub fn downsample_indices(points: &[EquityPoint], max: usize) -> Vec<usize> {
     let max = max.max(8);
     if points.len() <= max {
-        return points.to_vec();
+        return (0..points.len()).collect();
     }
     let last = points.len() - 1;
     let mut keep = vec![0, last];
@@ -58,7 +63,7 @@ pub fn downsample(points: &[EquityPoint], max: usize) -> Vec<EquityPoint> {
     }
     keep.sort_unstable();
     keep.dedup();
-    keep.into_iter().map(|i| points[i]).collect()
+    keep
 }
 
 /// The full report of a run (see the module doc); `request` is echoed as sent.
@@ -75,6 +80,7 @@ pub fn performance(id: BacktestId, spec: &StrategySpec, request: &Value, r: &Bac
         .map(|(y, m, ret)| json!({ "year": y, "month": m, "return": ret }))
         .collect();
     let trades = &r.trades[..r.trades.len().min(REPORT_TRADES_MAX)];
+    let kept = downsample_indices(&r.equity, EQUITY_POINTS_MAX);
     let attribution = with_drawdowns(attribute(&r.trades), &periods, &r.trades);
     let mut doc = json!({
         "backtest_id": id,
@@ -97,7 +103,8 @@ pub fn performance(id: BacktestId, spec: &StrategySpec, request: &Value, r: &Bac
         "trades_total": r.trades.len(),
         "trades_truncated": r.trades.len() > trades.len(),
         "open_trade": r.open_trade,
-        "equity_curve": downsample(&r.equity, EQUITY_POINTS_MAX),
+        "equity_curve": kept.iter().map(|&i| r.equity[i]).collect::<Vec<_>>(),
+        "benchmark_curve": benchmark_curve(r, &kept),
         "equity_points_total": r.equity.len(),
         "drawdown_periods": periods,
         "monthly_returns": monthly,
@@ -112,6 +119,16 @@ pub fn performance(id: BacktestId, spec: &StrategySpec, request: &Value, r: &Bac
         o.insert("per_symbol".into(), json!(r.per_symbol));
     }
     doc
+}
+
+/// Buy and hold at the kept points, scaled to the starting cash (what the cash would be
+/// worth held in the benchmark); empty when the run has no benchmark per bar.
+fn benchmark_curve(r: &BacktestResult, kept: &[usize]) -> Vec<f64> {
+    let (b, cash) = (&r.benchmark, r.starting_cash.to_f64());
+    match b.first() {
+        Some(&b0) if b.len() == r.equity.len() && b0 > 0.0 => kept.iter().map(|&i| cash * b[i] / b0).collect(),
+        _ => Vec::new(),
+    }
 }
 
 /// Adds named sections (the robustness analyses) to a report made by [`performance`].
@@ -194,11 +211,12 @@ mod tests {
             .collect();
         let dd = |p: &[EquityPoint]| {
             let mut peak = f64::MIN;
-            p.iter().map(|x| {
-                peak = peak.max(x.equity);
-                1.0 - x.equity / peak
-            })
-            .fold(0.0f64, f64::max)
+            p.iter()
+                .map(|x| {
+                    peak = peak.max(x.equity);
+                    1.0 - x.equity / peak
+                })
+                .fold(0.0f64, f64::max)
         };
         let d = downsample(&pts, EQUITY_POINTS_MAX);
         assert!(d.len() <= EQUITY_POINTS_MAX && d.windows(2).all(|w| w[0].time < w[1].time));

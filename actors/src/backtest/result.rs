@@ -61,6 +61,10 @@ pub struct BacktestResult {
     pub notes: Vec<String>,
     #[serde(skip)]
     pub equity: Vec<EquityPoint>,
+    /// The buy-and-hold benchmark per bar (closes, or a basket's value), as the metrics
+    /// saw it; the report scales it to the starting cash.
+    #[serde(skip)]
+    pub benchmark: Vec<f64>,
     /// Every event, in order, when the config's `keep_events` is set; else empty.
     #[serde(skip)]
     pub events: Vec<Event>,

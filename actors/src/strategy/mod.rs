@@ -51,8 +51,8 @@ mod sma_cross;
 
 pub use ai_ensemble::{AiEnsemble, AiModels, MlScorer};
 pub use params::{
-    de_params, ser_params, not_built, param_value, param_word, strategy_list, StrategyError, StrategyInfo, FRACTION_MAX, NOT_BUILT, PARAM_WORDS,
-    STRATEGIES,
+    de_params, not_built, param_value, param_word, ser_params, strategy_list, StrategyError, StrategyInfo, FRACTION_MAX, NOT_BUILT,
+    PARAM_WORDS, STRATEGIES,
 };
 pub use runtime::{BadSignal, StrategyRuntime};
 pub use simple::{BollingerBreakout, BuyAndHold, RsiReversion};

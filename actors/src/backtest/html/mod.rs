@@ -10,16 +10,20 @@
 //! Every text from the report (the strategy's name and parameters come from users) is
 //! escaped.
 //!
-//! The charts draw the report's equity curve, which is downsampled (at most
-//! [`super::report::EQUITY_POINTS_MAX`] points), so the drawn trough may be a little
-//! shallower than the exact `max_drawdown` in the metrics table.
+//! The charts draw the report's equity curve, thinned to at most
+//! [`super::report::EQUITY_POINTS_MAX`] points with every stretch's extremes and the
+//! deepest drawdown kept, so the drawn trough is the metrics table's `max_drawdown`. The
+//! equity chart has the buy-and-hold benchmark as a grey line.
 //!
 //! # Layout
 //!
 //! - `mod.rs`: [`render`], [`equity_svg`], [`escape`], the sections.
+//! - `tearsheet.rs`: the metrics table (labels, units, groups; how returns were
+//!   annualised) and attribution as tables.
 //! - `svg.rs`: the chart builders ([`svg::path`], [`svg::LineChart`], [`svg::heat_map`]).
 
 pub mod svg;
+mod tearsheet;
 
 use serde_json::Value;
 use std::fmt::Write;
@@ -27,14 +31,14 @@ use std::fmt::Write;
 /// Most trades listed in the HTML (the first and the last half of them).
 pub const HTML_TRADES_MAX: usize = 200;
 /// Optional top-level blocks of the report shown as key / value tables when present.
-pub const EXTRA_SECTIONS: &[(&str, &str)] =
-    &[("attribution", "Attribution"), ("monte_carlo", "Monte Carlo"), ("lookahead", "Look-ahead check")];
+pub const EXTRA_SECTIONS: &[(&str, &str)] = &[("monte_carlo", "Monte Carlo"), ("lookahead", "Look-ahead check")];
 
 const STYLE: &str = "body{font-family:sans-serif;margin:24px;color:#222;max-width:1000px}\
 h1{font-size:20px}h2{font-size:16px;margin-top:28px;border-bottom:1px solid #ddd}\
 table{border-collapse:collapse;font-size:12px}td,th{padding:3px 8px;border-bottom:1px solid #eee;text-align:right}\
 th{background:#f4f4f4}td.k{text-align:left;color:#555}.note{color:#a60;font-size:12px}\
-.metrics{columns:2}.pos{color:#1a7f37}.neg{color:#c62828}";
+.metrics{display:flex;flex-wrap:wrap;gap:16px}.metrics table{min-width:230px}h3{font-size:14px}\
+.pos{color:#1a7f37}.neg{color:#c62828}";
 
 /// Escapes `& < > " '` for HTML text and attribute values.
 pub fn escape(text: &str) -> String {
@@ -107,8 +111,19 @@ pub fn underwater(ys: &[f64]) -> Vec<f64> {
 
 fn equity_chart(doc: &Value) -> String {
     let (ys, first, last) = equity(doc);
-    svg::LineChart { title: "Equity", ys: &ys, first_label: &first, last_label: &last, colour: "#1f5fbf", area: false, format: money }
-        .render()
+    let bench: Vec<f64> =
+        doc["benchmark_curve"].as_array().map_or_else(Vec::new, |b| b.iter().map(|v| v.as_f64().unwrap_or(f64::NAN)).collect());
+    svg::LineChart {
+        title: "Equity (grey: buy and hold)",
+        ys: &ys,
+        first_label: &first,
+        last_label: &last,
+        colour: "#1f5fbf",
+        area: false,
+        format: money,
+        benchmark: (bench.len() == ys.len()).then_some(&bench[..]),
+    }
+    .render()
 }
 
 /// The equity curve alone, as a standalone SVG file (`--equity-svg`).
@@ -138,19 +153,35 @@ pub fn render(doc: &Value) -> String {
         cell(&doc["fees_paid"]),
         text(&doc["event_stream_hash"])
     );
+    for n in doc["notes"].as_array().map(Vec::as_slice).unwrap_or(&[]) {
+        let _ = write!(s, "<p class=\"note\">Note: {}</p>", text(n));
+    }
     s.push_str("<h2>Metrics</h2>");
-    key_values(&mut s, m, "metrics");
+    tearsheet::metrics(&mut s, m);
     s.push_str("<h2>Equity curve</h2>");
     s.push_str(&equity_chart(doc));
     let (ys, first, last) = equity(doc);
     s.push_str("<h2>Drawdown</h2>");
     let dd = underwater(&ys);
     s.push_str(
-        &svg::LineChart { title: "Drawdown", ys: &dd, first_label: &first, last_label: &last, colour: "#c62828", area: true, format: pct }
-            .render(),
+        &svg::LineChart {
+            title: "Drawdown",
+            ys: &dd,
+            first_label: &first,
+            last_label: &last,
+            colour: "#c62828",
+            area: true,
+            format: pct,
+            benchmark: None,
+        }
+        .render(),
     );
     s.push_str("<h2>Monthly returns</h2>");
     s.push_str(&svg::heat_map("Monthly returns", &monthly(doc)));
+    if doc["attribution"].is_object() {
+        s.push_str("<h2>Attribution</h2>");
+        tearsheet::attribution(&mut s, &doc["attribution"]);
+    }
     for (key, name) in EXTRA_SECTIONS {
         if doc[*key].is_object() {
             let _ = write!(s, "<h2>{}</h2>", escape(name));
@@ -196,7 +227,7 @@ fn trades(s: &mut String, doc: &Value) {
     if doc["trades_truncated"] == true {
         let _ = write!(s, "<p class=\"note\">The report itself keeps only the first {} of {total} trades.</p>", list.len());
     }
-    s.push_str("<table><tr><th>#</th><th>side</th><th>entry</th><th>exit</th><th>entry price</th><th>exit price</th><th>quantity</th><th>P&amp;L</th><th>return</th><th>bars</th></tr>");
+    s.push_str("<table><tr><th>#</th><th>position</th><th>entry</th><th>exit</th><th>entry price</th><th>exit price</th><th>quantity</th><th>P&amp;L</th><th>return</th><th>bars</th></tr>");
     let first_tail = list.len() - tail.len();
     for (i, t) in head.iter().enumerate().chain(tail.iter().enumerate().map(|(k, t)| (first_tail + k, t))) {
         if i == first_tail && !tail.is_empty() {
@@ -207,14 +238,15 @@ fn trades(s: &mut String, doc: &Value) {
             s,
             "<tr class=\"trade\"><td>{}</td><td class=\"k\">{}</td><td class=\"k\">{}</td><td class=\"k\">{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"{}\">{}</td><td>{}</td><td>{}</td></tr>",
             i + 1,
-            text(&t["side"]),
+            // A round trip is a long (entered by a buy) or a short position.
+            if t["side"] == "sell" { "short" } else { "long" },
             text(&t["entry_time"]),
             text(&t["exit_time"]),
             cell(&t["entry_price"]),
             cell(&t["exit_price"]),
             cell(&t["quantity"]),
             if pnl >= 0.0 { "pos" } else { "neg" },
-            cell(&t["pnl"]),
+            t["pnl"].as_f64().map_or_else(|| "n/a".into(), money),
             t["return_pct"].as_f64().map_or_else(|| "n/a".into(), pct),
             cell(&t["bars_held"]),
         );
@@ -232,7 +264,8 @@ mod tests {
         let trade = json!({"side": "buy", "entry_time": "2022-01-01T00:00:00Z", "exit_time": "2022-01-01T01:00:00Z", "entry_price": 1.0, "exit_price": 2.0, "quantity": 1.0, "pnl": 1.0, "return_pct": 1.0, "bars_held": 60});
         let doc = json!({
             "description": "<script>alert('x')</script>", "symbol": "A/B", "timeframe": "1h",
-            "metrics": {"total_return": 0.1, "bars": 3, "start": "2022-01-01T00:00:00Z", "end": "2022-01-01T02:00:00Z", "<b>": "\"q\""},
+            "metrics": {"total_return": 0.1, "bars": 3, "start": "2022-01-01T00:00:00Z", "end": "2022-01-01T02:00:00Z"},
+            "notes": ["<b>\"q\"</b>"],
             "equity_curve": [{"time": "2022-01-01T00:00:00Z", "equity": 100.0}, {"time": "2022-01-01T01:00:00Z", "equity": 90.0}, {"time": "2022-01-01T02:00:00Z", "equity": 110.0}],
             "monthly_returns": [{"year": 2022, "month": 1, "return": 0.1}],
             "trades": vec![trade; 450], "trades_total": 450,

@@ -67,13 +67,20 @@ pub struct LineChart<'a> {
     pub colour: &'a str,
     pub area: bool,
     pub format: fn(f64) -> String,
+    /// A second series drawn under the first, grey and dashed (the benchmark), on the
+    /// same scale; same length as `ys`.
+    pub benchmark: Option<&'a [f64]>,
 }
 
 impl LineChart<'_> {
     /// The inline `<svg>` element (see [`standalone`] for a file).
     pub fn render(&self) -> String {
         let f = LINE_FRAME;
-        let (lo, hi) = bounds(self.ys);
+        let (mut lo, mut hi) = bounds(self.ys);
+        if let Some(b) = self.benchmark {
+            let (blo, bhi) = bounds(b);
+            (lo, hi) = (lo.min(blo), hi.max(bhi));
+        }
         let mut s = String::new();
         let _ = write!(
             s,
@@ -90,6 +97,13 @@ impl LineChart<'_> {
             pw = f.width - f.left - f.pad,
             ph = f.height - 2.0 * f.pad
         );
+        if let Some(b) = self.benchmark.filter(|b| !b.is_empty()) {
+            let _ = write!(
+                s,
+                r##"<path d="{}" fill="none" stroke="#999" stroke-width="1" stroke-dasharray="4 3" class="benchmark"/>"##,
+                path(b, &f, lo, hi)
+            );
+        }
         if !self.ys.is_empty() {
             let d = path(self.ys, &f, lo, hi);
             if self.area {
