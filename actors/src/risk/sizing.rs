@@ -346,6 +346,18 @@ pub(crate) fn cap(notional: f64, quantity: Option<f64>, pv: f64, max: f64) -> Ca
     Cap { capped: true, notional: max * pv, fraction: max, quantity: quantity.map(|q| q * scale) }
 }
 
+/// `x` at the service's money precision (8 decimals: `Fixed`, the finest lot and tick of
+/// any instrument), so answers read `0.01` and `1250`, not `0.010000000000000002` and
+/// `1250.0000000000002` (float noise of the arithmetic above).
+pub(crate) fn precise(x: f64) -> f64 {
+    let scaled = (x * 1e8).round();
+    if scaled.is_finite() && scaled.abs() < 9.0e15 {
+        scaled / 1e8
+    } else {
+        x
+    }
+}
+
 fn single_answer(
     pv: f64,
     max: f64,
@@ -369,17 +381,17 @@ fn single_answer(
     let scale = if notional > 0.0 { c.notional / notional } else { 1.0 };
     Ok(PositionSizeResponse {
         method,
-        quantity,
-        notional,
+        quantity: quantity.map(precise),
+        notional: precise(notional),
         fraction_of_portfolio: notional / pv,
-        risk_amount,
+        risk_amount: risk_amount.map(precise),
         max_position_size: max,
         capped: c.capped,
         cap_reason,
-        capped_quantity: c.quantity,
-        capped_notional: c.notional,
+        capped_quantity: c.quantity.map(precise),
+        capped_notional: precise(c.notional),
         capped_fraction: c.fraction,
-        capped_risk_amount: risk_amount.map(|r| r * scale),
+        capped_risk_amount: risk_amount.map(|r| precise(r * scale)),
         allocations: Vec::new(),
         detail,
     })

@@ -20,9 +20,10 @@ fn spec_example_answers_point_two_and_two_hundred() {
     // 100 % of equity is over the default 5 % cap: reported, not silently applied.
     assert!(r.capped);
     assert_eq!(r.max_position_size, 0.05);
-    assert!((r.capped_quantity.unwrap() - 0.01).abs() < 1e-15);
-    assert!((r.capped_notional - 500.0).abs() < 1e-9);
-    assert!((r.capped_risk_amount.unwrap() - 10.0).abs() < 1e-9);
+    // Exactly, not 0.010000000000000002: answers are at the service's 8-decimal precision.
+    assert_eq!((r.capped_quantity, r.capped_notional, r.capped_risk_amount), (Some(0.01), 500.0, Some(10.0)));
+    let v = serde_json::to_string(&r).unwrap();
+    assert!(v.contains("\"capped_quantity\":0.01,") && !v.contains("0000000000"), "{v}");
     assert!(r.cap_reason.unwrap().contains("exceeds max_position_size 0.05"));
 }
 
