@@ -191,6 +191,9 @@ fn print_optimize(r: &OptimizeReport, spec: &OptimizeSpec, seconds: f64) {
         seconds,
         spec.threads_used()
     );
+    for t in &r.failures {
+        println!("  failed          {}: {}", params(&t.params), t.error.as_deref().unwrap_or("unknown"));
+    }
     println!(
         "  in-sample       bars {}..{} ({} bars, {} .. {})",
         r.in_sample.first_bar,

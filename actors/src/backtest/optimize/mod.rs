@@ -234,7 +234,14 @@ pub struct OptimizeReport {
     pub out_of_sample_metrics: Metrics,
     /// The best `top_k` in-sample trials, best first.
     pub top: Vec<Trial>,
+    /// Why trials failed: the first [`FAILURES_SHOWN_MAX`] failed trials with their
+    /// errors (a failed trial scores nothing and would otherwise say nothing).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub failures: Vec<Trial>,
 }
+
+/// Most failed trials a report lists with their reasons.
+pub const FAILURES_SHOWN_MAX: usize = 5;
 
 /// Optimises `spec` on the first `train_fraction` of `bars`, then runs the best point
 /// on the rest (see the module doc).
@@ -295,6 +302,7 @@ pub fn optimize_observed(
         in_sample_metrics: is_run.metrics,
         out_of_sample_metrics: oos_run.metrics,
         top: ranked.iter().take(spec.top_k).map(|s| trial(spec, s)).collect(),
+        failures: ranked.iter().filter(|s| s.error.is_some()).take(FAILURES_SHOWN_MAX).map(|s| trial(spec, s)).collect(),
     })
 }
 

@@ -140,6 +140,8 @@ fn invalid_points_rank_last_and_a_search_with_none_valid_fails() {
     assert_eq!((rep.trials, rep.failed_trials), (3, 2));
     assert_eq!(rep.best_params["fast"], 10.0);
     assert!(rep.top[1].error.as_deref().unwrap().contains("shorter"), "{:?}", rep.top);
+    assert_eq!(rep.failures.len(), 2, "every failure listed with its reason");
+    assert!(rep.failures.iter().all(|t| t.error.as_deref().unwrap().contains("must be shorter than slow")), "{:?}", rep.failures);
     let none = OptimizeSpec {
         ranges: vec![ParamRange::new("fast", 20.0, 30.0, Some(10.0)), ParamRange::new("slow", 20.0, 20.0, Some(1.0))],
         ..spec
