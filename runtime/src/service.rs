@@ -179,6 +179,7 @@ pub fn session_defaults(settings: &Settings) -> SessionDefaults {
             .and_then(|tf| tf.as_str().parse::<tradpal_messages::Timeframe>().ok())
             .unwrap_or(tradpal_messages::Timeframe::H1),
         commission: settings.backtest.transaction_costs,
+        symbols: settings.trading.symbols.clone(),
     }
 }
 

@@ -121,17 +121,19 @@ impl PinnedModels {
 }
 
 /// Defaults a start takes from the service's settings.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct SessionDefaults {
     /// The config's first timeframe.
     pub timeframe: Timeframe,
     /// `TRANSACTION_COSTS`.
     pub commission: f64,
+    /// `trading_config.symbols`: what sessions may trade (empty: any).
+    pub symbols: Vec<String>,
 }
 
 impl Default for SessionDefaults {
     fn default() -> Self {
-        SessionDefaults { timeframe: Timeframe::H1, commission: 0.001 }
+        SessionDefaults { timeframe: Timeframe::H1, commission: 0.001, symbols: Vec::new() }
     }
 }
 
@@ -367,6 +369,7 @@ impl SessionActor {
             stored_timeframe,
             seed: 0,
             ai: None,
+            symbols: self.defaults.symbols.clone(),
         })
     }
 

@@ -49,6 +49,8 @@ pub struct StartContext {
     pub seed: u64,
     /// An `ai_ensemble` start's resolved models (the actor resolves them first).
     pub ai: Option<tradpal_messages::AiPins>,
+    /// `trading_config.symbols`: the symbols sessions may trade (empty: any).
+    pub symbols: Vec<String>,
 }
 
 /// Every session ever started on this journal, by id (ordered: replays iterate alike).
@@ -101,6 +103,13 @@ impl SessionBook {
     /// Decides whether `cmd` may start a session with id `id`; the event to journal if so.
     pub fn decide_start(&self, cmd: &StartSession, id: SessionId, limits: &SessionLimits, ctx: &StartContext) -> Result<Event, ErrorReply> {
         validate_symbol(&cmd.symbol)?;
+        if !ctx.symbols.is_empty() && !ctx.symbols.contains(&cmd.symbol) {
+            return Err(bad(format!(
+                "symbol {} is not in trading_config.symbols ({}): sessions trade the configured symbols; add it there to trade it",
+                cmd.symbol,
+                ctx.symbols.join(", ")
+            )));
+        }
         if !(cmd.capital.is_finite() && cmd.capital > 0.0 && cmd.capital <= limits.capital_max) {
             return Err(bad(format!("invalid capital {}: expected a finite number in (0, {}]", cmd.capital, limits.capital_max)));
         }
@@ -294,7 +303,17 @@ mod tests {
             stored_timeframe: Some(Timeframe::M5),
             seed: 1,
             ai: None,
+            symbols: vec!["BTC/USDT".into(), "ETH/USDT".into()],
         }
+    }
+
+    #[test]
+    fn sessions_trade_the_configured_symbols() {
+        let book = SessionBook::default();
+        let e = book.decide_start(&start("ADA/USDT"), SessionId(1), &SessionLimits::default(), &ctx()).unwrap_err();
+        assert!(e.message.contains("not in trading_config.symbols (BTC/USDT, ETH/USDT)"), "{}", e.message);
+        let any = StartContext { symbols: Vec::new(), ..ctx() };
+        assert!(book.decide_start(&start("ADA/USDT"), SessionId(1), &SessionLimits::default(), &any).is_ok());
     }
 
     fn seal(seq: u64, ev: Event) -> Envelope {
