@@ -59,8 +59,10 @@ pub mod hysteresis;
 pub mod init;
 pub mod labels;
 pub mod model;
+pub mod sanity;
 pub mod timeframes;
 pub mod tracker;
+pub mod window;
 
 #[cfg(test)]
 mod evaluation_tests;
@@ -78,6 +80,6 @@ pub use filter::RegimeFilter;
 pub use fit::{fit, fit_features, FitParams};
 pub use hysteresis::{Hysteresis, HysteresisParams};
 pub use labels::{labels_for, parse_labels_csv, LabeledBar};
-pub use model::{FitReport, RegimeModel, RegimeProbs};
+pub use model::{Detector, FitReport, RegimeModel, RegimeProbs};
 pub use timeframes::{combine, CombinedRegime, TimeframeProbs, TimeframeWeights};
 pub use tracker::{track, BarRegime, RegimeTracker, Tracked, Transition};
