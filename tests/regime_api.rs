@@ -57,7 +57,15 @@ async fn regime_endpoints_on_imported_data() {
     assert!(!entries.is_empty(), "{h}");
     for e in entries {
         assert!(e["date"].is_string() && e["regime"].is_string() && e["confidence"].is_number(), "{e}");
+        assert!(["low", "normal", "high"].contains(&e["volatility"].as_str().unwrap_or("")), "both axes recorded: {e}");
+        if e["timeframe"] == "combined" {
+            assert!(e["timeframes"].is_object(), "each timeframe's label beside the combined one: {e}");
+        }
     }
+    let (s, one) = send(get("/api/regime/history/BTC/USDT?days=3650&timeframe=1h")).await;
+    assert_eq!(s, 200, "{one}");
+    let one = one["regime_transitions"].as_array().unwrap();
+    assert!(!one.is_empty() && one.iter().all(|e| e["timeframe"] == "1h"), "{one:?}");
     let (s, all) = send(get("/api/regime/history/BTC/USDT?days=3650")).await;
     assert_eq!(s, 200);
     assert!(all["regime_transitions"].as_array().unwrap().len() >= entries.len());
@@ -66,6 +74,7 @@ async fn regime_endpoints_on_imported_data() {
         ("/api/regime/current/DOGE/USDT", 404, "DOGE/USDT"),
         ("/api/regime/current/ETH/USDT", 400, "need at least 120 bars"),
         ("/api/regime/history/BTC/USDT?days=0", 400, "days"),
+        ("/api/regime/history/BTC/USDT?timeframe=2h", 400, "timeframe"),
         ("/api/regime/history/SOL/USDT", 404, "SOL/USDT"),
         ("/api/regime/current/btc", 400, "symbol"),
     ] {
@@ -131,6 +140,23 @@ fn evaluate_command_scores_held_out_bars() {
         &[],
     );
     assert_eq!(code, 2, "{err}");
+}
+
+/// Without labels, on the repository's real daily stock data: the sanity table, verdict PASS.
+#[test]
+fn evaluate_command_without_labels_prints_the_sanity_table() {
+    let data = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/goog-1d.csv");
+    let (code, text, err) = run_cli(&["regime", "evaluate", "--data", data, "--timeframe", "1d"], &[]);
+    assert_eq!(code, 0, "{text}{err}");
+    for needle in ["| bull |", "| bear |", "| high |", "switches per 1,000 bars", "verdict: PASS"] {
+        assert!(text.contains(needle), "{needle}: {text}");
+    }
+    let (code, text, err) = run_cli(&["regime", "evaluate", "--data", data, "--timeframe", "1d", "--json"], &[]);
+    assert_eq!(code, 0, "{err}");
+    let r: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(r["detector"], "window", "{r}");
+    assert_eq!(r["sanity"]["verdict"]["pass"], true, "{r}");
+    assert!(r["sanity"]["trend"][0]["mean_trailing_return"].as_f64().unwrap() > 0.0, "{r}");
 }
 
 /// Regimes are detected as bars arrive: bars posted over HTTP lead to journaled regime
