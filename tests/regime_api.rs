@@ -194,5 +194,57 @@ async fn regimes_are_detected_as_bars_arrive() {
     let entries = history["regime_transitions"].as_array().unwrap_or_else(|| panic!("no regime journaled on arrival: {history}"));
     assert!(entries.iter().any(|e| e["timeframe"] == "1h"), "{history}");
     assert!(entries.iter().any(|e| e["timeframe"] == "combined"), "{history}");
+    assert!(entries.iter().all(|e| e["volatility"].is_string()), "both axes on every entry: {history}");
+    server.stop();
+}
+
+/// Real daily stock bars (testdata/goog-1d.csv) posted as they would arrive: the history
+/// shows trend changes and volatility changes, each entry with both labels; `days` counts
+/// back from the last posted bar (March 2013), not from today.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_bars_arriving_show_trend_and_volatility_transitions() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/goog-1d.csv")).unwrap();
+    let server = Server::start(&dir.path().join("data"), &[]);
+    let c = client();
+    let candles: Vec<Value> = csv
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            let n = |i: usize| f[i].parse::<f64>().unwrap();
+            json!({"timestamp": f[0], "open": n(1), "high": n(2), "low": n(3), "close": n(4), "volume": n(5)})
+        })
+        .collect();
+    for chunk in candles.chunks(200) {
+        let body = json!({"symbol": "GOOG", "timeframe": "1d", "candles": chunk});
+        assert_eq!(send(c.post(server.url("/api/data/candles")).bearer_auth(TRADER_KEY).json(&body)).await.0, 200);
+    }
+    // Arrival is debounced: wait until the last bar's regime is journaled.
+    let url = server.url("/api/regime/history/GOOG?days=3650&timeframe=1d");
+    let mut history = Value::Null;
+    for _ in 0..400 {
+        let (s, h) = send(c.get(&url).bearer_auth(VIEWER_KEY)).await;
+        if s == 200 && h["until"] == "2013-03-01T00:00:00Z" && h["regime_transitions"].as_array().is_some_and(|e| e.len() > 20) {
+            history = h;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let entries = history["regime_transitions"].as_array().unwrap_or_else(|| panic!("no history: {history}"));
+    assert!(entries.iter().all(|e| e["timeframe"] == "1d" && e["volatility"].is_string()), "{history}");
+    let trend_changes = entries.iter().filter(|e| e["from"] != "" && e["from"] != e["regime"]).count();
+    let vol_changes = entries.iter().filter(|e| e["from_volatility"].is_string() && e["from_volatility"] != e["volatility"]).count();
+    assert!(trend_changes >= 5 && vol_changes >= 5, "trend {trend_changes}, volatility {vol_changes}: {history}");
+    for label in ["bull", "bear", "sideways"] {
+        assert!(entries.iter().any(|e| e["regime"] == label), "{label} never entered: {history}");
+    }
+    // 30 days back from the last bar (2013-03-01) still finds entries, however old the data.
+    let (s, recent) = send(c.get(server.url("/api/regime/history/GOOG?days=30")).bearer_auth(VIEWER_KEY)).await;
+    assert_eq!(s, 200, "{recent}");
+    assert_eq!(recent["until"], "2013-03-01T00:00:00Z");
+    for e in recent["regime_transitions"].as_array().unwrap() {
+        assert!(e["date"].as_str().unwrap() >= "2013-01-30", "{e}");
+    }
     server.stop();
 }

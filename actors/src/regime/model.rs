@@ -278,6 +278,29 @@ mod tests {
     }
 
     #[test]
+    fn detector_is_chosen_from_the_fit_and_old_models_load_as_switching() {
+        // Synthetic-like: +-0.2 sigma drifts over ~670-bar trend runs (t ~ 5): switching.
+        let strong = Emission { drift_sigmas: [0.2, -0.2, 0.0], sigma: [1.0, 2.0, 3.0] };
+        let m = RegimeModel::canonical(Timeframe::M1, &Chain::sticky(1.0 / 500.0), &strong, report());
+        assert!(m.mean_trend_run_bars() > 600.0 && m.mean_trend_run_bars() < 700.0, "{}", m.mean_trend_run_bars());
+        assert_eq!(m.detector, Detector::Switching);
+        // The same drifts in a chain that flips every 10 bars (t ~ 0.7): window.
+        let fast = RegimeModel::canonical(Timeframe::M1, &Chain::sticky(0.1), &strong, report());
+        assert_eq!(fast.detector, Detector::Window);
+        // No bear state named (as on btcperp-1m: 0.022, -0.006, 0.013 sigma): window.
+        let real = Emission { drift_sigmas: [0.022, -0.006, 0.013], sigma: [1.0, 2.0, 3.0] };
+        assert_eq!(RegimeModel::canonical(Timeframe::M1, &Chain::sticky(1e-4), &real, report()).detector, Detector::Window);
+        // A model saved before `detector` existed (an ensemble pin) loads as the switching
+        // model it was, and the field round-trips.
+        let mut json = serde_json::to_value(&fast).unwrap();
+        assert_eq!(json["detector"], "window");
+        json.as_object_mut().unwrap().remove("detector");
+        let old: RegimeModel = serde_json::from_value(json).unwrap();
+        assert_eq!(old.detector, Detector::Switching);
+        assert_eq!(serde_json::from_str::<RegimeModel>(&serde_json::to_string(&fast).unwrap()).unwrap(), fast);
+    }
+
+    #[test]
     fn switch_rate_scales_leaving_and_keeps_rows_stochastic() {
         let m = RegimeModel::canonical(
             Timeframe::M1,
