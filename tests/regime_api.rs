@@ -217,11 +217,12 @@ async fn real_bars_arriving_show_trend_and_volatility_transitions() {
         })
         .collect();
     for chunk in candles.chunks(200) {
-        let body = json!({"symbol": "GOOG", "timeframe": "1d", "candles": chunk});
-        assert_eq!(send(c.post(server.url("/api/data/candles")).bearer_auth(TRADER_KEY).json(&body)).await.0, 200);
+        let body = json!({"symbol": "GOOG/USD", "timeframe": "1d", "candles": chunk});
+        let (s, b) = send(c.post(server.url("/api/data/candles")).bearer_auth(TRADER_KEY).json(&body)).await;
+        assert_eq!(s, 200, "{b}");
     }
     // Arrival is debounced: wait until the last bar's regime is journaled.
-    let url = server.url("/api/regime/history/GOOG?days=3650&timeframe=1d");
+    let url = server.url("/api/regime/history/GOOG/USD?days=3650&timeframe=1d");
     let mut history = Value::Null;
     for _ in 0..400 {
         let (s, h) = send(c.get(&url).bearer_auth(VIEWER_KEY)).await;
@@ -240,7 +241,7 @@ async fn real_bars_arriving_show_trend_and_volatility_transitions() {
         assert!(entries.iter().any(|e| e["regime"] == label), "{label} never entered: {history}");
     }
     // 30 days back from the last bar (2013-03-01) still finds entries, however old the data.
-    let (s, recent) = send(c.get(server.url("/api/regime/history/GOOG?days=30")).bearer_auth(VIEWER_KEY)).await;
+    let (s, recent) = send(c.get(server.url("/api/regime/history/GOOG/USD?days=30")).bearer_auth(VIEWER_KEY)).await;
     assert_eq!(s, 200, "{recent}");
     assert_eq!(recent["until"], "2013-03-01T00:00:00Z");
     for e in recent["regime_transitions"].as_array().unwrap() {
