@@ -57,7 +57,15 @@ async fn regime_endpoints_on_imported_data() {
     assert!(!entries.is_empty(), "{h}");
     for e in entries {
         assert!(e["date"].is_string() && e["regime"].is_string() && e["confidence"].is_number(), "{e}");
+        assert!(["low", "normal", "high"].contains(&e["volatility"].as_str().unwrap_or("")), "both axes recorded: {e}");
+        if e["timeframe"] == "combined" {
+            assert!(e["timeframes"].is_object(), "each timeframe's label beside the combined one: {e}");
+        }
     }
+    let (s, one) = send(get("/api/regime/history/BTC/USDT?days=3650&timeframe=1h")).await;
+    assert_eq!(s, 200, "{one}");
+    let one = one["regime_transitions"].as_array().unwrap();
+    assert!(!one.is_empty() && one.iter().all(|e| e["timeframe"] == "1h"), "{one:?}");
     let (s, all) = send(get("/api/regime/history/BTC/USDT?days=3650")).await;
     assert_eq!(s, 200);
     assert!(all["regime_transitions"].as_array().unwrap().len() >= entries.len());
@@ -66,6 +74,7 @@ async fn regime_endpoints_on_imported_data() {
         ("/api/regime/current/DOGE/USDT", 404, "DOGE/USDT"),
         ("/api/regime/current/ETH/USDT", 400, "need at least 120 bars"),
         ("/api/regime/history/BTC/USDT?days=0", 400, "days"),
+        ("/api/regime/history/BTC/USDT?timeframe=2h", 400, "timeframe"),
         ("/api/regime/history/SOL/USDT", 404, "SOL/USDT"),
         ("/api/regime/current/btc", 400, "symbol"),
     ] {
@@ -133,6 +142,23 @@ fn evaluate_command_scores_held_out_bars() {
     assert_eq!(code, 2, "{err}");
 }
 
+/// Without labels, on the repository's real daily stock data: the sanity table, verdict PASS.
+#[test]
+fn evaluate_command_without_labels_prints_the_sanity_table() {
+    let data = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/goog-1d.csv");
+    let (code, text, err) = run_cli(&["regime", "evaluate", "--data", data, "--timeframe", "1d"], &[]);
+    assert_eq!(code, 0, "{text}{err}");
+    for needle in ["| bull |", "| bear |", "| high |", "switches per 1,000 bars", "verdict: PASS"] {
+        assert!(text.contains(needle), "{needle}: {text}");
+    }
+    let (code, text, err) = run_cli(&["regime", "evaluate", "--data", data, "--timeframe", "1d", "--json"], &[]);
+    assert_eq!(code, 0, "{err}");
+    let r: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(r["detector"], "window", "{r}");
+    assert_eq!(r["sanity"]["verdict"]["pass"], true, "{r}");
+    assert!(r["sanity"]["trend"][0]["mean_trailing_return"].as_f64().unwrap() > 0.0, "{r}");
+}
+
 /// Regimes are detected as bars arrive: bars posted over HTTP lead to journaled regime
 /// changes (history) without anyone asking for the current regime.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -168,5 +194,58 @@ async fn regimes_are_detected_as_bars_arrive() {
     let entries = history["regime_transitions"].as_array().unwrap_or_else(|| panic!("no regime journaled on arrival: {history}"));
     assert!(entries.iter().any(|e| e["timeframe"] == "1h"), "{history}");
     assert!(entries.iter().any(|e| e["timeframe"] == "combined"), "{history}");
+    assert!(entries.iter().all(|e| e["volatility"].is_string()), "both axes on every entry: {history}");
+    server.stop();
+}
+
+/// Real daily stock bars (testdata/goog-1d.csv) posted as they would arrive: the history
+/// shows trend changes and volatility changes, each entry with both labels; `days` counts
+/// back from the last posted bar (March 2013), not from today.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_bars_arriving_show_trend_and_volatility_transitions() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/goog-1d.csv")).unwrap();
+    let server = Server::start(&dir.path().join("data"), &[]);
+    let c = client();
+    let candles: Vec<Value> = csv
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            let n = |i: usize| f[i].parse::<f64>().unwrap();
+            json!({"timestamp": f[0], "open": n(1), "high": n(2), "low": n(3), "close": n(4), "volume": n(5)})
+        })
+        .collect();
+    for chunk in candles.chunks(200) {
+        let body = json!({"symbol": "GOOG/USD", "timeframe": "1d", "candles": chunk});
+        let (s, b) = send(c.post(server.url("/api/data/candles")).bearer_auth(TRADER_KEY).json(&body)).await;
+        assert_eq!(s, 200, "{b}");
+    }
+    // Arrival is debounced: wait until the last bar's regime is journaled.
+    let url = server.url("/api/regime/history/GOOG/USD?days=3650&timeframe=1d");
+    let mut history = Value::Null;
+    for _ in 0..400 {
+        let (s, h) = send(c.get(&url).bearer_auth(VIEWER_KEY)).await;
+        if s == 200 && h["until"] == "2013-03-01T00:00:00Z" && h["regime_transitions"].as_array().is_some_and(|e| e.len() > 20) {
+            history = h;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let entries = history["regime_transitions"].as_array().unwrap_or_else(|| panic!("no history: {history}"));
+    assert!(entries.iter().all(|e| e["timeframe"] == "1d" && e["volatility"].is_string()), "{history}");
+    let trend_changes = entries.iter().filter(|e| e["from"] != "" && e["from"] != e["regime"]).count();
+    let vol_changes = entries.iter().filter(|e| e["from_volatility"].is_string() && e["from_volatility"] != e["volatility"]).count();
+    assert!(trend_changes >= 5 && vol_changes >= 5, "trend {trend_changes}, volatility {vol_changes}: {history}");
+    for label in ["bull", "bear", "sideways"] {
+        assert!(entries.iter().any(|e| e["regime"] == label), "{label} never entered: {history}");
+    }
+    // 30 days back from the last bar (2013-03-01) still finds entries, however old the data.
+    let (s, recent) = send(c.get(server.url("/api/regime/history/GOOG/USD?days=30")).bearer_auth(VIEWER_KEY)).await;
+    assert_eq!(s, 200, "{recent}");
+    assert_eq!(recent["until"], "2013-03-01T00:00:00Z");
+    for e in recent["regime_transitions"].as_array().unwrap() {
+        assert!(e["date"].as_str().unwrap() >= "2013-01-30", "{e}");
+    }
     server.stop();
 }

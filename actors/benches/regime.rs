@@ -6,6 +6,9 @@
 //! - `regime/fit_100k`: a full Baum-Welch fit (seeded start, EM to convergence) on
 //!   100,000 bars; target < 2 s.
 //! - `regime/track_100k`: the batch classifier over 100,000 bars.
+//! - `regime/update_window`: one `RegimeTracker::update` on real minutes
+//!   (`testdata/btcperp-1m.csv`, model fitted on its first 5,000 bars: the window
+//!   detector, as on every real market), the path a live real symbol takes.
 //!
 //! Short by design (10 samples, ~2 s a benchmark):
 //! `cargo bench -p tradpal-actors --bench regime`.
@@ -18,8 +21,9 @@ use std::hint::black_box;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 use tradpal_actors::market_data::synth::{self, Synth, SynthParams};
-use tradpal_actors::regime::{fit, track, FitParams, HysteresisParams, RegimeModel, RegimeTracker};
-use tradpal_messages::Timeframe;
+use tradpal_actors::market_data::{import_csv, CsvLimits};
+use tradpal_actors::regime::{fit, track, Detector, FitParams, HysteresisParams, RegimeModel, RegimeTracker};
+use tradpal_messages::{Candle, Timeframe};
 
 const FIT_BARS: usize = 100_000;
 const UPDATE_BARS: usize = 400_000;
@@ -78,6 +82,39 @@ fn latency_percentiles() {
     );
 }
 
+/// The real BTC minutes and a tracker (window detector) warmed on their first 5,000.
+fn real_minutes() -> (Vec<Candle>, RegimeTracker) {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata/btcperp-1m.csv");
+    let file = std::fs::File::open(path).expect("testdata/btcperp-1m.csv");
+    let candles = import_csv(std::io::BufReader::new(file), Timeframe::M1, None, CsvLimits::default()).expect("csv").accepted;
+    let model = fit(&candles[..5_000], Timeframe::M1, &FitParams::default()).expect("fit");
+    assert_eq!(model.detector, Detector::Window);
+    let mut t = RegimeTracker::new(model, &HysteresisParams::default()).expect("tracker");
+    for c in &candles[..5_000] {
+        t.update(c).expect("valid candle");
+    }
+    (candles, t)
+}
+
+fn bench_window(g: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>) {
+    let (candles, start) = real_minutes();
+    let candles = &candles[5_000..];
+    let mut tracker = start.clone();
+    let mut i = 0;
+    g.throughput(Throughput::Elements(1));
+    g.bench_function("update_window", |b| {
+        b.iter(|| {
+            if i == candles.len() {
+                tracker = start.clone();
+                i = 0;
+            }
+            let t = tracker.update(black_box(&candles[i])).expect("valid candle");
+            i += 1;
+            black_box(t)
+        })
+    });
+}
+
 fn benches(c: &mut Criterion) {
     let _ = model();
     latency_percentiles();
@@ -102,6 +139,8 @@ fn benches(c: &mut Criterion) {
             black_box(t)
         })
     });
+
+    bench_window(&mut g);
 
     g.throughput(Throughput::Elements(FIT_BARS as u64));
     g.bench_function("fit_100k", |b| {

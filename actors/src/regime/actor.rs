@@ -3,6 +3,11 @@
 //! timeframes, and journals every regime change (`RegimeChanged`) it has not journaled
 //! before. History is read back from those journaled changes, so it survives restarts.
 //!
+//! Every change of either axis is journaled, as `{trend}_{volatility}_vol`
+//! ([`label_name`]; entries journaled before read as a bare trend name), so the history
+//! shows trend and volatility transitions with both labels, the confidence, the timeframe
+//! and the bar time; `days` counts back from the symbol's last stored bar.
+//!
 //! Regimes are detected as bars arrive, not only when asked: the runtime's doorbell sends
 //! [`RegimeMsg::BarsArrived`] for every journaled candle record; the actor gathers the
 //! symbols for [`REFRESH_DEBOUNCE_MS`] and then refits each (the same path as
@@ -23,6 +28,7 @@ use super::tracker::{BarRegime, RegimeTracker, Tracked};
 use crate::context::{ActorError, RequestMeta, Services};
 use crate::fault::Fault;
 use crate::market_data::actor::MarketDataMsg;
+use crate::market_data::synth::{Trend, Vol};
 use crate::names;
 use crate::session::actor::Answer;
 use ractor::{Actor, ActorProcessingErr, ActorRef};
@@ -67,21 +73,54 @@ pub struct RegimeView {
     pub skipped: BTreeMap<String, String>,
 }
 
+/// One journaled change. Trend and volatility labels both; entries journaled before
+/// volatility was recorded have `volatility: null`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct HistoryEntry {
+    /// Open time of the bar at which the change was detected.
     pub date: Timestamp,
+    /// The trend after the change: `bull`, `bear` or `sideways`.
     pub regime: String,
+    /// The volatility after the change: `low`, `normal` or `high`.
+    pub volatility: Option<String>,
+    /// Probability of the new label (the pair for a timeframe; the trend for `combined`).
     pub confidence: f64,
     /// `combined` or a timeframe.
     pub timeframe: String,
+    /// The trend and volatility before (empty / null for the first entry).
     pub from: String,
+    pub from_volatility: Option<String>,
+    /// For `combined` entries: each timeframe's `trend/volatility` label at that bar (its
+    /// latest change at or before it), beside the pooled one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timeframes: Option<BTreeMap<String, String>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RegimeHistory {
     pub symbol: String,
     pub days: u32,
+    /// The timeframe asked for (`combined` or one timeframe), or none for all.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timeframe: Option<String>,
+    /// The bar `days` counts back from: the symbol's last stored bar (its latest journaled
+    /// change when no bar is stored).
+    pub until: Timestamp,
     pub regime_transitions: Vec<HistoryEntry>,
+}
+
+/// A journaled label: `{trend}_{volatility}_vol` (e.g. `bear_high_vol`), or a bare trend
+/// name as journaled before volatility was recorded.
+pub fn label_name(trend: Trend, volatility: Vol) -> String {
+    format!("{trend}_{volatility}_vol")
+}
+
+/// Splits a journaled label into trend and volatility (see [`label_name`]).
+pub fn parse_label(name: &str) -> (String, Option<String>) {
+    match name.strip_suffix("_vol").and_then(|rest| rest.split_once('_')) {
+        Some((trend, vol)) => (trend.to_string(), Some(vol.to_string())),
+        None => (name.to_string(), None),
+    }
 }
 
 #[derive(Debug)]
@@ -91,9 +130,12 @@ pub enum RegimeMsg {
         meta: RequestMeta,
         reply: Answer<RegimeView>,
     },
+    /// Changes within `days` of the last stored bar; one timeframe's (or `combined`'s)
+    /// when `timeframe` is given (checked by the caller: a timeframe name or `combined`).
     History {
         symbol: String,
         days: u32,
+        timeframe: Option<String>,
         reply: Answer<RegimeHistory>,
     },
     Classify {
@@ -200,8 +242,9 @@ impl Actor for RegimeActor {
                 let r = self.current(state, &symbol, &meta).await;
                 let _ = reply.send(r.map_err(|e| e.to_reply()));
             }
-            RegimeMsg::History { symbol, days, reply } => {
-                let _ = reply.send(history(state, &symbol, days));
+            RegimeMsg::History { symbol, days, timeframe, reply } => {
+                let until = last_stored_bar(&symbol).await;
+                let _ = reply.send(history(state, &symbol, days, timeframe.as_deref(), until));
             }
             RegimeMsg::Classify { request, reply } => {
                 let r = tokio::task::spawn_blocking(move || classify(&request).map_err(regime_error)).await;
@@ -350,13 +393,13 @@ impl RegimeActor {
                     symbol: sym.clone(),
                     timeframe: Some(*tf),
                     bar: t.open_time,
-                    from: t.from.map(|f| f.trend.as_str().to_string()).unwrap_or_default(),
-                    to: t.to.trend.as_str().to_string(),
+                    from: t.from.map(|f| label_name(f.trend, f.volatility)).unwrap_or_default(),
+                    to: label_name(t.to.trend, t.to.volatility),
                     confidence: t.confidence.clamp(0.0, 1.0),
                 });
             }
         }
-        let to = combined.trend.as_str();
+        let to = label_name(combined.trend, combined.volatility);
         let last_combined = state.last_change(symbol, None);
         if last_combined.is_none_or(|c| c.to != to) {
             let bar = state.fits.iter().filter(|((s, _), _)| s == symbol).map(|(_, f)| f.last_bar).max().unwrap_or_default();
@@ -365,7 +408,7 @@ impl RegimeActor {
                 timeframe: None,
                 bar,
                 from: last_combined.map(|c| c.to.clone()).unwrap_or_default(),
-                to: to.to_string(),
+                to,
                 confidence: combined.trend_confidence.clamp(0.0, 1.0),
             });
         }
@@ -386,31 +429,83 @@ impl RegimeActor {
     }
 }
 
-/// Journaled changes of `symbol` within `days` of its latest one (data time, so a
-/// replay of old data answers the same), newest last.
-fn history(state: &RegimeState, symbol: &str, days: u32) -> Result<RegimeHistory, ErrorReply> {
+/// Open time of `symbol`'s last stored bar (at its finest stored timeframe), if any.
+async fn last_stored_bar(symbol: &str) -> Option<Timestamp> {
+    for tf in Timeframe::ALL {
+        let msg = |reply| MarketDataMsg::Recent { symbol: symbol.to_string(), timeframe: tf, bars_max: 1, reply };
+        if let Ok(Ok(bars)) = crate::context::ask(names::MARKET_DATA, MARKET_DATA_WAIT_MS, msg).await {
+            if let Some(c) = bars.last() {
+                return Some(c.open_time);
+            }
+        }
+    }
+    None
+}
+
+fn entry(c: &RegimeChanged, timeframes: Option<BTreeMap<String, String>>) -> HistoryEntry {
+    let (regime, volatility) = parse_label(&c.to);
+    let (from, from_volatility) = parse_label(&c.from);
+    HistoryEntry {
+        date: c.bar,
+        regime,
+        volatility,
+        confidence: c.confidence,
+        timeframe: c.timeframe.map(|t| t.as_str().to_string()).unwrap_or_else(|| "combined".into()),
+        from,
+        from_volatility,
+        timeframes,
+    }
+}
+
+/// Each timeframe's label at `bar`: its latest journaled change at or before it.
+fn labels_at(changes: &[RegimeChanged], bar: Timestamp) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for c in changes.iter().filter(|c| c.bar <= bar) {
+        if let Some(tf) = c.timeframe {
+            let (trend, vol) = parse_label(&c.to);
+            out.insert(tf.as_str().to_string(), vol.map_or(trend.clone(), |v| format!("{trend}/{v}")));
+        }
+    }
+    out
+}
+
+/// Journaled changes of `symbol` within `days` before `until` (its last stored bar; the
+/// latest change when none is given: data time, so a replay of old data answers the
+/// same), of one `timeframe` when given, newest last.
+fn history(
+    state: &RegimeState,
+    symbol: &str,
+    days: u32,
+    timeframe: Option<&str>,
+    until: Option<Timestamp>,
+) -> Result<RegimeHistory, ErrorReply> {
     let changes = state.changes.get(symbol).ok_or_else(|| {
         ErrorReply::new(
             ErrorCode::NotFound,
             format!("no regime history for {symbol}: ask /api/regime/current/{symbol} first, or import data"),
         )
     })?;
-    let latest = changes.iter().map(|c| c.bar).max().unwrap_or_default();
+    let latest = until.unwrap_or_else(|| changes.iter().map(|c| c.bar).max().unwrap_or_default());
     let since = Timestamp(latest.0.saturating_sub(i64::from(days) * 86_400 * tradpal_messages::time::NANOS_PER_SEC));
+    let wanted = |c: &RegimeChanged| match timeframe {
+        None => true,
+        Some("combined") => c.timeframe.is_none(),
+        Some(tf) => c.timeframe.is_some_and(|t| t.as_str() == tf),
+    };
     let mut entries: Vec<HistoryEntry> = changes
         .iter()
-        .filter(|c| c.bar >= since)
-        .map(|c| HistoryEntry {
-            date: c.bar,
-            regime: c.to.clone(),
-            confidence: c.confidence,
-            timeframe: c.timeframe.map(|t| t.as_str().to_string()).unwrap_or_else(|| "combined".into()),
-            from: c.from.clone(),
-        })
+        .filter(|c| c.bar >= since && wanted(c))
+        .map(|c| entry(c, c.timeframe.is_none().then(|| labels_at(changes, c.bar))))
         .collect();
     entries.sort_by_key(|e| e.date);
     let skip = entries.len().saturating_sub(HISTORY_ENTRIES_MAX);
-    Ok(RegimeHistory { symbol: symbol.to_string(), days, regime_transitions: entries.split_off(skip) })
+    Ok(RegimeHistory {
+        symbol: symbol.to_string(),
+        days,
+        timeframe: timeframe.map(str::to_string),
+        until: latest,
+        regime_transitions: entries.split_off(skip),
+    })
 }
 
 /// Whether `symbol`'s `tf` bars have a current fit.

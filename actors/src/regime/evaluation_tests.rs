@@ -200,3 +200,77 @@ fn sweep_hysteresis() {
         }
     }
 }
+
+/// The window detector (`window.rs`) forced on held-out synthetic series (its softmax
+/// parameters were fitted on other synthetic draws): its probabilities are calibrated,
+/// and it finds the trend on most bars, less often than the switching model does (the
+/// data are made for the HMM: per-bar drifts of 0.2 sigma).
+#[test]
+fn window_detector_calibrated_on_held_out_synthetic_data() {
+    let s = synth(12_000, 8, Timeframe::M1);
+    let mut model = fit(&s.candles[..6_000], Timeframe::M1, &FitParams::default()).unwrap();
+    assert_eq!(model.detector, Detector::Switching, "synthetic trends show bar by bar");
+    let switching = score(&model, &s, 2_000, &HysteresisParams::default());
+    model.detector = Detector::Window;
+    let window = score(&model, &s, 2_000, &HysteresisParams::default());
+    eprintln!("{}", line("seed 8, switching", &switching));
+    eprintln!("{}", line("seed 8, window", &window));
+    let tracked = track(&model, &s.candles, &HysteresisParams::default()).unwrap();
+    let vol_probs: Vec<VolProbs> = tracked.bars[2_000..].iter().map(|b| b.probs.volatility).collect();
+    let vol_truth: Vec<Vol> = s.labels[2_000..].iter().map(|l| l.volatility).collect();
+    let vol_cal = calibrate(&vol_probs, &vol_truth).unwrap();
+    eprintln!(
+        "window ECE: trend {:.3}, volatility {:.3}",
+        window.calibration.expected_calibration_error, vol_cal.expected_calibration_error
+    );
+    assert!(window.calibration.expected_calibration_error < 0.1, "trend ECE {}", window.calibration.expected_calibration_error);
+    assert!(vol_cal.expected_calibration_error < 0.1, "volatility ECE {}", vol_cal.expected_calibration_error);
+    assert!(window.trend.accuracy > 0.6, "window trend accuracy {}", window.trend.accuracy);
+    assert!(switching.trend.accuracy > window.trend.accuracy);
+}
+
+/// Re-derives the window detector's softmax parameters (`window.rs`): maximum likelihood
+/// on labelled synthetic 1m series (seeds 1-3, 30k bars, the first 1,000 of each left out
+/// as warm-up) by a grid over slope and threshold. Prints the best pair per axis.
+/// `cargo test -p tradpal-actors --lib regime::evaluation_tests::fit_window_softmax -- --ignored --nocapture`
+#[test]
+#[ignore]
+fn fit_window_softmax() {
+    let mut trend: Vec<(f64, usize)> = Vec::new();
+    let mut vol: Vec<(f64, usize)> = Vec::new();
+    for seed in 1..=3 {
+        let s = synth(30_000, seed, Timeframe::M1);
+        let f = features(&s.candles).unwrap();
+        for (b, l) in f.iter().zip(&s.labels).skip(1_000) {
+            trend.push((b.trend_score, l.trend.index()));
+            // Window order [up, down, middle] = [high, low, normal].
+            vol.push((b.vol_score, [1, 2, 0][l.volatility.index()]));
+        }
+    }
+    let nll = |data: &[(f64, usize)], a: f64, c: f64| -> f64 {
+        data.iter()
+            .map(|(z, y)| {
+                let l = [a * (z - c), a * (-z - c), 0.0];
+                let top = l.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                let total: f64 = l.iter().map(|x| (x - top).exp()).sum();
+                -(l[*y] - top - total.ln())
+            })
+            .sum::<f64>()
+            / data.len() as f64
+    };
+    use super::window::{TREND_SLOPE, TREND_THRESHOLD, VOL_SLOPE, VOL_THRESHOLD};
+    for (name, data, used) in [("trend", &trend, (TREND_SLOPE, TREND_THRESHOLD)), ("volatility", &vol, (VOL_SLOPE, VOL_THRESHOLD))] {
+        eprintln!("{name}: at the constants in use ({}, {}), mean NLL {:.4}", used.0, used.1, nll(data, used.0, used.1));
+        let mut best = (f64::INFINITY, 0.0, 0.0);
+        for i in 5..=60 {
+            for j in 4..=50 {
+                let (a, c) = (i as f64 * 0.1, j as f64 * 0.05);
+                let v = nll(data, a, c);
+                if v < best.0 {
+                    best = (v, a, c);
+                }
+            }
+        }
+        eprintln!("{name}: slope {:.1}, threshold {:.2} (mean NLL {:.4})", best.1, best.2, best.0);
+    }
+}

@@ -12,6 +12,11 @@
 //!   would expect from it, a t-statistic-like slope that means the same at any price,
 //!   timeframe and volatility. 0 when the window has no movement at all.
 //! - `log_range`: `ln(high / low)`, the bar's own (Parkinson) volatility evidence.
+//! - `vol_score`: the z-score of `ln(realised_vol)` against its own last
+//!   [`VOL_HISTORY_BARS`] values (this bar's included): how unusual the current volatility
+//!   is for this market, in standard deviations of its own history. Scale-free (a ratio of
+//!   vols), so it means the same for BTC minutes and GOOG days. 0 until the history holds
+//!   [`VOL_HISTORY_MIN_BARS`] values or while it has no spread (under 1e-6 in log vol).
 //!
 //! Before a window fills, the statistics use the bars seen so far (`n < window`).
 //! Window statistics are recomputed over the window each bar (O(window), ~100 adds)
@@ -29,6 +34,14 @@ use tradpal_messages::{Candle, Timestamp};
 pub const VOL_WINDOW_BARS: usize = 20;
 /// Window of the trend score, in bars.
 pub const TREND_WINDOW_BARS: usize = 100;
+/// History the volatility score compares the realised vol with, in bars.
+pub const VOL_HISTORY_BARS: usize = 1_000;
+/// Fewest realised-vol values before the volatility score is not 0.
+pub const VOL_HISTORY_MIN_BARS: usize = 50;
+/// `ln` of the smallest realised vol the score uses (a flat stretch has vol 0).
+const LN_VOL_FLOOR: f64 = -46.0; // ~1e-20
+/// Least standard deviation of the log vol history for the score to be other than 0.
+const LN_VOL_SPREAD_MIN: f64 = 1e-6;
 
 /// The features of one bar (see the module doc for the definitions).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -38,6 +51,9 @@ pub struct BarFeatures {
     pub realised_vol: f64,
     pub trend_score: f64,
     pub log_range: f64,
+    /// Absent (0) in features serialised before it existed.
+    #[serde(default)]
+    pub vol_score: f64,
 }
 
 /// Checks one candle's prices (finite, > 0, high >= low) and that it follows `previous`.
@@ -56,29 +72,51 @@ pub fn check_candle(bar: usize, c: &Candle, previous: Option<Timestamp>) -> Resu
     }
 }
 
-/// A ring of the most recent log returns (capacity [`TREND_WINDOW_BARS`]).
+/// A ring of the most recent values (log returns; log realised vols), fixed capacity.
 #[derive(Debug, Clone)]
 struct Ring {
     values: Vec<f64>,
     next: usize,
+    capacity: usize,
 }
 
 impl Ring {
+    fn new(capacity: usize) -> Self {
+        Self { values: Vec::with_capacity(capacity), next: 0, capacity }
+    }
+
     fn push(&mut self, v: f64) {
-        if self.values.len() < TREND_WINDOW_BARS {
+        if self.values.len() < self.capacity {
             self.values.push(v);
         } else {
             self.values[self.next] = v;
         }
-        self.next = (self.next + 1) % TREND_WINDOW_BARS;
+        self.next = (self.next + 1) % self.capacity;
     }
 
     /// The last `n` values, oldest first (`n` <= held).
     fn last(&self, n: usize) -> impl Iterator<Item = f64> + '_ {
         let len = self.values.len();
         let n = n.min(len);
-        let newest = if len < TREND_WINDOW_BARS { len } else { self.next + TREND_WINDOW_BARS };
+        let newest = if len < self.capacity { len } else { self.next + self.capacity };
         (newest - n..newest).map(move |i| self.values[i % len])
+    }
+}
+
+/// z-score of the newest value of `ring` against all it holds (0 while too few or flat).
+fn z_of_newest(ring: &Ring, newest: f64) -> f64 {
+    let n = ring.values.len();
+    if n < VOL_HISTORY_MIN_BARS {
+        return 0.0;
+    }
+    let mean = ring.values.iter().sum::<f64>() / n as f64;
+    let var = ring.values.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / n as f64;
+    let z = (newest - mean) / var.sqrt();
+    // A spread of rounding noise (a perfectly regular series) is no spread.
+    if var.sqrt() > LN_VOL_SPREAD_MIN && z.is_finite() {
+        z
+    } else {
+        0.0
     }
 }
 
@@ -86,6 +124,8 @@ impl Ring {
 #[derive(Debug, Clone)]
 pub struct FeatureExtractor {
     ring: Ring,
+    /// `ln(realised_vol)` of the last [`VOL_HISTORY_BARS`] bars.
+    vol_history: Ring,
     previous: Option<(Timestamp, f64)>,
     bars: usize,
 }
@@ -98,7 +138,7 @@ impl Default for FeatureExtractor {
 
 impl FeatureExtractor {
     pub fn new() -> Self {
-        Self { ring: Ring { values: Vec::with_capacity(TREND_WINDOW_BARS), next: 0 }, previous: None, bars: 0 }
+        Self { ring: Ring::new(TREND_WINDOW_BARS), vol_history: Ring::new(VOL_HISTORY_BARS), previous: None, bars: 0 }
     }
 
     /// Bars consumed so far.
@@ -124,7 +164,11 @@ impl FeatureExtractor {
         let sum: f64 = self.ring.last(n).sum();
         let noise = (trend_ms * n as f64).sqrt();
         let trend_score = if noise > 0.0 && noise.is_finite() { sum / noise } else { 0.0 };
-        Ok(BarFeatures { open_time: c.open_time, log_return, realised_vol: vol_ms.sqrt(), trend_score, log_range: (c.high / c.low).ln() })
+        let realised_vol = vol_ms.sqrt();
+        let ln_vol = if realised_vol > 0.0 { realised_vol.ln().max(LN_VOL_FLOOR) } else { LN_VOL_FLOOR };
+        self.vol_history.push(ln_vol);
+        let vol_score = z_of_newest(&self.vol_history, ln_vol);
+        Ok(BarFeatures { open_time: c.open_time, log_return, realised_vol, trend_score, log_range: (c.high / c.low).ln(), vol_score })
     }
 }
 
@@ -167,6 +211,33 @@ mod tests {
         // A flat series has no vol and a zero score.
         let flat: Vec<Candle> = (0..10).map(|i| candle(i, 5.0, 5.0)).collect();
         assert!(features(&flat).unwrap().iter().all(|b| b.log_return == 0.0 && b.trend_score == 0.0 && b.realised_vol == 0.0));
+        assert!(features(&flat).unwrap().iter().all(|b| b.vol_score == 0.0));
+    }
+
+    #[test]
+    fn vol_score_is_high_after_calm_and_scale_free() {
+        // 300 calm bars (moves of 0.1%), then 60 wild ones (2%): the score rises well
+        // above 0 once the 20-bar vol is wild, and the same path at another price level
+        // gives the same scores.
+        let path = |scale: f64| -> Vec<Candle> {
+            let mut close = 100.0 * scale;
+            (0..360)
+                .map(|i| {
+                    let step = if i < 300 { 0.001 } else { 0.02 };
+                    let open = close;
+                    close *= if i % 2 == 0 { 1.0 + step } else { 1.0 / (1.0 + step) };
+                    candle(i, open, close)
+                })
+                .collect()
+        };
+        let a = features(&path(1.0)).unwrap();
+        let b = features(&path(1e-3)).unwrap();
+        assert!(a[..VOL_HISTORY_MIN_BARS - 1].iter().all(|f| f.vol_score == 0.0));
+        assert!(a[359].vol_score > 2.0, "{}", a[359].vol_score);
+        assert!(a[250].vol_score.abs() < 1.0, "{}", a[250].vol_score);
+        for (x, y) in a.iter().zip(&b) {
+            assert!((x.vol_score - y.vol_score).abs() < 1e-6);
+        }
     }
 
     #[test]

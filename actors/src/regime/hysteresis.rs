@@ -34,7 +34,7 @@ pub struct HysteresisParams {
 }
 
 impl Default for HysteresisParams {
-    /// Trend: a lead of 0.05 held for 2 bars. Volatility: a lead of 0.3 held for 3 bars.
+    /// Trend: a lead of 0.05 held for 2 bars. Volatility: a lead of 0.1 held for 3 bars.
     ///
     /// The trend defaults come from a sweep on the tuning seeds 1-6 (1m synth, 100k bars,
     /// fit on the first half, scored on the second; `sweep_hysteresis` in
@@ -42,10 +42,13 @@ impl Default for HysteresisParams {
     /// bars; 0.05 x 2 bars brings that to ~3.5 for ~2 bars more median delay (~19) and
     /// no accuracy; each further bar or +0.05 of margin removes ~0.7 false switches per
     /// 1,000 bars and adds 3-5 bars of delay. Volatility is identified within a few bars
-    /// (its states' sigmas are far apart), so a larger margin costs little delay and keeps
-    /// brief spikes from counting.
+    /// (its states' sigmas are far apart); the 3-bar run keeps brief spikes from counting.
+    /// The volatility margin was 0.3 while only the switching model classified; the window
+    /// detector's volatility probabilities are flatter (its most probable `normal` is
+    /// ~0.45, a lead of ~0.2 over `low`), and at 0.3 a market that had gone calm or wild
+    /// could never return to `normal` (0.1% of BTC minutes were normal).
     fn default() -> Self {
-        Self { trend_margin: 0.05, trend_bars: 2, volatility_margin: 0.3, volatility_bars: 3 }
+        Self { trend_margin: 0.05, trend_bars: 2, volatility_margin: 0.1, volatility_bars: 3 }
     }
 }
 

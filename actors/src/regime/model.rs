@@ -18,6 +18,16 @@
 //! A regime's probability is the sum of the posteriors of the states named so: the trend
 //! probabilities sum over volatility states, and the other way round. Several states may
 //! share a name; the probabilities still sum to 1.
+//!
+//! # Which detector classifies
+//!
+//! The fitted switching model classifies only when its trend states are real: a `bull`
+//! and a `bear` state were named, and each one's drift, accumulated over the chain's
+//! mean trend run (`drift * sqrt(run)`, a t-statistic of one regime), reaches
+//! [`TREND_REGIME_T_MIN`]. Then trends show bar by bar and the HMM filter is the best
+//! detector there is (the synthetic data: 0.2 sigma over ~670-bar runs, t ~ 5). Otherwise
+//! ([`Detector::Window`]; every real file in `testdata/`, whose fits name no bear state
+//! and flip every 5-15 bars) the window detector (`window.rs`) classifies both axes.
 
 use super::axis::{Axis, TrendProbs, VolProbs, AXIS_REGIMES};
 use super::emission::{Emission, AXIS_STATES};
@@ -31,6 +41,9 @@ use tradpal_messages::Timeframe;
 /// (bear). 0.02 sigma a bar is a t-statistic of 0.45 over a 500-bar regime: not a trend
 /// anyone could trade.
 pub const TREND_DRIFT_MIN_SIGMAS: f64 = 0.02;
+/// Least t-statistic of a fitted trend regime (`|drift| * sqrt(mean trend run)`) for the
+/// switching model to classify (module doc).
+pub const TREND_REGIME_T_MIN: f64 = 3.0;
 /// Largest factor [`RegimeModel::with_switch_rate`] accepts.
 pub const SWITCH_RATE_FACTOR_MAX: f64 = 100.0;
 
@@ -49,6 +62,18 @@ pub struct FitReport {
     pub restarts: usize,
 }
 
+/// Which detector turns a bar into regime probabilities (module doc).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Detector {
+    /// The fitted HMM's forward filter. The default: models journaled or pinned before
+    /// the window detector existed were all of this kind, and replay them unchanged.
+    #[default]
+    Switching,
+    /// The window measures (`window.rs`).
+    Window,
+}
+
 /// A fitted regime model: chain, emission, and the name of every state.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RegimeModel {
@@ -60,6 +85,9 @@ pub struct RegimeModel {
     /// Name of each volatility state `j` (hidden state `k` has volatility state `k % 3`).
     pub volatility_of_state: [Vol; AXIS_STATES],
     pub fit: FitReport,
+    /// Which detector classifies (absent in models saved before it existed: switching).
+    #[serde(default)]
+    pub detector: Detector,
 }
 
 /// The regime probabilities of one bar (filtered: from data up to that bar).
@@ -105,7 +133,38 @@ impl RegimeModel {
             if d[1] < -TREND_DRIFT_MIN_SIGMAS { Trend::Bear } else { Trend::Sideways },
             Trend::Sideways,
         ];
-        Self { timeframe, chain: out, emission, trend_of_state, volatility_of_state: Vol::ALL, fit }
+        let mut model =
+            Self { timeframe, chain: out, emission, trend_of_state, volatility_of_state: Vol::ALL, fit, detector: Detector::Switching };
+        model.detector = model.identified_detector();
+        model
+    }
+
+    /// Expected bars between changes of the trend state (`1 / P(trend changes)` under
+    /// the chain's mean occupancy), `inf` for a chain that never changes trend.
+    pub fn mean_trend_run_bars(&self) -> f64 {
+        let change: f64 = (0..STATES)
+            .map(|k| {
+                let leave: f64 = (0..STATES).filter(|l| l / AXIS_STATES != k / AXIS_STATES).map(|l| self.chain.transition[k][l]).sum();
+                self.chain.initial[k] * leave
+            })
+            .sum();
+        if change > 0.0 {
+            1.0 / change
+        } else {
+            f64::INFINITY
+        }
+    }
+
+    /// [`Detector::Switching`] when the fitted trend states are real (module doc).
+    fn identified_detector(&self) -> Detector {
+        let run = self.mean_trend_run_bars().min(1e12);
+        let t = |i: usize| self.emission.drift_sigmas[i].abs() * run.sqrt();
+        let named = self.trend_of_state[0] == Trend::Bull && self.trend_of_state[1] == Trend::Bear;
+        if named && t(0) >= TREND_REGIME_T_MIN && t(1) >= TREND_REGIME_T_MIN {
+            Detector::Switching
+        } else {
+            Detector::Window
+        }
     }
 
     /// Regime probabilities from a posterior over the hidden states.
@@ -216,6 +275,29 @@ mod tests {
             assert!((0.0..=1.0).contains(x), "{x}");
         }
         assert_eq!(p.trend.get(Trend::Sideways), 1.0);
+    }
+
+    #[test]
+    fn detector_is_chosen_from_the_fit_and_old_models_load_as_switching() {
+        // Synthetic-like: +-0.2 sigma drifts over ~670-bar trend runs (t ~ 5): switching.
+        let strong = Emission { drift_sigmas: [0.2, -0.2, 0.0], sigma: [1.0, 2.0, 3.0] };
+        let m = RegimeModel::canonical(Timeframe::M1, &Chain::sticky(1.0 / 500.0), &strong, report());
+        assert!(m.mean_trend_run_bars() > 600.0 && m.mean_trend_run_bars() < 700.0, "{}", m.mean_trend_run_bars());
+        assert_eq!(m.detector, Detector::Switching);
+        // The same drifts in a chain that flips every 10 bars (t ~ 0.7): window.
+        let fast = RegimeModel::canonical(Timeframe::M1, &Chain::sticky(0.1), &strong, report());
+        assert_eq!(fast.detector, Detector::Window);
+        // No bear state named (as on btcperp-1m: 0.022, -0.006, 0.013 sigma): window.
+        let real = Emission { drift_sigmas: [0.022, -0.006, 0.013], sigma: [1.0, 2.0, 3.0] };
+        assert_eq!(RegimeModel::canonical(Timeframe::M1, &Chain::sticky(1e-4), &real, report()).detector, Detector::Window);
+        // A model saved before `detector` existed (an ensemble pin) loads as the switching
+        // model it was, and the field round-trips.
+        let mut json = serde_json::to_value(&fast).unwrap();
+        assert_eq!(json["detector"], "window");
+        json.as_object_mut().unwrap().remove("detector");
+        let old: RegimeModel = serde_json::from_value(json).unwrap();
+        assert_eq!(old.detector, Detector::Switching);
+        assert_eq!(serde_json::from_str::<RegimeModel>(&serde_json::to_string(&fast).unwrap()).unwrap(), fast);
     }
 
     #[test]

@@ -63,6 +63,7 @@ pub async fn confidence(
 pub async fn history(_role: Viewer, Path(symbol): Path<String>, RawQuery(q): RawQuery) -> Result<Json<RegimeHistory>, ApiError> {
     check_symbol(&symbol)?;
     let mut days = 30u32;
+    let mut timeframe = None;
     for pair in q.as_deref().unwrap_or("").split('&').filter(|p| !p.is_empty()) {
         match pair.split_once('=') {
             Some(("days", v)) => {
@@ -72,10 +73,16 @@ pub async fn history(_role: Viewer, Path(symbol): Path<String>, RawQuery(q): Raw
                     .filter(|d| (1..=HISTORY_DAYS_MAX).contains(d))
                     .ok_or_else(|| bad(format!("days {v:?}: expected a whole number of days in 1..={HISTORY_DAYS_MAX}")))?
             }
-            _ => return Err(bad(format!("unknown query parameter {pair:?}: expected days"))),
+            Some(("timeframe", v)) => {
+                if v != "combined" && v.parse::<Timeframe>().is_err() {
+                    return Err(bad(format!("timeframe {v:?}: expected combined, 1m, 5m, 15m, 1h, 4h or 1d")));
+                }
+                timeframe = Some(v.to_string());
+            }
+            _ => return Err(bad(format!("unknown query parameter {pair:?}: expected days or timeframe"))),
         }
     }
-    Ok(Json(call_actor(names::REGIME, |reply| RegimeMsg::History { symbol, days, reply }).await??))
+    Ok(Json(call_actor(names::REGIME, |reply| RegimeMsg::History { symbol, days, timeframe, reply }).await??))
 }
 
 /// `POST /api/regime/classify`: classify the candles sent (stateless; the model is
