@@ -52,6 +52,9 @@ fn a_timeframe_finer_than_the_data_is_refused_and_a_missing_one_inferred() {
     let (code, _, err) = run_cli(&["indicators", goog.to_str().unwrap(), "--timeframe", "1m"], &[]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("bars are 1d apart"), "{err}");
+    let (code, _, err) = run_cli(&["regime", "evaluate", "--data", goog.to_str().unwrap(), "--timeframe", "1h"], &[]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("bars are 1d apart"), "{err}");
     let r = backtest_json("goog-1d.csv", &["--strategy", "buy_and_hold"], &[]);
     assert_eq!(r["timeframe"], "1d");
     let (code, out, err) = run_cli(&["indicators", goog.to_str().unwrap(), "--names", "sma_20"], &[]);

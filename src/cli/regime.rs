@@ -10,7 +10,6 @@ use clap::Subcommand;
 use std::io::BufReader;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use tradpal_actors::market_data::{import_csv, CsvLimits};
 use tradpal_actors::regime::actor::FIT_WINDOW_BARS_MAX;
 use tradpal_actors::regime::calibration::calibrate;
 use tradpal_actors::regime::evaluate::evaluate;
@@ -38,8 +37,10 @@ pub enum RegimeCommand {
         /// Without --labels: print the sanity report as JSON instead of a table.
         #[arg(long)]
         json: bool,
-        #[arg(long, default_value = "1m")]
-        timeframe: Timeframe,
+        /// Bar length of the file; default: inferred from the bars' spacing. A value that
+        /// disagrees with the spacing is refused.
+        #[arg(long)]
+        timeframe: Option<Timeframe>,
         /// Fraction of the bars the model is fitted on; only the rest is scored.
         #[arg(long, default_value_t = 0.5)]
         train_fraction: f64,
@@ -54,12 +55,10 @@ pub fn run(cmd: RegimeCommand) -> anyhow::Result<ExitCode> {
         eprintln!("error: --train-fraction must be in (0, 1), got {train_fraction}");
         return Ok(ExitCode::from(2));
     }
-    let f = std::fs::File::open(&data).with_context(|| format!("cannot open {}", data.display()))?;
-    let report = import_csv(BufReader::new(f), timeframe, None, CsvLimits::default())?;
-    if let Some(r) = report.rejected.first() {
-        anyhow::bail!("{}: {} rows rejected; first: {r}", data.display(), report.rejected_total);
-    }
-    let candles = report.accepted;
+    let (candles, timeframe) = match super::candle_file::read(&data, timeframe, "regime evaluation")? {
+        Ok(v) => v,
+        Err(code) => return Ok(code),
+    };
     let split = ((candles.len() as f64) * train_fraction) as usize;
     let Some(labels) = labels else {
         return sanity_report(&candles, split, timeframe, seed, json);
