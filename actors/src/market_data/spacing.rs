@@ -103,7 +103,7 @@ mod tests {
         let mut t = times(300, 100);
         t.extend(times(300, 10).into_iter().map(|x| Timestamp(x.0 + 10_000_000_000_000)));
         assert_eq!(infer_timeframe(t), Ok(Timeframe::M5));
-        assert_eq!(infer_timeframe(times(7, 10)).unwrap_err().to_string().contains("7s apart"), true);
+        assert!(infer_timeframe(times(7, 10)).unwrap_err().to_string().contains("7s apart"));
         assert_eq!(infer_timeframe(times(60, 1)), Err(SpacingError::TooFew { bars: 1 }));
         assert_eq!(check_timeframe(times(60, 1), Timeframe::H1), Ok(()), "one bar cannot disagree");
     }

@@ -24,8 +24,11 @@ enum Unit {
     Text,
 }
 
-/// `(group, [(key, label, unit)])`: the metrics table, in reading order.
-const METRICS: &[(&str, &[(&str, &str, Unit)])] = &[
+/// One metric row: its key in the report, its label, its unit.
+type Row = (&'static str, &'static str, Unit);
+
+/// `(group, rows)`: the metrics table, in reading order.
+const METRICS: &[(&str, &[Row])] = &[
     (
         "Returns",
         &[
@@ -112,7 +115,7 @@ pub fn metrics(s: &mut String, m: &Value) {
 }
 
 /// Columns of a P&L bucket row.
-const BUCKET: &[(&str, &str, Unit)] = &[
+const BUCKET: &[Row] = &[
     ("trades", "Trades", Unit::Count),
     ("wins", "Wins", Unit::Count),
     ("losses", "Losses", Unit::Count),
