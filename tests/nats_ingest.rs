@@ -97,7 +97,7 @@ async fn candles_arrive_once_and_malformed_messages_are_rejected() {
         reasons.push(serde_json::from_slice::<Value>(&msg.payload).unwrap());
     }
     let text = serde_json::to_string(&reasons).unwrap();
-    for needle in ["invalid JSON", "expected f64", "field low", "expected 1..=", "btc-usdt", "7m"] {
+    for needle in ["invalid JSON", "not a decimal number", "field low", "expected 1..=", "btc-usdt", "7m"] {
         assert!(text.contains(needle), "{needle:?} missing from rejects: {text}");
     }
     let st = status(&server).await;
