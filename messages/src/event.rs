@@ -347,6 +347,18 @@ pub struct ExecutionConfigured {
     pub live_venue: Option<String>,
 }
 
+/// Execution limits from configuration journaled beside [`ExecutionConfigured`] at every
+/// service start (a new event rather than a field: rkyv records have a fixed layout, and
+/// journals of older builds must still read). A replay applies it to the configuration
+/// in force; journals without it had no such limit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+pub struct ExecutionLimitsConfigured {
+    /// Most positions open at once on the paper (or live) account
+    /// (`trading_config.max_positions`): opening one more is refused by the pre-trade
+    /// check.
+    pub max_open_positions: u32,
+}
+
 /// An ML training job was accepted (`POST /api/ml/train`, issue 14). With no matching
 /// [`MlModelTrained`] or [`MlTrainingFailed`] after it, a restart cut it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
@@ -429,6 +441,7 @@ pub enum Event {
     RlTrainingStarted(RlTrainingStarted),
     RlAgentTrained(RlAgentTrained),
     RlTrainingFailed(RlTrainingFailed),
+    ExecutionLimitsConfigured(ExecutionLimitsConfigured),
 }
 
 /// The event's kind without its payload: stored in the envelope (and in indexes) so a
@@ -474,6 +487,7 @@ pub enum EventKind {
     RlTrainingStarted = 33,
     RlAgentTrained = 34,
     RlTrainingFailed = 35,
+    ExecutionLimitsConfigured = 36,
 }
 
 impl EventKind {
@@ -513,6 +527,7 @@ impl EventKind {
         Self::RlTrainingStarted,
         Self::RlAgentTrained,
         Self::RlTrainingFailed,
+        Self::ExecutionLimitsConfigured,
     ];
 
     /// The kinds the RL actor folds.
@@ -577,6 +592,7 @@ impl EventKind {
             Self::RlTrainingStarted => "rl_training_started",
             Self::RlAgentTrained => "rl_agent_trained",
             Self::RlTrainingFailed => "rl_training_failed",
+            Self::ExecutionLimitsConfigured => "execution_limits_configured",
         }
     }
 }
@@ -619,6 +635,7 @@ impl Event {
             Event::RlTrainingStarted(_) => EventKind::RlTrainingStarted,
             Event::RlAgentTrained(_) => EventKind::RlAgentTrained,
             Event::RlTrainingFailed(_) => EventKind::RlTrainingFailed,
+            Event::ExecutionLimitsConfigured(_) => EventKind::ExecutionLimitsConfigured,
         }
     }
 
@@ -641,6 +658,7 @@ impl Event {
             Event::MlTrainingStarted(_) | Event::MlModelTrained(_) | Event::MlTrainingFailed(_) | Event::MlModelDeleted(_) => None,
             Event::AiDecision(_) => None,
             Event::RlTrainingStarted(_) | Event::RlAgentTrained(_) | Event::RlTrainingFailed(_) => None,
+            Event::ExecutionLimitsConfigured(_) => None,
         }
     }
 
@@ -740,6 +758,8 @@ impl Event {
             Event::RlTrainingStarted(e) => e.check(),
             Event::RlAgentTrained(e) => e.check(),
             Event::RlTrainingFailed(e) => check_text("reason", &e.reason),
+            Event::ExecutionLimitsConfigured(e) if e.max_open_positions == 0 => Err("max_open_positions must be >= 1".into()),
+            Event::ExecutionLimitsConfigured(_) => Ok(()),
             Event::ExecutionConfigured(e) => {
                 for (name, v) in [
                     ("transaction_costs", e.transaction_costs),

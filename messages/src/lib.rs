@@ -45,7 +45,10 @@ pub use event::{
     ActorRestarted, CandlesIngested, DataSource, Event, EventKind, RegimeChanged, RiskLimitBreached, ServiceStarted, SessionConfig,
     SessionStarted, SessionStopped, TradingMode,
 };
-pub use event::{BacktestCompleted, BacktestFailed, BacktestJobStarted, BacktestResultRemoved, BacktestStarted, ExecutionConfigured};
+pub use event::{
+    BacktestCompleted, BacktestFailed, BacktestJobStarted, BacktestResultRemoved, BacktestStarted, ExecutionConfigured,
+    ExecutionLimitsConfigured,
+};
 pub use event::{
     CashAdjusted, OrderAccepted, OrderCancelRequested, OrderCanceled, OrderExpired, OrderFilled, OrderRejected, OrderReleased,
     OrderSubmitted, OrderTriggered, TradingStateChanged,

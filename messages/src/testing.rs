@@ -87,6 +87,9 @@ pub fn event() -> impl Strategy<Value = Event> {
             Event::RegimeChanged(RegimeChanged { symbol: "ETH/USDT".into(), timeframe, bar, from, to, confidence })
         }),
         execution_event(),
+        (1u32..1000).prop_map(|max_open_positions| Event::ExecutionLimitsConfigured(crate::event::ExecutionLimitsConfigured {
+            max_open_positions
+        })),
         backtest_event(),
         session_event(),
         ml_event(),

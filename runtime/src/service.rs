@@ -28,7 +28,9 @@ use tradpal_actors::session::{SessionActor, SessionDefaults, SessionLimits, Sess
 use tradpal_actors::{names, FatalSignal, RequestMeta, Services};
 use tradpal_config::Settings;
 use tradpal_journal::{Journal, JournalOptions, RecoveryReport};
-use tradpal_messages::{ActorState, Clock, CorrelationId, Event, ExecutionConfigured, IdGenerator, ServiceStarted};
+use tradpal_messages::{
+    ActorState, Clock, CorrelationId, Event, ExecutionConfigured, ExecutionLimitsConfigured, IdGenerator, ServiceStarted,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RuntimeError {
@@ -150,9 +152,14 @@ pub fn execution_settings(settings: &Settings) -> ExecutionConfigured {
     }
 }
 
+/// The limits journaled beside [`execution_settings`]: `trading_config.max_positions`.
+pub fn execution_limits(settings: &Settings) -> ExecutionLimitsConfigured {
+    ExecutionLimitsConfigured { max_open_positions: settings.trading.max_positions }
+}
+
 /// The execution core's settings from the service's.
 pub fn execution_config(settings: &Settings) -> ExecutionConfig {
-    ExecutionConfig::from_recorded(&execution_settings(settings))
+    ExecutionConfig::from_recorded(&execution_settings(settings)).with_recorded_limits(&execution_limits(settings))
 }
 
 /// The AI ensemble's weights and switches from the settings.
@@ -269,6 +276,7 @@ impl Runtime {
         // What the execution core will decide with, so a replay uses the same (not the
         // environment of the day of the audit).
         services.record(services.draft(&meta, Event::ExecutionConfigured(execution_settings(&settings)))).await?;
+        services.record(services.draft(&meta, Event::ExecutionLimitsConfigured(execution_limits(&settings)))).await?;
 
         let doorbell = spawn_doorbell(&bus);
         let statuses = StatusRegistry::default();
@@ -327,5 +335,23 @@ impl Runtime {
             Ok(Err(e)) => tracing::error!(error = %e, "journal closed with an error"),
             Err(e) => tracing::error!(error = %e, "journal close task failed"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trading_config_max_positions_reaches_the_execution_core_live_and_in_replay() {
+        let mut settings = Settings::load(&Default::default(), None).unwrap();
+        settings.trading.max_positions = 3;
+        // Live: the core's pre-trade limits.
+        assert_eq!(execution_config(&settings).limits.max_open_positions, Some(3));
+        // Journaled beside ExecutionConfigured, and read back the same way by a replay.
+        let limits = execution_limits(&settings);
+        let replayed = ExecutionConfig::from_recorded(&execution_settings(&settings)).with_recorded_limits(&limits);
+        assert_eq!(replayed.limits, execution_config(&settings).limits);
+        assert!(Event::ExecutionLimitsConfigured(limits).check_invariants().is_ok());
     }
 }

@@ -176,6 +176,11 @@ fn read(data_dir: &Path, session: Option<SessionId>) -> Result<Recording, String
                 }
             }
             Event::ExecutionConfigured(c) => recording.configs.push((env.sequence, ExecutionConfig::from_recorded(c))),
+            Event::ExecutionLimitsConfigured(l) => {
+                if let Some((_, config)) = recording.configs.pop() {
+                    recording.configs.push((env.sequence, config.with_recorded_limits(l)));
+                }
+            }
             _ if REPLAY_KINDS.contains(&env.kind) => {
                 recording.records.push(Recorded { sequence: env.sequence, timestamp: env.timestamp, event: env.event })
             }

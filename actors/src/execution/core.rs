@@ -50,6 +50,13 @@ impl ExecutionConfig {
         c.limits.max_drawdown = Some(r.max_drawdown);
         c
     }
+
+    /// Applies the limits a service start journals beside the configuration
+    /// (`ExecutionLimitsConfigured`): live and in a replay, the same mapping.
+    pub fn with_recorded_limits(mut self, l: &tradpal_messages::ExecutionLimitsConfigured) -> ExecutionConfig {
+        self.limits.max_open_positions = Some(l.max_open_positions as usize);
+        self
+    }
 }
 
 impl Default for ExecutionConfig {
