@@ -77,9 +77,7 @@ pub struct OptimizeRequest {
 impl OptimizeRequest {
     /// Fills the fields left out from the service's settings (as [`RunRequest::with_defaults`]).
     pub fn with_defaults(mut self, d: &RunDefaults) -> Self {
-        self.commission = self.commission.or(d.commission);
-        self.risk_free_rate = self.risk_free_rate.or(d.risk_free_rate);
-        self.initial_capital = self.initial_capital.or(d.initial_capital);
+        d.fill(&mut self.commission, &mut self.risk_free_rate, &mut self.initial_capital);
         self
     }
 }

@@ -164,6 +164,14 @@ impl RunDefaults {
     /// None: every field falls back to the built-in default.
     pub const BUILT_IN: RunDefaults = RunDefaults { commission: None, risk_free_rate: None, initial_capital: None, timeframe: None };
 
+    /// Fills a request's commission, risk-free rate and starting cash where it left them
+    /// out (the one rule of the run, optimisation and walk-forward requests).
+    pub fn fill(&self, commission: &mut Option<f64>, risk_free_rate: &mut Option<f64>, initial_capital: &mut Option<f64>) {
+        *commission = commission.or(self.commission);
+        *risk_free_rate = risk_free_rate.or(self.risk_free_rate);
+        *initial_capital = initial_capital.or(self.initial_capital);
+    }
+
     /// `TRANSACTION_COSTS`, `RISK_FREE_RATE` and `trading_config.capital`.
     pub fn from_settings(settings: &tradpal_config::Settings) -> Self {
         RunDefaults {
@@ -213,9 +221,7 @@ pub fn parse_date(name: &'static str, text: &str) -> Result<Timestamp, RequestEr
 impl RunRequest {
     /// Fills the fields left out from the service's settings.
     pub fn with_defaults(mut self, d: &RunDefaults) -> Self {
-        self.commission = self.commission.or(d.commission);
-        self.risk_free_rate = self.risk_free_rate.or(d.risk_free_rate);
-        self.initial_capital = self.initial_capital.or(d.initial_capital);
+        d.fill(&mut self.commission, &mut self.risk_free_rate, &mut self.initial_capital);
         self
     }
 

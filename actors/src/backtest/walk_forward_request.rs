@@ -170,9 +170,7 @@ impl WalkForwardRequest {
 impl WalkForwardRequest {
     /// Fills the fields left out from the service's settings (as `RunRequest::with_defaults`).
     pub fn with_defaults(mut self, d: &super::request::RunDefaults) -> Self {
-        self.commission = self.commission.or(d.commission);
-        self.risk_free_rate = self.risk_free_rate.or(d.risk_free_rate);
-        self.initial_capital = self.initial_capital.or(d.initial_capital);
+        d.fill(&mut self.commission, &mut self.risk_free_rate, &mut self.initial_capital);
         self
     }
 }
