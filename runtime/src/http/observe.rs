@@ -86,7 +86,7 @@ pub async fn middleware(State(state): State<AppState>, req: Request, next: Next)
         route = %route,
         status = status.as_u16(),
         latency_us = latency.as_micros() as u64,
-        key_id = caller.id(),
+        key_id = %caller.id(),
         request_id = %request_id,
         client = %client,
         "request"
