@@ -35,7 +35,8 @@ enum PromValue {
 }
 
 fn parse(text: &str) -> Vec<Sample> {
-    let exposition = openmetrics_parser::prometheus::parse_prometheus(text).unwrap_or_else(|e| panic!("invalid Prometheus text ({e:?}):\n{text}"));
+    let exposition =
+        openmetrics_parser::prometheus::parse_prometheus(text).unwrap_or_else(|e| panic!("invalid Prometheus text ({e:?}):\n{text}"));
     let mut out = Vec::new();
     for (name, family) in &exposition.families {
         for s in family.iter_samples() {

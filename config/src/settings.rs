@@ -292,7 +292,11 @@ impl Settings {
                 transaction_costs: 0.001,
                 results_max: 1_000,
             },
-            monitoring: MonitoringSettings { performance_monitoring: true, metrics_update_interval: Duration::from_secs(60), metrics_public: false },
+            monitoring: MonitoringSettings {
+                performance_monitoring: true,
+                metrics_update_interval: Duration::from_secs(60),
+                metrics_public: false,
+            },
             trading: TradingConfig::default(),
             api_keys: Vec::new(),
             nats_url: None,

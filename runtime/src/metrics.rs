@@ -57,7 +57,8 @@ pub mod names {
 }
 
 /// Latency buckets of the HTTP histogram, in seconds (100 µs .. 10 s).
-const HTTP_BUCKETS_SECONDS: &[f64] = &[0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
+const HTTP_BUCKETS_SECONDS: &[f64] =
+    &[0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
 
 /// Sampled gauges not refreshed for this many update intervals are dropped.
 const GAUGE_IDLE_INTERVALS: u32 = 3;
@@ -185,11 +186,31 @@ pub fn render_counters(journal: &tradpal_journal::JournalStats, nats: Option<&cr
     );
     if let Some(n) = nats {
         use std::sync::atomic::Ordering::Relaxed;
-        counter(&mut out, "tradpal_nats_messages_received_total", "Market-data messages received from NATS.", n.messages_received.load(Relaxed));
+        counter(
+            &mut out,
+            "tradpal_nats_messages_received_total",
+            "Market-data messages received from NATS.",
+            n.messages_received.load(Relaxed),
+        );
         counter(&mut out, "tradpal_nats_candles_stored_total", "Candles from NATS journaled.", n.candles_stored.load(Relaxed));
-        counter(&mut out, "tradpal_nats_duplicates_dropped_total", "Candles from NATS dropped as duplicates.", n.duplicates_dropped.load(Relaxed));
-        counter(&mut out, "tradpal_nats_messages_rejected_total", "Market-data messages from NATS rejected.", n.messages_rejected.load(Relaxed));
-        counter(&mut out, "tradpal_nats_batches_failed_total", "NATS ingest batches that failed (redelivered).", n.batches_failed.load(Relaxed));
+        counter(
+            &mut out,
+            "tradpal_nats_duplicates_dropped_total",
+            "Candles from NATS dropped as duplicates.",
+            n.duplicates_dropped.load(Relaxed),
+        );
+        counter(
+            &mut out,
+            "tradpal_nats_messages_rejected_total",
+            "Market-data messages from NATS rejected.",
+            n.messages_rejected.load(Relaxed),
+        );
+        counter(
+            &mut out,
+            "tradpal_nats_batches_failed_total",
+            "NATS ingest batches that failed (redelivered).",
+            n.batches_failed.load(Relaxed),
+        );
     }
     out
 }

@@ -291,8 +291,19 @@ impl Runtime {
             services: services.clone(),
         };
         let (supervisor, supervisor_join) = Actor::spawn(None, Supervisor, args).await.map_err(|e| RuntimeError::Spawn(e.to_string()))?;
-        let mut runtime =
-            Runtime { settings, services, bus, statuses, recovery, nats: None, metrics, metrics_tasks, supervisor, supervisor_join, doorbell };
+        let mut runtime = Runtime {
+            settings,
+            services,
+            bus,
+            statuses,
+            recovery,
+            nats: None,
+            metrics,
+            metrics_tasks,
+            supervisor,
+            supervisor_join,
+            doorbell,
+        };
         runtime.wait_ready(Duration::from_millis(READY_WAIT_MS)).await;
         if let Some(url) = runtime.settings.nats_url.clone() {
             let nats = crate::nats::Nats::start(url.expose(), url.to_string(), runtime.services.journal.clone(), runtime.bus.clone())
