@@ -471,3 +471,18 @@ async fn send_async(inner: &Inner, mut request: Request) -> Result<(), JournalEr
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Log2Buckets;
+
+    #[test]
+    fn log2_buckets_hold_values_up_to_their_power_of_two() {
+        let b = Log2Buckets::<4>::default();
+        for v in [0, 1, 2, 3, 4, 5, 8, 9, 1_000] {
+            b.record(v);
+        }
+        // Bounds 1, 2, 4, and the last bucket (8) also takes everything larger.
+        assert_eq!(b.snapshot(), [2, 1, 2, 4]);
+    }
+}
