@@ -332,7 +332,11 @@ async fn bench_submit_order_latency() {
     let dir = tempfile::tempdir().unwrap();
     let nats = std::env::var("TRADPAL_BENCH_REPLICATED").is_ok().then(common::nats::NatsServer::start);
     let url = nats.as_ref().map(|n| n.url()).unwrap_or_default();
-    let mut env = vec![("LOG_LEVEL", "warn"), ("MAX_POSITION_SIZE", "1")];
+    // TRADPAL_BENCH_LOG_LEVEL=info turns the access log on; TRADPAL_BENCH_MONITORING=false
+    // turns metrics off (to measure what they cost).
+    let level = std::env::var("TRADPAL_BENCH_LOG_LEVEL").unwrap_or_else(|_| "warn".into());
+    let monitoring = std::env::var("TRADPAL_BENCH_MONITORING").unwrap_or_else(|_| "true".into());
+    let mut env = vec![("LOG_LEVEL", level.as_str()), ("MAX_POSITION_SIZE", "1"), ("ENABLE_PERFORMANCE_MONITORING", monitoring.as_str())];
     if nats.is_some() {
         env.extend([("NATS_URL", url.as_str()), ("TRADPAL_NODE", "a")]);
         eprintln!("replicated leader (TRADPAL_NODE=a)");

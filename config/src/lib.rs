@@ -61,7 +61,7 @@ pub use settings::{
     Role, ServiceSettings, Settings,
 };
 pub use trading::{is_symbol, AiEnsemble, Strategies, Timeframe, TradingConfig, WEIGHT_SUM_TOLERANCE};
-pub use vars::{env_var, markdown_table, EnvVar, BACKTEST_RESULTS_MAX_LIMIT, BODY_BYTES_MAX_LIMIT, ENV_VARS};
+pub use vars::{env_var, markdown_table, EnvVar, BACKTEST_RESULTS_MAX_LIMIT, BODY_BYTES_MAX_LIMIT, ENV_VARS, RATE_LIMIT_MAX};
 
 /// The process environment as a map, for [`Settings::load`]: the only environment read in
 /// this crate. Text that is not valid Unicode is converted lossily (U+FFFD) rather than

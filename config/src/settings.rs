@@ -56,6 +56,9 @@ pub struct ServiceSettings {
     pub port: u16,
     /// Largest accepted request body, in bytes (1 ..= 64 MiB).
     pub body_bytes_max: usize,
+    /// Requests per second per API key (`TRADPAL_RATE_LIMIT`), burst twice that; order
+    /// routes a fifth, failed authentications a tenth per client address. 0 = no limit.
+    pub rate_limit_per_sec: u32,
 }
 
 impl ServiceSettings {
@@ -125,8 +128,12 @@ pub struct BacktestSettings {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MonitoringSettings {
+    /// `ENABLE_PERFORMANCE_MONITORING`: record metrics and serve `/metrics`.
     pub performance_monitoring: bool,
+    /// How often the sampled gauges (sessions, P&L, journal) are refreshed.
     pub metrics_update_interval: Duration,
+    /// `TRADPAL_METRICS_PUBLIC`: `/metrics` without an API key.
+    pub metrics_public: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -268,7 +275,7 @@ impl Settings {
     /// The built-in defaults: what `load` starts from before the file and the environment.
     pub fn defaults() -> Settings {
         Settings {
-            service: ServiceSettings { host: "127.0.0.1".to_string(), port: 8002, body_bytes_max: 1 << 20 },
+            service: ServiceSettings { host: "127.0.0.1".to_string(), port: 8002, body_bytes_max: 1 << 20, rate_limit_per_sec: 50 },
             features: FeatureFlags { ml_training: true, reinforcement_learning: true, market_regime: true },
             risk: RiskSettings { max_drawdown: 0.1, max_position_size: 0.05, risk_free_rate: 0.02 },
             execution: ExecutionSettings {
@@ -285,7 +292,11 @@ impl Settings {
                 transaction_costs: 0.001,
                 results_max: 1_000,
             },
-            monitoring: MonitoringSettings { performance_monitoring: true, metrics_update_interval: Duration::from_secs(60) },
+            monitoring: MonitoringSettings {
+                performance_monitoring: true,
+                metrics_update_interval: Duration::from_secs(60),
+                metrics_public: false,
+            },
             trading: TradingConfig::default(),
             api_keys: Vec::new(),
             nats_url: None,

@@ -24,6 +24,7 @@ impl Settings {
                 "host": self.service.host,
                 "port": self.service.port,
                 "body_bytes_max": self.service.body_bytes_max,
+                "rate_limit_per_sec": self.service.rate_limit_per_sec,
             },
             "data_dir": self.data_dir.display().to_string(),
             "nats_url": self.nats_url.as_ref().map(|u| u.to_string()),
@@ -56,6 +57,7 @@ impl Settings {
             "monitoring": {
                 "performance_monitoring": self.monitoring.performance_monitoring,
                 "metrics_update_interval_secs": self.monitoring.metrics_update_interval.as_secs(),
+                "metrics_public": self.monitoring.metrics_public,
             },
             "trading_config": trading::to_json(&self.trading, self.risk.max_drawdown),
             "origins": origins,

@@ -95,10 +95,17 @@ pub const ENV_VARS: &[EnvVar] = &[
     var("TRANSACTION_COSTS", Some("0.001"), Some("service.transaction_costs"),
         "Backtest cost per trade as a fraction of notional, in [0, 1)."),
     var("ENABLE_PERFORMANCE_MONITORING", Some("true"), Some("service.enable_performance_monitoring"),
-        "Collect performance metrics."),
+        "Collect metrics and serve them at /metrics (false: nothing is recorded and /metrics answers 503)."),
     var("METRICS_UPDATE_INTERVAL", Some("60"), Some("service.metrics_update_interval"),
-        "Seconds between metrics updates (1-86400)."),
+        "Seconds between refreshes of the sampled /metrics gauges (sessions, per-session P&L, journal) (1-86400)."),
+    var("TRADPAL_METRICS_PUBLIC", Some("false"), Some("service.metrics_public"),
+        "Serve /metrics without an API key (for a scraper on a trusted network); false = a viewer key is required."),
+    var("TRADPAL_RATE_LIMIT", Some("50"), Some("service.rate_limit"),
+        "Requests per second per API key (token bucket, burst 2x); order routes get a fifth of it; failed authentications a tenth per client address; 0 = no limit (0-1000000)."),
 ];
+
+/// Largest `TRADPAL_RATE_LIMIT` accepted (requests per second).
+pub const RATE_LIMIT_MAX: u64 = 1_000_000;
 
 /// Largest `BACKTEST_RESULTS_MAX` accepted: a bound on the result index kept in memory.
 pub const BACKTEST_RESULTS_MAX_LIMIT: u64 = 1_000_000;
@@ -166,6 +173,11 @@ pub(crate) fn apply(name: &str, raw: &str, s: &mut Settings) -> Result<(), Vec<R
         "TRANSACTION_COSTS" => s.backtest.transaction_costs = parse::number_in(raw, parse::COST_FRACTION).map_err(one)?,
         "ENABLE_PERFORMANCE_MONITORING" => s.monitoring.performance_monitoring = parse::boolean(raw).map_err(one)?,
         "METRICS_UPDATE_INTERVAL" => s.monitoring.metrics_update_interval = secs(1, 86_400).map_err(one)?,
+        "TRADPAL_METRICS_PUBLIC" => s.monitoring.metrics_public = parse::boolean(raw).map_err(one)?,
+        "TRADPAL_RATE_LIMIT" => {
+            let n = parse::integer_in(raw, 0, RATE_LIMIT_MAX, "requests per second (0 = no limit)").map_err(one)?;
+            s.service.rate_limit_per_sec = u32::try_from(n).map_err(|_| one("a smaller rate".into()))?;
+        }
         _ => return Err(one(format!("{name} to be a known setting"))),
     }
     Ok(())
@@ -208,6 +220,8 @@ impl Settings {
             "TRANSACTION_COSTS" => Some(self.backtest.transaction_costs.to_string()),
             "ENABLE_PERFORMANCE_MONITORING" => flag(self.monitoring.performance_monitoring),
             "METRICS_UPDATE_INTERVAL" => Some(self.monitoring.metrics_update_interval.as_secs().to_string()),
+            "TRADPAL_METRICS_PUBLIC" => flag(self.monitoring.metrics_public),
+            "TRADPAL_RATE_LIMIT" => Some(self.service.rate_limit_per_sec.to_string()),
             _ => None,
         }
     }

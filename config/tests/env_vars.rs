@@ -36,6 +36,8 @@ fn samples(name: &str) -> (&'static str, Option<&'static str>) {
         "TRANSACTION_COSTS" => ("0", Some("garbage")),
         "BACKTEST_RESULTS_MAX" => ("25", Some("0")),
         "METRICS_UPDATE_INTERVAL" => ("15", Some("garbage")),
+        "TRADPAL_METRICS_PUBLIC" => ("true", Some("garbage")),
+        "TRADPAL_RATE_LIMIT" => ("7", Some("-1")),
         other => panic!("no test samples for {other}: add them when adding a variable"),
     }
 }

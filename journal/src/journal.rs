@@ -51,6 +51,38 @@ pub(crate) struct Counters {
     pub bytes: AtomicU64,
     pub fsync_nanos: AtomicU64,
     pub index_nanos: AtomicU64,
+    /// Write + fsync time per group, log2 buckets of microseconds.
+    pub fsync_micros_log2: Log2Buckets<FSYNC_BUCKETS>,
+    /// Records per group, log2 buckets.
+    pub group_records_log2: Log2Buckets<GROUP_BUCKETS>,
+}
+
+/// Buckets of the fsync histogram: upper bounds 1 µs, 2 µs, ... 2^23 µs (8.4 s); the
+/// last also holds anything slower.
+pub const FSYNC_BUCKETS: usize = 24;
+/// Buckets of the group-size histogram: upper bounds 1, 2, ... 2^15 records.
+pub const GROUP_BUCKETS: usize = 16;
+
+/// A histogram of counts in power-of-two buckets: bucket `i` counts values in
+/// `(2^(i-1), 2^i]` (bucket 0: 0 and 1), the last one everything larger. Relaxed
+/// atomics: a few increments per group commit, no lock, no metrics dependency.
+pub(crate) struct Log2Buckets<const N: usize>([AtomicU64; N]);
+
+impl<const N: usize> Default for Log2Buckets<N> {
+    fn default() -> Self {
+        Self(std::array::from_fn(|_| AtomicU64::new(0)))
+    }
+}
+
+impl<const N: usize> Log2Buckets<N> {
+    pub fn record(&self, value: u64) {
+        let i = if value <= 1 { 0 } else { (64 - (value - 1).leading_zeros()) as usize };
+        self.0[i.min(N - 1)].fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn snapshot(&self) -> [u64; N] {
+        std::array::from_fn(|i| self.0[i].load(Ordering::Relaxed))
+    }
 }
 
 /// Cumulative writer statistics since open (for metrics and benchmarks).
@@ -65,6 +97,12 @@ pub struct JournalStats {
     pub write_fsync_nanos: u64,
     /// Time spent updating the sled index after the fsync, in nanoseconds.
     pub index_nanos: u64,
+    /// Group commits by write + fsync time: bucket `i` counts those that took at most
+    /// 2^i µs (and more than 2^(i-1)); the last bucket also holds slower ones.
+    pub fsync_micros_log2: [u64; FSYNC_BUCKETS],
+    /// Group commits by size: bucket `i` counts groups of at most 2^i records (and more
+    /// than 2^(i-1)); the last bucket also holds larger ones.
+    pub group_records_log2: [u64; GROUP_BUCKETS],
 }
 
 impl Shared {
@@ -387,6 +425,8 @@ impl Journal {
             bytes: c.bytes.load(Ordering::Relaxed),
             write_fsync_nanos: c.fsync_nanos.load(Ordering::Relaxed),
             index_nanos: c.index_nanos.load(Ordering::Relaxed),
+            fsync_micros_log2: c.fsync_micros_log2.snapshot(),
+            group_records_log2: c.group_records_log2.snapshot(),
         }
     }
 
@@ -429,5 +469,20 @@ async fn send_async(inner: &Inner, mut request: Request) -> Result<(), JournalEr
                 notified.await;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Log2Buckets;
+
+    #[test]
+    fn log2_buckets_hold_values_up_to_their_power_of_two() {
+        let b = Log2Buckets::<4>::default();
+        for v in [0, 1, 2, 3, 4, 5, 8, 9, 1_000] {
+            b.record(v);
+        }
+        // Bounds 1, 2, 4, and the last bucket (8) also takes everything larger.
+        assert_eq!(b.snapshot(), [2, 1, 2, 4]);
     }
 }

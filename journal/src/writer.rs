@@ -230,7 +230,10 @@ impl Writer {
         self.file.write_all(&buf).map_err(|e| JournalError::io(format!("write {}", path.display()), e))?;
         self.file.sync_data().map_err(|e| JournalError::io(format!("fsync {}", path.display()), e))?;
         let stats = &self.shared.stats;
-        stats.fsync_nanos.fetch_add(started.elapsed().as_nanos() as u64, Ordering::Relaxed);
+        let nanos = started.elapsed().as_nanos() as u64;
+        stats.fsync_nanos.fetch_add(nanos, Ordering::Relaxed);
+        stats.fsync_micros_log2.record(nanos.div_ceil(1_000));
+        stats.group_records_log2.record(group.staged.len() as u64);
         stats.groups.fetch_add(1, Ordering::Relaxed);
         stats.records.fetch_add(group.staged.len() as u64, Ordering::Relaxed);
         stats.bytes.fetch_add(total, Ordering::Relaxed);

@@ -28,6 +28,9 @@ pub enum ErrorCode {
     /// The thing existed and was deliberately removed (e.g. a backtest result deleted by
     /// retention); unlike 404, the id was valid. Added at the end: the enum is archived.
     Gone,
+    /// Past a rate limit (`TRADPAL_RATE_LIMIT`); retry after the `Retry-After` header.
+    /// Added at the end: the enum is archived.
+    TooManyRequests,
 }
 
 impl ErrorCode {
@@ -44,6 +47,7 @@ impl ErrorCode {
             Self::Internal => "internal",
             Self::NotImplemented => "not_implemented",
             Self::Gone => "gone",
+            Self::TooManyRequests => "too_many_requests",
         }
     }
 }

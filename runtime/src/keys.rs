@@ -78,6 +78,14 @@ impl KeyRing {
     }
 }
 
+/// A key's id for logs and metrics: `key-` and 8 hex digits of a hash of the key under
+/// its own derivation context (not the digest compared above), so it names a key without
+/// revealing anything usable about it.
+pub fn key_id(presented: &str) -> String {
+    let h = blake3::derive_key("tradpal 2026-12 api key id for logs", presented.as_bytes());
+    format!("key-{}", hex::encode(&h[..4]))
+}
+
 fn load_or_generate(path: &Path) -> Result<String, KeyError> {
     let io = |source| KeyError::Io { path: path.to_path_buf(), source };
     match std::fs::read_to_string(path) {
@@ -119,6 +127,10 @@ mod tests {
         assert_eq!(ring.role_of(&"b".repeat(20)), Some(Role::Trader));
         assert_eq!(ring.role_of(&"a".repeat(19)), None);
         assert_eq!(ring.role_of(""), None);
+        let id = key_id(&"a".repeat(20));
+        assert_eq!(id, key_id(&"a".repeat(20)));
+        assert_ne!(id, key_id(&"b".repeat(20)));
+        assert!(id.starts_with("key-") && id.len() == 12 && !id.contains("aaaa"), "{id}");
     }
 
     #[test]

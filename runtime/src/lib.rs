@@ -15,8 +15,11 @@
 //! - `cluster/`: replicated operation (`TRADPAL_NODE`): leader lease, the journal
 //!   replicated through a JetStream log, standbys that follow it and take over.
 //! - `logging.rs`: tracing set-up (text or JSON lines).
+//! - `metrics.rs`: the Prometheus recorder, the bus observer that counts journaled
+//!   events, the sampled session gauges, the journal and NATS counters at scrape time.
 //! - `http/`: the axum adapter, one file per concern: `mod.rs` (router, limits),
-//!   `error.rs` (JSON errors), `auth.rs`, `request_id.rs`, `json.rs` (body extractor),
+//!   `error.rs` (JSON errors), `auth.rs`, `request_id.rs`, `observe.rs` (access log, request
+//!   metrics, rate limits, `/metrics`), `rate_limit.rs` (token buckets), `json.rs` (body extractor),
 //!   `trading.rs` (session endpoints), `data.rs` (market data), `regime.rs`, `risk.rs`,
 //!   `execution.rs` (orders, portfolio, kill switch), `backtest.rs` (runs, optimisations,
 //!   walk-forwards, reports), `not_built.rs` (spec routes still to come), `standby.rs`
@@ -29,6 +32,7 @@ pub mod exchange;
 pub mod http;
 pub mod keys;
 pub mod logging;
+pub mod metrics;
 pub mod nats;
 pub mod service;
 pub mod supervisor;

@@ -1,13 +1,27 @@
 //! Logs: tracing to stderr, text or JSON lines, level from `LOG_LEVEL`.
 //!
 //! HTTP requests run inside a span carrying `request_id`, so every line logged while
-//! serving a request names it (JSON lines include the span fields).
+//! serving a request names it (JSON lines include the span fields). The access log is
+//! target `access` (see `http::observe`).
+//!
+//! JSON keys are unique: tracing-subscriber writes a span as its fields followed by
+//! `"name": <span name>`, so a span with a field called `name` (ractor's `Actor` span
+//! has `id` and `name`, the actor's name) gave `{"name":"market_data","name":"Actor"}`,
+//! which strict parsers refuse and lenient ones resolve by dropping one. Span fields go
+//! through [`SpanFields`], which writes such a field as `name_field`.
 
+use std::fmt;
+use tracing_subscriber::field::RecordFields;
+use tracing_subscriber::fmt::format::{FormatFields, JsonFields, Writer};
+use tracing_subscriber::fmt::FormattedFields;
 use tracing_subscriber::EnvFilter;
 use tradpal_config::{LogFormat, LogSettings};
 
+/// What a span field called `name` is written as in JSON lines.
+pub const RENAMED_NAME_FIELD: &str = "name_field";
+
 /// Installs the global subscriber. `RUST_LOG`, if set, overrides `LOG_LEVEL` for
-/// per-crate filters (e.g. `RUST_LOG=tradpal_journal=debug`).
+/// per-crate filters (e.g. `RUST_LOG=tradpal_journal=debug`, `RUST_LOG=info,access=off`).
 pub fn init(log: &LogSettings) {
     let filter = std::env::var("RUST_LOG")
         .ok()
@@ -16,9 +30,49 @@ pub fn init(log: &LogSettings) {
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(ansi);
     let result = match log.format {
-        LogFormat::Json => builder.json().with_current_span(true).with_span_list(false).try_init(),
+        LogFormat::Json => builder.json().with_current_span(true).with_span_list(false).fmt_fields(SpanFields).try_init(),
         LogFormat::Text => builder.try_init(),
     };
     // A second init (tests start several services in one process) keeps the first one.
     let _ = result;
+}
+
+/// tracing-subscriber's JSON span fields, with a field called `name` renamed so that it
+/// cannot collide with the span's own `name` key.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SpanFields;
+
+impl SpanFields {
+    /// The JSON object of `fields`, merged over `current` (a span's earlier fields).
+    fn merged<R: RecordFields>(current: &str, fields: R) -> Result<String, fmt::Error> {
+        let mut fresh = String::new();
+        JsonFields::new().format_fields(Writer::new(&mut fresh), fields)?;
+        if current.is_empty() && !fresh.contains("\"name\"") {
+            return Ok(fresh); // the common case: nothing to merge or rename
+        }
+        let object = |text: &str| -> Result<serde_json::Map<String, serde_json::Value>, fmt::Error> {
+            if text.is_empty() {
+                return Ok(serde_json::Map::new());
+            }
+            serde_json::from_str(text).map_err(|_| fmt::Error)
+        };
+        let mut map = object(current)?;
+        for (k, v) in object(&fresh)? {
+            let k = if k == "name" { RENAMED_NAME_FIELD.to_string() } else { k };
+            map.insert(k, v);
+        }
+        serde_json::to_string(&map).map_err(|_| fmt::Error)
+    }
+}
+
+impl<'writer> FormatFields<'writer> for SpanFields {
+    fn format_fields<R: RecordFields>(&self, mut writer: Writer<'writer>, fields: R) -> fmt::Result {
+        let text = Self::merged("", fields)?;
+        writer.write_str(&text)
+    }
+
+    fn add_fields(&self, current: &'writer mut FormattedFields<Self>, fields: &tracing::span::Record<'_>) -> fmt::Result {
+        current.fields = Self::merged(&current.fields, fields)?;
+        Ok(())
+    }
 }

@@ -94,6 +94,10 @@ pub struct Runtime {
     pub recovery: RecoveryReport,
     /// The NATS bridge, when `NATS_URL` is set.
     pub nats: Option<crate::nats::Nats>,
+    /// The metrics recorder's handle; `None` when `ENABLE_PERFORMANCE_MONITORING=false`.
+    pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
+    /// The event counter and the gauge sampler (see `metrics.rs`), stopped at shutdown.
+    metrics_tasks: Vec<tokio::task::JoinHandle<()>>,
     supervisor: ActorRef<SupervisorMsg>,
     supervisor_join: tokio::task::JoinHandle<()>,
     doorbell: tokio::task::JoinHandle<()>,
@@ -279,6 +283,14 @@ impl Runtime {
         services.record(services.draft(&meta, Event::ExecutionLimitsConfigured(execution_limits(&settings)))).await?;
 
         let doorbell = spawn_doorbell(&bus);
+        let metrics = crate::metrics::install(&settings.monitoring);
+        let metrics_tasks = match &metrics {
+            Some(handle) => vec![
+                crate::metrics::spawn_observer(&bus),
+                crate::metrics::spawn_sampler(handle.clone(), settings.monitoring.metrics_update_interval),
+            ],
+            None => Vec::new(),
+        };
         let statuses = StatusRegistry::default();
         let args = SupervisorArgs {
             children: children(&services, &settings, venue),
@@ -287,7 +299,19 @@ impl Runtime {
             services: services.clone(),
         };
         let (supervisor, supervisor_join) = Actor::spawn(None, Supervisor, args).await.map_err(|e| RuntimeError::Spawn(e.to_string()))?;
-        let mut runtime = Runtime { settings, services, bus, statuses, recovery, nats: None, supervisor, supervisor_join, doorbell };
+        let mut runtime = Runtime {
+            settings,
+            services,
+            bus,
+            statuses,
+            recovery,
+            nats: None,
+            metrics,
+            metrics_tasks,
+            supervisor,
+            supervisor_join,
+            doorbell,
+        };
         runtime.wait_ready(Duration::from_millis(READY_WAIT_MS)).await;
         if let Some(url) = runtime.settings.nats_url.clone() {
             let nats = crate::nats::Nats::start(url.expose(), url.to_string(), runtime.services.journal.clone(), runtime.bus.clone())
@@ -328,6 +352,9 @@ impl Runtime {
         let _ = self.supervisor.stop_and_wait(Some("shutdown".into()), Some(Duration::from_secs(15))).await;
         let _ = self.supervisor_join.await;
         self.doorbell.abort();
+        for task in &self.metrics_tasks {
+            task.abort();
+        }
         let journal = self.services.journal.clone();
         drop(self.services);
         match tokio::task::spawn_blocking(move || journal.close()).await {

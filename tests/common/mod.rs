@@ -58,6 +58,10 @@ impl Server {
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("TRADPAL_API_KEYS", api_keys())
             .env("TRADING_SERVICE_HOST", "127.0.0.1")
+            // Load tests and benches send thousands of requests with one key: a high
+            // limit keeps the limiter in the path without holding them back (the rate
+            // limit tests set their own).
+            .env("TRADPAL_RATE_LIMIT", "100000")
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         for (k, v) in extra_env {

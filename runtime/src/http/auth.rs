@@ -10,18 +10,18 @@ use tradpal_config::Role;
 use tradpal_messages::ErrorCode;
 
 /// The presented key: `Authorization: Bearer KEY` or `X-API-Key: KEY`.
-fn presented_key(parts: &Parts) -> Option<&str> {
-    if let Some(v) = parts.headers.get(axum::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
+pub(crate) fn presented_key(headers: &axum::http::HeaderMap) -> Option<&str> {
+    if let Some(v) = headers.get(axum::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
         let v = v.trim();
         if v.len() > 7 && v[..7].eq_ignore_ascii_case("bearer ") {
             return Some(v[7..].trim());
         }
     }
-    parts.headers.get("x-api-key").and_then(|v| v.to_str().ok()).map(str::trim)
+    headers.get("x-api-key").and_then(|v| v.to_str().ok()).map(str::trim)
 }
 
-fn authorize(parts: &Parts, state: &AppState, needed: Role) -> Result<Role, ApiError> {
-    let key = presented_key(parts)
+pub(crate) fn authorize_headers(headers: &axum::http::HeaderMap, state: &AppState, needed: Role) -> Result<Role, ApiError> {
+    let key = presented_key(headers)
         .ok_or_else(|| ApiError::new(ErrorCode::Unauthorized, "missing API key: send `Authorization: Bearer KEY` or `X-API-Key: KEY`"))?;
     let role = state.keys.role_of(key).ok_or_else(|| ApiError::new(ErrorCode::Unauthorized, "unknown API key"))?;
     if !role.allows(needed) {
@@ -41,7 +41,7 @@ macro_rules! role_extractor {
         impl FromRequestParts<AppState> for $name {
             type Rejection = ApiError;
             async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-                authorize(parts, state, $role).map($name)
+                authorize_headers(&parts.headers, state, $role).map($name)
             }
         }
     };

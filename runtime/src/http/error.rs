@@ -35,6 +35,7 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         ErrorCode::NotImplemented => StatusCode::NOT_IMPLEMENTED,
         ErrorCode::Gone => StatusCode::GONE,
+        ErrorCode::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
     }
 }
 

@@ -3,7 +3,12 @@
 //!
 //! Limits: bodies over `body_bytes_max` (TRADPAL_BODY_BYTES_MAX) get 413; unknown
 //! routes 404 and wrong methods 405, both JSON; a handler panic becomes a 500 JSON
-//! error and the server lives on.
+//! error and the server lives on; a key past its token bucket (TRADPAL_RATE_LIMIT) gets
+//! 429 with `Retry-After` (`rate_limit.rs`).
+//!
+//! Layers, outermost first: request id, then `observe` (caller id, rate limits, request
+//! metrics, the access log: it sees every answer, 404s, 413s, 429s and panics included),
+//! then panic catching, the body limit and the routes.
 
 pub mod auth;
 pub mod backtest;
@@ -13,6 +18,8 @@ pub mod execution;
 pub mod json;
 pub mod ml;
 pub mod not_built;
+pub mod observe;
+pub mod rate_limit;
 pub mod regime;
 pub mod request_id;
 pub mod risk;
@@ -42,6 +49,9 @@ pub struct AppState {
     pub nats: Option<crate::nats::NatsView>,
     /// This node's replication role, when `TRADPAL_NODE` is set.
     pub cluster: Option<Arc<crate::cluster::ClusterState>>,
+    /// The metrics recorder's handle; `None` when `ENABLE_PERFORMANCE_MONITORING=false`.
+    pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
+    pub limiter: Arc<rate_limit::RateLimiter>,
 }
 
 impl AppState {
@@ -53,6 +63,8 @@ impl AppState {
             journal: runtime.services.journal.clone(),
             nats: runtime.nats.as_ref().map(|n| n.view.clone()),
             cluster: None,
+            metrics: runtime.metrics.clone(),
+            limiter: Arc::new(rate_limit::RateLimiter::new(runtime.settings.service.rate_limit_per_sec, rate_limit::RATE_KEYS_MAX)),
         }
     }
 }
@@ -126,6 +138,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/rl/train", post(rl::train))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), cluster_gate))
         .route("/health", get(health))
+        .route("/metrics", get(observe::metrics))
         .route("/api/trading/status", get(trading::status))
         .route("/api/trading/performance", get(trading::performance))
         .route("/api/audit/orders/{id}", get(trading::audit_order))
@@ -159,6 +172,7 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(DefaultBodyLimit::max(body_bytes_max))
         .layer(CatchPanicLayer::custom(error::panic_response))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), observe::middleware))
         .layer(axum::middleware::from_fn(request_id::middleware))
         .with_state(state)
 }
@@ -169,5 +183,7 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), RuntimeError> {
-    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await.map_err(RuntimeError::Serve)
+    // With the peer address: failed authentications are rate-limited per client address.
+    let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, app).with_graceful_shutdown(shutdown).await.map_err(RuntimeError::Serve)
 }
