@@ -130,3 +130,41 @@ fn whatever_imports_backtests_and_reads_write_nothing() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("bars are 1d apart"), "{err}");
 }
+
+/// `tradpal indicators f.csv | head`: the reader going away is not an error (exit 0,
+/// nothing on stderr; it was a panic, exit 101).
+#[test]
+fn a_closed_pipe_ends_output_quietly() {
+    use std::io::Read;
+    use std::process::{Command, Stdio};
+    let goog = test_data("goog-1d.csv");
+    let mut child = Command::new(common::bin())
+        .args(["indicators", goog.to_str().unwrap()])
+        .env_clear()
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 16];
+    child.stdout.as_mut().unwrap().read_exact(&mut first).unwrap();
+    drop(child.stdout.take());
+    let mut err = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0), "{err}");
+    assert!(err.is_empty(), "{err}");
+}
+
+/// `data import` while the service holds the journal says what to do, once.
+#[test]
+fn data_import_while_the_service_runs_says_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = common::Server::start(dir.path(), &[]);
+    let goog = test_data("goog-1d.csv");
+    let env = [("TRADPAL_DATA_DIR", dir.path().to_str().unwrap())];
+    let (code, _, err) = run_cli(&["data", "import", "--symbol", "GOOG/USD", "--timeframe", "1d", goog.to_str().unwrap()], &env);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("open in another process") && err.contains("POST /api/data/candles"), "{err}");
+    assert_eq!(err.matches("error:").count(), 1, "said once: {err}");
+    drop(server);
+}
