@@ -76,7 +76,12 @@ async fn bad_input_gets_clear_json_errors_and_journals_nothing() {
             "not_implemented",
             "live",
         ),
-        (post("/api/trading/start-session").body(format!("{{\"symbol\":\"{}\"}}", "X".repeat(5000))), 413, "payload_too_large", "limit of 4096 bytes"),
+        (
+            post("/api/trading/start-session").body(format!("{{\"symbol\":\"{}\"}}", "X".repeat(5000))),
+            413,
+            "payload_too_large",
+            "limit of 4096 bytes",
+        ),
         (post("/api/trading/stop-session").json(&json!({"session_id": "nope"})), 400, "bad_request", "session"),
         (
             post("/api/trading/stop-session").json(&json!({"session_id": "00000000-0000-4000-8000-000000000000"})),
