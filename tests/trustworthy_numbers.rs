@@ -168,3 +168,30 @@ fn data_import_while_the_service_runs_says_what_to_do() {
     assert_eq!(err.matches("error:").count(), 1, "said once: {err}");
     drop(server);
 }
+
+/// BACKTEST_START_DATE / END_DATE, when configured, are the range a stored backtest
+/// without dates runs over; unconfigured, the whole stored range.
+#[test]
+fn configured_backtest_dates_act() {
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().to_str().unwrap();
+    let goog = test_data("goog-1d.csv");
+    let (code, _, err) = run_cli(
+        &["data", "import", "--symbol", "GOOG/USD", "--timeframe", "1d", goog.to_str().unwrap()],
+        &[("TRADPAL_DATA_DIR", data_dir)],
+    );
+    assert_eq!(code, 0, "{err}");
+    let run = |env: &[(&str, &str)]| {
+        let mut e = vec![("TRADPAL_DATA_DIR", data_dir)];
+        e.extend_from_slice(env);
+        let (code, out, err) =
+            run_cli(&["backtest", "--symbol", "GOOG/USD", "--timeframe", "1d", "--strategy", "buy_and_hold", "--json", "--quiet"], &e);
+        assert_eq!(code, 0, "{err}");
+        serde_json::from_str::<Value>(&out).unwrap()
+    };
+    assert_eq!(run(&[])["metrics"]["bars"], 2148, "unconfigured: every stored bar");
+    let cut = run(&[("BACKTEST_START_DATE", "2010-01-01"), ("BACKTEST_END_DATE", "2011-01-01")]);
+    let bars = cut["metrics"]["bars"].as_u64().unwrap();
+    assert!((240..=260).contains(&bars), "one year of trading days: {bars}");
+    assert!(cut["metrics"]["start"].as_str().unwrap().starts_with("2010-01"), "{}", cut["metrics"]);
+}

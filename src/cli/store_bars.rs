@@ -18,17 +18,20 @@ use tradpal_messages::{Candle, Event, EventKind, Timeframe};
 /// `timeframe` in `[--start-date, --end-date)`; a usage problem prints and gives exit
 /// code 2, a missing series or a journal held by the service 1.
 pub fn load(args: &RunArgs, symbols: &[String], timeframe: Timeframe) -> anyhow::Result<Result<Vec<Vec<Candle>>, ExitCode>> {
+    let settings = match load_settings(&args.settings) {
+        Ok(s) => s,
+        Err(code) => return Ok(Err(code)),
+    };
+    // No dates given: the configured BACKTEST_START_DATE / END_DATE, as over HTTP.
+    let (mut from, mut to) = (args.start.clone(), args.end.clone());
+    tradpal_actors::backtest::request::RunDefaults::from_settings(&settings).fill_dates(&mut from, &mut to);
     let date = |flag: &'static str, v: &Option<String>| v.as_deref().map(|d| parse_date(flag, d)).transpose();
-    let (start, end) = match (date("--start-date", &args.start), date("--end-date", &args.end)) {
+    let (start, end) = match (date("--start-date", &from), date("--end-date", &to)) {
         (Ok(s), Ok(e)) => (s, e),
         (Err(e), _) | (_, Err(e)) => {
             eprintln!("error: {e}");
             return Ok(Err(ExitCode::from(2)));
         }
-    };
-    let settings = match load_settings(&args.settings) {
-        Ok(s) => s,
-        Err(code) => return Ok(Err(code)),
     };
     let dir = settings.data_dir.clone();
     let store = match stored_candles(&dir) {

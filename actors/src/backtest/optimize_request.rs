@@ -78,6 +78,7 @@ impl OptimizeRequest {
     /// Fills the fields left out from the service's settings (as [`RunRequest::with_defaults`]).
     pub fn with_defaults(mut self, d: &RunDefaults) -> Self {
         d.fill(&mut self.commission, &mut self.risk_free_rate, &mut self.initial_capital);
+        d.fill_dates(&mut self.start_date, &mut self.end_date);
         self
     }
 }

@@ -146,7 +146,7 @@ impl<'de> Deserialize<'de> for Participation {
 
 /// The service's settings that stand in for fields a request leaves out (precedence:
 /// the field, then the setting, then the built-in default of [`BacktestConfig`]).
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RunDefaults {
     /// `TRANSACTION_COSTS` (`trading_config.transaction_costs`).
     pub commission: Option<f64>,
@@ -158,11 +158,17 @@ pub struct RunDefaults {
     /// one runs on, resampled from finer stored bars (the finest stored when only coarser
     /// data exists). A newcomer's first call then trades hourly bars, not every minute.
     pub timeframe: Option<Timeframe>,
+    /// `BACKTEST_START_DATE` / `BACKTEST_END_DATE`, only when configured (file or
+    /// environment): their built-in values (2020-01-01 .. 2024-01-01) would silently cut
+    /// most data sets, so unconfigured they leave the whole stored range.
+    pub start_date: Option<String>,
+    pub end_date: Option<String>,
 }
 
 impl RunDefaults {
     /// None: every field falls back to the built-in default.
-    pub const BUILT_IN: RunDefaults = RunDefaults { commission: None, risk_free_rate: None, initial_capital: None, timeframe: None };
+    pub const BUILT_IN: RunDefaults =
+        RunDefaults { commission: None, risk_free_rate: None, initial_capital: None, timeframe: None, start_date: None, end_date: None };
 
     /// Fills a request's commission, risk-free rate and starting cash where it left them
     /// out (the one rule of the run, optimisation and walk-forward requests).
@@ -172,6 +178,14 @@ impl RunDefaults {
         *initial_capital = initial_capital.or(self.initial_capital);
     }
 
+    /// Fills a request's date range where it gave none (the configured defaults).
+    pub fn fill_dates(&self, start_date: &mut Option<String>, end_date: &mut Option<String>) {
+        if start_date.is_none() && end_date.is_none() {
+            *start_date = self.start_date.clone();
+            *end_date = self.end_date.clone();
+        }
+    }
+
     /// `TRANSACTION_COSTS`, `RISK_FREE_RATE` and `trading_config.capital`.
     pub fn from_settings(settings: &tradpal_config::Settings) -> Self {
         RunDefaults {
@@ -179,6 +193,8 @@ impl RunDefaults {
             risk_free_rate: Some(settings.risk.risk_free_rate),
             initial_capital: Some(settings.trading.capital),
             timeframe: settings.trading.timeframes.first().and_then(|t| t.as_str().parse().ok()),
+            start_date: settings.origins.contains_key("BACKTEST_START_DATE").then(|| settings.backtest.start_date.to_string()),
+            end_date: settings.origins.contains_key("BACKTEST_END_DATE").then(|| settings.backtest.end_date.to_string()),
         }
     }
 }
@@ -222,6 +238,7 @@ impl RunRequest {
     /// Fills the fields left out from the service's settings.
     pub fn with_defaults(mut self, d: &RunDefaults) -> Self {
         d.fill(&mut self.commission, &mut self.risk_free_rate, &mut self.initial_capital);
+        d.fill_dates(&mut self.start_date, &mut self.end_date);
         self
     }
 

@@ -171,6 +171,7 @@ impl WalkForwardRequest {
     /// Fills the fields left out from the service's settings (as `RunRequest::with_defaults`).
     pub fn with_defaults(mut self, d: &super::request::RunDefaults) -> Self {
         d.fill(&mut self.commission, &mut self.risk_free_rate, &mut self.initial_capital);
+        d.fill_dates(&mut self.start_date, &mut self.end_date);
         self
     }
 }
