@@ -6,7 +6,7 @@ use anyhow::Context;
 use std::io::BufReader;
 use std::path::Path;
 use std::process::ExitCode;
-use tradpal_actors::market_data::{check_timeframe, import_csv, infer_timeframe, CsvLimits};
+use tradpal_actors::market_data::{check_timeframe, import_csv, infer_timeframe, validate_batch, CsvLimits, ValidationReport};
 use tradpal_messages::{Candle, Timeframe};
 
 /// The file's candles and their timeframe. With `timeframe`, the bars' typical spacing
@@ -33,8 +33,9 @@ pub fn read(path: &Path, timeframe: Option<Timeframe>, what: &str) -> anyhow::Re
         }
     };
     if timeframe.is_none() && tf != Timeframe::M1 {
-        // Read again on the inferred grid, so gaps and alignment are checked against it.
-        return Ok(load(path, tf, what)?.map(|b| (b, tf)));
+        // Check the bars again on the inferred grid (alignment, gaps), without reading
+        // the file a second time: the same rules the import applied.
+        return Ok(clean(validate_batch(tf, &bars), path, what).map(|b| (b, tf)));
     }
     Ok(Ok((bars, tf)))
 }
@@ -43,13 +44,18 @@ fn load(path: &Path, timeframe: Timeframe, what: &str) -> anyhow::Result<Result<
     let f = std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
     let report = import_csv(BufReader::with_capacity(1 << 20, f), timeframe, None, CsvLimits::default())
         .with_context(|| format!("{}: not an OHLCV CSV", path.display()))?;
+    Ok(clean(report, path, what))
+}
+
+/// The accepted bars, or the rejected rows printed and exit code 1.
+fn clean(report: ValidationReport, path: &Path, what: &str) -> Result<Vec<Candle>, ExitCode> {
     if report.rejected_total > 0 {
         for r in report.rejected.iter().take(10) {
             eprintln!("rejected {r}");
         }
         let rows = if report.rejected_total == 1 { "row" } else { "rows" };
         eprintln!("error: {}: {} {rows} rejected; {what} needs a clean series", path.display(), report.rejected_total);
-        return Ok(Err(ExitCode::from(1)));
+        return Err(ExitCode::from(1));
     }
-    Ok(Ok(report.accepted))
+    Ok(report.accepted)
 }
