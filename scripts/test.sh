@@ -36,6 +36,15 @@ if ! python3 -c 'import nats.js' >/dev/null 2>&1; then
     python3 -c 'import nats.js' || { echo "error: the Python package nats-py is needed and could not be installed" >&2; exit 1; }
 fi
 
+# A real browser for the dashboard test (tests/dashboard.rs): Debian's chromium and its
+# chromedriver.
+if ! command -v chromedriver >/dev/null 2>&1 || ! { command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1; }; then
+    echo "installing chromium and chromium-driver (apt)" >&2
+    if [ "$(id -u)" = 0 ]; then APT=(apt-get); else APT=(sudo apt-get); fi
+    "${APT[@]}" update -qq && DEBIAN_FRONTEND=noninteractive "${APT[@]}" install -y -qq chromium chromium-driver >/dev/null \
+        || { echo "error: chromium and chromium-driver are needed for tests/dashboard.rs and could not be installed" >&2; exit 1; }
+fi
+
 # backtesting.py, the peer tests/peer_parity.rs checks sma_cross against (trade for trade).
 if ! python3 -c 'import backtesting, pandas' >/dev/null 2>&1; then
     echo "installing backtesting.py (pip package backtesting)" >&2

@@ -1,6 +1,7 @@
 //! Roles as extractors: a handler that takes `Trader` runs only for a trader or admin
 //! key. Missing or unknown key: 401; known key, too weak a role: 403. Runs before the
 //! body is read, so unauthenticated callers cannot make the server parse anything.
+//! Credentials: an API key in a header, or the dashboard's session cookie (`ui/`).
 
 use super::error::ApiError;
 use super::AppState;
@@ -20,10 +21,23 @@ pub(crate) fn presented_key(headers: &axum::http::HeaderMap) -> Option<&str> {
     headers.get("x-api-key").and_then(|v| v.to_str().ok()).map(str::trim)
 }
 
+/// For callers that only read (the method is taken as GET).
 pub(crate) fn authorize_headers(headers: &axum::http::HeaderMap, state: &AppState, needed: Role) -> Result<Role, ApiError> {
-    let key = presented_key(headers)
-        .ok_or_else(|| ApiError::new(ErrorCode::Unauthorized, "missing API key: send `Authorization: Bearer KEY` or `X-API-Key: KEY`"))?;
-    let role = state.keys.role_of(key).ok_or_else(|| ApiError::new(ErrorCode::Unauthorized, "unknown API key"))?;
+    authorize(headers, &axum::http::Method::GET, state, needed)
+}
+
+/// The caller's role: a presented key, else the dashboard's session cookie (whose
+/// writes must carry the `X-TradPal-UI` header: see `ui/mod.rs`).
+pub(crate) fn authorize(
+    headers: &axum::http::HeaderMap,
+    method: &axum::http::Method,
+    state: &AppState,
+    needed: Role,
+) -> Result<Role, ApiError> {
+    let role = match presented_key(headers) {
+        Some(key) => state.keys.role_of(key).ok_or_else(|| ApiError::new(ErrorCode::Unauthorized, "unknown API key"))?,
+        None => cookie_role(headers, method, state)?,
+    };
     if !role.allows(needed) {
         return Err(ApiError::new(
             ErrorCode::Forbidden,
@@ -31,6 +45,26 @@ pub(crate) fn authorize_headers(headers: &axum::http::HeaderMap, state: &AppStat
         ));
     }
     Ok(role)
+}
+
+fn cookie_role(headers: &axum::http::HeaderMap, method: &axum::http::Method, state: &AppState) -> Result<Role, ApiError> {
+    let token = super::ui::sessions::cookie_token(headers)
+        .ok_or_else(|| ApiError::new(ErrorCode::Unauthorized, "missing API key: send `Authorization: Bearer KEY` or `X-API-Key: KEY`"))?;
+    // Session expiry is wall time at the edge, not a core's decision.
+    #[allow(clippy::disallowed_methods)]
+    let now = std::time::Instant::now();
+    let login = state
+        .ui
+        .get(token, now)
+        .ok_or_else(|| ApiError::new(ErrorCode::Unauthorized, "the dashboard session has expired or is unknown: log in again"))?;
+    let safe = matches!(*method, axum::http::Method::GET | axum::http::Method::HEAD | axum::http::Method::OPTIONS);
+    if !safe && !headers.contains_key(super::ui::UI_HEADER) {
+        return Err(ApiError::new(
+            ErrorCode::Forbidden,
+            "a write authenticated by the dashboard cookie must carry the X-TradPal-UI header (protection against cross-site requests)",
+        ));
+    }
+    Ok(login.role)
 }
 
 macro_rules! role_extractor {
@@ -41,7 +75,7 @@ macro_rules! role_extractor {
         impl FromRequestParts<AppState> for $name {
             type Rejection = ApiError;
             async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-                authorize_headers(&parts.headers, state, $role).map($name)
+                authorize(&parts.headers, &parts.method, state, $role).map($name)
             }
         }
     };

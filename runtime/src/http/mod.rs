@@ -26,6 +26,7 @@ pub mod risk;
 pub mod rl;
 pub mod standby;
 pub mod trading;
+pub mod ui;
 
 use crate::keys::KeyRing;
 use crate::supervisor::StatusRegistry;
@@ -52,6 +53,10 @@ pub struct AppState {
     /// The metrics recorder's handle; `None` when `ENABLE_PERFORMANCE_MONITORING=false`.
     pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
     pub limiter: Arc<rate_limit::RateLimiter>,
+    /// The dashboard's logins (`ui/sessions.rs`).
+    pub ui: Arc<ui::sessions::UiSessions>,
+    /// Journaled events, for `GET /api/events/stream`; `None` on a standby.
+    pub bus: Option<crate::bus::InProcessBus>,
 }
 
 impl AppState {
@@ -65,6 +70,8 @@ impl AppState {
             cluster: None,
             metrics: runtime.metrics.clone(),
             limiter: Arc::new(rate_limit::RateLimiter::new(runtime.settings.service.rate_limit_per_sec, rate_limit::RATE_KEYS_MAX)),
+            ui: Arc::new(ui::sessions::UiSessions::default()),
+            bus: Some(runtime.bus.clone()),
         }
     }
 }
@@ -167,6 +174,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/rl/evaluate", post(rl::evaluate))
         .route("/api/rl/infer", post(rl::infer))
         .merge(not_built::routes())
+        .merge(ui::routes())
         .layer(axum::middleware::from_fn_with_state(state.clone(), feature_gate))
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)

@@ -39,7 +39,16 @@ enum Caller {
 impl Caller {
     fn of(state: &AppState, headers: &HeaderMap) -> Caller {
         match super::auth::presented_key(headers) {
-            None => Caller::Anonymous,
+            None => match super::ui::sessions::cookie_token(headers) {
+                None => Caller::Anonymous,
+                // The dashboard's cookie: the key id of the key that logged in.
+                Some(token) => {
+                    // Session expiry is wall time at the edge.
+                    #[allow(clippy::disallowed_methods)]
+                    let now = std::time::Instant::now();
+                    state.ui.get(token, now).map_or(Caller::Invalid, |l| Caller::Key(l.key_id))
+                }
+            },
             Some(k) if state.keys.role_of(k).is_some() => Caller::Key(crate::keys::key_id(k)),
             Some(_) => Caller::Invalid,
         }
