@@ -41,7 +41,7 @@ fn summary(env: &Envelope) -> SseEvent {
     let mut data = serde_json::json!({
         "sequence": env.sequence,
         "kind": kind,
-        "session_id": env.session_id.clone().or_else(|| env.event.session_id()),
+        "session_id": env.session_id.or_else(|| env.event.session_id()),
         "timestamp": env.timestamp,
     });
     if let Event::CandlesIngested(c) = &env.event {
@@ -71,16 +71,12 @@ pub async fn stream(
     let hello = SseEvent::default().event("hello").data(serde_json::json!({ "last_sequence": state.journal.last_sequence() }).to_string());
     let first = futures_util::stream::once(async move { Ok::<_, Infallible>(hello) });
     let rest = futures_util::stream::unfold((rx, Arc::new(Slot)), |(mut rx, slot)| async move {
-        loop {
-            match rx.recv().await {
-                Ok(env) => return Some((Ok(summary(&env)), (rx, slot))),
-                Err(RecvError::Lagged(n)) => {
-                    let ev = SseEvent::default().event("lagged").data(serde_json::json!({ "missed": n }).to_string());
-                    return Some((Ok(ev), (rx, slot)));
-                }
-                Err(RecvError::Closed) => return None,
-            }
-        }
+        let ev = match rx.recv().await {
+            Ok(env) => summary(&env),
+            Err(RecvError::Lagged(n)) => SseEvent::default().event("lagged").data(serde_json::json!({ "missed": n }).to_string()),
+            Err(RecvError::Closed) => return None,
+        };
+        Some((Ok(ev), (rx, slot)))
     });
     use futures_util::StreamExt;
     Ok(Sse::new(first.chain(rest)).keep_alive(KeepAlive::new().interval(Duration::from_millis(SSE_KEEPALIVE_MS))))
