@@ -35,7 +35,11 @@ async fn login_cookie(server: &Server, key: &str) -> String {
 }
 
 async fn post_candles(server: &Server, candles: &[Value]) {
-    let body = json!({"symbol": "BTC/USDT", "timeframe": "1m", "candles": candles});
+    post_symbol(server, "BTC/USDT", candles).await
+}
+
+async fn post_symbol(server: &Server, symbol: &str, candles: &[Value]) {
+    let body = json!({"symbol": symbol, "timeframe": "1m", "candles": candles});
     let (status, reply) = send(client().post(server.url("/api/data/candles")).bearer_auth(TRADER_KEY).json(&body)).await;
     assert_eq!(status, 200, "{reply}");
 }
@@ -233,10 +237,27 @@ async fn every_view_renders_in_a_real_browser_and_a_viewer_sees_no_controls() {
     assert_no_console_errors(&b, "backtests").await;
     b.screenshot(&shots.join("backtests.png")).await;
 
-    // Models and agents: nothing trained here, so the empty states say how to train.
+    // Models and agents: empty states first, then a trained model and an agent in training.
     open_view(&b, &base, "#/models", "models").await;
     assert!(text_of(&b, "#ml-models").await.contains("No models yet"));
     assert!(text_of(&b, "#rl-agents").await.contains("No agents yet"));
+    post_symbol(&server, "ETH/USDT", &btc_minutes(3000)).await;
+    let train = json!({"symbol": "ETH/USDT", "timeframe": "1m", "model_type": "logistic"});
+    let (status, model) = send(client().post(server.url("/api/ml/train")).bearer_auth(TRADER_KEY).json(&train)).await;
+    assert_eq!(status, 202, "{model}");
+    let agent = json!({"symbol": "ETH/USDT", "timeframe": "1m", "algorithm": "ppo", "episodes": 1});
+    let (status, body) = send(client().post(server.url("/api/rl/train")).bearer_auth(TRADER_KEY).json(&agent)).await;
+    assert_eq!(status, 202, "{body}");
+    b.wait_until(
+        "the trained model (live update)",
+        "return /ready/.test(document.querySelector('#ml-models').innerText)",
+        Duration::from_secs(90),
+    )
+    .await;
+    b.wait_for("#rl-agents tbody tr", VIEW_WAIT).await;
+    b.click("#ml-models tbody button").await;
+    b.wait_for("#ml-models table[aria-label='Feature importance'] tbody tr", VIEW_WAIT).await;
+    assert!(text_of(&b, "#ml-models").await.contains("rsi_14"), "the model's features are listed");
     assert_no_console_errors(&b, "models").await;
     b.screenshot(&shots.join("models.png")).await;
 

@@ -704,9 +704,8 @@ async function viewModels(main) {
 }
 
 function oosScore(m) {
-  const o = m.metrics && m.metrics.out_of_sample;
-  if (o && o.model) return Object.entries(o.model).filter(([, v]) => typeof v === 'number').slice(0, 2).map(([k, v]) => `${k} ${fmt(v, 3)}`).join(', ');
-  return m.out_of_sample_score !== undefined ? fmt(m.out_of_sample_score, 3) : '—';
+  if (m.out_of_sample_score !== undefined && m.out_of_sample_score !== null) return fmt(m.out_of_sample_score, 3);
+  return '—';
 }
 
 async function renderModels(holder) {
@@ -726,13 +725,13 @@ async function showModel(holder, id) {
   holder.textContent = '';
   const fi = await tryApi(`/api/ml/feature-importance?model_id=${encodeURIComponent(id)}`, holder, 'Feature importance');
   if (!fi) return;
-  const rows = fi.features || fi.importance || [];
-  const top = Math.max(1e-12, ...rows.map((r) => Math.abs(num(r.permutation_importance ?? r.importance ?? r.gain_share ?? 0))));
-  holder.append(el('h2', {}, `Feature importance of ${id}`), table([
-    { label: 'Feature', cell: (r) => r.feature || r.name },
-    { label: 'Importance', num: true, cell: (r) => fmt(r.permutation_importance ?? r.importance, 4) },
-    { label: 'Gain share', num: true, cell: (r) => pct(r.gain_share) },
-    { label: '', cell: (r) => el('meter', { min: '0', max: String(top), value: String(Math.abs(num(r.permutation_importance ?? r.importance ?? r.gain_share ?? 0)) || 0) }) },
+  const rows = fi.features || [];
+  const top = Math.max(1e-12, ...rows.map((r) => Math.abs(num(r.permutation) || 0)));
+  holder.append(el('h2', {}, `Feature importance of ${id}`), el('p', { class: 'muted' }, 'Permutation importance: the out-of-sample score lost when the feature is shuffled.'), table([
+    { label: 'Feature', cell: (r) => r.name },
+    { label: 'Permutation', num: true, cell: (r) => fmt(r.permutation, 4) },
+    { label: 'Gain share', num: true, cell: (r) => (r.gain_share === null ? '—' : pct(r.gain_share)) },
+    { label: '', cell: (r) => el('meter', { min: '0', max: String(top), value: String(Math.max(0, num(r.permutation) || 0)), 'aria-label': `${r.name} importance` }) },
   ], rows, { label: 'Feature importance' }));
 }
 
@@ -754,16 +753,18 @@ async function showAgent(holder, id) {
   const a = await tryApi(`/api/rl/agents/${encodeURIComponent(id)}`, holder, 'Agent');
   if (!a) return;
   holder.append(el('h2', {}, `Agent ${id}`));
-  const curve = a.training_curve || a.curve || (a.training && a.training.curve) || [];
+  const curve = a.training_curve || [];
   if (curve.length) {
-    const box = el('div', { class: 'chart small', role: 'img', 'aria-label': 'Training curve' });
-    holder.append(box);
+    const box = el('div', { class: 'chart small', role: 'img', 'aria-label': 'Training curve: reward per episode' });
+    holder.append(el('p', { class: 'muted' }, 'Reward per training episode'), box);
     const chart = makeChart(box);
-    chart.applyOptions({ timeScale: { timeVisible: false } });
-    chart.addSeries(LightweightCharts.LineSeries, { title: 'reward' }).setData(curve.map((p, i) => ({ time: i + 1, value: num(p.reward ?? p.value ?? p.mean_reward ?? p) })).filter((p) => Number.isFinite(p.value)));
+    chart.applyOptions({ timeScale: { timeVisible: false, tickMarkFormatter: (t) => String(t) } });
+    chart.addSeries(LightweightCharts.LineSeries, { title: 'reward' }).setData(curve.map((p, i) => ({ time: i + 1, value: num(p.reward_sum) })).filter((p) => Number.isFinite(p.value)));
     chart.timeScale().fitContent();
+  } else {
+    holder.append(empty('No finished episode yet.'));
   }
-  holder.append(el('pre', {}, JSON.stringify(a.metrics || a, null, 2)));
+  holder.append(el('pre', {}, JSON.stringify({ ...a, training_curve: undefined }, null, 2)));
 }
 
 // ---------- market data ----------
