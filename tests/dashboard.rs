@@ -135,8 +135,25 @@ fn shots_dir() -> PathBuf {
     dir
 }
 
-/// Console entries at SEVERE level (JavaScript errors, failed loads) since the last look.
+/// Every form field has a label and every button and link a name, so a screen reader
+/// and keyboard users can use the view.
+const UNNAMED_CONTROLS: &str = r#"
+const bad = [];
+for (const e of document.querySelectorAll('input, select, textarea')) {
+  if (e.type === 'hidden') continue;
+  const labelled = (e.id && document.querySelector(`label[for="${e.id}"]`)) || e.getAttribute('aria-label');
+  if (!labelled) bad.push(e.outerHTML.slice(0, 80));
+}
+for (const e of document.querySelectorAll('button, a[href]')) {
+  if (!(e.innerText || e.getAttribute('aria-label') || '').trim() && e.offsetParent !== null) bad.push(e.outerHTML.slice(0, 80));
+}
+return bad;"#;
+
+/// Console entries at SEVERE level (JavaScript errors, failed loads) since the last look,
+/// and the view's controls all named.
 async fn assert_no_console_errors(b: &Browser, view: &str) {
+    let unnamed = b.eval(UNNAMED_CONTROLS, json!([])).await;
+    assert_eq!(unnamed, json!([]), "controls without a label or name on {view}");
     let errors: Vec<Value> = b.console().await.into_iter().filter(|e| e["level"] == "SEVERE").collect();
     assert!(errors.is_empty(), "console errors on {view}: {errors:#?}");
 }
@@ -187,6 +204,11 @@ async fn every_view_renders_in_a_real_browser_and_a_viewer_sees_no_controls() {
     let b = driver.session(&dir.path().join("profile-trader"), 1366, 900).await;
     log_in(&b, &base, TRADER_KEY).await;
     b.wait_for("#start-session-form", VIEW_WAIT).await;
+    // Keyboard: the first Tab stop is the skip link, and every view is a link in the nav.
+    b.eval("document.activeElement.blur(); document.body.focus()", json!([])).await;
+    b.keys("\u{E004}").await;
+    assert_eq!(b.eval("return document.activeElement.className", json!([])).await, "skip", "the first Tab stop");
+    assert_eq!(count(&b, "#nav a[href]").await, 4, "every view is reachable by a link");
     b.type_into("#ss-params", "fast=5, slow=15").await;
     b.type_into("#ss-capital", "1000").await;
     b.click("#start-session-form button[type=submit]").await;

@@ -145,6 +145,15 @@ impl Browser {
         self.call(reqwest::Method::POST, &format!("/element/{id}/value"), Some(json!({"text": text}))).await;
     }
 
+    /// Presses keys on the focused element (WebDriver key codes: `\u{E004}` is Tab).
+    pub async fn keys(&self, text: &str) {
+        let actions = text
+            .chars()
+            .flat_map(|c| [json!({"type": "keyDown", "value": c.to_string()}), json!({"type": "keyUp", "value": c.to_string()})]);
+        let body = json!({"actions": [{"type": "key", "id": "keyboard", "actions": actions.collect::<Vec<_>>()}]});
+        self.call(reqwest::Method::POST, "/actions", Some(body)).await;
+    }
+
     pub async fn screenshot(&self, path: &Path) {
         let v = self.call(reqwest::Method::GET, "/screenshot", None).await;
         let png = base64::engine::general_purpose::STANDARD.decode(v.as_str().unwrap()).unwrap();
