@@ -37,11 +37,11 @@ enum Caller {
 }
 
 impl Caller {
+    /// A token counts as its key (same id, same buckets).
     fn of(state: &AppState, headers: &HeaderMap) -> Caller {
         match super::auth::presented_key(headers) {
             None => Caller::Anonymous,
-            Some(k) if state.keys.role_of(k).is_some() => Caller::Key(crate::keys::key_id(k)),
-            Some(_) => Caller::Invalid,
+            Some(_) => super::auth::authenticate(headers, state).map_or(Caller::Invalid, |(id, _)| Caller::Key(id)),
         }
     }
 
@@ -113,7 +113,7 @@ fn refused(state: &AppState, caller: &Caller, client: &str, route: &str, now: In
             (class, limiter.take(class, id, now).err()?)
         }
         // Requests that need no key are not held back for another caller's failures.
-        _ if route == "/health" || (route == "/metrics" && state.settings.monitoring.metrics_public) => return None,
+        _ if route == "/health" || route == "/ready" || (route == "/metrics" && state.settings.monitoring.metrics_public) => return None,
         _ => (Class::AuthFailure, limiter.blocked(Class::AuthFailure, client, now)?),
     };
     if state.metrics.is_some() {
