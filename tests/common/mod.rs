@@ -5,6 +5,7 @@
 #![allow(clippy::disallowed_methods)]
 
 pub mod nats;
+pub mod tls;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
