@@ -39,6 +39,9 @@ pub const ALERT_IDS_REMEMBERED: usize = 4096;
 /// A group commit (write + fsync) slower than this is a journal stall: 2^19 µs, about
 /// 0.52 s (the journal's histogram has power-of-two buckets).
 pub const JOURNAL_STALL_US: u64 = 1 << 19;
+/// Longest wait to hand an alert to the NATS client (its buffer is full while NATS is
+/// away); past it the alert is not published (it was logged and POSTed already).
+pub const NATS_PUBLISH_TIMEOUT_MS: u64 = 1_000;
 /// How often the watchdog reads the journal's commit-time histogram.
 pub const JOURNAL_WATCH_MS: u64 = 1_000;
 
@@ -214,18 +217,23 @@ async fn dispatch(mut rx: mpsc::Receiver<Alert>, nats: Arc<OnceLock<async_nats::
             }
         }
         log(&alert);
-        let body = serde_json::to_vec(&alert).unwrap_or_default();
+        // The webhook first: its queue never blocks, while a NATS publish can wait on a
+        // connection that is away (bounded by NATS_PUBLISH_TIMEOUT_MS).
+        if let Some(hook) = &hook {
+            if hook.try_send(alert.clone()).is_err() {
+                tracing::error!(target: "alert", id = %alert.id, "webhook queue full ({}): this alert is not POSTed", webhook::WEBHOOK_QUEUE_MAX);
+            }
+        }
         if let Some(client) = nats.get() {
             let mut headers = async_nats::HeaderMap::new();
             headers.insert("Nats-Msg-Id", alert.id.as_str());
             let subject = format!("tradpal.alert.{}", alert.kind.as_str());
-            if let Err(e) = client.publish_with_headers(subject, headers, body.into()).await {
-                tracing::warn!(target: "alert", id = %alert.id, error = %e, "cannot publish the alert on NATS");
-            }
-        }
-        if let Some(hook) = &hook {
-            if hook.try_send(alert.clone()).is_err() {
-                tracing::error!(target: "alert", id = %alert.id, "webhook queue full ({}): this alert is not POSTed", webhook::WEBHOOK_QUEUE_MAX);
+            let body = serde_json::to_vec(&alert).unwrap_or_default();
+            let publish = client.publish_with_headers(subject, headers, body.into());
+            match tokio::time::timeout(Duration::from_millis(NATS_PUBLISH_TIMEOUT_MS), publish).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => tracing::warn!(target: "alert", id = %alert.id, error = %e, "cannot publish the alert on NATS"),
+                Err(_) => tracing::warn!(target: "alert", id = %alert.id, "NATS publish of the alert timed out (NATS away?)"),
             }
         }
     }
