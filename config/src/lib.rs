@@ -55,13 +55,16 @@ use std::collections::BTreeMap;
 
 pub use date::Date;
 pub use error::{ConfigError, Problem};
-pub use secret::{ApiKey, Secret, API_KEY_MIN_LEN};
+pub use secret::{key_id, ApiKey, Secret, API_KEY_MIN_LEN};
 pub use settings::{
-    BacktestSettings, ExecutionSettings, FeatureFlags, LogFormat, LogLevel, LogSettings, MonitoringSettings, NatsUrl, Origin, RiskSettings,
-    Role, ServiceSettings, Settings,
+    BacktestSettings, ExecutionSettings, FeatureFlags, LogFormat, LogLevel, LogSettings, MonitoringSettings, NatsUrl, OpsSettings, Origin,
+    RiskSettings, Role, ServiceSettings, Settings,
 };
 pub use trading::{is_symbol, AiEnsemble, Strategies, Timeframe, TradingConfig, WEIGHT_SUM_TOLERANCE};
-pub use vars::{env_var, markdown_table, EnvVar, BACKTEST_RESULTS_MAX_LIMIT, BODY_BYTES_MAX_LIMIT, ENV_VARS, RATE_LIMIT_MAX};
+pub use vars::{
+    env_var, markdown_table, EnvVar, BACKTEST_RESULTS_MAX_LIMIT, BODY_BYTES_MAX_LIMIT, ENV_VARS, JWT_SECRET_MIN_LEN, JWT_TTL_MAX_SECS,
+    RATE_LIMIT_MAX,
+};
 
 /// The process environment as a map, for [`Settings::load`]: the only environment read in
 /// this crate. Text that is not valid Unicode is converted lossily (U+FFFD) rather than

@@ -8,11 +8,11 @@ use std::fmt;
 
 use crate::settings::{NatsUrl, Role};
 
-/// Shortest accepted API key: 16 characters leave too little to guess even if, as here,
-/// the first four are shown in masked output.
+/// Shortest accepted API key: 16 characters.
 pub const API_KEY_MIN_LEN: usize = 16;
 
-/// One API key and its role. `Debug` shows only the first four characters.
+/// One API key and its role. `Debug` and `show` name it by its key id, never by any of
+/// its characters.
 #[derive(Clone, PartialEq, Eq)]
 pub struct ApiKey {
     key: String,
@@ -36,15 +36,30 @@ impl ApiKey {
         &self.key
     }
 
-    /// `abcd…(masked) : trader`: enough to tell keys apart, not enough to use one.
+    /// `key-6fd4a0ed (masked) : trader`: the key id that the access log names too, enough
+    /// to tell keys apart, nothing of the key itself.
     pub fn masked(&self) -> String {
-        format!("{} : {}", mask_key(&self.key), self.role)
+        format!("{} (masked) : {}", key_id(&self.key), self.role)
     }
+
+    /// This key's id for logs, metrics and `config show` (see [`key_id`]).
+    pub fn id(&self) -> String {
+        key_id(&self.key)
+    }
+}
+
+/// A key's id: `key-` and 8 hex digits of a hash of the key under its own derivation
+/// context (not a digest any comparison uses), so it names a key without revealing
+/// anything usable about it. The access log, `/metrics` and `config show` use it.
+pub fn key_id(key: &str) -> String {
+    let h = blake3::derive_key("tradpal 2026-12 api key id for logs", key.as_bytes());
+    let hex: String = h[..4].iter().map(|b| format!("{b:02x}")).collect();
+    format!("key-{hex}")
 }
 
 impl fmt::Debug for ApiKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ApiKey").field("key", &mask_key(&self.key)).field("role", &self.role).finish()
+        f.debug_struct("ApiKey").field("key", &format!("{} (masked)", self.id())).field("role", &self.role).finish()
     }
 }
 
@@ -95,15 +110,10 @@ impl fmt::Display for Secret {
     }
 }
 
-/// The first four characters of a valid-length key plus a marker; nothing of a short one
-/// (a short key is rejected anyway, and four characters of it would be most of it).
+/// Nothing of the secret but its length (issue 19: a refused key is never echoed, not
+/// even its first characters: a typo'd key is usually one character off a real one).
 pub(crate) fn mask_key(key: &str) -> String {
-    if key.chars().count() >= API_KEY_MIN_LEN {
-        let head: String = key.chars().take(4).collect();
-        format!("{head}…(masked)")
-    } else {
-        format!("…(masked, {} chars)", key.chars().count())
-    }
+    format!("(masked, {} chars)", key.chars().count())
 }
 
 /// One rejected piece of a value: what to show (masked) and what was expected.
@@ -121,13 +131,17 @@ pub(crate) fn parse_api_keys(raw: &str) -> Result<Vec<ApiKey>, Vec<Reject>> {
     let mut keys: Vec<ApiKey> = Vec::new();
     let mut rejects = Vec::new();
     let mut seen = BTreeSet::new();
-    for entry in raw.split(',').map(str::trim) {
+    for (n, entry) in raw.split(',').map(str::trim).enumerate() {
         match parse_entry(entry) {
-            Ok(key) if !seen.insert(key.key.clone()) => {
-                rejects.push(Reject { value: format!("{}:{}", mask_key(&key.key), key.role), expected: "each key listed once".to_string() })
-            }
+            Ok(key) if !seen.insert(key.key.clone()) => rejects.push(Reject {
+                value: format!("entry {}: {}:{}", n + 1, mask_key(&key.key), key.role),
+                expected: "each key listed once".to_string(),
+            }),
             Ok(key) => keys.push(key),
-            Err(reject) => rejects.push(reject),
+            Err(mut reject) => {
+                reject.value = format!("entry {}: {}", n + 1, reject.value);
+                rejects.push(reject)
+            }
         }
     }
     if rejects.is_empty() {
@@ -256,7 +270,8 @@ mod tests {
         for r in &rejects {
             assert!(!r.value.contains(K1) && !r.value.contains(K2) && !r.value.contains("short"), "{r:?}");
         }
-        assert_eq!(rejects[0].value, "abcd…(masked):boss");
+        assert_eq!(rejects[0].value, "entry 1: (masked, 16 chars):boss");
+        assert_eq!(rejects[1].value, "entry 2: (masked, 5 chars):admin");
         assert_eq!(rejects[4].expected, "each key listed once");
     }
 
@@ -267,8 +282,11 @@ mod tests {
         assert!(!key.verify("abcdefghijklmnoq"));
         assert!(!key.verify("abcdefghijklmno"));
         assert!(!key.verify(""));
-        assert_eq!(format!("{key:?}"), r#"ApiKey { key: "abcd…(masked)", role: Trader }"#);
-        assert_eq!(key.masked(), "abcd…(masked) : trader");
+        let id = key_id(K1);
+        assert!(id.starts_with("key-") && id.len() == 12, "{id}");
+        assert_eq!(format!("{key:?}"), format!(r#"ApiKey {{ key: "{id} (masked)", role: Trader }}"#));
+        assert_eq!(key.masked(), format!("{id} (masked) : trader"));
+        assert!(!key.masked().contains("abcd"));
     }
 
     #[test]

@@ -27,6 +27,8 @@ pub struct Settings {
     pub execution: ExecutionSettings,
     pub backtest: BacktestSettings,
     pub monitoring: MonitoringSettings,
+    /// Tokens, TLS and alerts (issue 19).
+    pub ops: OpsSettings,
     /// The spec's `trading_config` (capital, symbols, strategies ...). Its `max_drawdown`
     /// field lives in [`RiskSettings::max_drawdown`], so the limit has one home.
     pub trading: TradingConfig,
@@ -134,6 +136,25 @@ pub struct MonitoringSettings {
     pub metrics_update_interval: Duration,
     /// `TRADPAL_METRICS_PUBLIC`: `/metrics` without an API key.
     pub metrics_public: bool,
+}
+
+/// Tokens, TLS and alerts: what an operator sets to run the service unattended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpsSettings {
+    /// `TRADPAL_JWT_SECRET`: the HS256 signing secret; `None` = generated into
+    /// `<data_dir>/jwt.secret` (0600) on first start.
+    pub jwt_secret: Option<Secret>,
+    /// `TRADPAL_JWT_TTL`: lifetime of an issued token (1 s ..= `JWT_TTL_MAX_SECS`).
+    pub jwt_ttl: Duration,
+    /// `TRADPAL_TLS_CERT` / `TRADPAL_TLS_KEY`: PEM files; both set = HTTPS.
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    /// `NATS_TLS_CA`: PEM file of the CA that signed the NATS server's certificate, for
+    /// `tls://` URLs to a server with a private CA (the system roots are used otherwise).
+    pub nats_tls_ca: Option<PathBuf>,
+    /// `TRADPAL_ALERT_WEBHOOK`: alerts are POSTed here as JSON (a secret: such URLs
+    /// often carry a token).
+    pub alert_webhook: Option<Secret>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -296,6 +317,14 @@ impl Settings {
                 performance_monitoring: true,
                 metrics_update_interval: Duration::from_secs(60),
                 metrics_public: false,
+            },
+            ops: OpsSettings {
+                jwt_secret: None,
+                jwt_ttl: Duration::from_secs(900),
+                tls_cert: None,
+                tls_key: None,
+                nats_tls_ca: None,
+                alert_webhook: None,
             },
             trading: TradingConfig::default(),
             api_keys: Vec::new(),

@@ -9,7 +9,7 @@ use crate::vars::ENV_VARS;
 
 impl Settings {
     /// The effective settings as JSON, grouped like [`Settings`]; the trading part uses the
-    /// spec's `trading_config` shape. API keys appear as `abcd…(masked) : role` and NATS
+    /// spec's `trading_config` shape. API keys appear as `key-6fd4a0ed (masked) : role` (the key id, nothing of the key) and NATS
     /// credentials as `(masked)@`. `origins` maps each variable not at its default to where
     /// it was set (`env`, `file (service.port)`).
     pub fn show(&self) -> Value {
@@ -58,6 +58,14 @@ impl Settings {
                 "performance_monitoring": self.monitoring.performance_monitoring,
                 "metrics_update_interval_secs": self.monitoring.metrics_update_interval.as_secs(),
                 "metrics_public": self.monitoring.metrics_public,
+            },
+            "ops": {
+                "jwt_secret": self.ops.jwt_secret.as_ref().map(|k| k.masked()),
+                "jwt_ttl_secs": self.ops.jwt_ttl.as_secs(),
+                "tls_cert": self.ops.tls_cert.as_ref().map(|p| p.display().to_string()),
+                "tls_key": self.ops.tls_key.as_ref().map(|p| p.display().to_string()),
+                "nats_tls_ca": self.ops.nats_tls_ca.as_ref().map(|p| p.display().to_string()),
+                "alert_webhook": self.ops.alert_webhook.as_ref().map(|k| k.masked()),
             },
             "trading_config": trading::to_json(&self.trading, self.risk.max_drawdown),
             "origins": origins,

@@ -102,7 +102,34 @@ pub const ENV_VARS: &[EnvVar] = &[
         "Serve /metrics without an API key (for a scraper on a trusted network); false = a viewer key is required."),
     var("TRADPAL_RATE_LIMIT", Some("50"), Some("service.rate_limit"),
         "Requests per second per API key (token bucket, burst 2x); order routes get a fifth of it; failed authentications a tenth per client address; 0 = no limit (0-1000000)."),
+    EnvVar {
+        name: "TRADPAL_JWT_SECRET",
+        default: None,
+        file_path: None,
+        secret: true,
+        description: "HS256 secret signing the tokens of POST /api/auth/token (32-256 printable characters); unset = generated into <data dir>/jwt.secret (mode 0600).",
+    },
+    var("TRADPAL_JWT_TTL", Some("900"), Some("service.jwt_ttl"), "Seconds an issued token is valid (1-86400)."),
+    var("TRADPAL_TLS_CERT", None, Some("service.tls_cert"),
+        "PEM certificate chain; with TRADPAL_TLS_KEY the API is served over HTTPS (rustls)."),
+    var("TRADPAL_TLS_KEY", None, Some("service.tls_key"), "PEM private key of TRADPAL_TLS_CERT."),
+    var("NATS_TLS_CA", None, Some("service.nats_tls_ca"),
+        "PEM CA certificate(s) trusted for tls:// NATS servers (besides the system roots)."),
+    EnvVar {
+        name: "TRADPAL_ALERT_WEBHOOK",
+        default: None,
+        file_path: None,
+        secret: true,
+        description: "http(s) URL alerts are POSTed to as JSON (retried, each alert once); unset = alerts are logged (and published on NATS) only. Masked in output.",
+    },
 ];
+
+/// Longest token lifetime `TRADPAL_JWT_TTL` accepts: a day. Tokens cannot be revoked
+/// (short lifetimes are the revocation), so a longer one is a standing credential.
+pub const JWT_TTL_MAX_SECS: u64 = 86_400;
+
+/// Shortest `TRADPAL_JWT_SECRET`: 32 bytes, the HS256 digest size (RFC 7518 3.2).
+pub const JWT_SECRET_MIN_LEN: usize = 32;
 
 /// Largest `TRADPAL_RATE_LIMIT` accepted (requests per second).
 pub const RATE_LIMIT_MAX: u64 = 1_000_000;
@@ -178,9 +205,34 @@ pub(crate) fn apply(name: &str, raw: &str, s: &mut Settings) -> Result<(), Vec<R
             let n = parse::integer_in(raw, 0, RATE_LIMIT_MAX, "requests per second (0 = no limit)").map_err(one)?;
             s.service.rate_limit_per_sec = u32::try_from(n).map_err(|_| one("a smaller rate".into()))?;
         }
+        "TRADPAL_JWT_SECRET" => s.ops.jwt_secret = Some(jwt_secret(raw)?),
+        "TRADPAL_JWT_TTL" => s.ops.jwt_ttl = secs(1, JWT_TTL_MAX_SECS).map_err(one)?,
+        "TRADPAL_TLS_CERT" => s.ops.tls_cert = Some(parse::dir(raw).map_err(one)?),
+        "TRADPAL_TLS_KEY" => s.ops.tls_key = Some(parse::dir(raw).map_err(one)?),
+        "NATS_TLS_CA" => s.ops.nats_tls_ca = Some(parse::dir(raw).map_err(one)?),
+        "TRADPAL_ALERT_WEBHOOK" => s.ops.alert_webhook = Some(webhook(raw)?),
         _ => return Err(one(format!("{name} to be a known setting"))),
     }
     Ok(())
+}
+
+fn jwt_secret(raw: &str) -> Result<Secret, Vec<Reject>> {
+    let secret = Secret::parse(raw).map_err(|r| vec![r])?;
+    if secret.expose().len() < JWT_SECRET_MIN_LEN {
+        return Err(vec![Reject { value: secret.masked(), expected: format!("at least {JWT_SECRET_MIN_LEN} characters") }]);
+    }
+    Ok(secret)
+}
+
+/// An http(s) URL; shown masked, since webhook URLs often carry a token.
+fn webhook(raw: &str) -> Result<Secret, Vec<Reject>> {
+    let secret = Secret::parse(raw).map_err(|r| vec![r])?;
+    let t = secret.expose();
+    let host = t.strip_prefix("https://").or_else(|| t.strip_prefix("http://")).unwrap_or("");
+    if host.is_empty() || host.starts_with('/') {
+        return Err(vec![Reject { value: secret.masked(), expected: "an http:// or https:// URL".to_string() }]);
+    }
+    Ok(secret)
 }
 
 impl Settings {
@@ -222,6 +274,12 @@ impl Settings {
             "METRICS_UPDATE_INTERVAL" => Some(self.monitoring.metrics_update_interval.as_secs().to_string()),
             "TRADPAL_METRICS_PUBLIC" => flag(self.monitoring.metrics_public),
             "TRADPAL_RATE_LIMIT" => Some(self.service.rate_limit_per_sec.to_string()),
+            "TRADPAL_JWT_SECRET" => self.ops.jwt_secret.as_ref().map(|k| k.masked()),
+            "TRADPAL_JWT_TTL" => Some(self.ops.jwt_ttl.as_secs().to_string()),
+            "TRADPAL_TLS_CERT" => self.ops.tls_cert.as_ref().map(|p| p.display().to_string()),
+            "TRADPAL_TLS_KEY" => self.ops.tls_key.as_ref().map(|p| p.display().to_string()),
+            "NATS_TLS_CA" => self.ops.nats_tls_ca.as_ref().map(|p| p.display().to_string()),
+            "TRADPAL_ALERT_WEBHOOK" => self.ops.alert_webhook.as_ref().map(|k| k.masked()),
             _ => None,
         }
     }

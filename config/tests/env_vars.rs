@@ -38,6 +38,10 @@ fn samples(name: &str) -> (&'static str, Option<&'static str>) {
         "METRICS_UPDATE_INTERVAL" => ("15", Some("garbage")),
         "TRADPAL_METRICS_PUBLIC" => ("true", Some("garbage")),
         "TRADPAL_RATE_LIMIT" => ("7", Some("-1")),
+        "TRADPAL_JWT_SECRET" => ("0123456789abcdef0123456789abcdef", Some("too-short")),
+        "TRADPAL_JWT_TTL" => ("60", Some("86401")),
+        "TRADPAL_TLS_CERT" | "TRADPAL_TLS_KEY" | "NATS_TLS_CA" => ("/etc/tradpal/x.pem", Some("")),
+        "TRADPAL_ALERT_WEBHOOK" => ("https://hooks.example.com/t0k3n", Some("ftp://x")),
         other => panic!("no test samples for {other}: add them when adding a variable"),
     }
 }

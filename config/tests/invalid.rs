@@ -257,6 +257,10 @@ fn ensemble_weights_must_sum_to_one() {
 fn api_key_entries_are_each_checked() {
     let raw = format!("{KEY_A}:superuser,{KEY_B}:viewer,{KEY_B}:admin,nocolon,");
     let err = load_env(&[("TRADPAL_API_KEYS", &raw)]).unwrap_err();
+    // A refused key is never echoed, not even its first characters (issue 19).
+    for head in ["abcd", "wxyz", "noco"] {
+        assert!(!err.to_string().contains(head), "{head} echoed in {err}");
+    }
     let got: Vec<(String, String)> = err
         .problems
         .iter()
@@ -272,10 +276,10 @@ fn api_key_entries_are_each_checked() {
     assert_eq!(
         got,
         [
-            ("abcd…(masked):superuser".to_string(), "role viewer, trader or admin".to_string()),
-            ("wxyz…(masked):admin".to_string(), "each key listed once".to_string()),
-            ("…(masked, 7 chars)".to_string(), shape.to_string()),
-            ("(empty entry)".to_string(), shape.to_string()),
+            ("entry 1: (masked, 22 chars):superuser".to_string(), "role viewer, trader or admin".to_string()),
+            ("entry 3: (masked, 22 chars):admin".to_string(), "each key listed once".to_string()),
+            ("entry 4: (masked, 7 chars)".to_string(), shape.to_string()),
+            ("entry 5: (empty entry)".to_string(), shape.to_string()),
         ]
     );
 }

@@ -21,8 +21,13 @@ pub const GENERATED_KEY_FILE: &str = "admin.key";
 #[derive(Clone)]
 pub struct KeyRing {
     entries: Vec<([u8; 32], Role)>,
+    /// The key ids of the configured keys (a token names its key by id; a token whose
+    /// key is gone is refused).
+    ids: std::collections::BTreeSet<String>,
     /// Set when the admin key was generated (not configured): where it is stored.
     pub generated_key_file: Option<PathBuf>,
+    /// Signs and checks API tokens; `None` in rings built from bare keys (tests).
+    pub tokens: Option<std::sync::Arc<crate::tokens::TokenIssuer>>,
 }
 
 impl std::fmt::Debug for KeyRing {
@@ -47,11 +52,34 @@ fn digest(key: &str) -> [u8; 32] {
 
 impl KeyRing {
     pub fn from_keys(keys: impl IntoIterator<Item = (String, Role)>) -> Self {
-        Self { entries: keys.into_iter().map(|(k, r)| (digest(&k), r)).collect(), generated_key_file: None }
+        let keys: Vec<(String, Role)> = keys.into_iter().collect();
+        Self {
+            entries: keys.iter().map(|(k, r)| (digest(k), *r)).collect(),
+            ids: keys.iter().map(|(k, _)| key_id(k)).collect(),
+            generated_key_file: None,
+            tokens: None,
+        }
     }
 
-    /// The configured keys, or (loopback only) the generated admin key.
+    /// The configured keys, or (loopback only) the generated admin key; and the token
+    /// issuer (its secret from the environment or the data directory).
     pub fn for_settings(settings: &Settings) -> Result<Self, KeyError> {
+        let mut ring = Self::keys_for_settings(settings)?;
+        ring.tokens = Some(std::sync::Arc::new(crate::tokens::TokenIssuer::for_settings(settings)?));
+        Ok(ring)
+    }
+
+    /// The role a token grants, if it is valid now and its key is still configured.
+    pub fn role_of_token(&self, token: &str, now: u64) -> Result<(String, Role), crate::tokens::TokenError> {
+        let issuer = self.tokens.as_ref().ok_or_else(|| crate::tokens::TokenError::Malformed("tokens are not enabled".into()))?;
+        let (claims, role) = issuer.verify(token, now)?;
+        if !self.ids.contains(&claims.sub) {
+            return Err(crate::tokens::TokenError::Revoked);
+        }
+        Ok((claims.sub, role))
+    }
+
+    fn keys_for_settings(settings: &Settings) -> Result<Self, KeyError> {
         if !settings.api_keys.is_empty() {
             return Ok(Self::from_keys(settings.api_keys.iter().map(|k| (k.expose().to_string(), k.role))));
         }
@@ -82,11 +110,10 @@ impl KeyRing {
 /// its own derivation context (not the digest compared above), so it names a key without
 /// revealing anything usable about it.
 pub fn key_id(presented: &str) -> String {
-    let h = blake3::derive_key("tradpal 2026-12 api key id for logs", presented.as_bytes());
-    format!("key-{}", hex::encode(&h[..4]))
+    tradpal_config::key_id(presented)
 }
 
-fn load_or_generate(path: &Path) -> Result<String, KeyError> {
+pub(crate) fn load_or_generate(path: &Path) -> Result<String, KeyError> {
     let io = |source| KeyError::Io { path: path.to_path_buf(), source };
     match std::fs::read_to_string(path) {
         Ok(text) => {

@@ -8,6 +8,7 @@
 //! - `service.rs`: [`Runtime`]: opens the journal, records the start, spawns the tree;
 //!   shuts it down in order.
 //! - `keys.rs`: API keys: configured ones, or a generated admin key in the data dir.
+//! - `tokens.rs`: API tokens (HS256 JWTs standing in for a key), their secret.
 //! - `exchange/`: real exchanges behind `actors`' `LiveVenue` trait: `binance/`, the
 //!   Binance spot REST adapter (signing, retry/back-off, JSON mapping).
 //! - `nats/`: the NATS JetStream transport: market data from outside producers, commands
@@ -15,6 +16,10 @@
 //! - `cluster/`: replicated operation (`TRADPAL_NODE`): leader lease, the journal
 //!   replicated through a JetStream log, standbys that follow it and take over.
 //! - `logging.rs`: tracing set-up (text or JSON lines).
+//! - `alerts/`: alerts (limit breach, kill switch, actor restart, journal stall, NATS
+//!   disconnected, session risk stop) from journaled events and runtime signals, to the
+//!   log, NATS `tradpal.alert.{kind}` and a webhook (`webhook.rs`, retried).
+//! - `tls.rs`: the HTTPS server configuration (rustls) from PEM files.
 //! - `metrics.rs`: the Prometheus recorder, the bus observer that counts journaled
 //!   events, the sampled session gauges, the journal and NATS counters at scrape time.
 //! - `http/`: the axum adapter, one file per concern: `mod.rs` (router, limits),
@@ -23,8 +28,9 @@
 //!   `trading.rs` (session endpoints), `data.rs` (market data), `regime.rs`, `risk.rs`,
 //!   `execution.rs` (orders, portfolio, kill switch), `backtest.rs` (runs, optimisations,
 //!   walk-forwards, reports), `not_built.rs` (spec routes still to come), `standby.rs`
-//!   (what a standby node answers).
+//!   (what a standby node answers), `ready.rs` (`/ready`), `token.rs` (`/api/auth/token`).
 
+pub mod alerts;
 pub mod bus;
 pub mod clock;
 pub mod cluster;
@@ -36,5 +42,7 @@ pub mod metrics;
 pub mod nats;
 pub mod service;
 pub mod supervisor;
+pub mod tls;
+pub mod tokens;
 
 pub use service::{Runtime, RuntimeError, RuntimeOptions};

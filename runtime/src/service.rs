@@ -98,6 +98,8 @@ pub struct Runtime {
     pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
     /// The event counter and the gauge sampler (see `metrics.rs`), stopped at shutdown.
     metrics_tasks: Vec<tokio::task::JoinHandle<()>>,
+    /// Alerts (log, NATS, webhook), see `alerts/`.
+    pub alerts: crate::alerts::AlertService,
     supervisor: ActorRef<SupervisorMsg>,
     supervisor_join: tokio::task::JoinHandle<()>,
     doorbell: tokio::task::JoinHandle<()>,
@@ -283,6 +285,8 @@ impl Runtime {
         services.record(services.draft(&meta, Event::ExecutionLimitsConfigured(execution_limits(&settings)))).await?;
 
         let doorbell = spawn_doorbell(&bus);
+        let webhook = settings.ops.alert_webhook.as_ref().map(|w| w.expose().to_string());
+        let alerts = crate::alerts::AlertService::start(&bus, services.journal.clone(), webhook, seed);
         let metrics = crate::metrics::install(&settings.monitoring);
         let metrics_tasks = match &metrics {
             Some(handle) => vec![
@@ -308,15 +312,23 @@ impl Runtime {
             nats: None,
             metrics,
             metrics_tasks,
+            alerts,
             supervisor,
             supervisor_join,
             doorbell,
         };
         runtime.wait_ready(Duration::from_millis(READY_WAIT_MS)).await;
         if let Some(url) = runtime.settings.nats_url.clone() {
-            let nats = crate::nats::Nats::start(url.expose(), url.to_string(), runtime.services.journal.clone(), runtime.bus.clone())
+            let link = crate::nats::Link {
+                url: url.expose(),
+                url_masked: url.to_string(),
+                tls_ca: runtime.settings.ops.nats_tls_ca.as_deref(),
+                alerts: Some(runtime.alerts.alerts.clone()),
+            };
+            let nats = crate::nats::Nats::start(link, runtime.services.journal.clone(), runtime.bus.clone())
                 .await
                 .map_err(|e| RuntimeError::Nats { url: url.to_string(), reason: e.to_string() })?;
+            runtime.alerts.alerts.attach_nats(nats.view.client.clone());
             runtime.nats = Some(nats);
         }
         Ok(runtime)
@@ -352,6 +364,7 @@ impl Runtime {
         let _ = self.supervisor.stop_and_wait(Some("shutdown".into()), Some(Duration::from_secs(15))).await;
         let _ = self.supervisor_join.await;
         self.doorbell.abort();
+        self.alerts.shutdown();
         for task in &self.metrics_tasks {
             task.abort();
         }

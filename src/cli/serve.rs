@@ -47,6 +47,21 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(2));
         }
     };
+    // Loaded before anything starts: a bad certificate or key is a start-up error.
+    let tls = match tradpal_runtime::tls::from_settings(&settings) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    if tls.is_none() && !settings.service.is_loopback() {
+        tracing::warn!(
+            addr = %settings.service.bind_addr(),
+            "serving plain HTTP on a non-loopback address: API keys, tokens and orders cross the network unencrypted, \
+             readable and replayable by anyone on the path; set TRADPAL_TLS_CERT and TRADPAL_TLS_KEY (or put a TLS proxy in front)"
+        );
+    }
     if settings.node.is_some() && settings.nats_url.is_none() {
         eprintln!("error: TRADPAL_NODE needs NATS_URL: replicated nodes elect their leader and follow its journal over NATS");
         return Ok(ExitCode::from(2));
@@ -57,18 +72,20 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(2));
     }
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start tokio")?;
-    rt.block_on(serve(settings, keys))?;
+    rt.block_on(serve(settings, keys, tls))?;
     Ok(ExitCode::SUCCESS)
 }
 
-async fn serve(settings: tradpal_config::Settings, keys: KeyRing) -> anyhow::Result<()> {
+type Tls = Option<std::sync::Arc<tradpal_runtime::tls::ServerConfig>>;
+
+async fn serve(settings: tradpal_config::Settings, keys: KeyRing, tls: Tls) -> anyhow::Result<()> {
     let addr = settings.service.bind_addr();
     let listener = std::net::TcpListener::bind(&addr).with_context(|| format!("cannot listen on {addr}"))?;
     listener.set_nonblocking(true)?;
     let local = listener.local_addr()?;
     let fatal = FatalSignal::default();
     let (journal, recovery) = open_journal(&settings).await?;
-    let (journal, leadership) = match take_part(&settings, &listener, local, journal, &fatal).await? {
+    let (journal, leadership) = match take_part(&settings, &listener, local, journal, &fatal, &tls).await? {
         Part::Alone(journal) => (journal, None),
         Part::Leading(journal, leadership, state) => (journal, Some((*leadership, state))),
         Part::Stopped => return Ok(()),
@@ -81,7 +98,8 @@ async fn serve(settings: tradpal_config::Settings, keys: KeyRing) -> anyhow::Res
     state.cluster = leadership.as_ref().map(|(_, s)| s.clone());
     tracing::info!(%local, data_dir = %runtime.settings.data_dir.display(), "tradpal listening");
     // One line on stdout that scripts and tests can wait for.
-    println!("tradpal listening on http://{local}");
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    println!("tradpal listening on {scheme}://{local}");
     let (fatal_tx, fatal_rx) = tokio::sync::oneshot::channel::<String>();
     let stop = async move {
         tokio::select! {
@@ -89,7 +107,10 @@ async fn serve(settings: tradpal_config::Settings, keys: KeyRing) -> anyhow::Res
             why = fatal.raised() => { let _ = fatal_tx.send(why); }
         }
     };
-    let served = http::serve(tokio::net::TcpListener::from_std(listener)?, state, stop).await;
+    let served = match tls {
+        Some(config) => tradpal_runtime::tls::serve(listener, config, state, stop).await,
+        None => http::serve(tokio::net::TcpListener::from_std(listener)?, state, stop).await,
+    };
     tracing::info!("shutting down");
     runtime.shutdown().await;
     if let Some((leadership, _)) = leadership {
@@ -121,15 +142,17 @@ async fn take_part(
     local: std::net::SocketAddr,
     journal: tradpal_journal::Journal,
     fatal: &FatalSignal,
+    tls: &Tls,
 ) -> anyhow::Result<Part> {
     let Some((name, url)) = settings.node.as_ref().zip(settings.nats_url.as_ref()) else { return Ok(Part::Alone(journal)) };
-    let node = Node::connect(url.expose(), name).await?;
-    let standby_listener = tokio::net::TcpListener::from_std(listener.try_clone()?)?;
+    let node = Node::connect(url.expose(), name, settings.ops.nats_tls_ca.as_deref()).await?;
+    let standby_listener = listener.try_clone()?;
     let (promoted_tx, promoted_rx) = tokio::sync::oneshot::channel::<()>();
-    let standby_http = tokio::spawn(standby::serve(standby_listener, node.state.clone(), async move {
+    let standby_http = tokio::spawn(standby::serve(standby_listener, node.state.clone(), tls.clone(), async move {
         let _ = promoted_rx.await;
     }));
-    println!("tradpal standby on http://{local} (node {name}): following the leader's journal");
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    println!("tradpal standby on {scheme}://{local} (node {name}): following the leader's journal");
     let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
     let signal = tokio::spawn(async move {
         shutdown_signal().await;

@@ -5,6 +5,7 @@
 #![allow(clippy::disallowed_methods)]
 
 pub mod nats;
+pub mod tls;
 pub mod webdriver;
 
 use std::io::{BufRead, BufReader};

@@ -12,6 +12,8 @@ pub struct NatsServer {
     pub port: u16,
     pub store: PathBuf,
     _dir: Option<tempfile::TempDir>,
+    /// `(cert, key)` PEM files: the server requires TLS (`tls://` URLs).
+    tls: Option<(PathBuf, PathBuf)>,
 }
 
 fn free_port() -> u16 {
@@ -20,9 +22,18 @@ fn free_port() -> u16 {
 
 impl NatsServer {
     pub fn start() -> NatsServer {
+        NatsServer::start_with(None)
+    }
+
+    /// A server that requires TLS with this certificate and key.
+    pub fn start_tls(cert: PathBuf, key: PathBuf) -> NatsServer {
+        NatsServer::start_with(Some((cert, key)))
+    }
+
+    fn start_with(tls: Option<(PathBuf, PathBuf)>) -> NatsServer {
         let dir = tempfile::tempdir().unwrap();
         let store = dir.path().to_path_buf();
-        let mut server = NatsServer { child: None, port: free_port(), store, _dir: Some(dir) };
+        let mut server = NatsServer { child: None, port: free_port(), store, _dir: Some(dir), tls };
         // A free port can be taken by another test between the probe and the bind: then
         // this server exits at once (and the port answers for the other one), so it is
         // started again on another port.
@@ -39,7 +50,8 @@ impl NatsServer {
     }
 
     pub fn url(&self) -> String {
-        format!("nats://127.0.0.1:{}", self.port)
+        let scheme = if self.tls.is_some() { "tls" } else { "nats" };
+        format!("{scheme}://127.0.0.1:{}", self.port)
     }
 
     /// Starts (or restarts, on the same port and store) the server process.
@@ -48,11 +60,14 @@ impl NatsServer {
         // nats-server can lose acknowledged messages (see STACK.md), which no consumer
         // could recover. Production deployments that need the guarantee set it too.
         let conf = self.store.join("nats.conf");
-        let text = format!(
+        let mut text = format!(
             "listen: 127.0.0.1:{}\njetstream {{\n  store_dir: {:?}\n  sync_interval: always\n}}\n",
             self.port,
             self.store.join("js")
         );
+        if let Some((cert, key)) = &self.tls {
+            text.push_str(&format!("tls {{\n  cert_file: {cert:?}\n  key_file: {key:?}\n}}\n"));
+        }
         std::fs::write(&conf, text).unwrap();
         let child = Command::new("nats-server")
             .arg("-c")

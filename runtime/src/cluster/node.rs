@@ -19,11 +19,8 @@ pub struct Node {
 
 impl Node {
     /// Connects (retrying in the background while NATS is away).
-    pub async fn connect(url: &str, name: &str) -> Result<Node, ClusterError> {
-        let client = async_nats::ConnectOptions::new()
-            .name(format!("tradpal-node-{name}"))
-            .retry_on_initial_connect()
-            .connection_timeout(Duration::from_secs(2))
+    pub async fn connect(url: &str, name: &str, tls_ca: Option<&std::path::Path>) -> Result<Node, ClusterError> {
+        let client = crate::nats::connect_options(format!("tradpal-node-{name}"), tls_ca)
             .connect(url)
             .await
             .map_err(|e| super::nats_err("connect", e))?;

@@ -2,6 +2,10 @@
 //! key. Missing or unknown key: 401; known key, too weak a role: 403. Runs before the
 //! body is read, so unauthenticated callers cannot make the server parse anything.
 //! Credentials: an API key in a header, or the dashboard's session cookie (`ui/`).
+//!
+//! A bearer credential that looks like a JWT is checked as an API token
+//! (`crate::tokens`): it grants the role it carries; an expired, altered, `alg: none`
+//! or revoked token is a 401 saying which.
 
 use super::error::ApiError;
 use super::AppState;
@@ -21,23 +25,36 @@ pub(crate) fn presented_key(headers: &axum::http::HeaderMap) -> Option<&str> {
     headers.get("x-api-key").and_then(|v| v.to_str().ok()).map(str::trim)
 }
 
+/// The caller's key id and role: a presented API key or API token, else the dashboard's
+/// session cookie (whose writes must carry the `X-TradPal-UI` header: see `ui/mod.rs`).
+pub(crate) fn authenticate(
+    headers: &axum::http::HeaderMap,
+    method: &axum::http::Method,
+    state: &AppState,
+) -> Result<(String, Role), ApiError> {
+    let Some(key) = presented_key(headers) else {
+        return cookie_role(headers, method, state);
+    };
+    if crate::tokens::looks_like_jwt(key) {
+        return state.keys.role_of_token(key, crate::tokens::unix_now()).map_err(|e| ApiError::new(ErrorCode::Unauthorized, e.to_string()));
+    }
+    let role = state.keys.role_of(key).ok_or_else(|| ApiError::new(ErrorCode::Unauthorized, "unknown API key"))?;
+    Ok((crate::keys::key_id(key), role))
+}
+
 /// For callers that only read (the method is taken as GET).
 pub(crate) fn authorize_headers(headers: &axum::http::HeaderMap, state: &AppState, needed: Role) -> Result<Role, ApiError> {
     authorize(headers, &axum::http::Method::GET, state, needed)
 }
 
-/// The caller's role: a presented key, else the dashboard's session cookie (whose
-/// writes must carry the `X-TradPal-UI` header: see `ui/mod.rs`).
+/// The caller's role, if it allows `needed` (else 401 or 403).
 pub(crate) fn authorize(
     headers: &axum::http::HeaderMap,
     method: &axum::http::Method,
     state: &AppState,
     needed: Role,
 ) -> Result<Role, ApiError> {
-    let role = match presented_key(headers) {
-        Some(key) => state.keys.role_of(key).ok_or_else(|| ApiError::new(ErrorCode::Unauthorized, "unknown API key"))?,
-        None => cookie_role(headers, method, state)?,
-    };
+    let (_, role) = authenticate(headers, method, state)?;
     if !role.allows(needed) {
         return Err(ApiError::new(
             ErrorCode::Forbidden,
@@ -47,7 +64,7 @@ pub(crate) fn authorize(
     Ok(role)
 }
 
-fn cookie_role(headers: &axum::http::HeaderMap, method: &axum::http::Method, state: &AppState) -> Result<Role, ApiError> {
+fn cookie_role(headers: &axum::http::HeaderMap, method: &axum::http::Method, state: &AppState) -> Result<(String, Role), ApiError> {
     let token = super::ui::sessions::cookie_token(headers)
         .ok_or_else(|| ApiError::new(ErrorCode::Unauthorized, "missing API key: send `Authorization: Bearer KEY` or `X-API-Key: KEY`"))?;
     // Session expiry is wall time at the edge, not a core's decision.
@@ -64,7 +81,7 @@ fn cookie_role(headers: &axum::http::HeaderMap, method: &axum::http::Method, sta
             "a write authenticated by the dashboard cookie must carry the X-TradPal-UI header (protection against cross-site requests)",
         ));
     }
-    Ok(login.role)
+    Ok((login.key_id, login.role))
 }
 
 macro_rules! role_extractor {

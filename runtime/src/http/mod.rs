@@ -20,11 +20,13 @@ pub mod ml;
 pub mod not_built;
 pub mod observe;
 pub mod rate_limit;
+pub mod ready;
 pub mod regime;
 pub mod request_id;
 pub mod risk;
 pub mod rl;
 pub mod standby;
+pub mod token;
 pub mod trading;
 pub mod ui;
 
@@ -145,6 +147,9 @@ pub fn router(state: AppState) -> Router {
         .route("/api/rl/train", post(rl::train))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), cluster_gate))
         .route("/health", get(health))
+        // Issue 19: readiness and API tokens (neither journals anything).
+        .route("/ready", get(ready::ready))
+        .route("/api/auth/token", post(token::issue))
         .route("/metrics", get(observe::metrics))
         .route("/api/trading/status", get(trading::status))
         .route("/api/trading/performance", get(trading::performance))

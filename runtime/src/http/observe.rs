@@ -37,20 +37,12 @@ enum Caller {
 }
 
 impl Caller {
+    /// A token counts as its key (same id, same buckets).
     fn of(state: &AppState, headers: &HeaderMap) -> Caller {
         match super::auth::presented_key(headers) {
-            None => match super::ui::sessions::cookie_token(headers) {
-                None => Caller::Anonymous,
-                // The dashboard's cookie: the key id of the key that logged in.
-                Some(token) => {
-                    // Session expiry is wall time at the edge.
-                    #[allow(clippy::disallowed_methods)]
-                    let now = std::time::Instant::now();
-                    state.ui.get(token, now).map_or(Caller::Invalid, |l| Caller::Key(l.key_id))
-                }
-            },
-            Some(k) if state.keys.role_of(k).is_some() => Caller::Key(crate::keys::key_id(k)),
-            Some(_) => Caller::Invalid,
+            None if super::ui::sessions::cookie_token(headers).is_none() => Caller::Anonymous,
+            // A key, a token or the dashboard's cookie (its id is that of the key that logged in).
+            _ => super::auth::authenticate(headers, &axum::http::Method::GET, state).map_or(Caller::Invalid, |(id, _)| Caller::Key(id)),
         }
     }
 
@@ -122,7 +114,7 @@ fn refused(state: &AppState, caller: &Caller, client: &str, route: &str, now: In
             (class, limiter.take(class, id, now).err()?)
         }
         // Requests that need no key are not held back for another caller's failures.
-        _ if route == "/health" || (route == "/metrics" && state.settings.monitoring.metrics_public) => return None,
+        _ if route == "/health" || route == "/ready" || (route == "/metrics" && state.settings.monitoring.metrics_public) => return None,
         _ => (Class::AuthFailure, limiter.blocked(Class::AuthFailure, client, now)?),
     };
     if state.metrics.is_some() {

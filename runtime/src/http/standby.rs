@@ -16,6 +16,15 @@ async fn health(State(state): State<Arc<ClusterState>>) -> Json<serde_json::Valu
     Json(serde_json::json!({ "status": "standby", "service": "tradpal", "version": env!("CARGO_PKG_VERSION"), "cluster": c }))
 }
 
+/// A standby is alive but not ready: it takes no writes (see `ready.rs`).
+async fn ready(State(state): State<Arc<ClusterState>>) -> (axum::http::StatusCode, Json<serde_json::Value>) {
+    let c = state.get();
+    let leader = c.leader.clone().map_or_else(|| "not known yet".to_string(), |l| format!("node {l}"));
+    let check = serde_json::json!({ "name": "leader", "ok": false, "required": true,
+        "detail": format!("node {} is a standby (the leader is {leader})", c.node) });
+    (axum::http::StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({ "status": "not_ready", "checks": [check] })))
+}
+
 async fn status(State(state): State<Arc<ClusterState>>) -> Json<serde_json::Value> {
     Json(serde_json::json!({ "service": "tradpal", "version": env!("CARGO_PKG_VERSION"), "cluster": state.get() }))
 }
@@ -30,13 +39,32 @@ async fn elsewhere(State(state): State<Arc<ClusterState>>) -> ApiError {
 }
 
 pub fn router(state: Arc<ClusterState>) -> Router {
-    Router::new().route("/health", get(health)).route("/api/trading/status", get(status)).fallback(elsewhere).with_state(state)
+    Router::new()
+        .route("/health", get(health))
+        .route("/ready", get(ready))
+        .route("/api/trading/status", get(status))
+        .fallback(elsewhere)
+        .with_state(state)
 }
 
+/// Serves the standby's answers until `stop`; over HTTPS when the service has TLS.
 pub async fn serve(
-    listener: tokio::net::TcpListener,
+    listener: std::net::TcpListener,
     state: Arc<ClusterState>,
+    tls: Option<Arc<rustls::ServerConfig>>,
     stop: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state)).with_graceful_shutdown(stop).await
+    let Some(config) = tls else {
+        return axum::serve(tokio::net::TcpListener::from_std(listener)?, router(state)).with_graceful_shutdown(stop).await;
+    };
+    let handle = axum_server::Handle::new();
+    let stopper = handle.clone();
+    tokio::spawn(async move {
+        stop.await;
+        stopper.graceful_shutdown(Some(std::time::Duration::from_millis(crate::tls::SHUTDOWN_GRACE_MS)));
+    });
+    axum_server::from_tcp_rustls(listener, axum_server::tls_rustls::RustlsConfig::from_config(config))
+        .handle(handle)
+        .serve(router(state).into_make_service())
+        .await
 }

@@ -96,21 +96,55 @@ pub struct NatsView {
     url_masked: String,
 }
 
+/// Where and how to connect.
+pub struct Link<'a> {
+    pub url: &'a str,
+    pub url_masked: String,
+    /// `NATS_TLS_CA`: a CA to trust for `tls://` servers, besides the system roots.
+    pub tls_ca: Option<&'a std::path::Path>,
+    /// Raises `nats_disconnected` alerts from the client's connection events.
+    pub alerts: Option<crate::alerts::Alerts>,
+}
+
+/// Connect options shared by the bridge and replicated nodes: `tls://` URLs make the
+/// client require TLS (async-nats, rustls); `tls_ca` adds a private CA.
+pub fn connect_options(name: String, tls_ca: Option<&std::path::Path>) -> async_nats::ConnectOptions {
+    let mut options = async_nats::ConnectOptions::new().name(name).retry_on_initial_connect().connection_timeout(Duration::from_secs(2));
+    if let Some(ca) = tls_ca {
+        options = options.add_root_certificates(ca.to_path_buf());
+    }
+    options
+}
+
 impl Nats {
     /// Connects (retrying in the background: the service starts even when NATS is down)
     /// and starts the ingest loop.
     pub async fn start(
-        url: &str,
-        url_masked: String,
+        link: Link<'_>,
         journal: tradpal_journal::Journal,
         bus: crate::bus::InProcessBus,
     ) -> Result<Nats, async_nats::ConnectError> {
-        let client = async_nats::ConnectOptions::new()
-            .name("tradpal")
-            .retry_on_initial_connect()
-            .connection_timeout(Duration::from_secs(2))
-            .event_callback(|event| async move { tracing::info!(%event, "nats connection event") })
-            .connect(url)
+        let url_masked = link.url_masked.clone();
+        let alerts = link.alerts.clone();
+        let shown = url_masked.clone();
+        let client = connect_options("tradpal".into(), link.tls_ca)
+            .event_callback(move |event| {
+                let (alerts, shown) = (alerts.clone(), shown.clone());
+                async move {
+                    tracing::info!(%event, "nats connection event");
+                    if let (async_nats::Event::Disconnected, Some(alerts)) = (&event, alerts) {
+                        let message =
+                            format!("disconnected from NATS ({shown}); reconnecting (ingest, commands and event publishing wait)");
+                        alerts.raise_signal(
+                            crate::alerts::AlertKind::NatsDisconnected,
+                            crate::alerts::Severity::Critical,
+                            message,
+                            serde_json::json!({ "url": shown }),
+                        );
+                    }
+                }
+            })
+            .connect(link.url)
             .await?;
         let stats = Arc::new(NatsStats::default());
         let (stop, stopped) = watch::channel(false);
