@@ -31,6 +31,7 @@ pub mod market;
 pub mod money;
 pub mod order;
 pub mod reply;
+pub mod schema;
 pub mod rl_event;
 pub mod session_event;
 pub mod subjects;

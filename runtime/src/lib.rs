@@ -14,11 +14,14 @@
 //!   as request/reply, every journaled event published.
 //! - `cluster/`: replicated operation (`TRADPAL_NODE`): leader lease, the journal
 //!   replicated through a JetStream log, standbys that follow it and take over.
-//! - `logging.rs`: tracing set-up (text or JSON lines).
+//! - `logging.rs`: tracing set-up (text or JSON lines, plus the OTel layer when on).
+//! - `telemetry.rs`: OpenTelemetry traces: `OTEL_*` settings, the OTLP exporter
+//!   (HTTP/protobuf or gRPC), `traceparent` in and out, the flush at shutdown.
 //! - `metrics.rs`: the Prometheus recorder, the bus observer that counts journaled
 //!   events, the sampled session gauges, the journal and NATS counters at scrape time.
 //! - `http/`: the axum adapter, one file per concern: `mod.rs` (router, limits),
-//!   `error.rs` (JSON errors), `auth.rs`, `request_id.rs`, `observe.rs` (access log, request
+//!   `error.rs` (JSON errors), `auth.rs`, `request_id.rs` (request id, the request span),
+//!   `openapi/` (the OpenAPI document from the route table, the docs page), `observe.rs` (access log, request
 //!   metrics, rate limits, `/metrics`), `rate_limit.rs` (token buckets), `json.rs` (body extractor),
 //!   `trading.rs` (session endpoints), `data.rs` (market data), `regime.rs`, `risk.rs`,
 //!   `execution.rs` (orders, portfolio, kill switch), `backtest.rs` (runs, optimisations,
@@ -36,5 +39,6 @@ pub mod metrics;
 pub mod nats;
 pub mod service;
 pub mod supervisor;
+pub mod telemetry;
 
 pub use service::{Runtime, RuntimeError, RuntimeOptions};
