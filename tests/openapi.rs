@@ -43,6 +43,7 @@ async fn every_route_of_the_router_is_documented_with_its_method_and_errors() {
                 let public = ["/health", "/api/openapi.json", "/api/docs"].contains(&path.as_str());
                 assert_eq!(op.get("security").is_none(), public, "{method} {path}: a key unless public");
                 let responses = op["responses"].as_object().unwrap();
+                assert!(responses.values().all(|r| r["description"].as_str().is_some_and(|d| !d.is_empty())), "{method} {path}: described answers");
                 assert!(responses.keys().any(|s| s.starts_with('2')), "{method} {path} has a success answer");
                 for status in ["400", "429", "500"] {
                     let schema = &responses[status]["content"]["application/json"]["schema"]["$ref"];

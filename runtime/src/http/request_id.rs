@@ -70,6 +70,6 @@ fn trace_span(span: &tracing::Span, req: &Request) -> Option<String> {
     span.record("otel.kind", "server");
     span.record("http.route", route);
     let (trace_id, header) = crate::telemetry::traceparent(span)?;
-    span.record("trace_id", trace_id);
+    span.record("trace_id", tracing::field::display(&trace_id));
     Some(header)
 }

@@ -99,6 +99,18 @@ fn add_common(op: &mut Operation, public: bool) {
         let needs_key = [SecurityRequirement::new("bearer", Vec::<String>::new()), SecurityRequirement::new("api_key", Vec::<String>::new())];
         op.security = Some(needs_key.into());
     }
+    // OpenAPI requires a description on every answer; an operation's own may omit it.
+    for (status, response) in op.responses.responses.iter_mut() {
+        if let RefOr::T(r) = response {
+            if r.description.is_empty() {
+                r.description = axum::http::StatusCode::from_bytes(status.as_bytes())
+                    .ok()
+                    .and_then(|s| s.canonical_reason())
+                    .unwrap_or("Success")
+                    .to_string();
+            }
+        }
+    }
     for (status, why) in COMMON_ERRORS {
         if public && (*status == "401" || *status == "403") {
             continue;
