@@ -43,7 +43,10 @@ async fn every_route_of_the_router_is_documented_with_its_method_and_errors() {
                 let public = ["/health", "/api/openapi.json", "/api/docs"].contains(&path.as_str());
                 assert_eq!(op.get("security").is_none(), public, "{method} {path}: a key unless public");
                 let responses = op["responses"].as_object().unwrap();
-                assert!(responses.values().all(|r| r["description"].as_str().is_some_and(|d| !d.is_empty())), "{method} {path}: described answers");
+                assert!(
+                    responses.values().all(|r| r["description"].as_str().is_some_and(|d| !d.is_empty())),
+                    "{method} {path}: described answers"
+                );
                 assert!(responses.keys().any(|s| s.starts_with('2')), "{method} {path} has a success answer");
                 for status in ["400", "429", "500"] {
                     let schema = &responses[status]["content"]["application/json"]["schema"]["$ref"];
@@ -74,7 +77,10 @@ async fn every_route_of_the_router_is_documented_with_its_method_and_errors() {
     assert!(resp.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
     let page = resp.text().await.unwrap();
     assert!(page.contains("fetch(\"/api/openapi.json\")"));
-    assert!(!page.contains("<script src") && !page.contains("<link") && !page.contains("http://") && !page.contains("https://"), "no external assets");
+    assert!(
+        !page.contains("<script src") && !page.contains("<link") && !page.contains("http://") && !page.contains("https://"),
+        "no external assets"
+    );
 }
 
 /// A validator for `schema`, with the document's components reachable by `$ref`.
@@ -118,7 +124,12 @@ async fn real_answers_validate_against_the_document() {
     // An order: 201 with the order; then the list, one order, the portfolio.
     let t = (std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64 / 3_600_000 + 2) * 3_600_000;
     let bar = json!({"timestamp": t, "open": 100.0, "high": 101.0, "low": 99.0, "close": 100.0, "volume": 100.0});
-    let (s, r) = send(c.post(server.url("/api/data/candles")).bearer_auth(TRADER_KEY).json(&json!({"symbol": "BTC/USDT", "timeframe": "1h", "candles": [bar]}))).await;
+    let (s, r) = send(
+        c.post(server.url("/api/data/candles"))
+            .bearer_auth(TRADER_KEY)
+            .json(&json!({"symbol": "BTC/USDT", "timeframe": "1h", "candles": [bar]})),
+    )
+    .await;
     assert_eq!(s, 200, "{r}");
     let order = json!({"client_order_id": "o1", "symbol": "BTC/USDT", "side": "buy", "type": "limit", "quantity": "0.1", "price": 90, "stop_loss": "80"});
     let order_schema = &doc["paths"]["/api/execution/submit-order"]["post"]["requestBody"]["content"]["application/json"]["schema"];

@@ -50,7 +50,10 @@ fn text(attrs: &[KeyValue], key: &str) -> Option<String> {
 
 /// An OTLP/HTTP receiver: POST /v1/traces with a protobuf body. Returns its base URL.
 async fn http_receiver(into: Collected) -> String {
-    async fn traces(axum::extract::State(into): axum::extract::State<Collected>, body: axum::body::Bytes) -> impl axum::response::IntoResponse {
+    async fn traces(
+        axum::extract::State(into): axum::extract::State<Collected>,
+        body: axum::body::Bytes,
+    ) -> impl axum::response::IntoResponse {
         let req = ExportTraceServiceRequest::decode(body).expect("a protobuf ExportTraceServiceRequest");
         collect(&into, req);
         ([("content-type", "application/x-protobuf")], ExportTraceServiceResponse::default().encode_to_vec())
@@ -173,7 +176,10 @@ async fn http_protobuf_exports_the_request_actor_and_journal_spans_of_one_trace_
     let server = Server::start(dir.path(), &env);
     let header = traced_order(&server, "req-http-1").await;
     assert!(header.starts_with(&format!("00-{TRACE_ID}-")), "{header}");
-    wait_for(&into, "the order's journal append", |g| g.iter().any(|g| g.span.name == "journal.append" && hex_of(&g.span.trace_id) == TRACE_ID)).await;
+    wait_for(&into, "the order's journal append", |g| {
+        g.iter().any(|g| g.span.name == "journal.append" && hex_of(&g.span.trace_id) == TRACE_ID)
+    })
+    .await;
     assert_order_trace(&into, "tradpal-http-test", "req-http-1");
 
     // A request without traceparent starts a trace; the answer names it, and so do the
@@ -231,7 +237,11 @@ async fn traces_are_off_without_an_endpoint_and_a_bad_protocol_is_refused() {
     let data = dir.path().to_str().unwrap();
     let (code, _, err) = run_cli(
         &["serve", "--port", "0", "--data-dir", data],
-        &[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:9"), ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json"), ("TRADPAL_API_KEYS", &api_keys())],
+        &[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:9"),
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json"),
+            ("TRADPAL_API_KEYS", &api_keys()),
+        ],
     );
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("OTEL_EXPORTER_OTLP_PROTOCOL=\"http/json\" is not supported"), "{err}");

@@ -9,13 +9,13 @@ use crate::replication::ReplicationGate;
 use crate::writer::{Request, Responder, Writer};
 use crate::JournalOptions;
 use std::future::Future;
-use tracing::Instrument as _;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{SyncSender, TrySendError};
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::thread::JoinHandle;
 use tokio::sync::{oneshot, watch, Notify};
+use tracing::Instrument as _;
 use tradpal_messages::{Envelope, EnvelopeDraft, SessionId};
 
 /// State shared by the handle, the writer thread and the readers.

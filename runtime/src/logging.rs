@@ -13,11 +13,11 @@
 //! which strict parsers refuse and lenient ones resolve by dropping one. Span fields go
 //! through [`SpanFields`], which writes such a field as `name_field`.
 
+use crate::telemetry::{OtelSettings, Telemetry, TelemetryError};
 use std::fmt;
 use tracing_subscriber::field::RecordFields;
 use tracing_subscriber::fmt::format::{FormatFields, JsonFields, Writer};
 use tracing_subscriber::fmt::FormattedFields;
-use crate::telemetry::{OtelSettings, Telemetry, TelemetryError};
 use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::util::SubscriberInitExt as _;
 use tracing_subscriber::{EnvFilter, Layer, Registry};
@@ -31,10 +31,9 @@ pub const RENAMED_NAME_FIELD: &str = "name_field";
 /// With `otel`, spans are also exported (call outside async code); the returned
 /// [`Telemetry`] flushes them at shutdown.
 pub fn init(log: &LogSettings, otel: Option<&OtelSettings>) -> Result<Telemetry, TelemetryError> {
-    let filter = std::env::var("RUST_LOG")
-        .ok()
-        .and_then(|v| EnvFilter::try_new(v).ok())
-        .unwrap_or_else(|| EnvFilter::new(format!("{},sled=warn,hyper=warn,h2=warn,tonic=warn,opentelemetry_sdk=warn", log.level.as_str())));
+    let filter = std::env::var("RUST_LOG").ok().and_then(|v| EnvFilter::try_new(v).ok()).unwrap_or_else(|| {
+        EnvFilter::new(format!("{},sled=warn,hyper=warn,h2=warn,tonic=warn,opentelemetry_sdk=warn", log.level.as_str()))
+    });
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let fmt = tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_ansi(ansi);
     let fmt: Box<dyn Layer<Registry> + Send + Sync> = match log.format {

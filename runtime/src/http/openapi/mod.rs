@@ -96,7 +96,8 @@ impl utoipa::Modify for Common {
 
 fn add_common(op: &mut Operation, public: bool) {
     if !public {
-        let needs_key = [SecurityRequirement::new("bearer", Vec::<String>::new()), SecurityRequirement::new("api_key", Vec::<String>::new())];
+        let needs_key =
+            [SecurityRequirement::new("bearer", Vec::<String>::new()), SecurityRequirement::new("api_key", Vec::<String>::new())];
         op.security = Some(needs_key.into());
     }
     // OpenAPI requires a description on every answer; an operation's own may omit it.
@@ -116,7 +117,10 @@ fn add_common(op: &mut Operation, public: bool) {
             continue;
         }
         let error = ContentBuilder::new().schema(Some(RefOr::Ref(utoipa::openapi::Ref::from_schema_name("ErrorBody")))).build();
-        op.responses.responses.entry(status.to_string()).or_insert_with(|| ResponseBuilder::new().description(*why).content("application/json", error).build().into());
+        op.responses
+            .responses
+            .entry(status.to_string())
+            .or_insert_with(|| ResponseBuilder::new().description(*why).content("application/json", error).build().into());
     }
 }
 
