@@ -482,6 +482,13 @@ async fn send_async(inner: &Inner, mut request: Request) -> Result<(), JournalEr
     }
 }
 
+/// The span of one async append, a child of the caller's span (an actor message), open
+/// from queueing until the records are durable (and replicated, when that is required):
+/// a trace shows what a request waited for on the journal. `sequence`: the last record's.
+fn append_span(records: usize) -> tracing::Span {
+    tracing::info_span!("journal.append", records, sequence = tracing::field::Empty)
+}
+
 #[cfg(test)]
 mod tests {
     use super::Log2Buckets;
@@ -495,11 +502,4 @@ mod tests {
         // Bounds 1, 2, 4, and the last bucket (8) also takes everything larger.
         assert_eq!(b.snapshot(), [2, 1, 2, 4]);
     }
-}
-
-/// The span of one async append, a child of the caller's span (an actor message), open
-/// from queueing until the records are durable (and replicated, when that is required):
-/// a trace shows what a request waited for on the journal. `sequence`: the last record's.
-fn append_span(records: usize) -> tracing::Span {
-    tracing::info_span!("journal.append", records, sequence = tracing::field::Empty)
 }

@@ -36,21 +36,28 @@ pub fn init(log: &LogSettings, otel: Option<&OtelSettings>) -> Result<Telemetry,
     });
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let fmt = tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_ansi(ansi);
+    // Each layer has its own filter: LOG_LEVEL decides what is logged, not what is traced.
     let fmt: Box<dyn Layer<Registry> + Send + Sync> = match log.format {
-        LogFormat::Json => fmt.json().with_current_span(true).with_span_list(false).fmt_fields(SpanFields).boxed(),
-        LogFormat::Text => fmt.boxed(),
+        LogFormat::Json => fmt.json().with_current_span(true).with_span_list(false).fmt_fields(SpanFields).with_filter(filter).boxed(),
+        LogFormat::Text => fmt.with_filter(filter).boxed(),
     };
     let (telemetry, traces) = match otel {
         Some(settings) => {
             let (telemetry, tracer) = crate::telemetry::provider(settings)?;
-            (telemetry, Some(tracing_opentelemetry::layer().with_tracer(tracer)))
+            (telemetry, Some(tracing_opentelemetry::layer().with_tracer(tracer).with_filter(EnvFilter::new(TRACED))))
         }
         None => (Telemetry::default(), None),
     };
     // A second init (tests start several services in one process) keeps the first one.
-    let _ = tracing_subscriber::registry().with(fmt).with(traces).with(filter).try_init();
+    let _ = tracing_subscriber::registry().with(fmt).with(traces).try_init();
     Ok(telemetry)
 }
+
+/// What becomes a trace span, whatever `LOG_LEVEL` says: TradPal's spans at info and
+/// above; not the actors' lifetime spans (ractor), not the exporter's own HTTP/2 and
+/// HTTP client spans (which would trace the export of traces).
+pub const TRACED: &str =
+    "info,ractor=off,h2=off,hyper=off,hyper_util=off,tonic=off,tower=off,reqwest=off,opentelemetry=off,opentelemetry_sdk=off,opentelemetry_http=off,opentelemetry_otlp=off,sled=off";
 
 /// tracing-subscriber's JSON span fields, with a field called `name` renamed so that it
 /// cannot collide with the span's own `name` key.
