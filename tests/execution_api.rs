@@ -323,6 +323,9 @@ async fn sigkill_between_submit_accept_and_fill_loses_and_doubles_nothing() {
 /// 4 concurrent clients submit 2,000 limit orders each (below WORKING_ORDERS_MAX) over real HTTP (keep-alive); each
 /// answer comes after the risk check and the durable (fdatasync'd) journal append.
 /// Then bars fill them all: prints p50/p99 of submit and the fill rate.
+/// With `TRADPAL_BENCH_TRACES=1` the service exports OpenTelemetry traces (OTLP/HTTP,
+/// every request sampled) to a receiver in this test that accepts and drops them (the
+/// overhead of traces: compare with a run without it).
 /// With `TRADPAL_BENCH_REPLICATED=1` the service runs as a replicated leader
 /// (`TRADPAL_NODE`, its own nats-server): every answer also waits for the record to be
 /// stored in the cluster log.
@@ -340,6 +343,14 @@ async fn bench_submit_order_latency() {
     if nats.is_some() {
         env.extend([("NATS_URL", url.as_str()), ("TRADPAL_NODE", "a")]);
         eprintln!("replicated leader (TRADPAL_NODE=a)");
+    }
+    let otlp = match std::env::var("TRADPAL_BENCH_TRACES").is_ok() {
+        true => Some(otlp_sink().await),
+        false => None,
+    };
+    if let Some(endpoint) = &otlp {
+        env.extend([("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()), ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")]);
+        eprintln!("exporting traces to {endpoint}");
     }
     let server = Server::start(dir.path(), &env);
     let t0 = future_hour();
@@ -373,4 +384,13 @@ async fn bench_submit_order_latency() {
     let want = format!("{}", n * 6 / 100);
     wait_portfolio(&server, "all fills", |p| position(p, "BTC/USDT") == want).await;
     eprintln!("one bar filled {n} resting orders (journaled) in {:.3}s", started.elapsed().as_secs_f64());
+}
+
+/// An OTLP/HTTP endpoint that accepts span batches and drops them (for the bench).
+async fn otlp_sink() -> String {
+    let app = axum::Router::new().route("/v1/traces", axum::routing::post(|_: axum::body::Bytes| async { "" }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    format!("http://{addr}")
 }

@@ -16,6 +16,22 @@ pub struct RequestMeta {
     pub correlation_id: CorrelationId,
 }
 
+impl RequestMeta {
+    /// The span of one actor message: a child of the caller's span (ractor carries it
+    /// with the message), naming the actor, the message and the request's ids, so a
+    /// trace (and a log line) ties the HTTP request to what the actor did and journaled.
+    pub fn span(&self, actor: &'static str, message: &'static str) -> tracing::Span {
+        tracing::info_span!(
+            "actor.message",
+            otel.name = format!("{actor} {message}"),
+            actor,
+            message,
+            correlation_id = %self.correlation_id,
+            request_id = self.request_id.as_deref().unwrap_or("-"),
+        )
+    }
+}
+
 /// Errors an actor hands back to its caller.
 #[derive(Debug, thiserror::Error)]
 pub enum ActorError {

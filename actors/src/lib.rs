@@ -10,7 +10,8 @@
 //!
 //! - `names.rs`: the registered name of every supervised actor (one per concern).
 //! - `context.rs`: [`Services`], what every actor is handed: journal, clock, id
-//!   generator, event sink; [`RequestMeta`] that carries request and correlation ids.
+//!   generator, event sink; [`RequestMeta`] that carries request and correlation ids
+//!   (and makes an actor message's tracing span, `RequestMeta::span`).
 //! - `fault.rs`: fault injection (panic / error) used to test supervision.
 //! - `atomic_file.rs`: the one crash-safe file write (temporary file, fsync, rename,
 //!   directory fsync) of backtest results, ML models and RL agents.

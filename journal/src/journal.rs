@@ -15,6 +15,7 @@ use std::sync::mpsc::{SyncSender, TrySendError};
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::thread::JoinHandle;
 use tokio::sync::{oneshot, watch, Notify};
+use tracing::Instrument as _;
 use tradpal_messages::{Envelope, EnvelopeDraft, SessionId};
 
 /// State shared by the handle, the writer thread and the readers.
@@ -265,13 +266,16 @@ impl Journal {
     /// space and for the fsync on futures). Dropping the future does not cancel the append.
     pub fn append_async(&self, draft: EnvelopeDraft) -> impl Future<Output = Result<Envelope, JournalError>> + Send + 'static {
         let inner = self.inner.clone();
+        let span = append_span(1);
         async move {
             let (tx, rx) = oneshot::channel();
             send_async(&inner, Request::One { draft, reply: Responder::Async(tx) }).await?;
             let envelope = rx.await.map_err(|_| inner.shared.stopped_error())??;
             inner.shared.replicated(envelope.sequence).await?;
+            tracing::Span::current().record("sequence", envelope.sequence);
             Ok(envelope)
         }
+        .instrument(span)
     }
 
     /// [`Journal::append_batch`] for async callers.
@@ -280,6 +284,7 @@ impl Journal {
         drafts: Vec<EnvelopeDraft>,
     ) -> impl Future<Output = Result<Vec<Envelope>, JournalError>> + Send + 'static {
         let inner = self.inner.clone();
+        let span = append_span(drafts.len());
         async move {
             if drafts.is_empty() {
                 return Ok(Vec::new());
@@ -288,8 +293,10 @@ impl Journal {
             send_async(&inner, Request::Batch { drafts, reply: Responder::Async(tx) }).await?;
             let envelopes = rx.await.map_err(|_| inner.shared.stopped_error())??;
             inner.shared.replicated(last_of(&envelopes)).await?;
+            tracing::Span::current().record("sequence", last_of(&envelopes));
             Ok(envelopes)
         }
+        .instrument(span)
     }
 
     /// Queues a batch and returns once it is *queued* (in call order with every other
@@ -303,16 +310,19 @@ impl Journal {
     ) -> Result<impl Future<Output = Result<Vec<Envelope>, JournalError>> + Send + 'static, JournalError> {
         let inner = self.inner.clone();
         let (tx, rx) = oneshot::channel();
+        let span = append_span(drafts.len());
         if !drafts.is_empty() {
-            send_async(&inner, Request::Batch { drafts, reply: Responder::Async(tx) }).await?;
+            send_async(&inner, Request::Batch { drafts, reply: Responder::Async(tx) }).instrument(span.clone()).await?;
         } else {
             let _ = tx.send(Ok(Vec::new()));
         }
-        Ok(async move {
+        let durable = async move {
             let envelopes = rx.await.map_err(|_| inner.shared.stopped_error())??;
             inner.shared.replicated(last_of(&envelopes)).await?;
+            tracing::Span::current().record("sequence", last_of(&envelopes));
             Ok(envelopes)
-        })
+        };
+        Ok(durable.instrument(span))
     }
 
     /// Turns the replication gate on (once; later calls return the same gate): from now
@@ -470,6 +480,13 @@ async fn send_async(inner: &Inner, mut request: Request) -> Result<(), JournalEr
             }
         }
     }
+}
+
+/// The span of one async append, a child of the caller's span (an actor message), open
+/// from queueing until the records are durable (and replicated, when that is required):
+/// a trace shows what a request waited for on the journal. `sequence`: the last record's.
+fn append_span(records: usize) -> tracing::Span {
+    tracing::info_span!("journal.append", records, sequence = tracing::field::Empty)
 }
 
 #[cfg(test)]

@@ -18,7 +18,8 @@
 //! - `recovery.rs`: open's recovery: cut a torn tail, refuse corruption, reindex.
 //! - `index.rs`: the sled trees (keys, sessions, sparse positions, `indexed_through`).
 //! - `writer.rs`: the single writer thread and group commit.
-//! - `journal.rs`: the [`Journal`] handle: appends, reads, close.
+//! - `journal.rs`: the [`Journal`] handle: appends (async ones in a `journal.append`
+//!   span, open until durable), reads, close.
 //! - `replication.rs`: [`ReplicationGate`]: with several service processes, appends are
 //!   acknowledged only once the replication log holds them too (off by default).
 //! - `read.rs`: range cursor (crc + chain checked) and indexed single-record reads.

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 /// `POST /api/trading/start-session`: the spec's fields plus what a trading session
 /// needs (`timeframe`, `params`); optional costs default to the service's settings.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StartSession {
     pub symbol: String,
@@ -57,7 +57,7 @@ fn default_risk_per_trade() -> f64 {
 }
 
 /// `POST /api/trading/stop-session`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StopSession {
     pub session_id: SessionId,

@@ -17,7 +17,21 @@ pub use crate::rl_event::{RlAgentTrained, RlTrainingFailed, RlTrainingStarted};
 pub use crate::session_event::{AiDecision, SessionInputDecided, SessionOpened, SessionStopRequested, StrategyParam};
 
 /// How a session trades. Paper is the default and needs no exchange account.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    Default,
+    rkyv::Archive,
+    rkyv::Serialize,
+    rkyv::Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum TradingMode {
     #[default]
@@ -26,7 +40,7 @@ pub enum TradingMode {
 }
 
 /// The spec's session request, as accepted (validated) by the session actor.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize, utoipa::ToSchema)]
 pub struct SessionConfig {
     /// `BASE/QUOTE`, e.g. `BTC/USDT`.
     pub symbol: String,

@@ -20,6 +20,8 @@
 //! - `reply.rs`: answers (session and status replies) and the error classes ([`ErrorCode`]).
 //! - `envelope.rs`: the [`Envelope`] around every journaled event and its draft.
 //! - `codec.rs`: JSON for the outside, versioned and validated rkyv for the journal.
+//! - `schema.rs`: OpenAPI schemas (utoipa) of the types whose serde is hand-written (ids,
+//!   [`Fixed`], [`Timestamp`], [`TimeWire`]); the others derive `ToSchema` where they are.
 //! - `testing.rs` (feature `proptest` or tests): proptest strategies for every type.
 
 pub mod codec;
@@ -32,6 +34,7 @@ pub mod money;
 pub mod order;
 pub mod reply;
 pub mod rl_event;
+pub mod schema;
 pub mod session_event;
 pub mod subjects;
 pub mod time;

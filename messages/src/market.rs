@@ -7,7 +7,20 @@ use std::str::FromStr;
 
 /// Bar length. The spec's list: 1m, 5m, 15m, 1h, 4h, 1d. Bars align to UTC boundaries.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    rkyv::Archive,
+    rkyv::Serialize,
+    rkyv::Deserialize,
+    utoipa::ToSchema,
 )]
 pub enum Timeframe {
     #[serde(rename = "1m")]

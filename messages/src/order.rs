@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 macro_rules! wire_enum {
     ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $v:ident => $s:literal),+ $(,)? }) => {
         $(#[$m])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
         #[derive(rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
         #[serde(rename_all = "snake_case")]
         pub enum $name { $($(#[$vm])* $v),+ }

@@ -6,7 +6,9 @@ use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
 
 /// What went wrong, in classes that map one-to-one onto HTTP statuses (in `runtime`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
     /// Malformed request: bad JSON, wrong types, invalid values.
@@ -66,7 +68,7 @@ impl ErrorReply {
 }
 
 /// One session as the orchestrator sees it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize, utoipa::ToSchema)]
 pub struct SessionInfo {
     pub session_id: SessionId,
     pub status: SessionStatus,
@@ -77,7 +79,9 @@ pub struct SessionInfo {
     pub started_sequence: u64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum SessionStatus {
     Active,
@@ -87,7 +91,9 @@ pub enum SessionStatus {
 }
 
 /// Supervision state of one actor.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum ActorState {
     Starting,
@@ -98,7 +104,7 @@ pub enum ActorState {
     Stopped,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize, utoipa::ToSchema)]
 pub struct ActorStatus {
     pub name: String,
     pub state: ActorState,
@@ -106,19 +112,19 @@ pub struct ActorStatus {
     pub last_error: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize, utoipa::ToSchema)]
 pub struct OrchestratorStatus {
     pub active_sessions: u64,
     pub sessions: Vec<SessionInfo>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize, utoipa::ToSchema)]
 pub struct JournalStatus {
     pub last_sequence: u64,
 }
 
 /// `GET /api/trading/status`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize, utoipa::ToSchema)]
 pub struct StatusReply {
     pub service: String,
     pub version: String,
@@ -129,7 +135,7 @@ pub struct StatusReply {
     pub journal: JournalStatus,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize, utoipa::ToSchema)]
 pub struct SessionStartedReply {
     pub session_id: SessionId,
     pub status: SessionStatus,
@@ -139,7 +145,7 @@ pub struct SessionStartedReply {
     pub replayed: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize, utoipa::ToSchema)]
 pub struct SessionStoppedReply {
     pub session_id: SessionId,
     pub status: SessionStatus,

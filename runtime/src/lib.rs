@@ -15,15 +15,18 @@
 //!   as request/reply, every journaled event published.
 //! - `cluster/`: replicated operation (`TRADPAL_NODE`): leader lease, the journal
 //!   replicated through a JetStream log, standbys that follow it and take over.
-//! - `logging.rs`: tracing set-up (text or JSON lines).
 //! - `alerts/`: alerts (limit breach, kill switch, actor restart, journal stall, NATS
 //!   disconnected, session risk stop) from journaled events and runtime signals, to the
 //!   log, NATS `tradpal.alert.{kind}` and a webhook (`webhook.rs`, retried).
 //! - `tls.rs`: the HTTPS server configuration (rustls) from PEM files.
+//! - `logging.rs`: tracing set-up (text or JSON lines, plus the OTel layer when on).
+//! - `telemetry.rs`: OpenTelemetry traces: `OTEL_*` settings, the OTLP exporter
+//!   (HTTP/protobuf or gRPC), `traceparent` in and out, the flush at shutdown.
 //! - `metrics.rs`: the Prometheus recorder, the bus observer that counts journaled
 //!   events, the sampled session gauges, the journal and NATS counters at scrape time.
 //! - `http/`: the axum adapter, one file per concern: `mod.rs` (router, limits),
-//!   `error.rs` (JSON errors), `auth.rs`, `request_id.rs`, `observe.rs` (access log, request
+//!   `error.rs` (JSON errors), `auth.rs`, `request_id.rs` (request id, the request span),
+//!   `openapi/` (the OpenAPI document from the route table, the docs page), `observe.rs` (access log, request
 //!   metrics, rate limits, `/metrics`), `rate_limit.rs` (token buckets), `json.rs` (body extractor),
 //!   `trading.rs` (session endpoints), `data.rs` (market data), `regime.rs`, `risk.rs`,
 //!   `execution.rs` (orders, portfolio, kill switch), `backtest.rs` (runs, optimisations,
@@ -44,5 +47,6 @@ pub mod service;
 pub mod supervisor;
 pub mod tls;
 pub mod tokens;
+pub mod telemetry;
 
 pub use service::{Runtime, RuntimeError, RuntimeOptions};

@@ -1,4 +1,7 @@
-//! Logs: tracing to stderr, text or JSON lines, level from `LOG_LEVEL`.
+//! Logs: tracing to stderr, text or JSON lines, level from `LOG_LEVEL`; and, when
+//! `OTEL_EXPORTER_OTLP_ENDPOINT` is set, the same spans exported as OpenTelemetry traces
+//! (`telemetry.rs`). With traces on, the request span also carries `trace_id`, so every
+//! line logged while serving a request names its trace.
 //!
 //! HTTP requests run inside a span carrying `request_id`, so every line logged while
 //! serving a request names it (JSON lines include the span fields). The access log is
@@ -10,11 +13,14 @@
 //! which strict parsers refuse and lenient ones resolve by dropping one. Span fields go
 //! through [`SpanFields`], which writes such a field as `name_field`.
 
+use crate::telemetry::{OtelSettings, Telemetry, TelemetryError};
 use std::fmt;
 use tracing_subscriber::field::RecordFields;
 use tracing_subscriber::fmt::format::{FormatFields, JsonFields, Writer};
 use tracing_subscriber::fmt::FormattedFields;
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::layer::SubscriberExt as _;
+use tracing_subscriber::util::SubscriberInitExt as _;
+use tracing_subscriber::{EnvFilter, Layer, Registry};
 use tradpal_config::{LogFormat, LogSettings};
 
 /// What a span field called `name` is written as in JSON lines.
@@ -22,20 +28,36 @@ pub const RENAMED_NAME_FIELD: &str = "name_field";
 
 /// Installs the global subscriber. `RUST_LOG`, if set, overrides `LOG_LEVEL` for
 /// per-crate filters (e.g. `RUST_LOG=tradpal_journal=debug`, `RUST_LOG=info,access=off`).
-pub fn init(log: &LogSettings) {
-    let filter = std::env::var("RUST_LOG")
-        .ok()
-        .and_then(|v| EnvFilter::try_new(v).ok())
-        .unwrap_or_else(|| EnvFilter::new(format!("{},sled=warn,hyper=warn", log.level.as_str())));
+/// With `otel`, spans are also exported (call outside async code); the returned
+/// [`Telemetry`] flushes them at shutdown.
+pub fn init(log: &LogSettings, otel: Option<&OtelSettings>) -> Result<Telemetry, TelemetryError> {
+    let filter = std::env::var("RUST_LOG").ok().and_then(|v| EnvFilter::try_new(v).ok()).unwrap_or_else(|| {
+        EnvFilter::new(format!("{},sled=warn,hyper=warn,h2=warn,tonic=warn,opentelemetry_sdk=warn", log.level.as_str()))
+    });
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(ansi);
-    let result = match log.format {
-        LogFormat::Json => builder.json().with_current_span(true).with_span_list(false).fmt_fields(SpanFields).try_init(),
-        LogFormat::Text => builder.try_init(),
+    let fmt = tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_ansi(ansi);
+    // Each layer has its own filter: LOG_LEVEL decides what is logged, not what is traced.
+    let fmt: Box<dyn Layer<Registry> + Send + Sync> = match log.format {
+        LogFormat::Json => fmt.json().with_current_span(true).with_span_list(false).fmt_fields(SpanFields).with_filter(filter).boxed(),
+        LogFormat::Text => fmt.with_filter(filter).boxed(),
+    };
+    let (telemetry, traces) = match otel {
+        Some(settings) => {
+            let (telemetry, tracer) = crate::telemetry::provider(settings)?;
+            (telemetry, Some(tracing_opentelemetry::layer().with_tracer(tracer).with_filter(EnvFilter::new(TRACED))))
+        }
+        None => (Telemetry::default(), None),
     };
     // A second init (tests start several services in one process) keeps the first one.
-    let _ = result;
+    let _ = tracing_subscriber::registry().with(fmt).with(traces).try_init();
+    Ok(telemetry)
 }
+
+/// What becomes a trace span, whatever `LOG_LEVEL` says: TradPal's spans at info and
+/// above; not the actors' lifetime spans (ractor), not the exporter's own HTTP/2 and
+/// HTTP client spans (which would trace the export of traces).
+pub const TRACED: &str =
+    "info,ractor=off,h2=off,hyper=off,hyper_util=off,tonic=off,tower=off,reqwest=off,opentelemetry=off,opentelemetry_sdk=off,opentelemetry_http=off,opentelemetry_otlp=off,sled=off";
 
 /// tracing-subscriber's JSON span fields, with a field called `name` renamed so that it
 /// cannot collide with the span's own `name` key.

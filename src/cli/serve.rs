@@ -36,7 +36,24 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     if let Some(port) = args.port {
         settings.service.port = port;
     }
-    logging::init(&settings.log);
+    // OpenTelemetry traces: the standard OTEL_* variables, off without an endpoint.
+    let otel = match tradpal_runtime::telemetry::OtelSettings::from_env() {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let telemetry = match logging::init(&settings.log, otel.as_ref()) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    if let Some(o) = &otel {
+        tracing::info!(endpoint = %o.endpoint, protocol = ?o.protocol, service = %o.service_name, "exporting traces over OTLP");
+    }
     for w in settings.warnings() {
         tracing::warn!("{w}");
     }
@@ -72,7 +89,11 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(2));
     }
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start tokio")?;
-    rt.block_on(serve(settings, keys, tls))?;
+    let served = rt.block_on(serve(settings, keys, tls));
+    drop(rt);
+    // After the runtime: the last spans (the shutdown's own) are flushed from this thread.
+    telemetry.shutdown();
+    served?;
     Ok(ExitCode::SUCCESS)
 }
 

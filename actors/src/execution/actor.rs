@@ -328,6 +328,17 @@ impl ExecutionActor {
     }
 
     async fn handle_request(&self, state: &mut ExecutionState, msg: ExecutionMsg) -> Result<(), ActorError> {
+        let span = match &msg {
+            ExecutionMsg::Submit { meta, .. } => meta.span(crate::names::EXECUTION, "submit"),
+            ExecutionMsg::Cancel { meta, .. } => meta.span(crate::names::EXECUTION, "cancel"),
+            ExecutionMsg::SetTradingState { meta, .. } => meta.span(crate::names::EXECUTION, "set_trading_state"),
+            ExecutionMsg::Flatten { meta, .. } => meta.span(crate::names::EXECUTION, "flatten"),
+            _ => tracing::Span::none(),
+        };
+        tracing::Instrument::instrument(self.handle_request_in_span(state, msg), span).await
+    }
+
+    async fn handle_request_in_span(&self, state: &mut ExecutionState, msg: ExecutionMsg) -> Result<(), ActorError> {
         let now = self.services.clock.now();
         match msg {
             ExecutionMsg::Submit { req, meta, reply } => {

@@ -22,7 +22,7 @@ pub const TRAILING_BPS_MAX: u32 = 2_000;
 /// Longest client order id, in characters.
 pub const CLIENT_ORDER_ID_CHARS_MAX: usize = 36;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OrderRequest {
     /// Generated when absent (then the request is not idempotent).
@@ -55,7 +55,10 @@ pub struct OrderRequest {
     pub oco_stop_price: Option<Fixed>,
     #[serde(default)]
     pub oco_stop_limit_price: Option<Fixed>,
+    /// One triggers the other: released when this order fills. (`no_recursion`: the
+    /// schema refers to itself instead of expanding forever.)
     #[serde(default)]
+    #[schema(no_recursion)]
     pub then: Option<Box<OrderRequest>>,
 }
 

@@ -6,7 +6,7 @@ use super::order::Order;
 use serde::{Deserialize, Serialize};
 use tradpal_messages::{Contingency, Fixed, OrderId, OrderStatus, OrderType, SessionId, Side, TimeInForce, Timestamp, TradingState};
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct OrderView {
     pub order_id: OrderId,
     pub client_order_id: String,
@@ -80,7 +80,7 @@ impl OrderView {
 }
 
 /// The answer to submit-order.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SubmitReply {
     /// False when this client order id was submitted before with the same request.
     pub created: bool,
@@ -107,7 +107,7 @@ pub struct OrdersQuery {
 pub const ORDERS_PAGE_MAX: usize = 500;
 pub const ORDERS_PAGE_DEFAULT: usize = 100;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct OrdersPage {
     pub orders: Vec<OrderView>,
     /// Orders matching the filters, all pages.
@@ -118,7 +118,7 @@ pub struct OrdersPage {
     pub next_offset: Option<usize>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PositionView {
     pub symbol: String,
     /// `long`, `short` or `flat`.
@@ -133,7 +133,7 @@ pub struct PositionView {
     pub fees: Fixed,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PortfolioView {
     pub currency: String,
     pub cash: Fixed,
@@ -158,7 +158,7 @@ pub struct PortfolioView {
 }
 
 /// A free/locked balance of one asset at the venue.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct BalanceView {
     pub asset: String,
     pub free: Fixed,
@@ -218,21 +218,21 @@ impl PortfolioView {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PriceView {
     pub price: Fixed,
     /// Close time of the bar it came from.
     pub time: Timestamp,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TradingStateView {
     pub trading_state: TradingState,
     /// False when the switch was already in that state (nothing recorded).
     pub changed: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct FlattenReply {
     pub canceled_orders: Vec<OrderId>,
     /// Reduce-only market orders that close the positions at the next bar.

@@ -248,11 +248,13 @@ impl Actor for SessionActor {
     async fn handle(&self, _myself: ActorRef<Self::Msg>, msg: SessionMsg, state: &mut SessionState) -> Result<(), ActorProcessingErr> {
         match msg {
             SessionMsg::Start { cmd, idempotency_key, meta, reply } => {
-                let result = self.start_once(state, &cmd, idempotency_key, &meta).await;
+                let span = meta.span(crate::names::SESSION, "start");
+                let result = tracing::Instrument::instrument(self.start_once(state, &cmd, idempotency_key, &meta), span).await;
                 state.pipeline.reply(reply, result.map_err(|e| e.to_reply()));
             }
             SessionMsg::Stop { cmd, reason, meta, reply } => {
-                let result = self.stop(state, &cmd, &reason, &meta).await;
+                let span = meta.span(crate::names::SESSION, "stop");
+                let result = tracing::Instrument::instrument(self.stop(state, &cmd, &reason, &meta), span).await;
                 state.pipeline.reply(reply, result.map_err(|e| e.to_reply()));
             }
             SessionMsg::List { reply } => {

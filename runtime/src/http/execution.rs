@@ -44,7 +44,7 @@ pub async fn submit_order(
 }
 
 /// `{"order_id": "..."}` or `{"client_order_id": "..."}`, and an optional reason.
-#[derive(Debug, Deserialize, Serialize)]
+#[derive(Debug, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CancelRequest {
     #[serde(default)]
@@ -124,7 +124,7 @@ pub async fn portfolio(_role: Viewer) -> Result<Json<PortfolioView>, ApiError> {
     Ok(Json(call_actor(names::EXECUTION, |reply| ExecutionMsg::Portfolio { reply }).await??))
 }
 
-#[derive(Debug, Deserialize, Serialize)]
+#[derive(Debug, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TradingStateRequest {
     pub state: TradingState,
@@ -146,7 +146,7 @@ pub async fn set_trading_state(
     Ok(Json(call_actor(names::EXECUTION, |reply| ExecutionMsg::SetTradingState { to, reason, meta, reply }).await??))
 }
 
-#[derive(Debug, Default, Deserialize, Serialize)]
+#[derive(Debug, Default, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FlattenRequest {
     #[serde(default)]

@@ -19,6 +19,7 @@ pub mod json;
 pub mod ml;
 pub mod not_built;
 pub mod observe;
+pub mod openapi;
 pub mod rate_limit;
 pub mod ready;
 pub mod regime;
@@ -125,61 +126,102 @@ async fn feature_gate(
     next.run(req).await
 }
 
+/// The route table, one line a route: `path => method(handler).method(handler);`. The
+/// macro builds the routes and, from the same lines, the list of (method, path) pairs
+/// that [`route_table`] returns, so the OpenAPI test checks the document against the
+/// routes the server really has (not a copy of them).
+macro_rules! route_table {
+    ($build:ident, $list:ident: $($path:literal => $first:ident($h:path) $(.$more:ident($hh:path))*;)*) => {
+        fn $build(router: Router<AppState>) -> Router<AppState> {
+            router $(.route($path, $first($h) $(.$more($hh))*))*
+        }
+        const $list: &[(&str, &[&str])] = &[$(($path, &[stringify!($first) $(, stringify!($more))*])),*];
+    };
+}
+
+route_table!(journaled_routes, JOURNALED:
+    // Routes that journal (POST): behind the cluster gate.
+    "/api/trading/start-session" => post(trading::start_session);
+    "/api/trading/stop-session" => post(trading::stop_session);
+    "/api/trading/emergency-stop" => post(trading::emergency_stop);
+    "/api/trading/smart-trade" => post(trading::smart_trade);
+    "/api/data/candles" => post(data::post_candles);
+    "/api/risk/check-limits" => post(risk::check_limits);
+    "/api/execution/submit-order" => post(execution::submit_order);
+    "/api/execution/cancel-order" => post(execution::cancel_order);
+    "/api/execution/trading-state" => get(execution::get_trading_state).post(execution::set_trading_state);
+    "/api/execution/flatten" => post(execution::flatten);
+    "/api/backtest/run" => post(backtest::run);
+    "/api/backtest/optimize" => post(backtest::optimize);
+    "/api/backtest/walk-forward" => post(backtest::walk_forward);
+    "/api/ml/train" => post(ml::train);
+    "/api/rl/train" => post(rl::train);
+);
+
+route_table!(read_routes, READS:
+    "/health" => get(health);
+    // Issue 19: readiness and API tokens (neither journals anything).
+    "/ready" => get(ready::ready);
+    "/api/auth/token" => post(token::issue);
+    "/metrics" => get(observe::metrics);
+    "/api/trading/status" => get(trading::status);
+    "/api/trading/performance" => get(trading::performance);
+    "/api/audit/orders/{id}" => get(trading::audit_order);
+    "/api/data/candles/{*symbol}" => get(data::get_candles);
+    "/api/data/indicators/{*symbol}" => get(data::get_indicators);
+    "/api/data/series" => get(data::get_series);
+    "/api/regime/current/{*symbol}" => get(regime::current);
+    "/api/regime/history/{*symbol}" => get(regime::history);
+    "/api/regime/confidence/{*symbol}" => get(regime::confidence);
+    "/api/regime/classify" => post(regime::classify);
+    "/api/risk/calculate-position-size" => post(risk::position_size);
+    "/api/risk/portfolio-risk" => get(risk::portfolio_get).post(risk::portfolio_post);
+    "/api/risk/stress-test" => get(risk::stress_get).post(risk::stress_post);
+    "/api/execution/orders" => get(execution::orders);
+    "/api/execution/orders/{id}" => get(execution::get_order);
+    "/api/execution/portfolio" => get(execution::portfolio);
+    "/api/backtest/results/{id}" => get(backtest::results);
+    "/api/backtest/performance/{id}" => get(backtest::performance);
+    "/api/backtest/report/{id}" => get(backtest::report);
+    "/api/ml/models" => get(ml::models);
+    "/api/ml/models/{id}" => get(ml::model).delete(ml::delete);
+    "/api/ml/predict" => post(ml::predict);
+    "/api/ml/feature-importance" => get(ml::feature_importance);
+    "/api/rl/agents" => get(rl::agents);
+    "/api/rl/agents/{agent_id}" => get(rl::agent);
+    "/api/rl/evaluate" => post(rl::evaluate);
+    "/api/rl/infer" => post(rl::infer);
+    "/api/openapi.json" => get(openapi::document);
+    "/api/docs" => get(openapi::docs_page);
+);
+
+route_table!(ui_routes, UI:
+    // The dashboard (`ui/`): the page and its assets are public (the page logs in).
+    "/" => get(ui::index);
+    "/ui/assets/{name}" => get(ui::asset);
+    "/ui/login" => post(ui::login);
+    "/ui/logout" => post(ui::logout);
+    "/ui/me" => get(ui::me);
+    "/api/events/stream" => get(ui::events::stream);
+);
+
+/// Every (method, path) the router serves, upper-case methods, axum path syntax
+/// (`{id}`, `{*symbol}`): the route table above plus the not-built routes.
+pub fn route_table() -> Vec<(String, &'static str)> {
+    let table = JOURNALED.iter().chain(READS).chain(UI);
+    let mut all: Vec<(String, &'static str)> =
+        table.flat_map(|(path, methods)| methods.iter().map(move |m| (m.to_ascii_uppercase(), *path))).collect();
+    all.extend(not_built::ROUTES.iter().map(|(m, p, _)| (m.to_string(), *p)));
+    all
+}
+
 pub fn router(state: AppState) -> Router {
     let body_bytes_max = state.settings.service.body_bytes_max;
     json::BODY_BYTES_MAX.store(body_bytes_max, std::sync::atomic::Ordering::Relaxed);
-    Router::new()
-        // Routes that journal (POST): behind the cluster gate.
-        .route("/api/trading/start-session", post(trading::start_session))
-        .route("/api/trading/stop-session", post(trading::stop_session))
-        .route("/api/trading/emergency-stop", post(trading::emergency_stop))
-        .route("/api/trading/smart-trade", post(trading::smart_trade))
-        .route("/api/data/candles", post(data::post_candles))
-        .route("/api/risk/check-limits", post(risk::check_limits))
-        .route("/api/execution/submit-order", post(execution::submit_order))
-        .route("/api/execution/cancel-order", post(execution::cancel_order))
-        .route("/api/execution/trading-state", get(execution::get_trading_state).post(execution::set_trading_state))
-        .route("/api/execution/flatten", post(execution::flatten))
-        .route("/api/backtest/run", post(backtest::run))
-        .route("/api/backtest/optimize", post(backtest::optimize))
-        .route("/api/backtest/walk-forward", post(backtest::walk_forward))
-        .route("/api/ml/train", post(ml::train))
-        .route("/api/rl/train", post(rl::train))
-        .route_layer(axum::middleware::from_fn_with_state(state.clone(), cluster_gate))
-        .route("/health", get(health))
-        // Issue 19: readiness and API tokens (neither journals anything).
-        .route("/ready", get(ready::ready))
-        .route("/api/auth/token", post(token::issue))
-        .route("/metrics", get(observe::metrics))
-        .route("/api/trading/status", get(trading::status))
-        .route("/api/trading/performance", get(trading::performance))
-        .route("/api/audit/orders/{id}", get(trading::audit_order))
-        .route("/api/data/candles/{*symbol}", get(data::get_candles))
-        .route("/api/data/indicators/{*symbol}", get(data::get_indicators))
-        .route("/api/data/series", get(data::get_series))
-        .route("/api/regime/current/{*symbol}", get(regime::current))
-        .route("/api/regime/history/{*symbol}", get(regime::history))
-        .route("/api/regime/confidence/{*symbol}", get(regime::confidence))
-        .route("/api/regime/classify", post(regime::classify))
-        .route("/api/risk/calculate-position-size", post(risk::position_size))
-        .route("/api/risk/portfolio-risk", get(risk::portfolio_get).post(risk::portfolio_post))
-        .route("/api/risk/stress-test", get(risk::stress_get).post(risk::stress_post))
-        .route("/api/execution/orders", get(execution::orders))
-        .route("/api/execution/orders/{id}", get(execution::get_order))
-        .route("/api/execution/portfolio", get(execution::portfolio))
-        .route("/api/backtest/results/{id}", get(backtest::results))
-        .route("/api/backtest/performance/{id}", get(backtest::performance))
-        .route("/api/backtest/report/{id}", get(backtest::report))
-        .route("/api/ml/models", get(ml::models))
-        .route("/api/ml/models/{id}", get(ml::model).delete(ml::delete))
-        .route("/api/ml/predict", post(ml::predict))
-        .route("/api/ml/feature-importance", get(ml::feature_importance))
-        .route("/api/rl/agents", get(rl::agents))
-        .route("/api/rl/agents/{agent_id}", get(rl::agent))
-        .route("/api/rl/evaluate", post(rl::evaluate))
-        .route("/api/rl/infer", post(rl::infer))
+    // Routes that journal (POST): behind the cluster gate.
+    let journaled = journaled_routes(Router::new()).route_layer(axum::middleware::from_fn_with_state(state.clone(), cluster_gate));
+    ui_routes(read_routes(journaled))
         .merge(not_built::routes())
-        .merge(ui::routes())
         .layer(axum::middleware::from_fn_with_state(state.clone(), feature_gate))
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)

@@ -109,7 +109,7 @@ pub async fn stop_session(
 }
 
 /// The body of `POST /api/trading/emergency-stop`.
-#[derive(Debug, serde::Deserialize)]
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EmergencyStop {
     pub session_id: tradpal_messages::SessionId,

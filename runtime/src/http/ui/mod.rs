@@ -3,7 +3,8 @@
 //! and on locked-down hosts). The page calls the same JSON API as any client.
 //!
 //! # Layout
-//! - `mod.rs`: the routes: the page, its assets, login / logout / whoami.
+//! - `mod.rs`: the handlers (routed in `http/mod.rs`'s table): the page, its assets,
+//!   login / logout / whoami.
 //! - `sessions.rs`: dashboard logins (an HttpOnly, SameSite=Strict cookie stands for the
 //!   key; the page never holds the key).
 //! - `events.rs`: `GET /api/events/stream`, server-sent events of journaled events, so
@@ -24,8 +25,7 @@ use super::AppState;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Form, Json, Router};
+use axum::{Form, Json};
 use tradpal_messages::ErrorCode;
 
 /// The header cookie-authenticated writes must carry (see the module docs).
@@ -46,16 +46,6 @@ const ASSETS: &[(&str, &str, &str)] = &[
 const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; \
                    connect-src 'self'; frame-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/", get(index))
-        .route("/ui/assets/{name}", get(asset))
-        .route("/ui/login", post(login))
-        .route("/ui/logout", post(logout))
-        .route("/ui/me", get(me))
-        .route("/api/events/stream", get(events::stream))
-}
-
 fn page(status: StatusCode, html: String) -> Response {
     let mut resp = (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response();
     let h = resp.headers_mut();
@@ -66,11 +56,11 @@ fn page(status: StatusCode, html: String) -> Response {
     resp
 }
 
-async fn index() -> Response {
+pub(crate) async fn index() -> Response {
     page(StatusCode::OK, INDEX_HTML.replace("{{LOGIN_ERROR}}", ""))
 }
 
-async fn asset(axum::extract::Path(name): axum::extract::Path<String>) -> Result<Response, ApiError> {
+pub(crate) async fn asset(axum::extract::Path(name): axum::extract::Path<String>) -> Result<Response, ApiError> {
     let (_, ctype, body) = ASSETS
         .iter()
         .find(|(n, _, _)| *n == name)
@@ -101,7 +91,7 @@ fn over_tls(headers: &HeaderMap) -> bool {
 /// `POST /ui/login` (a form with `key`): on a known key, a session cookie and a redirect
 /// to the dashboard; otherwise 401 with the form again (counted and rate-limited as any
 /// failed authentication, by the `observe` layer).
-async fn login(
+pub(crate) async fn login(
     State(state): State<AppState>,
     headers: HeaderMap,
     form: Result<Form<LoginForm>, axum::extract::rejection::FormRejection>,
@@ -128,7 +118,7 @@ async fn login(
 }
 
 /// `POST /ui/logout`: ends the cookie's session.
-async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Response {
+pub(crate) async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Response {
     if let Some(token) = sessions::cookie_token(&headers) {
         state.ui.close(token);
     }
@@ -141,7 +131,7 @@ async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Response {
 /// credential (or with an expired dashboard cookie) it answers `{"role": null}`, not 401:
 /// "not logged in" is an answer here, and the page then shows the login form. A wrong
 /// key in a header is still a 401.
-async fn me(State(state): State<AppState>, headers: HeaderMap) -> Result<Json<serde_json::Value>, ApiError> {
+pub(crate) async fn me(State(state): State<AppState>, headers: HeaderMap) -> Result<Json<serde_json::Value>, ApiError> {
     let version = env!("CARGO_PKG_VERSION");
     let via = if super::auth::presented_key(&headers).is_some() {
         "key"
