@@ -23,6 +23,12 @@ pub struct ServeArgs {
     /// Listen port; overrides TRADING_SERVICE_PORT (0 picks a free port).
     #[arg(long)]
     pub port: Option<u16>,
+    /// Start even though the journal ends before its acknowledged high-water mark
+    /// (acknowledged records are missing; `tradpal journal verify` names them). The
+    /// loss is journaled (`journal_loss_accepted`) and the mark lowered to the journal's
+    /// end. Without this flag such a journal is refused (exit 1, the gap named).
+    #[arg(long)]
+    pub accept_journal_loss: bool,
 }
 
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
@@ -57,17 +63,17 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(2));
     }
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start tokio")?;
-    rt.block_on(serve(settings, keys))?;
+    rt.block_on(serve(settings, keys, args.accept_journal_loss))?;
     Ok(ExitCode::SUCCESS)
 }
 
-async fn serve(settings: tradpal_config::Settings, keys: KeyRing) -> anyhow::Result<()> {
+async fn serve(settings: tradpal_config::Settings, keys: KeyRing, accept_journal_loss: bool) -> anyhow::Result<()> {
     let addr = settings.service.bind_addr();
     let listener = std::net::TcpListener::bind(&addr).with_context(|| format!("cannot listen on {addr}"))?;
     listener.set_nonblocking(true)?;
     let local = listener.local_addr()?;
     let fatal = FatalSignal::default();
-    let (journal, recovery) = open_journal(&settings).await?;
+    let (journal, recovery) = open_journal(&settings, accept_journal_loss).await?;
     let (journal, leadership) = match take_part(&settings, &listener, local, journal, &fatal).await? {
         Part::Alone(journal) => (journal, None),
         Part::Leading(journal, leadership, state) => (journal, Some((*leadership, state))),
@@ -173,7 +179,7 @@ async fn stand_by(
                         saved.display()
                     );
                 }
-                journal = open_journal(settings).await?.0;
+                journal = open_journal(settings, false).await?.0;
             }
             Err(e) => return Err(e.into()),
         }
