@@ -28,8 +28,9 @@ use tradpal_actors::session::{SessionActor, SessionDefaults, SessionLimits, Sess
 use tradpal_actors::{names, FatalSignal, RequestMeta, Services};
 use tradpal_config::Settings;
 use tradpal_journal::{Journal, JournalOptions, RecoveryReport};
-use tradpal_messages::{JournalLossAccepted, 
-    ActorState, Clock, CorrelationId, Event, ExecutionConfigured, ExecutionLimitsConfigured, IdGenerator, ServiceStarted,
+use tradpal_messages::{
+    ActorState, Clock, CorrelationId, Event, ExecutionConfigured, ExecutionLimitsConfigured, IdGenerator, JournalLossAccepted,
+    ServiceStarted,
 };
 
 #[derive(Debug, thiserror::Error)]
