@@ -321,9 +321,15 @@ impl Runtime {
         };
         runtime.wait_ready(Duration::from_millis(READY_WAIT_MS)).await;
         if let Some(url) = runtime.settings.nats_url.clone() {
-            let nats = crate::nats::Nats::start(url.expose(), url.to_string(), runtime.services.journal.clone(), runtime.bus.clone())
-                .await
-                .map_err(|e| RuntimeError::Nats { url: url.to_string(), reason: e.to_string() })?;
+            let nats = crate::nats::Nats::start(
+                url.expose(),
+                url.to_string(),
+                runtime.settings.nats_replicas,
+                runtime.services.journal.clone(),
+                runtime.bus.clone(),
+            )
+            .await
+            .map_err(|e| RuntimeError::Nats { url: url.to_string(), reason: e.to_string() })?;
             runtime.nats = Some(nats);
         }
         Ok(runtime)

@@ -129,7 +129,7 @@ async fn take_part(
     fatal: &FatalSignal,
 ) -> anyhow::Result<Part> {
     let Some((name, url)) = settings.node.as_ref().zip(settings.nats_url.as_ref()) else { return Ok(Part::Alone(journal)) };
-    let node = Node::connect(url.expose(), name).await?;
+    let node = Node::connect(url.expose(), name, settings.nats_replicas).await?;
     let standby_listener = tokio::net::TcpListener::from_std(listener.try_clone()?)?;
     let (promoted_tx, promoted_rx) = tokio::sync::oneshot::channel::<()>();
     let standby_http = tokio::spawn(standby::serve(standby_listener, node.state.clone(), async move {

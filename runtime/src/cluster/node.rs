@@ -15,19 +15,21 @@ pub struct Node {
     pub name: String,
     js: jetstream::Context,
     pub state: Arc<ClusterState>,
+    replicas: usize,
 }
 
 impl Node {
     /// Connects (retrying in the background while NATS is away).
-    pub async fn connect(url: &str, name: &str) -> Result<Node, ClusterError> {
+    /// `replicas`: of the log stream and the lease bucket, when this node creates them.
+    pub async fn connect(url: &str, name: &str, replicas: usize) -> Result<Node, ClusterError> {
         let client = async_nats::ConnectOptions::new()
             .name(format!("tradpal-node-{name}"))
             .retry_on_initial_connect()
             .connection_timeout(Duration::from_secs(2))
-            .connect(url)
+            .connect(crate::nats::server_list(url))
             .await
             .map_err(|e| super::nats_err("connect", e))?;
-        Ok(Node { name: name.to_string(), js: jetstream::new(client), state: Arc::new(ClusterState::new(name)) })
+        Ok(Node { name: name.to_string(), js: jetstream::new(client), state: Arc::new(ClusterState::new(name)), replicas })
     }
 
     /// Follows the log into `journal` until this node holds the lease; returns it with the
@@ -65,8 +67,8 @@ impl Node {
         let l = match link {
             Some(l) => l,
             None => {
-                let mut stream = follow::log_stream(&self.js).await?;
-                let store = lease::bucket(&self.js).await?;
+                let mut stream = follow::log_stream(&self.js, self.replicas).await?;
+                let store = lease::bucket(&self.js, self.replicas).await?;
                 follow::check_agreement(&mut stream, journal).await?;
                 link.insert(Link { stream, store })
             }
@@ -94,7 +96,7 @@ impl Node {
     /// Leadership ends on `Leadership::shutdown` or on loss, which fails the journal's
     /// waiting acknowledgements and raises `fatal` (the process must stop).
     pub async fn lead(&self, journal: &Journal, lease: Arc<Lease>, fatal: FatalSignal) -> Result<Leadership, ClusterError> {
-        let mut stream = follow::log_stream(&self.js).await?;
+        let mut stream = follow::log_stream(&self.js, self.replicas).await?;
         let end = follow::log_end(&mut stream).await?;
         let local = journal.last_sequence();
         if end.last_record > local {
@@ -104,7 +106,7 @@ impl Node {
             )));
         }
         let gate = journal.require_replication(end.last_record);
-        let store = lease::bucket(&self.js).await?;
+        let store = lease::bucket(&self.js, self.replicas).await?;
         let (stop_tx, stop) = watch::channel(false);
         let fail = {
             let (journal, fatal) = (journal.clone(), fatal.clone());
