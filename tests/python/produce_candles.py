@@ -1,7 +1,7 @@
 """An outside producer, as a user would write it with nats-py: publishes candles to
 TradPal over JetStream and survives both ends restarting.
 
-    python3 produce_candles.py NATS_URL SYMBOL_TOKEN TOTAL [PER_MESSAGE]
+    python3 produce_candles.py NATS_URL[,NATS_URL...] SYMBOL_TOKEN TOTAL [PER_MESSAGE]
 
 Publishes TOTAL one-minute candles on tradpal.md.candle.{SYMBOL_TOKEN}.1m, PER_MESSAGE
 (default 100) to a message as a JSON array, each message with a Nats-Msg-Id so a retry
@@ -29,7 +29,7 @@ def candle(i):
 async def main():
     url, token, total = sys.argv[1], sys.argv[2], int(sys.argv[3])
     per = int(sys.argv[4]) if len(sys.argv) > 4 else 100
-    nc = await nats.connect(url, max_reconnect_attempts=-1, reconnect_time_wait=0.1, allow_reconnect=True)
+    nc = await nats.connect(url.split(","), max_reconnect_attempts=-1, reconnect_time_wait=0.1, allow_reconnect=True)
     js = nc.jetstream(timeout=2.0)
     subject = f"tradpal.md.candle.{token}.1m"
     for start in range(0, total, per):
