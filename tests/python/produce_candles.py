@@ -39,7 +39,9 @@ async def main():
             try:
                 await js.publish(subject, payload, headers={"Nats-Msg-Id": msg_id})
                 break
-            except (NatsTimeout, NoRespondersError, nats.errors.ConnectionClosedError, nats.js.errors.APIError, OSError) as e:
+            # nats.errors.Error: the base of every client error (a server of a cluster
+            # dying mid-request surfaces as several kinds); the id makes a retry safe.
+            except (NatsTimeout, NoRespondersError, nats.errors.Error, nats.js.errors.APIError, OSError) as e:
                 print(f"retry {msg_id}: {type(e).__name__}", file=sys.stderr, flush=True)
                 await asyncio.sleep(0.1)
         print(f"published {min(start + per, total)}", flush=True)
