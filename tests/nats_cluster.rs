@@ -5,19 +5,26 @@
 //! that was answered is there, none twice. Then a third node `c` starts with an empty
 //! data directory, copies the whole history from the log, and takes over at once when
 //! `b` stops cleanly (it releases the lease).
+//!
+//! Issue 21, at the end: the same on a real 3-node JetStream cluster (loopback, routes,
+//! `sync_interval: always`, R3 streams and lease bucket via `TRADPAL_NATS_REPLICAS=3`,
+//! `NATS_URL` listing all three servers): one nats-server and the leading tradpal node
+//! are SIGKILLed together half-way; the standby takes over through the two survivors.
+//! And an `#[ignore]`d measurement of ingest throughput on R1 vs R3.
 
 // Test code: deadlines, latency timings and random kill moments against real processes.
 #![allow(clippy::disallowed_methods)]
 
 mod common;
 
-use common::nats::NatsServer;
+use common::nats::{NatsCluster, NatsServer, CLUSTER_NODES};
 use common::*;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+use tradpal_messages::subjects;
 
 const CANDLES: u64 = 30_000;
 const ORDERS: usize = 80;
@@ -128,13 +135,14 @@ fn time_until_serving(server: &Server, since: Instant) -> tokio::task::JoinHandl
     })
 }
 
-/// Follows the producer to the end, SIGKILLing `leader` half-way; returns how long the
-/// standby took to serve after the kill.
+/// Follows the producer to the end, SIGKILLing `leader` half-way (and running `also`
+/// at that moment); returns how long the standby took to serve after the kill.
 async fn kill_leader_half_way(
     producer: &mut std::process::Child,
     rx: &mut tokio::sync::mpsc::UnboundedReceiver<String>,
     leader: Server,
     standby: &Server,
+    also: &mut dyn FnMut(),
 ) -> Duration {
     let (mut leader, mut takeover) = (Some(leader), None);
     let mut done = false;
@@ -146,6 +154,7 @@ async fn kill_leader_half_way(
         let n: u64 = line.strip_prefix("published ").and_then(|n| n.parse().ok()).unwrap_or_else(|| panic!("producer said {line:?}"));
         if n >= CANDLES / 2 {
             if let Some(l) = leader.take() {
+                also();
                 l.kill_hard();
                 takeover = Some(time_until_serving(standby, Instant::now()));
             }
@@ -217,7 +226,7 @@ async fn leader_killed_standby_takes_over_nothing_lost_nothing_twice() {
     // leader is SIGKILLed half-way.
     let (mut producer, mut progress) = start_producer(&url);
     let orders_task = start_orders(async_nats::connect(&url).await.unwrap());
-    let takeover = kill_leader_half_way(&mut producer, &mut progress, a, &b).await;
+    let takeover = kill_leader_half_way(&mut producer, &mut progress, a, &b, &mut || {}).await;
     println!("b took over and served {takeover:?} after a was killed");
     let answered = orders_task.await.unwrap();
 
@@ -351,4 +360,89 @@ async fn leader_refuses_writes_fast_while_nats_is_away() {
     let got = orders(&a).await;
     assert!(got.contains_key("before") && got.contains_key("after"), "{got:?}");
     assert!(a.stop().success());
+}
+
+// ---- issue 21: a 3-node JetStream cluster, R3 streams ----
+
+fn r3_env<'a>(url: &'a str, name: &'a str) -> Vec<(&'a str, &'a str)> {
+    vec![("NATS_URL", url), ("TRADPAL_NODE", name), ("TRADPAL_NATS_REPLICAS", "3")]
+}
+
+/// Waits until every stream and bucket the service creates exists with `replicas`.
+async fn check_replicas(url: &str, replicas: usize) {
+    let nc = async_nats::connect(url.split(',').collect::<Vec<_>>()).await.unwrap();
+    let js = async_nats::jetstream::new(nc);
+    let kv_stream = format!("KV_{}", subjects::LEADER_BUCKET);
+    for name in [subjects::MD_STREAM, subjects::EVENTS_STREAM, subjects::LOG_STREAM, kv_stream.as_str()] {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Ok(mut stream) = js.get_stream(name).await {
+                let info = stream.info().await.unwrap();
+                assert_eq!(info.config.num_replicas, replicas, "stream {name}");
+                break;
+            }
+            assert!(Instant::now() < deadline, "stream {name} never created");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_nats_server_and_the_leader_killed_together_nothing_lost_nothing_twice() {
+    let mut cluster = NatsCluster::start();
+    cluster.wait_ready().await;
+    let url = cluster.url();
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let a = Server::start_node(dir_a.path(), &r3_env(&url, "a"));
+    wait_serving(&a, "the first node").await;
+    let b = Server::start_node(dir_b.path(), &r3_env(&url, "b"));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(!b.is_serving(), "the second node stands by");
+    check_replicas(&url, CLUSTER_NODES).await;
+
+    let (mut producer, mut progress) = start_producer(&url);
+    let orders_task = start_orders(async_nats::connect(url.split(',').collect::<Vec<_>>()).await.unwrap());
+    let mut kill_nats = || cluster.nodes[0].kill();
+    let takeover = kill_leader_half_way(&mut producer, &mut progress, a, &b, &mut kill_nats).await;
+    println!("R3, one of {CLUSTER_NODES} nats-servers down: b took over and served {takeover:?} after a was killed");
+    let answered = orders_task.await.unwrap();
+
+    assert_eq!(wait_for_bars(&b, "SOL/USDT", CANDLES).await, CANDLES, "every candle once");
+    let st = status(&b).await;
+    assert_eq!((st["cluster"]["role"].as_str(), st["cluster"]["node"].as_str()), (Some("leader"), Some("b")), "{st}");
+    check_orders(&b, &answered).await;
+    assert!(b.stop().success());
+    let (code, out, _) = run_cli(&["journal", "verify", "--data-dir", dir_b.path().to_str().unwrap()], &[]);
+    assert_eq!(code, 0, "{out}");
+}
+
+/// Candles through NATS into the leader's journal, end to end (producer publish with
+/// ack, ingest, replication to the log), R1 on one server vs R3 on three. A measurement:
+/// run with `cargo test --release --test nats_cluster -- --ignored --nocapture`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore]
+async fn ingest_throughput_r1_vs_r3() {
+    for replicas in [1, 3] {
+        let (single, cluster);
+        let url = if replicas == 1 {
+            single = NatsServer::start();
+            single.url()
+        } else {
+            cluster = NatsCluster::start();
+            cluster.wait_ready().await;
+            cluster.url()
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let r = replicas.to_string();
+        let env = [("NATS_URL", url.as_str()), ("TRADPAL_NODE", "a"), ("TRADPAL_NATS_REPLICAS", r.as_str())];
+        let a = Server::start_node(dir.path(), &env);
+        wait_serving(&a, "the node").await;
+        let started = Instant::now();
+        let (mut producer, _progress) = start_producer(&url);
+        assert_eq!(wait_for_bars(&a, "SOL/USDT", CANDLES).await, CANDLES);
+        let elapsed = started.elapsed();
+        assert!(producer.wait().unwrap().success());
+        println!("R{replicas}: {CANDLES} candles in {elapsed:.2?} = {:.0} candles/s", CANDLES as f64 / elapsed.as_secs_f64());
+        a.stop();
+    }
 }

@@ -191,6 +191,17 @@ pub(crate) fn node_name(raw: &str) -> Result<Option<String>, String> {
     }
 }
 
+/// JetStream replicas: 1 (one server, or no redundancy) or 3 (survives one server of a
+/// 3-node cluster). 5 is possible in NATS but needs 5 servers; 2 and 4 tolerate no more
+/// failures than 1 and 3, so they are refused as likely mistakes.
+pub(crate) fn nats_replicas(raw: &str) -> Result<usize, String> {
+    match raw.trim() {
+        "1" => Ok(1),
+        "3" => Ok(3),
+        _ => Err("1 or 3 (JetStream replicas per stream and KV bucket)".to_string()),
+    }
+}
+
 pub(crate) fn date(raw: &str) -> Result<Date, String> {
     Date::parse(raw.trim()).ok_or_else(|| "a calendar date as YYYY-MM-DD".to_string())
 }

@@ -38,6 +38,8 @@ pub struct Settings {
     pub nats_url: Option<NatsUrl>,
     /// Node name for replicated operation (`TRADPAL_NODE`); `None` = not replicated.
     pub node: Option<String>,
+    /// JetStream replicas of every stream and KV bucket created (`TRADPAL_NATS_REPLICAS`).
+    pub nats_replicas: usize,
     /// Directory holding the journal and its indexes.
     pub data_dir: PathBuf,
     pub log: LogSettings,
@@ -330,6 +332,7 @@ impl Settings {
             api_keys: Vec::new(),
             nats_url: None,
             node: None,
+            nats_replicas: 1,
             data_dir: PathBuf::from("./tradpal-data"),
             log: LogSettings { level: LogLevel::Info, format: LogFormat::Text },
             config_file: None,

@@ -29,6 +29,7 @@ impl Settings {
             "data_dir": self.data_dir.display().to_string(),
             "nats_url": self.nats_url.as_ref().map(|u| u.to_string()),
             "node": self.node,
+            "nats_replicas": self.nats_replicas,
             "api_keys": self.api_keys.iter().map(|k| k.masked()).collect::<Vec<_>>(),
             "log": { "level": self.log.level.as_str(), "format": self.log.format.as_str() },
             "features": {

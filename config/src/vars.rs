@@ -44,6 +44,8 @@ pub const ENV_VARS: &[EnvVar] = &[
     var("TRADPAL_DATA_DIR", Some("./tradpal-data"), Some("service.data_dir"), "Directory of the journal and its indexes."),
     var("NATS_URL", None, Some("service.nats_url"),
         "NATS server URL(s), comma-separated; unset = one process with an in-process bus. Credentials are masked in output."),
+    var("TRADPAL_NATS_REPLICAS", Some("1"), Some("service.nats_replicas"),
+        "JetStream replicas of every stream and KV bucket the service creates (market data, events, the journal log, the leader lease): 1, or 3 on a 3+ node NATS cluster. Applies when a stream or bucket is created; an existing one keeps its count (change it with `nats stream edit --replicas`)."),
     var("TRADPAL_NODE", None, Some("service.node"),
         "This process's node name for replicated operation (needs NATS_URL): processes with a node name elect one leader over NATS, the others stand by and follow its journal. 1-32 of a-z 0-9 _ -."),
     EnvVar {
@@ -174,6 +176,7 @@ pub(crate) fn apply(name: &str, raw: &str, s: &mut Settings) -> Result<(), Vec<R
             s.nats_url = parse_nats_url(raw).map_err(|expected| vec![Reject { value: mask_url_credentials(raw), expected }])?;
         }
         "TRADPAL_NODE" => s.node = parse::node_name(raw).map_err(one)?,
+        "TRADPAL_NATS_REPLICAS" => s.nats_replicas = parse::nats_replicas(raw).map_err(one)?,
         "TRADPAL_API_KEYS" => s.api_keys = parse_api_keys(raw)?,
         "LOG_LEVEL" => s.log.level = parse::log_level(raw).map_err(one)?,
         "LOG_FORMAT" => s.log.format = parse::log_format(raw).map_err(one)?,
@@ -248,6 +251,7 @@ impl Settings {
             "TRADPAL_DATA_DIR" => Some(self.data_dir.display().to_string()),
             "NATS_URL" => self.nats_url.as_ref().map(|u| u.to_string()),
             "TRADPAL_NODE" => self.node.clone(),
+            "TRADPAL_NATS_REPLICAS" => Some(self.nats_replicas.to_string()),
             "TRADPAL_API_KEYS" => {
                 (!self.api_keys.is_empty()).then(|| self.api_keys.iter().map(|k| k.masked()).collect::<Vec<_>>().join(", "))
             }

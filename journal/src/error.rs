@@ -5,6 +5,7 @@
 //! (corruption, an I/O error, a poisoned writer); stop and let an operator look, because
 //! retrying a failed fsync can silently lose data (fsyncgate).
 
+use crate::watermark::AcknowledgedGap;
 use std::io;
 use std::path::PathBuf;
 
@@ -40,6 +41,11 @@ pub enum JournalError {
     /// leadership); nothing more is acknowledged here. Retry against the new leader.
     #[error("not replicated: {0}")]
     Replication(String),
+    /// The log ends before the acknowledged high-water mark: records that were
+    /// acknowledged are gone (a cut at a record boundary, or a damaged tail below the
+    /// mark). Open refuses unless `JournalOptions::accept_acknowledged_loss` is set.
+    #[error("journal lost acknowledged records: {gap}{detail}; the service refuses to start on it (restore the missing records, or start with --accept-journal-loss to accept the loss, which is journaled)")]
+    AcknowledgedLoss { gap: AcknowledgedGap, detail: String },
 }
 
 impl JournalError {
@@ -48,6 +54,7 @@ impl JournalError {
         match self {
             Self::Invalid(_) | Self::TooLarge { .. } | Self::Closed => false,
             Self::Corrupt { .. } | Self::Io { .. } | Self::Index(_) | Self::Poisoned(_) | Self::Replication(_) => true,
+            Self::AcknowledgedLoss { .. } => true,
         }
     }
 
@@ -72,6 +79,7 @@ impl JournalError {
             Self::Index(s) => Self::Index(s.clone()),
             Self::Poisoned(s) => Self::Poisoned(s.clone()),
             Self::Replication(s) => Self::Replication(s.clone()),
+            Self::AcknowledgedLoss { gap, detail } => Self::AcknowledgedLoss { gap: *gap, detail: detail.clone() },
         }
     }
 }

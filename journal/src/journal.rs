@@ -223,6 +223,7 @@ impl Journal {
             segment_bytes: recovered.segment_bytes,
             next_seq: recovered.last_seq + 1,
             last_hash: recovered.last_hash,
+            watermark: recovered.watermark,
             files: FileCache::new(&journal_dir),
         };
         let handle = std::thread::Builder::new()

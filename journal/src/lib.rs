@@ -23,6 +23,9 @@
 //! - `replication.rs`: [`ReplicationGate`]: with several service processes, appends are
 //!   acknowledged only once the replication log holds them too (off by default).
 //! - `read.rs`: range cursor (crc + chain checked) and indexed single-record reads.
+//! - `watermark.rs`: the acknowledged high-water mark (`journal/acknowledged.hwm`), the
+//!   fsync'd sequence every acknowledged record is at or below; a log that ends before
+//!   it has lost acknowledged records ([`AcknowledgedGap`]): open refuses, verify reports.
 //! - `truncate.rs`: [`truncate_after`]: cut a replicated node's never-acknowledged tail,
 //!   saving it as JSON lines first (the one deliberate cut; offline).
 //! - `verify.rs`: [`verify`], the read-only audit behind `tradpal journal verify`.
@@ -84,7 +87,9 @@
 //!
 //! A torn tail is cut at the start of the torn write (all of it: those records were never
 //! acknowledged, and cutting the whole write keeps `append_batch` all-or-nothing across a
-//! crash); the new length is fsynced before anything is appended. Corruption makes `open`
+//! crash). "Never acknowledged" is checked, not assumed: the write must lie above the
+//! acknowledged high-water mark (`watermark.rs`); damage at or below it lost acknowledged
+//! records and open refuses, naming the gap. The new length is fsynced before anything is appended. Corruption makes `open`
 //! fail with [`JournalError::Corrupt`] naming file, offset and sequence; `verify` reports
 //! either without touching anything. Damage confined to the final record of the final
 //! write is indistinguishable from a torn write and is cut like one.
@@ -107,6 +112,7 @@ mod scan;
 mod segment;
 mod truncate;
 mod verify;
+mod watermark;
 mod writer;
 
 pub use error::{JournalError, VerifyError};
@@ -120,6 +126,7 @@ pub use scan::{Problem, ProblemKind};
 pub use segment::segment_file_name;
 pub use truncate::{truncate_after, TruncateReport};
 pub use verify::{verify, VerifyReport};
+pub use watermark::{AcknowledgedGap, Watermark, WATERMARK_FILE};
 
 /// Limits and sizes. Defaults suit the service; tests shrink segments to exercise rolls.
 #[derive(Debug, Clone)]
@@ -135,6 +142,11 @@ pub struct JournalOptions {
     pub group_commit_bytes_max: usize,
     /// Appends queued for the writer before `append` blocks (and `append_async` waits).
     pub queue_depth_max: usize,
+    /// Open a log that ends before the acknowledged high-water mark anyway (the
+    /// operator's `--accept-journal-loss`): the gap is reported in
+    /// [`RecoveryReport::acknowledged_loss_accepted`] and the mark lowered to the log.
+    /// Off: open fails with [`JournalError::AcknowledgedLoss`].
+    pub accept_acknowledged_loss: bool,
 }
 
 impl Default for JournalOptions {
@@ -145,6 +157,7 @@ impl Default for JournalOptions {
             group_commit_records_max: 1024,
             group_commit_bytes_max: 8 << 20,
             queue_depth_max: 4096,
+            accept_acknowledged_loss: false,
         }
     }
 }

@@ -1,5 +1,5 @@
-//! `Journal::open`'s recovery: scan and verify the log, cut a torn tail, refuse
-//! corruption, reconcile the index with the log (the log wins), reindex what is missing.
+//! `Journal::open`'s recovery: scan and verify the log, refuse corruption and a log
+//! that ends before the acknowledged high-water mark, cut a torn tail, reconcile the index with the log (the log wins), reindex what is missing.
 
 use crate::error::JournalError;
 use crate::format::Hash;
@@ -7,6 +7,7 @@ use crate::index::{Index, IndexBatch};
 use crate::read::Cursor;
 use crate::scan::{self, decode_checked, ProblemKind};
 use crate::segment::{self, segment_path, sync_dir};
+use crate::watermark::{self, AcknowledgedGap, Watermark, WatermarkFile};
 use crate::JournalOptions;
 use std::fmt;
 use std::fs::{File, OpenOptions};
@@ -30,6 +31,12 @@ pub struct RecoveryReport {
     pub index_rebuilt: bool,
     /// Records (re)indexed from the log during open.
     pub reindexed_records: u64,
+    /// The acknowledged high-water mark found on disk (`None`: no mark yet, e.g. a new
+    /// journal or one written before marks existed).
+    pub acknowledged_through: Option<u64>,
+    /// Acknowledged records missing from the log that the operator accepted to lose
+    /// (`JournalOptions::accept_acknowledged_loss`); the caller should journal this.
+    pub acknowledged_loss_accepted: Option<AcknowledgedGap>,
     pub elapsed: Duration,
 }
 
@@ -43,6 +50,8 @@ pub struct Truncation {
     /// The first sequence of the cut write (never acknowledged).
     pub first_sequence_cut: u64,
     pub reason: String,
+    /// What is known about whether the cut records were acknowledged.
+    pub acknowledged: String,
 }
 
 impl fmt::Display for RecoveryReport {
@@ -53,7 +62,18 @@ impl fmt::Display for RecoveryReport {
             self.records, self.segments, self.bytes_scanned, self.elapsed
         )?;
         if let Some(t) = &self.truncated {
-            write!(f, "; torn tail cut: {} bytes at {} offset {} ({})", t.bytes_cut, t.file.display(), t.offset, t.reason)?;
+            write!(
+                f,
+                "; torn tail cut: {} bytes at {} offset {} ({}; {})",
+                t.bytes_cut,
+                t.file.display(),
+                t.offset,
+                t.reason,
+                t.acknowledged
+            )?;
+        }
+        if let Some(gap) = &self.acknowledged_loss_accepted {
+            write!(f, "; LOSS ACCEPTED by the operator: {gap}")?;
         }
         if self.reindexed_records > 0 || self.index_rebuilt {
             write!(f, "; reindexed {} records{}", self.reindexed_records, if self.index_rebuilt { " (rebuilt)" } else { "" })?;
@@ -72,6 +92,7 @@ pub(crate) struct Recovered {
     pub segment_bytes: u64,
     pub last_seq: u64,
     pub last_hash: Hash,
+    pub watermark: WatermarkFile,
     pub report: RecoveryReport,
 }
 
@@ -86,19 +107,29 @@ pub(crate) fn recover(dir: &Path, options: &JournalOptions) -> Result<Recovered,
     // The log first: a corrupt journal is refused before the index is even opened.
     let scan =
         scan::scan_log(&journal_dir, &firsts, &mut |_| {}).map_err(|e| JournalError::io(format!("read {}", e.path.display()), e.source))?;
+    if let Some(p) = scan.problem.as_ref().filter(|p| p.kind == ProblemKind::Corrupt) {
+        let p = p.clone();
+        return Err(JournalError::Corrupt { file: p.file, offset: p.offset, sequence: p.sequence, reason: p.reason });
+    }
+    // Before anything is cut: does the log (after the torn tail) still hold every
+    // acknowledged record?
+    let mark = watermark::read(&journal_dir)?;
+    let acknowledged_loss_accepted = check_acknowledged(&scan, mark, options.accept_acknowledged_loss)?;
     let truncated = match scan.problem.clone() {
+        Some(p) => Some(cut_torn_tail(p, mark)?),
         None => None,
-        Some(p) if p.kind == ProblemKind::Corrupt => {
-            return Err(JournalError::Corrupt { file: p.file, offset: p.offset, sequence: p.sequence, reason: p.reason })
-        }
-        Some(p) => Some(cut_torn_tail(p)?),
     };
     let (file, segment, segment_bytes) = open_tail_segment(&journal_dir, &mut firsts)?;
     let index = Index::open(&dir.join("index"))?;
     let (index_rebuilt, reindexed_records) = reconcile_index(&journal_dir, &firsts, &index, scan.last_seq)?;
     if let Some(t) = &truncated {
-        tracing::warn!(file = %t.file.display(), offset = t.offset, bytes = t.bytes_cut, reason = %t.reason, "journal torn tail cut");
+        tracing::warn!(file = %t.file.display(), offset = t.offset, bytes = t.bytes_cut, reason = %t.reason, acknowledged = %t.acknowledged, "journal torn tail cut");
     }
+    if let Some(gap) = &acknowledged_loss_accepted {
+        tracing::error!(%gap, "journal opened WITHOUT acknowledged records: loss accepted by the operator");
+    }
+    // From here on the mark follows the log (lowered to it when a loss was accepted).
+    let watermark = WatermarkFile::open(&journal_dir, Watermark { sequence: scan.last_seq, hash: scan.last_hash })?;
     let report = RecoveryReport {
         segments: firsts.len(),
         records: scan.records,
@@ -107,6 +138,8 @@ pub(crate) fn recover(dir: &Path, options: &JournalOptions) -> Result<Recovered,
         truncated,
         index_rebuilt,
         reindexed_records,
+        acknowledged_through: mark.map(|m| m.sequence),
+        acknowledged_loss_accepted,
         elapsed: started.elapsed(),
     };
     Ok(Recovered {
@@ -118,8 +151,40 @@ pub(crate) fn recover(dir: &Path, options: &JournalOptions) -> Result<Recovered,
         segment_bytes,
         last_seq: scan.last_seq,
         last_hash: scan.last_hash,
+        watermark,
         report,
     })
+}
+
+/// Refuses a log that ends before the acknowledged mark (unless `accept`), naming the gap
+/// and whether a torn tail is part of it. Returns the accepted gap, if any.
+fn check_acknowledged(scan: &scan::Scan, mark: Option<Watermark>, accept: bool) -> Result<Option<AcknowledgedGap>, JournalError> {
+    let Some(gap) = AcknowledgedGap::between(scan.last_seq, mark) else { return Ok(None) };
+    if accept {
+        return Ok(Some(gap));
+    }
+    let detail = match &scan.problem {
+        Some(p) => format!(
+            " (the log is damaged at {} offset {}, sequence {}: {}; those records were acknowledged, so this is not a crash leftover)",
+            p.file.display(),
+            p.offset,
+            p.sequence,
+            p.reason
+        ),
+        None => " (the log ends cleanly at a record boundary: it was cut or restored from an older copy)".to_string(),
+    };
+    Err(JournalError::AcknowledgedLoss { gap, detail })
+}
+
+/// What is known about a torn write's records, given the mark.
+pub(crate) fn torn_acknowledgement(first_cut: u64, mark: Option<Watermark>) -> String {
+    match mark {
+        Some(m) if first_cut > m.sequence => {
+            format!("never acknowledged: the acknowledged high-water mark is sequence {}, below the torn write", m.sequence)
+        }
+        Some(m) => format!("ACKNOWLEDGED: the acknowledged high-water mark is sequence {}", m.sequence),
+        None => "unknown whether acknowledged: this journal has no acknowledged high-water mark yet".to_string(),
+    }
 }
 
 /// Brings the index in line with the log: keeps it when its `indexed_through` names a
@@ -185,11 +250,19 @@ fn create_dir_durably(dir: &Path, journal_dir: &Path) -> Result<(), JournalError
 
 /// Cuts the file at the start of the torn write and makes the new length durable before
 /// anything is appended (so no stale bytes can reappear after a second crash).
-fn cut_torn_tail(p: scan::Problem) -> Result<Truncation, JournalError> {
+fn cut_torn_tail(p: scan::Problem, mark: Option<Watermark>) -> Result<Truncation, JournalError> {
     let file = OpenOptions::new().write(true).open(&p.file).map_err(|e| JournalError::io(format!("open {}", p.file.display()), e))?;
     file.set_len(p.offset).map_err(|e| JournalError::io(format!("truncate {}", p.file.display()), e))?;
     file.sync_all().map_err(|e| JournalError::io(format!("fsync {}", p.file.display()), e))?;
-    Ok(Truncation { file: p.file, offset: p.offset, bytes_cut: p.bytes_cut, first_sequence_cut: p.sequence, reason: p.reason })
+    let acknowledged = torn_acknowledgement(p.sequence, mark);
+    Ok(Truncation {
+        file: p.file,
+        offset: p.offset,
+        bytes_cut: p.bytes_cut,
+        first_sequence_cut: p.sequence,
+        reason: p.reason,
+        acknowledged,
+    })
 }
 
 /// Indexes `from..=to` from the log. Returns how many records were indexed.

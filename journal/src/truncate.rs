@@ -54,6 +54,13 @@ pub fn truncate_after(dir: &Path, keep_through: u64, options: JournalOptions) ->
         let p = segment_path(&journal_dir, later);
         std::fs::remove_file(&p).map_err(|e| JournalError::io(format!("remove {}", p.display()), e))?;
     }
+    // The cut records were never acknowledged (see above), but the local writer's
+    // high-water mark covers them: it marks what this journal fsynced. The mark is
+    // dropped with the cut; the reopen below rebuilds it from the log.
+    let mark = crate::watermark::watermark_path(&journal_dir);
+    if mark.exists() {
+        std::fs::remove_file(&mark).map_err(|e| JournalError::io(format!("remove {}", mark.display()), e))?;
+    }
     sync_dir(&journal_dir).map_err(|e| JournalError::io(format!("fsync directory {}", journal_dir.display()), e))?;
     // The index describes the cut records; it is derived, so it is rebuilt from the log.
     let index = dir.join("index");

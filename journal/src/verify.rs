@@ -2,13 +2,16 @@
 //!
 //! It runs the same scan as `Journal::open`, so the two never disagree about what is
 //! valid, but it changes nothing: no truncation, no index, no lock. A torn tail is
-//! reported as such (open would cut it), distinct from corruption (open refuses).
+//! reported as such (open would cut it), distinct from corruption (open refuses), and
+//! so is a log that ends before the acknowledged high-water mark (open refuses it too;
+//! see `watermark.rs`), with what is known about whether torn records were acknowledged.
 //! Run it on a stopped service: on a live one, the write in flight can look torn.
 
 use crate::error::VerifyError;
 use crate::format::hex;
 use crate::scan::{self, Problem, ProblemKind};
 use crate::segment;
+use crate::watermark::{self, AcknowledgedGap};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -33,12 +36,23 @@ pub struct VerifyReport {
     /// The first bad spot: a torn tail (what a crash leaves; open repairs it) or
     /// corruption (fatal; open refuses).
     pub problem: Option<Problem>,
+    /// The acknowledged high-water mark on disk (`None`: none kept yet).
+    pub acknowledged_through: Option<u64>,
+    /// Acknowledged records the log no longer holds (open refuses this journal).
+    pub acknowledged_gap: Option<AcknowledgedGap>,
+    /// Set instead of the two above when the mark file exists but is unreadable.
+    pub watermark_error: Option<String>,
 }
 
 impl VerifyReport {
     /// No problem of any kind.
     pub fn is_ok(&self) -> bool {
-        self.problem.is_none()
+        self.problem.is_none() && self.acknowledged_gap.is_none() && self.watermark_error.is_none()
+    }
+
+    /// The log misses acknowledged records (see [`AcknowledgedGap`]).
+    pub fn is_acknowledged_loss(&self) -> bool {
+        self.acknowledged_gap.is_some()
     }
 
     pub fn is_corrupt(&self) -> bool {
@@ -66,7 +80,14 @@ pub fn verify(dir: &Path) -> Result<VerifyReport, VerifyError> {
         last_timestamp = Some(envelope.timestamp);
     };
     let scan = scan::scan_log(&journal_dir, &firsts, &mut visit).map_err(|e| VerifyError::Io { path: e.path, source: e.source })?;
+    let (mark, watermark_error) = match watermark::read(&journal_dir) {
+        Ok(mark) => (mark, None),
+        Err(e) => (None, Some(e.to_string())),
+    };
     Ok(VerifyReport {
+        acknowledged_through: mark.map(|m| m.sequence),
+        acknowledged_gap: AcknowledgedGap::between(scan.last_seq, mark),
+        watermark_error,
         journal_dir,
         segments: firsts.len(),
         records: scan.records,
@@ -95,7 +116,7 @@ impl fmt::Display for Problem {
         write!(f, "{}: {} offset {} sequence {}: {}", self.kind, self.file.display(), self.offset, self.sequence, self.reason)?;
         match self.kind {
             ProblemKind::TornTail => {
-                write!(f, " (a crash leftover: open cuts {} bytes; those records were never acknowledged)", self.bytes_cut)
+                write!(f, " (what a crash mid-write leaves: open cuts {} bytes)", self.bytes_cut)
             }
             ProblemKind::Corrupt => write!(f, " (fatal: open refuses this journal)"),
         }
@@ -104,9 +125,11 @@ impl fmt::Display for Problem {
 
 impl fmt::Display for VerifyReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let status = match &self.problem {
-            None => "OK".to_string(),
-            Some(p) => p.kind.to_string(),
+        let status = match (&self.problem, &self.acknowledged_gap) {
+            (_, Some(_)) => "ACKNOWLEDGED RECORDS LOST".to_string(),
+            (None, None) if self.watermark_error.is_some() => "WATERMARK UNREADABLE".to_string(),
+            (None, None) => "OK".to_string(),
+            (Some(p), None) => p.kind.to_string(),
         };
         writeln!(f, "journal {}: {status}", self.journal_dir.display())?;
         match (self.first_sequence, self.last_sequence) {
@@ -123,8 +146,25 @@ impl fmt::Display for VerifyReport {
             writeln!(f, "  kinds    {}", kinds.join(" "))?;
         }
         write!(f, "  chain    blake3 {}", self.chain_hash)?;
+        match self.acknowledged_through {
+            Some(m) => write!(f, "\n  acked    through sequence {m} (the acknowledged high-water mark)")?,
+            None => write!(f, "\n  acked    no high-water mark kept yet (a journal from before marks, or never opened)")?,
+        }
         if let Some(p) = &self.problem {
             write!(f, "\n  problem  {p}")?;
+            if p.kind == ProblemKind::TornTail && self.watermark_error.is_none() {
+                let mark = self.acknowledged_through.map(|sequence| crate::Watermark { sequence, hash: [0; 32] });
+                write!(f, "\n           the torn records: {}", crate::recovery::torn_acknowledgement(p.sequence, mark))?;
+            }
+        }
+        if let Some(gap) = &self.acknowledged_gap {
+            write!(
+                f,
+                "\n  LOST     {gap}: open refuses this journal (tradpal serve --accept-journal-loss accepts the loss and journals it)"
+            )?;
+        }
+        if let Some(e) = &self.watermark_error {
+            write!(f, "\n  problem  {e}")?;
         }
         Ok(())
     }

@@ -1,5 +1,5 @@
 //! The single writer thread: drains queued appends into one group, writes the group with
-//! one `write`, fsyncs once, updates the index, publishes the new durable sequence, and
+//! one `write`, fsyncs once, stores the acknowledged high-water mark, updates the index, publishes the new durable sequence, and
 //! only then answers every caller.
 //!
 //! Why one thread: sequence assignment, the hash chain and the file offset are then plain
@@ -11,6 +11,7 @@ use crate::index::{IndexBatch, Location};
 use crate::journal::Shared;
 use crate::read::FileCache;
 use crate::segment::{segment_path, sync_dir};
+use crate::watermark::{Watermark, WatermarkFile};
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -93,6 +94,8 @@ pub(crate) struct Writer {
     pub segment_bytes: u64,
     pub next_seq: u64,
     pub last_hash: Hash,
+    /// The acknowledged high-water mark, stored after each group's fsync.
+    pub watermark: WatermarkFile,
     pub files: FileCache,
 }
 
@@ -229,6 +232,9 @@ impl Writer {
         let started = std::time::Instant::now();
         self.file.write_all(&buf).map_err(|e| JournalError::io(format!("write {}", path.display()), e))?;
         self.file.sync_data().map_err(|e| JournalError::io(format!("fsync {}", path.display()), e))?;
+        // Before anyone is answered: the mark covers every acknowledged record.
+        let last = group.first_seq + group.staged.len() as u64 - 1;
+        self.watermark.store(Watermark { sequence: last, hash: prev_hash })?;
         let stats = &self.shared.stats;
         let nanos = started.elapsed().as_nanos() as u64;
         stats.fsync_nanos.fetch_add(nanos, Ordering::Relaxed);

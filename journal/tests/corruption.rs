@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::{copy_dir, draft, open, read_all, record_spans, segment_files};
+use common::{copy_dir, draft, forget_watermark, open, read_all, record_spans, segment_files};
 use rand::{Rng, SeedableRng};
 use std::path::{Path, PathBuf};
 use tradpal_journal::{verify, Journal, JournalError, ProblemKind, HEADER_BYTES};
@@ -59,9 +59,13 @@ impl Template {
     }
 
     /// A fresh copy to damage; returns the copy's dir and the path map from template to copy.
+    /// The damage these tests make stands for a crash mid-write, which happens before the
+    /// acknowledged high-water mark covers that write; the copy therefore has no mark
+    /// (tests/watermark.rs covers damage below a mark).
     fn copy(&self) -> tempfile::TempDir {
         let copy = tempfile::tempdir().unwrap();
         copy_dir(self.dir.path(), copy.path());
+        forget_watermark(copy.path());
         copy
     }
 
@@ -318,6 +322,7 @@ fn a_torn_batch_is_cut_whole() {
     for cut in [fifth.1 + 10, fifth.1 + fifth.2] {
         let copy = tempfile::tempdir().unwrap();
         copy_dir(dir.path(), copy.path());
+        forget_watermark(copy.path()); // a crash before the mark covered the batch
         truncate(&copy.path().join("journal").join(last.file_name().unwrap()), cut);
         assert!(verify(copy.path()).unwrap().is_torn_tail());
         let (journal, report) = open(copy.path());

@@ -373,6 +373,19 @@ pub struct ExecutionLimitsConfigured {
     pub max_open_positions: u32,
 }
 
+/// The service started on a journal that had lost acknowledged records (it ended before
+/// the journal's acknowledged high-water mark) because the operator said so
+/// (`tradpal serve --accept-journal-loss`). Journaled right after `ServiceStarted`, so
+/// the loss is part of the record: records `first_missing..=acknowledged_through` were
+/// acknowledged once, and every later record has sequences that reuse theirs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+pub struct JournalLossAccepted {
+    /// The first acknowledged sequence the journal no longer had (where it ended, + 1).
+    pub first_missing: u64,
+    /// The acknowledged high-water mark at the time.
+    pub acknowledged_through: u64,
+}
+
 /// An ML training job was accepted (`POST /api/ml/train`, issue 14). With no matching
 /// [`MlModelTrained`] or [`MlTrainingFailed`] after it, a restart cut it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
@@ -456,6 +469,7 @@ pub enum Event {
     RlAgentTrained(RlAgentTrained),
     RlTrainingFailed(RlTrainingFailed),
     ExecutionLimitsConfigured(ExecutionLimitsConfigured),
+    JournalLossAccepted(JournalLossAccepted),
 }
 
 /// The event's kind without its payload: stored in the envelope (and in indexes) so a
@@ -502,6 +516,7 @@ pub enum EventKind {
     RlAgentTrained = 34,
     RlTrainingFailed = 35,
     ExecutionLimitsConfigured = 36,
+    JournalLossAccepted = 37,
 }
 
 impl EventKind {
@@ -542,6 +557,7 @@ impl EventKind {
         Self::RlAgentTrained,
         Self::RlTrainingFailed,
         Self::ExecutionLimitsConfigured,
+        Self::JournalLossAccepted,
     ];
 
     /// The kinds the RL actor folds.
@@ -607,6 +623,7 @@ impl EventKind {
             Self::RlAgentTrained => "rl_agent_trained",
             Self::RlTrainingFailed => "rl_training_failed",
             Self::ExecutionLimitsConfigured => "execution_limits_configured",
+            Self::JournalLossAccepted => "journal_loss_accepted",
         }
     }
 }
@@ -650,6 +667,7 @@ impl Event {
             Event::RlAgentTrained(_) => EventKind::RlAgentTrained,
             Event::RlTrainingFailed(_) => EventKind::RlTrainingFailed,
             Event::ExecutionLimitsConfigured(_) => EventKind::ExecutionLimitsConfigured,
+            Event::JournalLossAccepted(_) => EventKind::JournalLossAccepted,
         }
     }
 
@@ -672,7 +690,7 @@ impl Event {
             Event::MlTrainingStarted(_) | Event::MlModelTrained(_) | Event::MlTrainingFailed(_) | Event::MlModelDeleted(_) => None,
             Event::AiDecision(_) => None,
             Event::RlTrainingStarted(_) | Event::RlAgentTrained(_) | Event::RlTrainingFailed(_) => None,
-            Event::ExecutionLimitsConfigured(_) => None,
+            Event::ExecutionLimitsConfigured(_) | Event::JournalLossAccepted(_) => None,
         }
     }
 
@@ -774,6 +792,10 @@ impl Event {
             Event::RlTrainingFailed(e) => check_text("reason", &e.reason),
             Event::ExecutionLimitsConfigured(e) if e.max_open_positions == 0 => Err("max_open_positions must be >= 1".into()),
             Event::ExecutionLimitsConfigured(_) => Ok(()),
+            Event::JournalLossAccepted(e) if e.first_missing == 0 || e.first_missing > e.acknowledged_through => {
+                Err(format!("journal loss {}..={} is empty or starts at 0", e.first_missing, e.acknowledged_through))
+            }
+            Event::JournalLossAccepted(_) => Ok(()),
             Event::ExecutionConfigured(e) => {
                 for (name, v) in [
                     ("transaction_costs", e.transaction_costs),

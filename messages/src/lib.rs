@@ -50,7 +50,7 @@ pub use event::{
 };
 pub use event::{
     BacktestCompleted, BacktestFailed, BacktestJobStarted, BacktestResultRemoved, BacktestStarted, ExecutionConfigured,
-    ExecutionLimitsConfigured,
+    ExecutionLimitsConfigured, JournalLossAccepted,
 };
 pub use event::{
     CashAdjusted, OrderAccepted, OrderCancelRequested, OrderCanceled, OrderExpired, OrderFilled, OrderRejected, OrderReleased,

@@ -90,6 +90,10 @@ pub fn event() -> impl Strategy<Value = Event> {
         (1u32..1000).prop_map(|max_open_positions| Event::ExecutionLimitsConfigured(crate::event::ExecutionLimitsConfigured {
             max_open_positions
         })),
+        (1u64..1000, 0u64..1000).prop_map(|(first_missing, more)| Event::JournalLossAccepted(crate::event::JournalLossAccepted {
+            first_missing,
+            acknowledged_through: first_missing + more
+        })),
         backtest_event(),
         session_event(),
         ml_event(),

@@ -29,7 +29,8 @@ use tradpal_actors::{names, FatalSignal, RequestMeta, Services};
 use tradpal_config::Settings;
 use tradpal_journal::{Journal, JournalOptions, RecoveryReport};
 use tradpal_messages::{
-    ActorState, Clock, CorrelationId, Event, ExecutionConfigured, ExecutionLimitsConfigured, IdGenerator, ServiceStarted,
+    ActorState, Clock, CorrelationId, Event, ExecutionConfigured, ExecutionLimitsConfigured, IdGenerator, JournalLossAccepted,
+    ServiceStarted,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -231,12 +232,14 @@ fn spawn_doorbell(bus: &InProcessBus) -> tokio::task::JoinHandle<()> {
     })
 }
 
-/// Opens (and recovers) the journal in the settings' data directory.
-pub async fn open_journal(settings: &Settings) -> Result<(Journal, RecoveryReport), RuntimeError> {
+/// Opens (and recovers) the journal in the settings' data directory. A journal that
+/// ends before its acknowledged high-water mark is refused unless `accept_loss` (the
+/// operator's `--accept-journal-loss`); [`Runtime::start_with`] then journals the loss.
+pub async fn open_journal(settings: &Settings, accept_loss: bool) -> Result<(Journal, RecoveryReport), RuntimeError> {
     let dir = settings.data_dir.clone();
     let open_dir = dir.clone();
-    let opened =
-        tokio::task::spawn_blocking(move || Journal::open(&open_dir, JournalOptions::default())).await.expect("journal open task panicked");
+    let options = JournalOptions { accept_acknowledged_loss: accept_loss, ..JournalOptions::default() };
+    let opened = tokio::task::spawn_blocking(move || Journal::open(&open_dir, options)).await.expect("journal open task panicked");
     let (journal, recovery) = opened.map_err(|source| RuntimeError::Journal { dir: dir.display().to_string(), source })?;
     tracing::info!(dir = %dir.display(), last_sequence = journal.last_sequence(), recovery = ?recovery, "journal open");
     Ok((journal, recovery))
@@ -244,7 +247,7 @@ pub async fn open_journal(settings: &Settings) -> Result<(Journal, RecoveryRepor
 
 impl Runtime {
     pub async fn start(settings: Settings, options: RuntimeOptions) -> Result<Runtime, RuntimeError> {
-        let (journal, recovery) = open_journal(&settings).await?;
+        let (journal, recovery) = open_journal(&settings, false).await?;
         Runtime::start_with(settings, options, journal, recovery, FatalSignal::default()).await
     }
 
@@ -279,6 +282,10 @@ impl Runtime {
             started_at: clock.now(),
         });
         services.record(services.draft(&meta, started)).await?;
+        if let Some(gap) = recovery.acknowledged_loss_accepted {
+            let accepted = JournalLossAccepted { first_missing: gap.first, acknowledged_through: gap.last };
+            services.record(services.draft(&meta, Event::JournalLossAccepted(accepted))).await?;
+        }
         // What the execution core will decide with, so a replay uses the same (not the
         // environment of the day of the audit).
         services.record(services.draft(&meta, Event::ExecutionConfigured(execution_settings(&settings)))).await?;
@@ -324,6 +331,7 @@ impl Runtime {
                 url_masked: url.to_string(),
                 tls_ca: runtime.settings.ops.nats_tls_ca.as_deref(),
                 alerts: Some(runtime.alerts.alerts.clone()),
+                replicas: runtime.settings.nats_replicas,
             };
             let nats = crate::nats::Nats::start(link, runtime.services.journal.clone(), runtime.bus.clone())
                 .await

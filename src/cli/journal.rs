@@ -12,8 +12,9 @@ use tradpal_messages::{codec, SessionId};
 
 #[derive(Subcommand, Debug)]
 pub enum JournalCommand {
-    /// Check every record: checksum, hash chain, dense sequence, decoding, invariants.
-    /// Exits 1 naming the first bad record.
+    /// Check every record: checksum, hash chain, dense sequence, decoding, invariants,
+    /// and that the journal still reaches its acknowledged high-water mark.
+    /// Exits 1 naming the first bad record or the missing acknowledged records.
     Verify {
         /// Data directory (TRADPAL_DATA_DIR, as for every command).
         #[arg(long, value_name = "DIR", env = "TRADPAL_DATA_DIR", default_value = "./tradpal-data")]
@@ -59,7 +60,7 @@ fn verify(data_dir: PathBuf, json: bool) -> anyhow::Result<ExitCode> {
         let counts: serde_json::Map<String, serde_json::Value> =
             report.kinds.iter().map(|(k, n)| (k.as_str().to_string(), serde_json::json!(n))).collect();
         let out = serde_json::json!({
-            "ok": report.problem.is_none(),
+            "ok": report.is_ok(),
             "records": report.records,
             "segments": report.segments,
             "bytes": report.bytes,
@@ -70,12 +71,15 @@ fn verify(data_dir: PathBuf, json: bool) -> anyhow::Result<ExitCode> {
             "last_timestamp": report.last_timestamp.map(|t| t.to_rfc3339()),
             "kinds": counts,
             "problem": problem,
+            "acknowledged_through": report.acknowledged_through,
+            "acknowledged_gap": report.acknowledged_gap.map(|g| serde_json::json!({"first": g.first, "last": g.last})),
+            "watermark_error": report.watermark_error,
         });
         println!("{}", serde_json::to_string_pretty(&out)?);
     } else {
         println!("{report}");
     }
-    Ok(if report.problem.is_none() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if report.is_ok() { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
 fn dump(data_dir: PathBuf, from: Option<u64>, to: Option<u64>, session: Option<SessionId>) -> anyhow::Result<ExitCode> {

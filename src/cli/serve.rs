@@ -23,6 +23,12 @@ pub struct ServeArgs {
     /// Listen port; overrides TRADING_SERVICE_PORT (0 picks a free port).
     #[arg(long)]
     pub port: Option<u16>,
+    /// Start even though the journal ends before its acknowledged high-water mark
+    /// (acknowledged records are missing; `tradpal journal verify` names them). The
+    /// loss is journaled (`journal_loss_accepted`) and the mark lowered to the journal's
+    /// end. Without this flag such a journal is refused (exit 1, the gap named).
+    #[arg(long)]
+    pub accept_journal_loss: bool,
 }
 
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
@@ -89,7 +95,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(2));
     }
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start tokio")?;
-    let served = rt.block_on(serve(settings, keys, tls));
+    let served = rt.block_on(serve(settings, keys, tls, args.accept_journal_loss));
     drop(rt);
     // After the runtime: the last spans (the shutdown's own) are flushed from this thread.
     telemetry.shutdown();
@@ -99,13 +105,13 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
 
 type Tls = Option<std::sync::Arc<tradpal_runtime::tls::ServerConfig>>;
 
-async fn serve(settings: tradpal_config::Settings, keys: KeyRing, tls: Tls) -> anyhow::Result<()> {
+async fn serve(settings: tradpal_config::Settings, keys: KeyRing, tls: Tls, accept_journal_loss: bool) -> anyhow::Result<()> {
     let addr = settings.service.bind_addr();
     let listener = std::net::TcpListener::bind(&addr).with_context(|| format!("cannot listen on {addr}"))?;
     listener.set_nonblocking(true)?;
     let local = listener.local_addr()?;
     let fatal = FatalSignal::default();
-    let (journal, recovery) = open_journal(&settings).await?;
+    let (journal, recovery) = open_journal(&settings, accept_journal_loss).await?;
     let (journal, leadership) = match take_part(&settings, &listener, local, journal, &fatal, &tls).await? {
         Part::Alone(journal) => (journal, None),
         Part::Leading(journal, leadership, state) => (journal, Some((*leadership, state))),
@@ -166,7 +172,7 @@ async fn take_part(
     tls: &Tls,
 ) -> anyhow::Result<Part> {
     let Some((name, url)) = settings.node.as_ref().zip(settings.nats_url.as_ref()) else { return Ok(Part::Alone(journal)) };
-    let node = Node::connect(url.expose(), name, settings.ops.nats_tls_ca.as_deref()).await?;
+    let node = Node::connect(url.expose(), name, settings.ops.nats_tls_ca.as_deref(), settings.nats_replicas).await?;
     let standby_listener = listener.try_clone()?;
     let (promoted_tx, promoted_rx) = tokio::sync::oneshot::channel::<()>();
     let standby_http = tokio::spawn(standby::serve(standby_listener, node.state.clone(), tls.clone(), async move {
@@ -217,7 +223,7 @@ async fn stand_by(
                         saved.display()
                     );
                 }
-                journal = open_journal(settings).await?.0;
+                journal = open_journal(settings, false).await?.0;
             }
             Err(e) => return Err(e.into()),
         }

@@ -40,12 +40,17 @@ pub struct Server {
 impl Server {
     /// Starts a server on `data_dir` with the test keys and extra environment.
     pub fn start(data_dir: &Path, extra_env: &[(&str, &str)]) -> Server {
-        Server::spawn(data_dir, extra_env, false)
+        Server::spawn(data_dir, extra_env, false, &[])
+    }
+
+    /// [`Server::start`] with extra `serve` arguments (e.g. `--accept-journal-loss`).
+    pub fn start_with_args(data_dir: &Path, extra_env: &[(&str, &str)], args: &[&str]) -> Server {
+        Server::spawn(data_dir, extra_env, false, args)
     }
 
     /// Starts a replicated node (`TRADPAL_NODE`): returns once it leads or stands by.
     pub fn start_node(data_dir: &Path, extra_env: &[(&str, &str)]) -> Server {
-        Server::spawn(data_dir, extra_env, true)
+        Server::spawn(data_dir, extra_env, true, &[])
     }
 
     /// True once the process printed its "listening" line (a standby: once it leads).
@@ -53,9 +58,9 @@ impl Server {
         self.stdout.lock().unwrap().iter().any(|l| l.starts_with("tradpal listening on "))
     }
 
-    fn spawn(data_dir: &Path, extra_env: &[(&str, &str)], accept_standby: bool) -> Server {
+    fn spawn(data_dir: &Path, extra_env: &[(&str, &str)], accept_standby: bool, args: &[&str]) -> Server {
         let mut cmd = Command::new(bin());
-        cmd.args(["serve", "--port", "0", "--data-dir"]).arg(data_dir);
+        cmd.args(["serve", "--port", "0", "--data-dir"]).arg(data_dir).args(args);
         cmd.env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("TRADPAL_API_KEYS", api_keys())

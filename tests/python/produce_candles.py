@@ -1,7 +1,7 @@
 """An outside producer, as a user would write it with nats-py: publishes candles to
 TradPal over JetStream and survives both ends restarting.
 
-    python3 produce_candles.py NATS_URL SYMBOL_TOKEN TOTAL [PER_MESSAGE]
+    python3 produce_candles.py NATS_URL[,NATS_URL...] SYMBOL_TOKEN TOTAL [PER_MESSAGE]
 
 Publishes TOTAL one-minute candles on tradpal.md.candle.{SYMBOL_TOKEN}.1m, PER_MESSAGE
 (default 100) to a message as a JSON array, each message with a Nats-Msg-Id so a retry
@@ -29,7 +29,7 @@ def candle(i):
 async def main():
     url, token, total = sys.argv[1], sys.argv[2], int(sys.argv[3])
     per = int(sys.argv[4]) if len(sys.argv) > 4 else 100
-    nc = await nats.connect(url, max_reconnect_attempts=-1, reconnect_time_wait=0.1, allow_reconnect=True)
+    nc = await nats.connect(url.split(","), max_reconnect_attempts=-1, reconnect_time_wait=0.1, allow_reconnect=True)
     js = nc.jetstream(timeout=2.0)
     subject = f"tradpal.md.candle.{token}.1m"
     for start in range(0, total, per):
@@ -39,7 +39,9 @@ async def main():
             try:
                 await js.publish(subject, payload, headers={"Nats-Msg-Id": msg_id})
                 break
-            except (NatsTimeout, NoRespondersError, nats.errors.ConnectionClosedError, nats.js.errors.APIError, OSError) as e:
+            # nats.errors.Error: the base of every client error (a server of a cluster
+            # dying mid-request surfaces as several kinds); the id makes a retry safe.
+            except (NatsTimeout, NoRespondersError, nats.errors.Error, nats.js.errors.APIError, OSError) as e:
                 print(f"retry {msg_id}: {type(e).__name__}", file=sys.stderr, flush=True)
                 await asyncio.sleep(0.1)
         print(f"published {min(start + per, total)}", flush=True)

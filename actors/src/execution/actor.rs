@@ -84,6 +84,8 @@ pub enum ExecutionMsg {
     SetTradingState {
         to: TradingState,
         reason: String,
+        /// With `halted`: cancel every working order in the same journal batch.
+        cancel_working: bool,
         meta: RequestMeta,
         reply: Answer<TradingStateView>,
     },
@@ -355,12 +357,22 @@ impl ExecutionActor {
                 .await;
                 respond(&state.pipeline, reply, r)
             }
-            ExecutionMsg::SetTradingState { to, reason, meta, reply } => {
+            ExecutionMsg::SetTradingState { to, reason, cancel_working, meta, reply } => {
                 let r = async {
-                    let event = state.core.set_trading_state(to, &reason, now).map_err(refused)?;
-                    let changed = event.is_some();
-                    self.record(state, &meta, event.into_iter().collect()).await?;
-                    Ok(TradingStateView { trading_state: state.core.trading_state, changed })
+                    if cancel_working && to != TradingState::Halted {
+                        return Err(refused(ExecutionError::Invalid("cancel_working: only with state \"halted\"".into())).into());
+                    }
+                    let moved = state.core.set_trading_state(to, &reason, now).map_err(refused)?;
+                    let changed = moved.is_some();
+                    let mut events: Vec<Event> = moved.into_iter().collect();
+                    if cancel_working {
+                        events.extend(state.core.cancel_working(&reason, now).map_err(refused)?);
+                    }
+                    let canceled_orders =
+                        events.iter().filter_map(|e| if let Event::OrderCanceled(c) = e { Some(c.order_id) } else { None }).collect();
+                    // One batch: the halt and its cancels are journaled together or not at all.
+                    self.record(state, &meta, events).await?;
+                    Ok(TradingStateView { trading_state: state.core.trading_state, changed, canceled_orders })
                 }
                 .await;
                 respond(&state.pipeline, reply, r)

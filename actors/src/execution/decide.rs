@@ -29,6 +29,10 @@ pub enum ExecutionError {
     Internal(String),
 }
 
+/// Reason prefix of the cancels made by [`ExecutionCore::cancel_working`] (the halt's
+/// `cancel_working`), as `flatten: ` marks a flatten's.
+pub const HALT_CANCEL_PREFIX: &str = "halt: ";
+
 /// Where a decision gets new order ids (and the nonce of a generated client order id).
 /// The service and the backtest draw them from their seeded [`IdGenerator`]; a replay
 /// (`replay/`) hands out the ids the journal recorded, so the replayed events carry the
@@ -311,6 +315,22 @@ impl ExecutionCore {
         let mut out = vec![];
         self.emit(&mut out, e, now)?;
         Ok(out.pop())
+    }
+
+    /// Cancels every working order (the kill switch's `cancel_working`, journaled in the
+    /// same batch as the move to `halted`, so no fill can slip in between). Each cancel's
+    /// reason starts with [`HALT_CANCEL_PREFIX`]: that is how a replay tells them from a
+    /// client's cancel and makes the same decision.
+    pub fn cancel_working(&mut self, reason: &str, now: Timestamp) -> Result<Vec<Event>, ExecutionError> {
+        let mut out = Vec::new();
+        let open: Vec<OrderId> = self.open_ids().collect();
+        let why = format!("{HALT_CANCEL_PREFIX}{reason}");
+        for id in open {
+            if self.orders.get(&id).is_some_and(|o| !o.status.is_terminal()) {
+                self.cancel_one(&mut out, id, &why, now, 0)?;
+            }
+        }
+        Ok(out)
     }
 
     /// Cancels every working order and sends a reduce-only market order closing each

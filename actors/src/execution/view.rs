@@ -230,6 +230,9 @@ pub struct TradingStateView {
     pub trading_state: TradingState,
     /// False when the switch was already in that state (nothing recorded).
     pub changed: bool,
+    /// Orders cancelled with the move (`cancel_working`), in the same journal batch.
+    #[serde(default)]
+    pub canceled_orders: Vec<OrderId>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]

@@ -102,3 +102,10 @@ pub fn record_spans(path: &Path) -> Vec<(u64, u64, u64, u64)> {
     }
     spans
 }
+
+/// Removes the acknowledged high-water mark: the state of a journal whose last write a
+/// crash interrupted before the mark covered it (or of a journal from before marks).
+pub fn forget_watermark(dir: &Path) {
+    let path = dir.join("journal").join(tradpal_journal::WATERMARK_FILE);
+    std::fs::remove_file(&path).expect("remove the watermark");
+}

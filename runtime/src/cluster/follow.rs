@@ -9,8 +9,9 @@ use std::time::Duration;
 use tradpal_journal::Journal;
 use tradpal_messages::{codec, subjects, EnvelopeDraft};
 
-pub fn log_config() -> stream::Config {
+pub fn log_config(replicas: usize) -> stream::Config {
     stream::Config {
+        num_replicas: replicas,
         name: subjects::LOG_STREAM.to_string(),
         description: Some("TradPal replicated journal: the leader's records in frames, in order".into()),
         subjects: vec![subjects::LOG_SUBJECT.to_string()],
@@ -24,8 +25,8 @@ pub fn log_config() -> stream::Config {
     }
 }
 
-pub async fn log_stream(js: &jetstream::Context) -> Result<stream::Stream, ClusterError> {
-    js.get_or_create_stream(log_config()).await.map_err(|e| nats_err("open the log stream", e))
+pub async fn log_stream(js: &jetstream::Context, replicas: usize) -> Result<stream::Stream, ClusterError> {
+    js.get_or_create_stream(log_config(replicas)).await.map_err(|e| nats_err("open the log stream", e))
 }
 
 /// Where the log stands: its first and last message, and the last journal sequence it

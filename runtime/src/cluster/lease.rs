@@ -12,8 +12,9 @@ use std::time::{Duration, Instant};
 use tradpal_messages::subjects;
 
 /// The bucket (created or reused; idempotent).
-pub async fn bucket(js: &jetstream::Context) -> Result<kv::Store, ClusterError> {
+pub async fn bucket(js: &jetstream::Context, replicas: usize) -> Result<kv::Store, ClusterError> {
     let config = kv::Config {
+        num_replicas: replicas,
         bucket: subjects::LEADER_BUCKET.to_string(),
         description: "TradPal leader lease".to_string(),
         history: 1,

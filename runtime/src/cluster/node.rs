@@ -15,16 +15,18 @@ pub struct Node {
     pub name: String,
     js: jetstream::Context,
     pub state: Arc<ClusterState>,
+    replicas: usize,
 }
 
 impl Node {
     /// Connects (retrying in the background while NATS is away).
-    pub async fn connect(url: &str, name: &str, tls_ca: Option<&std::path::Path>) -> Result<Node, ClusterError> {
+    /// `replicas`: of the log stream and the lease bucket, when this node creates them.
+    pub async fn connect(url: &str, name: &str, tls_ca: Option<&std::path::Path>, replicas: usize) -> Result<Node, ClusterError> {
         let client = crate::nats::connect_options(format!("tradpal-node-{name}"), tls_ca)
-            .connect(url)
+            .connect(crate::nats::server_list(url))
             .await
             .map_err(|e| super::nats_err("connect", e))?;
-        Ok(Node { name: name.to_string(), js: jetstream::new(client), state: Arc::new(ClusterState::new(name)) })
+        Ok(Node { name: name.to_string(), js: jetstream::new(client), state: Arc::new(ClusterState::new(name)), replicas })
     }
 
     /// Follows the log into `journal` until this node holds the lease; returns it with the
@@ -62,8 +64,8 @@ impl Node {
         let l = match link {
             Some(l) => l,
             None => {
-                let mut stream = follow::log_stream(&self.js).await?;
-                let store = lease::bucket(&self.js).await?;
+                let mut stream = follow::log_stream(&self.js, self.replicas).await?;
+                let store = lease::bucket(&self.js, self.replicas).await?;
                 follow::check_agreement(&mut stream, journal).await?;
                 link.insert(Link { stream, store })
             }
@@ -91,7 +93,7 @@ impl Node {
     /// Leadership ends on `Leadership::shutdown` or on loss, which fails the journal's
     /// waiting acknowledgements and raises `fatal` (the process must stop).
     pub async fn lead(&self, journal: &Journal, lease: Arc<Lease>, fatal: FatalSignal) -> Result<Leadership, ClusterError> {
-        let mut stream = follow::log_stream(&self.js).await?;
+        let mut stream = follow::log_stream(&self.js, self.replicas).await?;
         let end = follow::log_end(&mut stream).await?;
         let local = journal.last_sequence();
         if end.last_record > local {
@@ -101,7 +103,7 @@ impl Node {
             )));
         }
         let gate = journal.require_replication(end.last_record);
-        let store = lease::bucket(&self.js).await?;
+        let store = lease::bucket(&self.js, self.replicas).await?;
         let (stop_tx, stop) = watch::channel(false);
         let fail = {
             let (journal, fatal) = (journal.clone(), fatal.clone());

@@ -130,11 +130,14 @@ pub struct TradingStateRequest {
     pub state: TradingState,
     #[serde(default)]
     pub reason: Option<String>,
+    /// With `halted`: cancel every working order atomically with the halt.
+    #[serde(default)]
+    pub cancel_working: bool,
 }
 
 pub async fn get_trading_state(_role: Viewer) -> Result<Json<TradingStateView>, ApiError> {
     let p = call_actor(names::EXECUTION, |reply| ExecutionMsg::Portfolio { reply }).await??;
-    Ok(Json(TradingStateView { trading_state: p.trading_state, changed: false }))
+    Ok(Json(TradingStateView { trading_state: p.trading_state, changed: false, canceled_orders: Vec::new() }))
 }
 
 pub async fn set_trading_state(
@@ -143,7 +146,8 @@ pub async fn set_trading_state(
     ApiJson(req): ApiJson<TradingStateRequest>,
 ) -> Result<Json<TradingStateView>, ApiError> {
     let (to, reason, meta) = (req.state, reason(req.reason, "set by an administrator")?, correlation(&rid));
-    Ok(Json(call_actor(names::EXECUTION, |reply| ExecutionMsg::SetTradingState { to, reason, meta, reply }).await??))
+    let cancel_working = req.cancel_working;
+    Ok(Json(call_actor(names::EXECUTION, |reply| ExecutionMsg::SetTradingState { to, reason, cancel_working, meta, reply }).await??))
 }
 
 #[derive(Debug, Default, Deserialize, Serialize, utoipa::ToSchema)]

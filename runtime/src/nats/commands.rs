@@ -83,6 +83,8 @@ struct CancelCmd {
 struct TradingStateCmd {
     state: Option<TradingState>,
     reason: Option<String>,
+    #[serde(default)]
+    cancel_working: bool,
 }
 
 /// Runs one command; the payload's JSON in, the reply's JSON out.
@@ -117,7 +119,8 @@ async fn dispatch(command: &str, payload: &[u8], request_id: Option<String>) -> 
                     .map(|p| serde_json::json!({"trading_state": p.trading_state}))),
                 Some(to) => {
                     let (reason, meta) = (c.reason.unwrap_or_else(|| "set over NATS".into()), meta(request_id));
-                    ok(ask(names::EXECUTION, |reply| ExecutionMsg::SetTradingState { to, reason, meta, reply }).await)
+                    let cancel_working = c.cancel_working;
+                    ok(ask(names::EXECUTION, |reply| ExecutionMsg::SetTradingState { to, reason, cancel_working, meta, reply }).await)
                 }
             }
         }

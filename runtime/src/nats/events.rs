@@ -41,8 +41,9 @@ pub struct EventStats {
     pub cursor: AtomicU64,
 }
 
-pub fn stream_config() -> stream::Config {
+pub fn stream_config(replicas: usize) -> stream::Config {
     stream::Config {
+        num_replicas: replicas,
         name: subjects::EVENTS_STREAM.to_string(),
         description: Some("TradPal journaled events, in journal order".into()),
         subjects: vec![subjects::EVENTS_ALL.to_string()],
@@ -57,8 +58,8 @@ pub fn stream_config() -> stream::Config {
 }
 
 /// The journal sequence of the stream's last message (0 when empty).
-async fn resume_point(js: &jetstream::Context) -> Result<u64, String> {
-    let mut s = js.get_or_create_stream(stream_config()).await.map_err(|e| e.to_string())?;
+async fn resume_point(js: &jetstream::Context, replicas: usize) -> Result<u64, String> {
+    let mut s = js.get_or_create_stream(stream_config(replicas)).await.map_err(|e| e.to_string())?;
     let last = s.info().await.map_err(|e| e.to_string())?.state.last_sequence;
     if last == 0 {
         return Ok(0);
@@ -128,6 +129,7 @@ pub async fn publish(
     bus: InProcessBus,
     stats: Arc<EventStats>,
     mut stop: watch::Receiver<bool>,
+    replicas: usize,
 ) {
     let js = jetstream::new(client);
     let mut doorbell = bus.subscribe();
@@ -137,7 +139,7 @@ pub async fn publish(
         let result = async {
             let c = match cursor {
                 Some(c) => c,
-                None => resume_point(&js).await?,
+                None => resume_point(&js, replicas).await?,
             };
             let next = publish_round(&js, &journal, c).await?;
             Ok::<(u64, u64), String>((c, next))

@@ -45,6 +45,14 @@ pub const STREAM_MESSAGES_MAX: i64 = 10_000_000;
 pub const STREAM_AGE_MAX_SECS: u64 = 7 * 24 * 3600;
 /// JetStream de-duplication window for `Nats-Msg-Id`.
 pub const DUPLICATE_WINDOW_SECS: u64 = 120;
+/// The servers of a comma-separated `NATS_URL` list (what config validation accepted),
+/// for `ConnectOptions::connect`, which takes a list but parses one string as one server.
+/// The client connects to any of them (in random order) and fails over to the others,
+/// and to servers the cluster announces.
+pub fn server_list(url: &str) -> Vec<String> {
+    url.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect()
+}
+
 /// Longest pause between reconnect / re-setup attempts.
 pub const RETRY_BACKOFF_MAX_MS: u64 = 5_000;
 
@@ -104,6 +112,8 @@ pub struct Link<'a> {
     pub tls_ca: Option<&'a std::path::Path>,
     /// Raises `nats_disconnected` alerts from the client's connection events.
     pub alerts: Option<crate::alerts::Alerts>,
+    /// `TRADPAL_NATS_REPLICAS`: of every stream and bucket this process creates.
+    pub replicas: usize,
 }
 
 /// Connect options shared by the bridge and replicated nodes: `tls://` URLs make the
@@ -127,6 +137,7 @@ impl Nats {
         let url_masked = link.url_masked.clone();
         let alerts = link.alerts.clone();
         let shown = url_masked.clone();
+        let replicas = link.replicas;
         let client = connect_options("tradpal".into(), link.tls_ca)
             .event_callback(move |event| {
                 let (alerts, shown) = (alerts.clone(), shown.clone());
@@ -144,15 +155,15 @@ impl Nats {
                     }
                 }
             })
-            .connect(link.url)
+            .connect(server_list(link.url))
             .await?;
         let stats = Arc::new(NatsStats::default());
         let (stop, stopped) = watch::channel(false);
-        let task = tokio::spawn(run(client.clone(), stats.clone(), stopped.clone()));
+        let task = tokio::spawn(run(client.clone(), stats.clone(), stopped.clone(), replicas));
         let command_stats = Arc::new(commands::CommandStats::default());
         let commands = tokio::spawn(commands::serve(client.clone(), command_stats.clone(), stopped.clone()));
         let event_stats = Arc::new(events::EventStats::default());
-        let events = tokio::spawn(events::publish(client.clone(), journal, bus, event_stats.clone(), stopped));
+        let events = tokio::spawn(events::publish(client.clone(), journal, bus, event_stats.clone(), stopped, replicas));
         let view = NatsView { client, stats, commands: command_stats, events: event_stats, url_masked };
         Ok(Nats { view, stop, task, commands, events })
     }
@@ -192,8 +203,9 @@ impl NatsView {
     }
 }
 
-fn stream_config() -> stream::Config {
+fn stream_config(replicas: usize) -> stream::Config {
     stream::Config {
+        num_replicas: replicas,
         name: subjects::MD_STREAM.to_string(),
         description: Some("TradPal market data from outside producers".into()),
         subjects: vec![subjects::MD_ALL.to_string()],
@@ -221,12 +233,12 @@ fn consumer_config() -> consumer::pull::Config {
 
 /// Sets up the stream and the durable consumer (idempotent), then ingests until an
 /// error; on error waits (doubling back-off) and starts over. Ends when told to stop.
-async fn run(client: async_nats::Client, stats: Arc<NatsStats>, mut stop: watch::Receiver<bool>) {
+async fn run(client: async_nats::Client, stats: Arc<NatsStats>, mut stop: watch::Receiver<bool>, replicas: usize) {
     let js = jetstream::new(client.clone());
     let mut backoff_ms = 100;
     while !*stop.borrow() {
         let result = async {
-            let stream = js.get_or_create_stream(stream_config()).await.map_err(|e| e.to_string())?;
+            let stream = js.get_or_create_stream(stream_config(replicas)).await.map_err(|e| e.to_string())?;
             let consumer: consumer::PullConsumer =
                 stream.get_or_create_consumer(subjects::MD_INGEST_CONSUMER, consumer_config()).await.map_err(|e| e.to_string())?;
             tracing::info!(stream = subjects::MD_STREAM, consumer = subjects::MD_INGEST_CONSUMER, "nats ingest ready");
@@ -244,5 +256,24 @@ async fn run(client: async_nats::Client, stats: Arc<NatsStats>, mut stop: watch:
                 backoff_ms = (backoff_ms * 2).min(RETRY_BACKOFF_MAX_MS);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod server_list_tests {
+    use super::server_list;
+
+    /// What config validation accepts (config/src/secret.rs), connect parses: every
+    /// server of the list, credentials and IPv6 included.
+    #[test]
+    fn every_server_of_a_validated_list_parses_for_connect() {
+        let list = "nats://a:4222, nats://u:p@b:4223 ,tls://tok@c,nats://[::1]:4224,";
+        let servers = server_list(list);
+        assert_eq!(servers, ["nats://a:4222", "nats://u:p@b:4223", "tls://tok@c", "nats://[::1]:4224"]);
+        for s in &servers {
+            s.parse::<async_nats::ServerAddr>().unwrap_or_else(|e| panic!("{s}: {e}"));
+        }
+        // The bug this replaced: the whole list as one server does not parse.
+        assert!(list.parse::<async_nats::ServerAddr>().is_err());
     }
 }

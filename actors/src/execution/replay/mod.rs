@@ -15,7 +15,7 @@
 //!   actors draw from too, so they cannot be regenerated; they are reused instead, and
 //!   the rest of each event must then match exactly). Legs are outputs of their parent.
 //! - `OrderCancelRequested`: a cancel request; `flatten-` orders or `flatten: ` reasons:
-//!   a flatten; `OrderExpired` without a cause: the clock (`on_timer` at that record's
+//!   a flatten; `halt: ` reasons: the halt's `cancel_working`; `OrderExpired` without a cause: the clock (`on_timer` at that record's
 //!   time); `TradingStateChanged`: an administrator's move of the kill switch;
 //!   `CashAdjusted`: cash, applied as recorded.
 //! - `CandlesIngested` and `RiskLimitBreached` records are inputs the actor pulls from the
@@ -46,6 +46,7 @@ pub mod inputs;
 mod tests;
 
 use super::core::{ExecutionConfig, ExecutionCore};
+use super::decide::HALT_CANCEL_PREFIX;
 use compare::{cause_of, event_difference, order_of, to_json};
 use inputs::{flatten_ids, is_flatten_order, is_root, legs_of, request_of, RecordedIds};
 use serde::Serialize;
@@ -356,6 +357,12 @@ impl Replayer<'_> {
             Event::OrderCanceled(c) if c.reason.starts_with("flatten: ") && c.cause_sequence == 0 => {
                 (self.flatten(i, &c.reason["flatten: ".len()..])?, true)
             }
+            Event::OrderCancelRequested(c) if c.reason.starts_with(HALT_CANCEL_PREFIX) => {
+                (self.cancel_working(i, &c.reason[HALT_CANCEL_PREFIX.len()..])?, true)
+            }
+            Event::OrderCanceled(c) if c.reason.starts_with(HALT_CANCEL_PREFIX) && c.cause_sequence == 0 => {
+                (self.cancel_working(i, &c.reason[HALT_CANCEL_PREFIX.len()..])?, true)
+            }
             Event::OrderSubmitted(s) if is_root(s) => {
                 self.count_input("submit");
                 let legs = legs_of(records, i);
@@ -389,6 +396,11 @@ impl Replayer<'_> {
         self.count_input("flatten");
         let mut ids = RecordedIds::new(flatten_ids(self.records, i));
         self.core.flatten(reason, self.records[i].timestamp, &mut ids).map_err(|e| self.refused(i, e.to_string()))
+    }
+
+    fn cancel_working(&mut self, i: usize, reason: &str) -> Step<Vec<Event>> {
+        self.count_input("cancel_working");
+        self.core.cancel_working(reason, self.records[i].timestamp).map_err(|e| self.refused(i, e.to_string()))
     }
 
     fn count_input(&mut self, kind: &str) {

@@ -307,3 +307,24 @@ fn engine_cancelled_ioc_fok_and_reduce_only_orders_replay_identically() {
     let report = replay(config(), &r.records, Scope::Account);
     assert!(report.identical, "{:?}", report.difference);
 }
+
+#[test]
+fn a_halt_that_cancels_working_orders_replays_identically() {
+    let mut r = Recorder::new();
+    r.bar(0, 30_000.0, 30_100.0, 29_900.0, 30_000.0);
+    // Two resting limits (one with a held bracket child) and a filled market order.
+    r.submit(r#"{"client_order_id":"w1","symbol":"BTC/USDT","side":"buy","type":"limit","quantity":"0.01","price":"25000"}"#, H);
+    r.submit(r#"{"client_order_id":"w2","symbol":"BTC/USDT","side":"buy","type":"limit","quantity":"0.01","price":"24000","stop_loss":"23000","take_profit":"26000"}"#, H + 1);
+    r.submit(r#"{"client_order_id":"m1","symbol":"BTC/USDT","side":"buy","type":"market","quantity":"0.01"}"#, H + 2);
+    r.bar(1, 30_000.0, 30_100.0, 29_900.0, 30_050.0);
+    let mut events = r.core.set_trading_state(TradingState::Halted, "incident", Timestamp(2 * H + 5)).unwrap().into_iter().collect::<Vec<_>>();
+    events.extend(r.core.cancel_working("incident", Timestamp(2 * H + 5)).unwrap());
+    let canceled: Vec<_> = events.iter().filter(|e| matches!(e, Event::OrderCanceled(_))).collect();
+    assert!(canceled.len() >= 2, "both working orders (and the held legs) are canceled: {events:?}");
+    assert_eq!(r.core.open_ids().count(), 0, "nothing works after the halt");
+    r.push_all(events, 2 * H + 5);
+    r.bar(2, 30_050.0, 30_100.0, 20_000.0, 30_000.0); // would have filled w1 and w2
+    let report = replay(config(), &r.records, Scope::Account);
+    assert!(report.identical, "{:?}", report.difference);
+    assert_eq!(report.inputs.get("cancel_working"), Some(&1), "{:?}", report.inputs);
+}
