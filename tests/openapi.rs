@@ -40,8 +40,9 @@ async fn every_route_of_the_router_is_documented_with_its_method_and_errors() {
         for (method, op) in item.as_object().unwrap() {
             if ["get", "post", "put", "delete", "patch"].contains(&method.as_str()) {
                 documented.insert((method.clone(), path.clone()));
-                let public = ["/health", "/ready", "/api/openapi.json", "/api/docs", "/", "/ui/assets/{name}", "/ui/login", "/ui/logout", "/ui/me"]
-                    .contains(&path.as_str());
+                let public =
+                    ["/health", "/ready", "/api/openapi.json", "/api/docs", "/", "/ui/assets/{name}", "/ui/login", "/ui/logout", "/ui/me"]
+                        .contains(&path.as_str());
                 assert_eq!(op.get("security").is_none(), public, "{method} {path}: a key unless public");
                 let responses = op["responses"].as_object().unwrap();
                 assert!(

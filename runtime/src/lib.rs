@@ -45,8 +45,8 @@ pub mod metrics;
 pub mod nats;
 pub mod service;
 pub mod supervisor;
+pub mod telemetry;
 pub mod tls;
 pub mod tokens;
-pub mod telemetry;
 
 pub use service::{Runtime, RuntimeError, RuntimeOptions};

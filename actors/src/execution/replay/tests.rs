@@ -317,7 +317,8 @@ fn a_halt_that_cancels_working_orders_replays_identically() {
     r.submit(r#"{"client_order_id":"w2","symbol":"BTC/USDT","side":"buy","type":"limit","quantity":"0.01","price":"24000","stop_loss":"23000","take_profit":"26000"}"#, H + 1);
     r.submit(r#"{"client_order_id":"m1","symbol":"BTC/USDT","side":"buy","type":"market","quantity":"0.01"}"#, H + 2);
     r.bar(1, 30_000.0, 30_100.0, 29_900.0, 30_050.0);
-    let mut events = r.core.set_trading_state(TradingState::Halted, "incident", Timestamp(2 * H + 5)).unwrap().into_iter().collect::<Vec<_>>();
+    let mut events =
+        r.core.set_trading_state(TradingState::Halted, "incident", Timestamp(2 * H + 5)).unwrap().into_iter().collect::<Vec<_>>();
     events.extend(r.core.cancel_working("incident", Timestamp(2 * H + 5)).unwrap());
     let canceled: Vec<_> = events.iter().filter(|e| matches!(e, Event::OrderCanceled(_))).collect();
     assert!(canceled.len() >= 2, "both working orders (and the held legs) are canceled: {events:?}");
