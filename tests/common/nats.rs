@@ -123,7 +123,7 @@ impl NatsCluster {
         let nodes = (0..CLUSTER_NODES)
             .map(|i| {
                 let dir = tempfile::tempdir().unwrap();
-                NatsServer { child: None, port: ports[i], store: dir.path().to_path_buf(), _dir: Some(dir) }
+                NatsServer { child: None, port: ports[i], store: dir.path().to_path_buf(), _dir: Some(dir), tls: None }
             })
             .collect();
         let mut cluster = NatsCluster { nodes, cluster_ports };
