@@ -35,6 +35,7 @@ mod journal;
 mod ml;
 mod ml_bench;
 mod optimize;
+mod probe;
 mod progress;
 mod regime;
 mod replay;
@@ -80,6 +81,9 @@ pub enum Command {
     TradingState(trading::TradingStateArgs),
     /// Cancel every working order and close every position (running service).
     Flatten(trading::FlattenArgs),
+    /// Health check of the local service for Docker and Kubernetes: exit 0 when
+    /// `/health` (or `/ready` with --ready) answers 200.
+    Probe(probe::ProbeArgs),
     /// Re-run a recorded paper account (or one session's orders) from the journal and
     /// report whether every decision and fill is identical (offline: stop the service).
     #[command(
@@ -158,6 +162,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Regime(cmd) => regime::run(cmd),
         Command::TradingState(args) => trading::trading_state(args),
         Command::Flatten(args) => trading::flatten(args),
+        Command::Probe(args) => probe::run(args),
         Command::Replay(args) => replay::run(args),
         Command::Backtest(args) => backtest::run(args),
         Command::Optimize(args) => optimize::run_optimize(args),

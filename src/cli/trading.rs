@@ -33,6 +33,10 @@ pub struct TradingStateArgs {
     /// Why (journaled with the change).
     #[arg(long)]
     pub reason: Option<String>,
+    /// With `halted`: cancel every working order in the same journal batch as the halt
+    /// (without it, resting orders stay and may fill).
+    #[arg(long)]
+    pub cancel_working: bool,
     #[command(flatten)]
     pub target: Target,
 }
@@ -110,7 +114,8 @@ pub fn trading_state(args: TradingStateArgs) -> anyhow::Result<ExitCode> {
         None => call(reqwest::Method::GET, &url, &key, None),
         Some(state) => {
             let reason = args.reason.unwrap_or_else(|| "set from the command line".into());
-            call(reqwest::Method::POST, &url, &key, Some(serde_json::json!({"state": state, "reason": reason})))
+            let body = serde_json::json!({"state": state, "reason": reason, "cancel_working": args.cancel_working});
+            call(reqwest::Method::POST, &url, &key, Some(body))
         }
     }
 }

@@ -224,7 +224,8 @@ fn stress_post() {}
 #[utoipa::path(post, path = "/api/execution/submit-order", tag = "execution", request_body = OrderRequest,
     responses((status = 201, body = SubmitReply), (status = 200, description = "Same client order id, same request", body = SubmitReply),
         (status = 422, description = "Refused by the risk check or the kill switch (recorded)", body = SubmitReply),
-        (status = 409, description = "Same client order id, different request", body = ErrorBody)))]
+        (status = 409, description = "Same client order id, different request", body = ErrorBody),
+        (status = 503, description = "10,000 orders are working (WORKING_ORDERS_MAX): cancel some first; or a needed part is restarting", body = ErrorBody)))]
 fn submit_order() {}
 
 /// Cancels an order by `order_id` or `client_order_id` (trader).
