@@ -6,6 +6,9 @@
 //! the NATS configuration passes `nats-server -t`; the image's command and health check
 //! are commands the binary has, and the health check answers for a real service.
 
+// Test code: a deadline against a real process.
+#![allow(clippy::disallowed_methods)]
+
 mod common;
 
 use common::*;
@@ -237,8 +240,7 @@ fn compose_runs_three_clustered_nats_servers_and_two_nodes_that_agree_with_the_c
     assert_eq!(nats.len(), 3, "three nats-servers (JetStream needs a majority)");
     let nats_names: BTreeSet<String> = nats.iter().map(|(n, _)| n.clone()).collect();
     for (name, routes) in &nats {
-        let want: BTreeSet<String> =
-            nats_names.iter().filter(|n| *n != name).map(|n| format!("nats-route://{n}:{route_port}")).collect();
+        let want: BTreeSet<String> = nats_names.iter().filter(|n| *n != name).map(|n| format!("nats-route://{n}:{route_port}")).collect();
         let got: BTreeSet<String> = routes.trim_matches(['[', ']']).split(',').map(|r| r.trim().to_string()).collect();
         assert_eq!(got, want, "{name} routes to the other two");
     }
