@@ -105,6 +105,20 @@ async fn candles_arrive_once_and_malformed_messages_are_rejected() {
     assert_eq!(st["nats"]["messages_rejected"], 6, "{st}");
     assert_eq!(st["nats"]["candles_stored"], 1000, "{st}");
     assert_eq!(st["nats"]["duplicates_dropped"], 100, "{st}");
+    assert_eq!(st["nats"]["consumer_pending"], 0, "drained: no lag {st}");
+    // The same counters in the Prometheus scrape (the ingest's own atomics, read then).
+    let resp = common::client().get(server.url("/metrics")).bearer_auth(VIEWER_KEY).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let text = resp.text().await.unwrap();
+    for line in [
+        "tradpal_nats_candles_stored_total 1000",
+        "tradpal_nats_duplicates_dropped_total 100",
+        "tradpal_nats_messages_rejected_total 6",
+        "tradpal_nats_consumer_pending 0",
+        "# TYPE tradpal_nats_consumer_pending gauge",
+    ] {
+        assert!(text.lines().any(|l| l == line), "{line:?} missing from /metrics:\n{text}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -205,6 +205,12 @@ pub fn render_counters(journal: &tradpal_journal::JournalStats, nats: Option<&cr
             "Market-data messages from NATS rejected.",
             n.messages_rejected.load(Relaxed),
         );
+        gauge(
+            &mut out,
+            "tradpal_nats_consumer_pending",
+            "Market-data messages in the stream not yet delivered to the ingest consumer (its lag).",
+            n.consumer_pending.load(Relaxed),
+        );
         counter(
             &mut out,
             "tradpal_nats_batches_failed_total",
@@ -213,6 +219,10 @@ pub fn render_counters(journal: &tradpal_journal::JournalStats, nats: Option<&cr
         );
     }
     out
+}
+
+fn gauge(out: &mut String, name: &str, help: &str, value: u64) {
+    let _ = write!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}\n");
 }
 
 fn counter(out: &mut String, name: &str, help: &str, value: u64) {

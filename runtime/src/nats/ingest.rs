@@ -41,6 +41,10 @@ pub async fn consume(
         while let Some(m) = messages.next().await {
             batch.push(m.map_err(|e| format!("fetch: {e}"))?);
         }
+        // The lag after this batch: what the stream holds that the consumer has not been
+        // sent yet (an empty fetch: nothing is waiting).
+        let pending = batch.last().and_then(|m| m.info().ok()).map_or(0, |info| info.pending);
+        stats.consumer_pending.store(pending, Ordering::Relaxed);
         if !batch.is_empty() {
             process(client, batch, stats).await?;
         }

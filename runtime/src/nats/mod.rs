@@ -64,6 +64,10 @@ pub struct NatsStats {
     pub duplicates_dropped: AtomicU64,
     pub messages_rejected: AtomicU64,
     pub batches_failed: AtomicU64,
+    /// Consumer lag: messages of the market-data stream not yet delivered to the ingest
+    /// consumer, as of the last fetch (JetStream's `pending` in the last message's
+    /// metadata; 0 after an empty fetch).
+    pub consumer_pending: AtomicU64,
 }
 
 /// The NATS part of the status reply.
@@ -77,6 +81,8 @@ pub struct NatsStatus {
     pub duplicates_dropped: u64,
     pub messages_rejected: u64,
     pub batches_failed: u64,
+    /// Market-data messages waiting for the ingest consumer (its lag).
+    pub consumer_pending: u64,
     /// Command requests answered over NATS, and how many of them were errors.
     pub command_requests: u64,
     pub command_errors: u64,
@@ -191,6 +197,7 @@ impl NatsView {
             url: self.url_masked.clone(),
             state: state.to_string(),
             messages_received: s.messages_received.load(Ordering::Relaxed),
+            consumer_pending: s.consumer_pending.load(Ordering::Relaxed),
             candles_stored: s.candles_stored.load(Ordering::Relaxed),
             duplicates_dropped: s.duplicates_dropped.load(Ordering::Relaxed),
             messages_rejected: s.messages_rejected.load(Ordering::Relaxed),
