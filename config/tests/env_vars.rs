@@ -18,6 +18,7 @@ fn samples(name: &str) -> (&'static str, Option<&'static str>) {
         "TRADPAL_DATA_DIR" => ("/var/lib/tradpal", Some("")),
         "NATS_URL" => ("nats://localhost:4222", Some("garbage")),
         "TRADPAL_NODE" => ("node-a", Some("Node A!")),
+        "TRADPAL_NATS_REPLICAS" => ("3", Some("2")),
         "TRADPAL_API_KEYS" => ("abcdefghijklmnopqrst:admin", Some("garbage")),
         "LOG_LEVEL" => ("debug", Some("garbage")),
         "LOG_FORMAT" => ("json", Some("garbage")),

@@ -111,8 +111,16 @@ async fn serve(settings: tradpal_config::Settings, keys: KeyRing, tls: Tls, acce
     listener.set_nonblocking(true)?;
     let local = listener.local_addr()?;
     let fatal = FatalSignal::default();
+    // One watch of SIGTERM / Ctrl-C for the whole life of the process: a signal that
+    // arrives while a standby is being promoted (between standing by and serving) must
+    // stop the leader it becomes, not be lost between two listeners.
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let signal = tokio::spawn(async move {
+        shutdown_signal().await;
+        let _ = stop_tx.send(true);
+    });
     let (journal, recovery) = open_journal(&settings, accept_journal_loss).await?;
-    let (journal, leadership) = match take_part(&settings, &listener, local, journal, &fatal, &tls).await? {
+    let (journal, leadership) = match take_part(&settings, &listener, local, journal, &fatal, &tls, stop_rx.clone()).await? {
         Part::Alone(journal) => (journal, None),
         Part::Leading(journal, leadership, state) => (journal, Some((*leadership, state))),
         Part::Stopped => return Ok(()),
@@ -128,9 +136,10 @@ async fn serve(settings: tradpal_config::Settings, keys: KeyRing, tls: Tls, acce
     let scheme = if tls.is_some() { "https" } else { "http" };
     println!("tradpal listening on {scheme}://{local}");
     let (fatal_tx, fatal_rx) = tokio::sync::oneshot::channel::<String>();
+    let mut stop_rx = stop_rx;
     let stop = async move {
         tokio::select! {
-            _ = shutdown_signal() => {}
+            _ = stop_rx.wait_for(|stop| *stop) => {}
             why = fatal.raised() => { let _ = fatal_tx.send(why); }
         }
     };
@@ -143,6 +152,7 @@ async fn serve(settings: tradpal_config::Settings, keys: KeyRing, tls: Tls, acce
     if let Some((leadership, _)) = leadership {
         leadership.shutdown().await;
     }
+    signal.abort();
     served?;
     if let Ok(why) = fatal_rx.await {
         anyhow::bail!("stopped on a fatal journal error: {why}");
@@ -170,6 +180,7 @@ async fn take_part(
     journal: tradpal_journal::Journal,
     fatal: &FatalSignal,
     tls: &Tls,
+    mut stop_rx: tokio::sync::watch::Receiver<bool>,
 ) -> anyhow::Result<Part> {
     let Some((name, url)) = settings.node.as_ref().zip(settings.nats_url.as_ref()) else { return Ok(Part::Alone(journal)) };
     let node = Node::connect(url.expose(), name, settings.ops.nats_tls_ca.as_deref(), settings.nats_replicas).await?;
@@ -180,15 +191,9 @@ async fn take_part(
     }));
     let scheme = if tls.is_some() { "https" } else { "http" };
     println!("tradpal standby on {scheme}://{local} (node {name}): following the leader's journal");
-    let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
-    let signal = tokio::spawn(async move {
-        shutdown_signal().await;
-        let _ = stop_tx.send(true);
-    });
     let taken = stand_by(&node, settings, journal, &mut stop_rx).await;
     let _ = promoted_tx.send(());
     let _ = standby_http.await;
-    signal.abort();
     let Some((lease, journal)) = taken? else {
         tracing::info!("stopped while standing by");
         return Ok(Part::Stopped);

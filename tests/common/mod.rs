@@ -129,7 +129,13 @@ impl Server {
             if let Some(status) = self.child.try_wait().unwrap() {
                 return status;
             }
-            assert!(Instant::now() < deadline, "server did not stop on SIGTERM");
+            if Instant::now() >= deadline {
+                let _ = self.child.kill();
+                let logs = self.logs();
+                let tail: Vec<&str> = logs.lines().rev().take(40).collect::<Vec<_>>().into_iter().rev().collect();
+                let stdout = self.stdout.lock().unwrap().join("\n");
+                panic!("server did not stop on SIGTERM within 30 s (killed); stdout:\n{stdout}\nlast log lines:\n{}", tail.join("\n"));
+            }
             std::thread::sleep(Duration::from_millis(20));
         }
     }
