@@ -83,9 +83,10 @@ fn cookie(value: &str, max_age_s: u64, secure: bool) -> HeaderValue {
     HeaderValue::from_str(&v).expect("cookie value is ASCII")
 }
 
-/// Whether the request arrived over TLS (directly or through a proxy that says so).
-fn over_tls(headers: &HeaderMap) -> bool {
-    headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()) == Some("https")
+/// Whether the request arrived over TLS: the service serves HTTPS itself
+/// (`TRADPAL_TLS_CERT`), or a proxy in front says so.
+fn over_tls(state: &AppState, headers: &HeaderMap) -> bool {
+    state.settings.ops.tls_cert.is_some() || headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()) == Some("https")
 }
 
 /// `POST /ui/login` (a form with `key`): on a known key, a session cookie and a redirect
@@ -113,7 +114,7 @@ pub(crate) async fn login(
     let now = std::time::Instant::now();
     let token = state.ui.open(role, crate::keys::key_id(key), now);
     let mut resp = (StatusCode::SEE_OTHER, [(header::LOCATION, "/#/overview")]).into_response();
-    resp.headers_mut().insert(header::SET_COOKIE, cookie(&token, sessions::UI_SESSION_TTL_S, over_tls(&headers)));
+    resp.headers_mut().insert(header::SET_COOKIE, cookie(&token, sessions::UI_SESSION_TTL_S, over_tls(&state, &headers)));
     resp
 }
 
@@ -123,7 +124,7 @@ pub(crate) async fn logout(State(state): State<AppState>, headers: HeaderMap) ->
         state.ui.close(token);
     }
     let mut resp = (StatusCode::SEE_OTHER, [(header::LOCATION, "/")]).into_response();
-    resp.headers_mut().insert(header::SET_COOKIE, cookie("", 0, over_tls(&headers)));
+    resp.headers_mut().insert(header::SET_COOKIE, cookie("", 0, over_tls(&state, &headers)));
     resp
 }
 
