@@ -325,7 +325,8 @@ async fn sigkill_between_submit_accept_and_fill_loses_and_doubles_nothing() {
 /// Then bars fill them all: prints p50/p99 of submit and the fill rate.
 /// With `TRADPAL_BENCH_TRACES=1` the service exports OpenTelemetry traces (OTLP/HTTP,
 /// every request sampled) to a receiver in this test that accepts and drops them (the
-/// overhead of traces: compare with a run without it).
+/// overhead of traces: compare with a run without it); `TRADPAL_BENCH_TRACES_RATIO=0.1`
+/// samples a tenth of them (`OTEL_TRACES_SAMPLER=parentbased_traceidratio`).
 /// With `TRADPAL_BENCH_REPLICATED=1` the service runs as a replicated leader
 /// (`TRADPAL_NODE`, its own nats-server): every answer also waits for the record to be
 /// stored in the cluster log.
@@ -351,6 +352,13 @@ async fn bench_submit_order_latency() {
     if let Some(endpoint) = &otlp {
         env.extend([("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()), ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")]);
         eprintln!("exporting traces to {endpoint}");
+    }
+    // TRADPAL_BENCH_TRACES_RATIO=0.1: sample that share of traces (the SDK's standard
+    // OTEL_TRACES_SAMPLER), as a production deployment would.
+    let ratio = std::env::var("TRADPAL_BENCH_TRACES_RATIO").ok();
+    if let (Some(ratio), Some(_)) = (&ratio, &otlp) {
+        env.extend([("OTEL_TRACES_SAMPLER", "parentbased_traceidratio"), ("OTEL_TRACES_SAMPLER_ARG", ratio.as_str())]);
+        eprintln!("sampling {ratio} of traces");
     }
     let server = Server::start(dir.path(), &env);
     let t0 = future_hour();
