@@ -79,6 +79,17 @@ pub const LOG_MESSAGES_MAX: i64 = 100_000_000;
 pub const UNREPLICATED_TAIL_CUT_MAX: u64 = 100_000;
 /// Longest pause between retries after a NATS error.
 pub const RETRY_BACKOFF_MAX_MS: u64 = 2_000;
+/// A standby's JetStream requests (log end, log consumer, lease) give up after this long
+/// instead of async-nats's 5 s default: when the nats-server a standby talks to dies,
+/// its in-flight request would otherwise hold the takeover for seconds past the lease's
+/// expiry. Short is safe here: a standby only reads and retries (the leader keeps the
+/// default, whose publishes must not fail on a slow ack).
+pub const STANDBY_REQUEST_TIMEOUT_MS: u64 = 1_000;
+/// A standby sets its log stream and lease bucket up again after this many NATS errors in
+/// a row (before that it retries with the handles it has).
+pub const STANDBY_RELINK_ERRORS: u32 = 4;
+/// Longest pause between a standby's retries after a NATS error (a takeover waits on it).
+pub const STANDBY_RETRY_MAX_MS: u64 = 1_000;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClusterError {

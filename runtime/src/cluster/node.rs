@@ -3,7 +3,10 @@
 //! replicator and the lease keeper until shutdown or loss.
 
 use super::lease::{self, Lease};
-use super::{follow, replicate, ClusterError, ClusterState, LEASE_RENEW_MS, RETRY_BACKOFF_MAX_MS, STANDBY_POLL_MS};
+use super::{
+    follow, replicate, ClusterError, ClusterState, LEASE_RENEW_MS, STANDBY_POLL_MS, STANDBY_RELINK_ERRORS, STANDBY_REQUEST_TIMEOUT_MS,
+    STANDBY_RETRY_MAX_MS,
+};
 use async_nats::jetstream;
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,6 +17,8 @@ use tradpal_journal::Journal;
 pub struct Node {
     pub name: String,
     js: jetstream::Context,
+    /// The same connection with short request timeouts, for standing by.
+    standby_js: jetstream::Context,
     pub state: Arc<ClusterState>,
     replicas: usize,
 }
@@ -26,7 +31,8 @@ impl Node {
             .connect(crate::nats::server_list(url))
             .await
             .map_err(|e| super::nats_err("connect", e))?;
-        Ok(Node { name: name.to_string(), js: jetstream::new(client), state: Arc::new(ClusterState::new(name)), replicas })
+        let standby_js = jetstream::ContextBuilder::new().timeout(Duration::from_millis(STANDBY_REQUEST_TIMEOUT_MS)).build(client.clone());
+        Ok(Node { name: name.to_string(), js: jetstream::new(client), standby_js, state: Arc::new(ClusterState::new(name)), replicas })
     }
 
     /// Follows the log into `journal` until this node holds the lease; returns it with the
@@ -35,18 +41,26 @@ impl Node {
     pub async fn stand_by(&self, journal: &Journal, stop: &mut watch::Receiver<bool>) -> Result<Option<Arc<Lease>>, ClusterError> {
         let mut backoff_ms = STANDBY_POLL_MS;
         let mut link = None;
+        let mut errors_in_row = 0;
         loop {
             if *stop.borrow() {
                 return Ok(None);
             }
             match self.try_take_over(journal, &mut link).await {
                 Ok(Some(lease)) => return Ok(Some(Arc::new(lease))),
-                Ok(None) => backoff_ms = STANDBY_POLL_MS,
+                Ok(None) => (backoff_ms, errors_in_row) = (STANDBY_POLL_MS, 0),
                 Err(e) if e.is_fatal() => return Err(e),
                 Err(e) => {
-                    link = None; // set up again after a NATS error
+                    // Keep the stream and bucket handles through a few errors: setting
+                    // them up again needs JetStream's meta leader, which is being
+                    // re-elected when a nats-server died, while the log's and the lease's
+                    // own leaders may already answer. Set up again if errors persist.
+                    errors_in_row += 1;
+                    if errors_in_row >= STANDBY_RELINK_ERRORS {
+                        link = None;
+                    }
                     tracing::warn!(error = %e, retry_ms = backoff_ms, "standby: NATS error; retrying");
-                    backoff_ms = (backoff_ms * 2).min(RETRY_BACKOFF_MAX_MS);
+                    backoff_ms = (backoff_ms * 2).min(STANDBY_RETRY_MAX_MS);
                 }
             }
             tokio::select! {
@@ -64,8 +78,8 @@ impl Node {
         let l = match link {
             Some(l) => l,
             None => {
-                let mut stream = follow::log_stream(&self.js, self.replicas).await?;
-                let store = lease::bucket(&self.js, self.replicas).await?;
+                let mut stream = follow::log_stream(&self.standby_js, self.replicas).await?;
+                let store = lease::bucket(&self.standby_js, self.replicas).await?;
                 follow::check_agreement(&mut stream, journal).await?;
                 link.insert(Link { stream, store })
             }
