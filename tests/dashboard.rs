@@ -306,6 +306,14 @@ async fn every_view_renders_in_a_real_browser_and_a_viewer_sees_no_controls() {
     a.click("#confirm-ok").await;
     a.wait_until("trading active", "const s = document.querySelector('#trading-state'); return s && s.innerText === 'active'", VIEW_WAIT)
         .await;
+    // Both moves are alerts (GET /api/alerts), listed newest first on the overview.
+    a.wait_until(
+        "the kill-switch alerts listed",
+        "const rows = [...document.querySelectorAll('#alerts tbody tr')].map(r => r.innerText); \
+         return rows.length >= 2 && rows[0].includes('kill switch') && rows[0].includes('halted -> active') && rows[1].includes('active -> halted')",
+        VIEW_WAIT,
+    )
+    .await;
     assert_no_console_errors(&a, "overview (admin)").await;
     a.quit().await;
 

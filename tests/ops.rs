@@ -233,6 +233,27 @@ async fn a_kill_switch_alert_reaches_the_webhook_once_after_a_retry() {
     let logs = server.logs();
     assert!(logs.contains("alert") && logs.contains("kill_switch") && logs.contains("webhook attempt failed"), "{logs}");
     assert!(!logs.contains(&url), "the webhook URL may carry a token: never logged");
+
+    // The same alert, once, in GET /api/alerts (viewer), newest first; no key: 401.
+    let (s, recent) = send(client().get(server.url("/api/alerts")).bearer_auth(VIEWER_KEY)).await;
+    assert_eq!(s, 200, "{recent}");
+    let kill: Vec<&Value> = recent["alerts"].as_array().unwrap().iter().filter(|a| a["kind"] == "kill_switch").collect();
+    assert_eq!(kill.len(), 1, "one alert for two identical moves: {recent}");
+    assert_eq!(kill[0]["id"], alert["id"], "the alert the webhook got: {recent}");
+    assert_eq!(recent["kept_max"], 200);
+    set_state(&server, "active").await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (_, recent) = send(client().get(server.url("/api/alerts")).bearer_auth(VIEWER_KEY)).await;
+        if recent["alerts"][0]["details"]["to"] == "active" {
+            assert_eq!(recent["alerts"][1]["details"]["to"], "halted", "newest first: {recent}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "the resume alert never listed: {recent}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let (s, _) = send(client().get(server.url("/api/alerts"))).await;
+    assert_eq!(s, 401);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

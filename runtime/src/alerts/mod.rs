@@ -28,12 +28,15 @@ pub mod webhook;
 use crate::bus::InProcessBus;
 use serde::Serialize;
 use std::collections::{BTreeSet, VecDeque};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 use tokio::sync::mpsc;
 
 /// Alerts waiting for the dispatcher; past it, new ones are dropped (and logged).
 pub const ALERT_QUEUE_MAX: usize = 1024;
+/// Alerts kept for `GET /api/alerts` and the dashboard (newest first; older ones are in
+/// the logs, on NATS and at the webhook).
+pub const ALERTS_RECENT_MAX: usize = 200;
 /// Alert ids remembered for de-duplication.
 pub const ALERT_IDS_REMEMBERED: usize = 4096;
 /// A group commit (write + fsync) slower than this is a journal stall: 2^19 µs, about
@@ -101,6 +104,8 @@ pub struct Alerts {
     nats: Arc<OnceLock<async_nats::Client>>,
     run: String,
     counter: Arc<std::sync::atomic::AtomicU64>,
+    /// The last [`ALERTS_RECENT_MAX`] alerts dispatched, newest first.
+    recent: Arc<Mutex<VecDeque<Alert>>>,
 }
 
 impl Alerts {
@@ -121,6 +126,12 @@ impl Alerts {
         self.raise(Alert { id, kind, severity, message, at_unix_ms: unix_now_ms(), sequence: None, session_id: None, details });
     }
 
+    /// The alerts dispatched since the service started, newest first (at most
+    /// [`ALERTS_RECENT_MAX`]).
+    pub fn recent(&self) -> Vec<Alert> {
+        self.recent.lock().map(|r| r.iter().cloned().collect()).unwrap_or_default()
+    }
+
     /// Alerts are published on NATS from now on.
     pub fn attach_nats(&self, client: async_nats::Client) {
         let _ = self.nats.set(client);
@@ -138,14 +149,14 @@ impl AlertService {
     /// the dispatcher, the webhook sender (when configured) and the journal watchdog.
     pub fn start(bus: &InProcessBus, journal: tradpal_journal::Journal, webhook: Option<String>, run: u64) -> AlertService {
         let (tx, rx) = mpsc::channel(ALERT_QUEUE_MAX);
-        let alerts = Alerts { tx, nats: Arc::default(), run: format!("{run:016x}"), counter: Arc::default() };
+        let alerts = Alerts { tx, nats: Arc::default(), run: format!("{run:016x}"), counter: Arc::default(), recent: Arc::default() };
         let mut tasks = Vec::new();
         let hook = webhook.map(|url| {
             let (hook_tx, hook_rx) = mpsc::channel(webhook::WEBHOOK_QUEUE_MAX);
             tasks.push(tokio::spawn(webhook::deliver(url, hook_rx)));
             hook_tx
         });
-        tasks.push(tokio::spawn(dispatch(rx, alerts.nats.clone(), hook)));
+        tasks.push(tokio::spawn(dispatch(rx, alerts.nats.clone(), alerts.recent.clone(), hook)));
         tasks.push(spawn_observer(bus, alerts.clone()));
         tasks.push(tokio::spawn(watch_journal(journal, alerts.clone())));
         AlertService { alerts, tasks }
@@ -203,7 +214,12 @@ async fn watch_journal(journal: tradpal_journal::Journal, alerts: Alerts) {
 }
 
 /// Logs, publishes and queues for the webhook each alert id once.
-async fn dispatch(mut rx: mpsc::Receiver<Alert>, nats: Arc<OnceLock<async_nats::Client>>, hook: Option<mpsc::Sender<Alert>>) {
+async fn dispatch(
+    mut rx: mpsc::Receiver<Alert>,
+    nats: Arc<OnceLock<async_nats::Client>>,
+    recent: Arc<Mutex<VecDeque<Alert>>>,
+    hook: Option<mpsc::Sender<Alert>>,
+) {
     let mut seen = BTreeSet::new();
     let mut order = VecDeque::new();
     while let Some(alert) = rx.recv().await {
@@ -217,6 +233,10 @@ async fn dispatch(mut rx: mpsc::Receiver<Alert>, nats: Arc<OnceLock<async_nats::
             }
         }
         log(&alert);
+        if let Ok(mut r) = recent.lock() {
+            r.push_front(alert.clone());
+            r.truncate(ALERTS_RECENT_MAX);
+        }
         // The webhook first: its queue never blocks, while a NATS publish can wait on a
         // connection that is away (bounded by NATS_PUBLISH_TIMEOUT_MS).
         if let Some(hook) = &hook {

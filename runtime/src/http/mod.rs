@@ -10,6 +10,7 @@
 //! metrics, the access log: it sees every answer, 404s, 413s, 429s and panics included),
 //! then panic catching, the body limit and the routes.
 
+pub mod alerts;
 pub mod auth;
 pub mod backtest;
 pub mod data;
@@ -60,6 +61,8 @@ pub struct AppState {
     pub ui: Arc<ui::sessions::UiSessions>,
     /// Journaled events, for `GET /api/events/stream`; `None` on a standby.
     pub bus: Option<crate::bus::InProcessBus>,
+    /// The alerts raised since start, for `GET /api/alerts`.
+    pub alerts: Option<crate::alerts::Alerts>,
 }
 
 impl AppState {
@@ -75,6 +78,7 @@ impl AppState {
             limiter: Arc::new(rate_limit::RateLimiter::new(runtime.settings.service.rate_limit_per_sec, rate_limit::RATE_KEYS_MAX)),
             ui: Arc::new(ui::sessions::UiSessions::default()),
             bus: Some(runtime.bus.clone()),
+            alerts: Some(runtime.alerts.alerts.clone()),
         }
     }
 }
@@ -165,6 +169,7 @@ route_table!(read_routes, READS:
     "/api/auth/token" => post(token::issue);
     "/metrics" => get(observe::metrics);
     "/api/trading/status" => get(trading::status);
+    "/api/alerts" => get(alerts::recent);
     "/api/trading/performance" => get(trading::performance);
     "/api/audit/orders/{id}" => get(trading::audit_order);
     "/api/data/candles/{*symbol}" => get(data::get_candles);

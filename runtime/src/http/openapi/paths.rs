@@ -32,6 +32,7 @@ use utoipa::OpenApi;
         emergency_stop,
         smart_trade,
         status,
+        alerts,
         performance,
         audit_order,
         post_candles,
@@ -139,6 +140,12 @@ fn smart_trade() {}
 /// Service, sessions, actors, journal, NATS and cluster status (viewer).
 #[utoipa::path(get, path = "/api/trading/status", tag = "trading", responses((status = 200, body = Undescribed)))]
 fn status() {}
+
+/// The alerts raised since the service started, newest first (viewer): `{"alerts": [{"id",
+/// "kind", "severity", "message", "at_unix_ms", "sequence", "session_id", "details"}],
+/// "kept_max"}`.
+#[utoipa::path(get, path = "/api/alerts", tag = "operations", responses((status = 200, body = Undescribed)))]
+fn alerts() {}
 
 /// Sessions' P&L, or one session's metrics, trades and equity (viewer).
 #[utoipa::path(get, path = "/api/trading/performance", tag = "trading",

@@ -10,7 +10,7 @@ const POLL_RUNNING_MS = 1000;
 const ALERTS_KEPT = 50;
 const RUNS_KEPT = 20;
 
-const app = { role: null, charts: [], timers: [], alerts: [], refresh: null, pendingRefresh: null, events: null };
+const app = { role: null, charts: [], timers: [], refresh: null, pendingRefresh: null, events: null };
 
 // ---------- small helpers ----------
 function el(tag, attrs, ...children) {
@@ -211,10 +211,6 @@ function connectEvents() {
   const onEvent = (msg) => {
     let data = {};
     try { data = JSON.parse(msg.data); } catch (_) { return; }
-    if (ALERT_KINDS.includes(data.kind)) {
-      app.alerts.unshift(data);
-      app.alerts.length = Math.min(app.alerts.length, ALERTS_KEPT);
-    }
     scheduleRefresh(data.kind);
   };
   for (const kind of ['candles_ingested', 'order_submitted', 'order_filled', 'order_canceled', 'session_started', 'session_stopped', 'regime_changed', 'ml_model_trained', 'rl_agent_trained', 'lagged', ...ALERT_KINDS]) {
@@ -418,14 +414,19 @@ async function renderActors(holder) {
   ], st.actors, { label: 'Actors' }));
 }
 
+// The service's own alerts (GET /api/alerts: since it started, newest first), refreshed
+// with the view when a journaled event that can raise one arrives on the stream.
 async function renderAlerts(holder) {
-  holder.append(app.alerts.length
+  const { alerts } = await api('/api/alerts');
+  const shown = alerts.slice(0, ALERTS_KEPT);
+  holder.append(shown.length
     ? table([
-      { label: 'When', cell: (a) => new Date(a.timestamp).toLocaleTimeString() },
+      { label: 'When', cell: (a) => new Date(a.at_unix_ms).toLocaleString() },
+      { label: 'Severity', cell: (a) => el('span', { class: a.severity === 'critical' ? 'neg' : '' }, a.severity) },
       { label: 'Kind', cell: (a) => a.kind.replace(/_/g, ' ') },
-      { label: 'Seq', num: true, cell: (a) => a.sequence },
-    ], app.alerts, { label: 'Alerts' })
-    : empty('No alerts since this page opened (limit breaches, kill-switch changes, restarts, stopped sessions, rejects).'));
+      { label: 'Message', cell: (a) => a.message },
+    ], shown, { label: 'Alerts' })
+    : empty('No alerts since the service started (limit breaches, kill-switch changes, actor restarts, journal stalls, NATS disconnects, sessions stopped by their risk controls).'));
 }
 
 // ---------- one session ----------
