@@ -146,6 +146,11 @@ async fn metrics_count_requests_by_route_template_orders_and_the_journal() {
         assert!(names.contains(h), "{h} missing: {names:?}");
     }
     assert!(assert_histograms_cumulative(&after) >= 3);
+    // The calls waiting on each actor: the execution actor was called (the order) and
+    // answered, so it is listed with nothing waiting now.
+    let in_flight: Vec<&Sample> = after.iter().filter(|s| s.metric == "tradpal_actor_calls_in_flight").collect();
+    assert!(in_flight.iter().any(|s| s.labels.get("actor").map(String::as_str) == Some("execution")), "execution listed");
+    assert_eq!(value(&after, "tradpal_actor_calls_in_flight", &[("actor", "execution")]), 0.0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

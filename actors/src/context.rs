@@ -225,8 +225,5 @@ pub async fn ask<M: ractor::Message, T: Send + 'static>(
 ) -> Result<T, ErrorReply> {
     let actor = ractor::ActorRef::<M>::where_is(name)
         .ok_or_else(|| ErrorReply::new(ErrorCode::Unavailable, format!("the {name} actor is restarting; retry")))?;
-    match actor.call(msg, Some(std::time::Duration::from_millis(timeout_ms))).await {
-        Ok(ractor::rpc::CallResult::Success(r)) => Ok(r),
-        _ => Err(ErrorReply::new(ErrorCode::Unavailable, format!("the {name} actor did not answer in {timeout_ms} ms"))),
-    }
+    crate::calls::call(&actor, name, timeout_ms, msg).await
 }

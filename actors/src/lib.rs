@@ -9,6 +9,8 @@
 //! # Layout
 //!
 //! - `names.rs`: the registered name of every supervised actor (one per concern).
+//! - `calls.rs`: the one way to call an actor and wait for its answer, counting the calls
+//!   waiting on each actor (`calls::in_flight`, a metric).
 //! - `context.rs`: [`Services`], what every actor is handed: journal, clock, id
 //!   generator, event sink; [`RequestMeta`] that carries request and correlation ids
 //!   (and makes an actor message's tracing span, `RequestMeta::span`).
@@ -45,6 +47,7 @@
 pub mod atomic_file;
 pub mod audit;
 pub mod backtest;
+pub mod calls;
 pub mod concern;
 pub mod context;
 pub mod ensemble;

@@ -33,6 +33,7 @@
 //!   walk-forwards, reports), `not_built.rs` (spec routes still to come), `standby.rs`
 //!   (what a standby node answers), `ready.rs` (`/ready`), `token.rs` (`/api/auth/token`).
 
+pub mod actor_call;
 pub mod alerts;
 pub mod bus;
 pub mod clock;

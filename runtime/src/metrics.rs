@@ -145,7 +145,7 @@ pub fn spawn_sampler(handle: PrometheusHandle, interval: Duration) -> tokio::tas
 async fn sample_sessions() {
     use tradpal_actors::session::SessionMsg;
     use tradpal_messages::SessionStatus;
-    let Ok(rows) = crate::http::trading::call_actor(tradpal_actors::names::SESSION, |reply| SessionMsg::List { reply }).await else {
+    let Ok(rows) = crate::actor_call::call_actor(tradpal_actors::names::SESSION, |reply| SessionMsg::List { reply }).await else {
         return; // the session actor is restarting: keep the last values until next time
     };
     let active: Vec<_> = rows.iter().filter(|r| r.info.status != SessionStatus::Stopped).collect();
@@ -184,6 +184,14 @@ pub fn render_counters(journal: &tradpal_journal::JournalStats, nats: Option<&cr
         &j.group_records_log2,
         j.records as f64,
     );
+    // Calls waiting on each actor (queued in its mailbox or being handled): the backlog
+    // callers feel. ractor exposes no mailbox length; casts are not counted.
+    let name = "tradpal_actor_calls_in_flight";
+    let _ =
+        write!(out, "# HELP {name} Calls waiting for an actor's answer (queued in its mailbox or being handled).\n# TYPE {name} gauge\n");
+    for (actor, n) in tradpal_actors::calls::in_flight() {
+        let _ = writeln!(out, "{name}{{actor=\"{actor}\"}} {n}");
+    }
     if let Some(n) = nats {
         use std::sync::atomic::Ordering::Relaxed;
         counter(

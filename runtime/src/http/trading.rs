@@ -7,55 +7,15 @@ use super::error::ApiError;
 use super::json::ApiJson;
 use super::request_id::RequestId;
 use super::AppState;
+use crate::actor_call::call_actor;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::{Extension, Json};
-use ractor::rpc::CallResult;
-use ractor::ActorRef;
-use std::time::Duration;
 use tradpal_actors::names;
 use tradpal_actors::session::SessionMsg;
 use tradpal_actors::RequestMeta;
 use tradpal_messages::reply::{JournalStatus, OrchestratorStatus, SessionStartedReply, SessionStoppedReply};
 use tradpal_messages::{CorrelationId, ErrorCode, SessionStatus, StartSession, StatusReply, StopSession};
-
-/// How long a request waits for a restarting actor to come back.
-pub const ACTOR_WAIT_MS: u64 = 2_000;
-/// How long a request waits for an actor's answer.
-pub const CALL_TIMEOUT_MS: u64 = 10_000;
-
-/// The current incarnation of the actor registered as `name`, waiting briefly if it is
-/// restarting.
-// A real-time wait for a restarting actor (the HTTP edge).
-#[allow(clippy::disallowed_methods)]
-pub async fn find_actor<M: ractor::Message>(name: &str) -> Result<ActorRef<M>, ApiError> {
-    let deadline = tokio::time::Instant::now() + Duration::from_millis(ACTOR_WAIT_MS);
-    loop {
-        if let Some(actor) = ActorRef::<M>::where_is(name) {
-            return Ok(actor);
-        }
-        if tokio::time::Instant::now() >= deadline {
-            return Err(ApiError::new(ErrorCode::Unavailable, format!("the {name} actor is restarting; retry shortly")));
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-}
-
-/// Sends one request to the actor registered as `name` and waits for its answer.
-pub async fn call_actor<M: ractor::Message, T: Send + 'static>(
-    name: &str,
-    msg: impl FnOnce(ractor::RpcReplyPort<T>) -> M,
-) -> Result<T, ApiError> {
-    let actor = find_actor::<M>(name).await?;
-    match actor.call(msg, Some(Duration::from_millis(CALL_TIMEOUT_MS))).await {
-        Ok(CallResult::Success(v)) => Ok(v),
-        Ok(CallResult::Timeout) => Err(ApiError::new(ErrorCode::Unavailable, format!("the {name} actor did not answer in time"))),
-        Ok(CallResult::SenderError) => {
-            Err(ApiError::new(ErrorCode::Unavailable, format!("the {name} actor failed while handling the request; retry")))
-        }
-        Err(e) => Err(ApiError::new(ErrorCode::Unavailable, format!("the {name} actor is unavailable: {e}"))),
-    }
-}
 
 /// Request metadata for actors: the request id and a fresh correlation id.
 // A fresh correlation id per request: unseeded on purpose (the HTTP edge).

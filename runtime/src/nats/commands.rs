@@ -12,8 +12,8 @@
 //! `NATS_URL`). The subscription is a queue group, so with several service processes
 //! each request is answered once.
 
+use crate::actor_call::call_actor;
 use crate::http::error::status_of;
-use crate::http::trading::call_actor;
 use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -67,7 +67,7 @@ async fn ask<M: ractor::Message, T: Send + 'static>(
     name: &str,
     msg: impl FnOnce(ractor::RpcReplyPort<Result<T, ErrorReply>>) -> M,
 ) -> Result<T, ErrorReply> {
-    call_actor(name, msg).await.map_err(|e| e.0)?
+    call_actor(name, msg).await?
 }
 
 #[derive(serde::Deserialize)]

@@ -4,7 +4,7 @@
 //! actor down), nothing is acked and the batch is redelivered after the ack wait.
 
 use super::{NatsStats, FETCH_EXPIRES_MS, FETCH_MESSAGES_MAX, MESSAGE_BYTES_MAX};
-use crate::http::trading::call_actor;
+use crate::actor_call::call_actor;
 use async_nats::jetstream::consumer::PullConsumer;
 use async_nats::jetstream::Message;
 use futures_util::StreamExt;
@@ -103,7 +103,7 @@ async fn process(client: &async_nats::Client, batch: Vec<Message>, stats: &NatsS
             reply,
         })
         .await
-        .map_err(|e| format!("market-data actor: {}", e.0.message))?
+        .map_err(|e| format!("market-data actor: {}", e.message))?
         .map_err(|e| {
             stats.batches_failed.fetch_add(1, Ordering::Relaxed);
             format!("ingest failed (batch left for redelivery): {e}")
