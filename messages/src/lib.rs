@@ -10,6 +10,9 @@
 //! - `time.rs`: [`Timestamp`] (UTC ns, RFC 3339 text) and the [`Clock`] trait with the
 //!   simulated clock; the wall clock lives in `runtime`, because reading it is a side effect.
 //! - `event.rs`: facts ([`Event`], one struct per event, closed enum) and [`EventKind`].
+//! - `event_check.rs`: the invariants every event satisfies on both sides of the disk.
+//! - `order_event.rs`, `backtest_event.rs`: the events of orders and the account, and of
+//!   backtest jobs (variants of [`Event`], split from `event.rs` for length).
 //! - `rl_event.rs`: the events of RL training jobs (variants of [`Event`]).
 //! - `session_event.rs`: the events of sessions that trade (variants of [`Event`]).
 //! - `command.rs`: the session commands ([`StartSession`], [`StopSession`]), as HTTP and NATS send them.
@@ -24,14 +27,17 @@
 //!   [`Fixed`], [`Timestamp`], [`TimeWire`]); the others derive `ToSchema` where they are.
 //! - `testing.rs` (feature `proptest` or tests): proptest strategies for every type.
 
+pub mod backtest_event;
 pub mod codec;
 pub mod command;
 pub mod envelope;
 pub mod event;
+pub mod event_check;
 pub mod ids;
 pub mod market;
 pub mod money;
 pub mod order;
+pub mod order_event;
 pub mod reply;
 pub mod rl_event;
 pub mod schema;
