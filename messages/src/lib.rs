@@ -10,6 +10,7 @@
 //! - `time.rs`: [`Timestamp`] (UTC ns, RFC 3339 text) and the [`Clock`] trait with the
 //!   simulated clock; the wall clock lives in `runtime`, because reading it is a side effect.
 //! - `event.rs`: facts ([`Event`], one struct per event, closed enum) and [`EventKind`].
+//! - `regime.rs`: the regime vocabulary (trend, volatility, the 9 labels).
 //! - `event_check.rs`: the invariants every event satisfies on both sides of the disk.
 //! - `order_event.rs`, `backtest_event.rs`: the events of orders and the account, and of
 //!   backtest jobs (variants of [`Event`], split from `event.rs` for length).
@@ -38,6 +39,7 @@ pub mod market;
 pub mod money;
 pub mod order;
 pub mod order_event;
+pub mod regime;
 pub mod reply;
 pub mod rl_event;
 pub mod schema;

@@ -28,12 +28,12 @@ use super::tracker::{BarRegime, RegimeTracker, Tracked};
 use crate::context::{ActorError, RequestMeta, Services};
 use crate::fault::Fault;
 use crate::market_data::actor::MarketDataMsg;
-use crate::market_data::synth::{Trend, Vol};
 use crate::names;
 use crate::session::actor::Answer;
 use ractor::{Actor, ActorProcessingErr, ActorRef};
 use serde::Serialize;
 use std::collections::BTreeMap;
+use tradpal_messages::regime::{Trend, Vol};
 use tradpal_messages::{Candle, CorrelationId, ErrorCode, ErrorReply, Event, EventKind, RegimeChanged, Timeframe, Timestamp};
 
 /// Most recent bars a model is fitted on, per timeframe.

@@ -14,8 +14,8 @@ use super::hmm::STATES;
 use super::hysteresis::HysteresisParams;
 use super::model::{FitReport, RegimeModel};
 use super::tracker::{track, BarRegime, Transition};
-use crate::market_data::synth::{Trend, Vol};
 use serde::{Deserialize, Serialize};
+use tradpal_messages::regime::{Trend, Vol};
 use tradpal_messages::{Candle, Timeframe};
 
 /// `POST /api/regime/classify` body.

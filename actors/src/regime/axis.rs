@@ -5,12 +5,12 @@
 //! Hysteresis, evaluation and the multi-timeframe view work per axis the same way for
 //! trend and volatility, so they are written once over [`Axis`].
 
-use crate::market_data::synth::{Trend, Vol};
 use serde::de::{self, MapAccess, Visitor};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
 use std::marker::PhantomData;
+use tradpal_messages::regime::{Trend, Vol};
 
 /// Number of regimes on each axis.
 pub const AXIS_REGIMES: usize = 3;

@@ -100,7 +100,7 @@ pub fn calibrate<A: Axis>(probs: &[AxisProbs<A>], truth: &[A]) -> Result<Calibra
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::market_data::synth::Trend;
+    use tradpal_messages::regime::Trend;
 
     #[test]
     fn hand_checked_table_and_ece() {

@@ -191,7 +191,7 @@ fn delays<A: Axis>(predicted: &[A], truth: &[A], switches: &[usize]) -> DelaySta
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::market_data::synth::Trend::{self, Bear as D, Bull as U, Sideways as S};
+    use tradpal_messages::regime::Trend::{self, Bear as D, Bull as U, Sideways as S};
 
     #[test]
     fn hand_checked_scores() {

@@ -113,7 +113,7 @@ impl<A: Axis> Hysteresis<A> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::market_data::synth::Trend;
+    use tradpal_messages::regime::Trend;
 
     fn p(bull: f64, bear: f64) -> AxisProbs<Trend> {
         AxisProbs::new([bull, bear, 1.0 - bull - bear])

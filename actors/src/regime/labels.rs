@@ -8,9 +8,9 @@
 //! and a UTF-8 byte-order mark before the header are accepted; blank lines are skipped.
 
 use super::error::RegimeError;
-use crate::market_data::synth::{RegimeLabel, Trend, Vol};
 use serde::{Deserialize, Serialize};
 use std::io::{BufRead, Read};
+use tradpal_messages::regime::{RegimeLabel, Trend, Vol};
 use tradpal_messages::{Candle, Timestamp};
 
 /// The header line.

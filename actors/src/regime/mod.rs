@@ -80,7 +80,6 @@ mod evaluation_tests;
 #[cfg(test)]
 mod robustness_tests;
 
-pub use crate::market_data::synth::{RegimeLabel, Trend, Vol};
 pub use api::{classify, ClassifyRequest, ClassifyResponse, ModelSummary};
 pub use axis::{Axis, AxisProbs, TrendProbs, VolProbs};
 pub use calibration::{calibrate, calibration_table, expected_calibration_error, top_label, Bin, Calibration};
@@ -94,3 +93,4 @@ pub use labels::{labels_for, parse_labels_csv, LabeledBar};
 pub use model::{Detector, FitReport, RegimeModel, RegimeProbs};
 pub use timeframes::{combine, CombinedRegime, TimeframeProbs, TimeframeWeights};
 pub use tracker::{track, BarRegime, RegimeTracker, Tracked, Transition};
+pub use tradpal_messages::regime::{RegimeLabel, Trend, Vol};

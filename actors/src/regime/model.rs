@@ -33,8 +33,8 @@ use super::axis::{Axis, TrendProbs, VolProbs, AXIS_REGIMES};
 use super::emission::{Emission, AXIS_STATES};
 use super::error::RegimeError;
 use super::hmm::{Chain, StateVec, STATES};
-use crate::market_data::synth::{RegimeLabel, Trend, Vol};
 use serde::{Deserialize, Serialize};
+use tradpal_messages::regime::{RegimeLabel, Trend, Vol};
 use tradpal_messages::Timeframe;
 
 /// Least drift (in sigmas per bar) for the top (bottom) trend state to be called bull

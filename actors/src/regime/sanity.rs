@@ -18,9 +18,9 @@ use super::axis::{Axis, AXIS_REGIMES};
 use super::error::RegimeError;
 use super::features::{features, TREND_WINDOW_BARS};
 use super::tracker::BarRegime;
-use crate::market_data::synth::{Trend, Vol};
 use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
+use tradpal_messages::regime::{Trend, Vol};
 use tradpal_messages::Candle;
 
 /// Horizon of the trailing and forward returns, in bars (the trend window).

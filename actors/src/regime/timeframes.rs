@@ -14,8 +14,8 @@
 
 use super::axis::{Axis, AxisProbs, TrendProbs, VolProbs, AXIS_REGIMES};
 use super::error::RegimeError;
-use crate::market_data::synth::{Trend, Vol};
 use serde::{Deserialize, Serialize};
+use tradpal_messages::regime::{Trend, Vol};
 use tradpal_messages::Timeframe;
 
 /// Largest weight accepted for one timeframe.

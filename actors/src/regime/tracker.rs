@@ -8,8 +8,8 @@ use super::features::{BarFeatures, FeatureExtractor};
 use super::filter::RegimeFilter;
 use super::hysteresis::{Hysteresis, HysteresisParams};
 use super::model::{RegimeModel, RegimeProbs};
-use crate::market_data::synth::{RegimeLabel, Trend, Vol};
 use serde::{Deserialize, Serialize};
+use tradpal_messages::regime::{RegimeLabel, Trend, Vol};
 use tradpal_messages::{Candle, Timestamp};
 
 /// The regime after one bar.

@@ -46,7 +46,7 @@
 use super::axis::{TrendProbs, VolProbs};
 use super::features::BarFeatures;
 use super::model::RegimeProbs;
-use crate::market_data::synth::{RegimeLabel, Trend, Vol};
+use tradpal_messages::regime::{RegimeLabel, Trend, Vol};
 
 /// Softmax slope of the trend score.
 pub const TREND_SLOPE: f64 = 1.2;
