@@ -9,14 +9,15 @@
 # execution, robustness, sessions, rl. End-to-end runs (the real binary over HTTP or
 # NATS, with a journal on disk; ignored tests that print p50/p99 and rates):
 # e2e_risk, e2e_execution, e2e_sessions, e2e_smart_trade, e2e_rl_infer, e2e_ml_predict,
-# e2e_nats_ingest, e2e_nats_commands. The ML comparison with Python LightGBM is
+# e2e_nats_ingest, e2e_nats_commands, e2e_nats_cluster (R1 vs R3 ingest on a 3-server
+# loopback cluster). The ML comparison with Python LightGBM is
 # scripts/bench_ml.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CMAKE="${CMAKE:-$(command -v cmake || true)}"
 
 CRITERION=(journal market_data regime risk backtest execution robustness sessions rl)
-E2E=(e2e_risk e2e_execution e2e_sessions e2e_smart_trade e2e_rl_infer e2e_ml_predict e2e_nats_ingest e2e_nats_commands)
+E2E=(e2e_risk e2e_execution e2e_sessions e2e_smart_trade e2e_rl_infer e2e_ml_predict e2e_nats_ingest e2e_nats_commands e2e_nats_cluster)
 WANT=("$@")
 [ ${#WANT[@]} -eq 0 ] && WANT=("${CRITERION[@]}" "${E2E[@]}")
 
@@ -38,6 +39,7 @@ for name in "${WANT[@]}"; do
         e2e_rl_infer) e2e rl_api ;;
         e2e_ml_predict) e2e ml_api ;;
         e2e_nats_ingest) e2e nats_ingest ;;
+        e2e_nats_cluster) e2e nats_cluster ;;
         e2e_nats_commands) e2e nats_commands ;;
         *) echo "unknown bench $name; known: ${CRITERION[*]} ${E2E[*]}" >&2; exit 2 ;;
     esac
