@@ -99,3 +99,31 @@ fn rsi_and_bollinger_rules() {
     let s = signals(&StrategySpec::new("buy_and_hold"), &[1.0, 2.0]);
     assert_eq!(s, vec![Target(1.0), Target(1.0)]);
 }
+
+#[test]
+fn shared_sma_columns_run_exactly_as_the_incremental_strategy() {
+    use crate::backtest::{run, BacktestConfig};
+    let bars = crate::market_data::testdata::candles("btcperp-1m.csv", Timeframe::M1);
+    let specs = [
+        StrategySpec::new("sma_cross"),
+        StrategySpec::new("sma_cross").with("fast", 5.0).with("slow", 30.0).with("entry", 1.0),
+        StrategySpec::new("sma_cross_long").with("fast", 3.0).with("slow", 8.0).with("fraction", 0.5),
+        StrategySpec::new("rsi_reversion"),
+    ];
+    let shared = SharedColumns::for_specs(&bars, &specs);
+    assert_eq!(shared.len(), 6, "periods 3, 5, 8, 10, 20, 30, once each");
+    let config = BacktestConfig::default();
+    for spec in &specs {
+        let alone = run(&config, &bars, Timeframe::M1, "BTC/USDT", build(spec).unwrap().as_mut()).unwrap();
+        let with = run(&config, &bars, Timeframe::M1, "BTC/USDT", build_shared(spec, &shared).unwrap().as_mut()).unwrap();
+        assert!(alone.counts.fills > 10, "{}: the run trades", spec.describe());
+        assert_eq!(with.counts, alone.counts, "{}", spec.describe());
+        assert_eq!((with.final_equity, with.event_count), (alone.final_equity, alone.event_count), "{}", spec.describe());
+        assert_eq!(with.event_stream_hash, alone.event_stream_hash, "{}", spec.describe());
+    }
+    // Columns of other bars are not these bars' averages: the run reads them, and differs.
+    let other = SharedColumns::for_specs(&bars[1000..], &specs[..1]);
+    let alone = run(&config, &bars, Timeframe::M1, "BTC/USDT", build(&specs[0]).unwrap().as_mut()).unwrap();
+    let wrong = run(&config, &bars, Timeframe::M1, "BTC/USDT", build_shared(&specs[0], &other).unwrap().as_mut()).unwrap();
+    assert_ne!(wrong.event_stream_hash, alone.event_stream_hash);
+}

@@ -8,7 +8,7 @@
 //! the line with `signal` and `histogram` as `None`.
 
 use super::ema::Ema;
-use super::{check_period, run, Indicator, IndicatorError};
+use super::{check_period, series, Indicator, IndicatorError};
 use serde::Serialize;
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -66,7 +66,21 @@ impl Indicator for Macd {
 
 /// MACD(`fast`, `slow`, `signal`) of every value (see the module doc).
 pub fn macd(values: &[f64], fast: usize, slow: usize, signal: usize) -> Result<Vec<Option<MacdOutput>>, IndicatorError> {
-    Ok(run(Macd::new(fast, slow, signal)?, values.iter().copied()))
+    Macd::new(fast, slow, signal)?;
+    let n = values.len();
+    let mut out = Vec::with_capacity(n);
+    out.extend(std::iter::repeat_n(None, (slow - 1).min(n)));
+    if n < slow {
+        return Ok(out);
+    }
+    // The line from index slow - 1: both EMAs in one pass (their chains overlap).
+    let (fast_values, slow_values) = (series::ema_values(values, fast), series::ema_values(values, slow));
+    let line: Vec<f64> = fast_values[slow - fast..].iter().zip(&slow_values).map(|(f, s)| f - s).collect();
+    let signals = series::ema_values(&line, signal);
+    let lead = (signal - 1).min(line.len());
+    out.extend(line[..lead].iter().map(|&line| Some(MacdOutput { line, signal: None, histogram: None })));
+    out.extend(line[lead..].iter().zip(&signals).map(|(&line, &s)| Some(MacdOutput { line, signal: Some(s), histogram: Some(line - s) })));
+    Ok(out)
 }
 
 #[cfg(test)]

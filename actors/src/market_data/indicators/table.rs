@@ -5,7 +5,8 @@
 //! (JSON `null`) during each indicator's warm-up; a `BTreeMap` keeps the column order
 //! stable, so the JSON is byte-for-byte reproducible.
 
-use super::{run, Atr, Bollinger, Ema, Macd, Returns, Rsi, Sma, Volatility, VolumeFeatures};
+use super::{atr, bollinger, ema, macd, rsi, series, sma, volatility, volume_features};
+use super::{Atr, Bollinger, Ema, Macd, Rsi, Sma, Volatility, VolumeFeatures};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use tradpal_messages::{Candle, Timestamp};
@@ -58,42 +59,69 @@ fn project<T: Copy>(series: &[Option<T>], field: impl Fn(T) -> Option<f64>) -> V
 }
 
 /// Computes every indicator over `candles` at the default parameters (closes for the
-/// price indicators, the candle for ATR, volumes for the volume features).
+/// price indicators, the candle for ATR, volumes for the volume features), through the
+/// batch functions (bit-identical to the incremental structs), in two halves on two
+/// threads. The one-bar log returns are computed once, for both `log_return_1` and
+/// `volatility_20` (the same expression in both).
 pub fn compute_all(candles: &[Candle]) -> IndicatorTable {
-    let closes = || candles.iter().map(|c| c.close);
-    let mut columns = BTreeMap::new();
-    let mut put = |name: &str, values: Vec<Option<f64>>| {
-        columns.insert(name.to_string(), values);
-    };
-    put("sma_20", run(Sma::default(), closes()));
-    put("ema_20", run(Ema::default(), closes()));
-    put("rsi_14", run(Rsi::default(), closes()));
-    put("atr_14", run(Atr::default(), candles.iter().copied()));
-    put("volatility_20", run(Volatility::default(), closes()));
-    let macd = run(Macd::default(), closes());
-    put("macd_line", project(&macd, |o| Some(o.line)));
-    put("macd_signal", project(&macd, |o| o.signal));
-    put("macd_hist", project(&macd, |o| o.histogram));
-    let bands = run(Bollinger::default(), closes());
-    put("bb_upper", project(&bands, |o| Some(o.upper)));
-    put("bb_middle", project(&bands, |o| Some(o.middle)));
-    put("bb_lower", project(&bands, |o| Some(o.lower)));
-    put("bb_percent_b", project(&bands, |o| Some(o.percent_b)));
-    put("bb_width", project(&bands, |o| Some(o.width)));
-    let returns = run(Returns::default(), closes());
-    put("return_1", project(&returns, |o| Some(o.simple)));
-    put("log_return_1", project(&returns, |o| Some(o.log)));
-    let volume = run(VolumeFeatures::default(), candles.iter().map(|c| c.volume));
-    put("volume_sma_20", project(&volume, |o| Some(o.sma)));
-    put("volume_ratio_20", project(&volume, |o| Some(o.ratio)));
+    let closes: Vec<f64> = candles.iter().map(|c| c.close).collect();
+    let (mut columns, second) = std::thread::scope(|s| {
+        let second = s.spawn(|| price_columns(candles, &closes));
+        (band_columns(candles, &closes), second.join())
+    });
+    match second {
+        Ok(more) => columns.extend(more),
+        Err(panic) => std::panic::resume_unwind(panic),
+    }
+    let columns = columns.into_iter().map(|(name, values)| (name.to_string(), values)).collect();
     IndicatorTable { open_time: candles.iter().map(|c| c.open_time).collect(), columns }
+}
+
+type Columns = Vec<(&'static str, Vec<Option<f64>>)>;
+
+/// Bollinger bands, MACD and the volume features (about half of the work).
+fn band_columns(candles: &[Candle], closes: &[f64]) -> Columns {
+    let bands = bollinger(closes, Bollinger::DEFAULT_PERIOD, Bollinger::DEFAULT_K).expect("default period");
+    let (fast, slow, signal) = Macd::DEFAULT_PERIODS;
+    let macd = macd(closes, fast, slow, signal).expect("default periods");
+    let volumes: Vec<f64> = candles.iter().map(|c| c.volume).collect();
+    let volume = volume_features(&volumes, VolumeFeatures::DEFAULT_PERIOD).expect("default period");
+    vec![
+        ("bb_upper", project(&bands, |o| Some(o.upper))),
+        ("bb_middle", project(&bands, |o| Some(o.middle))),
+        ("bb_lower", project(&bands, |o| Some(o.lower))),
+        ("bb_percent_b", project(&bands, |o| Some(o.percent_b))),
+        ("bb_width", project(&bands, |o| Some(o.width))),
+        ("macd_line", project(&macd, |o| Some(o.line))),
+        ("macd_signal", project(&macd, |o| o.signal)),
+        ("macd_hist", project(&macd, |o| o.histogram)),
+        ("volume_sma_20", project(&volume, |o| Some(o.sma))),
+        ("volume_ratio_20", project(&volume, |o| Some(o.ratio))),
+    ]
+}
+
+/// SMA, EMA, RSI, ATR, returns and volatility.
+fn price_columns(candles: &[Candle], closes: &[f64]) -> Columns {
+    let log_returns: Vec<f64> = closes.windows(2).map(|w| (w[1] / w[0]).ln()).collect();
+    let mut simple = Vec::with_capacity(closes.len());
+    simple.extend(std::iter::repeat_n(None, closes.len().min(1)));
+    simple.extend(closes.windows(2).map(|w| Some(w[1] / w[0] - 1.0)));
+    vec![
+        ("sma_20", sma(closes, Sma::DEFAULT_PERIOD).expect("default period")),
+        ("ema_20", ema(closes, Ema::DEFAULT_PERIOD).expect("default period")),
+        ("rsi_14", rsi(closes, Rsi::DEFAULT_PERIOD).expect("default period")),
+        ("atr_14", atr(candles, Atr::DEFAULT_PERIOD).expect("default period")),
+        ("volatility_20", volatility::from_log_returns(closes.len(), &log_returns, Volatility::DEFAULT_PERIOD)),
+        ("return_1", simple),
+        ("log_return_1", series::with_warm_up(closes.len(), 1, log_returns.iter().copied())),
+    ]
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::market_data::indicators::testing::{assert_bits_eq, btcperp, warm_up};
-    use crate::market_data::indicators::Indicator;
+    use crate::market_data::indicators::{Indicator, Returns};
     use crate::market_data::testdata;
     use tradpal_messages::Timeframe;
 
