@@ -62,18 +62,24 @@ impl Indicator for Bollinger {
 /// Bollinger Bands(`period`, `k`) of every value (see the module doc).
 pub fn bollinger(values: &[f64], period: usize, k: f64) -> Result<Vec<Option<BollingerOutput>>, IndicatorError> {
     Bollinger::new(period, k)?;
-    let means = series::rolling_means(values, period);
     let mut out = Vec::with_capacity(values.len());
     out.extend(std::iter::repeat_n(None, (period - 1).min(values.len())));
-    let (len, mut k_window) = (period as f64, 0);
+    each_output(values, period, k, |o| out.push(Some(o)));
+    Ok(out)
+}
+
+/// The batch loop of [`bollinger`]: `emit` gets the bands of every full window, in
+/// order (from index `period - 1` on); `compute_all` writes them straight into its
+/// columns. `period >= 1`.
+pub(crate) fn each_output(values: &[f64], period: usize, k: f64, mut emit: impl FnMut(BollingerOutput)) {
+    let means = series::rolling_means(values, period);
+    let (len, mut window) = (period as f64, 0);
     series::rolling_square_sums(values, period, &means, &mut |squares| {
         for s in squares {
-            let (middle, x) = (means[k_window], values[k_window + period - 1]);
-            out.push(Some(bands(middle, (s / len).sqrt(), k, x)));
-            k_window += 1;
+            emit(bands(means[window], (s / len).sqrt(), k, values[window + period - 1]));
+            window += 1;
         }
     });
-    Ok(out)
 }
 
 /// The bands around `middle` at `k` standard deviations `sd`, for the newest value `x`:

@@ -43,11 +43,19 @@ impl Indicator for VolumeFeatures {
 /// Volume features over `period` bars of every volume (see the module doc).
 pub fn volume_features(volumes: &[f64], period: usize) -> Result<Vec<Option<VolumeOutput>>, IndicatorError> {
     VolumeFeatures::new(period)?;
-    let means = series::rolling_means(volumes, period);
     let mut out = Vec::with_capacity(volumes.len());
     out.extend(std::iter::repeat_n(None, (period - 1).min(volumes.len())));
-    out.extend(means.iter().zip(volumes.get(period - 1..).unwrap_or(&[])).map(|(&sma, &volume)| Some(features(sma, volume))));
+    each_output(volumes, period, |o| out.push(Some(o)));
     Ok(out)
+}
+
+/// The batch loop of [`volume_features`]: `emit` gets the features of every index from
+/// `period - 1` on, in order. `period >= 1`.
+pub(crate) fn each_output(volumes: &[f64], period: usize, mut emit: impl FnMut(VolumeOutput)) {
+    let means = series::rolling_means(volumes, period);
+    for (&sma, &volume) in means.iter().zip(volumes.get(period - 1..).unwrap_or(&[])) {
+        emit(features(sma, volume));
+    }
 }
 
 /// The ratio of `volume` to its average `sma` (1 when the average is 0).
