@@ -127,3 +127,31 @@ fn shared_sma_columns_run_exactly_as_the_incremental_strategy() {
     let wrong = run(&config, &bars, Timeframe::M1, "BTC/USDT", build_shared(&specs[0], &other).unwrap().as_mut()).unwrap();
     assert_ne!(wrong.event_stream_hash, alone.event_stream_hash);
 }
+
+#[test]
+fn shared_columns_keep_the_most_used_periods_within_their_budget() {
+    let closes: Vec<f64> = (0..120).map(|i| 100.0 + (i as f64 * 0.37).sin() * 5.0 + i as f64 * 0.01).collect();
+    let bars = candles(&closes);
+    let specs: Vec<StrategySpec> = [(3.0, 8.0), (3.0, 10.0), (5.0, 10.0), (5.0, 20.0)]
+        .iter()
+        .map(|&(f, s)| StrategySpec::new("sma_cross").with("fast", f).with("slow", s))
+        .collect();
+    let column = bars.len() * std::mem::size_of::<Option<f64>>();
+    // Uses: 3, 5 and 10 twice each, 8 and 20 once.
+    let shared = SharedColumns::within(&bars, &specs, 3 * column + column / 2);
+    assert_eq!(shared.periods().collect::<Vec<_>>(), vec![3, 5, 10]);
+    assert!(SharedColumns::within(&bars, &specs, column - 1).is_empty());
+    assert_eq!(SharedColumns::for_specs(&bars, &specs).len(), 5);
+    // Points with both periods shared read them, the others compute their own: the same signals.
+    let mut targets = 0;
+    for spec in &specs {
+        let (mut alone, mut with) = (build(spec).unwrap(), build_shared(spec, &shared).unwrap());
+        for i in 0..bars.len() {
+            let ctx = BarContext::at(&bars, i, Timeframe::M1, Fixed::ZERO, Fixed::ONE, Fixed::ONE);
+            let signal = alone.on_bar(&ctx);
+            assert_eq!(with.on_bar(&ctx), signal, "{} at bar {i}", spec.describe());
+            targets += usize::from(signal != Signal::Hold);
+        }
+    }
+    assert!(targets >= 8, "the series crosses: {targets} targets");
+}
