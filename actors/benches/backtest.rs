@@ -14,14 +14,23 @@
 //! account compounds far past any bar's volume (and then goes bust when a reversal
 //! cannot fill), while without a trend it decays to dust. The probe line printed first
 //! gives the run's counts.
+//!
+//! The second benchmark, `peer_workload`, is the peers' shared workload (issue 22,
+//! `scripts/compare-peers.sh`): 1,051,200 one-minute GBM bars written by
+//! `scripts/peers/gen.py` (numpy seed 42), SMA 10/20 `entry=cross`, a fixed 0.125 units,
+//! cash 1,000,000, 0.1% fee, no slippage, no volume cap. It reads
+//! `$SPEED_DIR/synth-1m.csv` (default `/tmp/tradpal-speed`; the comparison script writes
+//! it) and is skipped, with a line saying so, when the file is not there.
 
 // A bench: timing is what it measures.
 #![allow(clippy::disallowed_methods)]
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use std::time::{Duration, Instant};
+use tradpal_actors::backtest::request::{Participation, RunRequest};
 use tradpal_actors::backtest::{build, run, BacktestConfig, StrategySpec};
 use tradpal_actors::market_data::synth::{generate, SynthParams};
+use tradpal_actors::market_data::{import_csv, CsvLimits};
 use tradpal_messages::Timeframe;
 
 const BARS: usize = 1_051_200;
@@ -61,5 +70,42 @@ fn bench(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench);
+/// The peers' workload (see the module doc), when its file exists.
+fn peer_workload(c: &mut Criterion) {
+    let dir = std::env::var("SPEED_DIR").unwrap_or_else(|_| "/tmp/tradpal-speed".into());
+    let path = std::path::Path::new(&dir).join("synth-1m.csv");
+    let Ok(file) = std::fs::File::open(&path) else {
+        eprintln!("peer_workload: skipped, no {} (scripts/compare-peers.sh writes it)", path.display());
+        return;
+    };
+    let started = Instant::now();
+    let report = import_csv(std::io::BufReader::new(file), Timeframe::M1, None, CsvLimits::default()).expect("csv");
+    let bars = report.accepted;
+    eprintln!("peer_workload: {} bars loaded in {:.3} s", bars.len(), started.elapsed().as_secs_f64());
+    let req = RunRequest {
+        initial_capital: Some(1_000_000.0),
+        commission: Some(0.001),
+        slippage_bps: Some(0),
+        participation: Some(Participation::None),
+        quantity: Some(0.125),
+        ..RunRequest::default()
+    };
+    let config = req.config().expect("config");
+    let spec = StrategySpec::new("sma_cross").with("fast", 10.0).with("slow", 20.0).with("entry", 1.0);
+    let probe = run(&config, &bars, Timeframe::M1, "BTC/USDT", build(&spec).unwrap().as_mut()).expect("backtest");
+    eprintln!(
+        "peer_workload: {} fills, final equity {} (the peers: 57,901 fills, 512,622-512,624)",
+        probe.counts.fills, probe.final_equity
+    );
+    let mut g = c.benchmark_group("backtest");
+    g.throughput(Throughput::Elements(bars.len() as u64));
+    g.sample_size(10);
+    g.measurement_time(Duration::from_secs(10));
+    g.bench_function("peer_workload_sma_cross_10_20", |b| {
+        b.iter(|| run(&config, &bars, Timeframe::M1, "BTC/USDT", build(&spec).unwrap().as_mut()).unwrap())
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench, peer_workload);
 criterion_main!(benches);

@@ -50,6 +50,8 @@ pub struct Account {
     /// Client order ids are this prefix and a nonce from `ids` (live sessions: tells their
     /// orders from the paper account's); `None`: the core generates them.
     pub client_prefix: Option<&'static str>,
+    /// The events of the bar being played, reused from bar to bar.
+    scratch: Vec<Event>,
 }
 
 impl Account {
@@ -89,6 +91,7 @@ impl Account {
             session_id: None,
             retarget_reason: "backtest: the target changed",
             client_prefix: None,
+            scratch: Vec::new(),
         })
     }
 
@@ -97,18 +100,20 @@ impl Account {
     /// a backtest, the candle record's journal sequence live).
     pub fn play(&mut self, k: usize, bar: &Candle, i: usize, cause: u64) -> Result<(), BacktestError> {
         let symbol = &self.legs[k].inst.symbol;
-        let events = self
-            .core
-            .on_bars(symbol, self.timeframe, std::slice::from_ref(bar), cause)
-            .map_err(|source| BacktestError::Execution { index: i, source })?;
-        self.absorb(&events, k, i);
-        Ok(())
+        let mut events = std::mem::take(&mut self.scratch);
+        events.clear();
+        let played = self.core.on_bar_into(symbol, self.timeframe, bar, cause, &mut events);
+        if played.is_ok() {
+            self.absorb(&events, k, i);
+        }
+        self.scratch = events;
+        played.map_err(|source| BacktestError::Execution { index: i, source })
     }
 
     /// Records equity at `close_time` (and whether any position is open); equity <= 0 is
     /// a bust (returns after it are undefined), reported at bar `i`.
     pub fn mark_equity(&mut self, close_time: Timestamp, i: usize) -> Result<Fixed, BacktestError> {
-        let equity = self.core.portfolio.equity();
+        let equity = self.core.equity();
         let equity_f = equity.to_f64();
         if equity_f <= 0.0 {
             return Err(BacktestError::Bust { index: i, time: close_time, equity: equity_f });

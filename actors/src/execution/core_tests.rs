@@ -58,7 +58,21 @@ impl Rig {
             }),
             at,
         ));
+        // The backtest's one-bar path, on a twin: the same events and state as `on_bars`.
+        let mut twin = self.core.clone();
+        let mut appended = vec![Event::CandlesIngested(tradpal_messages::CandlesIngested {
+            symbol: "earlier".into(),
+            timeframe: Timeframe::H1,
+            source: tradpal_messages::DataSource::Http,
+            candles: vec![],
+        })];
+        let one = twin.on_bar_into("BTC/USDT", Timeframe::H1, &candle, i as u64 + 1, &mut appended);
         let events = self.core.on_bars("BTC/USDT", Timeframe::H1, &[candle], i as u64 + 1).unwrap();
+        assert!(one.is_ok());
+        assert_eq!(appended[1..], events[..], "on_bar_into appends what on_bars returns");
+        assert_eq!((&twin.orders, &twin.portfolio), (&self.core.orders, &self.core.portfolio));
+        // The equity cached at the mark is the portfolio's, here and after later events.
+        assert_eq!(self.core.equity(), self.core.portfolio.equity());
         self.log.extend(events.into_iter().map(|e| (e, at)));
     }
 
@@ -278,6 +292,7 @@ proptest! {
         }
         let net = r.core.orders.values().fold(0i128, |acc, o| acc + o.spec.side.sign() * o.filled.raw());
         prop_assert_eq!(r.core.portfolio.position("BTC/USDT").raw(), net);
+        prop_assert_eq!(r.core.equity(), r.core.portfolio.equity(), "the cached equity is never stale");
         let again = r.replayed();
         prop_assert_eq!(&again.orders, &r.core.orders);
         prop_assert_eq!(&again.portfolio, &r.core.portfolio);

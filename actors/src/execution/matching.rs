@@ -32,6 +32,30 @@ impl ExecutionCore {
         Ok(self.on_bars_grouped(symbol, timeframe, bars, cause)?.into_iter().flatten().collect())
     }
 
+    /// [`Self::on_bars`] for one bar, its events appended to `out`: the backtest's per-bar
+    /// path, with a buffer reused from bar to bar (no allocation when nothing matches).
+    /// The same matching, in the same order, as `on_bars`.
+    pub fn on_bar_into(
+        &mut self,
+        symbol: &str,
+        timeframe: Timeframe,
+        bar: &Candle,
+        cause: u64,
+        out: &mut Vec<Event>,
+    ) -> Result<(), ExecutionError> {
+        if self.is_live() {
+            self.mark_bars(symbol, timeframe, std::slice::from_ref(bar));
+            return Ok(());
+        }
+        let close_time = Timestamp(bar.open_time.0.saturating_add(timeframe.nanos()));
+        let eligible = self.eligible(symbol, bar.open_time);
+        for id in &eligible {
+            self.match_one(out, *id, bar, close_time, cause)?;
+        }
+        self.after_bar(symbol, &eligible, bar, close_time);
+        Ok(())
+    }
+
     /// [`Self::on_bars`], with the events of each order's match kept together (a fill
     /// with its OCO sibling's cancel and its children's release): the actor journals
     /// large bars in several batches and cuts only between groups, so a crash between

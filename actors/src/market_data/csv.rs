@@ -214,7 +214,44 @@ pub fn parse_timestamp(text: &[u8]) -> Option<Timestamp> {
 }
 
 fn parse_f64(text: &[u8]) -> Option<f64> {
-    std::str::from_utf8(text).ok()?.parse().ok()
+    match parse_plain_decimal(text) {
+        Some(v) => Some(v),
+        None => std::str::from_utf8(text).ok()?.parse().ok(),
+    }
+}
+
+/// Powers of ten a double holds exactly (10^0 ..= 10^22).
+const EXACT_POWERS_OF_TEN: [f64; 23] =
+    [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22];
+
+/// The common case of a price or volume, `[-]digits[.digits]` with at most 15 digits, in
+/// one exact step: the digits as an integer (exact below 2^53) divided by an exact power
+/// of ten is one correctly rounded division, the same double `str::parse` returns
+/// (Clinger's fast path, which the standard parser also takes, minus its generality).
+/// `None` for any other form; the caller then asks `str::parse`.
+fn parse_plain_decimal(text: &[u8]) -> Option<f64> {
+    let (negative, body) = match text.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        _ => (false, text),
+    };
+    let (int, frac) = match body.iter().position(|&b| b == b'.') {
+        Some(dot) => (&body[..dot], &body[dot + 1..]),
+        None => (body, &body[body.len()..]),
+    };
+    let has_dot = int.len() < body.len();
+    if int.is_empty() || (has_dot && frac.is_empty()) || int.len() + frac.len() > 15 {
+        return None;
+    }
+    let mut mantissa = 0u64;
+    for &b in int.iter().chain(frac) {
+        let digit = b.wrapping_sub(b'0');
+        if digit > 9 {
+            return None;
+        }
+        mantissa = mantissa * 10 + u64::from(digit);
+    }
+    let value = mantissa as f64 / EXACT_POWERS_OF_TEN[frac.len()];
+    Some(if negative { -value } else { value })
 }
 
 /// A field without surrounding whitespace and one pair of surrounding double quotes.
@@ -322,6 +359,31 @@ mod tests {
             },
         ];
         assert_eq!(out, want.map(CsvRecord::Row).to_vec());
+    }
+
+    #[test]
+    fn plain_decimals_parse_to_the_standard_parsers_bits() {
+        let mut x = 0x2545_f491_4f6c_dd1du64; // a fixed xorshift sequence
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for _ in 0..200_000 {
+            let (int, frac, decimals) = (next() % 10_000_000, next() % 100_000_000, (next() % 9) as usize);
+            let sign = if next() % 4 == 0 { "-" } else { "" };
+            let text = if decimals == 0 {
+                format!("{sign}{int}")
+            } else {
+                format!("{sign}{int}.{:0w$}", frac % 10u64.pow(decimals as u32), w = decimals)
+            };
+            let want: f64 = text.parse().unwrap();
+            assert_eq!(parse_f64(text.as_bytes()).map(f64::to_bits), Some(want.to_bits()), "{text}");
+        }
+        for text in ["1e5", ".5", "5.", "inf", "nan", "-", "", "1.2.3", "+1", "0x10", "12345678901234567", "1.0000000000000001"] {
+            assert_eq!(parse_f64(text.as_bytes()).map(f64::to_bits), text.parse::<f64>().ok().map(f64::to_bits), "{text}");
+        }
     }
 
     #[test]

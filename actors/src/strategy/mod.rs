@@ -39,6 +39,8 @@
 //!   parameter checking ([`StrategyError`]).
 //! - `runtime.rs`: [`StrategyRuntime`]: bar in, checked target out, once per change.
 //! - `sma_cross.rs`: `sma_cross` and `sma_cross_long`.
+//! - `shared.rs`: [`SharedColumns`] and [`build_shared`]: SMA columns computed once for
+//!   the many runs of a grid over one series.
 //! - `ai_ensemble.rs`: `ai_ensemble` and its resolved models ([`AiModels`]).
 //! - `simple.rs`: `buy_and_hold`, `rsi_reversion`, `bollinger_breakout`.
 //! - `tests.rs` (tests only): the factory's refusals and each built-in's rules.
@@ -46,6 +48,7 @@
 mod ai_ensemble;
 mod params;
 mod runtime;
+mod shared;
 mod simple;
 mod sma_cross;
 
@@ -55,8 +58,9 @@ pub use params::{
     PARAM_WORDS, STRATEGIES,
 };
 pub use runtime::{BadSignal, StrategyRuntime};
+pub use shared::{build_shared, SharedColumns};
 pub use simple::{BollingerBreakout, BuyAndHold, RsiReversion};
-pub use sma_cross::SmaCross;
+pub use sma_cross::{SmaColumn, SmaCross};
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;

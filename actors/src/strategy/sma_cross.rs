@@ -11,10 +11,16 @@
 //! With `entry=cross` the first defined bar only notes the side; the strategy stays flat
 //! until the sign first changes, then trades every cross: backtesting.py's `SmaCross`
 //! and vectorbt's crossover signals enter this way.
+//!
+//! A grid search over many `(fast, slow)` pairs on the same bars shares the SMA columns
+//! instead of recomputing them per point ([`SmaCross::with_columns`]): the batch
+//! [`sma`](crate::market_data::indicators::sma) is bit-identical to the incremental
+//! [`Sma`], so a run reads the same values either way.
 
 use super::params::StrategyError;
 use super::{BarContext, Signal, Strategy};
 use crate::market_data::indicators::{Indicator, Sma};
+use std::sync::Arc;
 
 #[derive(Debug, Clone)]
 pub struct SmaCross {
@@ -28,6 +34,18 @@ pub struct SmaCross {
     state: i8,
     /// `entry=cross`, and no cross seen yet: hold.
     waiting: bool,
+    /// Precomputed SMA(fast) and SMA(slow) of the run's closes, by bar index (a grid's
+    /// shared columns); `None`: the incremental `fast` / `slow` above.
+    columns: Option<SmaColumns>,
+}
+
+/// SMA columns of one run's bars (row `i` is bar `i`), shared between grid points.
+pub type SmaColumn = Arc<Vec<Option<f64>>>;
+
+#[derive(Debug, Clone)]
+struct SmaColumns {
+    fast: SmaColumn,
+    slow: SmaColumn,
 }
 
 impl SmaCross {
@@ -36,13 +54,37 @@ impl SmaCross {
         if fast >= slow {
             return Err(StrategyError::FastNotShorter { strategy: name.to_string(), fast, slow });
         }
-        Ok(SmaCross { name, fast: Sma::new(fast)?, slow: Sma::new(slow)?, fraction, short, state: 0, waiting: false })
+        Ok(SmaCross { name, fast: Sma::new(fast)?, slow: Sma::new(slow)?, fraction, short, state: 0, waiting: false, columns: None })
     }
 
     /// `true`: wait for the first cross before entering (`entry=cross`).
     pub fn entry(mut self, on_cross: bool) -> Self {
         self.waiting = on_cross;
         self
+    }
+
+    /// Reads SMA(fast) and SMA(slow) from `fast` and `slow` (the batch SMA of the closes
+    /// of exactly the bars this run will see, at this strategy's periods) instead of
+    /// updating its own. The caller guarantees the match; a bar past a column's end
+    /// holds (a shorter column is a caller's bug, not a signal).
+    pub fn with_columns(mut self, fast: SmaColumn, slow: SmaColumn) -> Self {
+        self.columns = Some(SmaColumns { fast, slow });
+        self
+    }
+
+    /// The two averages at the bar just closed.
+    #[inline]
+    fn averages(&mut self, ctx: &BarContext) -> (Option<f64>, Option<f64>) {
+        match &self.columns {
+            Some(c) => {
+                let i = ctx.index();
+                (c.fast.get(i).copied().flatten(), c.slow.get(i).copied().flatten())
+            }
+            None => {
+                let close = ctx.bar().close;
+                (self.fast.update(close), self.slow.update(close))
+            }
+        }
     }
 
     fn target(&self) -> f64 {
@@ -61,9 +103,7 @@ impl Strategy for SmaCross {
 
     #[inline]
     fn on_bar(&mut self, ctx: &BarContext) -> Signal {
-        let close = ctx.bar().close;
-        let (fast, slow) = (self.fast.update(close), self.slow.update(close));
-        let (Some(fast), Some(slow)) = (fast, slow) else { return Signal::Hold };
+        let (Some(fast), Some(slow)) = self.averages(ctx) else { return Signal::Hold };
         let state = if fast > slow {
             1
         } else if fast < slow {

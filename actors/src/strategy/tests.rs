@@ -99,3 +99,59 @@ fn rsi_and_bollinger_rules() {
     let s = signals(&StrategySpec::new("buy_and_hold"), &[1.0, 2.0]);
     assert_eq!(s, vec![Target(1.0), Target(1.0)]);
 }
+
+#[test]
+fn shared_sma_columns_run_exactly_as_the_incremental_strategy() {
+    use crate::backtest::{run, BacktestConfig};
+    let bars = crate::market_data::testdata::candles("btcperp-1m.csv", Timeframe::M1);
+    let specs = [
+        StrategySpec::new("sma_cross"),
+        StrategySpec::new("sma_cross").with("fast", 5.0).with("slow", 30.0).with("entry", 1.0),
+        StrategySpec::new("sma_cross_long").with("fast", 3.0).with("slow", 8.0).with("fraction", 0.5),
+        StrategySpec::new("rsi_reversion"),
+    ];
+    let shared = SharedColumns::for_specs(&bars, &specs);
+    assert_eq!(shared.len(), 6, "periods 3, 5, 8, 10, 20, 30, once each");
+    let config = BacktestConfig::default();
+    for spec in &specs {
+        let alone = run(&config, &bars, Timeframe::M1, "BTC/USDT", build(spec).unwrap().as_mut()).unwrap();
+        let with = run(&config, &bars, Timeframe::M1, "BTC/USDT", build_shared(spec, &shared).unwrap().as_mut()).unwrap();
+        assert!(alone.counts.fills > 10, "{}: the run trades", spec.describe());
+        assert_eq!(with.counts, alone.counts, "{}", spec.describe());
+        assert_eq!((with.final_equity, with.event_count), (alone.final_equity, alone.event_count), "{}", spec.describe());
+        assert_eq!(with.event_stream_hash, alone.event_stream_hash, "{}", spec.describe());
+    }
+    // Columns of other bars are not these bars' averages: the run reads them, and differs.
+    let other = SharedColumns::for_specs(&bars[1000..], &specs[..1]);
+    let alone = run(&config, &bars, Timeframe::M1, "BTC/USDT", build(&specs[0]).unwrap().as_mut()).unwrap();
+    let wrong = run(&config, &bars, Timeframe::M1, "BTC/USDT", build_shared(&specs[0], &other).unwrap().as_mut()).unwrap();
+    assert_ne!(wrong.event_stream_hash, alone.event_stream_hash);
+}
+
+#[test]
+fn shared_columns_keep_the_most_used_periods_within_their_budget() {
+    let closes: Vec<f64> = (0..120).map(|i| 100.0 + (i as f64 * 0.37).sin() * 5.0 + i as f64 * 0.01).collect();
+    let bars = candles(&closes);
+    let specs: Vec<StrategySpec> = [(3.0, 8.0), (3.0, 10.0), (5.0, 10.0), (5.0, 20.0)]
+        .iter()
+        .map(|&(f, s)| StrategySpec::new("sma_cross").with("fast", f).with("slow", s))
+        .collect();
+    let column = bars.len() * std::mem::size_of::<Option<f64>>();
+    // Uses: 3, 5 and 10 twice each, 8 and 20 once.
+    let shared = SharedColumns::within(&bars, &specs, 3 * column + column / 2);
+    assert_eq!(shared.periods().collect::<Vec<_>>(), vec![3, 5, 10]);
+    assert!(SharedColumns::within(&bars, &specs, column - 1).is_empty());
+    assert_eq!(SharedColumns::for_specs(&bars, &specs).len(), 5);
+    // Points with both periods shared read them, the others compute their own: the same signals.
+    let mut targets = 0;
+    for spec in &specs {
+        let (mut alone, mut with) = (build(spec).unwrap(), build_shared(spec, &shared).unwrap());
+        for i in 0..bars.len() {
+            let ctx = BarContext::at(&bars, i, Timeframe::M1, Fixed::ZERO, Fixed::ONE, Fixed::ONE);
+            let signal = alone.on_bar(&ctx);
+            assert_eq!(with.on_bar(&ctx), signal, "{} at bar {i}", spec.describe());
+            targets += usize::from(signal != Signal::Hold);
+        }
+    }
+    assert!(targets >= 8, "the series crosses: {targets} targets");
+}

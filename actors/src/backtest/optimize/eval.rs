@@ -2,14 +2,17 @@
 //! `std::thread::scope`, and the total order results are ranked by.
 //!
 //! Each point's run is independent and the engine is deterministic, so a point scores
-//! the same on any thread; the points are cut into contiguous chunks, one per thread,
-//! and the scores put back in input order. Ranking then sorts by (score descending,
+//! the same on any thread; each thread takes the next point not yet taken (an atomic
+//! counter: runs differ in length, so fixed chunks would leave cores idle), and the
+//! scores are put back in input order. The points of one batch share their indicator
+//! columns ([`SharedColumns`]: each SMA period computed once over the bars, not once per
+//! point and bar). Ranking then sorts by (score descending,
 //! parameter vector ascending) with `f64::total_cmp`: a total order, so the result does
 //! not depend on the thread count.
 
 use super::objective::Objective;
 use super::space::{spec_at, ParamRange};
-use crate::backtest::strategy::{build, StrategySpec};
+use crate::backtest::strategy::{build, build_shared, SharedColumns, StrategySpec};
 use crate::backtest::{run, BacktestConfig, BacktestError, BacktestResult};
 use std::cmp::Ordering;
 use std::sync::atomic::{AtomicUsize, Ordering as AtomicOrdering};
@@ -51,8 +54,15 @@ impl<'a> Problem<'a> {
         run(self.config, bars, self.timeframe, self.symbol, strategy.as_mut())
     }
 
-    fn score_point(&self, bars: &[Candle], point: &[f64]) -> Scored {
-        let scored = match self.run_point(bars, point) {
+    /// [`Self::run_point`] with the batch's shared columns (computed over `bars`).
+    fn run_shared(&self, bars: &[Candle], point: &[f64], shared: &SharedColumns) -> Result<BacktestResult, BacktestError> {
+        let spec = spec_at(self.base, self.ranges, point);
+        let mut strategy = build_shared(&spec, shared)?;
+        run(self.config, bars, self.timeframe, self.symbol, strategy.as_mut())
+    }
+
+    fn score_point(&self, bars: &[Candle], point: &[f64], shared: &SharedColumns) -> Scored {
+        let scored = match self.run_shared(bars, point, shared) {
             Ok(r) => Scored { point: point.to_vec(), score: self.objective.score(&r.metrics), error: None },
             Err(e) => Scored { point: point.to_vec(), score: f64::NEG_INFINITY, error: Some(e.to_string()) },
         };
@@ -69,16 +79,27 @@ impl<'a> Problem<'a> {
 
     /// Scores every point over `bars`, in parallel; the result is in `points` order.
     pub fn evaluate(&self, bars: &[Candle], points: &[Vec<f64>]) -> Vec<Scored> {
+        let specs: Vec<StrategySpec> = points.iter().map(|p| spec_at(self.base, self.ranges, p)).collect();
+        let shared = SharedColumns::for_specs(bars, &specs);
         let threads = self.threads.clamp(1, THREADS_MAX).min(points.len().max(1));
         if threads <= 1 {
-            return points.iter().map(|p| self.score_point(bars, p)).collect();
+            return points.iter().map(|p| self.score_point(bars, p, &shared)).collect();
         }
-        let chunk = points.len().div_ceil(threads);
-        std::thread::scope(|s| {
-            let handles: Vec<_> =
-                points.chunks(chunk).map(|c| s.spawn(move || c.iter().map(|p| self.score_point(bars, p)).collect::<Vec<_>>())).collect();
+        let next = AtomicUsize::new(0);
+        let worker = || {
+            let mut done = Vec::new();
+            loop {
+                let i = next.fetch_add(1, AtomicOrdering::Relaxed);
+                let Some(p) = points.get(i) else { return done };
+                done.push((i, self.score_point(bars, p, &shared)));
+            }
+        };
+        let mut scored: Vec<(usize, Scored)> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..threads).map(|_| s.spawn(worker)).collect();
             handles.into_iter().flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))).collect()
-        })
+        });
+        scored.sort_by_key(|(i, _)| *i);
+        scored.into_iter().map(|(_, s)| s).collect()
     }
 }
 

@@ -7,7 +7,7 @@
 //! Warm-up: n bars; the first value is at index n.
 
 use super::wilder::Wilder;
-use super::{check_period, run, Indicator, IndicatorError};
+use super::{check_period, series, Indicator, IndicatorError};
 use tradpal_messages::Candle;
 
 #[derive(Debug, Clone)]
@@ -48,7 +48,12 @@ impl Indicator for Atr {
 
 /// ATR(`period`) of every candle (see the module doc).
 pub fn atr(candles: &[Candle], period: usize) -> Result<Vec<Option<f64>>, IndicatorError> {
-    Ok(run(Atr::new(period)?, candles.iter().copied()))
+    Atr::new(period)?;
+    let true_ranges = candles.windows(2).map(|w| {
+        let (c, previous) = (w[1], w[0].close);
+        (c.high - c.low).max((c.high - previous).abs()).max((c.low - previous).abs())
+    });
+    Ok(series::with_warm_up(candles.len(), period, series::wilder_values(true_ranges, period).into_iter()))
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@
 //! Warm-up: n - 1 bars.
 
 use super::window::Window;
-use super::{check_period, run, Indicator, IndicatorError};
+use super::{check_period, series, Indicator, IndicatorError};
 use serde::Serialize;
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -55,17 +55,41 @@ impl Indicator for Bollinger {
         if !self.window.is_full() {
             return None;
         }
-        let middle = self.window.mean();
-        let band = self.k * self.window.variance(0).sqrt();
-        let (upper, lower) = (middle + band, middle - band);
-        let percent_b = if upper > lower { (x - lower) / (upper - lower) } else { 0.5 };
-        Some(BollingerOutput { upper, middle, lower, percent_b, width: (upper - lower) / middle })
+        Some(bands(self.window.mean(), self.window.variance(0).sqrt(), self.k, x))
     }
 }
 
 /// Bollinger Bands(`period`, `k`) of every value (see the module doc).
 pub fn bollinger(values: &[f64], period: usize, k: f64) -> Result<Vec<Option<BollingerOutput>>, IndicatorError> {
-    Ok(run(Bollinger::new(period, k)?, values.iter().copied()))
+    Bollinger::new(period, k)?;
+    let mut out = Vec::with_capacity(values.len());
+    out.extend(std::iter::repeat_n(None, (period - 1).min(values.len())));
+    each_output(values, period, k, |o| out.push(Some(o)));
+    Ok(out)
+}
+
+/// The batch loop of [`bollinger`]: `emit` gets the bands of every full window, in
+/// order (from index `period - 1` on); `compute_all` writes them straight into its
+/// columns. `period >= 1`.
+pub(crate) fn each_output(values: &[f64], period: usize, k: f64, mut emit: impl FnMut(BollingerOutput)) {
+    let means = series::rolling_means(values, period);
+    let (len, mut window) = (period as f64, 0);
+    series::rolling_square_sums(values, period, &means, &mut |squares| {
+        for s in squares {
+            emit(bands(means[window], (s / len).sqrt(), k, values[window + period - 1]));
+            window += 1;
+        }
+    });
+}
+
+/// The bands around `middle` at `k` standard deviations `sd`, for the newest value `x`:
+/// the one formula of the incremental and the batch path.
+#[inline]
+fn bands(middle: f64, sd: f64, k: f64, x: f64) -> BollingerOutput {
+    let band = k * sd;
+    let (upper, lower) = (middle + band, middle - band);
+    let percent_b = if upper > lower { (x - lower) / (upper - lower) } else { 0.5 };
+    BollingerOutput { upper, middle, lower, percent_b, width: (upper - lower) / middle }
 }
 
 #[cfg(test)]

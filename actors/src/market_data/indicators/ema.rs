@@ -5,7 +5,7 @@
 //! convention, e.g. TA-Lib's default), so the start does not depend on a single price.
 //! Warm-up: n - 1 bars.
 
-use super::{check_period, run, Indicator, IndicatorError};
+use super::{check_period, series, Indicator, IndicatorError};
 
 #[derive(Debug, Clone)]
 pub struct Ema {
@@ -59,7 +59,8 @@ impl Indicator for Ema {
 
 /// EMA(`period`) of every value (see the module doc).
 pub fn ema(values: &[f64], period: usize) -> Result<Vec<Option<f64>>, IndicatorError> {
-    Ok(run(Ema::new(period)?, values.iter().copied()))
+    Ema::new(period)?;
+    Ok(series::with_warm_up(values.len(), period - 1, series::ema_values(values, period).into_iter()))
 }
 
 #[cfg(test)]

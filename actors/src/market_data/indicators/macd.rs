@@ -8,7 +8,7 @@
 //! the line with `signal` and `histogram` as `None`.
 
 use super::ema::Ema;
-use super::{check_period, run, Indicator, IndicatorError};
+use super::{check_period, series, Indicator, IndicatorError};
 use serde::Serialize;
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -66,7 +66,31 @@ impl Indicator for Macd {
 
 /// MACD(`fast`, `slow`, `signal`) of every value (see the module doc).
 pub fn macd(values: &[f64], fast: usize, slow: usize, signal: usize) -> Result<Vec<Option<MacdOutput>>, IndicatorError> {
-    Ok(run(Macd::new(fast, slow, signal)?, values.iter().copied()))
+    Macd::new(fast, slow, signal)?;
+    let mut out = Vec::with_capacity(values.len());
+    out.extend(std::iter::repeat_n(None, (slow - 1).min(values.len())));
+    each_output(values, fast, slow, signal, |o| out.push(Some(o)));
+    Ok(out)
+}
+
+/// The batch loop of [`macd`]: `emit` gets the output of every index from `slow - 1` on,
+/// in order; `compute_all` writes them straight into its columns. `1 <= fast < slow`,
+/// `signal >= 1`.
+pub(crate) fn each_output(values: &[f64], fast: usize, slow: usize, signal: usize, mut emit: impl FnMut(MacdOutput)) {
+    if values.len() < slow {
+        return;
+    }
+    // The line from index slow - 1 (the fast EMA's values before it are not needed).
+    let (fast_values, slow_values) = (series::ema_values(values, fast), series::ema_values(values, slow));
+    let line: Vec<f64> = fast_values[slow - fast..].iter().zip(&slow_values).map(|(f, s)| f - s).collect();
+    let signals = series::ema_values(&line, signal);
+    let lead = (signal - 1).min(line.len());
+    for &line in &line[..lead] {
+        emit(MacdOutput { line, signal: None, histogram: None });
+    }
+    for (&line, &s) in line[lead..].iter().zip(&signals) {
+        emit(MacdOutput { line, signal: Some(s), histogram: Some(line - s) });
+    }
 }
 
 #[cfg(test)]

@@ -2,9 +2,11 @@
 //!
 //! Every indicator is an incremental struct implementing [`Indicator`]: `update` takes the
 //! next value (or candle) and returns `None` during warm-up, then a value every bar. The
-//! batch function of each indicator runs that same struct over a slice through [`run`], so
-//! the live path (one bar at a time) and the backtest path (whole series) cannot disagree,
-//! to the bit. Each file documents its definition: smoothing, warm-up length (how many
+//! batch function of each indicator computes the whole series with the same floating-point
+//! operations in the same order, laid out for speed (`series.rs`), so the live path (one
+//! bar at a time) and the backtest path (whole series) do not disagree, to the bit
+//! (`batch_tests.rs` checks every indicator on random series, each file on real data).
+//! Each file documents its definition: smoothing, warm-up length (how many
 //! leading `None`s), and how the first value is seeded, since libraries differ on exactly
 //! these points.
 //!
@@ -19,6 +21,8 @@
 //!   shared by RSI and ATR.
 //! - `sma.rs`, `ema.rs`, `rsi.rs`, `macd.rs`, `bollinger.rs`, `atr.rs`,
 //!   `volatility.rs`, `returns.rs`, `volume.rs`: one indicator each.
+//! - `series.rs`: the batch functions' kernels (rolling sums several windows at a time,
+//!   the EMA and Wilder recurrences without per-bar state machines).
 //! - `table.rs`: [`compute_all`], every indicator at its default parameters as named
 //!   columns ([`IndicatorTable`]), for the CLI and the HTTP API.
 
@@ -28,12 +32,16 @@ pub mod ema;
 pub mod macd;
 pub mod returns;
 pub mod rsi;
+pub mod series;
 pub mod sma;
 pub mod table;
 pub mod volatility;
 pub mod volume;
 mod wilder;
 mod window;
+
+#[cfg(test)]
+mod batch_tests;
 
 pub use atr::{atr, Atr};
 pub use bollinger::{bollinger, Bollinger, BollingerOutput};

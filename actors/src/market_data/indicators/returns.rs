@@ -6,7 +6,7 @@
 //! Warm-up: k bars; the first value is at index k.
 
 use super::window::Window;
-use super::{check_period, run, Indicator, IndicatorError};
+use super::{check_period, Indicator, IndicatorError};
 use serde::Serialize;
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -57,7 +57,14 @@ impl Indicator for Returns {
 
 /// `period`-bar returns of every value (see the module doc).
 pub fn returns(values: &[f64], period: usize) -> Result<Vec<Option<ReturnsOutput>>, IndicatorError> {
-    Ok(run(Returns::new(period)?, values.iter().copied()))
+    Returns::new(period)?;
+    let mut out = Vec::with_capacity(values.len());
+    out.extend(std::iter::repeat_n(None, period.min(values.len())));
+    out.extend(values.iter().zip(values.iter().skip(period)).map(|(old, x)| {
+        let ratio = x / old;
+        Some(ReturnsOutput { simple: ratio - 1.0, log: ratio.ln() })
+    }));
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@
 //! Warm-up: n bars (n changes need n + 1 prices); the first value is at index n.
 
 use super::wilder::Wilder;
-use super::{check_period, run, Indicator, IndicatorError};
+use super::{check_period, series, Indicator, IndicatorError};
 
 #[derive(Debug, Clone)]
 pub struct Rsi {
@@ -55,7 +55,42 @@ impl Indicator for Rsi {
 
 /// RSI(`period`) of every value (see the module doc).
 pub fn rsi(values: &[f64], period: usize) -> Result<Vec<Option<f64>>, IndicatorError> {
-    Ok(run(Rsi::new(period)?, values.iter().copied()))
+    Rsi::new(period)?;
+    Ok(series::with_warm_up(values.len(), period, rsi_values(values, period).into_iter()))
+}
+
+/// The steady loop of [`rsi`]: both Wilder averages in one pass (their two dependency
+/// chains overlap), the same operations as [`Rsi::update`]. One value per input from
+/// index `period` on.
+fn rsi_values(values: &[f64], period: usize) -> Vec<f64> {
+    if values.len() <= period {
+        return Vec::new();
+    }
+    let n = period as f64;
+    let (mut gains, mut losses) = (0.0, 0.0);
+    for w in values[..=period].windows(2) {
+        let change = w[1] - w[0];
+        gains += change.max(0.0);
+        losses += (-change).max(0.0);
+    }
+    let (mut gain, mut loss) = (gains / n, losses / n);
+    let value = |gain: f64, loss: f64| {
+        let total = gain + loss;
+        if total == 0.0 {
+            50.0
+        } else {
+            100.0 * gain / total
+        }
+    };
+    let mut out = Vec::with_capacity(values.len() - period);
+    out.push(value(gain, loss));
+    out.extend(values[period..].windows(2).map(|w| {
+        let change = w[1] - w[0];
+        gain = (gain * (n - 1.0) + change.max(0.0)) / n;
+        loss = (loss * (n - 1.0) + (-change).max(0.0)) / n;
+        value(gain, loss)
+    }));
+    out
 }
 
 #[cfg(test)]

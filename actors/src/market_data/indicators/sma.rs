@@ -4,7 +4,7 @@
 //! Warm-up: n - 1 bars (`None`); the first value is at index n - 1.
 
 use super::window::Window;
-use super::{check_period, run, Indicator, IndicatorError};
+use super::{check_period, series, Indicator, IndicatorError};
 
 #[derive(Debug, Clone)]
 pub struct Sma {
@@ -42,7 +42,8 @@ impl Indicator for Sma {
 
 /// SMA(`period`) of every value (see the module doc).
 pub fn sma(values: &[f64], period: usize) -> Result<Vec<Option<f64>>, IndicatorError> {
-    Ok(run(Sma::new(period)?, values.iter().copied()))
+    Sma::new(period)?;
+    Ok(series::with_warm_up(values.len(), period - 1, series::rolling_means(values, period).into_iter()))
 }
 
 #[cfg(test)]

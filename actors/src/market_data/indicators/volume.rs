@@ -7,7 +7,7 @@
 //! Warm-up: n - 1 bars.
 
 use super::sma::Sma;
-use super::{check_period, run, Indicator, IndicatorError};
+use super::{check_period, series, Indicator, IndicatorError};
 use serde::Serialize;
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -36,13 +36,32 @@ impl Indicator for VolumeFeatures {
 
     fn update(&mut self, volume: f64) -> Option<VolumeOutput> {
         let sma = self.sma.update(volume)?;
-        Some(VolumeOutput { sma, ratio: if sma == 0.0 { 1.0 } else { volume / sma } })
+        Some(features(sma, volume))
     }
 }
 
 /// Volume features over `period` bars of every volume (see the module doc).
 pub fn volume_features(volumes: &[f64], period: usize) -> Result<Vec<Option<VolumeOutput>>, IndicatorError> {
-    Ok(run(VolumeFeatures::new(period)?, volumes.iter().copied()))
+    VolumeFeatures::new(period)?;
+    let mut out = Vec::with_capacity(volumes.len());
+    out.extend(std::iter::repeat_n(None, (period - 1).min(volumes.len())));
+    each_output(volumes, period, |o| out.push(Some(o)));
+    Ok(out)
+}
+
+/// The batch loop of [`volume_features`]: `emit` gets the features of every index from
+/// `period - 1` on, in order. `period >= 1`.
+pub(crate) fn each_output(volumes: &[f64], period: usize, mut emit: impl FnMut(VolumeOutput)) {
+    let means = series::rolling_means(volumes, period);
+    for (&sma, &volume) in means.iter().zip(volumes.get(period - 1..).unwrap_or(&[])) {
+        emit(features(sma, volume));
+    }
+}
+
+/// The ratio of `volume` to its average `sma` (1 when the average is 0).
+#[inline]
+fn features(sma: f64, volume: f64) -> VolumeOutput {
+    VolumeOutput { sma, ratio: if sma == 0.0 { 1.0 } else { volume / sma } }
 }
 
 #[cfg(test)]

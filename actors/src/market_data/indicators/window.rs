@@ -26,7 +26,11 @@ impl Window {
         } else {
             self.values[self.next] = value;
         }
-        self.next = (self.next + 1) % self.period;
+        // Same as `(next + 1) % period`, without a division per value.
+        self.next += 1;
+        if self.next == self.period {
+            self.next = 0;
+        }
     }
 
     pub fn is_full(&self) -> bool {
