@@ -28,7 +28,7 @@ e2e() { # an ignored end-to-end test of the root crate, in release
 for name in "${WANT[@]}"; do
     echo "== $name"
     case "$name" in
-        journal) cargo bench --locked -p tradpal-journal -- --noplot ;;
+        journal) cargo bench --locked -p tradpal-journal --bench journal -- --noplot ;;
         rl) RAYON_NUM_THREADS=1 cargo bench --locked -p tradpal-actors --bench rl ;;
         market_data|regime|risk|backtest|execution|robustness|sessions)
             cargo bench --locked -p tradpal-actors --bench "$name" -- --noplot ;;
