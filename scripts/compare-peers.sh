@@ -11,7 +11,7 @@
 # What it does:
 # 1. a Python venv ($PEERS_VENV, default ~/.cache/tradpal-peers-venv) with numpy,
 #    pandas, backtesting.py 0.6.6 and vectorbt from PyPI;
-# 2. the workload ($SPEED_DIR, default /tmp/tradpal-speed): scripts/peers/gen.py writes
+# 2. the workload ($SPEED_DIR, default $TMPDIR/tradpal-speed, /tmp without TMPDIR): scripts/peers/gen.py writes
 #    1,051,200 one-minute GBM bars (numpy seed 42, from 2022-01-01, price 50,000, cents);
 # 3. the same strategy in each tool (scripts/peers/common.py: SMA 10/20 sign cross,
 #    first position at the first cross, fixed 0.125 units, 0.1% fee, cash 1,000,000,
@@ -24,7 +24,7 @@ cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 RUNS=${RUNS:-3}
 VENV=${PEERS_VENV:-$HOME/.cache/tradpal-peers-venv}
-export SPEED_DIR=${SPEED_DIR:-/tmp/tradpal-speed}
+export SPEED_DIR=${SPEED_DIR:-${TMPDIR:-/tmp}/tradpal-speed}
 export CMAKE="${CMAKE:-$(command -v cmake || true)}"
 OUT=$(mktemp -d)
 trap 'rm -rf "$OUT"' EXIT

@@ -2,7 +2,7 @@
 //! headless Chromium driven through Debian's chromedriver, real candles. Logs in through
 //! the form, starts a session and feeds it candles, visits every view, checks each one
 //! shows its data with no console errors, and takes a screenshot of each (under
-//! `target/tmp/dashboard/`). A viewer's key sees no trading controls.
+//! `dashboard/` under `CARGO_TARGET_TMPDIR`). A viewer's key sees no trading controls.
 //!
 //! The cookie rules (HttpOnly, SameSite=Strict, writes need the `X-TradPal-UI` header),
 //! the assets and the event stream are checked over plain HTTP first.

@@ -19,7 +19,7 @@
 //! `scripts/compare-peers.sh`): 1,051,200 one-minute GBM bars written by
 //! `scripts/peers/gen.py` (numpy seed 42), SMA 10/20 `entry=cross`, a fixed 0.125 units,
 //! cash 1,000,000, 0.1% fee, no slippage, no volume cap. It reads
-//! `$SPEED_DIR/synth-1m.csv` (default `/tmp/tradpal-speed`; the comparison script writes
+//! `$SPEED_DIR/synth-1m.csv` (default `tradpal-speed` in the system temp directory, `$TMPDIR` or /tmp; the comparison script writes
 //! it) and is skipped, with a line saying so, when the file is not there.
 
 // A bench: timing is what it measures.
@@ -72,8 +72,8 @@ fn bench(c: &mut Criterion) {
 
 /// The peers' workload (see the module doc), when its file exists.
 fn peer_workload(c: &mut Criterion) {
-    let dir = std::env::var("SPEED_DIR").unwrap_or_else(|_| "/tmp/tradpal-speed".into());
-    let path = std::path::Path::new(&dir).join("synth-1m.csv");
+    let dir = std::env::var_os("SPEED_DIR").map_or_else(|| std::env::temp_dir().join("tradpal-speed"), std::path::PathBuf::from);
+    let path = dir.join("synth-1m.csv");
     let Ok(file) = std::fs::File::open(&path) else {
         eprintln!("peer_workload: skipped, no {} (scripts/compare-peers.sh writes it)", path.display());
         return;
