@@ -71,18 +71,28 @@ pub async fn serve(
     state: crate::http::AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), crate::RuntimeError> {
+    serve_router(listener, config, crate::http::router(state), shutdown).await.map_err(crate::RuntimeError::Serve)
+}
+
+/// Serves `app` over HTTPS (peer addresses kept for the rate limiter) until `shutdown`
+/// resolves, then lets requests in flight finish for up to [`SHUTDOWN_GRACE_MS`]: the
+/// API's router and a standby's alike.
+pub async fn serve_router(
+    listener: std::net::TcpListener,
+    config: Arc<rustls::ServerConfig>,
+    app: axum::Router,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let handle = axum_server::Handle::new();
     let stopper = handle.clone();
     tokio::spawn(async move {
         shutdown.await;
         stopper.graceful_shutdown(Some(std::time::Duration::from_millis(SHUTDOWN_GRACE_MS)));
     });
-    let app = crate::http::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
     axum_server::from_tcp_rustls(listener, axum_server::tls_rustls::RustlsConfig::from_config(config))
         .handle(handle)
-        .serve(app)
+        .serve(app.into_make_service_with_connect_info::<std::net::SocketAddr>())
         .await
-        .map_err(crate::RuntimeError::Serve)
 }
 
 /// How long requests in flight may finish after a stop signal (HTTPS).

@@ -54,17 +54,8 @@ pub async fn serve(
     tls: Option<Arc<rustls::ServerConfig>>,
     stop: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let Some(config) = tls else {
-        return axum::serve(tokio::net::TcpListener::from_std(listener)?, router(state)).with_graceful_shutdown(stop).await;
-    };
-    let handle = axum_server::Handle::new();
-    let stopper = handle.clone();
-    tokio::spawn(async move {
-        stop.await;
-        stopper.graceful_shutdown(Some(std::time::Duration::from_millis(crate::tls::SHUTDOWN_GRACE_MS)));
-    });
-    axum_server::from_tcp_rustls(listener, axum_server::tls_rustls::RustlsConfig::from_config(config))
-        .handle(handle)
-        .serve(router(state).into_make_service())
-        .await
+    match tls {
+        Some(config) => crate::tls::serve_router(listener, config, router(state), stop).await,
+        None => axum::serve(tokio::net::TcpListener::from_std(listener)?, router(state)).with_graceful_shutdown(stop).await,
+    }
 }
