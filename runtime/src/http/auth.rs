@@ -38,8 +38,18 @@ pub(crate) fn authenticate(
     if crate::tokens::looks_like_jwt(key) {
         return state.keys.role_of_token(key, crate::tokens::unix_now()).map_err(|e| ApiError::new(ErrorCode::Unauthorized, e.to_string()));
     }
+    key_role(state, key)
+}
+
+/// A configured API key's id and role (not a token); 401 for an unknown key.
+pub(crate) fn key_role(state: &AppState, key: &str) -> Result<(String, Role), ApiError> {
     let role = state.keys.role_of(key).ok_or_else(|| ApiError::new(ErrorCode::Unauthorized, "unknown API key"))?;
     Ok((crate::keys::key_id(key), role))
+}
+
+/// 401 for a request that presents no credential.
+pub(crate) fn missing_key() -> ApiError {
+    ApiError::new(ErrorCode::Unauthorized, "missing API key: send `Authorization: Bearer KEY` or `X-API-Key: KEY`")
 }
 
 /// For callers that only read (the method is taken as GET).
@@ -65,8 +75,7 @@ pub(crate) fn authorize(
 }
 
 fn cookie_role(headers: &axum::http::HeaderMap, method: &axum::http::Method, state: &AppState) -> Result<(String, Role), ApiError> {
-    let token = super::ui::sessions::cookie_token(headers)
-        .ok_or_else(|| ApiError::new(ErrorCode::Unauthorized, "missing API key: send `Authorization: Bearer KEY` or `X-API-Key: KEY`"))?;
+    let token = super::ui::sessions::cookie_token(headers).ok_or_else(missing_key)?;
     // Session expiry is wall time at the edge, not a core's decision.
     #[allow(clippy::disallowed_methods)]
     let now = std::time::Instant::now();

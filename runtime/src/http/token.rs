@@ -10,15 +10,13 @@ use axum::Json;
 use tradpal_messages::ErrorCode;
 
 pub async fn issue(State(state): State<AppState>, headers: HeaderMap) -> Result<Json<serde_json::Value>, ApiError> {
-    let key = super::auth::presented_key(&headers)
-        .ok_or_else(|| ApiError::new(ErrorCode::Unauthorized, "missing API key: send `Authorization: Bearer KEY` or `X-API-Key: KEY`"))?;
+    let key = super::auth::presented_key(&headers).ok_or_else(super::auth::missing_key)?;
     if crate::tokens::looks_like_jwt(key) {
         return Err(ApiError::new(ErrorCode::Forbidden, "a token cannot be exchanged for a new token: present the API key"));
     }
-    let role = state.keys.role_of(key).ok_or_else(|| ApiError::new(ErrorCode::Unauthorized, "unknown API key"))?;
+    let (key_id, role) = super::auth::key_role(&state, key)?;
     let issuer =
         state.keys.tokens.as_ref().ok_or_else(|| ApiError::new(ErrorCode::Unavailable, "API tokens are not enabled in this process"))?;
-    let key_id = crate::keys::key_id(key);
     let now = crate::tokens::unix_now();
     let (token, claims) = issuer.issue(role, &key_id, now).map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))?;
     tracing::info!(target: "auth", key_id = %key_id, role = role.as_str(), expires_at = claims.exp, "API token issued");

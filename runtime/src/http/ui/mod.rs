@@ -134,17 +134,10 @@ pub(crate) async fn logout(State(state): State<AppState>, headers: HeaderMap) ->
 /// key in a header is still a 401.
 pub(crate) async fn me(State(state): State<AppState>, headers: HeaderMap) -> Result<Json<serde_json::Value>, ApiError> {
     let version = env!("CARGO_PKG_VERSION");
-    let via = if super::auth::presented_key(&headers).is_some() {
-        "key"
-    } else {
-        // Session expiry is wall time at the edge.
-        #[allow(clippy::disallowed_methods)]
-        let now = std::time::Instant::now();
-        match sessions::cookie_token(&headers).and_then(|t| state.ui.get(t, now)) {
-            Some(_) => "cookie",
-            None => return Ok(Json(serde_json::json!({ "role": null, "via": null, "version": version }))),
-        }
-    };
-    let role = super::auth::authorize_headers(&headers, &state, tradpal_config::Role::Viewer)?;
-    Ok(Json(serde_json::json!({ "role": role.as_str(), "via": via, "version": version })))
+    let via = if super::auth::presented_key(&headers).is_some() { "key" } else { "cookie" };
+    match super::auth::authenticate(&headers, &axum::http::Method::GET, &state) {
+        Ok((_, role)) => Ok(Json(serde_json::json!({ "role": role.as_str(), "via": via, "version": version }))),
+        Err(e) if via == "key" => Err(e),
+        Err(_) => Ok(Json(serde_json::json!({ "role": null, "via": null, "version": version }))),
+    }
 }
