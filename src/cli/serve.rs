@@ -42,58 +42,13 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     if let Some(port) = args.port {
         settings.service.port = port;
     }
-    // OpenTelemetry traces: the standard OTEL_* variables, off without an endpoint.
-    let otel = match tradpal_runtime::telemetry::OtelSettings::from_env() {
-        Ok(o) => o,
+    let (telemetry, keys, tls) = match prepare(&settings) {
+        Ok(ready) => ready,
         Err(e) => {
             eprintln!("error: {e}");
             return Ok(ExitCode::from(2));
         }
     };
-    let telemetry = match logging::init(&settings.log, otel.as_ref()) {
-        Ok(t) => t,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return Ok(ExitCode::from(2));
-        }
-    };
-    if let Some(o) = &otel {
-        tracing::info!(endpoint = %o.endpoint, protocol = ?o.protocol, service = %o.service_name, "exporting traces over OTLP");
-    }
-    for w in settings.warnings() {
-        tracing::warn!("{w}");
-    }
-    let keys = match KeyRing::for_settings(&settings) {
-        Ok(k) => k,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return Ok(ExitCode::from(2));
-        }
-    };
-    // Loaded before anything starts: a bad certificate or key is a start-up error.
-    let tls = match tradpal_runtime::tls::from_settings(&settings) {
-        Ok(t) => t,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return Ok(ExitCode::from(2));
-        }
-    };
-    if tls.is_none() && !settings.service.is_loopback() {
-        tracing::warn!(
-            addr = %settings.service.bind_addr(),
-            "serving plain HTTP on a non-loopback address: API keys, tokens and orders cross the network unencrypted, \
-             readable and replayable by anyone on the path; set TRADPAL_TLS_CERT and TRADPAL_TLS_KEY (or put a TLS proxy in front)"
-        );
-    }
-    if settings.node.is_some() && settings.nats_url.is_none() {
-        eprintln!("error: TRADPAL_NODE needs NATS_URL: replicated nodes elect their leader and follow its journal over NATS");
-        return Ok(ExitCode::from(2));
-    }
-    // Paper trading off: refuse to start without a reachable configuration for the venue.
-    if let Err(e) = tradpal_runtime::service::live_venue(&settings, std::sync::Arc::new(tradpal_runtime::clock::WallClock)) {
-        eprintln!("error: {e}");
-        return Ok(ExitCode::from(2));
-    }
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start tokio")?;
     let served = rt.block_on(serve(settings, keys, tls, args.accept_journal_loss));
     drop(rt);
@@ -104,6 +59,37 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
 }
 
 type Tls = Option<std::sync::Arc<tradpal_runtime::tls::ServerConfig>>;
+
+/// What is set up and checked before anything starts: traces and logging, the keys, the
+/// TLS files, the node and venue settings. An error here is invalid configuration (exit
+/// code 2), named.
+fn prepare(settings: &tradpal_config::Settings) -> Result<(tradpal_runtime::telemetry::Telemetry, KeyRing, Tls), String> {
+    // OpenTelemetry traces: the standard OTEL_* variables, off without an endpoint.
+    let otel = tradpal_runtime::telemetry::OtelSettings::from_env().map_err(|e| e.to_string())?;
+    let telemetry = logging::init(&settings.log, otel.as_ref()).map_err(|e| e.to_string())?;
+    if let Some(o) = &otel {
+        tracing::info!(endpoint = %o.endpoint, protocol = ?o.protocol, service = %o.service_name, "exporting traces over OTLP");
+    }
+    for w in settings.warnings() {
+        tracing::warn!("{w}");
+    }
+    let keys = KeyRing::for_settings(settings).map_err(|e| e.to_string())?;
+    // Loaded before anything starts: a bad certificate or key is a start-up error.
+    let tls = tradpal_runtime::tls::from_settings(settings).map_err(|e| e.to_string())?;
+    if tls.is_none() && !settings.service.is_loopback() {
+        tracing::warn!(
+            addr = %settings.service.bind_addr(),
+            "serving plain HTTP on a non-loopback address: API keys, tokens and orders cross the network unencrypted, \
+             readable and replayable by anyone on the path; set TRADPAL_TLS_CERT and TRADPAL_TLS_KEY (or put a TLS proxy in front)"
+        );
+    }
+    if settings.node.is_some() && settings.nats_url.is_none() {
+        return Err("TRADPAL_NODE needs NATS_URL: replicated nodes elect their leader and follow its journal over NATS".into());
+    }
+    // Paper trading off: refuse to start without a reachable configuration for the venue.
+    tradpal_runtime::service::live_venue(settings, std::sync::Arc::new(tradpal_runtime::clock::WallClock)).map_err(|e| e.to_string())?;
+    Ok((telemetry, keys, tls))
+}
 
 async fn serve(settings: tradpal_config::Settings, keys: KeyRing, tls: Tls, accept_journal_loss: bool) -> anyhow::Result<()> {
     let addr = settings.service.bind_addr();
