@@ -176,8 +176,11 @@ async fn http_protobuf_exports_the_request_actor_and_journal_spans_of_one_trace_
     let server = Server::start(dir.path(), &env);
     let header = traced_order(&server, "req-http-1").await;
     assert!(header.starts_with(&format!("00-{TRACE_ID}-")), "{header}");
-    wait_for(&into, "the order's journal append", |g| {
-        g.iter().any(|g| g.span.name == "journal.append" && hex_of(&g.span.trace_id) == TRACE_ID)
+    // The server span ends after the answer, so it may come in a later export batch than
+    // its children: wait for both ends of the trace before reading it.
+    wait_for(&into, "the order's journal append and HTTP span", |g| {
+        let in_trace = |name: &str| g.iter().any(|g| g.span.name == name && hex_of(&g.span.trace_id) == TRACE_ID);
+        in_trace("journal.append") && in_trace("POST /api/execution/submit-order")
     })
     .await;
     assert_order_trace(&into, "tradpal-http-test", "req-http-1");
