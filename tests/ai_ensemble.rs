@@ -11,9 +11,8 @@
 
 mod common;
 
-use common::{client, run_cli, send, Server, TRADER_KEY, VIEWER_KEY};
+use common::{client, run_cli, send, wait_until, Server, TRADER_KEY, VIEWER_KEY};
 use serde_json::{json, Value};
-use std::time::{Duration, Instant};
 
 /// Bars stored before the session starts (what the models train on).
 const HISTORY: usize = 2_000;
@@ -36,31 +35,38 @@ async fn ingest(server: &Server, candles: &[Value]) {
     }
 }
 
-/// Polls `path` until `field` leaves `running`, within 180 s; the final document.
+/// Longest wait for a training or evaluation to leave `running`.
+const SETTLE_WAIT_MS: u64 = 180_000;
+/// Longest wait for a session to act on the bars it was sent.
+const SESSION_WAIT_MS: u64 = 60_000;
+
+/// Polls `path` until `field` leaves `running`; the final document.
 async fn settled(server: &Server, path: &str, field: &str, running: &str) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(180);
-    loop {
+    wait_until(&format!("{path} to leave {field} {running}"), SETTLE_WAIT_MS, || async {
         let (s, v) = send(client().get(server.url(path)).bearer_auth(VIEWER_KEY)).await;
         assert_eq!(s, 200, "{v}");
-        if v[field] != running || Instant::now() > deadline {
-            return v;
+        if v[field] != running {
+            Ok(v)
+        } else {
+            Err(v.to_string())
         }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    })
+    .await
 }
 
-/// The session's performance once it has acted on `bars` bars (or what it has after 60 s).
+/// The session's performance once it has acted on `bars` bars.
 async fn performance(server: &Server, id: &str, bars: u64) -> Value {
     let url = server.url(&format!("/api/trading/performance?session_id={id}"));
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
+    wait_until(&format!("session {id} to act on {bars} bars"), SESSION_WAIT_MS, || async {
         let (s, p) = send(client().get(&url).bearer_auth(VIEWER_KEY)).await;
         assert_eq!(s, 200, "{p}");
-        if p["pnl"]["bars"].as_u64() == Some(bars) || Instant::now() > deadline {
-            return p;
+        if p["pnl"]["bars"].as_u64() == Some(bars) {
+            Ok(p)
+        } else {
+            Err(p.to_string())
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    })
+    .await
 }
 
 fn key(t: &Value) -> Value {

@@ -6,7 +6,6 @@ mod common;
 
 use common::*;
 use serde_json::{json, Value};
-use std::time::Duration;
 
 fn spec_request(strategy: &str) -> Value {
     json!({"symbol": "BTC/USDT", "strategy": strategy, "start_date": "2022-01-01", "end_date": "2022-01-08",
@@ -17,18 +16,21 @@ async fn run(server: &Server, body: &Value) -> (u16, Value) {
     send(client().post(server.url("/api/backtest/run")).bearer_auth(TRADER_KEY).json(body)).await
 }
 
+/// Longest wait for a backtest to finish.
+const BACKTEST_WAIT_MS: u64 = 60_000;
+
 async fn poll(server: &Server, id: &str) -> Value {
-    for _ in 0..600 {
+    wait_until(&format!("backtest {id} to finish"), BACKTEST_WAIT_MS, || async {
         let (s, r) = send(client().get(server.url(&format!("/api/backtest/results/{id}"))).bearer_auth(VIEWER_KEY)).await;
         assert_eq!(s, 200, "{r}");
         if r["status"] != "running" {
-            return r;
+            return Ok(r);
         }
         let p = r["progress"].as_f64().unwrap();
         assert!((0.0..=1.0).contains(&p), "{r}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("backtest {id} did not finish in a minute");
+        Err(r.to_string())
+    })
+    .await
 }
 
 #[tokio::test]

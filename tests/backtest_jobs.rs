@@ -6,7 +6,6 @@ mod common;
 
 use common::*;
 use serde_json::{json, Value};
-use std::time::Duration;
 
 async fn post(server: &Server, path: &str, body: &Value) -> (u16, Value) {
     send(client().post(server.url(path)).bearer_auth(TRADER_KEY).json(body)).await
@@ -16,18 +15,21 @@ async fn get(server: &Server, path: &str) -> (u16, Value) {
     send(client().get(server.url(path)).bearer_auth(VIEWER_KEY)).await
 }
 
+/// Longest wait for a backtest job to finish.
+const JOB_WAIT_MS: u64 = 120_000;
+
 async fn poll(server: &Server, id: &str) -> Value {
-    for _ in 0..1200 {
+    wait_until(&format!("backtest job {id} to finish"), JOB_WAIT_MS, || async {
         let (s, r) = get(server, &format!("/api/backtest/results/{id}")).await;
         assert_eq!(s, 200, "{r}");
         if r["status"] != "running" {
-            return r;
+            return Ok(r);
         }
         let p = r["progress"].as_f64().unwrap();
         assert!((0.0..=1.0).contains(&p), "{r}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("backtest job {id} did not finish in two minutes");
+        Err(r.to_string())
+    })
+    .await
 }
 
 /// A walk-forward of sma_cross on the week's hours: 168 bars.
@@ -186,15 +188,13 @@ async fn interrupted_optimisation_keeps_its_kind() {
     assert_eq!(s, 202, "{a}");
     let id = a["backtest_id"].as_str().unwrap().to_string();
     // Wait until it has made progress, so it is surely running when killed.
-    for _ in 0..600 {
+    wait_until("the long optimisation to make progress", JOB_WAIT_MS, || async {
         let (_, r) = get(&server, &format!("/api/backtest/results/{id}")).await;
         assert_eq!(r["status"], "running", "5,000 trials must still be running: {r}");
         assert_eq!(r["kind"], "optimize");
-        if r["progress"].as_f64().unwrap() > 0.0 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+        holds(r["progress"].as_f64().unwrap() > 0.0, || r.to_string())
+    })
+    .await;
     server.kill_hard();
 
     let server = Server::start(&data, &[]);

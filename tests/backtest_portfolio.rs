@@ -6,10 +6,11 @@ mod common;
 
 use common::*;
 use serde_json::{json, Value};
-use std::time::Duration;
 
 const ETH: &str = "ETHBTC/USDT";
 const LTC: &str = "LTCBTC/USDT";
+/// Longest wait for the portfolio backtest to finish.
+const BACKTEST_WAIT_MS: u64 = 60_000;
 
 fn cli_json(args: &[&str]) -> Value {
     let (code, out, err) = run_cli(args, &[]);
@@ -69,15 +70,15 @@ async fn http_runs_stored_symbols_like_the_cli() {
     assert_eq!(s, 202, "{accepted}");
     assert_eq!(accepted["bars"], 2 * 5760);
     let id = accepted["backtest_id"].as_str().unwrap().to_string();
-    let mut r = Value::Null;
-    for _ in 0..600 {
+    let r = wait_until(&format!("backtest {id}'s performance"), BACKTEST_WAIT_MS, || async {
         let (s, v) = send(client().get(server.url(&format!("/api/backtest/performance/{id}"))).bearer_auth(VIEWER_KEY)).await;
         if s == 200 {
-            r = v;
-            break;
+            Ok(v)
+        } else {
+            Err(format!("{s} {v}"))
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    })
+    .await;
     assert_eq!(r["status"], "completed", "{r}");
     assert_eq!(r["per_symbol"].as_array().map(Vec::len), Some(2), "{r}");
     let by_symbol: Vec<&str> =

@@ -13,6 +13,9 @@ use serde_json::{json, Value};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 const HOUR_MS: i64 = 3_600_000;
+/// Longest wait for the portfolio to show a fill or a mark (execution matches bars
+/// asynchronously).
+const PORTFOLIO_WAIT_MS: u64 = 10_000;
 
 /// The start of the next-but-one UTC hour, in ms: bars there open after any order
 /// submitted now (the "next bar" rule).
@@ -45,17 +48,17 @@ async fn portfolio(server: &Server) -> Value {
     p
 }
 
-/// Polls until `f` holds on the portfolio (execution matches bars asynchronously).
+/// Waits until `f` holds on the portfolio.
 async fn wait_portfolio(server: &Server, what: &str, f: impl Fn(&Value) -> bool) -> Value {
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    loop {
+    wait_until(what, PORTFOLIO_WAIT_MS, || async {
         let p = portfolio(server).await;
         if f(&p) {
-            return p;
+            Ok(p)
+        } else {
+            Err(p.to_string())
         }
-        assert!(std::time::Instant::now() < deadline, "timed out waiting for {what}: {p}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    })
+    .await
 }
 
 async fn submit(server: &Server, body: Value) -> (u16, Value) {
@@ -239,10 +242,14 @@ async fn hundred_identical_submissions_make_one_order_and_the_kill_switch_surviv
     // A check of client-supplied figures has no side effects: a "breach" in invented
     // numbers answers within_limits false and leaves the switch where it was (it moves
     // only on breaches the service measures on its own accounts).
+    // The switch moves only through the journal (a breach record, then the switch's own):
+    // a check that recorded anything would have done so before answering, so an
+    // unchanged journal sequence shows that nothing is coming.
     let limits = json!({"portfolio_value": 9000, "daily_loss": -1000, "max_daily_loss": 0.05});
+    let before = journal_sequence(&server).await;
     let (s, r) = send(client().post(server.url("/api/risk/check-limits")).bearer_auth(TRADER_KEY).json(&limits)).await;
     assert_eq!((s, r["within_limits"].as_bool()), (200, Some(false)), "{r}");
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(journal_sequence(&server).await, before, "a check recorded something: {r}");
     let (_, r) = send(client().get(server.url("/api/execution/trading-state")).bearer_auth(VIEWER_KEY)).await;
     assert_eq!(r["trading_state"], "active", "a check moved the kill switch: {r}");
 
@@ -281,6 +288,7 @@ async fn sigkill_between_submit_accept_and_fill_loses_and_doubles_nothing() {
         let url = server.url("/api/data/candles");
         let candles = json!({"symbol": "BTC/USDT", "timeframe": "1h", "candles": [bar(t0 + (i + 1) * HOUR_MS, 100.0, 101.0, 99.0, 100.0)]});
         let post = tokio::spawn(async move { c.post(url).bearer_auth(TRADER_KEY).json(&candles).send().await });
+        // Not a wait: the kill moment, varied per round (0..30 ms after the bar is sent).
         tokio::time::sleep(Duration::from_millis((i as u64 * 7) % 30)).await;
         server.kill_hard();
         let _ = post.await;

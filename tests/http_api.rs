@@ -52,7 +52,11 @@ async fn bad_input_gets_clear_json_errors_and_journals_nothing() {
     let server = Server::start(dir.path(), &[("TRADPAL_BODY_BYTES_MAX", "4096")]);
     let c = client();
     let post = |path: &str| c.post(server.url(path)).bearer_auth(TRADER_KEY);
-    let (_, before) = send(c.get(server.url("/api/trading/status")).bearer_auth(VIEWER_KEY)).await;
+    // Under load the service can serve before its actors have journaled their start-up
+    // records (after READY_WAIT_MS): those would land after `before` and look like a
+    // refused request that reached the journal.
+    wait_settled(&server).await;
+    let before = journal_sequence(&server).await;
 
     let cases: Vec<(reqwest::RequestBuilder, u16, &str, &str)> = vec![
         (post("/api/trading/start-session").body("{\"symbol\": "), 400, "bad_request", "line 1"),
@@ -100,8 +104,7 @@ async fn bad_input_gets_clear_json_errors_and_journals_nothing() {
         let msg = body["error"]["message"].as_str().unwrap();
         assert!(msg.contains(needle), "{needle:?} not in {msg:?}");
     }
-    let (_, after) = send(c.get(server.url("/api/trading/status")).bearer_auth(VIEWER_KEY)).await;
-    assert_eq!(before["journal"]["last_sequence"], after["journal"]["last_sequence"], "a refused request reached the journal");
+    assert_eq!(journal_sequence(&server).await, before, "a refused request reached the journal");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

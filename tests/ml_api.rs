@@ -8,7 +8,6 @@ mod common;
 
 use common::*;
 use serde_json::{json, Value};
-use std::time::Duration;
 
 async fn train(server: &Server, body: &Value) -> (u16, Value) {
     send(client().post(server.url("/api/ml/train")).bearer_auth(TRADER_KEY).json(body)).await
@@ -22,18 +21,21 @@ async fn get(server: &Server, path: &str) -> (u16, Value) {
     send(client().get(server.url(path)).bearer_auth(VIEWER_KEY)).await
 }
 
+/// Longest wait for a model to train.
+const TRAIN_WAIT_MS: u64 = 120_000;
+
 async fn poll(server: &Server, id: &str) -> Value {
-    for _ in 0..1200 {
+    wait_until(&format!("model {id} to finish training"), TRAIN_WAIT_MS, || async {
         let (s, r) = get(server, &format!("/api/ml/models/{id}")).await;
         assert_eq!(s, 200, "{r}");
         if r["status"] != "training" {
-            return r;
+            return Ok(r);
         }
         let p = r["progress"].as_f64().unwrap();
         assert!((0.0..=1.0).contains(&p), "{r}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("model {id} did not finish training in two minutes");
+        Err(r.to_string())
+    })
+    .await
 }
 
 fn expect_error(status: u16, body: &Value, want_status: u16, needle: &str) {

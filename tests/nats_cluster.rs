@@ -17,7 +17,7 @@
 
 mod common;
 
-use common::nats::{NatsCluster, NatsServer, CLUSTER_NODES};
+use common::nats::{wait_stream, NatsCluster, NatsServer, CLUSTER_NODES};
 use common::*;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
@@ -28,6 +28,21 @@ use tradpal_messages::subjects;
 
 const CANDLES: u64 = 30_000;
 const ORDERS: usize = 80;
+/// Longest wait for a node to serve: a standby takes over once the dead leader's lease
+/// expires.
+const TAKEOVER_WAIT_MS: u64 = 60_000;
+/// Longest wait for the answer to a request held by a paused node once it wakes.
+const RAW_ANSWER_WAIT_MS: u64 = 30_000;
+/// Longest wait for a standby to learn who leads.
+const LEARN_WAIT_MS: u64 = 10_000;
+/// Longest wait for standbys to copy the leader's log.
+const CATCH_UP_WAIT_MS: u64 = 60_000;
+/// Longest wait for a woken, fenced leader to stop.
+const FENCED_STOP_WAIT_MS: u64 = 30_000;
+/// Longest wait for a leader to notice NATS is gone (its idle check runs every 500 ms).
+const STALL_WAIT_MS: u64 = 10_000;
+/// Longest wait for writes to work again once NATS is back.
+const RESUME_WAIT_MS: u64 = 30_000;
 
 fn node_env<'a>(url: &'a str, name: &'a str) -> Vec<(&'a str, &'a str)> {
     vec![("NATS_URL", url), ("TRADPAL_NODE", name)]
@@ -50,6 +65,7 @@ async fn submit_until_answered(nc: &async_nats::Client, i: usize) -> Value {
             let status = v["error"]["status"].as_u64().unwrap_or(0);
             assert!(status == 503 || status >= 500, "order cl-{i} refused: {v}");
         }
+        // A retry's pause: the leader is away or changing.
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
@@ -59,11 +75,40 @@ async fn status(server: &Server) -> Value {
 }
 
 async fn wait_serving(server: &Server, what: &str) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !server.is_serving() {
-        assert!(Instant::now() < deadline, "{what} never took over; logs:\n{}", server.logs());
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_until(&format!("{what} to serve"), TAKEOVER_WAIT_MS, || async { holds(server.is_serving(), || server.logs()) }).await;
+}
+
+/// `server` decided to stand by: [`Server::start_node`] returns on a node's first
+/// announcement, and this one said "standby", not "listening". (It takes over only once
+/// the leader's lease is gone, which the test does later.)
+fn assert_stands_by(server: &Server) {
+    let out = server.stdout.lock().unwrap().clone();
+    let first = out.iter().find(|l| l.starts_with("tradpal standby on ") || l.starts_with("tradpal listening on "));
+    assert!(first.is_some_and(|l| l.starts_with("tradpal standby on ")), "the second node stands by: {out:?}");
+}
+
+/// Sends a trader's POST as raw HTTP/1.1 and returns once the request is written: into
+/// the kernel's buffers, so the server need not be running (a paused process). The task
+/// answers (status, whole response); status 0 when the connection closed unanswered.
+async fn post_raw(base: &str, path: &str, body: &Value) -> tokio::task::JoinHandle<(u16, String)> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = base.strip_prefix("http://").expect("an http:// base").to_string();
+    let mut stream = tokio::net::TcpStream::connect(&addr).await.expect("connect (the kernel accepts for a paused process)");
+    let body = body.to_string();
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {TRADER_KEY}\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(format!("{head}{body}").as_bytes()).await.expect("write the request");
+    tokio::spawn(async move {
+        let mut answer = Vec::new();
+        let read = tokio::time::timeout(Duration::from_millis(RAW_ANSWER_WAIT_MS), stream.read_to_end(&mut answer)).await;
+        assert!(read.is_ok(), "no answer within {RAW_ANSWER_WAIT_MS} ms");
+        let text = String::from_utf8_lossy(&answer).into_owned();
+        let status = text.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+        (status, text)
+    })
 }
 
 /// Orders by client id, from the node's HTTP API.
@@ -82,11 +127,11 @@ async fn orders(server: &Server) -> BTreeMap<String, Value> {
 async fn check_standby_answers(leader: &Server, standby: &Server) {
     let st = status(standby).await;
     assert_eq!(st["cluster"]["role"], "standby", "{st}");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while status(standby).await["cluster"]["leader"] != "a" {
-        assert!(Instant::now() < deadline, "the standby never learned the leader");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_until("the standby to learn the leader", LEARN_WAIT_MS, || async {
+        let st = status(standby).await;
+        holds(st["cluster"]["leader"] == "a", || st.to_string())
+    })
+    .await;
     let (s, e) = send(client().get(standby.url("/api/execution/portfolio")).bearer_auth(VIEWER_KEY)).await;
     assert_eq!(s, 503, "{e}");
     assert!(e["error"]["message"].as_str().unwrap().contains("node a"), "{e}");
@@ -118,6 +163,8 @@ fn start_orders(nc: async_nats::Client) -> tokio::task::JoinHandle<Vec<Value>> {
         let mut answered = Vec::new();
         for i in 0..ORDERS {
             answered.push(submit_until_answered(&nc, i).await);
+            // Pacing, not a wait: spreads the orders over the run, so some are in flight
+            // when the leader is killed.
             tokio::time::sleep(Duration::from_millis(40)).await;
         }
         answered
@@ -129,6 +176,7 @@ fn time_until_serving(server: &Server, since: Instant) -> tokio::task::JoinHandl
     let out = server.stdout.clone();
     tokio::spawn(async move {
         while !out.lock().unwrap().iter().any(|l| l.starts_with("tradpal listening on ")) {
+            // A measurement's resolution (bounded by the caller's own wait), not a wait.
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         since.elapsed()
@@ -180,19 +228,15 @@ async fn check_orders(server: &Server, answered: &[Value]) -> BTreeSet<String> {
 
 /// Waits until every standby's journal has caught up with the leader's log.
 async fn wait_caught_up(leader: &Server, standbys: &[&Server]) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
+    wait_until("the standbys to catch up with the leader's log", CATCH_UP_WAIT_MS, || async {
         let want = status(leader).await["cluster"]["log_through"].as_u64();
         let mut have = Vec::new();
         for s in standbys {
             have.push(status(s).await["cluster"]["log_through"].as_u64());
         }
-        if want.is_some() && have.iter().all(|h| *h == want) {
-            return;
-        }
-        assert!(Instant::now() < deadline, "standbys never caught up: {want:?} vs {have:?}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+        holds(want.is_some() && have.iter().all(|h| *h == want), || format!("{want:?} vs {have:?}"))
+    })
+    .await;
 }
 
 /// Every journal verifies, and all hold the same records over their common length.
@@ -218,8 +262,7 @@ async fn leader_killed_standby_takes_over_nothing_lost_nothing_twice() {
     let a = Server::start_node(dir_a.path(), &node_env(&url, "a"));
     wait_serving(&a, "the first node").await;
     let b = Server::start_node(dir_b.path(), &node_env(&url, "b"));
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    assert!(!b.is_serving(), "the second node stands by");
+    assert_stands_by(&b);
     check_standby_answers(&a, &b).await;
 
     // Load through NATS (candles from a Python producer, orders from a Rust client); the
@@ -280,25 +323,18 @@ async fn paused_leader_wakes_up_fenced_and_stops() {
     wait_serving(&b, "node b").await;
     // Orders go to b now; one submitted to the paused a over HTTP waits in its socket.
     let second = submit_until_answered(&nc, 1).await;
-    let paused_http = tokio::spawn({
-        let url = a.url("/api/execution/submit-order");
-        async move {
-            let body = json!({"client_order_id": "to-paused", "symbol": "SOL/USDT", "side": "buy", "type": "limit", "quantity": "0.2", "price": "50"});
-            send(client().post(url).bearer_auth(TRADER_KEY).json(&body)).await
-        }
-    });
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    let body =
+        json!({"client_order_id": "to-paused", "symbol": "SOL/USDT", "side": "buy", "type": "limit", "quantity": "0.2", "price": "50"});
+    let paused_http = post_raw(&a.base, "/api/execution/submit-order", &body).await;
     unsafe { libc::kill(a.child.id() as i32, libc::SIGCONT) };
 
     // a stops on its own, with an error, and never answers the request it held.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let exit = loop {
-        if let Some(status) = a.child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(Instant::now() < deadline, "the woken leader kept running; logs:\n{}", a.logs());
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let logs = a.logs.clone();
+    let exit = wait_until("the woken leader to stop", FENCED_STOP_WAIT_MS, || {
+        let (status, logs) = (a.child.try_wait().unwrap(), logs.clone());
+        async move { status.ok_or_else(|| logs.lock().unwrap().clone()) }
+    })
+    .await;
     assert!(!exit.success(), "a stops with an error");
     assert!(a.logs().contains("leadership lost") || a.logs().contains("lease"), "a says why:\n{}", a.logs());
     let (s, reply) = paused_http.await.unwrap();
@@ -334,11 +370,11 @@ async fn leader_refuses_writes_fast_while_nats_is_away() {
     nats.kill();
     // The leader notices within its idle check (500 ms) or on the first write that
     // cannot be replicated; from then on writes are refused at once.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !status(&a).await["cluster"]["stalled"].is_string() {
-        assert!(Instant::now() < deadline, "the leader never noticed NATS was gone");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_until("the leader to notice NATS is gone", STALL_WAIT_MS, || async {
+        let st = status(&a).await;
+        holds(st["cluster"]["stalled"].is_string(), || st.to_string())
+    })
+    .await;
     let started = Instant::now();
     let (s, e) = submit("during").await;
     assert_eq!(s, 503, "{e}");
@@ -348,15 +384,11 @@ async fn leader_refuses_writes_fast_while_nats_is_away() {
     assert_eq!(s, 200, "reads still work: {p}");
 
     nats.launch();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
+    wait_until("writes to resume after NATS came back", RESUME_WAIT_MS, || async {
         let (s, e) = submit("after").await;
-        if s == 201 || s == 200 {
-            break;
-        }
-        assert!(Instant::now() < deadline, "writes never resumed after NATS came back: {s} {e}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+        holds(s == 201 || s == 200, || format!("{s} {e}"))
+    })
+    .await;
     let got = orders(&a).await;
     assert!(got.contains_key("before") && got.contains_key("after"), "{got:?}");
     assert!(a.stop().success());
@@ -374,16 +406,9 @@ async fn check_replicas(url: &str, replicas: usize) {
     let js = async_nats::jetstream::new(nc);
     let kv_stream = format!("KV_{}", subjects::LEADER_BUCKET);
     for name in [subjects::MD_STREAM, subjects::EVENTS_STREAM, subjects::LOG_STREAM, kv_stream.as_str()] {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            if let Ok(mut stream) = js.get_stream(name).await {
-                let info = stream.info().await.unwrap();
-                assert_eq!(info.config.num_replicas, replicas, "stream {name}");
-                break;
-            }
-            assert!(Instant::now() < deadline, "stream {name} never created");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        wait_stream(&js, name).await;
+        let info = js.get_stream(name).await.unwrap().info().await.unwrap().clone();
+        assert_eq!(info.config.num_replicas, replicas, "stream {name}");
     }
 }
 
@@ -396,8 +421,7 @@ async fn a_nats_server_and_the_leader_killed_together_nothing_lost_nothing_twice
     let a = Server::start_node(dir_a.path(), &r3_env(&url, "a"));
     wait_serving(&a, "the first node").await;
     let b = Server::start_node(dir_b.path(), &r3_env(&url, "b"));
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    assert!(!b.is_serving(), "the second node stands by");
+    assert_stands_by(&b);
     check_replicas(&url, CLUSTER_NODES).await;
 
     let (mut producer, mut progress) = start_producer(&url);

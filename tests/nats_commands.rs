@@ -7,23 +7,24 @@
 
 mod common;
 
-use common::nats::NatsServer;
+use common::nats::{wait_stream, NatsServer};
 use common::*;
 use serde_json::{json, Value};
-use std::time::{Duration, Instant};
+use std::time::Instant;
+
+/// Longest wait for the service to answer on NATS, or publish what a test waits for.
+const NATS_WAIT_MS: u64 = 20_000;
+/// Longest wait for the records of an imported candle file (45,000 bars) to be published.
+const IMPORT_PUBLISHED_WAIT_MS: u64 = 30_000;
 
 async fn request(client: &async_nats::Client, subject: &str, body: Value) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        // The service subscribes shortly after it starts: "no responders" until then.
-        match client.request(subject.to_string(), serde_json::to_vec(&body).unwrap().into()).await {
-            Ok(msg) => return serde_json::from_slice(&msg.payload).unwrap(),
-            Err(e) => {
-                assert!(Instant::now() < deadline, "{subject}: {e}");
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-        }
-    }
+    // The service subscribes shortly after it starts: "no responders" until then.
+    let payload = serde_json::to_vec(&body).unwrap();
+    let msg = wait_until(&format!("an answer on {subject}"), NATS_WAIT_MS, || async {
+        client.request(subject.to_string(), payload.clone().into()).await.map_err(|e| e.to_string())
+    })
+    .await;
+    serde_json::from_slice(&msg.payload).unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -151,23 +152,17 @@ async fn journaled_events_reach_jetstream_once_in_order() {
         json!({"client_order_id": "e1", "symbol": "BTC/USDT", "side": "buy", "type": "limit", "quantity": "0.01", "price": "30000"});
     let (s, _) = send(client().post(server.url("/api/execution/submit-order")).bearer_auth(TRADER_KEY).json(&order)).await;
     assert_eq!(s, 201);
-    let wait_for = |want: &'static str| {
-        let js = js.clone();
-        async move {
-            let deadline = Instant::now() + Duration::from_secs(20);
-            loop {
-                if js.get_stream("TRADPAL_EVENTS").await.is_ok() {
-                    let got = published_sequences(&js).await;
-                    if got.iter().any(|(_, subject)| subject == want) {
-                        return got;
-                    }
-                }
-                assert!(Instant::now() < deadline, "{want} never published");
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
+    let want = "tradpal.evt.order_accepted";
+    wait_stream(&js, "TRADPAL_EVENTS").await;
+    let got = wait_until(&format!("{want} published"), NATS_WAIT_MS, || async {
+        let got = published_sequences(&js).await;
+        if got.iter().any(|(_, subject)| subject == want) {
+            Ok(got)
+        } else {
+            Err(format!("{got:?}"))
         }
-    };
-    let got = wait_for("tradpal.evt.order_accepted").await;
+    })
+    .await;
     assert_eq!(got[0], (1, "tradpal.evt.service_started".to_string()), "{got:?}");
     assert!(got.iter().enumerate().all(|(i, (seq, _))| *seq == i as u64 + 1), "dense, in journal order: {got:?}");
     let before = got.len();
@@ -180,17 +175,14 @@ async fn journaled_events_reach_jetstream_once_in_order() {
     ))
     .await;
     assert_eq!(s, 201);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
+    let got = wait_until("the second order published", NATS_WAIT_MS, || async {
         let got = published_sequences(&js).await;
-        if got.iter().filter(|(_, s)| s == "tradpal.evt.order_accepted").count() == 2 {
-            assert!(got.len() > before);
-            assert!(got.iter().enumerate().all(|(i, (seq, _))| *seq == i as u64 + 1), "no gap, no repeat across the restart: {got:?}");
-            break;
-        }
-        assert!(Instant::now() < deadline, "second order never published: {got:?}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+        let accepted = got.iter().filter(|(_, s)| s == "tradpal.evt.order_accepted").count();
+        holds(accepted == 2, || format!("{got:?}")).map(|()| got)
+    })
+    .await;
+    assert!(got.len() > before);
+    assert!(got.iter().enumerate().all(|(i, (seq, _))| *seq == i as u64 + 1), "no gap, no repeat across the restart: {got:?}");
 }
 
 /// A record too large for one NATS message (10,000 imported candles are about 1.1 MB of
@@ -210,17 +202,12 @@ async fn oversized_records_do_not_stall_events() {
     assert_eq!(s, 200);
     let last = st["journal"]["last_sequence"].as_u64().unwrap();
     let js = async_nats::jetstream::new(async_nats::connect(nats.url()).await.unwrap());
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let got = loop {
-        if js.get_stream("TRADPAL_EVENTS").await.is_ok() {
-            let got = published_sequences(&js).await;
-            if got.len() as u64 >= last {
-                break got;
-            }
-        }
-        assert!(Instant::now() < deadline, "events stalled before {last}: {}", server.logs());
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    wait_stream(&js, "TRADPAL_EVENTS").await;
+    let got = wait_until(&format!("every record through {last} published"), IMPORT_PUBLISHED_WAIT_MS, || async {
+        let got = published_sequences(&js).await;
+        holds(got.len() as u64 >= last, || format!("{} published\n{}", got.len(), server.logs())).map(|()| got)
+    })
+    .await;
     assert!(got.iter().enumerate().all(|(i, (seq, _))| *seq == i as u64 + 1), "dense, in order");
     let stream = js.get_stream("TRADPAL_EVENTS").await.unwrap();
     let mut truncated = 0;

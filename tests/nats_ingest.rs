@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::nats::NatsServer;
+use common::nats::{wait_ingest_drained, wait_stream, NatsServer};
 use common::*;
 use futures_util::StreamExt;
 use serde_json::{json, Value};
@@ -33,6 +33,7 @@ async fn publish(js: &async_nats::jetstream::Context, subject: &str, payload: Ve
             Err(e) if Instant::now() < deadline => eprintln!("publish failed, retrying: {e}"),
             Err(e) => panic!("publish failed: {e}"),
         }
+        // A retry's pause, not a wait for something (nats-server is coming back).
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
@@ -50,11 +51,7 @@ async fn candles_arrive_once_and_malformed_messages_are_rejected() {
     let js = async_nats::jetstream::new(client.clone());
     let mut rejected = client.subscribe("tradpal.md.rejected").await.unwrap();
     // Wait for the service to create its stream.
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while js.get_stream("TRADPAL_MD").await.is_err() {
-        assert!(Instant::now() < deadline, "stream never created");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_stream(&js, "TRADPAL_MD").await;
     let subject = "tradpal.md.candle.BTC-USDT.1m";
     // 300 single-candle messages, then 7 arrays of 100, one of them sent twice.
     for m in 0..300 {
@@ -129,11 +126,7 @@ async fn nothing_lost_or_doubled_through_service_and_nats_crashes() {
     let mut server = Server::start(dir.path(), &[("NATS_URL", &url)]);
     let client = async_nats::ConnectOptions::new().retry_on_initial_connect().connect(&url).await.unwrap();
     let js = async_nats::jetstream::new(client);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while js.get_stream("TRADPAL_MD").await.is_err() {
-        assert!(Instant::now() < deadline, "stream never created");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_stream(&js, "TRADPAL_MD").await;
     let subject = "tradpal.md.candle.ETH-USDT.1m";
     let total = 3000i64;
     for chunk in 0..30 {
@@ -147,6 +140,7 @@ async fn nothing_lost_or_doubled_through_service_and_nats_crashes() {
         if chunk == 20 {
             // nats-server dies and comes back on the same store.
             nats.kill();
+            // Not a wait: how long NATS stays away (the service must keep serving).
             tokio::time::sleep(Duration::from_millis(300)).await;
             let st = status(&server).await;
             assert_eq!(st["actors"].as_array().unwrap().len(), 10, "the service keeps serving without NATS: {st}");
@@ -158,8 +152,8 @@ async fn nothing_lost_or_doubled_through_service_and_nats_crashes() {
         eprintln!("status: {}\nservice logs:\n{}", status(&server).await, server.logs());
     }
     assert_eq!(got, total as u64);
-    // Exactly once: no more than `total` either, even after redeliveries settle.
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Exactly once: no more than `total` either, once nothing is left to redeliver.
+    wait_ingest_drained(&js).await;
     assert_eq!(wait_for_bars(&server, "ETH/USDT", total as u64).await, total as u64);
     server.stop();
     let (code, out, _) = run_cli(&["journal", "verify", "--json", "--data-dir", dir.path().to_str().unwrap()], &[]);
@@ -188,9 +182,7 @@ async fn bench_ingest_throughput() {
         let mut server = Some(Server::start(dir.path(), &env));
         let client = async_nats::connect(nats.url()).await.unwrap();
         let js = async_nats::jetstream::new(client);
-        while js.get_stream("TRADPAL_MD").await.is_err() {
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        wait_stream(&js, "TRADPAL_MD").await;
         if backlog {
             server.take().unwrap().stop();
         }

@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::nats::NatsServer;
+use common::nats::{wait_ingest_drained, NatsServer};
 use common::*;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -50,6 +50,7 @@ async fn python_producer_100k_candles_through_both_crashes() {
         if n >= TOTAL * 3 / 4 && !killed_nats {
             killed_nats = true;
             nats.kill();
+            // Not a wait: how long NATS stays away while the producer retries.
             tokio::time::sleep(Duration::from_millis(300)).await;
             nats.launch();
         }
@@ -59,8 +60,9 @@ async fn python_producer_100k_candles_through_both_crashes() {
     assert!(killed_service && killed_nats);
     let got = wait_for_bars(&server, "SOL/USDT", TOTAL).await;
     assert_eq!(got, TOTAL, "every candle once");
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    assert_eq!(wait_for_bars(&server, "SOL/USDT", TOTAL).await, TOTAL, "and no more after redeliveries settle");
+    let js = async_nats::jetstream::new(async_nats::connect(&url).await.unwrap());
+    wait_ingest_drained(&js).await;
+    assert_eq!(wait_for_bars(&server, "SOL/USDT", TOTAL).await, TOTAL, "and no more once nothing is left to redeliver");
     server.stop();
     let (code, out, _) = run_cli(&["journal", "verify", "--json", "--data-dir", dir.path().to_str().unwrap()], &[]);
     assert_eq!(code, 0, "{out}");

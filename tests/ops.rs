@@ -11,9 +11,14 @@ use base64::Engine;
 use common::*;
 use serde_json::{json, Value};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const JWT_SECRET: &str = "test-secret-0123456789abcdef0123456789";
+/// Longest wait for an alert to reach the webhook (the first attempt fails and is retried
+/// after 250 ms).
+const ALERT_WAIT_MS: u64 = 10_000;
+/// Longest wait for the service's NATS link to connect (TLS handshake included).
+const NATS_CONNECT_WAIT_MS: u64 = 15_000;
 
 async fn token_for(server: &Server, key: &str) -> Value {
     let (s, body) = send(client().post(server.url("/api/auth/token")).bearer_auth(key)).await;
@@ -214,17 +219,26 @@ async fn a_kill_switch_alert_reaches_the_webhook_once_after_a_retry() {
     let server = Server::start(dir.path(), &[("TRADPAL_ALERT_WEBHOOK", &url)]);
     set_state(&server, "halted").await;
     set_state(&server, "halted").await;
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while got.lock().unwrap().iter().all(|(s, _, _)| *s != 200) {
-        assert!(Instant::now() < deadline, "no alert delivered: {:?}\n{}", got.lock().unwrap(), server.logs());
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    // Time for a duplicate to show up, if one were sent.
-    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let delivered = |to: &'static str| {
+        let got = got.clone();
+        move || {
+            let got = got.clone();
+            async move {
+                let got = got.lock().unwrap();
+                holds(got.iter().any(|(s, _, a)| *s == 200 && a["details"]["to"] == to), || format!("{got:?}"))
+            }
+        }
+    };
+    wait_until("the kill switch alert delivered", ALERT_WAIT_MS, delivered("halted")).await;
+    // A duplicate would show up before a later alert: the webhook POSTs one alert at a
+    // time, in order. So the resume alert, once delivered, closes the window.
+    set_state(&server, "active").await;
+    wait_until("the resume alert delivered", ALERT_WAIT_MS, delivered("active")).await;
     let got = got.lock().unwrap().clone();
-    assert_eq!(got.len(), 2, "one refused attempt, one delivery: {got:?}");
+    assert_eq!(got.len(), 3, "one refused attempt, one delivery, then the resume alert: {got:?}");
     assert_eq!((got[0].0, got[1].0), (500, 200));
     assert_eq!(got[0].1, got[1].1, "a retry carries the same alert id");
+    assert_ne!(got[2].1, got[1].1, "the resume alert is another alert");
     let alert = &got[1].2;
     assert_eq!((alert["kind"].as_str(), alert["severity"].as_str()), (Some("kill_switch"), Some("critical")), "{alert}");
     assert_eq!(alert["id"].as_str(), Some(got[1].1.as_str()));
@@ -234,24 +248,19 @@ async fn a_kill_switch_alert_reaches_the_webhook_once_after_a_retry() {
     assert!(logs.contains("alert") && logs.contains("kill_switch") && logs.contains("webhook attempt failed"), "{logs}");
     assert!(!logs.contains(&url), "the webhook URL may carry a token: never logged");
 
-    // The same alert, once, in GET /api/alerts (viewer), newest first; no key: 401.
+    // The same alerts, once each, in GET /api/alerts (viewer), newest first (listed
+    // before they are POSTed); no key: 401.
     let (s, recent) = send(client().get(server.url("/api/alerts")).bearer_auth(VIEWER_KEY)).await;
     assert_eq!(s, 200, "{recent}");
     let kill: Vec<&Value> = recent["alerts"].as_array().unwrap().iter().filter(|a| a["kind"] == "kill_switch").collect();
-    assert_eq!(kill.len(), 1, "one alert for two identical moves: {recent}");
-    assert_eq!(kill[0]["id"], alert["id"], "the alert the webhook got: {recent}");
+    assert_eq!(kill.len(), 2, "one alert for two identical moves, one for the resume: {recent}");
+    assert_eq!(kill[1]["id"], alert["id"], "the alert the webhook got: {recent}");
+    assert_eq!(
+        (kill[0]["details"]["to"].as_str(), kill[0]["id"].as_str()),
+        (Some("active"), Some(got[2].1.as_str())),
+        "newest first: {recent}"
+    );
     assert_eq!(recent["kept_max"], 200);
-    set_state(&server, "active").await;
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let (_, recent) = send(client().get(server.url("/api/alerts")).bearer_auth(VIEWER_KEY)).await;
-        if recent["alerts"][0]["details"]["to"] == "active" {
-            assert_eq!(recent["alerts"][1]["details"]["to"], "halted", "newest first: {recent}");
-            break;
-        }
-        assert!(Instant::now() < deadline, "the resume alert never listed: {recent}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
     let (s, _) = send(client().get(server.url("/api/alerts"))).await;
     assert_eq!(s, 401);
 }
@@ -266,15 +275,11 @@ async fn alerts_are_published_on_nats_over_tls() {
     subscriber.flush().await.unwrap();
     let server = Server::start(&dir.path().join("data"), &[("NATS_URL", &nats.url()), ("NATS_TLS_CA", pki.ca.to_str().unwrap())]);
     // Connected over TLS: the status says so, and /ready reports it.
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
+    wait_until("the NATS link connected over TLS", NATS_CONNECT_WAIT_MS, || async {
         let (_, body) = send(client().get(server.url("/api/trading/status")).bearer_auth(VIEWER_KEY)).await;
-        if body["nats"]["state"] == "connected" {
-            break;
-        }
-        assert!(Instant::now() < deadline, "not connected over TLS: {body}\n{}", server.logs());
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+        holds(body["nats"]["state"] == "connected", || format!("{body}\n{}", server.logs()))
+    })
+    .await;
     let (_, ready) = send(client().get(server.url("/ready"))).await;
     assert!(ready["checks"].as_array().unwrap().iter().any(|c| c["name"] == "nats" && c["ok"] == true), "{ready}");
     set_state(&server, "reducing").await;

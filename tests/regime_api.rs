@@ -7,6 +7,9 @@ mod common;
 use common::*;
 use serde_json::{json, Value};
 
+/// Longest wait for regimes to be journaled after bars arrive (arrival is debounced).
+const REGIME_WAIT_MS: u64 = 20_000;
+
 fn synth(dir: &std::path::Path, bars: &str, tf: &str, seed: &str) -> std::path::PathBuf {
     let out = dir.join(format!("synth-{seed}.csv"));
     let (code, _, err) = run_cli(
@@ -182,15 +185,15 @@ async fn regimes_are_detected_as_bars_arrive() {
         let body = json!({"symbol": "SOL/USDT", "timeframe": "1h", "candles": chunk});
         assert_eq!(send(c.post(server.url("/api/data/candles")).bearer_auth(TRADER_KEY).json(&body)).await.0, 200);
     }
-    let mut history = Value::Null;
-    for _ in 0..200 {
+    let history = wait_until("a regime journaled on arrival", REGIME_WAIT_MS, || async {
         let (s, h) = send(c.get(server.url("/api/regime/history/SOL/USDT?days=3650")).bearer_auth(VIEWER_KEY)).await;
         if s == 200 {
-            history = h;
-            break;
+            Ok(h)
+        } else {
+            Err(format!("{s} {h}"))
         }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    })
+    .await;
     let entries = history["regime_transitions"].as_array().unwrap_or_else(|| panic!("no regime journaled on arrival: {history}"));
     assert!(entries.iter().any(|e| e["timeframe"] == "1h"), "{history}");
     assert!(entries.iter().any(|e| e["timeframe"] == "combined"), "{history}");
@@ -223,15 +226,15 @@ async fn real_bars_arriving_show_trend_and_volatility_transitions() {
     }
     // Arrival is debounced: wait until the last bar's regime is journaled.
     let url = server.url("/api/regime/history/GOOG/USD?days=3650&timeframe=1d");
-    let mut history = Value::Null;
-    for _ in 0..400 {
+    let history = wait_until("the last bar's regime journaled", REGIME_WAIT_MS, || async {
         let (s, h) = send(c.get(&url).bearer_auth(VIEWER_KEY)).await;
         if s == 200 && h["until"] == "2013-03-01T00:00:00Z" && h["regime_transitions"].as_array().is_some_and(|e| e.len() > 20) {
-            history = h;
-            break;
+            Ok(h)
+        } else {
+            Err(format!("{s} {h}"))
         }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    })
+    .await;
     let entries = history["regime_transitions"].as_array().unwrap_or_else(|| panic!("no history: {history}"));
     assert!(entries.iter().all(|e| e["timeframe"] == "1d" && e["volatility"].is_string()), "{history}");
     let trend_changes = entries.iter().filter(|e| e["from"] != "" && e["from"] != e["regime"]).count();

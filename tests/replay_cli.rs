@@ -12,7 +12,7 @@ mod common;
 use common::*;
 use serde_json::{json, Value};
 use std::path::Path;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 const HOUR_MS: i64 = 3_600_000;
 const ENV: &[(&str, &str)] = &[("MAX_POSITION_SIZE", "0.5"), ("TRANSACTION_COSTS", "0.001")];
@@ -38,16 +38,15 @@ async fn post_bars(server: &Server, bars: Vec<Value>) {
 /// Waits until execution has taken in the bar closing at `close` (fills are durable
 /// before the portfolio answers).
 async fn wait_mark(server: &Server, close: &str) {
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    loop {
+    wait_until(&format!("the mark {close}"), MARK_WAIT_MS, || async {
         let (s, p) = send(client().get(server.url("/api/execution/portfolio")).bearer_auth(VIEWER_KEY)).await;
-        if s == 200 && p["last_prices"]["BTC/USDT"]["price"] == close {
-            return;
-        }
-        assert!(std::time::Instant::now() < deadline, "timed out waiting for the mark {close}: {p}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+        holds(s == 200 && p["last_prices"]["BTC/USDT"]["price"] == close, || format!("{s} {p}"))
+    })
+    .await;
 }
+
+/// Longest wait for execution to take in a posted bar.
+const MARK_WAIT_MS: u64 = 10_000;
 
 /// Records of each kind in the journal (`tradpal journal dump`).
 fn journal_kinds(dir: &Path) -> std::collections::BTreeMap<String, u64> {

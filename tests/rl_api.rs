@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::{client, run_cli, send, Server, TRADER_KEY, VIEWER_KEY};
+use common::{client, run_cli, send, wait_until, Server, TRADER_KEY, VIEWER_KEY};
 use serde_json::{json, Value};
 
 const BARS: usize = 1_200;
@@ -21,18 +21,21 @@ async fn post(server: &Server, path: &str, key: &str, body: Value) -> (u16, Valu
     send(client().post(server.url(path)).bearer_auth(key).json(&body)).await
 }
 
-/// The agent's document once trained (or failed: the test fails with it), within 180 s.
+/// Longest wait for an agent to train.
+const TRAIN_WAIT_MS: u64 = 180_000;
+
+/// The agent's document once trained (or failed: the test fails with it).
 async fn trained(server: &Server, id: &str) -> Value {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(180);
-    loop {
+    wait_until(&format!("agent {id} to train"), TRAIN_WAIT_MS, || async {
         let (s, a) = send(client().get(server.url(&format!("/api/rl/agents/{id}"))).bearer_auth(VIEWER_KEY)).await;
         assert_eq!(s, 200, "{a}");
         match a["status"].as_str() {
-            Some("trained") => return a,
-            Some("running") if std::time::Instant::now() < deadline => tokio::time::sleep(std::time::Duration::from_millis(200)).await,
+            Some("trained") => Ok(a),
+            Some("running") => Err(a.to_string()),
             _ => panic!("agent {id} did not train: {a}"),
         }
-    }
+    })
+    .await
 }
 
 async fn bad_input(server: &Server) {

@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::{client, run_cli, send, test_data, Server, TRADER_KEY, VIEWER_KEY};
+use common::{client, run_cli, send, test_data, wait_until, Server, TRADER_KEY, VIEWER_KEY};
 use serde_json::{json, Value};
 
 const BARS: usize = 1_500;
@@ -71,18 +71,22 @@ async fn start_session(server: &Server) -> String {
     r["session_id"].as_str().unwrap().to_string()
 }
 
-/// The session's performance once it has acted on `bars` bars (or what it has after 60 s).
+/// Longest wait for a session to act on the bars it was sent.
+const SESSION_WAIT_MS: u64 = 60_000;
+
+/// The session's performance once it has acted on `bars` bars.
 async fn performance(server: &Server, id: &str, bars: u64) -> Value {
     let url = server.url(&format!("/api/trading/performance?session_id={id}"));
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    loop {
+    wait_until(&format!("session {id} to act on {bars} bars"), SESSION_WAIT_MS, || async {
         let (s, p) = send(client().get(&url).bearer_auth(VIEWER_KEY)).await;
         assert_eq!(s, 200, "{p}");
-        if p["pnl"]["bars"].as_u64() == Some(bars) || std::time::Instant::now() > deadline {
-            return p;
+        if p["pnl"]["bars"].as_u64() == Some(bars) {
+            Ok(p)
+        } else {
+            Err(p.to_string())
         }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    })
+    .await
 }
 
 /// The fields of a trade both sides must agree on.

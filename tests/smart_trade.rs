@@ -7,6 +7,9 @@ mod common;
 use common::*;
 use serde_json::{json, Value};
 
+/// Longest wait for a model to train.
+const TRAIN_WAIT_MS: u64 = 120_000;
+
 async fn smart(server: &Server, body: Value) -> (u16, Value) {
     send(client().post(server.url("/api/trading/smart-trade")).bearer_auth(TRADER_KEY).json(&body)).await
 }
@@ -35,14 +38,16 @@ async fn smart_trade_decides_with_a_trained_model_and_journals_first() {
     let (s, r) = send(client().post(server.url("/api/ml/train")).bearer_auth(TRADER_KEY).json(&body)).await;
     assert_eq!(s, 202, "{r}");
     let id = r["model_id"].as_str().unwrap().to_string();
-    for _ in 0..1200 {
+    let m = wait_until("the model to train", TRAIN_WAIT_MS, || async {
         let (_, m) = send(client().get(server.url(&format!("/api/ml/models/{id}"))).bearer_auth(VIEWER_KEY)).await;
         if m["status"] != "training" {
-            assert_eq!(m["status"], "ready", "{m}");
-            break;
+            Ok(m)
+        } else {
+            Err(m.to_string())
         }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    })
+    .await;
+    assert_eq!(m["status"], "ready", "{m}");
 
     // A decision on the stored bars: the ML part speaks, RL is left out and says why.
     let (s, d) = smart(&server, json!({"symbol": "BTC/USDT"})).await;

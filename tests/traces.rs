@@ -18,7 +18,6 @@ use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
 use prost::Message;
 use serde_json::json;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
 /// One received span with its resource's `service.name`.
 #[derive(Debug, Clone)]
@@ -91,12 +90,15 @@ async fn grpc_receiver(into: Collected) -> String {
 const TRACE_ID: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
 const CALLER_SPAN: &str = "00f067aa0ba902b7";
 
+/// Longest wait for spans to arrive at the receiver (or a log line to be written).
+const TRACE_WAIT_MS: u64 = 20_000;
+
 async fn wait_for(into: &Collected, what: &str, f: impl Fn(&[Got]) -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !f(&into.lock().unwrap()) {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}; got {:#?}", names(into));
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_until(what, TRACE_WAIT_MS, || async {
+        let done = f(&into.lock().unwrap());
+        holds(done, || format!("{:#?}", names(into)))
+    })
+    .await;
 }
 
 fn names(into: &Collected) -> Vec<String> {
@@ -218,7 +220,15 @@ async fn grpc_exports_the_same_trace_and_shutdown_flushes_it() {
     ];
     let server = Server::start(dir.path(), &env);
     traced_order(&server, "req-grpc-1").await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // A later request, logged once it is answered: by then the order's spans have ended,
+    // so an exporter that sends spans as they end (no batching) would have sent them.
+    let later = client().get(server.url("/health")).header("x-request-id", "req-grpc-later").send().await.unwrap();
+    assert_eq!(later.status(), 200);
+    wait_until("the later request's access line", TRACE_WAIT_MS, || async {
+        let logs = server.logs();
+        holds(logs.lines().any(|l| l.contains("request_id=req-grpc-later") && l.contains(" access: ")), || logs.clone())
+    })
+    .await;
     assert!(into.lock().unwrap().is_empty(), "nothing exported before the flush: {:?}", names(&into));
     let logs_before_stop = server.logs();
     assert!(server.stop().success());

@@ -78,6 +78,28 @@ async fn wait_status(cid: &str, want: OrderStatus) -> OrderView {
     panic!("{cid} never became {}: {:?}", want.as_str(), get(cid).await);
 }
 
+/// Longest wait for the execution actor to ask the venue about an order (its tick runs
+/// every second).
+const QUERY_WAIT_MS: u64 = 10_000;
+
+/// Waits until the fake has been asked about `cid` (`GET /api/v3/order`) `n` times.
+async fn wait_queries(fake: &FakeBinance, cid: &str, n: usize) {
+    let asked = || {
+        let requests = fake.requests();
+        requests
+            .iter()
+            .filter(|r| r.method == "GET" && r.path == "/api/v3/order" && r.param("origClientOrderId").as_deref() == Some(cid))
+            .count()
+    };
+    for _ in 0..QUERY_WAIT_MS / 20 {
+        if asked() >= n {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("{cid}: asked about {} times within {QUERY_WAIT_MS} ms, not {n}: {:?}", asked(), get(cid).await);
+}
+
 /// The fake checks `timestamp` against its own clock: keep it on the wall clock.
 fn follow_wall_clock(fake: &FakeBinance) {
     let clock = fake.clock.clone();
@@ -167,8 +189,12 @@ async fn routes_orders_then_reconciles_after_a_restart(fake: &FakeBinance, dir: 
     submit(r#"{"client_order_id":"rest-1","symbol":"BTC/USDT","side":"buy","type":"limit","quantity":"0.001","price":"29500"}"#).await;
     wait_status("rest-1", OrderStatus::Accepted).await;
     fake.fail_next(10_000, Failure::ServerError);
-    submit(r#"{"client_order_id":"lost-1","symbol":"BTC/USDT","side":"buy","type":"limit","quantity":"0.001","price":"29400"}"#).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    let lost =
+        submit(r#"{"client_order_id":"lost-1","symbol":"BTC/USDT","side":"buy","type":"limit","quantity":"0.001","price":"29400"}"#).await;
+    // The placement fails (500), and so do the tick's queries. A query is sent only once
+    // the previous answer about the order was applied (one request per order at a time):
+    // the second query means the placement's and the first query's answers are in.
+    wait_queries(fake, "lost-1", 2).await;
     assert_eq!(get("lost-1").await.status, OrderStatus::Submitted, "an unknown outcome is never guessed");
     rt.shutdown().await;
 
@@ -176,7 +202,10 @@ async fn routes_orders_then_reconciles_after_a_restart(fake: &FakeBinance, dir: 
     fake.with_state(|s| s.failures.clear());
     fake.with_state(|s| s.book.fill_resting("rest-1", fixed("0.001"), fixed("29500"), WallClock.now().as_millis()));
     assert!(fake.with_state(|s| !s.book.orders.iter().any(|o| o.client_order_id == "lost-1")), "the placement never arrived");
-    tokio::time::sleep(Duration::from_millis(1_100)).await; // ORDER_TIMEOUT = 1 s
+    // Not a wait for an event: the order timeout (1 s in `settings`) is a span of time,
+    // and the restart expires the order only once it has passed since the submission.
+    let since = Duration::from_nanos((WallClock.now().0 - lost.submitted_at.0).max(0) as u64);
+    tokio::time::sleep(Duration::from_millis(1_100).saturating_sub(since)).await;
 
     let asked_before = fake.request_count();
     let rt = Runtime::start(settings(dir, &fake.url), RuntimeOptions::default()).await.unwrap();

@@ -8,9 +8,12 @@ use tradpal_actors::concern::ConcernMsg;
 use tradpal_actors::session::SessionMsg;
 use tradpal_actors::{names, Fault, RequestMeta};
 use tradpal_config::Settings;
-use tradpal_messages::{ActorState, CorrelationId, EventKind, SessionId, StartSession, TradingMode};
+use tradpal_messages::{ActorRestarted, ActorState, CorrelationId, Event, SessionId, StartSession, TradingMode};
 use tradpal_runtime::supervisor::RestartPolicy;
 use tradpal_runtime::{Runtime, RuntimeOptions};
+
+/// Longest wait for the supervisor's failure records to be durable.
+const JOURNALED_WAIT_MS: u64 = 5_000;
 
 fn settings(dir: &std::path::Path) -> Settings {
     let mut s = Settings::defaults();
@@ -67,6 +70,28 @@ async fn wait_for(rt: &Runtime, name: &str, pred: impl Fn(ActorState, u32) -> bo
     panic!("{name} never reached the expected state: {:?}", rt.statuses.read().unwrap().get(name));
 }
 
+/// The journaled `ActorRestarted` records, once `done` holds on them (in journal order).
+async fn wait_restarts_journaled(rt: &Runtime, done: impl Fn(&[ActorRestarted]) -> bool) -> Vec<ActorRestarted> {
+    let journal = rt.services.journal.clone();
+    let read = || -> Vec<ActorRestarted> {
+        journal
+            .read_range(1, journal.last_sequence())
+            .filter_map(|e| match e.unwrap().event {
+                Event::ActorRestarted(r) => Some(r),
+                _ => None,
+            })
+            .collect()
+    };
+    for _ in 0..JOURNALED_WAIT_MS / 10 {
+        let got = read();
+        if done(&got) {
+            return got;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("the restarts were not journaled within {JOURNALED_WAIT_MS} ms: {:?}", read());
+}
+
 // ractor's registry is global to the process: these scenarios run in one test, in turn.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn supervision_scenarios() {
@@ -102,11 +127,10 @@ async fn panicking_actor_restarts_with_state_rebuilt() {
     let list = ractor::call!(session_actor().await, |reply| SessionMsg::List { reply }).unwrap();
     assert_eq!(list.len(), 3);
 
-    // Each failure is journaled.
-    let journal = rt.services.journal.clone();
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    let restarts = journal.read_range(1, journal.last_sequence()).filter(|e| e.as_ref().unwrap().kind == EventKind::ActorRestarted).count();
-    assert_eq!(restarts, 2);
+    // Each failure is journaled (off the supervisor's mailbox, so a moment later), once.
+    let restarts = wait_restarts_journaled(&rt, |r| r.len() >= 2).await;
+    let seen: Vec<(&str, u32, bool)> = restarts.iter().map(|r| (r.actor.as_str(), r.restart_count, r.restarted)).collect();
+    assert_eq!(seen, [(names::SESSION, 1, true), (names::SESSION, 2, true)]);
 
     rt.shutdown().await;
     assert!(ActorRef::<SessionMsg>::where_is(names::SESSION).is_none(), "children stopped with the tree");
@@ -128,7 +152,11 @@ async fn crash_loop_exhausts_budget() {
     }
     let (state, _) = wait_for(&rt, names::LIVE_BOT, |s, _| s == ActorState::Failed).await;
     assert_eq!(state, ActorState::Failed);
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // The supervisor's own record of its decision: the third failure is given up on (no
+    // restart is scheduled), not restarted.
+    let restarts = wait_restarts_journaled(&rt, |r| r.iter().any(|r| r.restart_count == 3)).await;
+    let seen: Vec<(&str, u32, bool)> = restarts.iter().map(|r| (r.actor.as_str(), r.restart_count, r.restarted)).collect();
+    assert_eq!(seen, [(names::LIVE_BOT, 1, true), (names::LIVE_BOT, 2, true), (names::LIVE_BOT, 3, false)]);
     assert!(ActorRef::<ConcernMsg>::where_is(names::LIVE_BOT).is_none(), "a failed actor stays down");
     // The others are unaffected.
     assert_eq!(rt.statuses.read().unwrap()[names::SESSION].state, ActorState::Running);

@@ -6,7 +6,10 @@
 
 pub mod nats;
 pub mod tls;
+pub mod wait;
 pub mod webdriver;
+
+pub use wait::{holds, wait_until, wait_until_blocking};
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -249,6 +252,36 @@ pub fn btc_week_imported(dir: &Path) -> (PathBuf, PathBuf) {
     let (code, out, err) = run_cli(&args, &[]);
     assert_eq!(code, 0, "{out}{err}");
     (data, csv)
+}
+
+/// Longest wait for a started server to settle (every actor running, start-up records
+/// durable): `READY_WAIT_MS` (10 s) is how long the service itself waits before serving
+/// anyway; a loaded test machine gets three times that.
+pub const SETTLE_WAIT_MS: u64 = 30_000;
+
+/// The journal's last sequence, as `/api/trading/status` reports it.
+pub async fn journal_sequence(server: &Server) -> u64 {
+    let (s, st) = send(client().get(server.url("/api/trading/status")).bearer_auth(VIEWER_KEY)).await;
+    assert_eq!(s, 200, "{st}");
+    st["journal"]["last_sequence"].as_u64().unwrap_or_else(|| panic!("no journal.last_sequence in {st}"))
+}
+
+/// Waits until the server has settled after start: every actor `running` (a start under
+/// load can serve before, after `READY_WAIT_MS`), and the execution actor's start-up
+/// records durable (it answers the portfolio only after everything it queued is on disk).
+/// From then on the journal moves only on what the test does.
+pub async fn wait_settled(server: &Server) {
+    wait_until("every actor running", SETTLE_WAIT_MS, || async move {
+        let (s, st) = send(client().get(server.url("/api/trading/status")).bearer_auth(VIEWER_KEY)).await;
+        let actors = st["actors"].as_array().cloned().unwrap_or_default();
+        holds(s == 200 && !actors.is_empty() && actors.iter().all(|a| a["state"] == "running"), || format!("{s} {st}"))
+    })
+    .await;
+    wait_until("the execution actor's start-up records", SETTLE_WAIT_MS, || async move {
+        let (s, p) = send(client().get(server.url("/api/execution/portfolio")).bearer_auth(VIEWER_KEY)).await;
+        holds(s == 200, || format!("{s} {p}"))
+    })
+    .await;
 }
 
 /// Bars stored for `symbol` (any timeframe) once at least `want` are there, or what is
