@@ -22,6 +22,7 @@ pub mod not_built;
 pub mod observe;
 pub mod openapi;
 pub mod rate_limit;
+pub mod query;
 pub mod ready;
 pub mod regime;
 pub mod request_id;
