@@ -4,10 +4,10 @@
 use super::auth::{Trader, Viewer};
 use super::error::ApiError;
 use super::json::ApiJson;
+use super::query::ApiQuery;
 use super::request_id::RequestId;
 use super::trading::correlation;
 use crate::actor_call::call_actor;
-use super::query::ApiQuery;
 use axum::extract::Path;
 use axum::{Extension, Json};
 use serde::Deserialize;
