@@ -19,6 +19,8 @@ use std::time::Duration;
 pub const DRAW_EVERY_MS: u64 = 200;
 /// Redraws a second at most on a terminal (1000 / [`DRAW_EVERY_MS`]).
 const DRAWS_PER_SEC_MAX: u8 = 5;
+/// The line width [`StderrLine`] reports: longer than any bar line here.
+const LINE_WIDTH: u16 = 100;
 /// The bar's width in characters.
 const BAR_WIDTH: usize = 30;
 
@@ -69,6 +71,10 @@ pub fn with_bar<T>(label: &str, unit: &str, total: usize, show: bool, work: impl
     });
     bar.set_position(done.load(Ordering::Relaxed) as u64);
     bar.finish();
+    if !std::io::stderr().is_terminal() {
+        // A terminal's cursor wraps after indicatif's padded line; a pipe needs the newline.
+        eprintln!();
+    }
     out
 }
 
@@ -79,8 +85,8 @@ pub struct StderrLine;
 
 impl TermLike for StderrLine {
     fn width(&self) -> u16 {
-        // Wide enough that indicatif never truncates the one line.
-        200
+        // Wider than the longest bar line (indicatif pads each line to this with spaces).
+        LINE_WIDTH
     }
     fn move_cursor_up(&self, _: usize) -> std::io::Result<()> {
         Ok(())
