@@ -14,6 +14,7 @@ use tradpal_messages::time::{civil_from_days, days_from_civil, Timestamp};
 mod hand {
     const NANOS_PER_SEC: i64 = 1_000_000_000;
     const SECS_PER_DAY: i64 = 86_400;
+    #[derive(Clone, Copy)]
     pub struct Timestamp(pub i64);
 
     impl Timestamp {

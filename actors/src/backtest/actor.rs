@@ -12,6 +12,7 @@
 
 use super::engine::{run_spec, SymbolBars};
 use super::files;
+use super::job_kind::JobKind;
 use super::optimize_job;
 use super::optimize_request::OptimizeRequest;
 use super::report::{add_sections, performance, summary, unfinished};
@@ -42,8 +43,6 @@ pub const BACKTESTS_RUNNING_MAX: usize = 2;
 pub const BACKTEST_BARS_MAX: usize = 2_000_000;
 /// How long a call to the market-data actor may take.
 const MARKET_DATA_CALL_MS: u64 = 10_000;
-/// `kind` of a plain backtest run.
-pub const KIND_RUN: &str = "run";
 /// The reason a run cut by a restart reports.
 pub const INTERRUPTED: &str = "interrupted by a restart before it finished";
 
@@ -95,7 +94,7 @@ pub enum BacktestMsg {
 pub struct RunAccepted {
     pub backtest_id: BacktestId,
     /// `run`, `optimize` or `walk_forward`.
-    pub kind: &'static str,
+    pub kind: JobKind,
     pub status: &'static str,
     pub symbol: String,
     pub timeframe: Timeframe,
@@ -109,7 +108,7 @@ pub enum Entry {
     Running {
         done: Arc<AtomicUsize>,
         total: usize,
-        kind: &'static str,
+        kind: JobKind,
     },
     Completed {
         file: String,
@@ -118,7 +117,7 @@ pub enum Entry {
     /// kind) and for an unknown kind.
     Failed {
         reason: String,
-        kind: Option<&'static str>,
+        kind: Option<JobKind>,
     },
     /// Its result file was deleted by retention (see `retention.rs`).
     Removed {
@@ -126,16 +125,11 @@ pub enum Entry {
     },
 }
 
-/// The `&'static` kind of a journaled kind name (`None` for a name this build does not know).
-pub fn known_kind(name: &str) -> Option<&'static str> {
-    [KIND_RUN, optimize_job::KIND_OPTIMIZE, walk_forward_job::KIND_WALK_FORWARD].into_iter().find(|k| *k == name)
-}
-
 impl Entry {
     /// The job's kind, when known.
-    fn kind(&self) -> Option<&'static str> {
+    fn kind(&self) -> Option<JobKind> {
         match self {
-            Entry::Running { kind, .. } => Some(kind),
+            Entry::Running { kind, .. } => Some(*kind),
             Entry::Failed { kind, .. } => *kind,
             Entry::Completed { .. } | Entry::Removed { .. } => None,
         }
@@ -177,7 +171,7 @@ pub fn fold_event(index: &mut Index, event: &Event) {
             state.insert(e.backtest_id, Entry::Failed { reason: INTERRUPTED.into(), kind: None });
         }
         Event::BacktestJobStarted(e) => {
-            state.insert(e.backtest_id, Entry::Failed { reason: INTERRUPTED.into(), kind: known_kind(&e.kind) });
+            state.insert(e.backtest_id, Entry::Failed { reason: INTERRUPTED.into(), kind: JobKind::from_name(&e.kind) });
         }
         Event::BacktestCompleted(e) => index.completed(e.backtest_id, e.result_file.clone()),
         Event::BacktestResultRemoved(e) => {
@@ -248,7 +242,7 @@ impl BacktestActor {
     async fn start(&self, req: RunRequest, meta: RequestMeta, state: &mut Index) -> Result<RunAccepted, ErrorReply> {
         let req = req.with_defaults(&self.defaults);
         let mut plan = req.plan().map_err(request_error)?;
-        let running = state.entries.values().filter(|e| matches!(e, Entry::Running { kind: KIND_RUN, .. })).count();
+        let running = state.entries.values().filter(|e| matches!(e, Entry::Running { kind: JobKind::Run, .. })).count();
         if running >= BACKTESTS_RUNNING_MAX {
             return Err(reply_err(
                 ErrorCode::Unavailable,
@@ -266,11 +260,11 @@ impl BacktestActor {
         let series = fetch_series(&plan, timeframe).await?;
         let total: usize = series.iter().map(Vec::len).sum();
         // Journal events hold one valid symbol: a portfolio's first (its result file lists all).
-        let id = self.journal_start(&meta, KIND_RUN, &plan.symbols[0], &plan.spec.name, total).await?;
-        let done = state.running(id, KIND_RUN, total);
+        let id = self.journal_start(&meta, JobKind::Run, &plan.symbols[0], &plan.spec.name, total).await?;
+        let done = state.running(id, JobKind::Run, total);
         let accepted = RunAccepted {
             backtest_id: id,
-            kind: KIND_RUN,
+            kind: JobKind::Run,
             status: "running",
             symbol: plan.symbol.clone(),
             timeframe,
@@ -314,7 +308,7 @@ impl BacktestActor {
                         ),
                     ));
                 }
-                return Ok(with_kind(unfinished(id, "running", progress.min(1.0), None), kind));
+                return Ok(with_kind(unfinished(id, "running", progress.min(1.0), None), *kind));
             }
             Entry::Failed { reason, .. } if full => {
                 return Err(reply_err(ErrorCode::Conflict, format!("backtest {id} failed, so it has no performance report: {reason}")))
@@ -322,7 +316,7 @@ impl BacktestActor {
             Entry::Failed { reason, kind } => {
                 let doc = unfinished(id, "failed", 0.0, Some(reason));
                 return Ok(match kind {
-                    Some(k) => with_kind(doc, k),
+                    Some(k) => with_kind(doc, *k),
                     None => doc,
                 });
             }
@@ -337,7 +331,7 @@ impl BacktestActor {
         } else if walk_forward_job::is_walk_forward(&doc) {
             walk_forward_job::summary(&doc)
         } else {
-            with_kind(summary(&doc), KIND_RUN)
+            with_kind(summary(&doc), JobKind::Run)
         })
     }
 
@@ -345,7 +339,7 @@ impl BacktestActor {
     pub(super) async fn journal_start(
         &self,
         meta: &RequestMeta,
-        kind: &str,
+        kind: JobKind,
         symbol: &str,
         strategy: &str,
         bars: usize,
@@ -353,7 +347,7 @@ impl BacktestActor {
         let id = self.services.ids.lock().expect("id generator lock poisoned").backtest_id();
         let started = BacktestJobStarted {
             backtest_id: id,
-            kind: kind.to_string(),
+            kind: kind.as_str().to_string(),
             symbol: symbol.to_string(),
             strategy: strategy.to_string(),
             bars: bars as u64,
@@ -471,9 +465,9 @@ fn removed(id: BacktestId, reason: &str) -> ErrorReply {
 
 /// `doc` with `"kind": kind` added (the results of runs and optimisations share one
 /// endpoint).
-fn with_kind(mut doc: Value, kind: &str) -> Value {
+fn with_kind(mut doc: Value, kind: JobKind) -> Value {
     if let Some(o) = doc.as_object_mut() {
-        o.insert("kind".into(), kind.into());
+        o.insert("kind".into(), kind.as_str().into());
     }
     doc
 }

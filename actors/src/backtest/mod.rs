@@ -15,6 +15,8 @@
 //!   file and journals `BacktestCompleted` / `BacktestFailed`; rebuilt from those events.
 //!   Also serves the HTML report of a finished run, and [`actor::fetch_range`] (the
 //!   stored bars of a range, used by `tradpal backtest --symbol` in-process).
+//! - `job_kind.rs`: [`job_kind::JobKind`], a job's kind (run, optimize, walk_forward),
+//!   named by string on the wire and in the journal.
 //! - `optimize_job.rs`: optimisations over HTTP in the same actor: one at a time
 //!   ([`optimize_job::OPTIMIZATIONS_RUNNING_MAX`]), same journal events and result files
 //!   (`"kind": "optimize"`), progress in engine runs.
@@ -133,6 +135,7 @@ pub mod error;
 pub mod events;
 pub mod files;
 pub mod html;
+pub mod job_kind;
 pub mod ledger;
 pub mod metrics;
 pub mod optimize;
