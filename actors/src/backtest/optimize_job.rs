@@ -10,7 +10,8 @@
 //! each on one blocking thread that fans its trials out over every core; more answer
 //! 503 (the slot is shared with walk-forwards: [`search_slot_free`]). Progress counts engine runs up to [`super::optimize::OptimizeSpec::runs_planned`].
 
-use super::actor::{fetch_bars, finish, reply_err, request_error, timeframe_or_default, BacktestActor, Entry, RunAccepted};
+use super::actor::{finish, reply_err, request_error, BacktestActor, Entry, RunAccepted};
+use super::bars::{fetch_bars, timeframe_or_default};
 use super::files;
 use super::job_kind::JobKind;
 use super::optimize::{optimize_observed, OptimizeReport, SEGMENT_BARS_MIN};

@@ -8,7 +8,8 @@
 //! answer 503. `BacktestCompleted.total_return` is the stitched out-of-sample return.
 //! Progress counts engine runs up to [`super::walk_forward::runs_planned`].
 
-use super::actor::{fetch_bars, request_error, timeframe_or_default, BacktestActor, RunAccepted};
+use super::actor::{request_error, BacktestActor, RunAccepted};
+use super::bars::{fetch_bars, timeframe_or_default};
 use super::files;
 use super::job_kind::JobKind;
 use super::optimize_job::search_slot_free;
