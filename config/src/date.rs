@@ -1,11 +1,10 @@
-//! A calendar date (`YYYY-MM-DD`), written by hand.
-//!
-//! Why not chrono: the configuration needs two dates compared and printed, and the backtest
-//! needs them as day numbers; the calendar arithmetic of `tradpal_messages::time` does that
-//! without pulling a date library in.
+//! A calendar date (`YYYY-MM-DD`): the configuration compares and prints two dates, and
+//! the backtest needs them as day numbers. Whether a date exists and its day number are
+//! jiff's (through `tradpal_messages::time`); the strict ten-character shape is checked
+//! here, because jiff also reads other ISO 8601 forms (`20200101`, `+002020-01-01`).
 
 use std::fmt;
-use tradpal_messages::time::{days_from_civil, days_in_month};
+use tradpal_messages::time::days_from_civil;
 
 /// A valid proleptic-Gregorian date in years 1..=9999. Ordering is chronological.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -19,10 +18,7 @@ pub struct Date {
 impl Date {
     /// The date, if it exists on the calendar (e.g. no 2023-02-29).
     pub fn new(year: u16, month: u8, day: u8) -> Option<Date> {
-        let valid = (1..=9999).contains(&year)
-            && (1..=12).contains(&month)
-            && day >= 1
-            && i64::from(day) <= days_in_month(i64::from(year), i64::from(month));
+        let valid = (1..=9999).contains(&year) && days_from_civil(i64::from(year), i64::from(month), i64::from(day)).is_some();
         valid.then_some(Date { year, month, day })
     }
 
@@ -61,6 +57,7 @@ impl Date {
     /// midnight UTC of the date is `days_since_unix_epoch() * 86_400` seconds.
     pub fn days_since_unix_epoch(self) -> i64 {
         days_from_civil(i64::from(self.year), i64::from(self.month), i64::from(self.day))
+            .expect("a Date is checked to exist when made (new) or a literal known to exist")
     }
 }
 

@@ -7,7 +7,7 @@
 //!
 //! - `ids.rs`: 128-bit ids (event, session, order, correlation, causation) and the seeded
 //!   [`IdGenerator`] that makes replays reproduce them.
-//! - `time.rs`: [`Timestamp`] (UTC ns, RFC 3339 text) and the [`Clock`] trait with the
+//! - `time.rs`: [`Timestamp`] (UTC ns, RFC 3339 text and calendar days by jiff) and the [`Clock`] trait with the
 //!   simulated clock; the wall clock lives in `runtime`, because reading it is a side effect.
 //! - `event.rs`: facts ([`Event`], one struct per event, closed enum) and [`EventKind`].
 //! - `regime.rs`: the regime vocabulary (trend, volatility, the 9 labels).

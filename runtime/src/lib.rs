@@ -27,7 +27,7 @@
 //! - `http/`: the axum adapter, one file per concern: `mod.rs` (router, limits),
 //!   `error.rs` (JSON errors), `auth.rs`, `request_id.rs` (request id, the request span),
 //!   `openapi/` (the OpenAPI document from the route table, the docs page), `observe.rs` (access log, request
-//!   metrics, rate limits, `/metrics`), `rate_limit.rs` (token buckets), `json.rs` (body extractor),
+//!   metrics, rate limits, `/metrics`), `rate_limit.rs` (token buckets), `json.rs` (body extractor), `query.rs` (query-string extractor: axum's `Query` with JSON 400s),
 //!   `trading.rs` (session endpoints), `data.rs` (market data), `regime.rs`, `risk.rs`,
 //!   `execution.rs` (orders, portfolio, kill switch), `backtest.rs` (runs, optimisations,
 //!   walk-forwards, reports), `not_built.rs` (spec routes still to come), `standby.rs`

@@ -140,27 +140,33 @@ async fn ingest(symbol: String, timeframe: Timeframe, rows: Vec<CsvRecord>, poli
     reply.map_err(|e| anyhow::anyhow!("{e}"))
 }
 
-/// Parses the whole file, showing progress on a terminal for large files.
+/// Parses the whole file, showing progress (bytes read) on a terminal for large files.
 fn read_rows(file: &PathBuf) -> anyhow::Result<Vec<CsvRecord>> {
     let f = std::fs::File::open(file).with_context(|| format!("cannot open {}", file.display()))?;
     let total = f.metadata().map(|m| m.len()).unwrap_or(0);
     let read = Arc::new(AtomicU64::new(0));
     let reader = BufReader::with_capacity(1 << 20, Counting { inner: f, read: read.clone() });
-    let show = std::io::stderr().is_terminal() && total > 8 << 20;
+    let bar = (std::io::stderr().is_terminal() && total > PROGRESS_BYTES_MIN)
+        .then(|| super::progress::bar(&format!("parsing {}", file.display()), "bytes", total));
     let mut rows = Vec::new();
     let parser = CsvReader::new(reader).with_context(|| format!("{}: not an OHLCV CSV", file.display()))?;
     for (i, record) in parser.enumerate() {
         rows.push(record.with_context(|| format!("reading {}", file.display()))?);
-        if show && i % 100_000 == 0 {
-            let pct = read.load(Ordering::Relaxed) as f64 * 100.0 / total as f64;
-            eprint!("\rparsing {}: {pct:5.1}% ({i} rows)", file.display());
+        if let Some(bar) = bar.as_ref().filter(|_| i % PROGRESS_ROWS_EVERY == 0) {
+            bar.set_position(read.load(Ordering::Relaxed));
         }
     }
-    if show {
-        eprintln!("\rparsing {}: 100.0% ({} rows)   ", file.display(), rows.len());
+    if let Some(bar) = bar {
+        bar.set_position(total);
+        bar.finish();
     }
     Ok(rows)
 }
+
+/// Files smaller than this parse without a progress bar.
+const PROGRESS_BYTES_MIN: u64 = 8 << 20;
+/// Rows between two updates of the parsing bar.
+const PROGRESS_ROWS_EVERY: usize = 100_000;
 
 struct Counting<R> {
     inner: R,

@@ -18,7 +18,8 @@
 //!   against (or inferred from) the bars' spacing.
 //! - `store_bars.rs`: `--symbol` without `--data`: stored bars read in-process (like
 //!   `data import`, the journal must not be held by a running service).
-//! - `progress.rs`: the stderr progress bar of `backtest`, `optimize`, `walk-forward`.
+//! - `progress.rs`: the stderr progress bars (indicatif) of `backtest`, `optimize`, `ml train`
+//!   and `data import`.
 //! - `backtest_analysis.rs`: its attribution, `--monte-carlo` and `--check-lookahead`.
 //! - `rl.rs`: `tradpal rl train|agents|evaluate|infer`, RL agents of the running service (over HTTP).
 //! - `optimize.rs`: `tradpal optimize` and `tradpal walk-forward`, parameter search with

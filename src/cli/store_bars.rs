@@ -7,7 +7,7 @@
 use super::backtest::RunArgs;
 use super::load_settings;
 use std::process::ExitCode;
-use tradpal_actors::backtest::actor::RangePages;
+use tradpal_actors::backtest::bars::RangePages;
 use tradpal_actors::backtest::request::parse_date;
 use tradpal_actors::market_data::actor::store_error;
 use tradpal_actors::market_data::{CandleStore, CANDLES_PAGE_MAX};

@@ -10,8 +10,11 @@
 //! journaled. On (re)start the actor folds those events: a run that started but never
 //! ended was cut by a restart and reports `failed`.
 
+pub use super::bars::BACKTEST_BARS_MAX;
+use super::bars::{fetch_series, timeframe_or_default};
 use super::engine::{run_spec, SymbolBars};
 use super::files;
+use super::job_kind::JobKind;
 use super::optimize_job;
 use super::optimize_request::OptimizeRequest;
 use super::report::{add_sections, performance, summary, unfinished};
@@ -21,8 +24,6 @@ use super::robustness::{analyse, RunInputs};
 use super::walk_forward_job;
 use super::walk_forward_request::WalkForwardRequest;
 use crate::context::{RequestMeta, Services};
-use crate::market_data::actor::MarketDataMsg;
-use crate::market_data::store::CANDLES_PAGE_MAX;
 use crate::names;
 use crate::session::actor::Answer;
 use ractor::{Actor, ActorProcessingErr, ActorRef};
@@ -33,17 +34,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use tradpal_messages::{
     BacktestCompleted, BacktestFailed, BacktestId, BacktestJobStarted, Candle, ErrorCode, ErrorReply, Event, EventKind, Timeframe,
-    Timestamp,
 };
 
 /// Backtests that may run at once (each holds a blocking thread and its bars in memory).
 pub const BACKTESTS_RUNNING_MAX: usize = 2;
-/// Most bars one backtest may run over (about 4 years of 1m bars).
-pub const BACKTEST_BARS_MAX: usize = 2_000_000;
-/// How long a call to the market-data actor may take.
-const MARKET_DATA_CALL_MS: u64 = 10_000;
-/// `kind` of a plain backtest run.
-pub const KIND_RUN: &str = "run";
 /// The reason a run cut by a restart reports.
 pub const INTERRUPTED: &str = "interrupted by a restart before it finished";
 
@@ -95,7 +89,7 @@ pub enum BacktestMsg {
 pub struct RunAccepted {
     pub backtest_id: BacktestId,
     /// `run`, `optimize` or `walk_forward`.
-    pub kind: &'static str,
+    pub kind: JobKind,
     pub status: &'static str,
     pub symbol: String,
     pub timeframe: Timeframe,
@@ -109,7 +103,7 @@ pub enum Entry {
     Running {
         done: Arc<AtomicUsize>,
         total: usize,
-        kind: &'static str,
+        kind: JobKind,
     },
     Completed {
         file: String,
@@ -118,7 +112,7 @@ pub enum Entry {
     /// kind) and for an unknown kind.
     Failed {
         reason: String,
-        kind: Option<&'static str>,
+        kind: Option<JobKind>,
     },
     /// Its result file was deleted by retention (see `retention.rs`).
     Removed {
@@ -126,16 +120,11 @@ pub enum Entry {
     },
 }
 
-/// The `&'static` kind of a journaled kind name (`None` for a name this build does not know).
-pub fn known_kind(name: &str) -> Option<&'static str> {
-    [KIND_RUN, optimize_job::KIND_OPTIMIZE, walk_forward_job::KIND_WALK_FORWARD].into_iter().find(|k| *k == name)
-}
-
 impl Entry {
     /// The job's kind, when known.
-    fn kind(&self) -> Option<&'static str> {
+    fn kind(&self) -> Option<JobKind> {
         match self {
-            Entry::Running { kind, .. } => Some(kind),
+            Entry::Running { kind, .. } => Some(*kind),
             Entry::Failed { kind, .. } => *kind,
             Entry::Completed { .. } | Entry::Removed { .. } => None,
         }
@@ -177,7 +166,7 @@ pub fn fold_event(index: &mut Index, event: &Event) {
             state.insert(e.backtest_id, Entry::Failed { reason: INTERRUPTED.into(), kind: None });
         }
         Event::BacktestJobStarted(e) => {
-            state.insert(e.backtest_id, Entry::Failed { reason: INTERRUPTED.into(), kind: known_kind(&e.kind) });
+            state.insert(e.backtest_id, Entry::Failed { reason: INTERRUPTED.into(), kind: JobKind::from_name(&e.kind) });
         }
         Event::BacktestCompleted(e) => index.completed(e.backtest_id, e.result_file.clone()),
         Event::BacktestResultRemoved(e) => {
@@ -248,7 +237,7 @@ impl BacktestActor {
     async fn start(&self, req: RunRequest, meta: RequestMeta, state: &mut Index) -> Result<RunAccepted, ErrorReply> {
         let req = req.with_defaults(&self.defaults);
         let mut plan = req.plan().map_err(request_error)?;
-        let running = state.entries.values().filter(|e| matches!(e, Entry::Running { kind: KIND_RUN, .. })).count();
+        let running = state.entries.values().filter(|e| matches!(e, Entry::Running { kind: JobKind::Run, .. })).count();
         if running >= BACKTESTS_RUNNING_MAX {
             return Err(reply_err(
                 ErrorCode::Unavailable,
@@ -266,11 +255,11 @@ impl BacktestActor {
         let series = fetch_series(&plan, timeframe).await?;
         let total: usize = series.iter().map(Vec::len).sum();
         // Journal events hold one valid symbol: a portfolio's first (its result file lists all).
-        let id = self.journal_start(&meta, KIND_RUN, &plan.symbols[0], &plan.spec.name, total).await?;
-        let done = state.running(id, KIND_RUN, total);
+        let id = self.journal_start(&meta, JobKind::Run, &plan.symbols[0], &plan.spec.name, total).await?;
+        let done = state.running(id, JobKind::Run, total);
         let accepted = RunAccepted {
             backtest_id: id,
-            kind: KIND_RUN,
+            kind: JobKind::Run,
             status: "running",
             symbol: plan.symbol.clone(),
             timeframe,
@@ -314,7 +303,7 @@ impl BacktestActor {
                         ),
                     ));
                 }
-                return Ok(with_kind(unfinished(id, "running", progress.min(1.0), None), kind));
+                return Ok(with_kind(unfinished(id, "running", progress.min(1.0), None), *kind));
             }
             Entry::Failed { reason, .. } if full => {
                 return Err(reply_err(ErrorCode::Conflict, format!("backtest {id} failed, so it has no performance report: {reason}")))
@@ -322,7 +311,7 @@ impl BacktestActor {
             Entry::Failed { reason, kind } => {
                 let doc = unfinished(id, "failed", 0.0, Some(reason));
                 return Ok(match kind {
-                    Some(k) => with_kind(doc, k),
+                    Some(k) => with_kind(doc, *k),
                     None => doc,
                 });
             }
@@ -337,7 +326,7 @@ impl BacktestActor {
         } else if walk_forward_job::is_walk_forward(&doc) {
             walk_forward_job::summary(&doc)
         } else {
-            with_kind(summary(&doc), KIND_RUN)
+            with_kind(summary(&doc), JobKind::Run)
         })
     }
 
@@ -345,7 +334,7 @@ impl BacktestActor {
     pub(super) async fn journal_start(
         &self,
         meta: &RequestMeta,
-        kind: &str,
+        kind: JobKind,
         symbol: &str,
         strategy: &str,
         bars: usize,
@@ -353,7 +342,7 @@ impl BacktestActor {
         let id = self.services.ids.lock().expect("id generator lock poisoned").backtest_id();
         let started = BacktestJobStarted {
             backtest_id: id,
-            kind: kind.to_string(),
+            kind: kind.as_str().to_string(),
             symbol: symbol.to_string(),
             strategy: strategy.to_string(),
             bars: bars as u64,
@@ -471,9 +460,9 @@ fn removed(id: BacktestId, reason: &str) -> ErrorReply {
 
 /// `doc` with `"kind": kind` added (the results of runs and optimisations share one
 /// endpoint).
-fn with_kind(mut doc: Value, kind: &str) -> Value {
+fn with_kind(mut doc: Value, kind: JobKind) -> Value {
     if let Some(o) = doc.as_object_mut() {
-        o.insert("kind".into(), kind.into());
+        o.insert("kind".into(), kind.as_str().into());
     }
     doc
 }
@@ -489,126 +478,4 @@ fn truncate(s: &str) -> String {
         end -= 1;
     }
     format!("{}...", &s[..end])
-}
-
-async fn market_data<T: Send + 'static>(msg: impl FnOnce(ractor::RpcReplyPort<T>) -> MarketDataMsg) -> Result<T, ErrorReply> {
-    crate::context::ask(names::MARKET_DATA, MARKET_DATA_CALL_MS, msg).await
-}
-
-/// The request's timeframe; else `default` (the settings' first trading timeframe) when the
-/// stored data is as fine or finer (it is resampled); else the finest stored.
-pub async fn timeframe_or_default(asked: Option<Timeframe>, default: Option<Timeframe>, symbol: &str) -> Result<Timeframe, ErrorReply> {
-    if let Some(tf) = asked {
-        return Ok(tf);
-    }
-    let finest = finest_stored(symbol).await?;
-    Ok(default.filter(|d| d.seconds() >= finest.seconds()).unwrap_or(finest))
-}
-
-/// The request's timeframe, or else the finest stored for `symbol`.
-pub async fn timeframe_or_finest(asked: Option<Timeframe>, symbol: &str) -> Result<Timeframe, ErrorReply> {
-    match asked {
-        Some(tf) => Ok(tf),
-        None => finest_stored(symbol).await,
-    }
-}
-
-/// The finest timeframe stored for `symbol` (404 when none is).
-async fn finest_stored(symbol: &str) -> Result<Timeframe, ErrorReply> {
-    let series = market_data(|reply| MarketDataMsg::Summary { reply }).await?;
-    series.iter().filter(|(s, _, n)| s == symbol && *n > 0).map(|(_, tf, _)| *tf).min_by_key(|tf| tf.seconds()).ok_or_else(|| {
-        reply_err(
-            ErrorCode::NotFound,
-            format!("symbol: no candles stored for {symbol}; import some first (POST /api/data/candles or tradpal data import)"),
-        )
-    })
-}
-
-/// Every complete bar of the plan's range for each of its symbols, in `plan.symbols` order.
-pub(super) async fn fetch_series(plan: &RunPlan, timeframe: Timeframe) -> Result<Vec<Vec<Candle>>, ErrorReply> {
-    let mut series = Vec::with_capacity(plan.symbols.len());
-    for symbol in &plan.symbols {
-        series.push(fetch_range(symbol, timeframe, plan.start, plan.end).await?);
-    }
-    Ok(series)
-}
-
-/// Every complete bar of the plan's range (see [`fetch_range`]).
-pub(super) async fn fetch_bars(plan: &RunPlan, timeframe: Timeframe) -> Result<Vec<Candle>, ErrorReply> {
-    fetch_range(&plan.symbol, timeframe, plan.start, plan.end).await
-}
-
-/// Every complete bar of `symbol` in `[start, end)` from the running market-data actor,
-/// page by page (at most [`BACKTEST_BARS_MAX`]); messages name the request field.
-/// Public for `tradpal backtest --symbol`, which runs the actor in-process.
-pub async fn fetch_range(
-    symbol: &str,
-    timeframe: Timeframe,
-    start: Option<Timestamp>,
-    end: Option<Timestamp>,
-) -> Result<Vec<Candle>, ErrorReply> {
-    let mut pages = RangePages::new(symbol, timeframe, start, end);
-    let mut cursor = start;
-    loop {
-        let symbol = symbol.to_string();
-        let page =
-            market_data(|reply| MarketDataMsg::Range { symbol, timeframe, start: cursor, end, limit: CANDLES_PAGE_MAX, reply }).await?;
-        match pages.push(page)? {
-            Some(next) => cursor = Some(next),
-            None => return pages.finish(),
-        }
-    }
-}
-
-/// The complete bars of a range, collected page by page: what [`fetch_range`] does over
-/// the market-data actor and `tradpal backtest --symbol` does on a store it folded from
-/// the journal itself (a read opens nothing for writing). Messages name the request field.
-pub struct RangePages {
-    symbol: String,
-    timeframe: Timeframe,
-    start: Option<Timestamp>,
-    end: Option<Timestamp>,
-    bars: Vec<Candle>,
-}
-
-impl RangePages {
-    pub fn new(symbol: &str, timeframe: Timeframe, start: Option<Timestamp>, end: Option<Timestamp>) -> Self {
-        RangePages { symbol: symbol.to_string(), timeframe, start, end, bars: Vec::new() }
-    }
-
-    /// Takes one page (or the store's refusal); returns where the next page starts.
-    pub fn push(&mut self, page: Result<crate::market_data::CandlePage, ErrorReply>) -> Result<Option<Timestamp>, ErrorReply> {
-        let timeframe = self.timeframe;
-        let page = page.map_err(|e| {
-            if e.code == ErrorCode::NotFound {
-                reply_err(ErrorCode::NotFound, format!("symbol: {}", e.message))
-            } else {
-                reply_err(e.code, format!("timeframe: {}", e.message))
-            }
-        })?;
-        self.bars.extend(page.bars.iter().filter(|b| b.complete).map(|b| b.candle));
-        if self.bars.len() > BACKTEST_BARS_MAX {
-            return Err(reply_err(ErrorCode::BadRequest, format!("the range holds more than {BACKTEST_BARS_MAX} {timeframe} bars (BACKTEST_BARS_MAX): narrow start_date / end_date or use a longer timeframe")));
-        }
-        Ok(page.next_start)
-    }
-
-    /// The bars, or a 404 naming the range when there are none.
-    pub fn finish(self) -> Result<Vec<Candle>, ErrorReply> {
-        if self.bars.is_empty() {
-            let range = format!(
-                "[{}, {})",
-                self.start.map_or("the first bar".into(), |t| t.to_string()),
-                self.end.map_or("the last bar".into(), |t| t.to_string())
-            );
-            return Err(reply_err(
-                ErrorCode::NotFound,
-                format!(
-                    "no complete {} bars of {} in {range}: check start_date / end_date against the stored data",
-                    self.timeframe, self.symbol
-                ),
-            ));
-        }
-        Ok(self.bars)
-    }
 }

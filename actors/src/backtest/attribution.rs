@@ -189,7 +189,7 @@ mod tests {
     use tradpal_messages::time::{days_from_civil, NANOS_PER_SEC};
 
     fn day(y: i64, m: i64, d: i64) -> Timestamp {
-        Timestamp(days_from_civil(y, m, d) * 86_400 * NANOS_PER_SEC)
+        Timestamp(days_from_civil(y, m, d).expect("a real date") * 86_400 * NANOS_PER_SEC)
     }
 
     fn trade(symbol: &str, side: Side, source: &str, exit: Timestamp, pnl: f64, fees: f64) -> TradeRecord {
@@ -264,8 +264,9 @@ mod tests {
         let sym = prop::sample::select(vec!["BTC/USDT", "ETH/USDT", "X/BTC"]);
         let src = prop::sample::select(vec!["ml", "rl", "regime", "sma_cross"]);
         let side = prop::bool::ANY.prop_map(|b| if b { Side::Buy } else { Side::Sell });
-        (sym, side, src, 0i64..2_000, -1e6..1e6f64, 0.0..1e3f64)
-            .prop_map(|(sym, side, src, d, pnl, fees)| trade(sym, side, src, day(2020, 1, 1 + d), pnl, fees))
+        (sym, side, src, 0i64..2_000, -1e6..1e6f64, 0.0..1e3f64).prop_map(|(sym, side, src, d, pnl, fees)| {
+            trade(sym, side, src, Timestamp(day(2020, 1, 1).0 + d * 86_400 * NANOS_PER_SEC), pnl, fees)
+        })
     }
 
     fn close(a: f64, b: f64, scale: f64) -> bool {

@@ -13,8 +13,12 @@
 //!   a request, fetches bars from the market-data actor, journals `BacktestJobStarted`, runs
 //!   the engine on a blocking thread (progress via [`run_observed`]), writes the report
 //!   file and journals `BacktestCompleted` / `BacktestFailed`; rebuilt from those events.
-//!   Also serves the HTML report of a finished run, and [`actor::fetch_range`] (the
-//!   stored bars of a range, used by `tradpal backtest --symbol` in-process).
+//!   Also serves the HTML report of a finished run.
+//! - `bars.rs`: the stored bars a job runs over, asked of the market-data actor
+//!   ([`bars::fetch_range`], [`bars::RangePages`]: also `tradpal backtest --symbol`
+//!   in-process, ML and RL training, the ensemble).
+//! - `job_kind.rs`: [`job_kind::JobKind`], a job's kind (run, optimize, walk_forward),
+//!   named by string on the wire and in the journal.
 //! - `optimize_job.rs`: optimisations over HTTP in the same actor: one at a time
 //!   ([`optimize_job::OPTIMIZATIONS_RUNNING_MAX`]), same journal events and result files
 //!   (`"kind": "optimize"`), progress in engine runs.
@@ -127,12 +131,14 @@ pub mod account;
 pub mod actor;
 pub mod ai_report;
 pub mod attribution;
+pub mod bars;
 pub mod config;
 pub mod engine;
 pub mod error;
 pub mod events;
 pub mod files;
 pub mod html;
+pub mod job_kind;
 pub mod ledger;
 pub mod metrics;
 pub mod optimize;

@@ -10,12 +10,13 @@
 //! each on one blocking thread that fans its trials out over every core; more answer
 //! 503 (the slot is shared with walk-forwards: [`search_slot_free`]). Progress counts engine runs up to [`super::optimize::OptimizeSpec::runs_planned`].
 
-use super::actor::{fetch_bars, finish, reply_err, request_error, timeframe_or_default, BacktestActor, Entry, RunAccepted};
+use super::actor::{finish, reply_err, request_error, BacktestActor, Entry, RunAccepted};
+use super::bars::{fetch_bars, timeframe_or_default};
 use super::files;
+use super::job_kind::JobKind;
 use super::optimize::{optimize_observed, OptimizeReport, SEGMENT_BARS_MIN};
 use super::optimize_request::{OptimizePlan, OptimizeRequest};
 use super::retention::Index;
-use super::walk_forward_job::KIND_WALK_FORWARD;
 use crate::context::{RequestMeta, Services};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -24,14 +25,12 @@ use std::sync::atomic::AtomicUsize;
 use std::sync::Arc;
 use tradpal_messages::{BacktestCompleted, BacktestId, Candle, ErrorCode, ErrorReply, Timeframe};
 
-/// `kind` of an optimisation.
-pub const KIND_OPTIMIZE: &str = "optimize";
 /// Optimisations that may run at once: each already uses every core.
 pub const OPTIMIZATIONS_RUNNING_MAX: usize = 1;
 
 /// Whether a result document is an optimisation's.
 pub fn is_optimize(doc: &Value) -> bool {
-    doc["kind"] == KIND_OPTIMIZE
+    doc["kind"] == JobKind::Optimize.as_str()
 }
 
 /// The single search slot, shared by optimisations and walk-forwards (each uses every
@@ -40,7 +39,7 @@ pub(super) fn search_slot_free(state: &BTreeMap<BacktestId, Entry>) -> Result<()
     let running: Vec<&str> = state
         .values()
         .filter_map(|e| match e {
-            Entry::Running { kind, .. } if *kind == KIND_OPTIMIZE || *kind == KIND_WALK_FORWARD => Some(*kind),
+            Entry::Running { kind, .. } if kind.is_search() => Some(kind.as_str()),
             _ => None,
         })
         .collect();
@@ -62,7 +61,7 @@ pub(super) fn search_slot_free(state: &BTreeMap<BacktestId, Entry>) -> Result<()
 pub fn document(id: BacktestId, symbol: &str, timeframe: Timeframe, threads: usize, request: &Value, report: &OptimizeReport) -> Value {
     let mut doc = serde_json::to_value(report).unwrap_or_else(|_| json!({}));
     if let Some(o) = doc.as_object_mut() {
-        o.insert("kind".into(), KIND_OPTIMIZE.into());
+        o.insert("kind".into(), JobKind::Optimize.as_str().into());
         o.insert("backtest_id".into(), json!(id));
         o.insert("status".into(), "completed".into());
         o.insert("symbol".into(), symbol.into());
@@ -125,11 +124,11 @@ impl BacktestActor {
                 format!("train_fraction: {} bars split at {} leave {split} in-sample and {} out-of-sample bars, need at least {SEGMENT_BARS_MIN} each: widen start_date / end_date", bars.len(), plan.spec.train_fraction, bars.len() - split),
             ));
         }
-        let id = self.journal_start(&meta, KIND_OPTIMIZE, &plan.run.symbol, &plan.spec.strategy.name, bars.len()).await?;
-        let done = state.running(id, KIND_OPTIMIZE, plan.spec.runs_planned());
+        let id = self.journal_start(&meta, JobKind::Optimize, &plan.run.symbol, &plan.spec.strategy.name, bars.len()).await?;
+        let done = state.running(id, JobKind::Optimize, plan.spec.runs_planned());
         let accepted = RunAccepted {
             backtest_id: id,
-            kind: KIND_OPTIMIZE,
+            kind: JobKind::Optimize,
             status: "running",
             symbol: plan.run.symbol.clone(),
             timeframe,

@@ -10,6 +10,7 @@
 
 use super::actor::{BacktestActor, Entry};
 use super::files;
+use super::job_kind::JobKind;
 use crate::context::RequestMeta;
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::AtomicUsize;
@@ -27,7 +28,7 @@ pub struct Index {
 
 impl Index {
     /// A job of `kind` started with `total` steps to go; the counter its thread advances.
-    pub fn running(&mut self, id: BacktestId, kind: &'static str, total: usize) -> Arc<AtomicUsize> {
+    pub fn running(&mut self, id: BacktestId, kind: JobKind, total: usize) -> Arc<AtomicUsize> {
         let done = Arc::new(AtomicUsize::new(0));
         self.entries.insert(id, Entry::Running { done: done.clone(), total, kind });
         done

@@ -8,8 +8,10 @@
 //! answer 503. `BacktestCompleted.total_return` is the stitched out-of-sample return.
 //! Progress counts engine runs up to [`super::walk_forward::runs_planned`].
 
-use super::actor::{fetch_bars, request_error, timeframe_or_default, BacktestActor, RunAccepted};
+use super::actor::{request_error, BacktestActor, RunAccepted};
+use super::bars::{fetch_bars, timeframe_or_default};
 use super::files;
+use super::job_kind::JobKind;
 use super::optimize_job::search_slot_free;
 use super::report::{downsample, EQUITY_POINTS_MAX};
 use super::retention::Index;
@@ -22,12 +24,9 @@ use std::sync::atomic::AtomicUsize;
 use std::sync::Arc;
 use tradpal_messages::{BacktestId, Candle, ErrorReply, Timeframe};
 
-/// `kind` of a walk-forward.
-pub const KIND_WALK_FORWARD: &str = "walk_forward";
-
 /// Whether a result document is a walk-forward's.
 pub fn is_walk_forward(doc: &Value) -> bool {
-    doc["kind"] == KIND_WALK_FORWARD
+    doc["kind"] == JobKind::WalkForward.as_str()
 }
 
 /// The result file of a walk-forward: the report, the stitched out-of-sample equity
@@ -36,7 +35,7 @@ pub fn is_walk_forward(doc: &Value) -> bool {
 pub fn document(id: BacktestId, symbol: &str, timeframe: Timeframe, threads: usize, request: &Value, report: &WalkForwardReport) -> Value {
     let mut doc = serde_json::to_value(report).unwrap_or_else(|_| json!({}));
     if let Some(o) = doc.as_object_mut() {
-        o.insert("kind".into(), KIND_WALK_FORWARD.into());
+        o.insert("kind".into(), JobKind::WalkForward.as_str().into());
         o.insert("backtest_id".into(), json!(id));
         o.insert("status".into(), "completed".into());
         o.insert("symbol".into(), symbol.into());
@@ -98,11 +97,11 @@ impl BacktestActor {
         let (windows, count) = plan.windows.resolve(bars.len()).map_err(request_error)?;
         let runs = check_runs(&plan.optimize, count).map_err(request_error)?;
         let (symbol, strategy) = (run.symbol.clone(), plan.optimize.spec.strategy.name.clone());
-        let id = self.journal_start(&meta, KIND_WALK_FORWARD, &symbol, &strategy, bars.len()).await?;
-        let done = state.running(id, KIND_WALK_FORWARD, runs);
+        let id = self.journal_start(&meta, JobKind::WalkForward, &symbol, &strategy, bars.len()).await?;
+        let done = state.running(id, JobKind::WalkForward, runs);
         let accepted = RunAccepted {
             backtest_id: id,
-            kind: KIND_WALK_FORWARD,
+            kind: JobKind::WalkForward,
             status: "running",
             symbol: symbol.clone(),
             timeframe,

@@ -176,7 +176,7 @@ impl EnsembleActor {
             let tf = req.timeframe.unwrap_or(Timeframe::H1);
             return Ok((request_bars(md, tf)?, tf, true));
         }
-        let tf = crate::backtest::actor::timeframe_or_finest(req.timeframe, &req.symbol).await?;
+        let tf = crate::backtest::bars::timeframe_or_finest(req.timeframe, &req.symbol).await?;
         let symbol = req.symbol.clone();
         let msg = |reply| MarketDataMsg::Recent { symbol, timeframe: tf, bars_max: STORED_BARS_MAX, reply };
         let bars = ask(names::MARKET_DATA, msg).await??;

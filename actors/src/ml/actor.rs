@@ -15,7 +15,7 @@ use super::model::Loaded;
 use super::registry::{Ready, Registry, Status};
 use super::request::{feature_vector, PredictRequest, TrainRequest};
 use super::train::TRAIN_BARS_MIN;
-use crate::backtest::actor::{fetch_range, timeframe_or_finest};
+use crate::backtest::bars::{fetch_range, timeframe_or_finest};
 use crate::context::{RequestMeta, Services};
 use crate::fault::Fault;
 use crate::market_data::actor::MarketDataMsg;

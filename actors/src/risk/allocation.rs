@@ -8,6 +8,7 @@
 
 use super::bounds::PERIODS_PER_YEAR_MAX;
 use super::bounds::{ITERATIONS_DEFAULT, RISK_FREE_RATE_DEFAULT};
+use super::capped::{cap, SizingDetail};
 use super::check::{self, Interval};
 use super::error::RiskError;
 use super::inputs::{covariance_of, ReturnsBySymbol};
@@ -15,7 +16,6 @@ use super::inputs::{FRACTION, PRICE};
 use super::linalg::{dot, mat_vec, quad_form};
 use super::mean_variance::{max_sharpe, min_variance, Objective};
 use super::risk_parity::risk_parity;
-use super::sizing::{cap, SizingDetail};
 use ndarray::Array2;
 use serde::{Deserialize, Serialize};
 

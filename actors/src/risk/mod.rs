@@ -32,6 +32,8 @@
 //! - `simulate.rs`: the seeded multivariate-normal sampler (Cholesky) Monte Carlo uses.
 //! - `sizing.rs`: `POST /api/risk/calculate-position-size`: the request with its `method`
 //!   tag, fixed fractional, Kelly, volatility targeting, the reported cap.
+//! - `capped.rs`: what sizing and allocation share (the answer's method detail, the cut
+//!   to `max_position_size`), so allocation does not import sizing back.
 //! - `allocation.rs`: risk parity and mean-variance requests turned into per-symbol,
 //!   capped allocations (covariance source, units, budget, prices).
 //! - `risk_parity.rs`: equal-risk-contribution weights (Spinu's damped Newton).
@@ -54,6 +56,7 @@
 pub mod actor;
 pub mod allocation;
 pub mod bounds;
+pub mod capped;
 pub(crate) mod check;
 pub mod drawdown;
 pub mod error;

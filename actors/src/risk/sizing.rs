@@ -18,10 +18,11 @@
 
 use super::allocation::{self, Allocation, MeanVarianceSizing, RiskParitySizing};
 use super::bounds::{KELLY_FRACTION_DEFAULT, MAX_POSITION_SIZE_DEFAULT, OBSERVATIONS_MAX, PERIODS_PER_YEAR_MAX};
+use super::capped::cap;
+pub use super::capped::SizingDetail;
 use super::check::{self, Interval};
 use super::error::{Num, RiskError};
 use super::inputs::{FRACTION, PORTFOLIO_VALUE, PRICE, UNIT};
-use super::mean_variance::Objective;
 use super::stats;
 use serde::de::{Deserializer, Error as _};
 use serde::{Deserialize, Serialize};
@@ -130,42 +131,6 @@ pub struct PositionSizeResponse {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub allocations: Vec<Allocation>,
     pub detail: SizingDetail,
-}
-
-/// Method-specific figures behind the answer.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SizingDetail {
-    FixedFractional {
-        risk_per_trade: f64,
-        stop_loss: f64,
-    },
-    Kelly {
-        full_kelly: f64,
-        kelly_fraction: f64,
-        fraction_at_risk: f64,
-        stop_loss: Option<f64>,
-    },
-    VolatilityTarget {
-        realised_volatility: f64,
-        target_volatility: f64,
-        periods_per_year: f64,
-        observations: usize,
-    },
-    RiskParity {
-        iterations: usize,
-        max_risk_contribution_deviation: f64,
-        volatility: f64,
-    },
-    MeanVariance {
-        objective: Objective,
-        iterations: usize,
-        expected_return: Option<f64>,
-        volatility: f64,
-        sharpe_ratio: Option<f64>,
-        risk_free_rate: f64,
-        periods_per_year: f64,
-    },
 }
 
 const COMMON_FIELDS: [&str; 3] = ["portfolio_value", "current_price", "max_position_size"];
@@ -324,26 +289,6 @@ fn volatility_target(m: &VolatilityTarget) -> Result<(f64, SizingDetail), RiskEr
         observations: m.close_prices.len() - 1,
     };
     Ok((fraction, detail))
-}
-
-/// A position after the cap: `capped_fraction = min(fraction, max)`, notional and
-/// quantity scaled by the same factor.
-pub(crate) struct Cap {
-    pub capped: bool,
-    pub notional: f64,
-    pub fraction: f64,
-    pub quantity: Option<f64>,
-}
-
-/// Cuts a position to the cap: `fraction = notional / pv`; when `fraction > max`, the
-/// capped position is `max * pv` in notional and `quantity * max / fraction` in units.
-pub(crate) fn cap(notional: f64, quantity: Option<f64>, pv: f64, max: f64) -> Cap {
-    let fraction = notional / pv;
-    if fraction <= max {
-        return Cap { capped: false, notional, fraction, quantity };
-    }
-    let scale = max / fraction;
-    Cap { capped: true, notional: max * pv, fraction: max, quantity: quantity.map(|q| q * scale) }
 }
 
 /// `x` at the service's money precision (8 decimals: `Fixed`, the finest lot and tick of

@@ -1,6 +1,7 @@
 //! Tests of `sizing.rs` and `allocation.rs` through the JSON the endpoint receives.
 
 use super::*;
+use crate::risk::mean_variance::Objective;
 use proptest::prelude::*;
 use serde_json::json;
 

@@ -20,7 +20,7 @@ use super::obs::{Features, OBS_DIM};
 use super::request::{EvaluateRequest, InferRequest, TrainRequest};
 use super::train::{split, train, CurvePoint, TrainParams};
 use super::RlError;
-use crate::backtest::actor::{fetch_range, timeframe_or_finest};
+use crate::backtest::bars::{fetch_range, timeframe_or_finest};
 use crate::context::{RequestMeta, Services};
 use crate::market_data::actor::MarketDataMsg;
 use crate::names;

@@ -4,13 +4,13 @@
 use super::auth::{Trader, Viewer};
 use super::error::ApiError;
 use super::json::ApiJson;
+use super::query::ApiQuery;
 use super::request_id::RequestId;
 use super::trading::correlation;
 use crate::actor_call::call_actor;
-use axum::extract::{Path, RawQuery};
+use axum::extract::Path;
 use axum::{Extension, Json};
 use serde::Deserialize;
-use std::collections::BTreeMap;
 use tradpal_actors::market_data::actor::{IndicatorReply, IngestReport, MarketDataMsg, RejectPolicy};
 use tradpal_actors::market_data::{CandlePage, CsvRecord, CsvRow, CANDLES_PAGE_MAX};
 use tradpal_actors::names;
@@ -74,52 +74,46 @@ pub async fn post_candles(
     Ok(Json(report))
 }
 
-/// Query parameters, parsed by hand so every mistake gets a clear JSON error.
-struct RangeQuery {
-    timeframe: Timeframe,
-    start: Option<Timestamp>,
-    end: Option<Timestamp>,
-    limit: usize,
-    names: Option<Vec<String>>,
+/// `GET /api/data/candles/{symbol}?timeframe=1m[&start=..][&end=..][&limit=..]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CandlesQuery {
+    pub timeframe: Timeframe,
+    pub start: Option<String>,
+    pub end: Option<String>,
+    pub limit: Option<usize>,
 }
 
-fn parse_query(raw: Option<String>, allowed: &[&str]) -> Result<RangeQuery, ApiError> {
-    let mut map = BTreeMap::new();
-    for pair in raw.as_deref().unwrap_or("").split('&').filter(|p| !p.is_empty()) {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        let v = percent_decode(v).ok_or_else(|| bad(format!("query parameter {k}: invalid percent-encoding")))?;
-        if !allowed.contains(&k) {
-            return Err(bad(format!("unknown query parameter {k:?}: expected {}", allowed.join(", "))));
-        }
-        map.insert(k.to_string(), v);
-    }
-    let timeframe = match map.get("timeframe") {
-        None => return Err(bad("query parameter timeframe is required: 1m, 5m, 15m, 1h, 4h or 1d")),
-        Some(t) => t.parse::<Timeframe>().map_err(|e| bad(e.to_string()))?,
-    };
-    let time = |k: &str| -> Result<Option<Timestamp>, ApiError> {
-        map.get(k)
-            .map(|v| match v.parse::<i64>() {
-                Ok(ms) => Ok(Timestamp::from_millis(ms)),
-                Err(_) => v.parse::<Timestamp>().map_err(|e| bad(format!("{k}: {e}"))),
-            })
-            .transpose()
-    };
-    let (start, end) = (time("start")?, time("end")?);
+/// `GET /api/data/indicators/{symbol}?timeframe=1h[&start=..][&end=..][&names=a,b]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IndicatorsQuery {
+    pub timeframe: Timeframe,
+    pub start: Option<String>,
+    pub end: Option<String>,
+    /// Comma-separated indicator names.
+    pub names: Option<String>,
+}
+
+/// A query's `start` / `end`: epoch milliseconds or RFC 3339.
+fn query_time(name: &str, value: Option<&str>) -> Result<Option<Timestamp>, ApiError> {
+    value
+        .map(|v| match v.parse::<i64>() {
+            Ok(ms) => Ok(Timestamp::from_millis(ms)),
+            Err(_) => v.parse::<Timestamp>().map_err(|e| bad(format!("{name}: {e}"))),
+        })
+        .transpose()
+}
+
+/// `start` and `end`, checked to be in order.
+fn query_range(start: Option<&str>, end: Option<&str>) -> Result<(Option<Timestamp>, Option<Timestamp>), ApiError> {
+    let (start, end) = (query_time("start", start)?, query_time("end", end)?);
     if let (Some(s), Some(e)) = (start, end) {
         if s >= e {
             return Err(bad(format!("start {s} must be before end {e}")));
         }
     }
-    let limit = match map.get("limit") {
-        None => CANDLES_PAGE_MAX,
-        Some(l) => match l.parse::<usize>() {
-            Ok(n) if (1..=CANDLES_PAGE_MAX).contains(&n) => n,
-            _ => return Err(bad(format!("limit {l:?}: expected 1..={CANDLES_PAGE_MAX}"))),
-        },
-    };
-    let names = map.get("names").map(|n| n.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect());
-    Ok(RangeQuery { timeframe, start, end, limit, names })
+    Ok((start, end))
 }
 
 /// Decodes `%XX` escapes and `+` in a query value (`None` on a malformed escape).
@@ -156,30 +150,44 @@ pub(crate) fn check_symbol(symbol: &str) -> Result<(), ApiError> {
     }
 }
 
-pub async fn get_candles(_role: Viewer, Path(symbol): Path<String>, RawQuery(q): RawQuery) -> Result<Json<CandlePage>, ApiError> {
+pub async fn get_candles(
+    _role: Viewer,
+    Path(symbol): Path<String>,
+    ApiQuery(q): ApiQuery<CandlesQuery>,
+) -> Result<Json<CandlePage>, ApiError> {
     check_symbol(&symbol)?;
-    let q = parse_query(q, &["timeframe", "start", "end", "limit"])?;
+    let (start, end) = query_range(q.start.as_deref(), q.end.as_deref())?;
+    let limit = match q.limit {
+        None => CANDLES_PAGE_MAX,
+        Some(n) if (1..=CANDLES_PAGE_MAX).contains(&n) => n,
+        Some(n) => return Err(bad(format!("limit {n}: expected 1..={CANDLES_PAGE_MAX}"))),
+    };
     let page = call_actor::<MarketDataMsg, _>(names::MARKET_DATA, |reply| MarketDataMsg::Range {
         symbol,
         timeframe: q.timeframe,
-        start: q.start,
-        end: q.end,
-        limit: q.limit,
+        start,
+        end,
+        limit,
         reply,
     })
     .await??;
     Ok(Json(page))
 }
 
-pub async fn get_indicators(_role: Viewer, Path(symbol): Path<String>, RawQuery(q): RawQuery) -> Result<Json<IndicatorReply>, ApiError> {
+pub async fn get_indicators(
+    _role: Viewer,
+    Path(symbol): Path<String>,
+    ApiQuery(q): ApiQuery<IndicatorsQuery>,
+) -> Result<Json<IndicatorReply>, ApiError> {
     check_symbol(&symbol)?;
-    let q = parse_query(q, &["timeframe", "start", "end", "names"])?;
+    let (start, end) = query_range(q.start.as_deref(), q.end.as_deref())?;
+    let names = q.names.map(|n| n.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect());
     let reply = call_actor::<MarketDataMsg, _>(names::MARKET_DATA, |reply| MarketDataMsg::Indicators {
         symbol,
         timeframe: q.timeframe,
-        start: q.start,
-        end: q.end,
-        names: q.names,
+        start,
+        end,
+        names,
         reply,
     })
     .await??;

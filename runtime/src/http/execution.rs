@@ -12,10 +12,11 @@ use super::auth::{Admin, Trader, Viewer};
 use super::data::percent_decode;
 use super::error::ApiError;
 use super::json::ApiJson;
+use super::query::ApiQuery;
 use super::request_id::RequestId;
 use super::trading::correlation;
 use crate::actor_call::call_actor;
-use axum::extract::{Path, RawQuery};
+use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
@@ -23,7 +24,7 @@ use tradpal_actors::execution::actor::{ExecutionMsg, OrderRef};
 use tradpal_actors::execution::view::{FlattenReply, OrderView, OrdersPage, OrdersQuery, PortfolioView, SubmitReply, TradingStateView};
 use tradpal_actors::execution::OrderRequest;
 use tradpal_actors::names;
-use tradpal_messages::{ErrorCode, OrderId, OrderStatus, SessionId, TradingState};
+use tradpal_messages::{ErrorCode, OrderId, OrderStatus, TradingState};
 
 fn bad(message: impl Into<String>) -> ApiError {
     ApiError::new(ErrorCode::BadRequest, message)
@@ -93,31 +94,7 @@ pub async fn get_order(_role: Viewer, Path(id): Path<String>) -> Result<Json<Ord
     Ok(Json(call_actor(names::EXECUTION, |reply| ExecutionMsg::Get { order, reply }).await??))
 }
 
-fn parse_orders_query(raw: Option<String>) -> Result<OrdersQuery, ApiError> {
-    let mut q = OrdersQuery::default();
-    for pair in raw.as_deref().unwrap_or("").split('&').filter(|p| !p.is_empty()) {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        let v = percent_decode(v).ok_or_else(|| bad(format!("{k}: bad percent-encoding")))?;
-        let number = |name: &str| v.parse::<usize>().map_err(|_| bad(format!("{name}: {v:?} is not a non-negative integer")));
-        match k {
-            "symbol" => q.symbol = Some(v.clone()),
-            "status" => q.status = Some(v.clone()),
-            "session_id" => q.session_id = Some(v.parse::<SessionId>().map_err(|e| bad(format!("session_id: {e}")))?),
-            "client_order_id" => q.client_order_id = Some(v.clone()),
-            "limit" => q.limit = Some(number("limit")?),
-            "offset" => q.offset = Some(number("offset")?),
-            other => {
-                return Err(bad(format!(
-                    "unknown query parameter {other:?}; use symbol, status, session_id, client_order_id, limit, offset"
-                )))
-            }
-        }
-    }
-    Ok(q)
-}
-
-pub async fn orders(_role: Viewer, RawQuery(q): RawQuery) -> Result<Json<OrdersPage>, ApiError> {
-    let query = parse_orders_query(q)?;
+pub async fn orders(_role: Viewer, ApiQuery(query): ApiQuery<OrdersQuery>) -> Result<Json<OrdersPage>, ApiError> {
     Ok(Json(call_actor(names::EXECUTION, |reply| ExecutionMsg::Orders { query, reply }).await??))
 }
 

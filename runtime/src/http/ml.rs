@@ -13,12 +13,14 @@
 use super::auth::{Trader, Viewer};
 use super::error::ApiError;
 use super::json::ApiJson;
+use super::query::ApiQuery;
 use super::request_id::RequestId;
 use super::trading::correlation;
 use crate::actor_call::call_actor;
-use axum::extract::{Path, RawQuery};
+use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::{Extension, Json};
+use serde::Deserialize;
 use serde_json::Value;
 use tradpal_actors::ml::actor::MlMsg;
 use tradpal_actors::ml::request::{PredictRequest, TrainRequest};
@@ -74,14 +76,20 @@ pub async fn predict(_role: Viewer, ApiJson(req): ApiJson<PredictRequest>) -> Re
     Ok(Json(call_actor(names::ML, |reply| MlMsg::Predict { req, reply }).await??))
 }
 
-pub async fn feature_importance(_role: Viewer, RawQuery(query): RawQuery) -> Result<Json<Value>, ApiError> {
-    let query = query.unwrap_or_default();
-    let text = query.split('&').find_map(|kv| kv.strip_prefix("model_id=")).ok_or_else(|| {
+/// `GET /api/ml/feature-importance?model_id=<id>`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImportanceQuery {
+    pub model_id: Option<String>,
+}
+
+pub async fn feature_importance(_role: Viewer, ApiQuery(q): ApiQuery<ImportanceQuery>) -> Result<Json<Value>, ApiError> {
+    let text = q.model_id.ok_or_else(|| {
         ApiError::new(
             ErrorCode::BadRequest,
             "model_id: missing; GET /api/ml/feature-importance?model_id=<id> (GET /api/ml/models lists them)",
         )
     })?;
-    let id = model_id(text)?;
+    let id = model_id(&text)?;
     Ok(Json(call_actor(names::ML, |reply| MlMsg::Importance { id, reply }).await??))
 }

@@ -21,6 +21,7 @@ pub mod ml;
 pub mod not_built;
 pub mod observe;
 pub mod openapi;
+pub mod query;
 pub mod rate_limit;
 pub mod ready;
 pub mod regime;

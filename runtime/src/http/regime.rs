@@ -4,10 +4,11 @@ use super::auth::Viewer;
 use super::data::check_symbol;
 use super::error::ApiError;
 use super::json::ApiJson;
+use super::query::ApiQuery;
 use super::request_id::RequestId;
 use super::trading::correlation;
 use crate::actor_call::call_actor;
-use axum::extract::{Path, RawQuery};
+use axum::extract::Path;
 use axum::{Extension, Json};
 use serde::Deserialize;
 use tradpal_actors::market_data::validate_batch;
@@ -61,28 +62,30 @@ pub async fn confidence(
     })))
 }
 
-pub async fn history(_role: Viewer, Path(symbol): Path<String>, RawQuery(q): RawQuery) -> Result<Json<RegimeHistory>, ApiError> {
+/// `GET /api/regime/history/{symbol}?days=30&timeframe=combined|1m|..|1d`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HistoryQuery {
+    pub days: Option<u32>,
+    pub timeframe: Option<String>,
+}
+
+pub async fn history(
+    _role: Viewer,
+    Path(symbol): Path<String>,
+    ApiQuery(q): ApiQuery<HistoryQuery>,
+) -> Result<Json<RegimeHistory>, ApiError> {
     check_symbol(&symbol)?;
-    let mut days = 30u32;
-    let mut timeframe = None;
-    for pair in q.as_deref().unwrap_or("").split('&').filter(|p| !p.is_empty()) {
-        match pair.split_once('=') {
-            Some(("days", v)) => {
-                days = v
-                    .parse()
-                    .ok()
-                    .filter(|d| (1..=HISTORY_DAYS_MAX).contains(d))
-                    .ok_or_else(|| bad(format!("days {v:?}: expected a whole number of days in 1..={HISTORY_DAYS_MAX}")))?
-            }
-            Some(("timeframe", v)) => {
-                if v != "combined" && v.parse::<Timeframe>().is_err() {
-                    return Err(bad(format!("timeframe {v:?}: expected combined, 1m, 5m, 15m, 1h, 4h or 1d")));
-                }
-                timeframe = Some(v.to_string());
-            }
-            _ => return Err(bad(format!("unknown query parameter {pair:?}: expected days or timeframe"))),
+    let days = q.days.unwrap_or(30);
+    if !(1..=HISTORY_DAYS_MAX).contains(&days) {
+        return Err(bad(format!("days {days}: expected a whole number of days in 1..={HISTORY_DAYS_MAX}")));
+    }
+    if let Some(v) = q.timeframe.as_deref() {
+        if v != "combined" && v.parse::<Timeframe>().is_err() {
+            return Err(bad(format!("timeframe {v:?}: expected combined, 1m, 5m, 15m, 1h, 4h or 1d")));
         }
     }
+    let timeframe = q.timeframe;
     Ok(Json(call_actor(names::REGIME, |reply| RegimeMsg::History { symbol, days, timeframe, reply }).await??))
 }
 

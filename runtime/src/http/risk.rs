@@ -6,15 +6,13 @@
 //! execution portfolio's open positions. The `POST` forms take every input explicitly in the body.
 
 use super::auth::{Trader, Viewer};
-use super::data::percent_decode;
 use super::error::ApiError;
 use super::json::ApiJson;
+use super::query::ApiQuery;
 use super::request_id::RequestId;
 use super::trading::correlation;
 use crate::actor_call::call_actor;
-use axum::extract::RawQuery;
 use axum::{Extension, Json};
-use std::collections::BTreeMap;
 use tradpal_actors::execution::actor::ExecutionMsg;
 use tradpal_actors::names;
 use tradpal_actors::risk::actor::{RiskMsg, StoredPortfolio};
@@ -86,7 +84,7 @@ fn empty_portfolio(confidence: f64, stress: bool) -> serde_json::Value {
     v
 }
 
-pub async fn portfolio_get(_role: Viewer, RawQuery(q): RawQuery) -> Result<Json<serde_json::Value>, ApiError> {
+pub async fn portfolio_get(_role: Viewer, ApiQuery(q): ApiQuery<StoredQuery>) -> Result<Json<serde_json::Value>, ApiError> {
     let spec = parse_stored(q, false)?;
     let confidence = spec.confidence.unwrap_or(0.95);
     let Some(spec) = with_live_positions(spec).await? else { return Ok(Json(empty_portfolio(confidence, false))) };
@@ -94,7 +92,7 @@ pub async fn portfolio_get(_role: Viewer, RawQuery(q): RawQuery) -> Result<Json<
     Ok(Json(serde_json::to_value(r).map_err(|e| ApiError::new(tradpal_messages::ErrorCode::Internal, e.to_string()))?))
 }
 
-pub async fn stress_get(_role: Viewer, RawQuery(q): RawQuery) -> Result<Json<serde_json::Value>, ApiError> {
+pub async fn stress_get(_role: Viewer, ApiQuery(q): ApiQuery<StoredQuery>) -> Result<Json<serde_json::Value>, ApiError> {
     let spec = parse_stored(q, true)?;
     let confidence = spec.confidence.unwrap_or(0.95);
     let Some(spec) = with_live_positions(spec).await? else { return Ok(Json(empty_portfolio(confidence, true))) };
@@ -103,29 +101,45 @@ pub async fn stress_get(_role: Viewer, RawQuery(q): RawQuery) -> Result<Json<ser
 }
 
 /// `positions=SYM:QTY,...&timeframe=1h&confidence=0.95&paths=10000&seed=1[&horizon=10]`.
-fn parse_stored(q: Option<String>, stress: bool) -> Result<StoredPortfolio, ApiError> {
-    let allowed: &[&str] = if stress {
-        &["positions", "timeframe", "confidence", "paths", "seed", "horizon"]
-    } else {
-        &["positions", "timeframe", "confidence", "paths", "seed"]
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoredQuery {
+    pub positions: Option<String>,
+    pub timeframe: Option<Timeframe>,
+    pub confidence: Option<f64>,
+    pub paths: Option<u64>,
+    pub seed: Option<u64>,
+    /// Stress test only: the horizon in periods (default 10).
+    pub horizon: Option<u64>,
+}
+
+fn parse_stored(q: StoredQuery, stress: bool) -> Result<StoredPortfolio, ApiError> {
+    if !stress && q.horizon.is_some() {
+        return Err(bad("horizon: only the stress test takes a horizon"));
+    }
+    let positions = parse_positions(q.positions.as_deref())?;
+    let monte_carlo = match (q.paths, q.seed) {
+        (Some(p), seed) => Some((p as usize, seed.unwrap_or(0))),
+        (None, Some(_)) => return Err(bad("seed needs paths (Monte Carlo)")),
+        (None, None) => None,
     };
-    let mut map = BTreeMap::new();
-    for pair in q.as_deref().unwrap_or("").split('&').filter(|p| !p.is_empty()) {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        if !allowed.contains(&k) {
-            return Err(bad(format!("unknown query parameter {k:?}: expected {}", allowed.join(", "))));
-        }
-        let v = percent_decode(v).ok_or_else(|| bad(format!("query parameter {k}: invalid percent-encoding")))?;
-        map.insert(k, v);
+    Ok(StoredPortfolio {
+        positions,
+        timeframe: q.timeframe.unwrap_or(Timeframe::H1),
+        confidence: q.confidence,
+        monte_carlo,
+        horizon: q.horizon.unwrap_or(10) as usize,
+    })
+}
+
+/// `SYM:QTY,...`: distinct valid symbols, non-zero quantities, at most
+/// [`QUERY_POSITIONS_MAX`]; none named means the execution portfolio's.
+fn parse_positions(raw: Option<&str>) -> Result<Vec<(String, f64)>, ApiError> {
+    if raw == Some("") {
+        return Err(bad("positions is empty: SYMBOL:QUANTITY,... e.g. BTC/USDT:0.5 (or leave it out for the execution portfolio)"));
     }
     let mut positions = Vec::new();
-    if let Some(raw) = map.get("positions") {
-        if raw.is_empty() {
-            return Err(bad("positions is empty: SYMBOL:QUANTITY,... e.g. BTC/USDT:0.5 (or leave it out for the execution portfolio)"));
-        }
-    }
-    let raw = map.get("positions").cloned().unwrap_or_default();
-    for item in raw.split(',').filter(|s| !s.is_empty()) {
+    for item in raw.unwrap_or_default().split(',').filter(|s| !s.is_empty()) {
         let (sym, qty) = item.split_once(':').ok_or_else(|| bad(format!("position {item:?}: expected SYMBOL:QUANTITY")))?;
         if !is_valid_symbol(sym) {
             return Err(bad(format!("position {item:?}: invalid symbol {sym:?}")));
@@ -143,24 +157,5 @@ fn parse_stored(q: Option<String>, stress: bool) -> Result<StoredPortfolio, ApiE
     if positions.len() > QUERY_POSITIONS_MAX {
         return Err(bad(format!("at most {QUERY_POSITIONS_MAX} positions, got {}", positions.len())));
     }
-    let timeframe =
-        map.get("timeframe").map(|t| t.parse::<Timeframe>()).transpose().map_err(|e| bad(e.to_string()))?.unwrap_or(Timeframe::H1);
-    let num = |k: &str| -> Result<Option<f64>, ApiError> {
-        map.get(k).map(|v| v.parse::<f64>().map_err(|_| bad(format!("{k} {v:?}: expected a number")))).transpose()
-    };
-    let int = |k: &str| -> Result<Option<u64>, ApiError> {
-        map.get(k).map(|v| v.parse::<u64>().map_err(|_| bad(format!("{k} {v:?}: expected a whole number")))).transpose()
-    };
-    let monte_carlo = match (int("paths")?, int("seed")?) {
-        (Some(p), seed) => Some((p as usize, seed.unwrap_or(0))),
-        (None, Some(_)) => return Err(bad("seed needs paths (Monte Carlo)")),
-        (None, None) => None,
-    };
-    Ok(StoredPortfolio {
-        positions,
-        timeframe,
-        confidence: num("confidence")?,
-        monte_carlo,
-        horizon: int("horizon")?.unwrap_or(10) as usize,
-    })
+    Ok(positions)
 }

@@ -100,9 +100,8 @@ pub struct PerformanceQuery {
 /// (the shape of `tradpal backtest --trades --json`) and equity curve.
 pub async fn performance(
     _role: Viewer,
-    query: Result<axum::extract::Query<PerformanceQuery>, axum::extract::rejection::QueryRejection>,
+    super::query::ApiQuery(q): super::query::ApiQuery<PerformanceQuery>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let axum::extract::Query(q) = query.map_err(|e| ApiError::new(ErrorCode::BadRequest, format!("query: {}", e.body_text())))?;
     let rows = call_actor(names::SESSION, |reply| SessionMsg::List { reply }).await?;
     let Some(id) = q.session_id else {
         let sessions: Vec<_> = rows.iter().filter(|r| r.pnl.is_some()).collect();

@@ -50,7 +50,7 @@ mod tests {
     use tradpal_messages::time::days_from_civil;
 
     fn at(y: i64, m: i64, d: i64, secs: i64) -> Timestamp {
-        Timestamp(days_from_civil(y, m, d) * NANOS_PER_DAY + secs * NANOS_PER_SEC)
+        Timestamp(days_from_civil(y, m, d).expect("a real date") * NANOS_PER_DAY + secs * NANOS_PER_SEC)
     }
 
     fn point(time: Timestamp, equity: f64) -> EquityPoint {

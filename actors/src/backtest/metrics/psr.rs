@@ -46,6 +46,12 @@ pub fn probabilistic_sharpe_ratio(r: &[f64], rf_bar: f64, benchmark_sharpe: f64)
 /// beyond. Absolute error about 1e-15; relative error in the far tails (|x| > 5) below
 /// 1e-8, ample for a probability reported as a confidence. Exactly 0 or 1 beyond
 /// `|x| > 37`. NaN for NaN.
+///
+/// Kept hand-written (issue 23 asked for statrs): statrs 0.19's `Normal::cdf` is off by
+/// up to 2.4e-11 absolute (near x = 0.71; 5.6e-14 at x = 3) where this one is within
+/// 2.2e-16 on x in [-37, 9] against mpmath at 40 digits, and the reference tests below
+/// ask for 1e-14. It is not slower either: `cargo bench -p tradpal-actors --bench normal`
+/// gave 20-24 ns a call here against statrs's 30-31 ns.
 pub fn normal_cdf(x: f64) -> f64 {
     if x.is_nan() {
         return f64::NAN;
