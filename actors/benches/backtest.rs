@@ -28,7 +28,7 @@
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use std::time::{Duration, Instant};
 use tradpal_actors::backtest::request::{Participation, RunRequest};
-use tradpal_actors::backtest::{build, run, BacktestConfig, StrategySpec};
+use tradpal_actors::backtest::{build, run, run_spec, BacktestConfig, StrategySpec, SymbolBars};
 use tradpal_actors::market_data::synth::{generate, SynthParams};
 use tradpal_actors::market_data::{import_csv, CsvLimits};
 use tradpal_messages::Timeframe;
@@ -103,6 +103,12 @@ fn peer_workload(c: &mut Criterion) {
     g.measurement_time(Duration::from_secs(10));
     g.bench_function("peer_workload_sma_cross_10_20", |b| {
         b.iter(|| run(&config, &bars, Timeframe::M1, "BTC/USDT", build(&spec).unwrap().as_mut()).unwrap())
+    });
+    // The path `tradpal backtest` and the API take: `run_spec`, which also computes the
+    // strategy's indicator columns (here inside the timed run).
+    let series = [SymbolBars { symbol: "BTC/USDT", bars: &bars }];
+    g.bench_function("peer_workload_run_spec_sma_cross_10_20", |b| {
+        b.iter(|| run_spec(&config, &series, Timeframe::M1, &spec, &mut |_| {}).unwrap())
     });
     g.finish();
 }
