@@ -20,7 +20,9 @@
 //! `scripts/peers/gen.py` (numpy seed 42), SMA 10/20 `entry=cross`, a fixed 0.125 units,
 //! cash 1,000,000, 0.1% fee, no slippage, no volume cap. It reads
 //! `$SPEED_DIR/synth-1m.csv` (default `tradpal-speed` in the system temp directory, `$TMPDIR` or /tmp; the comparison script writes
-//! it) and is skipped, with a line saying so, when the file is not there.
+//! it) and is skipped, with a line saying so, when the file is not there. It runs twice:
+//! `run` with the strategy built bar by bar, and `run_spec`, the path of `tradpal
+//! backtest` and the API (the SMA columns computed once by the batch kernel, timed too).
 
 // A bench: timing is what it measures.
 #![allow(clippy::disallowed_methods)]
