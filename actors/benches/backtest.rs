@@ -20,7 +20,9 @@
 //! `scripts/peers/gen.py` (numpy seed 42), SMA 10/20 `entry=cross`, a fixed 0.125 units,
 //! cash 1,000,000, 0.1% fee, no slippage, no volume cap. It reads
 //! `$SPEED_DIR/synth-1m.csv` (default `tradpal-speed` in the system temp directory, `$TMPDIR` or /tmp; the comparison script writes
-//! it) and is skipped, with a line saying so, when the file is not there.
+//! it) and is skipped, with a line saying so, when the file is not there. It runs twice:
+//! `run` with the strategy built bar by bar, and `run_spec`, the path of `tradpal
+//! backtest` and the API (the SMA columns computed once by the batch kernel, timed too).
 
 // A bench: timing is what it measures.
 #![allow(clippy::disallowed_methods)]
@@ -28,7 +30,7 @@
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use std::time::{Duration, Instant};
 use tradpal_actors::backtest::request::{Participation, RunRequest};
-use tradpal_actors::backtest::{build, run, BacktestConfig, StrategySpec};
+use tradpal_actors::backtest::{build, run, run_spec, BacktestConfig, StrategySpec, SymbolBars};
 use tradpal_actors::market_data::synth::{generate, SynthParams};
 use tradpal_actors::market_data::{import_csv, CsvLimits};
 use tradpal_messages::Timeframe;
@@ -103,6 +105,12 @@ fn peer_workload(c: &mut Criterion) {
     g.measurement_time(Duration::from_secs(10));
     g.bench_function("peer_workload_sma_cross_10_20", |b| {
         b.iter(|| run(&config, &bars, Timeframe::M1, "BTC/USDT", build(&spec).unwrap().as_mut()).unwrap())
+    });
+    // The path `tradpal backtest` and the API take: `run_spec`, which also computes the
+    // strategy's indicator columns (here inside the timed run).
+    let series = [SymbolBars { symbol: "BTC/USDT", bars: &bars }];
+    g.bench_function("peer_workload_run_spec_sma_cross_10_20", |b| {
+        b.iter(|| run_spec(&config, &series, Timeframe::M1, &spec, &mut |_| {}).unwrap())
     });
     g.finish();
 }

@@ -119,7 +119,7 @@ impl Account {
             return Err(BacktestError::Bust { index: i, time: close_time, equity: equity_f });
         }
         self.equity.push(EquityPoint { time: close_time, equity: equity_f });
-        if self.legs.iter().any(|l| !self.core.portfolio.position(&l.inst.symbol).is_zero()) {
+        if self.legs.iter().any(|l| !self.core.position(&l.inst.symbol).is_zero()) {
             self.exposure_bars += 1;
         }
         Ok(equity)
@@ -136,8 +136,8 @@ impl Account {
         close_time: Timestamp,
         strategy: &mut dyn Strategy,
     ) -> Result<(), BacktestError> {
-        let position = self.core.portfolio.position(&self.legs[k].inst.symbol);
-        let Some(ctx) = BarContext::windowed(window, i, self.timeframe, position, equity, self.core.portfolio.cash) else {
+        let position = self.core.position(&self.legs[k].inst.symbol);
+        let Some(ctx) = BarContext::windowed(window, i, self.timeframe, position, equity, self.core.portfolio().cash) else {
             return Ok(());
         };
         let Some(fraction) = self.legs[k].runtime.decide(strategy, &ctx)? else { return Ok(()) };
@@ -152,24 +152,15 @@ impl Account {
         self.retarget(k, fraction, equity, price, close_time, window, i)
     }
 
-    /// Hashes events, feeds fills to leg `k`'s ledger, drops orders that ended.
+    /// Hashes events and feeds fills to leg `k`'s ledger. (Finished orders leave the
+    /// core by themselves: `finished_orders_kept` is 0 unless `keep_orders`.)
     pub fn absorb(&mut self, events: &[Event], k: usize, i: usize) {
         for e in events {
             self.log.record(e);
-            let ended = match e {
-                Event::OrderFilled(f) => {
-                    self.counts.fills += 1;
-                    let fill = LedgerFill { side: f.side, quantity: f.quantity, price: f.price, fee: f.fee, time: f.market_time, bar: i };
-                    self.legs[k].ledger.fill(fill);
-                    Some(f.order_id)
-                }
-                Event::OrderCanceled(c) => Some(c.order_id),
-                Event::OrderRejected(r) => Some(r.order_id),
-                Event::OrderExpired(x) => Some(x.order_id),
-                _ => None,
-            };
-            if let (Some(id), false) = (ended, self.config.keep_orders) {
-                forget_finished(&mut self.core, id);
+            if let Event::OrderFilled(f) = e {
+                self.counts.fills += 1;
+                let fill = LedgerFill { side: f.side, quantity: f.quantity, price: f.price, fee: f.fee, time: f.market_time, bar: i };
+                self.legs[k].ledger.fill(fill);
             }
         }
     }
@@ -209,7 +200,7 @@ impl Account {
     /// Sends the market order taking leg `k` from its position to `target` units (valued
     /// at `price` for the instrument's minimums), or counts it skipped.
     pub fn order_to(&mut self, k: usize, target: Fixed, price: Fixed, at: Timestamp, i: usize) -> Result<(), BacktestError> {
-        let position = self.core.portfolio.position(&self.legs[k].inst.symbol);
+        let position = self.core.position(&self.legs[k].inst.symbol);
         match order_for(target, position, price, &self.legs[k].inst) {
             Sizing::AtTarget => Ok(()),
             Sizing::BelowMinimum { .. } => {
@@ -222,8 +213,7 @@ impl Account {
 
     /// Cancels every order still working on leg `k`.
     pub fn cancel_working(&mut self, k: usize, at: Timestamp, i: usize, reason: &str) -> Result<(), BacktestError> {
-        let Some(open) = self.core.open_by_symbol.get(&self.legs[k].inst.symbol).filter(|s| !s.is_empty()) else { return Ok(()) };
-        let ids: Vec<OrderId> = open.iter().map(|(_, id)| *id).collect();
+        let ids: Vec<OrderId> = self.core.open_ids_of(&self.legs[k].inst.symbol).collect();
         for id in ids {
             let events = self.core.cancel(id, reason, at).map_err(|source| BacktestError::Execution { index: i, source })?;
             self.counts.orders_canceled += 1;
@@ -256,7 +246,7 @@ impl Account {
     /// The report of a finished run: `lasts` is each leg's last bar and bar count (name
     /// order), `benchmark` the buy-and-hold closes (one symbol) or basket (several).
     pub fn report(self, strategy: &str, lasts: &[(&Candle, usize)], benchmark: &[f64]) -> Result<BacktestResult, BacktestError> {
-        let p = &self.core.portfolio;
+        let p = self.core.portfolio();
         let single = self.legs.len() == 1;
         let symbol = self.legs.iter().map(|l| l.inst.symbol.as_str()).collect::<Vec<_>>().join(",");
         let final_position = if single { p.position(&symbol) } else { Fixed::ZERO };
@@ -326,22 +316,5 @@ impl Account {
             r.notes = super::result::notes(&r);
             r
         })
-    }
-}
-
-/// Drops order `id` from the core if it is terminal and has no contingency links (no
-/// parent, sibling or children that could still name it): its entries in `orders`,
-/// `order_number` and `by_client`. It is already out of `open_by_symbol` (every
-/// terminal step removes it), so matching, cancels and listings of working orders never
-/// look for it again. What is lost is what a backtest does not use: the idempotency
-/// memory of its (generated, unique) client id and its row in order listings.
-fn forget_finished(core: &mut ExecutionCore, id: OrderId) {
-    let Some(order) = core.orders.get(&id) else { return };
-    if !order.status.is_terminal() || order.link.is_some() || core.children.contains_key(&id) {
-        return;
-    }
-    if let Some(order) = core.orders.remove(&id) {
-        core.by_client.remove(&order.spec.client_order_id);
-        core.order_number.remove(&id);
     }
 }

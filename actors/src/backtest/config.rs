@@ -52,11 +52,11 @@ pub struct BacktestConfig {
     pub calendar: Calendar,
     /// Keep every event in the result (tests, audits); the hash is always computed.
     pub keep_events: bool,
-    /// Keep finished orders in the execution core, as a live session does (its
-    /// idempotency memory and order listing). Off by default: an order that ended
-    /// without contingency links is dropped from the core once terminal (its history is
-    /// in the event stream), which keeps the core's maps small on long runs. The events,
-    /// and so the hash and every number, are the same either way (tested).
+    /// Keep every finished order in the execution core (its idempotency memory and
+    /// order listing). Off by default: the core keeps no finished order
+    /// (`ExecutionConfig::finished_orders_kept` 0; the history is in the event stream),
+    /// which keeps its maps as small as the working orders on long runs. The events, and
+    /// so the hash and every number, are the same either way (tested).
     pub keep_orders: bool,
     /// How a target is sized: `None`, the strategy's fraction of equity (`sizing.rs`);
     /// a method of the risk core (`risk_sizing.rs`): the signal's sign, the risk core's size.
@@ -166,6 +166,7 @@ impl BacktestConfig {
             starting_cash: self.starting_cash,
             limits: self.limits.clone(),
             live_venue: None,
+            finished_orders_kept: if self.keep_orders { usize::MAX } else { 0 },
             ..ExecutionConfig::default()
         }
     }

@@ -43,8 +43,8 @@
 //!    the difference to the position is submitted as a market order stamped `close`, so
 //!    it fills at that symbol's next bar's open (never on the deciding bar).
 //!
-//! Finished orders without contingency links are dropped from the core as they end
-//! (unless `keep_orders`): see [`forget_finished`].
+//! Finished orders leave the core when the next order is submitted (unless
+//! `keep_orders`): the config asks the core to keep none (`finished_orders_kept` 0).
 //!
 //! Funding: one `CashAdjusted` event of `starting_cash` at the first bar's open. After
 //! the last bar: each open trade is valued at its symbol's last close, and the metrics
@@ -56,7 +56,7 @@ use super::account::Account;
 use super::config::BacktestConfig;
 use super::error::BacktestError;
 use super::result::BacktestResult;
-use super::strategy::{build, Strategy, StrategySpec};
+use super::strategy::{build_shared, SharedColumns, Strategy, StrategySpec};
 use tradpal_messages::{Candle, Timeframe, Timestamp};
 
 /// Most symbols one run takes (each adds a strategy, a ledger and a cursor, and a
@@ -99,6 +99,11 @@ pub fn run_observed(
 }
 
 /// [`run_portfolio_observed`] with one strategy built from `spec` per symbol.
+///
+/// Each symbol's strategy reads its indicator columns computed once over that symbol's
+/// bars ([`SharedColumns`], a batch over all bars: several values at once instead of a
+/// window summed per bar) where the strategy has them; bit-identical to computing them
+/// bar by bar, so the run is the same, only faster.
 pub fn run_spec(
     config: &BacktestConfig,
     series: &[SymbolBars],
@@ -107,7 +112,8 @@ pub fn run_spec(
     progress: &mut dyn FnMut(usize),
 ) -> Result<BacktestResult, BacktestError> {
     check_symbol_count(series.len())?;
-    let mut built: Vec<Box<dyn Strategy>> = series.iter().map(|_| build(spec)).collect::<Result<_, _>>()?;
+    let mut built: Vec<Box<dyn Strategy>> =
+        series.iter().map(|s| build_shared(spec, &SharedColumns::for_specs(s.bars, [spec]))).collect::<Result<_, _>>()?;
     let mut strategies: Vec<&mut dyn Strategy> = built.iter_mut().map(|s| s.as_mut() as &mut dyn Strategy).collect();
     run_portfolio_observed(config, series, timeframe, &mut strategies, progress)
 }

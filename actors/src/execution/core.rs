@@ -11,12 +11,29 @@
 //!
 //! Derived state that is not journaled (marks, trailing anchors, which bars an order has
 //! seen) is rebuilt by [`ExecutionCore::observe_bars`] over the journaled candles.
+//!
+//! The state is private to the `execution` module: other code reads it through methods
+//! ([`ExecutionCore::portfolio`], [`ExecutionCore::order`], ...) and changes it only
+//! through the inputs above, so nothing outside can put the core in a state a replay of
+//! its journal would not reach.
+//!
+//! # Finished orders
+//!
+//! An order that reached a final status (filled, canceled, rejected, expired) leaves the
+//! open-order index at once; it stays in the order map, for lookups, listings and the
+//! idempotency of its client order id, among the newest
+//! [`ExecutionConfig::finished_orders_kept`] finished orders. Older ones are dropped
+//! (their whole history stays in the journal), so a service that runs for months holds
+//! its working orders and a bounded tail, not every order it ever saw. Dropping happens
+//! in [`ExecutionCore::apply`] when the next order is submitted: a pure function of the
+//! event stream, so a replay drops the same orders at the same points. A backtest keeps
+//! none (`0`: its ids are unique and nobody lists its orders), unless asked to keep all.
 
 use super::fill::FillModel;
 use super::instrument::Instruments;
-use super::order::{Order, Step};
+use super::order::{next_status, IllegalTransition, Order, Step};
 use super::portfolio::Portfolio;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use tradpal_messages::{Event, Fixed, OrderId, OrderStatus, Rounding, Timestamp, TradingState};
 
 /// Settings of the execution core (from the service configuration).
@@ -33,6 +50,9 @@ pub struct ExecutionConfig {
     /// the venue accepts, fills and confirms cancels; bars only mark. The actor refuses
     /// submissions (501) when it has no venue adapter for it.
     pub live_venue: Option<String>,
+    /// Finished orders kept for lookups, listings and client-id idempotency, newest
+    /// first: see the module doc ("Finished orders").
+    pub finished_orders_kept: usize,
 }
 
 impl ExecutionConfig {
@@ -68,6 +88,7 @@ impl Default for ExecutionConfig {
             starting_cash: Fixed::from_int(10_000),
             limits: crate::risk::pretrade::Limits::default(),
             live_venue: None,
+            finished_orders_kept: FINISHED_ORDERS_KEPT_MAX,
         }
     }
 }
@@ -75,32 +96,39 @@ impl Default for ExecutionConfig {
 /// Most orders kept working at once (a queue limit, TigerBeetle style).
 pub const WORKING_ORDERS_MAX: usize = 10_000;
 
+/// Finished orders a service's core keeps by default (the rest are in the journal): a
+/// day of busy trading, and what `GET /api/execution/orders` can list.
+pub const FINISHED_ORDERS_KEPT_MAX: usize = 10_000;
+
 #[derive(Debug, Clone)]
 pub struct ExecutionCore {
-    pub config: ExecutionConfig,
-    pub orders: BTreeMap<OrderId, Order>,
+    pub(super) config: ExecutionConfig,
+    /// Every order not yet final, and the newest finished ones (see the module doc).
+    pub(super) orders: BTreeMap<OrderId, Order>,
     /// Client order id -> order id (rebuilt from the journal: the idempotency memory).
-    pub by_client: BTreeMap<String, OrderId>,
+    pub(super) by_client: BTreeMap<String, OrderId>,
     /// Submission order of every order, for listing and deterministic matching.
-    pub order_number: BTreeMap<OrderId, u64>,
+    pub(super) order_number: BTreeMap<OrderId, u64>,
     /// Non-terminal orders per symbol, by submission number.
-    pub open_by_symbol: BTreeMap<String, BTreeSet<(u64, OrderId)>>,
+    pub(super) open_by_symbol: BTreeMap<String, BTreeSet<(u64, OrderId)>>,
     /// Children held until a parent fills.
-    pub children: BTreeMap<OrderId, Vec<OrderId>>,
-    pub portfolio: Portfolio,
-    pub trading_state: TradingState,
+    pub(super) children: BTreeMap<OrderId, Vec<OrderId>>,
+    pub(super) portfolio: Portfolio,
+    pub(super) trading_state: TradingState,
     /// Latest close per symbol (market orders are valued at it by the risk check).
-    pub last_price: BTreeMap<String, (Fixed, Timestamp)>,
-    pub equity_peak: Fixed,
+    pub(super) last_price: BTreeMap<String, (Fixed, Timestamp)>,
+    pub(super) equity_peak: Fixed,
     /// (UTC day number, equity at its first bar) for the daily-loss limit.
-    pub day_start: Option<(i64, Fixed)>,
+    pub(super) day_start: Option<(i64, Fixed)>,
     /// Highest journal sequence of market data any execution event names as its cause.
-    pub last_cause_sequence: u64,
-    pub funded: bool,
+    pub(super) last_cause_sequence: u64,
+    pub(super) funded: bool,
     /// The limit of a blocking risk breach not yet answered by a move of the kill
     /// switch: see [`ExecutionCore::answer_breach`].
-    pub pending_breach: Option<String>,
+    pub(super) pending_breach: Option<String>,
     next_number: u64,
+    /// Orders in `orders` that are final, oldest first (dropped from the front).
+    finished: VecDeque<OrderId>,
     /// The portfolio's equity as [`ExecutionCore::mark`] last computed it; cleared by
     /// every applied event (the only other change to the portfolio). Saves a backtest
     /// computing equity twice a bar (marks, then the equity curve).
@@ -129,6 +157,7 @@ impl ExecutionCore {
             funded: false,
             pending_breach: None,
             next_number: 0,
+            finished: VecDeque::new(),
             marked_equity: None,
         }
     }
@@ -139,6 +168,54 @@ impl ExecutionCore {
 
     pub fn open_orders(&self) -> usize {
         self.open_by_symbol.values().map(|s| s.len()).sum()
+    }
+
+    /// The order a client order id names, while the core holds it.
+    pub fn order_by_client(&self, client_order_id: &str) -> Option<&Order> {
+        self.by_client.get(client_order_id).and_then(|id| self.orders.get(id))
+    }
+
+    /// Every order the core holds (open ones and the finished tail), by id.
+    pub fn orders(&self) -> impl Iterator<Item = &Order> + '_ {
+        self.orders.values()
+    }
+
+    /// Ids of `symbol`'s orders not yet final, in submission order.
+    pub fn open_ids_of<'a>(&'a self, symbol: &str) -> impl Iterator<Item = OrderId> + 'a {
+        self.open_by_symbol.get(symbol).into_iter().flat_map(|s| s.iter().map(|(_, id)| *id))
+    }
+
+    pub fn config(&self) -> &ExecutionConfig {
+        &self.config
+    }
+
+    pub fn portfolio(&self) -> &Portfolio {
+        &self.portfolio
+    }
+
+    /// Signed position in `symbol` (zero when none).
+    pub fn position(&self, symbol: &str) -> Fixed {
+        self.portfolio.position(symbol)
+    }
+
+    pub fn trading_state(&self) -> TradingState {
+        self.trading_state
+    }
+
+    /// Follows a kill switch journaled elsewhere (a live session's account mirrors the
+    /// service's switch: its own journal has the change, this core does not decide it).
+    pub fn follow_trading_state(&mut self, to: TradingState) {
+        self.trading_state = to;
+    }
+
+    /// The latest close per symbol and its time.
+    pub fn last_prices(&self) -> impl Iterator<Item = (&str, Fixed, Timestamp)> + '_ {
+        self.last_price.iter().map(|(s, (p, t))| (s.as_str(), *p, *t))
+    }
+
+    /// True once starting cash (or any cash adjustment) was applied.
+    pub fn is_funded(&self) -> bool {
+        self.funded
     }
 
     /// Applies one journaled event. Refuses (changing nothing) an event that does not
@@ -162,6 +239,7 @@ impl ExecutionCore {
                 if e.status == OrderStatus::Held {
                     order.matched_until = Timestamp(i64::MAX);
                 }
+                self.drop_finished();
                 if let Some(parent) = e.link.as_ref().and_then(|l| l.parent) {
                     self.children.entry(parent).or_default().push(e.order_id);
                 }
@@ -169,49 +247,48 @@ impl ExecutionCore {
                 self.next_number += 1;
                 self.order_number.insert(e.order_id, n);
                 self.by_client.insert(e.spec.client_order_id.clone(), e.order_id);
-                self.open_by_symbol.entry(e.spec.symbol.clone()).or_default().insert((n, e.order_id));
+                // The symbol's set exists after its first order: no key allocation then.
+                match self.open_by_symbol.get_mut(&e.spec.symbol) {
+                    Some(set) => {
+                        set.insert((n, e.order_id));
+                    }
+                    None => {
+                        self.open_by_symbol.insert(e.spec.symbol.clone(), BTreeSet::from([(n, e.order_id)]));
+                    }
+                }
                 self.orders.insert(e.order_id, order);
                 Ok(())
             }
-            Event::OrderAccepted(e) => self.with_order(e.order_id, at, |o| {
-                o.venue_order_id = Some(e.venue_order_id.clone());
-                Ok(Step::Accept)
-            }),
-            Event::OrderRejected(e) => self.with_order(e.order_id, at, |o| {
-                o.reason = Some(format!("{}: {}", e.source.as_str(), e.reason));
-                Ok(Step::Reject)
-            }),
+            Event::OrderAccepted(e) => self.with_order(e.order_id, at, Step::Accept, |o| o.venue_order_id = Some(e.venue_order_id.clone())),
+            Event::OrderRejected(e) => {
+                self.with_order(e.order_id, at, Step::Reject, |o| o.reason = Some(format!("{}: {}", e.source.as_str(), e.reason)))
+            }
             Event::OrderTriggered(e) => {
                 self.note_cause(e.cause_sequence);
-                self.with_order(e.order_id, at, |o| {
+                self.with_order(e.order_id, at, Step::Trigger, |o| {
                     o.trigger_price = Some(e.trigger_price);
                     o.matched_until = o.matched_until.max(e.matched_through);
-                    Ok(Step::Trigger)
                 })
             }
-            Event::OrderCancelRequested(e) => self.with_order(e.order_id, at, |_| Ok(Step::CancelRequest)),
+            Event::OrderCancelRequested(e) => self.with_order(e.order_id, at, Step::CancelRequest, |_| ()),
             Event::OrderCanceled(e) => {
                 self.note_cause(e.cause_sequence);
-                self.with_order(e.order_id, at, |o| {
-                    o.reason = Some(e.reason.clone());
-                    Ok(Step::Cancel)
-                })
+                self.with_order(e.order_id, at, Step::Cancel, |o| o.reason = Some(e.reason.clone()))
             }
             Event::OrderExpired(e) => {
                 self.note_cause(e.cause_sequence);
-                self.with_order(e.order_id, at, |o| {
-                    o.reason = Some(e.reason.clone());
-                    Ok(Step::Expire)
-                })
+                self.with_order(e.order_id, at, Step::Expire, |o| o.reason = Some(e.reason.clone()))
             }
-            Event::OrderReleased(e) => self.with_order(e.order_id, at, |o| {
+            Event::OrderReleased(e) => {
+                let o = self.orders.get(&e.order_id).ok_or_else(|| format!("event for unknown order {}", e.order_id))?;
                 if e.quantity > o.spec.quantity {
                     return Err(format!("release of {} exceeds the order's {}", e.quantity, o.spec.quantity));
                 }
-                o.quantity = e.quantity;
-                o.matched_until = e.released_at;
-                Ok(Step::Release)
-            }),
+                self.with_order(e.order_id, at, Step::Release, |o| {
+                    o.quantity = e.quantity;
+                    o.matched_until = e.released_at;
+                })
+            }
             Event::OrderFilled(e) => self.apply_fill(e, at),
             Event::TradingStateChanged(e) => {
                 if e.from != self.trading_state {
@@ -267,42 +344,63 @@ impl ExecutionCore {
                 order.spec.symbol
             ));
         }
-        // Check the portfolio side first on a copy: all or nothing.
-        let mut portfolio = self.portfolio.clone();
-        portfolio.apply_fill(&e.symbol, e.side, e.quantity, e.price, e.fee)?;
+        // All or nothing without copies: the portfolio's new numbers are computed first
+        // (refused on overflow), the order's fill refuses before it changes anything, and
+        // only then is the portfolio written.
+        let next = self.portfolio.fill_outcome(&e.symbol, e.side, e.quantity, e.price, e.fee)?;
         let order = self.orders.get_mut(&e.order_id).expect("looked up above");
         order.fill(e.fill_seq, e.quantity, e.price, e.fee, at)?;
         order.matched_until = order.matched_until.max(e.matched_through);
-        if order.status.is_terminal() {
-            self.forget_open(e.order_id, &e.symbol);
+        let terminal = order.status.is_terminal();
+        self.portfolio.commit_fill(&e.symbol, next);
+        if terminal {
+            self.finish(e.order_id);
         }
         if let Some((price, t)) = self.last_price.get(&e.symbol) {
-            portfolio.mark(&e.symbol, *price, *t);
+            self.portfolio.mark(&e.symbol, *price, *t);
         }
-        self.portfolio = portfolio;
         self.note_cause(e.cause_sequence);
         Ok(())
     }
 
-    /// Runs `f` on the order, then the status step it returns; unknown orders and
-    /// illegal steps are refused and nothing changes.
-    fn with_order(&mut self, id: OrderId, at: Timestamp, f: impl FnOnce(&mut Order) -> Result<Step, String>) -> Result<(), String> {
-        let order = self.orders.get(&id).ok_or_else(|| format!("event for unknown order {id}"))?;
-        let mut next = order.clone();
-        let step = f(&mut next)?;
-        next.step(step, at).map_err(|e| e.to_string())?;
-        if next.status.is_terminal() {
-            self.forget_open(id, &next.spec.symbol);
+    /// Moves the order by `step` after `f` set the event's payload on it, in place;
+    /// unknown orders and illegal steps are refused before anything changes (`f` cannot
+    /// fail: an event's own checks come before this call).
+    fn with_order(&mut self, id: OrderId, at: Timestamp, step: Step, f: impl FnOnce(&mut Order)) -> Result<(), String> {
+        let order = self.orders.get_mut(&id).ok_or_else(|| format!("event for unknown order {id}"))?;
+        if next_status(order.status, step).is_none() {
+            return Err(IllegalTransition { order_id: id, status: order.status, step }.to_string());
         }
-        self.orders.insert(id, next);
+        f(order);
+        order.step(step, at).map_err(|e| e.to_string())?;
+        if order.status.is_terminal() {
+            self.finish(id);
+        }
         Ok(())
     }
 
-    /// Drops an order that reached a final status from the open-order index.
-    fn forget_open(&mut self, id: OrderId, symbol: &str) {
+    /// An order reached a final status: out of the open-order index, into the finished
+    /// tail (see the module doc).
+    fn finish(&mut self, id: OrderId) {
+        let Some(order) = self.orders.get(&id) else { return };
         let key = (self.order_number[&id], id);
-        if let Some(set) = self.open_by_symbol.get_mut(symbol) {
+        if let Some(set) = self.open_by_symbol.get_mut(&order.spec.symbol) {
             set.remove(&key);
+        }
+        self.finished.push_back(id);
+    }
+
+    /// Drops the oldest finished orders beyond [`ExecutionConfig::finished_orders_kept`]
+    /// (see the module doc), with their client id, number and children's list.
+    fn drop_finished(&mut self) {
+        while self.finished.len() > self.config.finished_orders_kept {
+            let Some(id) = self.finished.pop_front() else { break };
+            let Some(order) = self.orders.remove(&id) else { continue };
+            if self.by_client.get(&order.spec.client_order_id) == Some(&id) {
+                self.by_client.remove(&order.spec.client_order_id);
+            }
+            self.order_number.remove(&id);
+            self.children.remove(&id);
         }
     }
 

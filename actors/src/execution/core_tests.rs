@@ -380,3 +380,36 @@ fn differing_orders(a: &ExecutionCore, b: &ExecutionCore) -> Vec<String> {
     out.extend(b.orders.keys().filter(|id| !a.orders.contains_key(id)).map(|id| id.to_string()));
     out
 }
+
+/// Finished orders beyond `finished_orders_kept` leave the core, oldest first, when the
+/// next order is submitted; working ones stay whatever their age; a replay of the log
+/// drops the same ones.
+#[test]
+fn finished_orders_beyond_the_kept_tail_are_dropped() {
+    let kept_one = || ExecutionConfig { finished_orders_kept: 1, ..config() };
+    let mut r = Rig::new();
+    r.core.config = kept_one();
+    r.bar(0, 100.0, 101.0, 99.0, 100.0);
+    let market = |cid: &str| format!(r#"{{"client_order_id":"{cid}","symbol":"BTC/USDT","side":"buy","type":"market","quantity":"1"}}"#);
+    let resting =
+        r.submit(r#"{"client_order_id":"rest","symbol":"BTC/USDT","side":"buy","type":"limit","quantity":"1","price":"50"}"#, H).unwrap();
+    let a = r.submit(&market("a"), H).unwrap();
+    r.bar(1, 100.0, 101.0, 99.0, 100.0);
+    let b = r.submit(&market("b"), 2 * H).unwrap();
+    assert_eq!(r.status(a), OrderStatus::Filled, "one finished order is kept");
+    r.bar(2, 100.0, 101.0, 99.0, 100.0);
+    r.submit(&market("c"), 3 * H).unwrap();
+    assert!(r.core.order(a).is_none() && r.core.order_by_client("a").is_none(), "the oldest finished order left");
+    assert_eq!(r.status(b), OrderStatus::Filled);
+    assert_eq!(r.status(resting), OrderStatus::Accepted, "a working order stays");
+    assert_eq!(r.core.orders().count(), 3, "rest, b and c");
+    assert_eq!(r.core.position("BTC/USDT"), f("2"), "the portfolio keeps what the dropped order did");
+    let mut replayed = ExecutionCore::new(kept_one());
+    for (e, at) in &r.log {
+        match e {
+            Event::CandlesIngested(c) => replayed.observe_bars(&c.symbol, c.timeframe, &c.candles),
+            other => replayed.apply(other, *at).unwrap(),
+        }
+    }
+    assert_eq!(replayed.orders().collect::<Vec<_>>(), r.core.orders().collect::<Vec<_>>());
+}

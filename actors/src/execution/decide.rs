@@ -62,6 +62,18 @@ pub struct Submitted {
     pub events: Vec<Event>,
 }
 
+/// `tp-` and the nonce as 32 lower-case hex digits (`format!("tp-{:032x}")`, without the
+/// formatting machinery: one per backtest order).
+fn generated_client_id(nonce: u128) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(35);
+    s.push_str("tp-");
+    for i in 0..32 {
+        s.push(HEX[((nonce >> (124 - 4 * i)) & 0xf) as usize] as char);
+    }
+    s
+}
+
 impl ExecutionCore {
     pub(crate) fn emit(&mut self, out: &mut Vec<Event>, event: Event, at: Timestamp) -> Result<(), ExecutionError> {
         self.apply(&event, at).map_err(ExecutionError::Internal)?;
@@ -75,7 +87,7 @@ impl ExecutionCore {
         let inst = self.config.instruments.get(&req.symbol).map_err(|e| ExecutionError::Invalid(format!("symbol: {e}")))?;
         let mark = self.last_price.get(&inst.symbol).map(|(p, _)| *p);
         let generated = req.client_order_id.is_none();
-        let cid = req.client_order_id.clone().unwrap_or_else(|| format!("tp-{:032x}", ids.client_nonce()));
+        let cid = req.client_order_id.clone().unwrap_or_else(|| generated_client_id(ids.client_nonce()));
         let plan = plan(req, cid.clone(), &inst, now, mark).map_err(ExecutionError::Invalid)?;
         if let Some(existing) = self.by_client.get(&cid).copied() {
             return self.resubmitted(existing, &plan, generated);
@@ -131,10 +143,12 @@ impl ExecutionCore {
             return Ok(Submitted { order_id: main_id, created: true, events: out });
         }
         let leg_ids: Vec<OrderId> = std::iter::once(main_id).chain(plan.orders[1..].iter().map(|_| ids.order_id())).collect();
+        let main_quantity = main.quantity;
+        let mut main = Some(main); // moved into the first event, not copied
         for (i, p) in plan.orders.iter().enumerate() {
-            let mut spec = if i == 0 { main.clone() } else { p.spec.clone() };
+            let mut spec = if i == 0 { main.take().unwrap_or_else(|| p.spec.clone()) } else { p.spec.clone() };
             if i > 0 && p.contingency == Some(Contingency::Oco) {
-                spec.quantity = main.quantity; // an OCO leg follows a resized main order
+                spec.quantity = main_quantity; // an OCO leg follows a resized main order
             }
             let held = p.parent.is_some();
             let status = if held { OrderStatus::Held } else { OrderStatus::Submitted };
@@ -376,5 +390,15 @@ impl ExecutionCore {
             }
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn generated_client_ids_are_the_formatted_nonce() {
+        for n in [0u128, 1, 0xabc, u128::MAX, 0x0123_4567_89ab_cdef_fedc_ba98_7654_3210] {
+            assert_eq!(super::generated_client_id(n), format!("tp-{n:032x}"));
+        }
     }
 }

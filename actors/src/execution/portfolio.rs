@@ -38,9 +38,22 @@ impl Position {
 
     /// `quantity * mark` (signed); at the average price without a mark.
     pub fn market_value(&self) -> Fixed {
+        if self.quantity.is_zero() {
+            return Fixed::ZERO; // flat: no multiplication (equity is asked every bar)
+        }
         let p = self.mark_price.unwrap_or(self.average_price);
         self.quantity.checked_mul(p, Rounding::Nearest).unwrap_or(Fixed::ZERO)
     }
+}
+
+/// The cash and one position after a fill, not yet written ([`Portfolio::fill_outcome`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FillOutcome {
+    pub cash: Fixed,
+    pub quantity: Fixed,
+    pub average_price: Fixed,
+    pub realized_pnl: Fixed,
+    pub fees: Fixed,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -70,6 +83,15 @@ impl Portfolio {
 
     /// Applies one fill (all-or-nothing: on overflow nothing changes).
     pub fn apply_fill(&mut self, symbol: &str, side: Side, quantity: Fixed, price: Fixed, fee: Fixed) -> Result<(), String> {
+        let next = self.fill_outcome(symbol, side, quantity, price, fee)?;
+        self.commit_fill(symbol, next);
+        Ok(())
+    }
+
+    /// What one fill would make of the cash and the symbol's position, changing nothing:
+    /// `Err` on overflow. [`Self::commit_fill`] writes it. Split so that a caller with
+    /// more checks (the core's order) can refuse between the two without a copy.
+    pub fn fill_outcome(&self, symbol: &str, side: Side, quantity: Fixed, price: Fixed, fee: Fixed) -> Result<FillOutcome, String> {
         let overflow = || format!("fill of {quantity} {symbol} at {price} overflows the portfolio");
         let notional = quantity.checked_mul(price, Rounding::Nearest).ok_or_else(overflow)?;
         let cash = match side {
@@ -77,35 +99,48 @@ impl Portfolio {
             Side::Sell => self.cash.checked_add(notional).and_then(|c| c.checked_sub(fee)),
         }
         .ok_or_else(overflow)?;
-        let mut pos = self.positions.get(symbol).cloned().unwrap_or_else(|| Position { symbol: symbol.to_string(), ..Default::default() });
+        let (old, mut average_price, mut realized_pnl, fees) = match self.positions.get(symbol) {
+            Some(p) => (p.quantity, p.average_price, p.realized_pnl, p.fees),
+            None => (Fixed::ZERO, Fixed::ZERO, Fixed::ZERO, Fixed::ZERO),
+        };
         let signed = if side == Side::Buy { quantity } else { quantity.checked_neg().ok_or_else(overflow)? };
-        let old = pos.quantity;
         let new = old.checked_add(signed).ok_or_else(overflow)?;
         let growing = old.is_zero() || (old.is_positive() == signed.is_positive());
         if growing {
             // average = (|old| * avg + qty * price) / |new|
             let total =
-                old.abs().checked_mul(pos.average_price, Rounding::Nearest).and_then(|a| a.checked_add(notional)).ok_or_else(overflow)?;
-            pos.average_price = total.checked_div(new.abs(), Rounding::Nearest).ok_or_else(overflow)?;
+                old.abs().checked_mul(average_price, Rounding::Nearest).and_then(|a| a.checked_add(notional)).ok_or_else(overflow)?;
+            average_price = total.checked_div(new.abs(), Rounding::Nearest).ok_or_else(overflow)?;
         } else {
             let closed = old.abs().min(quantity);
-            let per_unit = price.checked_sub(pos.average_price).ok_or_else(overflow)?;
+            let per_unit = price.checked_sub(average_price).ok_or_else(overflow)?;
             let mut pnl = per_unit.checked_mul(closed, Rounding::Nearest).ok_or_else(overflow)?;
             if old.is_negative() {
                 pnl = pnl.checked_neg().ok_or_else(overflow)?;
             }
-            pos.realized_pnl = pos.realized_pnl.checked_add(pnl).ok_or_else(overflow)?;
+            realized_pnl = realized_pnl.checked_add(pnl).ok_or_else(overflow)?;
             if new.is_zero() {
-                pos.average_price = Fixed::ZERO;
+                average_price = Fixed::ZERO;
             } else if new.is_positive() != old.is_positive() {
-                pos.average_price = price; // crossed through zero: the rest opened here
+                average_price = price; // crossed through zero: the rest opened here
             }
         }
-        pos.quantity = new;
-        pos.fees = pos.fees.checked_add(fee).ok_or_else(overflow)?;
-        self.cash = cash;
-        self.positions.insert(symbol.to_string(), pos);
-        Ok(())
+        let fees = fees.checked_add(fee).ok_or_else(overflow)?;
+        Ok(FillOutcome { cash, quantity: new, average_price, realized_pnl, fees })
+    }
+
+    /// Writes a [`Self::fill_outcome`] of `symbol` (the position is created at its first
+    /// fill; after that it is updated in place).
+    pub fn commit_fill(&mut self, symbol: &str, next: FillOutcome) {
+        self.cash = next.cash;
+        if !self.positions.contains_key(symbol) {
+            self.positions.insert(symbol.to_string(), Position { symbol: symbol.to_string(), ..Default::default() });
+        }
+        let Some(pos) = self.positions.get_mut(symbol) else { return };
+        pos.quantity = next.quantity;
+        pos.average_price = next.average_price;
+        pos.realized_pnl = next.realized_pnl;
+        pos.fees = next.fees;
     }
 
     /// Marks a symbol's position at `price` (a bar's close).

@@ -196,7 +196,7 @@ impl<'a> Env<'a> {
         let fraction = self.params.actions.fraction(action);
         let Some(account) = self.account.as_mut() else { return Err(RlError::invalid("env", "step before reset")) };
         if fraction != self.fraction {
-            let equity = account.core.portfolio.equity();
+            let equity = account.core.portfolio().equity();
             let price = ExecutionCore::close_of(&self.bars[t]).unwrap_or(Fixed::ZERO);
             let inst = &account.legs[0].inst;
             let target = target_units(fraction, equity, price, inst, false);

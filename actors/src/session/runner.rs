@@ -234,7 +234,7 @@ impl SessionRunner {
 
     /// The service's kill switch moved: it binds the session's account too.
     pub fn on_trading_state(&mut self, change: &TradingStateChanged) {
-        self.account.core.trading_state = change.to;
+        self.account.core.follow_trading_state(change.to);
     }
 
     /// A stop request (see the module doc).
@@ -346,11 +346,11 @@ impl SessionRunner {
     }
 
     fn position(&self) -> Fixed {
-        self.account.core.portfolio.position(self.symbol())
+        self.account.core.position(self.symbol())
     }
 
     fn working_orders(&self) -> usize {
-        self.account.core.open_by_symbol.get(self.symbol()).map_or(0, |s| s.len())
+        self.account.core.open_ids_of(self.symbol()).count()
     }
 
     /// Stopping: flat with nothing working ends the session; a closing order that did
@@ -404,7 +404,7 @@ pub struct SessionPerformance {
 
 impl SessionRunner {
     pub fn pnl(&self) -> SessionPnl {
-        let p = &self.account.core.portfolio;
+        let p = self.account.core.portfolio();
         let capital = self.opened.config.capital;
         SessionPnl {
             capital,
