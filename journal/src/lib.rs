@@ -103,6 +103,7 @@
 
 mod error;
 mod format;
+mod hash_batch;
 mod index;
 mod journal;
 mod read;
