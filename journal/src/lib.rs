@@ -28,7 +28,7 @@
 //! - `read.rs`: range cursor (crc + chain checked; large reads, batches, no per-record
 //!   copy) and indexed single-record reads.
 //! - `hash_batch.rs`: the chain hashes of a batch of records at once (blake3 SIMD lanes),
-//!   for the cursor.
+//!   for the cursor and the scan (which hashes the records ahead of it).
 //! - `watermark.rs`: the acknowledged high-water mark (`journal/acknowledged.hwm`), the
 //!   fsync'd sequence every acknowledged record is at or below; a log that ends before
 //!   it has lost acknowledged records ([`AcknowledgedGap`]): open refuses, verify reports.
