@@ -39,7 +39,7 @@ pub(crate) enum Responder<T> {
 }
 
 impl<T> Responder<T> {
-    pub(crate) fn send(self, result: Result<T, JournalError>) {
+    fn send(self, result: Result<T, JournalError>) {
         // A caller that went away (dropped future) just misses the answer; the record
         // stays written, as after a crash between fsync and ack.
         match self {
@@ -71,7 +71,7 @@ const GROUPS_UNACKNOWLEDGED_MAX: usize = 1;
 
 /// A draft's fate within a group.
 #[allow(clippy::large_enum_variant)] // short-lived, one per draft in a group
-pub(crate) enum Slot {
+enum Slot {
     /// Written in this group at `staged[i]` (a same-key duplicate points at the first).
     New(usize),
     /// Already journaled under the same idempotency key.
@@ -79,7 +79,7 @@ pub(crate) enum Slot {
 }
 
 #[allow(clippy::large_enum_variant)] // short-lived, one per request in a group
-pub(crate) enum Answer {
+enum Answer {
     One(Responder<Envelope>, Result<Slot, JournalError>),
     Batch(Responder<Vec<Envelope>>, Result<Vec<Slot>, JournalError>),
 }
