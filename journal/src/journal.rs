@@ -223,8 +223,9 @@ impl Journal {
             segment_bytes: recovered.segment_bytes,
             next_seq: recovered.last_seq + 1,
             last_hash: recovered.last_hash,
-            watermark: recovered.watermark,
+            watermark: Some(recovered.watermark),
             files: FileCache::new(&journal_dir),
+            unindexed_keys: std::collections::HashMap::new(),
         };
         let handle = std::thread::Builder::new()
             .name("journal-writer".into())

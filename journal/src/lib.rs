@@ -17,12 +17,18 @@
 //!   open (which repairs) and verify (which only reports), so they never disagree.
 //! - `recovery.rs`: open's recovery: cut a torn tail, refuse corruption, reindex.
 //! - `index.rs`: the sled trees (keys, sessions, sparse positions, `indexed_through`).
-//! - `writer.rs`: the single writer thread and group commit.
+//! - `writer.rs`: the single writer thread and group commit (write + data fsync).
+//! - `ack.rs`: the acknowledging thread beside it: per written group, in order, the
+//!   high-water mark's fsync, the index, publishing, the answers (so group N+1's data
+//!   fsync overlaps group N's mark and index).
 //! - `journal.rs`: the [`Journal`] handle: appends (async ones in a `journal.append`
 //!   span, open until durable), reads, close.
 //! - `replication.rs`: [`ReplicationGate`]: with several service processes, appends are
 //!   acknowledged only once the replication log holds them too (off by default).
-//! - `read.rs`: range cursor (crc + chain checked) and indexed single-record reads.
+//! - `read.rs`: range cursor (crc + chain checked; large reads, batches, no per-record
+//!   copy) and indexed single-record reads.
+//! - `hash_batch.rs`: the chain hashes of a batch of records at once (blake3 SIMD lanes),
+//!   for the cursor and the scan (which hashes the records ahead of it).
 //! - `watermark.rs`: the acknowledged high-water mark (`journal/acknowledged.hwm`), the
 //!   fsync'd sequence every acknowledged record is at or below; a log that ends before
 //!   it has lost acknowledged records ([`AcknowledgedGap`]): open refuses, verify reports.
@@ -31,12 +37,13 @@
 //! - `verify.rs`: [`verify`], the read-only audit behind `tradpal journal verify`.
 //! - `bin/append_child.rs`: a process the crash test kills with SIGKILL mid-append.
 //! - `tests/roundtrip.rs`: append/reopen/read back (proptest drafts), sessions, keys,
-//!   idempotency, refusals, async, index rebuilds; `tests/concurrency.rs`: 64 writers;
+//!   idempotency, refusals, async, index rebuilds; `tests/concurrency.rs`: 64 writers, and writers racing on the same keys;
 //!   `tests/crash.rs`: SIGKILL (and lost unsynced tails) then recovery; `tests/corruption.rs`:
 //!   truncations, bit flips, chain breaks, gaps against the rule below; `tests/poison.rs`:
 //!   a failed write poisons (alone in its binary: it sets a process-wide file size limit);
 //!   `tests/truncate.rs`: [`truncate_after`] saves the cut records first and leaves a
-//!   verifiable journal that takes new appends.
+//!   verifiable journal that takes new appends; `tests/read.rs`: range reads of records
+//!   of every size from any start, and damage found by a running journal's reader.
 //! - `benches/journal.rs`: durable appends/s at 1, 8, 64 writers; replay and open records/s.
 //!
 //! A data directory holds `journal/` (the segments: the truth) and `index/` (sled:
@@ -101,8 +108,10 @@
 //! id generator and are unique by construction; retried deliveries are de-duplicated by
 //! `idempotency_key`, which is enforced, across restarts and within one group.
 
+mod ack;
 mod error;
 mod format;
+mod hash_batch;
 mod index;
 mod journal;
 mod read;

@@ -7,11 +7,13 @@
 
 use crate::error::JournalError;
 use crate::format::{self, Hash, Header, HEADER_BYTES};
+use crate::hash_batch::BatchHasher;
 use crate::index::{Index, Location};
 use crate::scan::decode_checked;
 use crate::segment::segment_path;
+use std::collections::VecDeque;
 use std::fs::File;
-use std::io::{BufReader, ErrorKind, Read, Seek, SeekFrom};
+use std::ops::Range;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use tradpal_messages::{Envelope, SessionId};
@@ -27,22 +29,54 @@ fn corrupt(journal_dir: &Path, loc: Location, sequence: u64, reason: impl Into<S
     JournalError::Corrupt { file: segment_path(journal_dir, loc.segment), offset: loc.offset, sequence, reason: reason.into() }
 }
 
+/// Records checked and hashed per batch: blake3 hashes up to 16 records side by side
+/// (`hash_batch.rs`), and a batch a few times that lets records of different sizes
+/// still fill the lanes.
+const HASH_BATCH_RECORDS_MAX: usize = 256;
+
 /// Walks records forward from a sequence, checking crc, sequence and chain as it goes.
 /// The first record's link to its predecessor is checked only when reading from 1.
+///
+/// Reads the segment in large chunks into one buffer and checks records in batches
+/// (crc and framing one by one, then all their chain hashes at once, then the links),
+/// handing them out one at a time; a record's payload is a slice of that buffer, so
+/// nothing is allocated or copied per record. A damaged record ends its batch: the
+/// records before it come out first, then the error, then nothing.
 pub(crate) struct Cursor {
     journal_dir: PathBuf,
     segments: Vec<u64>,
     segment_idx: usize,
-    reader: Option<BufReader<File>>,
+    file: Option<File>,
+    /// Bytes of the current segment from file offset `buf_offset`; `buf[..filled]` valid.
+    buf: Vec<u8>,
+    buf_offset: u64,
+    filled: usize,
+    /// File offset and sequence of the next record to parse.
     offset: u64,
+    parse_seq: u64,
+    /// Sequence of the next record to hand out.
     next_seq: u64,
+    /// Hash of the last parsed record (what the next one must chain to), when known.
     prev_hash: Option<Hash>,
     last_seq: u64,
     buffer_bytes: usize,
-    pub payload: Vec<u8>,
+    /// Parsed, checked records not yet handed out, and the error that ended their batch.
+    ready: VecDeque<Ready>,
+    failed: Option<JournalError>,
+    /// The payload of the record handed out last, in `buf`.
+    current: Range<usize>,
+    hasher: BatchHasher,
+    parsed: Vec<(Header, Ready)>,
 }
 
-/// What `Cursor::next_raw` read (the payload stays in `Cursor::payload`).
+struct Ready {
+    sequence: u64,
+    location: Location,
+    hash: Hash,
+    payload: Range<usize>,
+}
+
+/// What `Cursor::next_raw` read (the payload is `Cursor::payload` until the next call).
 pub(crate) struct RawRecord {
     pub sequence: u64,
     pub location: Location,
@@ -68,13 +102,21 @@ impl Cursor {
             journal_dir: journal_dir.to_owned(),
             segments,
             segment_idx,
-            reader: None,
+            file: None,
+            buf: Vec::new(),
+            buf_offset: offset,
+            filled: 0,
             offset,
+            parse_seq: next_seq,
             next_seq,
             prev_hash,
             last_seq,
             buffer_bytes: buffer_bytes as usize,
-            payload: Vec::new(),
+            ready: VecDeque::new(),
+            failed: None,
+            current: 0..0,
+            hasher: BatchHasher::new(),
+            parsed: Vec::new(),
         })
     }
 
@@ -82,51 +124,150 @@ impl Cursor {
         self.next_seq
     }
 
-    fn location(&self) -> Location {
-        Location { segment: self.segments.get(self.segment_idx).copied().unwrap_or(1), offset: self.offset }
+    /// The payload of the record `next_raw` returned last.
+    pub fn payload(&self) -> &[u8] {
+        &self.buf[self.current.clone()]
     }
 
-    /// Reads the next record, or `None` past `last_seq`.
+    /// Reads the next record, or `None` past `last_seq` (and after an error).
     pub fn next_raw(&mut self) -> Option<Result<RawRecord, JournalError>> {
         if self.next_seq > self.last_seq {
             return None;
         }
-        if self.segments.get(self.segment_idx + 1) == Some(&self.next_seq) {
-            self.segment_idx += 1;
-            self.offset = 0;
-            self.reader = None;
+        if self.ready.is_empty() && self.failed.is_none() {
+            self.fill_batch();
         }
-        Some(self.read_one())
+        let Some(ready) = self.ready.pop_front() else {
+            self.last_seq = 0; // fused: nothing after an error can be trusted
+            let e = self.failed.take().expect("a batch yields records or an error");
+            return Some(Err(e));
+        };
+        debug_assert_eq!(ready.sequence, self.next_seq);
+        self.next_seq += 1;
+        self.current = ready.payload;
+        Some(Ok(RawRecord { sequence: ready.sequence, location: ready.location, hash: ready.hash }))
     }
 
-    fn read_one(&mut self) -> Result<RawRecord, JournalError> {
-        let location = self.location();
-        let seq = self.next_seq;
-        let dir = self.journal_dir.clone();
-        let io_err = |e: std::io::Error| {
-            if e.kind() == ErrorKind::UnexpectedEof {
-                corrupt(&dir, location, seq, "segment ends before a durable record")
-            } else {
-                JournalError::io(format!("read {}", segment_path(&dir, location.segment).display()), e)
-            }
-        };
-        if self.reader.is_none() {
-            let mut file = File::open(segment_path(&self.journal_dir, location.segment)).map_err(io_err)?;
-            file.seek(SeekFrom::Start(self.offset)).map_err(io_err)?;
-            self.reader = Some(BufReader::with_capacity(self.buffer_bytes, file));
+    fn segment(&self) -> u64 {
+        self.segments.get(self.segment_idx).copied().unwrap_or(1)
+    }
+
+    fn corrupt_here(&self, seq: u64, reason: impl Into<String>) -> JournalError {
+        corrupt(&self.journal_dir, Location { segment: self.segment(), offset: self.offset }, seq, reason)
+    }
+
+    /// Parses up to `HASH_BATCH_RECORDS_MAX` records into `ready` (or sets `failed`).
+    fn fill_batch(&mut self) {
+        if self.segments.get(self.segment_idx + 1) == Some(&self.parse_seq) {
+            self.segment_idx += 1;
+            self.offset = 0;
+            self.file = None;
         }
-        let reader = self.reader.as_mut().expect("opened above");
-        let mut head = [0u8; HEADER_BYTES];
-        reader.read_exact(&mut head).map_err(io_err)?;
-        let header = Header::parse(&head).map_err(|f| corrupt(&dir, location, seq, f.to_string()))?;
-        self.payload.resize(header.payload_len as usize, 0);
-        reader.read_exact(&mut self.payload).map_err(io_err)?;
-        check_header(&header, &head, &self.payload, seq, self.prev_hash.as_ref()).map_err(|r| corrupt(&dir, location, seq, r))?;
-        let hash = format::record_hash(&header.prev_hash, seq, &self.payload);
-        self.prev_hash = Some(hash);
-        self.next_seq += 1;
-        self.offset += header.record_bytes();
-        Ok(RawRecord { sequence: seq, location, hash })
+        self.hasher.clear();
+        self.parsed.clear();
+        while self.parsed.len() < HASH_BATCH_RECORDS_MAX
+            && self.parse_seq <= self.last_seq
+            && (self.parsed.is_empty() || self.segments.get(self.segment_idx + 1) != Some(&self.parse_seq))
+        {
+            match self.parse_one() {
+                Ok(true) => {}
+                Ok(false) => break, // the batch reached the end of the buffer
+                Err(e) => {
+                    self.failed = Some(e);
+                    break;
+                }
+            }
+        }
+        self.hasher.finish();
+        self.link_batch();
+    }
+
+    /// Parses and checks (all but the chain link) the record at `offset`. `Ok(false)`:
+    /// it is not wholly in the buffer and the batch already has records (parse it later,
+    /// after the buffer has moved on).
+    fn parse_one(&mut self) -> Result<bool, JournalError> {
+        let seq = self.parse_seq;
+        if !self.ensure(HEADER_BYTES)? {
+            return Ok(false);
+        }
+        let at = (self.offset - self.buf_offset) as usize;
+        let head: &[u8; HEADER_BYTES] = self.buf[at..at + HEADER_BYTES].try_into().expect("ensured");
+        let header = Header::parse(head).map_err(|f| self.corrupt_here(seq, f.to_string()))?;
+        let record_bytes = header.record_bytes() as usize;
+        if !self.ensure(record_bytes)? {
+            return Ok(false);
+        }
+        let at = (self.offset - self.buf_offset) as usize;
+        let (head, payload) = self.buf[at..at + record_bytes].split_at(HEADER_BYTES);
+        check_header(&header, head, payload, seq, None).map_err(|r| self.corrupt_here(seq, r))?;
+        self.hasher.push(&header.prev_hash, seq, payload);
+        let location = Location { segment: self.segment(), offset: self.offset };
+        let ready = Ready { sequence: seq, location, hash: [0; 32], payload: at + HEADER_BYTES..at + record_bytes };
+        self.parsed.push((header, ready));
+        self.offset += record_bytes as u64;
+        self.parse_seq += 1;
+        Ok(true)
+    }
+
+    /// Checks each parsed record's link to the one before it and moves the good ones to
+    /// `ready`; a broken link ends the batch there (replacing a later error).
+    fn link_batch(&mut self) {
+        for (k, (header, mut ready)) in self.parsed.drain(..).enumerate() {
+            if let Some(prev) = &self.prev_hash {
+                if *prev != header.prev_hash {
+                    let reason = format!(
+                        "chain break: prev_hash {} is not the hash {} of the previous record",
+                        format::hex(&header.prev_hash),
+                        format::hex(prev)
+                    );
+                    self.failed = Some(corrupt(&self.journal_dir, ready.location, ready.sequence, reason));
+                    break;
+                }
+            }
+            ready.hash = self.hasher.hashes[k];
+            self.prev_hash = Some(ready.hash);
+            self.ready.push_back(ready);
+        }
+        self.parsed.clear();
+    }
+
+    /// Makes `n` bytes from `offset` available in `buf`, reading the segment when the
+    /// batch is still empty (moving the buffer would invalidate its records' payloads).
+    /// `Ok(false)` when they are not there and the batch is not empty; an error at the
+    /// end of the file (a durable record is missing there).
+    fn ensure(&mut self, n: usize) -> Result<bool, JournalError> {
+        let have = (self.buf_offset + self.filled as u64).saturating_sub(self.offset);
+        if self.file.is_some() && self.offset >= self.buf_offset && have >= n as u64 {
+            return Ok(true);
+        }
+        if !self.parsed.is_empty() {
+            return Ok(false);
+        }
+        let path = segment_path(&self.journal_dir, self.segment());
+        let io_err = |e| JournalError::io(format!("read {}", path.display()), e);
+        if self.file.is_none() || self.offset < self.buf_offset {
+            self.file = Some(File::open(&path).map_err(io_err)?);
+            self.buf_offset = self.offset;
+            self.filled = 0;
+        }
+        // Keep the unread bytes, drop the rest, then read to fill the buffer.
+        let keep = (self.offset - self.buf_offset) as usize..self.filled;
+        self.buf.copy_within(keep.clone(), 0);
+        self.filled = keep.len();
+        self.buf_offset = self.offset;
+        let size = self.buffer_bytes.max(n);
+        if self.buf.len() < size {
+            self.buf.resize(size, 0);
+        }
+        let file = self.file.as_ref().expect("opened above");
+        while self.filled < n {
+            let read = file.read_at(&mut self.buf[self.filled..], self.buf_offset + self.filled as u64).map_err(io_err)?;
+            if read == 0 {
+                return Err(self.corrupt_here(self.parse_seq, "segment ends before a durable record"));
+            }
+            self.filled += read;
+        }
+        Ok(true)
     }
 }
 
@@ -175,7 +316,7 @@ impl Iterator for RangeIter {
             let result = match cursor.next_raw()? {
                 Ok(raw) if raw.sequence < self.from => continue, // positioned before `from`
                 Ok(raw) => {
-                    decode_checked(&cursor.payload, raw.sequence).map_err(|r| corrupt(&cursor.journal_dir, raw.location, raw.sequence, r))
+                    decode_checked(cursor.payload(), raw.sequence).map_err(|r| corrupt(&cursor.journal_dir, raw.location, raw.sequence, r))
                 }
                 Err(e) => Err(e),
             };

@@ -278,7 +278,7 @@ fn reindex(journal_dir: &Path, segments: &[u64], index: &Index, from: u64, to: u
         if raw.sequence < from {
             continue;
         }
-        let envelope = decode_checked(&cursor.payload, raw.sequence).map_err(|reason| JournalError::Corrupt {
+        let envelope = decode_checked(cursor.payload(), raw.sequence).map_err(|reason| JournalError::Corrupt {
             file: segment_path(journal_dir, raw.location.segment),
             offset: raw.location.offset,
             sequence: raw.sequence,

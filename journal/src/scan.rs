@@ -10,6 +10,7 @@
 //! the envelope invariants is always corruption: a crash cannot produce a valid crc.
 
 use crate::format::{self, Hash, Header, RecordFault, HEADER_BYTES};
+use crate::hash_batch::BatchHasher;
 use crate::segment::{self, ChunkReader, SCAN_CHUNK_BYTES};
 use std::io;
 use std::path::{Path, PathBuf};
@@ -63,8 +64,65 @@ struct OpenWrite {
     pending: Vec<Envelope>,
 }
 
+/// Records hashed ahead of the scan at a time (see [`HashAhead`]).
+const HASH_AHEAD_RECORDS_MAX: usize = 256;
+
+/// Chain hashes of the records ahead of the scan, computed in one batch (`hash_batch.rs`)
+/// from the bytes as they are, before the scan has checked them: the scan takes a hash
+/// from here only for a record it has since checked (crc included) at the same offset
+/// with the same crc and sequence, so a record that turns out damaged, or bytes that
+/// changed in between, never lend their hash to anything.
+struct HashAhead {
+    hasher: BatchHasher,
+    /// (offset, crc, sequence) of each hashed record, in `hasher.hashes` order.
+    records: Vec<(u64, u32, u64)>,
+    next: usize,
+}
+
+impl HashAhead {
+    fn new() -> HashAhead {
+        HashAhead { hasher: BatchHasher::new(), records: Vec::new(), next: 0 }
+    }
+
+    /// The chain hash of the checked record `header` at `offset`, prev_hash being its
+    /// (checked) link.
+    fn hash(&mut self, reader: &mut ChunkReader, offset: u64, header: &Header) -> io::Result<Hash> {
+        let key = (offset, header.crc, header.sequence);
+        if self.records.get(self.next) != Some(&key) {
+            self.fill(reader, offset)?;
+        }
+        if self.records.get(self.next) == Some(&key) {
+            self.next += 1;
+            return Ok(self.hasher.hashes[self.next - 1]);
+        }
+        let payload = reader.bytes(offset + HEADER_BYTES as u64, header.payload_len as usize)?;
+        Ok(format::record_hash(&header.prev_hash, header.sequence, payload))
+    }
+
+    /// Hashes the records that start at `offset` and lie wholly in the reader's buffer.
+    fn fill(&mut self, reader: &mut ChunkReader, offset: u64) -> io::Result<()> {
+        self.hasher.clear();
+        self.records.clear();
+        self.next = 0;
+        let bytes = reader.buffered_from(offset)?;
+        let mut at = 0usize;
+        while self.records.len() < HASH_AHEAD_RECORDS_MAX {
+            let Some(head) = bytes.get(at..).and_then(|b| b.first_chunk::<HEADER_BYTES>()) else { break };
+            let Ok(header) = Header::parse(head) else { break };
+            let end = at + header.record_bytes() as usize;
+            let Some(payload) = bytes.get(at + HEADER_BYTES..end) else { break };
+            self.hasher.push(&header.prev_hash, header.sequence, payload);
+            self.records.push((offset + at as u64, header.crc, header.sequence));
+            at = end;
+        }
+        self.hasher.finish();
+        Ok(())
+    }
+}
+
 struct Scanner<'v> {
     visit: &'v mut dyn FnMut(&Envelope),
+    hashes: HashAhead,
     /// Chain state after the last record read (including pending ones).
     expected_seq: u64,
     prev_hash: Hash,
@@ -79,8 +137,16 @@ struct Scanner<'v> {
 /// `visit` for every record that survives (is not in a torn write), in order.
 pub fn scan_log(journal_dir: &Path, segment_firsts: &[u64], visit: &mut dyn FnMut(&Envelope)) -> Result<Scan, ScanIoError> {
     let genesis = format::genesis_hash();
-    let mut scanner =
-        Scanner { visit, expected_seq: 1, prev_hash: genesis, committed_seq: 0, committed_hash: genesis, records: 0, write: None };
+    let mut scanner = Scanner {
+        visit,
+        hashes: HashAhead::new(),
+        expected_seq: 1,
+        prev_hash: genesis,
+        committed_seq: 0,
+        committed_hash: genesis,
+        records: 0,
+        write: None,
+    };
     let mut scan = Scan { records: 0, last_seq: 0, last_hash: genesis, bytes: 0, problem: None };
     for (i, &first) in segment_firsts.iter().enumerate() {
         let path = segment::segment_path(journal_dir, first);
@@ -153,7 +219,8 @@ impl Scanner<'_> {
             Ok(envelope) => envelope,
             Err(reason) => return Ok(Err(self.corrupt(path, offset, reason))),
         };
-        let hash = format::record_hash(&self.prev_hash, header.sequence, payload);
+        // check_chain made the header's prev_hash the chain's, so hashing with it is the same.
+        let hash = self.hashes.hash(reader, offset, header)?;
         let write = self.write.get_or_insert_with(|| OpenWrite {
             first: header.batch_first,
             last: header.batch_last(),

@@ -73,6 +73,14 @@ impl ChunkReader {
         self.len
     }
 
+    /// The bytes from `offset` to the end of what is buffered (at least what
+    /// `bytes(offset, 1)` would read): for looking ahead without moving the buffer.
+    pub fn buffered_from(&mut self, offset: u64) -> io::Result<&[u8]> {
+        self.bytes(offset, 1)?;
+        let start = (offset - self.buf_start) as usize;
+        Ok(&self.buf[start.min(self.buf.len())..])
+    }
+
     /// Bytes `[offset, offset + n)`, cut short at the end of the file.
     pub fn bytes(&mut self, offset: u64, n: usize) -> io::Result<&[u8]> {
         let end = offset.saturating_add(n as u64).min(self.len);

@@ -1,22 +1,32 @@
 //! The single writer thread: drains queued appends into one group, writes the group with
-//! one `write`, fsyncs once, stores the acknowledged high-water mark, updates the index, publishes the new durable sequence, and
-//! only then answers every caller.
+//! one `write` and fsyncs it once, then hands it to the acknowledging thread (`ack.rs`),
+//! which stores the acknowledged high-water mark, updates the index, publishes the new
+//! durable sequence, and only then answers every caller.
 //!
 //! Why one thread: sequence assignment, the hash chain and the file offset are then plain
 //! fields, not shared state, and a group is the natural unit of durability.
+//!
+//! Why a second one: the mark's fsync and the index update of group N take as long as
+//! the data fsync itself; the writer meanwhile writes and fsyncs group N+1. The rules of
+//! `lib.rs` still hold: a write starts only after the previous write's fsync returned
+//! (the writer does both, in order), the mark of a group is stored after its data fsync
+//! and before any of its callers is answered, and groups are acknowledged in order.
+//! What changes is only that group N+1's data may be durable before group N's mark is:
+//! after a crash then, N+1 is above the mark and unacknowledged, as it was.
 
+use crate::ack::{Acker, Written};
 use crate::error::JournalError;
 use crate::format::{self, Hash, Header, HEADER_BYTES};
-use crate::index::{IndexBatch, Location};
+use crate::index::Location;
 use crate::journal::Shared;
 use crate::read::FileCache;
 use crate::segment::{segment_path, sync_dir};
-use crate::watermark::{Watermark, WatermarkFile};
+use crate::watermark::WatermarkFile;
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::sync::atomic::Ordering;
-use std::sync::mpsc::Receiver;
+use std::sync::mpsc::{Receiver, SyncSender};
 use std::sync::Arc;
 use tokio::sync::oneshot;
 use tradpal_messages::codec::encode_envelope;
@@ -55,6 +65,10 @@ pub(crate) enum Request {
     Shutdown,
 }
 
+/// Written groups queued for the acknowledging thread beyond the one it is working on:
+/// the writer may be this many groups ahead of the acknowledgements (then it waits).
+const GROUPS_UNACKNOWLEDGED_MAX: usize = 1;
+
 /// A draft's fate within a group.
 #[allow(clippy::large_enum_variant)] // short-lived, one per draft in a group
 enum Slot {
@@ -70,15 +84,15 @@ enum Answer {
     Batch(Responder<Vec<Envelope>>, Result<Vec<Slot>, JournalError>),
 }
 
-struct Staged {
-    envelope: Envelope,
+pub(crate) struct Staged {
+    pub envelope: Envelope,
     payload: Vec<u8>,
 }
 
 /// The requests taken into one write.
-struct Group {
-    first_seq: u64,
-    staged: Vec<Staged>,
+pub(crate) struct Group {
+    pub first_seq: u64,
+    pub staged: Vec<Staged>,
     bytes: usize,
     /// Idempotency keys staged in this group: same-group duplicates get the first record.
     keys: HashMap<String, usize>,
@@ -94,9 +108,14 @@ pub(crate) struct Writer {
     pub segment_bytes: u64,
     pub next_seq: u64,
     pub last_hash: Hash,
-    /// The acknowledged high-water mark, stored after each group's fsync.
-    pub watermark: WatermarkFile,
+    /// The acknowledged high-water mark, stored after each group's fsync (moved to the
+    /// acknowledging thread when the writer starts).
+    pub watermark: Option<WatermarkFile>,
     pub files: FileCache,
+    /// Idempotency keys of written groups the index may not hold yet (their acknowledgement
+    /// is in flight), with their record: a duplicate in the next group must still find them.
+    /// Pruned once `durable_seq` (published after the index update) passes them.
+    pub unindexed_keys: HashMap<String, Envelope>,
 }
 
 /// Marks the journal poisoned if the writer unwinds (a bug), so every later call fails
@@ -126,11 +145,31 @@ impl Drop for ClosedOnExit {
 impl Writer {
     pub fn run(mut self) {
         let _closed_on_exit = ClosedOnExit(self.shared.clone());
+        let watermark = self.watermark.take().expect("the writer starts with the mark file");
+        let (done_tx, done_rx) = std::sync::mpsc::sync_channel(GROUPS_UNACKNOWLEDGED_MAX);
+        let acker = Acker::new(self.shared.clone(), watermark, self.next_seq);
+        let acker = match std::thread::Builder::new().name("journal-ack".into()).spawn(move || acker.run(done_rx)) {
+            Ok(handle) => handle,
+            Err(e) => {
+                self.shared.poison(format!("cannot start the journal's acknowledging thread: {e}"));
+                return; // queued callers see `Poisoned`
+            }
+        };
+        self.collect_and_write(&done_tx);
+        drop(done_tx); // the acknowledging thread answers what it has, then stops
+        if acker.join().is_err() {
+            self.shared.poison("the journal's acknowledging thread panicked".into());
+        }
+        // Requests still queued are dropped with the receiver: their callers see `Closed`.
+    }
+
+    fn collect_and_write(&mut self, done: &SyncSender<(Group, Written)>) {
         let records_max = self.shared.options.group_commit_records_max;
         let bytes_max = self.shared.options.group_commit_bytes_max;
         while let Ok(first) = self.rx.recv() {
             let mut group = Group::new(self.next_seq);
             let _poison_on_panic = PoisonOnPanic(self.shared.clone());
+            self.prune_unindexed_keys();
             let mut stop = self.take(&mut group, first);
             while !stop && group.staged.len() < records_max && group.bytes < bytes_max {
                 match self.rx.try_recv() {
@@ -139,12 +178,23 @@ impl Writer {
                 }
             }
             self.shared.space.notify_waiters();
-            self.commit(group);
+            let written = self.commit(&group);
+            if done.send((group, written)).is_err() {
+                self.shared.poison("the journal's acknowledging thread stopped".into());
+                return;
+            }
             if stop {
-                break;
+                return;
             }
         }
-        // Requests still queued are dropped with the receiver: their callers see `Closed`.
+    }
+
+    fn prune_unindexed_keys(&mut self) {
+        if self.unindexed_keys.is_empty() {
+            return;
+        }
+        let indexed = self.shared.durable_seq.load(Ordering::Acquire);
+        self.unindexed_keys.retain(|_, envelope| envelope.sequence > indexed);
     }
 
     /// Stages one request into the group. Returns true on `Shutdown`.
@@ -172,6 +222,9 @@ impl Writer {
 
     /// The record already journaled under `key`, if any.
     fn existing(&mut self, key: &str) -> Result<Option<Envelope>, JournalError> {
+        if let Some(envelope) = self.unindexed_keys.get(key) {
+            return Ok(Some(envelope.clone()));
+        }
         let Some((seq, loc)) = self.shared.index.lookup_key(key)? else { return Ok(None) };
         let envelope = self.files.read(loc, seq)?;
         if envelope.idempotency_key.as_deref() != Some(key) {
@@ -180,21 +233,25 @@ impl Writer {
         Ok(Some(envelope))
     }
 
-    /// Writes, fsyncs, indexes, publishes, answers. Never answers success before the fsync.
-    fn commit(&mut self, group: Group) {
+    /// Writes and fsyncs the group (nothing to write: nothing to do); the acknowledging
+    /// thread does the rest. A failure poisons the journal at once, so that nothing is
+    /// written after a write that may be incomplete.
+    fn commit(&mut self, group: &Group) -> Written {
         if group.staged.is_empty() {
-            return group.answer(None);
+            return Ok(None);
         }
-        debug_assert_eq!(group.first_seq, self.next_seq);
-        match self.write_durably(&group) {
+        assert_eq!(group.first_seq, self.next_seq, "a group starts where the log ends");
+        match self.write_durably(group) {
             Err(e) => {
                 self.shared.poison(e.to_string());
                 tracing::error!(error = %e, "journal write failed; journal poisoned");
-                group.answer(Some(&e));
+                Err(e)
             }
             Ok(written) => {
-                self.index_and_publish(&group, &written);
-                group.answer(None);
+                for (key, &i) in &group.keys {
+                    self.unindexed_keys.insert(key.clone(), group.staged[i].envelope.clone());
+                }
+                Ok(Some(written))
             }
         }
     }
@@ -203,7 +260,7 @@ impl Writer {
     /// location and hash; advances the in-memory chain state only on success.
     // Times the fsync for the stats (a measurement, not journaled).
     #[allow(clippy::disallowed_methods)]
-    fn write_durably(&mut self, group: &Group) -> Result<Vec<(Location, Hash)>, JournalError> {
+    fn write_durably(&mut self, group: &Group) -> Result<(Vec<(Location, Hash)>, u64), JournalError> {
         let total: u64 = group.staged.iter().map(|s| (HEADER_BYTES + s.payload.len()) as u64).sum();
         if self.segment_bytes > 0 && self.segment_bytes + total > self.shared.options.segment_bytes_max {
             self.roll(group.first_seq)?;
@@ -232,13 +289,8 @@ impl Writer {
         let started = std::time::Instant::now();
         self.file.write_all(&buf).map_err(|e| JournalError::io(format!("write {}", path.display()), e))?;
         self.file.sync_data().map_err(|e| JournalError::io(format!("fsync {}", path.display()), e))?;
-        // Before anyone is answered: the mark covers every acknowledged record.
-        let last = group.first_seq + group.staged.len() as u64 - 1;
-        self.watermark.store(Watermark { sequence: last, hash: prev_hash })?;
-        let stats = &self.shared.stats;
         let nanos = started.elapsed().as_nanos() as u64;
-        stats.fsync_nanos.fetch_add(nanos, Ordering::Relaxed);
-        stats.fsync_micros_log2.record(nanos.div_ceil(1_000));
+        let stats = &self.shared.stats;
         stats.group_records_log2.record(group.staged.len() as u64);
         stats.groups.fetch_add(1, Ordering::Relaxed);
         stats.records.fetch_add(group.staged.len() as u64, Ordering::Relaxed);
@@ -246,7 +298,7 @@ impl Writer {
         self.segment_bytes += total;
         self.next_seq += group.staged.len() as u64;
         self.last_hash = prev_hash;
-        Ok(written)
+        Ok((written, nanos))
     }
 
     /// Starts a new segment named after `first_seq` and makes its creation durable.
@@ -265,29 +317,6 @@ impl Writer {
         self.segment_bytes = 0;
         tracing::info!(segment = %path.display(), "journal segment rolled");
         Ok(())
-    }
-
-    /// Index after the fsync, before the ack. An index failure does not undo durability:
-    /// the group is still acknowledged, but the journal is poisoned (later idempotency
-    /// lookups could be wrong) until a reopen rebuilds the index from the log.
-    // Times the index update for the stats (a measurement, not journaled).
-    #[allow(clippy::disallowed_methods)]
-    fn index_and_publish(&mut self, group: &Group, written: &[(Location, Hash)]) {
-        let mut batch = IndexBatch::default();
-        for (staged, (loc, hash)) in group.staged.iter().zip(written) {
-            batch.add(&staged.envelope, *loc, hash);
-        }
-        let started = std::time::Instant::now();
-        let applied = self.shared.index.apply(batch);
-        self.shared.stats.index_nanos.fetch_add(started.elapsed().as_nanos() as u64, Ordering::Relaxed);
-        if let Err(e) = applied {
-            tracing::error!(error = %e, "journal index update failed; journal poisoned until reopen");
-            self.shared.poison(format!("index update failed after a durable write: {e}"));
-        }
-        let last = self.next_seq - 1;
-        *self.shared.head.lock().expect("head lock") = (last, self.last_hash);
-        self.shared.durable_seq.store(last, Ordering::Release);
-        self.shared.durable_tx.send_replace(last);
     }
 }
 
@@ -361,13 +390,19 @@ impl Group {
     }
 
     /// Answers every caller. `failure` is the write/fsync error, if the group failed:
-    /// then every caller with a new record gets it; refusals and existing records are
-    /// answered as they are either way.
-    fn answer(self, failure: Option<&JournalError>) {
+    /// then every caller with a new record gets it; refusals are answered as they are
+    /// either way, and so are existing records that were acknowledged (at or below
+    /// `acknowledged_through`). An existing record above it was written by an earlier group
+    /// that then failed: it shares that failure rather than be acknowledged here first.
+    pub(crate) fn answer(self, failure: Option<&JournalError>, acknowledged_through: u64) {
         let staged = &self.staged;
         let resolve = |slot: Slot| -> Result<Envelope, JournalError> {
             match (slot, failure) {
-                (Slot::Existing(envelope), _) => Ok(envelope),
+                (Slot::Existing(envelope), Some(e)) if envelope.sequence > acknowledged_through => Err(e.duplicate()),
+                (Slot::Existing(envelope), _) => {
+                    assert!(envelope.sequence <= acknowledged_through, "an existing record is answered only once acknowledged");
+                    Ok(envelope)
+                }
                 (Slot::New(_), Some(e)) => Err(e.duplicate()),
                 (Slot::New(i), None) => Ok(staged[i].envelope.clone()),
             }

@@ -55,3 +55,45 @@ fn sixty_four_writers_dense_durable_chained() {
     assert!(report.is_ok(), "{report}");
     assert_eq!(report.records, total);
 }
+
+/// Keys shared by the writers of the idempotency test, and the writers.
+const SHARED_KEYS: u64 = 300;
+const KEYED_WRITERS: u64 = 16;
+
+/// Writers racing on the same idempotency keys: while one group's acknowledgement is in
+/// flight (its keys not yet indexed) the next group is already being staged, and a
+/// duplicate there must still get the first record, never a second one.
+#[test]
+fn writers_racing_on_keys_get_one_record_per_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let (journal, _) = open(dir.path());
+    let acks: Vec<Vec<(u64, Envelope)>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..KEYED_WRITERS)
+            .map(|w| {
+                let journal = journal.clone();
+                s.spawn(move || {
+                    (0..SHARED_KEYS)
+                        .map(|i| {
+                            let key = (i + w * 7) % SHARED_KEYS; // writers walk the keys out of step
+                            let d = draft(w * 1000 + i).with_idempotency_key(format!("shared{key}"));
+                            (key, journal.append(d).unwrap())
+                        })
+                        .collect()
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert_eq!(journal.last_sequence(), SHARED_KEYS, "one record per key");
+    let mut first: HashMap<u64, &Envelope> = HashMap::new();
+    for (key, envelope) in acks.iter().flatten() {
+        assert_eq!(envelope.idempotency_key.as_deref(), Some(format!("shared{key}").as_str()));
+        assert_eq!(*first.entry(*key).or_insert(envelope), envelope, "every caller of key {key} gets the same record");
+    }
+    let log = read_all(&journal);
+    assert_eq!(log.len() as u64, SHARED_KEYS);
+    for e in &log {
+        let key: u64 = e.idempotency_key.as_deref().unwrap().trim_start_matches("shared").parse().unwrap();
+        assert_eq!(first[&key], e, "the journaled record is the one every caller got");
+    }
+}
