@@ -116,31 +116,6 @@ fn query_range(start: Option<&str>, end: Option<&str>) -> Result<(Option<Timesta
     Ok((start, end))
 }
 
-/// Decodes `%XX` escapes and `+` in a query value (`None` on a malformed escape).
-pub(crate) fn percent_decode(s: &str) -> Option<String> {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'%' => {
-                let hex = std::str::from_utf8(b.get(i + 1..i + 3)?).ok()?;
-                out.push(u8::from_str_radix(hex, 16).ok()?);
-                i += 3;
-            }
-            b'+' => {
-                out.push(b' ');
-                i += 1;
-            }
-            c => {
-                out.push(c);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8(out).ok()
-}
-
 /// A `BASE/QUOTE` symbol taken from a request path.
 pub(crate) fn check_symbol(symbol: &str) -> Result<(), ApiError> {
     if tradpal_messages::is_valid_symbol(symbol) {

@@ -9,7 +9,6 @@
 //! client order id with a different request is `409`.
 
 use super::auth::{Admin, Trader, Viewer};
-use super::data::percent_decode;
 use super::error::ApiError;
 use super::json::ApiJson;
 use super::query::ApiQuery;
@@ -89,7 +88,8 @@ pub async fn cancel_order(
 pub async fn get_order(_role: Viewer, Path(id): Path<String>) -> Result<Json<OrderView>, ApiError> {
     let order = match id.parse::<OrderId>() {
         Ok(id) => OrderRef::Id(id),
-        Err(_) => OrderRef::Client(percent_decode(&id).ok_or_else(|| bad("order id: bad percent-encoding"))?),
+        // axum's `Path` has already percent-decoded the segment (client ids are A-Z a-z 0-9 - _ . :).
+        Err(_) => OrderRef::Client(id),
     };
     Ok(Json(call_actor(names::EXECUTION, |reply| ExecutionMsg::Get { order, reply }).await??))
 }

@@ -179,7 +179,7 @@ fn get_series() {}
 
 // Market regime.
 
-/// The symbol's current regime; query `timeframe`.
+/// The symbol's current regime: every timeframe's view and the combined one (no query).
 #[utoipa::path(get, path = "/api/regime/current/{symbol}", tag = "regime", params(("symbol" = String, Path)),
     responses((status = 200, body = Undescribed), (status = 404, body = ErrorBody)))]
 fn regime_current() {}
@@ -189,7 +189,7 @@ fn regime_current() {}
     responses((status = 200, body = Undescribed), (status = 404, body = ErrorBody)))]
 fn regime_history() {}
 
-/// The confidence of the symbol's current regime; query `timeframe`.
+/// The confidence of the symbol's current regime: every timeframe's probabilities and the combined ones (no query).
 #[utoipa::path(get, path = "/api/regime/confidence/{symbol}", tag = "regime", params(("symbol" = String, Path)),
     responses((status = 200, body = Undescribed), (status = 404, body = ErrorBody)))]
 fn regime_confidence() {}
