@@ -18,7 +18,10 @@
 #    fills at the next open): backtesting.py, vectorbt (its numba JIT timed apart), and
 #    `tradpal backtest` (whole process, and the engine's own bars/s), then a 100-point
 #    `tradpal optimize` grid over the same file (whole process);
-# 4. a table: bars/s, fills, final equity, and each tool's speed over tradpal's.
+# 4. a table: bars/s, fills, final equity, and each tool's speed over tradpal's;
+# 5. with TALIB=1, TA-Lib's six indicators on the same closes (scripts/peers/bench_talib.py,
+#    best of 20 calls each, ms): the reference for the indicator kernels, to set next to
+#    `cargo bench -p tradpal-actors --bench market_data -- indicator_columns`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -61,6 +64,12 @@ tradpal_run() {
     end=$(date +%s.%N)
     echo "$start $end" >"$OUT/tradpal.wall"
 }
+if [ "${TALIB:-0}" = 1 ]; then
+    echo "== TA-Lib indicators (best of 20 calls each)" >&2
+    "$VENV/bin/pip" install -q TA-Lib >&2
+    (cd scripts/peers && "$VENV/bin/python" bench_talib.py 20) >&2
+fi
+
 echo "== tradpal backtest ($RUNS runs)" >&2
 for _ in $(seq "$RUNS"); do
     tradpal_run

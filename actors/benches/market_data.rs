@@ -1,6 +1,7 @@
 //! Market-data core throughput on 1,000,000 synthetic 1m bars (`synth`, seed 1):
 //! indicators (all of them via `compute_all`, then each alone), resampling to every higher
-//! timeframe (batch and streaming), and CSV parse + validate from an in-memory buffer.
+//! timeframe (batch and streaming), and CSV parse + validate from an in-memory buffer and
+//! from a file (with the `csv` crate's reader alongside ours, issue 23).
 //!
 //! Throughput is in bars (elements) per second. `compute_all` fills 17 columns, so its
 //! bar-indicator updates per second (bars * 17 / time) are printed once as well; the
@@ -14,9 +15,10 @@ use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Samplin
 use std::hint::black_box;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
+use tradpal_actors::market_data::csv::{parse_number, parse_timestamp};
 use tradpal_actors::market_data::indicators::{self, table::COLUMNS};
 use tradpal_actors::market_data::synth::{self, Synth, SynthParams};
-use tradpal_actors::market_data::{compute_all, import_csv, resample, CsvLimits, CsvReader, Resampler};
+use tradpal_actors::market_data::{compute_all, import_csv, resample, CsvLimits, CsvReader, CsvRecord, Resampler};
 use tradpal_messages::{Candle, Timeframe};
 
 const BARS: usize = 1_000_000;
@@ -107,6 +109,20 @@ fn indicator_benches(c: &mut Criterion) {
     g.bench_function("returns_1", |b| b.iter(|| indicators::returns(black_box(closes), 1).unwrap()));
     g.bench_function("volume_20", |b| b.iter(|| indicators::volume_features(black_box(volumes), 20).unwrap()));
     g.finish();
+
+    // The same indicators as `Column`s (plain f64 rows after a warm-up count, what
+    // compute_all fills): the form to set next to TA-Lib, whose functions return a
+    // float64 array (scripts/peers/bench_talib.py).
+    let mut g = group(c, "indicator_columns");
+    g.bench_function("sma_20", |b| b.iter(|| indicators::sma_column(black_box(closes), 20).unwrap()));
+    g.bench_function("ema_20", |b| b.iter(|| indicators::ema_column(black_box(closes), 20).unwrap()));
+    g.bench_function("rsi_14", |b| b.iter(|| indicators::rsi_column(black_box(closes), 14).unwrap()));
+    g.bench_function("macd_12_26_9", |b| b.iter(|| indicators::macd_columns(black_box(closes), 12, 26, 9).unwrap()));
+    g.bench_function("bollinger_20_2", |b| b.iter(|| indicators::bollinger_columns(black_box(closes), 20, 2.0).unwrap()));
+    g.bench_function("atr_14", |b| b.iter(|| indicators::atr_column(black_box(candles), 14).unwrap()));
+    g.bench_function("volatility_20", |b| b.iter(|| indicators::volatility_column(black_box(closes), 20).unwrap()));
+    g.bench_function("volume_20", |b| b.iter(|| indicators::volume_columns(black_box(volumes), 20).unwrap()));
+    g.finish();
 }
 
 fn resample_benches(c: &mut Criterion) {
@@ -136,14 +152,30 @@ fn resample_benches(c: &mut Criterion) {
 }
 
 fn csv_benches(c: &mut Criterion) {
-    let text = synth::candles_csv(data());
+    let text = workload_csv(candles());
     eprintln!("csv: {BARS} rows, {:.1} MB", text.len() as f64 / 1e6);
     let mut g = group(c, "csv");
     g.measurement_time(Duration::from_secs(4));
-    g.bench_function("parse", |b| b.iter(|| CsvReader::new(black_box(text.as_bytes())).unwrap().filter(|r| r.is_ok()).count()));
+    let rows = |r: &Result<CsvRecord, _>| matches!(r, Ok(CsvRecord::Row(_)));
+    g.bench_function("parse", |b| b.iter(|| assert_eq!(CsvReader::new(black_box(text.as_bytes())).unwrap().filter(rows).count(), BARS)));
+    // Issue 23: the hand-written parser against the csv crate, with the same timestamp
+    // and number parsing after it (the crate splits fields; what a field means is ours).
+    g.bench_function("parse_csv_crate", |b| b.iter(|| assert_eq!(csv_crate_rows(black_box(text.as_bytes())), BARS)));
     g.bench_function("parse_validate", |b| {
         b.iter(|| {
             let report = import_csv(black_box(text.as_bytes()), Timeframe::M1, None, CsvLimits::default()).unwrap();
+            assert_eq!(report.accepted.len(), BARS);
+            report
+        })
+    });
+    // The load as `tradpal backtest --data` does it: a file (in the page cache) through a
+    // 1 MiB BufReader, parsed and validated.
+    let file = tempfile::NamedTempFile::new().expect("a temporary file");
+    std::fs::write(file.path(), &text).expect("write the CSV");
+    g.bench_function("load_file", |b| {
+        b.iter(|| {
+            let f = std::io::BufReader::with_capacity(1 << 20, std::fs::File::open(file.path()).expect("open"));
+            let report = import_csv(f, Timeframe::M1, None, CsvLimits::default()).unwrap();
             assert_eq!(report.accepted.len(), BARS);
             report
         })
@@ -156,6 +188,36 @@ fn csv_benches(c: &mut Criterion) {
     g.measurement_time(Duration::from_secs(4));
     g.bench_function("candles_csv", |b| b.iter(|| synth::candles_csv(black_box(data()))));
     g.finish();
+}
+
+/// The candles as the peers' workload writes them (scripts/peers/gen.py): prices in cents,
+/// volumes to 4 decimals, RFC 3339 times. (Rounding keeps each bar's high and low
+/// outside its open and close, so every row stays valid.)
+fn workload_csv(candles: &[Candle]) -> String {
+    use std::fmt::Write;
+    let mut out = String::with_capacity(40 + candles.len() * 70);
+    out.push_str("timestamp,open,high,low,close,volume\n");
+    for c in candles {
+        let _ = writeln!(out, "{},{:.2},{:.2},{:.2},{:.2},{:.4}", c.open_time, c.open, c.high, c.low, c.close, c.volume);
+    }
+    out
+}
+
+/// The candles of `text` through the `csv` crate: its reader splits the records (fields
+/// trimmed, as ours are), [`parse_timestamp`] and [`parse_number`] read the fields.
+fn csv_crate_rows(text: &[u8]) -> usize {
+    let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(text);
+    let mut record = csv::ByteRecord::new();
+    let mut rows = 0;
+    while reader.read_byte_record(&mut record).expect("an in-memory CSV") {
+        let candle = || {
+            let number = |i| record.get(i).and_then(parse_number);
+            let open_time = parse_timestamp(record.get(0)?)?;
+            Some(Candle { open_time, open: number(1)?, high: number(2)?, low: number(3)?, close: number(4)?, volume: number(5)? })
+        };
+        rows += usize::from(black_box(candle()).is_some());
+    }
+    rows
 }
 
 criterion_group! {

@@ -48,7 +48,7 @@ pub fn run(args: IndicatorsArgs) -> anyhow::Result<ExitCode> {
         for (i, t) in table.open_time.iter().enumerate() {
             write!(out, "{t}")?;
             for n in &names {
-                match table.columns[*n][i] {
+                match table.columns[*n].get(i) {
                     Some(v) => write!(out, ",{v}")?,
                     None => write!(out, ",")?,
                 }

@@ -7,7 +7,7 @@
 //! Warm-up: n bars; the first value is at index n.
 
 use super::wilder::Wilder;
-use super::{check_period, series, Indicator, IndicatorError};
+use super::{check_period, series, Column, Indicator, IndicatorError};
 use tradpal_messages::Candle;
 
 #[derive(Debug, Clone)]
@@ -49,11 +49,21 @@ impl Indicator for Atr {
 /// ATR(`period`) of every candle (see the module doc).
 pub fn atr(candles: &[Candle], period: usize) -> Result<Vec<Option<f64>>, IndicatorError> {
     Atr::new(period)?;
-    let true_ranges = candles.windows(2).map(|w| {
+    Ok(series::with_warm_up(candles.len(), period, series::wilder_iter(true_ranges(candles), period)))
+}
+
+/// [`atr`] as a [`Column`] (8 bytes a row instead of 16: the faster form).
+pub fn atr_column(candles: &[Candle], period: usize) -> Result<Column, IndicatorError> {
+    Atr::new(period)?;
+    Ok(Column::build(candles.len(), period, |out| out.extend(series::wilder_iter(true_ranges(candles), period))))
+}
+
+/// The true range of every candle after the first, as [`Atr::update`] computes it.
+fn true_ranges(candles: &[Candle]) -> impl ExactSizeIterator<Item = f64> + '_ {
+    candles.windows(2).map(|w| {
         let (c, previous) = (w[1], w[0].close);
         (c.high - c.low).max((c.high - previous).abs()).max((c.low - previous).abs())
-    });
-    Ok(series::with_warm_up(candles.len(), period, series::wilder_values(true_ranges, period).into_iter()))
+    })
 }
 
 #[cfg(test)]

@@ -2,6 +2,9 @@
 //! bit, on random series: every length around the kernels' lane width and the warm-ups,
 //! random periods, and values that include zeros of both signs, infinities and NaN.
 //!
+//! Both forms of every batch function are checked: the `Vec<Option<f64>>` one and the
+//! [`Column`] one (`sma_column`, `bollinger_columns`, ...).
+//!
 //! Equality is on `f64::to_bits` (so `0.0` and `-0.0` differ), except that any NaN
 //! equals any NaN: IEEE and Rust leave a NaN's payload unspecified, the value is not.
 
@@ -64,15 +67,19 @@ proptest! {
 
     #[test]
     fn price_indicators_match_their_structs(values in series(), period in 1usize..30) {
-        let mut s = Sma::new(period).unwrap();
-        assert_same("sma", &sma(&values, period).unwrap(), &run(&mut s, &values))?;
-        let mut e = Ema::new(period).unwrap();
-        assert_same("ema", &ema(&values, period).unwrap(), &run(&mut e, &values))?;
-        let mut r = Rsi::new(period).unwrap();
-        assert_same("rsi", &rsi(&values, period).unwrap(), &run(&mut r, &values))?;
+        let incremental = run(&mut Sma::new(period).unwrap(), &values);
+        assert_same("sma", &sma(&values, period).unwrap(), &incremental)?;
+        assert_same("sma column", &sma_column(&values, period).unwrap().to_options(), &incremental)?;
+        let incremental = run(&mut Ema::new(period).unwrap(), &values);
+        assert_same("ema", &ema(&values, period).unwrap(), &incremental)?;
+        assert_same("ema column", &ema_column(&values, period).unwrap().to_options(), &incremental)?;
+        let incremental = run(&mut Rsi::new(period).unwrap(), &values);
+        assert_same("rsi", &rsi(&values, period).unwrap(), &incremental)?;
+        assert_same("rsi column", &rsi_column(&values, period).unwrap().to_options(), &incremental)?;
         if period >= 2 {
-            let mut v = Volatility::new(period).unwrap();
-            assert_same("volatility", &volatility(&values, period).unwrap(), &run(&mut v, &values))?;
+            let incremental = run(&mut Volatility::new(period).unwrap(), &values);
+            assert_same("volatility", &volatility(&values, period).unwrap(), &incremental)?;
+            assert_same("volatility column", &volatility_column(&values, period).unwrap().to_options(), &incremental)?;
         }
         let mut r = Returns::new(period).unwrap();
         let (batch, incremental) = (returns(&values, period).unwrap(), run(&mut r, &values));
@@ -82,6 +89,9 @@ proptest! {
         let (batch, incremental) = (volume_features(&values, period).unwrap(), run(&mut v, &values));
         assert_same("volume sma", &field(&batch, |o| Some(o.sma)), &field(&incremental, |o| Some(o.sma)))?;
         assert_same("volume ratio", &field(&batch, |o| Some(o.ratio)), &field(&incremental, |o| Some(o.ratio)))?;
+        let columns = volume_columns(&values, period).unwrap();
+        assert_same("volume sma column", &columns.sma.to_options(), &field(&incremental, |o| Some(o.sma)))?;
+        assert_same("volume ratio column", &columns.ratio.to_options(), &field(&incremental, |o| Some(o.ratio)))?;
     }
 
     #[test]
@@ -93,6 +103,12 @@ proptest! {
         assert_same("bb lower", &field(&batch, |o| Some(o.lower)), &field(&incremental, |o| Some(o.lower)))?;
         assert_same("bb %b", &field(&batch, |o| Some(o.percent_b)), &field(&incremental, |o| Some(o.percent_b)))?;
         assert_same("bb width", &field(&batch, |o| Some(o.width)), &field(&incremental, |o| Some(o.width)))?;
+        let c = bollinger_columns(&values, period, k).unwrap();
+        assert_same("bb upper column", &c.upper.to_options(), &field(&incremental, |o| Some(o.upper)))?;
+        assert_same("bb middle column", &c.middle.to_options(), &field(&incremental, |o| Some(o.middle)))?;
+        assert_same("bb lower column", &c.lower.to_options(), &field(&incremental, |o| Some(o.lower)))?;
+        assert_same("bb %b column", &c.percent_b.to_options(), &field(&incremental, |o| Some(o.percent_b)))?;
+        assert_same("bb width column", &c.width.to_options(), &field(&incremental, |o| Some(o.width)))?;
     }
 
     #[test]
@@ -105,6 +121,10 @@ proptest! {
         assert_same("macd line", &field(&batch, |o| Some(o.line)), &field(&incremental, |o| Some(o.line)))?;
         assert_same("macd signal", &field(&batch, |o| o.signal), &field(&incremental, |o| o.signal))?;
         assert_same("macd hist", &field(&batch, |o| o.histogram), &field(&incremental, |o| o.histogram))?;
+        let c = macd_columns(&values, fast, slow, signal).unwrap();
+        assert_same("macd line column", &c.line.to_options(), &field(&incremental, |o| Some(o.line)))?;
+        assert_same("macd signal column", &c.signal.to_options(), &field(&incremental, |o| o.signal))?;
+        assert_same("macd hist column", &c.histogram.to_options(), &field(&incremental, |o| o.histogram))?;
     }
 
     #[test]
@@ -113,6 +133,7 @@ proptest! {
         let mut a = Atr::new(period).unwrap();
         let incremental: Vec<_> = candles.iter().map(|&c| a.update(c)).collect();
         assert_same("atr", &atr(&candles, period).unwrap(), &incremental)?;
+        assert_same("atr column", &atr_column(&candles, period).unwrap().to_options(), &incremental)?;
     }
 
     #[test]
@@ -148,7 +169,7 @@ proptest! {
         ];
         prop_assert_eq!(table.columns.len(), want.len());
         for (name, column) in want {
-            assert_same(name, table.column(name).unwrap(), &column)?;
+            assert_same(name, &table.column(name).unwrap().to_options(), &column)?;
         }
     }
 }

@@ -8,7 +8,7 @@
 //! Warm-up: n - 1 bars.
 
 use super::window::Window;
-use super::{check_period, series, Indicator, IndicatorError};
+use super::{check_period, series, Column, Indicator, IndicatorError};
 use serde::Serialize;
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -64,27 +64,96 @@ pub fn bollinger(values: &[f64], period: usize, k: f64) -> Result<Vec<Option<Bol
     Bollinger::new(period, k)?;
     let mut out = Vec::with_capacity(values.len());
     out.extend(std::iter::repeat_n(None, (period - 1).min(values.len())));
-    each_output(values, period, k, |o| out.push(Some(o)));
+    each_chunk(values, period, k, |b| out.extend((0..b.len).map(|i| Some(b.output(i)))));
     Ok(out)
 }
 
-/// The batch loop of [`bollinger`]: `emit` gets the bands of every full window, in
-/// order (from index `period - 1` on); `compute_all` writes them straight into its
-/// columns. `period >= 1`.
-pub(crate) fn each_output(values: &[f64], period: usize, k: f64, mut emit: impl FnMut(BollingerOutput)) {
-    let means = series::rolling_means(values, period);
-    let (len, mut window) = (period as f64, 0);
-    series::rolling_square_sums(values, period, &means, &mut |squares| {
-        for s in squares {
-            emit(bands(means[window], (s / len).sqrt(), k, values[window + period - 1]));
-            window += 1;
+/// [`bollinger`]'s five outputs as [`Column`]s.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BollingerColumns {
+    pub upper: Column,
+    pub middle: Column,
+    pub lower: Column,
+    pub percent_b: Column,
+    pub width: Column,
+}
+
+/// [`bollinger`] as five [`Column`]s (8 bytes a row each: the faster form), each with a
+/// warm-up of `period - 1` rows.
+pub fn bollinger_columns(values: &[f64], period: usize, k: f64) -> Result<BollingerColumns, IndicatorError> {
+    Bollinger::new(period, k)?;
+    let [mut upper, mut middle, mut lower, mut percent_b, mut width] = std::array::from_fn(|_| Column::rows(values.len(), period - 1));
+    each_chunk(values, period, k, |b| {
+        let n = b.len;
+        upper.extend_from_slice(&b.upper[..n]);
+        middle.extend_from_slice(&b.middle[..n]);
+        lower.extend_from_slice(&b.lower[..n]);
+        percent_b.extend_from_slice(&b.percent_b[..n]);
+        width.extend_from_slice(&b.width[..n]);
+    });
+    let column = |values| Column::new(period - 1, values);
+    Ok(BollingerColumns {
+        upper: column(upper),
+        middle: column(middle),
+        lower: column(lower),
+        percent_b: column(percent_b),
+        width: column(width),
+    })
+}
+
+/// The bands of up to [`series::LANES`] consecutive windows, one array per output.
+struct Chunk {
+    len: usize,
+    upper: [f64; series::LANES],
+    middle: [f64; series::LANES],
+    lower: [f64; series::LANES],
+    percent_b: [f64; series::LANES],
+    width: [f64; series::LANES],
+}
+
+impl Chunk {
+    fn output(&self, i: usize) -> BollingerOutput {
+        BollingerOutput {
+            upper: self.upper[i],
+            middle: self.middle[i],
+            lower: self.lower[i],
+            percent_b: self.percent_b[i],
+            width: self.width[i],
         }
+    }
+}
+
+/// The batch loop of [`bollinger`]: `emit` gets the bands of every full window, in
+/// order (from index `period - 1` on), a chunk at a time; each output is [`bands`]'s
+/// formula, computed a whole chunk per operation. `period >= 1`.
+fn each_chunk(values: &[f64], period: usize, k: f64, mut emit: impl FnMut(&Chunk)) {
+    let n = period as f64;
+    let mut window = 0;
+    let mut chunk = Chunk {
+        len: 0,
+        upper: [0.0; series::LANES],
+        middle: [0.0; series::LANES],
+        lower: [0.0; series::LANES],
+        percent_b: [0.0; series::LANES],
+        width: [0.0; series::LANES],
+    };
+    series::rolling_moments(values, period, |means, squares| {
+        let len = means.len();
+        let newest = &values[window + period - 1..][..len];
+        for i in 0..len {
+            let b = bands(means[i], (squares[i] / n).sqrt(), k, newest[i]);
+            (chunk.upper[i], chunk.middle[i], chunk.lower[i], chunk.percent_b[i], chunk.width[i]) =
+                (b.upper, b.middle, b.lower, b.percent_b, b.width);
+        }
+        chunk.len = len;
+        window += len;
+        emit(&chunk);
     });
 }
 
 /// The bands around `middle` at `k` standard deviations `sd`, for the newest value `x`:
 /// the one formula of the incremental and the batch path.
-#[inline]
+#[inline(always)]
 fn bands(middle: f64, sd: f64, k: f64, x: f64) -> BollingerOutput {
     let band = k * sd;
     let (upper, lower) = (middle + band, middle - band);

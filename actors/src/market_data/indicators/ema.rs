@@ -5,7 +5,7 @@
 //! convention, e.g. TA-Lib's default), so the start does not depend on a single price.
 //! Warm-up: n - 1 bars.
 
-use super::{check_period, series, Indicator, IndicatorError};
+use super::{check_period, series, Column, Indicator, IndicatorError};
 
 #[derive(Debug, Clone)]
 pub struct Ema {
@@ -60,7 +60,13 @@ impl Indicator for Ema {
 /// EMA(`period`) of every value (see the module doc).
 pub fn ema(values: &[f64], period: usize) -> Result<Vec<Option<f64>>, IndicatorError> {
     Ema::new(period)?;
-    Ok(series::with_warm_up(values.len(), period - 1, series::ema_values(values, period).into_iter()))
+    Ok(series::with_warm_up(values.len(), period - 1, series::ema_iter(values, period)))
+}
+
+/// [`ema`] as a [`Column`] (8 bytes a row instead of 16: the faster form).
+pub fn ema_column(values: &[f64], period: usize) -> Result<Column, IndicatorError> {
+    Ema::new(period)?;
+    Ok(Column::build(values.len(), period - 1, |out| out.extend(series::ema_iter(values, period))))
 }
 
 #[cfg(test)]

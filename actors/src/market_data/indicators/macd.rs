@@ -8,7 +8,8 @@
 //! the line with `signal` and `histogram` as `None`.
 
 use super::ema::Ema;
-use super::{check_period, series, Indicator, IndicatorError};
+use super::series::EmaChain;
+use super::{check_period, Column, Indicator, IndicatorError};
 use serde::Serialize;
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -69,27 +70,76 @@ pub fn macd(values: &[f64], fast: usize, slow: usize, signal: usize) -> Result<V
     Macd::new(fast, slow, signal)?;
     let mut out = Vec::with_capacity(values.len());
     out.extend(std::iter::repeat_n(None, (slow - 1).min(values.len())));
-    each_output(values, fast, slow, signal, |o| out.push(Some(o)));
+    each_step(values, (fast, slow, signal), |line, signal| {
+        out.push(Some(MacdOutput { line, signal, histogram: signal.map(|s| line - s) }))
+    });
     Ok(out)
 }
 
-/// The batch loop of [`macd`]: `emit` gets the output of every index from `slow - 1` on,
-/// in order; `compute_all` writes them straight into its columns. `1 <= fast < slow`,
-/// `signal >= 1`.
-pub(crate) fn each_output(values: &[f64], fast: usize, slow: usize, signal: usize, mut emit: impl FnMut(MacdOutput)) {
+/// [`macd`]'s three outputs as [`Column`]s.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MacdColumns {
+    pub line: Column,
+    pub signal: Column,
+    pub histogram: Column,
+}
+
+/// [`macd`] as three [`Column`]s (8 bytes a row each: the faster form). The line's
+/// warm-up is `slow - 1` rows, the signal's and histogram's `slow + signal - 2`.
+pub fn macd_columns(values: &[f64], fast: usize, slow: usize, signal: usize) -> Result<MacdColumns, IndicatorError> {
+    Macd::new(fast, slow, signal)?;
+    let len = values.len();
+    let (line_lead, signal_lead) = (slow - 1, slow + signal - 2);
+    let [mut lines, mut signals, mut histogram] = [line_lead, signal_lead, signal_lead].map(|lead| Column::rows(len, lead));
+    each_step(values, (fast, slow, signal), |line, signal| {
+        lines.push(line);
+        if let Some(signal) = signal {
+            signals.push(signal);
+            histogram.push(line - signal);
+        }
+    });
+    Ok(MacdColumns {
+        line: Column::new(line_lead, lines),
+        signal: Column::new(signal_lead, signals),
+        histogram: Column::new(signal_lead, histogram),
+    })
+}
+
+/// The batch loop of [`macd`]: the three EMAs of [`Macd::update`] advance together, so
+/// their dependency chains overlap. From index `slow - 1` on, `step(line, None)` while
+/// the signal warms up, then `step(line, Some(signal))` (two call sites: once inlined,
+/// neither tests the `Option`). `1 <= fast < slow`, `signal >= 1`.
+pub(crate) fn each_step(values: &[f64], (fast, slow, signal): (usize, usize, usize), mut step: impl FnMut(f64, Option<f64>)) {
     if values.len() < slow {
         return;
     }
-    // The line from index slow - 1 (the fast EMA's values before it are not needed).
-    let (fast_values, slow_values) = (series::ema_values(values, fast), series::ema_values(values, slow));
-    let line: Vec<f64> = fast_values[slow - fast..].iter().zip(&slow_values).map(|(f, s)| f - s).collect();
-    let signals = series::ema_values(&line, signal);
-    let lead = (signal - 1).min(line.len());
-    for &line in &line[..lead] {
-        emit(MacdOutput { line, signal: None, histogram: None });
+    let (f, s, g) = (EmaChain::new(fast), EmaChain::new(slow), EmaChain::new(signal));
+    let mut fast_ema = f.seed(values);
+    for &x in &values[fast..slow] {
+        fast_ema = f.step(fast_ema, x);
     }
-    for (&line, &s) in line[lead..].iter().zip(&signals) {
-        emit(MacdOutput { line, signal: Some(s), histogram: Some(line - s) });
+    let mut slow_ema = s.seed(values);
+    let mut line = fast_ema - slow_ema;
+    let mut rest = values[slow..].iter();
+    // The signal's seed: the mean of its first `signal` lines, summed from 0.0 as `Ema`.
+    let mut sum = 0.0;
+    for seen in 1.. {
+        sum += line;
+        if seen == signal {
+            break;
+        }
+        step(line, None);
+        let Some(&x) = rest.next() else { return };
+        (fast_ema, slow_ema) = (f.step(fast_ema, x), s.step(slow_ema, x));
+        line = fast_ema - slow_ema;
+    }
+    let mut signal_ema = sum / signal as f64;
+    step(line, Some(signal_ema));
+    for &x in rest {
+        (fast_ema, slow_ema) = (f.step(fast_ema, x), s.step(slow_ema, x));
+        line = fast_ema - slow_ema;
+        signal_ema = g.step(signal_ema, line);
+        step(line, Some(signal_ema));
     }
 }
 

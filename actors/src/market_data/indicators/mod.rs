@@ -6,6 +6,9 @@
 //! operations in the same order, laid out for speed (`series.rs`), so the live path (one
 //! bar at a time) and the backtest path (whole series) do not disagree, to the bit
 //! (`batch_tests.rs` checks every indicator on random series, each file on real data).
+//! Each batch function comes in two forms: `sma` returns `Vec<Option<f64>>`, `sma_column`
+//! a [`Column`] (plain `f64`s and a warm-up count: half the bytes, so faster; what
+//! [`compute_all`] uses).
 //! Each file documents its definition: smoothing, warm-up length (how many
 //! leading `None`s), and how the first value is seeded, since libraries differ on exactly
 //! these points.
@@ -23,11 +26,14 @@
 //!   `volatility.rs`, `returns.rs`, `volume.rs`: one indicator each.
 //! - `series.rs`: the batch functions' kernels (rolling sums several windows at a time,
 //!   the EMA and Wilder recurrences without per-bar state machines).
+//! - `column.rs`: [`Column`], one output series as `f64`s after a warm-up count; it
+//!   serializes as the `Vec<Option<f64>>` it stands for.
 //! - `table.rs`: [`compute_all`], every indicator at its default parameters as named
 //!   columns ([`IndicatorTable`]), for the CLI and the HTTP API.
 
 pub mod atr;
 pub mod bollinger;
+pub mod column;
 pub mod ema;
 pub mod macd;
 pub mod returns;
@@ -43,16 +49,17 @@ mod window;
 #[cfg(test)]
 mod batch_tests;
 
-pub use atr::{atr, Atr};
-pub use bollinger::{bollinger, Bollinger, BollingerOutput};
-pub use ema::{ema, Ema};
-pub use macd::{macd, Macd, MacdOutput};
+pub use atr::{atr, atr_column, Atr};
+pub use bollinger::{bollinger, bollinger_columns, Bollinger, BollingerColumns, BollingerOutput};
+pub use column::{Column, ColumnShapeError};
+pub use ema::{ema, ema_column, Ema};
+pub use macd::{macd, macd_columns, Macd, MacdColumns, MacdOutput};
 pub use returns::{returns, Returns, ReturnsOutput};
-pub use rsi::{rsi, Rsi};
-pub use sma::{sma, Sma};
+pub use rsi::{rsi, rsi_column, Rsi};
+pub use sma::{sma, sma_column, Sma};
 pub use table::{compute_all, IndicatorTable};
-pub use volatility::{volatility, Volatility};
-pub use volume::{volume_features, VolumeFeatures, VolumeOutput};
+pub use volatility::{volatility, volatility_column, Volatility};
+pub use volume::{volume_columns, volume_features, VolumeColumns, VolumeFeatures, VolumeOutput};
 
 /// Longest look-back accepted, in bars: bounds the memory a window allocates, so a
 /// request for an absurd period is an error instead of an allocation failure.

@@ -10,7 +10,7 @@
 //! Warm-up: n bars (n changes need n + 1 prices); the first value is at index n.
 
 use super::wilder::Wilder;
-use super::{check_period, series, Indicator, IndicatorError};
+use super::{check_period, series, Column, Indicator, IndicatorError};
 
 #[derive(Debug, Clone)]
 pub struct Rsi {
@@ -47,50 +47,58 @@ impl Indicator for Rsi {
         let change = x - previous;
         let gain = self.gains.update(change.max(0.0));
         let loss = self.losses.update((-change).max(0.0));
-        let (gain, loss) = (gain?, loss?);
-        let total = gain + loss;
-        Some(if total == 0.0 { 50.0 } else { 100.0 * gain / total })
+        Some(rsi_value(gain?, loss?))
     }
 }
 
 /// RSI(`period`) of every value (see the module doc).
 pub fn rsi(values: &[f64], period: usize) -> Result<Vec<Option<f64>>, IndicatorError> {
     Rsi::new(period)?;
-    Ok(series::with_warm_up(values.len(), period, rsi_values(values, period).into_iter()))
+    Ok(series::with_warm_up(values.len(), period, rsi_iter(values, period)))
+}
+
+/// [`rsi`] as a [`Column`] (8 bytes a row instead of 16: the faster form).
+pub fn rsi_column(values: &[f64], period: usize) -> Result<Column, IndicatorError> {
+    Rsi::new(period)?;
+    Ok(Column::build(values.len(), period, |out| out.extend(rsi_iter(values, period))))
 }
 
 /// The steady loop of [`rsi`]: both Wilder averages in one pass (their two dependency
 /// chains overlap), the same operations as [`Rsi::update`]. One value per input from
-/// index `period` on.
-fn rsi_values(values: &[f64], period: usize) -> Vec<f64> {
-    if values.len() <= period {
-        return Vec::new();
-    }
+/// index `period` on. Each average is a chain of a multiply, an add and a division per
+/// bar: that chain, not the work around it, sets the speed. (TA-Lib multiplies by a
+/// precomputed `1 / n` instead of dividing: a shorter chain, but other bits.)
+fn rsi_iter(values: &[f64], period: usize) -> impl Iterator<Item = f64> + '_ {
     let n = period as f64;
-    let (mut gains, mut losses) = (0.0, 0.0);
-    for w in values[..=period].windows(2) {
-        let change = w[1] - w[0];
-        gains += change.max(0.0);
-        losses += (-change).max(0.0);
-    }
-    let (mut gain, mut loss) = (gains / n, losses / n);
-    let value = |gain: f64, loss: f64| {
-        let total = gain + loss;
-        if total == 0.0 {
-            50.0
-        } else {
-            100.0 * gain / total
+    let mut seeds = None;
+    if values.len() > period {
+        let (mut gains, mut losses) = (0.0, 0.0);
+        for w in values[..=period].windows(2) {
+            let change = w[1] - w[0];
+            gains += change.max(0.0);
+            losses += (-change).max(0.0);
         }
-    };
-    let mut out = Vec::with_capacity(values.len() - period);
-    out.push(value(gain, loss));
-    out.extend(values[period..].windows(2).map(|w| {
+        seeds = Some((gains / n, losses / n));
+    }
+    let (mut gain, mut loss) = seeds.unwrap_or_default();
+    let steady = if seeds.is_some() { &values[period..] } else { &values[..0] };
+    seeds.map(|(gain, loss)| rsi_value(gain, loss)).into_iter().chain(steady.windows(2).map(move |w| {
         let change = w[1] - w[0];
         gain = (gain * (n - 1.0) + change.max(0.0)) / n;
         loss = (loss * (n - 1.0) + (-change).max(0.0)) / n;
-        value(gain, loss)
-    }));
-    out
+        rsi_value(gain, loss)
+    }))
+}
+
+/// RSI from the two averages (see the module doc), as [`Rsi::update`] computes it.
+#[inline(always)]
+fn rsi_value(gain: f64, loss: f64) -> f64 {
+    let total = gain + loss;
+    if total == 0.0 {
+        50.0
+    } else {
+        100.0 * gain / total
+    }
 }
 
 #[cfg(test)]

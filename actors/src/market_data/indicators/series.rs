@@ -2,23 +2,28 @@
 //!
 //! Each kernel computes exactly what its incremental struct computes, bar for bar, with
 //! the same floating-point operations in the same order, so the two paths stay
-//! bit-identical (every indicator's tests compare them on a real file). What differs is
-//! only how the work is laid out:
+//! bit-identical (`batch_tests.rs` compares them by `f64::to_bits` on random series, every
+//! indicator's tests on a real file). What differs is only how the work is laid out:
 //!
 //! - no `Option` state machine per bar: the warm-up is written once, then a loop without
-//!   branches;
-//! - rolling windows ([`rolling_sums`], [`rolling_square_sums`]) sum every window from
-//!   its oldest value, as `Window::mean` and `Window::variance` do (no running sum, no
-//!   drift), but [`LANES`] windows at a time: lane `l` holds window `k + l`, so the adds
-//!   of one window stay in time order while the CPU adds eight windows at once (SIMD);
-//! - recurrences (EMA, Wilder) keep their one dependency chain, which sets their speed.
+//!   branches, appending plain `f64`s to the output ([`Column`](super::Column) rows);
+//! - rolling windows ([`rolling_sums`], [`rolling_moments`]) sum every window from its
+//!   oldest value, as `Window::mean` and `Window::variance` do (no running sum, no drift),
+//!   but [`LANES`] windows at a time: lane `l` holds window `k + l`, so the adds of one
+//!   window stay in time order while the CPU adds many windows at once (SIMD). 32 lanes
+//!   are eight AVX2 registers: enough independent adds in flight to hide the add's
+//!   latency (with 8 lanes, two registers, the adds waited on each other: SMA 20 took
+//!   3.8 ms a million bars, see the bench);
+//! - recurrences (EMA, Wilder) keep their one dependency chain, which sets their speed:
+//!   several chains of one indicator (MACD's three EMAs, RSI's two averages) advance in
+//!   the same loop, so they overlap.
 //!
 //! On x86-64 CPUs with AVX2 (checked at run time) the rolling kernels are compiled a
 //! second time for AVX2: wider registers, the same operations (Rust never fuses a
 //! multiply and an add, so the results are the same bits).
 
 /// Windows summed side by side.
-pub const LANES: usize = 8;
+pub const LANES: usize = 32;
 
 /// The starting value of `Iterator::sum` for `f64` (`+0.0` or `-0.0`, depending on the
 /// standard library's version): a sum that starts there adds exactly as `sum()` does.
@@ -26,10 +31,30 @@ fn sum_start() -> f64 {
     std::iter::empty::<f64>().sum()
 }
 
+/// Number of full windows of `period` values in `len` values.
+fn windows(len: usize, period: usize) -> usize {
+    if period == 0 {
+        0
+    } else {
+        (len + 1).saturating_sub(period)
+    }
+}
+
+/// Runs `$generic(args)` compiled for AVX2 when the CPU has it, else as built.
+macro_rules! with_avx2 {
+    ($avx2:ident, $generic:ident, ($($arg:ident: $ty:ty),*), $emit:ident: $bound:path) => {
+        #[cfg(target_arch = "x86_64")]
+        #[target_feature(enable = "avx2")]
+        unsafe fn $avx2<F: $bound>($($arg: $ty,)* $emit: F) {
+            $generic($($arg,)* $emit)
+        }
+    };
+}
+
 /// Calls `emit` with the sum of every full window of `period` values (window `k` is
-/// `values[k..k + period]`, summed oldest first as `sum()` does), in order, in chunks.
-/// Nothing when `values` is shorter than one window.
-pub fn rolling_sums(values: &[f64], period: usize, emit: &mut dyn FnMut(&[f64])) {
+/// `values[k..k + period]`, summed oldest first as `sum()` does), in order, in chunks of
+/// [`LANES`] and then one at a time. Nothing when `values` is shorter than one window.
+pub fn rolling_sums<F: FnMut(&[f64])>(values: &[f64], period: usize, emit: F) {
     #[cfg(target_arch = "x86_64")]
     if std::is_x86_feature_detected!("avx2") {
         // SAFETY: the CPU supports AVX2 (checked just above).
@@ -38,29 +63,14 @@ pub fn rolling_sums(values: &[f64], period: usize, emit: &mut dyn FnMut(&[f64]))
     rolling_sums_generic(values, period, emit)
 }
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn rolling_sums_avx2(values: &[f64], period: usize, emit: &mut dyn FnMut(&[f64])) {
-    rolling_sums_generic(values, period, emit)
-}
+with_avx2!(rolling_sums_avx2, rolling_sums_generic, (values: &[f64], period: usize), emit: FnMut(&[f64]));
 
 #[inline(always)]
-fn rolling_sums_generic(values: &[f64], period: usize, emit: &mut dyn FnMut(&[f64])) {
-    if period == 0 || values.len() < period {
-        return;
-    }
-    let windows = values.len() + 1 - period;
-    let zero = sum_start();
+fn rolling_sums_generic<F: FnMut(&[f64])>(values: &[f64], period: usize, mut emit: F) {
+    let windows = windows(values.len(), period);
     let mut k = 0;
     while k + LANES <= windows {
-        let mut acc = [zero; LANES];
-        for j in 0..period {
-            let w: &[f64; LANES] = values[k + j..k + j + LANES].try_into().expect("LANES values");
-            for l in 0..LANES {
-                acc[l] += w[l];
-            }
-        }
-        emit(&acc);
+        emit(&lane_sums(&values[k..k + period - 1 + LANES], period));
         k += LANES;
     }
     for k in k..windows {
@@ -68,56 +78,76 @@ fn rolling_sums_generic(values: &[f64], period: usize, emit: &mut dyn FnMut(&[f6
     }
 }
 
-/// For every full window `k` with mean `means[k]`: the sum of `(v - mean)^2` over the
-/// window, oldest first (as `Window::variance` adds it), in chunks. `means` has one
-/// entry per window.
-pub fn rolling_square_sums(values: &[f64], period: usize, means: &[f64], emit: &mut dyn FnMut(&[f64])) {
+/// The sums of the [`LANES`] windows of `period` values starting in `values` (which holds
+/// exactly `period - 1 + LANES` values), each from its oldest value.
+#[inline(always)]
+fn lane_sums(values: &[f64], period: usize) -> [f64; LANES] {
+    let mut acc = [sum_start(); LANES];
+    for w in values.windows(LANES) {
+        let w: &[f64; LANES] = w.try_into().expect("LANES values");
+        for l in 0..LANES {
+            acc[l] += w[l];
+        }
+    }
+    debug_assert_eq!(values.len(), period - 1 + LANES);
+    acc
+}
+
+/// For every full window of `period` values, in order and in chunks as
+/// [`rolling_sums`]: `emit(means, squares)`, the window's mean (`sum / period`, as
+/// `Window::mean`) and the sum of `(v - mean)^2` over it oldest first (as
+/// `Window::variance` adds it). One pass: the window is still in cache for the second sum.
+pub fn rolling_moments<F: FnMut(&[f64], &[f64])>(values: &[f64], period: usize, emit: F) {
     #[cfg(target_arch = "x86_64")]
     if std::is_x86_feature_detected!("avx2") {
         // SAFETY: the CPU supports AVX2 (checked just above).
-        return unsafe { rolling_square_sums_avx2(values, period, means, emit) };
+        return unsafe { rolling_moments_avx2(values, period, emit) };
     }
-    rolling_square_sums_generic(values, period, means, emit)
+    rolling_moments_generic(values, period, emit)
 }
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn rolling_square_sums_avx2(values: &[f64], period: usize, means: &[f64], emit: &mut dyn FnMut(&[f64])) {
-    rolling_square_sums_generic(values, period, means, emit)
-}
+with_avx2!(rolling_moments_avx2, rolling_moments_generic, (values: &[f64], period: usize), emit: FnMut(&[f64], &[f64]));
 
 #[inline(always)]
-fn rolling_square_sums_generic(values: &[f64], period: usize, means: &[f64], emit: &mut dyn FnMut(&[f64])) {
-    if period == 0 || values.len() < period {
-        return;
-    }
-    let windows = (values.len() + 1 - period).min(means.len());
-    let zero = sum_start();
+fn rolling_moments_generic<F: FnMut(&[f64], &[f64])>(values: &[f64], period: usize, mut emit: F) {
+    let windows = windows(values.len(), period);
+    let n = period as f64;
     let mut k = 0;
     while k + LANES <= windows {
-        let mut acc = [zero; LANES];
-        let m: &[f64; LANES] = means[k..k + LANES].try_into().expect("LANES means");
-        for j in 0..period {
-            let w: &[f64; LANES] = values[k + j..k + j + LANES].try_into().expect("LANES values");
+        let chunk = &values[k..k + period - 1 + LANES];
+        let mut means = lane_sums(chunk, period);
+        for m in &mut means {
+            *m /= n;
+        }
+        let mut acc = [sum_start(); LANES];
+        for w in chunk.windows(LANES) {
+            let w: &[f64; LANES] = w.try_into().expect("LANES values");
             for l in 0..LANES {
-                let d = w[l] - m[l];
+                let d = w[l] - means[l];
                 acc[l] += d * d;
             }
         }
-        emit(&acc);
+        emit(&means, &acc);
         k += LANES;
     }
     for k in k..windows {
-        let mean = means[k];
-        emit(&[values[k..k + period].iter().map(|v| (v - mean) * (v - mean)).sum::<f64>()]);
+        let window = &values[k..k + period];
+        let mean = window.iter().sum::<f64>() / n;
+        emit(&[mean], &[window.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>()]);
     }
 }
 
-/// Rolling means (`sum / period`, as `Window::mean`), one per full window.
-pub fn rolling_means(values: &[f64], period: usize) -> Vec<f64> {
+/// Appends the rolling means (`sum / period`, as `Window::mean`) of every full window.
+pub fn push_rolling_means(values: &[f64], period: usize, out: &mut Vec<f64>) {
     let n = period as f64;
-    let mut out = Vec::with_capacity((values.len() + 1).saturating_sub(period));
-    rolling_sums(values, period, &mut |sums| out.extend(sums.iter().map(|s| s / n)));
+    out.reserve(windows(values.len(), period));
+    rolling_sums(values, period, |sums| out.extend(sums.iter().map(|s| s / n)));
+}
+
+/// Rolling means, one per full window.
+pub fn rolling_means(values: &[f64], period: usize) -> Vec<f64> {
+    let mut out = Vec::new();
+    push_rolling_means(values, period, &mut out);
     out
 }
 
@@ -129,71 +159,115 @@ pub fn with_warm_up(len: usize, warm_up: usize, values: impl Iterator<Item = f64
     out
 }
 
-/// The EMA recurrence of `ema.rs` over `values`: seeded at index `period - 1` with the
-/// mean of the first `period` values (summed from `0.0` as `Ema` does), then
-/// `alpha * x + (1 - alpha) * prev`. One value per input from the seed on.
-pub fn ema_values(values: &[f64], period: usize) -> Vec<f64> {
-    let period = period.max(1);
-    if values.len() < period {
-        return Vec::new();
-    }
-    let alpha = 2.0 / (period as f64 + 1.0);
-    let beta = 1.0 - alpha;
-    let mut sum = 0.0;
-    for x in &values[..period] {
-        sum += x;
-    }
-    let mut prev = sum / period as f64;
-    let mut out = Vec::with_capacity(values.len() + 1 - period);
-    out.push(prev);
-    out.extend(values[period..].iter().map(|&x| {
-        prev = alpha * x + beta * prev;
-        prev
-    }));
-    out
+/// The EMA of `ema.rs` with `period` bars: its smoothing factors and its seed.
+#[derive(Debug, Clone, Copy)]
+pub struct EmaChain {
+    pub alpha: f64,
+    pub beta: f64,
+    /// Where the first value is: `period - 1`.
+    pub seed_at: usize,
 }
 
-/// Wilder's smoothing (`wilder.rs`) over `values`: the mean of the first `period` (summed
-/// from `0.0`), then `(prev * (n - 1) + x) / n`. One value per input from index
-/// `period - 1` on.
-pub fn wilder_values(values: impl ExactSizeIterator<Item = f64>, period: usize) -> Vec<f64> {
-    let period = period.max(1);
-    let len = values.len();
-    if len < period {
-        return Vec::new();
+impl EmaChain {
+    pub fn new(period: usize) -> Self {
+        let alpha = 2.0 / (period.max(1) as f64 + 1.0);
+        Self { alpha, beta: 1.0 - alpha, seed_at: period.max(1) - 1 }
     }
+
+    /// The seed: the mean of the first `period` values, summed from `0.0` as `Ema` does.
+    /// `values` holds at least `period`.
+    pub fn seed(&self, values: &[f64]) -> f64 {
+        let mut sum = 0.0;
+        for x in &values[..=self.seed_at] {
+            sum += x;
+        }
+        sum / (self.seed_at + 1) as f64
+    }
+
+    /// One step: `alpha * x + (1 - alpha) * prev`.
+    #[inline(always)]
+    pub fn step(&self, prev: f64, x: f64) -> f64 {
+        self.alpha * x + self.beta * prev
+    }
+}
+
+/// The EMA recurrence of `ema.rs` over `values`: the seed at index `period - 1`, then
+/// one value per input. Empty when `values` is shorter than `period`. (A mapped slice
+/// iterator: `Vec::extend` writes it without a capacity check per value.)
+pub fn ema_iter(values: &[f64], period: usize) -> impl Iterator<Item = f64> + '_ {
+    let chain = EmaChain::new(period);
+    let (seed, rest) = match values.len() > chain.seed_at {
+        true => (Some(chain.seed(values)), &values[chain.seed_at + 1..]),
+        false => (None, &values[..0]),
+    };
+    let mut prev = seed.unwrap_or(0.0);
+    seed.into_iter().chain(rest.iter().map(move |&x| {
+        prev = chain.step(prev, x);
+        prev
+    }))
+}
+
+/// [`ema_iter`] collected: one value per input from index `period - 1` on.
+pub fn ema_values(values: &[f64], period: usize) -> Vec<f64> {
+    ema_iter(values, period).collect()
+}
+
+/// Wilder's smoothing (`wilder.rs`) of `values`: the mean of the first `period` (summed
+/// from `0.0`), then `(prev * (n - 1) + x) / n`. One value per input from index
+/// `period - 1` on; empty when there are fewer than `period` inputs. The loop is the
+/// chain of a multiply, an add and a division per input, which sets its speed.
+pub fn wilder_iter<I: ExactSizeIterator<Item = f64>>(values: I, period: usize) -> impl Iterator<Item = f64> {
+    let period = period.max(1);
     let n = period as f64;
     let mut values = values;
-    let mut sum = 0.0;
-    for x in values.by_ref().take(period) {
-        sum += x;
-    }
-    let mut prev = sum / n;
-    let mut out = Vec::with_capacity(len + 1 - period);
-    out.push(prev);
-    out.extend(values.map(|x| {
+    let seed = (values.len() >= period).then(|| values.by_ref().take(period).fold(0.0, |sum, x| sum + x) / n);
+    let rest = values.take(if seed.is_some() { usize::MAX } else { 0 });
+    let mut prev = seed.unwrap_or(0.0);
+    seed.into_iter().chain(rest.map(move |x| {
         prev = (prev * (n - 1.0) + x) / n;
         prev
-    }));
-    out
+    }))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn bits(values: &[f64]) -> Vec<u64> {
+        values.iter().map(|v| v.to_bits()).collect()
+    }
+
     #[test]
     fn rolling_sums_add_each_window_from_its_oldest_value() {
-        let values: Vec<f64> = (0..37).map(|i| 0.1 * i as f64 + 1e-9 * (i * i) as f64).collect();
-        for period in [1, 3, 8, 20, 37] {
+        // Long enough for two full chunks of lanes and a tail, at every period.
+        let values: Vec<f64> = (0..2 * LANES + 37).map(|i| 0.1 * i as f64 + 1e-9 * (i * i) as f64).collect();
+        for period in [1, 3, 8, 20, 37, values.len()] {
             let mut got = Vec::new();
-            rolling_sums(&values, period, &mut |s| got.extend_from_slice(s));
+            rolling_sums(&values, period, |s| got.extend_from_slice(s));
             let want: Vec<f64> = values.windows(period).map(|w| w.iter().sum::<f64>()).collect();
-            assert_eq!(got.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), want.iter().map(|v| v.to_bits()).collect::<Vec<_>>());
+            assert_eq!(bits(&got), bits(&want), "period {period}");
         }
         let mut none = Vec::new();
-        rolling_sums(&values[..2], 3, &mut |s| none.extend_from_slice(s));
+        rolling_sums(&values[..2], 3, |s| none.extend_from_slice(s));
+        rolling_sums(&values, 0, |s| none.extend_from_slice(s));
         assert!(none.is_empty());
+    }
+
+    #[test]
+    fn rolling_moments_are_the_windows_mean_and_squares() {
+        let values: Vec<f64> = (0..3 * LANES + 5).map(|i| (i as f64 * 0.7).sin() * 100.0 + 1e4).collect();
+        for period in [1, 2, 20, LANES + 3] {
+            let (mut means, mut squares) = (Vec::new(), Vec::new());
+            rolling_moments(&values, period, |m, s| {
+                means.extend_from_slice(m);
+                squares.extend_from_slice(s);
+            });
+            let want_means: Vec<f64> = values.windows(period).map(|w| w.iter().sum::<f64>() / period as f64).collect();
+            let want_squares: Vec<f64> =
+                values.windows(period).zip(&want_means).map(|(w, m)| w.iter().map(|v| (v - m) * (v - m)).sum::<f64>()).collect();
+            assert_eq!(bits(&means), bits(&want_means), "period {period}");
+            assert_eq!(bits(&squares), bits(&want_squares), "period {period}");
+        }
     }
 
     #[test]

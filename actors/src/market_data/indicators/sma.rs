@@ -4,7 +4,7 @@
 //! Warm-up: n - 1 bars (`None`); the first value is at index n - 1.
 
 use super::window::Window;
-use super::{check_period, series, Indicator, IndicatorError};
+use super::{check_period, series, Column, Indicator, IndicatorError};
 
 #[derive(Debug, Clone)]
 pub struct Sma {
@@ -43,7 +43,17 @@ impl Indicator for Sma {
 /// SMA(`period`) of every value (see the module doc).
 pub fn sma(values: &[f64], period: usize) -> Result<Vec<Option<f64>>, IndicatorError> {
     Sma::new(period)?;
-    Ok(series::with_warm_up(values.len(), period - 1, series::rolling_means(values, period).into_iter()))
+    let n = period as f64;
+    let mut out = Vec::with_capacity(values.len());
+    out.resize((period - 1).min(values.len()), None);
+    series::rolling_sums(values, period, |sums| out.extend(sums.iter().map(|s| Some(s / n))));
+    Ok(out)
+}
+
+/// [`sma`] as a [`Column`] (8 bytes a row instead of 16: the faster form).
+pub fn sma_column(values: &[f64], period: usize) -> Result<Column, IndicatorError> {
+    Sma::new(period)?;
+    Ok(Column::build(values.len(), period - 1, |out| series::push_rolling_means(values, period, out)))
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@
 //! Warm-up: n bars (n returns need n + 1 prices); the first value is at index n. n >= 2.
 
 use super::window::Window;
-use super::{check_period, series, Indicator, IndicatorError};
+use super::{check_period, series, Column, Indicator, IndicatorError};
 
 #[derive(Debug, Clone)]
 pub struct Volatility {
@@ -47,20 +47,24 @@ impl Indicator for Volatility {
 
 /// Rolling volatility over `period` log returns of every value (see the module doc).
 pub fn volatility(values: &[f64], period: usize) -> Result<Vec<Option<f64>>, IndicatorError> {
+    Ok(volatility_column(values, period)?.to_options())
+}
+
+/// [`volatility`] as a [`Column`] (8 bytes a row instead of 16: the faster form).
+pub fn volatility_column(values: &[f64], period: usize) -> Result<Column, IndicatorError> {
     Volatility::new(period)?;
     let log_returns: Vec<f64> = values.windows(2).map(|w| (w[1] / w[0]).ln()).collect();
     Ok(from_log_returns(values.len(), &log_returns, period))
 }
 
-/// [`volatility`] from the one-bar log returns `(x_t / x_{t-1}).ln()` of `len` values
-/// (`log_returns[i]` belongs to index `i + 1`): `compute_all` shares them with the returns.
-pub(crate) fn from_log_returns(len: usize, log_returns: &[f64], period: usize) -> Vec<Option<f64>> {
-    let means = series::rolling_means(log_returns, period);
-    let mut out = Vec::with_capacity(len);
-    out.extend(std::iter::repeat_n(None, period.min(len)));
+/// [`volatility_column`] from the one-bar log returns `(x_t / x_{t-1}).ln()` of `len`
+/// values (`log_returns[i]` belongs to index `i + 1`): `compute_all` shares them with the
+/// returns. `period >= 1`.
+pub(crate) fn from_log_returns(len: usize, log_returns: &[f64], period: usize) -> Column {
     let dof = period.saturating_sub(1) as f64;
-    series::rolling_square_sums(log_returns, period, &means, &mut |squares| out.extend(squares.iter().map(|s| Some((s / dof).sqrt()))));
-    out
+    Column::build(len, period, |out| {
+        series::rolling_moments(log_returns, period, |_, squares| out.extend(squares.iter().map(|s| (s / dof).sqrt())));
+    })
 }
 
 #[cfg(test)]

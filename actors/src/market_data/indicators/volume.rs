@@ -7,7 +7,7 @@
 //! Warm-up: n - 1 bars.
 
 use super::sma::Sma;
-use super::{check_period, series, Indicator, IndicatorError};
+use super::{check_period, series, Column, Indicator, IndicatorError};
 use serde::Serialize;
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -45,17 +45,43 @@ pub fn volume_features(volumes: &[f64], period: usize) -> Result<Vec<Option<Volu
     VolumeFeatures::new(period)?;
     let mut out = Vec::with_capacity(volumes.len());
     out.extend(std::iter::repeat_n(None, (period - 1).min(volumes.len())));
-    each_output(volumes, period, |o| out.push(Some(o)));
+    each_chunk(volumes, period, |smas, volumes| out.extend(smas.iter().zip(volumes).map(|(&sma, &volume)| Some(features(sma, volume)))));
     Ok(out)
 }
 
-/// The batch loop of [`volume_features`]: `emit` gets the features of every index from
-/// `period - 1` on, in order. `period >= 1`.
-pub(crate) fn each_output(volumes: &[f64], period: usize, mut emit: impl FnMut(VolumeOutput)) {
-    let means = series::rolling_means(volumes, period);
-    for (&sma, &volume) in means.iter().zip(volumes.get(period - 1..).unwrap_or(&[])) {
-        emit(features(sma, volume));
-    }
+/// [`volume_features`] as two [`Column`]s (8 bytes a row each: the faster form), each
+/// with a warm-up of `period - 1` rows.
+pub fn volume_columns(volumes: &[f64], period: usize) -> Result<VolumeColumns, IndicatorError> {
+    VolumeFeatures::new(period)?;
+    let [mut sma, mut ratio] = [(); 2].map(|_| Column::rows(volumes.len(), period - 1));
+    each_chunk(volumes, period, |smas, volumes| {
+        sma.extend_from_slice(smas);
+        ratio.extend(smas.iter().zip(volumes).map(|(&sma, &volume)| features(sma, volume).ratio));
+    });
+    Ok(VolumeColumns { sma: Column::new(period - 1, sma), ratio: Column::new(period - 1, ratio) })
+}
+
+/// [`volume_features`]' two outputs as [`Column`]s.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VolumeColumns {
+    pub sma: Column,
+    pub ratio: Column,
+}
+
+/// The batch loop of [`volume_features`]: `emit(smas, volumes)` for every index from
+/// `period - 1` on, in order, a chunk at a time: the averages and the bars' volumes.
+/// `period >= 1`.
+fn each_chunk(volumes: &[f64], period: usize, mut emit: impl FnMut(&[f64], &[f64])) {
+    let n = period as f64;
+    let mut at = period - 1;
+    let mut smas = [0.0; series::LANES];
+    series::rolling_sums(volumes, period, |sums| {
+        for (sma, sum) in smas.iter_mut().zip(sums) {
+            *sma = sum / n;
+        }
+        emit(&smas[..sums.len()], &volumes[at..at + sums.len()]);
+        at += sums.len();
+    });
 }
 
 /// The ratio of `volume` to its average `sma` (1 when the average is 0).
