@@ -49,8 +49,7 @@ impl Timestamp {
     }
 
     /// Parses RFC 3339 with an offset (`YYYY-MM-DDTHH:MM:SS[.fffffffff](Z|+HH:MM|-HH:MM)`,
-    /// by jiff, which also takes the other ISO 8601 / RFC 9557 forms with an offset) or a
-    /// bare `YYYY-MM-DD` (midnight UTC). Text without an offset is refused: local time is
+    /// by jiff after a check of RFC 3339's layout) or a bare `YYYY-MM-DD` (midnight UTC). Text without an offset is refused: local time is
     /// ambiguous.
     pub fn parse_rfc3339(text: &str) -> Result<Self, TimestampParseError> {
         parse_rfc3339(text).ok_or_else(|| TimestampParseError(text.chars().take(64).collect()))
@@ -68,14 +67,38 @@ impl Timestamp {
 #[error("invalid timestamp {0:?}: expected RFC 3339, e.g. 2024-01-31T12:00:00Z")]
 pub struct TimestampParseError(pub String);
 
-/// jiff parses; the instant must fit i64 nanoseconds (years 1677..2262).
+/// jiff parses what has RFC 3339's shape; the instant must fit i64 nanoseconds (years
+/// 1677..2262).
 fn parse_rfc3339(text: &str) -> Option<Timestamp> {
+    if text.len() != 10 && !rfc3339_shape(text.as_bytes()) {
+        return None;
+    }
     let ts = match text.parse::<jiff::Timestamp>() {
         Ok(ts) => ts,
         Err(_) if text.len() == 10 => Offset::UTC.to_timestamp(text.parse::<Date>().ok()?.to_datetime(Time::midnight())).ok()?,
         Err(_) => return None,
     };
     i64::try_from(ts.as_nanosecond()).ok().map(Timestamp)
+}
+
+/// RFC 3339's layout: `YYYY-MM-DD`, `T` (or `t` or a space), `HH:MM:SS`, an optional
+/// fraction of 1-9 digits, then `Z`/`z` or `+HH:MM`/`-HH:MM`. jiff also takes ISO 8601's
+/// other forms (`+0100`, `+01`, `[Europe/Paris]` annotations); the API, the CSV importer
+/// and the journal's readers promise RFC 3339, so those stay refused. jiff checks the
+/// digits and ranges.
+fn rfc3339_shape(b: &[u8]) -> bool {
+    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') || b[13] != b':' || b[16] != b':' {
+        return false;
+    }
+    let mut rest = &b[19..];
+    if let Some(frac) = rest.strip_prefix(b".") {
+        let digits = frac.iter().take_while(|c| c.is_ascii_digit()).count();
+        if !(1..=9).contains(&digits) {
+            return false;
+        }
+        rest = &frac[digits..];
+    }
+    matches!(rest, [b'Z' | b'z']) || matches!(rest, [b'+' | b'-', _, _, b':', _, _])
 }
 
 /// Days since 1970-01-01 of a proleptic Gregorian date; `None` when the date does not
@@ -174,6 +197,9 @@ mod tests {
         let t2: Timestamp = "2021-12-31T23:01:00.5+01:00".parse().unwrap();
         assert_eq!(t2.as_millis(), 1_640_991_660_000 - 3_600_000 + 500);
         assert_eq!("2024-02-29".parse::<Timestamp>().unwrap().to_rfc3339(), "2024-02-29T00:00:00Z");
+        for good in ["2021-12-31t23:01:00z", "2021-12-31 23:01:00Z", "2021-12-31T22:01:00-01:00", "2021-12-31T23:01:00.000000000Z"] {
+            assert_eq!(good.parse::<Timestamp>().map(Timestamp::as_millis), Ok(1_640_991_660_000), "{good}");
+        }
         for bad in [
             "2021-12-3é:00:00Z",
             "2021-12-31T23:01:0é",
@@ -183,6 +209,11 @@ mod tests {
             "2024-01-01T00:00:00",
             "nope",
             "2024-01-01T00:00:00.Z",
+            "2024-01-01T00:00:00+0100",
+            "2024-01-01T00:00:00+01",
+            "2024-01-01T00:00:00Z[Europe/Paris]",
+            "2024-01-01T00:00:00.1234567890Z",
+            "20240101T000000Z",
         ] {
             assert!(bad.parse::<Timestamp>().is_err(), "{bad}");
         }
