@@ -193,6 +193,14 @@ pub fn run(all: BacktestArgs) -> anyhow::Result<ExitCode> {
     let seconds = started.elapsed().as_secs_f64();
     let analysis = super::backtest_analysis::analysis(&robustness, &config, bars, &spec, &result);
     write_files(&all, &spec, &result, &analysis)?;
+    // The printout needs neither the bars nor the per-bar curves, nor the trades unless
+    // asked: free them before the JSON document is built, the process's peak (issue 22).
+    drop(series);
+    let mut result = result;
+    (result.equity, result.benchmark, result.events) = (Vec::new(), Vec::new(), Vec::new());
+    if !all.trades {
+        result.trades = Vec::new();
+    }
     if all.json {
         print_json(&result, &spec, seconds, all.trades, &analysis)?;
     } else {
