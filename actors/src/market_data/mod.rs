@@ -20,7 +20,8 @@
 //!   idempotent exact duplicates, gap reporting ([`Gap`]); the [`ValidationReport`].
 //! - `csv.rs`: [`CsvReader`], a hand-written streaming parser of
 //!   `timestamp,open,high,low,close,volume` files (no row buffering; lines parsed in the
-//!   reader's buffer, a one-pass fast path for the common row; 3x the `csv` crate).
+//!   reader's buffer, a one-pass fast path for the common row; 3x the `csv` crate); its
+//!   tests in `csv_tests.rs`.
 //! - `import.rs`: [`import_csv`], CSV parsing and validation in one streaming pass.
 //! - `spacing.rs`: [`infer_timeframe`] / [`check_timeframe`]: a series' bar length from
 //!   its bars' typical spacing, and the refusal of a claim that disagrees.
