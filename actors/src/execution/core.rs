@@ -31,7 +31,7 @@
 
 use super::fill::FillModel;
 use super::instrument::Instruments;
-use super::order::{next_status, IllegalTransition, Order, Step};
+use super::order::{Order, Step};
 use super::portfolio::Portfolio;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use tradpal_messages::{Event, Fixed, OrderId, OrderStatus, Rounding, Timestamp, TradingState};
@@ -363,16 +363,14 @@ impl ExecutionCore {
         Ok(())
     }
 
-    /// Moves the order by `step` after `f` set the event's payload on it, in place;
-    /// unknown orders and illegal steps are refused before anything changes (`f` cannot
-    /// fail: an event's own checks come before this call).
+    /// Moves the order by `step`, then lets `f` set the event's payload on it, in place;
+    /// unknown orders and illegal steps are refused before anything changes (`Order::step`
+    /// changes nothing when it refuses; `f` cannot fail: an event's own checks come before
+    /// this call).
     fn with_order(&mut self, id: OrderId, at: Timestamp, step: Step, f: impl FnOnce(&mut Order)) -> Result<(), String> {
         let order = self.orders.get_mut(&id).ok_or_else(|| format!("event for unknown order {id}"))?;
-        if next_status(order.status, step).is_none() {
-            return Err(IllegalTransition { order_id: id, status: order.status, step }.to_string());
-        }
-        f(order);
         order.step(step, at).map_err(|e| e.to_string())?;
+        f(order);
         if order.status.is_terminal() {
             self.finish(id);
         }
