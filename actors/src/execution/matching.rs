@@ -47,10 +47,27 @@ impl ExecutionCore {
             self.mark_bars(symbol, timeframe, std::slice::from_ref(bar));
             return Ok(());
         }
+        self.match_bar(symbol, timeframe, bar, cause, out, |_| ())
+    }
+
+    /// One bar's matching (simulated venue): every eligible order in turn, its match's
+    /// events appended to `out` and `matched` called after each order, then the bar's
+    /// after-effects. The one loop behind [`Self::on_bar_into`] and
+    /// [`Self::on_bars_grouped`].
+    fn match_bar(
+        &mut self,
+        symbol: &str,
+        timeframe: Timeframe,
+        bar: &Candle,
+        cause: u64,
+        out: &mut Vec<Event>,
+        mut matched: impl FnMut(&mut Vec<Event>),
+    ) -> Result<(), ExecutionError> {
         let close_time = Timestamp(bar.open_time.0.saturating_add(timeframe.nanos()));
         let eligible = self.eligible(symbol, bar.open_time);
         for id in &eligible {
             self.match_one(out, *id, bar, close_time, cause)?;
+            matched(out);
         }
         self.after_bar(symbol, &eligible, bar, close_time);
         Ok(())
@@ -73,17 +90,13 @@ impl ExecutionCore {
             self.mark_bars(symbol, timeframe, bars); // the venue matches, not us
             return Ok(groups);
         }
+        let mut group = Vec::new();
         for bar in bars {
-            let close_time = Timestamp(bar.open_time.0.saturating_add(timeframe.nanos()));
-            let eligible = self.eligible(symbol, bar.open_time);
-            for id in &eligible {
-                let mut group = Vec::new();
-                self.match_one(&mut group, *id, bar, close_time, cause)?;
-                if !group.is_empty() {
-                    groups.push(group);
+            self.match_bar(symbol, timeframe, bar, cause, &mut group, |g| {
+                if !g.is_empty() {
+                    groups.push(std::mem::take(g));
                 }
-            }
-            self.after_bar(symbol, &eligible, bar, close_time);
+            })?;
         }
         Ok(groups)
     }
