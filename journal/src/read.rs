@@ -228,7 +228,6 @@ impl Cursor {
             self.prev_hash = Some(ready.hash);
             self.ready.push_back(ready);
         }
-        self.parsed.clear();
     }
 
     /// Makes `n` bytes from `offset` available in `buf`, reading the segment when the
