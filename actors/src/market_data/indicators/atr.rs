@@ -48,8 +48,7 @@ impl Indicator for Atr {
 
 /// ATR(`period`) of every candle (see the module doc).
 pub fn atr(candles: &[Candle], period: usize) -> Result<Vec<Option<f64>>, IndicatorError> {
-    Atr::new(period)?;
-    Ok(series::with_warm_up(candles.len(), period, series::wilder_iter(true_ranges(candles), period)))
+    Ok(atr_column(candles, period)?.to_options())
 }
 
 /// [`atr`] as a [`Column`] (8 bytes a row instead of 16: the faster form).

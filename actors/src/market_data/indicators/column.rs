@@ -35,12 +35,10 @@ impl Column {
     /// `len` rows: NaN for the first `warm_up`, then whatever `fill` appends (it must
     /// append exactly the rest: checked).
     pub(crate) fn build(len: usize, warm_up: usize, fill: impl FnOnce(&mut Vec<f64>)) -> Self {
-        let warm_up = warm_up.min(len);
-        let mut values = Vec::with_capacity(len);
-        values.resize(warm_up, f64::NAN);
+        let mut values = Self::rows(len, warm_up);
         fill(&mut values);
         assert_eq!(values.len(), len, "an indicator kernel wrote {} of {len} rows", values.len());
-        Self { warm_up, values }
+        Self { warm_up: warm_up.min(len), values }
     }
 
     /// Room for `len` rows, the first `warm_up` (at most all) NaN: kernels that write

@@ -59,8 +59,7 @@ impl Indicator for Ema {
 
 /// EMA(`period`) of every value (see the module doc).
 pub fn ema(values: &[f64], period: usize) -> Result<Vec<Option<f64>>, IndicatorError> {
-    Ema::new(period)?;
-    Ok(series::with_warm_up(values.len(), period - 1, series::ema_iter(values, period)))
+    Ok(ema_column(values, period)?.to_options())
 }
 
 /// [`ema`] as a [`Column`] (8 bytes a row instead of 16: the faster form).

@@ -10,7 +10,7 @@
 //! Warm-up: n bars (n changes need n + 1 prices); the first value is at index n.
 
 use super::wilder::Wilder;
-use super::{check_period, series, Column, Indicator, IndicatorError};
+use super::{check_period, Column, Indicator, IndicatorError};
 
 #[derive(Debug, Clone)]
 pub struct Rsi {
@@ -53,8 +53,7 @@ impl Indicator for Rsi {
 
 /// RSI(`period`) of every value (see the module doc).
 pub fn rsi(values: &[f64], period: usize) -> Result<Vec<Option<f64>>, IndicatorError> {
-    Rsi::new(period)?;
-    Ok(series::with_warm_up(values.len(), period, rsi_iter(values, period)))
+    Ok(rsi_column(values, period)?.to_options())
 }
 
 /// [`rsi`] as a [`Column`] (8 bytes a row instead of 16: the faster form).

@@ -144,21 +144,6 @@ pub fn push_rolling_means(values: &[f64], period: usize, out: &mut Vec<f64>) {
     rolling_sums(values, period, |sums| out.extend(sums.iter().map(|s| s / n)));
 }
 
-/// Rolling means, one per full window.
-pub fn rolling_means(values: &[f64], period: usize) -> Vec<f64> {
-    let mut out = Vec::new();
-    push_rolling_means(values, period, &mut out);
-    out
-}
-
-/// `None` for the first `warm_up` rows (or all of them), then `Some` of each value.
-pub fn with_warm_up(len: usize, warm_up: usize, values: impl Iterator<Item = f64>) -> Vec<Option<f64>> {
-    let mut out = Vec::with_capacity(len);
-    out.extend(std::iter::repeat_n(None, warm_up.min(len)));
-    out.extend(values.take(len.saturating_sub(warm_up)).map(Some));
-    out
-}
-
 /// The EMA of `ema.rs` with `period` bars: its smoothing factors and its seed.
 #[derive(Debug, Clone, Copy)]
 pub struct EmaChain {
@@ -205,11 +190,6 @@ pub fn ema_iter(values: &[f64], period: usize) -> impl Iterator<Item = f64> + '_
         prev = chain.step(prev, x);
         prev
     }))
-}
-
-/// [`ema_iter`] collected: one value per input from index `period - 1` on.
-pub fn ema_values(values: &[f64], period: usize) -> Vec<f64> {
-    ema_iter(values, period).collect()
 }
 
 /// Wilder's smoothing (`wilder.rs`) of `values`: the mean of the first `period` (summed
@@ -268,11 +248,5 @@ mod tests {
             assert_eq!(bits(&means), bits(&want_means), "period {period}");
             assert_eq!(bits(&squares), bits(&want_squares), "period {period}");
         }
-    }
-
-    #[test]
-    fn warm_up_rows_are_none() {
-        assert_eq!(with_warm_up(4, 2, [1.0, 2.0].into_iter()), vec![None, None, Some(1.0), Some(2.0)]);
-        assert_eq!(with_warm_up(2, 5, std::iter::empty()), vec![None, None]);
     }
 }

@@ -42,12 +42,7 @@ impl Indicator for Sma {
 
 /// SMA(`period`) of every value (see the module doc).
 pub fn sma(values: &[f64], period: usize) -> Result<Vec<Option<f64>>, IndicatorError> {
-    Sma::new(period)?;
-    let n = period as f64;
-    let mut out = Vec::with_capacity(values.len());
-    out.resize((period - 1).min(values.len()), None);
-    series::rolling_sums(values, period, |sums| out.extend(sums.iter().map(|s| Some(s / n))));
-    Ok(out)
+    Ok(sma_column(values, period)?.to_options())
 }
 
 /// [`sma`] as a [`Column`] (8 bytes a row instead of 16: the faster form).
