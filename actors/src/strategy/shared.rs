@@ -12,13 +12,13 @@
 use super::params::Params;
 use super::sma_cross::SmaColumn;
 use super::{build, SmaCross, Strategy, StrategyError, StrategySpec};
-use crate::market_data::indicators::sma;
+use crate::market_data::indicators::sma_column;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use tradpal_messages::Candle;
 
-/// Most memory the shared columns of one batch may take (16 bytes a bar a column): 512 MiB,
-/// 32 columns of a million bars. A grid with more distinct periods shares the most-used
+/// Most memory the shared columns of one batch may take (8 bytes a bar a column: a
+/// [`Column`](crate::market_data::indicators::Column) of f64): 512 MiB, 64 columns of a million bars. A grid with more distinct periods shares the most-used
 /// ones; its other points compute their SMAs themselves.
 pub const SHARED_BYTES_MAX: usize = 512 << 20;
 
@@ -46,7 +46,7 @@ impl SharedColumns {
                 *uses.entry(slow).or_default() += 1;
             }
         }
-        let column_bytes = bars.len().max(1).saturating_mul(std::mem::size_of::<Option<f64>>());
+        let column_bytes = bars.len().max(1).saturating_mul(std::mem::size_of::<f64>());
         let mut periods: Vec<(usize, usize)> = uses.into_iter().collect();
         periods.sort_by_key(|&(period, uses)| (std::cmp::Reverse(uses), period));
         periods.truncate(bytes_max / column_bytes);
@@ -54,7 +54,7 @@ impl SharedColumns {
             return SharedColumns::default();
         }
         let closes: Vec<f64> = bars.iter().map(|b| b.close).collect();
-        let sma = periods.into_iter().filter_map(|(p, _)| Some((p, Arc::new(sma(&closes, p).ok()?)))).collect();
+        let sma = periods.into_iter().filter_map(|(p, _)| Some((p, Arc::new(sma_column(&closes, p).ok()?)))).collect();
         SharedColumns { sma }
     }
 

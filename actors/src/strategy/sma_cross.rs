@@ -19,7 +19,7 @@
 
 use super::params::StrategyError;
 use super::{BarContext, Signal, Strategy};
-use crate::market_data::indicators::{Indicator, Sma};
+use crate::market_data::indicators::{Column, Indicator, Sma};
 use std::sync::Arc;
 
 #[derive(Debug, Clone)]
@@ -40,7 +40,8 @@ pub struct SmaCross {
 }
 
 /// SMA columns of one run's bars (row `i` is bar `i`), shared between grid points.
-pub type SmaColumn = Arc<Vec<Option<f64>>>;
+/// A [`Column`] (8 bytes a row; a grid holds one per distinct period).
+pub type SmaColumn = Arc<Column>;
 
 #[derive(Debug, Clone)]
 struct SmaColumns {
@@ -78,7 +79,7 @@ impl SmaCross {
         match &self.columns {
             Some(c) => {
                 let i = ctx.index();
-                (c.fast.get(i).copied().flatten(), c.slow.get(i).copied().flatten())
+                (c.fast.get(i), c.slow.get(i))
             }
             None => {
                 let close = ctx.bar().close;

@@ -136,7 +136,7 @@ fn shared_columns_keep_the_most_used_periods_within_their_budget() {
         .iter()
         .map(|&(f, s)| StrategySpec::new("sma_cross").with("fast", f).with("slow", s))
         .collect();
-    let column = bars.len() * std::mem::size_of::<Option<f64>>();
+    let column = bars.len() * std::mem::size_of::<f64>();
     // Uses: 3, 5 and 10 twice each, 8 and 20 once.
     let shared = SharedColumns::within(&bars, &specs, 3 * column + column / 2);
     assert_eq!(shared.periods().collect::<Vec<_>>(), vec![3, 5, 10]);

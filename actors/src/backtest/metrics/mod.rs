@@ -55,6 +55,11 @@ pub use returns::{annual_volatility, bar_returns, cagr, sharpe_ratio, sortino_ra
 pub use stats::VOL_EPSILON;
 pub use trades::{trade_stats, TradeStats};
 
+use benchmark::alpha_beta_of;
+use psr::probabilistic_sharpe_ratio_of;
+use returns::{annual_volatility_of, curve_returns, sharpe_ratio_of, sortino_ratio_of};
+use stats::Sample;
+
 use serde::{Deserialize, Serialize};
 use tradpal_messages::{Side, Timestamp};
 
@@ -164,36 +169,37 @@ pub fn compute(input: &MetricsInput) -> Result<Metrics, MetricsError> {
     let ann = annualisation(input.bar_interval_ns, input.calendar, span_ns, input.equity.len() - 1)?;
     let ppy = ann.periods_per_year;
     let rf_bar = input.risk_free_rate / ppy;
-    let values: Vec<f64> = input.equity.iter().map(|p| p.equity).collect();
-    let r = bar_returns(&values);
-    let (first, last) = (values[0], values[values.len() - 1]);
-    let dd = drawdown::summary(input.equity);
+    let points = input.equity;
+    let returns = curve_returns(points);
+    let r = Sample::of(&returns);
+    let (first, last) = (points[0].equity, points[points.len() - 1].equity);
+    let dd = drawdown::summary(points);
     let cagr = cagr(first, last, ann.years);
     let (alpha, beta) = match input.benchmark {
-        Some(b) => alpha_beta(&r, &bar_returns(b), rf_bar, ppy),
+        Some(b) => alpha_beta_of(&r, &Sample::of(&bar_returns(b)), rf_bar, ppy),
         None => (None, None),
     };
     Ok(Metrics {
         annualisation: ann,
-        bars: values.len(),
+        bars: points.len(),
         start: input.equity[0].time,
-        end: input.equity[values.len() - 1].time,
+        end: points[points.len() - 1].time,
         total_return: total_return(first, last),
         cagr,
-        annual_volatility: annual_volatility(&r, ppy),
-        sharpe_ratio: sharpe_ratio(&r, rf_bar, ppy),
-        sortino_ratio: sortino_ratio(&r, rf_bar, ppy),
+        annual_volatility: annual_volatility_of(&r, ppy),
+        sharpe_ratio: sharpe_ratio_of(&r, rf_bar, ppy),
+        sortino_ratio: sortino_ratio_of(&r, rf_bar, ppy),
         calmar_ratio: calmar_ratio(cagr, dd.max_drawdown),
         max_drawdown: dd.max_drawdown,
         max_drawdown_duration_bars: dd.longest.map_or(0, |p| p.bars),
         max_drawdown_duration_start: dd.longest.map(|p| p.start),
         max_drawdown_duration_end: dd.longest.and_then(|p| p.end),
         trade_stats: trade_stats(input.trades),
-        exposure_time: input.exposure_bars as f64 / values.len() as f64,
+        exposure_time: input.exposure_bars as f64 / points.len() as f64,
         buy_and_hold_return: input.benchmark.map(buy_and_hold_return),
         alpha,
         beta,
-        probabilistic_sharpe_ratio: probabilistic_sharpe_ratio(&r, rf_bar, 0.0),
+        probabilistic_sharpe_ratio: probabilistic_sharpe_ratio_of(&r, rf_bar, 0.0),
     })
 }
 

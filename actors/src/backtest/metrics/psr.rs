@@ -6,7 +6,7 @@
 //! Why: a Sharpe ratio from 50 fat-tailed, negatively skewed bars says much less than the
 //! same number from 50,000 normal ones; the PSR turns the point estimate into a confidence.
 
-use super::stats::{central_moments, finite, mean, sample_std, VOL_EPSILON};
+use super::stats::{central_moments_about, finite, Sample, VOL_EPSILON};
 
 /// `PSR(SR*) = Phi( (SR - SR*) * sqrt(n - 1) / sqrt(1 - g3 * SR + (g4 - 1) / 4 * SR^2) )`
 ///
@@ -22,15 +22,21 @@ use super::stats::{central_moments, finite, mean, sample_std, VOL_EPSILON};
 /// least `(1 - g3 * SR / 2)^2 >= 0`; it is 0 only for a degenerate two-point sample, then
 /// `None`. Also `None` for fewer than two returns or a std at or below [`VOL_EPSILON`].
 pub fn probabilistic_sharpe_ratio(r: &[f64], rf_bar: f64, benchmark_sharpe: f64) -> Option<f64> {
+    probabilistic_sharpe_ratio_of(&Sample::of(r), rf_bar, benchmark_sharpe)
+}
+
+/// [`probabilistic_sharpe_ratio`] of a sample whose mean and std are known.
+pub(crate) fn probabilistic_sharpe_ratio_of(s: &Sample, rf_bar: f64, benchmark_sharpe: f64) -> Option<f64> {
+    let r = s.xs;
     if r.len() < 2 {
         return None;
     }
-    let sd = sample_std(r);
+    let sd = s.sd;
     if !sd.is_finite() || sd <= VOL_EPSILON {
         return None;
     }
-    let sr = (mean(r) - rf_bar) / sd;
-    let (m2, m3, m4) = central_moments(r);
+    let sr = (s.mean - rf_bar) / sd;
+    let (m2, m3, m4) = central_moments_about(r, s.mean);
     let (skew, kurt) = (m3 / m2.powf(1.5), m4 / (m2 * m2));
     let radicand = 1.0 - skew * sr + (kurt - 1.0) / 4.0 * sr * sr;
     if !(radicand.is_finite() && radicand > 0.0) {

@@ -5,12 +5,17 @@
 //! returns: they are what the portfolio actually earned per bar, and Sharpe and Sortino are
 //! conventionally defined on them.
 
-use super::stats::{finite, mean, sample_std, VOL_EPSILON};
+use super::stats::{finite, Sample, VOL_EPSILON};
 
 /// Simple per-bar returns `r_t = v_t / v_{t-1} - 1` for `t = 1..n`: `n - 1` values, empty
 /// for fewer than two. Values must be positive (validated by the callers).
 pub fn bar_returns(values: &[f64]) -> Vec<f64> {
     values.windows(2).map(|w| w[1] / w[0] - 1.0).collect()
+}
+
+/// [`bar_returns`] of an equity curve's values, without first copying them out.
+pub(crate) fn curve_returns(points: &[super::EquityPoint]) -> Vec<f64> {
+    points.windows(2).map(|w| w[1].equity / w[0].equity - 1.0).collect()
 }
 
 /// Total return `final / initial - 1` (0.5 = +50%). Finite for validated curves, whose
@@ -37,10 +42,15 @@ pub fn cagr(initial: f64, last: f64, years: f64) -> Option<f64> {
 /// (`n - 1`). The square-root-of-time rule assumes independent bars, as Sharpe does.
 /// `None` for fewer than two returns.
 pub fn annual_volatility(r: &[f64], periods_per_year: f64) -> Option<f64> {
-    if r.len() < 2 {
+    annual_volatility_of(&Sample::of(r), periods_per_year)
+}
+
+/// [`annual_volatility`] of a sample whose std is known.
+pub(crate) fn annual_volatility_of(r: &Sample, periods_per_year: f64) -> Option<f64> {
+    if r.xs.len() < 2 {
         return None;
     }
-    finite(sample_std(r) * periods_per_year.sqrt())
+    finite(r.sd * periods_per_year.sqrt())
 }
 
 /// Annualised Sharpe ratio,
@@ -52,14 +62,19 @@ pub fn annual_volatility(r: &[f64], periods_per_year: f64) -> Option<f64> {
 /// (mean grows with time, std with its square root). `None` for fewer than two returns or
 /// a std at or below [`VOL_EPSILON`] (no risk taken: the ratio is undefined, not infinite).
 pub fn sharpe_ratio(r: &[f64], rf_bar: f64, periods_per_year: f64) -> Option<f64> {
-    if r.len() < 2 {
+    sharpe_ratio_of(&Sample::of(r), rf_bar, periods_per_year)
+}
+
+/// [`sharpe_ratio`] of a sample whose mean and std are known.
+pub(crate) fn sharpe_ratio_of(r: &Sample, rf_bar: f64, periods_per_year: f64) -> Option<f64> {
+    if r.xs.len() < 2 {
         return None;
     }
-    let sd = sample_std(r);
+    let sd = r.sd;
     if sd.is_nan() || sd <= VOL_EPSILON {
         return None;
     }
-    finite((mean(r) - rf_bar) / sd * periods_per_year.sqrt())
+    finite((r.mean - rf_bar) / sd * periods_per_year.sqrt())
 }
 
 /// Annualised Sortino ratio,
@@ -72,20 +87,26 @@ pub fn sharpe_ratio(r: &[f64], rf_bar: f64, periods_per_year: f64) -> Option<f64
 /// loss look as risky as a steady stream of them. `None` for fewer than two returns or
 /// when `DD <= VOL_EPSILON` (no bar below target).
 pub fn sortino_ratio(r: &[f64], rf_bar: f64, periods_per_year: f64) -> Option<f64> {
-    if r.len() < 2 {
+    sortino_ratio_of(&Sample::of(r), rf_bar, periods_per_year)
+}
+
+/// [`sortino_ratio`] of a sample whose mean is known.
+pub(crate) fn sortino_ratio_of(r: &Sample, rf_bar: f64, periods_per_year: f64) -> Option<f64> {
+    if r.xs.len() < 2 {
         return None;
     }
-    let below = r.iter().map(|x| (x - rf_bar).min(0.0)).map(|d| d * d).sum::<f64>();
-    let dd = (below / r.len() as f64).sqrt();
+    let below = r.xs.iter().map(|x| (x - rf_bar).min(0.0)).map(|d| d * d).sum::<f64>();
+    let dd = (below / r.xs.len() as f64).sqrt();
     if dd.is_nan() || dd <= VOL_EPSILON {
         return None;
     }
-    finite((mean(r) - rf_bar) / dd * periods_per_year.sqrt())
+    finite((r.mean - rf_bar) / dd * periods_per_year.sqrt())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::backtest::metrics::stats::sample_std;
 
     #[test]
     fn returns_of_a_short_curve() {

@@ -19,13 +19,41 @@ pub(crate) fn finite(x: f64) -> Option<f64> {
     x.is_finite().then_some(x)
 }
 
+/// A sample with its mean and sample standard deviation computed once.
+///
+/// Why: `compute` asks Sharpe, Sortino, volatility, PSR and alpha/beta of the same
+/// million-bar return series, and each used to take its own mean and std (17 passes over
+/// the returns); they now share these. The values are exactly [`mean`] and
+/// [`sample_std`] of `xs`, so every metric is bit-identical to computing them apart.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Sample<'a> {
+    pub xs: &'a [f64],
+    pub mean: f64,
+    pub sd: f64,
+}
+
+impl<'a> Sample<'a> {
+    /// Two passes: the mean, then the squared deviations from it (exactly what
+    /// [`sample_std`] computes, without taking the mean a second time).
+    pub fn of(xs: &'a [f64]) -> Self {
+        let m = mean(xs);
+        let var = if xs.len() < 2 { 0.0 } else { xs.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / (xs.len() - 1) as f64 };
+        Sample { xs, mean: m, sd: var.sqrt() }
+    }
+}
+
 /// Population central moments `(m2, m3, m4)`, `m_k = sum((x - mean)^k) / n`, in two passes
 /// (the mean first) for accuracy. Zeros for an empty slice.
+#[cfg(test)]
 pub(crate) fn central_moments(xs: &[f64]) -> (f64, f64, f64) {
+    central_moments_about(xs, mean(xs))
+}
+
+/// [`central_moments`] about `mu`, the mean of `xs` already computed.
+pub(crate) fn central_moments_about(xs: &[f64], mu: f64) -> (f64, f64, f64) {
     if xs.is_empty() {
         return (0.0, 0.0, 0.0);
     }
-    let mu = mean(xs);
     let (mut m2, mut m3, mut m4) = (0.0, 0.0, 0.0);
     for &x in xs {
         let d = x - mu;
@@ -50,6 +78,16 @@ mod tests {
         let (m2, m3, m4) = central_moments(&[1.0, 2.0, 3.0, 6.0]);
         assert!((m2 - 3.5).abs() < 1e-12 && (m3 - 4.5).abs() < 1e-12 && (m4 - 24.5).abs() < 1e-12);
         assert_eq!(central_moments(&[]), (0.0, 0.0, 0.0));
+    }
+
+    #[test]
+    fn a_sample_holds_exactly_mean_and_sample_std() {
+        let xs: Vec<f64> = (0..1000).map(|i| ((i as f64) * 0.731).sin() * 1e-3 + 1e-5).collect();
+        for n in [0, 1, 2, 3, 1000] {
+            let s = Sample::of(&xs[..n]);
+            assert_eq!(s.mean.to_bits(), mean(&xs[..n]).to_bits());
+            assert_eq!(s.sd.to_bits(), sample_std(&xs[..n]).to_bits());
+        }
     }
 
     #[test]

@@ -31,6 +31,8 @@ pub(crate) fn equity(points: &[EquityPoint]) -> Result<(), MetricsError> {
     if points.is_empty() {
         return Err(MetricsError::EmptyEquity);
     }
+    // One pass (a million-point curve is 16 MB): each point, and the range on the way.
+    let mut span = Span::default();
     for (index, p) in points.iter().enumerate() {
         if !(p.equity.is_finite() && p.equity > 0.0) {
             return Err(MetricsError::Equity { index, value: p.equity });
@@ -38,8 +40,9 @@ pub(crate) fn equity(points: &[EquityPoint]) -> Result<(), MetricsError> {
         if index > 0 && p.time <= points[index - 1].time {
             return Err(MetricsError::TimeOrder { index, previous: points[index - 1].time, time: p.time });
         }
+        span.add(p.equity);
     }
-    range("equity", points.iter().map(|p| p.equity))
+    span.check("equity")
 }
 
 /// Same length as the curve, finite values > 0, finite `max / min`.
@@ -47,19 +50,43 @@ fn benchmark(values: &[f64], expected: usize) -> Result<(), MetricsError> {
     if values.len() != expected {
         return Err(MetricsError::BenchmarkLength { got: values.len(), expected });
     }
-    if let Some((index, &value)) = values.iter().enumerate().find(|(_, v)| !(v.is_finite() && **v > 0.0)) {
-        return Err(MetricsError::Benchmark { index, value });
+    let mut span = Span::default();
+    for (index, &value) in values.iter().enumerate() {
+        if !(value.is_finite() && value > 0.0) {
+            return Err(MetricsError::Benchmark { index, value });
+        }
+        span.add(value);
     }
-    range("benchmark", values.iter().copied())
+    span.check("benchmark")
 }
 
-/// `max / min` of positive finite values must itself be finite.
-fn range(field: &'static str, values: impl Iterator<Item = f64>) -> Result<(), MetricsError> {
-    let (min, max) = values.fold((f64::INFINITY, 0.0f64), |(lo, hi), v| (lo.min(v), hi.max(v)));
-    if (max / min).is_finite() {
-        Ok(())
-    } else {
-        Err(MetricsError::Range { field, min, max })
+/// The least and greatest of positive finite values, gathered in the pass that checks
+/// them: `max / min` must itself be finite.
+struct Span {
+    min: f64,
+    max: f64,
+}
+
+impl Default for Span {
+    fn default() -> Self {
+        Span { min: f64::INFINITY, max: 0.0 }
+    }
+}
+
+impl Span {
+    #[inline]
+    fn add(&mut self, v: f64) {
+        self.min = self.min.min(v);
+        self.max = self.max.max(v);
+    }
+
+    fn check(self, field: &'static str) -> Result<(), MetricsError> {
+        let Span { min, max } = self;
+        if (max / min).is_finite() {
+            Ok(())
+        } else {
+            Err(MetricsError::Range { field, min, max })
+        }
     }
 }
 
