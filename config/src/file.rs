@@ -27,7 +27,8 @@ use std::path::Path;
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
-use crate::error::{closest, Problem};
+use crate::error::Problem;
+use crate::json::{fields, shown, unknown};
 use crate::settings::{Origin, Settings};
 use crate::trading;
 use crate::vars::ENV_VARS;
@@ -133,40 +134,6 @@ fn apply_trading(v: &Value, s: &mut Settings, problems: &mut Vec<Problem>) {
     }
 }
 
-/// The object at `path`, after reporting each of its keys not in `known`; `None` (and a
-/// problem) if `v` is not an object.
-pub(crate) fn fields<'v>(v: &'v Value, path: &str, known: &[&str], problems: &mut Vec<Problem>) -> Option<&'v Map<String, Value>> {
-    let Some(obj) = v.as_object() else {
-        problems.push(Problem::invalid(path, shown(v), "a JSON object"));
-        return None;
-    };
-    for key in obj.keys().filter(|k| !known.contains(&k.as_str())) {
-        problems.push(unknown(&format!("{path}.{key}"), key, known));
-    }
-    Some(obj)
-}
-
-fn unknown(path: &str, key: &str, known: &[&str]) -> Problem {
-    Problem::UnknownField {
-        path: path.to_string(),
-        known: known.iter().map(|k| k.to_string()).collect(),
-        did_you_mean: closest(key, known).map(str::to_string),
-    }
-}
-
-/// A JSON value as shown in a message: a string's own text, anything else as compact JSON,
-/// cut at 80 characters so a misplaced array does not flood the log.
-pub(crate) fn shown(v: &Value) -> String {
-    let text = match v {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    };
-    match text.char_indices().nth(80) {
-        Some((cut, _)) => format!("{}…", &text[..cut]),
-        None => text,
-    }
-}
-
 /// A `serde_json::Value` that fails to deserialize when an object repeats a key.
 struct StrictValue(Value);
 
@@ -252,12 +219,5 @@ mod tests {
         assert_eq!(v, serde_json::json!({"x": [1, -2, 0.5, "s", true, null, {}]}));
         assert!(parse_strict("{} {}").is_err());
         assert!(parse_strict("").is_err());
-    }
-
-    #[test]
-    fn shown_cuts_long_values() {
-        let long = Value::String("x".repeat(200));
-        assert_eq!(shown(&long).chars().count(), 81);
-        assert_eq!(shown(&serde_json::json!([1, 2])), "[1,2]");
     }
 }

@@ -28,11 +28,14 @@
 //!   one variable's text; file values in `service` go through the same function.
 //! - `parse.rs`: parsers for single values (numbers in ranges, booleans, hosts, dates ...),
 //!   each returning what it expected, so every message has the same shape.
-//! - `secret.rs`: API keys, exchange credentials and NATS credentials: parsing, constant-time comparison and
-//!   masking, in one place so there is one thing to audit for leaks.
+//! - `secret.rs`: API keys and their [`Role`], exchange credentials and NATS credentials
+//!   ([`NatsUrl`]): parsing, constant-time comparison and masking, in one place so there
+//!   is one thing to audit for leaks.
 //! - `trading.rs`: the spec's `trading_config` object (symbols, timeframes, ensemble).
 //! - `file.rs`: reading the JSON file strictly (unknown fields and duplicate keys are
 //!   errors) and applying it as a layer; documents the file's shape.
+//! - `json.rs`: the hand walk of a JSON tree both `file.rs` and `trading.rs` use: an
+//!   object's fields with unknown keys reported, a value as messages show it.
 //! - `load.rs`: [`Settings::load`]: the layering and the cross-field checks.
 //! - `show.rs`: [`Settings::show`], the effective settings as JSON with secrets masked.
 //! - `date.rs`: a small hand-written [`Date`] (no chrono for two dates).
@@ -43,6 +46,7 @@
 mod date;
 mod error;
 mod file;
+mod json;
 mod load;
 mod parse;
 mod secret;
@@ -55,10 +59,10 @@ use std::collections::BTreeMap;
 
 pub use date::Date;
 pub use error::{ConfigError, Problem};
-pub use secret::{key_id, ApiKey, Secret, API_KEY_MIN_LEN};
+pub use secret::{key_id, ApiKey, InvalidSecret, NatsUrl, Role, Secret, API_KEY_MIN_LEN};
 pub use settings::{
-    BacktestSettings, ExecutionSettings, FeatureFlags, LogFormat, LogLevel, LogSettings, MonitoringSettings, NatsUrl, OpsSettings, Origin,
-    RiskSettings, Role, ServiceSettings, Settings,
+    BacktestSettings, ExecutionSettings, FeatureFlags, LogFormat, LogLevel, LogSettings, MonitoringSettings, OpsSettings, Origin,
+    RiskSettings, ServiceSettings, Settings,
 };
 pub use trading::{is_symbol, AiEnsemble, Strategies, Timeframe, TradingConfig, WEIGHT_SUM_TOLERANCE};
 pub use vars::{

@@ -1,6 +1,6 @@
 //! Parsers for single values, shared by the environment and the JSON file.
 //!
-//! Each returns the parsed value or the text of what was expected; the caller adds the
+//! Each returns the parsed value or what was expected ([`Expected`]); the caller adds the
 //! source name and the offending value, so every message has the same shape. Surrounding
 //! whitespace is ignored (a stray space in a `.env` file is not worth a failed start), but
 //! an empty value is an error for every setting that has a default: `MAX_DRAWDOWN=` is far
@@ -79,47 +79,86 @@ impl fmt::Display for Interval {
     }
 }
 
+/// What a value should have been, by the kind of value: its text is the `expected ...`
+/// part of [`crate::Problem::Invalid`] (and of `TRADPAL_*` start-up messages), so each
+/// variant's text is part of the configuration's documented messages.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub(crate) enum Expected {
+    /// A finite number in the interval (`a number in (0, 1]`, `a finite number > 0`).
+    #[error("{}", .0.expected())]
+    Number(Interval),
+    #[error("true or false (or 1/0, yes/no)")]
+    Boolean,
+    /// A whole number in `lo..=hi`, with its unit when it has one.
+    #[error("a whole number in {lo}..={hi}{}", unit_suffix(unit))]
+    Integer { lo: u64, hi: u64, unit: &'static str },
+    #[error("a whole number in 1..=65535")]
+    Port,
+    #[error("an IP address or host name (e.g. 127.0.0.1, 0.0.0.0, localhost)")]
+    Host,
+    #[error("http:// or https:// and a host[:port], without path, credentials or trailing '/'")]
+    BaseUrl,
+    #[error("an exchange id of 1 to 32 letters, digits, '_' or '-' (e.g. binance)")]
+    Exchange,
+    #[error("a directory path in valid Unicode")]
+    Dir,
+    #[error("a node name of 1-32 characters from a-z 0-9 _ -")]
+    NodeName,
+    #[error("1 or 3 (JetStream replicas per stream and KV bucket)")]
+    NatsReplicas,
+    #[error("a calendar date as YYYY-MM-DD")]
+    Date,
+    #[error("one of trace, debug, info, warn/warning, error, critical")]
+    LogLevel,
+    #[error("text or json")]
+    LogFormat,
+}
+
+fn unit_suffix(unit: &str) -> String {
+    if unit.is_empty() {
+        String::new()
+    } else {
+        format!(" ({unit})")
+    }
+}
+
 /// A finite number inside `range`. NaN and the infinities are rejected explicitly because
 /// Rust's float parser accepts `NaN`, `inf` and `infinity`.
-pub(crate) fn number_in(raw: &str, range: Interval) -> Result<f64, String> {
-    let v: f64 = raw.trim().parse().map_err(|_| range.expected())?;
+pub(crate) fn number_in(raw: &str, range: Interval) -> Result<f64, Expected> {
+    let v: f64 = raw.trim().parse().map_err(|_| Expected::Number(range))?;
     // `+ 0.0` turns -0.0 into 0.0, so "-0" is stored and printed as plain zero.
     let v = v + 0.0;
     if v.is_finite() && range.contains(v) {
         Ok(v)
     } else {
-        Err(range.expected())
+        Err(Expected::Number(range))
     }
 }
 
 /// `true/false`, `1/0`, `yes/no`, any case.
-pub(crate) fn boolean(raw: &str) -> Result<bool, String> {
+pub(crate) fn boolean(raw: &str) -> Result<bool, Expected> {
     match raw.trim().to_ascii_lowercase().as_str() {
         "true" | "1" | "yes" => Ok(true),
         "false" | "0" | "no" => Ok(false),
-        _ => Err("true or false (or 1/0, yes/no)".to_string()),
+        _ => Err(Expected::Boolean),
     }
 }
 
 /// A whole number in `lo..=hi`; `unit` (e.g. `seconds`) is named in the message.
-pub(crate) fn integer_in(raw: &str, lo: u64, hi: u64, unit: &str) -> Result<u64, String> {
-    let expected = || {
-        let unit = if unit.is_empty() { String::new() } else { format!(" ({unit})") };
-        format!("a whole number in {lo}..={hi}{unit}")
-    };
+pub(crate) fn integer_in(raw: &str, lo: u64, hi: u64, unit: &'static str) -> Result<u64, Expected> {
     match raw.trim().parse::<u64>() {
         Ok(v) if (lo..=hi).contains(&v) => Ok(v),
-        _ => Err(expected()),
+        _ => Err(Expected::Integer { lo, hi, unit }),
     }
 }
 
-pub(crate) fn port(raw: &str) -> Result<u16, String> {
-    let v = integer_in(raw, 1, 65_535, "")?;
-    u16::try_from(v).map_err(|_| "a whole number in 1..=65535".to_string())
+pub(crate) fn port(raw: &str) -> Result<u16, Expected> {
+    let v = integer_in(raw, 1, 65_535, "").map_err(|_| Expected::Port)?;
+    u16::try_from(v).map_err(|_| Expected::Port)
 }
 
 /// An IP address (IPv6 with or without brackets) or an RFC 1123 host name.
-pub(crate) fn host(raw: &str) -> Result<String, String> {
+pub(crate) fn host(raw: &str) -> Result<String, Expected> {
     let text = raw.trim();
     let bare = text.strip_prefix('[').and_then(|t| t.strip_suffix(']')).unwrap_or(text);
     if let Ok(ip) = bare.parse::<IpAddr>() {
@@ -128,7 +167,7 @@ pub(crate) fn host(raw: &str) -> Result<String, String> {
     if is_host_name(bare) {
         Ok(bare.to_ascii_lowercase())
     } else {
-        Err("an IP address or host name (e.g. 127.0.0.1, 0.0.0.0, localhost)".to_string())
+        Err(Expected::Host)
     }
 }
 
@@ -144,41 +183,41 @@ fn is_host_name(text: &str) -> bool {
 
 /// An exchange id: 1 to 32 of `a-z 0-9 _ -`, lower-cased on the way in.
 /// An HTTP(S) endpoint without path or trailing `/` (`https://api.binance.com`).
-pub(crate) fn base_url(raw: &str) -> Result<String, String> {
+pub(crate) fn base_url(raw: &str) -> Result<String, Expected> {
     let t = raw.trim();
     let rest = t.strip_prefix("https://").or_else(|| t.strip_prefix("http://"));
     match rest {
         Some(host) if !host.is_empty() && !host.contains('/') && !host.contains(char::is_whitespace) && !host.contains('@') => {
             Ok(t.to_string())
         }
-        _ => Err("http:// or https:// and a host[:port], without path, credentials or trailing '/'".to_string()),
+        _ => Err(Expected::BaseUrl),
     }
 }
 
-pub(crate) fn exchange(raw: &str) -> Result<String, String> {
+pub(crate) fn exchange(raw: &str) -> Result<String, Expected> {
     let id = raw.trim().to_ascii_lowercase();
     let ok = (1..=32).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
     if ok {
         Ok(id)
     } else {
-        Err("an exchange id of 1 to 32 letters, digits, '_' or '-' (e.g. binance)".to_string())
+        Err(Expected::Exchange)
     }
 }
 
 /// Any non-empty path; whether it can be created is the journal's business at start-up.
 /// U+FFFD is refused because it marks a name that was not valid Unicode in the
 /// environment (see `env_snapshot`): using it would silently name another directory.
-pub(crate) fn dir(raw: &str) -> Result<PathBuf, String> {
+pub(crate) fn dir(raw: &str) -> Result<PathBuf, Expected> {
     let text = raw.trim();
     if text.is_empty() || text.contains(['\0', '\u{FFFD}']) {
-        Err("a directory path in valid Unicode".to_string())
+        Err(Expected::Dir)
     } else {
         Ok(PathBuf::from(text))
     }
 }
 
 /// A node name: 1-32 of `a-z 0-9 _ -` (it appears in NATS KV values, logs and status).
-pub(crate) fn node_name(raw: &str) -> Result<Option<String>, String> {
+pub(crate) fn node_name(raw: &str) -> Result<Option<String>, Expected> {
     let text = raw.trim();
     if text.is_empty() {
         return Ok(None);
@@ -187,42 +226,42 @@ pub(crate) fn node_name(raw: &str) -> Result<Option<String>, String> {
     if ok {
         Ok(Some(text.to_string()))
     } else {
-        Err("a node name of 1-32 characters from a-z 0-9 _ -".to_string())
+        Err(Expected::NodeName)
     }
 }
 
 /// JetStream replicas: 1 (one server, or no redundancy) or 3 (survives one server of a
 /// 3-node cluster). 5 is possible in NATS but needs 5 servers; 2 and 4 tolerate no more
 /// failures than 1 and 3, so they are refused as likely mistakes.
-pub(crate) fn nats_replicas(raw: &str) -> Result<usize, String> {
+pub(crate) fn nats_replicas(raw: &str) -> Result<usize, Expected> {
     match raw.trim() {
         "1" => Ok(1),
         "3" => Ok(3),
-        _ => Err("1 or 3 (JetStream replicas per stream and KV bucket)".to_string()),
+        _ => Err(Expected::NatsReplicas),
     }
 }
 
-pub(crate) fn date(raw: &str) -> Result<Date, String> {
-    Date::parse(raw.trim()).ok_or_else(|| "a calendar date as YYYY-MM-DD".to_string())
+pub(crate) fn date(raw: &str) -> Result<Date, Expected> {
+    Date::parse(raw.trim()).ok_or(Expected::Date)
 }
 
 /// The spec's `DEBUG, INFO, WARNING, ERROR, CRITICAL` plus `trace` and `warn`, any case.
-pub(crate) fn log_level(raw: &str) -> Result<LogLevel, String> {
+pub(crate) fn log_level(raw: &str) -> Result<LogLevel, Expected> {
     match raw.trim().to_ascii_lowercase().as_str() {
         "trace" => Ok(LogLevel::Trace),
         "debug" => Ok(LogLevel::Debug),
         "info" => Ok(LogLevel::Info),
         "warn" | "warning" => Ok(LogLevel::Warn),
         "error" | "critical" => Ok(LogLevel::Error),
-        _ => Err("one of trace, debug, info, warn/warning, error, critical".to_string()),
+        _ => Err(Expected::LogLevel),
     }
 }
 
-pub(crate) fn log_format(raw: &str) -> Result<LogFormat, String> {
+pub(crate) fn log_format(raw: &str) -> Result<LogFormat, Expected> {
     match raw.trim().to_ascii_lowercase().as_str() {
         "text" => Ok(LogFormat::Text),
         "json" => Ok(LogFormat::Json),
-        _ => Err("text or json".to_string()),
+        _ => Err(Expected::LogFormat),
     }
 }
 
@@ -230,17 +269,22 @@ pub(crate) fn log_format(raw: &str) -> Result<LogFormat, String> {
 mod tests {
     use super::*;
 
+    /// The message text of a refusal (what the tests pin down).
+    fn text<T>(r: Result<T, Expected>) -> Result<T, String> {
+        r.map_err(|e| e.to_string())
+    }
+
     #[test]
     fn numbers_respect_their_interval() {
         assert_eq!(number_in("0.1", POSITIVE_FRACTION), Ok(0.1));
         assert_eq!(number_in(" 1 ", POSITIVE_FRACTION), Ok(1.0));
         for bad in ["0", "-0", "1.0001", "NaN", "inf", "-infinity", "", "0,1", "abc", "1e400"] {
-            assert_eq!(number_in(bad, POSITIVE_FRACTION), Err("a number in (0, 1]".to_string()), "{bad}");
+            assert_eq!(text(number_in(bad, POSITIVE_FRACTION)), Err("a number in (0, 1]".to_string()), "{bad}");
         }
         assert_eq!(number_in("-0", COST_FRACTION).map(f64::to_bits), Ok(0.0f64.to_bits()));
-        assert_eq!(number_in("1", COST_FRACTION), Err("a number in [0, 1)".to_string()));
+        assert_eq!(text(number_in("1", COST_FRACTION)), Err("a number in [0, 1)".to_string()));
         assert_eq!(number_in("-0.005", RATE), Ok(-0.005));
-        assert_eq!(number_in("0", POSITIVE), Err("a finite number > 0".to_string()));
+        assert_eq!(text(number_in("0", POSITIVE)), Err("a finite number > 0".to_string()));
         assert_eq!(number_in("1e300", POSITIVE), Ok(1e300));
     }
 
@@ -259,9 +303,9 @@ mod tests {
         assert_eq!(port("8002"), Ok(8002));
         assert_eq!(port("65535"), Ok(65535));
         for bad in ["0", "65536", "-1", "80.0", "", "http"] {
-            assert_eq!(port(bad), Err("a whole number in 1..=65535".to_string()), "{bad}");
+            assert_eq!(text(port(bad)), Err("a whole number in 1..=65535".to_string()), "{bad}");
         }
-        assert_eq!(integer_in("0", 1, 10, "seconds"), Err("a whole number in 1..=10 (seconds)".to_string()));
+        assert_eq!(text(integer_in("0", 1, 10, "seconds")), Err("a whole number in 1..=10 (seconds)".to_string()));
     }
 
     #[test]

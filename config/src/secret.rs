@@ -1,4 +1,5 @@
-//! Secrets: API keys and NATS credentials, parsed, compared and masked in one place.
+//! Secrets: API keys (and their [`Role`]s) and NATS credentials, parsed, compared and
+//! masked in one place.
 //!
 //! Why together: every path that could print a secret (Debug, `show`, error messages)
 //! goes through the masking functions here, so there is one thing to audit.
@@ -6,10 +7,76 @@
 use std::collections::BTreeSet;
 use std::fmt;
 
-use crate::settings::{NatsUrl, Role};
-
 /// Shortest accepted API key: 16 characters.
 pub const API_KEY_MIN_LEN: usize = 16;
+
+/// What an API key may do. Ordered: `Viewer < Trader < Admin`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Role {
+    /// Read-only: portfolio, results, metrics.
+    Viewer,
+    /// Viewer plus placing and cancelling orders, running backtests.
+    Trader,
+    /// Everything, including configuration and model management.
+    Admin,
+}
+
+impl Role {
+    /// Whether a holder of `self` may do what needs `needed` (admin > trader > viewer).
+    pub fn allows(&self, needed: Role) -> bool {
+        *self >= needed
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Viewer => "viewer",
+            Role::Trader => "trader",
+            Role::Admin => "admin",
+        }
+    }
+
+    /// Parses `viewer`, `trader` or `admin`, case-insensitively.
+    pub fn parse(text: &str) -> Option<Role> {
+        match text.to_ascii_lowercase().as_str() {
+            "viewer" => Some(Role::Viewer),
+            "trader" => Some(Role::Trader),
+            "admin" => Some(Role::Admin),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A NATS server list (`nats://user:pass@host:4222,nats://other:4222`).
+///
+/// A newtype rather than a `String` so that `Debug` and `Display` mask credentials; only
+/// [`NatsUrl::expose`] gives the real text, for the one place that connects.
+#[derive(Clone, PartialEq, Eq)]
+pub struct NatsUrl(pub(crate) String);
+
+impl NatsUrl {
+    /// The URL with credentials, for connecting. Never log this.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for NatsUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "NatsUrl({:?})", mask_url_credentials(&self.0))
+    }
+}
+
+impl fmt::Display for NatsUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&mask_url_credentials(&self.0))
+    }
+}
 
 /// One API key and its role. `Debug` and `show` name it by its key id, never by any of
 /// its characters.
@@ -76,7 +143,7 @@ impl Secret {
         if (1..=256).contains(&t.len()) && t.bytes().all(|b| b.is_ascii_graphic()) {
             Ok(Secret(t.to_string()))
         } else {
-            Err(Reject { value: mask_key(raw), expected: "1 to 256 printable ASCII characters without spaces".into() })
+            Err(Reject { value: mask_key(raw), expected: InvalidSecret.to_string() })
         }
     }
 
@@ -90,11 +157,17 @@ impl Secret {
     }
 }
 
+/// Text refused as a [`Secret`] by `"…".parse::<Secret>()`. It says what was expected
+/// and never holds the text, which may be most of a credential.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("1 to 256 printable ASCII characters without spaces")]
+pub struct InvalidSecret;
+
 /// `"…".parse::<Secret>()`: the same check as the environment variable's.
 impl std::str::FromStr for Secret {
-    type Err = String;
-    fn from_str(raw: &str) -> Result<Secret, String> {
-        Secret::parse(raw).map_err(|r| r.expected)
+    type Err = InvalidSecret;
+    fn from_str(raw: &str) -> Result<Secret, InvalidSecret> {
+        Secret::parse(raw).map_err(|_| InvalidSecret)
     }
 }
 
@@ -176,18 +249,22 @@ fn is_key_byte(b: u8) -> bool {
     b.is_ascii_graphic() && b != b',' && b != b':'
 }
 
-/// Parses a comma-separated NATS server list. Empty = none. Errors name the expected form;
-/// the caller shows the value through [`mask_url_credentials`].
-pub(crate) fn parse_nats_url(raw: &str) -> Result<Option<NatsUrl>, String> {
+/// Text that is not a NATS server list; its text is the form expected (the caller shows
+/// the value through [`mask_url_credentials`], since it may carry a password).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("nats://[user:pass@]host[:port] (or tls://, ws://, wss://), comma-separated for several servers")]
+pub(crate) struct InvalidNatsUrl;
+
+/// Parses a comma-separated NATS server list. Empty = none.
+pub(crate) fn parse_nats_url(raw: &str) -> Result<Option<NatsUrl>, InvalidNatsUrl> {
     let text = raw.trim();
     if text.is_empty() {
         return Ok(None);
     }
-    let expected = "nats://[user:pass@]host[:port] (or tls://, ws://, wss://), comma-separated for several servers";
     if text.split(',').all(|server| valid_server(server.trim())) {
         Ok(Some(NatsUrl(text.to_string())))
     } else {
-        Err(expected.to_string())
+        Err(InvalidNatsUrl)
     }
 }
 

@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::date::Date;
-use crate::secret::{mask_url_credentials, ApiKey, Secret};
+use crate::secret::{ApiKey, NatsUrl, Role, Secret};
 use crate::trading::TradingConfig;
 
 /// Binance's production spot REST endpoint (`BINANCE_BASE_URL`'s default).
@@ -203,74 +203,6 @@ impl LogFormat {
             LogFormat::Text => "text",
             LogFormat::Json => "json",
         }
-    }
-}
-
-/// What an API key may do. Ordered: `Viewer < Trader < Admin`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Role {
-    /// Read-only: portfolio, results, metrics.
-    Viewer,
-    /// Viewer plus placing and cancelling orders, running backtests.
-    Trader,
-    /// Everything, including configuration and model management.
-    Admin,
-}
-
-impl Role {
-    /// Whether a holder of `self` may do what needs `needed` (admin > trader > viewer).
-    pub fn allows(&self, needed: Role) -> bool {
-        *self >= needed
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Viewer => "viewer",
-            Role::Trader => "trader",
-            Role::Admin => "admin",
-        }
-    }
-
-    /// Parses `viewer`, `trader` or `admin`, case-insensitively.
-    pub fn parse(text: &str) -> Option<Role> {
-        match text.to_ascii_lowercase().as_str() {
-            "viewer" => Some(Role::Viewer),
-            "trader" => Some(Role::Trader),
-            "admin" => Some(Role::Admin),
-            _ => None,
-        }
-    }
-}
-
-impl fmt::Display for Role {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// A NATS server list (`nats://user:pass@host:4222,nats://other:4222`).
-///
-/// A newtype rather than a `String` so that `Debug` and `Display` mask credentials; only
-/// [`NatsUrl::expose`] gives the real text, for the one place that connects.
-#[derive(Clone, PartialEq, Eq)]
-pub struct NatsUrl(pub(crate) String);
-
-impl NatsUrl {
-    /// The URL with credentials, for connecting. Never log this.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for NatsUrl {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "NatsUrl({:?})", mask_url_credentials(&self.0))
-    }
-}
-
-impl fmt::Display for NatsUrl {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&mask_url_credentials(&self.0))
     }
 }
 

@@ -10,7 +10,7 @@ use std::fmt;
 use serde_json::Value;
 
 use crate::error::Problem;
-use crate::file::{fields, shown};
+use crate::json::{fields, shown};
 use crate::parse::{Interval, POSITIVE, POSITIVE_FRACTION, UNIT};
 
 /// What to trade and how (the spec's `trading_config`, minus `max_drawdown`, which is

@@ -162,18 +162,19 @@ pub const BODY_BYTES_MAX_LIMIT: u64 = 64 << 20;
 /// Parses `raw` as variable `name` and stores it in `s`. On error nothing is stored and
 /// the rejects say what was wrong, with secrets already masked.
 pub(crate) fn apply(name: &str, raw: &str, s: &mut Settings) -> Result<(), Vec<Reject>> {
-    let one = |expected: String| vec![Reject { value: raw.to_string(), expected }];
+    let reject = |expected: String| vec![Reject { value: raw.to_string(), expected }];
+    let one = |expected: parse::Expected| reject(expected.to_string());
     let secs = |lo, hi| parse::integer_in(raw, lo, hi, "seconds").map(Duration::from_secs);
     match name {
         "TRADING_SERVICE_HOST" => s.service.host = parse::host(raw).map_err(one)?,
         "TRADING_SERVICE_PORT" => s.service.port = parse::port(raw).map_err(one)?,
         "TRADPAL_BODY_BYTES_MAX" => {
             let n = parse::integer_in(raw, 1, BODY_BYTES_MAX_LIMIT, "bytes, at most 64 MiB").map_err(one)?;
-            s.service.body_bytes_max = usize::try_from(n).map_err(|_| one("a size this platform can address".into()))?;
+            s.service.body_bytes_max = usize::try_from(n).map_err(|_| reject("a size this platform can address".into()))?;
         }
         "TRADPAL_DATA_DIR" => s.data_dir = parse::dir(raw).map_err(one)?,
         "NATS_URL" => {
-            s.nats_url = parse_nats_url(raw).map_err(|expected| vec![Reject { value: mask_url_credentials(raw), expected }])?;
+            s.nats_url = parse_nats_url(raw).map_err(|e| vec![Reject { value: mask_url_credentials(raw), expected: e.to_string() }])?;
         }
         "TRADPAL_NODE" => s.node = parse::node_name(raw).map_err(one)?,
         "TRADPAL_NATS_REPLICAS" => s.nats_replicas = parse::nats_replicas(raw).map_err(one)?,
@@ -198,7 +199,7 @@ pub(crate) fn apply(name: &str, raw: &str, s: &mut Settings) -> Result<(), Vec<R
         "BACKTEST_END_DATE" => s.backtest.end_date = parse::date(raw).map_err(one)?,
         "BACKTEST_RESULTS_MAX" => {
             let n = parse::integer_in(raw, 1, BACKTEST_RESULTS_MAX_LIMIT, "result files").map_err(one)?;
-            s.backtest.results_max = usize::try_from(n).map_err(|_| one("a count this platform can address".into()))?
+            s.backtest.results_max = usize::try_from(n).map_err(|_| reject("a count this platform can address".into()))?
         }
         "TRANSACTION_COSTS" => s.backtest.transaction_costs = parse::number_in(raw, parse::COST_FRACTION).map_err(one)?,
         "ENABLE_PERFORMANCE_MONITORING" => s.monitoring.performance_monitoring = parse::boolean(raw).map_err(one)?,
@@ -206,7 +207,7 @@ pub(crate) fn apply(name: &str, raw: &str, s: &mut Settings) -> Result<(), Vec<R
         "TRADPAL_METRICS_PUBLIC" => s.monitoring.metrics_public = parse::boolean(raw).map_err(one)?,
         "TRADPAL_RATE_LIMIT" => {
             let n = parse::integer_in(raw, 0, RATE_LIMIT_MAX, "requests per second (0 = no limit)").map_err(one)?;
-            s.service.rate_limit_per_sec = u32::try_from(n).map_err(|_| one("a smaller rate".into()))?;
+            s.service.rate_limit_per_sec = u32::try_from(n).map_err(|_| reject("a smaller rate".into()))?;
         }
         "TRADPAL_JWT_SECRET" => s.ops.jwt_secret = Some(jwt_secret(raw)?),
         "TRADPAL_JWT_TTL" => s.ops.jwt_ttl = secs(1, JWT_TTL_MAX_SECS).map_err(one)?,
@@ -214,7 +215,7 @@ pub(crate) fn apply(name: &str, raw: &str, s: &mut Settings) -> Result<(), Vec<R
         "TRADPAL_TLS_KEY" => s.ops.tls_key = Some(parse::dir(raw).map_err(one)?),
         "NATS_TLS_CA" => s.ops.nats_tls_ca = Some(parse::dir(raw).map_err(one)?),
         "TRADPAL_ALERT_WEBHOOK" => s.ops.alert_webhook = Some(webhook(raw)?),
-        _ => return Err(one(format!("{name} to be a known setting"))),
+        _ => return Err(reject(format!("{name} to be a known setting"))),
     }
     Ok(())
 }

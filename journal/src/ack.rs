@@ -6,12 +6,13 @@
 //! appends, so answers come out in log order, and an answer that names an earlier
 //! record (an idempotent repeat) never comes before that record's own acknowledgement.
 
+use crate::acknowledged::Watermark;
 use crate::error::JournalError;
 use crate::format::Hash;
+use crate::group::Group;
 use crate::index::{IndexBatch, Location};
-use crate::journal::Shared;
-use crate::watermark::{Watermark, WatermarkFile};
-use crate::writer::Group;
+use crate::shared::Shared;
+use crate::watermark::WatermarkFile;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::Receiver;
 use std::sync::Arc;

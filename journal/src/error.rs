@@ -5,7 +5,7 @@
 //! (corruption, an I/O error, a poisoned writer); stop and let an operator look, because
 //! retrying a failed fsync can silently lose data (fsyncgate).
 
-use crate::watermark::AcknowledgedGap;
+use crate::acknowledged::AcknowledgedGap;
 use std::io;
 use std::path::PathBuf;
 

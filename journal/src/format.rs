@@ -4,6 +4,8 @@
 //! `verify`, so that all of them agree on what a valid record is.
 
 use std::fmt;
+use tradpal_messages::codec::CodecError;
+use tradpal_messages::InvariantError;
 
 /// First bytes of every record. Not ASCII-only, so a run of text in a payload is unlikely
 /// to look like a record start when a scan searches for the next record after damage.
@@ -87,6 +89,36 @@ impl fmt::Display for RecordFault {
     }
 }
 
+/// Why a record whose bytes are intact (its crc matched) cannot be right. A torn write
+/// does not leave a valid crc, so each of these is corruption wherever it is found; its
+/// text becomes the `reason` of [`crate::JournalError::Corrupt`] and of verify's report.
+#[derive(Debug, thiserror::Error)]
+pub enum Corruption {
+    /// Damage in a record a reader expected intact (one below the durable sequence).
+    #[error("{0}")]
+    Damaged(RecordFault),
+    #[error("write record count is 0")]
+    EmptyWrite,
+    #[error("sequence {sequence} outside its write {first}..={last}")]
+    OutsideItsWrite { sequence: u64, first: u64, last: u64 },
+    #[error("sequence {found} found where {expected} was expected")]
+    Sequence { found: u64, expected: u64 },
+    #[error("chain break: prev_hash {} is not the hash {} of the previous record", hex(.found), hex(.expected))]
+    ChainBreak { found: Hash, expected: Hash },
+    /// The record's write framing disagrees with the write it lies in.
+    #[error("record claims write {first}..={last}, but lies inside write {open_first}..={open_last}")]
+    InsideAnotherWrite { first: u64, last: u64, open_first: u64, open_last: u64 },
+    /// A write that starts in the middle: its first record is missing.
+    #[error("record claims write {first}..={last}, but the previous write ended at sequence {previous_end}")]
+    WriteStartMissing { first: u64, last: u64, previous_end: u64 },
+    #[error("payload does not decode: {0}")]
+    Undecodable(CodecError),
+    #[error("payload holds sequence {found}, header says {expected}")]
+    PayloadSequence { found: u64, expected: u64 },
+    #[error("envelope invariant broken: {0}")]
+    Invariant(InvariantError),
+}
+
 impl Header {
     /// The last sequence of this record's write.
     pub fn batch_last(&self) -> u64 {
@@ -148,12 +180,12 @@ impl Header {
 
     /// Framing rules a crc-valid header must also satisfy. A violation cannot come from a
     /// torn write (the crc matched), so callers treat it as corruption.
-    pub fn check_framing(&self) -> Result<(), String> {
+    pub fn check_framing(&self) -> Result<(), Corruption> {
         if self.batch_records == 0 {
-            return Err("write record count is 0".into());
+            return Err(Corruption::EmptyWrite);
         }
         if self.sequence < self.batch_first || self.sequence > self.batch_last() {
-            return Err(format!("sequence {} outside its write {}..={}", self.sequence, self.batch_first, self.batch_last()));
+            return Err(Corruption::OutsideItsWrite { sequence: self.sequence, first: self.batch_first, last: self.batch_last() });
         }
         Ok(())
     }

@@ -17,6 +17,10 @@
 //!   open (which repairs) and verify (which only reports), so they never disagree.
 //! - `recovery.rs`: open's recovery: cut a torn tail, refuse corruption, reindex.
 //! - `index.rs`: the sled trees (keys, sessions, sparse positions, `indexed_through`).
+//! - `shared.rs`: the state the handle, the two threads and the readers share (durable
+//!   sequence, segments, poison, counters), so none of them depends on another's module.
+//! - `group.rs`: one group commit's requests, staged records and answers, handed from
+//!   the writer to the acknowledging thread.
 //! - `writer.rs`: the single writer thread and group commit (write + data fsync).
 //! - `ack.rs`: the acknowledging thread beside it: per written group, in order, the
 //!   high-water mark's fsync, the index, publishing, the answers (so group N+1's data
@@ -29,9 +33,11 @@
 //!   copy) and indexed single-record reads.
 //! - `hash_batch.rs`: the chain hashes of a batch of records at once (blake3 SIMD lanes),
 //!   for the cursor and the scan (which hashes the records ahead of it).
-//! - `watermark.rs`: the acknowledged high-water mark (`journal/acknowledged.hwm`), the
-//!   fsync'd sequence every acknowledged record is at or below; a log that ends before
-//!   it has lost acknowledged records ([`AcknowledgedGap`]): open refuses, verify reports.
+//! - `watermark.rs`: the acknowledged high-water mark's file (`journal/acknowledged.hwm`),
+//!   the fsync'd sequence every acknowledged record is at or below.
+//! - `acknowledged.rs`: the mark's values, [`Watermark`] and [`AcknowledgedGap`] (a log
+//!   that ends before the mark has lost acknowledged records: open refuses, verify
+//!   reports); no I/O, so the errors can name a gap without depending on the file code.
 //! - `truncate.rs`: [`truncate_after`]: cut a replicated node's never-acknowledged tail,
 //!   saving it as JSON lines first (the one deliberate cut; offline).
 //! - `verify.rs`: [`verify`], the read-only audit behind `tradpal journal verify`.
@@ -109,8 +115,10 @@
 //! `idempotency_key`, which is enforced, across restarts and within one group.
 
 mod ack;
+mod acknowledged;
 mod error;
 mod format;
+mod group;
 mod hash_batch;
 mod index;
 mod journal;
@@ -119,11 +127,13 @@ mod recovery;
 mod replication;
 mod scan;
 mod segment;
+mod shared;
 mod truncate;
 mod verify;
 mod watermark;
 mod writer;
 
+pub use acknowledged::{AcknowledgedGap, Watermark};
 pub use error::{JournalError, VerifyError};
 pub use format::{genesis_hash, hex, Hash, HEADER_BYTES, RECORD_BYTES_LIMIT};
 pub use index::POSITION_STRIDE_RECORDS;
@@ -135,7 +145,7 @@ pub use scan::{Problem, ProblemKind};
 pub use segment::segment_file_name;
 pub use truncate::{truncate_after, TruncateReport};
 pub use verify::{verify, VerifyReport};
-pub use watermark::{AcknowledgedGap, Watermark, WATERMARK_FILE};
+pub use watermark::WATERMARK_FILE;
 
 /// Limits and sizes. Defaults suit the service; tests shrink segments to exercise rolls.
 #[derive(Debug, Clone)]

@@ -6,7 +6,7 @@
 //! records that were fsynced and acknowledged, never a write in progress.
 
 use crate::error::JournalError;
-use crate::format::{self, Hash, Header, HEADER_BYTES};
+use crate::format::{self, Corruption, Hash, Header, HEADER_BYTES};
 use crate::hash_batch::BatchHasher;
 use crate::index::{Index, Location};
 use crate::scan::decode_checked;
@@ -25,8 +25,8 @@ const READ_BUFFER_BYTES_MIN: usize = 16 << 10;
 /// Bytes per record assumed when sizing the buffer.
 const READ_RECORD_BYTES_TYPICAL: u64 = 512;
 
-fn corrupt(journal_dir: &Path, loc: Location, sequence: u64, reason: impl Into<String>) -> JournalError {
-    JournalError::Corrupt { file: segment_path(journal_dir, loc.segment), offset: loc.offset, sequence, reason: reason.into() }
+fn corrupt(journal_dir: &Path, loc: Location, sequence: u64, reason: impl ToString) -> JournalError {
+    JournalError::Corrupt { file: segment_path(journal_dir, loc.segment), offset: loc.offset, sequence, reason: reason.to_string() }
 }
 
 /// Records checked and hashed per batch: blake3 hashes up to 16 records side by side
@@ -152,7 +152,7 @@ impl Cursor {
         self.segments.get(self.segment_idx).copied().unwrap_or(1)
     }
 
-    fn corrupt_here(&self, seq: u64, reason: impl Into<String>) -> JournalError {
+    fn corrupt_here(&self, seq: u64, reason: impl ToString) -> JournalError {
         corrupt(&self.journal_dir, Location { segment: self.segment(), offset: self.offset }, seq, reason)
     }
 
@@ -215,11 +215,7 @@ impl Cursor {
         for (k, (header, mut ready)) in self.parsed.drain(..).enumerate() {
             if let Some(prev) = &self.prev_hash {
                 if *prev != header.prev_hash {
-                    let reason = format!(
-                        "chain break: prev_hash {} is not the hash {} of the previous record",
-                        format::hex(&header.prev_hash),
-                        format::hex(prev)
-                    );
+                    let reason = Corruption::ChainBreak { found: header.prev_hash, expected: *prev };
                     self.failed = Some(corrupt(&self.journal_dir, ready.location, ready.sequence, reason));
                     break;
                 }
@@ -271,18 +267,14 @@ impl Cursor {
 }
 
 /// crc, framing, sequence and (when known) chain checks of one record read back.
-fn check_header(header: &Header, head: &[u8], payload: &[u8], seq: u64, prev_hash: Option<&Hash>) -> Result<(), String> {
-    header.check_crc(head, payload).map_err(|f| f.to_string())?;
+fn check_header(header: &Header, head: &[u8], payload: &[u8], seq: u64, prev_hash: Option<&Hash>) -> Result<(), Corruption> {
+    header.check_crc(head, payload).map_err(Corruption::Damaged)?;
     header.check_framing()?;
     if header.sequence != seq {
-        return Err(format!("sequence {} found where {seq} was expected", header.sequence));
+        return Err(Corruption::Sequence { found: header.sequence, expected: seq });
     }
     match prev_hash {
-        Some(prev) if *prev != header.prev_hash => Err(format!(
-            "chain break: prev_hash {} is not the hash {} of the previous record",
-            format::hex(&header.prev_hash),
-            format::hex(prev)
-        )),
+        Some(prev) if *prev != header.prev_hash => Err(Corruption::ChainBreak { found: header.prev_hash, expected: *prev }),
         _ => Ok(()),
     }
 }

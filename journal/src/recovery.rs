@@ -1,13 +1,14 @@
 //! `Journal::open`'s recovery: scan and verify the log, refuse corruption and a log
 //! that ends before the acknowledged high-water mark, cut a torn tail, reconcile the index with the log (the log wins), reindex what is missing.
 
+use crate::acknowledged::{AcknowledgedGap, Watermark};
 use crate::error::JournalError;
 use crate::format::Hash;
 use crate::index::{Index, IndexBatch};
 use crate::read::Cursor;
 use crate::scan::{self, decode_checked, ProblemKind};
 use crate::segment::{self, segment_path, sync_dir};
-use crate::watermark::{self, AcknowledgedGap, Watermark, WatermarkFile};
+use crate::watermark::{self, WatermarkFile};
 use crate::JournalOptions;
 use std::fmt;
 use std::fs::{File, OpenOptions};
@@ -282,7 +283,7 @@ fn reindex(journal_dir: &Path, segments: &[u64], index: &Index, from: u64, to: u
             file: segment_path(journal_dir, raw.location.segment),
             offset: raw.location.offset,
             sequence: raw.sequence,
-            reason,
+            reason: reason.to_string(),
         })?;
         batch.add(&envelope, raw.location, &raw.hash);
         count += 1;

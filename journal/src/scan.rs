@@ -9,7 +9,7 @@
 //! A crc-valid record that breaks the chain, the sequence, the write framing, decoding or
 //! the envelope invariants is always corruption: a crash cannot produce a valid crc.
 
-use crate::format::{self, Hash, Header, RecordFault, HEADER_BYTES};
+use crate::format::{self, Corruption, Hash, Header, RecordFault, HEADER_BYTES};
 use crate::hash_batch::BatchHasher;
 use crate::segment::{self, ChunkReader, SCAN_CHUNK_BYTES};
 use std::io;
@@ -217,7 +217,7 @@ impl Scanner<'_> {
             .and_then(|()| decode_checked(payload, header.sequence));
         let envelope = match checked {
             Ok(envelope) => envelope,
-            Err(reason) => return Ok(Err(self.corrupt(path, offset, reason))),
+            Err(reason) => return Ok(Err(self.corrupt(path, offset, reason.to_string()))),
         };
         // check_chain made the header's prev_hash the chain's, so hashing with it is the same.
         let hash = self.hashes.hash(reader, offset, header)?;
@@ -289,39 +289,31 @@ impl Scanner<'_> {
 }
 
 /// Chain, sequence and write-framing checks of a crc-valid header.
-fn check_chain(header: &Header, expected_seq: u64, prev_hash: &Hash, write: Option<(u64, u64)>) -> Result<(), String> {
+fn check_chain(header: &Header, expected_seq: u64, prev_hash: &Hash, write: Option<(u64, u64)>) -> Result<(), Corruption> {
     header.check_framing()?;
     if header.sequence != expected_seq {
-        return Err(format!("sequence {} found where {expected_seq} was expected", header.sequence));
+        return Err(Corruption::Sequence { found: header.sequence, expected: expected_seq });
     }
     if header.prev_hash != *prev_hash {
-        return Err(format!(
-            "chain break: prev_hash {} is not the hash {} of the previous record",
-            format::hex(&header.prev_hash),
-            format::hex(prev_hash)
-        ));
+        return Err(Corruption::ChainBreak { found: header.prev_hash, expected: *prev_hash });
     }
+    let (first, last) = (header.batch_first, header.batch_last());
     match write {
-        Some((first, last)) if (header.batch_first, header.batch_last()) != (first, last) => {
-            Err(format!("record claims write {}..={}, but lies inside write {first}..={last}", header.batch_first, header.batch_last()))
+        Some((open_first, open_last)) if (first, last) != (open_first, open_last) => {
+            Err(Corruption::InsideAnotherWrite { first, last, open_first, open_last })
         }
-        None if header.batch_first != header.sequence => Err(format!(
-            "record claims write {}..={}, but the previous write ended at sequence {}",
-            header.batch_first,
-            header.batch_last(),
-            expected_seq - 1
-        )),
+        None if header.batch_first != header.sequence => Err(Corruption::WriteStartMissing { first, last, previous_end: expected_seq - 1 }),
         _ => Ok(()),
     }
 }
 
 /// Decodes a payload and checks it against its header and the envelope invariants.
-pub fn decode_checked(payload: &[u8], sequence: u64) -> Result<Envelope, String> {
-    let envelope = decode_envelope(payload).map_err(|e| format!("payload does not decode: {e}"))?;
+pub fn decode_checked(payload: &[u8], sequence: u64) -> Result<Envelope, Corruption> {
+    let envelope = decode_envelope(payload).map_err(Corruption::Undecodable)?;
     if envelope.sequence != sequence {
-        return Err(format!("payload holds sequence {}, header says {sequence}", envelope.sequence));
+        return Err(Corruption::PayloadSequence { found: envelope.sequence, expected: sequence });
     }
-    envelope.check_invariants().map_err(|e| format!("envelope invariant broken: {e}"))?;
+    envelope.check_invariants().map_err(Corruption::Invariant)?;
     Ok(envelope)
 }
 

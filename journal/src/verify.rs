@@ -7,11 +7,12 @@
 //! see `watermark.rs`), with what is known about whether torn records were acknowledged.
 //! Run it on a stopped service: on a live one, the write in flight can look torn.
 
+use crate::acknowledged::AcknowledgedGap;
 use crate::error::VerifyError;
 use crate::format::hex;
 use crate::scan::{self, Problem, ProblemKind};
 use crate::segment;
-use crate::watermark::{self, AcknowledgedGap};
+use crate::watermark;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};

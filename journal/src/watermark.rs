@@ -22,8 +22,8 @@
 //! A missing file means "no mark": a journal written before the mark existed, or a new
 //! one. Open then creates it from the log it found (nothing to compare against once).
 
+use crate::acknowledged::Watermark;
 use crate::error::JournalError;
-use crate::format::Hash;
 use std::fs::{File, OpenOptions};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
@@ -35,13 +35,6 @@ const VERSION: u32 = 1;
 const SLOT_BYTES: usize = 512;
 /// Bytes of a slot covered by the crc (magic, version, sequence, hash).
 const SLOT_BODY_BYTES: usize = 48;
-
-/// The last acknowledged record: its sequence and chain hash.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Watermark {
-    pub sequence: u64,
-    pub hash: Hash,
-}
 
 pub fn watermark_path(journal_dir: &Path) -> PathBuf {
     journal_dir.join(WATERMARK_FILE)
@@ -128,41 +121,6 @@ impl WatermarkFile {
     }
 }
 
-/// What the log is missing against the mark: acknowledged records `first..=last`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct AcknowledgedGap {
-    /// The first acknowledged sequence the log no longer has (the log's end + 1).
-    pub first: u64,
-    /// The acknowledged high-water mark.
-    pub last: u64,
-}
-
-impl AcknowledgedGap {
-    /// The gap between a log that ends at `log_ends_at` and the mark, if any.
-    pub fn between(log_ends_at: u64, mark: Option<Watermark>) -> Option<AcknowledgedGap> {
-        let mark = mark?;
-        (log_ends_at < mark.sequence).then_some(AcknowledgedGap { first: log_ends_at + 1, last: mark.sequence })
-    }
-
-    pub fn records(&self) -> u64 {
-        self.last - self.first + 1
-    }
-}
-
-impl std::fmt::Display for AcknowledgedGap {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "acknowledged records {}..={} ({} records) are missing: the journal ends at sequence {} but acknowledged through {}",
-            self.first,
-            self.last,
-            self.records(),
-            self.first - 1,
-            self.last
-        )
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -184,16 +142,5 @@ mod tests {
         bytes[(SLOT_BYTES - torn) + 20] ^= 0xff;
         std::fs::write(&path, &bytes).unwrap();
         assert!(read(dir.path()).is_err());
-    }
-
-    #[test]
-    fn a_gap_is_named_only_when_the_log_ends_below_the_mark() {
-        let mark = Some(Watermark { sequence: 10, hash: [0; 32] });
-        assert_eq!(AcknowledgedGap::between(10, mark), None);
-        assert_eq!(AcknowledgedGap::between(12, mark), None);
-        assert_eq!(AcknowledgedGap::between(3, None), None);
-        let gap = AcknowledgedGap::between(7, mark).unwrap();
-        assert_eq!((gap.first, gap.last, gap.records()), (8, 10, 3));
-        assert!(gap.to_string().contains("8..=10"), "{gap}");
     }
 }

@@ -2,6 +2,7 @@
 
 use crate::event::{Event, EventKind};
 use crate::ids::{CausationId, CorrelationId, EventId, SessionId};
+use crate::invariant::InvariantError;
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
 
@@ -71,16 +72,16 @@ impl EnvelopeDraft {
     }
 
     /// Everything that must hold before the draft may be journaled.
-    pub fn check_invariants(&self) -> Result<(), String> {
+    pub fn check_invariants(&self) -> Result<(), InvariantError> {
         for (name, value) in [("request_id", &self.request_id), ("idempotency_key", &self.idempotency_key)] {
             if let Some(v) = value {
                 if v.is_empty() || v.len() > KEY_BYTES_MAX {
-                    return Err(format!("{name} must be 1..={KEY_BYTES_MAX} bytes, got {}", v.len()));
+                    return Err(InvariantError::Broken(format!("{name} must be 1..={KEY_BYTES_MAX} bytes, got {}", v.len())));
                 }
             }
         }
         if self.session_id.is_some() && self.event.session_id().is_some() && self.session_id != self.event.session_id() {
-            return Err("envelope session_id differs from the event's session".into());
+            return Err(InvariantError::Broken("envelope session_id differs from the event's session".into()));
         }
         self.event.check_invariants()
     }
@@ -103,12 +104,12 @@ impl EnvelopeDraft {
 
 impl Envelope {
     /// Invariants of a stored record (checked again after reading it back).
-    pub fn check_invariants(&self) -> Result<(), String> {
+    pub fn check_invariants(&self) -> Result<(), InvariantError> {
         if self.sequence == 0 {
-            return Err("sequence 0 is never assigned".into());
+            return Err(InvariantError::Broken("sequence 0 is never assigned".into()));
         }
         if self.kind != self.event.kind() {
-            return Err(format!("kind {:?} does not match event {:?}", self.kind, self.event.kind()));
+            return Err(InvariantError::Broken(format!("kind {:?} does not match event {:?}", self.kind, self.event.kind())));
         }
         self.clone().into_draft().check_invariants()
     }

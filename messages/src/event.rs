@@ -7,6 +7,7 @@
 //!   `codec::decode` the old layout.
 
 use crate::ids::{ModelId, SessionId};
+use crate::invariant::InvariantError;
 use crate::market::{is_valid_symbol, Candle, Timeframe};
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -17,43 +18,9 @@ pub use crate::order_event::{
     OrderSubmitted, OrderTriggered, TradingStateChanged,
 };
 pub use crate::rl_event::{RlAgentTrained, RlTrainingFailed, RlTrainingStarted};
-pub use crate::session_event::{AiDecision, SessionInputDecided, SessionOpened, SessionStopRequested, StrategyParam};
-
-/// How a session trades. Paper is the default and needs no exchange account.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    Serialize,
-    Deserialize,
-    Default,
-    rkyv::Archive,
-    rkyv::Serialize,
-    rkyv::Deserialize,
-    utoipa::ToSchema,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum TradingMode {
-    #[default]
-    Paper,
-    Live,
-}
-
-/// The spec's session request, as accepted (validated) by the session actor.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize, utoipa::ToSchema)]
-pub struct SessionConfig {
-    /// `BASE/QUOTE`, e.g. `BTC/USDT`.
-    pub symbol: String,
-    /// Starting capital in quote currency. A float here: the config as the user typed it;
-    /// exact money arithmetic lives in execution (see ARCHITECTURE.md).
-    pub capital: f64,
-    pub strategy: String,
-    pub risk_per_trade: f64,
-    pub mode: TradingMode,
-}
+pub use crate::session_event::{
+    AiDecision, SessionConfig, SessionInputDecided, SessionOpened, SessionStopRequested, StrategyParam, TradingMode,
+};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
 pub struct SessionStarted {
@@ -119,25 +86,25 @@ pub struct CandlesIngested {
 
 impl CandlesIngested {
     /// The record invariants (also asserted after reading the record back).
-    pub fn check(&self) -> Result<(), String> {
+    pub fn check(&self) -> Result<(), InvariantError> {
         if !is_valid_symbol(&self.symbol) {
-            return Err(format!("invalid symbol {:?}", self.symbol));
+            return Err(InvariantError::Symbol(self.symbol.clone()));
         }
         if self.candles.is_empty() || self.candles.len() > CANDLES_PER_RECORD_MAX {
-            return Err(format!("{} candles in one record (1..={CANDLES_PER_RECORD_MAX})", self.candles.len()));
+            return Err(InvariantError::Broken(format!("{} candles in one record (1..={CANDLES_PER_RECORD_MAX})", self.candles.len())));
         }
         let tf = self.timeframe;
         let mut prev: Option<Timestamp> = None;
         for (i, c) in self.candles.iter().enumerate() {
             let prices_ok = [c.open, c.high, c.low, c.close].iter().all(|p| p.is_finite() && *p > 0.0);
             if !(prices_ok && c.volume.is_finite() && c.volume >= 0.0) {
-                return Err(format!("candle {i}: prices must be finite and > 0, volume finite and >= 0"));
+                return Err(InvariantError::Broken(format!("candle {i}: prices must be finite and > 0, volume finite and >= 0")));
             }
             if c.high < c.low || c.open < c.low || c.open > c.high || c.close < c.low || c.close > c.high {
-                return Err(format!("candle {i}: open/close outside [low, high]"));
+                return Err(InvariantError::Broken(format!("candle {i}: open/close outside [low, high]")));
             }
             if tf.bar_open(c.open_time) != c.open_time || prev.is_some_and(|p| p >= c.open_time) {
-                return Err(format!("candle {i}: open time not aligned or not increasing"));
+                return Err(InvariantError::Broken(format!("candle {i}: open time not aligned or not increasing")));
             }
             prev = Some(c.open_time);
         }
@@ -525,5 +492,6 @@ impl Event {
     }
 }
 
-// The invariants of every event (`check_invariants`) are in `event_check.rs`.
-pub use crate::event_check::{check_text, CLIENT_ORDER_ID_BYTES_MAX, EVENT_TEXT_BYTES_MAX};
+// The invariants of every event (`check_invariants`) are in `event_check.rs`, their
+// error and shared limits in `invariant.rs`.
+pub use crate::invariant::{check_text, CLIENT_ORDER_ID_BYTES_MAX, EVENT_TEXT_BYTES_MAX};

@@ -12,10 +12,13 @@
 //! - `event.rs`: facts ([`Event`], one struct per event, closed enum) and [`EventKind`].
 //! - `regime.rs`: the regime vocabulary (trend, volatility, the 9 labels).
 //! - `event_check.rs`: the invariants every event satisfies on both sides of the disk.
+//! - `invariant.rs`: [`InvariantError`] (what a refused record breaks) and the text
+//!   check and limits the event modules share; a leaf they all use.
 //! - `order_event.rs`, `backtest_event.rs`: the events of orders and the account, and of
 //!   backtest jobs (variants of [`Event`], split from `event.rs` for length).
 //! - `rl_event.rs`: the events of RL training jobs (variants of [`Event`]).
-//! - `session_event.rs`: the events of sessions that trade (variants of [`Event`]).
+//! - `session_event.rs`: the events of sessions that trade (variants of [`Event`]), and
+//!   the session's [`SessionConfig`] and [`TradingMode`] they and `event.rs` share.
 //! - `command.rs`: the session commands ([`StartSession`], [`StopSession`]), as HTTP and NATS send them.
 //! - `money.rs`: [`Fixed`], exact decimal money (8 decimals, `i128`), rounding made explicit.
 //! - `order.rs`: order specs, sides, types, statuses, contingencies, the kill-switch states.
@@ -35,6 +38,7 @@ pub mod envelope;
 pub mod event;
 pub mod event_check;
 pub mod ids;
+pub mod invariant;
 pub mod market;
 pub mod money;
 pub mod order;
@@ -67,7 +71,8 @@ pub use event::{
 pub use event::{MlModelDeleted, MlModelTrained, MlTrainingFailed, MlTrainingStarted};
 pub use ids::ModelId;
 pub use ids::{BacktestId, CausationId, CorrelationId, EventId, IdGenerator, OrderId, SessionId};
-pub use market::{is_valid_symbol, Candle, CandleWire, TimeWire, Timeframe};
+pub use invariant::InvariantError;
+pub use market::{is_valid_symbol, Candle, CandleWire, TimeWire, TimeWireError, Timeframe};
 pub use money::{Fixed, FixedError, Rounding};
 pub use order::{Contingency, Liquidity, OrderLink, OrderSpec, OrderStatus, OrderType, RejectSource, Side, TimeInForce, TradingState};
 pub use reply::{ActorState, ActorStatus, ErrorCode, ErrorReply, SessionInfo, SessionStatus, StatusReply};

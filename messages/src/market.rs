@@ -109,17 +109,28 @@ pub enum TimeWire {
     Text(String),
 }
 
+/// Why a [`TimeWire`] is not a [`Timestamp`]; callers put the text after the field's name.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TimeWireError {
+    /// Epoch milliseconds beyond what nanoseconds in an `i64` can hold.
+    #[error("epoch milliseconds {0} out of range")]
+    MillisOutOfRange(i64),
+    /// Text that is not RFC 3339.
+    #[error(transparent)]
+    Text(#[from] crate::time::TimestampParseError),
+}
+
 impl TimeWire {
-    pub fn to_timestamp(&self) -> Result<Timestamp, String> {
+    pub fn to_timestamp(&self) -> Result<Timestamp, TimeWireError> {
         match self {
             TimeWire::Millis(ms) => {
                 const MS_MAX: i64 = i64::MAX / 1_000_000;
                 if ms.abs() > MS_MAX {
-                    return Err(format!("epoch milliseconds {ms} out of range"));
+                    return Err(TimeWireError::MillisOutOfRange(*ms));
                 }
                 Ok(Timestamp::from_millis(*ms))
             }
-            TimeWire::Text(t) => t.parse().map_err(|e: crate::time::TimestampParseError| e.to_string()),
+            TimeWire::Text(t) => Ok(t.parse()?),
         }
     }
 }
@@ -169,7 +180,7 @@ fn number_or_decimal<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::E
 }
 
 impl CandleWire {
-    pub fn to_candle(&self) -> Result<Candle, String> {
+    pub fn to_candle(&self) -> Result<Candle, TimeWireError> {
         let open_time = self.timestamp.to_timestamp()?;
         Ok(Candle { open_time, open: self.open, high: self.high, low: self.low, close: self.close, volume: self.volume })
     }

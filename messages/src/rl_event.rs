@@ -2,7 +2,7 @@
 //! only to keep that file short; the same change rules apply (they are variants at the
 //! end of [`crate::Event`]).
 
-use crate::event::check_text;
+use crate::invariant::{check_text, InvariantError};
 use crate::market::{is_valid_symbol, Timeframe};
 use serde::{Deserialize, Serialize};
 
@@ -44,9 +44,9 @@ pub struct RlTrainingFailed {
 }
 
 impl RlTrainingStarted {
-    pub fn check(&self) -> Result<(), String> {
+    pub fn check(&self) -> Result<(), InvariantError> {
         if !is_valid_symbol(&self.symbol) {
-            return Err(format!("invalid symbol {:?}", self.symbol));
+            return Err(InvariantError::Symbol(self.symbol.clone()));
         }
         check_text("agent_id", &self.agent_id)?;
         check_text("algorithm", &self.algorithm)?;
@@ -55,9 +55,12 @@ impl RlTrainingStarted {
 }
 
 impl RlAgentTrained {
-    pub fn check(&self) -> Result<(), String> {
+    pub fn check(&self) -> Result<(), InvariantError> {
         if !(self.excess_return.is_finite() && self.p_value.is_finite()) {
-            return Err(format!("excess_return and p_value must be finite, got {} and {}", self.excess_return, self.p_value));
+            return Err(InvariantError::Broken(format!(
+                "excess_return and p_value must be finite, got {} and {}",
+                self.excess_return, self.p_value
+            )));
         }
         check_text("agent_id", &self.agent_id)?;
         check_text("agent_file", &self.agent_file)

@@ -2,10 +2,46 @@
 //! only to keep that file short; the same change rules apply (they are variants at the
 //! end of [`crate::Event`]).
 
-use crate::event::{check_text, SessionConfig};
 use crate::ids::SessionId;
+use crate::invariant::{check_text, InvariantError};
 use crate::market::{is_valid_symbol, Timeframe};
 use serde::{Deserialize, Serialize};
+
+/// How a session trades. Paper is the default and needs no exchange account.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    Default,
+    rkyv::Archive,
+    rkyv::Serialize,
+    rkyv::Deserialize,
+    utoipa::ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum TradingMode {
+    #[default]
+    Paper,
+    Live,
+}
+
+/// The spec's session request, as accepted (validated) by the session actor.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize, utoipa::ToSchema)]
+pub struct SessionConfig {
+    /// `BASE/QUOTE`, e.g. `BTC/USDT`.
+    pub symbol: String,
+    /// Starting capital in quote currency. A float here: the config as the user typed it;
+    /// exact money arithmetic lives in execution (see ARCHITECTURE.md).
+    pub capital: f64,
+    pub strategy: String,
+    pub risk_per_trade: f64,
+    pub mode: TradingMode,
+}
 
 /// One strategy parameter as journaled.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
@@ -65,14 +101,14 @@ pub struct AiPins {
 pub const REGIME_MODEL_JSON_BYTES_MAX: usize = 64 * 1024;
 
 impl AiPins {
-    pub fn check(&self) -> Result<(), String> {
+    pub fn check(&self) -> Result<(), InvariantError> {
         for (name, w) in [("ml_weight", self.ml_weight), ("rl_weight", self.rl_weight), ("regime_weight", self.regime_weight)] {
             if !(w.is_finite() && w >= 0.0) {
-                return Err(format!("{name} must be finite and >= 0, got {w}"));
+                return Err(InvariantError::Broken(format!("{name} must be finite and >= 0, got {w}")));
             }
         }
         if self.regime_model_json.as_ref().is_some_and(|j| j.len() > REGIME_MODEL_JSON_BYTES_MAX) {
-            return Err(format!("the pinned regime model is over {REGIME_MODEL_JSON_BYTES_MAX} bytes"));
+            return Err(InvariantError::Broken(format!("the pinned regime model is over {REGIME_MODEL_JSON_BYTES_MAX} bytes")));
         }
         for t in self.model_id.iter().chain(&self.agent_id).chain(&self.left_out) {
             check_text("ai pins", t)?;
@@ -103,27 +139,27 @@ pub struct SessionInputDecided {
 
 impl SessionOpened {
     /// The record invariants (also asserted after reading the record back).
-    pub fn check(&self) -> Result<(), String> {
+    pub fn check(&self) -> Result<(), InvariantError> {
         let c = &self.config;
         if !is_valid_symbol(&c.symbol) {
-            return Err(format!("invalid symbol {:?}", c.symbol));
+            return Err(InvariantError::Symbol(c.symbol.clone()));
         }
         if !(c.capital.is_finite() && c.capital > 0.0) {
-            return Err(format!("session capital must be finite and > 0, got {}", c.capital));
+            return Err(InvariantError::Broken(format!("session capital must be finite and > 0, got {}", c.capital)));
         }
         if !(c.risk_per_trade.is_finite() && c.risk_per_trade > 0.0 && c.risk_per_trade <= 1.0) {
-            return Err(format!("risk_per_trade must be in (0, 1], got {}", c.risk_per_trade));
+            return Err(InvariantError::Broken(format!("risk_per_trade must be in (0, 1], got {}", c.risk_per_trade)));
         }
         if !(self.commission.is_finite() && (0.0..1.0).contains(&self.commission)) {
-            return Err(format!("commission must be in [0, 1), got {}", self.commission));
+            return Err(InvariantError::Broken(format!("commission must be in [0, 1), got {}", self.commission)));
         }
         for (name, v) in [("max_drawdown", self.max_drawdown), ("max_daily_loss", self.max_daily_loss)] {
             if let Some(v) = v.filter(|v| !(v.is_finite() && *v > 0.0 && *v <= 1.0)) {
-                return Err(format!("{name} must be in (0, 1], got {v}"));
+                return Err(InvariantError::Broken(format!("{name} must be in (0, 1], got {v}")));
             }
         }
         if let Some(p) = self.params.iter().find(|p| !p.value.is_finite()) {
-            return Err(format!("strategy parameter {} is not finite", p.name));
+            return Err(InvariantError::Broken(format!("strategy parameter {} is not finite", p.name)));
         }
         for p in &self.params {
             check_text("params", &p.name)?;
@@ -155,16 +191,16 @@ pub struct AiDecision {
 }
 
 impl AiDecision {
-    pub fn check(&self) -> Result<(), String> {
+    pub fn check(&self) -> Result<(), InvariantError> {
         if !is_valid_symbol(&self.symbol) {
-            return Err(format!("invalid symbol {:?}", self.symbol));
+            return Err(InvariantError::Symbol(self.symbol.clone()));
         }
         if ![self.quantity, self.score, self.confidence].iter().all(|v| v.is_finite()) {
-            return Err("AI decision numbers must be finite".into());
+            return Err(InvariantError::Broken("AI decision numbers must be finite".into()));
         }
         check_text("action", &self.action)?;
         if self.decision_json.len() > 16 * 1024 {
-            return Err(format!("decision_json is {} bytes, limit 16384", self.decision_json.len()));
+            return Err(InvariantError::TextTooLong { field: "decision_json".into(), bytes: self.decision_json.len(), limit: 16 * 1024 });
         }
         Ok(())
     }

@@ -5,7 +5,7 @@
 //! letters and digits only (see [`crate::is_valid_symbol`]), so `BTC/USDT` travels as
 //! the token `BTC-USDT` and decodes unambiguously.
 
-use crate::market::{is_valid_symbol, Timeframe};
+use crate::market::{is_valid_symbol, Timeframe, TimeframeParseError};
 
 /// JetStream stream holding market data published by outside producers.
 pub const MD_STREAM: &str = "TRADPAL_MD";
@@ -73,16 +73,29 @@ pub fn candle_subject(symbol: &str, timeframe: Timeframe) -> String {
     format!("{MD_CANDLE_PREFIX}.{}.{}", symbol_token(symbol), timeframe.as_str())
 }
 
+/// Why a subject is not a candle subject (the ingest logs it and drops the message).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SubjectError {
+    #[error("subject {subject:?} is not under {}.", MD_CANDLE_PREFIX)]
+    NotCandles { subject: String },
+    #[error("subject {subject:?}: expected {}.BASE-QUOTE.TIMEFRAME", MD_CANDLE_PREFIX)]
+    Shape { subject: String },
+    #[error("subject {subject:?}: {token:?} is not a symbol token like BTC-USDT")]
+    SymbolToken { subject: String, token: String },
+    #[error("subject {subject:?}: {source}")]
+    Timeframe { subject: String, source: TimeframeParseError },
+}
+
 /// Parses a candle subject back into `(symbol, timeframe)`, saying what is wrong if not.
-pub fn parse_candle_subject(subject: &str) -> Result<(String, Timeframe), String> {
+pub fn parse_candle_subject(subject: &str) -> Result<(String, Timeframe), SubjectError> {
     let rest = subject
         .strip_prefix(MD_CANDLE_PREFIX)
         .and_then(|r| r.strip_prefix('.'))
-        .ok_or_else(|| format!("subject {subject:?} is not under {MD_CANDLE_PREFIX}."))?;
-    let (token, tf) =
-        rest.split_once('.').ok_or_else(|| format!("subject {subject:?}: expected {MD_CANDLE_PREFIX}.BASE-QUOTE.TIMEFRAME"))?;
-    let symbol = symbol_from_token(token).ok_or_else(|| format!("subject {subject:?}: {token:?} is not a symbol token like BTC-USDT"))?;
-    let timeframe = tf.parse::<Timeframe>().map_err(|e| format!("subject {subject:?}: {e}"))?;
+        .ok_or_else(|| SubjectError::NotCandles { subject: subject.to_string() })?;
+    let (token, tf) = rest.split_once('.').ok_or_else(|| SubjectError::Shape { subject: subject.to_string() })?;
+    let symbol =
+        symbol_from_token(token).ok_or_else(|| SubjectError::SymbolToken { subject: subject.to_string(), token: token.to_string() })?;
+    let timeframe = tf.parse::<Timeframe>().map_err(|source| SubjectError::Timeframe { subject: subject.to_string(), source })?;
     Ok((symbol, timeframe))
 }
 

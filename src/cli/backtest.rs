@@ -16,7 +16,7 @@
 //! [`alias`]): `backtest` itself is a flat command with required flags.
 
 use super::SettingsArgs;
-use anyhow::Context;
+use anyhow::{anyhow, Context};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::Ordering;
@@ -276,7 +276,8 @@ pub fn load_series(args: &RunArgs) -> anyhow::Result<Result<(Series, Timeframe),
         let Some(tf) = args.timeframe else {
             return usage("--timeframe: which stored series to read (1m, 5m, 15m, 1h, 4h or 1d)".into());
         };
-        return Ok(super::store_bars::load(args, &listed, tf)?.map(|all| (listed.into_iter().zip(all).collect(), tf)));
+        return Ok(super::store_bars::load(&args.settings, (args.start.as_deref(), args.end.as_deref()), &listed, tf)?
+            .map(|all| (listed.into_iter().zip(all).collect(), tf)));
     }
     if args.start.is_some() || args.end.is_some() {
         return usage("--start-date / --end-date select stored bars (with --symbol, without --data); cut the CSV instead".into());
@@ -303,20 +304,20 @@ pub fn load_series(args: &RunArgs) -> anyhow::Result<Result<(Series, Timeframe),
 }
 
 /// The strategy spec and the run's config from the flags; the message names the flag.
-fn settings(args: &RunArgs) -> Result<(StrategySpec, BacktestConfig), String> {
+fn settings(args: &RunArgs) -> anyhow::Result<(StrategySpec, BacktestConfig)> {
     let spec = base_spec(args)?;
     build(&spec).map_err(|e| match e {
-        StrategyError::UnknownStrategy { .. } | StrategyError::UnknownParam { .. } => format!("{e}\n{}", strategy_list()),
-        _ => e.to_string(),
+        StrategyError::UnknownStrategy { .. } | StrategyError::UnknownParam { .. } => anyhow!("{e}\n{}", strategy_list()),
+        _ => anyhow::Error::msg(e),
     })?;
     Ok((spec, config(args)?))
 }
 
 /// `--strategy` with its `--param`s (not checked against the strategy's table).
-pub fn base_spec(args: &RunArgs) -> Result<StrategySpec, String> {
+pub fn base_spec(args: &RunArgs) -> anyhow::Result<StrategySpec> {
     let mut spec = StrategySpec::new(&args.strategy);
     for p in &args.params {
-        let (k, v) = StrategySpec::parse_param(p).map_err(|e| format!("--param: {e}"))?;
+        let (k, v) = StrategySpec::parse_param(p).map_err(|e| anyhow!("--param: {e}"))?;
         spec.params.insert(k, v);
     }
     Ok(spec)
@@ -325,9 +326,9 @@ pub fn base_spec(args: &RunArgs) -> Result<StrategySpec, String> {
 /// The run's config from the flags: they become a [`RunRequest`] (with the settings'
 /// defaults) and go through its checks, so the CLI and HTTP share every default and
 /// rule; the message names the flag.
-pub fn config(args: &RunArgs) -> Result<BacktestConfig, String> {
-    let settings = super::load_settings(&args.settings).map_err(|_| "invalid configuration (above)".to_string())?;
-    let sizing = args.sizing.as_deref().map(|j| serde_json::from_str(j).map_err(|e| format!("--sizing: {e}"))).transpose()?;
+pub fn config(args: &RunArgs) -> anyhow::Result<BacktestConfig> {
+    let settings = super::load_settings(&args.settings).map_err(|_| anyhow!("invalid configuration (above)"))?;
+    let sizing = args.sizing.as_deref().map(|j| serde_json::from_str(j).map_err(|e| anyhow!("--sizing: {e}"))).transpose()?;
     let req = RunRequest {
         initial_capital: args.initial_capital,
         commission: args.commission,
@@ -344,8 +345,8 @@ pub fn config(args: &RunArgs) -> Result<BacktestConfig, String> {
     }
     .with_defaults(&RunDefaults::from_settings(&settings));
     req.config().map_err(|e| match e {
-        tradpal_actors::backtest::request::RequestError::Field { field, why } => format!("--{}: {why}", field.replace('_', "-")),
-        other => other.to_string(),
+        tradpal_actors::backtest::request::RequestError::Field { field, why } => anyhow!("--{}: {why}", field.replace('_', "-")),
+        other => anyhow::Error::msg(other),
     })
 }
 

@@ -31,12 +31,12 @@ pub struct AnalysisArgs {
 
 impl AnalysisArgs {
     /// The analyses asked for; the message names the flag.
-    pub fn request(&self, seed: u64) -> Result<RobustnessRequest, String> {
+    pub fn request(&self, seed: u64) -> anyhow::Result<RobustnessRequest> {
         if let Some(n) = self.monte_carlo.filter(|n| *n == 0 || *n > MONTE_CARLO_RUNS_MAX) {
-            return Err(format!("--monte-carlo-runs must be in 1..={MONTE_CARLO_RUNS_MAX}, got {n}"));
+            anyhow::bail!("--monte-carlo-runs must be in 1..={MONTE_CARLO_RUNS_MAX}, got {n}");
         }
         if let Some(k) = self.check_lookahead.filter(|k| *k == 0 || *k > LOOKAHEAD_CHECKS_MAX) {
-            return Err(format!("--lookahead-checks must be in 1..={LOOKAHEAD_CHECKS_MAX}, got {k}"));
+            anyhow::bail!("--lookahead-checks must be in 1..={LOOKAHEAD_CHECKS_MAX}, got {k}");
         }
         Ok(RobustnessRequest {
             monte_carlo: self.monte_carlo.map(|runs| MonteCarloSpec { runs, seed, method: self.monte_carlo_method }),

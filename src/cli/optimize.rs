@@ -8,6 +8,7 @@
 //! progress bar (engine runs) on a terminal; `walk-forward` has none yet.
 
 use super::backtest::{base_spec, config, load_bars, strategy_list, RunArgs};
+use anyhow::anyhow;
 use std::process::ExitCode;
 use std::time::Instant;
 use tradpal_actors::backtest::optimize::{
@@ -75,9 +76,9 @@ pub struct WalkForwardArgs {
 }
 
 /// The optimisation spec from the flags; the message names the flag.
-fn spec(run: &RunArgs, s: &SearchArgs, train_fraction: f64) -> Result<OptimizeSpec, String> {
-    let ranges = s.ranges.iter().map(|r| ParamRange::parse(r)).collect::<Result<Vec<_>, _>>().map_err(|e| format!("--range: {e}"))?;
-    let method = Method::parse(&s.method, s.trials).map_err(|e| format!("--method: {e}"))?;
+fn spec(run: &RunArgs, s: &SearchArgs, train_fraction: f64) -> anyhow::Result<OptimizeSpec> {
+    let ranges = s.ranges.iter().map(|r| ParamRange::parse(r)).collect::<Result<Vec<_>, _>>().map_err(|e| anyhow!("--range: {e}"))?;
+    let method = Method::parse(&s.method, s.trials).map_err(|e| anyhow!("--method: {e}"))?;
     let mut spec = OptimizeSpec::new(base_spec(run)?, ranges, method);
     spec.objective = s.objective.clone();
     spec.seed = run.seed;
@@ -85,8 +86,8 @@ fn spec(run: &RunArgs, s: &SearchArgs, train_fraction: f64) -> Result<OptimizeSp
     spec.top_k = s.top;
     spec.train_fraction = train_fraction;
     spec.check().map_err(|e| match e {
-        OptimizeError::UnknownStrategy { .. } | OptimizeError::UnknownParam { .. } => format!("{e}\n{}", strategy_list()),
-        _ => e.to_string(),
+        OptimizeError::UnknownStrategy { .. } | OptimizeError::UnknownParam { .. } => anyhow!("{e}\n{}", strategy_list()),
+        _ => anyhow::Error::msg(e),
     })?;
     Ok(spec)
 }

@@ -23,6 +23,7 @@
 //! end) become a backtest of a built-in strategy (`actors::backtest`).
 
 use super::{load_settings, SettingsArgs};
+use anyhow::{anyhow, bail};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::ExitCode;
@@ -85,7 +86,7 @@ struct Recording {
     /// The session's config and the sequences of its start and (if any) stop.
     session: Option<(SessionConfig, u64, Option<u64>)>,
     /// A trading session (`session_opened`) re-run through its own loop.
-    trading: Option<Result<SessionReplay, String>>,
+    trading: Option<anyhow::Result<SessionReplay>>,
 }
 
 pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
@@ -98,10 +99,10 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn try_run(args: &ReplayArgs) -> Result<ExitCode, String> {
-    let settings = load_settings(&args.settings).map_err(|_| "invalid configuration (see above)".to_string())?;
+fn try_run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
+    let settings = load_settings(&args.settings).map_err(|_| anyhow!("invalid configuration (see above)"))?;
     if !settings.execution.paper_trading {
-        return Err("ENABLE_PAPER_TRADING is false: replay re-runs the paper exchange; a live venue's fills cannot be re-decided".into());
+        bail!("ENABLE_PAPER_TRADING is false: replay re-runs the paper exchange; a live venue's fills cannot be re-decided");
     }
     let mut recording = read(&settings.data_dir, args.session)?;
     if args.as_backtest {
@@ -133,32 +134,32 @@ fn try_run(args: &ReplayArgs) -> Result<ExitCode, String> {
 }
 
 /// Opens the journal (refused while the service holds it) and reads what a replay needs.
-fn read(data_dir: &Path, session: Option<SessionId>) -> Result<Recording, String> {
+fn read(data_dir: &Path, session: Option<SessionId>) -> anyhow::Result<Recording> {
     if !data_dir.join("journal").is_dir() {
-        return Err(format!("no journal in {} (give the service's --data-dir)", data_dir.display()));
+        bail!("no journal in {} (give the service's --data-dir)", data_dir.display());
     }
     let (journal, _recovery) = Journal::open(data_dir, JournalOptions::default()).map_err(|e| {
         let text = e.to_string();
         if text.contains("lock") {
-            format!(
+            anyhow!(
                 "the data directory {} is in use (is `tradpal serve` running on it?): stop the service, or replay a copy ({text})",
                 data_dir.display()
             )
         } else {
-            format!("cannot open the journal in {}: {text}", data_dir.display())
+            anyhow!("cannot open the journal in {}: {text}", data_dir.display())
         }
     })?;
     let mut recording = Recording { records: Vec::new(), configs: Vec::new(), session: None, trading: None };
     let last = journal.last_sequence();
     let mut sessions = SessionOwned::default();
     let mut trained = TrainedFiles::default();
-    let mut replayer: Option<Result<SessionReplayer, String>> = None;
+    let mut replayer: Option<anyhow::Result<SessionReplayer>> = None;
     for env in journal.read_range(1, last) {
-        let env = env.map_err(|e| format!("reading the journal: {e}"))?;
+        let env = env.map_err(|e| anyhow!("reading the journal: {e}"))?;
         trained.fold(&env.event);
         if let Event::SessionOpened(o) = &env.event {
             if Some(o.session_id) == session {
-                let ai = o.ai.as_ref().map(|pins| load_files(data_dir, pins, &trained)).transpose();
+                let ai = o.ai.as_ref().map(|pins| load_files(data_dir, pins, &trained)).transpose().map_err(anyhow::Error::msg);
                 replayer = Some(ai.map(|ai| SessionReplayer::new(o.session_id, ai)));
             }
         }
@@ -187,10 +188,10 @@ fn read(data_dir: &Path, session: Option<SessionId>) -> Result<Recording, String
             _ => {}
         }
     }
-    journal.close().map_err(|e| format!("closing the journal: {e}"))?;
-    recording.trading = replayer.map(|r| r.and_then(SessionReplayer::finish));
+    journal.close().map_err(|e| anyhow!("closing the journal: {e}"))?;
+    recording.trading = replayer.map(|r| r.and_then(|r| r.finish().map_err(anyhow::Error::msg)));
     if let (Some(id), None) = (session, &recording.session) {
-        return Err(format!("no session {id} in the journal of {}", data_dir.display()));
+        bail!("no session {id} in the journal of {}", data_dir.display());
     }
     Ok(recording)
 }
@@ -201,12 +202,12 @@ fn print_json(
     config: &ExecutionConfig,
     report: &ReplayReport,
     trading: Option<&SessionReplay>,
-) -> Result<(), String> {
-    let mut v = serde_json::to_value(report).map_err(|e| e.to_string())?;
+) -> anyhow::Result<()> {
+    let mut v = serde_json::to_value(report)?;
     if let Some(o) = v.as_object_mut() {
         if let Some(t) = trading {
             // The session's own loop (its account), next to the paper orders tagged with it.
-            o.insert("trading_session".into(), serde_json::to_value(t).map_err(|e| e.to_string())?);
+            o.insert("trading_session".into(), serde_json::to_value(t)?);
             o.insert("identical".into(), (report.identical && t.identical).into());
         }
         o.insert("scope".into(), if session.is_some() { "session" } else { "account" }.into());
@@ -223,7 +224,7 @@ fn print_json(
             }),
         );
     }
-    println!("{}", serde_json::to_string_pretty(&v).map_err(|e| e.to_string())?);
+    println!("{}", serde_json::to_string_pretty(&v)?);
     Ok(())
 }
 
@@ -259,8 +260,8 @@ fn print_text(session: Option<SessionId>, r: &ReplayReport) {
 }
 
 /// The candles of the session's symbol journaled while it ran, in one timeframe.
-fn session_bars(args: &ReplayArgs, recording: &Recording) -> Result<(SessionConfig, Timeframe, Vec<Candle>), String> {
-    let Some((config, from, to)) = recording.session.clone() else { return Err("--as-backtest needs --session".into()) };
+fn session_bars(args: &ReplayArgs, recording: &Recording) -> anyhow::Result<(SessionConfig, Timeframe, Vec<Candle>)> {
+    let Some((config, from, to)) = recording.session.clone() else { bail!("--as-backtest needs --session") };
     let mut by_tf: BTreeMap<Timeframe, Vec<Candle>> = BTreeMap::new();
     for r in &recording.records {
         if let Event::CandlesIngested(c) = &r.event {
@@ -275,39 +276,39 @@ fn session_bars(args: &ReplayArgs, recording: &Recording) -> Result<(SessionConf
             .iter()
             .max_by_key(|(_, bars)| bars.len())
             .map(|(tf, _)| *tf)
-            .ok_or_else(|| format!("the session saw no {} candles", config.symbol))?,
+            .ok_or_else(|| anyhow!("the session saw no {} candles", config.symbol))?,
     };
     let mut bars = by_tf.remove(&tf).unwrap_or_default();
     bars.sort_by_key(|c| c.open_time);
     bars.dedup_by_key(|c| c.open_time);
     if bars.is_empty() {
-        return Err(format!("the session saw no {} {tf} candles", config.symbol));
+        bail!("the session saw no {} {tf} candles", config.symbol);
     }
     Ok((config, tf, bars))
 }
 
-fn as_backtest(args: &ReplayArgs, recording: &Recording) -> Result<ExitCode, String> {
+fn as_backtest(args: &ReplayArgs, recording: &Recording) -> anyhow::Result<ExitCode> {
     let (session, tf, bars) = session_bars(args, recording)?;
     let mut spec = StrategySpec::new(args.strategy.as_deref().unwrap_or_default());
     for p in &args.params {
-        let (k, v) = StrategySpec::parse_param(p).map_err(|e| format!("--param: {e}"))?;
+        let (k, v) = StrategySpec::parse_param(p).map_err(|e| anyhow!("--param: {e}"))?;
         spec.params.insert(k, v);
     }
-    let mut strategy = build(&spec).map_err(|e| format!("{e}\n{}", super::backtest::strategy_list()))?;
-    let money = |flag: &str, x: f64| Fixed::from_f64_rounded(x, Rounding::Nearest).map_err(|e| format!("{flag}: {e}"));
+    let mut strategy = build(&spec).map_err(|e| anyhow!("{e}\n{}", super::backtest::strategy_list()))?;
+    let money = |flag: &str, x: f64| Fixed::from_f64_rounded(x, Rounding::Nearest).map_err(|e| anyhow!("{flag}: {e}"));
     let config = BacktestConfig { starting_cash: money("--cash", args.cash.unwrap_or(session.capital))?, ..BacktestConfig::default() }
         .with_commission(money("--commission", args.commission)?)
         .with_slippage_bps(args.slippage_bps);
-    config.validate()?;
-    let result = backtest(&config, &bars, tf, &session.symbol, strategy.as_mut()).map_err(|e| e.to_string())?;
+    config.validate().map_err(anyhow::Error::msg)?;
+    let result = backtest(&config, &bars, tf, &session.symbol, strategy.as_mut()).map_err(anyhow::Error::msg)?;
     if args.json {
-        let mut v = serde_json::to_value(&result).map_err(|e| e.to_string())?;
+        let mut v = serde_json::to_value(&result)?;
         if let Some(o) = v.as_object_mut() {
             o.remove("trades");
             o.insert("session_id".into(), args.session.map(|s| s.to_string()).into());
-            o.insert("strategy_spec".into(), serde_json::to_value(&spec).map_err(|e| e.to_string())?);
+            o.insert("strategy_spec".into(), serde_json::to_value(&spec)?);
         }
-        println!("{}", serde_json::to_string_pretty(&v).map_err(|e| e.to_string())?);
+        println!("{}", serde_json::to_string_pretty(&v)?);
     } else {
         print_backtest(&result, &spec, args.session);
     }

@@ -63,19 +63,19 @@ type Tls = Option<std::sync::Arc<tradpal_runtime::tls::ServerConfig>>;
 /// What is set up and checked before anything starts: traces and logging, the keys, the
 /// TLS files, the node and venue settings. An error here is invalid configuration (exit
 /// code 2), named.
-fn prepare(settings: &tradpal_config::Settings) -> Result<(tradpal_runtime::telemetry::Telemetry, KeyRing, Tls), String> {
+fn prepare(settings: &tradpal_config::Settings) -> anyhow::Result<(tradpal_runtime::telemetry::Telemetry, KeyRing, Tls)> {
     // OpenTelemetry traces: the standard OTEL_* variables, off without an endpoint.
-    let otel = tradpal_runtime::telemetry::OtelSettings::from_env().map_err(|e| e.to_string())?;
-    let telemetry = logging::init(&settings.log, otel.as_ref()).map_err(|e| e.to_string())?;
+    let otel = tradpal_runtime::telemetry::OtelSettings::from_env().map_err(anyhow::Error::msg)?;
+    let telemetry = logging::init(&settings.log, otel.as_ref()).map_err(anyhow::Error::msg)?;
     if let Some(o) = &otel {
         tracing::info!(endpoint = %o.endpoint, protocol = ?o.protocol, service = %o.service_name, "exporting traces over OTLP");
     }
     for w in settings.warnings() {
         tracing::warn!("{w}");
     }
-    let keys = KeyRing::for_settings(settings).map_err(|e| e.to_string())?;
+    let keys = KeyRing::for_settings(settings).map_err(anyhow::Error::msg)?;
     // Loaded before anything starts: a bad certificate or key is a start-up error.
-    let tls = tradpal_runtime::tls::from_settings(settings).map_err(|e| e.to_string())?;
+    let tls = tradpal_runtime::tls::from_settings(settings).map_err(anyhow::Error::msg)?;
     if tls.is_none() && !settings.service.is_loopback() {
         tracing::warn!(
             addr = %settings.service.bind_addr(),
@@ -84,10 +84,10 @@ fn prepare(settings: &tradpal_config::Settings) -> Result<(tradpal_runtime::tele
         );
     }
     if settings.node.is_some() && settings.nats_url.is_none() {
-        return Err("TRADPAL_NODE needs NATS_URL: replicated nodes elect their leader and follow its journal over NATS".into());
+        anyhow::bail!("TRADPAL_NODE needs NATS_URL: replicated nodes elect their leader and follow its journal over NATS");
     }
     // Paper trading off: refuse to start without a reachable configuration for the venue.
-    tradpal_runtime::service::live_venue(settings, std::sync::Arc::new(tradpal_runtime::clock::WallClock)).map_err(|e| e.to_string())?;
+    tradpal_runtime::service::live_venue(settings, std::sync::Arc::new(tradpal_runtime::clock::WallClock)).map_err(anyhow::Error::msg)?;
     Ok((telemetry, keys, tls))
 }
 

@@ -4,8 +4,7 @@
 //! actor runs. The journal is open in one process at a time, so the service must not be
 //! running on the same data directory: that case says what to do instead.
 
-use super::backtest::RunArgs;
-use super::load_settings;
+use super::{load_settings, SettingsArgs};
 use std::process::ExitCode;
 use tradpal_actors::backtest::bars::RangePages;
 use tradpal_actors::backtest::request::parse_date;
@@ -15,15 +14,22 @@ use tradpal_journal::{Journal, JournalOptions};
 use tradpal_messages::{Candle, Event, EventKind, Timeframe};
 
 /// The stored complete bars of each of `symbols` (`--symbol`, comma-separated) at
-/// `timeframe` in `[--start-date, --end-date)`; a usage problem prints and gives exit
-/// code 2, a missing series or a journal held by the service 1.
-pub fn load(args: &RunArgs, symbols: &[String], timeframe: Timeframe) -> anyhow::Result<Result<Vec<Vec<Candle>>, ExitCode>> {
-    let settings = match load_settings(&args.settings) {
+/// `timeframe` in `[start, end)` (`--start-date`, `--end-date`); a usage problem prints
+/// and gives exit code 2, a missing series or a journal held by the service 1. Takes the
+/// flags it reads rather than the backtest's `RunArgs`, so this module does not depend
+/// on the command that calls it.
+pub fn load(
+    settings: &SettingsArgs,
+    (start, end): (Option<&str>, Option<&str>),
+    symbols: &[String],
+    timeframe: Timeframe,
+) -> anyhow::Result<Result<Vec<Vec<Candle>>, ExitCode>> {
+    let settings = match load_settings(settings) {
         Ok(s) => s,
         Err(code) => return Ok(Err(code)),
     };
     // No dates given: the configured BACKTEST_START_DATE / END_DATE, as over HTTP.
-    let (mut from, mut to) = (args.start.clone(), args.end.clone());
+    let (mut from, mut to) = (start.map(str::to_string), end.map(str::to_string));
     tradpal_actors::backtest::request::RunDefaults::from_settings(&settings).fill_dates(&mut from, &mut to);
     let date = |flag: &'static str, v: &Option<String>| v.as_deref().map(|d| parse_date(flag, d)).transpose();
     let (start, end) = match (date("--start-date", &from), date("--end-date", &to)) {
@@ -37,7 +43,10 @@ pub fn load(args: &RunArgs, symbols: &[String], timeframe: Timeframe) -> anyhow:
     let store = match stored_candles(&dir) {
         Ok(s) => s,
         Err(why) => {
-            eprintln!("error: {}", super::journal_open_failed(&dir, &why, "run the backtest through it: POST /api/backtest/run"));
+            eprintln!(
+                "error: {}",
+                super::journal_open_failed(&dir, &why.to_string(), "run the backtest through it: POST /api/backtest/run")
+            );
             return Ok(Err(ExitCode::from(1)));
         }
     };
@@ -65,20 +74,20 @@ pub fn load(args: &RunArgs, symbols: &[String], timeframe: Timeframe) -> anyhow:
 }
 
 /// Every `CandlesIngested` record of the journal folded into a store.
-fn stored_candles(dir: &std::path::Path) -> Result<CandleStore, String> {
-    let (journal, _) = Journal::open(dir, JournalOptions::default()).map_err(|e| e.to_string())?;
+fn stored_candles(dir: &std::path::Path) -> anyhow::Result<CandleStore> {
+    let (journal, _) = Journal::open(dir, JournalOptions::default())?;
     let mut store = CandleStore::default();
     let last = journal.last_sequence();
     if last > 0 {
         for env in journal.read_range(1, last) {
-            let env = env.map_err(|e| e.to_string())?;
+            let env = env?;
             if env.kind == EventKind::CandlesIngested {
                 if let Event::CandlesIngested(e) = &env.event {
-                    store.apply(e).map_err(|why| format!("journal sequence {}: {why}", env.sequence))?;
+                    store.apply(e).map_err(|why| anyhow::anyhow!("journal sequence {}: {why}", env.sequence))?;
                 }
             }
         }
     }
-    journal.close().map_err(|e| e.to_string())?;
+    journal.close()?;
     Ok(store)
 }

@@ -56,7 +56,7 @@ fn parse(msg: &Message) -> Result<(String, Timeframe, Vec<Candle>), String> {
     if msg.payload.len() > MESSAGE_BYTES_MAX as usize {
         return Err(format!("message of {} bytes exceeds {MESSAGE_BYTES_MAX}", msg.payload.len()));
     }
-    let (symbol, timeframe) = subjects::parse_candle_subject(msg.subject.as_str())?;
+    let (symbol, timeframe) = subjects::parse_candle_subject(msg.subject.as_str()).map_err(|e| e.to_string())?;
     let wires: Vec<CandleWire> = match msg.payload.first().copied() {
         Some(b'[') => serde_json::from_slice(&msg.payload).map_err(|e| format!("invalid JSON candle array: {e}"))?,
         _ => vec![serde_json::from_slice(&msg.payload).map_err(|e| format!("invalid JSON candle: {e}"))?],
