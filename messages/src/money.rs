@@ -130,6 +130,11 @@ impl Fixed {
             Rounding::Up => scaled.ceil(),
             Rounding::Nearest => scaled.round(),
         };
+        // `r` is a whole number: within i64 one hardware conversion gives the same value
+        // as the 128-bit one (a library call), and prices and quantities are that small.
+        if r.abs() < 9.0e18 {
+            return Ok(Fixed(r as i64 as i128));
+        }
         Ok(Fixed(r as i128))
     }
 
@@ -401,6 +406,21 @@ mod tests {
             prop_assert!(n == lo || n == hi);
             let s = x.round_to_step(y, Rounding::Down).unwrap();
             prop_assert!(s <= x && s.is_multiple_of(y) && x.0 - s.0 < y.0);
+        }
+
+        #[test]
+        fn f64_conversion_is_the_128_bit_one(x in -1e18f64..1e18, k in 0usize..3) {
+            let rounding = [Rounding::Down, Rounding::Up, Rounding::Nearest][k];
+            let scaled = x * FIXED_ONE as f64;
+            let r = match rounding {
+                Rounding::Down => scaled.floor(),
+                Rounding::Up => scaled.ceil(),
+                Rounding::Nearest => scaled.round(),
+            };
+            prop_assert_eq!(Fixed::from_f64_rounded(x, rounding).unwrap(), Fixed(r as i128));
+            let small = x / 1e9; // prices and quantities: the i64 path
+            let r = (small * FIXED_ONE as f64).round();
+            prop_assert_eq!(Fixed::from_f64_rounded(small, Rounding::Nearest).unwrap(), Fixed(r as i128));
         }
 
         #[test]
