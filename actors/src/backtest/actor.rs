@@ -381,7 +381,7 @@ impl BacktestActor {
                 format!("backtest {id} is {what}: its report is the JSON of /api/backtest/performance/{id}"),
             ));
         }
-        Ok(super::html::render(&doc))
+        Ok(tradpal_report::render(&doc))
     }
 }
 
