@@ -20,6 +20,9 @@
 //!   in-process, ML and RL training, the ensemble).
 //! - `job_kind.rs`: [`job_kind::JobKind`], a job's kind (run, optimize, walk_forward),
 //!   named by string on the wire and in the journal.
+//! - `jobs.rs`: what the actor and its job files share (the actor's struct and
+//!   messages, a job's index entry, the single search slot, journaling a job's start
+//!   and end), so `actor.rs` -> job files -> `jobs.rs` runs one way.
 //! - `optimize_job.rs`: optimisations over HTTP in the same actor: one at a time
 //!   ([`optimize_job::OPTIMIZATIONS_RUNNING_MAX`]), same journal events and result files
 //!   (`"kind": "optimize"`), progress in engine runs.
@@ -135,6 +138,7 @@ pub mod error;
 pub mod events;
 pub mod files;
 pub mod job_kind;
+pub mod jobs;
 pub mod ledger;
 pub mod metrics;
 pub mod optimize;

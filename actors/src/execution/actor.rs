@@ -25,12 +25,12 @@
 //!   working orders, and start-up reconciles with the venue before serving: see
 //!   `actor_live.rs`.
 
-use super::actor_live::{calls_of, VenueCallKind};
 use super::core::{ExecutionConfig, ExecutionCore};
-use super::decide::ExecutionError;
 use super::durable::Pipeline;
+use super::error::{refused, ExecutionError};
 use super::request::OrderRequest;
 use super::venue::{LiveVenue, VenueBalance, VenueError, VenueOrderState};
+use super::venue_call::{calls_of, VenueCallKind};
 use super::view::{FlattenReply, OrderView, OrdersPage, OrdersQuery, PortfolioView, SubmitReply, TradingStateView};
 use crate::context::{ActorError, RequestMeta, Services};
 use crate::fault::Fault;
@@ -132,16 +132,6 @@ pub struct ExecutionState {
     pub(super) poll_after: Option<OrderId>,
     /// Live: the venue's balances as of the start-up reconciliation.
     pub(super) balances: Option<Vec<VenueBalance>>,
-}
-
-pub(super) fn refused(e: ExecutionError) -> ErrorReply {
-    match e {
-        ExecutionError::Invalid(m) => ErrorReply::new(ErrorCode::BadRequest, m),
-        ExecutionError::Conflict(m) => ErrorReply::new(ErrorCode::Conflict, m),
-        ExecutionError::NotFound(m) => ErrorReply::new(ErrorCode::NotFound, m),
-        ExecutionError::Busy(m) => ErrorReply::new(ErrorCode::Unavailable, m),
-        ExecutionError::Internal(m) => ErrorReply::new(ErrorCode::Internal, m),
-    }
 }
 
 impl ExecutionActor {

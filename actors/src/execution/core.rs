@@ -29,6 +29,7 @@
 //! event stream, so a replay drops the same orders at the same points. A backtest keeps
 //! none (`0`: its ids are unique and nobody lists its orders), unless asked to keep all.
 
+use super::error::ExecutionError;
 use super::fill::FillModel;
 use super::instrument::Instruments;
 use super::order::{Order, Step};
@@ -320,7 +321,7 @@ impl ExecutionCore {
     /// A blocking breach (daily loss, drawdown) moves an active kill switch to
     /// `reducing`: no new entries until an administrator sets it `active` again. Returns
     /// the event to journal, if the switch moves.
-    pub fn answer_breach(&mut self, now: Timestamp) -> Result<Option<Event>, super::decide::ExecutionError> {
+    pub fn answer_breach(&mut self, now: Timestamp) -> Result<Option<Event>, ExecutionError> {
         let Some(limit) = self.pending_breach.take() else { return Ok(None) };
         if self.trading_state != TradingState::Active {
             return Ok(None);

@@ -2,6 +2,7 @@
 //! the kill switch, flatten. Each returns the events it decided, already applied.
 
 use super::core::{ExecutionCore, WORKING_ORDERS_MAX};
+use super::error::ExecutionError;
 use super::request::{plan, OrderRequest, Plan};
 use crate::risk::exposure::Position as RiskPosition;
 use crate::risk::pretrade::{pre_trade_check, PortfolioSnapshot, PreTradeDecision, ProposedOrder, Side as RiskSide};
@@ -10,24 +11,6 @@ use tradpal_messages::{
     OrderReleased, OrderSpec, OrderStatus, OrderSubmitted, OrderType, RejectSource, Rounding, Side, TimeInForce, Timestamp, TradingState,
     TradingStateChanged,
 };
-
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum ExecutionError {
-    /// The request is wrong (names the field); nothing was recorded.
-    #[error("{0}")]
-    Invalid(String),
-    /// The client order id is taken by a different order; nothing was recorded.
-    #[error("{0}")]
-    Conflict(String),
-    #[error("{0}")]
-    NotFound(String),
-    /// A limit of the service (working orders) is reached; retry later.
-    #[error("{0}")]
-    Busy(String),
-    /// A bug: the core refused its own event. The actor rebuilds from the journal.
-    #[error("internal: {0}")]
-    Internal(String),
-}
 
 /// Reason prefix of the cancels made by [`ExecutionCore::cancel_working`] (the halt's
 /// `cancel_working`), as `flatten: ` marks a flatten's.

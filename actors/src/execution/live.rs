@@ -13,7 +13,7 @@
 //!   guessed as filled).
 
 use super::core::ExecutionCore;
-use super::decide::ExecutionError;
+use super::error::ExecutionError;
 use super::order::Order;
 pub use super::venue::{VenueFill, VenueOrderState};
 use tradpal_messages::{

@@ -8,7 +8,7 @@
 //! `matched_until` to the bar's close, and the portfolio is marked at the close.
 
 use super::core::ExecutionCore;
-use super::decide::ExecutionError;
+use super::error::ExecutionError;
 use super::fill::match_bar;
 use super::order::Order;
 use tradpal_messages::{Candle, Event, OrderExpired, OrderFilled, OrderId, OrderStatus, OrderTriggered, Timeframe, Timestamp};
