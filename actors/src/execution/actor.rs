@@ -233,7 +233,7 @@ impl ExecutionActor {
                     Ok(())
                 }
                 Event::CandlesIngested(_) => Ok(()),
-                other => core.apply(other, env.timestamp),
+                other => core.apply(other, env.timestamp).map_err(|e| e.to_string()),
             })
             .await?;
         Ok(ExecutionState {
@@ -271,7 +271,7 @@ impl ExecutionActor {
                     }
                     // Breaches up to the fold were folded (and answered below, in pre_start).
                     Event::RiskLimitBreached(_) if env.sequence > state.folded_through => {
-                        state.core.apply(&env.event, env.timestamp).map_err(|e| ErrorReply::new(ErrorCode::Internal, e))?;
+                        state.core.apply(&env.event, env.timestamp).map_err(|e| ErrorReply::new(ErrorCode::Internal, e.to_string()))?;
                         let answer = state.core.answer_breach(self.services.clock.now()).map_err(refused)?;
                         self.record(state, &meta, answer.into_iter().collect()).await?;
                     }
@@ -423,7 +423,7 @@ impl Actor for ExecutionActor {
                 reason: "paper account starting cash".into(),
             });
             let now = self.services.clock.now();
-            state.core.apply(&fund, now).map_err(|e| ErrorReply::new(ErrorCode::Internal, e))?;
+            state.core.apply(&fund, now).map_err(|e| ErrorReply::new(ErrorCode::Internal, e.to_string()))?;
             let meta = RequestMeta { request_id: None, correlation_id: tradpal_messages::CorrelationId(0) };
             self.record(&mut state, &meta, vec![fund]).await?;
         }

@@ -187,7 +187,7 @@ impl ExecutionActor {
             amount: cash,
             reason: "live account: the venue's balance at the first live start".into(),
         });
-        state.core.apply(&fund, self.services.clock.now()).map_err(|e| ErrorReply::new(ErrorCode::Internal, e))?;
+        state.core.apply(&fund, self.services.clock.now()).map_err(|e| ErrorReply::new(ErrorCode::Internal, e.to_string()))?;
         self.record(state, &system_meta(), vec![fund]).await
     }
 }

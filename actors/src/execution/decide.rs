@@ -59,7 +59,7 @@ fn generated_client_id(nonce: u128) -> String {
 
 impl ExecutionCore {
     pub(crate) fn emit(&mut self, out: &mut Vec<Event>, event: Event, at: Timestamp) -> Result<(), ExecutionError> {
-        self.apply(&event, at).map_err(ExecutionError::Internal)?;
+        self.apply(&event, at)?;
         out.push(event);
         Ok(())
     }
@@ -224,7 +224,7 @@ impl ExecutionCore {
             PreTradeDecision::Approve => Ok(None),
             PreTradeDecision::Refuse { reason } => Err(reason),
             PreTradeDecision::Resize { quantity, reason } => {
-                let inst = self.config.instruments.get(&spec.symbol)?;
+                let inst = self.config.instruments.get(&spec.symbol).map_err(|e| e.to_string())?;
                 let q = Fixed::from_f64_rounded(quantity, Rounding::Down)
                     .ok()
                     .and_then(|q| q.round_to_step(inst.lot_size, Rounding::Down))

@@ -169,7 +169,7 @@ impl ExecutionCore {
             }
         }
         let symbol = order.spec.symbol.clone();
-        let inst = self.config.instruments.get(&symbol).map_err(ExecutionError::Internal)?;
+        let inst = self.config.instruments.get(&symbol).map_err(|e| ExecutionError::Internal(e.to_string()))?;
         let outcome = match_bar(order, bar, &inst, &self.config.fill, self.portfolio.position(&symbol));
         if let Some(anchor) = outcome.trail_anchor {
             self.orders.get_mut(&id).expect("exists").trail_anchor = Some(anchor);
