@@ -233,7 +233,7 @@ impl ExecutionActor {
                     Ok(())
                 }
                 Event::CandlesIngested(_) => Ok(()),
-                other => core.apply(other, env.timestamp).map_err(|e| e.to_string()),
+                other => Ok(core.apply(other, env.timestamp)?),
             })
             .await?;
         Ok(ExecutionState {
