@@ -446,7 +446,7 @@ impl Actor for ExecutionActor {
                 state.pipeline.reply(reply, r);
             }
             ExecutionMsg::Orders { query, reply } => {
-                state.pipeline.reply(reply, state.core.list(&query).map_err(|m| ErrorReply::new(ErrorCode::BadRequest, m)));
+                state.pipeline.reply(reply, state.core.list(&query).map_err(|m| ErrorReply::new(ErrorCode::BadRequest, m.to_string())));
             }
             ExecutionMsg::Portfolio { reply } => {
                 let mut view = PortfolioView::of(&state.core, state.cursor.max(self.services.journal.last_sequence()));

@@ -71,7 +71,7 @@ impl ExecutionCore {
         let mark = self.last_price.get(&inst.symbol).map(|(p, _)| *p);
         let generated = req.client_order_id.is_none();
         let cid = req.client_order_id.clone().unwrap_or_else(|| generated_client_id(ids.client_nonce()));
-        let plan = plan(req, cid.clone(), &inst, now, mark).map_err(ExecutionError::Invalid)?;
+        let plan = plan(req, cid.clone(), &inst, now, mark).map_err(|e| ExecutionError::Invalid(e.to_string()))?;
         if let Some(existing) = self.by_client.get(&cid).copied() {
             return self.resubmitted(existing, &plan, generated);
         }
