@@ -64,7 +64,7 @@ impl Account {
         source: &str,
         funded_at: Timestamp,
     ) -> Result<Account, BacktestError> {
-        let config = &config.for_symbols(symbols).map_err(BacktestError::Symbol)?;
+        let config = &config.for_symbols(symbols).map_err(|e| BacktestError::Symbol(e.to_string()))?;
         let mut legs = Vec::with_capacity(symbols.len());
         for s in symbols {
             let inst = config.instruments.get(s).map_err(|e| BacktestError::Symbol(e.to_string()))?;

@@ -88,6 +88,12 @@ impl Default for BacktestConfig {
     }
 }
 
+/// Symbols quoted in different currencies asked to share one account (the currencies,
+/// joined by " and ").
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the symbols are quoted in {0}: one account holds one currency; run them apart")]
+pub struct MixedQuotes(pub String);
+
 impl BacktestConfig {
     /// Sets both fee rates (taker and maker) to `rate` (0.001 = 0.1%).
     pub fn with_commission(mut self, rate: Fixed) -> Self {
@@ -144,16 +150,13 @@ impl BacktestConfig {
     /// currency its symbols are quoted in, so `GOOG/USD` runs in USD on the generic rule
     /// (whatever can be imported can be backtested). Symbols quoted in different
     /// currencies cannot share one account: refused, naming them.
-    pub fn for_symbols(&self, symbols: &[&str]) -> Result<BacktestConfig, String> {
+    pub fn for_symbols(&self, symbols: &[&str]) -> Result<BacktestConfig, MixedQuotes> {
         let quotes: std::collections::BTreeSet<&str> = symbols.iter().filter_map(|s| s.split_once('/').map(|(_, q)| q)).collect();
         match quotes.iter().next() {
             Some(q) if quotes.len() == 1 && *q != self.instruments.quote() => {
                 Ok(BacktestConfig { instruments: Instruments::generic(q), ..self.clone() })
             }
-            _ if quotes.len() > 1 => Err(format!(
-                "the symbols are quoted in {}: one account holds one currency; run them apart",
-                quotes.iter().copied().collect::<Vec<_>>().join(" and ")
-            )),
+            _ if quotes.len() > 1 => Err(MixedQuotes(quotes.iter().copied().collect::<Vec<_>>().join(" and "))),
             _ => Ok(self.clone()),
         }
     }
@@ -182,7 +185,7 @@ mod tests {
         assert_eq!(c.for_symbols(&["BTC/USDT"]).unwrap().instruments.quote(), "USDT");
         assert_eq!(c.for_symbols(&["GOOG/USD"]).unwrap().instruments.quote(), "USD");
         assert_eq!(c.for_symbols(&["ETH/BTC", "LTC/BTC"]).unwrap().instruments.quote(), "BTC");
-        let e = c.for_symbols(&["GOOG/USD", "BTC/USDT"]).unwrap_err();
+        let e = c.for_symbols(&["GOOG/USD", "BTC/USDT"]).unwrap_err().to_string();
         assert!(e.contains("USD and USDT") && e.contains("one account holds one currency"), "{e}");
     }
 }
