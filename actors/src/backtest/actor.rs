@@ -15,7 +15,7 @@ use super::bars::{fetch_series, timeframe_or_default};
 use super::engine::{run_spec, SymbolBars};
 use super::files;
 use super::job_kind::JobKind;
-use super::jobs::{finish, reply_err, request_error};
+use super::jobs::{finish, reply_err, request_error, JobError};
 // The actor's struct and messages live in `jobs.rs` (shared with the job files); this is
 // their public path.
 pub use super::jobs::{BacktestActor, BacktestMsg, Entry, RunAccepted};
@@ -104,9 +104,9 @@ impl Actor for BacktestActor {
                     state.completed(id, file);
                     self.apply_retention(state, &meta).await;
                 }
-                Err(reason) => {
+                Err(e) => {
                     let kind = state.entries.get(&id).and_then(Entry::kind);
-                    state.entries.insert(id, Entry::Failed { reason, kind });
+                    state.entries.insert(id, Entry::Failed { reason: e.to_string(), kind });
                 }
             },
         }
@@ -259,11 +259,10 @@ async fn run_in_background(
     done: Arc<AtomicUsize>,
 ) {
     let (symbol, strategy) = (plan.symbols[0].clone(), plan.spec.name.clone());
-    let task = tokio::task::spawn_blocking(move || -> Result<(String, u64, f64, String), String> {
+    let task = tokio::task::spawn_blocking(move || -> Result<(String, u64, f64, String), JobError> {
         // One symbol or several: the same engine (one symbol replays as it always did).
         let named: Vec<SymbolBars> = plan.symbols.iter().zip(&series).map(|(symbol, bars)| SymbolBars { symbol, bars }).collect();
-        let result =
-            run_spec(&plan.config, &named, timeframe, &plan.spec, &mut |n| done.store(n, Ordering::Relaxed)).map_err(|e| e.to_string())?;
+        let result = run_spec(&plan.config, &named, timeframe, &plan.spec, &mut |n| done.store(n, Ordering::Relaxed))?;
         let bars = &series[0];
         let mut doc = performance(id, &plan.spec, &request, &result);
         if let (Some(ai), Some(o)) = (&plan.spec.ai, doc.as_object_mut()) {
@@ -272,12 +271,12 @@ async fn run_in_background(
         // Monte Carlo / look-ahead when asked; progress stays at 1 while they run.
         let inputs = RunInputs { config: &plan.config, bars, timeframe, symbol: &plan.symbols[0], spec: &plan.spec };
         add_sections(&mut doc, analyse(&plan.robustness, &inputs, &result));
-        let file = files::write(&data_dir, id, &doc).map_err(|e| e.to_string())?;
+        let file = files::write(&data_dir, id, &doc)?;
         Ok((file, result.counts.bars as u64, result.metrics.total_return, result.event_stream_hash))
     });
     let outcome = match task.await {
         Ok(r) => r,
-        Err(e) => Err(format!("the backtest thread failed: {e}")),
+        Err(e) => Err(JobError::Thread { what: "backtest".into(), why: e.to_string() }),
     };
     let completed = outcome.map(|(file, bars, total_return, hash)| BacktestCompleted {
         backtest_id: id,

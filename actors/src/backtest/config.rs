@@ -138,7 +138,7 @@ impl BacktestConfig {
             _ => {}
         }
         if let Some(sizing) = &self.sizing {
-            sizing.validate(self.limits.max_position_size)?;
+            sizing.validate(self.limits.max_position_size).map_err(|e| e.to_string())?;
         }
         if !(self.risk_free_rate.is_finite() && self.risk_free_rate > -1.0) {
             return Err(format!("risk_free_rate must be a finite number > -1, got {}", self.risk_free_rate));

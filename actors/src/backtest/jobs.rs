@@ -9,7 +9,10 @@
 //! request, the single search slot ([`search_slot_free`]), and the start and end of
 //! every job in the journal ([`BacktestActor::journal_start`], [`finish`]).
 
+use super::error::BacktestError;
+use super::files::ResultFileError;
 use super::job_kind::JobKind;
+use super::optimize::OptimizeError;
 use super::optimize_request::OptimizeRequest;
 use super::request::{RequestError, RunRequest};
 use super::walk_forward_request::WalkForwardRequest;
@@ -24,6 +27,25 @@ use std::path::PathBuf;
 use std::sync::atomic::AtomicUsize;
 use std::sync::Arc;
 use tradpal_messages::{BacktestCompleted, BacktestFailed, BacktestId, BacktestJobStarted, ErrorCode, ErrorReply, Event, Timeframe};
+
+/// Why a job failed after it was accepted; its text is the `BacktestFailed` reason
+/// (journaled, shown by `results/{id}`), truncated to [`REASON_BYTES_MAX`].
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    /// The engine, the search or the walk-forward refused (bad data, a bust account ...).
+    #[error(transparent)]
+    Backtest(#[from] BacktestError),
+    #[error(transparent)]
+    Search(#[from] OptimizeError),
+    #[error(transparent)]
+    ResultFile(#[from] ResultFileError),
+    /// The blocking thread panicked or was cancelled; `what` names the job.
+    #[error("the {what} thread failed: {why}")]
+    Thread { what: String, why: String },
+    /// The result file was written but `BacktestCompleted` could not be journaled.
+    #[error("the result was written but its journal record failed: {0}")]
+    NotJournaled(String),
+}
 
 /// Optimisations that may run at once: each already uses every core.
 pub const OPTIMIZATIONS_RUNNING_MAX: usize = 1;
@@ -66,7 +88,7 @@ pub enum BacktestMsg {
     /// `meta` is the job's request's: a retention removal it triggers is journaled under it.
     Finished {
         id: BacktestId,
-        outcome: Result<String, String>,
+        outcome: Result<String, JobError>,
         meta: RequestMeta,
     },
 }
@@ -192,20 +214,20 @@ pub(super) fn search_slot_free(state: &BTreeMap<BacktestId, Entry>) -> Result<()
 
 /// Journals the end of a job (`BacktestCompleted`, pointing at its written file, or
 /// `BacktestFailed`) and tells the actor; a failed journal write fails the job.
-pub(super) async fn finish(services: &Services, meta: &RequestMeta, id: BacktestId, outcome: Result<BacktestCompleted, String>) {
+pub(super) async fn finish(services: &Services, meta: &RequestMeta, id: BacktestId, outcome: Result<BacktestCompleted, JobError>) {
     let event = match &outcome {
         Ok(c) => Event::BacktestCompleted(c.clone()),
-        Err(reason) => Event::BacktestFailed(BacktestFailed { backtest_id: id, reason: truncate(reason) }),
+        Err(e) => Event::BacktestFailed(BacktestFailed { backtest_id: id, reason: truncate(&e.to_string()) }),
     };
     let recorded = services.record(services.draft(meta, event)).await;
     let outcome = match (outcome, recorded) {
         (Ok(c), Ok(_)) => Ok(c.result_file),
-        (Err(reason), _) => Err(reason),
-        (Ok(_), Err(e)) => Err(format!("the result was written but its journal record failed: {}", e.to_reply().message)),
+        (Err(e), _) => Err(e),
+        (Ok(_), Err(e)) => Err(JobError::NotJournaled(e.to_reply().message)),
     };
     match &outcome {
         Ok(file) => tracing::info!(%id, file, "backtest completed"),
-        Err(reason) => tracing::warn!(%id, reason, "backtest failed"),
+        Err(e) => tracing::warn!(%id, reason = %e, "backtest failed"),
     }
     if let Some(actor) = ActorRef::<BacktestMsg>::where_is(names::BACKTEST) {
         let _ = actor.cast(BacktestMsg::Finished { id, outcome, meta: meta.clone() });
@@ -221,11 +243,11 @@ pub(super) async fn complete(
     id: BacktestId,
     what: &str,
     (symbol, strategy, bars): (String, String, u64),
-    task: tokio::task::JoinHandle<Result<(String, f64), String>>,
+    task: tokio::task::JoinHandle<Result<(String, f64), JobError>>,
 ) {
     let outcome = match task.await {
         Ok(r) => r,
-        Err(e) => Err(format!("the {what} thread failed: {e}")),
+        Err(e) => Err(JobError::Thread { what: what.to_string(), why: e.to_string() }),
     };
     let completed = outcome.map(|(file, total_return)| BacktestCompleted {
         backtest_id: id,
@@ -239,9 +261,12 @@ pub(super) async fn complete(
     finish(services, meta, id, completed).await;
 }
 
+/// Longest failure reason journaled, in bytes (then `...`).
+pub const REASON_BYTES_MAX: usize = 1_000;
+
 /// A failure reason short enough for a journal record.
 fn truncate(s: &str) -> String {
-    const MAX: usize = 1_000;
+    const MAX: usize = REASON_BYTES_MAX;
     if s.len() <= MAX {
         return s.to_string();
     }

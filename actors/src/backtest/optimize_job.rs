@@ -13,7 +13,7 @@
 use super::bars::{fetch_bars, timeframe_or_default};
 use super::files;
 use super::job_kind::JobKind;
-use super::jobs::{reply_err, request_error, search_slot_free, BacktestActor, RunAccepted};
+use super::jobs::{reply_err, request_error, search_slot_free, BacktestActor, JobError, RunAccepted};
 use super::optimize::{optimize_observed, OptimizeReport, SEGMENT_BARS_MIN};
 use super::optimize_request::{OptimizePlan, OptimizeRequest};
 use super::retention::Index;
@@ -133,11 +133,10 @@ impl Job {
     async fn run(self, plan: OptimizePlan, bars: Vec<Candle>, request: Value, done: Arc<AtomicUsize>) {
         let (id, timeframe, data_dir) = (self.id, self.timeframe, self.data_dir.clone());
         let (symbol, strategy, n) = (plan.run.symbol.clone(), plan.spec.strategy.name.clone(), bars.len() as u64);
-        let task = tokio::task::spawn_blocking(move || -> Result<(String, f64), String> {
-            let report = optimize_observed(&plan.run.config, &bars, timeframe, &plan.run.symbol, &plan.spec, Some(&done))
-                .map_err(|e| e.to_string())?;
+        let task = tokio::task::spawn_blocking(move || -> Result<(String, f64), JobError> {
+            let report = optimize_observed(&plan.run.config, &bars, timeframe, &plan.run.symbol, &plan.spec, Some(&done))?;
             let doc = document(id, &plan.run.symbol, timeframe, plan.spec.threads_used(), &request, &report);
-            let file = files::write(&data_dir, id, &doc).map_err(|e| e.to_string())?;
+            let file = files::write(&data_dir, id, &doc)?;
             Ok((file, report.out_of_sample_metrics.total_return))
         });
         super::jobs::complete(&self.services, &self.meta, id, "optimisation", (symbol, strategy, n), task).await;

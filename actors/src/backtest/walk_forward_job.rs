@@ -11,7 +11,7 @@
 use super::bars::{fetch_bars, timeframe_or_default};
 use super::files;
 use super::job_kind::JobKind;
-use super::jobs::{request_error, search_slot_free, BacktestActor, RunAccepted};
+use super::jobs::{request_error, search_slot_free, BacktestActor, JobError, RunAccepted};
 use super::report::{downsample, EQUITY_POINTS_MAX};
 use super::retention::Index;
 use super::walk_forward::{walk_forward_observed, WalkForwardReport, Windows};
@@ -132,11 +132,10 @@ impl Job {
         let spec = plan.optimize.spec;
         let run = plan.optimize.run;
         let (symbol, strategy, n) = (run.symbol.clone(), spec.strategy.name.clone(), bars.len() as u64);
-        let task = tokio::task::spawn_blocking(move || -> Result<(String, f64), String> {
-            let report = walk_forward_observed(&run.config, &bars, timeframe, &run.symbol, &spec, &windows, Some(&done))
-                .map_err(|e| e.to_string())?;
+        let task = tokio::task::spawn_blocking(move || -> Result<(String, f64), JobError> {
+            let report = walk_forward_observed(&run.config, &bars, timeframe, &run.symbol, &spec, &windows, Some(&done))?;
             let doc = document(id, &run.symbol, timeframe, spec.threads_used(), &request, &report);
-            let file = files::write(&data_dir, id, &doc).map_err(|e| e.to_string())?;
+            let file = files::write(&data_dir, id, &doc)?;
             Ok((file, report.out_of_sample_metrics.total_return))
         });
         super::jobs::complete(&self.services, &self.meta, id, "walk-forward", (symbol, strategy, n), task).await;
