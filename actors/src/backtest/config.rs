@@ -108,6 +108,8 @@ impl BacktestConfig {
     }
 
     /// Checks the values the engine relies on; the message names the field.
+    // Still a String: `tradpal replay` (src/cli/replay.rs) passes it on with `?` as its
+    // own String error; typing it needs that caller changed too (issue 23 follow-up).
     pub fn validate(&self) -> Result<(), String> {
         if !self.starting_cash.is_positive() || self.starting_cash > Fixed::from_int(STARTING_CASH_MAX) {
             return Err(format!("starting_cash must be in (0, {STARTING_CASH_MAX}], got {}", self.starting_cash));
