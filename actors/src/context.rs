@@ -100,6 +100,11 @@ impl FatalSignal {
 }
 
 /// Shared services. Cheap to clone (all handles).
+/// Why [`Services::fold`]'s `apply` refused an event: each actor's own error type (every
+/// actor folds different events), boxed; only its text is used, in the rebuild's
+/// `journal sequence N: ...` answer.
+pub type FoldError = Box<dyn std::error::Error + Send + Sync>;
+
 #[derive(Clone)]
 pub struct Services {
     pub journal: Journal,
@@ -185,13 +190,13 @@ impl Services {
 
     /// Folds every journaled event of the given kinds, in sequence order, into `state`:
     /// how an actor rebuilds itself on (re)start. Runs on a blocking thread (it reads the
-    /// journal from disk). `apply` may refuse an event; that stops the fold with the
-    /// event's sequence named.
+    /// journal from disk). `apply` may refuse an event with its own error ([`FoldError`]);
+    /// that stops the fold with the event's sequence named.
     pub async fn fold<S: Send + 'static>(
         &self,
         kinds: &'static [tradpal_messages::EventKind],
         mut state: S,
-        apply: impl Fn(&mut S, &Envelope) -> Result<(), String> + Send + 'static,
+        apply: impl Fn(&mut S, &Envelope) -> Result<(), FoldError> + Send + 'static,
     ) -> Result<S, ActorError> {
         let journal = self.journal.clone();
         let task = tokio::task::spawn_blocking(move || -> Result<S, ActorError> {

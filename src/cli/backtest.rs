@@ -24,10 +24,9 @@ use std::time::Instant;
 use tradpal_actors::backtest::metrics::Calendar;
 use tradpal_actors::backtest::request::{Participation, RunDefaults, RunRequest};
 use tradpal_actors::backtest::strategy::{StrategyError, STRATEGIES};
-use tradpal_actors::backtest::{
-    build, html, report, run_spec, BacktestConfig, BacktestResult, StrategySpec, SymbolBars, SYMBOLS_PER_RUN_MAX,
-};
+use tradpal_actors::backtest::{build, report, run_spec, BacktestConfig, BacktestResult, StrategySpec, SymbolBars, SYMBOLS_PER_RUN_MAX};
 use tradpal_messages::{is_valid_symbol, BacktestId, Candle, Timeframe};
+use tradpal_report as html;
 
 #[derive(clap::Args, Debug)]
 pub struct BacktestArgs {

@@ -17,7 +17,7 @@ use super::metrics::{compute, EquityPoint, MetricsInput, TradeRecord, NANOS_PER_
 use super::result::{BacktestResult, RunCounts, SymbolResult};
 use super::sizing::{fixed_units, order_for, target_units, Sizing};
 use crate::execution::instrument::Instrument;
-use crate::execution::{ExecutionCore, ExecutionError, OrderRequest};
+use crate::execution::{ExecutionCore, OrderRequest};
 use crate::strategy::{BarContext, Strategy, StrategyRuntime};
 use tradpal_messages::{Candle, CashAdjusted, Event, Fixed, IdGenerator, OrderId, SessionId, Side, Timeframe, Timestamp};
 
@@ -64,17 +64,17 @@ impl Account {
         source: &str,
         funded_at: Timestamp,
     ) -> Result<Account, BacktestError> {
-        let config = &config.for_symbols(symbols).map_err(BacktestError::Symbol)?;
+        let config = &config.for_symbols(symbols).map_err(|e| BacktestError::Symbol(e.to_string()))?;
         let mut legs = Vec::with_capacity(symbols.len());
         for s in symbols {
-            let inst = config.instruments.get(s).map_err(BacktestError::Symbol)?;
+            let inst = config.instruments.get(s).map_err(|e| BacktestError::Symbol(e.to_string()))?;
             legs.push(LegState { ledger: Ledger::new(&inst.symbol, source), inst, runtime: StrategyRuntime::default() });
         }
         let mut core = ExecutionCore::new(config.execution_config());
         let mut log = EventLog::new(config.keep_events);
         let asset = config.instruments.quote().to_string();
         let fund = Event::CashAdjusted(CashAdjusted { asset, amount: config.starting_cash, reason: "backtest starting cash".into() });
-        core.apply(&fund, funded_at).map_err(|e| BacktestError::Execution { index: 0, source: ExecutionError::Internal(e) })?;
+        core.apply(&fund, funded_at).map_err(|e| BacktestError::Execution { index: 0, source: e.into() })?;
         log.record(&fund);
         Ok(Account {
             core,

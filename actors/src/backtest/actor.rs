@@ -15,147 +15,28 @@ use super::bars::{fetch_series, timeframe_or_default};
 use super::engine::{run_spec, SymbolBars};
 use super::files;
 use super::job_kind::JobKind;
+use super::jobs::{finish, reply_err, request_error, JobError};
+// The actor's struct and messages live in `jobs.rs` (shared with the job files); this is
+// their public path.
+pub use super::jobs::{BacktestActor, BacktestMsg, Entry, RunAccepted};
 use super::optimize_job;
-use super::optimize_request::OptimizeRequest;
 use super::report::{add_sections, performance, summary, unfinished};
-use super::request::{RequestError, RunPlan, RunRequest};
+use super::request::{RunPlan, RunRequest};
 use super::retention::Index;
 use super::robustness::{analyse, RunInputs};
 use super::walk_forward_job;
-use super::walk_forward_request::WalkForwardRequest;
 use crate::context::{RequestMeta, Services};
-use crate::names;
-use crate::session::actor::Answer;
 use ractor::{Actor, ActorProcessingErr, ActorRef};
-use serde::Serialize;
 use serde_json::Value;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use tradpal_messages::{
-    BacktestCompleted, BacktestFailed, BacktestId, BacktestJobStarted, Candle, ErrorCode, ErrorReply, Event, EventKind, Timeframe,
-};
+use tradpal_messages::{BacktestCompleted, BacktestId, Candle, ErrorCode, ErrorReply, Event, EventKind, Timeframe};
 
 /// Backtests that may run at once (each holds a blocking thread and its bars in memory).
 pub const BACKTESTS_RUNNING_MAX: usize = 2;
 /// The reason a run cut by a restart reports.
 pub const INTERRUPTED: &str = "interrupted by a restart before it finished";
-
-#[derive(Debug)]
-pub enum BacktestMsg {
-    Run {
-        req: Box<RunRequest>,
-        meta: RequestMeta,
-        reply: Answer<RunAccepted>,
-    },
-    /// The headline of a run (`results/{id}`).
-    Results {
-        id: BacktestId,
-        reply: Answer<Value>,
-    },
-    /// The full report of a finished run (`performance/{id}`).
-    Performance {
-        id: BacktestId,
-        reply: Answer<Value>,
-    },
-    /// An optimisation (`POST /api/backtest/optimize`; see `optimize_job.rs`).
-    Optimize {
-        req: Box<OptimizeRequest>,
-        meta: RequestMeta,
-        reply: Answer<RunAccepted>,
-    },
-    /// A walk-forward (`POST /api/backtest/walk-forward`; see `walk_forward_job.rs`).
-    WalkForward {
-        req: Box<WalkForwardRequest>,
-        meta: RequestMeta,
-        reply: Answer<RunAccepted>,
-    },
-    /// The HTML report of a finished run (`report/{id}`).
-    Report {
-        id: BacktestId,
-        reply: Answer<String>,
-    },
-    /// Internal: a run ended (its file written and its end journaled, or not).
-    /// `meta` is the job's request's: a retention removal it triggers is journaled under it.
-    Finished {
-        id: BacktestId,
-        outcome: Result<String, String>,
-        meta: RequestMeta,
-    },
-}
-
-/// The answer to `Run`.
-#[derive(Debug, Clone, Serialize)]
-pub struct RunAccepted {
-    pub backtest_id: BacktestId,
-    /// `run`, `optimize` or `walk_forward`.
-    pub kind: JobKind,
-    pub status: &'static str,
-    pub symbol: String,
-    pub timeframe: Timeframe,
-    pub strategy: String,
-    pub bars: usize,
-}
-
-#[derive(Debug, Clone)]
-pub enum Entry {
-    /// `done` counts bars (a run) or engine runs (an optimisation) up to `total`.
-    Running {
-        done: Arc<AtomicUsize>,
-        total: usize,
-        kind: JobKind,
-    },
-    Completed {
-        file: String,
-    },
-    /// `kind` is `None` for a job journaled by an older build (`BacktestStarted` had no
-    /// kind) and for an unknown kind.
-    Failed {
-        reason: String,
-        kind: Option<JobKind>,
-    },
-    /// Its result file was deleted by retention (see `retention.rs`).
-    Removed {
-        reason: String,
-    },
-}
-
-impl Entry {
-    /// The job's kind, when known.
-    fn kind(&self) -> Option<JobKind> {
-        match self {
-            Entry::Running { kind, .. } => Some(*kind),
-            Entry::Failed { kind, .. } => *kind,
-            Entry::Completed { .. } | Entry::Removed { .. } => None,
-        }
-    }
-}
-
-#[derive(Debug, Clone)]
-pub struct BacktestActor {
-    pub services: Services,
-    /// Where result files go (`<data_dir>/backtests/`).
-    pub data_dir: PathBuf,
-    /// Most finished result files kept (`BACKTEST_RESULTS_MAX`; see `retention.rs`).
-    pub results_max: usize,
-    /// The AI ensemble's weights and switches (`ai_ensemble` runs pin them).
-    pub ai: crate::ensemble::actor::EnsembleSettings,
-    /// The settings a request's missing cost fields take (`TRANSACTION_COSTS`,
-    /// `RISK_FREE_RATE`, `trading_config.capital`).
-    pub defaults: super::request::RunDefaults,
-}
-
-pub(super) fn reply_err(code: ErrorCode, message: impl Into<String>) -> ErrorReply {
-    ErrorReply::new(code, message)
-}
-
-pub(super) fn request_error(e: RequestError) -> ErrorReply {
-    let code = match e {
-        RequestError::Field { .. } => ErrorCode::BadRequest,
-        RequestError::NotBuilt { .. } => ErrorCode::NotImplemented,
-    };
-    reply_err(code, e.to_string())
-}
 
 /// Folds the journaled backtest events: every run that ended, those cut by a restart,
 /// and the results removed by retention.
@@ -223,9 +104,9 @@ impl Actor for BacktestActor {
                     state.completed(id, file);
                     self.apply_retention(state, &meta).await;
                 }
-                Err(reason) => {
+                Err(e) => {
                     let kind = state.entries.get(&id).and_then(Entry::kind);
-                    state.entries.insert(id, Entry::Failed { reason, kind });
+                    state.entries.insert(id, Entry::Failed { reason: e.to_string(), kind });
                 }
             },
         }
@@ -330,27 +211,6 @@ impl BacktestActor {
         })
     }
 
-    /// A new id, and the journaled start of a job of `kind` under it.
-    pub(super) async fn journal_start(
-        &self,
-        meta: &RequestMeta,
-        kind: JobKind,
-        symbol: &str,
-        strategy: &str,
-        bars: usize,
-    ) -> Result<BacktestId, ErrorReply> {
-        let id = self.services.ids.lock().expect("id generator lock poisoned").backtest_id();
-        let started = BacktestJobStarted {
-            backtest_id: id,
-            kind: kind.as_str().to_string(),
-            symbol: symbol.to_string(),
-            strategy: strategy.to_string(),
-            bars: bars as u64,
-        };
-        self.services.record(self.services.draft(meta, Event::BacktestJobStarted(started))).await.map_err(|e| e.to_reply())?;
-        Ok(id)
-    }
-
     /// The result file of a completed job, read on a blocking thread.
     async fn read(&self, id: BacktestId, file: String) -> Result<Value, ErrorReply> {
         let dir = self.data_dir.clone();
@@ -381,7 +241,7 @@ impl BacktestActor {
                 format!("backtest {id} is {what}: its report is the JSON of /api/backtest/performance/{id}"),
             ));
         }
-        Ok(super::html::render(&doc))
+        Ok(tradpal_report::render(&doc))
     }
 }
 
@@ -399,11 +259,10 @@ async fn run_in_background(
     done: Arc<AtomicUsize>,
 ) {
     let (symbol, strategy) = (plan.symbols[0].clone(), plan.spec.name.clone());
-    let task = tokio::task::spawn_blocking(move || -> Result<(String, u64, f64, String), String> {
+    let task = tokio::task::spawn_blocking(move || -> Result<(String, u64, f64, String), JobError> {
         // One symbol or several: the same engine (one symbol replays as it always did).
         let named: Vec<SymbolBars> = plan.symbols.iter().zip(&series).map(|(symbol, bars)| SymbolBars { symbol, bars }).collect();
-        let result =
-            run_spec(&plan.config, &named, timeframe, &plan.spec, &mut |n| done.store(n, Ordering::Relaxed)).map_err(|e| e.to_string())?;
+        let result = run_spec(&plan.config, &named, timeframe, &plan.spec, &mut |n| done.store(n, Ordering::Relaxed))?;
         let bars = &series[0];
         let mut doc = performance(id, &plan.spec, &request, &result);
         if let (Some(ai), Some(o)) = (&plan.spec.ai, doc.as_object_mut()) {
@@ -412,12 +271,12 @@ async fn run_in_background(
         // Monte Carlo / look-ahead when asked; progress stays at 1 while they run.
         let inputs = RunInputs { config: &plan.config, bars, timeframe, symbol: &plan.symbols[0], spec: &plan.spec };
         add_sections(&mut doc, analyse(&plan.robustness, &inputs, &result));
-        let file = files::write(&data_dir, id, &doc).map_err(|e| e.to_string())?;
+        let file = files::write(&data_dir, id, &doc)?;
         Ok((file, result.counts.bars as u64, result.metrics.total_return, result.event_stream_hash))
     });
     let outcome = match task.await {
         Ok(r) => r,
-        Err(e) => Err(format!("the backtest thread failed: {e}")),
+        Err(e) => Err(JobError::Thread { what: "backtest".into(), why: e.to_string() }),
     };
     let completed = outcome.map(|(file, bars, total_return, hash)| BacktestCompleted {
         backtest_id: id,
@@ -429,28 +288,6 @@ async fn run_in_background(
         result_file: file,
     });
     finish(&services, &meta, id, completed).await;
-}
-
-/// Journals the end of a job (`BacktestCompleted`, pointing at its written file, or
-/// `BacktestFailed`) and tells the actor; a failed journal write fails the job.
-pub(super) async fn finish(services: &Services, meta: &RequestMeta, id: BacktestId, outcome: Result<BacktestCompleted, String>) {
-    let event = match &outcome {
-        Ok(c) => Event::BacktestCompleted(c.clone()),
-        Err(reason) => Event::BacktestFailed(BacktestFailed { backtest_id: id, reason: truncate(reason) }),
-    };
-    let recorded = services.record(services.draft(meta, event)).await;
-    let outcome = match (outcome, recorded) {
-        (Ok(c), Ok(_)) => Ok(c.result_file),
-        (Err(reason), _) => Err(reason),
-        (Ok(_), Err(e)) => Err(format!("the result was written but its journal record failed: {}", e.to_reply().message)),
-    };
-    match &outcome {
-        Ok(file) => tracing::info!(%id, file, "backtest completed"),
-        Err(reason) => tracing::warn!(%id, reason, "backtest failed"),
-    }
-    if let Some(actor) = ActorRef::<BacktestMsg>::where_is(names::BACKTEST) {
-        let _ = actor.cast(BacktestMsg::Finished { id, outcome, meta: meta.clone() });
-    }
 }
 
 /// 410 for a result deleted by retention, with the reason (which names the limit).
@@ -465,17 +302,4 @@ fn with_kind(mut doc: Value, kind: JobKind) -> Value {
         o.insert("kind".into(), kind.as_str().into());
     }
     doc
-}
-
-/// A failure reason short enough for a journal record.
-fn truncate(s: &str) -> String {
-    const MAX: usize = 1_000;
-    if s.len() <= MAX {
-        return s.to_string();
-    }
-    let mut end = MAX;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}...", &s[..end])
 }

@@ -88,6 +88,12 @@ impl Default for BacktestConfig {
     }
 }
 
+/// Symbols quoted in different currencies asked to share one account (the currencies,
+/// joined by " and ").
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the symbols are quoted in {0}: one account holds one currency; run them apart")]
+pub struct MixedQuotes(pub String);
+
 impl BacktestConfig {
     /// Sets both fee rates (taker and maker) to `rate` (0.001 = 0.1%).
     pub fn with_commission(mut self, rate: Fixed) -> Self {
@@ -102,6 +108,8 @@ impl BacktestConfig {
     }
 
     /// Checks the values the engine relies on; the message names the field.
+    // Still a String: `tradpal replay` (src/cli/replay.rs) passes it on with `?` as its
+    // own String error; typing it needs that caller changed too (issue 23 follow-up).
     pub fn validate(&self) -> Result<(), String> {
         if !self.starting_cash.is_positive() || self.starting_cash > Fixed::from_int(STARTING_CASH_MAX) {
             return Err(format!("starting_cash must be in (0, {STARTING_CASH_MAX}], got {}", self.starting_cash));
@@ -132,7 +140,7 @@ impl BacktestConfig {
             _ => {}
         }
         if let Some(sizing) = &self.sizing {
-            sizing.validate(self.limits.max_position_size)?;
+            sizing.validate(self.limits.max_position_size).map_err(|e| e.to_string())?;
         }
         if !(self.risk_free_rate.is_finite() && self.risk_free_rate > -1.0) {
             return Err(format!("risk_free_rate must be a finite number > -1, got {}", self.risk_free_rate));
@@ -144,16 +152,13 @@ impl BacktestConfig {
     /// currency its symbols are quoted in, so `GOOG/USD` runs in USD on the generic rule
     /// (whatever can be imported can be backtested). Symbols quoted in different
     /// currencies cannot share one account: refused, naming them.
-    pub fn for_symbols(&self, symbols: &[&str]) -> Result<BacktestConfig, String> {
+    pub fn for_symbols(&self, symbols: &[&str]) -> Result<BacktestConfig, MixedQuotes> {
         let quotes: std::collections::BTreeSet<&str> = symbols.iter().filter_map(|s| s.split_once('/').map(|(_, q)| q)).collect();
         match quotes.iter().next() {
             Some(q) if quotes.len() == 1 && *q != self.instruments.quote() => {
                 Ok(BacktestConfig { instruments: Instruments::generic(q), ..self.clone() })
             }
-            _ if quotes.len() > 1 => Err(format!(
-                "the symbols are quoted in {}: one account holds one currency; run them apart",
-                quotes.iter().copied().collect::<Vec<_>>().join(" and ")
-            )),
+            _ if quotes.len() > 1 => Err(MixedQuotes(quotes.iter().copied().collect::<Vec<_>>().join(" and "))),
             _ => Ok(self.clone()),
         }
     }
@@ -182,7 +187,7 @@ mod tests {
         assert_eq!(c.for_symbols(&["BTC/USDT"]).unwrap().instruments.quote(), "USDT");
         assert_eq!(c.for_symbols(&["GOOG/USD"]).unwrap().instruments.quote(), "USD");
         assert_eq!(c.for_symbols(&["ETH/BTC", "LTC/BTC"]).unwrap().instruments.quote(), "BTC");
-        let e = c.for_symbols(&["GOOG/USD", "BTC/USDT"]).unwrap_err();
+        let e = c.for_symbols(&["GOOG/USD", "BTC/USDT"]).unwrap_err().to_string();
         assert!(e.contains("USD and USDT") && e.contains("one account holds one currency"), "{e}");
     }
 }

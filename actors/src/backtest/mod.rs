@@ -13,12 +13,16 @@
 //!   a request, fetches bars from the market-data actor, journals `BacktestJobStarted`, runs
 //!   the engine on a blocking thread (progress via [`run_observed`]), writes the report
 //!   file and journals `BacktestCompleted` / `BacktestFailed`; rebuilt from those events.
-//!   Also serves the HTML report of a finished run.
+//!   Also serves the HTML report of a finished run (rendered by the `tradpal-report`
+//!   crate from the result file).
 //! - `bars.rs`: the stored bars a job runs over, asked of the market-data actor
 //!   ([`bars::fetch_range`], [`bars::RangePages`]: also `tradpal backtest --symbol`
 //!   in-process, ML and RL training, the ensemble).
 //! - `job_kind.rs`: [`job_kind::JobKind`], a job's kind (run, optimize, walk_forward),
 //!   named by string on the wire and in the journal.
+//! - `jobs.rs`: what the actor and its job files share (the actor's struct and
+//!   messages, a job's index entry, the single search slot, journaling a job's start
+//!   and end), so `actor.rs` -> job files -> `jobs.rs` runs one way.
 //! - `optimize_job.rs`: optimisations over HTTP in the same actor: one at a time
 //!   ([`optimize_job::OPTIMIZATIONS_RUNNING_MAX`]), same journal events and result files
 //!   (`"kind": "optimize"`), progress in engine runs.
@@ -31,10 +35,6 @@
 //!   bars or fractions, resolved against the fetched bars; each message names the field.
 //! - `optimize_request.rs`: [`optimize_request::OptimizeRequest`] (the body of
 //!   `POST /api/backtest/optimize`) and its checks, each naming the field.
-//! - `html/`: the self-contained HTML report (inline CSS and SVG) built from the
-//!   performance JSON; the equity curve alone as SVG.
-//!   - `mod.rs`: [`html::render`], [`html::equity_svg`], escaping, the sections.
-//!   - `svg.rs`: the line / area chart and the monthly heat map.
 //! - `request.rs`: [`request::RunRequest`] (the HTTP body: the run, and the optional
 //!   `monte_carlo_runs` / `monte_carlo_method` / `lookahead_checks`) and its checks, each
 //!   naming the field (an `ai_ensemble` run's models are resolved by the actor).
@@ -137,8 +137,8 @@ pub mod engine;
 pub mod error;
 pub mod events;
 pub mod files;
-pub mod html;
 pub mod job_kind;
+pub mod jobs;
 pub mod ledger;
 pub mod metrics;
 pub mod optimize;

@@ -8,52 +8,28 @@
 //! runs, not one event stream) or `BacktestFailed`. So a finished optimisation survives
 //! a restart exactly as a run does. At most [`OPTIMIZATIONS_RUNNING_MAX`] run at once,
 //! each on one blocking thread that fans its trials out over every core; more answer
-//! 503 (the slot is shared with walk-forwards: [`search_slot_free`]). Progress counts engine runs up to [`super::optimize::OptimizeSpec::runs_planned`].
+//! 503 (the slot is shared with walk-forwards: [`super::jobs::search_slot_free`]). Progress counts engine runs up to [`super::optimize::OptimizeSpec::runs_planned`].
 
-use super::actor::{finish, reply_err, request_error, BacktestActor, Entry, RunAccepted};
 use super::bars::{fetch_bars, timeframe_or_default};
 use super::files;
 use super::job_kind::JobKind;
+use super::jobs::{reply_err, request_error, search_slot_free, BacktestActor, JobError, RunAccepted};
 use super::optimize::{optimize_observed, OptimizeReport, SEGMENT_BARS_MIN};
 use super::optimize_request::{OptimizePlan, OptimizeRequest};
 use super::retention::Index;
 use crate::context::{RequestMeta, Services};
 use serde_json::{json, Value};
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::atomic::AtomicUsize;
 use std::sync::Arc;
-use tradpal_messages::{BacktestCompleted, BacktestId, Candle, ErrorCode, ErrorReply, Timeframe};
+use tradpal_messages::{BacktestId, Candle, ErrorCode, ErrorReply, Timeframe};
 
-/// Optimisations that may run at once: each already uses every core.
-pub const OPTIMIZATIONS_RUNNING_MAX: usize = 1;
+/// Optimisations that may run at once (the single search slot's size, kept in `jobs.rs`).
+pub use super::jobs::OPTIMIZATIONS_RUNNING_MAX;
 
 /// Whether a result document is an optimisation's.
 pub fn is_optimize(doc: &Value) -> bool {
     doc["kind"] == JobKind::Optimize.as_str()
-}
-
-/// The single search slot, shared by optimisations and walk-forwards (each uses every
-/// core): 503 naming [`OPTIMIZATIONS_RUNNING_MAX`] when it is taken.
-pub(super) fn search_slot_free(state: &BTreeMap<BacktestId, Entry>) -> Result<(), ErrorReply> {
-    let running: Vec<&str> = state
-        .values()
-        .filter_map(|e| match e {
-            Entry::Running { kind, .. } if kind.is_search() => Some(kind.as_str()),
-            _ => None,
-        })
-        .collect();
-    if running.len() >= OPTIMIZATIONS_RUNNING_MAX {
-        return Err(reply_err(
-            ErrorCode::Unavailable,
-            format!(
-                "{} optimisation / walk-forward ({}) is running, the most at once (OPTIMIZATIONS_RUNNING_MAX = {OPTIMIZATIONS_RUNNING_MAX}): it uses every core; retry when it completes",
-                running.len(),
-                running.join(", ")
-            ),
-        ));
-    }
-    Ok(())
 }
 
 /// The result file of an optimisation: the report, with the id, status, data and the
@@ -157,40 +133,12 @@ impl Job {
     async fn run(self, plan: OptimizePlan, bars: Vec<Candle>, request: Value, done: Arc<AtomicUsize>) {
         let (id, timeframe, data_dir) = (self.id, self.timeframe, self.data_dir.clone());
         let (symbol, strategy, n) = (plan.run.symbol.clone(), plan.spec.strategy.name.clone(), bars.len() as u64);
-        let task = tokio::task::spawn_blocking(move || -> Result<(String, f64), String> {
-            let report = optimize_observed(&plan.run.config, &bars, timeframe, &plan.run.symbol, &plan.spec, Some(&done))
-                .map_err(|e| e.to_string())?;
+        let task = tokio::task::spawn_blocking(move || -> Result<(String, f64), JobError> {
+            let report = optimize_observed(&plan.run.config, &bars, timeframe, &plan.run.symbol, &plan.spec, Some(&done))?;
             let doc = document(id, &plan.run.symbol, timeframe, plan.spec.threads_used(), &request, &report);
-            let file = files::write(&data_dir, id, &doc).map_err(|e| e.to_string())?;
+            let file = files::write(&data_dir, id, &doc)?;
             Ok((file, report.out_of_sample_metrics.total_return))
         });
-        complete(&self.services, &self.meta, id, "optimisation", (symbol, strategy, n), task).await;
+        super::jobs::complete(&self.services, &self.meta, id, "optimisation", (symbol, strategy, n), task).await;
     }
-}
-
-/// Awaits a search job's blocking thread (it returns the result file and the headline
-/// return) and journals the job's completion or failure. Shared by optimisations and
-/// walk-forwards; `what` names the job in a failure.
-pub(super) async fn complete(
-    services: &Services,
-    meta: &RequestMeta,
-    id: BacktestId,
-    what: &str,
-    (symbol, strategy, bars): (String, String, u64),
-    task: tokio::task::JoinHandle<Result<(String, f64), String>>,
-) {
-    let outcome = match task.await {
-        Ok(r) => r,
-        Err(e) => Err(format!("the {what} thread failed: {e}")),
-    };
-    let completed = outcome.map(|(file, total_return)| BacktestCompleted {
-        backtest_id: id,
-        symbol,
-        strategy,
-        bars,
-        total_return,
-        event_stream_hash: String::new(),
-        result_file: file,
-    });
-    finish(services, meta, id, completed).await;
 }

@@ -110,12 +110,18 @@ impl Participation {
     }
 }
 
+/// A participation cap that is neither a number nor `none` (the range is checked
+/// with the rest of the request).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0:?} is not a fraction in (0, 1] or none")]
+pub struct BadParticipation(pub String);
+
 impl std::str::FromStr for Participation {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = BadParticipation;
+    fn from_str(s: &str) -> Result<Self, BadParticipation> {
         match s.trim() {
             "none" => Ok(Participation::None),
-            t => t.parse::<f64>().map(Participation::Fraction).map_err(|_| format!("{t:?} is not a fraction in (0, 1] or none")),
+            t => t.parse::<f64>().map(Participation::Fraction).map_err(|_| BadParticipation(t.to_string())),
         }
     }
 }
@@ -295,7 +301,7 @@ impl RunRequest {
             Some(m) if self.monte_carlo_runs.is_none() => {
                 return Err(field("monte_carlo_method", format!("{m:?} given without monte_carlo_runs")))
             }
-            Some(m) => m.parse::<Resampling>().map_err(|e| field("monte_carlo_method", e))?,
+            Some(m) => m.parse::<Resampling>().map_err(|e| field("monte_carlo_method", e.to_string()))?,
         };
         Ok(RobustnessRequest {
             monte_carlo: self.monte_carlo_runs.map(|runs| MonteCarloSpec { runs, seed, method }),

@@ -8,9 +8,9 @@
 //! deleted after: a crash in between leaves an orphan file, never an index entry that
 //! points at a missing file. `results/{id}` of a removed one answers 410 with the reason.
 
-use super::actor::{BacktestActor, Entry};
 use super::files;
 use super::job_kind::JobKind;
+use super::jobs::{BacktestActor, Entry};
 use crate::context::RequestMeta;
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::AtomicUsize;

@@ -32,6 +32,17 @@ use crate::risk::sizing::{calculate_position_size, FixedFractional, Kelly, Posit
 use serde::{Deserialize, Serialize};
 use tradpal_messages::{Candle, Fixed, Rounding};
 
+/// A sizing method's parameters refused before a run; the text names the field
+/// (`BacktestConfig::validate` passes it on).
+#[derive(Debug, thiserror::Error)]
+pub enum SizingError {
+    #[error("sizing: lookback_bars must be in 2..={VOLATILITY_LOOKBACK_BARS_MAX} (VOLATILITY_LOOKBACK_BARS_MAX), got {0}")]
+    LookbackBars(usize),
+    /// The risk core's own check on made-up prices.
+    #[error("sizing: {0}")]
+    Risk(crate::risk::RiskError),
+}
+
 /// Longest volatility lookback, in bars (bounds the closes copied per decision).
 pub const VOLATILITY_LOOKBACK_BARS_MAX: usize = 10_000;
 
@@ -77,17 +88,14 @@ impl RiskSizing {
 
     /// Checks the method's parameters once, before a run (the risk core's own checks on
     /// made-up prices; the message names the field).
-    pub fn validate(&self, max_position_size: f64) -> Result<(), String> {
+    pub fn validate(&self, max_position_size: f64) -> Result<(), SizingError> {
         if let RiskSizing::VolatilityTarget(v) = self {
             if !(2..=VOLATILITY_LOOKBACK_BARS_MAX).contains(&v.lookback_bars) {
-                return Err(format!(
-                    "sizing: lookback_bars must be in 2..={VOLATILITY_LOOKBACK_BARS_MAX} (VOLATILITY_LOOKBACK_BARS_MAX), got {}",
-                    v.lookback_bars
-                ));
+                return Err(SizingError::LookbackBars(v.lookback_bars));
             }
         }
         let probe = self.request(10_000.0, 100.0, &[100.0, 101.0, 100.5], 365.0, max_position_size);
-        calculate_position_size(&probe).map(|_| ()).map_err(|e| format!("sizing: {e}"))
+        calculate_position_size(&probe).map(|_| ()).map_err(SizingError::Risk)
     }
 
     /// Signed units for `direction` (the strategy's target; only its sign is used) at

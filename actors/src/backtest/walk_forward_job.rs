@@ -3,16 +3,15 @@
 //!
 //! They work as optimisations do (see `optimize_job.rs`): same id space, journal events
 //! and result files (`"kind": "walk_forward"`), and the same single search slot
-//! ([`super::optimize_job::search_slot_free`]): a walk-forward is many optimisations,
+//! ([`super::jobs::search_slot_free`]): a walk-forward is many optimisations,
 //! each using every core, so one optimisation or walk-forward runs at a time and more
 //! answer 503. `BacktestCompleted.total_return` is the stitched out-of-sample return.
 //! Progress counts engine runs up to [`super::walk_forward::runs_planned`].
 
-use super::actor::{request_error, BacktestActor, RunAccepted};
 use super::bars::{fetch_bars, timeframe_or_default};
 use super::files;
 use super::job_kind::JobKind;
-use super::optimize_job::search_slot_free;
+use super::jobs::{request_error, search_slot_free, BacktestActor, JobError, RunAccepted};
 use super::report::{downsample, EQUITY_POINTS_MAX};
 use super::retention::Index;
 use super::walk_forward::{walk_forward_observed, WalkForwardReport, Windows};
@@ -133,13 +132,12 @@ impl Job {
         let spec = plan.optimize.spec;
         let run = plan.optimize.run;
         let (symbol, strategy, n) = (run.symbol.clone(), spec.strategy.name.clone(), bars.len() as u64);
-        let task = tokio::task::spawn_blocking(move || -> Result<(String, f64), String> {
-            let report = walk_forward_observed(&run.config, &bars, timeframe, &run.symbol, &spec, &windows, Some(&done))
-                .map_err(|e| e.to_string())?;
+        let task = tokio::task::spawn_blocking(move || -> Result<(String, f64), JobError> {
+            let report = walk_forward_observed(&run.config, &bars, timeframe, &run.symbol, &spec, &windows, Some(&done))?;
             let doc = document(id, &run.symbol, timeframe, spec.threads_used(), &request, &report);
-            let file = files::write(&data_dir, id, &doc).map_err(|e| e.to_string())?;
+            let file = files::write(&data_dir, id, &doc)?;
             Ok((file, report.out_of_sample_metrics.total_return))
         });
-        super::optimize_job::complete(&self.services, &self.meta, id, "walk-forward", (symbol, strategy, n), task).await;
+        super::jobs::complete(&self.services, &self.meta, id, "walk-forward", (symbol, strategy, n), task).await;
     }
 }

@@ -13,7 +13,7 @@
 //! When no part can speak because nothing is trained, the answer is 409 saying how to
 //! train a model.
 
-use super::core::{decide, Action, Decision, Inputs, MlInput, RegimeInput, RlInput, Rules, Weights};
+use super::core::{decide, Action, Decision, Inputs, LeftOut, MlInput, RegimeInput, RlInput, Rules, Weights};
 use crate::context::{ActorError, RequestMeta, Services};
 use crate::execution::actor::ExecutionMsg;
 use crate::execution::view::SubmitReply;
@@ -186,9 +186,9 @@ impl EnsembleActor {
         Ok((bars, tf, false))
     }
 
-    async fn ml_part(&self, req: &SmartTradeRequest, bars: &[Candle], own: bool) -> Result<MlInput, String> {
+    async fn ml_part(&self, req: &SmartTradeRequest, bars: &[Candle], own: bool) -> Result<MlInput, LeftOut> {
         if !self.settings.ml_enabled {
-            return Err("ENABLE_ML_TRAINING is false".into());
+            return Err(LeftOut::Disabled("ENABLE_ML_TRAINING"));
         }
         let (symbol, model_id, candles) = (req.symbol.clone(), req.model_id, own.then(|| bars.to_vec()));
         let v = ask(names::ML, |reply| MlMsg::Score { symbol, model_id, candles, reply }).await.and_then(|r| r).map_err(|e| e.message)?;
@@ -206,9 +206,9 @@ impl EnsembleActor {
         tf: Timeframe,
         own: bool,
         meta: &RequestMeta,
-    ) -> Result<RegimeInput, String> {
+    ) -> Result<RegimeInput, LeftOut> {
         if !self.settings.regime_enabled {
-            return Err("ENABLE_MARKET_REGIME is false".into());
+            return Err(LeftOut::Disabled("ENABLE_MARKET_REGIME"));
         }
         if own {
             let request = crate::regime::api::ClassifyRequest {
@@ -230,17 +230,17 @@ impl EnsembleActor {
 
     /// The agent's action probabilities on the last bar, observed from flat (as
     /// `POST /api/rl/infer` does): `agent_id`, or the symbol's latest trained agent.
-    async fn rl_part(&self, req: &SmartTradeRequest, bars: &[Candle]) -> Result<RlInput, String> {
+    async fn rl_part(&self, req: &SmartTradeRequest, bars: &[Candle]) -> Result<RlInput, LeftOut> {
         if !self.settings.rl_enabled {
-            return Err("ENABLE_REINFORCEMENT_LEARNING is false".into());
+            return Err(LeftOut::Disabled("ENABLE_REINFORCEMENT_LEARNING"));
         }
         let (symbol, agent_id) = (req.symbol.clone(), req.agent_id.clone());
         let a = ask(names::RL, |reply| RlMsg::Resolve { symbol, agent_id, reply }).await.and_then(|r| r).map_err(|e| e.message)?;
         // The latest `INFER_BARS`, as `/api/rl/infer` reads: the same answer, a quarter of the work.
         let bars = bars[bars.len().saturating_sub(crate::rl::actor::INFER_BARS)..].to_vec();
         let agent = a.agent.clone();
-        let out = tokio::task::spawn_blocking(move || -> Result<Inference, String> {
-            let features = Features::build(&bars, agent.regime.as_ref()).map_err(|e| e.to_string())?;
+        let out = tokio::task::spawn_blocking(move || -> Result<Inference, LeftOut> {
+            let features = Features::build(&bars, agent.regime.as_ref()).map_err(|e| LeftOut::Unavailable(e.to_string()))?;
             let mut obs = [0.0; OBS_DIM];
             features.observe(bars.len() - 1, 0.0, 0.0, &mut obs);
             Ok(infer(&agent, &obs))
@@ -266,7 +266,7 @@ impl EnsembleActor {
         let (ml, regime, rl) =
             tokio::join!(self.ml_part(&req, &bars, own), self.regime_part(&req, &bars, tf, own, meta), self.rl_part(&req, &bars));
         if ml.is_err() && rl.is_err() && (self.settings.ml_enabled || self.settings.rl_enabled) {
-            let why = [ml.as_ref().err(), rl.as_ref().err()].into_iter().flatten().cloned().collect::<Vec<_>>().join("; ");
+            let why = [ml.as_ref().err(), rl.as_ref().err()].into_iter().flatten().map(LeftOut::to_string).collect::<Vec<_>>().join("; ");
             return Err(ErrorReply::new(ErrorCode::Conflict, format!("no model or agent to decide with: {why}")).into());
         }
         let decision = decide(&Inputs { ml, rl, regime }, &Rules { weights: self.settings.weights, threshold, ..Rules::default() });
@@ -319,7 +319,7 @@ impl EnsembleActor {
     ) -> Result<SubmitReply, ErrorReply> {
         let side = if action == Action::Buy { Side::Buy } else { Side::Sell };
         let qty = Fixed::from_f64_rounded(quantity, Rounding::Down).map_err(|e| bad(format!("quantity: {e}")))?;
-        let inst = crate::execution::instrument::Instruments::binance_usdt().get(symbol).map_err(bad)?;
+        let inst = crate::execution::instrument::Instruments::binance_usdt().get(symbol).map_err(|e| bad(e.to_string()))?;
         let qty = qty.round_to_step(inst.lot_size, Rounding::Down).unwrap_or(Fixed::ZERO);
         let mut order = OrderRequest::market(symbol, side, qty);
         order.client_order_id = Some(format!("ai-{sequence}"));

@@ -121,9 +121,45 @@ pub struct Sources {
 /// What the parts are, and which the settings allow.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Inputs {
-    pub ml: Result<MlInput, String>,
-    pub rl: Result<RlInput, String>,
-    pub regime: Result<RegimeInput, String>,
+    pub ml: Result<MlInput, LeftOut>,
+    pub rl: Result<RlInput, LeftOut>,
+    pub regime: Result<RegimeInput, LeftOut>,
+}
+
+/// Why a part is left out of a decision. Its text is the part's `left_out` (journaled
+/// in `AiDecision`, answered over HTTP), as it always read.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum LeftOut {
+    /// The part's setting is off; names the variable (`ENABLE_ML_TRAINING` ...).
+    #[error("{0} is false")]
+    Disabled(&'static str),
+    #[error("the ML features are warming up (about {0} bars)")]
+    MlWarmingUp(usize),
+    #[error("the RL observation is warming up ({0} bars)")]
+    RlWarmingUp(usize),
+    #[error("the regime filter is warming up")]
+    RegimeWarmingUp,
+    #[error("ML probability {0} is not a number")]
+    MlNotANumber(f64),
+    /// `RL` or `regime`: its probabilities are not numbers.
+    #[error("{0} probabilities are not numbers")]
+    NotNumbers(&'static str),
+    /// Its source could not give it (no model or agent, the source's refusal, the run's
+    /// pinned reason): that source's text.
+    #[error("{0}")]
+    Unavailable(String),
+}
+
+impl From<String> for LeftOut {
+    fn from(why: String) -> Self {
+        LeftOut::Unavailable(why)
+    }
+}
+
+impl From<&str> for LeftOut {
+    fn from(why: &str) -> Self {
+        LeftOut::Unavailable(why.to_string())
+    }
 }
 
 /// How decisions are made.
@@ -146,21 +182,18 @@ fn clamp_unit(x: f64) -> Option<f64> {
 }
 
 /// The scores of the parts present (or why each is left out).
-fn scores(inputs: &Inputs) -> [Result<f64, String>; 3] {
+fn scores(inputs: &Inputs) -> [Result<f64, LeftOut>; 3] {
     let ml = inputs
         .ml
         .as_ref()
         .map_err(Clone::clone)
-        .and_then(|m| clamp_unit(2.0 * m.probability - 1.0).ok_or_else(|| format!("ML probability {} is not a number", m.probability)));
+        .and_then(|m| clamp_unit(2.0 * m.probability - 1.0).ok_or(LeftOut::MlNotANumber(m.probability)));
     let rl = inputs.rl.as_ref().map_err(Clone::clone).and_then(|r| {
         let [short, _, long] = r.probabilities;
-        clamp_unit(long - short).ok_or_else(|| "RL probabilities are not numbers".to_string())
+        clamp_unit(long - short).ok_or(LeftOut::NotNumbers("RL"))
     });
-    let regime = inputs
-        .regime
-        .as_ref()
-        .map_err(Clone::clone)
-        .and_then(|g| clamp_unit(g.bull - g.bear).ok_or_else(|| "regime probabilities are not numbers".to_string()));
+    let regime =
+        inputs.regime.as_ref().map_err(Clone::clone).and_then(|g| clamp_unit(g.bull - g.bear).ok_or(LeftOut::NotNumbers("regime")));
     [ml, rl, regime]
 }
 
@@ -176,7 +209,7 @@ pub fn decide(inputs: &Inputs, rules: &Rules) -> Decision {
         .map(|(s, w)| match s {
             Ok(s) if total > 0.0 => Part { score: Some(*s), weight: w / total, contribution: w / total * s, left_out: None },
             Ok(s) => Part { score: Some(*s), weight: 0.0, contribution: 0.0, left_out: Some("every present part has weight 0".into()) },
-            Err(why) => Part { score: None, weight: 0.0, contribution: 0.0, left_out: Some(why.clone()) },
+            Err(why) => Part { score: None, weight: 0.0, contribution: 0.0, left_out: Some(why.to_string()) },
         })
         .collect();
     let score = parts.iter().map(|p| p.contribution).sum::<f64>().clamp(-1.0, 1.0);
@@ -242,13 +275,13 @@ impl Decision {
 mod tests {
     use super::*;
 
-    fn ml(p: f64) -> Result<MlInput, String> {
+    fn ml(p: f64) -> Result<MlInput, LeftOut> {
         Ok(MlInput { probability: p, model_id: "m".into(), version: 1 })
     }
-    fn rl(short: f64, flat: f64, long: f64) -> Result<RlInput, String> {
+    fn rl(short: f64, flat: f64, long: f64) -> Result<RlInput, LeftOut> {
         Ok(RlInput { probabilities: [short, flat, long], agent_id: "a".into(), version: 1 })
     }
-    fn regime(bull: f64, bear: f64) -> Result<RegimeInput, String> {
+    fn regime(bull: f64, bear: f64) -> Result<RegimeInput, LeftOut> {
         Ok(RegimeInput { bull, bear, sideways: 1.0 - bull - bear, regime: "bull".into() })
     }
 

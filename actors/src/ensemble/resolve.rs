@@ -196,6 +196,8 @@ impl TrainedFiles {
 }
 
 /// Loads pinned models from their files without the actors (the service stopped).
+// Still a String: `tradpal replay` (src/cli/replay.rs) keeps it in an
+// `Option<Result<_, String>>`; typing it needs that caller changed too (issue 23 follow-up).
 pub fn load_files(data_dir: &std::path::Path, pins: &AiPins, files: &TrainedFiles) -> Result<AiModels, String> {
     let ml_part = match &pins.model_id {
         Some(id) => {

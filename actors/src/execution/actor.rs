@@ -25,12 +25,12 @@
 //!   working orders, and start-up reconciles with the venue before serving: see
 //!   `actor_live.rs`.
 
-use super::actor_live::{calls_of, VenueCallKind};
 use super::core::{ExecutionConfig, ExecutionCore};
-use super::decide::ExecutionError;
 use super::durable::Pipeline;
+use super::error::{refused, ExecutionError};
 use super::request::OrderRequest;
 use super::venue::{LiveVenue, VenueBalance, VenueError, VenueOrderState};
+use super::venue_call::{calls_of, VenueCallKind};
 use super::view::{FlattenReply, OrderView, OrdersPage, OrdersQuery, PortfolioView, SubmitReply, TradingStateView};
 use crate::context::{ActorError, RequestMeta, Services};
 use crate::fault::Fault;
@@ -134,16 +134,6 @@ pub struct ExecutionState {
     pub(super) balances: Option<Vec<VenueBalance>>,
 }
 
-pub(super) fn refused(e: ExecutionError) -> ErrorReply {
-    match e {
-        ExecutionError::Invalid(m) => ErrorReply::new(ErrorCode::BadRequest, m),
-        ExecutionError::Conflict(m) => ErrorReply::new(ErrorCode::Conflict, m),
-        ExecutionError::NotFound(m) => ErrorReply::new(ErrorCode::NotFound, m),
-        ExecutionError::Busy(m) => ErrorReply::new(ErrorCode::Unavailable, m),
-        ExecutionError::Internal(m) => ErrorReply::new(ErrorCode::Internal, m),
-    }
-}
-
 impl ExecutionActor {
     /// Queues decided events for the journal (batches of at most [`RECORD_BATCH_MAX`]);
     /// answers wait for them through the pipeline. An error stops the actor (its state
@@ -243,7 +233,7 @@ impl ExecutionActor {
                     Ok(())
                 }
                 Event::CandlesIngested(_) => Ok(()),
-                other => core.apply(other, env.timestamp),
+                other => Ok(core.apply(other, env.timestamp)?),
             })
             .await?;
         Ok(ExecutionState {
@@ -281,7 +271,7 @@ impl ExecutionActor {
                     }
                     // Breaches up to the fold were folded (and answered below, in pre_start).
                     Event::RiskLimitBreached(_) if env.sequence > state.folded_through => {
-                        state.core.apply(&env.event, env.timestamp).map_err(|e| ErrorReply::new(ErrorCode::Internal, e))?;
+                        state.core.apply(&env.event, env.timestamp).map_err(|e| ErrorReply::new(ErrorCode::Internal, e.to_string()))?;
                         let answer = state.core.answer_breach(self.services.clock.now()).map_err(refused)?;
                         self.record(state, &meta, answer.into_iter().collect()).await?;
                     }
@@ -433,7 +423,7 @@ impl Actor for ExecutionActor {
                 reason: "paper account starting cash".into(),
             });
             let now = self.services.clock.now();
-            state.core.apply(&fund, now).map_err(|e| ErrorReply::new(ErrorCode::Internal, e))?;
+            state.core.apply(&fund, now).map_err(|e| ErrorReply::new(ErrorCode::Internal, e.to_string()))?;
             let meta = RequestMeta { request_id: None, correlation_id: tradpal_messages::CorrelationId(0) };
             self.record(&mut state, &meta, vec![fund]).await?;
         }
@@ -456,7 +446,7 @@ impl Actor for ExecutionActor {
                 state.pipeline.reply(reply, r);
             }
             ExecutionMsg::Orders { query, reply } => {
-                state.pipeline.reply(reply, state.core.list(&query).map_err(|m| ErrorReply::new(ErrorCode::BadRequest, m)));
+                state.pipeline.reply(reply, state.core.list(&query).map_err(|m| ErrorReply::new(ErrorCode::BadRequest, m.to_string())));
             }
             ExecutionMsg::Portfolio { reply } => {
                 let mut view = PortfolioView::of(&state.core, state.cursor.max(self.services.journal.last_sequence()));

@@ -23,7 +23,12 @@
 //!   an administrator sets it `active` again once the venue is reachable.
 
 use super::actor::{ExecutionActor, ExecutionMsg, ExecutionState};
-use super::venue::{LiveVenue, VenueError, VenueOrder, VenueOrderState};
+use super::error::refused;
+use super::venue::{VenueError, VenueOrderState};
+// The calls are planned in `venue_call.rs` (pure, also used by `actor.rs`); re-exported
+// here, their earlier path.
+use super::venue_call::query_of;
+pub use super::venue_call::{VenueCall, VenueCallKind};
 use crate::context::{ActorError, RequestMeta};
 use std::time::Duration;
 use tradpal_messages::{CashAdjusted, CorrelationId, ErrorCode, ErrorReply, Event, Fixed, OrderId, OrderStatus, TradingState};
@@ -36,95 +41,8 @@ pub const RECONCILE_ATTEMPTS_MAX: u32 = 5;
 /// First wait between reconciliation passes; doubled each time (250, 500, 1000, 2000 ms).
 pub const RECONCILE_BACKOFF_MS: u64 = 250;
 
-/// Which request a venue answer is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum VenueCallKind {
-    Place,
-    Cancel,
-    Query,
-}
-
-/// One request to the venue about one order.
-#[derive(Debug, Clone)]
-pub enum VenueCall {
-    Place(VenueOrder),
-    Cancel { symbol: String, client_order_id: String, filled: Fixed },
-    Query { symbol: String, client_order_id: String, filled: Fixed },
-}
-
-impl VenueCall {
-    pub fn kind(&self) -> VenueCallKind {
-        match self {
-            VenueCall::Place(_) => VenueCallKind::Place,
-            VenueCall::Cancel { .. } => VenueCallKind::Cancel,
-            VenueCall::Query { .. } => VenueCallKind::Query,
-        }
-    }
-
-    /// Sends the request; when the answer shows more executed than `filled` but carries
-    /// no fills, fetches the order's trades too (their commissions are the fees). A
-    /// failed trade fetch fails the call: the next query tries again.
-    pub async fn run(self, venue: &dyn LiveVenue) -> Result<VenueOrderState, VenueError> {
-        let (mut report, filled) = match self {
-            VenueCall::Place(o) => (venue.place(o).await?, Fixed::ZERO),
-            VenueCall::Cancel { symbol, client_order_id, filled } => (venue.cancel(symbol, client_order_id).await?, filled),
-            VenueCall::Query { symbol, client_order_id, filled } => (venue.query(symbol, client_order_id).await?, filled),
-        };
-        if report.executed_quantity > filled && report.fills.is_empty() {
-            report.fills = venue.fills(report.symbol.clone(), report.venue_order_id.clone()).await?;
-        }
-        Ok(report)
-    }
-}
-
-fn query_of(o: &super::order::Order) -> VenueCall {
-    VenueCall::Query { symbol: o.spec.symbol.clone(), client_order_id: o.spec.client_order_id.clone(), filled: o.filled }
-}
-
 fn system_meta() -> RequestMeta {
     RequestMeta { request_id: None, correlation_id: CorrelationId(0) }
-}
-
-/// The venue requests a journaled batch asks for (none in paper mode).
-pub(super) fn calls_of(core: &super::core::ExecutionCore, events: &[Event]) -> Vec<(OrderId, VenueCall)> {
-    if !core.is_live() {
-        return vec![];
-    }
-    let status = |id: OrderId| core.orders.get(&id).map(|o| o.status);
-    events
-        .iter()
-        .filter_map(|e| match e {
-            // Still `submitted` after the whole batch: not rejected by the kill switch or risk.
-            Event::OrderSubmitted(s) if status(s.order_id) == Some(OrderStatus::Submitted) => {
-                let spec = &s.spec;
-                let order = VenueOrder {
-                    symbol: spec.symbol.clone(),
-                    client_order_id: spec.client_order_id.clone(),
-                    side: spec.side,
-                    order_type: spec.order_type,
-                    quantity: spec.quantity,
-                    price: spec.price,
-                    stop_price: spec.stop_price,
-                    trailing_bps: spec.trailing_bps,
-                    time_in_force: spec.time_in_force,
-                };
-                Some((s.order_id, VenueCall::Place(order)))
-            }
-            Event::OrderCancelRequested(c) if status(c.order_id) == Some(OrderStatus::PendingCancel) => {
-                core.orders.get(&c.order_id).map(|o| {
-                    (
-                        c.order_id,
-                        VenueCall::Cancel {
-                            symbol: o.spec.symbol.clone(),
-                            client_order_id: o.spec.client_order_id.clone(),
-                            filled: o.filled,
-                        },
-                    )
-                })
-            }
-            _ => None,
-        })
-        .collect()
 }
 
 impl ExecutionActor {
@@ -245,10 +163,7 @@ impl ExecutionActor {
                     pending.len()
                 );
                 tracing::error!("{reason}");
-                let event = state
-                    .core
-                    .set_trading_state(TradingState::Halted, &reason, self.services.clock.now())
-                    .map_err(super::actor::refused)?;
+                let event = state.core.set_trading_state(TradingState::Halted, &reason, self.services.clock.now()).map_err(refused)?;
                 self.record(state, &system_meta(), event.into_iter().collect()).await
             }
         }
@@ -272,7 +187,7 @@ impl ExecutionActor {
             amount: cash,
             reason: "live account: the venue's balance at the first live start".into(),
         });
-        state.core.apply(&fund, self.services.clock.now()).map_err(|e| ErrorReply::new(ErrorCode::Internal, e))?;
+        state.core.apply(&fund, self.services.clock.now()).map_err(|e| ErrorReply::new(ErrorCode::Internal, e.to_string()))?;
         self.record(state, &system_meta(), vec![fund]).await
     }
 }

@@ -29,6 +29,7 @@
 //! event stream, so a replay drops the same orders at the same points. A backtest keeps
 //! none (`0`: its ids are unique and nobody lists its orders), unless asked to keep all.
 
+use super::error::{ApplyError, ExecutionError};
 use super::fill::FillModel;
 use super::instrument::Instruments;
 use super::order::{Order, Step};
@@ -220,12 +221,12 @@ impl ExecutionCore {
 
     /// Applies one journaled event. Refuses (changing nothing) an event that does not
     /// fit the state: an unknown order, an illegal transition, an over-fill.
-    pub fn apply(&mut self, event: &Event, at: Timestamp) -> Result<(), String> {
+    pub fn apply(&mut self, event: &Event, at: Timestamp) -> Result<(), ApplyError> {
         self.marked_equity = None;
         match event {
             Event::OrderSubmitted(e) => {
                 if self.orders.contains_key(&e.order_id) || self.by_client.contains_key(&e.spec.client_order_id) {
-                    return Err(format!("order {} / client id {:?} submitted twice", e.order_id, e.spec.client_order_id));
+                    return Err(ApplyError::SubmittedTwice { order_id: e.order_id, client_order_id: e.spec.client_order_id.clone() });
                 }
                 let mut order = Order::new(
                     e.order_id,
@@ -280,9 +281,9 @@ impl ExecutionCore {
                 self.with_order(e.order_id, at, Step::Expire, |o| o.reason = Some(e.reason.clone()))
             }
             Event::OrderReleased(e) => {
-                let o = self.orders.get(&e.order_id).ok_or_else(|| format!("event for unknown order {}", e.order_id))?;
+                let o = self.orders.get(&e.order_id).ok_or(ApplyError::UnknownOrder(e.order_id))?;
                 if e.quantity > o.spec.quantity {
-                    return Err(format!("release of {} exceeds the order's {}", e.quantity, o.spec.quantity));
+                    return Err(ApplyError::ReleaseExceeds { released: e.quantity, quantity: o.spec.quantity });
                 }
                 self.with_order(e.order_id, at, Step::Release, |o| {
                     o.quantity = e.quantity;
@@ -292,7 +293,7 @@ impl ExecutionCore {
             Event::OrderFilled(e) => self.apply_fill(e, at),
             Event::TradingStateChanged(e) => {
                 if e.from != self.trading_state {
-                    return Err(format!("trading state change from {} but it is {}", e.from.as_str(), self.trading_state.as_str()));
+                    return Err(ApplyError::TradingStateMismatch { from: e.from, current: self.trading_state });
                 }
                 self.trading_state = e.to;
                 self.pending_breach = None; // the switch moved after the breach: answered
@@ -300,7 +301,7 @@ impl ExecutionCore {
             }
             Event::CashAdjusted(e) => {
                 if e.asset != self.portfolio.currency {
-                    return Err(format!("cash in {} but the account is in {}", e.asset, self.portfolio.currency));
+                    return Err(ApplyError::CashCurrency { asset: e.asset.clone(), currency: self.portfolio.currency.clone() });
                 }
                 self.portfolio.adjust_cash(e.amount)?;
                 self.funded = true;
@@ -320,7 +321,7 @@ impl ExecutionCore {
     /// A blocking breach (daily loss, drawdown) moves an active kill switch to
     /// `reducing`: no new entries until an administrator sets it `active` again. Returns
     /// the event to journal, if the switch moves.
-    pub fn answer_breach(&mut self, now: Timestamp) -> Result<Option<Event>, super::decide::ExecutionError> {
+    pub fn answer_breach(&mut self, now: Timestamp) -> Result<Option<Event>, ExecutionError> {
         let Some(limit) = self.pending_breach.take() else { return Ok(None) };
         if self.trading_state != TradingState::Active {
             return Ok(None);
@@ -332,17 +333,16 @@ impl ExecutionCore {
         self.last_cause_sequence = self.last_cause_sequence.max(cause);
     }
 
-    fn apply_fill(&mut self, e: &tradpal_messages::OrderFilled, at: Timestamp) -> Result<(), String> {
-        let order = self.orders.get(&e.order_id).ok_or_else(|| format!("fill for unknown order {}", e.order_id))?;
+    fn apply_fill(&mut self, e: &tradpal_messages::OrderFilled, at: Timestamp) -> Result<(), ApplyError> {
+        let order = self.orders.get(&e.order_id).ok_or(ApplyError::FillOfUnknownOrder(e.order_id))?;
         if order.spec.symbol != e.symbol || order.spec.side != e.side {
-            return Err(format!(
-                "fill of order {} names {} {} but the order is {} {}",
-                e.order_id,
-                e.side.as_str(),
-                e.symbol,
-                order.spec.side.as_str(),
-                order.spec.symbol
-            ));
+            return Err(ApplyError::FillMismatch {
+                order_id: e.order_id,
+                side: e.side,
+                symbol: e.symbol.clone(),
+                order_side: order.spec.side,
+                order_symbol: order.spec.symbol.clone(),
+            });
         }
         // All or nothing without copies: the portfolio's new numbers are computed first
         // (refused on overflow), the order's fill refuses before it changes anything, and
@@ -367,9 +367,9 @@ impl ExecutionCore {
     /// unknown orders and illegal steps are refused before anything changes (`Order::step`
     /// changes nothing when it refuses; `f` cannot fail: an event's own checks come before
     /// this call).
-    fn with_order(&mut self, id: OrderId, at: Timestamp, step: Step, f: impl FnOnce(&mut Order)) -> Result<(), String> {
-        let order = self.orders.get_mut(&id).ok_or_else(|| format!("event for unknown order {id}"))?;
-        order.step(step, at).map_err(|e| e.to_string())?;
+    fn with_order(&mut self, id: OrderId, at: Timestamp, step: Step, f: impl FnOnce(&mut Order)) -> Result<(), ApplyError> {
+        let order = self.orders.get_mut(&id).ok_or(ApplyError::UnknownOrder(id))?;
+        order.step(step, at)?;
         f(order);
         if order.status.is_terminal() {
             self.finish(id);

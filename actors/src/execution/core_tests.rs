@@ -3,7 +3,7 @@
 //! gives the same state).
 
 use super::core::{ExecutionConfig, ExecutionCore};
-use super::decide::ExecutionError;
+use super::error::ExecutionError;
 use super::fill::{FillModel, Slippage};
 use super::request::OrderRequest;
 use proptest::prelude::*;

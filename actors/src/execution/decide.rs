@@ -2,6 +2,7 @@
 //! the kill switch, flatten. Each returns the events it decided, already applied.
 
 use super::core::{ExecutionCore, WORKING_ORDERS_MAX};
+use super::error::ExecutionError;
 use super::request::{plan, OrderRequest, Plan};
 use crate::risk::exposure::Position as RiskPosition;
 use crate::risk::pretrade::{pre_trade_check, PortfolioSnapshot, PreTradeDecision, ProposedOrder, Side as RiskSide};
@@ -10,24 +11,6 @@ use tradpal_messages::{
     OrderReleased, OrderSpec, OrderStatus, OrderSubmitted, OrderType, RejectSource, Rounding, Side, TimeInForce, Timestamp, TradingState,
     TradingStateChanged,
 };
-
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum ExecutionError {
-    /// The request is wrong (names the field); nothing was recorded.
-    #[error("{0}")]
-    Invalid(String),
-    /// The client order id is taken by a different order; nothing was recorded.
-    #[error("{0}")]
-    Conflict(String),
-    #[error("{0}")]
-    NotFound(String),
-    /// A limit of the service (working orders) is reached; retry later.
-    #[error("{0}")]
-    Busy(String),
-    /// A bug: the core refused its own event. The actor rebuilds from the journal.
-    #[error("internal: {0}")]
-    Internal(String),
-}
 
 /// Reason prefix of the cancels made by [`ExecutionCore::cancel_working`] (the halt's
 /// `cancel_working`), as `flatten: ` marks a flatten's.
@@ -76,7 +59,7 @@ fn generated_client_id(nonce: u128) -> String {
 
 impl ExecutionCore {
     pub(crate) fn emit(&mut self, out: &mut Vec<Event>, event: Event, at: Timestamp) -> Result<(), ExecutionError> {
-        self.apply(&event, at).map_err(ExecutionError::Internal)?;
+        self.apply(&event, at)?;
         out.push(event);
         Ok(())
     }
@@ -88,7 +71,7 @@ impl ExecutionCore {
         let mark = self.last_price.get(&inst.symbol).map(|(p, _)| *p);
         let generated = req.client_order_id.is_none();
         let cid = req.client_order_id.clone().unwrap_or_else(|| generated_client_id(ids.client_nonce()));
-        let plan = plan(req, cid.clone(), &inst, now, mark).map_err(ExecutionError::Invalid)?;
+        let plan = plan(req, cid.clone(), &inst, now, mark).map_err(|e| ExecutionError::Invalid(e.to_string()))?;
         if let Some(existing) = self.by_client.get(&cid).copied() {
             return self.resubmitted(existing, &plan, generated);
         }
@@ -241,7 +224,7 @@ impl ExecutionCore {
             PreTradeDecision::Approve => Ok(None),
             PreTradeDecision::Refuse { reason } => Err(reason),
             PreTradeDecision::Resize { quantity, reason } => {
-                let inst = self.config.instruments.get(&spec.symbol)?;
+                let inst = self.config.instruments.get(&spec.symbol).map_err(|e| e.to_string())?;
                 let q = Fixed::from_f64_rounded(quantity, Rounding::Down)
                     .ok()
                     .and_then(|q| q.round_to_step(inst.lot_size, Rounding::Down))

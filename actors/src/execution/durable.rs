@@ -13,6 +13,16 @@ use std::future::Future;
 use tokio::sync::watch;
 use tradpal_messages::{ErrorCode, ErrorReply};
 
+/// Why [`Pipeline::durable`] did not resolve to durable.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NotDurable {
+    #[error("the execution actor stopped")]
+    Stopped,
+    /// The journal refused a queued batch (its error's text); the actor restarts.
+    #[error("{0}")]
+    JournalFailed(String),
+}
+
 /// Highest durable ticket, or the failure that stopped the pipeline.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Watermark {
@@ -64,7 +74,7 @@ impl Pipeline {
     /// Resolves once every batch queued so far is durable (`Err` if the pipeline
     /// failed or the actor stopped): live orders reach the venue only after their
     /// `OrderSubmitted` is on disk.
-    pub fn durable(&self) -> impl Future<Output = Result<(), String>> + Send + 'static {
+    pub fn durable(&self) -> impl Future<Output = Result<(), NotDurable>> + Send + 'static {
         let want = self.queued;
         let mut rx = self.tx.subscribe();
         async move {
@@ -74,11 +84,11 @@ impl Pipeline {
                     Watermark::Failed(_) => true,
                 })
                 .await
-                .map_err(|_| "the execution actor stopped".to_string())?
+                .map_err(|_| NotDurable::Stopped)?
                 .clone();
             match w {
                 Watermark::Durable(_) => Ok(()),
-                Watermark::Failed(why) => Err(why),
+                Watermark::Failed(why) => Err(NotDurable::JournalFailed(why)),
             }
         }
     }

@@ -8,6 +8,15 @@
 use std::collections::BTreeMap;
 use tradpal_messages::{is_valid_symbol, Fixed};
 
+/// Why a symbol cannot be traded in this account.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InstrumentError {
+    #[error("symbol {0:?} is not BASE/QUOTE (e.g. BTC/USDT)")]
+    NotAPair(String),
+    #[error("symbol {symbol:?} is quoted in {quote}, this account trades in {account}")]
+    OtherQuote { symbol: String, quote: String, account: String },
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Instrument {
     pub symbol: String,
@@ -79,16 +88,16 @@ impl Instruments {
     }
 
     /// The rules for `symbol`, or why it cannot be traded here.
-    pub fn get(&self, symbol: &str) -> Result<Instrument, String> {
+    pub fn get(&self, symbol: &str) -> Result<Instrument, InstrumentError> {
         if let Some(i) = self.known.get(symbol) {
             return Ok(i.clone());
         }
         if !is_valid_symbol(symbol) {
-            return Err(format!("symbol {symbol:?} is not BASE/QUOTE (e.g. BTC/USDT)"));
+            return Err(InstrumentError::NotAPair(symbol.to_string()));
         }
         let quote = symbol.split_once('/').map_or("", |(_, q)| q);
         if quote != self.quote {
-            return Err(format!("symbol {symbol:?} is quoted in {quote}, this account trades in {}", self.quote));
+            return Err(InstrumentError::OtherQuote { symbol: symbol.to_string(), quote: quote.to_string(), account: self.quote.clone() });
         }
         let (tick_size, lot_size, min_quantity, min_notional) = self.default_rule;
         Ok(Instrument { symbol: symbol.to_string(), tick_size, lot_size, min_quantity, min_notional })
@@ -105,7 +114,7 @@ mod tests {
         assert_eq!(t.get("BTC/USDT").unwrap().tick_size, fx("0.01"));
         let d = t.get("PEPE/USDT").unwrap();
         assert_eq!((d.base(), d.quote(), d.lot_size), ("PEPE", "USDT", Fixed::from_raw(1)));
-        assert!(t.get("ETH/BTC").unwrap_err().contains("quoted in BTC"));
-        assert!(t.get("BTCUSDT").unwrap_err().contains("BASE/QUOTE"));
+        assert!(t.get("ETH/BTC").unwrap_err().to_string().contains("quoted in BTC"));
+        assert!(t.get("BTCUSDT").unwrap_err().to_string().contains("BASE/QUOTE"));
     }
 }

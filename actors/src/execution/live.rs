@@ -13,7 +13,7 @@
 //!   guessed as filled).
 
 use super::core::ExecutionCore;
-use super::decide::ExecutionError;
+use super::error::ExecutionError;
 use super::order::Order;
 pub use super::venue::{VenueFill, VenueOrderState};
 use tradpal_messages::{
@@ -97,7 +97,7 @@ impl ExecutionCore {
             }
             return Ok(vec![]);
         }
-        let inst = self.config.instruments.get(&order.spec.symbol).map_err(ExecutionError::Internal)?;
+        let inst = self.config.instruments.get(&order.spec.symbol).map_err(|e| ExecutionError::Internal(e.to_string()))?;
         // Everything is checked before the first event: an error applies nothing.
         let fills = new_fills(report, order.filled, order.filled_notional, inst.base(), inst.quote());
         let new_quantity = fills.as_ref().map_or(Fixed::ZERO, |f| f.quantity);

@@ -3,7 +3,7 @@
 //! rejection, unknown orders, and the replay property.
 
 use super::core::{ExecutionConfig, ExecutionCore};
-use super::decide::ExecutionError;
+use super::error::ExecutionError;
 use super::request::OrderRequest;
 use super::venue::{VenueFill, VenueOrderState};
 use tradpal_messages::{Candle, CashAdjusted, Event, Fixed, IdGenerator, Liquidity, OrderId, OrderStatus, Side, Timeframe, Timestamp};
@@ -219,7 +219,7 @@ fn live_cancel_and_flatten_ask_the_venue() {
 
 #[test]
 fn only_orders_still_submitted_or_pending_cancel_go_to_the_venue() {
-    use super::actor_live::{calls_of, VenueCall};
+    use super::venue_call::{calls_of, VenueCall};
     let mut rig = Rig::new();
     let id = rig.limit();
     let placed: Vec<Event> = rig.log.iter().map(|(e, _)| e.clone()).collect();

@@ -8,7 +8,7 @@
 //! `matched_until` to the bar's close, and the portfolio is marked at the close.
 
 use super::core::ExecutionCore;
-use super::decide::ExecutionError;
+use super::error::ExecutionError;
 use super::fill::match_bar;
 use super::order::Order;
 use tradpal_messages::{Candle, Event, OrderExpired, OrderFilled, OrderId, OrderStatus, OrderTriggered, Timeframe, Timestamp};
@@ -169,7 +169,7 @@ impl ExecutionCore {
             }
         }
         let symbol = order.spec.symbol.clone();
-        let inst = self.config.instruments.get(&symbol).map_err(ExecutionError::Internal)?;
+        let inst = self.config.instruments.get(&symbol).map_err(|e| ExecutionError::Internal(e.to_string()))?;
         let outcome = match_bar(order, bar, &inst, &self.config.fill, self.portfolio.position(&symbol));
         if let Some(anchor) = outcome.trail_anchor {
             self.orders.get_mut(&id).expect("exists").trail_anchor = Some(anchor);

@@ -14,6 +14,8 @@
 //! - `portfolio.rs`: positions, cash, P&L: a fold over fills.
 //! - `core.rs`: the state and `apply` (the fold every replay runs).
 //! - `decide.rs`: submit (idempotency, kill switch, pre-trade risk), cancel, flatten.
+//! - `error.rs`: [`ExecutionError`], what every part of the core returns, and its HTTP
+//!   reply (its own module so `core.rs` and `decide.rs` do not name each other).
 //! - `matching.rs`: bars and the clock against working orders (paper; live: bars only mark).
 //! - `live.rs`: live mode of the core: venue reports (acceptance, new fills, cancel,
 //!   expiry, rejection) and unknown orders into events; idempotent.
@@ -24,6 +26,9 @@
 //! - `actor.rs`: the actor: journals decisions, pulls candles from the journal, rebuilds.
 //! - `actor_live.rs`: the actor's live half: routes journaled submissions and cancels to
 //!   the venue, applies its answers, queries working orders per tick, reconciles at start.
+//! - `venue_call.rs`: the venue requests a journaled batch asks for, a working order's
+//!   query, one request's round trip (pure planning: `actor.rs` and `actor_live.rs` use
+//!   it; `actor_live.rs` extends the actor of `actor.rs`, never the other way).
 //! - `venue.rs`: [`venue::LiveVenue`], the boundary to a real exchange (implemented in
 //!   `runtime::exchange`).
 //! - `core_tests.rs`, `fill_tests.rs`, `live_tests.rs` (tests only): the core end to end
@@ -34,6 +39,7 @@ pub mod actor_live;
 pub mod core;
 pub mod decide;
 pub mod durable;
+pub mod error;
 pub mod fill;
 pub mod instrument;
 pub mod live;
@@ -43,6 +49,7 @@ pub mod portfolio;
 pub mod replay;
 pub mod request;
 pub mod venue;
+pub mod venue_call;
 pub mod view;
 
 #[cfg(test)]
@@ -53,5 +60,6 @@ mod fill_tests;
 mod live_tests;
 
 pub use self::core::{ExecutionConfig, ExecutionCore};
-pub use decide::{ExecutionError, OrderIds, Submitted};
+pub use decide::{OrderIds, Submitted};
+pub use error::ExecutionError;
 pub use request::OrderRequest;

@@ -15,6 +15,20 @@
 
 use tradpal_messages::{Fixed, OrderId, OrderLink, OrderSpec, OrderStatus, Rounding, Timestamp};
 
+/// An order refuses a fill; nothing was changed.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum FillError {
+    #[error("order {order_id}: fill {fill_seq} out of sequence (expected {expected})")]
+    OutOfSequence { order_id: OrderId, fill_seq: u32, expected: u32 },
+    /// Not positive, or more than the order has left.
+    #[error("order {order_id}: fill of {quantity} with {remaining} remaining")]
+    Quantity { order_id: OrderId, quantity: Fixed, remaining: Fixed },
+    #[error("order {0}: fill overflows")]
+    Overflow(OrderId),
+    #[error(transparent)]
+    Transition(#[from] IllegalTransition),
+}
+
 /// What happened to an order, stripped of payload: the input of the transition table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Step {
@@ -170,19 +184,19 @@ impl Order {
 
     /// Applies a fill: refuses a non-positive quantity, an over-fill, a fill out of
     /// sequence or an illegal status, changing nothing.
-    pub fn fill(&mut self, fill_seq: u32, quantity: Fixed, price: Fixed, fee: Fixed, at: Timestamp) -> Result<(), String> {
+    pub fn fill(&mut self, fill_seq: u32, quantity: Fixed, price: Fixed, fee: Fixed, at: Timestamp) -> Result<(), FillError> {
         if fill_seq != self.fill_count + 1 {
-            return Err(format!("order {}: fill {fill_seq} out of sequence (expected {})", self.id, self.fill_count + 1));
+            return Err(FillError::OutOfSequence { order_id: self.id, fill_seq, expected: self.fill_count + 1 });
         }
         if !quantity.is_positive() || quantity > self.remaining() {
-            return Err(format!("order {}: fill of {quantity} with {} remaining", self.id, self.remaining()));
+            return Err(FillError::Quantity { order_id: self.id, quantity, remaining: self.remaining() });
         }
         let complete = quantity == self.remaining();
         let notional = quantity.checked_mul(price, Rounding::Nearest).and_then(|n| self.filled_notional.checked_add(n));
         let (Some(notional), Some(fees), Some(filled)) = (notional, self.fees.checked_add(fee), self.filled.checked_add(quantity)) else {
-            return Err(format!("order {}: fill overflows", self.id));
+            return Err(FillError::Overflow(self.id));
         };
-        self.step(Step::Fill { complete }, at).map_err(|e| e.to_string())?;
+        self.step(Step::Fill { complete }, at)?;
         self.filled = filled;
         self.filled_notional = notional;
         self.fees = fees;
@@ -271,7 +285,7 @@ mod tests {
                     4 => o.step(Step::CancelRequest, Timestamp(1)).map_err(|e| e.to_string()),
                     5 => o.step(Step::Cancel, Timestamp(1)).map_err(|e| e.to_string()),
                     6 => o.step(Step::Expire, Timestamp(1)).map_err(|e| e.to_string()),
-                    _ => o.fill(seq + 1, Fixed::from_int(qty), Fixed::from_int(100), Fixed::ZERO, Timestamp(1)),
+                    _ => o.fill(seq + 1, Fixed::from_int(qty), Fixed::from_int(100), Fixed::ZERO, Timestamp(1)).map_err(|e| e.to_string()),
                 };
                 if result.is_ok() && kind == 7 {
                     seq += 1;

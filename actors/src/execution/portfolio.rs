@@ -11,6 +11,17 @@
 use std::collections::BTreeMap;
 use tradpal_messages::{Fixed, Rounding, Side, Timestamp};
 
+/// The portfolio refuses a change that overflows [`Fixed`]; nothing was changed.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum PortfolioError {
+    #[error("cash overflows")]
+    CashOverflow,
+    #[error("deposits overflow")]
+    DepositsOverflow,
+    #[error("fill of {quantity} {symbol} at {price} overflows the portfolio")]
+    FillOverflow { symbol: String, quantity: Fixed, price: Fixed },
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Position {
     pub symbol: String,
@@ -71,9 +82,9 @@ impl Portfolio {
         Portfolio { currency: currency.to_string(), ..Default::default() }
     }
 
-    pub fn adjust_cash(&mut self, amount: Fixed) -> Result<(), String> {
-        self.cash = self.cash.checked_add(amount).ok_or("cash overflows")?;
-        self.deposits = self.deposits.checked_add(amount).ok_or("deposits overflow")?;
+    pub fn adjust_cash(&mut self, amount: Fixed) -> Result<(), PortfolioError> {
+        self.cash = self.cash.checked_add(amount).ok_or(PortfolioError::CashOverflow)?;
+        self.deposits = self.deposits.checked_add(amount).ok_or(PortfolioError::DepositsOverflow)?;
         Ok(())
     }
 
@@ -82,7 +93,7 @@ impl Portfolio {
     }
 
     /// Applies one fill (all-or-nothing: on overflow nothing changes).
-    pub fn apply_fill(&mut self, symbol: &str, side: Side, quantity: Fixed, price: Fixed, fee: Fixed) -> Result<(), String> {
+    pub fn apply_fill(&mut self, symbol: &str, side: Side, quantity: Fixed, price: Fixed, fee: Fixed) -> Result<(), PortfolioError> {
         let next = self.fill_outcome(symbol, side, quantity, price, fee)?;
         self.commit_fill(symbol, next);
         Ok(())
@@ -91,8 +102,8 @@ impl Portfolio {
     /// What one fill would make of the cash and the symbol's position, changing nothing:
     /// `Err` on overflow. [`Self::commit_fill`] writes it. Split so that a caller with
     /// more checks (the core's order) can refuse between the two without a copy.
-    pub fn fill_outcome(&self, symbol: &str, side: Side, quantity: Fixed, price: Fixed, fee: Fixed) -> Result<FillOutcome, String> {
-        let overflow = || format!("fill of {quantity} {symbol} at {price} overflows the portfolio");
+    pub fn fill_outcome(&self, symbol: &str, side: Side, quantity: Fixed, price: Fixed, fee: Fixed) -> Result<FillOutcome, PortfolioError> {
+        let overflow = || PortfolioError::FillOverflow { symbol: symbol.to_string(), quantity, price };
         let notional = quantity.checked_mul(price, Rounding::Nearest).ok_or_else(overflow)?;
         let cash = match side {
             Side::Buy => self.cash.checked_sub(notional).and_then(|c| c.checked_sub(fee)),

@@ -103,12 +103,21 @@ pub struct Plan {
     pub orders: Vec<PlannedOrder>,
 }
 
-fn err(field: &str, why: impl std::fmt::Display) -> String {
-    format!("{field}: {why}")
+/// A wrong field of an order request (`then.` in front for the triggered order's);
+/// nothing was decided. Answered 400 as `field: why`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {why}")]
+pub struct OrderRequestError {
+    pub field: String,
+    pub why: String,
+}
+
+fn err(field: &str, why: impl std::fmt::Display) -> OrderRequestError {
+    OrderRequestError { field: field.to_string(), why: why.to_string() }
 }
 
 /// Checks a price: positive, on the tick.
-fn check_price(field: &str, p: Fixed, inst: &Instrument) -> Result<(), String> {
+fn check_price(field: &str, p: Fixed, inst: &Instrument) -> Result<(), OrderRequestError> {
     if !p.is_positive() {
         return Err(err(field, format!("must be > 0, got {p}")));
     }
@@ -125,7 +134,7 @@ pub fn validate_spec(
     inst: &Instrument,
     now: Timestamp,
     mark: Option<Fixed>,
-) -> Result<OrderSpec, String> {
+) -> Result<OrderSpec, OrderRequestError> {
     if client_order_id.is_empty()
         || client_order_id.chars().count() > CLIENT_ORDER_ID_CHARS_MAX
         || !client_order_id.chars().all(|c| c.is_ascii_alphanumeric() || "-_.:".contains(c))
@@ -229,13 +238,19 @@ fn leg(
 }
 
 /// Validates the request and its contingencies into a plan of orders.
-pub fn plan(r: &OrderRequest, client_order_id: String, inst: &Instrument, now: Timestamp, mark: Option<Fixed>) -> Result<Plan, String> {
+pub fn plan(
+    r: &OrderRequest,
+    client_order_id: String,
+    inst: &Instrument,
+    now: Timestamp,
+    mark: Option<Fixed>,
+) -> Result<Plan, OrderRequestError> {
     let main = validate_spec(r, client_order_id, inst, now, mark)?;
     let mut orders = vec![PlannedOrder { spec: main.clone(), contingency: None, parent: None, sibling: None }];
     let bracket = r.stop_loss.is_some() || r.take_profit.is_some();
     let oco = r.oco_stop_price.is_some() || r.oco_stop_limit_price.is_some();
     if [bracket, oco, r.then.is_some()].iter().filter(|b| **b).count() > 1 {
-        return Err("contingency: use one of stop_loss/take_profit (bracket), oco_stop_price (OCO) or then (OTO)".into());
+        return Err(err("contingency", "use one of stop_loss/take_profit (bracket), oco_stop_price (OCO) or then (OTO)"));
     }
     let exit = main.side.opposite();
     if bracket {
@@ -281,13 +296,14 @@ pub fn plan(r: &OrderRequest, client_order_id: String, inst: &Instrument, now: T
         orders[0].sibling = Some(1);
     } else if let Some(child) = &r.then {
         if child.then.is_some() || child.stop_loss.is_some() || child.take_profit.is_some() || child.oco_stop_price.is_some() {
-            return Err("then: the triggered order cannot have contingencies of its own".into());
+            return Err(err("then", "the triggered order cannot have contingencies of its own"));
         }
         if child.symbol != main.symbol {
             return Err(err("then.symbol", "must be the same symbol as the triggering order"));
         }
         let id = child.client_order_id.clone().unwrap_or_else(|| format!("{}-then", main.client_order_id));
-        let spec = validate_spec(child, id, inst, now, mark).map_err(|e| format!("then.{e}"))?;
+        let spec =
+            validate_spec(child, id, inst, now, mark).map_err(|e| OrderRequestError { field: format!("then.{}", e.field), why: e.why })?;
         orders.push(PlannedOrder { spec, contingency: Some(Contingency::Oto), parent: Some(0), sibling: None });
         orders[0].contingency = Some(Contingency::Oto);
     }

@@ -242,12 +242,22 @@ pub struct FlattenReply {
     pub closing_orders: Vec<OrderView>,
 }
 
+/// A wrong orders query (answered 400).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OrdersQueryError {
+    #[error("limit must be in 1..={ORDERS_PAGE_MAX}, got {0}")]
+    Limit(usize),
+    /// `known`: the accepted statuses, comma-separated.
+    #[error("status: unknown {given:?}; use open, closed or one of {known}")]
+    Status { given: String, known: String },
+}
+
 impl ExecutionCore {
     /// Orders matching the query, newest first.
-    pub fn list(&self, q: &OrdersQuery) -> Result<OrdersPage, String> {
+    pub fn list(&self, q: &OrdersQuery) -> Result<OrdersPage, OrdersQueryError> {
         let limit = q.limit.unwrap_or(ORDERS_PAGE_DEFAULT);
         if limit == 0 || limit > ORDERS_PAGE_MAX {
-            return Err(format!("limit must be in 1..={ORDERS_PAGE_MAX}, got {limit}"));
+            return Err(OrdersQueryError::Limit(limit));
         }
         let status_filter: Option<Box<dyn Fn(OrderStatus) -> bool>> = match q.status.as_deref() {
             None => None,
@@ -256,7 +266,7 @@ impl ExecutionCore {
             Some(x) => {
                 let s = OrderStatus::ALL.iter().copied().find(|s| s.as_str() == x).ok_or_else(|| {
                     let all: Vec<&str> = OrderStatus::ALL.iter().map(|s| s.as_str()).collect();
-                    format!("status: unknown {x:?}; use open, closed or one of {}", all.join(", "))
+                    OrdersQueryError::Status { given: x.to_string(), known: all.join(", ") }
                 })?;
                 Some(Box::new(move |t: OrderStatus| t == s))
             }

@@ -137,6 +137,7 @@ pub fn store_error(e: StoreError) -> ErrorReply {
     let code = match e {
         StoreError::UnknownSymbol { .. } => ErrorCode::NotFound,
         StoreError::NoSource { .. } | StoreError::Resample(_) => ErrorCode::BadRequest,
+        StoreError::AlreadyStored { .. } => ErrorCode::Internal,
     };
     ErrorReply::new(code, e.to_string())
 }
@@ -145,7 +146,7 @@ pub fn store_error(e: StoreError) -> ErrorReply {
 pub async fn rebuild(services: &Services) -> Result<CandleStore, ActorError> {
     services
         .fold(&[EventKind::CandlesIngested], CandleStore::default(), |store, env| match &env.event {
-            Event::CandlesIngested(e) => store.apply(e),
+            Event::CandlesIngested(e) => Ok(store.apply(e)?),
             _ => Ok(()),
         })
         .await
@@ -222,7 +223,7 @@ impl MarketDataActor {
         let envelopes = self.services.record_batch(drafts).await?;
         for env in &envelopes {
             if let Event::CandlesIngested(e) = &env.event {
-                store.apply(e).map_err(|why| ErrorReply::new(ErrorCode::Internal, why))?;
+                store.apply(e).map_err(|why| ErrorReply::new(ErrorCode::Internal, why.to_string()))?;
             }
         }
         report.stored = true;

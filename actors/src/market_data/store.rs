@@ -61,6 +61,10 @@ pub enum StoreError {
     NoSource { symbol: String, timeframe: Timeframe, stored: String },
     #[error(transparent)]
     Resample(#[from] ResampleError),
+    /// Folding a journaled record: a bar at a time already stored means the record was
+    /// not planned against this store (a bug).
+    #[error("{symbol} {timeframe}: a bar at {open_time} is already stored")]
+    AlreadyStored { symbol: String, timeframe: Timeframe, open_time: Timestamp },
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -129,7 +133,7 @@ impl CandleStore {
     /// Folds a journaled record in: bars after the series' end are appended, late bars
     /// merged into their empty slots. A bar at an occupied time means the record was not
     /// planned against this store: a bug, refused with the reason.
-    pub fn apply(&mut self, e: &CandlesIngested) -> Result<(), String> {
+    pub fn apply(&mut self, e: &CandlesIngested) -> Result<(), StoreError> {
         let series = self.series.entry((e.symbol.clone(), e.timeframe)).or_default();
         let appends_only = match (series.candles.last(), e.candles.first()) {
             (Some(last), Some(first)) => first.open_time > last.open_time,
@@ -143,7 +147,7 @@ impl CandleStore {
         let (mut a, mut b) = (series.candles.iter().peekable(), e.candles.iter().peekable());
         while let (Some(x), Some(y)) = (a.peek(), b.peek()) {
             if x.open_time == y.open_time {
-                return Err(format!("{} {}: a bar at {} is already stored", e.symbol, e.timeframe, y.open_time));
+                return Err(StoreError::AlreadyStored { symbol: e.symbol.clone(), timeframe: e.timeframe, open_time: y.open_time });
             }
             merged.push(if x.open_time < y.open_time { *a.next().unwrap() } else { *b.next().unwrap() });
         }

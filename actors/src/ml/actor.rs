@@ -263,7 +263,7 @@ impl MlActor {
             };
             let broken = |why: String| reply_err(ErrorCode::Internal, format!("model {id} cannot be loaded: {why}"));
             let doc = files::read(&self.data_dir, file, hash).map_err(|e| broken(e.to_string()))?;
-            state.loaded.insert(id, Box::new(Ready::from_doc(doc).map_err(broken)?));
+            state.loaded.insert(id, Box::new(Ready::from_doc(doc).map_err(|e| broken(e.to_string()))?));
         }
         Ok(&state.loaded[&id])
     }

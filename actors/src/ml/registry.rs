@@ -61,19 +61,29 @@ pub struct Ready {
     pub doc: serde_json::Value,
 }
 
+/// Why a model file's document (already read and hash-checked) cannot be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelDocError {
+    /// A field (weights, features, groups, columns) does not have its shape.
+    #[error(transparent)]
+    Field(#[from] serde_json::Error),
+    /// The weights do not make a model.
+    #[error(transparent)]
+    Load(#[from] super::MlError),
+}
+
 impl Ready {
     /// A model file's document, read and checked (`files::read`), loaded.
-    pub fn from_doc(mut doc: serde_json::Value) -> Result<Ready, String> {
-        let weights: super::model::Weights = serde_json::from_value(doc["weights"].take()).map_err(|e| e.to_string())?;
-        let features: Vec<String> = serde_json::from_value(doc["features"].clone()).map_err(|e| e.to_string())?;
-        let groups: Vec<super::features::FeatureGroup> =
-            serde_json::from_value(doc["feature_groups"].clone()).map_err(|e| e.to_string())?;
+    pub fn from_doc(mut doc: serde_json::Value) -> Result<Ready, ModelDocError> {
+        let weights: super::model::Weights = serde_json::from_value(doc["weights"].take())?;
+        let features: Vec<String> = serde_json::from_value(doc["features"].clone())?;
+        let groups: Vec<super::features::FeatureGroup> = serde_json::from_value(doc["feature_groups"].clone())?;
         if let Some(o) = doc.as_object_mut() {
             o.remove("weights");
         }
-        let columns: Vec<usize> = serde_json::from_value(doc["feature_columns"].clone()).map_err(|e| e.to_string())?;
+        let columns: Vec<usize> = serde_json::from_value(doc["feature_columns"].clone())?;
         let classifier = doc["target"]["kind"] == "price_direction";
-        let model = Loaded::load(&weights).map_err(|e| e.to_string())?;
+        let model = Loaded::load(&weights)?;
         Ok(Ready { model, features, groups, columns, classifier, doc })
     }
 }

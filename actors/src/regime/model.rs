@@ -208,22 +208,36 @@ impl RegimeModel {
 
     /// Checks a model that came from outside (a journal, a request): every probability
     /// finite and non-negative, rows summing to 1, every sigma positive and finite.
-    pub fn check(&self) -> Result<(), String> {
+    pub fn check(&self) -> Result<(), ModelCheckError> {
         let dist = |v: &StateVec| v.iter().all(|x| x.is_finite() && *x >= 0.0) && (v.iter().sum::<f64>() - 1.0).abs() < 1e-6;
         if !dist(&self.chain.initial) {
-            return Err(format!("initial distribution {:?} is not a probability vector", self.chain.initial));
+            return Err(ModelCheckError::Initial(self.chain.initial));
         }
         if let Some(k) = (0..STATES).find(|k| !dist(&self.chain.transition[*k])) {
-            return Err(format!("transition row {k} {:?} is not a probability vector", self.chain.transition[k]));
+            return Err(ModelCheckError::TransitionRow { row: k, probabilities: self.chain.transition[k] });
         }
         if !self.emission.sigma.iter().all(|s| s.is_finite() && *s > 0.0) {
-            return Err(format!("sigmas {:?} must be finite and > 0", self.emission.sigma));
+            return Err(ModelCheckError::Sigmas(self.emission.sigma.to_vec()));
         }
         if !self.emission.drift_sigmas.iter().all(|d| d.is_finite()) {
-            return Err(format!("drifts {:?} must be finite", self.emission.drift_sigmas));
+            return Err(ModelCheckError::Drifts(self.emission.drift_sigmas.to_vec()));
         }
         Ok(())
     }
+}
+
+/// What is wrong with a model that came from outside ([`RegimeModel::check`]); wrapped
+/// as `RegimeError::BadModel` (its text after `model: `).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ModelCheckError {
+    #[error("initial distribution {0:?} is not a probability vector")]
+    Initial(StateVec),
+    #[error("transition row {row} {probabilities:?} is not a probability vector")]
+    TransitionRow { row: usize, probabilities: StateVec },
+    #[error("sigmas {0:?} must be finite and > 0")]
+    Sigmas(Vec<f64>),
+    #[error("drifts {0:?} must be finite")]
+    Drifts(Vec<f64>),
 }
 
 #[cfg(test)]

@@ -60,7 +60,7 @@ impl RegimeTracker {
     /// A tracker over a fitted model (checked: a model from outside may be corrupt).
     pub fn new(model: RegimeModel, params: &HysteresisParams) -> Result<Self, RegimeError> {
         params.check()?;
-        model.check().map_err(RegimeError::BadModel)?;
+        model.check().map_err(|e| RegimeError::BadModel(e.to_string()))?;
         Ok(Self {
             features: FeatureExtractor::new(),
             filter: RegimeFilter::new(model),

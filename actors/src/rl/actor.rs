@@ -39,6 +39,23 @@ pub const RL_JOBS_RUNNING_MAX: usize = 2;
 pub const INFER_BARS: usize = 500;
 pub const INTERRUPTED: &str = "interrupted by a restart before it finished";
 
+/// Why an accepted training job failed; its text is the journaled `RlTrainingFailed`
+/// reason (truncated), shown by the agent's status.
+#[derive(Debug, thiserror::Error)]
+pub enum TrainingError {
+    /// Training, the held-out evaluation or the split refused.
+    #[error(transparent)]
+    Rl(#[from] RlError),
+    #[error(transparent)]
+    AgentFile(#[from] files::AgentFileError),
+    /// The blocking thread panicked or was cancelled.
+    #[error("the training thread failed: {0}")]
+    Thread(String),
+    /// The agent file was written but `RlAgentTrained` could not be journaled.
+    #[error("the agent was written but its journal record failed: {0}")]
+    NotJournaled(String),
+}
+
 #[derive(Debug)]
 pub enum RlMsg {
     Train {
@@ -71,7 +88,7 @@ pub enum RlMsg {
     /// Internal: a job ended (its file written and its end journaled, or not).
     Finished {
         agent_id: String,
-        outcome: Result<String, String>,
+        outcome: Result<String, TrainingError>,
     },
 }
 
@@ -226,7 +243,7 @@ impl Actor for RlActor {
                 if let Some(a) = reg.agents.get_mut(&agent_id) {
                     a.status = match outcome {
                         Ok(file) => Status::Trained { file },
-                        Err(reason) => Status::Failed { reason },
+                        Err(e) => Status::Failed { reason: e.to_string() },
                     };
                 }
             }
@@ -480,7 +497,7 @@ impl Job {
         let (services, meta, agent_id) = (self.services.clone(), self.meta.clone(), self.agent_id.clone());
         let outcome = match tokio::task::spawn_blocking(move || self.train_and_write()).await {
             Ok(r) => r,
-            Err(e) => Err(format!("the training thread failed: {e}")),
+            Err(e) => Err(TrainingError::Thread(e.to_string())),
         };
         let event = match &outcome {
             Ok((file, ev)) => Event::RlAgentTrained(RlAgentTrained {
@@ -489,46 +506,45 @@ impl Job {
                 excess_return: ev.excess_return,
                 p_value: ev.p_value,
             }),
-            Err(reason) => Event::RlTrainingFailed(RlTrainingFailed { agent_id: agent_id.clone(), reason: truncate(reason) }),
+            Err(e) => Event::RlTrainingFailed(RlTrainingFailed { agent_id: agent_id.clone(), reason: truncate(&e.to_string()) }),
         };
         let recorded = services.record(services.draft(&meta, event)).await;
         let outcome = match (outcome, recorded) {
             (Ok((file, _)), Ok(_)) => Ok(file),
-            (Err(reason), _) => Err(reason),
-            (Ok(_), Err(e)) => Err(format!("the agent was written but its journal record failed: {}", e.to_reply().message)),
+            (Err(e), _) => Err(e),
+            (Ok(_), Err(e)) => Err(TrainingError::NotJournaled(e.to_reply().message)),
         };
         match &outcome {
             Ok(file) => tracing::info!(%agent_id, file, "rl agent trained"),
-            Err(reason) => tracing::warn!(%agent_id, reason, "rl training failed"),
+            Err(e) => tracing::warn!(%agent_id, reason = %e, "rl training failed"),
         }
         if let Some(actor) = ActorRef::<RlMsg>::where_is(names::RL) {
             let _ = actor.cast(RlMsg::Finished { agent_id, outcome });
         }
     }
 
-    fn train_and_write(self) -> Result<(String, Evaluation), String> {
+    fn train_and_write(self) -> Result<(String, Evaluation), TrainingError> {
         let (p, tf, symbol) = (&self.params, self.timeframe, self.req.symbol.as_str());
         let base = self.base.as_ref().map(|(_, a)| a.as_ref());
         let (done, curve) = (self.done.clone(), self.curve.clone());
         let trained = train(&self.bars, tf, symbol, p, base, &mut |n, point| {
             done.store(n, Ordering::Relaxed);
             curve.lock().expect("curve lock").push(*point);
-        })
-        .map_err(|e| e.to_string())?;
+        })?;
         let eval_params = super::evaluate::EvalParams { seed: p.seed, ..Default::default() };
-        let after = evaluate(&trained.agent, &self.bars, tf, symbol, &p.env, p.train_fraction, &eval_params).map_err(|e| e.to_string())?;
+        let after = evaluate(&trained.agent, &self.bars, tf, symbol, &p.env, p.train_fraction, &eval_params)?;
         let before = match base {
-            Some(b) => Some(evaluate(b, &self.bars, tf, symbol, &p.env, p.train_fraction, &eval_params).map_err(|e| e.to_string())?),
+            Some(b) => Some(evaluate(b, &self.bars, tf, symbol, &p.env, p.train_fraction, &eval_params)?),
             None => None,
         };
-        let train_bars = split(self.bars.len(), p.train_fraction).map_err(|e| e.to_string())?;
+        let train_bars = split(self.bars.len(), p.train_fraction)?;
         let doc = json!({
             "agent_id": self.agent_id, "version": self.version, "request": self.req,
             "train_bars": train_bars, "held_out_bars": self.bars.len() - train_bars,
             "training_curve": trained.curve, "evaluation": after, "base_evaluation": before,
             "updates": trained.updates, "env_steps": trained.env_steps, "agent": trained.agent,
         });
-        let file = files::write(&self.data_dir, &self.agent_id, &doc).map_err(|e| e.to_string())?;
+        let file = files::write(&self.data_dir, &self.agent_id, &doc)?;
         Ok((file, after))
     }
 }

@@ -421,7 +421,7 @@ impl SessionActor {
                     (Some(_), Some(models)) => Ok(Some(models)),
                     (Some(pins), None) => load(pins, &o.config.symbol).await.map(Some).map_err(|e| e.message),
                 };
-                match ai.and_then(|ai| SessionRunner::open(o, env.sequence, env.timestamp, ai)) {
+                match ai.and_then(|ai| SessionRunner::open(o, env.sequence, env.timestamp, ai).map_err(|e| e.to_string())) {
                     Ok(mut r) => {
                         r.on_trading_state(&tradpal_messages::TradingStateChanged {
                             from: TradingState::Active,

@@ -104,6 +104,8 @@ impl SessionReplayer {
     }
 
     /// The comparison; `Err` when the session never opened (or could not be).
+    // Still a String: `tradpal replay` (src/cli/replay.rs) stores it as
+    // `Option<Result<SessionReplay, String>>`; typing it needs that caller changed too.
     pub fn finish(self) -> Result<SessionReplay, String> {
         if let Some(e) = self.error {
             return Err(e);

@@ -34,7 +34,7 @@ use crate::backtest::metrics::{compute, EquityPoint, Metrics, MetricsInput, Trad
 use crate::backtest::{BacktestConfig, BacktestError};
 use crate::execution::ExecutionCore;
 use crate::market_data::resample::Resampler;
-use crate::strategy::{build, AiModels, Strategy, StrategySpec};
+use crate::strategy::{build, AiModels, Strategy, StrategyError, StrategySpec};
 use tradpal_messages::{
     Candle, CandlesIngested, Event, Fixed, RiskLimitBreached, Rounding, SessionId, SessionOpened, SessionStopRequested, SessionStopped,
     Timeframe, Timestamp, TradingStateChanged,
@@ -101,16 +101,34 @@ pub struct SessionRunner {
     day: Option<(i64, f64)>,
 }
 
+/// Why a journaled `SessionOpened` cannot become a runner (logged; a replay reports it).
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// The capital or commission is not a representable amount; `field` names it.
+    #[error("{field}: {why}")]
+    Money { field: &'static str, why: String },
+    /// `BacktestConfig::validate`'s message (it names the setting).
+    #[error("{0}")]
+    Config(String),
+    #[error(transparent)]
+    Strategy(#[from] StrategyError),
+    #[error(transparent)]
+    Account(#[from] BacktestError),
+}
+
 /// The backtest settings a session trades under: the backtest's defaults (fill model,
 /// limits, sizing) with the session's capital, costs and seed. The one mapping, so a
 /// session and `tradpal backtest --cash C --commission F --slippage-bps B` agree.
-pub fn session_config(opened: &SessionOpened) -> Result<BacktestConfig, String> {
-    let cash = Fixed::from_f64_rounded(opened.config.capital, Rounding::Nearest).map_err(|e| format!("capital: {e}"))?;
-    let rate = Fixed::from_f64_rounded(opened.commission, Rounding::Nearest).map_err(|e| format!("commission: {e}"))?;
+pub fn session_config(opened: &SessionOpened) -> Result<BacktestConfig, OpenError> {
+    let money = |field: &'static str, x: f64| {
+        Fixed::from_f64_rounded(x, Rounding::Nearest).map_err(|e| OpenError::Money { field, why: e.to_string() })
+    };
+    let cash = money("capital", opened.config.capital)?;
+    let rate = money("commission", opened.commission)?;
     let config = BacktestConfig { starting_cash: cash, seed: opened.seed, keep_events: true, ..BacktestConfig::default() }
         .with_commission(rate)
         .with_slippage_bps(opened.slippage_bps);
-    config.validate()?;
+    config.validate().map_err(OpenError::Config)?;
     Ok(config)
 }
 
@@ -126,11 +144,11 @@ pub fn session_spec(opened: &SessionOpened) -> StrategySpec {
 impl SessionRunner {
     /// The runner of a journaled `SessionOpened` at `sequence`, funded at `at`.
     /// `ai`: an `ai_ensemble` session's models, loaded from its pins.
-    pub fn open(opened: &SessionOpened, sequence: u64, at: Timestamp, ai: Option<AiModels>) -> Result<SessionRunner, String> {
+    pub fn open(opened: &SessionOpened, sequence: u64, at: Timestamp, ai: Option<AiModels>) -> Result<SessionRunner, OpenError> {
         let config = session_config(opened)?;
-        let strategy = build(&StrategySpec { ai, ..session_spec(opened) }).map_err(|e| e.to_string())?;
+        let strategy = build(&StrategySpec { ai, ..session_spec(opened) })?;
         let symbol = opened.config.symbol.as_str();
-        let mut account = Account::open(&config, &[symbol], opened.timeframe, &opened.config.strategy, at).map_err(|e| e.to_string())?;
+        let mut account = Account::open(&config, &[symbol], opened.timeframe, &opened.config.strategy, at)?;
         account.session_id = Some(opened.session_id);
         account.retarget_reason = "session: the target changed";
         account.client_prefix = Some(SESSION_ORDER_PREFIX);

@@ -23,7 +23,7 @@
 //! journals it as an `AiDecision` before the order it causes.
 
 use super::{BarContext, Signal, Strategy};
-use crate::ensemble::core::{decide, Decision, Inputs, MlInput, RegimeInput, RlInput, Rules, Weights};
+use crate::ensemble::core::{decide, Decision, Inputs, LeftOut, MlInput, RegimeInput, RlInput, Rules, Weights};
 use crate::ml::features::{FeatureGroup, FeatureState};
 use crate::ml::model::Loaded;
 use crate::regime::hysteresis::HysteresisParams;
@@ -47,11 +47,16 @@ pub struct MlScorer {
 impl MlScorer {
     /// The probability that the price rises, on one full row of the groups' columns
     /// (`x`: the caller's buffer for the model's columns, reused bar after bar).
-    fn probability(&self, row: &[f64], x: &mut Vec<f64>) -> Result<f64, String> {
+    fn probability(&self, row: &[f64], x: &mut Vec<f64>) -> Result<f64, LeftOut> {
         x.clear();
         x.extend(self.columns.iter().map(|&j| row[j]));
-        let model = self.model.lock().map_err(|_| "the ML model's lock is poisoned".to_string())?;
-        model.predict(x).map_err(|e| e.to_string())?.first().copied().ok_or_else(|| "the ML model gave no prediction".to_string())
+        let model = self.model.lock().map_err(|_| LeftOut::from("the ML model's lock is poisoned"))?;
+        model
+            .predict(x)
+            .map_err(|e| LeftOut::Unavailable(e.to_string()))?
+            .first()
+            .copied()
+            .ok_or_else(|| LeftOut::from("the ML model gave no prediction"))
     }
 }
 
@@ -72,13 +77,13 @@ impl AiModels {
     }
 
     /// Why a part is left out for the whole run, as pinned (`"ml: ..."`).
-    fn left_out(&self, part: &str) -> String {
+    fn left_out(&self, part: &str) -> LeftOut {
         let prefix = format!("{part}: ");
         self.pins
             .left_out
             .iter()
-            .find_map(|l| l.strip_prefix(&prefix).map(str::to_string))
-            .unwrap_or_else(|| format!("no {part} part pinned"))
+            .find_map(|l| l.strip_prefix(&prefix).map(LeftOut::from))
+            .unwrap_or_else(|| LeftOut::Unavailable(format!("no {part} part pinned")))
     }
 }
 
@@ -94,6 +99,11 @@ impl PartialEq for AiModels {
         self.pins == other.pins
     }
 }
+
+/// The pinned regime model does not make a tracker (a corrupt or foreign model).
+#[derive(Debug, thiserror::Error)]
+#[error("regime model: {0}")]
+pub struct BadRegimeModel(#[from] crate::regime::error::RegimeError);
 
 /// The `ai_ensemble` strategy (see the module doc).
 pub struct AiEnsemble {
@@ -118,9 +128,9 @@ pub struct AiEnsemble {
 
 impl AiEnsemble {
     /// `threshold` in (0, 1], `fraction` in (0, FRACTION_MAX] (checked by the registry).
-    pub fn new(models: AiModels, threshold: f64, fraction: f64, long_only: bool) -> Result<Self, String> {
+    pub fn new(models: AiModels, threshold: f64, fraction: f64, long_only: bool) -> Result<Self, BadRegimeModel> {
         let tracker = match &models.regime {
-            Some(m) => Some(RegimeTracker::new((**m).clone(), &HysteresisParams::default()).map_err(|e| format!("regime model: {e}"))?),
+            Some(m) => Some(RegimeTracker::new((**m).clone(), &HysteresisParams::default())?),
             None => None,
         };
         let rules = Rules { weights: models.weights(), threshold, allow_short: !long_only };
@@ -141,31 +151,31 @@ impl AiEnsemble {
         })
     }
 
-    fn ml_part(&mut self, ctx: &BarContext) -> Result<MlInput, String> {
+    fn ml_part(&mut self, ctx: &BarContext) -> Result<MlInput, LeftOut> {
         let Some(ml) = &self.models.ml else { return Err(self.models.left_out("ml")) };
         if !self.ml_state.update(*ctx.bar(), &ml.groups, &mut self.row) {
-            return Err(format!("the ML features are warming up (about {} bars)", crate::ml::features::WARM_UP_BARS));
+            return Err(LeftOut::MlWarmingUp(crate::ml::features::WARM_UP_BARS));
         }
         let probability = ml.probability(&self.row, &mut self.x)?;
         let pins = &self.models.pins;
         Ok(MlInput { probability, model_id: pins.model_id.clone().unwrap_or_default(), version: pins.model_version })
     }
 
-    fn regime_part(&mut self, ctx: &BarContext) -> Result<RegimeInput, String> {
+    fn regime_part(&mut self, ctx: &BarContext) -> Result<RegimeInput, LeftOut> {
         let Some(tracker) = self.tracker.as_mut() else { return Err(self.models.left_out("regime")) };
         // A bar the tracker refuses (a bad price) leaves its state as it was.
         let _ = tracker.update(ctx.bar());
-        let b = tracker.current().ok_or_else(|| "the regime filter is warming up".to_string())?;
+        let b = tracker.current().ok_or(LeftOut::RegimeWarmingUp)?;
         let p = b.probs.trend.p;
         Ok(RegimeInput { bull: p[0], bear: p[1], sideways: p[2], regime: b.trend.as_str().into() })
     }
 
-    fn rl_part(&mut self, ctx: &BarContext) -> Result<RlInput, String> {
+    fn rl_part(&mut self, ctx: &BarContext) -> Result<RlInput, LeftOut> {
         let complete = self.rl_state.update(*ctx.bar(), &FeatureGroup::ALL, &mut self.rl_row);
         self.market = if complete { scale_market_row(&self.rl_row) } else { [0.0; MARKET_FEATURES] };
         let Some(agent) = &self.models.rl else { return Err(self.models.left_out("rl")) };
         if ctx.index() < WARMUP_BARS {
-            return Err(format!("the RL observation is warming up ({WARMUP_BARS} bars)"));
+            return Err(LeftOut::RlWarmingUp(WARMUP_BARS));
         }
         let mut obs = [0.0f32; OBS_DIM];
         obs[..MARKET_FEATURES].copy_from_slice(&self.market);

@@ -248,7 +248,7 @@ pub fn build(spec: &StrategySpec) -> Result<Box<dyn Strategy>, StrategyError> {
             let models = spec.ai.clone().ok_or(StrategyError::ModelsNotResolved)?;
             Box::new(
                 AiEnsemble::new(models, threshold, fraction, long_only)
-                    .map_err(|why| StrategyError::Ai { strategy: spec.name.clone(), why })?,
+                    .map_err(|e| StrategyError::Ai { strategy: spec.name.clone(), why: e.to_string() })?,
             )
         }
         other => return Err(StrategyError::unknown(other)),

@@ -80,15 +80,20 @@ impl fmt::Display for Calendar {
     }
 }
 
+/// A calendar name that is none of [`Calendar::NAMES`] (nor an alias).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown calendar {0:?}: expected one of {names}", names = Calendar::NAMES)]
+pub struct UnknownCalendar(pub String);
+
 impl FromStr for Calendar {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = UnknownCalendar;
+    fn from_str(s: &str) -> Result<Self, UnknownCalendar> {
         match s {
             "observed" => Ok(Calendar::Observed),
             "crypto_24_7" | "crypto" => Ok(Calendar::Crypto24x7),
             "equities_252" | "equities" => Ok(Calendar::Equities252),
             "fx_24_5" | "fx" => Ok(Calendar::Fx24x5),
-            other => Err(format!("unknown calendar {other:?}: expected one of {}", Calendar::NAMES)),
+            other => Err(UnknownCalendar(other.to_string())),
         }
     }
 }
@@ -198,7 +203,7 @@ mod tests {
             assert_eq!(c.as_str().parse::<Calendar>(), Ok(c));
             assert_eq!(serde_json::to_value(c).unwrap(), c.as_str());
         }
-        assert!("nyse".parse::<Calendar>().unwrap_err().contains("equities_252"));
+        assert!("nyse".parse::<Calendar>().unwrap_err().to_string().contains("equities_252"));
     }
 
     #[test]

@@ -52,13 +52,18 @@ pub enum Resampling {
     Permutation,
 }
 
+/// A resampling method that is neither `bootstrap` nor `permutation`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown resampling {0:?}: expected bootstrap or permutation")]
+pub struct UnknownResampling(pub String);
+
 impl std::str::FromStr for Resampling {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = UnknownResampling;
+    fn from_str(s: &str) -> Result<Self, UnknownResampling> {
         match s {
             "bootstrap" => Ok(Resampling::Bootstrap),
             "permutation" => Ok(Resampling::Permutation),
-            other => Err(format!("unknown resampling {other:?}: expected bootstrap or permutation")),
+            other => Err(UnknownResampling(other.to_string())),
         }
     }
 }

@@ -297,6 +297,7 @@ impl Replayer<'_> {
                 self.count_input("risk_breach");
                 self.core
                     .apply(&rec.event, rec.timestamp)
+                    .map_err(|e| e.to_string())
                     .and_then(|()| self.core.answer_breach(rec.timestamp).map_err(|e| e.to_string()))
                     .map(|e| e.into_iter().collect())
             }
@@ -349,7 +350,7 @@ impl Replayer<'_> {
         let (events, wall_clock) = match &rec.event {
             Event::CashAdjusted(_) => {
                 self.count_input("cash");
-                self.core.apply(&rec.event, at).map_err(|why| self.refused(i, why))?;
+                self.core.apply(&rec.event, at).map_err(|why| self.refused(i, why.to_string()))?;
                 return Ok(true);
             }
             Event::OrderSubmitted(s) if is_flatten_order(s) => (self.flatten(i, "")?, true),

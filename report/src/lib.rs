@@ -1,7 +1,12 @@
 //! The HTML report of a backtest: one self-contained file (inline CSS and inline SVG, no
-//! script, no external URL) built from the performance report JSON
-//! ([`super::report::performance`], also the result file), so the CLI and
+//! script, no external URL) built from the performance report JSON (the actors crate's
+//! `backtest::report::performance`, also the result file), so the CLI and
 //! `GET /api/backtest/report/{id}` render the same thing. Pure string building.
+//!
+//! A crate of its own because it is presentation, not trading: it reads the report only
+//! as a `serde_json::Value` and depends on nothing else of the workspace, so the actors
+//! (which serve it over HTTP) and the binary (`tradpal backtest --report`) both use it
+//! without one reaching into the other, and editing a chart does not rebuild the actors.
 //!
 //! Sections: the headline (strategy, symbol, period), every metric of the report, the
 //! equity curve, the drawdown (underwater) chart, the monthly returns heat map, any
@@ -10,14 +15,14 @@
 //! Every text from the report (the strategy's name and parameters come from users) is
 //! escaped.
 //!
-//! The charts draw the report's equity curve, thinned to at most
-//! [`super::report::EQUITY_POINTS_MAX`] points with every stretch's extremes and the
+//! The charts draw the report's equity curve, thinned by the actors' report to at most
+//! `backtest::report::EQUITY_POINTS_MAX` points with every stretch's extremes and the
 //! deepest drawdown kept, so the drawn trough is the metrics table's `max_drawdown`. The
 //! equity chart has the buy-and-hold benchmark as a grey line.
 //!
 //! # Layout
 //!
-//! - `mod.rs`: [`render`], [`equity_svg`], [`escape`], the sections.
+//! - `lib.rs`: [`render`], [`equity_svg`], [`escape`], the sections.
 //! - `tearsheet.rs`: the metrics table (labels, units, groups; how returns were
 //!   annualised) and attribution as tables.
 //! - `svg.rs`: the chart builders ([`svg::path`], [`svg::LineChart`], [`svg::heat_map`]).

@@ -1,8 +1,8 @@
 //! Inline SVG charts (pure string building): a line / area chart over evenly spaced
 //! points and a year x month heat map. Every number is formatted with fixed decimals and
-//! every text goes through [`super::escape`].
+//! every text goes through [`crate::escape`].
 
-use super::escape;
+use crate::escape;
 use std::fmt::Write;
 
 /// A chart's drawing area inside its viewBox (`0 0 width height`): the plot is inset by

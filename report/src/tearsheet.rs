@@ -3,7 +3,7 @@
 //! were annualised, and attribution as tables (one row per side, source, symbol, month;
 //! one per drawdown) instead of JSON in a cell.
 
-use super::escape;
+use crate::escape;
 use serde_json::Value;
 use std::fmt::Write;
 
