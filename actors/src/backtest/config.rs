@@ -2,7 +2,7 @@
 //! core's settings derived from it.
 
 use super::metrics::Calendar;
-use super::risk_sizing::RiskSizing;
+use super::risk_sizing::{RiskSizing, SizingError};
 use crate::execution::fill::{FillModel, Slippage};
 use crate::execution::instrument::Instruments;
 use crate::execution::ExecutionConfig;
@@ -90,6 +90,30 @@ impl Default for BacktestConfig {
 
 /// Symbols quoted in different currencies asked to share one account (the currencies,
 /// joined by " and ").
+/// Why a [`BacktestConfig`] cannot run ([`BacktestConfig::validate`]); each text starts
+/// with the field it names (callers map it to their own field names by that).
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("starting_cash must be in (0, {STARTING_CASH_MAX}], got {0}")]
+    StartingCash(Fixed),
+    #[error("commission must be in [0, 1), got taker {taker} maker {maker}")]
+    Commission { taker: Fixed, maker: Fixed },
+    #[error("participation must be in (0, 1] or none, got {0}")]
+    Participation(f64),
+    #[error("quantity must be > 0 units, got {0}")]
+    Quantity(Fixed),
+    #[error("quantity: give a fixed quantity or a sizing method, not both")]
+    QuantityAndSizing,
+    #[error("slippage must be at most {SLIPPAGE_BPS_MAX} bps (10%), got {0}")]
+    Slippage(u32),
+    #[error("volatility slippage k must be finite and >= 0, got {0}")]
+    VolatilityK(f64),
+    #[error("{0}")]
+    Sizing(SizingError),
+    #[error("risk_free_rate must be a finite number > -1, got {0}")]
+    RiskFreeRate(f64),
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("the symbols are quoted in {0}: one account holds one currency; run them apart")]
 pub struct MixedQuotes(pub String);
@@ -107,43 +131,37 @@ impl BacktestConfig {
         self
     }
 
-    /// Checks the values the engine relies on; the message names the field.
-    // Still a String: `tradpal replay` (src/cli/replay.rs) passes it on with `?` as its
-    // own String error; typing it needs that caller changed too (issue 23 follow-up).
-    pub fn validate(&self) -> Result<(), String> {
+    /// Checks the values the engine relies on; the error names the field.
+    pub fn validate(&self) -> Result<(), ConfigError> {
         if !self.starting_cash.is_positive() || self.starting_cash > Fixed::from_int(STARTING_CASH_MAX) {
-            return Err(format!("starting_cash must be in (0, {STARTING_CASH_MAX}], got {}", self.starting_cash));
+            return Err(ConfigError::StartingCash(self.starting_cash));
         }
         let rate_ok = |r: Fixed| !r.is_negative() && r < Fixed::ONE;
         if !rate_ok(self.fill.taker_fee) || !rate_ok(self.fill.maker_fee) {
-            return Err(format!("commission must be in [0, 1), got taker {} maker {}", self.fill.taker_fee, self.fill.maker_fee));
+            return Err(ConfigError::Commission { taker: self.fill.taker_fee, maker: self.fill.maker_fee });
         }
         let p = self.fill.participation;
         if !(p > 0.0 && p <= 1.0 || p == f64::INFINITY) {
-            return Err(format!("participation must be in (0, 1] or none, got {p}"));
+            return Err(ConfigError::Participation(p));
         }
         if let Some(q) = self.quantity {
             if !q.is_positive() {
-                return Err(format!("quantity must be > 0 units, got {q}"));
+                return Err(ConfigError::Quantity(q));
             }
             if self.sizing.is_some() {
-                return Err("quantity: give a fixed quantity or a sizing method, not both".into());
+                return Err(ConfigError::QuantityAndSizing);
             }
         }
         match self.fill.slippage {
-            Slippage::FixedBps(bps) if bps > SLIPPAGE_BPS_MAX => {
-                return Err(format!("slippage must be at most {SLIPPAGE_BPS_MAX} bps (10%), got {bps}"));
-            }
-            Slippage::VolatilityScaled { k } if !(k.is_finite() && k >= 0.0) => {
-                return Err(format!("volatility slippage k must be finite and >= 0, got {k}"));
-            }
+            Slippage::FixedBps(bps) if bps > SLIPPAGE_BPS_MAX => return Err(ConfigError::Slippage(bps)),
+            Slippage::VolatilityScaled { k } if !(k.is_finite() && k >= 0.0) => return Err(ConfigError::VolatilityK(k)),
             _ => {}
         }
         if let Some(sizing) = &self.sizing {
-            sizing.validate(self.limits.max_position_size).map_err(|e| e.to_string())?;
+            sizing.validate(self.limits.max_position_size).map_err(ConfigError::Sizing)?;
         }
         if !(self.risk_free_rate.is_finite() && self.risk_free_rate > -1.0) {
-            return Err(format!("risk_free_rate must be a finite number > -1, got {}", self.risk_free_rate));
+            return Err(ConfigError::RiskFreeRate(self.risk_free_rate));
         }
         Ok(())
     }

@@ -137,7 +137,7 @@ pub fn run_portfolio_observed(
     strategies: &mut [&mut dyn Strategy],
     progress: &mut dyn FnMut(usize),
 ) -> Result<BacktestResult, BacktestError> {
-    config.validate().map_err(BacktestError::Config)?;
+    config.validate().map_err(|e| BacktestError::Config(e.to_string()))?;
     check_series(series, strategies.len())?;
     let multi = series.len() > 1;
     let in_symbol = |symbol: &str, e: BacktestError| {

@@ -351,6 +351,7 @@ impl RunRequest {
         self.limits(&mut config)?;
         config.sizing = self.sizing.clone();
         config.validate().map_err(|why| {
+            let why = why.to_string();
             let name = ["starting_cash", "commission", "slippage", "sizing", "participation", "quantity", "risk_free_rate"]
                 .into_iter()
                 .find(|n| why.starts_with(n))

@@ -195,15 +195,31 @@ impl TrainedFiles {
     }
 }
 
+/// Why [`load_files`] could not load a pinned part; the text names the part.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LoadError {
+    #[error("ML model {0}: not trained in this journal")]
+    MlNotTrained(String),
+    /// Its file is missing, altered or not a model of this build.
+    #[error("ML model {id}: {why}")]
+    Ml { id: String, why: String },
+    #[error("RL agent {0}: not trained in this journal")]
+    RlNotTrained(String),
+    #[error("RL agent {id}: {why}")]
+    Rl { id: String, why: String },
+    /// The pinned regime model's JSON (names its parse error).
+    #[error("{0}")]
+    Regime(String),
+}
+
 /// Loads pinned models from their files without the actors (the service stopped).
-// Still a String: `tradpal replay` (src/cli/replay.rs) keeps it in an
-// `Option<Result<_, String>>`; typing it needs that caller changed too (issue 23 follow-up).
-pub fn load_files(data_dir: &std::path::Path, pins: &AiPins, files: &TrainedFiles) -> Result<AiModels, String> {
+pub fn load_files(data_dir: &std::path::Path, pins: &AiPins, files: &TrainedFiles) -> Result<AiModels, LoadError> {
     let ml_part = match &pins.model_id {
         Some(id) => {
-            let (file, hash) = files.models.get(id).ok_or_else(|| format!("ML model {id}: not trained in this journal"))?;
-            let doc = crate::ml::files::read(data_dir, file, hash).map_err(|e| format!("ML model {id}: {e}"))?;
-            let ready = crate::ml::registry::Ready::from_doc(doc).map_err(|e| format!("ML model {id}: {e}"))?;
+            let ml = |why: String| LoadError::Ml { id: id.to_string(), why };
+            let (file, hash) = files.models.get(id).ok_or_else(|| LoadError::MlNotTrained(id.to_string()))?;
+            let doc = crate::ml::files::read(data_dir, file, hash).map_err(|e| ml(e.to_string()))?;
+            let ready = crate::ml::registry::Ready::from_doc(doc).map_err(|e| ml(e.to_string()))?;
             Some(Arc::new(crate::strategy::MlScorer {
                 model: std::sync::Mutex::new(ready.model),
                 groups: ready.groups,
@@ -214,14 +230,15 @@ pub fn load_files(data_dir: &std::path::Path, pins: &AiPins, files: &TrainedFile
     };
     let rl_part = match &pins.agent_id {
         Some(id) => {
-            let file = files.agents.get(id).ok_or_else(|| format!("RL agent {id}: not trained in this journal"))?;
-            let doc = crate::rl::files::read(data_dir, file).map_err(|e| format!("RL agent {id}: {e}"))?;
+            let rl = |why: String| LoadError::Rl { id: id.to_string(), why };
+            let file = files.agents.get(id).ok_or_else(|| LoadError::RlNotTrained(id.to_string()))?;
+            let doc = crate::rl::files::read(data_dir, file).map_err(|e| rl(e.to_string()))?;
             let agent: crate::rl::agent::Agent =
-                serde_json::from_value(doc.get("agent").cloned().unwrap_or_default()).map_err(|e| format!("RL agent {id}: {e}"))?;
+                serde_json::from_value(doc.get("agent").cloned().unwrap_or_default()).map_err(|e| rl(e.to_string()))?;
             Some(Arc::new(agent))
         }
         None => None,
     };
-    let regime = pinned_regime(pins.regime_model_json.as_deref())?;
+    let regime = pinned_regime(pins.regime_model_json.as_deref()).map_err(LoadError::Regime)?;
     Ok(AiModels { pins: pins.clone(), ml: ml_part, rl: rl_part, regime })
 }

@@ -12,15 +12,14 @@ use super::features;
 use super::files;
 use super::job::{self, JobInfo};
 use super::model::Loaded;
+pub use super::msg::{MlMsg, MlResolved};
 use super::registry::{Ready, Registry, Status};
 use super::request::{feature_vector, PredictRequest, TrainRequest};
 use super::train::TRAIN_BARS_MIN;
 use crate::backtest::bars::{fetch_range, timeframe_or_finest};
 use crate::context::{RequestMeta, Services};
-use crate::fault::Fault;
 use crate::market_data::actor::MarketDataMsg;
 use crate::names;
-use crate::session::actor::Answer;
 use ractor::{Actor, ActorProcessingErr, ActorRef};
 use serde_json::{json, Value};
 use std::path::PathBuf;
@@ -34,67 +33,6 @@ pub const TRAININGS_RUNNING_MAX: usize = 1;
 pub const FEATURE_HISTORY_BARS: usize = 2_000;
 /// How long a call to the market-data actor may take.
 const MARKET_DATA_CALL_MS: u64 = 10_000;
-
-#[derive(Debug)]
-pub enum MlMsg {
-    Train {
-        req: Box<TrainRequest>,
-        meta: RequestMeta,
-        reply: Answer<Value>,
-    },
-    Models {
-        reply: Answer<Value>,
-    },
-    Model {
-        id: ModelId,
-        reply: Answer<Value>,
-    },
-    Delete {
-        id: ModelId,
-        meta: RequestMeta,
-        reply: Answer<Value>,
-    },
-    Predict {
-        req: Box<PredictRequest>,
-        reply: Answer<Value>,
-    },
-    Importance {
-        id: ModelId,
-        reply: Answer<Value>,
-    },
-    /// The probability that `symbol` rises, from `model_id` or else its symbol's latest
-    /// ready classifier, on `candles` (or its latest stored bars): what the AI ensemble
-    /// asks. `Err` 404 when no model is ready.
-    Score {
-        symbol: String,
-        model_id: Option<ModelId>,
-        candles: Option<Vec<tradpal_messages::Candle>>,
-        reply: Answer<Value>,
-    },
-    /// The model an `ai_ensemble` run pins: `model_id`, or else `symbol`'s latest ready
-    /// direction model, loaded for scoring (a copy of its own). `Err` 404 when none.
-    Resolve {
-        symbol: String,
-        model_id: Option<ModelId>,
-        reply: Answer<MlResolved>,
-    },
-    /// Internal: a job ended; `event` is its journaled end, `ready` the model if it trained.
-    Finished {
-        id: ModelId,
-        event: Box<Event>,
-        ready: Option<Box<Ready>>,
-    },
-    Fault(Fault),
-}
-
-/// A model resolved for an `ai_ensemble` run.
-#[derive(Debug, Clone)]
-pub struct MlResolved {
-    pub model_id: ModelId,
-    pub version: u32,
-    pub timeframe: tradpal_messages::Timeframe,
-    pub scorer: std::sync::Arc<crate::strategy::MlScorer>,
-}
 
 #[derive(Debug, Clone)]
 pub struct MlActor {

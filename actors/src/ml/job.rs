@@ -2,8 +2,8 @@
 //! shared counter), write the model file atomically, journal `MlModelTrained` (with the
 //! file's hash) or `MlTrainingFailed`, and hand the loaded model to the actor.
 
-use super::actor::MlMsg;
 use super::files;
+use super::msg::MlMsg;
 use super::registry::Ready;
 use super::request::TrainPlan;
 use super::train::{train, Trained};

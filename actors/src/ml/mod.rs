@@ -31,6 +31,7 @@
 //! - `files.rs`: model files under `<data_dir>/models/` (atomic, hashed).
 //! - `registry.rs`: the models the journal knows, folded from the ML events.
 //! - `job.rs`: a training job in the background (train, write, journal).
+//! - `msg.rs`: the actor's messages ([`actor::MlMsg`]), which the jobs send back.
 //! - `actor.rs`: the ML actor: train, list, get, delete, predict, importance.
 
 pub mod actor;
@@ -46,6 +47,7 @@ pub mod linear;
 pub mod metrics;
 pub mod mlp;
 pub mod model;
+pub mod msg;
 pub mod registry;
 pub mod request;
 pub mod select;

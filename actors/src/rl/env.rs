@@ -95,6 +95,7 @@ impl EnvParams {
             Fixed::from_f64_rounded(self.commission, Rounding::Nearest).map_err(|e| RlError::invalid("commission", format!("{e}")))?;
         let config = BacktestConfig::default().with_commission(fee).with_slippage_bps(self.slippage_bps);
         config.validate().map_err(|why| {
+            let why = why.to_string();
             let field = if why.starts_with("slippage") { "slippage_bps" } else { "commission" };
             RlError::invalid(field, why)
         })?;

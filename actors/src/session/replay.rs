@@ -17,6 +17,16 @@ use serde::Serialize;
 use serde_json::Value;
 use tradpal_messages::{Envelope, Event, SessionId};
 
+/// Why a session could not be replayed ([`SessionReplayer::finish`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReplayError {
+    /// Its recorded configuration no longer opens a session (names why).
+    #[error("the session cannot be opened again: {0}")]
+    CannotReopen(String),
+    #[error("session {0} is not a trading session of this journal (no session_opened)")]
+    NotASession(SessionId),
+}
+
 /// The first decision that differs: its index among the session's decisions, the
 /// journal sequence of the recorded one, and both as JSON (`null`: missing on that side).
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -76,7 +86,7 @@ impl SessionReplayer {
                 self.inputs += 1;
                 match SessionRunner::open(o, env.sequence, env.timestamp, self.ai.take()) {
                     Ok(r) => self.runner = Some(r),
-                    Err(e) => self.error = Some(format!("the session cannot be opened again: {e}")),
+                    Err(e) => self.error = Some(e.to_string()),
                 }
             }
             Event::SessionStopRequested(r) if r.session_id == self.id => {
@@ -104,14 +114,12 @@ impl SessionReplayer {
     }
 
     /// The comparison; `Err` when the session never opened (or could not be).
-    // Still a String: `tradpal replay` (src/cli/replay.rs) stores it as
-    // `Option<Result<SessionReplay, String>>`; typing it needs that caller changed too.
-    pub fn finish(self) -> Result<SessionReplay, String> {
+    pub fn finish(self) -> Result<SessionReplay, ReplayError> {
         if let Some(e) = self.error {
-            return Err(e);
+            return Err(ReplayError::CannotReopen(e));
         }
         if self.runner.is_none() {
-            return Err(format!("session {} is not a trading session of this journal (no session_opened)", self.id));
+            return Err(ReplayError::NotASession(self.id));
         }
         let json = |e: Option<&Event>| e.and_then(|e| serde_json::to_value(e).ok()).unwrap_or(Value::Null);
         let n = self.recorded.len().max(self.replayed.len());

@@ -128,7 +128,7 @@ pub fn session_config(opened: &SessionOpened) -> Result<BacktestConfig, OpenErro
     let config = BacktestConfig { starting_cash: cash, seed: opened.seed, keep_events: true, ..BacktestConfig::default() }
         .with_commission(rate)
         .with_slippage_bps(opened.slippage_bps);
-    config.validate().map_err(OpenError::Config)?;
+    config.validate().map_err(|e| OpenError::Config(e.to_string()))?;
     Ok(config)
 }
 
