@@ -67,7 +67,7 @@ impl Account {
         let config = &config.for_symbols(symbols).map_err(|e| BacktestError::Symbol(e.to_string()))?;
         let mut legs = Vec::with_capacity(symbols.len());
         for s in symbols {
-            let inst = config.instruments.get(s).map_err(|e| BacktestError::Symbol(e.to_string()))?;
+            let inst = config.instruments.get(s).map_err(|e| BacktestError::Symbol(e.to_string()))?.into_owned();
             legs.push(LegState { ledger: Ledger::new(&inst.symbol, source), inst, runtime: StrategyRuntime::default() });
         }
         let mut core = ExecutionCore::new(config.execution_config());

@@ -84,8 +84,8 @@ mod tests {
 
     #[test]
     fn sizes_round_toward_zero_onto_the_lot() {
-        let btc = Instruments::binance_usdt().get("BTC/USDT").unwrap(); // lot 0.00001
-                                                                        // 10000 / 30000 = 0.333333.. -> 0.33333 long, -0.33333 short, 0.16666 at half.
+        let btc = Instruments::binance_usdt().get("BTC/USDT").unwrap().into_owned(); // lot 0.00001
+                                                                                     // 10000 / 30000 = 0.333333.. -> 0.33333 long, -0.33333 short, 0.16666 at half.
         assert_eq!(target_units(1.0, f("10000"), f("30000"), &btc, false), f("0.33333"));
         assert_eq!(target_units(-1.0, f("10000"), f("30000"), &btc, false), f("-0.33333"));
         assert_eq!(target_units(0.5, f("10000"), f("30000"), &btc, false), f("0.16666"));
@@ -96,7 +96,7 @@ mod tests {
 
     #[test]
     fn fixed_quantities_follow_the_fraction_onto_the_lot() {
-        let btc = Instruments::binance_usdt().get("BTC/USDT").unwrap(); // lot 0.00001
+        let btc = Instruments::binance_usdt().get("BTC/USDT").unwrap().into_owned(); // lot 0.00001
         assert_eq!(fixed_units(1.0, f("2.5"), &btc, false), f("2.5"));
         assert_eq!(fixed_units(-1.0, f("2.5"), &btc, false), f("-2.5"));
         assert_eq!(fixed_units(0.5, f("0.000015"), &btc, false), Fixed::ZERO, "half of 1.5 lots rounds to zero lots");
@@ -106,7 +106,7 @@ mod tests {
 
     #[test]
     fn orders_reach_the_target_or_are_skipped_below_minimums() {
-        let btc = Instruments::binance_usdt().get("BTC/USDT").unwrap(); // min notional 5
+        let btc = Instruments::binance_usdt().get("BTC/USDT").unwrap().into_owned(); // min notional 5
         let p = f("30000");
         assert_eq!(order_for(f("0.3"), f("0.3"), p, &btc), Sizing::AtTarget);
         assert_eq!(order_for(f("-0.3"), f("0.3"), p, &btc), Sizing::Order { side: Side::Sell, quantity: f("0.6") });

@@ -319,7 +319,7 @@ impl EnsembleActor {
     ) -> Result<SubmitReply, ErrorReply> {
         let side = if action == Action::Buy { Side::Buy } else { Side::Sell };
         let qty = Fixed::from_f64_rounded(quantity, Rounding::Down).map_err(|e| bad(format!("quantity: {e}")))?;
-        let inst = crate::execution::instrument::Instruments::binance_usdt().get(symbol).map_err(|e| bad(e.to_string()))?;
+        let inst = crate::execution::instrument::Instruments::binance_usdt().get(symbol).map_err(|e| bad(e.to_string()))?.into_owned();
         let qty = qty.round_to_step(inst.lot_size, Rounding::Down).unwrap_or(Fixed::ZERO);
         let mut order = OrderRequest::market(symbol, side, qty);
         order.client_order_id = Some(format!("ai-{sequence}"));

@@ -71,8 +71,8 @@ impl ExecutionCore {
         let mark = self.last_price.get(&inst.symbol).map(|(p, _)| *p);
         let generated = req.client_order_id.is_none();
         let cid = req.client_order_id.clone().unwrap_or_else(|| generated_client_id(ids.client_nonce()));
-        let plan = plan(req, cid.clone(), &inst, now, mark).map_err(|e| ExecutionError::Invalid(e.to_string()))?;
-        if let Some(existing) = self.by_client.get(&cid).copied() {
+        let plan = plan(req, cid, &inst, now, mark).map_err(|e| ExecutionError::Invalid(e.to_string()))?;
+        if let Some(existing) = self.by_client.get(&plan.orders[0].spec.client_order_id).copied() {
             return self.resubmitted(existing, &plan, generated);
         }
         for p in &plan.orders[1..] {

@@ -38,7 +38,7 @@ fn order(side: Side, t: OrderType, qty: &str, price: Option<&str>, stop: Option<
 }
 
 fn fill_of(o: &Order, b: &Candle) -> Option<BarFill> {
-    let inst = Instruments::binance_usdt().get("BTC/USDT").unwrap();
+    let inst = Instruments::binance_usdt().get("BTC/USDT").unwrap().into_owned();
     match_bar(o, b, &inst, &model(), Fixed::ZERO).fill
 }
 
@@ -78,7 +78,7 @@ fn limit_fills_at_its_price_as_maker_or_at_the_open_as_taker() {
 
 #[test]
 fn stops_trigger_on_the_range_and_fill_at_the_worse_of_stop_and_open() {
-    let inst = Instruments::binance_usdt().get("BTC/USDT").unwrap();
+    let inst = Instruments::binance_usdt().get("BTC/USDT").unwrap().into_owned();
     let buy = order(Side::Buy, OrderType::StopMarket, "1", None, Some("105"));
     let out = match_bar(&buy, &B(), &inst, &model(), Fixed::ZERO);
     // trigger max(105, 100) = 105; 105 * 1.001 = 105.105 -> up to 105.11.
@@ -96,7 +96,7 @@ fn stops_trigger_on_the_range_and_fill_at_the_worse_of_stop_and_open() {
 
 #[test]
 fn stop_limit_fills_on_the_trigger_bar_only_within_its_limit() {
-    let inst = Instruments::binance_usdt().get("BTC/USDT").unwrap();
+    let inst = Instruments::binance_usdt().get("BTC/USDT").unwrap().into_owned();
     assert_eq!(price_liq(&order(Side::Buy, OrderType::StopLimit, "1", Some("106"), Some("105")), &B()), Some((f("105"), Liquidity::Taker)));
     let mut o = order(Side::Buy, OrderType::StopLimit, "1", Some("104"), Some("105"));
     let out = match_bar(&o, &B(), &inst, &model(), Fixed::ZERO);
@@ -108,7 +108,7 @@ fn stop_limit_fills_on_the_trigger_bar_only_within_its_limit() {
 
 #[test]
 fn trailing_stop_follows_the_best_price() {
-    let inst = Instruments::binance_usdt().get("BTC/USDT").unwrap();
+    let inst = Instruments::binance_usdt().get("BTC/USDT").unwrap().into_owned();
     let mut o = order(Side::Sell, OrderType::TrailingStop, "1", None, None);
     o.spec.trailing_bps = Some(500);
     // Bar 1: anchor = open 100, stop 95; low 96 does not reach it; anchor -> high 110.
@@ -123,7 +123,7 @@ fn trailing_stop_follows_the_best_price() {
 
 #[test]
 fn volume_cap_ioc_fok_and_reduce_only() {
-    let inst = Instruments::binance_usdt().get("BTC/USDT").unwrap();
+    let inst = Instruments::binance_usdt().get("BTC/USDT").unwrap().into_owned();
     let m = FillModel { participation: 0.1, ..model() };
     let b = bar(100.0, 110.0, 90.0, 105.0, 10.0); // cap 1.0 per bar
     let gtc = order(Side::Buy, OrderType::Market, "3", None, None);
@@ -148,7 +148,7 @@ fn volume_cap_ioc_fok_and_reduce_only() {
 
 #[test]
 fn volatility_scaled_slippage_grows_with_the_bar_range() {
-    let inst = Instruments::binance_usdt().get("BTC/USDT").unwrap();
+    let inst = Instruments::binance_usdt().get("BTC/USDT").unwrap().into_owned();
     let m = FillModel { slippage: Slippage::VolatilityScaled { k: 0.1 }, ..model() };
     let o = order(Side::Buy, OrderType::Market, "1", None, None);
     // range fraction (110 - 90) / 100 = 0.2; slippage 0.02; 100 * 1.02 = 102.

@@ -5,6 +5,7 @@
 //! table has Binance's rules for common pairs and a default for every other valid symbol;
 //! all symbols of one account share its quote currency (the portfolio is kept in it).
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use tradpal_messages::{is_valid_symbol, Fixed};
 
@@ -88,9 +89,11 @@ impl Instruments {
     }
 
     /// The rules for `symbol`, or why it cannot be traded here.
-    pub fn get(&self, symbol: &str) -> Result<Instrument, InstrumentError> {
+    ///
+    /// A listed instrument is lent, not copied: every order submission asks.
+    pub fn get(&self, symbol: &str) -> Result<Cow<'_, Instrument>, InstrumentError> {
         if let Some(i) = self.known.get(symbol) {
-            return Ok(i.clone());
+            return Ok(Cow::Borrowed(i));
         }
         if !is_valid_symbol(symbol) {
             return Err(InstrumentError::NotAPair(symbol.to_string()));
@@ -100,7 +103,7 @@ impl Instruments {
             return Err(InstrumentError::OtherQuote { symbol: symbol.to_string(), quote: quote.to_string(), account: self.quote.clone() });
         }
         let (tick_size, lot_size, min_quantity, min_notional) = self.default_rule;
-        Ok(Instrument { symbol: symbol.to_string(), tick_size, lot_size, min_quantity, min_notional })
+        Ok(Cow::Owned(Instrument { symbol: symbol.to_string(), tick_size, lot_size, min_quantity, min_notional }))
     }
 }
 

@@ -246,7 +246,10 @@ pub fn plan(
     mark: Option<Fixed>,
 ) -> Result<Plan, OrderRequestError> {
     let main = validate_spec(r, client_order_id, inst, now, mark)?;
-    let mut orders = vec![PlannedOrder { spec: main.clone(), contingency: None, parent: None, sibling: None }];
+    // The legs after the main order (indices in `parent` / `sibling` count the main order
+    // as 0); the main order joins them at the end, moved, not copied.
+    let mut legs: Vec<PlannedOrder> = Vec::new();
+    let (mut contingency, mut sibling_of_main) = (None, None);
     let bracket = r.stop_loss.is_some() || r.take_profit.is_some();
     let oco = r.oco_stop_price.is_some() || r.oco_stop_limit_price.is_some();
     if [bracket, oco, r.then.is_some()].iter().filter(|b| **b).count() > 1 {
@@ -277,9 +280,9 @@ pub fn plan(
         let n = exits.len();
         for (i, spec) in exits.into_iter().enumerate() {
             let sibling = (n == 2).then_some(if i == 0 { 2 } else { 1 });
-            orders.push(PlannedOrder { spec, contingency: Some(Contingency::Bracket), parent: Some(0), sibling });
+            legs.push(PlannedOrder { spec, contingency: Some(Contingency::Bracket), parent: Some(0), sibling });
         }
-        orders[0].contingency = Some(Contingency::Bracket);
+        contingency = Some(Contingency::Bracket);
     } else if oco {
         let stop = r.oco_stop_price.ok_or_else(|| err("oco_stop_price", "an OCO needs the stop leg's trigger price"))?;
         check_price("oco_stop_price", stop, inst)?;
@@ -291,9 +294,9 @@ pub fn plan(
             None => (OrderType::StopMarket, None),
         };
         let spec = leg(&main, "oco", main.side, t, limit, Some(stop), main.reduce_only);
-        orders.push(PlannedOrder { spec, contingency: Some(Contingency::Oco), parent: None, sibling: Some(0) });
-        orders[0].contingency = Some(Contingency::Oco);
-        orders[0].sibling = Some(1);
+        legs.push(PlannedOrder { spec, contingency: Some(Contingency::Oco), parent: None, sibling: Some(0) });
+        contingency = Some(Contingency::Oco);
+        sibling_of_main = Some(1);
     } else if let Some(child) = &r.then {
         if child.then.is_some() || child.stop_loss.is_some() || child.take_profit.is_some() || child.oco_stop_price.is_some() {
             return Err(err("then", "the triggered order cannot have contingencies of its own"));
@@ -304,8 +307,11 @@ pub fn plan(
         let id = child.client_order_id.clone().unwrap_or_else(|| format!("{}-then", main.client_order_id));
         let spec =
             validate_spec(child, id, inst, now, mark).map_err(|e| OrderRequestError { field: format!("then.{}", e.field), why: e.why })?;
-        orders.push(PlannedOrder { spec, contingency: Some(Contingency::Oto), parent: Some(0), sibling: None });
-        orders[0].contingency = Some(Contingency::Oto);
+        legs.push(PlannedOrder { spec, contingency: Some(Contingency::Oto), parent: Some(0), sibling: None });
+        contingency = Some(Contingency::Oto);
     }
+    let mut orders = Vec::with_capacity(1 + legs.len());
+    orders.push(PlannedOrder { spec: main, contingency, parent: None, sibling: sibling_of_main });
+    orders.extend(legs);
     Ok(Plan { orders })
 }
