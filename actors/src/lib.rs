@@ -15,6 +15,7 @@
 //!   generator, event sink; [`RequestMeta`] that carries request and correlation ids
 //!   (and makes an actor message's tracing span, `RequestMeta::span`).
 //! - `fault.rs`: fault injection (panic / error) used to test supervision.
+//! - `reason.rs`: failure reasons cut to a journal record's length.
 //! - `atomic_file.rs`: the one crash-safe file write (temporary file, fsync, rename,
 //!   directory fsync) of backtest results, ML models and RL agents.
 //! - `session/`: sessions that trade: the book (`core.rs`), each session's strategy loop
@@ -56,6 +57,7 @@ pub mod fault;
 pub mod market_data;
 pub mod ml;
 pub mod names;
+pub mod reason;
 pub mod regime;
 pub mod risk;
 pub mod rl;

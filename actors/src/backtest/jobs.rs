@@ -18,6 +18,8 @@ use super::request::{RequestError, RunRequest};
 use super::walk_forward_request::WalkForwardRequest;
 use crate::context::{RequestMeta, Services};
 use crate::names;
+use crate::reason::journal_reason;
+pub use crate::reason::REASON_BYTES_MAX;
 use crate::session::actor::Answer;
 use ractor::ActorRef;
 use serde::Serialize;
@@ -217,7 +219,7 @@ pub(super) fn search_slot_free(state: &BTreeMap<BacktestId, Entry>) -> Result<()
 pub(super) async fn finish(services: &Services, meta: &RequestMeta, id: BacktestId, outcome: Result<BacktestCompleted, JobError>) {
     let event = match &outcome {
         Ok(c) => Event::BacktestCompleted(c.clone()),
-        Err(e) => Event::BacktestFailed(BacktestFailed { backtest_id: id, reason: truncate(&e.to_string()) }),
+        Err(e) => Event::BacktestFailed(BacktestFailed { backtest_id: id, reason: journal_reason(&e.to_string()) }),
     };
     let recorded = services.record(services.draft(meta, event)).await;
     let outcome = match (outcome, recorded) {
@@ -259,20 +261,4 @@ pub(super) async fn complete(
         result_file: file,
     });
     finish(services, meta, id, completed).await;
-}
-
-/// Longest failure reason journaled, in bytes (then `...`).
-pub const REASON_BYTES_MAX: usize = 1_000;
-
-/// A failure reason short enough for a journal record.
-fn truncate(s: &str) -> String {
-    const MAX: usize = REASON_BYTES_MAX;
-    if s.len() <= MAX {
-        return s.to_string();
-    }
-    let mut end = MAX;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}...", &s[..end])
 }

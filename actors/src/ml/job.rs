@@ -16,9 +16,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use tradpal_messages::{Candle, Event, MlModelTrained, MlTrainingFailed, ModelId, Timeframe};
 
-/// Longest failure reason journaled, in bytes.
-const REASON_BYTES_MAX: usize = 1_000;
-
 /// Why a job failed (its text is journaled in `MlTrainingFailed`).
 #[derive(Debug, thiserror::Error)]
 pub enum JobError {
@@ -76,17 +73,6 @@ pub fn document(info: &JobInfo, plan: &TrainPlan, t: &Trained) -> Value {
     })
 }
 
-fn truncate(s: &str) -> String {
-    if s.len() <= REASON_BYTES_MAX {
-        return s.to_string();
-    }
-    let mut end = REASON_BYTES_MAX;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}...", &s[..end])
-}
-
 /// Runs the job to its end and tells the actor.
 pub async fn run(
     services: Services,
@@ -127,7 +113,9 @@ pub async fn run(
                 out_of_sample_score: score,
             })
         }
-        Err(reason) => Event::MlTrainingFailed(MlTrainingFailed { model_id: id, reason: truncate(&reason.to_string()) }),
+        Err(reason) => {
+            Event::MlTrainingFailed(MlTrainingFailed { model_id: id, reason: crate::reason::journal_reason(&reason.to_string()) })
+        }
     };
     // A failed journal write leaves the job as started: after a restart it reads
     // "interrupted"; until then the actor is told it failed.

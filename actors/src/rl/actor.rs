@@ -506,7 +506,10 @@ impl Job {
                 excess_return: ev.excess_return,
                 p_value: ev.p_value,
             }),
-            Err(e) => Event::RlTrainingFailed(RlTrainingFailed { agent_id: agent_id.clone(), reason: truncate(&e.to_string()) }),
+            Err(e) => Event::RlTrainingFailed(RlTrainingFailed {
+                agent_id: agent_id.clone(),
+                reason: crate::reason::journal_reason(&e.to_string()),
+            }),
         };
         let recorded = services.record(services.draft(&meta, event)).await;
         let outcome = match (outcome, recorded) {
@@ -547,13 +550,4 @@ impl Job {
         let file = files::write(&self.data_dir, &self.agent_id, &doc)?;
         Ok((file, after))
     }
-}
-
-fn truncate(s: &str) -> String {
-    const MAX: usize = 1_000;
-    let mut end = s.len().min(MAX);
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    s[..end].to_string()
 }
