@@ -10,8 +10,9 @@
 //! 32-byte digests compared with `subtle`, all keys every time, so neither timing nor
 //! length says how close a guess was.
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use crate::secret_file::{load_or_generate, SecretFileError};
+use crate::tokens::{TokenError, TokenIssuer};
+use std::path::PathBuf;
 use subtle::ConstantTimeEq;
 use tradpal_config::{Role, Settings};
 
@@ -27,7 +28,7 @@ pub struct KeyRing {
     /// Set when the admin key was generated (not configured): where it is stored.
     pub generated_key_file: Option<PathBuf>,
     /// Signs and checks API tokens; `None` in rings built from bare keys (tests).
-    pub tokens: Option<std::sync::Arc<crate::tokens::TokenIssuer>>,
+    pub tokens: Option<std::sync::Arc<TokenIssuer>>,
 }
 
 impl std::fmt::Debug for KeyRing {
@@ -40,10 +41,9 @@ impl std::fmt::Debug for KeyRing {
 pub enum KeyError {
     #[error("refusing to listen on {addr} without API keys: set TRADPAL_API_KEYS (key:role,...) or listen on 127.0.0.1")]
     OpenNonLoopback { addr: String },
-    #[error("cannot read or create the generated admin key {path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
-    #[error("the generated admin key file {path} is malformed: delete it to have a new key generated")]
-    Malformed { path: PathBuf },
+    /// The generated admin key's file (or the token secret's: [`TokenIssuer::for_settings`]).
+    #[error(transparent)]
+    SecretFile(#[from] SecretFileError),
 }
 
 fn digest(key: &str) -> [u8; 32] {
@@ -65,16 +65,16 @@ impl KeyRing {
     /// issuer (its secret from the environment or the data directory).
     pub fn for_settings(settings: &Settings) -> Result<Self, KeyError> {
         let mut ring = Self::keys_for_settings(settings)?;
-        ring.tokens = Some(std::sync::Arc::new(crate::tokens::TokenIssuer::for_settings(settings)?));
+        ring.tokens = Some(std::sync::Arc::new(TokenIssuer::for_settings(settings)?));
         Ok(ring)
     }
 
     /// The role a token grants, if it is valid now and its key is still configured.
-    pub fn role_of_token(&self, token: &str, now: u64) -> Result<(String, Role), crate::tokens::TokenError> {
-        let issuer = self.tokens.as_ref().ok_or_else(|| crate::tokens::TokenError::Malformed("tokens are not enabled".into()))?;
+    pub fn role_of_token(&self, token: &str, now: u64) -> Result<(String, Role), TokenError> {
+        let issuer = self.tokens.as_ref().ok_or_else(|| TokenError::Malformed("tokens are not enabled".into()))?;
         let (claims, role) = issuer.verify(token, now)?;
         if !self.ids.contains(&claims.sub) {
-            return Err(crate::tokens::TokenError::Revoked);
+            return Err(TokenError::Revoked);
         }
         Ok((claims.sub, role))
     }
@@ -113,36 +113,6 @@ pub fn key_id(presented: &str) -> String {
     tradpal_config::key_id(presented)
 }
 
-pub(crate) fn load_or_generate(path: &Path) -> Result<String, KeyError> {
-    let io = |source| KeyError::Io { path: path.to_path_buf(), source };
-    match std::fs::read_to_string(path) {
-        Ok(text) => {
-            let key = text.trim().to_string();
-            if key.len() < 32 || !key.bytes().all(|b| b.is_ascii_alphanumeric()) {
-                return Err(KeyError::Malformed { path: path.to_path_buf() });
-            }
-            Ok(key)
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            if let Some(dir) = path.parent() {
-                std::fs::create_dir_all(dir).map_err(io)?;
-            }
-            // A secret API key must be unpredictable: drawn from the OS-seeded CSPRNG, never a fixed seed.
-            #[allow(clippy::disallowed_methods)]
-            let key = format!("{:032x}{:032x}", rand::random::<u128>(), rand::random::<u128>());
-            let mut opts = std::fs::OpenOptions::new();
-            opts.write(true).create_new(true);
-            #[cfg(unix)]
-            std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-            let mut f = opts.open(path).map_err(io)?;
-            f.write_all(format!("{key}\n").as_bytes()).map_err(io)?;
-            f.sync_all().map_err(io)?;
-            Ok(key)
-        }
-        Err(e) => Err(io(e)),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -158,17 +128,5 @@ mod tests {
         assert_eq!(id, key_id(&"a".repeat(20)));
         assert_ne!(id, key_id(&"b".repeat(20)));
         assert!(id.starts_with("key-") && id.len() == 12 && !id.contains("aaaa"), "{id}");
-    }
-
-    #[test]
-    fn generated_key_is_stable_across_restarts() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("admin.key");
-        let k1 = load_or_generate(&p).unwrap();
-        let k2 = load_or_generate(&p).unwrap();
-        assert_eq!(k1, k2);
-        assert_eq!(k1.len(), 64);
-        std::fs::write(&p, "short").unwrap();
-        assert!(matches!(load_or_generate(&p), Err(KeyError::Malformed { .. })));
     }
 }

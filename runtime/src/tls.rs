@@ -64,36 +64,12 @@ pub fn server_config(cert: &Path, key: &Path) -> Result<Arc<rustls::ServerConfig
 }
 
 /// Serves the API over HTTPS on `listener` until `shutdown` resolves (then lets requests
-/// in flight finish for up to [`SHUTDOWN_GRACE_MS`]).
+/// in flight finish for up to [`crate::http::https::SHUTDOWN_GRACE_MS`]).
 pub async fn serve(
     listener: std::net::TcpListener,
     config: Arc<rustls::ServerConfig>,
     state: crate::http::AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), crate::RuntimeError> {
-    serve_router(listener, config, crate::http::router(state), shutdown).await.map_err(crate::RuntimeError::Serve)
+    crate::http::https::serve_router(listener, config, crate::http::router(state), shutdown).await.map_err(crate::RuntimeError::Serve)
 }
-
-/// Serves `app` over HTTPS (peer addresses kept for the rate limiter) until `shutdown`
-/// resolves, then lets requests in flight finish for up to [`SHUTDOWN_GRACE_MS`]: the
-/// API's router and a standby's alike.
-pub async fn serve_router(
-    listener: std::net::TcpListener,
-    config: Arc<rustls::ServerConfig>,
-    app: axum::Router,
-    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    let handle = axum_server::Handle::new();
-    let stopper = handle.clone();
-    tokio::spawn(async move {
-        shutdown.await;
-        stopper.graceful_shutdown(Some(std::time::Duration::from_millis(SHUTDOWN_GRACE_MS)));
-    });
-    axum_server::from_tcp_rustls(listener, axum_server::tls_rustls::RustlsConfig::from_config(config))
-        .handle(handle)
-        .serve(app.into_make_service_with_connect_info::<std::net::SocketAddr>())
-        .await
-}
-
-/// How long requests in flight may finish after a stop signal (HTTPS).
-pub const SHUTDOWN_GRACE_MS: u64 = 10_000;

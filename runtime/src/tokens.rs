@@ -18,6 +18,7 @@
 //! on first start and reused after. Replicated nodes must share `TRADPAL_JWT_SECRET`, or a
 //! token from the old leader is refused by the new one.
 
+use crate::secret_file::{load_or_generate, SecretFileError};
 use base64::Engine;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
@@ -83,10 +84,10 @@ impl TokenIssuer {
     }
 
     /// `TRADPAL_JWT_SECRET`, or the generated `<data dir>/jwt.secret`.
-    pub fn for_settings(settings: &Settings) -> Result<Self, crate::keys::KeyError> {
+    pub fn for_settings(settings: &Settings) -> Result<Self, SecretFileError> {
         let secret = match &settings.ops.jwt_secret {
             Some(s) => s.expose().to_string(),
-            None => crate::keys::load_or_generate(&settings.data_dir.join(JWT_SECRET_FILE))?,
+            None => load_or_generate(&settings.data_dir.join(JWT_SECRET_FILE))?,
         };
         Ok(Self::new(secret.as_bytes(), settings.ops.jwt_ttl))
     }

@@ -1,7 +1,7 @@
 //! Roles as extractors: a handler that takes `Trader` runs only for a trader or admin
 //! key. Missing or unknown key: 401; known key, too weak a role: 403. Runs before the
 //! body is read, so unauthenticated callers cannot make the server parse anything.
-//! Credentials: an API key in a header, or the dashboard's session cookie (`ui/`).
+//! Credentials: an API key in a header, or the dashboard's session cookie (`ui_sessions.rs`).
 //!
 //! A bearer credential that looks like a JWT is checked as an API token
 //! (`crate::tokens`): it grants the role it carries; an expired, altered, `alg: none`
@@ -75,7 +75,7 @@ pub(crate) fn authorize(
 }
 
 fn cookie_role(headers: &axum::http::HeaderMap, method: &axum::http::Method, state: &AppState) -> Result<(String, Role), ApiError> {
-    let token = super::ui::sessions::cookie_token(headers).ok_or_else(missing_key)?;
+    let token = super::ui_sessions::cookie_token(headers).ok_or_else(missing_key)?;
     // Session expiry is wall time at the edge, not a core's decision.
     #[allow(clippy::disallowed_methods)]
     let now = std::time::Instant::now();
@@ -84,7 +84,7 @@ fn cookie_role(headers: &axum::http::HeaderMap, method: &axum::http::Method, sta
         .get(token, now)
         .ok_or_else(|| ApiError::new(ErrorCode::Unauthorized, "the dashboard session has expired or is unknown: log in again"))?;
     let safe = matches!(*method, axum::http::Method::GET | axum::http::Method::HEAD | axum::http::Method::OPTIONS);
-    if !safe && !headers.contains_key(super::ui::UI_HEADER) {
+    if !safe && !headers.contains_key(super::ui_sessions::UI_HEADER) {
         return Err(ApiError::new(
             ErrorCode::Forbidden,
             "a write authenticated by the dashboard cookie must carry the X-TradPal-UI header (protection against cross-site requests)",

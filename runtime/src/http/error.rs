@@ -1,5 +1,6 @@
 //! JSON errors: `{"error": {"code": "...", "message": "..."}}` with the matching status.
 
+pub use crate::status_code::status_of;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -18,24 +19,6 @@ impl ApiError {
 impl From<ErrorReply> for ApiError {
     fn from(r: ErrorReply) -> Self {
         Self(r)
-    }
-}
-
-/// The HTTP status of each error class.
-pub fn status_of(code: ErrorCode) -> StatusCode {
-    match code {
-        ErrorCode::BadRequest => StatusCode::BAD_REQUEST,
-        ErrorCode::Unauthorized => StatusCode::UNAUTHORIZED,
-        ErrorCode::Forbidden => StatusCode::FORBIDDEN,
-        ErrorCode::NotFound => StatusCode::NOT_FOUND,
-        ErrorCode::Conflict => StatusCode::CONFLICT,
-        ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-        ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-        ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-        ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-        ErrorCode::NotImplemented => StatusCode::NOT_IMPLEMENTED,
-        ErrorCode::Gone => StatusCode::GONE,
-        ErrorCode::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
     }
 }
 

@@ -16,6 +16,7 @@ pub mod backtest;
 pub mod data;
 pub mod error;
 pub mod execution;
+pub mod https;
 pub mod json;
 pub mod ml;
 pub mod not_built;
@@ -32,6 +33,7 @@ pub mod standby;
 pub mod token;
 pub mod trading;
 pub mod ui;
+pub mod ui_sessions;
 
 use crate::keys::KeyRing;
 use crate::supervisor::StatusRegistry;
@@ -58,8 +60,8 @@ pub struct AppState {
     /// The metrics recorder's handle; `None` when `ENABLE_PERFORMANCE_MONITORING=false`.
     pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
     pub limiter: Arc<rate_limit::RateLimiter>,
-    /// The dashboard's logins (`ui/sessions.rs`).
-    pub ui: Arc<ui::sessions::UiSessions>,
+    /// The dashboard's logins (`ui_sessions.rs`).
+    pub ui: Arc<ui_sessions::UiSessions>,
     /// Journaled events, for `GET /api/events/stream`; `None` on a standby.
     pub bus: Option<crate::bus::InProcessBus>,
     /// The alerts raised since start, for `GET /api/alerts`.
@@ -77,7 +79,7 @@ impl AppState {
             cluster: None,
             metrics: runtime.metrics.clone(),
             limiter: Arc::new(rate_limit::RateLimiter::new(runtime.settings.service.rate_limit_per_sec, rate_limit::RATE_KEYS_MAX)),
-            ui: Arc::new(ui::sessions::UiSessions::default()),
+            ui: Arc::new(ui_sessions::UiSessions::default()),
             bus: Some(runtime.bus.clone()),
             alerts: Some(runtime.alerts.alerts.clone()),
         }

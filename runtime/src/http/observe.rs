@@ -40,7 +40,7 @@ impl Caller {
     /// A token counts as its key (same id, same buckets).
     fn of(state: &AppState, headers: &HeaderMap) -> Caller {
         match super::auth::presented_key(headers) {
-            None if super::ui::sessions::cookie_token(headers).is_none() => Caller::Anonymous,
+            None if super::ui_sessions::cookie_token(headers).is_none() => Caller::Anonymous,
             // A key, a token or the dashboard's cookie (its id is that of the key that logged in).
             _ => super::auth::authenticate(headers, &axum::http::Method::GET, state).map_or(Caller::Invalid, |(id, _)| Caller::Key(id)),
         }

@@ -55,7 +55,7 @@ pub async fn serve(
     stop: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     match tls {
-        Some(config) => crate::tls::serve_router(listener, config, router(state), stop).await,
+        Some(config) => super::https::serve_router(listener, config, router(state), stop).await,
         None => axum::serve(tokio::net::TcpListener::from_std(listener)?, router(state)).with_graceful_shutdown(stop).await,
     }
 }

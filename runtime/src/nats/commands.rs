@@ -13,7 +13,7 @@
 //! each request is answered once.
 
 use crate::actor_call::call_actor;
-use crate::http::error::status_of;
+use crate::status_code::status_of;
 use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
 use serde::Serialize;

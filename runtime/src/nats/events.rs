@@ -57,14 +57,38 @@ pub fn stream_config(replicas: usize) -> stream::Config {
     }
 }
 
+/// Why a publishing round failed. None is fatal: [`publish`] logs it, backs off and
+/// tries again from the same cursor, so a failure delays events but skips none.
+#[derive(Debug, thiserror::Error)]
+pub enum EventPublishError {
+    /// The events stream could not be created or looked up.
+    #[error(transparent)]
+    Stream(#[from] jetstream::context::CreateStreamError),
+    /// The stream's state (its last sequence) could not be read.
+    #[error(transparent)]
+    StreamInfo(#[from] jetstream::context::RequestError),
+    /// The stream's last message (where to resume) could not be read.
+    #[error(transparent)]
+    LastMessage(#[from] jetstream::stream::RawMessageError),
+    /// Reading the journal failed.
+    #[error(transparent)]
+    Journal(#[from] tradpal_journal::JournalError),
+    /// The blocking journal read did not finish (its task panicked or was cancelled).
+    #[error(transparent)]
+    ReadTask(#[from] tokio::task::JoinError),
+    /// A publish, or its acknowledgement by JetStream, failed.
+    #[error(transparent)]
+    Publish(#[from] jetstream::context::PublishError),
+}
+
 /// The journal sequence of the stream's last message (0 when empty).
-async fn resume_point(js: &jetstream::Context, replicas: usize) -> Result<u64, String> {
-    let mut s = js.get_or_create_stream(stream_config(replicas)).await.map_err(|e| e.to_string())?;
-    let last = s.info().await.map_err(|e| e.to_string())?.state.last_sequence;
+async fn resume_point(js: &jetstream::Context, replicas: usize) -> Result<u64, EventPublishError> {
+    let mut s = js.get_or_create_stream(stream_config(replicas)).await?;
+    let last = s.info().await?.state.last_sequence;
     if last == 0 {
         return Ok(0);
     }
-    let msg = s.get_raw_message(last).await.map_err(|e| e.to_string())?;
+    let msg = s.get_raw_message(last).await?;
     Ok(msg.headers.get(subjects::EVENTS_SEQUENCE_HEADER).and_then(|v| v.as_str().parse().ok()).unwrap_or(0))
 }
 
@@ -91,17 +115,14 @@ fn stand_in(env: &tradpal_messages::Envelope, json_bytes: usize) -> Vec<u8> {
 }
 
 /// Publishes records `cursor+1..` (one round); returns the new cursor.
-async fn publish_round(js: &jetstream::Context, journal: &Journal, cursor: u64) -> Result<u64, String> {
+async fn publish_round(js: &jetstream::Context, journal: &Journal, cursor: u64) -> Result<u64, EventPublishError> {
     let last = journal.last_sequence();
     if cursor >= last {
         return Ok(cursor);
     }
     let to = last.min(cursor + PUBLISH_BATCH_MAX);
     let j = journal.clone();
-    let records = tokio::task::spawn_blocking(move || j.read_range(cursor + 1, to).collect::<Result<Vec<_>, _>>())
-        .await
-        .map_err(|e| e.to_string())?
-        .map_err(|e| e.to_string())?;
+    let records = tokio::task::spawn_blocking(move || j.read_range(cursor + 1, to).collect::<Result<Vec<_>, _>>()).await??;
     let mut acks = Vec::with_capacity(records.len());
     for env in &records {
         let mut headers = HeaderMap::new();
@@ -113,11 +134,11 @@ async fn publish_round(js: &jetstream::Context, journal: &Journal, cursor: u64) 
             body = stand_in(env, body.len());
             headers.insert(TRUNCATED_HEADER, "true");
         }
-        let ack = js.publish_with_headers(subject, headers, body.into()).await.map_err(|e| e.to_string())?;
+        let ack = js.publish_with_headers(subject, headers, body.into()).await?;
         acks.push(ack);
     }
     for ack in acks {
-        ack.await.map_err(|e| e.to_string())?;
+        ack.await?;
     }
     Ok(records.last().map_or(cursor, |e| e.sequence))
 }
@@ -142,7 +163,7 @@ pub async fn publish(
                 None => resume_point(&js, replicas).await?,
             };
             let next = publish_round(&js, &journal, c).await?;
-            Ok::<(u64, u64), String>((c, next))
+            Ok::<(u64, u64), EventPublishError>((c, next))
         }
         .await;
         match result {

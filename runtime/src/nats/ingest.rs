@@ -16,10 +16,57 @@ use tradpal_actors::market_data::actor::{MarketDataMsg, RejectPolicy};
 use tradpal_actors::market_data::{CsvRecord, CsvRow};
 use tradpal_actors::{names, RequestMeta};
 use tradpal_messages::event::CANDLES_PER_RECORD_MAX;
-use tradpal_messages::{subjects, Candle, CandleWire, CorrelationId, DataSource, Timeframe};
+use tradpal_messages::subjects::SubjectError;
+use tradpal_messages::{subjects, Candle, CandleWire, CorrelationId, DataSource, ErrorReply, TimeWireError, Timeframe};
 
 /// Most candles one message may carry (a JSON array); larger ones are rejected.
 pub const CANDLES_PER_MESSAGE_MAX: usize = CANDLES_PER_RECORD_MAX;
+
+/// Why the ingest loop stopped. None is fatal: `run` (in `mod.rs`) logs it, backs off
+/// and starts over, and since nothing of the batch in hand was acked, JetStream
+/// redelivers it. (A bad message is no error of the loop: see [`MessageError`].)
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    /// The market-data stream could not be created or looked up (NATS away, a clash
+    /// with an existing stream's settings).
+    #[error(transparent)]
+    Stream(#[from] async_nats::jetstream::context::CreateStreamError),
+    /// The durable ingest consumer could not be created or looked up.
+    #[error(transparent)]
+    Consumer(#[from] async_nats::jetstream::stream::ConsumerError),
+    /// The fetch request for a batch failed.
+    #[error("fetch: {0}")]
+    Fetch(#[source] async_nats::jetstream::consumer::pull::BatchError),
+    /// A message of a fetched batch could not be received.
+    #[error("fetch: {0}")]
+    FetchMessage(#[source] async_nats::Error),
+    /// The market-data actor did not answer (restarting, silent or failed).
+    #[error("market-data actor: {}", .0.message)]
+    Actor(ErrorReply),
+    /// The actor refused the ingest as a whole (the journal or the store failed).
+    #[error("ingest failed (batch left for redelivery): {0}")]
+    Ingest(ErrorReply),
+}
+
+/// Why one market-data message is refused. Unlike an [`IngestError`] this is final for
+/// the message (a redelivery would say the same): its text is published on
+/// `tradpal.md.rejected`, the message is acked, and the rest of its batch goes on.
+#[derive(Debug, thiserror::Error)]
+pub enum MessageError {
+    #[error("message of {bytes} bytes exceeds {max}", max = MESSAGE_BYTES_MAX)]
+    TooLarge { bytes: usize },
+    /// The subject names no symbol and timeframe.
+    #[error(transparent)]
+    Subject(#[from] SubjectError),
+    #[error("invalid JSON candle array: {0}")]
+    JsonArray(#[source] serde_json::Error),
+    #[error("invalid JSON candle: {0}")]
+    Json(#[source] serde_json::Error),
+    #[error("expected 1..={max} candles, got {got}", max = CANDLES_PER_MESSAGE_MAX)]
+    CandleCount { got: usize },
+    #[error("candle {index}: timestamp: {source}")]
+    Timestamp { index: usize, source: TimeWireError },
+}
 
 /// Fetches and processes batches until told to stop or an error interrupts.
 pub async fn consume(
@@ -27,19 +74,19 @@ pub async fn consume(
     consumer: &PullConsumer,
     stats: &NatsStats,
     stop: &mut watch::Receiver<bool>,
-) -> Result<(), String> {
+) -> Result<(), IngestError> {
     loop {
         if *stop.borrow() {
             return Ok(());
         }
         let fetch = consumer.fetch().max_messages(FETCH_MESSAGES_MAX).expires(Duration::from_millis(FETCH_EXPIRES_MS)).messages();
         let mut messages = tokio::select! {
-            m = fetch => m.map_err(|e| format!("fetch: {e}"))?,
+            m = fetch => m.map_err(IngestError::Fetch)?,
             _ = stop.changed() => return Ok(()),
         };
         let mut batch = Vec::new();
         while let Some(m) = messages.next().await {
-            batch.push(m.map_err(|e| format!("fetch: {e}"))?);
+            batch.push(m.map_err(IngestError::FetchMessage)?);
         }
         // The lag after this batch: what the stream holds that the consumer has not been
         // sent yet (an empty fetch: nothing is waiting).
@@ -52,27 +99,27 @@ pub async fn consume(
 }
 
 /// The candles a message carries, or why it is refused.
-fn parse(msg: &Message) -> Result<(String, Timeframe, Vec<Candle>), String> {
+fn parse(msg: &Message) -> Result<(String, Timeframe, Vec<Candle>), MessageError> {
     if msg.payload.len() > MESSAGE_BYTES_MAX as usize {
-        return Err(format!("message of {} bytes exceeds {MESSAGE_BYTES_MAX}", msg.payload.len()));
+        return Err(MessageError::TooLarge { bytes: msg.payload.len() });
     }
-    let (symbol, timeframe) = subjects::parse_candle_subject(msg.subject.as_str()).map_err(|e| e.to_string())?;
+    let (symbol, timeframe) = subjects::parse_candle_subject(msg.subject.as_str())?;
     let wires: Vec<CandleWire> = match msg.payload.first().copied() {
-        Some(b'[') => serde_json::from_slice(&msg.payload).map_err(|e| format!("invalid JSON candle array: {e}"))?,
-        _ => vec![serde_json::from_slice(&msg.payload).map_err(|e| format!("invalid JSON candle: {e}"))?],
+        Some(b'[') => serde_json::from_slice(&msg.payload).map_err(MessageError::JsonArray)?,
+        _ => vec![serde_json::from_slice(&msg.payload).map_err(MessageError::Json)?],
     };
     if wires.is_empty() || wires.len() > CANDLES_PER_MESSAGE_MAX {
-        return Err(format!("expected 1..={CANDLES_PER_MESSAGE_MAX} candles, got {}", wires.len()));
+        return Err(MessageError::CandleCount { got: wires.len() });
     }
     let candles = wires
         .iter()
         .enumerate()
-        .map(|(i, w)| w.to_candle().map_err(|e| format!("candle {i}: timestamp: {e}")))
+        .map(|(index, w)| w.to_candle().map_err(|source| MessageError::Timestamp { index, source }))
         .collect::<Result<Vec<_>, _>>()?;
     Ok((symbol, timeframe, candles))
 }
 
-async fn process(client: &async_nats::Client, batch: Vec<Message>, stats: &NatsStats) -> Result<(), String> {
+async fn process(client: &async_nats::Client, batch: Vec<Message>, stats: &NatsStats) -> Result<(), IngestError> {
     stats.messages_received.fetch_add(batch.len() as u64, Ordering::Relaxed);
     let mut rejects: BTreeMap<usize, String> = BTreeMap::new();
     // (symbol, timeframe) -> rows in arrival order, each remembering its message.
@@ -81,7 +128,7 @@ async fn process(client: &async_nats::Client, batch: Vec<Message>, stats: &NatsS
         match parse(msg) {
             Ok((symbol, tf, candles)) => groups.entry((symbol, tf)).or_default().extend(candles.into_iter().map(|c| (i, c))),
             Err(reason) => {
-                rejects.insert(i, reason);
+                rejects.insert(i, reason.to_string());
             }
         }
     }
@@ -103,10 +150,10 @@ async fn process(client: &async_nats::Client, batch: Vec<Message>, stats: &NatsS
             reply,
         })
         .await
-        .map_err(|e| format!("market-data actor: {}", e.message))?
+        .map_err(IngestError::Actor)?
         .map_err(|e| {
             stats.batches_failed.fetch_add(1, Ordering::Relaxed);
-            format!("ingest failed (batch left for redelivery): {e}")
+            IngestError::Ingest(e)
         })?;
         stats.candles_stored.fetch_add(report.accepted as u64, Ordering::Relaxed);
         stats.duplicates_dropped.fetch_add(report.duplicates_dropped as u64, Ordering::Relaxed);

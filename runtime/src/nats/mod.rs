@@ -245,9 +245,8 @@ async fn run(client: async_nats::Client, stats: Arc<NatsStats>, mut stop: watch:
     let mut backoff_ms = 100;
     while !*stop.borrow() {
         let result = async {
-            let stream = js.get_or_create_stream(stream_config(replicas)).await.map_err(|e| e.to_string())?;
-            let consumer: consumer::PullConsumer =
-                stream.get_or_create_consumer(subjects::MD_INGEST_CONSUMER, consumer_config()).await.map_err(|e| e.to_string())?;
+            let stream = js.get_or_create_stream(stream_config(replicas)).await?;
+            let consumer: consumer::PullConsumer = stream.get_or_create_consumer(subjects::MD_INGEST_CONSUMER, consumer_config()).await?;
             tracing::info!(stream = subjects::MD_STREAM, consumer = subjects::MD_INGEST_CONSUMER, "nats ingest ready");
             ingest::consume(&client, &consumer, &stats, &mut stop).await
         }

@@ -5,8 +5,8 @@
 //! # Layout
 //! - `mod.rs`: the handlers (routed in `http/mod.rs`'s table): the page, its assets,
 //!   login / logout / whoami.
-//! - `sessions.rs`: dashboard logins (an HttpOnly, SameSite=Strict cookie stands for the
-//!   key; the page never holds the key).
+//! - `../ui_sessions.rs`: dashboard logins (an HttpOnly, SameSite=Strict cookie stands for
+//!   the key; the page never holds the key), beside `auth.rs`, which accepts them.
 //! - `events.rs`: `GET /api/events/stream`, server-sent events of journaled events, so
 //!   the page refreshes on change instead of polling.
 //! - `assets/`: `index.html`, `app.css`, `app.js`, and lightweight-charts (TradingView,
@@ -14,13 +14,13 @@
 //!
 //! Why cookies and not the key in `localStorage`: a script injected into the page could
 //! read storage; it cannot read an HttpOnly cookie. Cookie-authenticated writes must
-//! also carry the `X-TradPal-UI` header, which a cross-site form cannot send (defence in
+//! also carry the `X-TradPal-UI` header (`ui_sessions::UI_HEADER`), which a cross-site form cannot send (defence in
 //! depth next to SameSite=Strict).
 
 pub mod events;
-pub mod sessions;
 
 use super::error::ApiError;
+use super::ui_sessions;
 use super::AppState;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -28,8 +28,6 @@ use axum::response::{IntoResponse, Response};
 use axum::{Form, Json};
 use tradpal_messages::ErrorCode;
 
-/// The header cookie-authenticated writes must carry (see the module docs).
-pub const UI_HEADER: &str = "x-tradpal-ui";
 /// The longest key the login form accepts (keys are at least 16 characters).
 pub const LOGIN_KEY_BYTES_MAX: usize = 512;
 
@@ -79,7 +77,7 @@ pub struct LoginForm {
 
 fn cookie(value: &str, max_age_s: u64, secure: bool) -> HeaderValue {
     let secure = if secure { "; Secure" } else { "" };
-    let v = format!("{}={value}; HttpOnly; SameSite=Strict; Path=/; Max-Age={max_age_s}{secure}", sessions::COOKIE);
+    let v = format!("{}={value}; HttpOnly; SameSite=Strict; Path=/; Max-Age={max_age_s}{secure}", ui_sessions::COOKIE);
     HeaderValue::from_str(&v).expect("cookie value is ASCII")
 }
 
@@ -114,13 +112,13 @@ pub(crate) async fn login(
     let now = std::time::Instant::now();
     let token = state.ui.open(role, crate::keys::key_id(key), now);
     let mut resp = (StatusCode::SEE_OTHER, [(header::LOCATION, "/#/overview")]).into_response();
-    resp.headers_mut().insert(header::SET_COOKIE, cookie(&token, sessions::UI_SESSION_TTL_S, over_tls(&state, &headers)));
+    resp.headers_mut().insert(header::SET_COOKIE, cookie(&token, ui_sessions::UI_SESSION_TTL_S, over_tls(&state, &headers)));
     resp
 }
 
 /// `POST /ui/logout`: ends the cookie's session.
 pub(crate) async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    if let Some(token) = sessions::cookie_token(&headers) {
+    if let Some(token) = ui_sessions::cookie_token(&headers) {
         state.ui.close(token);
     }
     let mut resp = (StatusCode::SEE_OTHER, [(header::LOCATION, "/")]).into_response();

@@ -4,6 +4,10 @@
 //! The token is 256 bits from the OS CSPRNG; the map is keyed by its blake3 digest, so
 //! a memory dump does not hand out live cookies. Sessions end at `UI_SESSION_TTL_S`, at
 //! logout, or when the map is full (`UI_SESSIONS_MAX`: the one closest to expiry goes).
+//!
+//! Why here and not in `ui/`: a session cookie is a credential `auth.rs` accepts, and
+//! `ui/` (login, logout) builds on `auth.rs`; with the sessions beside both, the
+//! dependencies run one way (`ui` -> `auth` -> `ui_sessions`).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -12,6 +16,9 @@ use tradpal_config::Role;
 
 /// The cookie's name.
 pub const COOKIE: &str = "tradpal_ui";
+/// The header cookie-authenticated writes must carry (a cross-site form cannot send it;
+/// see `ui/mod.rs`).
+pub const UI_HEADER: &str = "x-tradpal-ui";
 /// How long a dashboard login lasts.
 pub const UI_SESSION_TTL_S: u64 = 8 * 3600;
 /// Dashboard sessions held at once; past it the one closest to expiry is dropped.
