@@ -1,28 +1,30 @@
 //! Reads: a forward cursor over the log (range reads, reindexing) and single-record reads
 //! at an indexed location (sessions, idempotency keys).
 //!
-//! Readers open their own file handles, so they never take a lock the writer needs; they
-//! stop at the durable sequence captured when they were created, so they only ever see
-//! records that were fsynced and acknowledged, never a write in progress.
+//! Readers open their own file handles (or maps), so they never take a lock the writer
+//! needs; they stop at the durable sequence captured when they were created, so they only
+//! ever see records that were fsynced and acknowledged, never a write in progress.
 
+use crate::crc_batch;
 use crate::error::JournalError;
-use crate::format::{self, Corruption, Hash, Header, HEADER_BYTES};
+use crate::format::{self, Corruption, Hash, Header, RecordFault, HEADER_BYTES};
 use crate::hash_batch::BatchHasher;
 use crate::index::{Index, Location};
 use crate::scan::decode_checked;
-use crate::segment::segment_path;
+use crate::segment::{segment_path, SegmentMap};
 use std::collections::VecDeque;
 use std::fs::File;
 use std::ops::Range;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use tradpal_messages::codec::EnvelopeDecoder;
 use tradpal_messages::{Envelope, SessionId};
 
-/// Read buffer of a cursor over a long range, in bytes (big reads, few syscalls) ...
-const READ_BUFFER_BYTES_MAX: usize = 1 << 20;
-/// ... and of one over a few records (`get`): no point allocating a megabyte for one record.
-const READ_BUFFER_BYTES_MIN: usize = 16 << 10;
-/// Bytes per record assumed when sizing the buffer.
+/// Bytes a cursor over a long range asks the kernel to map in at once (few calls) ...
+const READ_WINDOW_BYTES_MAX: usize = 1 << 20;
+/// ... and one over a few records (`get`): no point mapping in a megabyte for one record.
+const READ_WINDOW_BYTES_MIN: usize = 16 << 10;
+/// Bytes per record assumed when sizing the window.
 const READ_RECORD_BYTES_TYPICAL: u64 = 512;
 
 fn corrupt(journal_dir: &Path, loc: Location, sequence: u64, reason: impl ToString) -> JournalError {
@@ -37,20 +39,17 @@ const HASH_BATCH_RECORDS_MAX: usize = 256;
 /// Walks records forward from a sequence, checking crc, sequence and chain as it goes.
 /// The first record's link to its predecessor is checked only when reading from 1.
 ///
-/// Reads the segment in large chunks into one buffer and checks records in batches
-/// (crc and framing one by one, then all their chain hashes at once, then the links),
-/// handing them out one at a time; a record's payload is a slice of that buffer, so
-/// nothing is allocated or copied per record. A damaged record ends its batch: the
-/// records before it come out first, then the error, then nothing.
+/// Reads the segment through a read-only map (`SegmentMap`: no copy out of the page
+/// cache) and checks records in batches (crc and framing one by one, then all their chain
+/// hashes at once, then the links), handing them out one at a time; a record's payload is
+/// a slice of the map, so nothing is allocated or copied per record. A damaged record ends
+/// its batch: the records before it come out first, then the error, then nothing.
 pub(crate) struct Cursor {
     journal_dir: PathBuf,
     segments: Vec<u64>,
     segment_idx: usize,
-    file: Option<File>,
-    /// Bytes of the current segment from file offset `buf_offset`; `buf[..filled]` valid.
-    buf: Vec<u8>,
-    buf_offset: u64,
-    filled: usize,
+    /// The current segment, mapped when first needed.
+    map: Option<SegmentMap>,
     /// File offset and sequence of the next record to parse.
     offset: u64,
     parse_seq: u64,
@@ -59,14 +58,18 @@ pub(crate) struct Cursor {
     /// Hash of the last parsed record (what the next one must chain to), when known.
     prev_hash: Option<Hash>,
     last_seq: u64,
-    buffer_bytes: usize,
+    /// Bytes to map in ahead of the parse at a time (see `SegmentMap::populate_ahead`).
+    window_bytes: usize,
     /// Parsed, checked records not yet handed out, and the error that ended their batch.
     ready: VecDeque<Ready>,
     failed: Option<JournalError>,
-    /// The payload of the record handed out last, in `buf`.
+    /// The payload of the record handed out last, in `map`.
     current: Range<usize>,
     hasher: BatchHasher,
+    /// The batch's records, framed (`frame_one`) but not yet checked (`check_batch`).
     parsed: Vec<(Header, Ready)>,
+    /// Their computed crcs.
+    crcs: Vec<u32>,
 }
 
 struct Ready {
@@ -96,27 +99,25 @@ impl Cursor {
         };
         let prev_hash = (next_seq == 1).then(format::genesis_hash);
         let records = last_seq.saturating_sub(next_seq).saturating_add(1);
-        let buffer_bytes =
-            records.saturating_mul(READ_RECORD_BYTES_TYPICAL).clamp(READ_BUFFER_BYTES_MIN as u64, READ_BUFFER_BYTES_MAX as u64);
+        let window_bytes =
+            records.saturating_mul(READ_RECORD_BYTES_TYPICAL).clamp(READ_WINDOW_BYTES_MIN as u64, READ_WINDOW_BYTES_MAX as u64);
         Ok(Cursor {
             journal_dir: journal_dir.to_owned(),
             segments,
             segment_idx,
-            file: None,
-            buf: Vec::new(),
-            buf_offset: offset,
-            filled: 0,
+            map: None,
             offset,
             parse_seq: next_seq,
             next_seq,
             prev_hash,
             last_seq,
-            buffer_bytes: buffer_bytes as usize,
+            window_bytes: window_bytes as usize,
             ready: VecDeque::new(),
             failed: None,
             current: 0..0,
             hasher: BatchHasher::new(),
             parsed: Vec::new(),
+            crcs: Vec::new(),
         })
     }
 
@@ -126,7 +127,10 @@ impl Cursor {
 
     /// The payload of the record `next_raw` returned last.
     pub fn payload(&self) -> &[u8] {
-        &self.buf[self.current.clone()]
+        match &self.map {
+            Some(map) => &map.bytes()[self.current.clone()],
+            None => &[],
+        }
     }
 
     /// Reads the next record, or `None` past `last_seq` (and after an error).
@@ -161,7 +165,7 @@ impl Cursor {
         if self.segments.get(self.segment_idx + 1) == Some(&self.parse_seq) {
             self.segment_idx += 1;
             self.offset = 0;
-            self.file = None;
+            self.map = None;
         }
         self.hasher.clear();
         self.parsed.clear();
@@ -169,44 +173,54 @@ impl Cursor {
             && self.parse_seq <= self.last_seq
             && (self.parsed.is_empty() || self.segments.get(self.segment_idx + 1) != Some(&self.parse_seq))
         {
-            match self.parse_one() {
-                Ok(true) => {}
-                Ok(false) => break, // the batch reached the end of the buffer
-                Err(e) => {
-                    self.failed = Some(e);
-                    break;
-                }
+            if let Err(e) = self.frame_one() {
+                self.failed = Some(e);
+                break;
             }
         }
+        self.check_batch();
         self.hasher.finish();
         self.link_batch();
     }
 
-    /// Parses and checks (all but the chain link) the record at `offset`. `Ok(false)`:
-    /// it is not wholly in the buffer and the batch already has records (parse it later,
-    /// after the buffer has moved on).
-    fn parse_one(&mut self) -> Result<bool, JournalError> {
+    /// Parses the header of the record at `offset` and finds its end: what `check_batch`
+    /// then checks.
+    fn frame_one(&mut self) -> Result<(), JournalError> {
         let seq = self.parse_seq;
-        if !self.ensure(HEADER_BYTES)? {
-            return Ok(false);
-        }
-        let at = (self.offset - self.buf_offset) as usize;
-        let head: &[u8; HEADER_BYTES] = self.buf[at..at + HEADER_BYTES].try_into().expect("ensured");
+        let at = self.ensure(HEADER_BYTES)?;
+        let bytes = self.map.as_ref().expect("ensured").bytes();
+        let head: &[u8; HEADER_BYTES] = bytes[at..at + HEADER_BYTES].try_into().expect("ensured");
         let header = Header::parse(head).map_err(|f| self.corrupt_here(seq, f.to_string()))?;
         let record_bytes = header.record_bytes() as usize;
-        if !self.ensure(record_bytes)? {
-            return Ok(false);
-        }
-        let at = (self.offset - self.buf_offset) as usize;
-        let (head, payload) = self.buf[at..at + record_bytes].split_at(HEADER_BYTES);
-        check_header(&header, head, payload, seq, None).map_err(|r| self.corrupt_here(seq, r))?;
-        self.hasher.push(&header.prev_hash, seq, payload);
+        let at = self.ensure(record_bytes)?;
+        let bytes = self.map.as_ref().expect("ensured").bytes();
+        assert!(bytes.len() >= at + record_bytes, "ensured");
         let location = Location { segment: self.segment(), offset: self.offset };
         let ready = Ready { sequence: seq, location, hash: [0; 32], payload: at + HEADER_BYTES..at + record_bytes };
         self.parsed.push((header, ready));
         self.offset += record_bytes as u64;
         self.parse_seq += 1;
-        Ok(true)
+        Ok(())
+    }
+
+    /// Checks the crc (of all the batch's records at once: `crc_batch.rs`), framing and
+    /// sequence of each parsed record in order and queues its chain hash; the first that
+    /// fails ends the batch there (replacing the error that ended the framing, which was
+    /// further on).
+    fn check_batch(&mut self) {
+        let Some(map) = &self.map else { return };
+        let bytes = map.bytes();
+        let records: Vec<&[u8]> = self.parsed.iter().map(|(_, r)| &bytes[r.payload.start - HEADER_BYTES..r.payload.end]).collect();
+        crc_batch::record_crcs(&records, &mut self.crcs);
+        for (k, ((header, ready), &crc)) in self.parsed.iter().zip(&self.crcs).enumerate() {
+            let payload = &bytes[ready.payload.clone()];
+            if let Err(reason) = check_header(header, crc, ready.sequence, None) {
+                self.failed = Some(corrupt(&self.journal_dir, ready.location, ready.sequence, reason));
+                self.parsed.truncate(k);
+                break;
+            }
+            self.hasher.push(&header.prev_hash, ready.sequence, payload);
+        }
     }
 
     /// Checks each parsed record's link to the one before it and moves the good ones to
@@ -226,49 +240,32 @@ impl Cursor {
         }
     }
 
-    /// Makes `n` bytes from `offset` available in `buf`, reading the segment when the
-    /// batch is still empty (moving the buffer would invalidate its records' payloads).
-    /// `Ok(false)` when they are not there and the batch is not empty; an error at the
-    /// end of the file (a durable record is missing there).
-    fn ensure(&mut self, n: usize) -> Result<bool, JournalError> {
-        let have = (self.buf_offset + self.filled as u64).saturating_sub(self.offset);
-        if self.file.is_some() && self.offset >= self.buf_offset && have >= n as u64 {
-            return Ok(true);
+    /// Where `offset` is in the map (mapping the segment first if need be), once `n`
+    /// bytes from there are known to be in the file; an error when the file ends sooner
+    /// (a durable record is missing there).
+    fn ensure(&mut self, n: usize) -> Result<usize, JournalError> {
+        if self.map.is_none() {
+            let path = segment_path(&self.journal_dir, self.segment());
+            let map = SegmentMap::open(&path).map_err(|e| JournalError::io(format!("read {}", path.display()), e))?;
+            self.map = Some(map);
         }
-        if !self.parsed.is_empty() {
-            return Ok(false);
+        let map = self.map.as_mut().expect("mapped above");
+        let len = map.bytes().len();
+        let at = usize::try_from(self.offset).unwrap_or(usize::MAX);
+        if at > len || len - at < n {
+            return Err(self.corrupt_here(self.parse_seq, "segment ends before a durable record"));
         }
-        let path = segment_path(&self.journal_dir, self.segment());
-        let io_err = |e| JournalError::io(format!("read {}", path.display()), e);
-        if self.file.is_none() || self.offset < self.buf_offset {
-            self.file = Some(File::open(&path).map_err(io_err)?);
-            self.buf_offset = self.offset;
-            self.filled = 0;
-        }
-        // Keep the unread bytes, drop the rest, then read to fill the buffer.
-        let keep = (self.offset - self.buf_offset) as usize..self.filled;
-        self.buf.copy_within(keep.clone(), 0);
-        self.filled = keep.len();
-        self.buf_offset = self.offset;
-        let size = self.buffer_bytes.max(n);
-        if self.buf.len() < size {
-            self.buf.resize(size, 0);
-        }
-        let file = self.file.as_ref().expect("opened above");
-        while self.filled < n {
-            let read = file.read_at(&mut self.buf[self.filled..], self.buf_offset + self.filled as u64).map_err(io_err)?;
-            if read == 0 {
-                return Err(self.corrupt_here(self.parse_seq, "segment ends before a durable record"));
-            }
-            self.filled += read;
-        }
-        Ok(true)
+        map.populate_ahead(at, self.window_bytes);
+        Ok(at)
     }
 }
 
-/// crc, framing, sequence and (when known) chain checks of one record read back.
-fn check_header(header: &Header, head: &[u8], payload: &[u8], seq: u64, prev_hash: Option<&Hash>) -> Result<(), Corruption> {
-    header.check_crc(head, payload).map_err(Corruption::Damaged)?;
+/// crc (`crc`: the one computed from the bytes read), framing, sequence and (when known)
+/// chain checks of one record read back.
+fn check_header(header: &Header, crc: u32, seq: u64, prev_hash: Option<&Hash>) -> Result<(), Corruption> {
+    if crc != header.crc {
+        return Err(Corruption::Damaged(RecordFault::CrcMismatch { stored: header.crc, computed: crc }));
+    }
     header.check_framing()?;
     if header.sequence != seq {
         return Err(Corruption::Sequence { found: header.sequence, expected: seq });
@@ -282,6 +279,7 @@ fn check_header(header: &Header, head: &[u8], payload: &[u8], seq: u64, prev_has
 /// Streams `from..=to` in order; see [`crate::Journal::read_range`].
 pub struct RangeIter {
     cursor: Option<Cursor>,
+    decoder: EnvelopeDecoder,
     from: u64,
     pending_error: Option<JournalError>,
 }
@@ -289,8 +287,8 @@ pub struct RangeIter {
 impl RangeIter {
     pub(crate) fn new(cursor: Result<Option<Cursor>, JournalError>, from: u64) -> RangeIter {
         match cursor {
-            Ok(cursor) => RangeIter { cursor, from: from.max(1), pending_error: None },
-            Err(e) => RangeIter { cursor: None, from, pending_error: Some(e) },
+            Ok(cursor) => RangeIter { cursor, decoder: EnvelopeDecoder::new(), from: from.max(1), pending_error: None },
+            Err(e) => RangeIter { cursor: None, decoder: EnvelopeDecoder::new(), from, pending_error: Some(e) },
         }
     }
 }
@@ -306,9 +304,8 @@ impl Iterator for RangeIter {
         loop {
             let result = match cursor.next_raw()? {
                 Ok(raw) if raw.sequence < self.from => continue, // positioned before `from`
-                Ok(raw) => {
-                    decode_checked(cursor.payload(), raw.sequence).map_err(|r| corrupt(&cursor.journal_dir, raw.location, raw.sequence, r))
-                }
+                Ok(raw) => decode_checked(&mut self.decoder, cursor.payload(), raw.sequence)
+                    .map_err(|r| corrupt(&cursor.journal_dir, raw.location, raw.sequence, r)),
                 Err(e) => Err(e),
             };
             if result.is_err() {
@@ -321,15 +318,15 @@ impl Iterator for RangeIter {
 
 /// Reads and checks the record of `sequence` at `loc` (crc, framing, sequence, decode,
 /// invariants; the chain is not checked for a single record: `verify` does that).
-pub(crate) fn read_at(journal_dir: &Path, file: &File, loc: Location, sequence: u64) -> Result<Envelope, JournalError> {
+fn read_at(journal_dir: &Path, file: &File, decoder: &mut EnvelopeDecoder, loc: Location, sequence: u64) -> Result<Envelope, JournalError> {
     let io_err = |e| JournalError::io(format!("read {} at {}", segment_path(journal_dir, loc.segment).display(), loc.offset), e);
     let mut head = [0u8; HEADER_BYTES];
     file.read_exact_at(&mut head, loc.offset).map_err(io_err)?;
     let header = Header::parse(&head).map_err(|f| corrupt(journal_dir, loc, sequence, f.to_string()))?;
     let mut payload = vec![0u8; header.payload_len as usize];
     file.read_exact_at(&mut payload, loc.offset + HEADER_BYTES as u64).map_err(io_err)?;
-    check_header(&header, &head, &payload, sequence, None).map_err(|r| corrupt(journal_dir, loc, sequence, r))?;
-    decode_checked(&payload, sequence).map_err(|r| corrupt(journal_dir, loc, sequence, r))
+    check_header(&header, format::record_crc(&head, &payload), sequence, None).map_err(|r| corrupt(journal_dir, loc, sequence, r))?;
+    decode_checked(decoder, &payload, sequence).map_err(|r| corrupt(journal_dir, loc, sequence, r))
 }
 
 /// Opens segment files for `read_at`, keeping the last one open (session reads mostly
@@ -337,11 +334,12 @@ pub(crate) fn read_at(journal_dir: &Path, file: &File, loc: Location, sequence: 
 pub(crate) struct FileCache {
     journal_dir: PathBuf,
     open: Option<(u64, File)>,
+    decoder: EnvelopeDecoder,
 }
 
 impl FileCache {
     pub fn new(journal_dir: &Path) -> FileCache {
-        FileCache { journal_dir: journal_dir.to_owned(), open: None }
+        FileCache { journal_dir: journal_dir.to_owned(), open: None, decoder: EnvelopeDecoder::new() }
     }
 
     pub fn read(&mut self, loc: Location, sequence: u64) -> Result<Envelope, JournalError> {
@@ -351,7 +349,7 @@ impl FileCache {
             self.open = Some((loc.segment, file));
         }
         let (_, file) = self.open.as_ref().expect("opened above");
-        read_at(&self.journal_dir, file, loc, sequence)
+        read_at(&self.journal_dir, file, &mut self.decoder, loc, sequence)
     }
 }
 
