@@ -1,9 +1,9 @@
 //! Reads: a forward cursor over the log (range reads, reindexing) and single-record reads
 //! at an indexed location (sessions, idempotency keys).
 //!
-//! Readers open their own file handles (or maps), so they never take a lock the writer
-//! needs; they stop at the durable sequence captured when they were created, so they only
-//! ever see records that were fsynced and acknowledged, never a write in progress.
+//! Readers open their own file handles, so they never take a lock the writer needs; they
+//! stop at the durable sequence captured when they were created, so they only ever see
+//! records that were fsynced and acknowledged, never a write in progress.
 
 use crate::crc_batch;
 use crate::error::JournalError;
@@ -11,7 +11,7 @@ use crate::format::{self, Corruption, Hash, Header, RecordFault, HEADER_BYTES};
 use crate::hash_batch::BatchHasher;
 use crate::index::{Index, Location};
 use crate::scan::decode_checked;
-use crate::segment::{segment_path, SegmentMap};
+use crate::segment::segment_path;
 use std::collections::VecDeque;
 use std::fs::File;
 use std::ops::Range;
@@ -20,11 +20,11 @@ use std::path::{Path, PathBuf};
 use tradpal_messages::codec::EnvelopeDecoder;
 use tradpal_messages::{Envelope, SessionId};
 
-/// Bytes a cursor over a long range asks the kernel to map in at once (few calls) ...
-const READ_WINDOW_BYTES_MAX: usize = 1 << 20;
-/// ... and one over a few records (`get`): no point mapping in a megabyte for one record.
-const READ_WINDOW_BYTES_MIN: usize = 16 << 10;
-/// Bytes per record assumed when sizing the window.
+/// Read buffer of a cursor over a long range, in bytes (big reads, few syscalls) ...
+const READ_BUFFER_BYTES_MAX: usize = 1 << 20;
+/// ... and of one over a few records (`get`): no point allocating a megabyte for one record.
+const READ_BUFFER_BYTES_MIN: usize = 16 << 10;
+/// Bytes per record assumed when sizing the buffer.
 const READ_RECORD_BYTES_TYPICAL: u64 = 512;
 
 fn corrupt(journal_dir: &Path, loc: Location, sequence: u64, reason: impl ToString) -> JournalError {
@@ -39,17 +39,20 @@ const HASH_BATCH_RECORDS_MAX: usize = 256;
 /// Walks records forward from a sequence, checking crc, sequence and chain as it goes.
 /// The first record's link to its predecessor is checked only when reading from 1.
 ///
-/// Reads the segment through a read-only map (`SegmentMap`: no copy out of the page
-/// cache) and checks records in batches (crc and framing one by one, then all their chain
-/// hashes at once, then the links), handing them out one at a time; a record's payload is
-/// a slice of the map, so nothing is allocated or copied per record. A damaged record ends
-/// its batch: the records before it come out first, then the error, then nothing.
+/// Reads the segment in large chunks into one buffer and checks records in batches
+/// (crc and framing one by one, then all their chain hashes at once, then the links),
+/// handing them out one at a time; a record's payload is a slice of that buffer, so
+/// nothing is allocated or copied per record. A damaged record ends its batch: the
+/// records before it come out first, then the error, then nothing.
 pub(crate) struct Cursor {
     journal_dir: PathBuf,
     segments: Vec<u64>,
     segment_idx: usize,
-    /// The current segment, mapped when first needed.
-    map: Option<SegmentMap>,
+    file: Option<File>,
+    /// Bytes of the current segment from file offset `buf_offset`; `buf[..filled]` valid.
+    buf: Vec<u8>,
+    buf_offset: u64,
+    filled: usize,
     /// File offset and sequence of the next record to parse.
     offset: u64,
     parse_seq: u64,
@@ -58,15 +61,14 @@ pub(crate) struct Cursor {
     /// Hash of the last parsed record (what the next one must chain to), when known.
     prev_hash: Option<Hash>,
     last_seq: u64,
-    /// Bytes to map in ahead of the parse at a time (see `SegmentMap::populate_ahead`).
-    window_bytes: usize,
+    buffer_bytes: usize,
     /// Parsed, checked records not yet handed out, and the error that ended their batch.
     ready: VecDeque<Ready>,
     failed: Option<JournalError>,
-    /// The payload of the record handed out last, in `map`.
+    /// The payload of the record handed out last, in `buf`.
     current: Range<usize>,
     hasher: BatchHasher,
-    /// The batch's records, framed (`frame_one`) but not yet checked (`check_batch`).
+    /// The batch's records, parsed (`parse_one`) but not yet checked (`check_batch`).
     parsed: Vec<(Header, Ready)>,
     /// Their computed crcs.
     crcs: Vec<u32>,
@@ -99,19 +101,22 @@ impl Cursor {
         };
         let prev_hash = (next_seq == 1).then(format::genesis_hash);
         let records = last_seq.saturating_sub(next_seq).saturating_add(1);
-        let window_bytes =
-            records.saturating_mul(READ_RECORD_BYTES_TYPICAL).clamp(READ_WINDOW_BYTES_MIN as u64, READ_WINDOW_BYTES_MAX as u64);
+        let buffer_bytes =
+            records.saturating_mul(READ_RECORD_BYTES_TYPICAL).clamp(READ_BUFFER_BYTES_MIN as u64, READ_BUFFER_BYTES_MAX as u64);
         Ok(Cursor {
             journal_dir: journal_dir.to_owned(),
             segments,
             segment_idx,
-            map: None,
+            file: None,
+            buf: Vec::new(),
+            buf_offset: offset,
+            filled: 0,
             offset,
             parse_seq: next_seq,
             next_seq,
             prev_hash,
             last_seq,
-            window_bytes: window_bytes as usize,
+            buffer_bytes: buffer_bytes as usize,
             ready: VecDeque::new(),
             failed: None,
             current: 0..0,
@@ -127,10 +132,7 @@ impl Cursor {
 
     /// The payload of the record `next_raw` returned last.
     pub fn payload(&self) -> &[u8] {
-        match &self.map {
-            Some(map) => &map.bytes()[self.current.clone()],
-            None => &[],
-        }
+        &self.buf[self.current.clone()]
     }
 
     /// Reads the next record, or `None` past `last_seq` (and after an error).
@@ -165,7 +167,7 @@ impl Cursor {
         if self.segments.get(self.segment_idx + 1) == Some(&self.parse_seq) {
             self.segment_idx += 1;
             self.offset = 0;
-            self.map = None;
+            self.file = None;
         }
         self.hasher.clear();
         self.parsed.clear();
@@ -173,9 +175,13 @@ impl Cursor {
             && self.parse_seq <= self.last_seq
             && (self.parsed.is_empty() || self.segments.get(self.segment_idx + 1) != Some(&self.parse_seq))
         {
-            if let Err(e) = self.frame_one() {
-                self.failed = Some(e);
-                break;
+            match self.parse_one() {
+                Ok(true) => {}
+                Ok(false) => break, // the batch reached the end of the buffer
+                Err(e) => {
+                    self.failed = Some(e);
+                    break;
+                }
             }
         }
         self.check_batch();
@@ -183,43 +189,47 @@ impl Cursor {
         self.link_batch();
     }
 
-    /// Parses the header of the record at `offset` and finds its end: what `check_batch`
-    /// then checks.
-    fn frame_one(&mut self) -> Result<(), JournalError> {
+    /// Parses the header of the record at `offset` and finds its end (`check_batch` then
+    /// checks the rest). `Ok(false)`:
+    /// it is not wholly in the buffer and the batch already has records (parse it later,
+    /// after the buffer has moved on).
+    fn parse_one(&mut self) -> Result<bool, JournalError> {
         let seq = self.parse_seq;
-        let at = self.ensure(HEADER_BYTES)?;
-        let bytes = self.map.as_ref().expect("ensured").bytes();
-        let head: &[u8; HEADER_BYTES] = bytes[at..at + HEADER_BYTES].try_into().expect("ensured");
+        if !self.ensure(HEADER_BYTES)? {
+            return Ok(false);
+        }
+        let at = (self.offset - self.buf_offset) as usize;
+        let head: &[u8; HEADER_BYTES] = self.buf[at..at + HEADER_BYTES].try_into().expect("ensured");
         let header = Header::parse(head).map_err(|f| self.corrupt_here(seq, f.to_string()))?;
         let record_bytes = header.record_bytes() as usize;
-        let at = self.ensure(record_bytes)?;
-        let bytes = self.map.as_ref().expect("ensured").bytes();
-        assert!(bytes.len() >= at + record_bytes, "ensured");
+        if !self.ensure(record_bytes)? {
+            return Ok(false);
+        }
+        let at = (self.offset - self.buf_offset) as usize;
+        assert!(self.filled >= at + record_bytes, "ensured");
         let location = Location { segment: self.segment(), offset: self.offset };
         let ready = Ready { sequence: seq, location, hash: [0; 32], payload: at + HEADER_BYTES..at + record_bytes };
         self.parsed.push((header, ready));
         self.offset += record_bytes as u64;
         self.parse_seq += 1;
-        Ok(())
+        Ok(true)
     }
 
     /// Checks the crc (of all the batch's records at once: `crc_batch.rs`), framing and
     /// sequence of each parsed record in order and queues its chain hash; the first that
-    /// fails ends the batch there (replacing the error that ended the framing, which was
+    /// fails ends the batch there (replacing the error that ended the parse, which was
     /// further on).
     fn check_batch(&mut self) {
-        let Some(map) = &self.map else { return };
-        let bytes = map.bytes();
-        let records: Vec<&[u8]> = self.parsed.iter().map(|(_, r)| &bytes[r.payload.start - HEADER_BYTES..r.payload.end]).collect();
+        let buf = &self.buf;
+        let records: Vec<&[u8]> = self.parsed.iter().map(|(_, r)| &buf[r.payload.start - HEADER_BYTES..r.payload.end]).collect();
         crc_batch::record_crcs(&records, &mut self.crcs);
         for (k, ((header, ready), &crc)) in self.parsed.iter().zip(&self.crcs).enumerate() {
-            let payload = &bytes[ready.payload.clone()];
             if let Err(reason) = check_header(header, crc, ready.sequence, None) {
                 self.failed = Some(corrupt(&self.journal_dir, ready.location, ready.sequence, reason));
                 self.parsed.truncate(k);
                 break;
             }
-            self.hasher.push(&header.prev_hash, ready.sequence, payload);
+            self.hasher.push(&header.prev_hash, ready.sequence, &buf[ready.payload.clone()]);
         }
     }
 
@@ -240,23 +250,43 @@ impl Cursor {
         }
     }
 
-    /// Where `offset` is in the map (mapping the segment first if need be), once `n`
-    /// bytes from there are known to be in the file; an error when the file ends sooner
-    /// (a durable record is missing there).
-    fn ensure(&mut self, n: usize) -> Result<usize, JournalError> {
-        if self.map.is_none() {
-            let path = segment_path(&self.journal_dir, self.segment());
-            let map = SegmentMap::open(&path).map_err(|e| JournalError::io(format!("read {}", path.display()), e))?;
-            self.map = Some(map);
+    /// Makes `n` bytes from `offset` available in `buf`, reading the segment when the
+    /// batch is still empty (moving the buffer would invalidate its records' payloads).
+    /// `Ok(false)` when they are not there and the batch is not empty; an error at the
+    /// end of the file (a durable record is missing there).
+    fn ensure(&mut self, n: usize) -> Result<bool, JournalError> {
+        let have = (self.buf_offset + self.filled as u64).saturating_sub(self.offset);
+        if self.file.is_some() && self.offset >= self.buf_offset && have >= n as u64 {
+            return Ok(true);
         }
-        let map = self.map.as_mut().expect("mapped above");
-        let len = map.bytes().len();
-        let at = usize::try_from(self.offset).unwrap_or(usize::MAX);
-        if at > len || len - at < n {
-            return Err(self.corrupt_here(self.parse_seq, "segment ends before a durable record"));
+        if !self.parsed.is_empty() {
+            return Ok(false);
         }
-        map.populate_ahead(at, self.window_bytes);
-        Ok(at)
+        let path = segment_path(&self.journal_dir, self.segment());
+        let io_err = |e| JournalError::io(format!("read {}", path.display()), e);
+        if self.file.is_none() || self.offset < self.buf_offset {
+            self.file = Some(File::open(&path).map_err(io_err)?);
+            self.buf_offset = self.offset;
+            self.filled = 0;
+        }
+        // Keep the unread bytes, drop the rest, then read to fill the buffer.
+        let keep = (self.offset - self.buf_offset) as usize..self.filled;
+        self.buf.copy_within(keep.clone(), 0);
+        self.filled = keep.len();
+        self.buf_offset = self.offset;
+        let size = self.buffer_bytes.max(n);
+        if self.buf.len() < size {
+            self.buf.resize(size, 0);
+        }
+        let file = self.file.as_ref().expect("opened above");
+        while self.filled < n {
+            let read = file.read_at(&mut self.buf[self.filled..], self.buf_offset + self.filled as u64).map_err(io_err)?;
+            if read == 0 {
+                return Err(self.corrupt_here(self.parse_seq, "segment ends before a durable record"));
+            }
+            self.filled += read;
+        }
+        Ok(true)
     }
 }
 

@@ -1,11 +1,9 @@
-//! Segment files: naming, listing, directory fsync, a chunked positional reader and a
-//! read-only memory map.
+//! Segment files: naming, listing, directory fsync and a chunked positional reader.
 //!
 //! A segment is named by the sequence of its first record, zero-padded to 20 digits, so
 //! that a plain directory listing sorts in log order and a reader can find the segment
 //! holding a sequence without opening any file.
 
-use memmap2::{Advice, Mmap, MmapOptions};
 use std::fs::File;
 use std::io;
 use std::os::unix::fs::FileExt;
@@ -96,63 +94,6 @@ impl ChunkReader {
         }
         let start = (offset - self.buf_start) as usize;
         Ok(&self.buf[start..start + want])
-    }
-}
-
-/// Bytes per page, the unit `madvise` works in (x86-64 and aarch64 Linux: 4 KiB; a larger
-/// page only makes the advice cover a little more).
-const PAGE_BYTES: usize = 4 << 10;
-
-/// A segment mapped read-only from its start to the length the file had when mapped.
-///
-/// Why: replay reads every byte of a long range once; `read()` copied it all from the page
-/// cache into a buffer first (the largest single cost of replay in `perf`, issue 22), while
-/// a map hands out slices of the page cache itself.
-///
-/// The invariant that makes the map sound: a mapped file that shrinks underneath the map
-/// raises SIGBUS on a read past its new end, so segment files are never cut while a
-/// reader exists. Segments are only appended to while the journal is open (`writer.rs`
-/// never truncates); the only cuts are `recovery::cut_torn_tail`, at open, before the
-/// `Journal` and so before any reader exists, and [`crate::truncate_after`], which runs
-/// on a closed journal (sled's lock on the index keeps other processes out; an iterator
-/// left over from the closed journal in the same process must not be used after it).
-/// Removing a segment file is harmless: the map keeps its pages. Bytes appended after
-/// the map was made lie beyond it, and readers never need them: they stop at the durable
-/// sequence captured before mapping, whose bytes the file already held.
-pub struct SegmentMap {
-    map: Mmap,
-    /// End of the range already asked to be mapped in (`populate_ahead`).
-    populated_to: usize,
-}
-
-impl SegmentMap {
-    pub fn open(path: &Path) -> io::Result<SegmentMap> {
-        let file = File::open(path)?;
-        let len = usize::try_from(file.metadata()?.len()).map_err(|_| io::Error::other("segment larger than memory"))?;
-        // SAFETY: read-only, private to this process, and never cut while mapped (the
-        // invariant above); the length is the file's now, so every mapped byte exists.
-        let map = unsafe { MmapOptions::new().len(len).map(&file)? };
-        assert_eq!(map.len(), len, "mapped the whole segment");
-        // Hint only: a failure just leaves the kernel's default readahead.
-        let _ = map.advise(Advice::Sequential);
-        Ok(SegmentMap { map, populated_to: 0 })
-    }
-
-    pub fn bytes(&self) -> &[u8] {
-        &self.map
-    }
-
-    /// Asks the kernel to map in `[offset, offset + window)` at once (one call instead of
-    /// a page fault every few pages), once the reader gets past what it asked for before.
-    /// A hint: kernels before 5.14 reject `MADV_POPULATE_READ` and the pages fault in as read.
-    pub fn populate_ahead(&mut self, offset: usize, window: usize) {
-        if offset < self.populated_to || offset >= self.map.len() {
-            return;
-        }
-        let start = offset - offset % PAGE_BYTES;
-        let end = offset.saturating_add(window).min(self.map.len());
-        let _ = self.map.advise_range(Advice::PopulateRead, start, end - start);
-        self.populated_to = end;
     }
 }
 
