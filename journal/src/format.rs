@@ -192,7 +192,7 @@ impl Header {
 }
 
 /// crc32c over the header with its crc field (bytes 4..8) left out, then the payload.
-fn record_crc(header_bytes: &[u8], payload: &[u8]) -> u32 {
+pub(crate) fn record_crc(header_bytes: &[u8], payload: &[u8]) -> u32 {
     let crc = crc32c::crc32c(&header_bytes[0..4]);
     let crc = crc32c::crc32c_append(crc, &header_bytes[8..HEADER_BYTES]);
     crc32c::crc32c_append(crc, payload)

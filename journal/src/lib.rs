@@ -116,6 +116,7 @@
 
 mod ack;
 mod acknowledged;
+mod crc_batch;
 mod error;
 mod format;
 mod group;

@@ -5,8 +5,9 @@
 //! stop at the durable sequence captured when they were created, so they only ever see
 //! records that were fsynced and acknowledged, never a write in progress.
 
+use crate::crc_batch;
 use crate::error::JournalError;
-use crate::format::{self, Corruption, Hash, Header, HEADER_BYTES};
+use crate::format::{self, Corruption, Hash, Header, RecordFault, HEADER_BYTES};
 use crate::hash_batch::BatchHasher;
 use crate::index::{Index, Location};
 use crate::scan::decode_checked;
@@ -16,6 +17,7 @@ use std::fs::File;
 use std::ops::Range;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use tradpal_messages::codec::EnvelopeDecoder;
 use tradpal_messages::{Envelope, SessionId};
 
 /// Read buffer of a cursor over a long range, in bytes (big reads, few syscalls) ...
@@ -66,7 +68,10 @@ pub(crate) struct Cursor {
     /// The payload of the record handed out last, in `buf`.
     current: Range<usize>,
     hasher: BatchHasher,
+    /// The batch's records, parsed (`parse_one`) but not yet checked (`check_batch`).
     parsed: Vec<(Header, Ready)>,
+    /// Their computed crcs.
+    crcs: Vec<u32>,
 }
 
 struct Ready {
@@ -117,6 +122,7 @@ impl Cursor {
             current: 0..0,
             hasher: BatchHasher::new(),
             parsed: Vec::new(),
+            crcs: Vec::new(),
         })
     }
 
@@ -178,11 +184,13 @@ impl Cursor {
                 }
             }
         }
+        self.check_batch();
         self.hasher.finish();
         self.link_batch();
     }
 
-    /// Parses and checks (all but the chain link) the record at `offset`. `Ok(false)`:
+    /// Parses the header of the record at `offset` and finds its end (`check_batch` then
+    /// checks the rest). `Ok(false)`:
     /// it is not wholly in the buffer and the batch already has records (parse it later,
     /// after the buffer has moved on).
     fn parse_one(&mut self) -> Result<bool, JournalError> {
@@ -198,15 +206,31 @@ impl Cursor {
             return Ok(false);
         }
         let at = (self.offset - self.buf_offset) as usize;
-        let (head, payload) = self.buf[at..at + record_bytes].split_at(HEADER_BYTES);
-        check_header(&header, head, payload, seq, None).map_err(|r| self.corrupt_here(seq, r))?;
-        self.hasher.push(&header.prev_hash, seq, payload);
+        assert!(self.filled >= at + record_bytes, "ensured");
         let location = Location { segment: self.segment(), offset: self.offset };
         let ready = Ready { sequence: seq, location, hash: [0; 32], payload: at + HEADER_BYTES..at + record_bytes };
         self.parsed.push((header, ready));
         self.offset += record_bytes as u64;
         self.parse_seq += 1;
         Ok(true)
+    }
+
+    /// Checks the crc (of all the batch's records at once: `crc_batch.rs`), framing and
+    /// sequence of each parsed record in order and queues its chain hash; the first that
+    /// fails ends the batch there (replacing the error that ended the parse, which was
+    /// further on).
+    fn check_batch(&mut self) {
+        let buf = &self.buf;
+        let records: Vec<&[u8]> = self.parsed.iter().map(|(_, r)| &buf[r.payload.start - HEADER_BYTES..r.payload.end]).collect();
+        crc_batch::record_crcs(&records, &mut self.crcs);
+        for (k, ((header, ready), &crc)) in self.parsed.iter().zip(&self.crcs).enumerate() {
+            if let Err(reason) = check_header(header, crc, ready.sequence, None) {
+                self.failed = Some(corrupt(&self.journal_dir, ready.location, ready.sequence, reason));
+                self.parsed.truncate(k);
+                break;
+            }
+            self.hasher.push(&header.prev_hash, ready.sequence, &buf[ready.payload.clone()]);
+        }
     }
 
     /// Checks each parsed record's link to the one before it and moves the good ones to
@@ -266,9 +290,12 @@ impl Cursor {
     }
 }
 
-/// crc, framing, sequence and (when known) chain checks of one record read back.
-fn check_header(header: &Header, head: &[u8], payload: &[u8], seq: u64, prev_hash: Option<&Hash>) -> Result<(), Corruption> {
-    header.check_crc(head, payload).map_err(Corruption::Damaged)?;
+/// crc (`crc`: the one computed from the bytes read), framing, sequence and (when known)
+/// chain checks of one record read back.
+fn check_header(header: &Header, crc: u32, seq: u64, prev_hash: Option<&Hash>) -> Result<(), Corruption> {
+    if crc != header.crc {
+        return Err(Corruption::Damaged(RecordFault::CrcMismatch { stored: header.crc, computed: crc }));
+    }
     header.check_framing()?;
     if header.sequence != seq {
         return Err(Corruption::Sequence { found: header.sequence, expected: seq });
@@ -282,6 +309,7 @@ fn check_header(header: &Header, head: &[u8], payload: &[u8], seq: u64, prev_has
 /// Streams `from..=to` in order; see [`crate::Journal::read_range`].
 pub struct RangeIter {
     cursor: Option<Cursor>,
+    decoder: EnvelopeDecoder,
     from: u64,
     pending_error: Option<JournalError>,
 }
@@ -289,8 +317,8 @@ pub struct RangeIter {
 impl RangeIter {
     pub(crate) fn new(cursor: Result<Option<Cursor>, JournalError>, from: u64) -> RangeIter {
         match cursor {
-            Ok(cursor) => RangeIter { cursor, from: from.max(1), pending_error: None },
-            Err(e) => RangeIter { cursor: None, from, pending_error: Some(e) },
+            Ok(cursor) => RangeIter { cursor, decoder: EnvelopeDecoder::new(), from: from.max(1), pending_error: None },
+            Err(e) => RangeIter { cursor: None, decoder: EnvelopeDecoder::new(), from, pending_error: Some(e) },
         }
     }
 }
@@ -306,9 +334,8 @@ impl Iterator for RangeIter {
         loop {
             let result = match cursor.next_raw()? {
                 Ok(raw) if raw.sequence < self.from => continue, // positioned before `from`
-                Ok(raw) => {
-                    decode_checked(cursor.payload(), raw.sequence).map_err(|r| corrupt(&cursor.journal_dir, raw.location, raw.sequence, r))
-                }
+                Ok(raw) => decode_checked(&mut self.decoder, cursor.payload(), raw.sequence)
+                    .map_err(|r| corrupt(&cursor.journal_dir, raw.location, raw.sequence, r)),
                 Err(e) => Err(e),
             };
             if result.is_err() {
@@ -321,15 +348,15 @@ impl Iterator for RangeIter {
 
 /// Reads and checks the record of `sequence` at `loc` (crc, framing, sequence, decode,
 /// invariants; the chain is not checked for a single record: `verify` does that).
-pub(crate) fn read_at(journal_dir: &Path, file: &File, loc: Location, sequence: u64) -> Result<Envelope, JournalError> {
+fn read_at(journal_dir: &Path, file: &File, decoder: &mut EnvelopeDecoder, loc: Location, sequence: u64) -> Result<Envelope, JournalError> {
     let io_err = |e| JournalError::io(format!("read {} at {}", segment_path(journal_dir, loc.segment).display(), loc.offset), e);
     let mut head = [0u8; HEADER_BYTES];
     file.read_exact_at(&mut head, loc.offset).map_err(io_err)?;
     let header = Header::parse(&head).map_err(|f| corrupt(journal_dir, loc, sequence, f.to_string()))?;
     let mut payload = vec![0u8; header.payload_len as usize];
     file.read_exact_at(&mut payload, loc.offset + HEADER_BYTES as u64).map_err(io_err)?;
-    check_header(&header, &head, &payload, sequence, None).map_err(|r| corrupt(journal_dir, loc, sequence, r))?;
-    decode_checked(&payload, sequence).map_err(|r| corrupt(journal_dir, loc, sequence, r))
+    check_header(&header, format::record_crc(&head, &payload), sequence, None).map_err(|r| corrupt(journal_dir, loc, sequence, r))?;
+    decode_checked(decoder, &payload, sequence).map_err(|r| corrupt(journal_dir, loc, sequence, r))
 }
 
 /// Opens segment files for `read_at`, keeping the last one open (session reads mostly
@@ -337,11 +364,12 @@ pub(crate) fn read_at(journal_dir: &Path, file: &File, loc: Location, sequence: 
 pub(crate) struct FileCache {
     journal_dir: PathBuf,
     open: Option<(u64, File)>,
+    decoder: EnvelopeDecoder,
 }
 
 impl FileCache {
     pub fn new(journal_dir: &Path) -> FileCache {
-        FileCache { journal_dir: journal_dir.to_owned(), open: None }
+        FileCache { journal_dir: journal_dir.to_owned(), open: None, decoder: EnvelopeDecoder::new() }
     }
 
     pub fn read(&mut self, loc: Location, sequence: u64) -> Result<Envelope, JournalError> {
@@ -351,7 +379,7 @@ impl FileCache {
             self.open = Some((loc.segment, file));
         }
         let (_, file) = self.open.as_ref().expect("opened above");
-        read_at(&self.journal_dir, file, loc, sequence)
+        read_at(&self.journal_dir, file, &mut self.decoder, loc, sequence)
     }
 }
 

@@ -14,6 +14,7 @@ use std::fmt;
 use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
+use tradpal_messages::codec::EnvelopeDecoder;
 
 /// Records per sled batch while reindexing (bounds memory, keeps batches efficient).
 const REINDEX_BATCH_RECORDS_MAX: usize = 16_384;
@@ -274,12 +275,13 @@ fn reindex(journal_dir: &Path, segments: &[u64], index: &Index, from: u64, to: u
     let mut cursor = Cursor::new(journal_dir, segments.to_vec(), index, from, to)?;
     let mut batch = IndexBatch::default();
     let mut count = 0;
+    let mut decoder = EnvelopeDecoder::new();
     while let Some(raw) = cursor.next_raw() {
         let raw = raw?;
         if raw.sequence < from {
             continue;
         }
-        let envelope = decode_checked(cursor.payload(), raw.sequence).map_err(|reason| JournalError::Corrupt {
+        let envelope = decode_checked(&mut decoder, cursor.payload(), raw.sequence).map_err(|reason| JournalError::Corrupt {
             file: segment_path(journal_dir, raw.location.segment),
             offset: raw.location.offset,
             sequence: raw.sequence,

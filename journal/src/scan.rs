@@ -14,7 +14,7 @@ use crate::hash_batch::BatchHasher;
 use crate::segment::{self, ChunkReader, SCAN_CHUNK_BYTES};
 use std::io;
 use std::path::{Path, PathBuf};
-use tradpal_messages::codec::decode_envelope;
+use tradpal_messages::codec::EnvelopeDecoder;
 use tradpal_messages::Envelope;
 
 /// Torn tail (a crash's leftovers, repaired by open) or corruption (fatal).
@@ -123,6 +123,7 @@ impl HashAhead {
 struct Scanner<'v> {
     visit: &'v mut dyn FnMut(&Envelope),
     hashes: HashAhead,
+    decoder: EnvelopeDecoder,
     /// Chain state after the last record read (including pending ones).
     expected_seq: u64,
     prev_hash: Hash,
@@ -140,6 +141,7 @@ pub fn scan_log(journal_dir: &Path, segment_firsts: &[u64], visit: &mut dyn FnMu
     let mut scanner = Scanner {
         visit,
         hashes: HashAhead::new(),
+        decoder: EnvelopeDecoder::new(),
         expected_seq: 1,
         prev_hash: genesis,
         committed_seq: 0,
@@ -214,7 +216,7 @@ impl Scanner<'_> {
     fn accept(&mut self, reader: &mut ChunkReader, path: &Path, offset: u64, header: &Header) -> io::Result<Result<(), Problem>> {
         let payload = reader.bytes(offset + HEADER_BYTES as u64, header.payload_len as usize)?;
         let checked = check_chain(header, self.expected_seq, &self.prev_hash, self.write.as_ref().map(|w| (w.first, w.last)))
-            .and_then(|()| decode_checked(payload, header.sequence));
+            .and_then(|()| decode_checked(&mut self.decoder, payload, header.sequence));
         let envelope = match checked {
             Ok(envelope) => envelope,
             Err(reason) => return Ok(Err(self.corrupt(path, offset, reason.to_string()))),
@@ -308,8 +310,8 @@ fn check_chain(header: &Header, expected_seq: u64, prev_hash: &Hash, write: Opti
 }
 
 /// Decodes a payload and checks it against its header and the envelope invariants.
-pub fn decode_checked(payload: &[u8], sequence: u64) -> Result<Envelope, Corruption> {
-    let envelope = decode_envelope(payload).map_err(Corruption::Undecodable)?;
+pub fn decode_checked(decoder: &mut EnvelopeDecoder, payload: &[u8], sequence: u64) -> Result<Envelope, Corruption> {
+    let envelope = decoder.decode(payload).map_err(Corruption::Undecodable)?;
     if envelope.sequence != sequence {
         return Err(Corruption::PayloadSequence { found: envelope.sequence, expected: sequence });
     }

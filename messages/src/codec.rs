@@ -47,6 +47,38 @@ macro_rules! binary_codec {
 
 binary_codec!(encode_envelope, decode_envelope, Envelope);
 
+/// Capacity an [`EnvelopeDecoder`] keeps between calls, in bytes: a larger buffer (left by
+/// one unusually large record) is freed after use rather than held for the reader's life.
+const DECODER_BUFFER_BYTES_KEPT: usize = 64 << 10;
+
+/// [`decode_envelope`] through one reusable aligned buffer, for readers that decode many
+/// envelopes in a row (journal replay): the same checks and result, without allocating
+/// and freeing a buffer per envelope.
+#[derive(Default)]
+pub struct EnvelopeDecoder {
+    aligned: AlignedVec<16>,
+}
+
+impl EnvelopeDecoder {
+    pub fn new() -> EnvelopeDecoder {
+        EnvelopeDecoder::default()
+    }
+
+    pub fn decode(&mut self, bytes: &[u8]) -> Result<Envelope, CodecError> {
+        let (&version, body) = bytes.split_first().ok_or(CodecError::Empty)?;
+        if version != FORMAT_VERSION {
+            return Err(CodecError::UnsupportedVersion { found: version });
+        }
+        self.aligned.clear();
+        self.aligned.extend_from_slice(body);
+        let decoded = rkyv::from_bytes::<Envelope, rancor::Error>(&self.aligned).map_err(|e| CodecError::Invalid(e.to_string()));
+        if self.aligned.capacity() > DECODER_BUFFER_BYTES_KEPT {
+            self.aligned = AlignedVec::new();
+        }
+        decoded
+    }
+}
+
 pub fn to_json<T: serde::Serialize>(value: &T) -> Vec<u8> {
     serde_json::to_vec(value).expect("these types always serialize to JSON")
 }
