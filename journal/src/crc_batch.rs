@@ -2,8 +2,8 @@
 //!
 //! Why: a record's crc32c (`format::record_crc`) is one chain of `crc32` instructions, each
 //! waiting for the one before; the instruction's latency is three times its throughput, so
-//! one record at a time leaves two thirds of the unit idle. After replay stopped copying
-//! out of the page cache, crc was the largest single cost of replay in `perf` (issue 22).
+//! one record at a time leaves two thirds of the unit idle; crc was 12% of replay's time in
+//! `perf` (issue 22).
 //! Three records' chains interleaved keep the unit busy (and three streams of loads in
 //! flight), with the very same result per record.
 //!
