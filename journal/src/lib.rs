@@ -33,6 +33,8 @@
 //!   copy) and indexed single-record reads.
 //! - `hash_batch.rs`: the chain hashes of a batch of records at once (blake3 SIMD lanes),
 //!   for the cursor and the scan (which hashes the records ahead of it).
+//! - `crc_batch.rs`: the crcs of a batch of records three at a time (interleaved
+//!   `crc32` chains, SSE 4.2 when present), for the cursor.
 //! - `watermark.rs`: the acknowledged high-water mark's file (`journal/acknowledged.hwm`),
 //!   the fsync'd sequence every acknowledged record is at or below.
 //! - `acknowledged.rs`: the mark's values, [`Watermark`] and [`AcknowledgedGap`] (a log
