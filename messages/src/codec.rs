@@ -23,6 +23,15 @@ pub enum CodecError {
     Json(#[from] serde_json::Error),
 }
 
+/// The rkyv archive after the version byte, once the version is this build's.
+fn archive_of(bytes: &[u8]) -> Result<&[u8], CodecError> {
+    let (&version, body) = bytes.split_first().ok_or(CodecError::Empty)?;
+    if version != FORMAT_VERSION {
+        return Err(CodecError::UnsupportedVersion { found: version });
+    }
+    Ok(body)
+}
+
 macro_rules! binary_codec {
     ($encode:ident, $decode:ident, $ty:ty) => {
         pub fn $encode(value: &$ty) -> Vec<u8> {
@@ -34,10 +43,7 @@ macro_rules! binary_codec {
         }
 
         pub fn $decode(bytes: &[u8]) -> Result<$ty, CodecError> {
-            let (&version, body) = bytes.split_first().ok_or(CodecError::Empty)?;
-            if version != FORMAT_VERSION {
-                return Err(CodecError::UnsupportedVersion { found: version });
-            }
+            let body = archive_of(bytes)?;
             let mut aligned = AlignedVec::<16>::with_capacity(body.len());
             aligned.extend_from_slice(body);
             rkyv::from_bytes::<$ty, rancor::Error>(&aligned).map_err(|e| CodecError::Invalid(e.to_string()))
@@ -65,10 +71,7 @@ impl EnvelopeDecoder {
     }
 
     pub fn decode(&mut self, bytes: &[u8]) -> Result<Envelope, CodecError> {
-        let (&version, body) = bytes.split_first().ok_or(CodecError::Empty)?;
-        if version != FORMAT_VERSION {
-            return Err(CodecError::UnsupportedVersion { found: version });
-        }
+        let body = archive_of(bytes)?;
         self.aligned.clear();
         self.aligned.extend_from_slice(body);
         let decoded = rkyv::from_bytes::<Envelope, rancor::Error>(&self.aligned).map_err(|e| CodecError::Invalid(e.to_string()));

@@ -20,10 +20,15 @@ pub fn mean(xs: &[f64]) -> f64 {
 /// Sample variance with Bessel's correction, `sum((x - mean)^2) / (n - 1)`, computed in
 /// two passes for accuracy; 0 when n < 2.
 pub fn sample_variance(xs: &[f64]) -> f64 {
+    sample_variance_about(xs, mean(xs))
+}
+
+/// [`sample_variance`] about `m`, the mean of `xs` already computed (the second pass
+/// alone, for a caller that needs the mean too).
+pub fn sample_variance_about(xs: &[f64], m: f64) -> f64 {
     if xs.len() < 2 {
         return 0.0;
     }
-    let m = mean(xs);
     xs.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / (xs.len() - 1) as f64
 }
 

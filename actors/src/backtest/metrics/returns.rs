@@ -10,12 +10,24 @@ use super::stats::{finite, Sample, VOL_EPSILON};
 /// Simple per-bar returns `r_t = v_t / v_{t-1} - 1` for `t = 1..n`: `n - 1` values, empty
 /// for fewer than two. Values must be positive (validated by the callers).
 pub fn bar_returns(values: &[f64]) -> Vec<f64> {
-    values.windows(2).map(|w| w[1] / w[0] - 1.0).collect()
+    returns_of(values.iter().copied())
 }
 
 /// [`bar_returns`] of an equity curve's values, without first copying them out.
 pub(crate) fn curve_returns(points: &[super::EquityPoint]) -> Vec<f64> {
-    points.windows(2).map(|w| w[1].equity / w[0].equity - 1.0).collect()
+    returns_of(points.iter().map(|p| p.equity))
+}
+
+/// `v_t / v_{t-1} - 1` over consecutive values: the one formula of both forms above.
+fn returns_of(mut values: impl ExactSizeIterator<Item = f64>) -> Vec<f64> {
+    let Some(mut previous) = values.next() else { return Vec::new() };
+    values
+        .map(|v| {
+            let r = v / previous - 1.0;
+            previous = v;
+            r
+        })
+        .collect()
 }
 
 /// Total return `final / initial - 1` (0.5 = +50%). Finite for validated curves, whose

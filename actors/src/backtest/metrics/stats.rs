@@ -2,6 +2,7 @@
 //! risk core's (one definition in the crate); this file adds the zero-volatility
 //! threshold and the finite-or-`None` filter every output goes through.
 
+use crate::risk::stats::sample_variance_about;
 pub(crate) use crate::risk::stats::{mean, sample_std};
 
 /// A per-bar standard deviation (or downside deviation) at or below this counts as zero.
@@ -33,23 +34,17 @@ pub(crate) struct Sample<'a> {
 }
 
 impl<'a> Sample<'a> {
-    /// Two passes: the mean, then the squared deviations from it (exactly what
-    /// [`sample_std`] computes, without taking the mean a second time).
+    /// Two passes: the mean, then the squared deviations from it (what [`sample_std`]
+    /// computes, without taking the mean a second time).
     pub fn of(xs: &'a [f64]) -> Self {
         let m = mean(xs);
-        let var = if xs.len() < 2 { 0.0 } else { xs.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / (xs.len() - 1) as f64 };
-        Sample { xs, mean: m, sd: var.sqrt() }
+        Sample { xs, mean: m, sd: sample_variance_about(xs, m).sqrt() }
     }
 }
 
-/// Population central moments `(m2, m3, m4)`, `m_k = sum((x - mean)^k) / n`, in two passes
-/// (the mean first) for accuracy. Zeros for an empty slice.
-#[cfg(test)]
-pub(crate) fn central_moments(xs: &[f64]) -> (f64, f64, f64) {
-    central_moments_about(xs, mean(xs))
-}
-
-/// [`central_moments`] about `mu`, the mean of `xs` already computed.
+/// Population central moments `(m2, m3, m4)`, `m_k = sum((x - mu)^k) / n`, about `mu`, the
+/// mean of `xs` already computed (two passes in all, for accuracy). Zeros for an empty
+/// slice.
 pub(crate) fn central_moments_about(xs: &[f64], mu: f64) -> (f64, f64, f64) {
     if xs.is_empty() {
         return (0.0, 0.0, 0.0);
@@ -75,9 +70,10 @@ mod tests {
         // x = [1, 2, 3, 6]: mean 3, deviations -2, -1, 0, 3.
         // m2 = (4 + 1 + 0 + 9) / 4 = 3.5; m3 = (-8 - 1 + 0 + 27) / 4 = 4.5;
         // m4 = (16 + 1 + 0 + 81) / 4 = 24.5.
-        let (m2, m3, m4) = central_moments(&[1.0, 2.0, 3.0, 6.0]);
+        let xs = [1.0, 2.0, 3.0, 6.0];
+        let (m2, m3, m4) = central_moments_about(&xs, mean(&xs));
         assert!((m2 - 3.5).abs() < 1e-12 && (m3 - 4.5).abs() < 1e-12 && (m4 - 24.5).abs() < 1e-12);
-        assert_eq!(central_moments(&[]), (0.0, 0.0, 0.0));
+        assert_eq!(central_moments_about(&[], 0.0), (0.0, 0.0, 0.0));
     }
 
     #[test]
