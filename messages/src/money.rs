@@ -142,7 +142,9 @@ impl Fixed {
         // Exact integers (|raw| < 2^53) take one correctly rounded division, so 1.1139
         // prints as 1.1139 (int + frac would give 1.1139000000000001).
         if self.0.unsigned_abs() < (1u128 << 53) {
-            return self.0 as f64 / FIXED_ONE as f64;
+            // Through i64: the same exact integer, without the software 128-bit
+            // conversion (the backtest converts equity once a bar).
+            return self.0 as i64 as f64 / FIXED_ONE as f64;
         }
         let int = (self.0 / FIXED_ONE) as f64;
         let frac = (self.0 % FIXED_ONE) as f64 / FIXED_ONE as f64;
@@ -183,7 +185,12 @@ impl Fixed {
 
     /// `self * o`, rounded to 8 decimals as asked.
     pub fn checked_mul(self, o: Self, rounding: Rounding) -> Option<Self> {
-        let p = self.0.checked_mul(o.0)?;
+        // Operands within i64 (every price and quantity in practice) multiply in one
+        // widening multiply that cannot overflow, instead of a checked 128-bit one.
+        let p = match (i64::try_from(self.0), i64::try_from(o.0)) {
+            (Ok(a), Ok(b)) => i128::from(a) * i128::from(b),
+            _ => self.0.checked_mul(o.0)?,
+        };
         Some(Fixed(div_round(p, FIXED_ONE, rounding)?))
     }
 
@@ -232,6 +239,11 @@ impl Fixed {
 /// their quotients do) instead of two 128-bit library calls; the results are the same.
 #[inline]
 fn div_rem(n: i128, d: i128) -> Option<(i128, i128)> {
+    if d == FIXED_ONE {
+        if let Some(qr) = div_rem_one(n) {
+            return Some(qr);
+        }
+    }
     if let (Ok(n), Ok(d)) = (i64::try_from(n), i64::try_from(d)) {
         if let (Some(q), Some(r)) = (n.checked_div(d), n.checked_rem(d)) {
             return Some((q as i128, r as i128));
@@ -239,6 +251,23 @@ fn div_rem(n: i128, d: i128) -> Option<(i128, i128)> {
     }
     let q = n.checked_div(d)?;
     Some((q, n - q * d)) // |q * d| <= |n|: no overflow
+}
+
+/// `n / FIXED_ONE` and `n % FIXED_ONE` (truncating, like `/` and `%`) through one 64-bit
+/// division when `|n| < 2^72`; `None` above. Why: a product of a price and a quantity
+/// (every mark, every fill) is over 2^64 but far under 2^72, and a 128-bit division is a
+/// software routine. 10^8 = 2^8 * 5^8 and `floor(floor(m / 2^8) / 5^8) = floor(m / 10^8)`,
+/// so the shifted magnitude fits in 64 bits and divides by the constant 5^8 (a multiply).
+fn div_rem_one(n: i128) -> Option<(i128, i128)> {
+    const FIVE_POW_8: u64 = 390_625;
+    let m = n.unsigned_abs();
+    if m >> 72 != 0 {
+        return None;
+    }
+    let q = u128::from(((m >> 8) as u64) / FIVE_POW_8);
+    let r = m - q * FIXED_ONE as u128;
+    let (q, r) = (q as i128, r as i128);
+    Some(if n < 0 { (-q, -r) } else { (q, r) })
 }
 
 fn div_round(n: i128, d: i128, rounding: Rounding) -> Option<i128> {
@@ -421,6 +450,35 @@ mod tests {
             let small = x / 1e9; // prices and quantities: the i64 path
             let r = (small * FIXED_ONE as f64).round();
             prop_assert_eq!(Fixed::from_f64_rounded(small, Rounding::Nearest).unwrap(), Fixed(r as i128));
+        }
+
+        #[test]
+        fn division_by_one_is_the_128_bit_one(n in any::<i128>(), small in -(1i128 << 73)..(1i128 << 73)) {
+            for n in [n, small, n >> 50] {
+                let want = n.checked_div(FIXED_ONE).map(|q| (q, n - q * FIXED_ONE));
+                prop_assert_eq!(div_rem_one(n).or(want), want);
+            }
+        }
+
+        #[test]
+        fn products_round_as_defined(a in any::<i64>(), b in any::<i64>(), k in 0usize..3) {
+            let rounding = [Rounding::Down, Rounding::Up, Rounding::Nearest][k];
+            let p = i128::from(a) * i128::from(b);
+            let (floor, ceil) = (p.div_euclid(FIXED_ONE), -(-p).div_euclid(FIXED_ONE));
+            let (toward, away) = if p < 0 { (ceil, floor) } else { (floor, ceil) };
+            let want = match rounding {
+                Rounding::Down => floor,
+                Rounding::Up => ceil,
+                Rounding::Nearest => if 2 * (p % FIXED_ONE).abs() >= FIXED_ONE { away } else { toward },
+            };
+            prop_assert_eq!(Fixed(a.into()).checked_mul(Fixed(b.into()), rounding), Some(Fixed(want)));
+            let big = i128::from(a) << 40; // beyond i64: the checked 128-bit path
+            prop_assert_eq!(Fixed(big).checked_mul(Fixed(b.into()), rounding).is_some(), big.checked_mul(b.into()).is_some());
+        }
+
+        #[test]
+        fn f64_of_small_raw_values_is_exact_division(a in -(1i64 << 53) + 1..(1i64 << 53)) {
+            prop_assert_eq!(Fixed(a.into()).to_f64().to_bits(), (a as f64 / FIXED_ONE as f64).to_bits());
         }
 
         #[test]

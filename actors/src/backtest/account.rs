@@ -119,7 +119,9 @@ impl Account {
             return Err(BacktestError::Bust { index: i, time: close_time, equity: equity_f });
         }
         self.equity.push(EquityPoint { time: close_time, equity: equity_f });
-        if self.legs.iter().any(|l| !self.core.position(&l.inst.symbol).is_zero()) {
+        // Only the legs' symbols ever trade on this core, so "a leg holds a position" is
+        // "the portfolio has an open position", found without a symbol lookup per leg.
+        if self.core.portfolio().open_positions().next().is_some() {
             self.exposure_bars += 1;
         }
         Ok(equity)
@@ -244,8 +246,9 @@ impl Account {
 
 impl Account {
     /// The report of a finished run: `lasts` is each leg's last bar and bar count (name
-    /// order), `benchmark` the buy-and-hold closes (one symbol) or basket (several).
-    pub fn report(self, strategy: &str, lasts: &[(&Candle, usize)], benchmark: &[f64]) -> Result<BacktestResult, BacktestError> {
+    /// order), `benchmark` the buy-and-hold closes (one symbol) or basket (several),
+    /// moved into the result (a million bars are 8 MB: not copied).
+    pub fn report(self, strategy: &str, lasts: &[(&Candle, usize)], benchmark: Vec<f64>) -> Result<BacktestResult, BacktestError> {
         let p = self.core.portfolio();
         let single = self.legs.len() == 1;
         let symbol = self.legs.iter().map(|l| l.inst.symbol.as_str()).collect::<Vec<_>>().join(",");
@@ -282,7 +285,7 @@ impl Account {
         let input = MetricsInput {
             equity: &self.equity,
             trades: &trades,
-            benchmark: Some(benchmark),
+            benchmark: Some(&benchmark),
             bar_interval_ns: self.timeframe.nanos(),
             risk_free_rate: self.config.risk_free_rate,
             calendar: self.config.calendar,
@@ -308,7 +311,7 @@ impl Account {
             event_count,
             event_stream_hash: hash,
             notes: Vec::new(),
-            benchmark: benchmark.to_vec(),
+            benchmark,
             equity: self.equity,
             events,
         })

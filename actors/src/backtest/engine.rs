@@ -314,6 +314,6 @@ impl<'a> Sim<'a> {
         let Sim { account, legs, basket, .. } = self;
         let closes: Vec<f64> = if legs.len() == 1 { legs[0].bars.iter().map(|b| b.close).collect() } else { basket };
         let lasts: Vec<(&Candle, usize)> = legs.iter().map(|l| (&l.bars[l.bars.len() - 1], l.bars.len())).collect();
-        account.report(strategy, &lasts, &closes)
+        account.report(strategy, &lasts, closes)
     }
 }

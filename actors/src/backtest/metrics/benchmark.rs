@@ -2,7 +2,7 @@
 //! the benchmark's own return, and the CAPM regression of the strategy's per-bar returns
 //! on the benchmark's, `r - rf = alpha + beta * (r_b - rf) + noise`.
 
-use super::stats::{finite, Sample, VOL_EPSILON};
+use super::stats::{finite, ReturnStats, VOL_EPSILON};
 
 /// Buy-and-hold return, `b_last / b_first - 1`: what holding the benchmark over the same
 /// bars earned. A price series gives the same number as an equity series holding it.
@@ -25,19 +25,18 @@ pub fn buy_and_hold_return(b: &[f64]) -> f64 {
 /// `(None, None)` when the lengths differ, there are fewer than two returns, or the
 /// benchmark's std is at or below [`VOL_EPSILON`] (a flat benchmark explains nothing).
 pub fn alpha_beta(r: &[f64], rb: &[f64], rf_bar: f64, periods_per_year: f64) -> (Option<f64>, Option<f64>) {
-    alpha_beta_of(&Sample::of(r), &Sample::of(rb), rf_bar, periods_per_year)
+    alpha_beta_of(&ReturnStats::of(r.iter().copied(), Some(rb.iter().copied()), rf_bar), rf_bar, periods_per_year)
 }
 
-/// [`alpha_beta`] of samples whose means and stds are known.
-pub(crate) fn alpha_beta_of(r: &Sample, rb: &Sample, rf_bar: f64, periods_per_year: f64) -> (Option<f64>, Option<f64>) {
-    let (r, rb, m, mb, sd_b) = (r.xs, rb.xs, r.mean, rb.mean, rb.sd);
-    if r.len() != rb.len() || r.len() < 2 {
-        return (None, None);
-    }
+/// [`alpha_beta`] of returns whose statistics and benchmark's are known; `(None, None)`
+/// without a benchmark.
+pub(crate) fn alpha_beta_of(r: &ReturnStats, rf_bar: f64, periods_per_year: f64) -> (Option<f64>, Option<f64>) {
+    let Some(b) = r.benchmark else { return (None, None) };
+    let (m, mb, sd_b) = (r.mean, b.mean, b.sd);
+    let Some(cov) = b.cov else { return (None, None) };
     if sd_b.is_nan() || sd_b <= VOL_EPSILON {
         return (None, None);
     }
-    let cov = r.iter().zip(rb).map(|(x, y)| (x - m) * (y - mb)).sum::<f64>() / (r.len() - 1) as f64;
     let Some(beta) = finite(cov / (sd_b * sd_b)) else {
         return (None, None);
     };

@@ -57,8 +57,9 @@ pub use trades::{trade_stats, TradeStats};
 
 use benchmark::alpha_beta_of;
 use psr::probabilistic_sharpe_ratio_of;
+use returns::returns_of;
 use returns::{annual_volatility_of, curve_returns, sharpe_ratio_of, sortino_ratio_of};
-use stats::Sample;
+use stats::ReturnStats;
 
 use serde::{Deserialize, Serialize};
 use tradpal_messages::{Side, Timestamp};
@@ -170,15 +171,11 @@ pub fn compute(input: &MetricsInput) -> Result<Metrics, MetricsError> {
     let ppy = ann.periods_per_year;
     let rf_bar = input.risk_free_rate / ppy;
     let points = input.equity;
-    let returns = curve_returns(points);
-    let r = Sample::of(&returns);
+    let r = ReturnStats::of(curve_returns(points), input.benchmark.map(returns_of), rf_bar);
     let (first, last) = (points[0].equity, points[points.len() - 1].equity);
     let dd = drawdown::summary(points);
     let cagr = cagr(first, last, ann.years);
-    let (alpha, beta) = match input.benchmark {
-        Some(b) => alpha_beta_of(&r, &Sample::of(&bar_returns(b)), rf_bar, ppy),
-        None => (None, None),
-    };
+    let (alpha, beta) = alpha_beta_of(&r, rf_bar, ppy);
     Ok(Metrics {
         annualisation: ann,
         bars: points.len(),

@@ -6,7 +6,7 @@
 //! Why: a Sharpe ratio from 50 fat-tailed, negatively skewed bars says much less than the
 //! same number from 50,000 normal ones; the PSR turns the point estimate into a confidence.
 
-use super::stats::{central_moments_about, finite, Sample, VOL_EPSILON};
+use super::stats::{finite, ReturnStats, VOL_EPSILON};
 
 /// `PSR(SR*) = Phi( (SR - SR*) * sqrt(n - 1) / sqrt(1 - g3 * SR + (g4 - 1) / 4 * SR^2) )`
 ///
@@ -22,13 +22,12 @@ use super::stats::{central_moments_about, finite, Sample, VOL_EPSILON};
 /// least `(1 - g3 * SR / 2)^2 >= 0`; it is 0 only for a degenerate two-point sample, then
 /// `None`. Also `None` for fewer than two returns or a std at or below [`VOL_EPSILON`].
 pub fn probabilistic_sharpe_ratio(r: &[f64], rf_bar: f64, benchmark_sharpe: f64) -> Option<f64> {
-    probabilistic_sharpe_ratio_of(&Sample::of(r), rf_bar, benchmark_sharpe)
+    probabilistic_sharpe_ratio_of(&ReturnStats::of_slice(r, rf_bar), rf_bar, benchmark_sharpe)
 }
 
-/// [`probabilistic_sharpe_ratio`] of a sample whose mean and std are known.
-pub(crate) fn probabilistic_sharpe_ratio_of(s: &Sample, rf_bar: f64, benchmark_sharpe: f64) -> Option<f64> {
-    let r = s.xs;
-    if r.len() < 2 {
+/// [`probabilistic_sharpe_ratio`] of returns whose mean, std and moments are known.
+pub(crate) fn probabilistic_sharpe_ratio_of(s: &ReturnStats, rf_bar: f64, benchmark_sharpe: f64) -> Option<f64> {
+    if s.n < 2 {
         return None;
     }
     let sd = s.sd;
@@ -36,13 +35,13 @@ pub(crate) fn probabilistic_sharpe_ratio_of(s: &Sample, rf_bar: f64, benchmark_s
         return None;
     }
     let sr = (s.mean - rf_bar) / sd;
-    let (m2, m3, m4) = central_moments_about(r, s.mean);
+    let (m2, m3, m4) = s.moments;
     let (skew, kurt) = (m3 / m2.powf(1.5), m4 / (m2 * m2));
     let radicand = 1.0 - skew * sr + (kurt - 1.0) / 4.0 * sr * sr;
     if !(radicand.is_finite() && radicand > 0.0) {
         return None;
     }
-    let z = (sr - benchmark_sharpe) * ((r.len() - 1) as f64).sqrt() / radicand.sqrt();
+    let z = (sr - benchmark_sharpe) * ((s.n - 1) as f64).sqrt() / radicand.sqrt();
     finite(normal_cdf(z))
 }
 

@@ -5,29 +5,22 @@
 //! returns: they are what the portfolio actually earned per bar, and Sharpe and Sortino are
 //! conventionally defined on them.
 
-use super::stats::{finite, Sample, VOL_EPSILON};
+use super::stats::{finite, ReturnStats, VOL_EPSILON};
 
 /// Simple per-bar returns `r_t = v_t / v_{t-1} - 1` for `t = 1..n`: `n - 1` values, empty
 /// for fewer than two. Values must be positive (validated by the callers).
 pub fn bar_returns(values: &[f64]) -> Vec<f64> {
-    returns_of(values.iter().copied())
+    returns_of(values).collect()
 }
 
-/// [`bar_returns`] of an equity curve's values, without first copying them out.
-pub(crate) fn curve_returns(points: &[super::EquityPoint]) -> Vec<f64> {
-    returns_of(points.iter().map(|p| p.equity))
+/// [`bar_returns`] computed as they are read (the metrics never store them).
+pub(crate) fn returns_of(values: &[f64]) -> impl ExactSizeIterator<Item = f64> + Clone + '_ {
+    values.windows(2).map(|w| w[1] / w[0] - 1.0)
 }
 
-/// `v_t / v_{t-1} - 1` over consecutive values: the one formula of both forms above.
-fn returns_of(mut values: impl ExactSizeIterator<Item = f64>) -> Vec<f64> {
-    let Some(mut previous) = values.next() else { return Vec::new() };
-    values
-        .map(|v| {
-            let r = v / previous - 1.0;
-            previous = v;
-            r
-        })
-        .collect()
+/// [`returns_of`] an equity curve's values, without copying them out.
+pub(crate) fn curve_returns(points: &[super::EquityPoint]) -> impl ExactSizeIterator<Item = f64> + Clone + '_ {
+    points.windows(2).map(|w| w[1].equity / w[0].equity - 1.0)
 }
 
 /// Total return `final / initial - 1` (0.5 = +50%). Finite for validated curves, whose
@@ -54,12 +47,12 @@ pub fn cagr(initial: f64, last: f64, years: f64) -> Option<f64> {
 /// (`n - 1`). The square-root-of-time rule assumes independent bars, as Sharpe does.
 /// `None` for fewer than two returns.
 pub fn annual_volatility(r: &[f64], periods_per_year: f64) -> Option<f64> {
-    annual_volatility_of(&Sample::of(r), periods_per_year)
+    annual_volatility_of(&ReturnStats::of_slice(r, 0.0), periods_per_year)
 }
 
-/// [`annual_volatility`] of a sample whose std is known.
-pub(crate) fn annual_volatility_of(r: &Sample, periods_per_year: f64) -> Option<f64> {
-    if r.xs.len() < 2 {
+/// [`annual_volatility`] of returns whose std is known.
+pub(crate) fn annual_volatility_of(r: &ReturnStats, periods_per_year: f64) -> Option<f64> {
+    if r.n < 2 {
         return None;
     }
     finite(r.sd * periods_per_year.sqrt())
@@ -74,12 +67,12 @@ pub(crate) fn annual_volatility_of(r: &Sample, periods_per_year: f64) -> Option<
 /// (mean grows with time, std with its square root). `None` for fewer than two returns or
 /// a std at or below [`VOL_EPSILON`] (no risk taken: the ratio is undefined, not infinite).
 pub fn sharpe_ratio(r: &[f64], rf_bar: f64, periods_per_year: f64) -> Option<f64> {
-    sharpe_ratio_of(&Sample::of(r), rf_bar, periods_per_year)
+    sharpe_ratio_of(&ReturnStats::of_slice(r, rf_bar), rf_bar, periods_per_year)
 }
 
-/// [`sharpe_ratio`] of a sample whose mean and std are known.
-pub(crate) fn sharpe_ratio_of(r: &Sample, rf_bar: f64, periods_per_year: f64) -> Option<f64> {
-    if r.xs.len() < 2 {
+/// [`sharpe_ratio`] of returns whose mean and std are known.
+pub(crate) fn sharpe_ratio_of(r: &ReturnStats, rf_bar: f64, periods_per_year: f64) -> Option<f64> {
+    if r.n < 2 {
         return None;
     }
     let sd = r.sd;
@@ -99,16 +92,15 @@ pub(crate) fn sharpe_ratio_of(r: &Sample, rf_bar: f64, periods_per_year: f64) ->
 /// loss look as risky as a steady stream of them. `None` for fewer than two returns or
 /// when `DD <= VOL_EPSILON` (no bar below target).
 pub fn sortino_ratio(r: &[f64], rf_bar: f64, periods_per_year: f64) -> Option<f64> {
-    sortino_ratio_of(&Sample::of(r), rf_bar, periods_per_year)
+    sortino_ratio_of(&ReturnStats::of_slice(r, rf_bar), rf_bar, periods_per_year)
 }
 
-/// [`sortino_ratio`] of a sample whose mean is known.
-pub(crate) fn sortino_ratio_of(r: &Sample, rf_bar: f64, periods_per_year: f64) -> Option<f64> {
-    if r.xs.len() < 2 {
+/// [`sortino_ratio`] of returns whose mean and shortfalls below `rf_bar` are known.
+pub(crate) fn sortino_ratio_of(r: &ReturnStats, rf_bar: f64, periods_per_year: f64) -> Option<f64> {
+    if r.n < 2 {
         return None;
     }
-    let below = r.xs.iter().map(|x| (x - rf_bar).min(0.0)).map(|d| d * d).sum::<f64>();
-    let dd = (below / r.xs.len() as f64).sqrt();
+    let dd = (r.shortfall_squares / r.n as f64).sqrt();
     if dd.is_nan() || dd <= VOL_EPSILON {
         return None;
     }
