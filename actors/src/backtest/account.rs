@@ -13,7 +13,7 @@ use super::config::BacktestConfig;
 use super::error::BacktestError;
 use super::events::EventLog;
 use super::ledger::{Ledger, LedgerFill};
-use super::metrics::{compute, EquityPoint, MetricsInput, TradeRecord, NANOS_PER_YEAR};
+use super::metrics::{compute_recorded, EquityPoint, MetricsInput, TradeRecord, NANOS_PER_YEAR};
 use super::result::{BacktestResult, RunCounts, SymbolResult};
 use super::sizing::{fixed_units, order_for, target_units, Sizing};
 use crate::execution::instrument::Instrument;
@@ -291,7 +291,7 @@ impl Account {
             calendar: self.config.calendar,
             exposure_bars: self.exposure_bars,
         };
-        let metrics = compute(&input)?;
+        let metrics = compute_recorded(&input)?;
         let (hash, event_count, events) = self.log.finish();
         Ok(BacktestResult {
             strategy: strategy.to_string(),

@@ -112,10 +112,16 @@ pub fn run_spec(
     progress: &mut dyn FnMut(usize),
 ) -> Result<BacktestResult, BacktestError> {
     check_symbol_count(series.len())?;
-    let mut built: Vec<Box<dyn Strategy>> =
-        series.iter().map(|s| build_shared(spec, &SharedColumns::for_specs(s.bars, [spec]))).collect::<Result<_, _>>()?;
+    // One symbol: its closes serve the SMA columns and then the buy-and-hold benchmark
+    // (gathered once: a million bars are 48 MB to read and 8 MB to write).
+    let closes: Option<Vec<f64>> = (series.len() == 1).then(|| series[0].bars.iter().map(|b| b.close).collect());
+    let columns = |s: &SymbolBars| match &closes {
+        Some(c) => SharedColumns::for_closes(c, [spec]),
+        None => SharedColumns::for_specs(s.bars, [spec]),
+    };
+    let mut built: Vec<Box<dyn Strategy>> = series.iter().map(|s| build_shared(spec, &columns(s))).collect::<Result<_, _>>()?;
     let mut strategies: Vec<&mut dyn Strategy> = built.iter_mut().map(|s| s.as_mut() as &mut dyn Strategy).collect();
-    run_portfolio_observed(config, series, timeframe, &mut strategies, progress)
+    run_with_closes(config, series, timeframe, &mut strategies, progress, closes)
 }
 
 /// Many symbols on one account (see the module doc): `strategies[k]` decides on
@@ -136,6 +142,19 @@ pub fn run_portfolio_observed(
     timeframe: Timeframe,
     strategies: &mut [&mut dyn Strategy],
     progress: &mut dyn FnMut(usize),
+) -> Result<BacktestResult, BacktestError> {
+    run_with_closes(config, series, timeframe, strategies, progress, None)
+}
+
+/// [`run_portfolio_observed`], given the single symbol's closes when the caller has
+/// them (`closes[i]` is bar `i`'s close: the buy-and-hold benchmark).
+fn run_with_closes(
+    config: &BacktestConfig,
+    series: &[SymbolBars],
+    timeframe: Timeframe,
+    strategies: &mut [&mut dyn Strategy],
+    progress: &mut dyn FnMut(usize),
+    closes: Option<Vec<f64>>,
 ) -> Result<BacktestResult, BacktestError> {
     config.validate().map_err(|e| BacktestError::Config(e.to_string()))?;
     check_series(series, strategies.len())?;
@@ -161,7 +180,7 @@ pub fn run_portfolio_observed(
         }
     }
     progress(done);
-    sim.finish(strategies[0].name())
+    sim.finish(strategies[0].name(), closes)
 }
 
 fn check_symbol_count(n: usize) -> Result<(), BacktestError> {
@@ -310,9 +329,14 @@ impl<'a> Sim<'a> {
         Ok(())
     }
 
-    fn finish(self, strategy: &str) -> Result<BacktestResult, BacktestError> {
+    /// The report; `closes`: the single symbol's closes when the caller gathered them.
+    fn finish(self, strategy: &str, closes: Option<Vec<f64>>) -> Result<BacktestResult, BacktestError> {
         let Sim { account, legs, basket, .. } = self;
-        let closes: Vec<f64> = if legs.len() == 1 { legs[0].bars.iter().map(|b| b.close).collect() } else { basket };
+        let closes: Vec<f64> = match closes {
+            _ if legs.len() > 1 => basket,
+            Some(closes) if closes.len() == legs[0].bars.len() => closes,
+            _ => legs[0].bars.iter().map(|b| b.close).collect(),
+        };
         let lasts: Vec<(&Candle, usize)> = legs.iter().map(|l| (&l.bars[l.bars.len() - 1], l.bars.len())).collect();
         account.report(strategy, &lasts, closes)
     }

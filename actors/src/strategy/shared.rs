@@ -36,9 +36,27 @@ impl SharedColumns {
         Self::within(bars, specs, SHARED_BYTES_MAX)
     }
 
+    /// [`Self::for_specs`] from the bars' closes already gathered (`closes[i]` is bar
+    /// `i`'s close): a single run also needs them for its buy-and-hold benchmark.
+    pub fn for_closes<'a>(closes: &[f64], specs: impl IntoIterator<Item = &'a StrategySpec>) -> Self {
+        Self::of_closes(closes.len(), || std::borrow::Cow::Borrowed(closes), specs, SHARED_BYTES_MAX)
+    }
+
     /// [`Self::for_specs`] within `bytes_max`: the periods most specs use first (ties:
     /// the shorter period), as many as fit.
     pub(super) fn within<'a>(bars: &[Candle], specs: impl IntoIterator<Item = &'a StrategySpec>, bytes_max: usize) -> Self {
+        let closes = || std::borrow::Cow::Owned(bars.iter().map(|b| b.close).collect());
+        Self::of_closes(bars.len(), closes, specs, bytes_max)
+    }
+
+    /// [`Self::within`] over `bars` bars whose closes `closes()` gives (called only when
+    /// a column is wanted).
+    fn of_closes<'a, 'c>(
+        bars: usize,
+        closes: impl FnOnce() -> std::borrow::Cow<'c, [f64]>,
+        specs: impl IntoIterator<Item = &'a StrategySpec>,
+        bytes_max: usize,
+    ) -> Self {
         let mut uses = BTreeMap::<usize, usize>::new();
         for spec in specs {
             if let Some((fast, slow)) = sma_periods(spec) {
@@ -46,14 +64,14 @@ impl SharedColumns {
                 *uses.entry(slow).or_default() += 1;
             }
         }
-        let column_bytes = bars.len().max(1).saturating_mul(std::mem::size_of::<f64>());
+        let column_bytes = bars.max(1).saturating_mul(std::mem::size_of::<f64>());
         let mut periods: Vec<(usize, usize)> = uses.into_iter().collect();
         periods.sort_by_key(|&(period, uses)| (std::cmp::Reverse(uses), period));
         periods.truncate(bytes_max / column_bytes);
         if periods.is_empty() {
             return SharedColumns::default();
         }
-        let closes: Vec<f64> = bars.iter().map(|b| b.close).collect();
+        let closes = closes();
         let sma = periods.into_iter().filter_map(|(p, _)| Some((p, Arc::new(sma_column(&closes, p).ok()?)))).collect();
         SharedColumns { sma }
     }

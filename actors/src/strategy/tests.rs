@@ -120,6 +120,11 @@ fn shared_sma_columns_run_exactly_as_the_incremental_strategy() {
         assert_eq!(with.counts, alone.counts, "{}", spec.describe());
         assert_eq!((with.final_equity, with.event_count), (alone.final_equity, alone.event_count), "{}", spec.describe());
         assert_eq!(with.event_stream_hash, alone.event_stream_hash, "{}", spec.describe());
+        // run_spec's path: the closes gathered once for the columns and the benchmark.
+        let series = [crate::backtest::SymbolBars { symbol: "BTC/USDT", bars: &bars }];
+        let spec_run = crate::backtest::run_spec(&config, &series, Timeframe::M1, spec, &mut |_| {}).unwrap();
+        assert_eq!((&spec_run.metrics, &spec_run.benchmark, &spec_run.equity), (&alone.metrics, &alone.benchmark, &alone.equity));
+        assert_eq!(spec_run.event_stream_hash, alone.event_stream_hash, "{}", spec.describe());
     }
     // Columns of other bars are not these bars' averages: the run reads them, and differs.
     let other = SharedColumns::for_specs(&bars[1000..], &specs[..1]);

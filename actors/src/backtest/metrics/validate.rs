@@ -6,6 +6,12 @@ use super::{EquityPoint, MetricsError, MetricsInput, TradeRecord};
 /// Checks the whole input; the first problem found is the error.
 pub(crate) fn input(input: &MetricsInput) -> Result<(), MetricsError> {
     equity(input.equity)?;
+    all_but_the_curve(input)
+}
+
+/// [`input`] without the equity curve's own check, for a curve whose producer already
+/// holds it to [`equity`]'s rules (see `super::compute_recorded`).
+pub(crate) fn all_but_the_curve(input: &MetricsInput) -> Result<(), MetricsError> {
     if input.bar_interval_ns <= 0 {
         return Err(MetricsError::BarInterval(input.bar_interval_ns));
     }
