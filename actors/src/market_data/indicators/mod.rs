@@ -48,8 +48,10 @@ mod window;
 
 #[cfg(test)]
 mod batch_tests;
+#[cfg(test)]
+mod dispatch_tests;
 
-pub use atr::{atr, atr_column, Atr};
+pub use atr::{atr, atr_column, atr_column_hlc, Atr};
 pub use bollinger::{bollinger, bollinger_columns, Bollinger, BollingerColumns, BollingerOutput};
 pub use column::{Column, ColumnShapeError};
 pub use ema::{ema, ema_column, Ema};
@@ -90,6 +92,8 @@ pub enum IndicatorError {
     FastNotShorter { fast: usize, slow: usize },
     #[error("bollinger: the band width {k} standard deviations must be finite and >= 0")]
     Deviations { k: f64 },
+    #[error("{indicator}: the input series differ in length ({lengths:?})")]
+    Lengths { indicator: &'static str, lengths: [usize; 3] },
 }
 
 /// Checks `period` is in `min..=PERIOD_BARS_MAX`.
