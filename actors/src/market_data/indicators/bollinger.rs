@@ -131,11 +131,12 @@ pub(super) fn push_bands_generic(values: &[f64], period: usize, k: f64, out: &mu
             let b = bands(means[i], (squares[i] / n).sqrt(), k, newest[i]);
             (upper[i], lower[i], percent_b[i], width[i]) = (b.upper, b.lower, b.percent_b, b.width);
         }
-        out.upper.extend_from_slice(&upper);
-        out.middle.extend_from_slice(&means);
-        out.lower.extend_from_slice(&lower);
-        out.percent_b.extend_from_slice(&percent_b);
-        out.width.extend_from_slice(&width);
+        // By value: copied inline (`extend_from_slice` called `memcpy` five times a chunk).
+        out.upper.extend(upper);
+        out.middle.extend(means);
+        out.lower.extend(lower);
+        out.percent_b.extend(percent_b);
+        out.width.extend(width);
         start += LANES;
     }
     for start in start..windows {

@@ -98,7 +98,7 @@ pub fn macd_columns(values: &[f64], fast: usize, slow: usize, signal: usize) -> 
 }
 
 simd_dispatch!(
-    /// Appends the line, signal and histogram rows after their warm-ups ([`each_step`]).
+    /// Appends the line, signal and histogram rows after their warm-ups ([`push_macd_generic`]).
     pub(super) fn push_macd = push_macd_generic(
         values: &[f64],
         periods: (usize, usize, usize),
@@ -108,30 +108,23 @@ simd_dispatch!(
     ) for ["avx2,fma"]
 );
 
+/// The batch loop of [`macd`]: the three EMAs of [`Macd::update`] advance together, so
+/// their dependency chains (one fused multiply-add a bar each, `ema.rs`) overlap. From
+/// index `slow - 1` on a line row a bar, and from the signal's seed on (the mean of its
+/// first `signal` lines) a signal and a histogram row too. `1 <= fast < slow`,
+/// `signal >= 1`.
+///
+/// The steady loop writes [`STEADY_ROWS`] rows at a time into arrays, then appends them:
+/// a `Vec::push` a row (whose rarely taken growth path is a call) made the compiler keep
+/// the EMAs on the stack across the loop, a store and a load on each chain.
 #[inline(always)]
 pub(super) fn push_macd_generic(
     values: &[f64],
-    periods: (usize, usize, usize),
+    (fast, slow, signal): (usize, usize, usize),
     lines: &mut Vec<f64>,
     signals: &mut Vec<f64>,
     histogram: &mut Vec<f64>,
 ) {
-    each_step(values, periods, |line, signal| {
-        lines.push(line);
-        if let Some(signal) = signal {
-            signals.push(signal);
-            histogram.push(line - signal);
-        }
-    });
-}
-
-/// The batch loop of [`macd`]: the three EMAs of [`Macd::update`] advance together, so
-/// their dependency chains (one fused multiply-add a bar each, `ema.rs`) overlap. From
-/// index `slow - 1` on, `step(line, None)` while the signal warms up, then
-/// `step(line, Some(signal))` (two call sites: once inlined, neither tests the
-/// `Option`). `1 <= fast < slow`, `signal >= 1`.
-#[inline(always)]
-fn each_step(values: &[f64], (fast, slow, signal): (usize, usize, usize), mut step: impl FnMut(f64, Option<f64>)) {
     if values.len() < slow {
         return;
     }
@@ -150,20 +143,32 @@ fn each_step(values: &[f64], (fast, slow, signal): (usize, usize, usize), mut st
         if seen == signal {
             break;
         }
-        step(line, None);
+        lines.push(line);
         let Some(&x) = rest.next() else { return };
         (fast_ema, slow_ema) = (f.step(fast_ema, x), s.step(slow_ema, x));
         line = fast_ema - slow_ema;
     }
     let mut signal_ema = sum / signal as f64;
-    step(line, Some(signal_ema));
-    for &x in rest {
-        (fast_ema, slow_ema) = (f.step(fast_ema, x), s.step(slow_ema, x));
-        line = fast_ema - slow_ema;
-        signal_ema = g.step(signal_ema, line);
-        step(line, Some(signal_ema));
+    lines.push(line);
+    signals.push(signal_ema);
+    histogram.push(line - signal_ema);
+    for block in rest.as_slice().chunks(STEADY_ROWS) {
+        let [mut line_rows, mut signal_rows, mut histogram_rows] = [[0.0; STEADY_ROWS]; 3];
+        let rows = line_rows.iter_mut().zip(&mut signal_rows).zip(&mut histogram_rows);
+        for (&x, ((line_row, signal_row), histogram_row)) in block.iter().zip(rows) {
+            (fast_ema, slow_ema) = (f.step(fast_ema, x), s.step(slow_ema, x));
+            line = fast_ema - slow_ema;
+            signal_ema = g.step(signal_ema, line);
+            (*line_row, *signal_row, *histogram_row) = (line, signal_ema, line - signal_ema);
+        }
+        lines.extend_from_slice(&line_rows[..block.len()]);
+        signals.extend_from_slice(&signal_rows[..block.len()]);
+        histogram.extend_from_slice(&histogram_rows[..block.len()]);
     }
 }
+
+/// Rows [`push_macd_generic`]'s steady loop writes before appending them.
+const STEADY_ROWS: usize = 64;
 
 #[cfg(test)]
 mod tests {
