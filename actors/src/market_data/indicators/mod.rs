@@ -20,12 +20,14 @@
 //!
 //! - `window.rs`: the fixed-length ring buffer behind every rolling-window indicator
 //!   (mean and variance summed in time order over the window, no running-sum drift).
-//! - `wilder.rs`: Wilder's smoothing (seed = simple mean, then `(prev*(n-1)+x)/n`),
-//!   shared by RSI and ATR.
+//! - `wilder.rs`: Wilder's smoothing (seed = simple mean, then
+//!   `prev.mul_add((n-1)/n, x/n)`, one fused multiply-add a bar), shared by RSI and ATR.
 //! - `sma.rs`, `ema.rs`, `rsi.rs`, `macd.rs`, `bollinger.rs`, `atr.rs`,
 //!   `volatility.rs`, `returns.rs`, `volume.rs`: one indicator each.
 //! - `series.rs`: the batch functions' kernels (rolling sums several windows at a time,
-//!   the EMA and Wilder recurrences without per-bar state machines).
+//!   the EMA and Wilder recurrences without per-bar state machines) and
+//!   `simd_dispatch`, which compiles a kernel again for AVX2 + FMA or AVX-512 and picks
+//!   the copy the CPU runs (the same bits: `dispatch_tests.rs`).
 //! - `column.rs`: [`Column`], one output series as `f64`s after a warm-up count; it
 //!   serializes as the `Vec<Option<f64>>` it stands for.
 //! - `table.rs`: [`compute_all`], every indicator at its default parameters as named

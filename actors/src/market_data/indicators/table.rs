@@ -5,7 +5,7 @@
 //! `null`) during each indicator's warm-up; a `BTreeMap` keeps the column order stable,
 //! so the JSON is byte-for-byte reproducible.
 
-use super::{atr_column_hlc, bollinger_columns, ema_column, macd_columns, rsi_column, sma_column, volatility, volume_columns};
+use super::{atr_column, bollinger_columns, ema_column, macd_columns, rsi_column, sma_column, volatility, volume_columns};
 use super::{Atr, Bollinger, Column, Ema, Macd, Rsi, Sma, Volatility, VolumeFeatures};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -54,65 +54,32 @@ impl IndicatorTable {
 }
 
 /// Computes every indicator over `candles` at the default parameters (closes for the
-/// price indicators, highs, lows and closes for ATR, volumes for the volume features),
-/// through the batch loops (bit-identical to the incremental structs), in four parts on
-/// up to four threads. The candles are read once, into one series per field (the
-/// kernels read 8 bytes a bar from each where a candle is 48); the multi-output
-/// indicators (Bollinger, MACD, volume) fill all their columns in one loop; the one-bar
-/// log returns are computed once, for both `log_return_1` and `volatility_20` (the same
-/// expression in both).
+/// price indicators, the candle for ATR, volumes for the volume features), through the
+/// batch loops (bit-identical to the incremental structs), in four parts on up to four
+/// threads. The multi-output indicators (Bollinger, MACD, volume) fill all their columns
+/// in one loop; the one-bar log returns are computed once, for both `log_return_1` and
+/// `volatility_20` (the same expression in both), straight into `log_return_1`'s rows.
 ///
 /// The columns are [`Column`]s, 8 bytes a row: writing 17 columns of `Option<f64>` (16
 /// bytes a row) was most of the time.
 pub fn compute_all(candles: &[Candle]) -> IndicatorTable {
-    let fields = Fields::of(candles);
-    let Fields { high, low, close, volume, .. } = &fields;
-    let columns = std::thread::scope(|s| {
+    let closes: Vec<f64> = candles.iter().map(|c| c.close).collect();
+    let closes = closes.as_slice();
+    let (columns, open_time) = std::thread::scope(|s| {
         let parts =
-            [s.spawn(|| band_columns(close)), s.spawn(|| chain_columns(high, low, close)), s.spawn(|| average_columns(close, volume))];
-        let mut columns = return_columns(close);
+            [s.spawn(|| band_columns(closes)), s.spawn(|| chain_columns(candles, closes)), s.spawn(|| average_columns(candles, closes))];
+        let mut columns = return_columns(closes);
+        let open_time = candles.iter().map(|c| c.open_time).collect();
         for part in parts {
             match part.join() {
                 Ok(more) => columns.extend(more),
                 Err(panic) => std::panic::resume_unwind(panic),
             }
         }
-        columns
+        (columns, open_time)
     });
     let columns = columns.into_iter().map(|(name, values)| (name.to_string(), values)).collect();
-    IndicatorTable { open_time: fields.open_time, columns }
-}
-
-/// The candles' fields as series, read in one pass.
-struct Fields {
-    open_time: Vec<Timestamp>,
-    high: Vec<f64>,
-    low: Vec<f64>,
-    close: Vec<f64>,
-    volume: Vec<f64>,
-}
-
-impl Fields {
-    fn of(candles: &[Candle]) -> Self {
-        let len = candles.len();
-        let mut f = Fields {
-            open_time: Vec::with_capacity(len),
-            high: Vec::with_capacity(len),
-            low: Vec::with_capacity(len),
-            close: Vec::with_capacity(len),
-            volume: Vec::with_capacity(len),
-        };
-        // A few hundred candles at a time: the first field's loop brings them into the
-        // cache, the other four read them there; each loop writes without a check a value.
-        for chunk in candles.chunks(512) {
-            f.open_time.extend(chunk.iter().map(|c| c.open_time));
-            f.high.extend(chunk.iter().map(|c| c.high));
-            f.low.extend(chunk.iter().map(|c| c.low));
-            f.close.extend(chunk.iter().map(|c| c.close));
-            f.volume.extend(chunk.iter().map(|c| c.volume));
-        }
-        f
-    }
+    IndicatorTable { open_time, columns }
 }
 
 type Columns = Vec<(&'static str, Column)>;
@@ -124,8 +91,9 @@ fn band_columns(closes: &[f64]) -> Columns {
 }
 
 /// The recurrences: MACD's three EMAs, RSI's and ATR's Wilder averages (each a chain of
-/// dependent operations, bound by their latency, so they share a thread well).
-fn chain_columns(high: &[f64], low: &[f64], closes: &[f64]) -> Columns {
+/// dependent operations, bound by their latency, so they share a thread well). ATR reads
+/// the candles: extracting highs and lows first for `atr_column_hlc` would read them too.
+fn chain_columns(candles: &[Candle], closes: &[f64]) -> Columns {
     let (fast, slow, signal) = Macd::DEFAULT_PERIODS;
     let m = macd_columns(closes, fast, slow, signal).expect("default periods");
     vec![
@@ -133,13 +101,14 @@ fn chain_columns(high: &[f64], low: &[f64], closes: &[f64]) -> Columns {
         ("macd_signal", m.signal),
         ("macd_hist", m.histogram),
         ("rsi_14", rsi_column(closes, Rsi::DEFAULT_PERIOD).expect("default period")),
-        ("atr_14", atr_column_hlc(high, low, closes, Atr::DEFAULT_PERIOD).expect("default period, equal lengths")),
+        ("atr_14", atr_column(candles, Atr::DEFAULT_PERIOD).expect("default period")),
     ]
 }
 
 /// SMA and EMA of the closes, and the volume features.
-fn average_columns(closes: &[f64], volumes: &[f64]) -> Columns {
-    let v = volume_columns(volumes, VolumeFeatures::DEFAULT_PERIOD).expect("default period");
+fn average_columns(candles: &[Candle], closes: &[f64]) -> Columns {
+    let volumes: Vec<f64> = candles.iter().map(|c| c.volume).collect();
+    let v = volume_columns(&volumes, VolumeFeatures::DEFAULT_PERIOD).expect("default period");
     vec![
         ("sma_20", sma_column(closes, Sma::DEFAULT_PERIOD).expect("default period")),
         ("ema_20", ema_column(closes, Ema::DEFAULT_PERIOD).expect("default period")),
@@ -148,16 +117,15 @@ fn average_columns(closes: &[f64], volumes: &[f64]) -> Columns {
     ]
 }
 
-/// Returns and volatility (one logarithm a bar, shared).
+/// Returns and volatility (one logarithm a bar, shared: written once, as
+/// `log_return_1`'s rows, which `volatility_20` reads).
 fn return_columns(closes: &[f64]) -> Columns {
     let len = closes.len();
-    let log_returns: Vec<f64> = closes.windows(2).map(|w| (w[1] / w[0]).ln()).collect();
+    let mut log_rows = Column::rows(len, 1);
+    log_rows.extend(closes.windows(2).map(|w| (w[1] / w[0]).ln()));
+    let volatility = volatility::from_log_returns(len, &log_rows[len.min(1)..], Volatility::DEFAULT_PERIOD);
     let simple = Column::build(len, 1, |out| out.extend(closes.windows(2).map(|w| w[1] / w[0] - 1.0)));
-    vec![
-        ("volatility_20", volatility::from_log_returns(len, &log_returns, Volatility::DEFAULT_PERIOD)),
-        ("return_1", simple),
-        ("log_return_1", Column::build(len, 1, |out| out.extend_from_slice(&log_returns))),
-    ]
+    vec![("volatility_20", volatility), ("return_1", simple), ("log_return_1", Column::new(1, log_rows))]
 }
 
 #[cfg(test)]
