@@ -74,7 +74,10 @@ pub fn atr_column_hlc(high: &[f64], low: &[f64], close: &[f64], period: usize) -
 
 simd_dispatch!(
     /// Appends ATR(`period`) of the candles from index `period` on to `out` ([`smooth`]).
-    pub(super) fn push_atr = push_atr_generic(candles: &[Candle], period: usize, out: &mut Vec<f64>) for ["avx2,fma"]
+    pub(super) fn push_atr(candles: &[Candle], period: usize, out: &mut Vec<f64>) {
+        "avx2,fma" => push_atr_generic,
+        _ => push_atr_generic,
+    }
 );
 
 #[inline(always)]
@@ -85,7 +88,10 @@ pub(super) fn push_atr_generic(candles: &[Candle], period: usize, out: &mut Vec<
 simd_dispatch!(
     /// Appends ATR(`period`) of the three series (of equal length) from index `period`
     /// on to `out` ([`smooth`]).
-    pub(super) fn push_atr_hlc = push_atr_hlc_generic(high: &[f64], low: &[f64], close: &[f64], period: usize, out: &mut Vec<f64>) for ["avx2,fma"]
+    pub(super) fn push_atr_hlc(high: &[f64], low: &[f64], close: &[f64], period: usize, out: &mut Vec<f64>) {
+        "avx2,fma" => push_atr_hlc_generic,
+        _ => push_atr_hlc_generic,
+    }
 );
 
 #[inline(always)]

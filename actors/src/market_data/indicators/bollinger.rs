@@ -110,21 +110,24 @@ pub(super) struct Rows {
 
 simd_dispatch!(
     /// Appends the bands of every full window to `out` ([`push_bands_generic`]).
-    pub(super) fn push_bands = push_bands_generic(values: &[f64], period: usize, k: f64, out: &mut Rows) for ["avx512f", "avx2"]
+    pub(super) fn push_bands(values: &[f64], period: usize, k: f64, out: &mut Rows) {
+        "avx512f" => push_bands_generic::<{ series::LANES_AVX512 }>,
+        "avx2" => push_bands_generic::<{ series::LANES }>,
+        _ => push_bands_generic::<{ series::LANES }>,
+    }
 );
 
 /// The batch loop of [`bollinger`]: the bands of every full window, in order (from
-/// index `period - 1` on). [`series::LANES`] windows at a time, their means and squared
+/// index `period - 1` on). `LANES` windows at a time, their means and squared
 /// deviations as `Window` sums them ([`series::lane_moments`]) and then [`bands`]'s
 /// formula a whole chunk per operation, written to the five columns; the last windows
 /// one at a time. No closure: the whole loop is compiled into each SIMD copy.
 #[inline(always)]
-pub(super) fn push_bands_generic(values: &[f64], period: usize, k: f64, out: &mut Rows) {
-    const LANES: usize = series::LANES;
+pub(super) fn push_bands_generic<const LANES: usize>(values: &[f64], period: usize, k: f64, out: &mut Rows) {
     let (windows, n) = (series::windows(values.len(), period), period as f64);
     let mut start = 0;
     while start + LANES <= windows {
-        let (means, squares) = series::lane_moments(&values[start..start + period - 1 + LANES], period);
+        let (means, squares) = series::lane_moments::<LANES>(&values[start..start + period - 1 + LANES], period);
         let newest: &[f64; LANES] = values[start + period - 1..][..LANES].try_into().expect("LANES values");
         let [mut upper, mut lower, mut percent_b, mut width] = [[0.0; LANES]; 4];
         for i in 0..LANES {

@@ -46,7 +46,7 @@ fn check_all(values: &[f64], candles: &[Candle], period: usize) -> Result<(), Te
     for k in [2.0, 0.5] {
         let (mut a, mut b) = (bollinger::Rows::default(), bollinger::Rows::default());
         bollinger::push_bands(values, period, k, &mut a);
-        bollinger::push_bands_generic(values, period, k, &mut b);
+        bollinger::push_bands_generic::<{ series::LANES }>(values, period, k, &mut b);
         let rows = |r: &bollinger::Rows| [&r.upper, &r.middle, &r.lower, &r.percent_b, &r.width].map(|v| bits(v));
         prop_assert_eq!(rows(&a), rows(&b), "bollinger k {}", k);
     }

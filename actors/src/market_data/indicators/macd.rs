@@ -99,13 +99,16 @@ pub fn macd_columns(values: &[f64], fast: usize, slow: usize, signal: usize) -> 
 
 simd_dispatch!(
     /// Appends the line, signal and histogram rows after their warm-ups ([`push_macd_generic`]).
-    pub(super) fn push_macd = push_macd_generic(
+    pub(super) fn push_macd(
         values: &[f64],
         periods: (usize, usize, usize),
         lines: &mut Vec<f64>,
         signals: &mut Vec<f64>,
         histogram: &mut Vec<f64>,
-    ) for ["avx2,fma"]
+    ) {
+        "avx2,fma" => push_macd_generic,
+        _ => push_macd_generic,
+    }
 );
 
 /// The batch loop of [`macd`]: the three EMAs of [`Macd::update`] advance together, so

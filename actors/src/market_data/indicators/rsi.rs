@@ -68,7 +68,10 @@ pub fn rsi_column(values: &[f64], period: usize) -> Result<Column, IndicatorErro
 
 simd_dispatch!(
     /// Appends RSI(`period`) from index `period` on to `out` ([`push_rsi_generic`]).
-    pub(super) fn push_rsi = push_rsi_generic(values: &[f64], period: usize, out: &mut Vec<f64>) for ["avx2,fma"]
+    pub(super) fn push_rsi(values: &[f64], period: usize, out: &mut Vec<f64>) {
+        "avx2,fma" => push_rsi_generic,
+        _ => push_rsi_generic,
+    }
 );
 
 /// The steady loop of [`rsi`]: both Wilder averages in one pass (their two dependency

@@ -29,8 +29,13 @@
 //! correctly rounded everywhere (one instruction with FMA, libm's `fma` without), so
 //! both copies give the same bits, the first without a call per step.
 
-/// Windows summed side by side.
+/// Windows summed side by side in the plain and AVX2 copies: eight AVX2 registers.
 pub const LANES: usize = 32;
+
+/// Windows summed side by side in the AVX-512 copies: eight AVX-512 registers again
+/// (with 32 lanes, four, the adds waited on each other: Bollinger 20 took 0.3 ms more a
+/// million bars). A chunk is never longer.
+pub const LANES_AVX512: usize = 64;
 
 /// The starting value of `Iterator::sum` for `f64` (`+0.0` or `-0.0`, depending on the
 /// standard library's version): a sum that starts there adds exactly as `sum()` does.
@@ -48,18 +53,19 @@ pub(crate) fn windows(len: usize, period: usize) -> usize {
 }
 
 /// Defines `$avx512` and `$avx2`: `$generic(args)` compiled for AVX-512 (eight lanes a
-/// register) and for AVX2 (four), the same operations as the plain build.
+/// register, [`LANES_AVX512`] windows a chunk) and for AVX2 (four, [`LANES`]), the same
+/// operations as the plain build.
 macro_rules! with_simd {
     ($avx512:ident, $avx2:ident, $generic:ident, ($($arg:ident: $ty:ty),*), $emit:ident: $bound:path) => {
         #[cfg(target_arch = "x86_64")]
         #[target_feature(enable = "avx512f")]
         unsafe fn $avx512<F: $bound>($($arg: $ty,)* $emit: F) {
-            $generic($($arg,)* $emit)
+            $generic::<LANES_AVX512, F>($($arg,)* $emit)
         }
         #[cfg(target_arch = "x86_64")]
         #[target_feature(enable = "avx2")]
         unsafe fn $avx2<F: $bound>($($arg: $ty,)* $emit: F) {
-            $generic($($arg,)* $emit)
+            $generic::<LANES, F>($($arg,)* $emit)
         }
     };
 }
@@ -82,36 +88,40 @@ pub(crate) fn cpu_has(features: &str) -> bool {
     }
 }
 
-/// Defines `fn $name(args)`, which runs `$generic(args)` compiled for the first feature
-/// set of the list the CPU has ([`cpu_has`]), else as built. `$generic` is
-/// `#[inline(always)]`, so its whole body is compiled into each copy: wider registers,
-/// and with FMA `f64::mul_add` as one instruction (in the plain copy it is a call to
-/// libm's `fma`). The operations are the same and each is correctly rounded, so every
-/// copy gives the same bits (the kernels' tests compare the plain one with the chosen).
+/// Defines `fn $name(args)`, which runs `$copy(args)` for the first feature set of the
+/// list the CPU has ([`cpu_has`]), compiled for those features, else `$plain(args)` as
+/// built. The copies are one `#[inline(always)]` kernel (with its own lane count where
+/// it has one), so its whole body is compiled into each: wider registers, and with FMA
+/// `f64::mul_add` as one instruction (in the plain copy it is a call to libm's `fma`).
+/// The operations are the same and each is correctly rounded, so every copy gives the
+/// same bits (`dispatch_tests.rs` compares the chosen one with the plain one).
 macro_rules! simd_dispatch {
-    ($(#[$attr:meta])* $vis:vis fn $name:ident = $generic:ident ($($arg:ident: $ty:ty),* $(,)?) for [$($features:literal),+]) => {
+    ($(#[$attr:meta])* $vis:vis fn $name:ident($($arg:ident: $ty:ty),* $(,)?) {
+        $($features:literal => $copy:expr,)+
+        _ => $plain:expr $(,)?
+    }) => {
         $(#[$attr])*
         $vis fn $name($($arg: $ty),*) {
-            simd_dispatch!(@copies $generic ($($arg: $ty),*) [$($features),+]);
-            $generic($($arg),*)
+            simd_dispatch!(@copies ($($arg: $ty),*) [$($features => $copy),+]);
+            $plain($($arg),*)
         }
     };
     // One copy per feature set, tried in order.
-    (@copies $generic:ident ($($arg:ident: $ty:ty),*) [$features:literal $(, $rest:literal)*]) => {
+    (@copies ($($arg:ident: $ty:ty),*) [$features:literal => $copy:expr $(, $rest:literal => $rest_copy:expr)*]) => {
         #[cfg(target_arch = "x86_64")]
         {
             #[target_feature(enable = $features)]
             unsafe fn simd($($arg: $ty),*) {
-                $generic($($arg),*)
+                $copy($($arg),*)
             }
             if $crate::market_data::indicators::series::cpu_has($features) {
                 // SAFETY: the CPU has these features (checked just above).
                 return unsafe { simd($($arg),*) };
             }
         }
-        simd_dispatch!(@copies $generic ($($arg: $ty),*) [$($rest),*]);
+        simd_dispatch!(@copies ($($arg: $ty),*) [$($rest => $rest_copy),*]);
     };
-    (@copies $generic:ident ($($arg:ident: $ty:ty),*) []) => {};
+    (@copies ($($arg:ident: $ty:ty),*) []) => {};
 }
 pub(crate) use simd_dispatch;
 
@@ -129,36 +139,36 @@ pub fn rolling_sums<F: FnMut(&[f64])>(values: &[f64], period: usize, emit: F) {
         // SAFETY: the CPU supports AVX2 (checked just above).
         return unsafe { rolling_sums_avx2(values, period, emit) };
     }
-    rolling_sums_generic(values, period, emit)
+    rolling_sums_generic::<LANES, F>(values, period, emit)
 }
 
 with_simd!(rolling_sums_avx512, rolling_sums_avx2, rolling_sums_generic, (values: &[f64], period: usize), emit: FnMut(&[f64]));
 
 #[inline(always)]
-fn rolling_sums_generic<F: FnMut(&[f64])>(values: &[f64], period: usize, mut emit: F) {
+fn rolling_sums_generic<const L: usize, F: FnMut(&[f64])>(values: &[f64], period: usize, mut emit: F) {
     let windows = windows(values.len(), period);
     let mut k = 0;
-    while k + LANES <= windows {
-        emit(&lane_sums(&values[k..k + period - 1 + LANES], period));
-        k += LANES;
+    while k + L <= windows {
+        emit(&lane_sums::<L>(&values[k..k + period - 1 + L], period));
+        k += L;
     }
     for k in k..windows {
         emit(&[values[k..k + period].iter().sum::<f64>()]);
     }
 }
 
-/// The sums of the [`LANES`] windows of `period` values starting in `values` (which holds
-/// exactly `period - 1 + LANES` values), each from its oldest value.
+/// The sums of the `L` windows of `period` values starting in `values` (which holds
+/// exactly `period - 1 + L` values), each from its oldest value.
 #[inline(always)]
-fn lane_sums(values: &[f64], period: usize) -> [f64; LANES] {
-    let mut acc = [sum_start(); LANES];
-    for w in values.windows(LANES) {
-        let w: &[f64; LANES] = w.try_into().expect("LANES values");
-        for l in 0..LANES {
+fn lane_sums<const L: usize>(values: &[f64], period: usize) -> [f64; L] {
+    let mut acc = [sum_start(); L];
+    for w in values.windows(L) {
+        let w: &[f64; L] = w.try_into().expect("L values");
+        for l in 0..L {
             acc[l] += w[l];
         }
     }
-    debug_assert_eq!(values.len(), period - 1 + LANES);
+    debug_assert_eq!(values.len(), period - 1 + L);
     acc
 }
 
@@ -177,19 +187,19 @@ pub fn rolling_moments<F: FnMut(&[f64], &[f64])>(values: &[f64], period: usize, 
         // SAFETY: the CPU supports AVX2 (checked just above).
         return unsafe { rolling_moments_avx2(values, period, emit) };
     }
-    rolling_moments_generic(values, period, emit)
+    rolling_moments_generic::<LANES, F>(values, period, emit)
 }
 
 with_simd!(rolling_moments_avx512, rolling_moments_avx2, rolling_moments_generic, (values: &[f64], period: usize), emit: FnMut(&[f64], &[f64]));
 
 #[inline(always)]
-fn rolling_moments_generic<F: FnMut(&[f64], &[f64])>(values: &[f64], period: usize, mut emit: F) {
+fn rolling_moments_generic<const L: usize, F: FnMut(&[f64], &[f64])>(values: &[f64], period: usize, mut emit: F) {
     let windows = windows(values.len(), period);
     let mut k = 0;
-    while k + LANES <= windows {
-        let (means, squares) = lane_moments(&values[k..k + period - 1 + LANES], period);
+    while k + L <= windows {
+        let (means, squares) = lane_moments::<L>(&values[k..k + period - 1 + L], period);
         emit(&means, &squares);
-        k += LANES;
+        k += L;
     }
     for k in k..windows {
         let (mean, squares) = window_moments(&values[k..k + period]);
@@ -197,19 +207,19 @@ fn rolling_moments_generic<F: FnMut(&[f64], &[f64])>(values: &[f64], period: usi
     }
 }
 
-/// The means and squared deviations ([`rolling_moments`]) of the [`LANES`] windows of
-/// `period` values starting in `chunk` (which holds exactly `period - 1 + LANES`).
+/// The means and squared deviations ([`rolling_moments`]) of the `L` windows of
+/// `period` values starting in `chunk` (which holds exactly `period - 1 + L`).
 #[inline(always)]
-pub(crate) fn lane_moments(chunk: &[f64], period: usize) -> ([f64; LANES], [f64; LANES]) {
+pub(crate) fn lane_moments<const L: usize>(chunk: &[f64], period: usize) -> ([f64; L], [f64; L]) {
     let n = period as f64;
-    let mut means = lane_sums(chunk, period);
+    let mut means = lane_sums::<L>(chunk, period);
     for m in &mut means {
         *m /= n;
     }
-    let mut acc = [sum_start(); LANES];
-    for w in chunk.windows(LANES) {
-        let w: &[f64; LANES] = w.try_into().expect("LANES values");
-        for l in 0..LANES {
+    let mut acc = [sum_start(); L];
+    for w in chunk.windows(L) {
+        let w: &[f64; L] = w.try_into().expect("L values");
+        for l in 0..L {
             let d = w[l] - means[l];
             acc[l] += d * d;
         }
@@ -266,7 +276,10 @@ impl EmaChain {
 
 simd_dispatch!(
     /// Appends the EMA recurrence of `ema.rs` over `values` ([`push_ema_generic`]) to `out`.
-    pub fn push_ema = push_ema_generic(values: &[f64], period: usize, out: &mut Vec<f64>) for ["avx2,fma"]
+    pub fn push_ema(values: &[f64], period: usize, out: &mut Vec<f64>) {
+        "avx2,fma" => push_ema_generic,
+        _ => push_ema_generic,
+    }
 );
 
 /// The EMA recurrence of `ema.rs` over `values`: the seed at index `period - 1`, then
@@ -320,8 +333,8 @@ mod tests {
 
     #[test]
     fn rolling_sums_add_each_window_from_its_oldest_value() {
-        // Long enough for two full chunks of lanes and a tail, at every period.
-        let values: Vec<f64> = (0..2 * LANES + 37).map(|i| 0.1 * i as f64 + 1e-9 * (i * i) as f64).collect();
+        // Long enough for two full chunks of the widest lanes and a tail, at every period.
+        let values: Vec<f64> = (0..2 * LANES_AVX512 + 37).map(|i| 0.1 * i as f64 + 1e-9 * (i * i) as f64).collect();
         for period in [1, 3, 8, 20, 37, values.len()] {
             let mut got = Vec::new();
             rolling_sums(&values, period, |s| got.extend_from_slice(s));
@@ -336,8 +349,8 @@ mod tests {
 
     #[test]
     fn rolling_moments_are_the_windows_mean_and_squares() {
-        let values: Vec<f64> = (0..3 * LANES + 5).map(|i| (i as f64 * 0.7).sin() * 100.0 + 1e4).collect();
-        for period in [1, 2, 20, LANES + 3] {
+        let values: Vec<f64> = (0..3 * LANES_AVX512 + 5).map(|i| (i as f64 * 0.7).sin() * 100.0 + 1e4).collect();
+        for period in [1, 2, 20, LANES + 3, LANES_AVX512 + 3] {
             let (mut means, mut squares) = (Vec::new(), Vec::new());
             rolling_moments(&values, period, |m, s| {
                 means.extend_from_slice(m);
