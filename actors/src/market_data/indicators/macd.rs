@@ -117,7 +117,8 @@ simd_dispatch!(
 /// first `signal` lines) a signal and a histogram row too. `1 <= fast < slow`,
 /// `signal >= 1`.
 ///
-/// The steady loop writes [`STEADY_ROWS`] rows at a time into arrays, then appends them:
+/// The steady loop writes [`STEADY_ROWS`] rows at a time into arrays (6 KiB, in the L1
+/// cache), then appends them:
 /// a `Vec::push` a row (whose rarely taken growth path is a call) made the compiler keep
 /// the EMAs on the stack across the loop, a store and a load on each chain.
 #[inline(always)]
@@ -155,8 +156,8 @@ pub(super) fn push_macd_generic(
     lines.push(line);
     signals.push(signal_ema);
     histogram.push(line - signal_ema);
+    let [mut line_rows, mut signal_rows, mut histogram_rows] = [[0.0; STEADY_ROWS]; 3];
     for block in rest.as_slice().chunks(STEADY_ROWS) {
-        let [mut line_rows, mut signal_rows, mut histogram_rows] = [[0.0; STEADY_ROWS]; 3];
         let rows = line_rows.iter_mut().zip(&mut signal_rows).zip(&mut histogram_rows);
         for (&x, ((line_row, signal_row), histogram_row)) in block.iter().zip(rows) {
             (fast_ema, slow_ema) = (f.step(fast_ema, x), s.step(slow_ema, x));
@@ -171,7 +172,7 @@ pub(super) fn push_macd_generic(
 }
 
 /// Rows [`push_macd_generic`]'s steady loop writes before appending them.
-const STEADY_ROWS: usize = 64;
+const STEADY_ROWS: usize = 256;
 
 #[cfg(test)]
 mod tests {
