@@ -43,6 +43,12 @@ fn closes() -> &'static [f64] {
     CLOSES.get_or_init(|| candles().iter().map(|c| c.close).collect())
 }
 
+/// Highs and lows as series, for ATR in TA-Lib's layout (`atr_column_hlc`).
+fn highs_lows() -> &'static (Vec<f64>, Vec<f64>) {
+    static HL: OnceLock<(Vec<f64>, Vec<f64>)> = OnceLock::new();
+    HL.get_or_init(|| (candles().iter().map(|c| c.high).collect(), candles().iter().map(|c| c.low).collect()))
+}
+
 fn volumes() -> &'static [f64] {
     static VOLUMES: OnceLock<Vec<f64>> = OnceLock::new();
     VOLUMES.get_or_init(|| candles().iter().map(|c| c.volume).collect())
@@ -120,6 +126,10 @@ fn indicator_benches(c: &mut Criterion) {
     g.bench_function("macd_12_26_9", |b| b.iter(|| indicators::macd_columns(black_box(closes), 12, 26, 9).unwrap()));
     g.bench_function("bollinger_20_2", |b| b.iter(|| indicators::bollinger_columns(black_box(closes), 20, 2.0).unwrap()));
     g.bench_function("atr_14", |b| b.iter(|| indicators::atr_column(black_box(candles), 14).unwrap()));
+    // The same ATR over high, low and close series, the input TA-Lib takes (24 bytes a
+    // bar to read where a candle is 48).
+    let (highs, lows) = highs_lows();
+    g.bench_function("atr_14_hlc", |b| b.iter(|| indicators::atr_column_hlc(black_box(highs), lows, closes, 14).unwrap()));
     g.bench_function("volatility_20", |b| b.iter(|| indicators::volatility_column(black_box(closes), 20).unwrap()));
     g.bench_function("volume_20", |b| b.iter(|| indicators::volume_columns(black_box(volumes), 20).unwrap()));
     g.finish();

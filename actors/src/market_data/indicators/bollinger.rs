@@ -7,8 +7,9 @@
 //! middle. Width (BandWidth) = (upper - lower) / middle.
 //! Warm-up: n - 1 bars.
 
+use super::series::{self, simd_dispatch};
 use super::window::Window;
-use super::{check_period, series, Column, Indicator, IndicatorError};
+use super::{check_period, Column, Indicator, IndicatorError};
 use serde::Serialize;
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -61,11 +62,13 @@ impl Indicator for Bollinger {
 
 /// Bollinger Bands(`period`, `k`) of every value (see the module doc).
 pub fn bollinger(values: &[f64], period: usize, k: f64) -> Result<Vec<Option<BollingerOutput>>, IndicatorError> {
-    Bollinger::new(period, k)?;
-    let mut out = Vec::with_capacity(values.len());
-    out.extend(std::iter::repeat_n(None, (period - 1).min(values.len())));
-    each_chunk(values, period, k, |b| out.extend((0..b.len).map(|i| Some(b.output(i)))));
-    Ok(out)
+    let c = bollinger_columns(values, period, k)?;
+    let row = |i| {
+        let middle = c.middle.get(i)?;
+        let at = |column: &Column| column.as_f64()[i];
+        Some(BollingerOutput { upper: at(&c.upper), middle, lower: at(&c.lower), percent_b: at(&c.percent_b), width: at(&c.width) })
+    };
+    Ok((0..values.len()).map(row).collect())
 }
 
 /// [`bollinger`]'s five outputs as [`Column`]s.
@@ -82,73 +85,72 @@ pub struct BollingerColumns {
 /// warm-up of `period - 1` rows.
 pub fn bollinger_columns(values: &[f64], period: usize, k: f64) -> Result<BollingerColumns, IndicatorError> {
     Bollinger::new(period, k)?;
-    let [mut upper, mut middle, mut lower, mut percent_b, mut width] = std::array::from_fn(|_| Column::rows(values.len(), period - 1));
-    each_chunk(values, period, k, |b| {
-        let n = b.len;
-        upper.extend_from_slice(&b.upper[..n]);
-        middle.extend_from_slice(&b.middle[..n]);
-        lower.extend_from_slice(&b.lower[..n]);
-        percent_b.extend_from_slice(&b.percent_b[..n]);
-        width.extend_from_slice(&b.width[..n]);
-    });
+    let rows = || Column::rows(values.len(), period - 1);
+    let mut out = Rows { upper: rows(), middle: rows(), lower: rows(), percent_b: rows(), width: rows() };
+    push_bands(values, period, k, &mut out);
     let column = |values| Column::new(period - 1, values);
     Ok(BollingerColumns {
-        upper: column(upper),
-        middle: column(middle),
-        lower: column(lower),
-        percent_b: column(percent_b),
-        width: column(width),
+        upper: column(out.upper),
+        middle: column(out.middle),
+        lower: column(out.lower),
+        percent_b: column(out.percent_b),
+        width: column(out.width),
     })
 }
 
-/// The bands of up to [`series::LANES`] consecutive windows, one array per output.
-struct Chunk {
-    len: usize,
-    upper: [f64; series::LANES],
-    middle: [f64; series::LANES],
-    lower: [f64; series::LANES],
-    percent_b: [f64; series::LANES],
-    width: [f64; series::LANES],
+/// The five columns' rows being written.
+#[derive(Debug, Default, PartialEq)]
+pub(super) struct Rows {
+    pub upper: Vec<f64>,
+    pub middle: Vec<f64>,
+    pub lower: Vec<f64>,
+    pub percent_b: Vec<f64>,
+    pub width: Vec<f64>,
 }
 
-impl Chunk {
-    fn output(&self, i: usize) -> BollingerOutput {
-        BollingerOutput {
-            upper: self.upper[i],
-            middle: self.middle[i],
-            lower: self.lower[i],
-            percent_b: self.percent_b[i],
-            width: self.width[i],
-        }
+simd_dispatch!(
+    /// Appends the bands of every full window to `out` ([`push_bands_generic`]).
+    pub(super) fn push_bands(values: &[f64], period: usize, k: f64, out: &mut Rows) {
+        "avx512f" => push_bands_generic::<{ series::LANES_AVX512 }>,
+        "avx2" => push_bands_generic::<{ series::LANES }>,
+        _ => push_bands_generic::<{ series::LANES }>,
     }
-}
+);
 
-/// The batch loop of [`bollinger`]: `emit` gets the bands of every full window, in
-/// order (from index `period - 1` on), a chunk at a time; each output is [`bands`]'s
-/// formula, computed a whole chunk per operation. `period >= 1`.
-fn each_chunk(values: &[f64], period: usize, k: f64, mut emit: impl FnMut(&Chunk)) {
-    let n = period as f64;
-    let mut window = 0;
-    let mut chunk = Chunk {
-        len: 0,
-        upper: [0.0; series::LANES],
-        middle: [0.0; series::LANES],
-        lower: [0.0; series::LANES],
-        percent_b: [0.0; series::LANES],
-        width: [0.0; series::LANES],
-    };
-    series::rolling_moments(values, period, |means, squares| {
-        let len = means.len();
-        let newest = &values[window + period - 1..][..len];
-        for i in 0..len {
+/// The batch loop of [`bollinger`]: the bands of every full window, in order (from
+/// index `period - 1` on). `LANES` windows at a time, their means and squared
+/// deviations as `Window` sums them ([`series::lane_moments`]) and then [`bands`]'s
+/// formula a whole chunk per operation, written to the five columns; the last windows
+/// one at a time. No closure: the whole loop is compiled into each SIMD copy.
+#[inline(always)]
+pub(super) fn push_bands_generic<const LANES: usize>(values: &[f64], period: usize, k: f64, out: &mut Rows) {
+    let (windows, n) = (series::windows(values.len(), period), period as f64);
+    let mut start = 0;
+    while start + LANES <= windows {
+        let (means, squares) = series::lane_moments::<LANES>(&values[start..start + period - 1 + LANES], period);
+        let newest: &[f64; LANES] = values[start + period - 1..][..LANES].try_into().expect("LANES values");
+        let [mut upper, mut lower, mut percent_b, mut width] = [[0.0; LANES]; 4];
+        for i in 0..LANES {
             let b = bands(means[i], (squares[i] / n).sqrt(), k, newest[i]);
-            (chunk.upper[i], chunk.middle[i], chunk.lower[i], chunk.percent_b[i], chunk.width[i]) =
-                (b.upper, b.middle, b.lower, b.percent_b, b.width);
+            (upper[i], lower[i], percent_b[i], width[i]) = (b.upper, b.lower, b.percent_b, b.width);
         }
-        chunk.len = len;
-        window += len;
-        emit(&chunk);
-    });
+        // By value: copied inline (`extend_from_slice` called `memcpy` five times a chunk).
+        out.upper.extend(upper);
+        out.middle.extend(means);
+        out.lower.extend(lower);
+        out.percent_b.extend(percent_b);
+        out.width.extend(width);
+        start += LANES;
+    }
+    for start in start..windows {
+        let (mean, squares) = series::window_moments(&values[start..start + period]);
+        let b = bands(mean, (squares / n).sqrt(), k, values[start + period - 1]);
+        out.upper.push(b.upper);
+        out.middle.push(b.middle);
+        out.lower.push(b.lower);
+        out.percent_b.push(b.percent_b);
+        out.width.push(b.width);
+    }
 }
 
 /// The bands around `middle` at `k` standard deviations `sd`, for the newest value `x`:

@@ -1,16 +1,22 @@
 //! Exponential moving average.
 //!
-//! Definition: alpha = 2 / (n + 1); EMA_t = alpha * x_t + (1 - alpha) * EMA_{t-1}.
+//! Definition: alpha = 2 / (n + 1); EMA_t = alpha * x_t + (1 - alpha) * EMA_{t-1},
+//! computed as `EMA_{t-1}.mul_add(1 - alpha, alpha * x_t)` (`series::EmaChain::step`):
+//! the product of the previous value and its sum with `alpha * x_t` rounded once, a
+//! fused multiply-add. The batch loop waits on the chain from one value to the next, and
+//! that is one operation (4 cycles a bar) where a multiply and then an add were two; the
+//! result differs from the unfused form in the last bit at most bars.
 //! Seed: the first value, at index n - 1, is the SMA of the first n inputs (the common
 //! convention, e.g. TA-Lib's default), so the start does not depend on a single price.
 //! Warm-up: n - 1 bars.
 
-use super::{check_period, series, Column, Indicator, IndicatorError};
+use super::series::{self, EmaChain};
+use super::{check_period, Column, Indicator, IndicatorError};
 
 #[derive(Debug, Clone)]
 pub struct Ema {
     period: usize,
-    alpha: f64,
+    chain: EmaChain,
     seen: usize,
     sum: f64,
     value: Option<f64>,
@@ -26,7 +32,7 @@ impl Ema {
 
     pub(crate) fn unchecked(period: usize) -> Self {
         let period = period.max(1);
-        Self { period, alpha: 2.0 / (period as f64 + 1.0), seen: 0, sum: 0.0, value: None }
+        Self { period, chain: EmaChain::new(period), seen: 0, sum: 0.0, value: None }
     }
 }
 
@@ -42,7 +48,7 @@ impl Indicator for Ema {
 
     fn update(&mut self, x: f64) -> Option<f64> {
         let value = match self.value {
-            Some(prev) => self.alpha * x + (1.0 - self.alpha) * prev,
+            Some(prev) => self.chain.step(prev, x),
             None => {
                 self.sum += x;
                 self.seen += 1;
@@ -65,7 +71,7 @@ pub fn ema(values: &[f64], period: usize) -> Result<Vec<Option<f64>>, IndicatorE
 /// [`ema`] as a [`Column`] (8 bytes a row instead of 16: the faster form).
 pub fn ema_column(values: &[f64], period: usize) -> Result<Column, IndicatorError> {
     Ema::new(period)?;
-    Ok(Column::build(values.len(), period - 1, |out| out.extend(series::ema_iter(values, period))))
+    Ok(Column::build(values.len(), period - 1, |out| series::push_ema(values, period, out)))
 }
 
 #[cfg(test)]

@@ -2,13 +2,15 @@
 //!
 //! Definition: line = EMA(fast) - EMA(slow) of the input; signal = EMA(signal period) of
 //! the line; histogram = line - signal. Each EMA is `ema.rs`'s (seeded with the SMA of
-//! its first n inputs). The line exists once the slow EMA does (index slow - 1 = 25); the
-//! signal EMA starts on the first line value, so its seed is the mean of the first 9 line
-//! values and it exists from index slow + signal - 2 = 33. Until then the output carries
-//! the line with `signal` and `histogram` as `None`.
+//! its first n inputs; each step one fused multiply-add, which `ema.rs` explains: its
+//! values moved in the last bits when that came in). The line exists once the slow EMA
+//! does (index slow - 1 = 25); the signal EMA starts on the first line value, so its
+//! seed is the mean of the first 9 line values and it exists from index
+//! slow + signal - 2 = 33. Until then the output carries the line with `signal` and
+//! `histogram` as `None`.
 
 use super::ema::Ema;
-use super::series::EmaChain;
+use super::series::{simd_dispatch, EmaChain};
 use super::{check_period, Column, Indicator, IndicatorError};
 use serde::Serialize;
 
@@ -67,13 +69,9 @@ impl Indicator for Macd {
 
 /// MACD(`fast`, `slow`, `signal`) of every value (see the module doc).
 pub fn macd(values: &[f64], fast: usize, slow: usize, signal: usize) -> Result<Vec<Option<MacdOutput>>, IndicatorError> {
-    Macd::new(fast, slow, signal)?;
-    let mut out = Vec::with_capacity(values.len());
-    out.extend(std::iter::repeat_n(None, (slow - 1).min(values.len())));
-    each_step(values, (fast, slow, signal), |line, signal| {
-        out.push(Some(MacdOutput { line, signal, histogram: signal.map(|s| line - s) }))
-    });
-    Ok(out)
+    let c = macd_columns(values, fast, slow, signal)?;
+    let row = |i| c.line.get(i).map(|line| MacdOutput { line, signal: c.signal.get(i), histogram: c.histogram.get(i) });
+    Ok((0..values.len()).map(row).collect())
 }
 
 /// [`macd`]'s three outputs as [`Column`]s.
@@ -91,13 +89,7 @@ pub fn macd_columns(values: &[f64], fast: usize, slow: usize, signal: usize) -> 
     let len = values.len();
     let (line_lead, signal_lead) = (slow - 1, slow + signal - 2);
     let [mut lines, mut signals, mut histogram] = [line_lead, signal_lead, signal_lead].map(|lead| Column::rows(len, lead));
-    each_step(values, (fast, slow, signal), |line, signal| {
-        lines.push(line);
-        if let Some(signal) = signal {
-            signals.push(signal);
-            histogram.push(line - signal);
-        }
-    });
+    push_macd(values, (fast, slow, signal), &mut lines, &mut signals, &mut histogram);
     Ok(MacdColumns {
         line: Column::new(line_lead, lines),
         signal: Column::new(signal_lead, signals),
@@ -105,11 +97,38 @@ pub fn macd_columns(values: &[f64], fast: usize, slow: usize, signal: usize) -> 
     })
 }
 
+simd_dispatch!(
+    /// Appends the line, signal and histogram rows after their warm-ups ([`push_macd_generic`]).
+    pub(super) fn push_macd(
+        values: &[f64],
+        periods: (usize, usize, usize),
+        lines: &mut Vec<f64>,
+        signals: &mut Vec<f64>,
+        histogram: &mut Vec<f64>,
+    ) {
+        "avx2,fma" => push_macd_generic,
+        _ => push_macd_generic,
+    }
+);
+
 /// The batch loop of [`macd`]: the three EMAs of [`Macd::update`] advance together, so
-/// their dependency chains overlap. From index `slow - 1` on, `step(line, None)` while
-/// the signal warms up, then `step(line, Some(signal))` (two call sites: once inlined,
-/// neither tests the `Option`). `1 <= fast < slow`, `signal >= 1`.
-pub(crate) fn each_step(values: &[f64], (fast, slow, signal): (usize, usize, usize), mut step: impl FnMut(f64, Option<f64>)) {
+/// their dependency chains (one fused multiply-add a bar each, `ema.rs`) overlap. From
+/// index `slow - 1` on a line row a bar, and from the signal's seed on (the mean of its
+/// first `signal` lines) a signal and a histogram row too. `1 <= fast < slow`,
+/// `signal >= 1`.
+///
+/// The steady loop writes [`STEADY_ROWS`] rows at a time into arrays (6 KiB, in the L1
+/// cache), then appends them:
+/// a `Vec::push` a row (whose rarely taken growth path is a call) made the compiler keep
+/// the EMAs on the stack across the loop, a store and a load on each chain.
+#[inline(always)]
+pub(super) fn push_macd_generic(
+    values: &[f64],
+    (fast, slow, signal): (usize, usize, usize),
+    lines: &mut Vec<f64>,
+    signals: &mut Vec<f64>,
+    histogram: &mut Vec<f64>,
+) {
     if values.len() < slow {
         return;
     }
@@ -128,20 +147,32 @@ pub(crate) fn each_step(values: &[f64], (fast, slow, signal): (usize, usize, usi
         if seen == signal {
             break;
         }
-        step(line, None);
+        lines.push(line);
         let Some(&x) = rest.next() else { return };
         (fast_ema, slow_ema) = (f.step(fast_ema, x), s.step(slow_ema, x));
         line = fast_ema - slow_ema;
     }
     let mut signal_ema = sum / signal as f64;
-    step(line, Some(signal_ema));
-    for &x in rest {
-        (fast_ema, slow_ema) = (f.step(fast_ema, x), s.step(slow_ema, x));
-        line = fast_ema - slow_ema;
-        signal_ema = g.step(signal_ema, line);
-        step(line, Some(signal_ema));
+    lines.push(line);
+    signals.push(signal_ema);
+    histogram.push(line - signal_ema);
+    let [mut line_rows, mut signal_rows, mut histogram_rows] = [[0.0; STEADY_ROWS]; 3];
+    for block in rest.as_slice().chunks(STEADY_ROWS) {
+        let rows = line_rows.iter_mut().zip(&mut signal_rows).zip(&mut histogram_rows);
+        for (&x, ((line_row, signal_row), histogram_row)) in block.iter().zip(rows) {
+            (fast_ema, slow_ema) = (f.step(fast_ema, x), s.step(slow_ema, x));
+            line = fast_ema - slow_ema;
+            signal_ema = g.step(signal_ema, line);
+            (*line_row, *signal_row, *histogram_row) = (line, signal_ema, line - signal_ema);
+        }
+        lines.extend_from_slice(&line_rows[..block.len()]);
+        signals.extend_from_slice(&signal_rows[..block.len()]);
+        histogram.extend_from_slice(&histogram_rows[..block.len()]);
     }
 }
+
+/// Rows [`push_macd_generic`]'s steady loop writes before appending them.
+const STEADY_ROWS: usize = 256;
 
 #[cfg(test)]
 mod tests {

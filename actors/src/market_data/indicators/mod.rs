@@ -20,12 +20,14 @@
 //!
 //! - `window.rs`: the fixed-length ring buffer behind every rolling-window indicator
 //!   (mean and variance summed in time order over the window, no running-sum drift).
-//! - `wilder.rs`: Wilder's smoothing (seed = simple mean, then `(prev*(n-1)+x)/n`),
-//!   shared by RSI and ATR.
+//! - `wilder.rs`: Wilder's smoothing (seed = simple mean, then
+//!   `prev.mul_add((n-1)/n, x/n)`, one fused multiply-add a bar), shared by RSI and ATR.
 //! - `sma.rs`, `ema.rs`, `rsi.rs`, `macd.rs`, `bollinger.rs`, `atr.rs`,
 //!   `volatility.rs`, `returns.rs`, `volume.rs`: one indicator each.
 //! - `series.rs`: the batch functions' kernels (rolling sums several windows at a time,
-//!   the EMA and Wilder recurrences without per-bar state machines).
+//!   the EMA and Wilder recurrences without per-bar state machines) and
+//!   `simd_dispatch`, which compiles a kernel again for AVX2 + FMA or AVX-512 and picks
+//!   the copy the CPU runs (the same bits: `dispatch_tests.rs`).
 //! - `column.rs`: [`Column`], one output series as `f64`s after a warm-up count; it
 //!   serializes as the `Vec<Option<f64>>` it stands for.
 //! - `table.rs`: [`compute_all`], every indicator at its default parameters as named
@@ -48,8 +50,10 @@ mod window;
 
 #[cfg(test)]
 mod batch_tests;
+#[cfg(test)]
+mod dispatch_tests;
 
-pub use atr::{atr, atr_column, Atr};
+pub use atr::{atr, atr_column, atr_column_hlc, Atr};
 pub use bollinger::{bollinger, bollinger_columns, Bollinger, BollingerColumns, BollingerOutput};
 pub use column::{Column, ColumnShapeError};
 pub use ema::{ema, ema_column, Ema};
@@ -90,6 +94,8 @@ pub enum IndicatorError {
     FastNotShorter { fast: usize, slow: usize },
     #[error("bollinger: the band width {k} standard deviations must be finite and >= 0")]
     Deviations { k: f64 },
+    #[error("{indicator}: the input series differ in length ({lengths:?})")]
+    Lengths { indicator: &'static str, lengths: [usize; 3] },
 }
 
 /// Checks `period` is in `min..=PERIOD_BARS_MAX`.

@@ -16,14 +16,26 @@
 //!   3.8 ms a million bars, see the bench);
 //! - recurrences (EMA, Wilder) keep their one dependency chain, which sets their speed:
 //!   several chains of one indicator (MACD's three EMAs, RSI's two averages) advance in
-//!   the same loop, so they overlap.
+//!   the same loop, so they overlap. Each step is one fused multiply-add on the chain
+//!   (`prev.mul_add(keep, take * x)`, the product `take * x` off it): 4 cycles a bar,
+//!   where `(prev * (n - 1) + x) / n` took a multiply, an add and a division (about 21)
+//!   and `alpha * x + beta * prev` a multiply and an add. The structs compute the same
+//!   expression, so the two paths still agree to the bit.
 //!
 //! On x86-64 CPUs with AVX2 (checked at run time) the rolling kernels are compiled a
 //! second time for AVX2: wider registers, the same operations (Rust never fuses a
-//! multiply and an add, so the results are the same bits).
+//! multiply and an add by itself, so the results are the same bits). The recurrences
+//! are compiled a second time for AVX2 and FMA ([`simd_dispatch`]): `f64::mul_add` is
+//! correctly rounded everywhere (one instruction with FMA, libm's `fma` without), so
+//! both copies give the same bits, the first without a call per step.
 
-/// Windows summed side by side.
+/// Windows summed side by side in the plain and AVX2 copies: eight AVX2 registers.
 pub const LANES: usize = 32;
+
+/// Windows summed side by side in the AVX-512 copies: eight AVX-512 registers again
+/// (with 32 lanes, four, the adds waited on each other: Bollinger 20 took 0.3 ms more a
+/// million bars). A chunk is never longer.
+pub const LANES_AVX512: usize = 64;
 
 /// The starting value of `Iterator::sum` for `f64` (`+0.0` or `-0.0`, depending on the
 /// standard library's version): a sum that starts there adds exactly as `sum()` does.
@@ -32,7 +44,7 @@ fn sum_start() -> f64 {
 }
 
 /// Number of full windows of `period` values in `len` values.
-fn windows(len: usize, period: usize) -> usize {
+pub(crate) fn windows(len: usize, period: usize) -> usize {
     if period == 0 {
         0
     } else {
@@ -40,56 +52,123 @@ fn windows(len: usize, period: usize) -> usize {
     }
 }
 
-/// Runs `$generic(args)` compiled for AVX2 when the CPU has it, else as built.
-macro_rules! with_avx2 {
-    ($avx2:ident, $generic:ident, ($($arg:ident: $ty:ty),*), $emit:ident: $bound:path) => {
+/// Defines `$avx512` and `$avx2`: `$generic(args)` compiled for AVX-512 (eight lanes a
+/// register, [`LANES_AVX512`] windows a chunk) and for AVX2 (four, [`LANES`]), the same
+/// operations as the plain build.
+macro_rules! with_simd {
+    ($avx512:ident, $avx2:ident, $generic:ident, ($($arg:ident: $ty:ty),*), $emit:ident: $bound:path) => {
+        #[cfg(target_arch = "x86_64")]
+        #[target_feature(enable = "avx512f")]
+        unsafe fn $avx512<F: $bound>($($arg: $ty,)* $emit: F) {
+            $generic::<LANES_AVX512, F>($($arg,)* $emit)
+        }
         #[cfg(target_arch = "x86_64")]
         #[target_feature(enable = "avx2")]
         unsafe fn $avx2<F: $bound>($($arg: $ty,)* $emit: F) {
-            $generic($($arg,)* $emit)
+            $generic::<LANES, F>($($arg,)* $emit)
         }
     };
 }
+
+/// Whether the CPU has every feature of `features`, one of the sets the kernels are
+/// compiled for ([`simd_dispatch`]); the standard library caches the answers.
+#[inline]
+pub(crate) fn cpu_has(features: &str) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    return match features {
+        "avx2,fma" => std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma"),
+        "avx512f" => std::is_x86_feature_detected!("avx512f"),
+        "avx2" => std::is_x86_feature_detected!("avx2"),
+        _ => false,
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = features;
+        false
+    }
+}
+
+/// Defines `fn $name(args)`, which runs `$copy(args)` for the first feature set of the
+/// list the CPU has ([`cpu_has`]), compiled for those features, else `$plain(args)` as
+/// built. The copies are one `#[inline(always)]` kernel (with its own lane count where
+/// it has one), so its whole body is compiled into each: wider registers, and with FMA
+/// `f64::mul_add` as one instruction (in the plain copy it is a call to libm's `fma`).
+/// The operations are the same and each is correctly rounded, so every copy gives the
+/// same bits (`dispatch_tests.rs` compares the chosen one with the plain one).
+macro_rules! simd_dispatch {
+    ($(#[$attr:meta])* $vis:vis fn $name:ident($($arg:ident: $ty:ty),* $(,)?) {
+        $($features:literal => $copy:expr,)+
+        _ => $plain:expr $(,)?
+    }) => {
+        $(#[$attr])*
+        $vis fn $name($($arg: $ty),*) {
+            simd_dispatch!(@copies ($($arg: $ty),*) [$($features => $copy),+]);
+            $plain($($arg),*)
+        }
+    };
+    // One copy per feature set, tried in order.
+    (@copies ($($arg:ident: $ty:ty),*) [$features:literal => $copy:expr $(, $rest:literal => $rest_copy:expr)*]) => {
+        #[cfg(target_arch = "x86_64")]
+        {
+            #[target_feature(enable = $features)]
+            unsafe fn simd($($arg: $ty),*) {
+                $copy($($arg),*)
+            }
+            if $crate::market_data::indicators::series::cpu_has($features) {
+                // SAFETY: the CPU has these features (checked just above).
+                return unsafe { simd($($arg),*) };
+            }
+        }
+        simd_dispatch!(@copies ($($arg: $ty),*) [$($rest => $rest_copy),*]);
+    };
+    (@copies ($($arg:ident: $ty:ty),*) []) => {};
+}
+pub(crate) use simd_dispatch;
 
 /// Calls `emit` with the sum of every full window of `period` values (window `k` is
 /// `values[k..k + period]`, summed oldest first as `sum()` does), in order, in chunks of
 /// [`LANES`] and then one at a time. Nothing when `values` is shorter than one window.
 pub fn rolling_sums<F: FnMut(&[f64])>(values: &[f64], period: usize, emit: F) {
     #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("avx512f") {
+        // SAFETY: the CPU supports AVX-512F (checked just above).
+        return unsafe { rolling_sums_avx512(values, period, emit) };
+    }
+    #[cfg(target_arch = "x86_64")]
     if std::is_x86_feature_detected!("avx2") {
         // SAFETY: the CPU supports AVX2 (checked just above).
         return unsafe { rolling_sums_avx2(values, period, emit) };
     }
-    rolling_sums_generic(values, period, emit)
+    rolling_sums_generic::<LANES, F>(values, period, emit)
 }
 
-with_avx2!(rolling_sums_avx2, rolling_sums_generic, (values: &[f64], period: usize), emit: FnMut(&[f64]));
+with_simd!(rolling_sums_avx512, rolling_sums_avx2, rolling_sums_generic, (values: &[f64], period: usize), emit: FnMut(&[f64]));
 
 #[inline(always)]
-fn rolling_sums_generic<F: FnMut(&[f64])>(values: &[f64], period: usize, mut emit: F) {
+fn rolling_sums_generic<const L: usize, F: FnMut(&[f64])>(values: &[f64], period: usize, mut emit: F) {
     let windows = windows(values.len(), period);
     let mut k = 0;
-    while k + LANES <= windows {
-        emit(&lane_sums(&values[k..k + period - 1 + LANES], period));
-        k += LANES;
+    while k + L <= windows {
+        emit(&lane_sums::<L>(&values[k..k + period - 1 + L], period));
+        k += L;
     }
     for k in k..windows {
         emit(&[values[k..k + period].iter().sum::<f64>()]);
     }
 }
 
-/// The sums of the [`LANES`] windows of `period` values starting in `values` (which holds
-/// exactly `period - 1 + LANES` values), each from its oldest value.
+/// The sums of the `L` windows of `period` values starting in `values` (which holds
+/// exactly `period - 1 + L` values), each from its oldest value.
 #[inline(always)]
-fn lane_sums(values: &[f64], period: usize) -> [f64; LANES] {
-    let mut acc = [sum_start(); LANES];
-    for w in values.windows(LANES) {
-        let w: &[f64; LANES] = w.try_into().expect("LANES values");
-        for l in 0..LANES {
+fn lane_sums<const L: usize>(values: &[f64], period: usize) -> [f64; L] {
+    let mut acc = [sum_start(); L];
+    for w in values.windows(L) {
+        let w: &[f64; L] = w.try_into().expect("L values");
+        for l in 0..L {
             acc[l] += w[l];
         }
     }
-    debug_assert_eq!(values.len(), period - 1 + LANES);
+    debug_assert_eq!(values.len(), period - 1 + L);
     acc
 }
 
@@ -99,42 +178,60 @@ fn lane_sums(values: &[f64], period: usize) -> [f64; LANES] {
 /// `Window::variance` adds it). One pass: the window is still in cache for the second sum.
 pub fn rolling_moments<F: FnMut(&[f64], &[f64])>(values: &[f64], period: usize, emit: F) {
     #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("avx512f") {
+        // SAFETY: the CPU supports AVX-512F (checked just above).
+        return unsafe { rolling_moments_avx512(values, period, emit) };
+    }
+    #[cfg(target_arch = "x86_64")]
     if std::is_x86_feature_detected!("avx2") {
         // SAFETY: the CPU supports AVX2 (checked just above).
         return unsafe { rolling_moments_avx2(values, period, emit) };
     }
-    rolling_moments_generic(values, period, emit)
+    rolling_moments_generic::<LANES, F>(values, period, emit)
 }
 
-with_avx2!(rolling_moments_avx2, rolling_moments_generic, (values: &[f64], period: usize), emit: FnMut(&[f64], &[f64]));
+with_simd!(rolling_moments_avx512, rolling_moments_avx2, rolling_moments_generic, (values: &[f64], period: usize), emit: FnMut(&[f64], &[f64]));
 
 #[inline(always)]
-fn rolling_moments_generic<F: FnMut(&[f64], &[f64])>(values: &[f64], period: usize, mut emit: F) {
+fn rolling_moments_generic<const L: usize, F: FnMut(&[f64], &[f64])>(values: &[f64], period: usize, mut emit: F) {
     let windows = windows(values.len(), period);
-    let n = period as f64;
     let mut k = 0;
-    while k + LANES <= windows {
-        let chunk = &values[k..k + period - 1 + LANES];
-        let mut means = lane_sums(chunk, period);
-        for m in &mut means {
-            *m /= n;
-        }
-        let mut acc = [sum_start(); LANES];
-        for w in chunk.windows(LANES) {
-            let w: &[f64; LANES] = w.try_into().expect("LANES values");
-            for l in 0..LANES {
-                let d = w[l] - means[l];
-                acc[l] += d * d;
-            }
-        }
-        emit(&means, &acc);
-        k += LANES;
+    while k + L <= windows {
+        let (means, squares) = lane_moments::<L>(&values[k..k + period - 1 + L], period);
+        emit(&means, &squares);
+        k += L;
     }
     for k in k..windows {
-        let window = &values[k..k + period];
-        let mean = window.iter().sum::<f64>() / n;
-        emit(&[mean], &[window.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>()]);
+        let (mean, squares) = window_moments(&values[k..k + period]);
+        emit(&[mean], &[squares]);
     }
+}
+
+/// The means and squared deviations ([`rolling_moments`]) of the `L` windows of
+/// `period` values starting in `chunk` (which holds exactly `period - 1 + L`).
+#[inline(always)]
+pub(crate) fn lane_moments<const L: usize>(chunk: &[f64], period: usize) -> ([f64; L], [f64; L]) {
+    let n = period as f64;
+    let mut means = lane_sums::<L>(chunk, period);
+    for m in &mut means {
+        *m /= n;
+    }
+    let mut acc = [sum_start(); L];
+    for w in chunk.windows(L) {
+        let w: &[f64; L] = w.try_into().expect("L values");
+        for l in 0..L {
+            let d = w[l] - means[l];
+            acc[l] += d * d;
+        }
+    }
+    (means, acc)
+}
+
+/// The mean and squared deviations ([`rolling_moments`]) of one window, one value at a time.
+#[inline(always)]
+pub(crate) fn window_moments(window: &[f64]) -> (f64, f64) {
+    let mean = window.iter().sum::<f64>() / window.len() as f64;
+    (mean, window.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>())
 }
 
 /// Appends the rolling means (`sum / period`, as `Window::mean`) of every full window.
@@ -169,44 +266,61 @@ impl EmaChain {
         sum / (self.seed_at + 1) as f64
     }
 
-    /// One step: `alpha * x + (1 - alpha) * prev`.
+    /// One step: `(1 - alpha) * prev + alpha * x`, the first product and the sum rounded
+    /// once (a fused multiply-add: one operation on the chain from `prev`).
     #[inline(always)]
     pub fn step(&self, prev: f64, x: f64) -> f64 {
-        self.alpha * x + self.beta * prev
+        prev.mul_add(self.beta, self.alpha * x)
     }
 }
 
+simd_dispatch!(
+    /// Appends the EMA recurrence of `ema.rs` over `values` ([`push_ema_generic`]) to `out`.
+    pub fn push_ema(values: &[f64], period: usize, out: &mut Vec<f64>) {
+        "avx2,fma" => push_ema_generic,
+        _ => push_ema_generic,
+    }
+);
+
 /// The EMA recurrence of `ema.rs` over `values`: the seed at index `period - 1`, then
-/// one value per input. Empty when `values` is shorter than `period`. (A mapped slice
-/// iterator: `Vec::extend` writes it without a capacity check per value.)
-pub fn ema_iter(values: &[f64], period: usize) -> impl Iterator<Item = f64> + '_ {
+/// one value per input; nothing when `values` is shorter than `period`. A plain loop
+/// with nothing left to inline: an iterator adapter's `fold` could stay out of line,
+/// compiled without FMA (a call to libm a step).
+#[inline(always)]
+pub(super) fn push_ema_generic(values: &[f64], period: usize, out: &mut Vec<f64>) {
     let chain = EmaChain::new(period);
-    let (seed, rest) = match values.len() > chain.seed_at {
-        true => (Some(chain.seed(values)), &values[chain.seed_at + 1..]),
-        false => (None, &values[..0]),
-    };
-    let mut prev = seed.unwrap_or(0.0);
-    seed.into_iter().chain(rest.iter().map(move |&x| {
-        prev = chain.step(prev, x);
-        prev
-    }))
+    if values.len() <= chain.seed_at {
+        return;
+    }
+    let mut ema = chain.seed(values);
+    out.push(ema);
+    for &x in &values[chain.seed_at + 1..] {
+        ema = chain.step(ema, x);
+        out.push(ema);
+    }
 }
 
-/// Wilder's smoothing (`wilder.rs`) of `values`: the mean of the first `period` (summed
-/// from `0.0`), then `(prev * (n - 1) + x) / n`. One value per input from index
-/// `period - 1` on; empty when there are fewer than `period` inputs. The loop is the
-/// chain of a multiply, an add and a division per input, which sets its speed.
-pub fn wilder_iter<I: ExactSizeIterator<Item = f64>>(values: I, period: usize) -> impl Iterator<Item = f64> {
-    let period = period.max(1);
-    let n = period as f64;
-    let mut values = values;
-    let seed = (values.len() >= period).then(|| values.by_ref().take(period).fold(0.0, |sum, x| sum + x) / n);
-    let rest = values.take(if seed.is_some() { usize::MAX } else { 0 });
-    let mut prev = seed.unwrap_or(0.0);
-    seed.into_iter().chain(rest.map(move |x| {
-        prev = (prev * (n - 1.0) + x) / n;
-        prev
-    }))
+/// Wilder's smoothing of `wilder.rs` with `period` bars: its two weights.
+#[derive(Debug, Clone, Copy)]
+pub struct WilderChain {
+    /// `(n - 1) / n`, the previous average's weight.
+    keep: f64,
+    /// `1 / n`, the new input's weight.
+    take: f64,
+}
+
+impl WilderChain {
+    pub fn new(period: usize) -> Self {
+        let n = period.max(1) as f64;
+        Self { keep: (n - 1.0) / n, take: 1.0 / n }
+    }
+
+    /// One step: `prev * (n - 1) / n + x / n` as `prev.mul_add(keep, x * take)`: one
+    /// fused multiply-add on the chain from `prev` (see the module doc).
+    #[inline(always)]
+    pub fn step(&self, prev: f64, x: f64) -> f64 {
+        prev.mul_add(self.keep, x * self.take)
+    }
 }
 
 #[cfg(test)]
@@ -219,8 +333,8 @@ mod tests {
 
     #[test]
     fn rolling_sums_add_each_window_from_its_oldest_value() {
-        // Long enough for two full chunks of lanes and a tail, at every period.
-        let values: Vec<f64> = (0..2 * LANES + 37).map(|i| 0.1 * i as f64 + 1e-9 * (i * i) as f64).collect();
+        // Long enough for two full chunks of the widest lanes and a tail, at every period.
+        let values: Vec<f64> = (0..2 * LANES_AVX512 + 37).map(|i| 0.1 * i as f64 + 1e-9 * (i * i) as f64).collect();
         for period in [1, 3, 8, 20, 37, values.len()] {
             let mut got = Vec::new();
             rolling_sums(&values, period, |s| got.extend_from_slice(s));
@@ -235,8 +349,8 @@ mod tests {
 
     #[test]
     fn rolling_moments_are_the_windows_mean_and_squares() {
-        let values: Vec<f64> = (0..3 * LANES + 5).map(|i| (i as f64 * 0.7).sin() * 100.0 + 1e4).collect();
-        for period in [1, 2, 20, LANES + 3] {
+        let values: Vec<f64> = (0..3 * LANES_AVX512 + 5).map(|i| (i as f64 * 0.7).sin() * 100.0 + 1e4).collect();
+        for period in [1, 2, 20, LANES + 3, LANES_AVX512 + 3] {
             let (mut means, mut squares) = (Vec::new(), Vec::new());
             rolling_moments(&values, period, |m, s| {
                 means.extend_from_slice(m);

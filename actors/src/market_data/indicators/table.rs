@@ -58,27 +58,28 @@ impl IndicatorTable {
 /// batch loops (bit-identical to the incremental structs), in four parts on up to four
 /// threads. The multi-output indicators (Bollinger, MACD, volume) fill all their columns
 /// in one loop; the one-bar log returns are computed once, for both `log_return_1` and
-/// `volatility_20` (the same expression in both).
+/// `volatility_20` (the same expression in both), straight into `log_return_1`'s rows.
 ///
 /// The columns are [`Column`]s, 8 bytes a row: writing 17 columns of `Option<f64>` (16
 /// bytes a row) was most of the time.
 pub fn compute_all(candles: &[Candle]) -> IndicatorTable {
     let closes: Vec<f64> = candles.iter().map(|c| c.close).collect();
     let closes = closes.as_slice();
-    let columns = std::thread::scope(|s| {
+    let (columns, open_time) = std::thread::scope(|s| {
         let parts =
             [s.spawn(|| band_columns(closes)), s.spawn(|| chain_columns(candles, closes)), s.spawn(|| average_columns(candles, closes))];
         let mut columns = return_columns(closes);
+        let open_time = candles.iter().map(|c| c.open_time).collect();
         for part in parts {
             match part.join() {
                 Ok(more) => columns.extend(more),
                 Err(panic) => std::panic::resume_unwind(panic),
             }
         }
-        columns
+        (columns, open_time)
     });
     let columns = columns.into_iter().map(|(name, values)| (name.to_string(), values)).collect();
-    IndicatorTable { open_time: candles.iter().map(|c| c.open_time).collect(), columns }
+    IndicatorTable { open_time, columns }
 }
 
 type Columns = Vec<(&'static str, Column)>;
@@ -90,7 +91,8 @@ fn band_columns(closes: &[f64]) -> Columns {
 }
 
 /// The recurrences: MACD's three EMAs, RSI's and ATR's Wilder averages (each a chain of
-/// dependent operations, bound by their latency, so they share a thread well).
+/// dependent operations, bound by their latency, so they share a thread well). ATR reads
+/// the candles: extracting highs and lows first for `atr_column_hlc` would read them too.
 fn chain_columns(candles: &[Candle], closes: &[f64]) -> Columns {
     let (fast, slow, signal) = Macd::DEFAULT_PERIODS;
     let m = macd_columns(closes, fast, slow, signal).expect("default periods");
@@ -115,16 +117,15 @@ fn average_columns(candles: &[Candle], closes: &[f64]) -> Columns {
     ]
 }
 
-/// Returns and volatility (one logarithm a bar, shared).
+/// Returns and volatility (one logarithm a bar, shared: written once, as
+/// `log_return_1`'s rows, which `volatility_20` reads).
 fn return_columns(closes: &[f64]) -> Columns {
     let len = closes.len();
-    let log_returns: Vec<f64> = closes.windows(2).map(|w| (w[1] / w[0]).ln()).collect();
+    let mut log_rows = Column::rows(len, 1);
+    log_rows.extend(closes.windows(2).map(|w| (w[1] / w[0]).ln()));
+    let volatility = volatility::from_log_returns(len, &log_rows[len.min(1)..], Volatility::DEFAULT_PERIOD);
     let simple = Column::build(len, 1, |out| out.extend(closes.windows(2).map(|w| w[1] / w[0] - 1.0)));
-    vec![
-        ("volatility_20", volatility::from_log_returns(len, &log_returns, Volatility::DEFAULT_PERIOD)),
-        ("return_1", simple),
-        ("log_return_1", Column::build(len, 1, |out| out.extend_from_slice(&log_returns))),
-    ]
+    vec![("volatility_20", volatility), ("return_1", simple), ("log_return_1", Column::new(1, log_rows))]
 }
 
 #[cfg(test)]

@@ -74,7 +74,7 @@ pub struct VolumeColumns {
 fn each_chunk(volumes: &[f64], period: usize, mut emit: impl FnMut(&[f64], &[f64])) {
     let n = period as f64;
     let mut at = period - 1;
-    let mut smas = [0.0; series::LANES];
+    let mut smas = [0.0; series::LANES_AVX512];
     series::rolling_sums(volumes, period, |sums| {
         for (sma, sum) in smas.iter_mut().zip(sums) {
             *sma = sum / n;
