@@ -110,12 +110,14 @@ impl HashAhead {
             let Some(head) = bytes.get(at..).and_then(|b| b.first_chunk::<HEADER_BYTES>()) else { break };
             let Ok(header) = Header::parse(head) else { break };
             let end = at + header.record_bytes() as usize;
-            let Some(payload) = bytes.get(at + HEADER_BYTES..end) else { break };
-            self.hasher.push(&header.prev_hash, header.sequence, payload);
+            if end > bytes.len() {
+                break;
+            }
+            self.hasher.push(&header.prev_hash, header.sequence, at + HEADER_BYTES..end);
             self.records.push((offset + at as u64, header.crc, header.sequence));
             at = end;
         }
-        self.hasher.finish();
+        self.hasher.finish(bytes);
         Ok(())
     }
 }
@@ -310,13 +312,17 @@ fn check_chain(header: &Header, expected_seq: u64, prev_hash: &Hash, write: Opti
 }
 
 /// Decodes a payload and checks it against its header and the envelope invariants.
+/// (Inline, and matched rather than mapped: see `EnvelopeDecoder::decode`.)
+#[inline]
 pub fn decode_checked(decoder: &mut EnvelopeDecoder, payload: &[u8], sequence: u64) -> Result<Envelope, Corruption> {
-    let envelope = decoder.decode(payload).map_err(Corruption::Undecodable)?;
-    if envelope.sequence != sequence {
-        return Err(Corruption::PayloadSequence { found: envelope.sequence, expected: sequence });
+    match decoder.decode(payload) {
+        Err(e) => Err(Corruption::Undecodable(e)),
+        Ok(envelope) if envelope.sequence != sequence => Err(Corruption::PayloadSequence { found: envelope.sequence, expected: sequence }),
+        Ok(envelope) => match envelope.check_invariants() {
+            Ok(()) => Ok(envelope),
+            Err(e) => Err(Corruption::Invariant(e)),
+        },
     }
-    envelope.check_invariants().map_err(Corruption::Invariant)?;
-    Ok(envelope)
 }
 
 /// Parses the record at `offset`: magic, length limit, completeness, crc.
