@@ -55,29 +55,40 @@ const MSG_SCHEDULE: [[usize; 16]; 7] = {
     schedule
 };
 
-/// One input of at most one chunk: its first block (zero-padded), then `rest`.
+/// Bytes hashed before a record's payload: its `prev_hash`, then its sequence (u64 LE).
+pub(crate) const PREFIX_BYTES: usize = 32 + 8;
+/// Payload bytes in a record's first block, after the prefix.
+const HEAD_BYTES: usize = BLOCK_BYTES - PREFIX_BYTES;
+/// Longest input: one chunk.
+pub(crate) const CHUNK_BYTES: usize = 1024;
+
+/// One record's hash input, `prev_hash ‖ sequence LE ‖ payload` (at most one chunk).
+#[derive(Clone, Copy)]
 pub(crate) struct Lane<'a> {
-    pub first: [u8; BLOCK_BYTES],
-    /// The input's bytes after the first block.
-    pub rest: &'a [u8],
-    /// Bytes in all (`min(len, 64)` in `first`, the others in `rest`).
-    pub len: usize,
+    pub prev_hash: &'a [u8; 32],
+    pub sequence: u64,
+    pub payload: &'a [u8],
 }
 
 impl Lane<'_> {
-    /// Index of the input's last block (an empty input has one, empty, block).
+    fn len(&self) -> usize {
+        PREFIX_BYTES + self.payload.len()
+    }
+
+    /// Index of the input's last block.
     fn last_block(&self) -> usize {
-        self.len.saturating_sub(1) / BLOCK_BYTES
+        (self.len() - 1) / BLOCK_BYTES
     }
 }
 
-/// The blake3 hash of each lane's input into `out`: `out[i] = blake3(input i)`.
+/// The blake3 hash of each lane's input into `out`: `out[i] = format::record_hash(..)`
+/// of lane `i`.
 ///
 /// # Safety
-/// The CPU must have AVX-512 F and BW. Each lane's `rest` must hold `len - 64` bytes
-/// (none when `len <= 64`) and `len` must be at most 1024.
+/// The CPU must have AVX-512 F and BW. Panics if an input is longer than one chunk.
 #[target_feature(enable = "avx512f,avx512bw")]
 pub(crate) unsafe fn hash16(lanes: &[Lane; LANES], out: &mut [Hash; LANES]) {
+    assert!(lanes.iter().all(|lane| lane.len() <= CHUNK_BYTES), "an input longer than one chunk");
     let last: [usize; LANES] = std::array::from_fn(|l| lanes[l].last_block());
     let mut cv = [_mm512_setzero_si512(); 8];
     for (v, &word) in cv.iter_mut().zip(&IV) {
@@ -90,15 +101,16 @@ pub(crate) unsafe fn hash16(lanes: &[Lane; LANES], out: &mut [Hash; LANES]) {
         for (l, row) in m.iter_mut().enumerate() {
             // A lane past its last block repeats it; its result is not read again.
             let (lane, block) = (&lanes[l], step.min(last[l]));
-            let bytes = (lane.len - block * BLOCK_BYTES).min(BLOCK_BYTES);
+            let bytes = (lane.len() - block * BLOCK_BYTES).min(BLOCK_BYTES);
             block_len[l] = bytes as u32;
             flags[l] = if block == 0 { CHUNK_START } else { 0 } | if block == last[l] { CHUNK_END | ROOT } else { 0 };
             *row = if block == 0 {
-                _mm512_loadu_si512(lane.first.as_ptr().cast())
+                first_block(lane)
             } else {
-                let src = &lane.rest[(block - 1) * BLOCK_BYTES..];
+                let src = &lane.payload[block * BLOCK_BYTES - PREFIX_BYTES..];
                 assert!(src.len() >= bytes, "lane input shorter than its length");
                 let mask = if bytes == BLOCK_BYTES { u64::MAX } else { (1u64 << bytes) - 1 };
+                // Masked: the bytes past `bytes` are neither read nor kept.
                 _mm512_maskz_loadu_epi8(mask, src.as_ptr().cast())
             };
         }
@@ -116,6 +128,21 @@ pub(crate) unsafe fn hash16(lanes: &[Lane; LANES], out: &mut [Hash; LANES]) {
             }
         }
     }
+}
+
+/// A record's first block, `prev_hash ‖ sequence LE ‖ payload[..24]` (zero-padded),
+/// assembled in registers (no bytes copied through memory).
+#[inline(always)]
+unsafe fn first_block(lane: &Lane) -> __m512i {
+    let head = lane.payload.len().min(HEAD_BYTES);
+    let prev = _mm512_castsi256_si512(_mm256_loadu_si256(lane.prev_hash.as_ptr().cast()));
+    // Masked: only the payload's own bytes are read.
+    let payload = _mm512_maskz_loadu_epi8((1u64 << head) - 1, lane.payload.as_ptr().cast());
+    // Words 0..8 from `prev`, 10..16 from the payload's words 0..6 (16 + i picks `payload`);
+    // words 8 and 9 are the sequence, set next.
+    let idx = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 0, 0, 16, 17, 18, 19, 20, 21);
+    let block = _mm512_permutex2var_epi32(prev, idx, payload);
+    _mm512_mask_set1_epi64(block, 1 << 4, lane.sequence as i64)
 }
 
 #[inline(always)]
@@ -241,20 +268,23 @@ mod tests {
         }
         let bytes: Vec<u8> = (0..2048u32).map(|i| (i.wrapping_mul(2654435761) >> 11) as u8).collect();
         for base in (0..=1024usize).step_by(LANES) {
+            let prev: [[u8; 32]; LANES] = std::array::from_fn(|l| [l as u8 * 5; 32]);
             let lane = |l: usize| {
-                let len = (base + l * 7) % 1025;
-                let input = &bytes[l * 3..l * 3 + len];
-                let mut first = [0u8; BLOCK_BYTES];
-                first[..len.min(64)].copy_from_slice(&input[..len.min(64)]);
-                Lane { first, rest: input.get(64..).unwrap_or(&[]), len }
+                let len = (base + l * 7) % (CHUNK_BYTES - PREFIX_BYTES + 1);
+                Lane { prev_hash: &prev[l], sequence: (base * 1000 + l) as u64, payload: &bytes[l * 3..l * 3 + len] }
             };
             let lanes: [Lane; LANES] = std::array::from_fn(lane);
             let mut out = [[0u8; 32]; LANES];
-            // SAFETY: AVX-512 F and BW were detected above; each lane's `rest` is its input after 64 bytes.
+            // SAFETY: AVX-512 F and BW were detected above.
             unsafe { hash16(&lanes, &mut out) };
             for (l, got) in out.iter().enumerate() {
-                let len = lanes[l].len;
-                assert_eq!(got, blake3::hash(&bytes[l * 3..l * 3 + len]).as_bytes(), "length {len}");
+                let lane = &lanes[l];
+                assert_eq!(
+                    *got,
+                    crate::format::record_hash(lane.prev_hash, lane.sequence, lane.payload),
+                    "payload of {}",
+                    lane.payload.len()
+                );
             }
         }
     }

@@ -193,20 +193,13 @@ fn lanes_available() -> bool {
 /// in place in `buf`; a short group repeats its last input in the spare lanes.
 #[cfg(target_arch = "x86_64")]
 fn hash_lanes(inputs: &[Input], group: &[u32], buf: &[u8], hashes: &mut [Hash]) {
-    use crate::blake3_lanes::{self, Lane, BLOCK_BYTES, LANES};
+    use crate::blake3_lanes::{self, Lane, LANES};
     let lanes: [Lane; LANES] = std::array::from_fn(|l| {
         let input = &inputs[group[l.min(group.len() - 1)] as usize];
-        let payload = &buf[input.payload.clone()];
-        let mut first = [0u8; BLOCK_BYTES];
-        first[..32].copy_from_slice(&input.prev_hash);
-        first[32..PREFIX_BYTES].copy_from_slice(&input.sequence.to_le_bytes());
-        let (head, rest) = payload.split_at(payload.len().min(BLOCK_BYTES - PREFIX_BYTES));
-        first[PREFIX_BYTES..PREFIX_BYTES + head.len()].copy_from_slice(head);
-        Lane { first, rest, len: input.len() }
+        Lane { prev_hash: &input.prev_hash, sequence: input.sequence, payload: &buf[input.payload.clone()] }
     });
     let mut out = [[0u8; 32]; LANES];
-    // SAFETY: `lanes_available` found AVX-512 F and BW; each lane's `rest` is its input
-    // after the first block and the input is at most one chunk (`Input::blocks` > 0).
+    // SAFETY: `lanes_available` found AVX-512 F and BW.
     unsafe { blake3_lanes::hash16(&lanes, &mut out) };
     for (&i, hash) in group.iter().zip(&out) {
         hashes[i as usize] = *hash;

@@ -10,7 +10,7 @@ use crate::error::JournalError;
 use crate::format::{self, Corruption, Hash, Header, RecordFault, HEADER_BYTES};
 use crate::hash_batch::BatchHasher;
 use crate::index::{Index, Location};
-use crate::scan::decode_checked;
+use crate::scan::{decode_checked, decode_checked_or};
 use crate::segment::segment_path;
 use std::fs::File;
 use std::ops::Range;
@@ -334,22 +334,32 @@ impl RangeIter {
 impl Iterator for RangeIter {
     type Item = Result<Envelope, JournalError>;
 
+    // Inline (into the caller's loop too): one copy of the 544-byte envelope fewer per
+    // record (a uprobe on memmove counted 10 calls per record before, 9 after).
+    #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         if let Some(e) = self.pending_error.take() {
             return Some(Err(e));
         }
         let cursor = self.cursor.as_mut()?;
-        loop {
-            let result = match cursor.next_raw()? {
+        let raw = loop {
+            match cursor.next_raw()? {
                 Ok(raw) if raw.sequence < self.from => continue, // positioned before `from`
-                Ok(raw) => decode_checked(&mut self.decoder, cursor.payload(), raw.sequence)
-                    .map_err(|r| corrupt(&cursor.journal_dir, raw.location, raw.sequence, r)),
-                Err(e) => Err(e),
-            };
-            if result.is_err() {
-                self.cursor = None; // fused after an error: nothing after it can be trusted
+                Ok(raw) => break raw,
+                Err(e) => {
+                    self.cursor = None; // fused after an error: nothing after it can be trusted
+                    return Some(Err(e));
+                }
             }
-            return Some(result);
+        };
+        let journal_dir = &cursor.journal_dir;
+        let fail = |r| corrupt(journal_dir, raw.location, raw.sequence, r);
+        match decode_checked_or(&mut self.decoder, cursor.payload(), raw.sequence, fail) {
+            Ok(envelope) => Some(Ok(envelope)),
+            Err(e) => {
+                self.cursor = None; // fused after an error: nothing after it can be trusted
+                Some(Err(e))
+            }
         }
     }
 }

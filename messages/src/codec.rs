@@ -72,7 +72,7 @@ impl EnvelopeDecoder {
 
     // Inline, and no `map_err` on the decoded value: an `Envelope` is over 500 bytes, and
     // each conversion of a `Result` holding one was a copy of it on replay's path.
-    #[inline]
+    #[inline(always)]
     pub fn decode(&mut self, bytes: &[u8]) -> Result<Envelope, CodecError> {
         let body = archive_of(bytes)?;
         self.aligned.clear();
