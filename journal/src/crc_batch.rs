@@ -18,30 +18,30 @@ use crate::format::{record_crc, HEADER_BYTES};
 /// over its throughput (1 per cycle).
 const CRC_LANES: usize = 3;
 
-/// The crc32c of each record in `records` (whole records: header, then payload), in order,
-/// into `out` (cleared first): what `format::record_crc` computes for each.
-pub(crate) fn record_crcs(records: &[&[u8]], out: &mut Vec<u32>) {
+/// The crc32c of each record of `records` (whole records: header, then payload), in
+/// order, into `out` (cleared first): what `format::record_crc` computes for each.
+pub(crate) fn record_crcs<'a>(records: impl Iterator<Item = &'a [u8]>, out: &mut Vec<u32>) {
     out.clear();
-    for record in records {
-        assert!(record.len() >= HEADER_BYTES, "a record holds at least its header");
-    }
+    let mut records = records.inspect(|record| assert!(record.len() >= HEADER_BYTES, "a record holds at least its header"));
+    let one = |r: &[u8]| record_crc(&r[..HEADER_BYTES], &r[HEADER_BYTES..]);
     #[cfg(target_arch = "x86_64")]
     {
         if std::arch::is_x86_feature_detected!("sse4.2") {
-            for group in records.chunks(CRC_LANES) {
-                match group {
-                    [a, b, c] => {
+            loop {
+                match [records.next(), records.next(), records.next()] {
+                    [Some(a), Some(b), Some(c)] => {
                         // SAFETY: SSE 4.2 was detected just above.
                         out.extend(unsafe { hw::crc_lanes([a, b, c]) });
                     }
-                    _ => out.extend(group.iter().map(|r| record_crc(&r[..HEADER_BYTES], &r[HEADER_BYTES..]))),
+                    rest => {
+                        out.extend(rest.into_iter().flatten().map(one));
+                        return;
+                    }
                 }
             }
-            debug_assert_eq!(out.len(), records.len());
-            return;
         }
     }
-    out.extend(records.iter().map(|r| record_crc(&r[..HEADER_BYTES], &r[HEADER_BYTES..])));
+    out.extend(records.map(one));
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -96,7 +96,7 @@ mod tests {
             (0..200usize).map(|i| &bytes[i * 7 % 61..][..HEADER_BYTES + (i * 37) % 300 + usize::from(i % 5 == 0) * i]).collect();
         for n in 0..records.len() {
             let mut out = Vec::new();
-            record_crcs(&records[..n], &mut out);
+            record_crcs(records[..n].iter().copied(), &mut out);
             assert_eq!(out.len(), n);
             for (got, r) in out.iter().zip(&records) {
                 assert_eq!(*got, record_crc(&r[..HEADER_BYTES], &r[HEADER_BYTES..]), "record of {} bytes", r.len());

@@ -31,8 +31,10 @@
 //!   acknowledged only once the replication log holds them too (off by default).
 //! - `read.rs`: range cursor (crc + chain checked; large reads, batches, no per-record
 //!   copy) and indexed single-record reads.
-//! - `hash_batch.rs`: the chain hashes of a batch of records at once (blake3 SIMD lanes),
-//!   for the cursor and the scan (which hashes the records ahead of it).
+//! - `hash_batch.rs`: the chain hashes of a batch of records at once, queued as places in
+//!   the reader's buffer, for the cursor and the scan (which hashes the records ahead of it).
+//! - `blake3_lanes.rs`: blake3 of 16 inputs of up to one chunk at once, each with its own
+//!   length (AVX-512), loading each block where it lies; `hash_batch.rs` uses it when it can.
 //! - `crc_batch.rs`: the crcs of a batch of records three at a time (interleaved
 //!   `crc32` chains, SSE 4.2 when present), for the cursor.
 //! - `watermark.rs`: the acknowledged high-water mark's file (`journal/acknowledged.hwm`),
@@ -118,6 +120,7 @@
 
 mod ack;
 mod acknowledged;
+mod blake3_lanes;
 mod crc_batch;
 mod error;
 mod format;

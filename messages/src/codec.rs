@@ -70,15 +70,21 @@ impl EnvelopeDecoder {
         EnvelopeDecoder::default()
     }
 
+    // Inline, and no `map_err` on the decoded value: an `Envelope` is over 500 bytes, and
+    // each conversion of a `Result` holding one was a copy of it on replay's path.
+    #[inline(always)]
     pub fn decode(&mut self, bytes: &[u8]) -> Result<Envelope, CodecError> {
         let body = archive_of(bytes)?;
         self.aligned.clear();
         self.aligned.extend_from_slice(body);
-        let decoded = rkyv::from_bytes::<Envelope, rancor::Error>(&self.aligned).map_err(|e| CodecError::Invalid(e.to_string()));
+        let decoded = rkyv::from_bytes::<Envelope, rancor::Error>(&self.aligned);
         if self.aligned.capacity() > DECODER_BUFFER_BYTES_KEPT {
             self.aligned = AlignedVec::new();
         }
-        decoded
+        match decoded {
+            Ok(envelope) => Ok(envelope),
+            Err(e) => Err(CodecError::Invalid(e.to_string())),
+        }
     }
 }
 

@@ -73,17 +73,7 @@ impl EnvelopeDraft {
 
     /// Everything that must hold before the draft may be journaled.
     pub fn check_invariants(&self) -> Result<(), InvariantError> {
-        for (name, value) in [("request_id", &self.request_id), ("idempotency_key", &self.idempotency_key)] {
-            if let Some(v) = value {
-                if v.is_empty() || v.len() > KEY_BYTES_MAX {
-                    return Err(InvariantError::Broken(format!("{name} must be 1..={KEY_BYTES_MAX} bytes, got {}", v.len())));
-                }
-            }
-        }
-        if self.session_id.is_some() && self.event.session_id().is_some() && self.session_id != self.event.session_id() {
-            return Err(InvariantError::Broken("envelope session_id differs from the event's session".into()));
-        }
-        self.event.check_invariants()
+        check_draft_fields(&self.request_id, &self.idempotency_key, self.session_id, &self.event)
     }
 
     pub fn seal(self, sequence: u64) -> Envelope {
@@ -102,6 +92,26 @@ impl EnvelopeDraft {
     }
 }
 
+/// [`EnvelopeDraft::check_invariants`], on the fields an envelope and its draft share.
+fn check_draft_fields(
+    request_id: &Option<String>,
+    idempotency_key: &Option<String>,
+    session_id: Option<SessionId>,
+    event: &Event,
+) -> Result<(), InvariantError> {
+    for (name, value) in [("request_id", request_id), ("idempotency_key", idempotency_key)] {
+        if let Some(v) = value {
+            if v.is_empty() || v.len() > KEY_BYTES_MAX {
+                return Err(InvariantError::Broken(format!("{name} must be 1..={KEY_BYTES_MAX} bytes, got {}", v.len())));
+            }
+        }
+    }
+    if session_id.is_some() && event.session_id().is_some() && session_id != event.session_id() {
+        return Err(InvariantError::Broken("envelope session_id differs from the event's session".into()));
+    }
+    event.check_invariants()
+}
+
 impl Envelope {
     /// Invariants of a stored record (checked again after reading it back).
     pub fn check_invariants(&self) -> Result<(), InvariantError> {
@@ -111,7 +121,9 @@ impl Envelope {
         if self.kind != self.event.kind() {
             return Err(InvariantError::Broken(format!("kind {:?} does not match event {:?}", self.kind, self.event.kind())));
         }
-        self.clone().into_draft().check_invariants()
+        // The draft's checks, on the fields in place (replay checks every record read back:
+        // a clone per record, to make a draft of it, was a tenth of replay's time).
+        check_draft_fields(&self.request_id, &self.idempotency_key, self.session_id, &self.event)
     }
 
     pub fn into_draft(self) -> EnvelopeDraft {
