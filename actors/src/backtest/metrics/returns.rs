@@ -15,12 +15,18 @@ pub fn bar_returns(values: &[f64]) -> Vec<f64> {
 
 /// [`bar_returns`] computed as they are read (the metrics never store them).
 pub(crate) fn returns_of(values: &[f64]) -> impl ExactSizeIterator<Item = f64> + Clone + '_ {
-    values.windows(2).map(|w| w[1] / w[0] - 1.0)
+    returns_by(values, |v| *v)
 }
 
 /// [`returns_of`] an equity curve's values, without copying them out.
 pub(crate) fn curve_returns(points: &[super::EquityPoint]) -> impl ExactSizeIterator<Item = f64> + Clone + '_ {
-    points.windows(2).map(|w| w[1].equity / w[0].equity - 1.0)
+    returns_by(points, |p| p.equity)
+}
+
+/// `v_t / v_{t-1} - 1` over consecutive items' `value`: the one formula of both forms
+/// above.
+fn returns_by<'a, T>(items: &'a [T], value: impl Fn(&T) -> f64 + Clone + 'a) -> impl ExactSizeIterator<Item = f64> + Clone + 'a {
+    items.windows(2).map(move |w| value(&w[1]) / value(&w[0]) - 1.0)
 }
 
 /// Total return `final / initial - 1` (0.5 = +50%). Finite for validated curves, whose

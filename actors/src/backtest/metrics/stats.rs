@@ -79,13 +79,15 @@ impl ReturnStats {
         }
         let mean = mean_of(sum, n);
         let b_mean = benchmark.as_ref().map(|b| mean_of(b.clone().fold(-0.0, |s, y| s + y), b.len()));
-        let (mut squares, mut m2, mut m3, mut m4) = (-0.0, 0.0, 0.0, 0.0);
+        // `m2` is also the variance's sum of squares: the same terms in the same order, and
+        // starting it from `0.0` rather than `Sum`'s `-0.0` changes nothing once one
+        // (non-negative) term is in; with none, both the variance and the moments are 0.
+        let (mut m2, mut m3, mut m4) = (0.0, 0.0, 0.0);
         let (mut b_squares, mut co) = (-0.0, -0.0);
         let paired = benchmark.as_ref().zip(b_mean).filter(|(b, _)| b.len() == n);
         let mut ys = paired.map(|(b, mb)| (b.clone(), mb));
         for x in returns {
             let d = x - mean;
-            squares += (x - mean) * (x - mean);
             let d2 = d * d;
             m2 += d2;
             m3 += d2 * d;
@@ -106,7 +108,7 @@ impl ReturnStats {
             BenchmarkStats { mean: mb, sd: variance_of(b_squares, bn).sqrt(), cov }
         });
         let moments = if n == 0 { (0.0, 0.0, 0.0) } else { (m2 / n as f64, m3 / n as f64, m4 / n as f64) };
-        ReturnStats { n, mean, sd: variance_of(squares, n).sqrt(), shortfall_squares, moments, benchmark }
+        ReturnStats { n, mean, sd: variance_of(m2, n).sqrt(), shortfall_squares, moments, benchmark }
     }
 
     /// [`ReturnStats::of`] a slice of returns, without a benchmark.
