@@ -60,9 +60,9 @@ pub fn atr_column(candles: &[Candle], period: usize) -> Result<Column, Indicator
     Ok(Column::build(candles.len(), period, |out| push_atr(candles, period, out)))
 }
 
-/// [`atr_column`] over the highs, lows and closes as three series (TA-Lib's layout, and
-/// what [`compute_all`](super::compute_all) extracts once for all its indicators): the
-/// same values to the bit. It reads 24 bytes a bar where a [`Candle`] is 48, and
+/// [`atr_column`] over the highs, lows and closes as three series (TA-Lib's layout, for
+/// a caller that holds them so; [`compute_all`](super::compute_all) reads the candles):
+/// the same values to the bit. It reads 24 bytes a bar where a [`Candle`] is 48, and
 /// reading the candles, not the arithmetic, bounds [`atr_column`]'s speed.
 pub fn atr_column_hlc(high: &[f64], low: &[f64], close: &[f64], period: usize) -> Result<Column, IndicatorError> {
     Atr::new(period)?;
