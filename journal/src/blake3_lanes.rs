@@ -18,19 +18,12 @@
 #![cfg(target_arch = "x86_64")]
 
 use crate::format::Hash;
+use crate::hash_batch::{CHUNK_BYTES, CHUNK_END, CHUNK_START, IV, PREFIX_BYTES, ROOT};
+use blake3::BLOCK_LEN as BLOCK_BYTES;
 use std::arch::x86_64::*;
 
 /// Inputs hashed side by side: one 512-bit register of 32-bit words.
 pub(crate) const LANES: usize = 16;
-/// blake3's block size, in bytes.
-pub(crate) const BLOCK_BYTES: usize = 64;
-
-/// blake3's IV (the SHA-256 IV): the key words of the plain (unkeyed) hash mode.
-const IV: [u32; 8] = [0x6A09E667, 0xBB67AE85, 0x3C6EF372, 0xA54FF53A, 0x510E527F, 0x9B05688C, 0x1F83D9AB, 0x5BE0CD19];
-/// blake3's block flags (fixed by its specification).
-const CHUNK_START: u32 = 1 << 0;
-const CHUNK_END: u32 = 1 << 1;
-const ROOT: u32 = 1 << 3;
 
 /// The specification's message permutation, applied between rounds.
 const MSG_PERMUTATION: [usize; 16] = [2, 6, 3, 10, 7, 0, 4, 13, 1, 11, 12, 5, 9, 14, 15, 8];
@@ -55,12 +48,8 @@ const MSG_SCHEDULE: [[usize; 16]; 7] = {
     schedule
 };
 
-/// Bytes hashed before a record's payload: its `prev_hash`, then its sequence (u64 LE).
-pub(crate) const PREFIX_BYTES: usize = 32 + 8;
 /// Payload bytes in a record's first block, after the prefix.
 const HEAD_BYTES: usize = BLOCK_BYTES - PREFIX_BYTES;
-/// Longest input: one chunk.
-pub(crate) const CHUNK_BYTES: usize = 1024;
 
 /// One record's hash input, `prev_hash ‖ sequence LE ‖ payload` (at most one chunk).
 #[derive(Clone, Copy)]
@@ -103,7 +92,7 @@ pub(crate) unsafe fn hash16(lanes: &[Lane; LANES], out: &mut [Hash; LANES]) {
             let (lane, block) = (&lanes[l], step.min(last[l]));
             let bytes = (lane.len() - block * BLOCK_BYTES).min(BLOCK_BYTES);
             block_len[l] = bytes as u32;
-            flags[l] = if block == 0 { CHUNK_START } else { 0 } | if block == last[l] { CHUNK_END | ROOT } else { 0 };
+            flags[l] = u32::from(if block == 0 { CHUNK_START } else { 0 } | if block == last[l] { CHUNK_END | ROOT } else { 0 });
             *row = if block == 0 {
                 first_block(lane)
             } else {

@@ -27,18 +27,19 @@ use blake3::platform::{self, Platform};
 use blake3::{IncrementCounter, BLOCK_LEN};
 use std::ops::Range;
 
-/// blake3's IV (the SHA-256 IV): the key words of the plain (unkeyed) hash mode.
-const IV: [u32; 8] = [0x6A09E667, 0xBB67AE85, 0x3C6EF372, 0xA54FF53A, 0x510E527F, 0x9B05688C, 0x1F83D9AB, 0x5BE0CD19];
+/// blake3's IV (the SHA-256 IV): the key words of the plain (unkeyed) hash mode. These
+/// constants serve `blake3_lanes.rs` too.
+pub(crate) const IV: [u32; 8] = [0x6A09E667, 0xBB67AE85, 0x3C6EF372, 0xA54FF53A, 0x510E527F, 0x9B05688C, 0x1F83D9AB, 0x5BE0CD19];
 /// blake3's block flags (fixed by its specification).
-const CHUNK_START: u8 = 1 << 0;
-const CHUNK_END: u8 = 1 << 1;
-const ROOT: u8 = 1 << 3;
+pub(crate) const CHUNK_START: u8 = 1 << 0;
+pub(crate) const CHUNK_END: u8 = 1 << 1;
+pub(crate) const ROOT: u8 = 1 << 3;
 /// One blake3 chunk; longer inputs take the ordinary hasher.
-const CHUNK_BYTES: usize = 1024;
+pub(crate) const CHUNK_BYTES: usize = 1024;
 /// Most blocks of a one-chunk input.
 const CHUNK_BLOCKS: usize = CHUNK_BYTES / BLOCK_LEN;
 /// Bytes hashed before the payload: prev_hash, then the sequence (u64 LE).
-const PREFIX_BYTES: usize = 32 + 8;
+pub(crate) const PREFIX_BYTES: usize = 32 + 8;
 
 /// One queued record hash: `record_hash(prev_hash, sequence, buf[payload])`.
 struct Input {
