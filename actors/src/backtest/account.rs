@@ -52,6 +52,8 @@ pub struct Account {
     pub client_prefix: Option<&'static str>,
     /// The events of the bar being played, reused from bar to bar.
     scratch: Vec<Event>,
+    /// The order request [`Account::send`] fills in, reused from order to order.
+    request: Option<OrderRequest>,
 }
 
 impl Account {
@@ -92,6 +94,7 @@ impl Account {
             retarget_reason: "backtest: the target changed",
             client_prefix: None,
             scratch: Vec::new(),
+            request: None,
         })
     }
 
@@ -225,12 +228,16 @@ impl Account {
     }
 
     fn send(&mut self, k: usize, side: Side, quantity: Fixed, at: Timestamp, i: usize) -> Result<(), BacktestError> {
-        let mut req = OrderRequest::market(&self.legs[k].inst.symbol, side, quantity);
-        req.session_id = self.session_id;
-        if let Some(prefix) = self.client_prefix {
-            req.client_order_id = Some(format!("{prefix}{:032x}", crate::execution::OrderIds::client_nonce(&mut self.ids)));
-        }
-        let submitted = self.core.submit(&req, at, &mut self.ids).map_err(|source| BacktestError::Execution { index: i, source })?;
+        // One request reused from order to order (its symbol rewritten in place): a plain
+        // market order, only side, quantity, session and client id set here.
+        let mut req = self.request.take().unwrap_or_else(|| OrderRequest::market("", side, quantity));
+        req.symbol.clone_from(&self.legs[k].inst.symbol);
+        (req.side, req.quantity, req.session_id) = (side, quantity, self.session_id);
+        req.client_order_id =
+            self.client_prefix.map(|prefix| format!("{prefix}{:032x}", crate::execution::OrderIds::client_nonce(&mut self.ids)));
+        let submitted = self.core.submit(&req, at, &mut self.ids);
+        self.request = Some(req);
+        let submitted = submitted.map_err(|source| BacktestError::Execution { index: i, source })?;
         self.counts.orders_submitted += 1;
         for e in &submitted.events {
             match e {

@@ -12,7 +12,6 @@
 //! 200-byte event at a time.
 
 use rkyv::rancor;
-use rkyv::util::AlignedVec;
 use tradpal_messages::Event;
 
 /// Bytes gathered before they are hashed.
@@ -23,10 +22,29 @@ pub struct EventLog {
     pending: Vec<u8>,
     count: u64,
     kept: Option<Vec<Event>>,
-    /// Reused between events: no allocation per event once it has grown.
-    buffer: AlignedVec,
     /// False for a log that only keeps events (a live session's: its record is the journal).
     hashing: bool,
+}
+
+/// A writer appending to the batch whose positions count from `base` (the frame's
+/// first archive byte): rkyv aligns by position, so the archive's bytes are the ones it
+/// gives in a buffer of its own.
+struct Framed<'a> {
+    out: &'a mut Vec<u8>,
+    base: usize,
+}
+
+impl rkyv::ser::Positional for Framed<'_> {
+    fn pos(&self) -> usize {
+        self.out.len() - self.base
+    }
+}
+
+impl<E> rkyv::ser::Writer<E> for Framed<'_> {
+    fn write(&mut self, bytes: &[u8]) -> Result<(), E> {
+        self.out.extend_from_slice(bytes);
+        Ok(())
+    }
 }
 
 impl EventLog {
@@ -39,7 +57,6 @@ impl EventLog {
             pending: Vec::new(),
             count: 0,
             kept: keep.then(Vec::new),
-            buffer: AlignedVec::with_capacity(1024),
             hashing: true,
         }
     }
@@ -47,7 +64,7 @@ impl EventLog {
     /// A log that keeps the events and hashes nothing (a live session journals them; a
     /// hash would cost time and about 68 kB per session).
     pub fn kept_only() -> Self {
-        EventLog { buffer: AlignedVec::new(), hashing: false, ..EventLog::new(true) }
+        EventLog { hashing: false, ..EventLog::new(true) }
     }
 
     pub fn record(&mut self, event: &Event) {
@@ -58,12 +75,14 @@ impl EventLog {
             }
             return;
         }
-        let mut buffer = std::mem::take(&mut self.buffer);
-        buffer.clear();
-        let bytes = rkyv::api::high::to_bytes_in::<_, rancor::Error>(event, buffer).expect("serializing an event to memory cannot fail");
-        self.pending.extend_from_slice(&(bytes.len() as u64).to_le_bytes());
-        self.pending.extend_from_slice(&bytes);
-        self.buffer = bytes;
+        // The frame's length is written once the archive is: 8 bytes kept for it, then
+        // the archive serialized straight into the batch (no copy of ~600 bytes an event).
+        let frame = self.pending.len();
+        self.pending.extend_from_slice(&[0; 8]);
+        let at = Framed { out: &mut self.pending, base: frame + 8 };
+        rkyv::api::high::to_bytes_in::<_, rancor::Error>(event, at).expect("serializing an event to memory cannot fail");
+        let archived = (self.pending.len() - frame - 8) as u64;
+        self.pending[frame..frame + 8].copy_from_slice(&archived.to_le_bytes());
         if self.pending.len() >= HASH_BATCH_BYTES {
             self.hasher.update(&self.pending);
             self.pending.clear();

@@ -134,6 +134,13 @@ pub struct ExecutionCore {
     /// every applied event (the only other change to the portfolio). Saves a backtest
     /// computing equity twice a bar (marks, then the equity curve).
     marked_equity: Option<Fixed>,
+    /// The orders a bar may match, reused from bar to bar (`matching.rs`); empty between
+    /// calls.
+    pub(super) eligible_scratch: Vec<OrderId>,
+    /// The pre-trade check's positions and order symbol, rewritten for each order
+    /// (`decide.rs`): buffers, not state.
+    pub(super) risk_positions: Vec<crate::risk::exposure::Position>,
+    pub(super) risk_symbol: String,
 }
 
 /// Limits whose breach stops new entries (the kill switch goes to `reducing`).
@@ -160,6 +167,9 @@ impl ExecutionCore {
             next_number: 0,
             finished: VecDeque::new(),
             marked_equity: None,
+            eligible_scratch: Vec::new(),
+            risk_positions: Vec::new(),
+            risk_symbol: String::new(),
         }
     }
 
@@ -398,7 +408,9 @@ impl ExecutionCore {
                 self.by_client.remove(&order.spec.client_order_id);
             }
             self.order_number.remove(&id);
-            self.children.remove(&id);
+            if !self.children.is_empty() {
+                self.children.remove(&id);
+            }
         }
     }
 

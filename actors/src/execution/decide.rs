@@ -3,7 +3,7 @@
 
 use super::core::{ExecutionCore, WORKING_ORDERS_MAX};
 use super::error::ExecutionError;
-use super::request::{plan, OrderRequest, Plan};
+use super::request::{plan, OrderRequest, Plan, PlannedOrder};
 use crate::risk::exposure::Position as RiskPosition;
 use crate::risk::pretrade::{pre_trade_check, PortfolioSnapshot, PreTradeDecision, ProposedOrder, Side as RiskSide};
 use tradpal_messages::{
@@ -93,11 +93,16 @@ impl ExecutionCore {
         }
         let mut out = Vec::new();
         let main_id = ids.order_id();
-        let mut main = plan.orders[0].spec.clone();
+        // The plan is consumed from here: each spec moves into its event, none is copied.
+        let orders_planned = plan.orders.len();
+        let mut planned = plan.orders.into_iter();
+        let first = planned.next().expect("a plan starts with its main order");
+        let contingencies = (first.contingency, first.parent, first.sibling);
+        let mut main = first.spec;
         let requested = main.quantity;
         // Kill switch, then risk.
         let refusal = self.kill_switch_refusal(&main).map(|r| (RejectSource::KillSwitch, r));
-        let (refusal, note) = match refusal {
+        let (refusal, mut note) = match refusal {
             Some(r) => (Some(r), String::new()),
             None => match self.risk_decision(&main, mark) {
                 Ok(None) => (None, String::new()),
@@ -125,29 +130,33 @@ impl ExecutionCore {
             self.emit(&mut out, Event::OrderRejected(OrderRejected { order_id: main_id, source, reason }), now)?;
             return Ok(Submitted { order_id: main_id, created: true, events: out });
         }
-        let leg_ids: Vec<OrderId> = std::iter::once(main_id).chain(plan.orders[1..].iter().map(|_| ids.order_id())).collect();
+        // The legs' ids after the main order's (none to collect, so nothing allocated,
+        // for a plain order).
+        let leg_ids: Vec<OrderId> = (1..orders_planned).map(|_| ids.order_id()).collect();
+        let leg_id = |i: usize| if i == 0 { main_id } else { leg_ids[i - 1] };
         let main_quantity = main.quantity;
-        let mut main = Some(main); // moved into the first event, not copied
-        for (i, p) in plan.orders.iter().enumerate() {
-            let mut spec = if i == 0 { main.take().unwrap_or_else(|| p.spec.clone()) } else { p.spec.clone() };
+        let (contingency, parent, sibling) = contingencies;
+        let first = PlannedOrder { spec: main, contingency, parent, sibling };
+        for (i, p) in std::iter::once(first).chain(planned).enumerate() {
+            let mut spec = p.spec;
             if i > 0 && p.contingency == Some(Contingency::Oco) {
                 spec.quantity = main_quantity; // an OCO leg follows a resized main order
             }
             let held = p.parent.is_some();
             let status = if held { OrderStatus::Held } else { OrderStatus::Submitted };
             let event = OrderSubmitted {
-                order_id: leg_ids[i],
+                order_id: leg_id(i),
                 requested_quantity: if i == 0 { requested } else { spec.quantity },
-                risk_note: if i == 0 { note.clone() } else { String::new() },
+                risk_note: if i == 0 { std::mem::take(&mut note) } else { String::new() },
                 spec,
                 status,
-                link: link(p.contingency, main_id, p.parent.map(|j| leg_ids[j]), p.sibling.map(|j| leg_ids[j])),
+                link: link(p.contingency, main_id, p.parent.map(|j| leg_id(j)), p.sibling.map(|j| leg_id(j))),
                 submitted_at: now,
             };
             self.emit(&mut out, Event::OrderSubmitted(event), now)?;
             if !held && !self.is_live() {
-                let venue_order_id = leg_ids[i].to_string();
-                self.emit(&mut out, Event::OrderAccepted(OrderAccepted { order_id: leg_ids[i], venue_order_id }), now)?;
+                let venue_order_id = leg_id(i).to_string();
+                self.emit(&mut out, Event::OrderAccepted(OrderAccepted { order_id: leg_id(i), venue_order_id }), now)?;
             }
         }
         Ok(Submitted { order_id: main_id, created: true, events: out })
@@ -196,22 +205,29 @@ impl ExecutionCore {
 
     /// The pre-trade risk check: `Ok(None)` approved, `Ok(Some((quantity, why)))` resized,
     /// `Err(why)` refused. Reduce-only orders only ever shrink risk and are approved.
-    fn risk_decision(&self, spec: &OrderSpec, mark: Option<Fixed>) -> Result<Option<(Fixed, String)>, String> {
+    fn risk_decision(&mut self, spec: &OrderSpec, mark: Option<Fixed>) -> Result<Option<(Fixed, String)>, String> {
         if spec.reduce_only {
             return Ok(None);
         }
         let Some(price) = spec.price.or(spec.stop_price).or(mark) else {
             return Err(format!("no market price for {} yet (no candles): the order cannot be valued", spec.symbol));
         };
-        let positions = self
-            .portfolio
-            .open_positions()
-            .map(|p| RiskPosition {
-                symbol: p.symbol.clone(),
-                quantity: p.quantity.to_f64(),
-                price: p.mark_price.unwrap_or(p.average_price).to_f64(),
-            })
-            .collect();
+        // The check's inputs are built in buffers the core keeps (each position's symbol
+        // rewritten in place): no allocation per order once they have grown.
+        let mut positions = std::mem::take(&mut self.risk_positions);
+        let mut n = 0;
+        for p in self.portfolio.open_positions() {
+            let (quantity, price) = (p.quantity.to_f64(), p.mark_price.unwrap_or(p.average_price).to_f64());
+            match positions.get_mut(n) {
+                Some(r) => {
+                    r.symbol.clone_from(&p.symbol);
+                    (r.quantity, r.price) = (quantity, price);
+                }
+                None => positions.push(RiskPosition { symbol: p.symbol.clone(), quantity, price }),
+            }
+            n += 1;
+        }
+        positions.truncate(n);
         let snapshot = PortfolioSnapshot {
             equity: self.portfolio.equity().to_f64(),
             positions,
@@ -219,8 +235,12 @@ impl ExecutionCore {
             day_start_equity: self.day_start.map(|(_, e)| e.to_f64()),
         };
         let side = if spec.side == Side::Buy { RiskSide::Buy } else { RiskSide::Sell };
-        let proposed = ProposedOrder { symbol: spec.symbol.clone(), side, quantity: spec.quantity.to_f64(), price: price.to_f64() };
-        match pre_trade_check(&proposed, &snapshot, &self.config.limits) {
+        let mut symbol = std::mem::take(&mut self.risk_symbol);
+        symbol.clone_from(&spec.symbol);
+        let proposed = ProposedOrder { symbol, side, quantity: spec.quantity.to_f64(), price: price.to_f64() };
+        let decision = pre_trade_check(&proposed, &snapshot, &self.config.limits);
+        (self.risk_positions, self.risk_symbol) = (snapshot.positions, proposed.symbol);
+        match decision {
             PreTradeDecision::Approve => Ok(None),
             PreTradeDecision::Refuse { reason } => Err(reason),
             PreTradeDecision::Resize { quantity, reason } => {

@@ -16,14 +16,18 @@ use tradpal_messages::{Candle, Event, OrderExpired, OrderFilled, OrderId, OrderS
 impl ExecutionCore {
     /// Orders of `symbol` that a bar opening at `open` may touch, in submission order.
     fn eligible(&self, symbol: &str, open: Timestamp) -> Vec<OrderId> {
-        let Some(set) = self.open_by_symbol.get(symbol) else { return vec![] };
-        set.iter()
-            .map(|(_, id)| *id)
-            .filter(|id| {
-                let o = &self.orders[id];
-                o.status.is_working() && open >= o.matched_until
-            })
-            .collect()
+        let mut ids = Vec::new();
+        self.eligible_into(symbol, open, &mut ids);
+        ids
+    }
+
+    /// [`Self::eligible`] appended to `ids` (a buffer reused from bar to bar).
+    fn eligible_into(&self, symbol: &str, open: Timestamp, ids: &mut Vec<OrderId>) {
+        let Some(set) = self.open_by_symbol.get(symbol) else { return };
+        ids.extend(set.iter().map(|(_, id)| *id).filter(|id| {
+            let o = &self.orders[id];
+            o.status.is_working() && open >= o.matched_until
+        }));
     }
 
     /// Matches journaled bars (`cause` = the journal sequence of their record) against
@@ -64,12 +68,17 @@ impl ExecutionCore {
         mut matched: impl FnMut(&mut Vec<Event>),
     ) -> Result<(), ExecutionError> {
         let close_time = Timestamp(bar.open_time.0.saturating_add(timeframe.nanos()));
-        let eligible = self.eligible(symbol, bar.open_time);
+        // The buffer lives in the core between bars (no allocation per bar with an order
+        // working); an error drops it, and the next bar starts a new one.
+        let mut eligible = std::mem::take(&mut self.eligible_scratch);
+        eligible.clear();
+        self.eligible_into(symbol, bar.open_time, &mut eligible);
         for id in &eligible {
             self.match_one(out, *id, bar, close_time, cause)?;
             matched(out);
         }
         self.after_bar(symbol, &eligible, bar, close_time);
+        self.eligible_scratch = eligible;
         Ok(())
     }
 
@@ -189,7 +198,7 @@ impl ExecutionCore {
             let e = OrderFilled {
                 order_id: id,
                 fill_seq: o.fill_count + 1,
-                symbol: symbol.clone(),
+                symbol, // its last use: moved, not copied
                 side: o.spec.side,
                 quantity: f.quantity,
                 price: f.price,

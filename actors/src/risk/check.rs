@@ -99,17 +99,32 @@ pub(crate) fn finite(what: &str, v: f64) -> Result<f64, RiskError> {
 /// Symbols must be non-empty, at most 64 characters, and unique within one request
 /// (they key maps and tables in the answers).
 pub(crate) fn symbols<'a>(field: &str, names: impl IntoIterator<Item = &'a str>) -> Result<(), RiskError> {
+    // The first few names are compared with each other in place (the pre-trade check
+    // asks this for every order, with one or a handful of names): no set to allocate.
+    let mut first: [&str; SYMBOLS_SCANNED_MAX] = [""; SYMBOLS_SCANNED_MAX];
     let mut seen = std::collections::BTreeSet::new();
     for (i, s) in names.into_iter().enumerate() {
         if s.is_empty() || s.chars().count() > 64 {
             return Err(RiskError::invalid(format!("{field}[{i}]"), "a symbol must have 1 to 64 characters"));
         }
-        if !seen.insert(s) {
+        let repeated = if i < SYMBOLS_SCANNED_MAX {
+            first[i] = s;
+            first[..i].contains(&s)
+        } else {
+            if seen.is_empty() {
+                seen.extend(first); // the scanned ones join the set once
+            }
+            !seen.insert(s)
+        };
+        if repeated {
             return Err(RiskError::invalid(format!("{field}[{i}]"), format!("symbol {s:?} appears more than once")));
         }
     }
     Ok(())
 }
+
+/// Names [`symbols`] checks for repeats by scanning, before it builds a set.
+const SYMBOLS_SCANNED_MAX: usize = 16;
 
 #[cfg(test)]
 mod tests {
@@ -134,5 +149,15 @@ mod tests {
         assert!(symbols("symbols", ["A", "B"]).is_ok());
         assert!(symbols("symbols", ["A", "A"]).is_err());
         assert!(symbols("symbols", [""]).is_err());
+        // Past the scanned few: a repeat of a scanned name, of a later one, and none.
+        let names: Vec<String> = (0..40).map(|i| format!("S{i}/USDT")).collect();
+        let mut list: Vec<&str> = names.iter().map(String::as_str).collect();
+        assert!(symbols("symbols", list.iter().copied()).is_ok());
+        list.push("S3/USDT");
+        let e = symbols("symbols", list.iter().copied()).unwrap_err().to_string();
+        assert!(e.contains("symbols[40]") && e.contains("S3/USDT"), "{e}");
+        list[40] = "S30/USDT";
+        assert!(symbols("symbols", list.iter().copied()).unwrap_err().to_string().contains("symbols[40]"));
+        assert!(symbols("symbols", ["A", "B", "A"]).unwrap_err().to_string().contains("symbols[2]"));
     }
 }

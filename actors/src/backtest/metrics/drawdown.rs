@@ -50,22 +50,31 @@ pub fn drawdown_periods(equity: &[EquityPoint]) -> Result<Vec<DrawdownPeriod>, M
 /// bar at or above the peak closes it.
 fn periods(equity: &[EquityPoint]) -> Vec<DrawdownPeriod> {
     let mut out = Vec::new();
-    let mut peak = 0usize;
-    let mut trough: Option<usize> = None;
+    each_period(equity, |p| out.push(p));
+    out
+}
+
+/// Calls `f` with each period of a validated curve, oldest first (the one walk behind
+/// [`periods`] and [`summary`]; the summary keeps no list).
+fn each_period(equity: &[EquityPoint], mut f: impl FnMut(DrawdownPeriod)) {
+    // The peak's and trough's values ride along with their indexes (no reload per bar);
+    // `trough_value` is +inf while no period is open, so the first bar below opens one.
+    let (mut peak, mut peak_value) = (0usize, equity.first().map_or(0.0, |p| p.equity));
+    let (mut trough, mut trough_value) = (None::<usize>, f64::INFINITY);
     for (i, p) in equity.iter().enumerate().skip(1) {
-        if p.equity >= equity[peak].equity {
+        if p.equity >= peak_value {
             if let Some(t) = trough.take() {
-                out.push(period(equity, peak, t, Some(i)));
+                f(period(equity, peak, t, Some(i)));
+                trough_value = f64::INFINITY;
             }
-            peak = i;
-        } else if trough.is_none_or(|t| p.equity < equity[t].equity) {
-            trough = Some(i);
+            (peak, peak_value) = (i, p.equity);
+        } else if p.equity < trough_value {
+            (trough, trough_value) = (Some(i), p.equity);
         }
     }
     if let Some(t) = trough {
-        out.push(period(equity, peak, t, None));
+        f(period(equity, peak, t, None));
     }
-    out
 }
 
 fn period(equity: &[EquityPoint], peak: usize, trough: usize, end: Option<usize>) -> DrawdownPeriod {
@@ -83,11 +92,13 @@ fn period(equity: &[EquityPoint], peak: usize, trough: usize, end: Option<usize>
 /// the deepest period's depth: within a period the trough is the lowest point under one
 /// fixed peak, so this equals `max_t (1 - equity_t / peak_t)`.
 pub(crate) fn summary(equity: &[EquityPoint]) -> Summary {
-    let all = periods(equity);
-    let max_drawdown = all.iter().map(|p| p.depth).fold(0.0, f64::max);
-    let longest = all.iter().fold(None::<DrawdownPeriod>, |best, p| match best {
-        Some(b) if b.bars >= p.bars => Some(b),
-        _ => Some(*p),
+    let mut max_drawdown = 0.0;
+    let mut longest = None::<DrawdownPeriod>;
+    each_period(equity, |p| {
+        max_drawdown = f64::max(max_drawdown, p.depth);
+        if longest.is_none_or(|b| b.bars < p.bars) {
+            longest = Some(p); // the first on ties
+        }
     });
     Summary { max_drawdown, longest }
 }
