@@ -125,16 +125,25 @@ impl Fixed {
             return Err(FixedError::OutOfRange(x.to_string()));
         }
         let scaled = x * FIXED_ONE as f64;
+        // Within i64, rounded in integers: the same value as `floor` / `ceil` / `round`
+        // (library calls on the baseline target; a backtest converts a close each bar).
+        // `t` is `scaled` toward zero; `frac = scaled - t` is exact (below 2^53 both are
+        // within a factor of two, or `t` is 0; above, `scaled` is whole and `frac` 0).
+        if scaled.abs() < 9.0e18 {
+            let t = scaled as i64;
+            let frac = scaled - t as f64;
+            let r = match rounding {
+                Rounding::Down => t - i64::from(frac < 0.0),
+                Rounding::Up => t + i64::from(frac > 0.0),
+                Rounding::Nearest => t + i64::from(frac >= 0.5) - i64::from(frac <= -0.5),
+            };
+            return Ok(Fixed(i128::from(r)));
+        }
         let r = match rounding {
             Rounding::Down => scaled.floor(),
             Rounding::Up => scaled.ceil(),
             Rounding::Nearest => scaled.round(),
         };
-        // `r` is a whole number: within i64 one hardware conversion gives the same value
-        // as the 128-bit one (a library call), and prices and quantities are that small.
-        if r.abs() < 9.0e18 {
-            return Ok(Fixed(r as i64 as i128));
-        }
         Ok(Fixed(r as i128))
     }
 
@@ -418,6 +427,25 @@ mod tests {
         }
     }
 
+    #[test]
+    fn f64_rounding_sweeps_halves() {
+        let define = |x: f64, r: Rounding| {
+            let scaled = x * FIXED_ONE as f64;
+            Fixed(match r {
+                Rounding::Down => scaled.floor(),
+                Rounding::Up => scaled.ceil(),
+                Rounding::Nearest => scaled.round(),
+            } as i128)
+        };
+        let edges = [0.0, -0.0, 0.5e-8, -0.5e-8, 1.5e-8, -2.5e-8, 9.0e10, 9.2e10, -9.2e10, 1e18, -1e18, 2f64.powi(53) / 1e8];
+        let halves = (-20_000..20_000).map(|i| (f64::from(i) + 0.5) / FIXED_ONE as f64);
+        for x in edges.into_iter().chain(halves) {
+            for r in [Rounding::Down, Rounding::Up, Rounding::Nearest] {
+                assert_eq!(Fixed::from_f64_rounded(x, r).unwrap(), define(x, r), "{x} {r:?}");
+            }
+        }
+    }
+
     proptest! {
         #[test]
         fn text_round_trips(raw in -FIXED_ABS_MAX..=FIXED_ABS_MAX) {
@@ -450,6 +478,24 @@ mod tests {
             let small = x / 1e9; // prices and quantities: the i64 path
             let r = (small * FIXED_ONE as f64).round();
             prop_assert_eq!(Fixed::from_f64_rounded(small, Rounding::Nearest).unwrap(), Fixed(r as i128));
+        }
+
+        #[test]
+        fn f64_rounding_at_halves_and_edges(k in -(1i64 << 53)..(1i64 << 53), e in 0u32..12, m in 0usize..7) {
+            // Halves, near-halves and whole values of every size, both signs.
+            let base = k as f64 / 10f64.powi(e as i32);
+            let x = [base, base + 0.5e-8, base - 0.5e-8, -base, base * 1e-8, (k as f64 + 0.5) * 1e-8, f64::from_bits(base.to_bits() + 1)][m];
+            for rounding in [Rounding::Down, Rounding::Up, Rounding::Nearest] {
+                let scaled = x * FIXED_ONE as f64;
+                let want = match rounding {
+                    Rounding::Down => scaled.floor(),
+                    Rounding::Up => scaled.ceil(),
+                    Rounding::Nearest => scaled.round(),
+                };
+                if x.abs() <= 1e18 {
+                    prop_assert_eq!(Fixed::from_f64_rounded(x, rounding).unwrap(), Fixed(want as i128), "{} {:?}", x, rounding);
+                }
+            }
         }
 
         #[test]

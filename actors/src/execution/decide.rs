@@ -150,7 +150,7 @@ impl ExecutionCore {
                 risk_note: if i == 0 { std::mem::take(&mut note) } else { String::new() },
                 spec,
                 status,
-                link: link(p.contingency, main_id, p.parent.map(|j| leg_id(j)), p.sibling.map(|j| leg_id(j))),
+                link: link(p.contingency, main_id, p.parent.map(&leg_id), p.sibling.map(&leg_id)),
                 submitted_at: now,
             };
             self.emit(&mut out, Event::OrderSubmitted(event), now)?;

@@ -178,20 +178,45 @@ pub fn compute(input: &MetricsInput) -> Result<Metrics, MetricsError> {
 /// parameters are checked as in [`compute`].
 pub(crate) fn compute_recorded(input: &MetricsInput) -> Result<Metrics, MetricsError> {
     debug_assert_eq!(validate::equity(input.equity), Ok(()), "the engine recorded a curve compute would refuse");
-    validate::all_but_the_curve(input)?;
-    compute_valid(input)
+    // The return statistics (the two longest passes) start beside the remaining checks:
+    // statistics of a bad benchmark are only numbers, dropped when a check fails.
+    compute_checked(input, || validate::all_but_the_curve(input))
 }
+
+/// Curves at least this long have their return statistics computed on a second thread,
+/// beside the checks still to run, the drawdowns and the trade statistics (a scoped
+/// thread costs tens of microseconds; a million points take milliseconds).
+pub const METRICS_PARALLEL_POINTS_MIN: usize = 100_000;
 
 /// [`compute`] after the checks.
 fn compute_valid(input: &MetricsInput) -> Result<Metrics, MetricsError> {
+    compute_checked(input, || Ok(()))
+}
+
+/// [`compute_valid`], running `check` (the last checks of the input) first or beside the
+/// return statistics: its error, if any, is the answer.
+fn compute_checked(input: &MetricsInput, check: impl FnOnce() -> Result<(), MetricsError>) -> Result<Metrics, MetricsError> {
     let span_ns = input.equity[input.equity.len() - 1].time.0 - input.equity[0].time.0;
     let ann = annualisation(input.bar_interval_ns, input.calendar, span_ns, input.equity.len() - 1)?;
     let ppy = ann.periods_per_year;
     let rf_bar = input.risk_free_rate / ppy;
     let points = input.equity;
-    let r = ReturnStats::of(curve_returns(points), input.benchmark.map(returns_of), rf_bar);
+    let stats = || ReturnStats::of(curve_returns(points), input.benchmark.map(returns_of), rf_bar);
+    // The drawdowns and trade statistics only once the checks passed (they assume them).
+    let rest = || check().map(|()| (drawdown::summary(points), trade_stats(input.trades)));
+    let (r, rest) = if points.len() >= METRICS_PARALLEL_POINTS_MIN {
+        std::thread::scope(|s| {
+            let r = std::thread::Builder::new().name("metrics".into()).spawn_scoped(s, stats).ok();
+            let rest = rest();
+            // A thread that could not start (or died) leaves the statistics to this one.
+            (r.and_then(|h| h.join().ok()).unwrap_or_else(stats), rest)
+        })
+    } else {
+        let rest = rest();
+        (stats(), rest)
+    };
+    let (dd, trade_stats) = rest?;
     let (first, last) = (points[0].equity, points[points.len() - 1].equity);
-    let dd = drawdown::summary(points);
     let cagr = cagr(first, last, ann.years);
     let (alpha, beta) = alpha_beta_of(&r, rf_bar, ppy);
     Ok(Metrics {
@@ -209,7 +234,7 @@ fn compute_valid(input: &MetricsInput) -> Result<Metrics, MetricsError> {
         max_drawdown_duration_bars: dd.longest.map_or(0, |p| p.bars),
         max_drawdown_duration_start: dd.longest.map(|p| p.start),
         max_drawdown_duration_end: dd.longest.and_then(|p| p.end),
-        trade_stats: trade_stats(input.trades),
+        trade_stats,
         exposure_time: input.exposure_bars as f64 / points.len() as f64,
         buy_and_hold_return: input.benchmark.map(buy_and_hold_return),
         alpha,

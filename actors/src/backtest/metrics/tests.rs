@@ -174,3 +174,29 @@ fn cagr_counts_calendar_years_and_sharpe_the_observed_bars() {
     let eq = compute(&MetricsInput { calendar: Calendar::Equities252, ..input(&points, &[]) }).unwrap();
     assert_eq!((eq.annualisation.periods_per_year, eq.cagr), (252.0, m.cagr));
 }
+
+#[test]
+fn long_curves_take_the_parallel_path_with_the_same_results_and_refusals() {
+    // Long enough for the return statistics to run on their own thread.
+    let n = METRICS_PARALLEL_POINTS_MIN + 7;
+    let values: Vec<f64> = (0..n).map(|i| 100.0 + (i as f64 * 0.37).sin() * 5.0 + i as f64 * 1e-4).collect();
+    let points = curve(&values);
+    let bench: Vec<f64> = (0..n).map(|i| 50.0 + (i as f64 * 0.11).cos()).collect();
+    let trades = [trade(5.0), trade(-2.0)];
+    let long = MetricsInput { benchmark: Some(&bench), risk_free_rate: 0.03, exposure_bars: n / 2, ..input(&points, &trades) };
+    let parallel = compute(&long).unwrap();
+    assert_eq!(compute_recorded(&long).unwrap(), parallel);
+    // The same numbers as each metric's own function (the sequential definitions).
+    let returns: Vec<f64> = values.windows(2).map(|w| w[1] / w[0] - 1.0).collect();
+    let ppy = parallel.annualisation.periods_per_year;
+    assert_eq!(parallel.sharpe_ratio, sharpe_ratio(&returns, 0.03 / ppy, ppy));
+    assert_eq!(parallel.max_drawdown, drawdown::summary(&points).max_drawdown);
+    assert_eq!(parallel.trade_stats, trade_stats(&trades));
+    // A bad benchmark is refused on the parallel path too, whatever the thread computed.
+    let mut bad = bench.clone();
+    bad[n / 3] = 0.0;
+    let refused = MetricsInput { benchmark: Some(&bad), ..long };
+    assert!(matches!(compute_recorded(&refused), Err(MetricsError::Benchmark { .. })), "{:?}", compute_recorded(&refused));
+    let bad_trade = [TradeRecord { pnl: f64::NAN, ..trade(1.0) }];
+    assert!(compute_recorded(&MetricsInput { trades: &bad_trade, ..long }).is_err());
+}
