@@ -1,4 +1,5 @@
-//! CSV import: parse and validate in one streaming pass.
+//! CSV import: parse and validate in one streaming pass (a long input's parsing on a
+//! thread beside the validation: see [`import_csv`]).
 //!
 //! Parsing (syntax) and validation (meaning) stay separate modules; this is the seam
 //! where a file becomes a [`ValidationReport`]. Parse rejections and validation
@@ -8,27 +9,92 @@
 use super::csv::{CsvError, CsvLimits, CsvReader, CsvRecord};
 use super::validate::{ValidationReport, Validator};
 use std::io::BufRead;
+use std::sync::mpsc;
 use tradpal_messages::{Candle, Timeframe};
+
+/// Records parsed before the rest of a long input moves to a parsing thread, and the
+/// records that thread hands over at once.
+pub const IMPORT_BATCH_ROWS: usize = 4_096;
+
+/// Batches the parsing thread may be ahead of the validator (a bounded queue: memory
+/// stays at a few batches, whatever the input's size).
+pub const IMPORT_BATCHES_QUEUED_MAX: usize = 4;
 
 /// Reads a whole CSV input of `timeframe` bars continuing the stored series ending with
 /// `last_stored` (`None` for a fresh series). Only the accepted candles are kept in
 /// memory. Fails only when the input cannot be read or has no valid header.
-pub fn import_csv<R: BufRead>(
+///
+/// An input longer than [`IMPORT_BATCH_ROWS`] rows is parsed on a thread of its own from
+/// there on while this one validates (parsing is about three quarters of the work): the
+/// validator sees the same records in the same order, so the report is the same.
+pub fn import_csv<R: BufRead + Send>(
     reader: R,
     timeframe: Timeframe,
     last_stored: Option<&Candle>,
     limits: CsvLimits,
 ) -> Result<ValidationReport, CsvError> {
     let mut validator = Validator::continuing(timeframe, last_stored.copied());
-    for record in CsvReader::with_limits(reader, limits)? {
-        match record? {
-            CsvRecord::Row(row) => {
-                validator.push(row.row, Some(row.line), row.candle);
-            }
-            CsvRecord::Rejected(rejection) => validator.reject(rejection),
+    let mut csv = CsvReader::with_limits(reader, limits)?;
+    for record in csv.by_ref().take(IMPORT_BATCH_ROWS) {
+        feed(&mut validator, record?);
+    }
+    match csv.next() {
+        None => {}
+        Some(record) => {
+            feed(&mut validator, record?);
+            rest_on_a_thread(csv, &mut validator)?;
         }
     }
     Ok(validator.finish())
+}
+
+fn feed(validator: &mut Validator, record: CsvRecord) {
+    match record {
+        CsvRecord::Row(row) => {
+            validator.push(row.row, Some(row.line), row.candle);
+        }
+        CsvRecord::Rejected(rejection) => validator.reject(rejection),
+    }
+}
+
+type Batch = Vec<Result<CsvRecord, CsvError>>;
+
+/// The rest of `csv`, parsed on a scoped thread in batches and validated here as they
+/// come; on this thread alone when no thread can be started.
+fn rest_on_a_thread<R: BufRead + Send>(csv: CsvReader<R>, validator: &mut Validator) -> Result<(), CsvError> {
+    std::thread::scope(|s| {
+        let (handover, reader_slot) = mpsc::channel::<CsvReader<R>>();
+        let (batches, parsed) = mpsc::sync_channel::<Batch>(IMPORT_BATCHES_QUEUED_MAX);
+        let (give_back, emptied) = mpsc::channel::<Batch>();
+        let parser = move || {
+            let Ok(csv) = reader_slot.recv() else { return };
+            let mut batch = Vec::with_capacity(IMPORT_BATCH_ROWS);
+            for record in csv {
+                batch.push(record);
+                if batch.len() == IMPORT_BATCH_ROWS {
+                    let next = emptied.try_recv().unwrap_or_else(|_| Vec::with_capacity(IMPORT_BATCH_ROWS));
+                    if batches.send(std::mem::replace(&mut batch, next)).is_err() {
+                        return; // the validator stopped at an error
+                    }
+                }
+            }
+            let _ = batches.send(batch);
+        };
+        // The reader moves to the thread only once it runs, so a failed start keeps it.
+        if std::thread::Builder::new().name("csv-parse".into()).spawn_scoped(s, parser).is_err() {
+            return csv.into_iter().try_for_each(|record| record.map(|r| feed(validator, r)));
+        }
+        if let Err(mpsc::SendError(csv)) = handover.send(csv) {
+            return csv.into_iter().try_for_each(|record| record.map(|r| feed(validator, r)));
+        }
+        for mut batch in parsed {
+            for record in batch.drain(..) {
+                feed(validator, record?);
+            }
+            let _ = give_back.send(batch); // the parser may be done: then dropped
+        }
+        Ok(())
+    })
 }
 
 #[cfg(test)]
@@ -96,6 +162,44 @@ mod tests {
         assert!(report.rejected_total > 4_000);
         assert_eq!(report.rejected[0].field, Some(Field::OpenTime));
         assert_eq!(report.rejected[0].line, Some(2), "2017-04-19T09:00 is not a day boundary");
+    }
+
+    /// The same input through the reader and validator on one thread, record by record.
+    fn sequential(text: &[u8], limits: CsvLimits) -> Result<ValidationReport, String> {
+        let mut validator = Validator::continuing(Timeframe::M1, None);
+        for record in CsvReader::with_limits(text, limits).map_err(|e| e.to_string())? {
+            feed(&mut validator, record.map_err(|e| e.to_string())?);
+        }
+        Ok(validator.finish())
+    }
+
+    #[test]
+    fn a_long_input_parsed_on_a_thread_reports_what_one_thread_does() {
+        // 20,000 rows (several batches past the first), with parse and validation
+        // rejections, a gap, a duplicate and blank lines on both sides of the hand-over.
+        let mut text = String::from("timestamp,open,high,low,close,volume\n");
+        let mut minute = 0i64;
+        for i in 0..20_000usize {
+            match i {
+                100 | 9_000 => text.push_str("2021-01-01T00:00:00Z,1,2,0.5,1.5\n"),
+                IMPORT_BATCH_ROWS | 12_345 => text.push('\n'),
+                7_000 => text.push_str(&format!("{},1,0.4,0.5,1.5,10\n", 1_609_459_200_000 + minute * 60_000)),
+                15_000 => minute -= 1, // a repeated minute: a duplicate
+                16_000 => minute += 5, // a gap
+                _ => {}
+            }
+            text.push_str(&format!("{},100,101,99,100.5,{}\n", 1_609_459_200_000 + minute * 60_000, i % 7));
+            minute += 1;
+        }
+        let report = import_csv(text.as_bytes(), Timeframe::M1, None, CsvLimits::default()).unwrap();
+        assert_eq!(Ok(&report), sequential(text.as_bytes(), CsvLimits::default()).as_ref());
+        assert!(report.rejected_total >= 3 && report.accepted.len() > 19_000, "{:?}", &report.rejected);
+        assert!(report.rejected.iter().any(|r| r.line.is_some_and(|l| l > 8_000)), "rejections past the first batch");
+        // A line over the limit past the first batch: the same refusal either way.
+        let limits = CsvLimits { line_bytes_max: 60 };
+        text.push_str(&format!("{},100,101,99,100.5,{}\n", 1_609_459_200_000 + minute * 60_000, "9".repeat(80)));
+        let long = import_csv(text.as_bytes(), Timeframe::M1, None, limits);
+        assert_eq!(long.map_err(|e| e.to_string()), sequential(text.as_bytes(), limits));
     }
 
     #[test]
