@@ -254,8 +254,8 @@ fn parse_common_row(line: &[u8], days: &mut DayCache) -> Option<Candle> {
     let mut values = [0.0f64; 5];
     for (i, value) in values.iter_mut().enumerate() {
         rest = rest.strip_prefix(b",")?;
-        let end = rest.iter().position(|&b| b == b',').unwrap_or(rest.len());
-        *value = parse_plain_decimal(&rest[..end])?;
+        let end;
+        (*value, end) = plain_decimal_field(rest)?;
         rest = &rest[end..];
         if i == 4 && !rest.is_empty() {
             return None;
@@ -338,6 +338,39 @@ const EXACT_POWERS_OF_TEN: [f64; 23] =
 /// of ten is one correctly rounded division, the same double `str::parse` returns
 /// (Clinger's fast path, which the standard parser also takes, minus its generality).
 /// `None` for any other form; the caller then asks `str::parse`.
+/// [`parse_plain_decimal`] of the field at the start of `text` (up to its first comma
+/// or its end), and the field's length: one pass over the bytes where that takes three
+/// (find the comma, find the dot, read the digits). The same value, or `None`, for every
+/// field (a property test compares them).
+fn plain_decimal_field(text: &[u8]) -> Option<(f64, usize)> {
+    let negative = text.first() == Some(&b'-');
+    let start = usize::from(negative);
+    let (mut mantissa, mut dot, mut end) = (0u64, None, start);
+    while let Some(&b) = text.get(end) {
+        let digit = b.wrapping_sub(b'0');
+        if digit <= 9 {
+            // Wraps only past 19 digits, refused below (at most 15).
+            mantissa = mantissa.wrapping_mul(10).wrapping_add(u64::from(digit));
+        } else if b == b'.' && dot.is_none() {
+            dot = Some(end);
+        } else if b == b',' {
+            break;
+        } else {
+            return None;
+        }
+        end += 1;
+    }
+    let (int, frac) = match dot {
+        Some(d) => (d - start, end - d - 1),
+        None => (end - start, 0),
+    };
+    if int == 0 || (dot.is_some() && frac == 0) || int + frac > 15 {
+        return None;
+    }
+    let value = mantissa as f64 / EXACT_POWERS_OF_TEN[frac];
+    Some((if negative { -value } else { value }, end))
+}
+
 fn parse_plain_decimal(text: &[u8]) -> Option<f64> {
     let (negative, body) = match text.split_first() {
         Some((b'-', rest)) => (true, rest),

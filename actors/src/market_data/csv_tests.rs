@@ -244,6 +244,14 @@ proptest! {
     }
 
     #[test]
+    fn a_field_reads_as_its_text_does(text in "-?[0-9]{0,17}\\.?[0-9]{0,17}(,[0-9.]{0,3})?|[0-9.,x -]{0,24}") {
+        let text = text.as_bytes();
+        let end = text.iter().position(|&b| b == b',').unwrap_or(text.len());
+        let want = parse_plain_decimal(&text[..end]).map(|v| (v.to_bits(), end));
+        prop_assert_eq!(plain_decimal_field(text).map(|(v, e)| (v.to_bits(), e)), want);
+    }
+
+    #[test]
     fn fast_and_general_paths_agree_on_any_row(
         minutes in 0i64..100_000_000,
         fields in proptest::collection::vec("-?[0-9]{1,9}(\\.[0-9]{1,9})?|[0-9 .e+\"-]{0,6}", 5),
