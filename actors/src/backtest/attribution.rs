@@ -147,12 +147,23 @@ fn finish(map: BTreeMap<String, Acc>) -> BTreeMap<String, Bucket> {
 pub fn attribute(trades: &[TradeRecord]) -> Attribution {
     let mut total = Acc::default();
     let (mut by_symbol, mut by_side, mut by_source, mut by_month) = (BTreeMap::new(), BTreeMap::new(), BTreeMap::new(), BTreeMap::new());
+    // A key is copied into its map once, when first seen (not once a trade: a run may
+    // close tens of thousands); a month's key is printed once a month.
+    let add = |map: &mut BTreeMap<String, Acc>, key: &str, t: &TradeRecord| match map.get_mut(key) {
+        Some(acc) => acc.add(t),
+        None => map.entry(key.to_string()).or_default().add(t),
+    };
+    let mut month: Option<((i64, u32), String)> = None;
     for t in trades {
         total.add(t);
-        by_symbol.entry(t.symbol.clone()).or_insert_with(Acc::default).add(t);
-        by_side.entry(side_name(t.side).to_string()).or_insert_with(Acc::default).add(t);
-        by_source.entry(t.source.clone()).or_insert_with(Acc::default).add(t);
-        by_month.entry(month_key(t.exit_time)).or_insert_with(Acc::default).add(t);
+        add(&mut by_symbol, &t.symbol, t);
+        add(&mut by_side, side_name(t.side), t);
+        add(&mut by_source, &t.source, t);
+        let ym = year_month(t.exit_time);
+        if month.as_ref().is_none_or(|(m, _)| *m != ym) {
+            month = Some((ym, month_key(t.exit_time)));
+        }
+        add(&mut by_month, month.as_ref().map_or("", |(_, k)| k.as_str()), t);
     }
     Attribution {
         total: total.bucket(),
