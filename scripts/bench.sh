@@ -14,7 +14,7 @@
 # scripts/bench_ml.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export CMAKE="${CMAKE:-$(command -v cmake || true)}"
+. scripts/build-deps.sh  # cmake, libclang and a C++ compiler for LightGBM
 
 CRITERION=(journal market_data regime risk backtest execution robustness sessions rl)
 E2E=(e2e_risk e2e_execution e2e_sessions e2e_smart_trade e2e_rl_infer e2e_ml_predict e2e_nats_ingest e2e_nats_commands e2e_nats_cluster)

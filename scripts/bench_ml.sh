@@ -14,7 +14,7 @@ OUT="${BENCH_ML_DIR:-target/bench-ml}"
 mkdir -p "$OUT"
 
 python3 -c 'import lightgbm, numpy' 2>/dev/null || python3 -m pip install --quiet --disable-pip-version-check lightgbm numpy
-if ! command -v cmake >/dev/null 2>&1; then python3 -m pip install --quiet --disable-pip-version-check cmake; fi
+. scripts/build-deps.sh  # cmake, libclang and a C++ compiler for LightGBM
 
 cargo build --release --locked --bin tradpal
 python3 scripts/bench_ml.py gen "$OUT/candles.csv" "$BARS" "$SEED"

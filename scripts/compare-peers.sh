@@ -28,7 +28,7 @@ ROOT=$(pwd)
 RUNS=${RUNS:-3}
 VENV=${PEERS_VENV:-$HOME/.cache/tradpal-peers-venv}
 export SPEED_DIR=${SPEED_DIR:-${TMPDIR:-/tmp}/tradpal-speed}
-export CMAKE="${CMAKE:-$(command -v cmake || true)}"
+. scripts/build-deps.sh  # cmake, libclang and a C++ compiler for LightGBM
 OUT=$(mktemp -d)
 trap 'rm -rf "$OUT"' EXIT
 
