@@ -333,11 +333,6 @@ pub fn parse_number(text: &[u8]) -> Option<f64> {
 const EXACT_POWERS_OF_TEN: [f64; 23] =
     [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22];
 
-/// The common case of a price or volume, `[-]digits[.digits]` with at most 15 digits, in
-/// one exact step: the digits as an integer (exact below 2^53) divided by an exact power
-/// of ten is one correctly rounded division, the same double `str::parse` returns
-/// (Clinger's fast path, which the standard parser also takes, minus its generality).
-/// `None` for any other form; the caller then asks `str::parse`.
 /// [`parse_plain_decimal`] of the field at the start of `text` (up to its first comma
 /// or its end), and the field's length: one pass over the bytes where that takes three
 /// (find the comma, find the dot, read the digits). The same value, or `None`, for every
@@ -371,6 +366,11 @@ fn plain_decimal_field(text: &[u8]) -> Option<(f64, usize)> {
     Some((if negative { -value } else { value }, end))
 }
 
+/// The common case of a price or volume, `[-]digits[.digits]` with at most 15 digits, in
+/// one exact step: the digits as an integer (exact below 2^53) divided by an exact power
+/// of ten is one correctly rounded division, the same double `str::parse` returns
+/// (Clinger's fast path, which the standard parser also takes, minus its generality).
+/// `None` for any other form; the caller then asks `str::parse`.
 fn parse_plain_decimal(text: &[u8]) -> Option<f64> {
     let (negative, body) = match text.split_first() {
         Some((b'-', rest)) => (true, rest),
