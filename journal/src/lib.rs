@@ -31,6 +31,8 @@
 //!   acknowledged only once the replication log holds them too (off by default).
 //! - `read.rs`: range cursor (crc + chain checked; large reads, batches, no per-record
 //!   copy) and indexed single-record reads.
+//! - `read_ahead.rs`: a long range's cursor on a thread of its own (checks and hashes
+//!   there, decoding in the caller), the same records and errors in the same order.
 //! - `hash_batch.rs`: the chain hashes of a batch of records at once, queued as places in
 //!   the reader's buffer, for the cursor and the scan (which hashes the records ahead of it).
 //! - `blake3_lanes.rs`: blake3 of 16 inputs of up to one chunk at once, each with its own
@@ -53,7 +55,8 @@
 //!   a failed write poisons (alone in its binary: it sets a process-wide file size limit);
 //!   `tests/truncate.rs`: [`truncate_after`] saves the cut records first and leaves a
 //!   verifiable journal that takes new appends; `tests/read.rs`: range reads of records
-//!   of every size from any start, and damage found by a running journal's reader.
+//!   of every size from any start, and damage found by a running journal's reader, each
+//!   on both paths (on the caller's thread and read ahead).
 //! - `benches/journal.rs`: durable appends/s at 1, 8, 64 writers; replay and open records/s.
 //!
 //! A data directory holds `journal/` (the segments: the truth) and `index/` (sled:
@@ -129,6 +132,7 @@ mod hash_batch;
 mod index;
 mod journal;
 mod read;
+mod read_ahead;
 mod recovery;
 mod replication;
 mod scan;

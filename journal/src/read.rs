@@ -10,6 +10,7 @@ use crate::error::JournalError;
 use crate::format::{self, Corruption, Hash, Header, RecordFault, HEADER_BYTES};
 use crate::hash_batch::BatchHasher;
 use crate::index::{Index, Location};
+use crate::read_ahead::{ReadAhead, READ_AHEAD_RECORDS_MIN};
 use crate::scan::{decode_checked, decode_checked_or};
 use crate::segment::segment_path;
 use std::fs::File;
@@ -83,6 +84,7 @@ struct Ready {
 }
 
 /// What `Cursor::next_raw` read (the payload is `Cursor::payload` until the next call).
+#[derive(Debug, Clone, Copy)]
 pub(crate) struct RawRecord {
     pub sequence: u64,
     pub location: Location,
@@ -130,6 +132,15 @@ impl Cursor {
 
     pub fn next_seq(&self) -> u64 {
         self.next_seq
+    }
+
+    pub fn journal_dir(&self) -> &Path {
+        &self.journal_dir
+    }
+
+    /// The last sequence it yields.
+    pub fn last_seq(&self) -> u64 {
+        self.last_seq
     }
 
     /// The payload of the record `next_raw` returned last.
@@ -316,18 +327,54 @@ fn check_header(header: &Header, crc: u32, seq: u64, prev_hash: Option<&Hash>) -
 
 /// Streams `from..=to` in order; see [`crate::Journal::read_range`].
 pub struct RangeIter {
-    cursor: Option<Cursor>,
+    source: Source,
     decoder: EnvelopeDecoder,
     from: u64,
     pending_error: Option<JournalError>,
 }
 
+/// Where a range's checked records come from: the cursor on this thread, or (a long
+/// range) the same cursor on a thread of its own (`read_ahead.rs`).
+enum Source {
+    Done,
+    Inline(Box<Cursor>),
+    Ahead(Box<ReadAhead>),
+}
+
+impl Source {
+    fn next_raw(&mut self) -> Option<Result<RawRecord, JournalError>> {
+        match self {
+            Source::Done => None,
+            Source::Inline(cursor) => cursor.next_raw(),
+            Source::Ahead(ahead) => ahead.next_raw(),
+        }
+    }
+
+    /// The payload of the record `next_raw` returned last, and the journal's directory.
+    fn payload(&self) -> (&[u8], &Path) {
+        match self {
+            Source::Done => unreachable!("no record was read"),
+            Source::Inline(cursor) => (cursor.payload(), cursor.journal_dir()),
+            Source::Ahead(ahead) => (ahead.payload(), ahead.journal_dir()),
+        }
+    }
+}
+
 impl RangeIter {
     pub(crate) fn new(cursor: Result<Option<Cursor>, JournalError>, from: u64) -> RangeIter {
-        match cursor {
-            Ok(cursor) => RangeIter { cursor, decoder: EnvelopeDecoder::new(), from: from.max(1), pending_error: None },
-            Err(e) => RangeIter { cursor: None, decoder: EnvelopeDecoder::new(), from, pending_error: Some(e) },
-        }
+        let from = from.max(1);
+        let (source, pending_error) = match cursor {
+            Ok(None) => (Source::Done, None),
+            Ok(Some(cursor)) if cursor.last_seq().saturating_sub(from) + 1 >= READ_AHEAD_RECORDS_MIN => {
+                match ReadAhead::start(Box::new(cursor)) {
+                    Ok(ahead) => (Source::Ahead(Box::new(ahead)), None),
+                    Err(cursor) => (Source::Inline(cursor), None),
+                }
+            }
+            Ok(Some(cursor)) => (Source::Inline(Box::new(cursor)), None),
+            Err(e) => (Source::Done, Some(e)),
+        };
+        RangeIter { source, decoder: EnvelopeDecoder::new(), from, pending_error }
     }
 }
 
@@ -341,23 +388,22 @@ impl Iterator for RangeIter {
         if let Some(e) = self.pending_error.take() {
             return Some(Err(e));
         }
-        let cursor = self.cursor.as_mut()?;
         let raw = loop {
-            match cursor.next_raw()? {
+            match self.source.next_raw()? {
                 Ok(raw) if raw.sequence < self.from => continue, // positioned before `from`
                 Ok(raw) => break raw,
                 Err(e) => {
-                    self.cursor = None; // fused after an error: nothing after it can be trusted
+                    self.source = Source::Done; // fused after an error: nothing after it can be trusted
                     return Some(Err(e));
                 }
             }
         };
-        let journal_dir = &cursor.journal_dir;
+        let (payload, journal_dir) = self.source.payload();
         let fail = |r| corrupt(journal_dir, raw.location, raw.sequence, r);
-        match decode_checked_or(&mut self.decoder, cursor.payload(), raw.sequence, fail) {
+        match decode_checked_or(&mut self.decoder, payload, raw.sequence, fail) {
             Ok(envelope) => Some(Ok(envelope)),
             Err(e) => {
-                self.cursor = None; // fused after an error: nothing after it can be trusted
+                self.source = Source::Done; // fused after an error: nothing after it can be trusted
                 Some(Err(e))
             }
         }

@@ -1,7 +1,8 @@
 //! Range and single-record reads through the batched cursor (`read.rs`): records of every
 //! size (across buffer refills, blake3's one-chunk limit and segment rolls) read back
 //! exactly from any start; a record damaged under a running journal is reported at its
-//! sequence after every record before it, and nothing after it is returned.
+//! sequence after every record before it, and nothing after it is returned. Both on the
+//! caller's thread and, for ranges of 8,192 records and more, read ahead on a thread.
 
 mod common;
 
@@ -62,35 +63,71 @@ fn records_of_every_size_read_back_from_any_start() {
 }
 
 #[test]
+fn a_long_range_read_ahead_on_a_thread_reads_back_exactly() {
+    // Past the read-ahead threshold (8,192 records), across segment rolls and batch
+    // hand-overs (about 1 KiB a record: some batches close on their byte limit), from
+    // several starts; an iterator dropped early ends its thread.
+    const RECORDS: u64 = 12_000;
+    let dir = tempfile::tempdir().unwrap();
+    let options = JournalOptions { segment_bytes_max: 2 << 20, ..JournalOptions::default() };
+    let (journal, _) = Journal::open(dir.path(), options).unwrap();
+    let mut written: Vec<Envelope> = Vec::new();
+    for chunk in 0..RECORDS / 500 {
+        let drafts = (0..500).map(|i| chunk * 500 + i).map(|n| draft(n, [0, 10, 900, 1_100, 3_000, 2_000, 50][(n % 7) as usize])).collect();
+        written.extend(journal.append_batch(drafts).unwrap());
+    }
+    assert!(segment_files(dir.path()).len() > 2, "the records span several segments");
+    let all: Vec<Envelope> = journal.read_range(1, u64::MAX).collect::<Result<_, _>>().unwrap();
+    assert_eq!(all, written);
+    for from in [2, 257, 3_001] {
+        for to in [from + 8_191, RECORDS] {
+            let got: Vec<Envelope> = journal.read_range(from, to).collect::<Result<_, _>>().unwrap();
+            assert_eq!(got, written[(from - 1) as usize..to as usize], "read_range({from}, {to})");
+        }
+    }
+    let first: Vec<u64> = journal.read_range(1, u64::MAX).take(10).map(|r| r.unwrap().sequence).collect();
+    assert_eq!(first, (1..=10).collect::<Vec<_>>());
+    assert_eq!(journal.read_range(1, u64::MAX).count() as u64, RECORDS, "a second full read after an early drop");
+    journal.close().unwrap();
+}
+
+#[test]
 fn a_record_damaged_under_a_running_journal_is_reported_at_its_sequence() {
-    const RECORDS: u64 = 700;
-    const DAMAGED: u64 = 300; // past the first batch of 256 records
+    damaged_record_is_reported(700, 300); // past the first batch of 256 records
+}
+
+#[test]
+fn a_record_damaged_in_a_range_read_ahead_is_reported_at_its_sequence() {
+    damaged_record_is_reported(12_000, 9_000); // a range long enough to be read ahead
+}
+
+fn damaged_record_is_reported(records: u64, damaged: u64) {
     let dir = tempfile::tempdir().unwrap();
     let (journal, _) = Journal::open(dir.path(), JournalOptions::default()).unwrap();
-    for chunk in 0..RECORDS / 100 {
+    for chunk in 0..records / 100 {
         journal.append_batch((0..100).map(|i| draft(chunk * 100 + i, 50)).collect()).unwrap();
     }
     let segment = segment_files(dir.path()).pop().unwrap();
-    let (_, offset, _, _) = record_spans(&segment).into_iter().find(|s| s.0 == DAMAGED).unwrap();
+    let (_, offset, _, _) = record_spans(&segment).into_iter().find(|s| s.0 == damaged).unwrap();
     let file = std::fs::OpenOptions::new().read(true).write(true).open(&segment).unwrap();
     let mut byte = [0u8; 1];
     let at = offset + HEADER_BYTES as u64 + 10;
     file.read_exact_at(&mut byte, at).unwrap();
     file.write_all_at(&[byte[0] ^ 0x04], at).unwrap();
 
-    let mut records = journal.read_range(1, RECORDS);
-    for seq in 1..DAMAGED {
+    let mut records = journal.read_range(1, records);
+    for seq in 1..damaged {
         assert_eq!(records.next().unwrap().unwrap().sequence, seq);
     }
     match records.next() {
         Some(Err(JournalError::Corrupt { sequence, offset: o, reason, .. })) => {
-            assert_eq!((sequence, o), (DAMAGED, offset), "{reason}");
+            assert_eq!((sequence, o), (damaged, offset), "{reason}");
             assert!(reason.contains("crc"), "{reason}");
         }
-        other => panic!("expected corruption at {DAMAGED}, got {other:?}"),
+        other => panic!("expected corruption at {damaged}, got {other:?}"),
     }
     assert!(records.next().is_none(), "nothing after damage is returned");
-    assert!(journal.get(DAMAGED).is_err());
-    assert_eq!(journal.get(DAMAGED - 1).unwrap().unwrap().sequence, DAMAGED - 1);
-    assert_eq!(journal.get(DAMAGED + 80).unwrap().unwrap().sequence, DAMAGED + 80, "indexed reads start past the damage");
+    assert!(journal.get(damaged).is_err());
+    assert_eq!(journal.get(damaged - 1).unwrap().unwrap().sequence, damaged - 1);
+    assert_eq!(journal.get(damaged + 80).unwrap().unwrap().sequence, damaged + 80, "indexed reads start past the damage");
 }
