@@ -17,6 +17,7 @@ use std::fs::File;
 use std::ops::Range;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use tradpal_messages::codec::EnvelopeDecoder;
 use tradpal_messages::{Envelope, SessionId};
 
@@ -26,6 +27,8 @@ const READ_BUFFER_BYTES_MAX: usize = 1 << 20;
 const READ_BUFFER_BYTES_MIN: usize = 16 << 10;
 /// Bytes per record assumed when sizing the buffer.
 const READ_RECORD_BYTES_TYPICAL: u64 = 512;
+/// Given-back buffers a cursor keeps for reuse (read ahead, a handful are in flight).
+const READ_BUFFERS_SPARE_MAX: usize = 8;
 
 fn corrupt(journal_dir: &Path, loc: Location, sequence: u64, reason: impl ToString) -> JournalError {
     JournalError::Corrupt { file: segment_path(journal_dir, loc.segment), offset: loc.offset, sequence, reason: reason.to_string() }
@@ -50,7 +53,11 @@ pub(crate) struct Cursor {
     segment_idx: usize,
     file: Option<File>,
     /// Bytes of the current segment from file offset `buf_offset`; `buf[..filled]` valid.
-    buf: Vec<u8>,
+    /// Shared only with read-ahead batches that hold records in it (`read_ahead.rs`):
+    /// then a refill continues in another buffer instead of moving this one.
+    buf: Arc<Vec<u8>>,
+    /// Buffers read-ahead batches gave back, for the next refill of a shared `buf`.
+    spare: Vec<Vec<u8>>,
     buf_offset: u64,
     filled: usize,
     /// File offset and sequence of the next record to parse.
@@ -111,7 +118,8 @@ impl Cursor {
             segments,
             segment_idx,
             file: None,
-            buf: Vec::new(),
+            buf: Arc::default(),
+            spare: Vec::new(),
             buf_offset: offset,
             filled: 0,
             offset,
@@ -146,6 +154,19 @@ impl Cursor {
     /// The payload of the record `next_raw` returned last.
     pub fn payload(&self) -> &[u8] {
         &self.buf[self.current.clone()]
+    }
+
+    /// The buffer holding that payload, and where it lies in it (read-ahead batches keep
+    /// the buffer instead of copying the payload).
+    pub fn payload_in_buffer(&self) -> (&Arc<Vec<u8>>, Range<usize>) {
+        (&self.buf, self.current.clone())
+    }
+
+    /// Takes back a buffer a read-ahead batch no longer needs, for a later refill.
+    pub fn recycle(&mut self, buf: Vec<u8>) {
+        if self.spare.len() < READ_BUFFERS_SPARE_MAX {
+            self.spare.push(buf);
+        }
     }
 
     /// Reads the next record, or `None` past `last_seq` (and after an error).
@@ -290,16 +311,31 @@ impl Cursor {
         }
         // Keep the unread bytes, drop the rest, then read to fill the buffer.
         let keep = (self.offset - self.buf_offset) as usize..self.filled;
-        self.buf.copy_within(keep.clone(), 0);
+        let buf = match Arc::get_mut(&mut self.buf) {
+            Some(buf) => {
+                buf.copy_within(keep.clone(), 0);
+                buf
+            }
+            None => {
+                // Read-ahead batches still hold records in it: continue in another.
+                let mut fresh = self.spare.pop().unwrap_or_default();
+                if fresh.len() < keep.len() {
+                    fresh.resize(keep.len(), 0);
+                }
+                fresh[..keep.len()].copy_from_slice(&self.buf[keep.clone()]);
+                self.buf = Arc::new(fresh);
+                Arc::get_mut(&mut self.buf).expect("a new buffer is not shared")
+            }
+        };
         self.filled = keep.len();
         self.buf_offset = self.offset;
         let size = self.buffer_bytes.max(n);
-        if self.buf.len() < size {
-            self.buf.resize(size, 0);
+        if buf.len() < size {
+            buf.resize(size, 0);
         }
         let file = self.file.as_ref().expect("opened above");
         while self.filled < n {
-            let read = file.read_at(&mut self.buf[self.filled..], self.buf_offset + self.filled as u64).map_err(io_err)?;
+            let read = file.read_at(&mut buf[self.filled..], self.buf_offset + self.filled as u64).map_err(io_err)?;
             if read == 0 {
                 return Err(self.corrupt_here(self.parse_seq, "segment ends before a durable record"));
             }

@@ -5,9 +5,10 @@
 //! Why a thread: the cursor's work is already batched (crc and blake3 over 16 records
 //! side by side, `crc_batch.rs` and `hash_batch.rs`); what is left to win is the second
 //! core. The records, their order, their checks and the error that ends a damaged range
-//! are the cursor's, unchanged: the thread copies each checked record's payload into a
-//! batch and hands batches over in order, so a range reads the same on either path
-//! (tests/read.rs reads both).
+//! are the cursor's, unchanged: the thread hands the checked records over in batches, in
+//! order, with the cursor's read buffers that hold them (shared, not copied: while a
+//! batch holds a buffer, the cursor refills another, and the last holder gives it back),
+//! so a range reads the same on either path (tests/read.rs reads both).
 //!
 //! Bounds: [`READ_AHEAD_BATCHES_QUEUED_MAX`] batches of at most
 //! [`READ_AHEAD_BATCH_RECORDS`] records and about [`READ_AHEAD_BATCH_BYTES_MAX`] bytes
@@ -21,6 +22,7 @@ use crate::read::{Cursor, RawRecord};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 
 /// Ranges of at least this many records are read ahead on a thread (a thread costs tens
@@ -40,9 +42,12 @@ pub(crate) const READ_AHEAD_BATCHES_QUEUED_MAX: usize = 4;
 
 #[derive(Default)]
 struct Batch {
-    records: Vec<(RawRecord, Range<usize>)>,
-    /// The records' payloads, one after another.
-    bytes: Vec<u8>,
+    /// Each record, where its payload lies, and in which of `buffers`.
+    records: Vec<(RawRecord, Range<usize>, usize)>,
+    /// The cursor's read buffers holding the payloads (shared, not copied: the cursor
+    /// continues in another buffer while a batch holds one).
+    buffers: Vec<Arc<Vec<u8>>>,
+    payload_bytes: usize,
     /// The error that ends the range, after the records.
     error: Option<JournalError>,
     /// Set on the thread's last batch: a hang-up without it means the thread died.
@@ -56,7 +61,7 @@ pub(crate) struct ReadAhead {
     thread: Option<JoinHandle<()>>,
     current: Batch,
     handed: usize,
-    payload: Range<usize>,
+    payload: (usize, Range<usize>),
 }
 
 impl ReadAhead {
@@ -78,7 +83,7 @@ impl ReadAhead {
         if let Err(mpsc::SendError(cursor)) = handover.send(cursor) {
             return Err(cursor);
         }
-        Ok(ReadAhead { journal_dir, batches, emptied, thread: Some(thread), current: Batch::default(), handed: 0, payload: 0..0 })
+        Ok(ReadAhead { journal_dir, batches, emptied, thread: Some(thread), current: Batch::default(), handed: 0, payload: (0, 0..0) })
     }
 
     pub fn journal_dir(&self) -> &Path {
@@ -88,9 +93,9 @@ impl ReadAhead {
     /// As [`Cursor::next_raw`].
     pub fn next_raw(&mut self) -> Option<Result<RawRecord, JournalError>> {
         loop {
-            if let Some((raw, payload)) = self.current.records.get(self.handed) {
+            if let Some((raw, payload, buffer)) = self.current.records.get(self.handed) {
                 self.handed += 1;
-                self.payload = payload.clone();
+                self.payload = (*buffer, payload.clone());
                 return Some(Ok(*raw));
             }
             if let Some(e) = self.current.error.take() {
@@ -114,7 +119,7 @@ impl ReadAhead {
 
     /// As [`Cursor::payload`].
     pub fn payload(&self) -> &[u8] {
-        &self.current.bytes[self.payload.clone()]
+        &self.current.buffers[self.payload.0][self.payload.1.clone()]
     }
 }
 
@@ -124,18 +129,27 @@ fn read(mut cursor: Cursor, out: &SyncSender<Batch>, reuse: &Receiver<Batch>) {
     loop {
         let mut batch = reuse.try_recv().unwrap_or_default();
         batch.records.clear();
-        batch.bytes.clear();
+        batch.payload_bytes = 0;
+        for buffer in batch.buffers.drain(..) {
+            // The last holder of a buffer gives it back to the cursor for reuse.
+            if let Ok(buffer) = Arc::try_unwrap(buffer) {
+                cursor.recycle(buffer);
+            }
+        }
         debug_assert!(batch.error.is_none() && !batch.last, "a used batch was ended");
-        while batch.records.len() < READ_AHEAD_BATCH_RECORDS && batch.bytes.len() < READ_AHEAD_BATCH_BYTES_MAX {
+        while batch.records.len() < READ_AHEAD_BATCH_RECORDS && batch.payload_bytes < READ_AHEAD_BATCH_BYTES_MAX {
             match cursor.next_raw() {
                 None => {
                     batch.last = true;
                     break;
                 }
                 Some(Ok(raw)) => {
-                    let start = batch.bytes.len();
-                    batch.bytes.extend_from_slice(cursor.payload());
-                    batch.records.push((raw, start..batch.bytes.len()));
+                    let (buffer, payload) = cursor.payload_in_buffer();
+                    if batch.buffers.last().is_none_or(|last| !Arc::ptr_eq(last, buffer)) {
+                        batch.buffers.push(Arc::clone(buffer));
+                    }
+                    batch.payload_bytes += payload.len();
+                    batch.records.push((raw, payload, batch.buffers.len() - 1));
                 }
                 Some(Err(e)) => {
                     batch.error = Some(e);
