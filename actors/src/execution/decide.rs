@@ -96,9 +96,7 @@ impl ExecutionCore {
         // The plan is consumed from here: each spec moves into its event, none is copied.
         let orders_planned = plan.orders.len();
         let mut planned = plan.orders.into_iter();
-        let first = planned.next().expect("a plan starts with its main order");
-        let contingencies = (first.contingency, first.parent, first.sibling);
-        let mut main = first.spec;
+        let PlannedOrder { spec: mut main, contingency, parent, sibling } = planned.next().expect("a plan starts with its main order");
         let requested = main.quantity;
         // Kill switch, then risk.
         let refusal = self.kill_switch_refusal(&main).map(|r| (RejectSource::KillSwitch, r));
@@ -135,7 +133,6 @@ impl ExecutionCore {
         let leg_ids: Vec<OrderId> = (1..orders_planned).map(|_| ids.order_id()).collect();
         let leg_id = |i: usize| if i == 0 { main_id } else { leg_ids[i - 1] };
         let main_quantity = main.quantity;
-        let (contingency, parent, sibling) = contingencies;
         let first = PlannedOrder { spec: main, contingency, parent, sibling };
         for (i, p) in std::iter::once(first).chain(planned).enumerate() {
             let mut spec = p.spec;

@@ -333,10 +333,10 @@ pub fn parse_number(text: &[u8]) -> Option<f64> {
 const EXACT_POWERS_OF_TEN: [f64; 23] =
     [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22];
 
-/// [`parse_plain_decimal`] of the field at the start of `text` (up to its first comma
-/// or its end), and the field's length: one pass over the bytes where that takes three
-/// (find the comma, find the dot, read the digits). The same value, or `None`, for every
-/// field (a property test compares them).
+/// The plain decimal at the start of `text`, up to its first comma or its end (the form
+/// and why it is exact: [`parse_plain_decimal`]), and the field's length: one pass over
+/// the bytes where splitting first takes three (find the comma, find the dot, read the
+/// digits). A property test checks that a field reads as its text up to the comma does.
 fn plain_decimal_field(text: &[u8]) -> Option<(f64, usize)> {
     let negative = text.first() == Some(&b'-');
     let start = usize::from(negative);
@@ -372,28 +372,8 @@ fn plain_decimal_field(text: &[u8]) -> Option<(f64, usize)> {
 /// (Clinger's fast path, which the standard parser also takes, minus its generality).
 /// `None` for any other form; the caller then asks `str::parse`.
 fn parse_plain_decimal(text: &[u8]) -> Option<f64> {
-    let (negative, body) = match text.split_first() {
-        Some((b'-', rest)) => (true, rest),
-        _ => (false, text),
-    };
-    let (int, frac) = match body.iter().position(|&b| b == b'.') {
-        Some(dot) => (&body[..dot], &body[dot + 1..]),
-        None => (body, &body[body.len()..]),
-    };
-    let has_dot = int.len() < body.len();
-    if int.is_empty() || (has_dot && frac.is_empty()) || int.len() + frac.len() > 15 {
-        return None;
-    }
-    let mut mantissa = 0u64;
-    for &b in int.iter().chain(frac) {
-        let digit = b.wrapping_sub(b'0');
-        if digit > 9 {
-            return None;
-        }
-        mantissa = mantissa * 10 + u64::from(digit);
-    }
-    let value = mantissa as f64 / EXACT_POWERS_OF_TEN[frac.len()];
-    Some(if negative { -value } else { value })
+    // The whole text as one field: a comma ends a field early, and is refused here.
+    plain_decimal_field(text).and_then(|(value, end)| (end == text.len()).then_some(value))
 }
 
 /// A field without surrounding whitespace and one pair of surrounding double quotes.

@@ -81,10 +81,11 @@ fn rest_on_a_thread<R: BufRead + Send>(csv: CsvReader<R>, validator: &mut Valida
             let _ = batches.send(batch);
         };
         // The reader moves to the thread only once it runs, so a failed start keeps it.
-        if std::thread::Builder::new().name("csv-parse".into()).spawn_scoped(s, parser).is_err() {
-            return csv.into_iter().try_for_each(|record| record.map(|r| feed(validator, r)));
-        }
-        if let Err(mpsc::SendError(csv)) = handover.send(csv) {
+        let unsent = match std::thread::Builder::new().name("csv-parse".into()).spawn_scoped(s, parser) {
+            Ok(_) => handover.send(csv).err().map(|mpsc::SendError(csv)| csv),
+            Err(_) => Some(csv),
+        };
+        if let Some(csv) = unsent {
             return csv.into_iter().try_for_each(|record| record.map(|r| feed(validator, r)));
         }
         for mut batch in parsed {
