@@ -127,6 +127,26 @@ fn check_price(field: &str, p: Fixed, inst: &Instrument) -> Result<(), OrderRequ
     Ok(())
 }
 
+/// Bytes allowed in a client order id: A-Z a-z 0-9 - _ . : (all ASCII, so a byte is a
+/// character here, and a non-ASCII byte is refused).
+const CLIENT_ID_BYTE_OK: [bool; 256] = {
+    let mut ok = [false; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        ok[c] = b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':');
+        c += 1;
+    }
+    ok
+};
+
+/// Whether every byte of `id` is allowed. A table and no early exit: a generated id's hex
+/// digits mix letters and digits at random, and `is_ascii_alphanumeric`'s branches
+/// mispredicted on them (about a tenth of a backtest order's submission).
+fn client_id_chars_ok(id: &str) -> bool {
+    id.bytes().fold(true, |ok, c| ok & CLIENT_ID_BYTE_OK[usize::from(c)])
+}
+
 /// Validates one order's own fields (not its contingencies) into a spec.
 pub fn validate_spec(
     r: &OrderRequest,
@@ -135,12 +155,7 @@ pub fn validate_spec(
     now: Timestamp,
     mark: Option<Fixed>,
 ) -> Result<OrderSpec, OrderRequestError> {
-    // Every allowed character is ASCII, so bytes are characters here (and a non-ASCII
-    // byte is refused): no UTF-8 decoding, once per order of a backtest.
-    if client_order_id.is_empty()
-        || client_order_id.len() > CLIENT_ORDER_ID_CHARS_MAX
-        || !client_order_id.bytes().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.' | b':'))
-    {
+    if client_order_id.is_empty() || client_order_id.len() > CLIENT_ORDER_ID_CHARS_MAX || !client_id_chars_ok(&client_order_id) {
         return Err(err("client_order_id", format!("must be 1..={CLIENT_ORDER_ID_CHARS_MAX} characters of A-Z a-z 0-9 - _ . :")));
     }
     let q = r.quantity;
@@ -316,4 +331,21 @@ pub fn plan(
     orders.push(PlannedOrder { spec: main, contingency, parent: None, sibling: sibling_of_main });
     orders.extend(legs);
     Ok(Plan { orders })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_client_id_table_allows_exactly_the_documented_bytes() {
+        for c in 0..=255u8 {
+            let documented = c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.' | b':');
+            assert_eq!(CLIENT_ID_BYTE_OK[usize::from(c)], documented, "byte {c}");
+        }
+        assert!(client_id_chars_ok("tp-0123456789abcdef:A_b.c"));
+        assert!(!client_id_chars_ok("tp-01 23"));
+        assert!(!client_id_chars_ok("tp-é"));
+        assert!(!client_id_chars_ok("a/b"));
+    }
 }
