@@ -43,6 +43,11 @@ fn parse_u128_id(kind: &'static str, text: &str) -> Result<u128, IdParseError> {
 /// printed on hot paths (every paper order's venue order id), where formatting through a
 /// temporary string and five pieces cost more than the rest of the submission.
 fn fmt_u128_id(v: u128, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    f.write_str(std::str::from_utf8(&u128_id_bytes(v)).map_err(|_| fmt::Error)?)
+}
+
+/// The 36 ASCII bytes of [`fmt_u128_id`].
+fn u128_id_bytes(v: u128) -> [u8; 36] {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut buf = [b'-'; 36];
     let mut j = 0;
@@ -53,7 +58,7 @@ fn fmt_u128_id(v: u128, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         buf[j] = HEX[((v >> (124 - 4 * i)) & 0xf) as usize];
         j += 1;
     }
-    f.write_str(std::str::from_utf8(&buf).map_err(|_| fmt::Error)?)
+    buf
 }
 
 macro_rules! define_id {
@@ -64,6 +69,12 @@ macro_rules! define_id {
         pub struct $name(pub u128);
 
         impl $name {
+            /// `to_string()` without the formatting machinery (a paper order's venue
+            /// order id is one, every order of a backtest).
+            pub fn to_id_string(self) -> String {
+                String::from_utf8(u128_id_bytes(self.0).to_vec()).expect("hex digits and dashes are ASCII")
+            }
+
             /// The id's big-endian bytes (index keys sort like the ids).
             pub fn to_bytes(self) -> [u8; 16] {
                 self.0.to_be_bytes()
@@ -211,6 +222,7 @@ mod tests {
             let h = format!("{:032x}", id.0);
             let pieces = format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32]);
             assert_eq!(text, pieces, "8-4-4-4-12 hex digits");
+            assert_eq!(id.to_id_string(), text);
         }
         assert_eq!(OrderId(u128::MAX).to_string(), "ffffffff-ffff-ffff-ffff-ffffffffffff");
         assert_eq!(OrderId(0xab).to_string(), "00000000-0000-0000-0000-0000000000ab");

@@ -222,7 +222,7 @@ impl Fixed {
 
     /// True when `self` is a whole multiple of `step`.
     pub fn is_multiple_of(self, step: Self) -> bool {
-        step.0 > 0 && self.0 % step.0 == 0
+        step.0 > 0 && div_rem(self.0, step.0).is_some_and(|(_, r)| r == 0)
     }
 
     pub fn min(self, o: Self) -> Self {
@@ -463,6 +463,15 @@ mod tests {
             prop_assert!(n == lo || n == hi);
             let s = x.round_to_step(y, Rounding::Down).unwrap();
             prop_assert!(s <= x && s.is_multiple_of(y) && x.0 - s.0 < y.0);
+        }
+
+        #[test]
+        fn multiple_of_is_the_128_bit_remainder(
+            a in prop_oneof![any::<i128>(), any::<i64>().prop_map(i128::from), (-1000i128..1000).prop_map(|k| k * 1_000_000)],
+            b in prop_oneof![any::<i128>(), any::<i64>().prop_map(i128::from), Just(FIXED_ONE), 1i128..10_000_000],
+        ) {
+            let expected = b > 0 && a % b == 0;
+            prop_assert_eq!(Fixed(a).is_multiple_of(Fixed(b)), expected);
         }
 
         #[test]

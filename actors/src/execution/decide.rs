@@ -49,12 +49,10 @@ pub struct Submitted {
 /// formatting machinery: one per backtest order).
 fn generated_client_id(nonce: u128) -> String {
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(35);
-    s.push_str("tp-");
-    for i in 0..32 {
-        s.push(HEX[((nonce >> (124 - 4 * i)) & 0xf) as usize] as char);
-    }
-    s
+    let mut id = Vec::with_capacity(35);
+    id.extend_from_slice(b"tp-");
+    id.extend((0..32).map(|i| HEX[((nonce >> (124 - 4 * i)) & 0xf) as usize]));
+    String::from_utf8(id).expect("hex digits are ASCII")
 }
 
 impl ExecutionCore {
@@ -152,7 +150,7 @@ impl ExecutionCore {
             };
             self.emit(&mut out, Event::OrderSubmitted(event), now)?;
             if !held && !self.is_live() {
-                let venue_order_id = leg_id(i).to_string();
+                let venue_order_id = leg_id(i).to_id_string();
                 self.emit(&mut out, Event::OrderAccepted(OrderAccepted { order_id: leg_id(i), venue_order_id }), now)?;
             }
         }

@@ -225,10 +225,16 @@ fn check_row(c: &Candle, timeframe: Timeframe) -> Result<(), (Field, Problem)> {
 }
 
 /// The gap between consecutive bars opening at `previous` and `next`, if bars are missing.
-/// Computed in i128: open times at opposite ends of the range must not overflow.
+/// Open times at opposite ends of the range overflow an i64 difference: those are
+/// computed in i128. The usual row (the next bar, one step later) divides nothing: an
+/// i128 division is a library call, once per row of an import.
 fn gap_between(previous: Timestamp, next: Timestamp, timeframe: Timeframe) -> Option<Gap> {
-    let step = i128::from(timeframe.nanos());
-    let missing = (i128::from(next.0) - i128::from(previous.0)) / step - 1;
+    let step = timeframe.nanos();
+    let missing = match next.0.checked_sub(previous.0) {
+        Some(d) if d < step.saturating_mul(2) => return None, // d / step - 1 <= 0
+        Some(d) => i128::from(d / step - 1),
+        None => (i128::from(next.0) - i128::from(previous.0)) / i128::from(step) - 1,
+    };
     if missing <= 0 {
         return None;
     }
@@ -378,6 +384,22 @@ mod tests {
     }
 
     proptest! {
+        /// The division-free and i64 paths give what the i128 arithmetic gives, near the
+        /// next bar, far apart, backwards, and at the ends of the range.
+        #[test]
+        fn a_gap_is_computed_as_in_i128(
+            previous in prop_oneof![any::<i64>(), Just(i64::MIN), Just(i64::MAX), -1_000i64..1_000],
+            delta in prop_oneof![any::<i64>(), -3 * MIN..5 * MIN, Just(2 * MIN), Just(2 * MIN - 1)],
+        ) {
+            let tf = Timeframe::M1;
+            let next = previous.saturating_add(delta);
+            let step = i128::from(tf.nanos());
+            let missing = (i128::from(next) - i128::from(previous)) / step - 1;
+            let expected = (missing > 0).then(|| i64::try_from(missing).unwrap_or(i64::MAX));
+            let got = gap_between(Timestamp(previous), Timestamp(next), tf);
+            prop_assert_eq!(got.map(|g| g.missing_bars), expected);
+        }
+
         #[test]
         fn any_input_gives_a_consistent_report(
             stored in proptest::option::of(any_candle()),
