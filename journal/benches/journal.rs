@@ -1,5 +1,6 @@
 //! Journal throughput: durable appends/s at 1, 8 and 64 concurrent writers (each writer
-//! waits for its append's ack before the next, as an actor does), and replay records/s.
+//! waits for its append's ack before the next, as an actor does) on OS threads and at 64
+//! and 256 on tokio tasks, and replay records/s.
 //!
 //! Files go under cargo's target tmp dir (a real disk), not /tmp (maybe tmpfs, where
 //! fsync is free and the numbers would lie).
@@ -66,6 +67,47 @@ fn appends(c: &mut Criterion) {
     group.finish();
 }
 
+/// The same appends from tokio tasks on a two-worker runtime (each awaits its append's
+/// ack before the next, as an actor does): how the service's actors append. The thread
+/// version above wakes one OS thread per answer, which on a 2-core VM costs a good part
+/// of a group's time; a task's wake-up is a queue push.
+fn appends_tasks(c: &mut Criterion) {
+    let mut group = c.benchmark_group("append_durable_tasks");
+    group.sample_size(10).warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(3));
+    group.throughput(Throughput::Elements(1));
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+    for tasks in [64u64, 256] {
+        let dir = temp_dir();
+        let (journal, _) = Journal::open(dir.path(), JournalOptions::default()).expect("open");
+        group.bench_with_input(BenchmarkId::from_parameter(tasks), &tasks, |b, &tasks| {
+            b.iter_custom(|iters| {
+                runtime.block_on(async {
+                    let start = Instant::now();
+                    let handles: Vec<_> = (0..tasks)
+                        .map(|t| {
+                            let journal = journal.clone();
+                            let share = iters / tasks + u64::from(t < iters % tasks);
+                            tokio::spawn(async move {
+                                for n in 0..share {
+                                    journal.append_async(draft(n)).await.expect("append");
+                                }
+                            })
+                        })
+                        .collect();
+                    for h in handles {
+                        h.await.expect("task");
+                    }
+                    start.elapsed()
+                })
+            });
+        });
+        let s = journal.stats();
+        eprintln!("  {tasks} tasks: {} groups, {:.1} records/group", s.groups, s.records as f64 / s.groups.max(1) as f64);
+        journal.close().expect("close");
+    }
+    group.finish();
+}
+
 fn replay(c: &mut Criterion) {
     let dir = temp_dir();
     let (journal, _) = Journal::open(dir.path(), JournalOptions::default()).expect("open");
@@ -100,5 +142,5 @@ fn replay(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, appends, replay);
+criterion_group!(benches, appends, appends_tasks, replay);
 criterion_main!(benches);

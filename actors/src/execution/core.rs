@@ -112,6 +112,9 @@ pub struct ExecutionCore {
     pub(super) order_number: BTreeMap<OrderId, u64>,
     /// Non-terminal orders per symbol, by submission number.
     pub(super) open_by_symbol: BTreeMap<String, BTreeSet<(u64, OrderId)>>,
+    /// How many orders `open_by_symbol` holds in all: a bar with nothing working anywhere
+    /// (most bars of a backtest) looks nothing up, and a submission counts nothing.
+    open_total: usize,
     /// Children held until a parent fills.
     pub(super) children: BTreeMap<OrderId, Vec<OrderId>>,
     pub(super) portfolio: Portfolio,
@@ -155,6 +158,7 @@ impl ExecutionCore {
             by_client: BTreeMap::new(),
             order_number: BTreeMap::new(),
             open_by_symbol: BTreeMap::new(),
+            open_total: 0,
             children: BTreeMap::new(),
             portfolio: Portfolio::new(&currency),
             trading_state: TradingState::Active,
@@ -178,7 +182,8 @@ impl ExecutionCore {
     }
 
     pub fn open_orders(&self) -> usize {
-        self.open_by_symbol.values().map(|s| s.len()).sum()
+        debug_assert_eq!(self.open_total, self.open_by_symbol.values().map(|s| s.len()).sum::<usize>(), "the open-order count");
+        self.open_total
     }
 
     /// The order a client order id names, while the core holds it.
@@ -267,6 +272,7 @@ impl ExecutionCore {
                         self.open_by_symbol.insert(e.spec.symbol.clone(), BTreeSet::from([(n, e.order_id)]));
                     }
                 }
+                self.open_total += 1; // `n` is new: the set grew
                 self.orders.insert(e.order_id, order);
                 Ok(())
             }
@@ -393,7 +399,9 @@ impl ExecutionCore {
         let Some(order) = self.orders.get(&id) else { return };
         let key = (self.order_number[&id], id);
         if let Some(set) = self.open_by_symbol.get_mut(&order.spec.symbol) {
-            set.remove(&key);
+            if set.remove(&key) {
+                self.open_total -= 1;
+            }
         }
         self.finished.push_back(id);
     }

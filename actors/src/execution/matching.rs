@@ -23,6 +23,9 @@ impl ExecutionCore {
 
     /// [`Self::eligible`] appended to `ids` (a buffer reused from bar to bar).
     fn eligible_into(&self, symbol: &str, open: Timestamp, ids: &mut Vec<OrderId>) {
+        if self.open_orders() == 0 {
+            return; // nothing working anywhere: no lookup
+        }
         let Some(set) = self.open_by_symbol.get(symbol) else { return };
         ids.extend(set.iter().map(|(_, id)| *id).filter(|id| {
             let o = &self.orders[id];
