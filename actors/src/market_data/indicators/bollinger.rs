@@ -87,7 +87,7 @@ pub fn bollinger_columns(values: &[f64], period: usize, k: f64) -> Result<Bollin
     Bollinger::new(period, k)?;
     let rows = || Column::rows(values.len(), period - 1);
     let mut out = Rows { upper: rows(), middle: rows(), lower: rows(), percent_b: rows(), width: rows() };
-    push_bands(values, period, k, &mut out);
+    push_bands_in(values, period, k, super::split::parts(values.len(), period), &mut out);
     let column = |values| Column::new(period - 1, values);
     Ok(BollingerColumns {
         upper: column(out.upper),
@@ -106,6 +106,24 @@ pub(super) struct Rows {
     pub lower: Vec<f64>,
     pub percent_b: Vec<f64>,
     pub width: Vec<f64>,
+}
+
+/// [`push_bands`] over the given parts of `values` (`None`: on this thread; long series
+/// with long windows run on several threads, the same rows in the same order).
+pub(super) fn push_bands_in(values: &[f64], period: usize, k: f64, parts: Option<Vec<std::ops::Range<usize>>>, out: &mut Rows) {
+    let Some(parts) = parts else { return push_bands(values, period, k, out) };
+    let rows = super::split::run(values, &parts, |part| {
+        let mut rows = Rows::default();
+        push_bands(part, period, k, &mut rows);
+        rows
+    });
+    for r in rows {
+        out.upper.extend(r.upper);
+        out.middle.extend(r.middle);
+        out.lower.extend(r.lower);
+        out.percent_b.extend(r.percent_b);
+        out.width.extend(r.width);
+    }
 }
 
 simd_dispatch!(

@@ -28,6 +28,8 @@
 //!   the EMA and Wilder recurrences without per-bar state machines) and
 //!   `simd_dispatch`, which compiles a kernel again for AVX2 + FMA or AVX-512 and picks
 //!   the copy the CPU runs (the same bits: `dispatch_tests.rs`).
+//! - `split.rs`: long series with long windows (a window is summed from its oldest
+//!   value, `period` adds) split into runs of windows on several threads, the same bits.
 //! - `column.rs`: [`Column`], one output series as `f64`s after a warm-up count; it
 //!   serializes as the `Vec<Option<f64>>` it stands for.
 //! - `table.rs`: [`compute_all`], every indicator at its default parameters as named
@@ -42,6 +44,7 @@ pub mod returns;
 pub mod rsi;
 pub mod series;
 pub mod sma;
+mod split;
 pub mod table;
 pub mod volatility;
 pub mod volume;

@@ -43,6 +43,8 @@ fn sum_start() -> f64 {
     std::iter::empty::<f64>().sum()
 }
 
+use std::ops::Range;
+
 /// Number of full windows of `period` values in `len` values.
 pub(crate) fn windows(len: usize, period: usize) -> usize {
     if period == 0 {
@@ -128,7 +130,27 @@ pub(crate) use simd_dispatch;
 /// Calls `emit` with the sum of every full window of `period` values (window `k` is
 /// `values[k..k + period]`, summed oldest first as `sum()` does), in order, in chunks of
 /// [`LANES`] and then one at a time. Nothing when `values` is shorter than one window.
+/// Long series with long windows are summed on several threads ([`super::split`]), the
+/// same values in the same order.
 pub fn rolling_sums<F: FnMut(&[f64])>(values: &[f64], period: usize, emit: F) {
+    rolling_sums_in(values, period, super::split::parts(values.len(), period), emit)
+}
+
+/// [`rolling_sums`] over the given parts (`None`: on this thread).
+pub(crate) fn rolling_sums_in<F: FnMut(&[f64])>(values: &[f64], period: usize, parts: Option<Vec<Range<usize>>>, mut emit: F) {
+    let Some(parts) = parts else { return rolling_sums_here(values, period, emit) };
+    let sums = super::split::run(values, &parts, |part| {
+        let mut sums = Vec::with_capacity(windows(part.len(), period));
+        rolling_sums_here(part, period, |s| sums.extend_from_slice(s));
+        sums
+    });
+    for chunk in sums.iter().flat_map(|s| s.chunks(LANES_AVX512)) {
+        emit(chunk);
+    }
+}
+
+/// [`rolling_sums`] on the caller's thread.
+fn rolling_sums_here<F: FnMut(&[f64])>(values: &[f64], period: usize, emit: F) {
     #[cfg(target_arch = "x86_64")]
     if std::is_x86_feature_detected!("avx512f") {
         // SAFETY: the CPU supports AVX-512F (checked just above).
@@ -176,7 +198,32 @@ fn lane_sums<const L: usize>(values: &[f64], period: usize) -> [f64; L] {
 /// [`rolling_sums`]: `emit(means, squares)`, the window's mean (`sum / period`, as
 /// `Window::mean`) and the sum of `(v - mean)^2` over it oldest first (as
 /// `Window::variance` adds it). One pass: the window is still in cache for the second sum.
+/// Long series with long windows run on several threads, as [`rolling_sums`].
 pub fn rolling_moments<F: FnMut(&[f64], &[f64])>(values: &[f64], period: usize, emit: F) {
+    rolling_moments_in(values, period, super::split::parts(values.len(), period), emit)
+}
+
+/// [`rolling_moments`] over the given parts (`None`: on this thread).
+pub(crate) fn rolling_moments_in<F: FnMut(&[f64], &[f64])>(values: &[f64], period: usize, parts: Option<Vec<Range<usize>>>, mut emit: F) {
+    let Some(parts) = parts else { return rolling_moments_here(values, period, emit) };
+    let moments = super::split::run(values, &parts, |part| {
+        let n = windows(part.len(), period);
+        let (mut means, mut squares) = (Vec::with_capacity(n), Vec::with_capacity(n));
+        rolling_moments_here(part, period, |m, s| {
+            means.extend_from_slice(m);
+            squares.extend_from_slice(s);
+        });
+        (means, squares)
+    });
+    for (means, squares) in &moments {
+        for (m, s) in means.chunks(LANES_AVX512).zip(squares.chunks(LANES_AVX512)) {
+            emit(m, s);
+        }
+    }
+}
+
+/// [`rolling_moments`] on the caller's thread.
+fn rolling_moments_here<F: FnMut(&[f64], &[f64])>(values: &[f64], period: usize, emit: F) {
     #[cfg(target_arch = "x86_64")]
     if std::is_x86_feature_detected!("avx512f") {
         // SAFETY: the CPU supports AVX-512F (checked just above).
