@@ -41,8 +41,11 @@ pub(crate) fn parts_with(len: usize, period: usize, adds_min: usize, threads: us
         return None;
     }
     let per = windows.div_ceil(threads);
-    let parts: Vec<Range<usize>> =
-        (0..threads).map(|t| (t * per, ((t + 1) * per).min(windows))).filter(|(first, end)| first < end).map(|(first, end)| first..end + period - 1).collect();
+    let parts: Vec<Range<usize>> = (0..threads)
+        .map(|t| (t * per, ((t + 1) * per).min(windows)))
+        .filter(|(first, end)| first < end)
+        .map(|(first, end)| first..end + period - 1)
+        .collect();
     debug_assert_eq!(parts.iter().map(|r| r.len() + 1 - period).sum::<usize>(), windows, "every window in exactly one part");
     Some(parts)
 }
@@ -89,7 +92,7 @@ mod split_tests {
                 x ^= x >> 7;
                 x ^= x << 17;
                 v *= 1.0 + ((x % 2001) as f64 - 1000.0) * 1e-5;
-                if x % 97 == 0 {
+                if x.is_multiple_of(97) {
                     v * 1e3
                 } else {
                     v
