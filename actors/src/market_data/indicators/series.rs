@@ -29,6 +29,8 @@
 //! correctly rounded everywhere (one instruction with FMA, libm's `fma` without), so
 //! both copies give the same bits, the first without a call per step.
 
+use std::ops::Range;
+
 /// Windows summed side by side in the plain and AVX2 copies: eight AVX2 registers.
 pub const LANES: usize = 32;
 
@@ -42,8 +44,6 @@ pub const LANES_AVX512: usize = 64;
 fn sum_start() -> f64 {
     std::iter::empty::<f64>().sum()
 }
-
-use std::ops::Range;
 
 /// Number of full windows of `period` values in `len` values.
 pub(crate) fn windows(len: usize, period: usize) -> usize {
