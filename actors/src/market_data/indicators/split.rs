@@ -23,6 +23,11 @@ pub(crate) const SPLIT_THREADS_MAX: usize = 8;
 /// [`SPLIT_THREADS_MAX`]). The core count changes only how the work is shared, never a
 /// value.
 pub(crate) fn parts(len: usize, period: usize) -> Option<Vec<Range<usize>>> {
+    // Short work first: asking for the core count reads the cgroup's files on Linux, and
+    // every batch indicator call (SMA 20 included) comes through here.
+    if windows(len, period).saturating_mul(period) < SPLIT_ADDS_MIN {
+        return None;
+    }
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     parts_with(len, period, SPLIT_ADDS_MIN, cores.min(SPLIT_THREADS_MAX))
 }
