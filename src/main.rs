@@ -5,11 +5,13 @@
 //! fails verification); 2 invalid configuration or usage.
 
 mod cli;
+mod malloc;
 
 use clap::Parser;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    malloc::keep_freed_blocks();
     let args = cli::Cli::parse_from(cli::alias(std::env::args_os().collect()));
     match cli::run(args) {
         Ok(code) => code,

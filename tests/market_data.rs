@@ -153,6 +153,29 @@ fn indicators_command_prints_json_with_nulls() {
 }
 
 #[test]
+fn indicators_bench_times_each_kernel_and_refuses_bad_counts() {
+    let file = test_data("btcperp-1m.csv");
+    let (code, out, err) = run_cli(&["indicators", "--bench", "2", "--bars", "10000", file.to_str().unwrap()], &[]);
+    assert_eq!(code, 0, "{err}");
+    let json = out.trim().strip_prefix("TRADPAL_INDICATORS ").unwrap_or_else(|| panic!("one prefixed line: {out}"));
+    let v: Value = serde_json::from_str(json).unwrap();
+    assert_eq!((v["bars"].as_u64(), v["runs"].as_u64()), (Some(10_000), Some(2)), "{v}");
+    // TA-Lib's six (the names bench_talib.py prints), the ATR over candles and the table.
+    let six = ["sma_20", "ema_20", "rsi_14", "macd_12_26_9", "bbands_20_2", "atr_14"];
+    for name in six.iter().chain(&["atr_14_candles", "compute_all"]) {
+        assert!(v[*name].as_f64().is_some_and(|ms| ms > 0.0 && ms < 10_000.0), "{name}: {v}");
+    }
+    let sum: f64 = six.iter().map(|n| v[*n].as_f64().unwrap()).sum();
+    assert!((v["all_six"].as_f64().unwrap() - sum).abs() < 1e-6, "{v}");
+    for bad in [&["--bench", "0"][..], &["--bench", "1001"], &["--bars", "10"]] {
+        let args: Vec<&str> = ["indicators"].iter().chain(bad).copied().chain([file.to_str().unwrap()]).collect();
+        let (code, out, err) = run_cli(&args, &[]);
+        assert_eq!(code, 2, "{bad:?}: {out} {err}");
+        assert!(err.contains("--bench") || err.contains("--bars"), "{bad:?}: {err}");
+    }
+}
+
+#[test]
 fn synth_is_seeded_and_imports_cleanly() {
     let dir = tempfile::tempdir().unwrap();
     let p = |n: &str| dir.path().join(n).to_str().unwrap().to_string();

@@ -117,18 +117,18 @@ impl Fixed {
 
     /// `x` rounded to 8 decimals (for computed, not user-given, values such as a
     /// slippage-adjusted price). Refuses NaN, infinities and |x| > 1e18.
+    ///
+    /// Inlined, with the rare cases out of line: a backtest converts a close every bar,
+    /// and as a call returning a `Result` (whose error holds a `String`) it cost about
+    /// as much as the conversion.
+    #[inline]
     pub fn from_f64_rounded(x: f64, rounding: Rounding) -> Result<Self, FixedError> {
-        if !x.is_finite() {
-            return Err(FixedError::NotFinite(x));
-        }
-        if x.abs() > 1e18 {
-            return Err(FixedError::OutOfRange(x.to_string()));
-        }
         let scaled = x * FIXED_ONE as f64;
         // Within i64, rounded in integers: the same value as `floor` / `ceil` / `round`
-        // (library calls on the baseline target; a backtest converts a close each bar).
-        // `t` is `scaled` toward zero; `frac = scaled - t` is exact (below 2^53 both are
-        // within a factor of two, or `t` is 0; above, `scaled` is whole and `frac` 0).
+        // (library calls on the baseline target). `t` is `scaled` toward zero;
+        // `frac = scaled - t` is exact (below 2^53 both are within a factor of two, or
+        // `t` is 0; above, `scaled` is whole and `frac` 0). False for NaN and infinities,
+        // and |x| < 9e10 here, so the checks of the wide path would pass.
         if scaled.abs() < 9.0e18 {
             let t = scaled as i64;
             let frac = scaled - t as f64;
@@ -139,6 +139,20 @@ impl Fixed {
             };
             return Ok(Fixed(i128::from(r)));
         }
+        Self::from_f64_rounded_wide(x, rounding)
+    }
+
+    /// [`Self::from_f64_rounded`] outside i64: the refusals, then rounding in `f64`.
+    #[cold]
+    #[inline(never)]
+    fn from_f64_rounded_wide(x: f64, rounding: Rounding) -> Result<Self, FixedError> {
+        if !x.is_finite() {
+            return Err(FixedError::NotFinite(x));
+        }
+        if x.abs() > 1e18 {
+            return Err(FixedError::OutOfRange(x.to_string()));
+        }
+        let scaled = x * FIXED_ONE as f64;
         let r = match rounding {
             Rounding::Down => scaled.floor(),
             Rounding::Up => scaled.ceil(),
@@ -192,7 +206,9 @@ impl Fixed {
         self.0.checked_neg().map(Fixed)
     }
 
-    /// `self * o`, rounded to 8 decimals as asked.
+    /// `self * o`, rounded to 8 decimals as asked. Inlined across crates: a backtest
+    /// values its position this way every bar.
+    #[inline]
     pub fn checked_mul(self, o: Self, rounding: Rounding) -> Option<Self> {
         // Operands within i64 (every price and quantity in practice) multiply in one
         // widening multiply that cannot overflow, instead of a checked 128-bit one.
@@ -267,6 +283,7 @@ fn div_rem(n: i128, d: i128) -> Option<(i128, i128)> {
 /// (every mark, every fill) is over 2^64 but far under 2^72, and a 128-bit division is a
 /// software routine. 10^8 = 2^8 * 5^8 and `floor(floor(m / 2^8) / 5^8) = floor(m / 10^8)`,
 /// so the shifted magnitude fits in 64 bits and divides by the constant 5^8 (a multiply).
+#[inline]
 fn div_rem_one(n: i128) -> Option<(i128, i128)> {
     const FIVE_POW_8: u64 = 390_625;
     let m = n.unsigned_abs();
@@ -279,6 +296,7 @@ fn div_rem_one(n: i128) -> Option<(i128, i128)> {
     Some(if n < 0 { (-q, -r) } else { (q, r) })
 }
 
+#[inline]
 fn div_round(n: i128, d: i128, rounding: Rounding) -> Option<i128> {
     let (q, r) = div_rem(n, d)?;
     if r == 0 {

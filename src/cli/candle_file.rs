@@ -6,7 +6,7 @@ use anyhow::Context;
 use std::io::BufReader;
 use std::path::Path;
 use std::process::ExitCode;
-use tradpal_actors::market_data::{check_timeframe, import_csv, infer_timeframe, validate_batch, CsvLimits, ValidationReport};
+use tradpal_actors::market_data::{check_timeframe, import_csv_sized, infer_timeframe, validate_batch, CsvLimits, ValidationReport};
 use tradpal_messages::{Candle, Timeframe};
 
 /// The file's candles and their timeframe. With `timeframe`, the bars' typical spacing
@@ -42,7 +42,8 @@ pub fn read(path: &Path, timeframe: Option<Timeframe>, what: &str) -> anyhow::Re
 
 fn load(path: &Path, timeframe: Timeframe, what: &str) -> anyhow::Result<Result<Vec<Candle>, ExitCode>> {
     let f = std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-    let report = import_csv(BufReader::with_capacity(1 << 20, f), timeframe, None, CsvLimits::default())
+    let bytes = f.metadata().ok().map(|m| m.len());
+    let report = import_csv_sized(BufReader::with_capacity(1 << 20, f), bytes, timeframe, None, CsvLimits::default())
         .with_context(|| format!("{}: not an OHLCV CSV", path.display()))?;
     Ok(clean(report, path, what))
 }

@@ -21,6 +21,14 @@ pub struct IndicatorsArgs {
     /// Only these indicators (comma-separated names).
     #[arg(long, value_delimiter = ',')]
     pub names: Vec<String>,
+    /// Time the kernels instead (best of RUNS calls each, after one untimed call) and
+    /// print one `TRADPAL_INDICATORS {...}` JSON line of milliseconds: the tradpal side
+    /// of `TALIB=1 scripts/compare-peers.sh` (see `indicators_bench.rs`).
+    #[arg(long, value_name = "RUNS", value_parser = clap::value_parser!(u64).range(1..=super::indicators_bench::BENCH_RUNS_MAX as u64))]
+    pub bench: Option<u64>,
+    /// With --bench: only the first N bars (e.g. 1000000, as `bench_talib.py RUNS 1000000`).
+    #[arg(long, value_name = "N", requires = "bench")]
+    pub bars: Option<usize>,
 }
 
 pub fn run(args: IndicatorsArgs) -> anyhow::Result<ExitCode> {
@@ -28,6 +36,12 @@ pub fn run(args: IndicatorsArgs) -> anyhow::Result<ExitCode> {
         Ok((bars, _)) => bars,
         Err(code) => return Ok(code),
     };
+    if let Some(runs) = args.bench {
+        let n = args.bars.unwrap_or(bars.len()).min(bars.len());
+        let timings = super::indicators_bench::run(&bars[..n], runs as usize);
+        println!("TRADPAL_INDICATORS {timings}");
+        return Ok(ExitCode::SUCCESS);
+    }
     let mut table = compute_all(&bars);
     if !args.names.is_empty() {
         if let Some(bad) = args.names.iter().find(|n| !table.columns.contains_key(*n)) {

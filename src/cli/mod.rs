@@ -32,6 +32,7 @@ mod candle_file;
 mod config;
 mod data;
 mod indicators;
+mod indicators_bench;
 mod journal;
 mod ml;
 mod ml_bench;

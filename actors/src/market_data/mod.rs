@@ -50,7 +50,7 @@ pub mod validate;
 pub(crate) mod testdata;
 
 pub use csv::{CsvError, CsvLimits, CsvReader, CsvRecord, CsvRow};
-pub use import::import_csv;
+pub use import::{import_csv, import_csv_sized};
 pub use indicators::{compute_all, run, Indicator, IndicatorError, IndicatorTable};
 pub use rejection::{Field, Problem, Rejection};
 pub use resample::{resample, Emitted, ResampleError, ResampledBar, Resampler};
