@@ -19,9 +19,9 @@
 #    `tradpal backtest` (whole process, and the engine's own bars/s), then a 100-point
 #    `tradpal optimize` grid over the same file (whole process);
 # 4. a table: bars/s, fills, final equity, and each tool's speed over tradpal's;
-# 5. with TALIB=1, TA-Lib's six indicators on the same closes (scripts/peers/bench_talib.py,
-#    best of 20 calls each, ms): the reference for the indicator kernels, to set next to
-#    `cargo bench -p tradpal-actors --bench market_data -- indicator_columns`.
+# 5. with TALIB=1, TA-Lib's six indicators on the same file (scripts/peers/bench_talib.py)
+#    next to tradpal's kernels (`tradpal indicators FILE --bench 30`), the same method on
+#    both sides (best of 30 calls each, ms, two alternating rounds), and a second table.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -65,9 +65,15 @@ tradpal_run() {
     echo "$start $end" >"$OUT/tradpal.wall"
 }
 if [ "${TALIB:-0}" = 1 ]; then
-    echo "== TA-Lib indicators (best of 20 calls each)" >&2
+    # Two rounds, each tool in turn (a shared machine's load drifts): best of 30 calls
+    # per indicator on both sides, over the same file's rows; the table takes each
+    # side's best round.
+    echo "== indicators: TA-Lib and tradpal (best of 30 calls each, two rounds)" >&2
     "$VENV/bin/pip" install -q TA-Lib >&2
-    (cd scripts/peers && "$VENV/bin/python" bench_talib.py 20) >&2
+    for _ in 1 2; do
+        (cd scripts/peers && "$VENV/bin/python" bench_talib.py 30) | tee -a "$OUT/log" >&2
+        "$TRADPAL" indicators "$CSV" --bench 30 | tee -a "$OUT/log" >&2
+    done
 fi
 
 echo "== tradpal backtest ($RUNS runs)" >&2

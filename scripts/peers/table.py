@@ -5,20 +5,22 @@ Usage: table.py LOG GRID.json. LOG holds the peers' `RESULT {json}` lines
 (bench_*.py), one `TRADPAL {json}` line per tradpal run and one `GRID {json}` line.
 Prints a Markdown table: per tool the timed part (median), its bars/s, fills, final
 equity, and how many times faster tradpal's engine is; then the grid's whole process.
+With `TALIB {json}` and `TRADPAL_INDICATORS {json}` lines (TALIB=1), a second table:
+each indicator's best time on each side (the best of their rounds) and the ratio.
 """
 import json
 import statistics
 import sys
 
 
-def speed(ratio):
-    """tradpal's engine next to a peer: "3.2x faster" or "1.6x slower"."""
-    return f"{ratio:.1f}x faster" if ratio >= 1 else f"{1 / ratio:.1f}x slower"
+def speed(ratio, digits=1):
+    """tradpal next to a peer: "3.2x faster" or "1.6x slower"."""
+    return f"{ratio:.{digits}f}x faster" if ratio >= 1 else f"{1 / ratio:.{digits}f}x slower"
 
 
 def main():
     log, grid_path = sys.argv[1], sys.argv[2]
-    peers, ours, grid = [], [], None
+    peers, ours, grid, indicators = [], [], None, {}
     for line in open(log):
         tag, _, body = line.strip().partition(" ")
         if tag == "RESULT":
@@ -27,6 +29,8 @@ def main():
             ours.append(json.loads(body))
         elif tag == "GRID":
             grid = json.loads(body)
+        elif tag in ("TALIB", "TRADPAL_INDICATORS"):
+            indicators.setdefault(tag, []).append(json.loads(body))
     if not ours:
         sys.exit("no tradpal run in the log")
     bars = ours[0]["bars"]
@@ -56,6 +60,30 @@ def main():
         search = f", of which the search {search:.2f} s" if isinstance(search, (int, float)) else ""
         print(f"100-point sma_cross grid (tradpal optimize, whole process, {points} points): "
               f"{grid['process_s']:.2f} s{search}{vs}")
+
+    if "TALIB" in indicators and "TRADPAL_INDICATORS" in indicators:
+        print()
+        indicator_table(indicators["TALIB"], indicators["TRADPAL_INDICATORS"])
+
+
+# TA-Lib's six at its defaults, in bench_talib.py's names (tradpal's line uses the same).
+INDICATORS = ["sma_20", "ema_20", "rsi_14", "macd_12_26_9", "bbands_20_2", "atr_14", "all_six"]
+
+
+def indicator_table(talib_rounds, tradpal_rounds):
+    """Best of the rounds per indicator, ms, and tradpal's speed over TA-Lib's."""
+    best = lambda rounds, name: min(r[name] for r in rounds)
+    t = talib_rounds[0]
+    print(f"Indicators over {t['bars']:,} bars, ms (best of {t['runs']} calls, best of "
+          f"{len(talib_rounds)} rounds; TA-Lib {t['talib']} through its Python wrapper):")
+    print()
+    print("| indicator | TA-Lib | tradpal | tradpal is |")
+    print("|---|---|---|---|")
+    for name in INDICATORS:
+        a, b = best(talib_rounds, name), best(tradpal_rounds, name)
+        print(f"| {name} | {a:.3f} | {b:.3f} | {speed(a / b, 2)} |")
+    for name, what in [("atr_14_candles", "ATR 14 over candles (48 bytes a bar)"), ("compute_all", "compute_all (every column)")]:
+        print(f"| {what} | | {best(tradpal_rounds, name):.3f} | |")
 
 
 if __name__ == "__main__":

@@ -1,8 +1,11 @@
 //! Bollinger Bands (John Bollinger), default 20 bars, 2 standard deviations.
 //!
 //! Definition: middle = SMA(n); sigma = the population standard deviation of the same n
-//! values (divide by n, as Bollinger specifies and TA-Lib does); upper/lower = middle
-//! +/- k * sigma. %B = (x - lower) / (upper - lower): 0 at the lower band, 1 at the upper;
+//! values (over n, as Bollinger specifies and TA-Lib does); upper/lower = middle
+//! +/- k * sigma. The squared deviations are multiplied by `1 / n` (rounded once) rather
+//! than divided by n: a division is the slowest step of a band, and each window had
+//! four (mean, variance, %B, width) besides the square root; sigma moved in the last bit
+//! for some windows when this came in (batch and incremental still bit-identical). %B = (x - lower) / (upper - lower): 0 at the lower band, 1 at the upper;
 //! when the bands coincide (sigma = 0, every value equal) %B is 0.5, the price sits on the
 //! middle. Width (BandWidth) = (upper - lower) / middle.
 //! Warm-up: n - 1 bars.
@@ -25,6 +28,8 @@ pub struct BollingerOutput {
 pub struct Bollinger {
     window: Window,
     k: f64,
+    /// `1 / period`, the variance's factor (see the module doc).
+    inverse_n: f64,
 }
 
 impl Bollinger {
@@ -37,13 +42,13 @@ impl Bollinger {
         if !(k.is_finite() && k >= 0.0) {
             return Err(IndicatorError::Deviations { k });
         }
-        Ok(Self { window: Window::new(period), k })
+        Ok(Self { window: Window::new(period), k, inverse_n: 1.0 / period as f64 })
     }
 }
 
 impl Default for Bollinger {
     fn default() -> Self {
-        Self { window: Window::new(Self::DEFAULT_PERIOD), k: Self::DEFAULT_K }
+        Self { window: Window::new(Self::DEFAULT_PERIOD), k: Self::DEFAULT_K, inverse_n: 1.0 / Self::DEFAULT_PERIOD as f64 }
     }
 }
 
@@ -56,7 +61,8 @@ impl Indicator for Bollinger {
         if !self.window.is_full() {
             return None;
         }
-        Some(bands(self.window.mean(), self.window.variance(0).sqrt(), self.k, x))
+        let (mean, squares) = self.window.moments();
+        Some(bands(mean, (squares * self.inverse_n).sqrt(), self.k, x))
     }
 }
 
@@ -142,14 +148,14 @@ simd_dispatch!(
 /// one at a time. No closure: the whole loop is compiled into each SIMD copy.
 #[inline(always)]
 pub(super) fn push_bands_generic<const LANES: usize>(values: &[f64], period: usize, k: f64, out: &mut Rows) {
-    let (windows, n) = (series::windows(values.len(), period), period as f64);
+    let (windows, inverse_n) = (series::windows(values.len(), period), 1.0 / period as f64);
     let mut start = 0;
     while start + LANES <= windows {
         let (means, squares) = series::lane_moments::<LANES>(&values[start..start + period - 1 + LANES], period);
         let newest: &[f64; LANES] = values[start + period - 1..][..LANES].try_into().expect("LANES values");
         let [mut upper, mut lower, mut percent_b, mut width] = [[0.0; LANES]; 4];
         for i in 0..LANES {
-            let b = bands(means[i], (squares[i] / n).sqrt(), k, newest[i]);
+            let b = bands(means[i], (squares[i] * inverse_n).sqrt(), k, newest[i]);
             (upper[i], lower[i], percent_b[i], width[i]) = (b.upper, b.lower, b.percent_b, b.width);
         }
         // By value: copied inline (`extend_from_slice` called `memcpy` five times a chunk).
@@ -162,7 +168,7 @@ pub(super) fn push_bands_generic<const LANES: usize>(values: &[f64], period: usi
     }
     for start in start..windows {
         let (mean, squares) = series::window_moments(&values[start..start + period]);
-        let b = bands(mean, (squares / n).sqrt(), k, values[start + period - 1]);
+        let b = bands(mean, (squares * inverse_n).sqrt(), k, values[start + period - 1]);
         out.upper.push(b.upper);
         out.middle.push(b.middle);
         out.lower.push(b.lower);

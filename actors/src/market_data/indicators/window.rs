@@ -60,9 +60,14 @@ impl Window {
 
     /// Variance around the mean (two passes): `ddof` 0 = population, 1 = sample.
     pub fn variance(&self, ddof: usize) -> f64 {
-        let mean = self.mean();
-        let squares: f64 = self.iter().map(|v| (v - mean) * (v - mean)).sum();
+        let (_, squares) = self.moments();
         squares / self.len().saturating_sub(ddof) as f64
+    }
+
+    /// The mean and the sum of squared deviations from it (two passes, oldest first).
+    pub fn moments(&self) -> (f64, f64) {
+        let mean = self.mean();
+        (mean, self.iter().map(|v| (v - mean) * (v - mean)).sum())
     }
 }
 
