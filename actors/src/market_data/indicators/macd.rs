@@ -117,10 +117,7 @@ simd_dispatch!(
 /// first `signal` lines) a signal and a histogram row too. `1 <= fast < slow`,
 /// `signal >= 1`.
 ///
-/// The steady loop writes [`STEADY_ROWS`] rows at a time into arrays (6 KiB, in the L1
-/// cache), then appends them:
-/// a `Vec::push` a row (whose rarely taken growth path is a call) made the compiler keep
-/// the EMAs on the stack across the loop, a store and a load on each chain.
+/// The steady loop writes its rows straight into the columns' reserved room.
 #[inline(always)]
 pub(super) fn push_macd_generic(
     values: &[f64],
@@ -156,23 +153,36 @@ pub(super) fn push_macd_generic(
     lines.push(line);
     signals.push(signal_ema);
     histogram.push(line - signal_ema);
-    let [mut line_rows, mut signal_rows, mut histogram_rows] = [[0.0; STEADY_ROWS]; 3];
-    for block in rest.as_slice().chunks(STEADY_ROWS) {
-        let rows = line_rows.iter_mut().zip(&mut signal_rows).zip(&mut histogram_rows);
-        for (&x, ((line_row, signal_row), histogram_row)) in block.iter().zip(rows) {
-            (fast_ema, slow_ema) = (f.step(fast_ema, x), s.step(slow_ema, x));
-            line = fast_ema - slow_ema;
-            signal_ema = g.step(signal_ema, line);
-            (*line_row, *signal_row, *histogram_row) = (line, signal_ema, line - signal_ema);
-        }
-        lines.extend_from_slice(&line_rows[..block.len()]);
-        signals.extend_from_slice(&signal_rows[..block.len()]);
-        histogram.extend_from_slice(&histogram_rows[..block.len()]);
+    // The steady rows are written into the three columns' reserved room and their
+    // lengths set once at the end (as `atr.rs::smooth`): a `Vec::push` a row (whose
+    // rarely taken growth path is a call) made the compiler keep the EMAs on the stack,
+    // a store and a load on each chain, and an L1 block copied every row once more.
+    let rest = rest.as_slice();
+    let rows = rest.len();
+    for column in [&mut *lines, &mut *signals, &mut *histogram] {
+        column.reserve(rows);
+    }
+    let filled = [lines.len(), signals.len(), histogram.len()];
+    let slots = lines.spare_capacity_mut()[..rows]
+        .iter_mut()
+        .zip(&mut signals.spare_capacity_mut()[..rows])
+        .zip(&mut histogram.spare_capacity_mut()[..rows]);
+    for (&x, ((line_slot, signal_slot), histogram_slot)) in rest.iter().zip(slots) {
+        (fast_ema, slow_ema) = (f.step(fast_ema, x), s.step(slow_ema, x));
+        line = fast_ema - slow_ema;
+        signal_ema = g.step(signal_ema, line);
+        line_slot.write(line);
+        signal_slot.write(signal_ema);
+        histogram_slot.write(line - signal_ema);
+    }
+    // SAFETY: the loop wrote `rows` slots after each column's `filled` rows (every side
+    // of the zip has `rows` items), into room `reserve` made.
+    unsafe {
+        lines.set_len(filled[0] + rows);
+        signals.set_len(filled[1] + rows);
+        histogram.set_len(filled[2] + rows);
     }
 }
-
-/// Rows [`push_macd_generic`]'s steady loop writes before appending them.
-const STEADY_ROWS: usize = 256;
 
 #[cfg(test)]
 mod tests {
