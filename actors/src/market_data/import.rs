@@ -142,6 +142,9 @@ fn rest_on_a_thread<R: BufRead + Send>(csv: CsvReader<R>, validator: &mut Valida
 mod tests {
     use super::*;
     use crate::market_data::rejection::{Field, Problem};
+    use crate::market_data::testdata;
+    use crate::market_data::validate::Gap;
+    use tradpal_messages::Timestamp;
 
     #[test]
     fn the_sized_import_is_the_same_and_reserves_from_the_head() {
@@ -161,9 +164,6 @@ mod tests {
         assert_eq!(rows_estimate(&head, 11_000), 1000 + 1000 / 16);
         assert_eq!(rows_estimate(&head, u64::MAX), IMPORT_RESERVE_ROWS_MAX);
     }
-    use crate::market_data::testdata;
-    use crate::market_data::validate::Gap;
-    use tradpal_messages::Timestamp;
 
     fn import_file(name: &str, timeframe: Timeframe) -> ValidationReport {
         import_csv(testdata::open(name), timeframe, None, CsvLimits::default()).unwrap()

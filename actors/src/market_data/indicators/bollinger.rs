@@ -2,13 +2,15 @@
 //!
 //! Definition: middle = SMA(n); sigma = the population standard deviation of the same n
 //! values (over n, as Bollinger specifies and TA-Lib does); upper/lower = middle
-//! +/- k * sigma. The squared deviations are multiplied by `1 / n` (rounded once) rather
-//! than divided by n: a division is the slowest step of a band, and each window had
-//! four (mean, variance, %B, width) besides the square root; sigma moved in the last bit
-//! for some windows when this came in (batch and incremental still bit-identical). %B = (x - lower) / (upper - lower): 0 at the lower band, 1 at the upper;
+//! +/- k * sigma. %B = (x - lower) / (upper - lower): 0 at the lower band, 1 at the upper;
 //! when the bands coincide (sigma = 0, every value equal) %B is 0.5, the price sits on the
 //! middle. Width (BandWidth) = (upper - lower) / middle.
 //! Warm-up: n - 1 bars.
+//!
+//! The squared deviations are multiplied by `1 / n` (rounded once) rather than divided
+//! by n: a division is the slowest step of a band, and each window had four (mean,
+//! variance, %B, width) besides the square root. Sigma moved in the last bit for some
+//! windows when this came in; batch and incremental are still bit-identical.
 
 use super::series::{self, simd_dispatch};
 use super::window::Window;
