@@ -46,16 +46,23 @@ fn fmt_u128_id(v: u128, f: &mut fmt::Formatter<'_>) -> fmt::Result {
     f.write_str(std::str::from_utf8(&u128_id_bytes(v)).map_err(|_| fmt::Error)?)
 }
 
+/// The 32 lower-case hex digits of `v`, most significant first (`format!("{v:032x}")`
+/// without the formatting machinery): ids and generated client order ids.
+pub fn hex_digits(v: u128) -> [u8; 32] {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    std::array::from_fn(|i| HEX[((v >> (124 - 4 * i)) & 0xf) as usize])
+}
+
 /// The 36 ASCII bytes of [`fmt_u128_id`].
 fn u128_id_bytes(v: u128) -> [u8; 36] {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let digits = hex_digits(v);
     let mut buf = [b'-'; 36];
     let mut j = 0;
-    for i in 0..32 {
+    for (i, d) in digits.into_iter().enumerate() {
         if matches!(i, 8 | 12 | 16 | 20) {
             j += 1; // the dash already there
         }
-        buf[j] = HEX[((v >> (124 - 4 * i)) & 0xf) as usize];
+        buf[j] = d;
         j += 1;
     }
     buf
@@ -223,6 +230,7 @@ mod tests {
             let pieces = format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32]);
             assert_eq!(text, pieces, "8-4-4-4-12 hex digits");
             assert_eq!(id.to_id_string(), text);
+            assert_eq!(hex_digits(id.0).as_slice(), h.as_bytes());
         }
         assert_eq!(OrderId(u128::MAX).to_string(), "ffffffff-ffff-ffff-ffff-ffffffffffff");
         assert_eq!(OrderId(0xab).to_string(), "00000000-0000-0000-0000-0000000000ab");

@@ -48,10 +48,9 @@ pub struct Submitted {
 /// `tp-` and the nonce as 32 lower-case hex digits (`format!("tp-{:032x}")`, without the
 /// formatting machinery: one per backtest order).
 fn generated_client_id(nonce: u128) -> String {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut id = Vec::with_capacity(35);
     id.extend_from_slice(b"tp-");
-    id.extend((0..32).map(|i| HEX[((nonce >> (124 - 4 * i)) & 0xf) as usize]));
+    id.extend_from_slice(&tradpal_messages::ids::hex_digits(nonce));
     String::from_utf8(id).expect("hex digits are ASCII")
 }
 

@@ -44,13 +44,17 @@ impl Bollinger {
         if !(k.is_finite() && k >= 0.0) {
             return Err(IndicatorError::Deviations { k });
         }
-        Ok(Self { window: Window::new(period), k, inverse_n: 1.0 / period as f64 })
+        Ok(Self::unchecked(period, k))
+    }
+
+    fn unchecked(period: usize, k: f64) -> Self {
+        Self { window: Window::new(period), k, inverse_n: 1.0 / period as f64 }
     }
 }
 
 impl Default for Bollinger {
     fn default() -> Self {
-        Self { window: Window::new(Self::DEFAULT_PERIOD), k: Self::DEFAULT_K, inverse_n: 1.0 / Self::DEFAULT_PERIOD as f64 }
+        Self::unchecked(Self::DEFAULT_PERIOD, Self::DEFAULT_K)
     }
 }
 
