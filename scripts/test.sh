@@ -53,6 +53,15 @@ if ! python3 -c 'import backtesting, pandas' >/dev/null 2>&1; then
     python3 -c 'import backtesting, pandas' || { echo "error: the Python package backtesting is needed and could not be installed" >&2; exit 1; }
 fi
 
+# TA-Lib, the peer tests/talib_parity.rs checks the indicators against (row for row);
+# its PyPI wheels bundle the C library.
+if ! python3 -c 'import talib, numpy' >/dev/null 2>&1; then
+    echo "installing TA-Lib (pip package TA-Lib)" >&2
+    python3 -m pip install --quiet --disable-pip-version-check TA-Lib \
+        || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages TA-Lib
+    python3 -c 'import talib, numpy' || { echo "error: the Python package TA-Lib is needed and could not be installed" >&2; exit 1; }
+fi
+
 # A C++ compiler, libclang and cmake >= 3.28 for LightGBM (scripts/build-deps.sh).
 . scripts/build-deps.sh
 

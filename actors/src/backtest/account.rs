@@ -123,8 +123,8 @@ impl Account {
         }
         self.equity.push(EquityPoint { time: close_time, equity: equity_f });
         // Only the legs' symbols ever trade on this core, so "a leg holds a position" is
-        // "the portfolio has an open position", found without a symbol lookup per leg.
-        if self.core.portfolio().open_positions().next().is_some() {
+        // "the portfolio has an open position": a count the portfolio keeps.
+        if self.core.portfolio().has_open_position() {
             self.exposure_bars += 1;
         }
         Ok(equity)

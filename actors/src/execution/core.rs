@@ -94,6 +94,9 @@ impl Default for ExecutionConfig {
     }
 }
 
+/// A UTC day, the daily-loss limit's period.
+const NANOS_PER_DAY: i64 = 86_400 * 1_000_000_000;
+
 /// Most orders kept working at once (a queue limit, TigerBeetle style).
 pub const WORKING_ORDERS_MAX: usize = 10_000;
 
@@ -124,6 +127,8 @@ pub struct ExecutionCore {
     pub(super) equity_peak: Fixed,
     /// (UTC day number, equity at its first bar) for the daily-loss limit.
     pub(super) day_start: Option<(i64, Fixed)>,
+    /// The nanosecond range of `day_start`'s day (empty before the first mark).
+    day_bounds: std::ops::Range<i64>,
     /// Highest journal sequence of market data any execution event names as its cause.
     pub(super) last_cause_sequence: u64,
     pub(super) funded: bool,
@@ -165,6 +170,7 @@ impl ExecutionCore {
             last_price: BTreeMap::new(),
             equity_peak: Fixed::ZERO,
             day_start: None,
+            day_bounds: 0..0,
             last_cause_sequence: 0,
             funded: false,
             pending_breach: None,
@@ -438,13 +444,17 @@ impl ExecutionCore {
                 self.last_price.insert(symbol.to_string(), (close, at));
             }
         }
-        self.portfolio.mark(symbol, close, at);
-        let equity = self.portfolio.equity();
+        let equity = self.portfolio.mark_equity(symbol, close, at);
         self.marked_equity = Some(equity);
         self.equity_peak = self.equity_peak.max(equity);
-        let day = at.0.div_euclid(86_400 * 1_000_000_000);
-        if self.day_start.is_none_or(|(d, _)| d != day) {
-            self.day_start = Some((day, equity));
+        // A new UTC day starts the daily-loss limit's reference; the day's bounds are
+        // kept so that a bar of the same day (all but one a day) divides nothing.
+        if !self.day_bounds.contains(&at.0) || self.day_start.is_none() {
+            let day = at.0.div_euclid(NANOS_PER_DAY);
+            self.day_bounds = day.saturating_mul(NANOS_PER_DAY)..day.saturating_add(1).saturating_mul(NANOS_PER_DAY);
+            if self.day_start.is_none_or(|(d, _)| d != day) {
+                self.day_start = Some((day, equity));
+            }
         }
     }
 

@@ -73,8 +73,13 @@ pub struct Portfolio {
     pub cash: Fixed,
     /// Net cash put in (starting cash and adjustments).
     pub deposits: Fixed,
-    /// Every symbol ever traded, flat ones included (their realised P&L stays).
+    /// Every symbol ever traded, flat ones included (their realised P&L stays). Read
+    /// freely; changed only by [`Self::commit_fill`], which keeps `open` in step.
     pub positions: BTreeMap<String, Position>,
+    /// How many of `positions` are not flat: a bar's mark finds equity without walking
+    /// the map when the marked position is the only open one (most bars of a backtest),
+    /// and "is anything open" is one comparison.
+    open: usize,
 }
 
 impl Portfolio {
@@ -148,6 +153,11 @@ impl Portfolio {
             self.positions.insert(symbol.to_string(), Position { symbol: symbol.to_string(), ..Default::default() });
         }
         let Some(pos) = self.positions.get_mut(symbol) else { return };
+        match (pos.quantity.is_zero(), next.quantity.is_zero()) {
+            (true, false) => self.open += 1,
+            (false, true) => self.open -= 1,
+            _ => {}
+        }
         pos.quantity = next.quantity;
         pos.average_price = next.average_price;
         pos.realized_pnl = next.realized_pnl;
@@ -162,9 +172,39 @@ impl Portfolio {
         }
     }
 
+    /// Marks `symbol` at `price` (as [`Self::mark`]) and returns the equity after it
+    /// ([`Self::equity`], the same value): when nothing but this position is open, cash
+    /// plus its value, with no walk over the other positions (whose values are zero).
+    pub fn mark_equity(&mut self, symbol: &str, price: Fixed, at: Timestamp) -> Fixed {
+        let cash = self.cash;
+        let only_open = match self.positions.get_mut(symbol) {
+            Some(p) => {
+                (p.mark_price, p.mark_time) = (Some(price), Some(at));
+                match (self.open, p.quantity.is_zero()) {
+                    (0, _) => return cash,
+                    (1, false) => Some(p.market_value()),
+                    _ => None,
+                }
+            }
+            None if self.open == 0 => return cash,
+            None => None,
+        };
+        match only_open {
+            // The fold of `equity` over one non-zero value: every flat one adds zero.
+            Some(value) => cash.checked_add(value).unwrap_or(cash),
+            None => self.equity(),
+        }
+    }
+
     /// Cash plus the market value of every position.
     pub fn equity(&self) -> Fixed {
         self.positions.values().fold(self.cash, |e, p| e.checked_add(p.market_value()).unwrap_or(e))
+    }
+
+    /// Whether any position is open (not flat).
+    pub fn has_open_position(&self) -> bool {
+        debug_assert_eq!(self.open, self.open_positions().count(), "the open count follows the positions");
+        self.open > 0
     }
 
     pub fn realized_pnl(&self) -> Fixed {
@@ -227,6 +267,29 @@ mod tests {
     }
 
     proptest! {
+        /// The mark's shortcut (`mark_equity`) gives `equity()` exactly, and the open count
+        /// follows the positions, whatever the fills: several symbols, flips through zero,
+        /// positions closed and reopened, marks of symbols never traded.
+        #[test]
+        fn mark_equity_is_equity_and_the_open_count_follows(
+            steps in prop::collection::vec((0usize..4, any::<bool>(), 0i64..4, 1i64..1000, 1i64..1000), 1..80),
+        ) {
+            let symbols = ["A/USDT", "B/USDT", "C/USDT", "D/USDT"];
+            let mut p = Portfolio::new("USDT");
+            p.adjust_cash(Fixed::from_int(1_000_000)).unwrap();
+            for (k, buy, q, px, mark) in steps {
+                let side = if buy { Side::Buy } else { Side::Sell };
+                // Symbol D is only ever marked, never traded.
+                if k < 3 && q > 0 {
+                    p.apply_fill(symbols[k], side, Fixed::from_int(q), Fixed::from_int(px), Fixed::ZERO).unwrap();
+                }
+                let equity = p.mark_equity(symbols[k], Fixed::from_int(mark), Timestamp(mark));
+                prop_assert_eq!(equity, p.equity());
+                prop_assert_eq!(p.has_open_position(), p.open_positions().next().is_some());
+                prop_assert_eq!(p.positions.get(symbols[k]).and_then(|x| x.mark_price), (k < 3 && p.positions.contains_key(symbols[k])).then(|| Fixed::from_int(mark)));
+            }
+        }
+
         /// With fills at integer prices (exact averages), equity always equals deposits +
         /// realised + unrealised - fees, to the unit.
         #[test]

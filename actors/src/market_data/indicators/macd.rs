@@ -8,6 +8,13 @@
 //! seed is the mean of the first 9 line values and it exists from index
 //! slow + signal - 2 = 33. Until then the output carries the line with `signal` and
 //! `histogram` as `None`.
+//!
+//! Both EMAs of the line start at the same bar, as TA-Lib's `MACD` starts them: the fast
+//! one skips the first `slow - fast` inputs, so its seed is the mean of the `fast`
+//! inputs that end where the slow one's seed ends (closes 14..=25 by default, not
+//! 0..=11). Started at the first input instead, the fast EMA would have run 14 bars
+//! longer and the first few hundred lines would differ from TA-Lib's by up to a few
+//! units (the gap halves every ~4 bars: `tests/talib_reference.rs` checks every row).
 
 use super::ema::Ema;
 use super::series::{simd_dispatch, EmaChain};
@@ -26,6 +33,8 @@ pub struct Macd {
     fast: Ema,
     slow: Ema,
     signal: Ema,
+    /// Inputs the fast EMA still skips (`slow - fast` at the start: see the module doc).
+    fast_skips: usize,
 }
 
 impl Macd {
@@ -43,7 +52,7 @@ impl Macd {
     }
 
     fn unchecked(fast: usize, slow: usize, signal: usize) -> Self {
-        Self { fast: Ema::unchecked(fast), slow: Ema::unchecked(slow), signal: Ema::unchecked(signal) }
+        Self { fast: Ema::unchecked(fast), slow: Ema::unchecked(slow), signal: Ema::unchecked(signal), fast_skips: slow - fast }
     }
 }
 
@@ -59,6 +68,12 @@ impl Indicator for Macd {
     type Output = MacdOutput;
 
     fn update(&mut self, x: f64) -> Option<MacdOutput> {
+        if self.fast_skips > 0 {
+            // Before the fast EMA's window: the slow one is still warming up too.
+            self.fast_skips -= 1;
+            self.slow.update(x);
+            return None;
+        }
         let fast = self.fast.update(x);
         let slow = self.slow.update(x);
         let line = fast? - slow?;
@@ -112,8 +127,9 @@ simd_dispatch!(
 );
 
 /// The batch loop of [`macd`]: the three EMAs of [`Macd::update`] advance together, so
-/// their dependency chains (one fused multiply-add a bar each, `ema.rs`) overlap. From
-/// index `slow - 1` on a line row a bar, and from the signal's seed on (the mean of its
+/// their dependency chains (one fused multiply-add a bar each, `ema.rs`) overlap. Both
+/// EMAs are seeded on the window that ends at index `slow - 1` (the fast one over the
+/// last `fast` inputs of it: the module doc); from there on a line row a bar, and from the signal's seed on (the mean of its
 /// first `signal` lines) a signal and a histogram row too. `1 <= fast < slow`,
 /// `signal >= 1`.
 ///
@@ -130,10 +146,7 @@ pub(super) fn push_macd_generic(
         return;
     }
     let (f, s, g) = (EmaChain::new(fast), EmaChain::new(slow), EmaChain::new(signal));
-    let mut fast_ema = f.seed(values);
-    for &x in &values[fast..slow] {
-        fast_ema = f.step(fast_ema, x);
-    }
+    let mut fast_ema = f.seed(&values[slow - fast..]);
     let mut slow_ema = s.seed(values);
     let mut line = fast_ema - slow_ema;
     let mut rest = values[slow..].iter();
@@ -192,19 +205,20 @@ mod tests {
 
     #[test]
     fn reference_values() {
-        // fast 2 (alpha 2/3), slow 3 (alpha 1/2), signal 2 on 1, 2, 4, 8, 16:
-        // EMA2: seed (1+2)/2 = 1.5 at i=1; i=2: 2/3*4 + 1/3*1.5 = 3.1666..; i=3: 2/3*8 + 1/3*19/6 = 6.3888..
+        // fast 2 (alpha 2/3), slow 3 (alpha 1/2), signal 2 on 1, 2, 4, 8: the fast EMA
+        // skips slow - fast = 1 input, so both are seeded on the window ending at i=2.
+        // EMA2: seed (2+4)/2 = 3 at i=2; i=3: 2/3*8 + 1/3*3 = 19/3.
         // EMA3: seed (1+2+4)/3 = 7/3 at i=2; i=3: 8/2 + 7/6 = 31/6.
-        // line: i=2: 19/6 - 14/6 = 5/6; i=3: 115/18 - 93/18 = 22/18 = 11/9.
-        // signal (n=2): seed (5/6 + 11/9)/2 = 37/36 at i=3; histogram 11/9 - 37/36 = 7/36.
+        // line: i=2: 3 - 7/3 = 2/3; i=3: 38/6 - 31/6 = 7/6.
+        // signal (n=2): seed (2/3 + 7/6)/2 = 11/12 at i=3; histogram 7/6 - 11/12 = 1/4.
         let got = macd(&[1.0, 2.0, 4.0, 8.0], 2, 3, 2).unwrap();
         assert_eq!(&got[..2], &[None, None]);
         let two = got[2].unwrap();
-        assert!((two.line - 5.0 / 6.0).abs() < 1e-12 && two.signal.is_none() && two.histogram.is_none());
+        assert!((two.line - 2.0 / 3.0).abs() < 1e-12 && two.signal.is_none() && two.histogram.is_none(), "{two:?}");
         let three = got[3].unwrap();
-        assert!((three.line - 11.0 / 9.0).abs() < 1e-12, "{three:?}");
-        assert!((three.signal.unwrap() - 37.0 / 36.0).abs() < 1e-12, "{three:?}");
-        assert!((three.histogram.unwrap() - 7.0 / 36.0).abs() < 1e-12, "{three:?}");
+        assert!((three.line - 7.0 / 6.0).abs() < 1e-12, "{three:?}");
+        assert!((three.signal.unwrap() - 11.0 / 12.0).abs() < 1e-12, "{three:?}");
+        assert!((three.histogram.unwrap() - 0.25).abs() < 1e-12, "{three:?}");
         assert!(Macd::new(26, 12, 9).is_err() && Macd::new(12, 12, 9).is_err() && Macd::new(12, 26, 0).is_err());
     }
 
@@ -218,10 +232,10 @@ mod tests {
         assert_eq!(warm_up(&batch), 25);
         let signal_start = batch.iter().position(|o| o.is_some_and(|o| o.signal.is_some()));
         assert_eq!(signal_start, Some(33));
-        // line == EMA12 - EMA26, signal == EMA9 of the line, bit for bit.
-        let (e12, e26) = (ema(&closes, 12).unwrap(), ema(&closes, 26).unwrap());
+        // line == EMA12 (started 14 bars in) - EMA26, signal == EMA9 of the line, bit for bit.
+        let (e12, e26) = (ema(&closes[14..], 12).unwrap(), ema(&closes, 26).unwrap());
         let line: Vec<_> = batch.iter().map(|o| o.map(|o| o.line)).collect();
-        let want_line: Vec<_> = e12.iter().zip(&e26).map(|(a, b)| Some((*a)? - (*b)?)).collect();
+        let want_line: Vec<_> = e26.iter().enumerate().map(|(i, b)| Some((*e12.get(i.checked_sub(14)?)?)? - (*b)?)).collect();
         assert_bits_eq(&line, &want_line);
         let line_values: Vec<f64> = line.iter().flatten().copied().collect();
         let want_signal = ema(&line_values, 9).unwrap();
