@@ -16,6 +16,7 @@ use super::ledger::{Ledger, LedgerFill};
 use super::metrics::{compute_recorded, EquityPoint, MetricsInput, TradeRecord, NANOS_PER_YEAR};
 use super::result::{BacktestResult, RunCounts, SymbolResult};
 use super::sizing::{fixed_units, order_for, target_units, Sizing};
+use crate::execution::decide::prefixed_client_id;
 use crate::execution::instrument::Instrument;
 use crate::execution::{ExecutionCore, OrderRequest};
 use crate::strategy::{BarContext, Strategy, StrategyRuntime};
@@ -234,7 +235,7 @@ impl Account {
         req.symbol.clone_from(&self.legs[k].inst.symbol);
         (req.side, req.quantity, req.session_id) = (side, quantity, self.session_id);
         req.client_order_id =
-            self.client_prefix.map(|prefix| format!("{prefix}{:032x}", crate::execution::OrderIds::client_nonce(&mut self.ids)));
+            self.client_prefix.map(|prefix| prefixed_client_id(prefix, crate::execution::OrderIds::client_nonce(&mut self.ids)));
         let submitted = self.core.submit(&req, at, &mut self.ids);
         self.request = Some(req);
         let submitted = submitted.map_err(|source| BacktestError::Execution { index: i, source })?;

@@ -48,10 +48,16 @@ pub struct Submitted {
 /// `tp-` and the nonce as 32 lower-case hex digits (`format!("tp-{:032x}")`, without the
 /// formatting machinery: one per backtest order).
 fn generated_client_id(nonce: u128) -> String {
-    let mut id = Vec::with_capacity(35);
-    id.extend_from_slice(b"tp-");
-    id.extend_from_slice(&tradpal_messages::ids::hex_digits(nonce));
-    String::from_utf8(id).expect("hex digits are ASCII")
+    prefixed_client_id("tp-", nonce)
+}
+
+/// `prefix` and the nonce as 32 lower-case hex digits (`format!("{prefix}{:032x}")`):
+/// the core's generated ids (`tp-`) and a live session's (its own prefix).
+pub fn prefixed_client_id(prefix: &str, nonce: u128) -> String {
+    let mut id = String::with_capacity(prefix.len() + 32);
+    id.push_str(prefix);
+    id.push_str(std::str::from_utf8(&tradpal_messages::ids::hex_digits(nonce)).expect("hex digits are ASCII"));
+    id
 }
 
 impl ExecutionCore {
@@ -396,6 +402,7 @@ mod tests {
     fn generated_client_ids_are_the_formatted_nonce() {
         for n in [0u128, 1, 0xabc, u128::MAX, 0x0123_4567_89ab_cdef_fedc_ba98_7654_3210] {
             assert_eq!(super::generated_client_id(n), format!("tp-{n:032x}"));
+            assert_eq!(super::prefixed_client_id("s1-", n), format!("s1-{n:032x}"));
         }
     }
 }
