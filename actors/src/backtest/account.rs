@@ -248,6 +248,7 @@ impl Account {
             }
         }
         self.absorb(&submitted.events, k, i);
+        self.core.recycle_events(submitted.events);
         Ok(())
     }
 }

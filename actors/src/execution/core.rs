@@ -149,7 +149,16 @@ pub struct ExecutionCore {
     /// (`decide.rs`): buffers, not state.
     pub(super) risk_positions: Vec<crate::risk::exposure::Position>,
     pub(super) risk_symbol: String,
+    /// A submission's plan list and its events' list, empty, kept for the next one: the
+    /// plan's always comes back; the events' when the caller hands it back
+    /// ([`ExecutionCore::recycle_events`], the backtest does). Buffers, not state.
+    pub(super) plan_spare: Vec<super::request::PlannedOrder>,
+    pub(super) events_spare: Vec<Event>,
 }
+
+/// Room of an events list [`ExecutionCore::recycle_events`] keeps (a submission makes
+/// two events per order; a larger list, from a flatten, is let go).
+pub const EVENTS_SPARE_CAPACITY_MAX: usize = 16;
 
 /// Limits whose breach stops new entries (the kill switch goes to `reducing`).
 pub const BLOCKING_LIMITS: &[&str] = &["max_daily_loss", "max_drawdown"];
@@ -180,6 +189,17 @@ impl ExecutionCore {
             eligible_scratch: Vec::new(),
             risk_positions: Vec::new(),
             risk_symbol: String::new(),
+            plan_spare: Vec::new(),
+            events_spare: Vec::new(),
+        }
+    }
+
+    /// Takes back the events list of a [`Submitted`](super::Submitted) whose events the
+    /// caller is done with, for the next submission's (no list allocated per order).
+    pub fn recycle_events(&mut self, mut events: Vec<Event>) {
+        events.clear();
+        if events.capacity() <= EVENTS_SPARE_CAPACITY_MAX {
+            self.events_spare = events;
         }
     }
 

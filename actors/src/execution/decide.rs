@@ -3,7 +3,7 @@
 
 use super::core::{ExecutionCore, WORKING_ORDERS_MAX};
 use super::error::ExecutionError;
-use super::request::{plan, OrderRequest, Plan, PlannedOrder};
+use super::request::{plan_in, OrderRequest, Plan, PlannedOrder};
 use crate::risk::exposure::Position as RiskPosition;
 use crate::risk::pretrade::{pre_trade_check, PortfolioSnapshot, PreTradeDecision, ProposedOrder, Side as RiskSide};
 use tradpal_messages::{
@@ -74,7 +74,8 @@ impl ExecutionCore {
         let mark = self.last_price.get(&inst.symbol).map(|(p, _)| *p);
         let generated = req.client_order_id.is_none();
         let cid = req.client_order_id.clone().unwrap_or_else(|| generated_client_id(ids.client_nonce()));
-        let plan = plan(req, cid, &inst, now, mark).map_err(|e| ExecutionError::Invalid(e.to_string()))?;
+        let plan = plan_in(req, cid, &inst, now, mark, std::mem::take(&mut self.plan_spare))
+            .map_err(|e| ExecutionError::Invalid(e.to_string()))?;
         if let Some(existing) = self.by_client.get(&plan.orders[0].spec.client_order_id).copied() {
             return self.resubmitted(existing, &plan, generated);
         }
@@ -94,11 +95,13 @@ impl ExecutionCore {
                 "contingent orders (bracket, OCO, OTO) are not routed to a live venue yet; send the legs as separate orders".into(),
             ));
         }
-        let mut out = Vec::new();
+        let mut out = std::mem::take(&mut self.events_spare);
         let main_id = ids.order_id();
-        // The plan is consumed from here: each spec moves into its event, none is copied.
+        // The plan is consumed from here: each spec moves into its event, none is copied
+        // (its emptied list is kept for the next submission).
         let orders_planned = plan.orders.len();
-        let mut planned = plan.orders.into_iter();
+        let mut orders = plan.orders;
+        let mut planned = orders.drain(..);
         let PlannedOrder { spec: mut main, contingency, parent, sibling } = planned.next().expect("a plan starts with its main order");
         let requested = main.quantity;
         // Kill switch, then risk.
@@ -159,6 +162,7 @@ impl ExecutionCore {
                 self.emit(&mut out, Event::OrderAccepted(OrderAccepted { order_id: leg_id(i), venue_order_id }), now)?;
             }
         }
+        self.plan_spare = orders;
         Ok(Submitted { order_id: main_id, created: true, events: out })
     }
 

@@ -262,6 +262,19 @@ pub fn plan(
     now: Timestamp,
     mark: Option<Fixed>,
 ) -> Result<Plan, OrderRequestError> {
+    plan_in(r, client_order_id, inst, now, mark, Vec::new())
+}
+
+/// [`plan`] into `orders` (cleared first): a list the caller reuses from request to
+/// request.
+pub fn plan_in(
+    r: &OrderRequest,
+    client_order_id: String,
+    inst: &Instrument,
+    now: Timestamp,
+    mark: Option<Fixed>,
+    mut orders: Vec<PlannedOrder>,
+) -> Result<Plan, OrderRequestError> {
     let main = validate_spec(r, client_order_id, inst, now, mark)?;
     // The legs after the main order (indices in `parent` / `sibling` count the main order
     // as 0); the main order joins them at the end, moved, not copied.
@@ -327,7 +340,8 @@ pub fn plan(
         legs.push(PlannedOrder { spec, contingency: Some(Contingency::Oto), parent: Some(0), sibling: None });
         contingency = Some(Contingency::Oto);
     }
-    let mut orders = Vec::with_capacity(1 + legs.len());
+    orders.clear();
+    orders.reserve(1 + legs.len());
     orders.push(PlannedOrder { spec: main, contingency, parent: None, sibling: sibling_of_main });
     orders.extend(legs);
     Ok(Plan { orders })
