@@ -14,7 +14,7 @@
 //! inputs that end where the slow one's seed ends (closes 14..=25 by default, not
 //! 0..=11). Started at the first input instead, the fast EMA would have run 14 bars
 //! longer and the first few hundred lines would differ from TA-Lib's by up to a few
-//! units (the gap halves every ~4 bars: `tests/talib_reference.rs` checks every row).
+//! units (the gap halves every ~4 bars: `tests/talib_parity.rs` checks every row).
 
 use super::ema::Ema;
 use super::series::{simd_dispatch, EmaChain};
