@@ -28,6 +28,22 @@ pub struct LegState {
     pub ledger: Ledger,
     /// The strategy's last target (acted on once) and the checks on each new one.
     pub runtime: StrategyRuntime,
+    /// The leg's position as read when the core had applied `position_at` fills (read
+    /// again only after a fill: a bar without one looks nothing up for its context).
+    position: Fixed,
+    position_at: Option<u64>,
+}
+
+impl LegState {
+    /// The leg's position in `core` (cached between fills).
+    fn position(&mut self, core: &ExecutionCore) -> Fixed {
+        let fills = core.fills_applied();
+        if self.position_at != Some(fills) {
+            (self.position, self.position_at) = (core.position(&self.inst.symbol), Some(fills));
+        }
+        debug_assert_eq!(self.position, core.position(&self.inst.symbol), "a position changes only with a fill");
+        self.position
+    }
 }
 
 /// The account: the execution core, the id generator, the event stream, the legs.
@@ -71,7 +87,8 @@ impl Account {
         let mut legs = Vec::with_capacity(symbols.len());
         for s in symbols {
             let inst = config.instruments.get(s).map_err(|e| BacktestError::Symbol(e.to_string()))?.into_owned();
-            legs.push(LegState { ledger: Ledger::new(&inst.symbol, source), inst, runtime: StrategyRuntime::default() });
+            let ledger = Ledger::new(&inst.symbol, source);
+            legs.push(LegState { ledger, inst, runtime: StrategyRuntime::default(), position: Fixed::ZERO, position_at: None });
         }
         let mut core = ExecutionCore::new(config.execution_config());
         let mut log = EventLog::new(config.keep_events);
@@ -142,7 +159,7 @@ impl Account {
         close_time: Timestamp,
         strategy: &mut dyn Strategy,
     ) -> Result<(), BacktestError> {
-        let position = self.core.position(&self.legs[k].inst.symbol);
+        let position = self.legs[k].position(&self.core);
         let Some(ctx) = BarContext::windowed(window, i, self.timeframe, position, equity, self.core.portfolio().cash) else {
             return Ok(());
         };
@@ -229,15 +246,15 @@ impl Account {
     }
 
     fn send(&mut self, k: usize, side: Side, quantity: Fixed, at: Timestamp, i: usize) -> Result<(), BacktestError> {
-        // One request reused from order to order (its symbol rewritten in place): a plain
-        // market order, only side, quantity, session and client id set here.
-        let mut req = self.request.take().unwrap_or_else(|| OrderRequest::market("", side, quantity));
+        // One request reused from order to order, rewritten where it lies (its symbol in
+        // place; a 336-byte request is not moved out and back): a plain market order,
+        // only side, quantity, session and client id set here.
+        let req = self.request.get_or_insert_with(|| OrderRequest::market("", side, quantity));
         req.symbol.clone_from(&self.legs[k].inst.symbol);
         (req.side, req.quantity, req.session_id) = (side, quantity, self.session_id);
         req.client_order_id =
             self.client_prefix.map(|prefix| prefixed_client_id(prefix, crate::execution::OrderIds::client_nonce(&mut self.ids)));
-        let submitted = self.core.submit(&req, at, &mut self.ids);
-        self.request = Some(req);
+        let submitted = self.core.submit(req, at, &mut self.ids);
         let submitted = submitted.map_err(|source| BacktestError::Execution { index: i, source })?;
         self.counts.orders_submitted += 1;
         for e in &submitted.events {

@@ -154,6 +154,9 @@ pub struct ExecutionCore {
     /// ([`ExecutionCore::recycle_events`], the backtest does). Buffers, not state.
     pub(super) plan_spare: Vec<super::request::PlannedOrder>,
     pub(super) events_spare: Vec<Event>,
+    /// Fills applied so far: a position changes only with one, so a caller that saw this
+    /// count can keep the positions it read ([`ExecutionCore::fills_applied`]).
+    fills_applied: u64,
 }
 
 /// Room of an events list [`ExecutionCore::recycle_events`] keeps (a submission makes
@@ -191,7 +194,15 @@ impl ExecutionCore {
             risk_symbol: String::new(),
             plan_spare: Vec::new(),
             events_spare: Vec::new(),
+            fills_applied: 0,
         }
+    }
+
+    /// How many fills this core has applied (never decreases): positions read while it
+    /// stays the same are still current (the backtest reads a leg's once a fill, not once
+    /// a bar).
+    pub fn fills_applied(&self) -> u64 {
+        self.fills_applied
     }
 
     /// Takes back the events list of a [`Submitted`](super::Submitted) whose events the
@@ -395,6 +406,7 @@ impl ExecutionCore {
         order.matched_until = order.matched_until.max(e.matched_through);
         let terminal = order.status.is_terminal();
         self.portfolio.commit_fill(&e.symbol, next);
+        self.fills_applied += 1;
         if terminal {
             self.finish(e.order_id);
         }
