@@ -3,10 +3,11 @@
 //! glibc maps a block above its mmap threshold on its own and unmaps it when it is freed,
 //! and trims freed memory at the top of its heap once more than a trim threshold lies
 //! there; by default both thresholds move with the largest block freed so far (the mmap
-//! one up to 32 MiB, the trim one twice that). A backtest, an optimize grid or an indicator table allocates and frees columns
-//! of 8 MB per million bars over and over; each time they went back to the system, the
-//! next call paid a page fault per 4 KiB again (measured, a million bars: MACD 9.1 ms
-//! where the same kernel with its pages kept takes 2.5, Bollinger 20 ms instead of 5).
+//! one up to 32 MiB, the trim one twice that). A backtest, an optimize grid or an
+//! indicator table allocates and frees columns of 8 MB per million bars over and over;
+//! each time they went back to the system, the next call paid a page fault per 4 KiB
+//! again (measured, a million bars: MACD 9.1 ms where the same kernel with its pages
+//! kept takes 2.5, Bollinger 20 ms instead of 5).
 //!
 //! Kept instead: blocks under [`MMAP_THRESHOLD_BYTES`] come from the heap and are reused,
 //! and freed memory is given back once more than [`TRIM_THRESHOLD_BYTES`] of it lies at

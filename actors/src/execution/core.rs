@@ -127,7 +127,8 @@ pub struct ExecutionCore {
     pub(super) equity_peak: Fixed,
     /// (UTC day number, equity at its first bar) for the daily-loss limit.
     pub(super) day_start: Option<(i64, Fixed)>,
-    /// The nanosecond range of `day_start`'s day (empty before the first mark).
+    /// The nanosecond range of `day_start`'s day (empty before the first mark, so the
+    /// first mark sets both).
     day_bounds: std::ops::Range<i64>,
     /// Highest journal sequence of market data any execution event names as its cause.
     pub(super) last_cause_sequence: u64,
@@ -481,7 +482,7 @@ impl ExecutionCore {
         self.equity_peak = self.equity_peak.max(equity);
         // A new UTC day starts the daily-loss limit's reference; the day's bounds are
         // kept so that a bar of the same day (all but one a day) divides nothing.
-        if !self.day_bounds.contains(&at.0) || self.day_start.is_none() {
+        if !self.day_bounds.contains(&at.0) {
             let day = at.0.div_euclid(NANOS_PER_DAY);
             self.day_bounds = day.saturating_mul(NANOS_PER_DAY)..day.saturating_add(1).saturating_mul(NANOS_PER_DAY);
             if self.day_start.is_none_or(|(d, _)| d != day) {

@@ -3,7 +3,7 @@
 
 use super::core::{ExecutionCore, WORKING_ORDERS_MAX};
 use super::error::ExecutionError;
-use super::request::{plan_in, OrderRequest, Plan, PlannedOrder};
+use super::request::{plan, OrderRequest, Plan, PlannedOrder};
 use crate::risk::exposure::Position as RiskPosition;
 use crate::risk::pretrade::{pre_trade_check, PortfolioSnapshot, PreTradeDecision, ProposedOrder, Side as RiskSide};
 use tradpal_messages::{
@@ -74,8 +74,8 @@ impl ExecutionCore {
         let mark = self.last_price.get(&inst.symbol).map(|(p, _)| *p);
         let generated = req.client_order_id.is_none();
         let cid = req.client_order_id.clone().unwrap_or_else(|| generated_client_id(ids.client_nonce()));
-        let plan = plan_in(req, cid, &inst, now, mark, std::mem::take(&mut self.plan_spare))
-            .map_err(|e| ExecutionError::Invalid(e.to_string()))?;
+        let plan =
+            plan(req, cid, &inst, now, mark, std::mem::take(&mut self.plan_spare)).map_err(|e| ExecutionError::Invalid(e.to_string()))?;
         if let Some(existing) = self.by_client.get(&plan.orders[0].spec.client_order_id).copied() {
             return self.resubmitted(existing, &plan, generated);
         }

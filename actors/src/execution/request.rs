@@ -254,20 +254,9 @@ fn leg(
     }
 }
 
-/// Validates the request and its contingencies into a plan of orders.
+/// Validates the request and its contingencies into a plan of orders, built in `orders`
+/// (cleared first: a list the caller reuses from request to request).
 pub fn plan(
-    r: &OrderRequest,
-    client_order_id: String,
-    inst: &Instrument,
-    now: Timestamp,
-    mark: Option<Fixed>,
-) -> Result<Plan, OrderRequestError> {
-    plan_in(r, client_order_id, inst, now, mark, Vec::new())
-}
-
-/// [`plan`] into `orders` (cleared first): a list the caller reuses from request to
-/// request.
-pub fn plan_in(
     r: &OrderRequest,
     client_order_id: String,
     inst: &Instrument,
