@@ -30,7 +30,7 @@ const READ_RECORD_BYTES_TYPICAL: u64 = 512;
 /// Given-back buffers a cursor keeps for reuse (read ahead, a handful are in flight).
 const READ_BUFFERS_SPARE_MAX: usize = 8;
 
-fn corrupt(journal_dir: &Path, loc: Location, sequence: u64, reason: impl ToString) -> JournalError {
+pub(crate) fn corrupt(journal_dir: &Path, loc: Location, sequence: u64, reason: impl ToString) -> JournalError {
     JournalError::Corrupt { file: segment_path(journal_dir, loc.segment), offset: loc.offset, sequence, reason: reason.to_string() }
 }
 
@@ -81,12 +81,15 @@ pub(crate) struct Cursor {
     /// The payload of the record handed out last, in `buf`.
     current: Range<usize>,
     hasher: BatchHasher,
+    /// Chain hashes and links left to the caller ([`Cursor::defer_chain`]).
+    chain_deferred: bool,
 }
 
 struct Ready {
     sequence: u64,
     location: Location,
     hash: Hash,
+    stored_prev: Hash,
     payload: Range<usize>,
 }
 
@@ -95,7 +98,11 @@ struct Ready {
 pub(crate) struct RawRecord {
     pub sequence: u64,
     pub location: Location,
+    /// The record's chain hash (zero from a cursor whose chain is deferred: its reader
+    /// computes it, `read_ahead.rs`).
     pub hash: Hash,
+    /// The `prev_hash` its header stores (what the record before it must hash to).
+    pub stored_prev: Hash,
 }
 
 impl Cursor {
@@ -135,7 +142,18 @@ impl Cursor {
             failed: None,
             current: 0..0,
             hasher: BatchHasher::new(),
+            chain_deferred: false,
         })
+    }
+
+    /// From now on, checks crc, framing and sequence only: each record's chain hash
+    /// (`RawRecord::hash`, zero here) and its link to the record before it are left to
+    /// the caller, who has `RawRecord::stored_prev` for that and the hash the first
+    /// record must chain to, returned here (`None`: not known, reading from past 1).
+    /// Read-ahead uses it to share the hashing with the thread that decodes.
+    pub fn defer_chain(&mut self) -> Option<Hash> {
+        self.chain_deferred = true;
+        self.prev_hash
     }
 
     pub fn next_seq(&self) -> u64 {
@@ -186,7 +204,7 @@ impl Cursor {
         debug_assert_eq!(ready.sequence, self.next_seq);
         self.next_seq += 1;
         self.current = ready.payload.clone();
-        Some(Ok(RawRecord { sequence: ready.sequence, location: ready.location, hash: ready.hash }))
+        Some(Ok(RawRecord { sequence: ready.sequence, location: ready.location, hash: ready.hash, stored_prev: ready.stored_prev }))
     }
 
     fn segment(&self) -> u64 {
@@ -223,8 +241,10 @@ impl Cursor {
             }
         }
         self.check_batch();
-        self.hasher.finish(&self.buf);
-        self.link_batch();
+        if !self.chain_deferred {
+            self.hasher.finish(&self.buf);
+            self.link_batch();
+        }
     }
 
     /// Parses the header of the record at `offset` and finds its end (`check_batch` then
@@ -246,7 +266,8 @@ impl Cursor {
         let at = (self.offset - self.buf_offset) as usize;
         assert!(self.filled >= at + record_bytes, "ensured");
         let location = Location { segment: self.segment(), offset: self.offset };
-        let ready = Ready { sequence: seq, location, hash: [0; 32], payload: at + HEADER_BYTES..at + record_bytes };
+        let ready =
+            Ready { sequence: seq, location, hash: [0; 32], stored_prev: header.prev_hash, payload: at + HEADER_BYTES..at + record_bytes };
         self.headers.push(header);
         self.batch.push(ready);
         self.offset += record_bytes as u64;
@@ -268,7 +289,9 @@ impl Cursor {
                 self.headers.truncate(k);
                 break;
             }
-            self.hasher.push(&header.prev_hash, ready.sequence, ready.payload.clone());
+            if !self.chain_deferred {
+                self.hasher.push(&header.prev_hash, ready.sequence, ready.payload.clone());
+            }
         }
     }
 

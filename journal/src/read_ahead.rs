@@ -10,6 +10,16 @@
 //! batch holds a buffer, the cursor refills another, and the last holder gives it back),
 //! so a range reads the same on either path (tests/read.rs reads both).
 //!
+//! The chain hashes (blake3, about two fifths of the cursor's work) are shared between
+//! the two threads: the cursor runs with its chain deferred ([`Cursor::defer_chain`]),
+//! the thread hashes one batch in [`READ_AHEAD_READER_HASHES_ONE_IN`] (every other one)
+//! and the caller the others, as it receives them; the caller then checks every link in order (each
+//! record's stored `prev_hash` against the hash of the record before it), so a broken
+//! link ends the range at that record, with the error the cursor would have given, and
+//! replaces any later error of the batch, as in the cursor. Why: with all the hashing on
+//! the thread, the thread was the bottleneck (busy all the time, the caller about
+//! two fifths of it); shared, both cores are busy.
+//!
 //! Bounds: [`READ_AHEAD_BATCHES_QUEUED_MAX`] batches of at most
 //! [`READ_AHEAD_BATCH_RECORDS`] records and about [`READ_AHEAD_BATCH_BYTES_MAX`] bytes
 //! may wait for the caller (the thread blocks beyond that); used batches go back to the
@@ -18,7 +28,9 @@
 //! as it would have been inline.
 
 use crate::error::JournalError;
-use crate::read::{Cursor, RawRecord};
+use crate::format::{Corruption, Hash};
+use crate::hash_batch::BatchHasher;
+use crate::read::{corrupt, Cursor, RawRecord};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
@@ -40,6 +52,12 @@ pub(crate) const READ_AHEAD_BATCH_BYTES_MAX: usize = 1 << 20;
 /// Batches the thread may be ahead of the caller.
 pub(crate) const READ_AHEAD_BATCHES_QUEUED_MAX: usize = 4;
 
+/// The thread hashes every this-many-th batch, the caller the rest. Its other work
+/// (reads, crc, framing) costs about what the caller's decoding does, so half each:
+/// `--bench journal -- replay` read 3.0 M records/s with every hash on the thread, 3.1 M
+/// with one batch in 3 there, 3.7 M with one in 2 (ARCHITECTURE.md, "Speed").
+pub(crate) const READ_AHEAD_READER_HASHES_ONE_IN: u64 = 2;
+
 #[derive(Default)]
 struct Batch {
     /// Each record, where its payload lies, and in which of `buffers`.
@@ -52,6 +70,31 @@ struct Batch {
     error: Option<JournalError>,
     /// Set on the thread's last batch: a hang-up without it means the thread died.
     last: bool,
+    /// Whether the records' chain hashes are computed (by the thread); the caller
+    /// computes them otherwise.
+    hashed: bool,
+}
+
+impl Batch {
+    /// Computes each record's chain hash (`RawRecord::hash`), from its stored
+    /// `prev_hash`, its sequence and its payload: one hasher run per buffer.
+    fn hash(&mut self, hasher: &mut BatchHasher) {
+        let mut start = 0;
+        while start < self.records.len() {
+            let buffer = self.records[start].2;
+            let end = start + self.records[start..].iter().take_while(|r| r.2 == buffer).count();
+            hasher.clear();
+            for (raw, payload, _) in &self.records[start..end] {
+                hasher.push(&raw.stored_prev, raw.sequence, payload.clone());
+            }
+            hasher.finish(&self.buffers[buffer]);
+            for ((raw, _, _), hash) in self.records[start..end].iter_mut().zip(&hasher.hashes) {
+                raw.hash = *hash;
+            }
+            start = end;
+        }
+        self.hashed = true;
+    }
 }
 
 pub(crate) struct ReadAhead {
@@ -62,12 +105,16 @@ pub(crate) struct ReadAhead {
     current: Batch,
     handed: usize,
     payload: (usize, Range<usize>),
+    /// What the next record must chain to (`None`: unknown, the range started past 1).
+    prev_hash: Option<Hash>,
+    hasher: BatchHasher,
 }
 
 impl ReadAhead {
     /// Starts reading `cursor` on a thread; gives it back when no thread can be started.
-    pub fn start(cursor: Box<Cursor>) -> Result<ReadAhead, Box<Cursor>> {
+    pub fn start(mut cursor: Box<Cursor>) -> Result<ReadAhead, Box<Cursor>> {
         let journal_dir = cursor.journal_dir().to_owned();
+        let prev_hash = cursor.defer_chain();
         let (handover, slot) = mpsc::channel::<Box<Cursor>>();
         let (out, batches) = mpsc::sync_channel(READ_AHEAD_BATCHES_QUEUED_MAX);
         let (emptied, reuse) = mpsc::channel();
@@ -83,7 +130,17 @@ impl ReadAhead {
         if let Err(mpsc::SendError(cursor)) = handover.send(cursor) {
             return Err(cursor);
         }
-        Ok(ReadAhead { journal_dir, batches, emptied, thread: Some(thread), current: Batch::default(), handed: 0, payload: (0, 0..0) })
+        Ok(ReadAhead {
+            journal_dir,
+            batches,
+            emptied,
+            thread: Some(thread),
+            current: Batch::default(),
+            handed: 0,
+            payload: (0, 0..0),
+            prev_hash,
+            hasher: BatchHasher::new(),
+        })
     }
 
     pub fn journal_dir(&self) -> &Path {
@@ -114,6 +171,28 @@ impl ReadAhead {
             let used = std::mem::replace(&mut self.current, next);
             let _ = self.emptied.send(used); // the thread may be done: then dropped
             self.handed = 0;
+            if !self.current.hashed {
+                self.current.hash(&mut self.hasher);
+            }
+            self.link();
+        }
+    }
+
+    /// Checks the links of the batch just received, in order; a broken one ends the
+    /// range at its record (the batch's own error came later: it is replaced).
+    fn link(&mut self) {
+        for k in 0..self.current.records.len() {
+            let raw = &self.current.records[k].0;
+            if let Some(prev) = self.prev_hash {
+                if prev != raw.stored_prev {
+                    let reason = Corruption::ChainBreak { found: raw.stored_prev, expected: prev };
+                    self.current.error = Some(corrupt(&self.journal_dir, raw.location, raw.sequence, reason));
+                    self.current.records.truncate(k);
+                    self.current.last = true;
+                    return;
+                }
+            }
+            self.prev_hash = Some(raw.hash);
         }
     }
 
@@ -126,7 +205,8 @@ impl ReadAhead {
 /// The thread: the cursor's records in batches, until its end, its error, or a caller
 /// that hung up.
 fn read(mut cursor: Cursor, out: &SyncSender<Batch>, reuse: &Receiver<Batch>) {
-    loop {
+    let mut hasher = BatchHasher::new();
+    for n in 0u64.. {
         let mut batch = reuse.try_recv().unwrap_or_default();
         batch.records.clear();
         batch.payload_bytes = 0;
@@ -137,6 +217,7 @@ fn read(mut cursor: Cursor, out: &SyncSender<Batch>, reuse: &Receiver<Batch>) {
             }
         }
         debug_assert!(batch.error.is_none() && !batch.last, "a used batch was ended");
+        batch.hashed = false;
         while batch.records.len() < READ_AHEAD_BATCH_RECORDS && batch.payload_bytes < READ_AHEAD_BATCH_BYTES_MAX {
             match cursor.next_raw() {
                 None => {
@@ -157,6 +238,9 @@ fn read(mut cursor: Cursor, out: &SyncSender<Batch>, reuse: &Receiver<Batch>) {
                     break;
                 }
             }
+        }
+        if n % READ_AHEAD_READER_HASHES_ONE_IN == 0 {
+            batch.hash(&mut hasher);
         }
         let last = batch.last;
         if out.send(batch).is_err() || last {

@@ -1,7 +1,8 @@
 //! Range and single-record reads through the batched cursor (`read.rs`): records of every
 //! size (across buffer refills, blake3's one-chunk limit and segment rolls) read back
 //! exactly from any start; a record damaged under a running journal is reported at its
-//! sequence after every record before it, and nothing after it is returned. Both on the
+//! sequence after every record before it (a bad crc, or a broken chain link with a valid
+//! crc), and nothing after it is returned. Both on the
 //! caller's thread and, for ranges of 8,192 records and more, read ahead on a thread.
 
 mod common;
@@ -93,41 +94,80 @@ fn a_long_range_read_ahead_on_a_thread_reads_back_exactly() {
 
 #[test]
 fn a_record_damaged_under_a_running_journal_is_reported_at_its_sequence() {
-    damaged_record_is_reported(700, 300); // past the first batch of 256 records
+    damaged_record_is_reported(700, &[(300, Damage::Crc)], 300, "crc"); // past the first batch of 256 records
+    damaged_record_is_reported(700, &[(300, Damage::Chain)], 300, "chain break");
 }
 
 #[test]
 fn a_record_damaged_in_a_range_read_ahead_is_reported_at_its_sequence() {
-    damaged_record_is_reported(12_000, 9_000); // a range long enough to be read ahead
+    // A range long enough to be read ahead, in batches of 1,024 records; the thread
+    // hashes batches 0, 2, 4 ... and the caller the others, then checks every link.
+    damaged_record_is_reported(12_000, &[(9_000, Damage::Crc)], 9_000, "crc");
+    // Batch 8 (hashed by the thread), batch 9 (by the caller), the link to genesis.
+    damaged_record_is_reported(12_000, &[(9_000, Damage::Chain)], 9_000, "chain break");
+    damaged_record_is_reported(12_000, &[(10_000, Damage::Chain)], 10_000, "chain break");
+    damaged_record_is_reported(12_000, &[(1, Damage::Chain)], 1, "chain break");
+    // Two damaged records in one batch: the first is reported, whichever check finds it.
+    damaged_record_is_reported(12_000, &[(9_000, Damage::Chain), (9_100, Damage::Crc)], 9_000, "chain break");
+    damaged_record_is_reported(12_000, &[(9_000, Damage::Crc), (9_100, Damage::Chain)], 9_000, "crc");
 }
 
-fn damaged_record_is_reported(records: u64, damaged: u64) {
+#[derive(Clone, Copy)]
+enum Damage {
+    /// A payload bit flipped: the crc tells.
+    Crc,
+    /// The stored `prev_hash` changed and the crc recomputed: only the chain tells.
+    Chain,
+}
+
+fn damage(file: &std::fs::File, offset: u64, bytes: u64, how: Damage) {
+    let mut record = vec![0u8; bytes as usize];
+    file.read_exact_at(&mut record, offset).unwrap();
+    match how {
+        Damage::Crc => record[HEADER_BYTES + 10] ^= 0x04,
+        Damage::Chain => {
+            record[40] ^= 0xFF; // in prev_hash
+            let crc = crc32c::crc32c_append(
+                crc32c::crc32c_append(crc32c::crc32c(&record[0..4]), &record[8..HEADER_BYTES]),
+                &record[HEADER_BYTES..],
+            );
+            record[4..8].copy_from_slice(&crc.to_le_bytes());
+        }
+    }
+    file.write_all_at(&record, offset).unwrap();
+}
+
+fn damaged_record_is_reported(records: u64, damages: &[(u64, Damage)], first: u64, why: &str) {
     let dir = tempfile::tempdir().unwrap();
     let (journal, _) = Journal::open(dir.path(), JournalOptions::default()).unwrap();
     for chunk in 0..records / 100 {
         journal.append_batch((0..100).map(|i| draft(chunk * 100 + i, 50)).collect()).unwrap();
     }
     let segment = segment_files(dir.path()).pop().unwrap();
-    let (_, offset, _, _) = record_spans(&segment).into_iter().find(|s| s.0 == damaged).unwrap();
+    let spans = record_spans(&segment);
     let file = std::fs::OpenOptions::new().read(true).write(true).open(&segment).unwrap();
-    let mut byte = [0u8; 1];
-    let at = offset + HEADER_BYTES as u64 + 10;
-    file.read_exact_at(&mut byte, at).unwrap();
-    file.write_all_at(&[byte[0] ^ 0x04], at).unwrap();
+    for &(seq, how) in damages {
+        let (_, offset, bytes, _) = spans.iter().find(|s| s.0 == seq).copied().unwrap();
+        damage(&file, offset, bytes, how);
+    }
+    let offset = spans.iter().find(|s| s.0 == first).unwrap().1;
 
     let mut records = journal.read_range(1, records);
-    for seq in 1..damaged {
+    for seq in 1..first {
         assert_eq!(records.next().unwrap().unwrap().sequence, seq);
     }
     match records.next() {
         Some(Err(JournalError::Corrupt { sequence, offset: o, reason, .. })) => {
-            assert_eq!((sequence, o), (damaged, offset), "{reason}");
-            assert!(reason.contains("crc"), "{reason}");
+            assert_eq!((sequence, o), (first, offset), "{reason}");
+            assert!(reason.contains(why), "{why}: {reason}");
         }
-        other => panic!("expected corruption at {damaged}, got {other:?}"),
+        other => panic!("expected corruption at {first}, got {other:?}"),
     }
     assert!(records.next().is_none(), "nothing after damage is returned");
-    assert!(journal.get(damaged).is_err());
-    assert_eq!(journal.get(damaged - 1).unwrap().unwrap().sequence, damaged - 1);
-    assert_eq!(journal.get(damaged + 80).unwrap().unwrap().sequence, damaged + 80, "indexed reads start past the damage");
+    if matches!(damages[0].1, Damage::Crc) {
+        let damaged = first;
+        assert!(journal.get(damaged).is_err());
+        assert_eq!(journal.get(damaged - 1).unwrap().unwrap().sequence, damaged - 1);
+        assert_eq!(journal.get(damaged + 80).unwrap().unwrap().sequence, damaged + 80, "indexed reads start past the damage");
+    }
 }
