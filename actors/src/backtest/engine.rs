@@ -211,6 +211,10 @@ fn run_with_closes(
         check_bars(s.bars).map_err(|e| in_symbol(s.symbol, e))?;
     }
     let mut sim = Sim::start(config, series, timeframe, strategies[0].name(), curve)?;
+    if !multi {
+        sim.run_one_leg(&mut *strategies[0], progress)?;
+        return sim.finish(strategies[0].name(), closes);
+    }
     let mut done = 0usize;
     while sim.next_group() {
         sim.step(strategies).map_err(|(k, e)| in_symbol(sim.symbol(k), e))?;
@@ -348,6 +352,27 @@ impl<'a> Sim<'a> {
             }
         }
         !self.group.is_empty()
+    }
+
+    /// Every bar of a one-symbol run: [`Sim::step`] with a group of one bar each time,
+    /// without the merge (the same calls in the same order, so the same events).
+    fn run_one_leg(&mut self, strategy: &mut dyn Strategy, progress: &mut dyn FnMut(usize)) -> Result<(), BacktestError> {
+        let bars = self.legs[0].bars;
+        let timeframe = self.account.timeframe;
+        for i in 0..bars.len() {
+            check_bar(bars, i, timeframe)?;
+            self.played += 1;
+            self.account.play(0, &bars[i], i, self.played)?;
+            let close_time = Timestamp(bars[i].open_time.0.saturating_add(timeframe.nanos()));
+            let equity = self.account.mark_equity(close_time, i)?;
+            self.account.decide(0, &bars[..=i], i, equity, close_time, strategy)?;
+            if (i + 1) % PROGRESS_EVERY_BARS == 0 {
+                progress(i + 1);
+            }
+        }
+        self.legs[0].next = bars.len();
+        progress(bars.len());
+        Ok(())
     }
 
     /// One group, in the order the module doc gives.

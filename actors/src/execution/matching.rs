@@ -54,6 +54,12 @@ impl ExecutionCore {
             self.mark_bars(symbol, timeframe, std::slice::from_ref(bar));
             return Ok(());
         }
+        if self.open_orders() == 0 {
+            // Nothing can match (most bars of a backtest): only the bar's after-effects.
+            let close_time = Timestamp(bar.open_time.0.saturating_add(timeframe.nanos()));
+            self.after_bar(symbol, &[], bar, close_time);
+            return Ok(());
+        }
         self.match_bar(symbol, timeframe, bar, cause, out, |_| ())
     }
 
