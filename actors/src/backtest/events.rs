@@ -35,6 +35,9 @@ pub struct EventLog {
     kept: Option<Vec<Event>>,
     /// False for a log that only keeps events (a live session's: its record is the journal).
     hashing: bool,
+    /// rkyv's scratch space for serializing, the log's own: rkyv's default takes a
+    /// thread-local one out and puts it back around every event.
+    arena: rkyv::ser::allocator::Arena,
 }
 
 /// A writer appending to the batch whose positions count from `base` (the frame's
@@ -140,6 +143,7 @@ impl EventLog {
             count: 0,
             kept: keep.then(Vec::new),
             hashing: true,
+            arena: rkyv::ser::allocator::Arena::new(),
         }
     }
 
@@ -162,7 +166,8 @@ impl EventLog {
         let frame = self.pending.len();
         self.pending.extend_from_slice(&[0; 8]);
         let at = Framed { out: &mut self.pending, base: frame + 8 };
-        rkyv::api::high::to_bytes_in::<_, rancor::Error>(event, at).expect("serializing an event to memory cannot fail");
+        rkyv::api::high::to_bytes_in_with_alloc::<_, _, rancor::Error>(event, at, self.arena.acquire())
+            .expect("serializing an event to memory cannot fail");
         let archived = (self.pending.len() - frame - 8) as u64;
         self.pending[frame..frame + 8].copy_from_slice(&archived.to_le_bytes());
         if self.pending.len() >= HASH_BATCH_BYTES {
