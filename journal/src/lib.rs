@@ -14,7 +14,8 @@
 //!   knows the bytes, shared by writer, readers, open and verify.
 //! - `segment.rs`: segment file names, listing, directory fsync, the chunked scan reader.
 //! - `scan.rs`: the full-log scan and the torn-tail vs corruption decision, shared by
-//!   open (which repairs) and verify (which only reports), so they never disagree.
+//!   open (which repairs) and verify (which only reports), so they never disagree; a
+//!   segment of a megabyte or more has its chain hashes computed ahead on a second thread.
 //! - `recovery.rs`: open's recovery: cut a torn tail, refuse corruption, reindex.
 //! - `index.rs`: the sled trees (keys, sessions, sparse positions, `indexed_through`).
 //! - `shared.rs`: the state the handle, the two threads and the readers share (durable
@@ -31,8 +32,9 @@
 //!   acknowledged only once the replication log holds them too (off by default).
 //! - `read.rs`: range cursor (crc + chain checked; large reads, batches, no per-record
 //!   copy) and indexed single-record reads.
-//! - `read_ahead.rs`: a long range's cursor on a thread of its own (checks and hashes
-//!   there, decoding in the caller), the same records and errors in the same order.
+//! - `read_ahead.rs`: a long range's cursor on a thread of its own (reads and crc checks
+//!   there, the chain hashes shared between it and the caller, decoding and the links in
+//!   the caller), the same records and errors in the same order.
 //! - `hash_batch.rs`: the chain hashes of a batch of records at once, queued as places in
 //!   the reader's buffer, for the cursor and the scan (which hashes the records ahead of it).
 //! - `blake3_lanes.rs`: blake3 of 16 inputs of up to one chunk at once, each with its own

@@ -67,33 +67,76 @@ struct OpenWrite {
 /// Records hashed ahead of the scan at a time (see [`HashAhead`]).
 const HASH_AHEAD_RECORDS_MAX: usize = 256;
 
-/// Chain hashes of the records ahead of the scan, computed in one batch (`hash_batch.rs`)
+/// Segments at least this long are hashed ahead on a thread of their own (a thread costs
+/// tens of microseconds; a megabyte is a few thousand records).
+const HASH_AHEAD_THREAD_BYTES_MIN: u64 = 1 << 20;
+
+/// Batches the hashing thread may be ahead of the scan.
+const HASH_AHEAD_BATCHES_QUEUED_MAX: usize = 8;
+
+/// One batch of hashes computed ahead: (offset, crc, sequence) of each record and its
+/// chain hash.
+#[derive(Default)]
+struct Hashed {
+    records: Vec<(u64, u32, u64)>,
+    hashes: Vec<Hash>,
+}
+
+/// Chain hashes of the records ahead of the scan, computed in batches (`hash_batch.rs`)
 /// from the bytes as they are, before the scan has checked them: the scan takes a hash
 /// from here only for a record it has since checked (crc included) at the same offset
 /// with the same crc and sequence, so a record that turns out damaged, or bytes that
 /// changed in between, never lend their hash to anything.
+///
+/// Where: for a long segment, on a thread of its own reading the file with a reader of
+/// its own ([`hash_segment`]), so the hashing (about a quarter of an open's time) runs
+/// beside the scan's checks and decoding; otherwise, or once that thread stopped (at
+/// bytes that do not parse as a record: the scan then finds what is wrong itself), here,
+/// from the scan's own buffer.
 struct HashAhead {
     hasher: BatchHasher,
-    /// (offset, crc, sequence) of each hashed record, in `hasher.hashes` order.
-    records: Vec<(u64, u32, u64)>,
+    batch: Hashed,
     next: usize,
+    ahead: Option<std::sync::mpsc::Receiver<Hashed>>,
 }
 
 impl HashAhead {
     fn new() -> HashAhead {
-        HashAhead { hasher: BatchHasher::new(), records: Vec::new(), next: 0 }
+        HashAhead { hasher: BatchHasher::new(), batch: Hashed::default(), next: 0, ahead: None }
+    }
+
+    /// Starts over for a new segment, with the hashes of a thread when `ahead` is one.
+    fn restart(&mut self, ahead: Option<std::sync::mpsc::Receiver<Hashed>>) {
+        self.batch.records.clear();
+        self.batch.hashes.clear();
+        self.next = 0;
+        self.ahead = ahead;
     }
 
     /// The chain hash of the checked record `header` at `offset`, prev_hash being its
     /// (checked) link.
     fn hash(&mut self, reader: &mut ChunkReader, offset: u64, header: &Header) -> io::Result<Hash> {
         let key = (offset, header.crc, header.sequence);
-        if self.records.get(self.next) != Some(&key) {
-            self.fill(reader, offset)?;
+        loop {
+            // Entries before this record are of records the scan never checked.
+            while self.batch.records.get(self.next).is_some_and(|r| r.0 < offset) {
+                self.next += 1;
+            }
+            if self.next < self.batch.records.len() {
+                break;
+            }
+            match self.ahead.as_ref().map(|rx| rx.recv()) {
+                Some(Ok(batch)) => (self.batch, self.next) = (batch, 0),
+                Some(Err(_)) => self.ahead = None, // the thread is done: on from here
+                None => {
+                    self.fill(reader, offset)?;
+                    break;
+                }
+            }
         }
-        if self.records.get(self.next) == Some(&key) {
+        if self.batch.records.get(self.next) == Some(&key) {
             self.next += 1;
-            return Ok(self.hasher.hashes[self.next - 1]);
+            return Ok(self.batch.hashes[self.next - 1]);
         }
         let payload = reader.bytes(offset + HEADER_BYTES as u64, header.payload_len as usize)?;
         Ok(format::record_hash(&header.prev_hash, header.sequence, payload))
@@ -101,24 +144,66 @@ impl HashAhead {
 
     /// Hashes the records that start at `offset` and lie wholly in the reader's buffer.
     fn fill(&mut self, reader: &mut ChunkReader, offset: u64) -> io::Result<()> {
-        self.hasher.clear();
-        self.records.clear();
         self.next = 0;
         let bytes = reader.buffered_from(offset)?;
-        let mut at = 0usize;
-        while self.records.len() < HASH_AHEAD_RECORDS_MAX {
-            let Some(head) = bytes.get(at..).and_then(|b| b.first_chunk::<HEADER_BYTES>()) else { break };
-            let Ok(header) = Header::parse(head) else { break };
-            let end = at + header.record_bytes() as usize;
-            if end > bytes.len() {
-                break;
-            }
-            self.hasher.push(&header.prev_hash, header.sequence, at + HEADER_BYTES..end);
-            self.records.push((offset + at as u64, header.crc, header.sequence));
-            at = end;
-        }
-        self.hasher.finish(bytes);
+        hash_records(&mut self.hasher, bytes, offset, &mut self.batch);
         Ok(())
+    }
+}
+
+/// Hashes up to [`HASH_AHEAD_RECORDS_MAX`] records of `bytes` (file offset `offset`)
+/// into `out`, from the start to the first that does not parse or is not wholly there.
+/// Returns the bytes they take.
+fn hash_records(hasher: &mut BatchHasher, bytes: &[u8], offset: u64, out: &mut Hashed) -> usize {
+    hasher.clear();
+    out.records.clear();
+    let mut at = 0usize;
+    while out.records.len() < HASH_AHEAD_RECORDS_MAX {
+        let Some(head) = bytes.get(at..).and_then(|b| b.first_chunk::<HEADER_BYTES>()) else { break };
+        let Ok(header) = Header::parse(head) else { break };
+        let end = at.saturating_add(header.record_bytes() as usize);
+        if end > bytes.len() {
+            break;
+        }
+        hasher.push(&header.prev_hash, header.sequence, at + HEADER_BYTES..end);
+        out.records.push((offset + at as u64, header.crc, header.sequence));
+        at = end;
+    }
+    hasher.finish(bytes);
+    out.hashes.clear();
+    out.hashes.extend_from_slice(&hasher.hashes);
+    at
+}
+
+/// Starts [`hash_segment`] on a thread; `None` when none could be started. Not joined:
+/// it stops on its own once the scan drops the receiver (or unwinds), at its next batch.
+fn hash_ahead_thread(path: &Path) -> Option<std::sync::mpsc::Receiver<Hashed>> {
+    let (tx, rx) = std::sync::mpsc::sync_channel(HASH_AHEAD_BATCHES_QUEUED_MAX);
+    let path = path.to_owned();
+    std::thread::Builder::new().name("journal-scan-hash".into()).spawn(move || hash_segment(&path, &tx)).ok().map(|_| rx)
+}
+
+/// The hashing thread of one segment: every record from the start, in batches, until
+/// the end of the file, bytes that do not parse as a record, an I/O error (the scan
+/// meets the same bytes and reports them), or a scan that no longer listens.
+fn hash_segment(path: &Path, out: &std::sync::mpsc::SyncSender<Hashed>) {
+    let Ok(mut reader) = ChunkReader::open(path) else { return };
+    let mut hasher = BatchHasher::new();
+    let mut offset = 0u64;
+    while offset < reader.len() {
+        // The first record whole in the buffer (a long one grows it), then what follows.
+        let Ok(head) = reader.bytes(offset, HEADER_BYTES) else { return };
+        let Some(header) = head.first_chunk::<HEADER_BYTES>().and_then(|h| Header::parse(h).ok()) else { return };
+        if reader.bytes(offset, header.record_bytes() as usize).is_err() {
+            return;
+        }
+        let Ok(bytes) = reader.buffered_from(offset) else { return };
+        let mut batch = Hashed::default();
+        let used = hash_records(&mut hasher, bytes, offset, &mut batch);
+        if used == 0 || out.send(batch).is_err() {
+            return;
+        }
+        offset += used as u64;
     }
 }
 
@@ -165,7 +250,11 @@ pub fn scan_log(journal_dir: &Path, segment_firsts: &[u64], visit: &mut dyn FnMu
                 format!("segment is named for sequence {first}, but the log continues at {}", scanner.expected_seq),
             ))
         } else {
-            scanner.scan_segment(&mut reader, &path, is_last).map_err(io_err)?
+            let ahead = (reader.len() >= HASH_AHEAD_THREAD_BYTES_MIN).then(|| hash_ahead_thread(&path)).flatten();
+            scanner.hashes.restart(ahead);
+            let outcome = scanner.scan_segment(&mut reader, &path, is_last);
+            scanner.hashes.restart(None); // hangs up: a thread still hashing stops at its next batch
+            outcome.map_err(io_err)?
         };
         if let Err(problem) = outcome {
             scan.problem = Some(problem);

@@ -14,8 +14,10 @@ use std::path::{Path, PathBuf};
 use tradpal_journal::{verify, Journal, JournalError, ProblemKind, HEADER_BYTES};
 use tradpal_messages::Envelope;
 
-/// Records in each template journal.
+/// Records in each template journal ...
 const TEMPLATE_RECORDS: u64 = 120;
+/// ... and in the one-segment template (about 1.3 MB).
+const LONG_TEMPLATE_RECORDS: u64 = 12_000;
 const TRUNCATION_CASES: usize = 60;
 const BIT_FLIP_CASES: usize = 120;
 
@@ -37,12 +39,29 @@ struct Template {
 }
 
 impl Template {
-    /// A closed journal of [`TEMPLATE_RECORDS`] records written `write_records` at a time.
+    /// A closed journal of [`TEMPLATE_RECORDS`] records written `write_records` at a time,
+    /// over several small segments.
     fn build(write_records: u64) -> Template {
+        let t = Template::build_with(TEMPLATE_RECORDS, write_records, common::small_segments());
+        assert!(segment_files(t.dir.path()).len() >= 3, "the template spans several segments");
+        t
+    }
+
+    /// [`LONG_TEMPLATE_RECORDS`] records in one segment of more than a megabyte: open and
+    /// verify hash such a segment ahead on a thread (`scan.rs`).
+    fn build_long() -> Template {
+        let t = Template::build_with(LONG_TEMPLATE_RECORDS, 100, tradpal_journal::JournalOptions::default());
+        let files = segment_files(t.dir.path());
+        assert_eq!(files.len(), 1);
+        assert!(std::fs::metadata(&files[0]).unwrap().len() > 1 << 20, "past the scan's threshold for hashing on a thread");
+        t
+    }
+
+    fn build_with(records_total: u64, write_records: u64, options: tradpal_journal::JournalOptions) -> Template {
         let dir = tempfile::tempdir().unwrap();
-        let (journal, _) = open(dir.path());
+        let (journal, _) = Journal::open(dir.path(), options).unwrap();
         let mut records = Vec::new();
-        for first in (0..TEMPLATE_RECORDS).step_by(write_records as usize) {
+        for first in (0..records_total).step_by(write_records as usize) {
             let drafts: Vec<_> = (first..first + write_records).map(|n| draft(n * 5 + 1)).collect();
             records.extend(journal.append_batch(drafts).unwrap());
         }
@@ -53,8 +72,7 @@ impl Template {
                 record_spans(&file).into_iter().map(move |(seq, offset, bytes, _)| Span { seq, file: file.clone(), offset, bytes })
             })
             .collect::<Vec<_>>();
-        assert_eq!(spans.len() as u64, TEMPLATE_RECORDS);
-        assert!(segment_files(dir.path()).len() >= 3, "the template spans several segments");
+        assert_eq!(spans.len() as u64, records_total);
         Template { dir, records, write_records, spans }
     }
 
@@ -378,4 +396,47 @@ fn verify_is_read_only_and_reports_the_contents() {
     }
     assert_eq!(report.chain_hash, tradpal_journal::hex(&head.hash));
     assert!(matches!(verify(&copy.path().join("nope")), Err(tradpal_journal::VerifyError::NotFound { .. })));
+}
+
+#[test]
+fn a_long_segment_hashed_ahead_on_a_thread_finds_the_same_damage() {
+    // Open and verify hash a segment of a megabyte or more on a second thread, which stops
+    // at bytes that do not parse; the scan takes a hash from it only for a record it has
+    // checked itself. The same rules must hold as for short segments.
+    let t = Template::build_long();
+    let file = t.spans[0].file.clone();
+    let intact = t.copy();
+    let report = verify(intact.path()).unwrap();
+    assert!(report.is_ok(), "{report}");
+    assert_eq!(report.records, LONG_TEMPLATE_RECORDS);
+    let (journal, _) = Journal::open(intact.path(), common::small_segments()).unwrap();
+    assert_eq!(journal.last_sequence(), LONG_TEMPLATE_RECORDS);
+    assert_eq!(report.chain_hash, tradpal_journal::hex(&journal.head().hash), "the scan's chain hash is the writer's");
+    drop(journal);
+
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed("long segment"));
+    let len = std::fs::metadata(&file).unwrap().len();
+    for _ in 0..20 {
+        check_bit_flip(&t, &file, rng.random_range(0..len), rng.random_range(0..8));
+    }
+    // A whole header of garbage mid-log (the thread stops there), and records around the
+    // scan's batches of 256.
+    for seq in [2, 256, 257, 6_000, 11_999] {
+        let span = &t.spans[seq - 1];
+        check_bit_flip(&t, &file, span.offset + 9, 3); // in the length field
+        check_bit_flip(&t, &file, span.offset + HEADER_BYTES as u64 + 5, 0); // in the payload
+    }
+    for seq in [1, 257, 6_000, LONG_TEMPLATE_RECORDS as usize] {
+        let copy = break_chain(&t, &t.spans[seq - 1]);
+        match Journal::open(copy.path(), common::small_segments()) {
+            Err(JournalError::Corrupt { sequence, reason, .. }) => {
+                assert_eq!(sequence, seq as u64);
+                assert!(reason.contains("chain break"), "{reason}");
+            }
+            other => panic!("expected a chain break at {seq}, got {:?}", other.map(|(_, r)| r)),
+        }
+    }
+    for _ in 0..5 {
+        check_truncation(&t, rng.random_range(len - 40_000..len));
+    }
 }
