@@ -13,12 +13,12 @@
 //! The chain hashes (blake3, about two fifths of the cursor's work) are shared between
 //! the two threads: the cursor runs with its chain deferred ([`Cursor::defer_chain`]),
 //! the thread hashes one batch in [`READ_AHEAD_READER_HASHES_ONE_IN`] (every other one)
-//! and the caller the others, as it receives them; the caller then checks every link in order (each
-//! record's stored `prev_hash` against the hash of the record before it), so a broken
-//! link ends the range at that record, with the error the cursor would have given, and
-//! replaces any later error of the batch, as in the cursor. Why: with all the hashing on
-//! the thread, the thread was the bottleneck (busy all the time, the caller about
-//! two fifths of it); shared, both cores are busy.
+//! and the caller the others, as it receives them. The caller then checks every link in
+//! order (each record's stored `prev_hash` against the hash of the record before it), so
+//! a broken link ends the range at that record, with the error the cursor would have
+//! given, and replaces any later error of the batch, as in the cursor. Why: with all the
+//! hashing on the thread, the thread was the bottleneck (busy all the time, the caller
+//! about two fifths of it); shared, both cores are busy.
 //!
 //! Bounds: [`READ_AHEAD_BATCHES_QUEUED_MAX`] batches of at most
 //! [`READ_AHEAD_BATCH_RECORDS`] records and about [`READ_AHEAD_BATCH_BYTES_MAX`] bytes
