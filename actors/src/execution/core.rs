@@ -111,8 +111,6 @@ pub struct ExecutionCore {
     pub(super) orders: BTreeMap<OrderId, Order>,
     /// Client order id -> order id (rebuilt from the journal: the idempotency memory).
     pub(super) by_client: BTreeMap<String, OrderId>,
-    /// Submission order of every order, for listing and deterministic matching.
-    pub(super) order_number: BTreeMap<OrderId, u64>,
     /// Non-terminal orders per symbol, by submission number.
     pub(super) open_by_symbol: BTreeMap<String, BTreeSet<(u64, OrderId)>>,
     /// How many orders `open_by_symbol` holds in all: a bar with nothing working anywhere
@@ -174,7 +172,6 @@ impl ExecutionCore {
             config,
             orders: BTreeMap::new(),
             by_client: BTreeMap::new(),
-            order_number: BTreeMap::new(),
             open_by_symbol: BTreeMap::new(),
             open_total: 0,
             children: BTreeMap::new(),
@@ -299,7 +296,7 @@ impl ExecutionCore {
                 }
                 let n = self.next_number;
                 self.next_number += 1;
-                self.order_number.insert(e.order_id, n);
+                order.number = n;
                 self.by_client.insert(e.spec.client_order_id.clone(), e.order_id);
                 // The symbol's set exists after its first order: no key allocation then.
                 match self.open_by_symbol.get_mut(&e.spec.symbol) {
@@ -436,7 +433,7 @@ impl ExecutionCore {
     /// tail (see the module doc).
     fn finish(&mut self, id: OrderId) {
         let Some(order) = self.orders.get(&id) else { return };
-        let key = (self.order_number[&id], id);
+        let key = (order.number, id);
         if let Some(set) = self.open_by_symbol.get_mut(&order.spec.symbol) {
             if set.remove(&key) {
                 self.open_total -= 1;
@@ -454,7 +451,6 @@ impl ExecutionCore {
             if self.by_client.get(&order.spec.client_order_id) == Some(&id) {
                 self.by_client.remove(&order.spec.client_order_id);
             }
-            self.order_number.remove(&id);
             if !self.children.is_empty() {
                 self.children.remove(&id);
             }

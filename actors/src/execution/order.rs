@@ -124,6 +124,9 @@ pub struct Order {
     /// Paper matching: the best price since the trailing stop started (high for a sell,
     /// low for a buy).
     pub trail_anchor: Option<Fixed>,
+    /// Its place in submission order in the core that holds it (listing and matching
+    /// order); 0 until the core numbers it.
+    pub number: u64,
 }
 
 impl Order {
@@ -155,6 +158,7 @@ impl Order {
             reason: None,
             matched_until: at,
             trail_anchor: None,
+            number: 0,
         }
     }
 

@@ -271,7 +271,7 @@ impl ExecutionCore {
                 Some(Box::new(move |t: OrderStatus| t == s))
             }
         };
-        let mut numbered: Vec<(u64, &Order)> = self.orders.values().map(|o| (self.order_number[&o.id], o)).collect();
+        let mut numbered: Vec<(u64, &Order)> = self.orders.values().map(|o| (o.number, o)).collect();
         numbered.sort_by_key(|&(n, _)| std::cmp::Reverse(n));
         let matching: Vec<&Order> = numbered
             .into_iter()
@@ -300,7 +300,7 @@ impl ExecutionCore {
             }
         }
         let mut v: Vec<(u64, OrderId)> =
-            ids.into_iter().filter(|x| *x != id).filter_map(|x| self.order_number.get(&x).map(|n| (*n, x))).collect();
+            ids.into_iter().filter(|x| *x != id).filter_map(|x| self.orders.get(&x).map(|o| (o.number, x))).collect();
         v.sort();
         v.dedup();
         v.into_iter().map(|(_, x)| OrderView::of(&self.orders[&x])).collect()
