@@ -104,7 +104,8 @@ pub(crate) fn symbols<'a>(field: &str, names: impl IntoIterator<Item = &'a str>)
     let mut first: [&str; SYMBOLS_SCANNED_MAX] = [""; SYMBOLS_SCANNED_MAX];
     let mut seen = std::collections::BTreeSet::new();
     for (i, s) in names.into_iter().enumerate() {
-        if s.is_empty() || s.chars().count() > 64 {
+        // Bytes >= characters: a name of at most 64 bytes counts none.
+        if s.is_empty() || (s.len() > 64 && s.chars().count() > 64) {
             return Err(RiskError::invalid(format!("{field}[{i}]"), "a symbol must have 1 to 64 characters"));
         }
         let repeated = if i < SYMBOLS_SCANNED_MAX {
@@ -159,5 +160,11 @@ mod tests {
         list[40] = "S30/USDT";
         assert!(symbols("symbols", list.iter().copied()).unwrap_err().to_string().contains("symbols[40]"));
         assert!(symbols("symbols", ["A", "B", "A"]).unwrap_err().to_string().contains("symbols[2]"));
+        // At most 64 characters, not bytes: 64 two-byte ones pass, a 65th fails either way.
+        let (wide, ascii) = ("é".repeat(64), "x".repeat(64));
+        assert!(symbols("symbols", [wide.as_str(), ascii.as_str()]).is_ok());
+        for long in [format!("{wide}é"), format!("{ascii}x")] {
+            assert!(symbols("symbols", [long.as_str()]).unwrap_err().to_string().contains("1 to 64 characters"));
+        }
     }
 }
