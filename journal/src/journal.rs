@@ -4,6 +4,7 @@ use crate::error::JournalError;
 use crate::format::Hash;
 use crate::group::{Request, Responder};
 use crate::read::{Cursor, FileCache, RangeIter, SessionIter};
+use crate::read_ahead::HashSide;
 use crate::recovery::{self, RecoveryReport};
 use crate::replication::ReplicationGate;
 use crate::shared::{Counters, Shared, FSYNC_BUCKETS, GROUP_BUCKETS};
@@ -240,14 +241,19 @@ impl Journal {
     /// Durable records `from..=to_inclusive` (clamped to what exists), streamed from disk
     /// with crc and chain checks. Records appended after this call are not included.
     pub fn read_range(&self, from: u64, to_inclusive: u64) -> RangeIter {
+        self.read_range_hashed_by(from, to_inclusive, HashSide::Adaptive)
+    }
+
+    /// [`Self::read_range`], a read-ahead batch's chain hashes computed by `side`.
+    pub(crate) fn read_range_hashed_by(&self, from: u64, to_inclusive: u64, side: HashSide) -> RangeIter {
         let (last, segments) = self.shared().read_view();
         let to = to_inclusive.min(last);
         let from = from.max(1);
         if from > to {
-            return RangeIter::new(Ok(None), from);
+            return RangeIter::new(Ok(None), from, side);
         }
         let shared = self.shared();
-        RangeIter::new(Cursor::new(&shared.journal_dir, segments, &shared.index, from, to).map(Some), from)
+        RangeIter::new(Cursor::new(&shared.journal_dir, segments, &shared.index, from, to).map(Some), from, side)
     }
 
     /// A session's durable records, in sequence order, via the session index.

@@ -10,7 +10,7 @@ use crate::error::JournalError;
 use crate::format::{self, Corruption, Hash, Header, RecordFault, HEADER_BYTES};
 use crate::hash_batch::BatchHasher;
 use crate::index::{Index, Location};
-use crate::read_ahead::{ReadAhead, READ_AHEAD_RECORDS_MIN};
+use crate::read_ahead::{HashSide, ReadAhead, READ_AHEAD_RECORDS_MIN};
 use crate::scan::{decode_checked, decode_checked_or};
 use crate::segment::segment_path;
 use std::fs::File;
@@ -420,12 +420,13 @@ impl Source {
 }
 
 impl RangeIter {
-    pub(crate) fn new(cursor: Result<Option<Cursor>, JournalError>, from: u64) -> RangeIter {
+    /// `side`: who hashes a read-ahead batch ([`HashSide::Adaptive`] but in tests).
+    pub(crate) fn new(cursor: Result<Option<Cursor>, JournalError>, from: u64, side: HashSide) -> RangeIter {
         let from = from.max(1);
         let (source, pending_error) = match cursor {
             Ok(None) => (Source::Done, None),
             Ok(Some(cursor)) if cursor.last_seq().saturating_sub(from) + 1 >= READ_AHEAD_RECORDS_MIN => {
-                match ReadAhead::start(Box::new(cursor)) {
+                match ReadAhead::start(Box::new(cursor), side) {
                     Ok(ahead) => (Source::Ahead(Box::new(ahead)), None),
                     Err(cursor) => (Source::Inline(cursor), None),
                 }

@@ -10,15 +10,18 @@
 //! batch holds a buffer, the cursor refills another, and the last holder gives it back),
 //! so a range reads the same on either path (tests/read.rs reads both).
 //!
-//! The chain hashes (blake3, about two fifths of the cursor's work) are shared between
-//! the two threads: the cursor runs with its chain deferred ([`Cursor::defer_chain`]),
-//! the thread hashes one batch in [`READ_AHEAD_READER_HASHES_ONE_IN`] (every other one)
-//! and the caller the others, as it receives them. The caller then checks every link in
-//! order (each record's stored `prev_hash` against the hash of the record before it), so
-//! a broken link ends the range at that record, with the error the cursor would have
-//! given, and replaces any later error of the batch, as in the cursor. Why: with all the
-//! hashing on the thread, the thread was the bottleneck (busy all the time, the caller
-//! about two fifths of it); shared, both cores are busy.
+//! The chain hashes (blake3, about two fifths of the cursor's work) go to whichever side
+//! has time: the cursor runs with its chain deferred ([`Cursor::defer_chain`]); the
+//! thread hashes a batch itself when the caller still has an earlier one waiting (the
+//! thread is ahead), and otherwise hands it over unhashed for the caller to hash as it
+//! receives it. The caller then checks every link in order (each record's stored
+//! `prev_hash` against the hash of the record before it), so a broken link ends the
+//! range at that record, with the error the cursor would have given, and replaces any
+//! later error of the batch, as in the cursor. Why: with all the hashing on the thread,
+//! a caller that only decodes waited on it (the thread busy all the time, the caller
+//! about two fifths of it); with a fixed share on the caller, a caller with work of its
+//! own per record was slowed instead (`--bench journal -- replay`: both cases, in
+//! ARCHITECTURE.md's journal section).
 //!
 //! Bounds: [`READ_AHEAD_BATCHES_QUEUED_MAX`] batches of at most
 //! [`READ_AHEAD_BATCH_RECORDS`] records and about [`READ_AHEAD_BATCH_BYTES_MAX`] bytes
@@ -33,6 +36,7 @@ use crate::hash_batch::BatchHasher;
 use crate::read::{corrupt, Cursor, RawRecord};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -52,11 +56,16 @@ pub(crate) const READ_AHEAD_BATCH_BYTES_MAX: usize = 1 << 20;
 /// Batches the thread may be ahead of the caller.
 pub(crate) const READ_AHEAD_BATCHES_QUEUED_MAX: usize = 4;
 
-/// The thread hashes every this-many-th batch, the caller the rest. Its other work
-/// (reads, crc, framing) costs about what the caller's decoding does, so half each:
-/// `--bench journal -- replay` read 3.0 M records/s with every hash on the thread, 3.1 M
-/// with one batch in 3 there, 3.7 M with one in 2 (ARCHITECTURE.md, "Speed").
-pub(crate) const READ_AHEAD_READER_HASHES_ONE_IN: u64 = 2;
+/// Who computes a batch's chain hashes: the rule above (`Adaptive`), or, for tests that
+/// must reach both paths whatever the timing, always the thread or always the caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum HashSide {
+    Adaptive,
+    #[cfg_attr(not(test), allow(dead_code))]
+    Thread,
+    #[cfg_attr(not(test), allow(dead_code))]
+    Caller,
+}
 
 #[derive(Default)]
 struct Batch {
@@ -108,19 +117,23 @@ pub(crate) struct ReadAhead {
     /// What the next record must chain to (`None`: unknown, the range started past 1).
     prev_hash: Option<Hash>,
     hasher: BatchHasher,
+    /// Batches sent and not yet received (the thread's measure of being ahead).
+    queued: Arc<AtomicUsize>,
 }
 
 impl ReadAhead {
     /// Starts reading `cursor` on a thread; gives it back when no thread can be started.
-    pub fn start(mut cursor: Box<Cursor>) -> Result<ReadAhead, Box<Cursor>> {
+    pub fn start(mut cursor: Box<Cursor>, side: HashSide) -> Result<ReadAhead, Box<Cursor>> {
         let journal_dir = cursor.journal_dir().to_owned();
         let prev_hash = cursor.defer_chain();
         let (handover, slot) = mpsc::channel::<Box<Cursor>>();
         let (out, batches) = mpsc::sync_channel(READ_AHEAD_BATCHES_QUEUED_MAX);
         let (emptied, reuse) = mpsc::channel();
+        let queued = Arc::new(AtomicUsize::new(0));
+        let sent = Arc::clone(&queued);
         let reader = move || {
             if let Ok(cursor) = slot.recv() {
-                read(*cursor, &out, &reuse);
+                read(*cursor, &out, &reuse, &sent, side);
             }
         };
         // The cursor moves to the thread only once it runs, so a failed start keeps it.
@@ -140,6 +153,7 @@ impl ReadAhead {
             payload: (0, 0..0),
             prev_hash,
             hasher: BatchHasher::new(),
+            queued,
         })
     }
 
@@ -168,6 +182,7 @@ impl ReadAhead {
                     _ => panic!("the journal read-ahead thread stopped before the end of its range"),
                 }
             };
+            self.queued.fetch_sub(1, Ordering::Relaxed);
             let used = std::mem::replace(&mut self.current, next);
             let _ = self.emptied.send(used); // the thread may be done: then dropped
             self.handed = 0;
@@ -204,9 +219,9 @@ impl ReadAhead {
 
 /// The thread: the cursor's records in batches, until its end, its error, or a caller
 /// that hung up.
-fn read(mut cursor: Cursor, out: &SyncSender<Batch>, reuse: &Receiver<Batch>) {
+fn read(mut cursor: Cursor, out: &SyncSender<Batch>, reuse: &Receiver<Batch>, queued: &AtomicUsize, side: HashSide) {
     let mut hasher = BatchHasher::new();
-    for n in 0u64.. {
+    loop {
         let mut batch = reuse.try_recv().unwrap_or_default();
         batch.records.clear();
         batch.payload_bytes = 0;
@@ -239,12 +254,112 @@ fn read(mut cursor: Cursor, out: &SyncSender<Batch>, reuse: &Receiver<Batch>) {
                 }
             }
         }
-        if n % READ_AHEAD_READER_HASHES_ONE_IN == 0 {
+        // Ahead of the caller (it has a batch waiting besides the one it works on): hash
+        // here. Otherwise the caller would wait for this batch: it hashes it itself.
+        let here = match side {
+            HashSide::Adaptive => queued.load(Ordering::Relaxed) > 0,
+            HashSide::Thread => true,
+            HashSide::Caller => false,
+        };
+        if here {
             batch.hash(&mut hasher);
         }
+        queued.fetch_add(1, Ordering::Relaxed);
         let last = batch.last;
         if out.send(batch).is_err() || last {
             return;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! Both hashing paths whatever the timing (`tests/read.rs` reads through the adaptive
+    //! rule, which in a test mostly leaves the hashing to the caller).
+
+    use super::HashSide;
+    use crate::format::{record_crc, Header, HEADER_BYTES};
+    use crate::{Journal, JournalError, JournalOptions};
+    use std::os::unix::fs::FileExt;
+    use tradpal_messages::{ActorRestarted, CorrelationId, Envelope, EnvelopeDraft, Event, EventId, Timestamp};
+
+    /// Records written: past the read-ahead threshold, about twelve batches.
+    const RECORDS: u64 = 12_000;
+
+    fn draft(n: u64) -> EnvelopeDraft {
+        let event = Event::ActorRestarted(ActorRestarted {
+            actor: "test".into(),
+            restart_count: n as u32,
+            reason: "x".repeat((n % 300) as usize),
+            restarted: true,
+        });
+        EnvelopeDraft::new(EventId(u128::from(n) + 1), Timestamp::from_millis(n as i64), CorrelationId(1), event)
+    }
+
+    /// A journal of [`RECORDS`] records in one segment, and what was written.
+    fn journal() -> (tempfile::TempDir, Journal, Vec<Envelope>) {
+        let dir = tempfile::tempdir().unwrap();
+        let (journal, _) = Journal::open(dir.path(), JournalOptions::default()).unwrap();
+        let mut written = Vec::new();
+        for chunk in 0..RECORDS / 500 {
+            written.extend(journal.append_batch((0..500).map(|i| draft(chunk * 500 + i)).collect()).unwrap());
+        }
+        (dir, journal, written)
+    }
+
+    /// Rewrites record `seq`'s stored prev_hash with a valid crc: only the chain tells.
+    fn break_link(dir: &std::path::Path, seq: u64) {
+        let path = std::fs::read_dir(dir.join("journal"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.extension().is_some_and(|x| x == "seg"))
+            .unwrap();
+        let file = std::fs::OpenOptions::new().read(true).write(true).open(&path).unwrap();
+        let mut offset = 0u64;
+        loop {
+            let mut head = [0u8; HEADER_BYTES];
+            file.read_exact_at(&mut head, offset).unwrap();
+            let header = Header::parse(&head).unwrap();
+            if header.sequence == seq {
+                let mut payload = vec![0u8; header.payload_len as usize];
+                file.read_exact_at(&mut payload, offset + HEADER_BYTES as u64).unwrap();
+                head[40] ^= 0xFF; // in prev_hash
+                let crc = record_crc(&head, &payload);
+                head[4..8].copy_from_slice(&crc.to_le_bytes());
+                file.write_all_at(&head, offset).unwrap();
+                return;
+            }
+            offset += header.record_bytes();
+        }
+    }
+
+    #[test]
+    fn either_side_hashes_the_same_records_and_finds_the_same_breaks() {
+        let (dir, journal, written) = journal();
+        for side in [HashSide::Thread, HashSide::Caller, HashSide::Adaptive] {
+            let read: Vec<Envelope> = journal.read_range_hashed_by(1, RECORDS, side).collect::<Result<_, _>>().unwrap();
+            assert_eq!(read, written, "{side:?}");
+            let from: Vec<Envelope> = journal.read_range_hashed_by(3_001, RECORDS, side).collect::<Result<_, _>>().unwrap();
+            assert_eq!(from, written[3_000..], "{side:?}: from past 1");
+        }
+        // The link to genesis, one in the first batch, one mid-range (batch 8).
+        for seq in [1, 700, 9_000] {
+            break_link(dir.path(), seq);
+            for side in [HashSide::Thread, HashSide::Caller, HashSide::Adaptive] {
+                let mut records = journal.read_range_hashed_by(1, RECORDS, side);
+                for expected in 1..seq {
+                    assert_eq!(records.next().unwrap().unwrap().sequence, expected, "{side:?}");
+                }
+                match records.next() {
+                    Some(Err(JournalError::Corrupt { sequence, reason, .. })) => {
+                        assert_eq!(sequence, seq, "{side:?}: {reason}");
+                        assert!(reason.contains("chain break"), "{side:?}: {reason}");
+                    }
+                    other => panic!("{side:?}: expected a chain break at {seq}, got {other:?}"),
+                }
+                assert!(records.next().is_none(), "{side:?}: nothing after the break");
+            }
+            break_link(dir.path(), seq); // flipped back: intact again
         }
     }
 }

@@ -100,10 +100,11 @@ fn a_record_damaged_under_a_running_journal_is_reported_at_its_sequence() {
 
 #[test]
 fn a_record_damaged_in_a_range_read_ahead_is_reported_at_its_sequence() {
-    // A range long enough to be read ahead, in batches of 1,024 records; the thread
-    // hashes batches 0, 2, 4 ... and the caller the others, then checks every link.
+    // A range long enough to be read ahead, in batches of 1,024 records, hashed by the
+    // thread or the caller as their timing goes (the unit tests of `read_ahead.rs` force
+    // each side); the caller checks every link.
     damaged_record_is_reported(12_000, &[(9_000, Damage::Crc)], 9_000, "crc");
-    // Batch 8 (hashed by the thread), batch 9 (by the caller), the link to genesis.
+    // Batch 8, batch 9, the link to genesis.
     damaged_record_is_reported(12_000, &[(9_000, Damage::Chain)], 9_000, "chain break");
     damaged_record_is_reported(12_000, &[(10_000, Damage::Chain)], 10_000, "chain break");
     damaged_record_is_reported(12_000, &[(1, Damage::Chain)], 1, "chain break");
