@@ -1,6 +1,6 @@
-//! Read-ahead for long range reads: the [`Cursor`] (file reads, crc, chain hashes and
-//! links: about two thirds of a replay's time) runs on a thread of its own while the
-//! caller decodes the records it already has.
+//! Read-ahead for long range reads: the [`Cursor`] (file reads, crc, framing; with the
+//! chain hashes, about two thirds of a replay's time) runs on a thread of its own while
+//! the caller decodes the records it already has.
 //!
 //! Why a thread: the cursor's work is already batched (crc and blake3 over 16 records
 //! side by side, `crc_batch.rs` and `hash_batch.rs`); what is left to win is the second
