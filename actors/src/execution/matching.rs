@@ -54,12 +54,6 @@ impl ExecutionCore {
             self.mark_bars(symbol, timeframe, std::slice::from_ref(bar));
             return Ok(());
         }
-        if self.open_orders() == 0 {
-            // Nothing can match (most bars of a backtest): only the bar's after-effects.
-            let close_time = Timestamp(bar.open_time.0.saturating_add(timeframe.nanos()));
-            self.after_bar(symbol, &[], bar, close_time);
-            return Ok(());
-        }
         self.match_bar(symbol, timeframe, bar, cause, out, |_| ())
     }
 
@@ -77,6 +71,12 @@ impl ExecutionCore {
         mut matched: impl FnMut(&mut Vec<Event>),
     ) -> Result<(), ExecutionError> {
         let close_time = Timestamp(bar.open_time.0.saturating_add(timeframe.nanos()));
+        if self.open_orders() == 0 {
+            // Nothing can match (most bars of a backtest): only the bar's after-effects,
+            // without taking the buffer.
+            self.after_bar(symbol, &[], bar, close_time);
+            return Ok(());
+        }
         // The buffer lives in the core between bars (no allocation per bar with an order
         // working); an error drops it, and the next bar starts a new one.
         let mut eligible = std::mem::take(&mut self.eligible_scratch);
