@@ -72,7 +72,8 @@ pub(crate) struct Cursor {
     /// The batch's records: parsed (`parse_one`), then cut back to those that pass
     /// `check_batch` and `link_batch`; `batch[handed..]` are yet to be handed out.
     batch: Vec<Ready>,
-    /// Their headers (while they are checked) and computed crcs.
+    /// Their headers (checked, then read for each record's stored `prev_hash` as it is
+    /// handed out) and computed crcs.
     headers: Vec<Header>,
     crcs: Vec<u32>,
     handed: usize,
@@ -89,7 +90,6 @@ struct Ready {
     sequence: u64,
     location: Location,
     hash: Hash,
-    stored_prev: Hash,
     payload: Range<usize>,
 }
 
@@ -200,11 +200,13 @@ impl Cursor {
             let e = self.failed.take().expect("a batch yields records or an error");
             return Some(Err(e));
         };
+        // The batch's records are a prefix of the parsed headers (both cut together).
+        let stored_prev = self.headers[self.handed].prev_hash;
         self.handed += 1;
         debug_assert_eq!(ready.sequence, self.next_seq);
         self.next_seq += 1;
         self.current = ready.payload.clone();
-        Some(Ok(RawRecord { sequence: ready.sequence, location: ready.location, hash: ready.hash, stored_prev: ready.stored_prev }))
+        Some(Ok(RawRecord { sequence: ready.sequence, location: ready.location, hash: ready.hash, stored_prev }))
     }
 
     fn segment(&self) -> u64 {
@@ -266,8 +268,7 @@ impl Cursor {
         let at = (self.offset - self.buf_offset) as usize;
         assert!(self.filled >= at + record_bytes, "ensured");
         let location = Location { segment: self.segment(), offset: self.offset };
-        let ready =
-            Ready { sequence: seq, location, hash: [0; 32], stored_prev: header.prev_hash, payload: at + HEADER_BYTES..at + record_bytes };
+        let ready = Ready { sequence: seq, location, hash: [0; 32], payload: at + HEADER_BYTES..at + record_bytes };
         self.headers.push(header);
         self.batch.push(ready);
         self.offset += record_bytes as u64;
