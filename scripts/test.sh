@@ -28,13 +28,18 @@ if ! nats_ok; then
 fi
 echo "using $(command -v nats-server) ($(nats-server --version))" >&2
 
+# Installs the pip package $2 unless `import $1` already works (a system Python may need
+# --break-system-packages); stops the run if the import still fails.
+need_pip() {
+    python3 -c "import $1" >/dev/null 2>&1 && return 0
+    echo "installing $2 (pip package $2)" >&2
+    python3 -m pip install --quiet --disable-pip-version-check "$2" \
+        || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages "$2"
+    python3 -c "import $1" || { echo "error: the Python package $2 is needed and could not be installed" >&2; exit 1; }
+}
+
 # nats-py for the outside-producer test (tests/nats_python.rs runs a Python producer).
-if ! python3 -c 'import nats.js' >/dev/null 2>&1; then
-    echo "installing nats-py (pip)" >&2
-    python3 -m pip install --quiet --disable-pip-version-check nats-py \
-        || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages nats-py
-    python3 -c 'import nats.js' || { echo "error: the Python package nats-py is needed and could not be installed" >&2; exit 1; }
-fi
+need_pip nats.js nats-py
 
 # A real browser for the dashboard test (tests/dashboard.rs): Debian's chromium and its
 # chromedriver.
@@ -46,21 +51,11 @@ if ! command -v chromedriver >/dev/null 2>&1 || ! { command -v chromium >/dev/nu
 fi
 
 # backtesting.py, the peer tests/peer_parity.rs checks sma_cross against (trade for trade).
-if ! python3 -c 'import backtesting, pandas' >/dev/null 2>&1; then
-    echo "installing backtesting.py (pip package backtesting)" >&2
-    python3 -m pip install --quiet --disable-pip-version-check backtesting \
-        || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages backtesting
-    python3 -c 'import backtesting, pandas' || { echo "error: the Python package backtesting is needed and could not be installed" >&2; exit 1; }
-fi
+need_pip 'backtesting, pandas' backtesting
 
 # TA-Lib, the peer tests/talib_parity.rs checks the indicators against (row for row);
 # its PyPI wheels bundle the C library.
-if ! python3 -c 'import talib, numpy' >/dev/null 2>&1; then
-    echo "installing TA-Lib (pip package TA-Lib)" >&2
-    python3 -m pip install --quiet --disable-pip-version-check TA-Lib \
-        || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages TA-Lib
-    python3 -c 'import talib, numpy' || { echo "error: the Python package TA-Lib is needed and could not be installed" >&2; exit 1; }
-fi
+need_pip 'talib, numpy' TA-Lib
 
 # A C++ compiler, libclang and cmake >= 3.28 for LightGBM (scripts/build-deps.sh).
 . scripts/build-deps.sh
