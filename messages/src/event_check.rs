@@ -59,7 +59,7 @@ impl Event {
                     )));
                 }
                 if !is_valid_symbol(&e.symbol) {
-                    return Err(InvariantError::Symbol(e.symbol.clone()));
+                    return Err(InvariantError::Symbol(e.symbol.to_string()));
                 }
                 Ok(())
             }
@@ -157,7 +157,7 @@ impl Event {
 /// request in detail, with per-symbol precision, before it gets here).
 fn check_order_spec(s: &OrderSpec) -> Result<(), InvariantError> {
     if !is_valid_symbol(&s.symbol) {
-        return Err(InvariantError::Symbol(s.symbol.clone()));
+        return Err(InvariantError::Symbol(s.symbol.to_string()));
     }
     if !s.quantity.is_positive() {
         return Err(InvariantError::Broken(format!("order quantity must be > 0, got {}", s.quantity)));

@@ -82,6 +82,13 @@ macro_rules! define_id {
                 String::from_utf8(u128_id_bytes(self.0).to_vec()).expect("hex digits and dashes are ASCII")
             }
 
+            /// [`Self::to_id_string`] as a [`SharedStr`](crate::SharedStr), in one
+            /// allocation (the paper venue's order ids).
+            pub fn to_shared_id(self) -> crate::SharedStr {
+                let bytes = u128_id_bytes(self.0);
+                crate::SharedStr::from(std::str::from_utf8(&bytes).expect("hex digits and dashes are ASCII"))
+            }
+
             /// The id's big-endian bytes (index keys sort like the ids).
             pub fn to_bytes(self) -> [u8; 16] {
                 self.0.to_be_bytes()
@@ -230,6 +237,7 @@ mod tests {
             let pieces = format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32]);
             assert_eq!(text, pieces, "8-4-4-4-12 hex digits");
             assert_eq!(id.to_id_string(), text);
+            assert_eq!(id.to_shared_id(), text);
             assert_eq!(hex_digits(id.0).as_slice(), h.as_bytes());
         }
         assert_eq!(OrderId(u128::MAX).to_string(), "ffffffff-ffff-ffff-ffff-ffffffffffff");

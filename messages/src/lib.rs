@@ -22,6 +22,8 @@
 //! - `command.rs`: the session commands ([`StartSession`], [`StopSession`]), as HTTP and NATS send them.
 //! - `money.rs`: [`Fixed`], exact decimal money (8 decimals, `i128`), rounding made explicit.
 //! - `order.rs`: order specs, sides, types, statuses, contingencies, the kill-switch states.
+//! - `shared_str.rs`: [`SharedStr`], an immutable string whose clones share one
+//!   allocation, on every wire exactly a `String` (order symbols and ids).
 //! - `market.rs`: symbols, [`Timeframe`]s, [`Candle`]s.
 //! - `subjects.rs`: NATS subject names and the symbol-token encoding (one place).
 //! - `reply.rs`: answers (session and status replies) and the error classes ([`ErrorCode`]).
@@ -48,6 +50,7 @@ pub mod reply;
 pub mod rl_event;
 pub mod schema;
 pub mod session_event;
+pub mod shared_str;
 pub mod subjects;
 pub mod time;
 
@@ -74,6 +77,7 @@ pub use ids::{BacktestId, CausationId, CorrelationId, EventId, IdGenerator, Orde
 pub use invariant::InvariantError;
 pub use market::{is_valid_symbol, Candle, CandleWire, TimeWire, TimeWireError, Timeframe};
 pub use money::{Fixed, FixedError, Rounding};
+pub use shared_str::SharedStr;
 pub use order::{Contingency, Liquidity, OrderLink, OrderSpec, OrderStatus, OrderType, RejectSource, Side, TimeInForce, TradingState};
 pub use reply::{ActorState, ActorStatus, ErrorCode, ErrorReply, SessionInfo, SessionStatus, StatusReply};
 pub use rl_event::{RlAgentTrained, RlTrainingFailed, RlTrainingStarted};

@@ -5,6 +5,7 @@
 use crate::ids::{OrderId, SessionId};
 use crate::money::Fixed;
 use crate::time::Timestamp;
+use crate::shared_str::SharedStr;
 use serde::{Deserialize, Serialize};
 
 macro_rules! wire_enum {
@@ -136,8 +137,9 @@ wire_enum!(
 /// An order as requested and validated: the part that never changes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
 pub struct OrderSpec {
-    pub client_order_id: String,
-    pub symbol: String,
+    /// Shared, not copied, by the order and its events (see `shared_str.rs`).
+    pub client_order_id: SharedStr,
+    pub symbol: SharedStr,
     pub side: Side,
     pub order_type: OrderType,
     pub quantity: Fixed,

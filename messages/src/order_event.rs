@@ -6,6 +6,7 @@ use crate::ids::OrderId;
 use crate::money::Fixed;
 use crate::order::{Liquidity, OrderLink, OrderSpec, OrderStatus, RejectSource, TradingState};
 use crate::time::Timestamp;
+use crate::shared_str::SharedStr;
 use serde::{Deserialize, Serialize};
 
 /// A new order was accepted for processing (validated, idempotency key claimed). The
@@ -30,7 +31,7 @@ pub struct OrderSubmitted {
 pub struct OrderAccepted {
     pub order_id: OrderId,
     /// The venue's id for the order (the paper exchange uses the order id).
-    pub venue_order_id: String,
+    pub venue_order_id: SharedStr,
 }
 
 /// The order was refused (by risk, the kill switch or the venue). Terminal.
@@ -47,7 +48,7 @@ pub struct OrderFilled {
     pub order_id: OrderId,
     /// 1, 2, ... per order: with `order_id`, a fill's identity (a repeated fill is refused).
     pub fill_seq: u32,
-    pub symbol: String,
+    pub symbol: SharedStr,
     pub side: crate::order::Side,
     pub quantity: Fixed,
     pub price: Fixed,

@@ -270,7 +270,7 @@ pub fn order_spec() -> impl Strategy<Value = OrderSpec> {
                 session_id,
             )| {
                 OrderSpec {
-                    client_order_id,
+                    client_order_id: client_order_id.into(),
                     symbol: "BTC/USDT".into(),
                     side,
                     order_type,
@@ -304,7 +304,7 @@ pub fn execution_event() -> impl Strategy<Value = Event> {
                 let requested_quantity = spec.quantity;
                 Event::OrderSubmitted(OrderSubmitted { order_id, spec, requested_quantity, risk_note, status, link, submitted_at })
             }),
-        (order_id(), text()).prop_map(|(order_id, venue_order_id)| Event::OrderAccepted(OrderAccepted { order_id, venue_order_id })),
+        (order_id(), text()).prop_map(|(order_id, venue_order_id)| Event::OrderAccepted(OrderAccepted { order_id, venue_order_id: venue_order_id.into() })),
         (order_id(), pick(RejectSource::ALL), text()).prop_map(|(order_id, source, reason)| Event::OrderRejected(OrderRejected {
             order_id,
             source,

@@ -20,11 +20,14 @@ use crate::execution::decide::prefixed_client_id;
 use crate::execution::instrument::Instrument;
 use crate::execution::{ExecutionCore, OrderRequest};
 use crate::strategy::{BarContext, Strategy, StrategyRuntime};
-use tradpal_messages::{Candle, CashAdjusted, Event, Fixed, IdGenerator, OrderId, SessionId, Side, Timeframe, Timestamp};
+use tradpal_messages::{Candle, CashAdjusted, Event, Fixed, IdGenerator, OrderId, SessionId, SharedStr, Side, Timeframe, Timestamp};
 
 /// One symbol's trading state in an account.
 pub struct LegState {
     pub inst: Instrument,
+    /// The instrument's symbol, shared by its orders, fills and trades (one allocation
+    /// for the run, not one per order).
+    pub symbol: SharedStr,
     pub ledger: Ledger,
     /// The strategy's last target (acted on once) and the checks on each new one.
     pub runtime: StrategyRuntime,
@@ -87,8 +90,9 @@ impl Account {
         let mut legs = Vec::with_capacity(symbols.len());
         for s in symbols {
             let inst = config.instruments.get(s).map_err(|e| BacktestError::Symbol(e.to_string()))?.into_owned();
-            let ledger = Ledger::new(&inst.symbol, source);
-            legs.push(LegState { ledger, inst, runtime: StrategyRuntime::default(), position: Fixed::ZERO, position_at: None });
+            let symbol = SharedStr::from(inst.symbol.as_str());
+            let ledger = Ledger::new(symbol.clone(), source);
+            legs.push(LegState { ledger, symbol, inst, runtime: StrategyRuntime::default(), position: Fixed::ZERO, position_at: None });
         }
         let mut core = ExecutionCore::new(config.execution_config());
         let mut log = EventLog::new(config.keep_events);
@@ -250,7 +254,7 @@ impl Account {
         // place; a 336-byte request is not moved out and back): a plain market order,
         // only side, quantity, session and client id set here.
         let req = self.request.get_or_insert_with(|| OrderRequest::market("", side, quantity));
-        req.symbol.clone_from(&self.legs[k].inst.symbol);
+        req.symbol.clone_from(&self.legs[k].symbol);
         (req.side, req.quantity, req.session_id) = (side, quantity, self.session_id);
         req.client_order_id =
             self.client_prefix.map(|prefix| prefixed_client_id(prefix, crate::execution::OrderIds::client_nonce(&mut self.ids)));

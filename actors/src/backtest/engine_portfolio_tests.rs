@@ -83,7 +83,7 @@ fn the_combined_account_adds_up() {
             let (q, p, fee) = (f.quantity.to_f64(), f.price.to_f64(), f.fee.to_f64());
             let signed = if f.side == Side::Buy { q } else { -q };
             cash -= signed * p + fee;
-            *units.entry(f.symbol.clone()).or_default() += signed;
+            *units.entry(f.symbol.to_string()).or_default() += signed;
         }
     }
     assert!((cash - r.final_cash.to_f64()).abs() < 1e-6, "{cash} vs {}", r.final_cash);

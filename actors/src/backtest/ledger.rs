@@ -14,8 +14,7 @@
 //! open times of those bars (when the fills happened).
 
 use super::metrics::TradeRecord;
-use std::sync::Arc;
-use tradpal_messages::{Fixed, Rounding, Side, Timestamp};
+use tradpal_messages::{Fixed, Rounding, SharedStr, Side, Timestamp};
 
 /// One fill as the ledger needs it.
 #[derive(Debug, Clone, Copy)]
@@ -44,7 +43,7 @@ struct OpenTrade {
     fees: Fixed,
     /// What produced the signal that opened it (the ledger's source then; shared, so
     /// opening a trade allocates nothing).
-    source: Arc<str>,
+    source: SharedStr,
 }
 
 /// Folds fills into closed trades.
@@ -52,8 +51,8 @@ struct OpenTrade {
 pub struct Ledger {
     open: Option<OpenTrade>,
     pub closed: Vec<TradeRecord>,
-    source: Arc<str>,
-    symbol: String,
+    source: SharedStr,
+    symbol: SharedStr,
 }
 
 fn mul(a: Fixed, b: Fixed) -> Fixed {
@@ -73,8 +72,8 @@ fn sub(a: Fixed, b: Fixed) -> Fixed {
 }
 
 impl Ledger {
-    pub fn new(symbol: &str, source: &str) -> Self {
-        Ledger { open: None, closed: Vec::new(), source: source.into(), symbol: symbol.to_string() }
+    pub fn new(symbol: impl Into<SharedStr>, source: &str) -> Self {
+        Ledger { open: None, closed: Vec::new(), source: source.into(), symbol: symbol.into() }
     }
 
     /// Applies one fill (of this ledger's symbol).
@@ -117,12 +116,12 @@ impl Ledger {
     /// The source of trades opened from now on (the AI ensemble names the part that
     /// drove each decision: `ml`, `rl` or `regime`).
     pub fn set_source(&mut self, source: &str) {
-        if &*self.source != source {
+        if *self.source != *source {
             self.source = source.into();
         }
     }
 
-    fn opened(f: LedgerFill, quantity: Fixed, fee: Fixed, source: Arc<str>) -> OpenTrade {
+    fn opened(f: LedgerFill, quantity: Fixed, fee: Fixed, source: SharedStr) -> OpenTrade {
         OpenTrade {
             side: f.side,
             entry_time: f.time,
@@ -147,7 +146,7 @@ impl Ledger {
 
 /// A trade's record, closed at `time` / `bar`; with `mark`, the open units are valued at
 /// that price (no exit fee): the still-open trade at the end of a run.
-fn record(t: &OpenTrade, symbol: &str, time: Timestamp, bar: usize, mark: Option<Fixed>) -> TradeRecord {
+fn record(t: &OpenTrade, symbol: &SharedStr, time: Timestamp, bar: usize, mark: Option<Fixed>) -> TradeRecord {
     let (mut exited, mut exit_notional, mut realized) = (t.exited, t.exit_notional, t.realized);
     if let Some(m) = mark {
         let pnl = mul(sub(m, t.average), t.open);
@@ -157,7 +156,7 @@ fn record(t: &OpenTrade, symbol: &str, time: Timestamp, bar: usize, mark: Option
     }
     let pnl = sub(realized, t.fees);
     TradeRecord {
-        symbol: symbol.to_string(),
+        symbol: symbol.clone(),
         side: t.side,
         entry_time: t.entry_time,
         exit_time: time,
@@ -168,7 +167,7 @@ fn record(t: &OpenTrade, symbol: &str, time: Timestamp, bar: usize, mark: Option
         fees: t.fees.to_f64(),
         return_pct: pnl.to_f64() / t.entry_notional.to_f64(),
         bars_held: u32::try_from(bar.saturating_sub(t.entry_bar)).unwrap_or(u32::MAX),
-        source: t.source.to_string(),
+        source: t.source.clone(),
     }
 }
 

@@ -313,7 +313,7 @@ impl ExecutionActor {
     fn resolve(core: &ExecutionCore, order: &OrderRef) -> Result<OrderId, ErrorReply> {
         match order {
             OrderRef::Id(id) if core.orders.contains_key(id) => Ok(*id),
-            OrderRef::Client(c) if core.by_client.contains_key(c) => Ok(core.by_client[c]),
+            OrderRef::Client(c) if core.by_client.contains_key(c.as_str()) => Ok(core.by_client[c.as_str()]),
             OrderRef::Id(id) => Err(ErrorReply::new(ErrorCode::NotFound, format!("no order {id}"))),
             OrderRef::Client(c) => Err(ErrorReply::new(ErrorCode::NotFound, format!("no order with client_order_id {c:?}"))),
         }

@@ -100,8 +100,8 @@ impl ExecutionActor {
         let order = &state.core.orders[&order_id];
         if reopen && order.status == OrderStatus::PendingCancel {
             let call = VenueCall::Cancel {
-                symbol: order.spec.symbol.clone(),
-                client_order_id: order.spec.client_order_id.clone(),
+                symbol: order.spec.symbol.to_string(),
+                client_order_id: order.spec.client_order_id.to_string(),
                 filled: order.filled,
             };
             self.spawn_call(state, order_id, call);

@@ -35,7 +35,7 @@ use super::instrument::Instruments;
 use super::order::{Order, Step};
 use super::portfolio::Portfolio;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
-use tradpal_messages::{Event, Fixed, OrderId, OrderStatus, Rounding, Timestamp, TradingState};
+use tradpal_messages::{Event, Fixed, OrderId, OrderStatus, Rounding, SharedStr, Timestamp, TradingState};
 
 /// Settings of the execution core (from the service configuration).
 #[derive(Debug, Clone)]
@@ -110,7 +110,7 @@ pub struct ExecutionCore {
     /// Every order not yet final, and the newest finished ones (see the module doc).
     pub(super) orders: BTreeMap<OrderId, Order>,
     /// Client order id -> order id (rebuilt from the journal: the idempotency memory).
-    pub(super) by_client: BTreeMap<String, OrderId>,
+    pub(super) by_client: BTreeMap<SharedStr, OrderId>,
     /// Non-terminal orders per symbol, by submission number.
     pub(super) open_by_symbol: BTreeMap<String, BTreeSet<(u64, OrderId)>>,
     /// How many orders `open_by_symbol` holds in all: a bar with nothing working anywhere
@@ -276,7 +276,7 @@ impl ExecutionCore {
         match event {
             Event::OrderSubmitted(e) => {
                 if self.orders.contains_key(&e.order_id) || self.by_client.contains_key(&e.spec.client_order_id) {
-                    return Err(ApplyError::SubmittedTwice { order_id: e.order_id, client_order_id: e.spec.client_order_id.clone() });
+                    return Err(ApplyError::SubmittedTwice { order_id: e.order_id, client_order_id: e.spec.client_order_id.to_string() });
                 }
                 let mut order = Order::new(
                     e.order_id,
@@ -299,12 +299,12 @@ impl ExecutionCore {
                 order.number = n;
                 self.by_client.insert(e.spec.client_order_id.clone(), e.order_id);
                 // The symbol's set exists after its first order: no key allocation then.
-                match self.open_by_symbol.get_mut(&e.spec.symbol) {
+                match self.open_by_symbol.get_mut(e.spec.symbol.as_str()) {
                     Some(set) => {
                         set.insert((n, e.order_id));
                     }
                     None => {
-                        self.open_by_symbol.insert(e.spec.symbol.clone(), BTreeSet::from([(n, e.order_id)]));
+                        self.open_by_symbol.insert(e.spec.symbol.to_string(), BTreeSet::from([(n, e.order_id)]));
                     }
                 }
                 self.open_total += 1; // `n` is new: the set grew
@@ -390,9 +390,9 @@ impl ExecutionCore {
             return Err(ApplyError::FillMismatch {
                 order_id: e.order_id,
                 side: e.side,
-                symbol: e.symbol.clone(),
+                symbol: e.symbol.to_string(),
                 order_side: order.spec.side,
-                order_symbol: order.spec.symbol.clone(),
+                order_symbol: order.spec.symbol.to_string(),
             });
         }
         // All or nothing without copies: the portfolio's new numbers are computed first
@@ -408,7 +408,7 @@ impl ExecutionCore {
         if terminal {
             self.finish(e.order_id);
         }
-        if let Some((price, t)) = self.last_price.get(&e.symbol) {
+        if let Some((price, t)) = self.last_price.get(e.symbol.as_str()) {
             self.portfolio.mark(&e.symbol, *price, *t);
         }
         self.note_cause(e.cause_sequence);
@@ -434,7 +434,7 @@ impl ExecutionCore {
     fn finish(&mut self, id: OrderId) {
         let Some(order) = self.orders.get(&id) else { return };
         let key = (order.number, id);
-        if let Some(set) = self.open_by_symbol.get_mut(&order.spec.symbol) {
+        if let Some(set) = self.open_by_symbol.get_mut(order.spec.symbol.as_str()) {
             if set.remove(&key) {
                 self.open_total -= 1;
             }

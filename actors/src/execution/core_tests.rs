@@ -375,7 +375,7 @@ fn differing_orders(a: &ExecutionCore, b: &ExecutionCore) -> Vec<String> {
         .orders
         .iter()
         .filter(|(id, o)| b.orders.get(id).map(norm) != Some(norm(o)))
-        .map(|(_, o)| o.spec.client_order_id.clone())
+        .map(|(_, o)| o.spec.client_order_id.to_string())
         .collect();
     out.extend(b.orders.keys().filter(|id| !a.orders.contains_key(id)).map(|id| id.to_string()));
     out

@@ -8,7 +8,7 @@ use crate::risk::exposure::Position as RiskPosition;
 use crate::risk::pretrade::{pre_trade_check, PortfolioSnapshot, PreTradeDecision, ProposedOrder, Side as RiskSide};
 use tradpal_messages::{
     Contingency, Event, Fixed, IdGenerator, OrderAccepted, OrderCancelRequested, OrderCanceled, OrderId, OrderLink, OrderRejected,
-    OrderReleased, OrderSpec, OrderStatus, OrderSubmitted, OrderType, RejectSource, Rounding, Side, TimeInForce, Timestamp, TradingState,
+    OrderReleased, OrderSpec, OrderStatus, OrderSubmitted, OrderType, RejectSource, Rounding, SharedStr, Side, TimeInForce, Timestamp, TradingState,
     TradingStateChanged,
 };
 
@@ -47,8 +47,11 @@ pub struct Submitted {
 
 /// `tp-` and the nonce as 32 lower-case hex digits (`format!("tp-{:032x}")`, without the
 /// formatting machinery: one per backtest order).
-fn generated_client_id(nonce: u128) -> String {
-    prefixed_client_id("tp-", nonce)
+fn generated_client_id(nonce: u128) -> SharedStr {
+    let mut id = [0u8; 35];
+    id[..3].copy_from_slice(b"tp-");
+    id[3..].copy_from_slice(&tradpal_messages::ids::hex_digits(nonce));
+    SharedStr::from(std::str::from_utf8(&id).expect("hex digits are ASCII"))
 }
 
 /// `prefix` and the nonce as 32 lower-case hex digits (`format!("{prefix}{:032x}")`):
@@ -73,7 +76,10 @@ impl ExecutionCore {
         let inst = self.config.instruments.get(&req.symbol).map_err(|e| ExecutionError::Invalid(format!("symbol: {e}")))?;
         let mark = self.last_price.get(&inst.symbol).map(|(p, _)| *p);
         let generated = req.client_order_id.is_none();
-        let cid = req.client_order_id.clone().unwrap_or_else(|| generated_client_id(ids.client_nonce()));
+        let cid = match &req.client_order_id {
+            Some(c) => SharedStr::from(c.as_str()),
+            None => generated_client_id(ids.client_nonce()),
+        };
         let plan =
             plan(req, cid, &inst, now, mark, std::mem::take(&mut self.plan_spare)).map_err(|e| ExecutionError::Invalid(e.to_string()))?;
         if let Some(existing) = self.by_client.get(&plan.orders[0].spec.client_order_id).copied() {
@@ -158,7 +164,7 @@ impl ExecutionCore {
             };
             self.emit(&mut out, Event::OrderSubmitted(event), now)?;
             if !held && !self.is_live() {
-                let venue_order_id = leg_id(i).to_id_string();
+                let venue_order_id = leg_id(i).to_shared_id();
                 self.emit(&mut out, Event::OrderAccepted(OrderAccepted { order_id: leg_id(i), venue_order_id }), now)?;
             }
         }
@@ -240,7 +246,8 @@ impl ExecutionCore {
         };
         let side = if spec.side == Side::Buy { RiskSide::Buy } else { RiskSide::Sell };
         let mut symbol = std::mem::take(&mut self.risk_symbol);
-        symbol.clone_from(&spec.symbol);
+        symbol.clear();
+        symbol.push_str(&spec.symbol);
         let proposed = ProposedOrder { symbol, side, quantity: spec.quantity.to_f64(), price: price.to_f64() };
         let decision = pre_trade_check(&proposed, &snapshot, &self.config.limits);
         (self.risk_positions, self.risk_symbol) = (snapshot.positions, proposed.symbol);
@@ -321,7 +328,7 @@ impl ExecutionCore {
                     self.orders[&child].spec.quantity
                 };
                 self.emit(out, Event::OrderReleased(OrderReleased { order_id: child, quantity, released_at: now }), now)?;
-                self.emit(out, Event::OrderAccepted(OrderAccepted { order_id: child, venue_order_id: child.to_string() }), now)?;
+                self.emit(out, Event::OrderAccepted(OrderAccepted { order_id: child, venue_order_id: child.to_shared_id() }), now)?;
             }
         }
         Ok(())
@@ -368,8 +375,8 @@ impl ExecutionCore {
         for (symbol, qty) in positions {
             let order_id = ids.order_id();
             let spec = OrderSpec {
-                client_order_id: format!("flatten-{order_id}"),
-                symbol,
+                client_order_id: format!("flatten-{order_id}").into(),
+                symbol: symbol.into(),
                 side: if qty.is_positive() { Side::Sell } else { Side::Buy },
                 order_type: OrderType::Market,
                 quantity: qty.abs(),
@@ -393,7 +400,7 @@ impl ExecutionCore {
             };
             self.emit(&mut out, Event::OrderSubmitted(submitted), now)?;
             if !self.is_live() {
-                self.emit(&mut out, Event::OrderAccepted(OrderAccepted { order_id, venue_order_id: order_id.to_string() }), now)?;
+                self.emit(&mut out, Event::OrderAccepted(OrderAccepted { order_id, venue_order_id: order_id.to_shared_id() }), now)?;
             }
         }
         Ok(out)

@@ -13,7 +13,7 @@
 //!     └─cancel/expire   └─reject/expire        └─cancel/expire (IOC rest, OCO sibling, GTD, timeout)
 //! ```
 
-use tradpal_messages::{Fixed, OrderId, OrderLink, OrderSpec, OrderStatus, Rounding, Timestamp};
+use tradpal_messages::{Fixed, OrderId, OrderLink, OrderSpec, OrderStatus, Rounding, SharedStr, Timestamp};
 
 /// An order refuses a fill; nothing was changed.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -113,7 +113,7 @@ pub struct Order {
     pub fill_count: u32,
     /// Set when a stop / take-profit / trailing stop reached its trigger.
     pub trigger_price: Option<Fixed>,
-    pub venue_order_id: Option<String>,
+    pub venue_order_id: Option<SharedStr>,
     pub submitted_at: Timestamp,
     pub updated_at: Timestamp,
     /// Why it was rejected, canceled or expired.

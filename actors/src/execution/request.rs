@@ -15,7 +15,7 @@
 
 use super::instrument::Instrument;
 use serde::{Deserialize, Serialize};
-use tradpal_messages::{Contingency, Fixed, OrderSpec, OrderType, Rounding, SessionId, Side, TimeInForce, TimeWire, Timestamp};
+use tradpal_messages::{Contingency, Fixed, OrderSpec, OrderType, Rounding, SessionId, SharedStr, Side, TimeInForce, TimeWire, Timestamp};
 
 /// Largest trailing distance, in basis points (Binance allows 10..=2000).
 pub const TRAILING_BPS_MAX: u32 = 2_000;
@@ -28,7 +28,7 @@ pub struct OrderRequest {
     /// Generated when absent (then the request is not idempotent).
     #[serde(default)]
     pub client_order_id: Option<String>,
-    pub symbol: String,
+    pub symbol: SharedStr,
     pub side: Side,
     #[serde(rename = "type")]
     pub order_type: OrderType,
@@ -67,7 +67,7 @@ impl OrderRequest {
     pub fn market(symbol: &str, side: Side, quantity: Fixed) -> Self {
         OrderRequest {
             client_order_id: None,
-            symbol: symbol.to_string(),
+            symbol: symbol.into(),
             side,
             order_type: OrderType::Market,
             quantity,
@@ -150,7 +150,7 @@ fn client_id_chars_ok(id: &str) -> bool {
 /// Validates one order's own fields (not its contingencies) into a spec.
 pub fn validate_spec(
     r: &OrderRequest,
-    client_order_id: String,
+    client_order_id: SharedStr,
     inst: &Instrument,
     now: Timestamp,
     mark: Option<Fixed>,
@@ -216,7 +216,7 @@ pub fn validate_spec(
     }
     Ok(OrderSpec {
         client_order_id,
-        symbol: inst.symbol.clone(),
+        symbol: r.symbol.clone(),
         side: r.side,
         order_type: t,
         quantity: q,
@@ -241,7 +241,7 @@ fn leg(
     reduce_only: bool,
 ) -> OrderSpec {
     OrderSpec {
-        client_order_id: format!("{}-{suffix}", main.client_order_id),
+        client_order_id: format!("{}-{suffix}", main.client_order_id).into(),
         side,
         order_type,
         price,
@@ -258,7 +258,7 @@ fn leg(
 /// (cleared first: a list the caller reuses from request to request).
 pub fn plan(
     r: &OrderRequest,
-    client_order_id: String,
+    client_order_id: SharedStr,
     inst: &Instrument,
     now: Timestamp,
     mark: Option<Fixed>,
@@ -325,7 +325,7 @@ pub fn plan(
         }
         let id = child.client_order_id.clone().unwrap_or_else(|| format!("{}-then", main.client_order_id));
         let spec =
-            validate_spec(child, id, inst, now, mark).map_err(|e| OrderRequestError { field: format!("then.{}", e.field), why: e.why })?;
+            validate_spec(child, id.into(), inst, now, mark).map_err(|e| OrderRequestError { field: format!("then.{}", e.field), why: e.why })?;
         legs.push(PlannedOrder { spec, contingency: Some(Contingency::Oto), parent: Some(0), sibling: None });
         contingency = Some(Contingency::Oto);
     }

@@ -54,7 +54,7 @@ impl VenueCall {
 }
 
 pub(super) fn query_of(o: &Order) -> VenueCall {
-    VenueCall::Query { symbol: o.spec.symbol.clone(), client_order_id: o.spec.client_order_id.clone(), filled: o.filled }
+    VenueCall::Query { symbol: o.spec.symbol.to_string(), client_order_id: o.spec.client_order_id.to_string(), filled: o.filled }
 }
 
 /// The venue requests a journaled batch asks for (none in paper mode).
@@ -70,8 +70,8 @@ pub(super) fn calls_of(core: &ExecutionCore, events: &[Event]) -> Vec<(OrderId, 
             Event::OrderSubmitted(s) if status(s.order_id) == Some(OrderStatus::Submitted) => {
                 let spec = &s.spec;
                 let order = VenueOrder {
-                    symbol: spec.symbol.clone(),
-                    client_order_id: spec.client_order_id.clone(),
+                    symbol: spec.symbol.to_string(),
+                    client_order_id: spec.client_order_id.to_string(),
                     side: spec.side,
                     order_type: spec.order_type,
                     quantity: spec.quantity,
@@ -87,8 +87,8 @@ pub(super) fn calls_of(core: &ExecutionCore, events: &[Event]) -> Vec<(OrderId, 
                     (
                         c.order_id,
                         VenueCall::Cancel {
-                            symbol: o.spec.symbol.clone(),
-                            client_order_id: o.spec.client_order_id.clone(),
+                            symbol: o.spec.symbol.to_string(),
+                            client_order_id: o.spec.client_order_id.to_string(),
                             filled: o.filled,
                         },
                     )

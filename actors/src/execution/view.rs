@@ -47,8 +47,8 @@ impl OrderView {
         let link = o.link.as_ref();
         OrderView {
             order_id: o.id,
-            client_order_id: o.spec.client_order_id.clone(),
-            symbol: o.spec.symbol.clone(),
+            client_order_id: o.spec.client_order_id.to_string(),
+            symbol: o.spec.symbol.to_string(),
             side: o.spec.side,
             order_type: o.spec.order_type,
             status: o.status,

@@ -62,7 +62,7 @@ use returns::{annual_volatility_of, curve_returns, sharpe_ratio_of, sortino_rati
 use stats::ReturnStats;
 
 use serde::{Deserialize, Serialize};
-use tradpal_messages::{Side, Timestamp};
+use tradpal_messages::{SharedStr, Side, Timestamp};
 
 /// The portfolio's equity at one bar close (cash plus positions marked to the close).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -74,7 +74,8 @@ pub struct EquityPoint {
 /// One closed round trip.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TradeRecord {
-    pub symbol: String,
+    /// Shared with the run's other records of the symbol (a string on the wire).
+    pub symbol: SharedStr,
     /// `Buy` = long, `Sell` = short.
     pub side: Side,
     pub entry_time: Timestamp,
@@ -90,7 +91,7 @@ pub struct TradeRecord {
     pub return_pct: f64,
     pub bars_held: u32,
     /// What produced the signal: "sma_cross", "ml", "rl", "regime", ...
-    pub source: String,
+    pub source: SharedStr,
 }
 
 /// Everything the metrics are computed from. Borrowed, so a backtest hands over its

@@ -84,7 +84,7 @@ pub fn flatten_ids(records: &[Recorded], at: usize) -> Vec<OrderId> {
 /// The request of one order's own fields (quantity as the client asked: before a resize).
 fn request_of_spec(spec: &OrderSpec, requested: tradpal_messages::Fixed) -> OrderRequest {
     OrderRequest {
-        client_order_id: Some(spec.client_order_id.clone()),
+        client_order_id: Some(spec.client_order_id.to_string()),
         symbol: spec.symbol.clone(),
         side: spec.side,
         order_type: spec.order_type,
