@@ -33,6 +33,7 @@ use super::error::{ApplyError, ExecutionError};
 use super::fill::FillModel;
 use super::instrument::Instruments;
 use super::order::{Order, Step};
+use super::order_map::OrderMap;
 use super::portfolio::Portfolio;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use tradpal_messages::{Event, Fixed, OrderId, OrderStatus, Rounding, SharedStr, Timestamp, TradingState};
@@ -108,7 +109,7 @@ pub const FINISHED_ORDERS_KEPT_MAX: usize = 10_000;
 pub struct ExecutionCore {
     pub(super) config: ExecutionConfig,
     /// Every order not yet final, and the newest finished ones (see the module doc).
-    pub(super) orders: BTreeMap<OrderId, Order>,
+    pub(super) orders: OrderMap,
     /// Client order id -> order id (rebuilt from the journal: the idempotency memory).
     pub(super) by_client: BTreeMap<SharedStr, OrderId>,
     /// Non-terminal orders per symbol, by submission number.
@@ -170,7 +171,7 @@ impl ExecutionCore {
         let currency = config.instruments.quote().to_string();
         ExecutionCore {
             config,
-            orders: BTreeMap::new(),
+            orders: OrderMap::new(),
             by_client: BTreeMap::new(),
             open_by_symbol: BTreeMap::new(),
             open_total: 0,
@@ -447,10 +448,11 @@ impl ExecutionCore {
     fn drop_finished(&mut self) {
         while self.finished.len() > self.config.finished_orders_kept {
             let Some(id) = self.finished.pop_front() else { break };
-            let Some(order) = self.orders.remove(&id) else { continue };
+            let Some(order) = self.orders.get(&id) else { continue };
             if self.by_client.get(&order.spec.client_order_id) == Some(&id) {
                 self.by_client.remove(&order.spec.client_order_id);
             }
+            self.orders.discard(&id);
             if !self.children.is_empty() {
                 self.children.remove(&id);
             }

@@ -10,6 +10,8 @@
 //! - `request.rs`: the submit-order request and its validation into order specs
 //!   (bracket, OCO, OTO legs).
 //! - `order.rs`: one order and its transition table (`match (status, step)`).
+//! - `order_map.rs`: the core's orders by id, each written once into a slot and dropped
+//!   where it lies (a B-tree of ids over a vector).
 //! - `fill.rs`: the paper exchange's documented fill rules (one bar, one order).
 //! - `portfolio.rs`: positions, cash, P&L: a fold over fills.
 //! - `core.rs`: the state and `apply` (the fold every replay runs).
@@ -45,6 +47,7 @@ pub mod instrument;
 pub mod live;
 pub mod matching;
 pub mod order;
+pub mod order_map;
 pub mod portfolio;
 pub mod replay;
 pub mod request;
