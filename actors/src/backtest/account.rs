@@ -137,7 +137,6 @@ impl Account {
 
     /// Records equity at `close_time` (and whether any position is open); equity <= 0 is
     /// a bust (returns after it are undefined), reported at bar `i`.
-    #[inline]
     pub fn mark_equity(&mut self, close_time: Timestamp, i: usize) -> Result<Fixed, BacktestError> {
         let equity = self.core.equity();
         let equity_f = equity.to_f64();
