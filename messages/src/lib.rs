@@ -77,9 +77,9 @@ pub use ids::{BacktestId, CausationId, CorrelationId, EventId, IdGenerator, Orde
 pub use invariant::InvariantError;
 pub use market::{is_valid_symbol, Candle, CandleWire, TimeWire, TimeWireError, Timeframe};
 pub use money::{Fixed, FixedError, Rounding};
-pub use shared_str::SharedStr;
 pub use order::{Contingency, Liquidity, OrderLink, OrderSpec, OrderStatus, OrderType, RejectSource, Side, TimeInForce, TradingState};
 pub use reply::{ActorState, ActorStatus, ErrorCode, ErrorReply, SessionInfo, SessionStatus, StatusReply};
 pub use rl_event::{RlAgentTrained, RlTrainingFailed, RlTrainingStarted};
 pub use session_event::{AiDecision, AiPins, SessionInputDecided, SessionOpened, SessionStopRequested, StrategyParam};
+pub use shared_str::SharedStr;
 pub use time::{Clock, SimClock, Timestamp};

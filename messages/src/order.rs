@@ -4,8 +4,8 @@
 
 use crate::ids::{OrderId, SessionId};
 use crate::money::Fixed;
-use crate::time::Timestamp;
 use crate::shared_str::SharedStr;
+use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
 
 macro_rules! wire_enum {

@@ -5,8 +5,8 @@
 use crate::ids::OrderId;
 use crate::money::Fixed;
 use crate::order::{Liquidity, OrderLink, OrderSpec, OrderStatus, RejectSource, TradingState};
-use crate::time::Timestamp;
 use crate::shared_str::SharedStr;
+use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
 
 /// A new order was accepted for processing (validated, idempotency key claimed). The

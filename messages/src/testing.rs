@@ -304,7 +304,8 @@ pub fn execution_event() -> impl Strategy<Value = Event> {
                 let requested_quantity = spec.quantity;
                 Event::OrderSubmitted(OrderSubmitted { order_id, spec, requested_quantity, risk_note, status, link, submitted_at })
             }),
-        (order_id(), text()).prop_map(|(order_id, venue_order_id)| Event::OrderAccepted(OrderAccepted { order_id, venue_order_id: venue_order_id.into() })),
+        (order_id(), text())
+            .prop_map(|(order_id, venue_order_id)| Event::OrderAccepted(OrderAccepted { order_id, venue_order_id: venue_order_id.into() })),
         (order_id(), pick(RejectSource::ALL), text()).prop_map(|(order_id, source, reason)| Event::OrderRejected(OrderRejected {
             order_id,
             source,

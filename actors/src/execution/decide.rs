@@ -8,8 +8,8 @@ use crate::risk::exposure::Position as RiskPosition;
 use crate::risk::pretrade::{pre_trade_check, PortfolioSnapshot, PreTradeDecision, ProposedOrder, Side as RiskSide};
 use tradpal_messages::{
     Contingency, Event, Fixed, IdGenerator, OrderAccepted, OrderCancelRequested, OrderCanceled, OrderId, OrderLink, OrderRejected,
-    OrderReleased, OrderSpec, OrderStatus, OrderSubmitted, OrderType, RejectSource, Rounding, SharedStr, Side, TimeInForce, Timestamp, TradingState,
-    TradingStateChanged,
+    OrderReleased, OrderSpec, OrderStatus, OrderSubmitted, OrderType, RejectSource, Rounding, SharedStr, Side, TimeInForce, Timestamp,
+    TradingState, TradingStateChanged,
 };
 
 /// Reason prefix of the cancels made by [`ExecutionCore::cancel_working`] (the halt's

@@ -144,8 +144,19 @@ mod tests {
         let mut m = OrderMap::new();
         let mut reference = BTreeMap::new();
         // Inserts, replacements and drops in an order that reuses slots out of id order.
-        let steps: [(u128, Option<i64>); 11] =
-            [(5, Some(1)), (2, Some(2)), (9, Some(3)), (2, None), (7, Some(4)), (5, Some(6)), (9, None), (1, Some(7)), (3, Some(8)), (7, None), (4, Some(9))];
+        let steps: [(u128, Option<i64>); 11] = [
+            (5, Some(1)),
+            (2, Some(2)),
+            (9, Some(3)),
+            (2, None),
+            (7, Some(4)),
+            (5, Some(6)),
+            (9, None),
+            (1, Some(7)),
+            (3, Some(8)),
+            (7, None),
+            (4, Some(9)),
+        ];
         for (id, qty) in steps {
             match qty {
                 Some(q) => {

@@ -324,8 +324,8 @@ pub fn plan(
             return Err(err("then.symbol", "must be the same symbol as the triggering order"));
         }
         let id = child.client_order_id.clone().unwrap_or_else(|| format!("{}-then", main.client_order_id));
-        let spec =
-            validate_spec(child, id.into(), inst, now, mark).map_err(|e| OrderRequestError { field: format!("then.{}", e.field), why: e.why })?;
+        let spec = validate_spec(child, id.into(), inst, now, mark)
+            .map_err(|e| OrderRequestError { field: format!("then.{}", e.field), why: e.why })?;
         legs.push(PlannedOrder { spec, contingency: Some(Contingency::Oto), parent: Some(0), sibling: None });
         contingency = Some(Contingency::Oto);
     }
