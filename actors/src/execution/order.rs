@@ -210,28 +210,36 @@ impl Order {
     }
 }
 
+/// A submitted limit buy of `qty` BTC/USDT at 100 with id `id` and client id `c<id>`
+/// (tests of the order and of the maps that hold orders).
+#[cfg(test)]
+pub(crate) fn order_with(id: u128, qty: i64) -> Order {
+    use tradpal_messages::{OrderType, Side, TimeInForce};
+    let spec = OrderSpec {
+        client_order_id: format!("c{id}").into(),
+        symbol: "BTC/USDT".into(),
+        side: Side::Buy,
+        order_type: OrderType::Limit,
+        quantity: Fixed::from_int(qty),
+        price: Some(Fixed::from_int(100)),
+        stop_price: None,
+        trailing_bps: None,
+        time_in_force: TimeInForce::Gtc,
+        expire_at: None,
+        reduce_only: false,
+        session_id: None,
+    };
+    Order::new(OrderId(id), spec, Fixed::from_int(qty), String::new(), None, OrderStatus::Submitted, Timestamp(0))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
-    use tradpal_messages::{OrderType, Side, TimeInForce};
 
+    /// A limit buy of `qty` with id 1 (`order_with(1, qty)`).
     fn order(qty: i64) -> Order {
-        let spec = OrderSpec {
-            client_order_id: "c1".into(),
-            symbol: "BTC/USDT".into(),
-            side: Side::Buy,
-            order_type: OrderType::Limit,
-            quantity: Fixed::from_int(qty),
-            price: Some(Fixed::from_int(100)),
-            stop_price: None,
-            trailing_bps: None,
-            time_in_force: TimeInForce::Gtc,
-            expire_at: None,
-            reduce_only: false,
-            session_id: None,
-        };
-        Order::new(OrderId(1), spec, Fixed::from_int(qty), String::new(), None, OrderStatus::Submitted, Timestamp(0))
+        order_with(1, qty)
     }
 
     #[test]

@@ -119,25 +119,7 @@ impl std::fmt::Debug for OrderMap {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tradpal_messages::{OrderSpec, OrderStatus, Side, TimeInForce, Timestamp};
-
-    fn order(id: u128, qty: i64) -> Order {
-        let spec = OrderSpec {
-            client_order_id: format!("c{id}").into(),
-            symbol: "BTC/USDT".into(),
-            side: Side::Buy,
-            order_type: tradpal_messages::OrderType::Market,
-            quantity: tradpal_messages::Fixed::from_int(qty),
-            price: None,
-            stop_price: None,
-            trailing_bps: None,
-            time_in_force: TimeInForce::Gtc,
-            expire_at: None,
-            reduce_only: false,
-            session_id: None,
-        };
-        Order::new(OrderId(id), spec, tradpal_messages::Fixed::from_int(qty), String::new(), None, OrderStatus::Submitted, Timestamp(0))
-    }
+    use crate::execution::order::order_with as order;
 
     #[test]
     fn behaves_as_a_map_by_id_whatever_the_slots() {
