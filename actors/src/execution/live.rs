@@ -114,7 +114,7 @@ impl ExecutionCore {
         let at = if report.update_time_ms > 0 { Timestamp::from_millis(report.update_time_ms) } else { now };
         let acknowledged = !matches!(report.status, OrderStatus::Rejected | OrderStatus::Held | OrderStatus::Submitted);
         if order.status == OrderStatus::Submitted && acknowledged {
-            let e = OrderAccepted { order_id: id, venue_order_id: report.venue_order_id.clone().into() };
+            let e = OrderAccepted { order_id: id, venue_order_id: report.venue_order_id.as_str().into() };
             self.emit(&mut out, Event::OrderAccepted(e), now)?;
         }
         if let Some(f) = fills {
