@@ -33,8 +33,10 @@ echo "using $(command -v nats-server) ($(nats-server --version))" >&2
 need_pip() {
     python3 -c "import $1" >/dev/null 2>&1 && return 0
     echo "installing $2 (pip package $2)" >&2
+    # `|| true`: under `set -e` a second failed install would stop the run here, before
+    # the check below says which package is missing.
     python3 -m pip install --quiet --disable-pip-version-check "$2" \
-        || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages "$2"
+        || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages "$2" || true
     python3 -c "import $1" || { echo "error: the Python package $2 is needed and could not be installed" >&2; exit 1; }
 }
 
