@@ -26,7 +26,8 @@ use tradpal_messages::{Candle, CashAdjusted, Event, Fixed, IdGenerator, OrderId,
 pub struct LegState {
     pub inst: Instrument,
     /// The instrument's symbol, shared by its orders, fills and trades (one allocation
-    /// for the run, not one per order).
+    /// for the run, not one per order); the core finds the leg's price and position by
+    /// this very string, without comparing text (`execution/symbol_map.rs`).
     pub symbol: SharedStr,
     pub ledger: Ledger,
     /// The strategy's last target (acted on once) and the checks on each new one.
@@ -42,9 +43,9 @@ impl LegState {
     fn position(&mut self, core: &ExecutionCore) -> Fixed {
         let fills = core.fills_applied();
         if self.position_at != Some(fills) {
-            (self.position, self.position_at) = (core.position(&self.inst.symbol), Some(fills));
+            (self.position, self.position_at) = (core.position(&self.symbol), Some(fills));
         }
-        debug_assert_eq!(self.position, core.position(&self.inst.symbol), "a position changes only with a fill");
+        debug_assert_eq!(self.position, core.position(&self.symbol), "a position changes only with a fill");
         self.position
     }
 }
@@ -124,7 +125,7 @@ impl Account {
     /// then the mark at its close. `cause` names the bar in fill events (a bar counter in
     /// a backtest, the candle record's journal sequence live).
     pub fn play(&mut self, k: usize, bar: &Candle, i: usize, cause: u64) -> Result<(), BacktestError> {
-        let symbol = &self.legs[k].inst.symbol;
+        let symbol = &self.legs[k].symbol;
         let mut events = std::mem::take(&mut self.scratch);
         events.clear();
         let played = self.core.on_bar_into(symbol, self.timeframe, bar, cause, &mut events);
@@ -227,7 +228,7 @@ impl Account {
     /// Sends the market order taking leg `k` from its position to `target` units (valued
     /// at `price` for the instrument's minimums), or counts it skipped.
     pub fn order_to(&mut self, k: usize, target: Fixed, price: Fixed, at: Timestamp, i: usize) -> Result<(), BacktestError> {
-        let position = self.core.position(&self.legs[k].inst.symbol);
+        let position = self.core.position(&self.legs[k].symbol);
         match order_for(target, position, price, &self.legs[k].inst) {
             Sizing::AtTarget => Ok(()),
             Sizing::BelowMinimum { .. } => {

@@ -35,6 +35,7 @@ use super::instrument::Instruments;
 use super::order::{Order, Step};
 use super::order_map::OrderMap;
 use super::portfolio::Portfolio;
+use super::symbol_map::{SymbolKey, SymbolMap};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use tradpal_messages::{Event, Fixed, OrderId, OrderStatus, Rounding, SharedStr, Timestamp, TradingState};
 
@@ -122,7 +123,7 @@ pub struct ExecutionCore {
     pub(super) portfolio: Portfolio,
     pub(super) trading_state: TradingState,
     /// Latest close per symbol (market orders are valued at it by the risk check).
-    pub(super) last_price: BTreeMap<String, (Fixed, Timestamp)>,
+    pub(super) last_price: SymbolMap<(Fixed, Timestamp)>,
     pub(super) equity_peak: Fixed,
     /// (UTC day number, equity at its first bar) for the daily-loss limit.
     pub(super) day_start: Option<(i64, Fixed)>,
@@ -178,7 +179,7 @@ impl ExecutionCore {
             children: BTreeMap::new(),
             portfolio: Portfolio::new(&currency),
             trading_state: TradingState::Active,
-            last_price: BTreeMap::new(),
+            last_price: SymbolMap::new(),
             equity_peak: Fixed::ZERO,
             day_start: None,
             day_bounds: 0..0,
@@ -246,7 +247,7 @@ impl ExecutionCore {
     }
 
     /// Signed position in `symbol` (zero when none).
-    pub fn position(&self, symbol: &str) -> Fixed {
+    pub fn position<K: SymbolKey + ?Sized>(&self, symbol: &K) -> Fixed {
         self.portfolio.position(symbol)
     }
 
@@ -262,7 +263,7 @@ impl ExecutionCore {
 
     /// The latest close per symbol and its time.
     pub fn last_prices(&self) -> impl Iterator<Item = (&str, Fixed, Timestamp)> + '_ {
-        self.last_price.iter().map(|(s, (p, t))| (s.as_str(), *p, *t))
+        self.last_price.iter().map(|(s, (p, t))| (s, *p, *t))
     }
 
     /// True once starting cash (or any cash adjustment) was applied.
@@ -409,7 +410,7 @@ impl ExecutionCore {
         if terminal {
             self.finish(e.order_id);
         }
-        if let Some((price, t)) = self.last_price.get(e.symbol.as_str()) {
+        if let Some((price, t)) = self.last_price.get(&e.symbol) {
             self.portfolio.mark(&e.symbol, *price, *t);
         }
         self.note_cause(e.cause_sequence);
@@ -467,13 +468,12 @@ impl ExecutionCore {
 
     /// Marks the portfolio at a bar's close and updates the equity peak and the day's
     /// starting equity (inputs of the risk check).
-    pub fn mark(&mut self, symbol: &str, close: Fixed, at: Timestamp) {
-        // Update in place when the symbol is known: no key allocation per bar.
+    pub fn mark<K: SymbolKey + ?Sized>(&mut self, symbol: &K, close: Fixed, at: Timestamp) {
+        // Update in place when the symbol is known: no key allocation per bar, and no
+        // text compared when the caller holds the symbol shared (`symbol_map.rs`).
         match self.last_price.get_mut(symbol) {
             Some(last) => *last = (close, at),
-            None => {
-                self.last_price.insert(symbol.to_string(), (close, at));
-            }
+            None => self.last_price.insert(symbol, (close, at)),
         }
         let equity = self.portfolio.mark_equity(symbol, close, at);
         self.marked_equity = Some(equity);

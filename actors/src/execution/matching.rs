@@ -11,22 +11,23 @@ use super::core::ExecutionCore;
 use super::error::ExecutionError;
 use super::fill::match_bar;
 use super::order::Order;
+use super::symbol_map::SymbolKey;
 use tradpal_messages::{Candle, Event, OrderExpired, OrderFilled, OrderId, OrderStatus, OrderTriggered, Timeframe, Timestamp};
 
 impl ExecutionCore {
     /// Orders of `symbol` that a bar opening at `open` may touch, in submission order.
-    fn eligible(&self, symbol: &str, open: Timestamp) -> Vec<OrderId> {
+    fn eligible<K: SymbolKey + ?Sized>(&self, symbol: &K, open: Timestamp) -> Vec<OrderId> {
         let mut ids = Vec::new();
         self.eligible_into(symbol, open, &mut ids);
         ids
     }
 
     /// [`Self::eligible`] appended to `ids` (a buffer reused from bar to bar).
-    fn eligible_into(&self, symbol: &str, open: Timestamp, ids: &mut Vec<OrderId>) {
+    fn eligible_into<K: SymbolKey + ?Sized>(&self, symbol: &K, open: Timestamp, ids: &mut Vec<OrderId>) {
         if self.open_orders() == 0 {
             return; // nothing working anywhere: no lookup
         }
-        let Some(set) = self.open_by_symbol.get(symbol) else { return };
+        let Some(set) = self.open_by_symbol.get(symbol.text()) else { return };
         ids.extend(set.iter().map(|(_, id)| *id).filter(|id| {
             let o = &self.orders[id];
             o.status.is_working() && open >= o.matched_until
@@ -35,16 +36,22 @@ impl ExecutionCore {
 
     /// Matches journaled bars (`cause` = the journal sequence of their record) against
     /// the working orders. Returns the decided events, already applied.
-    pub fn on_bars(&mut self, symbol: &str, timeframe: Timeframe, bars: &[Candle], cause: u64) -> Result<Vec<Event>, ExecutionError> {
+    pub fn on_bars<K: SymbolKey + ?Sized>(
+        &mut self,
+        symbol: &K,
+        timeframe: Timeframe,
+        bars: &[Candle],
+        cause: u64,
+    ) -> Result<Vec<Event>, ExecutionError> {
         Ok(self.on_bars_grouped(symbol, timeframe, bars, cause)?.into_iter().flatten().collect())
     }
 
     /// [`Self::on_bars`] for one bar, its events appended to `out`: the backtest's per-bar
     /// path, with a buffer reused from bar to bar (no allocation when nothing matches).
     /// The same matching, in the same order, as `on_bars`.
-    pub fn on_bar_into(
+    pub fn on_bar_into<K: SymbolKey + ?Sized>(
         &mut self,
-        symbol: &str,
+        symbol: &K,
         timeframe: Timeframe,
         bar: &Candle,
         cause: u64,
@@ -61,9 +68,9 @@ impl ExecutionCore {
     /// events appended to `out` and `matched` called after each order, then the bar's
     /// after-effects. The one loop behind [`Self::on_bar_into`] and
     /// [`Self::on_bars_grouped`].
-    fn match_bar(
+    fn match_bar<K: SymbolKey + ?Sized>(
         &mut self,
-        symbol: &str,
+        symbol: &K,
         timeframe: Timeframe,
         bar: &Candle,
         cause: u64,
@@ -96,9 +103,9 @@ impl ExecutionCore {
     /// large bars in several batches and cuts only between groups, so a crash between
     /// batches leaves every order either wholly matched or not at all (and re-matching
     /// skips the first kind: see `matched_through`).
-    pub fn on_bars_grouped(
+    pub fn on_bars_grouped<K: SymbolKey + ?Sized>(
         &mut self,
-        symbol: &str,
+        symbol: &K,
         timeframe: Timeframe,
         bars: &[Candle],
         cause: u64,
@@ -122,7 +129,7 @@ impl ExecutionCore {
     /// What a replay does with a journaled bar that was already matched live: only the
     /// derived state (marks, trailing anchors, `matched_until`); its events follow it
     /// in the journal.
-    pub fn observe_bars(&mut self, symbol: &str, timeframe: Timeframe, bars: &[Candle]) {
+    pub fn observe_bars<K: SymbolKey + ?Sized>(&mut self, symbol: &K, timeframe: Timeframe, bars: &[Candle]) {
         if self.is_live() {
             return self.mark_bars(symbol, timeframe, bars);
         }
@@ -132,7 +139,7 @@ impl ExecutionCore {
             for id in &eligible {
                 let o = &self.orders[id];
                 if o.trigger_price.is_none() {
-                    let inst = match self.config.instruments.get(symbol) {
+                    let inst = match self.config.instruments.get(symbol.text()) {
                         Ok(i) => i,
                         Err(_) => continue,
                     };
@@ -147,7 +154,7 @@ impl ExecutionCore {
     }
 
     /// Live mode: bars only mark the portfolio.
-    fn mark_bars(&mut self, symbol: &str, timeframe: Timeframe, bars: &[Candle]) {
+    fn mark_bars<K: SymbolKey + ?Sized>(&mut self, symbol: &K, timeframe: Timeframe, bars: &[Candle]) {
         for bar in bars {
             let close_time = Timestamp(bar.open_time.0.saturating_add(timeframe.nanos()));
             if let Some(close) = Self::close_of(bar) {
@@ -156,7 +163,7 @@ impl ExecutionCore {
         }
     }
 
-    fn after_bar(&mut self, symbol: &str, eligible: &[OrderId], bar: &Candle, close_time: Timestamp) {
+    fn after_bar<K: SymbolKey + ?Sized>(&mut self, symbol: &K, eligible: &[OrderId], bar: &Candle, close_time: Timestamp) {
         for id in eligible {
             if let Some(o) = self.orders.get_mut(id) {
                 o.matched_until = o.matched_until.max(close_time);

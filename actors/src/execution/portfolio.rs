@@ -8,7 +8,7 @@
 //! realises the closed part and opens the rest at the fill price. Fees are kept apart
 //! from realised P&L (net = realised - fees).
 
-use std::collections::BTreeMap;
+use super::symbol_map::{SymbolKey, SymbolMap};
 use tradpal_messages::{Fixed, Rounding, Side, Timestamp};
 
 /// The portfolio refuses a change that overflows [`Fixed`]; nothing was changed.
@@ -75,7 +75,7 @@ pub struct Portfolio {
     pub deposits: Fixed,
     /// Every symbol ever traded, flat ones included (their realised P&L stays). Read
     /// freely; changed only by [`Self::commit_fill`], which keeps `open` in step.
-    pub positions: BTreeMap<String, Position>,
+    pub positions: SymbolMap<Position>,
     /// How many of `positions` are not flat: a bar's mark finds equity without walking
     /// the map when the marked position is the only open one (most bars of a backtest),
     /// and "is anything open" is one comparison.
@@ -93,12 +93,19 @@ impl Portfolio {
         Ok(())
     }
 
-    pub fn position(&self, symbol: &str) -> Fixed {
+    pub fn position<K: SymbolKey + ?Sized>(&self, symbol: &K) -> Fixed {
         self.positions.get(symbol).map_or(Fixed::ZERO, |p| p.quantity)
     }
 
     /// Applies one fill (all-or-nothing: on overflow nothing changes).
-    pub fn apply_fill(&mut self, symbol: &str, side: Side, quantity: Fixed, price: Fixed, fee: Fixed) -> Result<(), PortfolioError> {
+    pub fn apply_fill<K: SymbolKey + ?Sized>(
+        &mut self,
+        symbol: &K,
+        side: Side,
+        quantity: Fixed,
+        price: Fixed,
+        fee: Fixed,
+    ) -> Result<(), PortfolioError> {
         let next = self.fill_outcome(symbol, side, quantity, price, fee)?;
         self.commit_fill(symbol, next);
         Ok(())
@@ -107,8 +114,15 @@ impl Portfolio {
     /// What one fill would make of the cash and the symbol's position, changing nothing:
     /// `Err` on overflow. [`Self::commit_fill`] writes it. Split so that a caller with
     /// more checks (the core's order) can refuse between the two without a copy.
-    pub fn fill_outcome(&self, symbol: &str, side: Side, quantity: Fixed, price: Fixed, fee: Fixed) -> Result<FillOutcome, PortfolioError> {
-        let overflow = || PortfolioError::FillOverflow { symbol: symbol.to_string(), quantity, price };
+    pub fn fill_outcome<K: SymbolKey + ?Sized>(
+        &self,
+        symbol: &K,
+        side: Side,
+        quantity: Fixed,
+        price: Fixed,
+        fee: Fixed,
+    ) -> Result<FillOutcome, PortfolioError> {
+        let overflow = || PortfolioError::FillOverflow { symbol: symbol.text().to_string(), quantity, price };
         let notional = quantity.checked_mul(price, Rounding::Nearest).ok_or_else(overflow)?;
         let cash = match side {
             Side::Buy => self.cash.checked_sub(notional).and_then(|c| c.checked_sub(fee)),
@@ -147,10 +161,10 @@ impl Portfolio {
 
     /// Writes a [`Self::fill_outcome`] of `symbol` (the position is created at its first
     /// fill; after that it is updated in place).
-    pub fn commit_fill(&mut self, symbol: &str, next: FillOutcome) {
+    pub fn commit_fill<K: SymbolKey + ?Sized>(&mut self, symbol: &K, next: FillOutcome) {
         self.cash = next.cash;
         if !self.positions.contains_key(symbol) {
-            self.positions.insert(symbol.to_string(), Position { symbol: symbol.to_string(), ..Default::default() });
+            self.positions.insert(symbol, Position { symbol: symbol.text().to_string(), ..Default::default() });
         }
         let Some(pos) = self.positions.get_mut(symbol) else { return };
         match (pos.quantity.is_zero(), next.quantity.is_zero()) {
@@ -165,7 +179,7 @@ impl Portfolio {
     }
 
     /// Marks a symbol's position at `price` (a bar's close).
-    pub fn mark(&mut self, symbol: &str, price: Fixed, at: Timestamp) {
+    pub fn mark<K: SymbolKey + ?Sized>(&mut self, symbol: &K, price: Fixed, at: Timestamp) {
         if let Some(p) = self.positions.get_mut(symbol) {
             p.mark_price = Some(price);
             p.mark_time = Some(at);
@@ -175,7 +189,7 @@ impl Portfolio {
     /// Marks `symbol` at `price` (as [`Self::mark`]) and returns the equity after it
     /// ([`Self::equity`], the same value): when nothing but this position is open, cash
     /// plus its value, with no walk over the other positions (whose values are zero).
-    pub fn mark_equity(&mut self, symbol: &str, price: Fixed, at: Timestamp) -> Fixed {
+    pub fn mark_equity<K: SymbolKey + ?Sized>(&mut self, symbol: &K, price: Fixed, at: Timestamp) -> Fixed {
         let cash = self.cash;
         let only_open = match self.positions.get_mut(symbol) {
             Some(p) => {

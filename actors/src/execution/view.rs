@@ -211,7 +211,11 @@ impl PortfolioView {
             trading_state: core.trading_state,
             open_orders: core.open_orders(),
             positions,
-            last_prices: core.last_price.iter().map(|(s, (price, time))| (s.clone(), PriceView { price: *price, time: *time })).collect(),
+            last_prices: core
+                .last_price
+                .iter()
+                .map(|(s, (price, time))| (s.to_string(), PriceView { price: *price, time: *time }))
+                .collect(),
             as_of_sequence,
             venue_balances: None,
         }
