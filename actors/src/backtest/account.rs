@@ -241,7 +241,7 @@ impl Account {
 
     /// Cancels every order still working on leg `k`.
     pub fn cancel_working(&mut self, k: usize, at: Timestamp, i: usize, reason: &str) -> Result<(), BacktestError> {
-        let ids: Vec<OrderId> = self.core.open_ids_of(&self.legs[k].inst.symbol).collect();
+        let ids: Vec<OrderId> = self.core.open_ids_of(&self.legs[k].symbol).collect();
         for id in ids {
             let events = self.core.cancel(id, reason, at).map_err(|source| BacktestError::Execution { index: i, source })?;
             self.counts.orders_canceled += 1;

@@ -114,7 +114,7 @@ pub struct ExecutionCore {
     /// Client order id -> order id (rebuilt from the journal: the idempotency memory).
     pub(super) by_client: BTreeMap<SharedStr, OrderId>,
     /// Non-terminal orders per symbol, by submission number.
-    pub(super) open_by_symbol: BTreeMap<String, BTreeSet<(u64, OrderId)>>,
+    pub(super) open_by_symbol: SymbolMap<BTreeSet<(u64, OrderId)>>,
     /// How many orders `open_by_symbol` holds in all: a bar with nothing working anywhere
     /// (most bars of a backtest) looks nothing up, and a submission counts nothing.
     open_total: usize,
@@ -174,7 +174,7 @@ impl ExecutionCore {
             config,
             orders: OrderMap::new(),
             by_client: BTreeMap::new(),
-            open_by_symbol: BTreeMap::new(),
+            open_by_symbol: SymbolMap::new(),
             open_total: 0,
             children: BTreeMap::new(),
             portfolio: Portfolio::new(&currency),
@@ -234,7 +234,7 @@ impl ExecutionCore {
     }
 
     /// Ids of `symbol`'s orders not yet final, in submission order.
-    pub fn open_ids_of<'a>(&'a self, symbol: &str) -> impl Iterator<Item = OrderId> + 'a {
+    pub fn open_ids_of<'a, K: SymbolKey + ?Sized>(&'a self, symbol: &K) -> impl Iterator<Item = OrderId> + 'a {
         self.open_by_symbol.get(symbol).into_iter().flat_map(|s| s.iter().map(|(_, id)| *id))
     }
 
@@ -301,13 +301,11 @@ impl ExecutionCore {
                 order.number = n;
                 self.by_client.insert(e.spec.client_order_id.clone(), e.order_id);
                 // The symbol's set exists after its first order: no key allocation then.
-                match self.open_by_symbol.get_mut(e.spec.symbol.as_str()) {
+                match self.open_by_symbol.get_mut(&e.spec.symbol) {
                     Some(set) => {
                         set.insert((n, e.order_id));
                     }
-                    None => {
-                        self.open_by_symbol.insert(e.spec.symbol.to_string(), BTreeSet::from([(n, e.order_id)]));
-                    }
+                    None => self.open_by_symbol.insert(&e.spec.symbol, BTreeSet::from([(n, e.order_id)])),
                 }
                 self.open_total += 1; // `n` is new: the set grew
                 self.orders.insert(e.order_id, order);
@@ -436,7 +434,7 @@ impl ExecutionCore {
     fn finish(&mut self, id: OrderId) {
         let Some(order) = self.orders.get(&id) else { return };
         let key = (order.number, id);
-        if let Some(set) = self.open_by_symbol.get_mut(order.spec.symbol.as_str()) {
+        if let Some(set) = self.open_by_symbol.get_mut(&order.spec.symbol) {
             if set.remove(&key) {
                 self.open_total -= 1;
             }
@@ -450,8 +448,10 @@ impl ExecutionCore {
         while self.finished.len() > self.config.finished_orders_kept {
             let Some(id) = self.finished.pop_front() else { break };
             let Some(order) = self.orders.get(&id) else { continue };
-            if self.by_client.get(&order.spec.client_order_id) == Some(&id) {
-                self.by_client.remove(&order.spec.client_order_id);
+            // One search: the id is taken out, and put back in the rare case that the
+            // client id names a later order.
+            if let Some(later) = self.by_client.remove(&order.spec.client_order_id).filter(|&other| other != id) {
+                self.by_client.insert(order.spec.client_order_id.clone(), later);
             }
             self.orders.discard(&id);
             if !self.children.is_empty() {

@@ -27,7 +27,7 @@ impl ExecutionCore {
         if self.open_orders() == 0 {
             return; // nothing working anywhere: no lookup
         }
-        let Some(set) = self.open_by_symbol.get(symbol.text()) else { return };
+        let Some(set) = self.open_by_symbol.get(symbol) else { return };
         ids.extend(set.iter().map(|(_, id)| *id).filter(|id| {
             let o = &self.orders[id];
             o.status.is_working() && open >= o.matched_until
