@@ -58,7 +58,7 @@ use super::error::BacktestError;
 use super::metrics::EquityPoint;
 use super::result::BacktestResult;
 use super::strategy::{build_shared, SharedColumns, Strategy, StrategySpec};
-use tradpal_messages::{Candle, Timeframe, Timestamp};
+use tradpal_messages::{Candle, Fixed, Timeframe, Timestamp};
 
 /// Most symbols one run takes (each adds a strategy, a ledger and a cursor, and a
 /// per-group scan over all of them).
@@ -357,36 +357,31 @@ impl<'a> Sim<'a> {
     /// Every bar of a one-symbol run: [`Sim::step`] with a group of one bar each time,
     /// without the merge (the same calls in the same order, so the same events).
     fn run_one_leg(&mut self, strategy: &mut dyn Strategy, progress: &mut dyn FnMut(usize)) -> Result<(), BacktestError> {
-        let bars = self.legs[0].bars;
-        let timeframe = self.account.timeframe;
-        for i in 0..bars.len() {
-            check_bar(bars, i, timeframe)?;
-            self.played += 1;
-            self.account.play(0, &bars[i], i, self.played)?;
-            let close_time = Timestamp(bars[i].open_time.0.saturating_add(timeframe.nanos()));
+        let bars = self.legs[0].bars.len();
+        for i in 0..bars {
+            self.play_bar(0, i)?;
+            let close_time = self.close_time(0, i);
             let equity = self.account.mark_equity(close_time, i)?;
-            self.account.decide(0, &bars[..=i], i, equity, close_time, strategy)?;
+            self.decide_bar(0, i, equity, close_time, strategy)?;
             if (i + 1) % PROGRESS_EVERY_BARS == 0 {
                 progress(i + 1);
             }
         }
-        self.legs[0].next = bars.len();
-        progress(bars.len());
+        self.legs[0].next = bars;
+        progress(bars);
         Ok(())
     }
 
     /// One group, in the order the module doc gives.
     fn step(&mut self, strategies: &mut [&mut dyn Strategy]) -> Result<(), LegError> {
         let first = self.group[0];
-        let open = self.legs[first].bars[self.legs[first].next].open_time;
-        let close_time = Timestamp(open.0.saturating_add(self.account.timeframe.nanos()));
+        let close_time = self.close_time(first, self.legs[first].next);
         for g in 0..self.group.len() {
             let k = self.group[g];
-            let (bars, i) = (self.legs[k].bars, self.legs[k].next);
-            check_bar(bars, i, self.account.timeframe).map_err(|e| (k, e))?;
-            self.played += 1;
-            self.account.play(k, &bars[i], i, self.played).map_err(|e| (k, e))?;
+            let i = self.legs[k].next;
+            self.play_bar(k, i).map_err(|e| (k, e))?;
             if self.legs.len() > 1 {
+                let bars = self.legs[k].bars;
                 self.relative[k] = bars[i].close / bars[0].close;
             }
         }
@@ -396,11 +391,39 @@ impl<'a> Sim<'a> {
         }
         for g in 0..self.group.len() {
             let k = self.group[g];
-            let (bars, i, s) = (self.legs[k].bars, self.legs[k].next, self.legs[k].strategy);
-            self.account.decide(k, &bars[..=i], i, equity, close_time, &mut *strategies[s]).map_err(|e| (k, e))?;
+            let (i, s) = (self.legs[k].next, self.legs[k].strategy);
+            self.decide_bar(k, i, equity, close_time, &mut *strategies[s]).map_err(|e| (k, e))?;
             self.legs[k].next += 1;
         }
         Ok(())
+    }
+
+    /// Leg `k`'s bar `i` checked and played (step 1).
+    #[inline(always)]
+    fn play_bar(&mut self, k: usize, i: usize) -> Result<(), BacktestError> {
+        let bars = self.legs[k].bars;
+        check_bar(bars, i, self.account.timeframe)?;
+        self.played += 1;
+        self.account.play(k, &bars[i], i, self.played)
+    }
+
+    /// Steps 3 and 4 for leg `k` at its bar `i`, seeing its bars up to `i` only.
+    #[inline(always)]
+    fn decide_bar(
+        &mut self,
+        k: usize,
+        i: usize,
+        equity: Fixed,
+        close_time: Timestamp,
+        strategy: &mut dyn Strategy,
+    ) -> Result<(), BacktestError> {
+        let bars = self.legs[k].bars;
+        self.account.decide(k, &bars[..=i], i, equity, close_time, strategy)
+    }
+
+    /// When leg `k`'s bar `i` closes.
+    fn close_time(&self, k: usize, i: usize) -> Timestamp {
+        Timestamp(self.legs[k].bars[i].open_time.0.saturating_add(self.account.timeframe.nanos()))
     }
 
     /// The report; `closes`: the single symbol's closes when the caller gathered them.

@@ -45,22 +45,31 @@ pub struct Submitted {
     pub events: Vec<Event>,
 }
 
-/// `tp-` and the nonce as 32 lower-case hex digits (`format!("tp-{:032x}")`, without the
-/// formatting machinery: one per backtest order).
+/// `tp-` and the nonce as 32 lower-case hex digits: the core's own client order ids.
 fn generated_client_id(nonce: u128) -> SharedStr {
-    let mut id = [0u8; 35];
-    id[..3].copy_from_slice(b"tp-");
-    id[3..].copy_from_slice(&tradpal_messages::ids::hex_digits(nonce));
-    SharedStr::from(std::str::from_utf8(&id).expect("hex digits are ASCII"))
+    with_client_id("tp-", nonce, |id| SharedStr::from(id))
 }
 
-/// `prefix` and the nonce as 32 lower-case hex digits (`format!("{prefix}{:032x}")`):
-/// the core's generated ids (`tp-`) and a live session's (its own prefix).
+/// `prefix` and the nonce as 32 lower-case hex digits: a live session's client order ids.
 pub fn prefixed_client_id(prefix: &str, nonce: u128) -> String {
-    let mut id = String::with_capacity(prefix.len() + 32);
-    id.push_str(prefix);
-    id.push_str(std::str::from_utf8(&tradpal_messages::ids::hex_digits(nonce)).expect("hex digits are ASCII"));
-    id
+    with_client_id(prefix, nonce, |id| id.to_string())
+}
+
+/// Prefixes written with their id on the stack (a longer one goes through a `String`).
+const CLIENT_PREFIX_BYTES_MAX: usize = 32;
+
+/// `make(format!("{prefix}{nonce:032x}"))`, without the formatting machinery (one per
+/// backtest order): the text is laid out on the stack, so `make` does the one copy.
+fn with_client_id<R>(prefix: &str, nonce: u128, make: impl FnOnce(&str) -> R) -> R {
+    let hex = tradpal_messages::ids::hex_digits(nonce);
+    if prefix.len() > CLIENT_PREFIX_BYTES_MAX {
+        return make(&format!("{prefix}{}", std::str::from_utf8(&hex).expect("hex digits are ASCII")));
+    }
+    let mut id = [0u8; CLIENT_PREFIX_BYTES_MAX + 32];
+    let n = prefix.len() + hex.len();
+    id[..prefix.len()].copy_from_slice(prefix.as_bytes());
+    id[prefix.len()..n].copy_from_slice(&hex);
+    make(std::str::from_utf8(&id[..n]).expect("a prefix and hex digits"))
 }
 
 impl ExecutionCore {
@@ -414,6 +423,10 @@ mod tests {
         for n in [0u128, 1, 0xabc, u128::MAX, 0x0123_4567_89ab_cdef_fedc_ba98_7654_3210] {
             assert_eq!(super::generated_client_id(n), format!("tp-{n:032x}"));
             assert_eq!(super::prefixed_client_id("s1-", n), format!("s1-{n:032x}"));
+            for len in [super::CLIENT_PREFIX_BYTES_MAX, super::CLIENT_PREFIX_BYTES_MAX + 1] {
+                let prefix = "p".repeat(len); // the longest on the stack, the shortest not
+                assert_eq!(super::prefixed_client_id(&prefix, n), format!("{prefix}{n:032x}"));
+            }
         }
     }
 }

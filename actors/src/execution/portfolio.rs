@@ -37,6 +37,10 @@ pub struct Position {
 }
 
 impl Position {
+    fn set_mark(&mut self, price: Fixed, at: Timestamp) {
+        (self.mark_price, self.mark_time) = (Some(price), Some(at));
+    }
+
     /// `quantity * (mark - average)`; zero without a mark.
     pub fn unrealized_pnl(&self) -> Fixed {
         match self.mark_price {
@@ -181,8 +185,7 @@ impl Portfolio {
     /// Marks a symbol's position at `price` (a bar's close).
     pub fn mark<K: SymbolKey + ?Sized>(&mut self, symbol: &K, price: Fixed, at: Timestamp) {
         if let Some(p) = self.positions.get_mut(symbol) {
-            p.mark_price = Some(price);
-            p.mark_time = Some(at);
+            p.set_mark(price, at);
         }
     }
 
@@ -193,7 +196,7 @@ impl Portfolio {
         let cash = self.cash;
         let only_open = match self.positions.get_mut(symbol) {
             Some(p) => {
-                (p.mark_price, p.mark_time) = (Some(price), Some(at));
+                p.set_mark(price, at);
                 match (self.open, p.quantity.is_zero()) {
                     (0, _) => return cash,
                     (1, false) => Some(p.market_value()),
