@@ -13,6 +13,7 @@ use super::config::BacktestConfig;
 use super::error::BacktestError;
 use super::events::EventLog;
 use super::ledger::{Ledger, LedgerFill};
+use super::ledger_worker::LedgerWorker;
 use super::metrics::{compute_recorded, EquityPoint, MetricsInput, TradeRecord, NANOS_PER_YEAR};
 use super::result::{BacktestResult, RunCounts, SymbolResult};
 use super::sizing::{fixed_units, order_for, target_units, Sizing};
@@ -25,8 +26,8 @@ use tradpal_messages::{Candle, CashAdjusted, Event, Fixed, IdGenerator, OrderId,
 /// One symbol's trading state in an account.
 pub struct LegState {
     pub inst: Instrument,
-    /// The instrument's symbol, shared by its orders, fills and trades (one allocation
-    /// for the run, not one per order); the core finds the leg's price and position by
+    /// The instrument's symbol, shared by its orders and fills (one allocation for the
+    /// run, not one per order); the core finds the leg's price and position by
     /// this very string, without comparing text (`execution/symbol_map.rs`).
     pub symbol: SharedStr,
     pub ledger: Ledger,
@@ -75,6 +76,9 @@ pub struct Account {
     scratch: Vec<Event>,
     /// The order request [`Account::send`] fills in, reused from order to order.
     request: Option<OrderRequest>,
+    /// The legs' ledgers while a thread folds them ([`Account::ledgers_on_a_thread`]);
+    /// `None`: each leg folds its own as fills come.
+    ledger_worker: Option<LedgerWorker>,
 }
 
 impl Account {
@@ -92,7 +96,9 @@ impl Account {
         for s in symbols {
             let inst = config.instruments.get(s).map_err(|e| BacktestError::Symbol(e.to_string()))?.into_owned();
             let symbol = SharedStr::from(inst.symbol.as_str());
-            let ledger = Ledger::new(symbol.clone(), source);
+            // The ledger's own copy of the symbol: a ledger folded on another thread then
+            // never touches the run's shared string (`ledger_worker.rs`).
+            let ledger = Ledger::new(inst.symbol.as_str(), source);
             legs.push(LegState { ledger, symbol, inst, runtime: StrategyRuntime::default(), position: Fixed::ZERO, position_at: None });
         }
         let mut core = ExecutionCore::new(config.execution_config());
@@ -118,7 +124,30 @@ impl Account {
             client_prefix: None,
             scratch: Vec::new(),
             request: None,
+            ledger_worker: None,
         })
+    }
+
+    /// Folds the legs' fills into trades on a thread of their own from now on (a
+    /// backtest: nothing reads the trades before [`Account::report`]); false when no
+    /// thread could be started, and the legs keep folding their own.
+    pub fn ledgers_on_a_thread(&mut self) -> bool {
+        if self.ledger_worker.is_some() {
+            return true;
+        }
+        let ledgers = self.legs.iter_mut().map(|l| std::mem::take(&mut l.ledger)).collect();
+        match LedgerWorker::start(ledgers) {
+            Ok(worker) => self.ledger_worker = Some(worker),
+            Err(ledgers) => self.legs.iter_mut().zip(ledgers).for_each(|(l, ledger)| l.ledger = ledger),
+        }
+        self.ledger_worker.is_some()
+    }
+
+    /// The ledgers back from their thread, every fill folded in (nothing if they never left).
+    fn ledgers_home(&mut self) {
+        if let Some(worker) = self.ledger_worker.take() {
+            self.legs.iter_mut().zip(worker.finish()).for_each(|(l, ledger)| l.ledger = ledger);
+        }
     }
 
     /// Leg `k`'s bar `bar` (its `i`-th) through the core: fills of earlier decisions,
@@ -174,7 +203,10 @@ impl Account {
             // The decision is on record before the order it causes (the audit chain), and
             // the trade it opens is attributed to the part that drove it.
             self.log.record(&Event::AiDecision(why.record(&self.legs[k].inst.symbol, ctx.bar().open_time, 0.0)));
-            self.legs[k].ledger.set_source(why.driver());
+            match self.ledger_worker.as_mut() {
+                Some(worker) => worker.set_source(k, why.driver()),
+                None => self.legs[k].ledger.set_source(why.driver()),
+            }
         }
         let price = ExecutionCore::close_of(ctx.bar()).unwrap_or(Fixed::ZERO);
         self.retarget(k, fraction, equity, price, close_time, window, i)
@@ -188,7 +220,10 @@ impl Account {
             if let Event::OrderFilled(f) = e {
                 self.counts.fills += 1;
                 let fill = LedgerFill { side: f.side, quantity: f.quantity, price: f.price, fee: f.fee, time: f.market_time, bar: i };
-                self.legs[k].ledger.fill(fill);
+                match self.ledger_worker.as_mut() {
+                    Some(worker) => worker.fill(k, fill),
+                    None => self.legs[k].ledger.fill(fill),
+                }
             }
         }
     }
@@ -279,7 +314,8 @@ impl Account {
     /// The report of a finished run: `lasts` is each leg's last bar and bar count (name
     /// order), `benchmark` the buy-and-hold closes (one symbol) or basket (several),
     /// moved into the result (a million bars are 8 MB: not copied).
-    pub fn report(self, strategy: &str, lasts: &[(&Candle, usize)], benchmark: Vec<f64>) -> Result<BacktestResult, BacktestError> {
+    pub fn report(mut self, strategy: &str, lasts: &[(&Candle, usize)], benchmark: Vec<f64>) -> Result<BacktestResult, BacktestError> {
+        self.ledgers_home();
         let p = self.core.portfolio();
         let single = self.legs.len() == 1;
         let symbol = self.legs.iter().map(|l| l.inst.symbol.as_str()).collect::<Vec<_>>().join(",");

@@ -284,6 +284,10 @@ fn check_bar(bars: &[Candle], i: usize, timeframe: Timeframe) -> Result<(), Back
     Err(BacktestError::BadBar { index: i, time: b.open_time, why })
 }
 
+/// Bars from which a run folds its trades on a thread of its own (`ledger_worker.rs`;
+/// a shorter run is over before a thread would pay for its start).
+pub const LEDGERS_ON_A_THREAD_BARS_MIN: usize = 1 << 16;
+
 /// One symbol's bars in a run (parallel to the account's legs, in name order).
 struct Leg<'a> {
     bars: &'a [Candle],
@@ -326,6 +330,9 @@ impl<'a> Sim<'a> {
         let total: usize = series.iter().map(|s| s.bars.len()).sum();
         let longest = series.iter().map(|s| s.bars.len()).max().unwrap_or(0);
         account.counts.bars = total;
+        if total >= LEDGERS_ON_A_THREAD_BARS_MIN {
+            account.ledgers_on_a_thread();
+        }
         curve.clear();
         curve.reserve(longest);
         account.equity = curve;

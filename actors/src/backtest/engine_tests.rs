@@ -248,3 +248,27 @@ fn partial_fills_and_every_strategy_on_synthetic_minutes() {
         }
     }
 }
+
+#[test]
+fn a_long_run_folds_its_trades_on_a_thread_exactly_as_the_fills_say() {
+    use super::engine::LEDGERS_ON_A_THREAD_BARS_MIN;
+    use super::ledger::{Ledger, LedgerFill};
+    use crate::market_data::synth::{generate, SynthParams};
+    let params = SynthParams { bars: LEDGERS_ON_A_THREAD_BARS_MIN + 1_000, seed: 5, ..SynthParams::default() };
+    let bars = generate(&params).unwrap().candles;
+    let spec = StrategySpec::new("sma_cross").with("fast", 5.0).with("slow", 12.0);
+    let r = run(&keep(), &bars, Timeframe::M1, "SYN/USDT", build(&spec).unwrap().as_mut()).unwrap();
+    // The same fills folded here, on this thread, from the run's own events.
+    let mut here = Ledger::new("SYN/USDT", "sma_cross");
+    for e in &r.events {
+        if let Event::OrderFilled(f) = e {
+            let bar = bars.binary_search_by_key(&f.market_time, |b| b.open_time).expect("a fill at a bar's open");
+            here.fill(LedgerFill { side: f.side, quantity: f.quantity, price: f.price, fee: f.fee, time: f.market_time, bar });
+        }
+    }
+    assert!(r.trades.len() > 100, "{} trades", r.trades.len());
+    assert_eq!(r.trades, here.closed);
+    let last = &bars[bars.len() - 1];
+    let end = tradpal_messages::Timestamp(last.open_time.0 + Timeframe::M1.nanos());
+    assert_eq!(r.open_trade, here.open_trade(end, bars.len(), fx(last.close)));
+}

@@ -73,6 +73,8 @@
 //!   bar (config `sizing`, request field `sizing`); the formulas.
 //! - `ledger.rs`: round trips (entry to flat or reversal) from fills, as
 //!   [`metrics::TradeRecord`]s.
+//! - `ledger_worker.rs`: a long backtest's ledgers folded on a thread of their own (the
+//!   run only batches its fills; the trades are the same).
 //! - `events.rs`: the event stream's blake3 hash (and, optionally, the events).
 //! - `result.rs`: [`BacktestResult`], [`RunCounts`], [`SymbolResult`] (a portfolio's
 //!   per-symbol part).
@@ -140,6 +142,7 @@ pub mod files;
 pub mod job_kind;
 pub mod jobs;
 pub mod ledger;
+pub mod ledger_worker;
 pub mod metrics;
 pub mod optimize;
 pub mod optimize_job;
