@@ -103,6 +103,9 @@ impl Account {
         }
         let mut core = ExecutionCore::new(config.execution_config());
         let mut log = EventLog::new(config.keep_events);
+        if !config.helper_threads {
+            log = log.hash_here();
+        }
         let asset = config.instruments.quote().to_string();
         let fund = Event::CashAdjusted(CashAdjusted { asset, amount: config.starting_cash, reason: "backtest starting cash".into() });
         core.apply(&fund, funded_at).map_err(|e| BacktestError::Execution { index: 0, source: e.into() })?;

@@ -62,6 +62,12 @@ pub struct BacktestConfig {
     /// a method of the risk core (`risk_sizing.rs`): the signal's sign, the risk core's size.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sizing: Option<RiskSizing>,
+    /// A long run hashes its events and folds its trades on helper threads (`events.rs`,
+    /// `ledger_worker.rs`) while its own thread runs the bars. Off where runs already
+    /// fill the cores side by side (an optimisation's points): there a helper only
+    /// competes with the next run. The results are the same either way (tested).
+    #[serde(skip)]
+    pub helper_threads: bool,
 }
 
 impl Default for BacktestConfig {
@@ -84,6 +90,7 @@ impl Default for BacktestConfig {
             keep_events: false,
             keep_orders: false,
             sizing: None,
+            helper_threads: true,
         }
     }
 }

@@ -330,7 +330,7 @@ impl<'a> Sim<'a> {
         let total: usize = series.iter().map(|s| s.bars.len()).sum();
         let longest = series.iter().map(|s| s.bars.len()).max().unwrap_or(0);
         account.counts.bars = total;
-        if total >= LEDGERS_ON_A_THREAD_BARS_MIN {
+        if config.helper_threads && total >= LEDGERS_ON_A_THREAD_BARS_MIN {
             account.ledgers_on_a_thread();
         }
         curve.clear();

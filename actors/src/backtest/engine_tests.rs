@@ -250,7 +250,7 @@ fn partial_fills_and_every_strategy_on_synthetic_minutes() {
 }
 
 #[test]
-fn a_long_run_folds_its_trades_on_a_thread_exactly_as_the_fills_say() {
+fn a_long_run_folds_its_trades_on_a_thread_exactly_as_the_fills_say_and_as_without_helpers() {
     use super::engine::LEDGERS_ON_A_THREAD_BARS_MIN;
     use super::ledger::{Ledger, LedgerFill};
     use crate::market_data::synth::{generate, SynthParams};
@@ -271,4 +271,8 @@ fn a_long_run_folds_its_trades_on_a_thread_exactly_as_the_fills_say() {
     let last = &bars[bars.len() - 1];
     let end = tradpal_messages::Timestamp(last.open_time.0 + Timeframe::M1.nanos());
     assert_eq!(r.open_trade, here.open_trade(end, bars.len(), fx(last.close)));
+    // Without helper threads (an optimisation's runs): the same run, hash and trades.
+    let solo = BacktestConfig { helper_threads: false, ..keep() };
+    let s = run(&solo, &bars, Timeframe::M1, "SYN/USDT", build(&spec).unwrap().as_mut()).unwrap();
+    assert_eq!((&s.event_stream_hash, &s.trades, &s.open_trade, &s.equity), (&r.event_stream_hash, &r.trades, &r.open_trade, &r.equity));
 }

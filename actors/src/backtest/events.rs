@@ -35,6 +35,8 @@ pub struct EventLog {
     kept: Option<Vec<Event>>,
     /// False for a log that only keeps events (a live session's: its record is the journal).
     hashing: bool,
+    /// False: full batches are hashed here, never on a thread ([`EventLog::hash_here`]).
+    threads: bool,
     /// rkyv's scratch space for serializing, the log's own: rkyv's default takes a
     /// thread-local one out and puts it back around every event.
     arena: rkyv::ser::allocator::Arena,
@@ -76,10 +78,10 @@ enum Hasher {
 
 impl Hasher {
     /// Hashes `batch` (taken; left empty, ready for the next), on the worker when there
-    /// is one, starting it on first use.
-    fn update(&mut self, batch: &mut Vec<u8>) {
+    /// is one, starting it on first use when `threads` allows.
+    fn update(&mut self, batch: &mut Vec<u8>, threads: bool) {
         if let Hasher::Inline(h) = self {
-            if h.count() == 0 {
+            if threads && h.count() == 0 {
                 if let Some(worker) = Hasher::start() {
                     *self = worker;
                 }
@@ -143,8 +145,16 @@ impl EventLog {
             count: 0,
             kept: keep.then(Vec::new),
             hashing: true,
+            threads: true,
             arena: rkyv::ser::allocator::Arena::new(),
         }
+    }
+
+    /// Hashes every batch on the caller's thread (the same hash; for runs that already
+    /// share the cores with other runs).
+    pub fn hash_here(mut self) -> Self {
+        self.threads = false;
+        self
     }
 
     /// A log that keeps the events and hashes nothing (a live session journals them; a
@@ -171,7 +181,7 @@ impl EventLog {
         let archived = (self.pending.len() - frame - 8) as u64;
         self.pending[frame..frame + 8].copy_from_slice(&archived.to_le_bytes());
         if self.pending.len() >= HASH_BATCH_BYTES {
-            self.hasher.update(&mut self.pending);
+            self.hasher.update(&mut self.pending, self.threads);
         }
         self.count += 1;
         if let Some(kept) = self.kept.as_mut() {

@@ -54,15 +54,22 @@ impl<'a> Problem<'a> {
         run(self.config, bars, self.timeframe, self.symbol, strategy.as_mut())
     }
 
-    /// [`Self::run_point`] with the batch's shared columns (computed over `bars`).
-    fn run_shared(&self, bars: &[Candle], point: &[f64], shared: &SharedColumns) -> Result<BacktestResult, BacktestError> {
+    /// [`Self::run_point`] under `config` with the batch's shared columns (computed over
+    /// `bars`).
+    fn run_shared(
+        &self,
+        config: &BacktestConfig,
+        bars: &[Candle],
+        point: &[f64],
+        shared: &SharedColumns,
+    ) -> Result<BacktestResult, BacktestError> {
         let spec = spec_at(self.base, self.ranges, point);
         let mut strategy = build_shared(&spec, shared)?;
-        run(self.config, bars, self.timeframe, self.symbol, strategy.as_mut())
+        run(config, bars, self.timeframe, self.symbol, strategy.as_mut())
     }
 
-    fn score_point(&self, bars: &[Candle], point: &[f64], shared: &SharedColumns) -> Scored {
-        let scored = match self.run_shared(bars, point, shared) {
+    fn score_point(&self, config: &BacktestConfig, bars: &[Candle], point: &[f64], shared: &SharedColumns) -> Scored {
+        let scored = match self.run_shared(config, bars, point, shared) {
             Ok(r) => Scored { point: point.to_vec(), score: self.objective.score(&r.metrics), error: None },
             Err(e) => Scored { point: point.to_vec(), score: f64::NEG_INFINITY, error: Some(e.to_string()) },
         };
@@ -83,15 +90,17 @@ impl<'a> Problem<'a> {
         let shared = SharedColumns::for_specs(bars, &specs);
         let threads = self.threads.clamp(1, THREADS_MAX).min(points.len().max(1));
         if threads <= 1 {
-            return points.iter().map(|p| self.score_point(bars, p, &shared)).collect();
+            return points.iter().map(|p| self.score_point(self.config, bars, p, &shared)).collect();
         }
+        // Runs side by side fill the cores: no helper threads of their own.
+        let config = &BacktestConfig { helper_threads: false, ..self.config.clone() };
         let next = AtomicUsize::new(0);
         let worker = || {
             let mut done = Vec::new();
             loop {
                 let i = next.fetch_add(1, AtomicOrdering::Relaxed);
                 let Some(p) = points.get(i) else { return done };
-                done.push((i, self.score_point(bars, p, &shared)));
+                done.push((i, self.score_point(config, bars, p, &shared)));
             }
         };
         let mut scored: Vec<(usize, Scored)> = std::thread::scope(|s| {
