@@ -19,8 +19,22 @@ use std::fmt;
 use std::sync::Arc;
 
 /// An immutable, cheaply cloned string (see the module doc).
-#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct SharedStr(Arc<str>);
+
+impl Clone for SharedStr {
+    fn clone(&self) -> Self {
+        SharedStr(Arc::clone(&self.0))
+    }
+
+    /// Nothing to do when `source` is already this string (a reused request takes its
+    /// leg's symbol each order: no count taken and given back).
+    fn clone_from(&mut self, source: &Self) {
+        if !SharedStr::ptr_eq(self, source) {
+            *self = source.clone();
+        }
+    }
+}
 
 impl SharedStr {
     pub fn as_str(&self) -> &str {
@@ -214,6 +228,13 @@ mod tests {
         // A clone shares the text.
         let s = SharedStr::from("ETH/USDT");
         assert!(std::ptr::eq(s.as_str(), s.clone().as_str()));
+        // Identity: the same allocation, not merely the same text; clone_from takes it.
+        let (t, mut u) = (SharedStr::from("ETH/USDT"), SharedStr::from("BTC/USDT"));
+        assert!(SharedStr::ptr_eq(&s, &s.clone()) && !SharedStr::ptr_eq(&s, &t) && s == t);
+        u.clone_from(&s);
+        assert!(SharedStr::ptr_eq(&u, &s));
+        u.clone_from(&s);
+        assert_eq!((u.as_str(), Arc::strong_count(&s.0)), ("ETH/USDT", 2), "one count per holder");
         assert!(serde_json::from_str::<SharedStr>("3").is_err());
     }
 }
