@@ -12,8 +12,8 @@
 //! - `order.rs`: one order and its transition table (`match (status, step)`).
 //! - `order_map.rs`: the core's orders by id, each written once into a slot and dropped
 //!   where it lies (a B-tree of ids over a vector).
-//! - `symbol_map.rs`: values by symbol (positions, last prices), each in a slot of its
-//!   own, found by identity when the caller holds the symbol as a `SharedStr`.
+//! - `symbol_map.rs`: values by symbol (positions, last prices, open orders), each in a
+//!   slot of its own, found by identity when the caller holds the symbol as a `SharedStr`.
 //! - `fill.rs`: the paper exchange's documented fill rules (one bar, one order).
 //! - `portfolio.rs`: positions, cash, P&L: a fold over fills.
 //! - `core.rs`: the state and `apply` (the fold every replay runs).

@@ -1,5 +1,6 @@
-//! [`SymbolMap`]: values by symbol (the portfolio's positions, the core's last prices),
-//! found without comparing text when the caller holds the symbol as a [`SharedStr`].
+//! [`SymbolMap`]: values by symbol (the portfolio's positions, the core's last prices
+//! and open orders), found without comparing text when the caller holds the symbol as a
+//! [`SharedStr`].
 //!
 //! Why: a backtest marks its position at every bar's close, and each mark looked the
 //! symbol up twice in a `BTreeMap<String, _>` (the last price, the position): a tree
