@@ -83,7 +83,10 @@ impl ExecutionCore {
     /// `submitted` until the venue answers, see `live.rs`).
     pub fn submit(&mut self, req: &OrderRequest, now: Timestamp, ids: &mut impl OrderIds) -> Result<Submitted, ExecutionError> {
         let inst = self.config.instruments.get(&req.symbol).map_err(|e| ExecutionError::Invalid(format!("symbol: {e}")))?;
-        let mark = self.last_price.get(&inst.symbol).map(|(p, _)| *p);
+        // The instrument is the one named by exactly this text, so the request's shared
+        // symbol finds the price by identity (`symbol_map.rs`).
+        debug_assert_eq!(inst.symbol, *req.symbol, "an instrument is found under its own symbol");
+        let mark = self.last_price.get(&req.symbol).map(|(p, _)| *p);
         let generated = req.client_order_id.is_none();
         let cid = match &req.client_order_id {
             Some(c) => SharedStr::from(c.as_str()),
