@@ -132,18 +132,17 @@ impl Account {
     }
 
     /// Folds the legs' fills into trades on a thread of their own from now on (a
-    /// backtest: nothing reads the trades before [`Account::report`]); false when no
-    /// thread could be started, and the legs keep folding their own.
-    pub fn ledgers_on_a_thread(&mut self) -> bool {
+    /// backtest: nothing reads the trades before [`Account::report`]). When no thread
+    /// can be started, the legs keep folding their own.
+    pub fn ledgers_on_a_thread(&mut self) {
         if self.ledger_worker.is_some() {
-            return true;
+            return;
         }
         let ledgers = self.legs.iter_mut().map(|l| std::mem::take(&mut l.ledger)).collect();
         match LedgerWorker::start(ledgers) {
             Ok(worker) => self.ledger_worker = Some(worker),
             Err(ledgers) => self.legs.iter_mut().zip(ledgers).for_each(|(l, ledger)| l.ledger = ledger),
         }
-        self.ledger_worker.is_some()
     }
 
     /// The ledgers back from their thread, every fill folded in (nothing if they never left).

@@ -301,12 +301,7 @@ impl ExecutionCore {
                 order.number = n;
                 self.by_client.insert(e.spec.client_order_id.clone(), e.order_id);
                 // The symbol's set exists after its first order: no key allocation then.
-                match self.open_by_symbol.get_mut(&e.spec.symbol) {
-                    Some(set) => {
-                        set.insert((n, e.order_id));
-                    }
-                    None => self.open_by_symbol.insert(&e.spec.symbol, BTreeSet::from([(n, e.order_id)])),
-                }
+                self.open_by_symbol.get_or_insert_with(&e.spec.symbol, BTreeSet::new).insert((n, e.order_id));
                 self.open_total += 1; // `n` is new: the set grew
                 self.orders.insert(e.order_id, order);
                 Ok(())
@@ -469,12 +464,9 @@ impl ExecutionCore {
     /// Marks the portfolio at a bar's close and updates the equity peak and the day's
     /// starting equity (inputs of the risk check).
     pub fn mark<K: SymbolKey + ?Sized>(&mut self, symbol: &K, close: Fixed, at: Timestamp) {
-        // Update in place when the symbol is known: no key allocation per bar, and no
-        // text compared when the caller holds the symbol shared (`symbol_map.rs`).
-        match self.last_price.get_mut(symbol) {
-            Some(last) => *last = (close, at),
-            None => self.last_price.insert(symbol, (close, at)),
-        }
+        // A known symbol's slot is written over: no key allocation per bar, and no text
+        // compared when the caller holds the symbol shared (`symbol_map.rs`).
+        self.last_price.insert(symbol, (close, at));
         let equity = self.portfolio.mark_equity(symbol, close, at);
         self.marked_equity = Some(equity);
         self.equity_peak = self.equity_peak.max(equity);

@@ -167,10 +167,7 @@ impl Portfolio {
     /// fill; after that it is updated in place).
     pub fn commit_fill<K: SymbolKey + ?Sized>(&mut self, symbol: &K, next: FillOutcome) {
         self.cash = next.cash;
-        if !self.positions.contains_key(symbol) {
-            self.positions.insert(symbol, Position { symbol: symbol.text().to_string(), ..Default::default() });
-        }
-        let Some(pos) = self.positions.get_mut(symbol) else { return };
+        let pos = self.positions.get_or_insert_with(symbol, || Position { symbol: symbol.text().to_string(), ..Default::default() });
         match (pos.quantity.is_zero(), next.quantity.is_zero()) {
             (true, false) => self.open += 1,
             (false, true) => self.open -= 1,

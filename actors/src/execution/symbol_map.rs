@@ -109,6 +109,33 @@ impl<V> SymbolMap<V> {
     /// next lookup with it is a pointer comparison).
     #[inline]
     pub fn get_mut<K: SymbolKey + ?Sized>(&mut self, key: &K) -> Option<&mut V> {
+        let i = self.slot_of_adopting(key)?;
+        Some(&mut self.slots[i].1)
+    }
+
+    /// The value of `key`, made by `make` in a new slot when the symbol has none.
+    #[inline]
+    pub fn get_or_insert_with<K: SymbolKey + ?Sized>(&mut self, key: &K, make: impl FnOnce() -> V) -> &mut V {
+        let i = match self.slot_of_adopting(key) {
+            Some(i) => i,
+            None => self.push(key, make()),
+        };
+        &mut self.slots[i].1
+    }
+
+    /// Inserts `value` for `key`; a value already there is replaced in its slot.
+    pub fn insert<K: SymbolKey + ?Sized>(&mut self, key: &K, value: V) {
+        match self.slot_of_adopting(key) {
+            Some(i) => self.slots[i].1 = value,
+            None => {
+                self.push(key, value);
+            }
+        }
+    }
+
+    /// [`Self::slot_of`], the slot then keeping a shared key found by its text.
+    #[inline]
+    fn slot_of_adopting<K: SymbolKey + ?Sized>(&mut self, key: &K) -> Option<usize> {
         let i = self.slot_of(key)?;
         let slot = &mut self.slots[i];
         if let Some(s) = key.shared() {
@@ -117,19 +144,16 @@ impl<V> SymbolMap<V> {
             }
         }
         debug_assert_eq!(slot.0.as_str(), key.text(), "a slot holds its symbol");
-        Some(&mut slot.1)
+        Some(i)
     }
 
-    /// Inserts `value` for `key`; a value already there is replaced in its slot.
-    pub fn insert<K: SymbolKey + ?Sized>(&mut self, key: &K, value: V) {
-        if let Some(v) = self.get_mut(key) {
-            *v = value;
-            return;
-        }
+    /// A new slot for `key` (not in the map) holding `value`; its index.
+    fn push<K: SymbolKey + ?Sized>(&mut self, key: &K, value: V) -> usize {
         let symbol = key.shared().cloned().unwrap_or_else(|| SharedStr::from(key.text()));
         let i = u32::try_from(self.slots.len()).expect("fewer than 2^32 symbols");
         self.slots.push((symbol.clone(), value));
         self.index.insert(symbol, i);
+        i as usize
     }
 
     /// `(symbol, value)` in symbol-name order.
@@ -199,6 +223,16 @@ mod tests {
         other.insert("ETH/USDT", 1);
         assert_ne!(m, other);
         assert_eq!(format!("{m:?}"), r#"{"BTC/USDT": 11, "ETH/USDT": 0, "SOL/USDT": 7}"#);
+        // get_or_insert_with: the value there (nothing made), or a new slot made once,
+        // adopting a shared key found by text as get_mut does.
+        *m.get_or_insert_with("ETH/USDT", || unreachable!("ETH/USDT has a slot")) += 5;
+        let ada = SharedStr::from("ADA/USDT");
+        *m.get_or_insert_with(&ada, || 100) += 1;
+        let eth = SharedStr::from("ETH/USDT");
+        *m.get_or_insert_with(&eth, || unreachable!("ETH/USDT has a slot")) += 1;
+        assert_eq!((m["ETH/USDT"], m["ADA/USDT"], m.len()), (6, 101, 4));
+        assert!(SharedStr::ptr_eq(&m.slots[3].0, &ada) && SharedStr::ptr_eq(&m.slots[0].0, &eth));
+        assert_eq!(m.keys().collect::<Vec<_>>(), ["ADA/USDT", "BTC/USDT", "ETH/USDT", "SOL/USDT"]);
     }
 
     #[test]
