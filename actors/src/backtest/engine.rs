@@ -284,6 +284,40 @@ fn check_bar(bars: &[Candle], i: usize, timeframe: Timeframe) -> Result<(), Back
     Err(BacktestError::BadBar { index: i, time: b.open_time, why })
 }
 
+/// Bars checked together before they are played ([`first_bad_bar`]): 1,024 bars are
+/// 48 kB, still in the core's cache when they are played.
+pub const CHECKED_BLOCK_BARS: usize = 1024;
+
+/// The first bar of `range` that [`check_bar`] refuses, if any.
+///
+/// Why a block at a time: the checks of one bar, branch-free, over a block are a short
+/// loop the CPU runs many bars at a time, where checking each bar inside the run's loop
+/// cost about 6 % of the engine on the peers' workload (10 ns a bar); the block is then
+/// played from the cache it was just read into.
+fn first_bad_bar(bars: &[Candle], range: std::ops::Range<usize>, timeframe: Timeframe) -> Option<usize> {
+    // `0 < p < inf` is false for NaN: the same test as `is_finite() && p > 0.0`, in two
+    // float comparisons the CPU runs side by side.
+    let price = |p: f64| (p > 0.0) & (p < f64::INFINITY);
+    // Not `(0.0..INF).contains(&v)`: its `&&` compiled to a branch and cost 2 % of the run.
+    #[allow(clippy::manual_range_contains)]
+    let volume = |v: f64| (v >= 0.0) & (v < f64::INFINITY);
+    let step = timeframe.nanos();
+    // Bar 0 has no predecessor to be spaced from; every later bar is checked with its.
+    let mut all_ok = range.start > 0 || check_bar(bars, 0, timeframe).is_ok();
+    let from = range.start.max(1);
+    if from < range.end {
+        for pair in bars[from - 1..range.end].windows(2) {
+            let (a, b) = (&pair[0], &pair[1]);
+            let spaced = b.open_time.0 >= a.open_time.0.saturating_add(step);
+            all_ok &= price(b.open) & price(b.high) & price(b.low) & price(b.close) & volume(b.volume) & spaced;
+        }
+    }
+    if all_ok {
+        return None;
+    }
+    range.into_iter().find(|&i| check_bar(bars, i, timeframe).is_err())
+}
+
 /// Bars from which a run folds its trades on a thread of its own (`ledger_worker.rs`;
 /// a shorter run is over before a thread would pay for its start).
 pub const LEDGERS_ON_A_THREAD_BARS_MIN: usize = 1 << 16;
@@ -295,6 +329,8 @@ struct Leg<'a> {
     next: usize,
     /// Its strategy's index in the caller's slice.
     strategy: usize,
+    /// Bars before this one are checked ([`first_bad_bar`]).
+    checked: usize,
 }
 
 /// An error of one leg (its index), wrapped with the symbol's name for a portfolio.
@@ -336,7 +372,7 @@ impl<'a> Sim<'a> {
         curve.clear();
         curve.reserve(longest);
         account.equity = curve;
-        let legs: Vec<Leg<'a>> = order.iter().map(|k| Leg { bars: series[*k].bars, next: 0, strategy: *k }).collect();
+        let legs: Vec<Leg<'a>> = order.iter().map(|k| Leg { bars: series[*k].bars, next: 0, strategy: *k, checked: 0 }).collect();
         Ok(Sim { account, group: Vec::with_capacity(legs.len()), relative: vec![1.0; series.len()], legs, basket: Vec::new(), played: 0 })
     }
 
@@ -407,9 +443,20 @@ impl<'a> Sim<'a> {
 
     /// Leg `k`'s bar `i` checked and played (step 1).
     #[inline(always)]
+    ///
+    /// The leg's bars are checked a block at a time ([`CHECKED_BLOCK_BARS`]) as the first
+    /// of the block is played, with the result of checking each just before it plays:
+    /// the run stops at the first bad bar with its error, having decided nothing on it.
     fn play_bar(&mut self, k: usize, i: usize) -> Result<(), BacktestError> {
-        let bars = self.legs[k].bars;
-        check_bar(bars, i, self.account.timeframe)?;
+        let (leg, timeframe) = (&mut self.legs[k], self.account.timeframe);
+        let bars = leg.bars;
+        if i >= leg.checked {
+            let end = bars.len().min(i + CHECKED_BLOCK_BARS);
+            leg.checked = first_bad_bar(bars, i..end, timeframe).unwrap_or(end);
+            if leg.checked == i {
+                return check_bar(bars, i, timeframe);
+            }
+        }
         self.played += 1;
         self.account.play(k, &bars[i], i, self.played)
     }
@@ -449,6 +496,75 @@ impl<'a> Sim<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Minute bars, each one minute after the last, all valid.
+    fn minutes(n: usize) -> Vec<Candle> {
+        (0..n)
+            .map(|i| {
+                let p = 100.0 + (i % 7) as f64;
+                Candle { open_time: Timestamp(i as i64 * 60_000_000_000), open: p, high: p + 1.0, low: p - 1.0, close: p, volume: 1.0 }
+            })
+            .collect()
+    }
+
+    /// The first bar [`check_bar`] refuses, one bar at a time (the definition).
+    fn first_refused(bars: &[Candle]) -> Option<usize> {
+        (0..bars.len()).find(|&i| check_bar(bars, i, Timeframe::M1).is_err())
+    }
+
+    /// The first bar refused as the run checks them, block by block.
+    fn first_refused_by_blocks(bars: &[Candle]) -> Option<usize> {
+        (0..bars.len())
+            .step_by(CHECKED_BLOCK_BARS)
+            .find_map(|start| first_bad_bar(bars, start..bars.len().min(start + CHECKED_BLOCK_BARS), Timeframe::M1))
+    }
+
+    #[test]
+    fn checking_a_block_at_a_time_refuses_the_bar_checking_each_one_does() {
+        let n = 3 * CHECKED_BLOCK_BARS + 5;
+        type Spoil = (&'static str, fn(&mut Candle));
+        let spoils: [Spoil; 9] = [
+            ("NaN close", |b| b.close = f64::NAN),
+            ("zero open", |b| b.open = 0.0),
+            ("negative low", |b| b.low = -1.0),
+            ("infinite high", |b| b.high = f64::INFINITY),
+            ("NaN volume", |b| b.volume = f64::NAN),
+            ("negative volume", |b| b.volume = -0.5),
+            ("infinite volume", |b| b.volume = f64::INFINITY),
+            ("overlapping the previous bar", |b| b.open_time.0 -= 30_000_000_000),
+            ("opening before it", |b| b.open_time.0 -= 600_000_000_000),
+        ];
+        assert_eq!(first_refused_by_blocks(&minutes(n)), None);
+        let k = CHECKED_BLOCK_BARS;
+        for at in [0, 1, k - 1, k, k + 1, 2 * k + 17, n - 1] {
+            for (what, spoil) in &spoils {
+                let mut bars = minutes(n);
+                spoil(&mut bars[at]);
+                let want = first_refused(&bars);
+                // Bar 0 has no bar before it to overlap.
+                assert_eq!(want.is_some(), at > 0 || !what.starts_with("o"), "{what} at {at}");
+                assert_eq!(first_refused_by_blocks(&bars), want, "{what} at bar {at}");
+            }
+        }
+        // Zero volume is allowed; a later good bar after a bad one does not hide it.
+        let mut bars = minutes(n);
+        bars[5].volume = 0.0;
+        assert_eq!(first_refused_by_blocks(&bars), None);
+        bars[9].close = f64::NAN;
+        bars[k + 3].low = f64::NAN;
+        assert_eq!(first_refused_by_blocks(&bars), Some(9));
+    }
+
+    #[test]
+    fn a_run_stops_at_a_bad_bar_past_the_first_block_having_decided_nothing_on_it() {
+        let mut bars = minutes(2 * CHECKED_BLOCK_BARS);
+        let bad = CHECKED_BLOCK_BARS + 10;
+        bars[bad].high = f64::NAN;
+        let mut strategy = crate::backtest::strategy::build(&StrategySpec::new("buy_and_hold")).unwrap();
+        let e = run(&BacktestConfig::default(), &bars, Timeframe::M1, "BTC/USDT", strategy.as_mut()).unwrap_err();
+        assert!(matches!(&e, BacktestError::BadBar { index, .. } if *index == bad), "{e}");
+        assert!(e.to_string().contains("prices must be finite and > 0"), "{e}");
+    }
 
     #[test]
     fn a_long_run_gets_an_empty_curve_with_its_room_ready_and_a_short_one_none() {
