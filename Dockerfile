@@ -3,10 +3,15 @@
 #   docker build -t tradpal .
 #   docker run -p 8002:8002 -v tradpal-data:/data -e TRADPAL_API_KEYS=... tradpal
 #
-# Stage 1 builds the release binary. LightGBM (the ML actor's gradient boosting) is C++
-# built from source by the lightgbm3 crate: it needs g++, libclang (bindgen) and
-# cmake >= 3.28 (Debian 12 has 3.25; PyPI's cmake is current).
+# Stage 1 builds the shipped binary: the release build with whole-program optimisation
+# (`Cargo.toml`'s `[profile.dist]`: backtests about 7 % faster; the link alone takes
+# about 7 minutes and 5 GB of memory on 2 cores). A builder with less memory can take
+# the plain release build: `docker build --build-arg PROFILE=release -t tradpal .`.
+# LightGBM (the ML actor's gradient boosting) is C++ built from source by the lightgbm3
+# crate: it needs g++, libclang (bindgen) and cmake >= 3.28 (Debian 12 has 3.25; PyPI's
+# cmake is current).
 FROM rust:1.95-bookworm AS build
+ARG PROFILE=dist
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends libclang-dev python3-pip \
  && pip3 install --no-cache-dir --break-system-packages "cmake>=3.28" \
@@ -15,8 +20,8 @@ WORKDIR /src
 COPY . .
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/src/target \
-    CMAKE=$(command -v cmake) cargo build --release --locked --bin tradpal \
- && cp target/release/tradpal /usr/local/bin/tradpal
+    CMAKE=$(command -v cmake) cargo build --profile "$PROFILE" --locked --bin tradpal \
+ && cp "target/$PROFILE/tradpal" /usr/local/bin/tradpal
 
 # Stage 2: Debian slim with what the binary links (libgomp for LightGBM's OpenMP,
 # libstdc++) and CA roots (NATS over tls://, webhooks over HTTPS). No shell tools are

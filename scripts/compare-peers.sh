@@ -5,6 +5,10 @@
 #   scripts/compare-peers.sh            the whole comparison (first run: a few minutes
 #                                       for the venv and the release build)
 #   RUNS=5 scripts/compare-peers.sh     more timed runs per tool (median is reported)
+#   PROFILE=dist scripts/compare-peers.sh
+#                                       tradpal built as shipped (`Cargo.toml`'s
+#                                       `[profile.dist]`, the Dockerfile's: whole-program
+#                                       optimisation; about 13 minutes from scratch)
 #
 # Not part of scripts/test.sh: it downloads Python packages and measures time.
 #
@@ -44,10 +48,11 @@ if [ ! -s "$SPEED_DIR/synth-1m.csv" ]; then
 fi
 CSV="$SPEED_DIR/synth-1m.csv"
 
-echo "== release build" >&2
-cargo build --release --locked --bin tradpal >&2
+PROFILE=${PROFILE:-release}
+echo "== $PROFILE build" >&2
+cargo build --profile "$PROFILE" --locked --bin tradpal >&2
 TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
-TRADPAL="$TARGET/release/tradpal"
+TRADPAL="$TARGET/$PROFILE/tradpal"
 
 echo "== backtesting.py (1 run: ~10 s)" >&2
 (cd scripts/peers && "$VENV/bin/python" bench_backtesting.py full 1) | tee -a "$OUT/log" >&2

@@ -102,7 +102,15 @@ fn image_env(stage: &[(String, String)]) -> BTreeMap<String, String> {
 #[test]
 fn the_image_runs_the_binary_as_non_root_with_a_health_check_it_has() {
     let dockerfile = read("Dockerfile");
-    assert!(dockerfile.contains("cargo build --release --locked --bin tradpal"), "the build stage builds the tradpal binary");
+    // The shipped build: Cargo.toml's `dist` profile (the release one with LTO) unless
+    // the builder asks for another, copied from where that profile writes it.
+    assert!(dockerfile.contains("\nARG PROFILE=dist\n"), "the dist profile by default");
+    assert!(dockerfile.contains(r#"cargo build --profile "$PROFILE" --locked --bin tradpal"#), "the build stage builds the binary");
+    assert!(dockerfile.contains(r#"cp "target/$PROFILE/tradpal" "#), "the image gets the binary the build stage built");
+    let manifest = read("Cargo.toml");
+    let dist = manifest.split("[profile.dist]").nth(1).expect("Cargo.toml has a dist profile");
+    let dist = dist.split("\n[").next().unwrap();
+    assert!(dist.contains("inherits = \"release\"") && dist.contains("lto = \"fat\""), "dist is release with LTO: {dist}");
     assert!(dockerfile.matches("\nFROM ").count() + usize::from(dockerfile.starts_with("FROM ")) >= 2, "multi-stage");
     let stage = runtime_stage();
     let from = instruction(&stage, "FROM");
