@@ -4,7 +4,8 @@
 Usage: table.py LOG GRID.json. LOG holds the peers' `RESULT {json}` lines
 (bench_*.py), one `TRADPAL {json}` line per tradpal run and one `GRID {json}` line.
 Prints a Markdown table: per tool the timed part (median), its bars/s, fills, final
-equity, and how many times faster tradpal's engine is; then the grid's whole process.
+equity, and how many times faster tradpal's engine is; then each tool's best run next
+to tradpal's best, and the grid's whole process.
 With `TALIB {json}` and `TRADPAL_INDICATORS {json}` lines (TALIB=1), a second table:
 each indicator's best time on each side (the best of their rounds) and the ratio.
 """
@@ -49,6 +50,13 @@ def main():
           f"{r['final_equity']:,.2f} | 1.0x |")
     print(f"| tradpal, whole process | CSV load, run, metrics, JSON | {process:.3f} | {bars / process:,.0f} | "
           f"{r['fills']:,} | {r['final_equity']:,.2f} | |")
+    # A shared machine's load moves single runs a lot (vectorbt's spread 0.21-0.37 s in
+    # one sitting): the best runs, side by side, next to the medians above.
+    best = min(x["engine_s"] for x in ours)
+    bests = [f"{p['framework']} {min(p['runs_s']):.3f} s ({speed(min(p['runs_s']) / best, 2)})" for p in peers if p.get("runs_s")]
+    print()
+    print(f"Best run against best run: tradpal engine {best:.3f} s ({bars / best:,.0f} bars/s)"
+          + "".join(f"; {b}" for b in bests))
     if grid is not None:
         report = json.load(open(grid_path))
         trials = report.get("trials", "?")  # the number of points scored
