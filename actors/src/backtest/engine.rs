@@ -302,7 +302,8 @@ fn first_bad_bar(bars: &[Candle], range: std::ops::Range<usize>, timeframe: Time
     #[allow(clippy::manual_range_contains)]
     let volume = |v: f64| (v >= 0.0) & (v < f64::INFINITY);
     let step = timeframe.nanos();
-    // Bar 0 has no predecessor to be spaced from; every later bar is checked with its.
+    // Bar 0 has no bar before it to be spaced from; every later bar is checked against
+    // the one before it.
     let mut all_ok = range.start > 0 || check_bar(bars, 0, timeframe).is_ok();
     let from = range.start.max(1);
     if from < range.end {
@@ -442,11 +443,11 @@ impl<'a> Sim<'a> {
     }
 
     /// Leg `k`'s bar `i` checked and played (step 1).
-    #[inline(always)]
     ///
     /// The leg's bars are checked a block at a time ([`CHECKED_BLOCK_BARS`]) as the first
     /// of the block is played, with the result of checking each just before it plays:
     /// the run stops at the first bad bar with its error, having decided nothing on it.
+    #[inline(always)]
     fn play_bar(&mut self, k: usize, i: usize) -> Result<(), BacktestError> {
         let (leg, timeframe) = (&mut self.legs[k], self.account.timeframe);
         let bars = leg.bars;
@@ -454,6 +455,7 @@ impl<'a> Sim<'a> {
             let end = bars.len().min(i + CHECKED_BLOCK_BARS);
             leg.checked = first_bad_bar(bars, i..end, timeframe).unwrap_or(end);
             if leg.checked == i {
+                // `first_bad_bar` names only a bar `check_bar` refuses: this is its error.
                 return check_bar(bars, i, timeframe);
             }
         }
@@ -557,13 +559,25 @@ mod tests {
 
     #[test]
     fn a_run_stops_at_a_bad_bar_past_the_first_block_having_decided_nothing_on_it() {
+        /// Holds, counting the bars it was asked about.
+        struct Counting(usize);
+        impl Strategy for Counting {
+            fn name(&self) -> &str {
+                "counting"
+            }
+            fn on_bar(&mut self, _: &crate::strategy::BarContext) -> crate::strategy::Signal {
+                self.0 += 1;
+                crate::strategy::Signal::Hold
+            }
+        }
         let mut bars = minutes(2 * CHECKED_BLOCK_BARS);
         let bad = CHECKED_BLOCK_BARS + 10;
         bars[bad].high = f64::NAN;
-        let mut strategy = crate::backtest::strategy::build(&StrategySpec::new("buy_and_hold")).unwrap();
-        let e = run(&BacktestConfig::default(), &bars, Timeframe::M1, "BTC/USDT", strategy.as_mut()).unwrap_err();
+        let mut strategy = Counting(0);
+        let e = run(&BacktestConfig::default(), &bars, Timeframe::M1, "BTC/USDT", &mut strategy).unwrap_err();
         assert!(matches!(&e, BacktestError::BadBar { index, .. } if *index == bad), "{e}");
         assert!(e.to_string().contains("prices must be finite and > 0"), "{e}");
+        assert_eq!(strategy.0, bad, "decided on every bar before the bad one, and on no other");
     }
 
     #[test]
