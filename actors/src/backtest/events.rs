@@ -14,8 +14,8 @@
 //! the run does not wait for it; a queue of [`HASH_BATCHES_QUEUED_MAX`] batches bounds
 //! what it holds.
 
+use super::batch_thread::BatchThread;
 use rkyv::rancor;
-use std::sync::mpsc;
 use tradpal_messages::Event;
 
 /// Bytes gathered before they are hashed (a megabyte: the hashing thread wakes about a
@@ -68,12 +68,7 @@ impl<E> rkyv::ser::Writer<E> for Framed<'_> {
 /// many orders) off the run.
 enum Hasher {
     Inline(Box<blake3::Hasher>),
-    Worker {
-        batches: mpsc::SyncSender<Vec<u8>>,
-        /// Hashed batches, cleared, for reuse (no new buffer per batch).
-        emptied: mpsc::Receiver<Vec<u8>>,
-        done: std::thread::JoinHandle<blake3::Hasher>,
-    },
+    Worker(BatchThread<u8, blake3::Hasher>),
 }
 
 impl Hasher {
@@ -82,8 +77,11 @@ impl Hasher {
     fn update(&mut self, batch: &mut Vec<u8>, threads: bool) {
         if let Hasher::Inline(h) = self {
             if threads && h.count() == 0 {
-                if let Some(worker) = Hasher::start() {
-                    *self = worker;
+                let hash = |h: &mut blake3::Hasher, batch: &mut Vec<u8>| {
+                    h.update(batch);
+                };
+                if let Ok(worker) = BatchThread::start("event-hash", blake3::Hasher::new(), HASH_BATCHES_QUEUED_MAX, hash) {
+                    *self = Hasher::Worker(worker);
                 }
             }
         }
@@ -92,42 +90,15 @@ impl Hasher {
                 h.update(batch);
                 batch.clear();
             }
-            Hasher::Worker { batches, emptied, .. } => {
-                let next = emptied.try_recv().unwrap_or_else(|_| Vec::with_capacity(batch.capacity()));
-                let full = std::mem::replace(batch, next);
-                if let Err(mpsc::SendError(full)) = batches.send(full) {
-                    // The worker is gone (it cannot fail, short of a panic): nothing it
-                    // hashed can be recovered, so the run's hash cannot be either.
-                    panic!("the event hashing thread stopped; {} bytes unhashed", full.len());
-                }
-            }
+            Hasher::Worker(worker) => worker.send(batch, "bytes"),
         }
-    }
-
-    fn start() -> Option<Hasher> {
-        let (batches, queued) = mpsc::sync_channel::<Vec<u8>>(HASH_BATCHES_QUEUED_MAX);
-        let (give_back, emptied) = mpsc::channel();
-        let worker = move || {
-            let mut h = blake3::Hasher::new();
-            for mut batch in queued {
-                h.update(&batch);
-                batch.clear();
-                let _ = give_back.send(batch); // the log may have finished: then dropped
-            }
-            h
-        };
-        let done = std::thread::Builder::new().name("event-hash".into()).spawn(worker).ok()?;
-        Some(Hasher::Worker { batches, emptied, done })
     }
 
     /// The hash of every batch, then `last`.
     fn finish(self, last: &[u8]) -> blake3::Hash {
         let mut h = match self {
             Hasher::Inline(h) => *h,
-            Hasher::Worker { batches, done, .. } => {
-                drop(batches); // ends the worker's loop once it has hashed the queue
-                done.join().unwrap_or_else(|_| panic!("the event hashing thread panicked"))
-            }
+            Hasher::Worker(worker) => worker.finish(),
         };
         h.update(last);
         h.finalize()

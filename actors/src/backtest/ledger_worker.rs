@@ -13,8 +13,8 @@
 //! The ledgers own their symbol and source strings (not the run's shared symbol), so the
 //! worker's clones of them never touch memory the run's thread is writing.
 
+use super::batch_thread::BatchThread;
 use super::ledger::{Ledger, LedgerFill};
-use std::sync::mpsc;
 use tradpal_messages::SharedStr;
 
 /// Fills gathered before they go to the worker (about 300 KB a batch: a run of 60,000
@@ -34,10 +34,7 @@ enum Entry {
 
 pub struct LedgerWorker {
     batch: Vec<Entry>,
-    batches: mpsc::SyncSender<Vec<Entry>>,
-    /// Folded batches, emptied, for reuse (no new buffer per batch).
-    emptied: mpsc::Receiver<Vec<Entry>>,
-    done: std::thread::JoinHandle<Vec<Ledger>>,
+    thread: BatchThread<Entry, Vec<Ledger>>,
     /// The source last sent per leg (a decision that names the same one sends nothing).
     sources: Vec<Option<SharedStr>>,
 }
@@ -46,30 +43,17 @@ impl LedgerWorker {
     /// Moves `ledgers` (one per leg) to a new thread; gives them back when no thread
     /// can be started (the run then folds them itself).
     pub fn start(ledgers: Vec<Ledger>) -> Result<LedgerWorker, Vec<Ledger>> {
-        let (batches, queued) = mpsc::sync_channel::<Vec<Entry>>(LEDGER_BATCHES_QUEUED_MAX);
-        let (give_back, emptied) = mpsc::channel();
         let legs = ledgers.len();
-        // The ledgers follow once the thread runs, so that they are still here to give
-        // back if it cannot be started.
-        let (hand_over, handed) = mpsc::sync_channel::<Vec<Ledger>>(1);
-        let worker = move || {
-            let mut ledgers = handed.recv().unwrap_or_default();
-            for mut batch in queued {
-                for entry in batch.drain(..) {
-                    match entry {
-                        Entry::Fill(k, fill) => ledgers[k].fill(fill),
-                        Entry::Source(k, source) => ledgers[k].set_source(&source),
-                    }
+        let fold = |ledgers: &mut Vec<Ledger>, batch: &mut Vec<Entry>| {
+            for entry in batch.drain(..) {
+                match entry {
+                    Entry::Fill(k, fill) => ledgers[k].fill(fill),
+                    Entry::Source(k, source) => ledgers[k].set_source(&source),
                 }
-                let _ = give_back.send(batch); // the run may have finished: then dropped
             }
-            ledgers
         };
-        let Ok(done) = std::thread::Builder::new().name("ledger".into()).spawn(worker) else { return Err(ledgers) };
-        // A thread that is running has its receiver: this cannot fail short of a panic
-        // there, which `finish` raises.
-        let _ = hand_over.send(ledgers);
-        Ok(LedgerWorker { batch: Vec::with_capacity(LEDGER_BATCH_FILLS), batches, emptied, done, sources: vec![None; legs] })
+        let thread = BatchThread::start("ledger", ledgers, LEDGER_BATCHES_QUEUED_MAX, fold)?;
+        Ok(LedgerWorker { batch: Vec::with_capacity(LEDGER_BATCH_FILLS), thread, sources: vec![None; legs] })
     }
 
     /// Leg `k`'s next fill.
@@ -90,27 +74,16 @@ impl LedgerWorker {
     fn push(&mut self, entry: Entry) {
         self.batch.push(entry);
         if self.batch.len() >= LEDGER_BATCH_FILLS {
-            self.send();
-        }
-    }
-
-    fn send(&mut self) {
-        let next = self.emptied.try_recv().unwrap_or_else(|_| Vec::with_capacity(LEDGER_BATCH_FILLS));
-        let full = std::mem::replace(&mut self.batch, next);
-        if let Err(mpsc::SendError(full)) = self.batches.send(full) {
-            // The worker is gone (it cannot fail, short of a panic): the trades it
-            // folded cannot be recovered, so neither can the run's report.
-            panic!("the ledger thread stopped; {} fills unfolded", full.len());
+            self.thread.send(&mut self.batch, "fills");
         }
     }
 
     /// The ledgers, every fill sent folded in.
     pub fn finish(mut self) -> Vec<Ledger> {
         if !self.batch.is_empty() {
-            self.send();
+            self.thread.send(&mut self.batch, "fills");
         }
-        drop(self.batches); // ends the worker's loop once it has folded the queue
-        self.done.join().unwrap_or_else(|p| std::panic::resume_unwind(p))
+        self.thread.finish()
     }
 }
 

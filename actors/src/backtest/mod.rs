@@ -76,6 +76,8 @@
 //! - `ledger_worker.rs`: a long backtest's ledgers folded on a thread of their own (the
 //!   run only batches its fills; the trades are the same).
 //! - `events.rs`: the event stream's blake3 hash (and, optionally, the events).
+//! - `batch_thread.rs`: the helper thread both of those use (batches folded in order
+//!   through a bounded queue, emptied buffers handed back).
 //! - `result.rs`: [`BacktestResult`], [`RunCounts`], [`SymbolResult`] (a portfolio's
 //!   per-symbol part).
 //! - `error.rs`: [`BacktestError`].
@@ -134,6 +136,7 @@ pub mod actor;
 pub mod ai_report;
 pub mod attribution;
 pub mod bars;
+pub mod batch_thread;
 pub mod config;
 pub mod engine;
 pub mod error;
