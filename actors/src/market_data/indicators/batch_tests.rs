@@ -8,6 +8,7 @@
 //! Equality is on `f64::to_bits` (so `0.0` and `-0.0` differ), except that any NaN
 //! equals any NaN: IEEE and Rust leave a NaN's payload unspecified, the value is not.
 
+use super::series::OLDEST_FIRST_PERIOD_MAX;
 use super::*;
 use proptest::prelude::*;
 use tradpal_messages::{Candle, Timestamp};
@@ -92,6 +93,30 @@ proptest! {
         let columns = volume_columns(&values, period).unwrap();
         assert_same("volume sma column", &columns.sma.to_options(), &field(&incremental, |o| Some(o.sma)))?;
         assert_same("volume ratio column", &columns.ratio.to_options(), &field(&incremental, |o| Some(o.ratio)))?;
+    }
+
+    /// Windows longer than `OLDEST_FIRST_PERIOD_MAX` take exact sums (`exact.rs`): the
+    /// batch kernels' running integer sums and the structs' window sums must still agree
+    /// to the bit, awkward values included (a NORMAL value spans the whole exponent range:
+    /// those series take the window-by-window path).
+    #[test]
+    fn long_windows_match_their_structs(
+        values in prop::collection::vec(value(), 0..300),
+        period in (OLDEST_FIRST_PERIOD_MAX + 1)..(OLDEST_FIRST_PERIOD_MAX + 120),
+    ) {
+        let incremental = run(&mut Sma::new(period).unwrap(), &values);
+        assert_same("sma", &sma(&values, period).unwrap(), &incremental)?;
+        assert_same("sma column", &sma_column(&values, period).unwrap().to_options(), &incremental)?;
+        let incremental = run(&mut Volatility::new(period).unwrap(), &values);
+        assert_same("volatility column", &volatility_column(&values, period).unwrap().to_options(), &incremental)?;
+        let mut v = VolumeFeatures::new(period).unwrap();
+        let (batch, incremental) = (volume_features(&values, period).unwrap(), run(&mut v, &values));
+        assert_same("volume sma", &field(&batch, |o| Some(o.sma)), &field(&incremental, |o| Some(o.sma)))?;
+        let mut b = Bollinger::new(period, 2.0).unwrap();
+        let (c, incremental) = (bollinger_columns(&values, period, 2.0).unwrap(), run(&mut b, &values));
+        assert_same("bb middle column", &c.middle.to_options(), &field(&incremental, |o| Some(o.middle)))?;
+        assert_same("bb upper column", &c.upper.to_options(), &field(&incremental, |o| Some(o.upper)))?;
+        assert_same("bb %b column", &c.percent_b.to_options(), &field(&incremental, |o| Some(o.percent_b)))?;
     }
 
     #[test]

@@ -149,15 +149,16 @@ simd_dispatch!(
 
 /// The batch loop of [`bollinger`]: the bands of every full window, in order (from
 /// index `period - 1` on). `LANES` windows at a time, their means and squared
-/// deviations as `Window` sums them ([`series::lane_moments`]) and then [`bands`]'s
+/// deviations as `Window` takes them ([`series::lane_moments`]) and then [`bands`]'s
 /// formula a whole chunk per operation, written to the five columns; the last windows
 /// one at a time. No closure: the whole loop is compiled into each SIMD copy.
 #[inline(always)]
 pub(super) fn push_bands_generic<const LANES: usize>(values: &[f64], period: usize, k: f64, out: &mut Rows) {
     let (windows, inverse_n) = (series::windows(values.len(), period), 1.0 / period as f64);
+    let mut all_means = series::Means::new(values, period);
     let mut start = 0;
     while start + LANES <= windows {
-        let (means, squares) = series::lane_moments::<LANES>(&values[start..start + period - 1 + LANES], period);
+        let (means, squares) = series::lane_moments::<LANES>(&values[start..start + period - 1 + LANES], period, &mut all_means);
         let newest: &[f64; LANES] = values[start + period - 1..][..LANES].try_into().expect("LANES values");
         let [mut upper, mut lower, mut percent_b, mut width] = [[0.0; LANES]; 4];
         for i in 0..LANES {
@@ -173,7 +174,7 @@ pub(super) fn push_bands_generic<const LANES: usize>(values: &[f64], period: usi
         start += LANES;
     }
     for start in start..windows {
-        let (mean, squares) = series::window_moments(&values[start..start + period]);
+        let (mean, squares) = series::window_moments(&values[start..start + period], &mut all_means);
         let b = bands(mean, (squares * inverse_n).sqrt(), k, values[start + period - 1]);
         out.upper.push(b.upper);
         out.middle.push(b.middle);

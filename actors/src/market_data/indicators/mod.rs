@@ -19,17 +19,21 @@
 //! # Layout
 //!
 //! - `window.rs`: the fixed-length ring buffer behind every rolling-window indicator
-//!   (mean and variance summed in time order over the window, no running-sum drift).
+//!   (the mean from the window's exact sum, the variance's squares summed in time order;
+//!   no running-sum drift).
+//! - `exact.rs`: exact window sums (the exact sum rounded once), one integer add and
+//!   subtract a bar in the batch kernels whatever the period, the same bits per window.
 //! - `wilder.rs`: Wilder's smoothing (seed = simple mean, then
 //!   `prev.mul_add((n-1)/n, x/n)`, one fused multiply-add a bar), shared by RSI and ATR.
 //! - `sma.rs`, `ema.rs`, `rsi.rs`, `macd.rs`, `bollinger.rs`, `atr.rs`,
 //!   `volatility.rs`, `returns.rs`, `volume.rs`: one indicator each.
-//! - `series.rs`: the batch functions' kernels (rolling sums several windows at a time,
-//!   the EMA and Wilder recurrences without per-bar state machines) and
+//! - `series.rs`: the batch functions' kernels (exact rolling sums, squared deviations
+//!   several windows at a time, the EMA and Wilder recurrences without per-bar state
+//!   machines) and
 //!   `simd_dispatch`, which compiles a kernel again for AVX2 + FMA or AVX-512 and picks
 //!   the copy the CPU runs (the same bits: `dispatch_tests.rs`).
-//! - `split.rs`: long series with long windows (a window is summed from its oldest
-//!   value, `period` adds) split into runs of windows on several threads, the same bits.
+//! - `split.rs`: long series with long windows (a window's squared deviations are
+//!   `period` adds) split into runs of windows on several threads, the same bits.
 //! - `column.rs`: [`Column`], one output series as `f64`s after a warm-up count; it
 //!   serializes as the `Vec<Option<f64>>` it stands for.
 //! - `table.rs`: [`compute_all`], every indicator at its default parameters as named
@@ -39,6 +43,7 @@ pub mod atr;
 pub mod bollinger;
 pub mod column;
 pub mod ema;
+mod exact;
 pub mod macd;
 pub mod returns;
 pub mod rsi;

@@ -7,9 +7,11 @@
 //!
 //! - no `Option` state machine per bar: the warm-up is written once, then a loop without
 //!   branches, appending plain `f64`s to the output ([`Column`](super::Column) rows);
-//! - rolling windows ([`rolling_sums`], [`rolling_moments`]) sum every window from its
-//!   oldest value, as `Window::mean` and `Window::variance` do (no running sum, no drift),
-//!   but [`LANES`] windows at a time: lane `l` holds window `k + l`, so the adds of one
+//! - rolling windows ([`rolling_sums`], [`rolling_moments`]) of up to
+//!   [`OLDEST_FIRST_PERIOD_MAX`] values sum every window from its oldest value, as
+//!   `Window::mean` and `Window::variance` do (no running sum, no drift), but [`LANES`]
+//!   windows at a time (longer windows take their sums exact, one integer add and
+//!   subtract a window: `exact.rs`; their squared deviations as below): lane `l` holds window `k + l`, so the adds of one
 //!   window stay in time order while the CPU adds many windows at once (SIMD). 32 lanes
 //!   are eight AVX2 registers: enough independent adds in flight to hide the add's
 //!   latency (with 8 lanes, two registers, the adds waited on each other: SMA 20 took
@@ -29,6 +31,8 @@
 //! correctly rounded everywhere (one instruction with FMA, libm's `fma` without), so
 //! both copies give the same bits, the first without a call per step.
 
+use super::exact::RollingSums;
+pub use super::exact::OLDEST_FIRST_PERIOD_MAX;
 use std::ops::Range;
 
 /// Windows summed side by side in the plain and AVX2 copies: eight AVX2 registers.
@@ -128,11 +132,15 @@ macro_rules! simd_dispatch {
 pub(crate) use simd_dispatch;
 
 /// Calls `emit` with the sum of every full window of `period` values (window `k` is
-/// `values[k..k + period]`, summed oldest first as `sum()` does), in order, in chunks of
-/// [`LANES`] and then one at a time. Nothing when `values` is shorter than one window.
-/// Long series with long windows are summed on several threads ([`super::split`]), the
-/// same values in the same order.
+/// `values[k..k + period]`), in order, in chunks of at most [`LANES_AVX512`]. Nothing when
+/// `values` is shorter than one window. A window of up to [`OLDEST_FIRST_PERIOD_MAX`]
+/// values is summed oldest first as `sum()` does, [`LANES`] windows side by side (long
+/// series on several threads, [`super::split`], the same values in the same order); a
+/// longer one exactly, one integer add and subtract a window (`exact.rs`).
 pub fn rolling_sums<F: FnMut(&[f64])>(values: &[f64], period: usize, emit: F) {
+    if period > OLDEST_FIRST_PERIOD_MAX {
+        return super::exact::rolling_sums(values, period, emit);
+    }
     rolling_sums_in(values, period, super::split::parts(values.len(), period), emit)
 }
 
@@ -195,10 +203,11 @@ fn lane_sums<const L: usize>(values: &[f64], period: usize) -> [f64; L] {
 }
 
 /// For every full window of `period` values, in order and in chunks as
-/// [`rolling_sums`]: `emit(means, squares)`, the window's mean (`sum / period`, as
-/// `Window::mean`) and the sum of `(v - mean)^2` over it oldest first (as
-/// `Window::variance` adds it). One pass: the window is still in cache for the second sum.
-/// Long series with long windows run on several threads, as [`rolling_sums`].
+/// [`rolling_sums`]: `emit(means, squares)`, the window's mean (its sum as
+/// [`rolling_sums`] takes it, over `period`: as `Window::mean`) and the sum of
+/// `(v - mean)^2` over it oldest first (as `Window::variance` adds it). One pass: the
+/// window is still in cache for the second sum. The squares cost `period` adds a window
+/// at any length, so long series with long windows run on several threads.
 pub fn rolling_moments<F: FnMut(&[f64], &[f64])>(values: &[f64], period: usize, emit: F) {
     rolling_moments_in(values, period, super::split::parts(values.len(), period), emit)
 }
@@ -242,27 +251,68 @@ with_simd!(rolling_moments_avx512, rolling_moments_avx2, rolling_moments_generic
 #[inline(always)]
 fn rolling_moments_generic<const L: usize, F: FnMut(&[f64], &[f64])>(values: &[f64], period: usize, mut emit: F) {
     let windows = windows(values.len(), period);
+    let mut means = Means::new(values, period);
     let mut k = 0;
     while k + L <= windows {
-        let (means, squares) = lane_moments::<L>(&values[k..k + period - 1 + L], period);
+        let (means, squares) = lane_moments::<L>(&values[k..k + period - 1 + L], period, &mut means);
         emit(&means, &squares);
         k += L;
     }
     for k in k..windows {
-        let (mean, squares) = window_moments(&values[k..k + period]);
+        let (mean, squares) = window_moments(&values[k..k + period], &mut means);
         emit(&[mean], &[squares]);
     }
 }
 
-/// The means and squared deviations ([`rolling_moments`]) of the `L` windows of
-/// `period` values starting in `chunk` (which holds exactly `period - 1 + L`).
-#[inline(always)]
-pub(crate) fn lane_moments<const L: usize>(chunk: &[f64], period: usize) -> ([f64; L], [f64; L]) {
-    let n = period as f64;
-    let mut means = lane_sums::<L>(chunk, period);
-    for m in &mut means {
-        *m /= n;
+/// The means of a rolling kernel's windows, asked for in order, each window once: summed
+/// oldest first in lanes for windows of up to [`OLDEST_FIRST_PERIOD_MAX`] values, from
+/// the exact running sums for longer ones (as `Window::mean`).
+pub(crate) struct Means<'a> {
+    exact: Option<RollingSums<'a>>,
+    n: f64,
+}
+
+impl<'a> Means<'a> {
+    /// For the windows of `period` over `values` (all of them, from the first).
+    pub fn new(values: &'a [f64], period: usize) -> Self {
+        Means { exact: (period > OLDEST_FIRST_PERIOD_MAX).then(|| RollingSums::new(values, period)), n: period as f64 }
     }
+
+    /// The next `L` windows' means; `chunk` holds their values (`period - 1 + L`).
+    #[inline(always)]
+    fn lanes<const L: usize>(&mut self, chunk: &[f64], period: usize) -> [f64; L] {
+        let mut means = match &mut self.exact {
+            Some(sums) => {
+                let mut means = [0.0; L];
+                sums.fill(&mut means);
+                means
+            }
+            None => lane_sums::<L>(chunk, period),
+        };
+        means.iter_mut().for_each(|m| *m /= self.n);
+        means
+    }
+
+    /// The next window's mean; `window` holds its values.
+    #[inline(always)]
+    fn one(&mut self, window: &[f64]) -> f64 {
+        let sum = match &mut self.exact {
+            Some(sums) => {
+                let mut sum = [0.0];
+                sums.fill(&mut sum);
+                sum[0]
+            }
+            None => window.iter().sum::<f64>(),
+        };
+        sum / self.n
+    }
+}
+
+/// The means and squared deviations ([`rolling_moments`]) of the next `L` windows of
+/// `period` values, which start in `chunk` (it holds exactly `period - 1 + L`).
+#[inline(always)]
+pub(crate) fn lane_moments<const L: usize>(chunk: &[f64], period: usize, means: &mut Means) -> ([f64; L], [f64; L]) {
+    let means = means.lanes::<L>(chunk, period);
     let mut acc = [sum_start(); L];
     for w in chunk.windows(L) {
         let w: &[f64; L] = w.try_into().expect("L values");
@@ -274,14 +324,16 @@ pub(crate) fn lane_moments<const L: usize>(chunk: &[f64], period: usize) -> ([f6
     (means, acc)
 }
 
-/// The mean and squared deviations ([`rolling_moments`]) of one window, one value at a time.
+/// The mean and squared deviations ([`rolling_moments`]) of the next window, one value
+/// at a time.
 #[inline(always)]
-pub(crate) fn window_moments(window: &[f64]) -> (f64, f64) {
-    let mean = window.iter().sum::<f64>() / window.len() as f64;
+pub(crate) fn window_moments(window: &[f64], means: &mut Means) -> (f64, f64) {
+    let mean = means.one(window);
     (mean, window.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>())
 }
 
-/// Appends the rolling means (`sum / period`, as `Window::mean`) of every full window.
+/// Appends the rolling means (the sum as [`rolling_sums`] takes it, over `period`: as
+/// `Window::mean`) of every full window.
 pub fn push_rolling_means(values: &[f64], period: usize, out: &mut Vec<f64>) {
     let n = period as f64;
     out.reserve(windows(values.len(), period));
@@ -379,13 +431,15 @@ mod tests {
     }
 
     #[test]
-    fn rolling_sums_add_each_window_from_its_oldest_value() {
+    fn rolling_sums_add_short_windows_from_their_oldest_value_and_long_ones_exactly() {
         // Long enough for two full chunks of the widest lanes and a tail, at every period.
         let values: Vec<f64> = (0..2 * LANES_AVX512 + 37).map(|i| 0.1 * i as f64 + 1e-9 * (i * i) as f64).collect();
         for period in [1, 3, 8, 20, 37, values.len()] {
             let mut got = Vec::new();
             rolling_sums(&values, period, |s| got.extend_from_slice(s));
-            let want: Vec<f64> = values.windows(period).map(|w| w.iter().sum::<f64>()).collect();
+            // Oldest first up to OLDEST_FIRST_PERIOD_MAX, exact past it.
+            let sum = |w: &[f64]| if period > OLDEST_FIRST_PERIOD_MAX { super::super::exact::exact_sum(w) } else { w.iter().sum::<f64>() };
+            let want: Vec<f64> = values.windows(period).map(sum).collect();
             assert_eq!(bits(&got), bits(&want), "period {period}");
         }
         let mut none = Vec::new();
@@ -403,7 +457,8 @@ mod tests {
                 means.extend_from_slice(m);
                 squares.extend_from_slice(s);
             });
-            let want_means: Vec<f64> = values.windows(period).map(|w| w.iter().sum::<f64>() / period as f64).collect();
+            let sum = |w: &[f64]| if period > OLDEST_FIRST_PERIOD_MAX { super::super::exact::exact_sum(w) } else { w.iter().sum::<f64>() };
+            let want_means: Vec<f64> = values.windows(period).map(|w| sum(w) / period as f64).collect();
             let want_squares: Vec<f64> =
                 values.windows(period).zip(&want_means).map(|(w, m)| w.iter().map(|v| (v - m) * (v - m)).sum::<f64>()).collect();
             assert_eq!(bits(&means), bits(&want_means), "period {period}");

@@ -1,10 +1,12 @@
 //! A fixed-length window over the most recent values, for rolling statistics.
 //!
-//! Statistics are recomputed over the window in time order on every call instead of kept
-//! as running sums: a running sum drifts (each add/subtract rounds) over millions of bars,
-//! and a drifting value would depend on how much history came before. Recomputing costs
-//! O(period) per bar, which for the periods used (tens of bars) is cheap, and makes every
-//! value the textbook formula over exactly its window.
+//! Statistics are recomputed over the window on every call instead of kept as running
+//! sums in floating point: such a sum drifts (each add/subtract rounds) over millions of
+//! bars, and a drifting value would depend on how much history came before. The sum of a
+//! window of up to `OLDEST_FIRST_PERIOD_MAX` (64) values is added in time order; of a
+//! longer one, exact and rounded once (`exact.rs`: what the batch kernels' running integer
+//! sums give, to the bit). The squared deviations are added in time order. O(period) per
+//! call, cheap for a live window (one call a bar).
 
 #[derive(Debug, Clone)]
 pub(crate) struct Window {
@@ -53,9 +55,15 @@ impl Window {
         self.values.len()
     }
 
-    /// Arithmetic mean, summed oldest first.
+    /// Arithmetic mean: the values summed oldest first, or exactly for a window longer
+    /// than `OLDEST_FIRST_PERIOD_MAX` (in any order: it is exact).
     pub fn mean(&self) -> f64 {
-        self.iter().sum::<f64>() / self.len() as f64
+        let sum = if self.len() > super::exact::OLDEST_FIRST_PERIOD_MAX {
+            super::exact::exact_sum(&self.values)
+        } else {
+            self.iter().sum::<f64>()
+        };
+        sum / self.len() as f64
     }
 
     /// Variance around the mean (two passes): `ddof` 0 = population, 1 = sample.
