@@ -3,7 +3,8 @@
 //! Every indicator is an incremental struct implementing [`Indicator`]: `update` takes the
 //! next value (or candle) and returns `None` during warm-up, then a value every bar. The
 //! batch function of each indicator computes the whole series with the same floating-point
-//! operations in the same order, laid out for speed (`series.rs`), so the live path (one
+//! operations in the same order, laid out for speed (`series.rs`; the sum of a window longer
+//! than 128 values is exact, so any order gives its bits: `exact.rs`), so the live path (one
 //! bar at a time) and the backtest path (whole series) do not disagree, to the bit
 //! (`batch_tests.rs` checks every indicator on random series, each file on real data).
 //! Each batch function comes in two forms: `sma` returns `Vec<Option<f64>>`, `sma_column`
@@ -19,21 +20,23 @@
 //! # Layout
 //!
 //! - `window.rs`: the fixed-length ring buffer behind every rolling-window indicator
-//!   (the mean from the window's exact sum, the variance's squares summed in time order;
-//!   no running-sum drift).
-//! - `exact.rs`: exact window sums (the exact sum rounded once), one integer add and
-//!   subtract a bar in the batch kernels whatever the period, the same bits per window.
+//!   (a window of up to 128 values summed in time order, a longer one exactly; squared
+//!   deviations in time order; no running-sum drift).
+//! - `exact.rs`: exact sums of windows longer than 128 values (the exact sum rounded
+//!   once), one integer add and subtract a bar in the batch kernels whatever the period,
+//!   the same bits as `window.rs` takes for each window.
 //! - `wilder.rs`: Wilder's smoothing (seed = simple mean, then
 //!   `prev.mul_add((n-1)/n, x/n)`, one fused multiply-add a bar), shared by RSI and ATR.
 //! - `sma.rs`, `ema.rs`, `rsi.rs`, `macd.rs`, `bollinger.rs`, `atr.rs`,
 //!   `volatility.rs`, `returns.rs`, `volume.rs`: one indicator each.
-//! - `series.rs`: the batch functions' kernels (exact rolling sums, squared deviations
+//! - `series.rs`: the batch functions' kernels (rolling sums and squared deviations
 //!   several windows at a time, the EMA and Wilder recurrences without per-bar state
 //!   machines) and
 //!   `simd_dispatch`, which compiles a kernel again for AVX2 + FMA or AVX-512 and picks
 //!   the copy the CPU runs (the same bits: `dispatch_tests.rs`).
-//! - `split.rs`: long series with long windows (a window's squared deviations are
-//!   `period` adds) split into runs of windows on several threads, the same bits.
+//! - `split.rs`: long series with long windows (a window summed oldest first, or its
+//!   squared deviations, are `period` adds) split into runs of windows on several
+//!   threads, the same bits.
 //! - `column.rs`: [`Column`], one output series as `f64`s after a warm-up count; it
 //!   serializes as the `Vec<Option<f64>>` it stands for.
 //! - `table.rs`: [`compute_all`], every indicator at its default parameters as named

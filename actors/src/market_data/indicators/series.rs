@@ -451,7 +451,7 @@ mod tests {
     #[test]
     fn rolling_moments_are_the_windows_mean_and_squares() {
         let values: Vec<f64> = (0..3 * LANES_AVX512 + 5).map(|i| (i as f64 * 0.7).sin() * 100.0 + 1e4).collect();
-        for period in [1, 2, 20, LANES + 3, LANES_AVX512 + 3] {
+        for period in [1, 2, 20, LANES + 3, LANES_AVX512 + 3, OLDEST_FIRST_PERIOD_MAX + 22] {
             let (mut means, mut squares) = (Vec::new(), Vec::new());
             rolling_moments(&values, period, |m, s| {
                 means.extend_from_slice(m);

@@ -1,6 +1,8 @@
 //! Simple moving average.
 //!
-//! Definition: SMA(n)_t = (x_{t-n+1} + ... + x_t) / n, summed oldest first.
+//! Definition: SMA(n)_t = (x_{t-n+1} + ... + x_t) / n, summed oldest first for n up to 128;
+//! for longer windows the sum is exact and rounded once (`exact.rs`: one add and one
+//! subtract a bar whatever n; the two differ by a few ulps at most).
 //! Warm-up: n - 1 bars (`None`); the first value is at index n - 1.
 
 use super::window::Window;

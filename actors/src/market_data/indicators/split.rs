@@ -1,6 +1,8 @@
-//! Long windows on every core. A rolling kernel (`series.rs`) sums each window from its
-//! oldest value, `period` adds a window, so SMA 20,000 over a million bars is 2 * 10^10
-//! adds: 1.2 s on one core. The windows are independent of each other, so the kernel runs
+//! Long windows on every core. A rolling kernel (`series.rs`) adds each window's squared
+//! deviations (Bollinger's and the volatility's variance) from its oldest value, `period`
+//! adds a window, so a 20,000-bar window over a million bars is 2 * 10^10 adds: 1.2 s on
+//! one core. (Window sums are split too, but only up to 128 values are added oldest first:
+//! a longer window's sum is exact, one add and one subtract a window, `exact.rs`.) The windows are independent of each other, so the kernel runs
 //! on contiguous runs of windows side by side, and the caller gets the same values in the
 //! same order as from one thread: each window's adds are the same adds in the same order
 //! wherever it is computed (`split_tests` compares the bits).

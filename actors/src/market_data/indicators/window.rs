@@ -3,7 +3,7 @@
 //! Statistics are recomputed over the window on every call instead of kept as running
 //! sums in floating point: such a sum drifts (each add/subtract rounds) over millions of
 //! bars, and a drifting value would depend on how much history came before. The sum of a
-//! window of up to `OLDEST_FIRST_PERIOD_MAX` (64) values is added in time order; of a
+//! window of up to `OLDEST_FIRST_PERIOD_MAX` (128) values is added in time order; of a
 //! longer one, exact and rounded once (`exact.rs`: what the batch kernels' running integer
 //! sums give, to the bit). The squared deviations are added in time order. O(period) per
 //! call, cheap for a live window (one call a bar).
