@@ -132,9 +132,10 @@ fn indicator_benches(c: &mut Criterion) {
     g.bench_function("atr_14_hlc", |b| b.iter(|| indicators::atr_column_hlc(black_box(highs), lows, closes, 14).unwrap()));
     g.bench_function("volatility_20", |b| b.iter(|| indicators::volatility_column(black_box(closes), 20).unwrap()));
     g.bench_function("volume_20", |b| b.iter(|| indicators::volume_columns(black_box(volumes), 20).unwrap()));
-    // Long windows: past 64 values a window's sum is exact, one add and one subtract a
-    // bar (`indicators/exact.rs`), so SMA 20,000 costs what SMA 110 does.
-    for period in [64, 65, 110, 1_440, 20_000] {
+    // Long windows: up to 128 values a window is added oldest first (`period` adds a
+    // bar), past that its sum is exact, one add and one subtract a bar
+    // (`indicators/exact.rs`): SMA 20,000 costs what SMA 129 does.
+    for period in [64, 128, 129, 1_440, 20_000] {
         g.bench_function(format!("sma_{period}"), |b| b.iter(|| indicators::sma_column(black_box(closes), period).unwrap()));
     }
     g.finish();
