@@ -552,6 +552,7 @@ fn fill_pair_generic(values: &[f64], period: usize, first: usize, state: &mut Pa
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::market_data::indicators::testing::walk;
 
     fn bits(v: &[f64]) -> Vec<u64> {
         v.iter().map(|x| x.to_bits()).collect()
@@ -564,25 +565,6 @@ mod tests {
             out.extend_from_slice(s)
         });
         out
-    }
-
-    /// A xorshift walk of `n` values around `level`, with occasional spikes of `spike`.
-    fn walk(n: usize, seed: u64, level: f64, spike: f64) -> Vec<f64> {
-        let mut x = seed | 1;
-        let mut v = level;
-        (0..n)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                v *= 1.0 + ((x % 2001) as f64 - 1000.0) * 1e-5;
-                if x.is_multiple_of(89) {
-                    v * spike
-                } else {
-                    v
-                }
-            })
-            .collect()
     }
 
     #[test]

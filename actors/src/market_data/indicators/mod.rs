@@ -135,6 +135,27 @@ pub(crate) mod testing {
         btcperp().iter().map(|c| c.close).collect()
     }
 
+    /// A xorshift random walk of `n` values from `level` (steps of up to 1 %), with every
+    /// value whose draw is a multiple of 97 multiplied by `spike`: sums whose order
+    /// matters to the last bit, and ranges as wide as asked.
+    pub fn walk(n: usize, seed: u64, level: f64, spike: f64) -> Vec<f64> {
+        let mut x = seed | 1;
+        let mut v = level;
+        (0..n)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                v *= 1.0 + ((x % 2001) as f64 - 1000.0) * 1e-5;
+                if x.is_multiple_of(97) {
+                    v * spike
+                } else {
+                    v
+                }
+            })
+            .collect()
+    }
+
     /// Asserts two series are identical bit for bit (NaN included) and `None` alike.
     pub fn assert_bits_eq(a: &[Option<f64>], b: &[Option<f64>]) {
         assert_eq!(a.len(), b.len());

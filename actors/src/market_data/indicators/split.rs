@@ -89,23 +89,9 @@ mod split_tests {
     use crate::market_data::indicators::bollinger;
     use crate::market_data::indicators::series::{rolling_moments_in, rolling_sums_in};
 
-    /// A random walk with spikes: sums whose order matters to the last bit.
+    /// A random walk with spikes of 1,000 times: sums whose order matters to the last bit.
     fn series(n: usize, seed: u64) -> Vec<f64> {
-        let mut x = seed | 1;
-        let mut v = 100.0;
-        (0..n)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                v *= 1.0 + ((x % 2001) as f64 - 1000.0) * 1e-5;
-                if x.is_multiple_of(97) {
-                    v * 1e3
-                } else {
-                    v
-                }
-            })
-            .collect()
+        crate::market_data::indicators::testing::walk(n, seed, 100.0, 1e3)
     }
 
     fn bits(v: &[f64]) -> Vec<u64> {
