@@ -24,7 +24,8 @@
 //!   deviations in time order; no running-sum drift).
 //! - `exact.rs`: exact sums of windows longer than 128 values (the exact sum rounded
 //!   once), one integer add and subtract a bar in the batch kernels whatever the period,
-//!   the same bits as `window.rs` takes for each window.
+//!   the same bits as `window.rs` takes for each window (`exact_tests.rs`: three
+//!   independent paths to the sum, against each other and hand-worked cases).
 //! - `wilder.rs`: Wilder's smoothing (seed = simple mean, then
 //!   `prev.mul_add((n-1)/n, x/n)`, one fused multiply-add a bar), shared by RSI and ATR.
 //! - `sma.rs`, `ema.rs`, `rsi.rs`, `macd.rs`, `bollinger.rs`, `atr.rs`,

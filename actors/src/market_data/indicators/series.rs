@@ -11,11 +11,11 @@
 //!   [`OLDEST_FIRST_PERIOD_MAX`] values sum every window from its oldest value, as
 //!   `Window::mean` and `Window::variance` do (no running sum, no drift), but [`LANES`]
 //!   windows at a time (longer windows take their sums exact, one integer add and
-//!   subtract a window: `exact.rs`; their squared deviations as below): lane `l` holds window `k + l`, so the adds of one
-//!   window stay in time order while the CPU adds many windows at once (SIMD). 32 lanes
-//!   are eight AVX2 registers: enough independent adds in flight to hide the add's
-//!   latency (with 8 lanes, two registers, the adds waited on each other: SMA 20 took
-//!   3.8 ms a million bars, see the bench);
+//!   subtract a window, `exact.rs`, and their squared deviations as here): lane `l`
+//!   holds window `k + l`, so the adds of one window stay in time order while the CPU
+//!   adds many windows at once (SIMD). 32 lanes are eight AVX2 registers: enough
+//!   independent adds in flight to hide the add's latency (with 8 lanes, two registers,
+//!   the adds waited on each other: SMA 20 took 3.8 ms a million bars, see the bench);
 //! - recurrences (EMA, Wilder) keep their one dependency chain, which sets their speed:
 //!   several chains of one indicator (MACD's three EMAs, RSI's two averages) advance in
 //!   the same loop, so they overlap. Each step is one fused multiply-add on the chain
