@@ -49,14 +49,16 @@ use super::series::{simd_dispatch, windows, LANES_AVX512};
 /// the module doc).
 pub const OLDEST_FIRST_PERIOD_MAX: usize = 128;
 
-/// A finite `x` as `m * 2^e`: `|m| < 2^53` (with `x`'s sign), `e >= -1074`.
+/// `x`'s bits as `(m, field, sign)`: the mantissa with its implicit bit (`m < 2^53`; a
+/// finite `x` is `m * 2^(max(field, 1) - 1075)`, negated when `sign` is -1), the exponent
+/// field (0x7ff: not finite) and the sign, 0 or -1. Zero is the one value with `m` 0.
+/// Branch-free: the kernels' SIMD copies take many values at once.
 #[inline(always)]
-fn decompose(x: f64) -> (i64, i32) {
-    let bits = x.to_bits();
-    let field = ((bits >> 52) & 0x7ff) as i32;
-    let fraction = (bits & ((1 << 52) - 1)) as i64;
-    let (m, e) = if field == 0 { (fraction, -1074) } else { (fraction | (1 << 52), field - 1075) };
-    (if bits >> 63 != 0 { -m } else { m }, e)
+fn unpack(x: f64) -> (i64, i64, i64) {
+    let bits = x.to_bits() as i64;
+    let field = (bits >> 52) & 0x7ff;
+    let m = (bits & ((1 << 52) - 1)) | (i64::from(field != 0) << 52);
+    (m, field, bits >> 63)
 }
 
 /// `2^k` for `-1022 <= k <= 1023` (a normal `f64`, built from its bits).
@@ -153,19 +155,20 @@ fn exponent_fields_generic(values: &[f64], fields: &mut (u64, u64)) {
     const SIDE: usize = 8;
     let (mut low, mut high) = ([fields.0; SIDE], [fields.1; SIDE]);
     let mut chunks = values.chunks_exact(SIDE);
+    let mut fold = |l: usize, x: f64| {
+        let (m, field, _) = unpack(x);
+        let field = field as u64;
+        high[l] = high[l].max(field);
+        low[l] = low[l].min(if m == 0 { 0x7ff } else { field });
+    };
     for chunk in &mut chunks {
-        for l in 0..SIDE {
-            let bits = chunk[l].to_bits();
-            let field = (bits >> 52) & 0x7ff;
-            high[l] = high[l].max(field);
-            low[l] = low[l].min(if bits << 1 == 0 { 0x7ff } else { field });
+        let chunk: &[f64; SIDE] = chunk.try_into().expect("SIDE values");
+        for (l, &x) in chunk.iter().enumerate() {
+            fold(l, x);
         }
     }
     for &x in chunks.remainder() {
-        let bits = x.to_bits();
-        let field = (bits >> 52) & 0x7ff;
-        high[0] = high[0].max(field);
-        low[0] = low[0].min(if bits << 1 == 0 { 0x7ff } else { field });
+        fold(0, x);
     }
     *fields = (low.into_iter().min().unwrap_or(0x7ff), high.into_iter().max().unwrap_or(0));
 }
@@ -173,15 +176,14 @@ fn exponent_fields_generic(values: &[f64], fields: &mut (u64, u64)) {
 /// The exact sum of `values`, rounded once (see the module doc).
 pub(crate) fn exact_sum(values: &[f64]) -> f64 {
     let Some(scale) = Scale::of(values) else { return non_finite_sum(values) };
-    let inverse = |s: Scale| pow2(-s.lsb);
     match scale.width(values.len()) {
         Some(Width::I64) => {
-            let inv = inverse(scale);
-            let q: i64 = values.iter().map(|&x| (x * inv) as i64).sum();
+            let lsb_field = i64::from(scale.lsb + 1075);
+            let q: i64 = values.iter().map(|&x| q_i64(x, lsb_field)).sum();
             q as f64 * pow2(scale.lsb)
         }
         Some(Width::Pair | Width::I128) => {
-            let inv = inverse(scale);
+            let inv = pow2(-scale.lsb);
             let q: i128 = values.iter().map(|&x| q_i128(x, inv)).fold(0, i128::wrapping_add);
             i128_to_f64(q) * pow2(scale.lsb)
         }
@@ -254,14 +256,14 @@ fn big_sum(values: &[f64]) -> f64 {
     assert!(values.len() <= BIG_VALUES_MAX, "a window of {} values is past big_sum's limit", values.len());
     let mut limbs = [0i64; BIG_LIMBS];
     for &x in values {
-        debug_assert!(x.is_finite());
-        let (m, e) = decompose(x);
-        let at = (e + 1074) as u32;
+        let (m, field, sign) = unpack(x);
+        debug_assert!(field < 0x7ff, "big_sum takes finite values");
+        let at = (field.max(1) - 1) as u32; // m's lowest bit's position from 2^-1074
         let (j, shift) = ((at / 32) as usize, at % 32);
-        let v = u128::from(m.unsigned_abs()) << shift; // below 2^85: three limbs
+        let v = (m as u128) << shift; // below 2^85: three limbs
         let parts = [(v & 0xffff_ffff) as i64, ((v >> 32) & 0xffff_ffff) as i64, (v >> 64) as i64];
         for (t, part) in parts.into_iter().enumerate() {
-            if m < 0 {
+            if sign != 0 {
                 limbs[j + t] -= part;
             } else {
                 limbs[j + t] += part;
@@ -418,11 +420,8 @@ struct I64Sums {
 /// series' [`Scale`] guarantees it is whole and fits). Zero is 0 whatever the shift.
 #[inline(always)]
 fn q_i64(x: f64, lsb_field: i64) -> i64 {
-    let bits = x.to_bits() as i64;
-    let field = (bits >> 52) & 0x7ff;
-    let m = (bits & ((1 << 52) - 1)) | (i64::from(field != 0) << 52);
+    let (m, field, sign) = unpack(x);
     let magnitude = m << (field.max(1) - lsb_field).clamp(0, 63);
-    let sign = bits >> 63; // 0 or -1
     (magnitude ^ sign) - sign
 }
 
@@ -493,15 +492,12 @@ impl PairSums {
 /// the high part fits). Zero is (0, 0).
 #[inline(always)]
 fn split_q(x: f64, lsb_field: i64, split: i64) -> (i64, i64) {
-    let bits = x.to_bits() as i64;
-    let field = (bits >> 52) & 0x7ff;
-    let m = (bits & ((1 << 52) - 1)) | (i64::from(field != 0) << 52);
+    let (m, field, sign) = unpack(x);
     // q = m << shift; zero has field 0, m 0 and any shift.
     let shift = (field.max(1) - lsb_field).max(0);
     let below = (split - shift).clamp(0, 63); // how many of m's bits fall below `split`
     let high = (m >> below) << (shift - split).clamp(0, 63);
     let low = (m & ((1 << below) - 1)) << shift.min(63);
-    let sign = bits >> 63; // 0 or -1
     ((high ^ sign) - sign, (low ^ sign) - sign)
 }
 
