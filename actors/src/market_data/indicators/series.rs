@@ -251,15 +251,15 @@ with_simd!(rolling_moments_avx512, rolling_moments_avx2, rolling_moments_generic
 #[inline(always)]
 fn rolling_moments_generic<const L: usize, F: FnMut(&[f64], &[f64])>(values: &[f64], period: usize, mut emit: F) {
     let windows = windows(values.len(), period);
-    let mut means = Means::new(values, period);
+    let mut all_means = Means::new(values, period);
     let mut k = 0;
     while k + L <= windows {
-        let (means, squares) = lane_moments::<L>(&values[k..k + period - 1 + L], period, &mut means);
+        let (means, squares) = lane_moments::<L>(&values[k..k + period - 1 + L], period, &mut all_means);
         emit(&means, &squares);
         k += L;
     }
     for k in k..windows {
-        let (mean, squares) = window_moments(&values[k..k + period], &mut means);
+        let (mean, squares) = window_moments(&values[k..k + period], &mut all_means);
         emit(&[mean], &[squares]);
     }
 }
