@@ -174,6 +174,21 @@ pub const CLUSTER_NODES: usize = 3;
 
 impl NatsCluster {
     pub fn start() -> NatsCluster {
+        // As `NatsServer::start`: a free port can be taken by another test between the
+        // probe and the bind, and then a node exits at once; the cluster starts again on
+        // fresh ports (its nodes name each other's ports, so all of them change).
+        for _ in 0..5 {
+            let mut cluster = NatsCluster::on_free_ports();
+            if (0..CLUSTER_NODES).all(|i| cluster.try_launch(i)) {
+                return cluster;
+            }
+            // Dropping the cluster kills the nodes that did start.
+        }
+        panic!("the nats cluster did not stay up on 5 sets of ports in a row");
+    }
+
+    /// A cluster not started yet, on distinct free client and cluster ports.
+    fn on_free_ports() -> NatsCluster {
         let mut ports: Vec<u16> = Vec::new();
         while ports.len() < 2 * CLUSTER_NODES {
             let p = free_port();
@@ -188,11 +203,7 @@ impl NatsCluster {
                 NatsServer { child: None, port: ports[i], store: dir.path().to_path_buf(), _dir: Some(dir), tls: None }
             })
             .collect();
-        let mut cluster = NatsCluster { nodes, cluster_ports };
-        for i in 0..CLUSTER_NODES {
-            cluster.launch(i);
-        }
-        cluster
+        NatsCluster { nodes, cluster_ports }
     }
 
     pub fn url(&self) -> String {
@@ -201,6 +212,12 @@ impl NatsCluster {
 
     /// Starts (or restarts, same ports and store) server `i`.
     pub fn launch(&mut self, i: usize) {
+        let port = self.nodes[i].port;
+        assert!(self.try_launch(i), "nats-server n{i} exited at start instead of listening on {port}");
+    }
+
+    /// Starts server `i`; true once it listens, false if it exited (a port was taken).
+    fn try_launch(&mut self, i: usize) -> bool {
         let routes: Vec<String> =
             (0..CLUSTER_NODES).filter(|&j| j != i).map(|j| format!("nats-route://127.0.0.1:{}", self.cluster_ports[j])).collect();
         let node = &mut self.nodes[i];
@@ -214,7 +231,7 @@ impl NatsCluster {
         );
         let (child, listening) = spawn_listening(&node.store, text, node.port, &format!("nats-server n{i}"));
         node.child = Some(child);
-        assert!(listening, "nats-server n{i} exited at start instead of listening on {}", node.port);
+        listening
     }
 
     /// Waits until JetStream answers with an R3 stream (the cluster formed and elected
